@@ -1,0 +1,328 @@
+//! Sub-commands. Exit codes: 0 success, 1 the job failed (the typed error is
+//! printed), 2 Deckhand could not do what was asked (bad arguments, unreadable
+//! input, a plugin that does not load).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use deckhand::registry::Registry;
+use deckhand::runtime::{JobInput, Plugin, Runtime, RuntimeConfig, Standalone};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_JOB_FAILED: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "deckhand",
+    version,
+    about = "A job host for sandboxed WebAssembly job types"
+)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one job locally, without Redis: the plugin author's loop.
+    Exec {
+        /// A job type (looked up in the plugin directory) or a `.wasm` file.
+        target: String,
+        /// The payload: a JSON file, or `-` for stdin.
+        payload: String,
+        /// With a `.wasm` that handles several job types, which one to run.
+        #[arg(long = "type")]
+        job_type: Option<String>,
+        #[arg(long, env = "DECKHAND_PLUGIN_DIR", default_value = "plugins")]
+        plugin_dir: PathBuf,
+        /// Attempt number to pass to the plugin.
+        #[arg(long, default_value_t = 1)]
+        attempt: u32,
+        /// Feedback to pass to the plugin, as if from a previous attempt.
+        #[arg(long)]
+        feedback: Option<String>,
+        /// Print the outcome as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PluginsCommand {
+    /// List the plugins in a directory, their job types and version ids.
+    List {
+        #[arg(long, env = "DECKHAND_PLUGIN_DIR", default_value = "plugins")]
+        dir: PathBuf,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compile and describe one `.wasm` file; exit 0 if it would load.
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Exec {
+            target,
+            payload,
+            job_type,
+            plugin_dir,
+            attempt,
+            feedback,
+            json,
+        } => {
+            exec(
+                &target,
+                &payload,
+                job_type,
+                &plugin_dir,
+                attempt,
+                feedback,
+                json,
+            )
+            .await
+        }
+        Command::Plugins { command } => match command {
+            PluginsCommand::List { dir, json } => plugins_list(&dir, json).await,
+            PluginsCommand::Check { file, json } => plugins_check(&file, json).await,
+        },
+    }
+}
+
+fn new_runtime() -> anyhow::Result<Arc<Runtime>> {
+    Ok(Arc::new(Runtime::new(RuntimeConfig::default())?))
+}
+
+/// Reads a payload from a file or stdin and checks that it is JSON.
+fn read_payload(source: &str) -> anyhow::Result<String> {
+    let text = if source == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the payload from stdin")?;
+        text
+    } else {
+        std::fs::read_to_string(source)
+            .with_context(|| format!("cannot read payload file {source}"))?
+    };
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
+        let from = if source == "-" { "stdin" } else { source };
+        bail!("the payload from {from} is not valid JSON: {e}");
+    }
+    Ok(text)
+}
+
+async fn exec(
+    target: &str,
+    payload: &str,
+    job_type: Option<String>,
+    plugin_dir: &Path,
+    attempt: u32,
+    feedback: Option<String>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let payload = read_payload(payload)?;
+    let runtime = new_runtime()?;
+    let (plugin, job_type) = if target.ends_with(".wasm") {
+        let plugin = Arc::new(Plugin::load(&runtime, Path::new(target)).await?);
+        let job_type = match job_type {
+            Some(t) => t,
+            None => match plugin.info.job_types.as_slice() {
+                [only] => only.name.clone(),
+                types => {
+                    let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+                    bail!(
+                        "{target} handles several job types ({}); pick one with --type",
+                        names.join(", ")
+                    );
+                }
+            },
+        };
+        (plugin, job_type)
+    } else {
+        let registry = Registry::open(runtime.clone(), plugin_dir).await?;
+        let snapshot = registry.snapshot();
+        let Some(plugin) = snapshot.plugin_for(target) else {
+            let mut known: Vec<&str> = snapshot.job_types().collect();
+            known.sort_unstable();
+            bail!(
+                "no plugin in {} handles job type {target:?} (known: {})",
+                plugin_dir.display(),
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        };
+        (plugin.clone(), target.to_string())
+    };
+    if plugin.job_type(&job_type).is_none() {
+        bail!(
+            "plugin {} does not handle job type {job_type:?}",
+            plugin.info.name
+        );
+    }
+    let job = JobInput {
+        id: format!("exec-{}", uuid::Uuid::now_v7()),
+        job_type,
+        payload,
+        attempt,
+        feedback,
+        metadata: vec![],
+    };
+    let outcome = runtime.run(&plugin, job, Arc::new(Standalone)).await;
+    match outcome {
+        Ok(result) => {
+            if json {
+                let out = serde_json::json!({
+                    "ok": serde_json::from_str::<serde_json::Value>(&result)?,
+                    "plugin_version_id": plugin.version_id,
+                });
+                println!("{out}");
+            } else {
+                println!("{result}");
+            }
+            Ok(EXIT_OK)
+        }
+        Err(failure) => {
+            if json {
+                let out = serde_json::json!({
+                    "error": failure,
+                    "plugin_version_id": plugin.version_id,
+                });
+                println!("{out}");
+            } else {
+                eprintln!("error[{}]: {failure}", failure.kind());
+            }
+            Ok(EXIT_JOB_FAILED)
+        }
+    }
+}
+
+async fn plugins_list(dir: &Path, json: bool) -> anyhow::Result<u8> {
+    let registry = Registry::open(new_runtime()?, dir).await?;
+    let snapshot = registry.snapshot();
+    if json {
+        let plugins: Vec<_> = snapshot
+            .plugins()
+            .map(|p| {
+                serde_json::json!({
+                    "path": p.path,
+                    "version_id": p.version_id,
+                    "info": p.info,
+                })
+            })
+            .collect();
+        let errors: Vec<_> = snapshot
+            .errors()
+            .map(|e| serde_json::json!({ "path": e.path(), "error": e.to_string() }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "plugins": plugins, "errors": errors })
+        );
+    } else {
+        let mut any = false;
+        for p in snapshot.plugins() {
+            any = true;
+            println!(
+                "{} {} ({}) version-id {}",
+                p.info.name,
+                p.info.version,
+                p.path.display(),
+                p.short_version()
+            );
+            for t in &p.info.job_types {
+                let limits = registry.runtime().limits_for(t);
+                println!(
+                    "  {:<24} timeout {} ms, memory {} MiB{}  {}",
+                    t.name,
+                    limits.timeout.as_millis(),
+                    limits.memory_bytes / (1024 * 1024),
+                    if t.needs_llm { ", needs LLM" } else { "" },
+                    t.description
+                );
+            }
+        }
+        if !any {
+            println!("no plugins loaded from {}", dir.display());
+        }
+        for e in snapshot.errors() {
+            eprintln!("skipped: {e}");
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn plugins_check(file: &Path, json: bool) -> anyhow::Result<u8> {
+    let runtime = new_runtime()?;
+    match Plugin::load(&runtime, file).await {
+        Ok(p) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": true, "version_id": p.version_id, "info": p.info })
+                );
+            } else {
+                println!(
+                    "ok: {} {} version-id {} handles {}",
+                    p.info.name,
+                    p.info.version,
+                    p.short_version(),
+                    p.info
+                        .job_types
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": false, "error": e.to_string() })
+                );
+            } else {
+                eprintln!("error: {e}");
+            }
+            Ok(EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Deckhand: a job host whose job types are sandboxed WebAssembly components.
+//!
+//! - [`runtime`]: compiles plugins and runs each job in a fresh, limited instance.
+//! - [`registry`]: the plugin directory, with hot reload.
+
+pub mod registry;
+pub mod runtime;

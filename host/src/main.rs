@@ -1,0 +1,29 @@
+//! The `deckhand` command line.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_logging(args.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("deckhand: cannot start the async runtime: {e}");
+            return ExitCode::from(cli::EXIT_ERROR);
+        }
+    };
+    match runtime.block_on(cli::run(args)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("deckhand: {e:#}");
+            ExitCode::from(cli::EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The host side of the WIT imports: what `log`, `llm` and `jobs` do when a
+//! plugin calls them. Each call is tagged with the plugin and the job.
+
+use wasmtime::component::{HasSelf, Linker};
+
+use super::JobState;
+use super::bindings::{self, jobs, llm, log};
+use super::services::{ChildJob, LlmError, LlmMessage, LlmRequest};
+
+pub(super) fn add_to_linker(linker: &mut Linker<JobState>) -> wasmtime::Result<()> {
+    bindings::JobPlugin::add_to_linker::<JobState, HasSelf<JobState>>(linker, |state| state)
+}
+
+impl bindings::types::Host for JobState {}
+
+impl log::Host for JobState {
+    async fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
+        let plugin = &self.context.plugin;
+        let job_id = &self.context.job.id;
+        let fields = FieldList(&fields);
+        match level {
+            log::Level::Trace => tracing::trace!(%plugin, %job_id, %fields, "{message}"),
+            log::Level::Debug => tracing::debug!(%plugin, %job_id, %fields, "{message}"),
+            log::Level::Info => tracing::info!(%plugin, %job_id, %fields, "{message}"),
+            log::Level::Warn => tracing::warn!(%plugin, %job_id, %fields, "{message}"),
+            log::Level::Error => tracing::error!(%plugin, %job_id, %fields, "{message}"),
+        }
+    }
+}
+
+/// Renders a plugin's key/value fields as `k=v k=v` inside one log field.
+struct FieldList<'a>(&'a [(String, String)]);
+
+impl std::fmt::Display for FieldList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{k}={v:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl jobs::Host for JobState {
+    async fn submit(&mut self, child: jobs::ChildJob) -> Result<String, String> {
+        let child = ChildJob {
+            job_type: child.job_type,
+            payload: child.payload,
+            priority: child.priority,
+            id: child.id,
+            metadata: child.metadata,
+        };
+        let services = self.context.services.clone();
+        services.submit_child(&self.context.job, child).await
+    }
+
+    async fn progress(&mut self, fraction: f32, message: String) {
+        let fraction = if fraction.is_finite() {
+            fraction.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let services = self.context.services.clone();
+        services
+            .progress(&self.context.job, fraction, message)
+            .await
+    }
+}
+
+impl llm::Host for JobState {
+    async fn generate(&mut self, request: llm::Request) -> Result<llm::Response, llm::LlmError> {
+        if !self.context.needs_llm {
+            return Err(llm::LlmError::NotConfigured(format!(
+                "job type {:?} did not declare needs-llm in describe()",
+                self.context.job.job_type
+            )));
+        }
+        let request = LlmRequest {
+            messages: request
+                .messages
+                .into_iter()
+                .map(|m| LlmMessage {
+                    role: m.role,
+                    content: m.content,
+                })
+                .collect(),
+            model: request.model,
+            temperature: request.temperature,
+            max_tokens: request.max_tokens,
+            response_schema: request.response_schema,
+        };
+        let services = self.context.services.clone();
+        match services.generate(&self.context.job, request).await {
+            Ok(r) => Ok(llm::Response {
+                content: r.content,
+                model: r.model,
+                usage: llm::Usage {
+                    prompt_tokens: r.prompt_tokens,
+                    completion_tokens: r.completion_tokens,
+                },
+                cached: r.cached,
+            }),
+            Err(LlmError::NotConfigured(m)) => Err(llm::LlmError::NotConfigured(m)),
+            Err(LlmError::Unavailable(m)) => Err(llm::LlmError::Unavailable(m)),
+            Err(LlmError::InvalidRequest(m)) => Err(llm::LlmError::InvalidRequest(m)),
+            Err(LlmError::InvalidResponse(m)) => Err(llm::LlmError::InvalidResponse(m)),
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! The plugin runtime: compiles job-type components once and runs every job
+//! in a fresh, sandboxed instance with a memory cap and a wall-clock deadline.
+//!
+//! The sandbox is wasmtime-wasi's p2 with nothing granted: no preopened
+//! directories, no environment, no arguments, no inherited stdio, and a socket
+//! check that refuses every address. What a plugin can reach is exactly the
+//! imports of `wit/deckhand.wit`, served by [`HostServices`].
+
+mod bindings;
+mod host_api;
+mod limits;
+mod plugin;
+mod services;
+
+pub use plugin::{
+    JobTypeInfo, LoadError, Plugin, PluginInfo, valid_job_type_name,
+    version_id as plugin_version_id,
+};
+pub use services::{
+    ChildJob, HostServices, LlmError, LlmMessage, LlmRequest, LlmResponse, Standalone,
+};
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use bindings::types::JobError;
+use limits::MemoryCap;
+
+/// How often the epoch advances. A running plugin yields to tokio at every
+/// tick, so this is also the longest a plugin can hold a worker thread.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Bytes of a plugin's stdout/stderr kept per job (for logs and trap reports).
+const CAPTURED_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// Limits and engine settings. Job types may ask for less or more than the
+/// defaults, but never more than the ceilings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// Timeout for a job type that does not declare one.
+    pub default_timeout_ms: u64,
+    /// No job type gets more than this, whatever it declares.
+    pub max_timeout_ms: u64,
+    /// Memory cap for a job type that does not declare one.
+    pub default_memory_bytes: u64,
+    /// No job type gets more than this, whatever it declares.
+    pub max_memory_bytes: u64,
+    /// Wasm stack size; unbounded recursion traps as a stack overflow here.
+    pub max_stack_bytes: usize,
+    /// Pre-reserve this many instance slots with wasmtime's pooling allocator
+    /// (faster instantiation under load, at the price of reserved address
+    /// space: `pool_instances × max_memory_bytes`). 0 allocates on demand.
+    pub pool_instances: u32,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            default_timeout_ms: 60_000,
+            max_timeout_ms: 3_600_000,
+            default_memory_bytes: 256 * 1024 * 1024,
+            max_memory_bytes: 4 * 1024 * 1024 * 1024,
+            max_stack_bytes: 512 * 1024,
+            pool_instances: 0,
+        }
+    }
+}
+
+/// One attempt of one job, as the host hands it to a plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInput {
+    pub id: String,
+    pub job_type: String,
+    /// JSON text.
+    pub payload: String,
+    /// 1-based.
+    pub attempt: u32,
+    pub feedback: Option<String>,
+    pub metadata: Vec<(String, String)>,
+}
+
+/// Why an attempt did not produce a result. The first three come from the
+/// plugin itself; the rest are the host ending a job that broke a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobFailure {
+    #[error("the plugin asked to retry: {message}")]
+    Retry { message: String },
+    #[error("the plugin failed the job for good: {message}")]
+    Fail { message: String },
+    #[error("the plugin asked to retry with feedback: {message}")]
+    RetryWithFeedback { message: String, feedback: String },
+    #[error("timed out after {limit_ms} ms")]
+    Timeout { limit_ms: u64 },
+    #[error("exceeded its memory limit of {limit_bytes} bytes")]
+    MemoryLimit { limit_bytes: u64 },
+    #[error("stack overflow (the wasm stack is {limit_bytes} bytes)")]
+    StackOverflow { limit_bytes: u64 },
+    #[error("trapped: {message}")]
+    Trap { message: String },
+    #[error("the plugin returned a result that is not JSON: {message}")]
+    BadResult { message: String },
+    #[error("could not start the plugin: {message}")]
+    Instantiate { message: String },
+}
+
+impl JobFailure {
+    /// A short stable name for logs, metrics and the CLI.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobFailure::Retry { .. } => "retry",
+            JobFailure::Fail { .. } => "fail",
+            JobFailure::RetryWithFeedback { .. } => "retry_with_feedback",
+            JobFailure::Timeout { .. } => "timeout",
+            JobFailure::MemoryLimit { .. } => "memory_limit",
+            JobFailure::StackOverflow { .. } => "stack_overflow",
+            JobFailure::Trap { .. } => "trap",
+            JobFailure::BadResult { .. } => "bad_result",
+            JobFailure::Instantiate { .. } => "instantiate",
+        }
+    }
+
+    /// Whether another attempt could succeed. Only an explicit `fail` from
+    /// the plugin is final; limits and traps may depend on the input and the
+    /// moment, and they count against `max_retries` like any other attempt.
+    pub fn retryable(&self) -> bool {
+        !matches!(self, JobFailure::Fail { .. })
+    }
+
+    /// The feedback to hand to the next attempt, if the plugin asked for it.
+    pub fn feedback(&self) -> Option<&str> {
+        match self {
+            JobFailure::RetryWithFeedback { feedback, .. } => Some(feedback),
+            _ => None,
+        }
+    }
+}
+
+/// The limits one job type runs under, after defaults and ceilings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobLimits {
+    pub timeout: Duration,
+    pub memory_bytes: u64,
+}
+
+/// Compiles plugins and runs jobs. Cheap to share behind an `Arc`.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<JobState>,
+    config: RuntimeConfig,
+}
+
+/// Error building the runtime itself (bad configuration).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot configure the wasm engine: {0}")]
+    Engine(String),
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let mut wasm = wasmtime::Config::new();
+        wasm.wasm_component_model(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(config.max_stack_bytes);
+        if config.pool_instances > 0 {
+            let mut pool = wasmtime::PoolingAllocationConfig::default();
+            let max_memory = usize::try_from(config.max_memory_bytes)
+                .map_err(|_| RuntimeError::Engine("max_memory_bytes does not fit".into()))?;
+            pool.total_component_instances(config.pool_instances)
+                .total_core_instances(config.pool_instances * 4)
+                .total_memories(config.pool_instances * 2)
+                .total_tables(config.pool_instances * 4)
+                .max_memory_size(max_memory);
+            wasm.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&wasm).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| host_api::add_to_linker(&mut linker))
+            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        spawn_epoch_ticker(&engine);
+        Ok(Runtime {
+            engine,
+            linker,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// The limits a job type gets: what it declared, or the defaults, capped
+    /// by the ceilings.
+    pub fn limits_for(&self, job_type: &JobTypeInfo) -> JobLimits {
+        let c = &self.config;
+        let timeout_ms = job_type
+            .timeout_ms
+            .unwrap_or(c.default_timeout_ms)
+            .min(c.max_timeout_ms);
+        let memory_bytes = job_type
+            .memory_limit_bytes
+            .unwrap_or(c.default_memory_bytes)
+            .min(c.max_memory_bytes);
+        JobLimits {
+            timeout: Duration::from_millis(timeout_ms),
+            memory_bytes,
+        }
+    }
+
+    /// Runs one attempt of `job` in a fresh instance of `plugin`.
+    ///
+    /// Never panics and never takes the host down: whatever the plugin does,
+    /// the answer is a JSON result or a [`JobFailure`].
+    pub async fn run(
+        &self,
+        plugin: &Plugin,
+        job: JobInput,
+        services: Arc<dyn HostServices>,
+    ) -> Result<String, JobFailure> {
+        let Some(job_type) = plugin.job_type(&job.job_type) else {
+            return Err(JobFailure::Fail {
+                message: format!(
+                    "plugin {} does not handle job type {:?}",
+                    plugin.info.name, job.job_type
+                ),
+            });
+        };
+        let limits = self.limits_for(job_type);
+        let needs_llm = job_type.needs_llm;
+        let mut store = self.new_store(
+            limits,
+            JobContext {
+                job: job.clone(),
+                plugin: plugin.info.name.clone(),
+                needs_llm,
+                services,
+            },
+        );
+        let wit_job = bindings::types::Job {
+            id: job.id,
+            job_type: job.job_type,
+            payload: job.payload,
+            attempt: job.attempt,
+            feedback: job.feedback,
+            metadata: job.metadata,
+        };
+        let call = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance
+                .deckhand_plugin_handler()
+                .call_process(&mut store, &wit_job)
+                .await
+        };
+        let outcome = tokio::time::timeout(limits.timeout, call).await;
+        let state = store.data();
+        state.log_output();
+        match outcome {
+            Err(_elapsed) => Err(JobFailure::Timeout {
+                limit_ms: millis(limits.timeout),
+            }),
+            Ok(Err(err)) => Err(state.classify(err, &limits, self.config.max_stack_bytes)),
+            Ok(Ok(Err(job_error))) => Err(match job_error {
+                JobError::Retry(message) => JobFailure::Retry { message },
+                JobError::Fail(message) => JobFailure::Fail { message },
+                JobError::RetryWithFeedback(f) => JobFailure::RetryWithFeedback {
+                    message: f.message,
+                    feedback: f.feedback,
+                },
+            }),
+            Ok(Ok(Ok(result))) => match serde_json::from_str::<serde_json::Value>(&result) {
+                Ok(_) => Ok(result),
+                Err(e) => Err(JobFailure::BadResult {
+                    message: e.to_string(),
+                }),
+            },
+        }
+    }
+
+    fn new_store(&self, limits: JobLimits, context: JobContext) -> Store<JobState> {
+        let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
+        let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
+        // Nothing is granted: the builder's defaults are no preopens, no env,
+        // no args, no stdin, and a socket check that denies every address.
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
+        let deadline = Instant::now() + limits.timeout;
+        let state = JobState {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap {
+                limit_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+                exceeded: false,
+            },
+            context,
+            deadline,
+            stdout,
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        // Check the wall clock at every epoch tick and yield to tokio in
+        // between, so a spinning plugin neither outlives its deadline nor
+        // hogs a worker thread.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Err(wasmtime::Error::new(DeadlineExceeded))
+            } else {
+                Ok(wasmtime::UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+
+    /// Compiles and describes a component. Used by [`Plugin::load`].
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<JobState> {
+        &self.linker
+    }
+
+    /// A store for calling `describe` once at load time.
+    pub(crate) fn describe_store(&self, plugin_name_hint: &str) -> Store<JobState> {
+        let limits = JobLimits {
+            timeout: DESCRIBE_TIMEOUT,
+            memory_bytes: self.config.default_memory_bytes,
+        };
+        self.new_store(
+            limits,
+            JobContext {
+                job: JobInput {
+                    id: String::new(),
+                    job_type: String::new(),
+                    payload: String::new(),
+                    attempt: 0,
+                    feedback: None,
+                    metadata: vec![],
+                },
+                plugin: plugin_name_hint.to_string(),
+                needs_llm: false,
+                services: Arc::new(Standalone),
+            },
+        )
+    }
+}
+
+/// How long `describe` may take at load time.
+pub(crate) const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Advances the engine's epoch from a plain OS thread: a tokio task could be
+/// starved by the very plugin it is meant to interrupt. The thread ends when
+/// the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("deckhand-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch thread (the OS refused a thread at start-up)");
+}
+
+#[derive(Debug)]
+struct DeadlineExceeded;
+
+impl std::fmt::Display for DeadlineExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("deadline exceeded")
+    }
+}
+
+impl std::error::Error for DeadlineExceeded {}
+
+/// What a job's host calls need to know about it.
+pub(crate) struct JobContext {
+    pub(crate) job: JobInput,
+    pub(crate) plugin: String,
+    pub(crate) needs_llm: bool,
+    pub(crate) services: Arc<dyn HostServices>,
+}
+
+/// Everything one job's store holds.
+pub(crate) struct JobState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryCap,
+    pub(crate) context: JobContext,
+    deadline: Instant,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl WasiView for JobState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl JobState {
+    /// Turns a wasmtime error from instantiate/call into a typed failure.
+    pub(crate) fn classify(
+        &self,
+        err: wasmtime::Error,
+        limits: &JobLimits,
+        stack_bytes: usize,
+    ) -> JobFailure {
+        if err.is::<DeadlineExceeded>() {
+            return JobFailure::Timeout {
+                limit_ms: millis(limits.timeout),
+            };
+        }
+        if self.memory.exceeded {
+            return JobFailure::MemoryLimit {
+                limit_bytes: limits.memory_bytes,
+            };
+        }
+        match err.downcast_ref::<Trap>() {
+            Some(Trap::StackOverflow) => JobFailure::StackOverflow {
+                limit_bytes: stack_bytes as u64,
+            },
+            Some(Trap::Interrupt) => JobFailure::Timeout {
+                limit_ms: millis(limits.timeout),
+            },
+            Some(trap) => JobFailure::Trap {
+                message: with_stderr(trap.to_string(), &self.stderr),
+            },
+            None => JobFailure::Trap {
+                message: with_stderr(format!("{err:#}"), &self.stderr),
+            },
+        }
+    }
+
+    /// Sends what the plugin printed to the host's log, at debug level.
+    fn log_output(&self) {
+        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let bytes = pipe.contents();
+            if !bytes.is_empty() {
+                tracing::debug!(
+                    plugin = %self.context.plugin,
+                    job_id = %self.context.job.id,
+                    stream,
+                    output = %String::from_utf8_lossy(&bytes),
+                    "plugin output"
+                );
+            }
+        }
+    }
+}
+
+/// Appends the end of the plugin's stderr (a Rust panic message lands there)
+/// to a trap message, so "unreachable" comes with its reason.
+fn with_stderr(message: String, stderr: &MemoryOutputPipe) -> String {
+    let bytes = stderr.contents();
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return message;
+    }
+    let tail: String = {
+        let chars: Vec<char> = text.chars().collect();
+        let start = chars.len().saturating_sub(1000);
+        chars[start..].iter().collect()
+    };
+    format!("{message}; plugin stderr: {tail}")
+}

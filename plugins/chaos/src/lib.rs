@@ -1,0 +1,232 @@
+//! `chaos`: job types that misbehave on purpose, one way each, so the tests
+//! can prove the host contains them. Not for production use.
+//!
+//! | job type        | what it does                                          | limit it declares |
+//! |-----------------|-------------------------------------------------------|-------------------|
+//! | `chaos.sleep`   | sleeps `{"ms": N}` then returns `{"slept_ms": N}`      | timeout 3 s       |
+//! | `chaos.spin`    | loops forever on the CPU                              | timeout 1 s       |
+//! | `chaos.alloc`   | allocates without bound                               | memory 32 MiB     |
+//! | `chaos.recurse` | recurses without bound                                | (stack)           |
+//! | `chaos.panic`   | panics (a trap)                                       |                   |
+//! | `chaos.abort`   | calls `abort()` (a trap)                              |                   |
+//! | `chaos.open-file` | reads `{"path": P}` (default `/etc/passwd`)         |                   |
+//! | `chaos.connect` | opens a TCP connection to `{"addr": A}`               |                   |
+//! | `chaos.env`     | returns the environment and arguments it can see      |                   |
+//! | `chaos.counter` | bumps a global counter and returns it (fresh instance: always 1) | |
+//! | `chaos.fail`    | fails as `{"error": "retry"|"fail"|"feedback"}` until attempt `succeed_on` | |
+//! | `chaos.fanout`  | submits `{"children": N}` echo jobs                   |                   |
+//! | `chaos.llm`     | asks the host's LLM `{"prompt": P}`                   | needs LLM         |
+//! | `chaos.talk`    | logs and reports progress, then returns               |                   |
+
+wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
+
+use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback};
+use deckhand::plugin::{jobs, llm, log};
+use exports::deckhand::plugin::handler::Guest;
+use serde_json::{Value, json};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Chaos;
+
+const MIB: u64 = 1024 * 1024;
+
+fn job_type(
+    name: &str,
+    description: &str,
+    timeout_ms: Option<u64>,
+    memory: Option<u64>,
+) -> JobTypeInfo {
+    JobTypeInfo {
+        name: name.into(),
+        description: description.into(),
+        needs_llm: name == "chaos.llm",
+        timeout_ms,
+        memory_limit_bytes: memory,
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn payload(job: &Job) -> Result<Value, JobError> {
+    serde_json::from_str(&job.payload)
+        .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))
+}
+
+// Unbounded on purpose: the host must turn this into a stack-overflow error.
+// No addressable locals, so every frame lives on the wasm stack (which the
+// host limits) rather than on the shadow stack in linear memory.
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    recurse(black_box(depth + 1))
+        .wrapping_mul(3)
+        .wrapping_add(depth)
+}
+
+impl Guest for Chaos {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "chaos".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            job_types: vec![
+                job_type(
+                    "chaos.sleep",
+                    "Sleeps for payload.ms milliseconds.",
+                    Some(3_000),
+                    None,
+                ),
+                job_type("chaos.spin", "Loops forever.", Some(1_000), None),
+                job_type(
+                    "chaos.alloc",
+                    "Allocates without bound.",
+                    None,
+                    Some(32 * MIB),
+                ),
+                job_type("chaos.recurse", "Recurses without bound.", None, None),
+                job_type("chaos.panic", "Panics.", None, None),
+                job_type("chaos.abort", "Aborts.", None, None),
+                job_type("chaos.open-file", "Tries to read a file.", None, None),
+                job_type(
+                    "chaos.connect",
+                    "Tries to open a TCP connection.",
+                    None,
+                    None,
+                ),
+                job_type("chaos.env", "Returns the environment it sees.", None, None),
+                job_type(
+                    "chaos.counter",
+                    "Returns a global counter bumped per call.",
+                    None,
+                    None,
+                ),
+                job_type("chaos.fail", "Fails until a given attempt.", None, None),
+                job_type("chaos.fanout", "Submits child echo jobs.", None, None),
+                job_type("chaos.llm", "Asks the host's LLM.", None, None),
+                job_type("chaos.talk", "Logs and reports progress.", None, None),
+            ],
+        }
+    }
+
+    fn process(job: Job) -> Result<String, JobError> {
+        let p = payload(&job)?;
+        match job.job_type.as_str() {
+            "chaos.sleep" => {
+                let ms = p["ms"].as_u64().unwrap_or(100);
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Ok(json!({ "slept_ms": ms, "id": job.id, "attempt": job.attempt }).to_string())
+            }
+            "chaos.spin" => {
+                let mut n = 0u64;
+                loop {
+                    n = black_box(n.wrapping_add(1));
+                }
+            }
+            "chaos.alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            "chaos.recurse" => Ok(recurse(0).to_string()),
+            "chaos.panic" => panic!("chaos.panic was asked to panic"),
+            "chaos.abort" => std::process::abort(),
+            "chaos.open-file" => {
+                let path = p["path"].as_str().unwrap_or("/etc/passwd");
+                match std::fs::read(path) {
+                    Ok(bytes) => Ok(json!({ "read_bytes": bytes.len() }).to_string()),
+                    Err(e) => Err(JobError::Fail(format!(
+                        "cannot open {path}: {e} ({:?})",
+                        e.kind()
+                    ))),
+                }
+            }
+            "chaos.connect" => {
+                let addr = p["addr"].as_str().unwrap_or("127.0.0.1:6379");
+                match std::net::TcpStream::connect(addr) {
+                    Ok(_) => Ok(json!({ "connected": addr }).to_string()),
+                    Err(e) => Err(JobError::Fail(format!(
+                        "cannot connect to {addr}: {e} ({:?})",
+                        e.kind()
+                    ))),
+                }
+            }
+            "chaos.env" => {
+                let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+                let args: Vec<String> = std::env::args().collect();
+                let cwd = std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .ok();
+                Ok(json!({ "vars": vars, "args": args, "cwd": cwd }).to_string())
+            }
+            "chaos.counter" => {
+                let n = COUNTER.fetch_add(1, Ordering::SeqCst) + 1;
+                Ok(json!({ "count": n }).to_string())
+            }
+            "chaos.fail" => {
+                let succeed_on = p["succeed_on"].as_u64().unwrap_or(u64::MAX);
+                if u64::from(job.attempt) >= succeed_on {
+                    return Ok(
+                        json!({ "attempt": job.attempt, "feedback": job.feedback }).to_string()
+                    );
+                }
+                let message = format!("attempt {} failed on purpose", job.attempt);
+                match p["error"].as_str().unwrap_or("retry") {
+                    "fail" => Err(JobError::Fail(message)),
+                    "feedback" => Err(JobError::RetryWithFeedback(RetryFeedback {
+                        message,
+                        feedback: format!("feedback from attempt {}", job.attempt),
+                    })),
+                    "trap" => panic!("{message}"),
+                    _ => Err(JobError::Retry(message)),
+                }
+            }
+            "chaos.fanout" => {
+                let n = p["children"].as_u64().unwrap_or(2);
+                let mut ids = Vec::new();
+                for i in 0..n {
+                    let child = jobs::ChildJob {
+                        job_type: "echo".into(),
+                        payload: json!({ "parent": job.id, "index": i }).to_string(),
+                        priority: None,
+                        id: None,
+                        metadata: vec![],
+                    };
+                    ids.push(jobs::submit(&child).map_err(JobError::Fail)?);
+                }
+                Ok(json!({ "children": ids }).to_string())
+            }
+            "chaos.llm" => {
+                let prompt = p["prompt"].as_str().unwrap_or("Say hello.");
+                let request = llm::Request {
+                    messages: vec![llm::Message {
+                        role: "user".into(),
+                        content: prompt.into(),
+                    }],
+                    model: None,
+                    temperature: None,
+                    max_tokens: None,
+                    response_schema: None,
+                };
+                match llm::generate(&request) {
+                    Ok(r) => Ok(json!({ "content": r.content, "cached": r.cached }).to_string()),
+                    Err(e) => Err(JobError::Fail(format!("llm: {e:?}"))),
+                }
+            }
+            "chaos.talk" => {
+                log::log(
+                    log::Level::Info,
+                    "talking",
+                    &[("job".into(), job.id.clone())],
+                );
+                jobs::progress(0.5, "half way");
+                jobs::progress(1.0, "done");
+                Ok(json!({ "talked": true }).to_string())
+            }
+            other => Err(JobError::Fail(format!(
+                "chaos does not handle job type {other}"
+            ))),
+        }
+    }
+}
+
+export!(Chaos);

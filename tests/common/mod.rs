@@ -1,0 +1,96 @@
+//! Helpers shared by the end-to-end tests: the real `deckhand` binary, the
+//! real compiled plugins, and scratch plugin directories.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// Builds the guest crates once per test binary (a no-op when they are up to
+/// date; `cargo xtask test` has built them already) and returns the path of
+/// one compiled component.
+pub fn plugin_wasm(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(root().join("plugins"))
+            .args(["build", "--release", "--quiet"])
+            .status()
+            .expect("cargo runs");
+        assert!(
+            status.success(),
+            "building the plugins failed; is the wasm32-wasip2 target installed? \
+             (`rustup target add wasm32-wasip2`, or run `cargo xtask test`)"
+        );
+    });
+    let path = root().join(format!("plugins/target/wasm32-wasip2/release/{name}.wasm"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+pub fn deckhand() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_deckhand"))
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A temporary plugin directory holding copies of the named plugins.
+pub fn plugin_dir(plugins: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in plugins {
+        std::fs::copy(plugin_wasm(name), dir.path().join(format!("{name}.wasm")))
+            .expect("copy plugin");
+    }
+    dir
+}
+
+/// The same component with a custom section appended: behaves identically,
+/// hashes differently. Stands for "a new build of the same plugin".
+pub fn with_custom_section(component: &[u8], name: &str, data: &[u8]) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut body = Vec::new();
+    leb(name.len(), &mut body);
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(data);
+    let mut out = component.to_vec();
+    out.push(0); // custom section id
+    leb(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Writes `bytes` to `path` atomically (write aside, then rename), as an
+/// operator deploying a plugin should.
+pub fn install(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).expect("write plugin");
+    std::fs::rename(&tmp, path).expect("rename plugin");
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

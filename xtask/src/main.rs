@@ -1,0 +1,139 @@
+//! Project tasks, so that one command does all the set-up on a fresh machine.
+//!
+//! - `cargo xtask test`: build the plugins, check formatting and lints, run
+//!   every test. This is what CI runs.
+//! - `cargo xtask serve [ARGS]`: build the plugins and run `deckhand serve`
+//!   with them (extra arguments go to `deckhand serve`).
+//! - `cargo xtask plugins`: only build the plugins into `target/plugins/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Guest crates under `plugins/` that exist only for the tests; they are
+/// built but not copied into `target/plugins/`.
+const TEST_ONLY_PLUGINS: &[&str] = &["chaos"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("serve") => serve(&args[1..]),
+        Some("plugins") => build_plugins().map(|_| ()),
+        _ => {
+            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins>".to_string())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    // xtask/ sits directly under the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Builds every guest crate to a component and copies the shipped ones into
+/// `target/plugins/`. Returns that directory.
+fn build_plugins() -> Result<PathBuf, String> {
+    let root = root();
+    // Idempotent, and quick when the target is already there.
+    if Command::new("rustup").arg("--version").output().is_ok() {
+        run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    }
+    run(cargo()
+        .current_dir(root.join("plugins"))
+        .args(["build", "--release"]))?;
+    let built = root.join("plugins/target/wasm32-wasip2/release");
+    let out = root.join("target/plugins");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let entries =
+        std::fs::read_dir(&built).map_err(|e| format!("cannot read {}: {e}", built.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().and_then(|e| e.to_str()) != Some("wasm")
+            || TEST_ONLY_PLUGINS.contains(&stem)
+        {
+            continue;
+        }
+        let dest = out.join(format!("{stem}.wasm"));
+        // Copy then rename, so a running host never sees half a file.
+        let tmp = out.join(format!(".{stem}.wasm.tmp"));
+        std::fs::copy(&path, &tmp)
+            .and_then(|_| std::fs::rename(&tmp, &dest))
+            .map_err(|e| format!("cannot install {}: {e}", dest.display()))?;
+    }
+    Ok(out)
+}
+
+fn test() -> Result<(), String> {
+    let root = root();
+    build_plugins()?;
+    run(cargo().current_dir(&root).args(["fmt", "--all", "--check"]))?;
+    run(cargo()
+        .current_dir(root.join("plugins"))
+        .args(["fmt", "--all", "--check"]))?;
+    run(cargo().current_dir(&root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().current_dir(root.join("plugins")).args([
+        "clippy",
+        "--release",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo()
+        .current_dir(&root)
+        .args(["test", "--release", "--workspace"]))
+}
+
+fn serve(extra: &[String]) -> Result<(), String> {
+    let root = root();
+    let plugins = build_plugins()?;
+    let mut cmd = cargo();
+    cmd.current_dir(&root)
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "deckhand",
+            "--",
+            "serve",
+            "--plugin-dir",
+        ])
+        .arg(&plugins)
+        .args(extra);
+    run(&mut cmd)
+}
