@@ -3,5 +3,8 @@
 //! - [`runtime`]: compiles plugins and runs each job in a fresh, limited instance.
 //! - [`registry`]: the plugin directory, with hot reload.
 
+pub mod queue;
+pub mod redis_server;
 pub mod registry;
 pub mod runtime;
+pub mod worker;

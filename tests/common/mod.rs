@@ -2,6 +2,8 @@
 //! real compiled plugins, and scratch plugin directories.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod redis;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

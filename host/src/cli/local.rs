@@ -1,133 +1,22 @@
-//! Sub-commands. Exit codes: 0 success, 1 the job failed (the typed error is
-//! printed), 2 Deckhand could not do what was asked (bad arguments, unreadable
-//! input, a plugin that does not load).
+//! Commands that need no Redis: `exec` and `plugins`.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
 
 use deckhand::registry::Registry;
 use deckhand::runtime::{JobInput, Plugin, Runtime, RuntimeConfig, Standalone};
 
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_JOB_FAILED: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "deckhand",
-    version,
-    about = "A job host for sandboxed WebAssembly job types"
-)]
-pub struct Cli {
-    /// More log output (-v debug, -vv trace). RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
-
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run one job locally, without Redis: the plugin author's loop.
-    Exec {
-        /// A job type (looked up in the plugin directory) or a `.wasm` file.
-        target: String,
-        /// The payload: a JSON file, or `-` for stdin.
-        payload: String,
-        /// With a `.wasm` that handles several job types, which one to run.
-        #[arg(long = "type")]
-        job_type: Option<String>,
-        #[arg(long, env = "DECKHAND_PLUGIN_DIR", default_value = "plugins")]
-        plugin_dir: PathBuf,
-        /// Attempt number to pass to the plugin.
-        #[arg(long, default_value_t = 1)]
-        attempt: u32,
-        /// Feedback to pass to the plugin, as if from a previous attempt.
-        #[arg(long)]
-        feedback: Option<String>,
-        /// Print the outcome as one JSON object on stdout.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Inspect plugins.
-    Plugins {
-        #[command(subcommand)]
-        command: PluginsCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum PluginsCommand {
-    /// List the plugins in a directory, their job types and version ids.
-    List {
-        #[arg(long, env = "DECKHAND_PLUGIN_DIR", default_value = "plugins")]
-        dir: PathBuf,
-        /// One JSON object on stdout.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Compile and describe one `.wasm` file; exit 0 if it would load.
-    Check {
-        file: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-pub fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
-pub async fn run(cli: Cli) -> anyhow::Result<u8> {
-    match cli.command {
-        Command::Exec {
-            target,
-            payload,
-            job_type,
-            plugin_dir,
-            attempt,
-            feedback,
-            json,
-        } => {
-            exec(
-                &target,
-                &payload,
-                job_type,
-                &plugin_dir,
-                attempt,
-                feedback,
-                json,
-            )
-            .await
-        }
-        Command::Plugins { command } => match command {
-            PluginsCommand::List { dir, json } => plugins_list(&dir, json).await,
-            PluginsCommand::Check { file, json } => plugins_check(&file, json).await,
-        },
-    }
-}
+use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK};
 
 fn new_runtime() -> anyhow::Result<Arc<Runtime>> {
     Ok(Arc::new(Runtime::new(RuntimeConfig::default())?))
 }
 
 /// Reads a payload from a file or stdin and checks that it is JSON.
-fn read_payload(source: &str) -> anyhow::Result<String> {
+pub fn read_payload(source: &str) -> anyhow::Result<String> {
     let text = if source == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -145,16 +34,40 @@ fn read_payload(source: &str) -> anyhow::Result<String> {
     Ok(text)
 }
 
-async fn exec(
-    target: &str,
-    payload: &str,
+#[derive(clap::Args, Debug)]
+pub struct ExecArgs {
+    /// A job type (looked up in the plugin directory) or a `.wasm` file.
+    target: String,
+    /// The payload: a JSON file, or `-` for stdin.
+    payload: String,
+    /// With a `.wasm` that handles several job types, which one to run.
+    #[arg(long = "type")]
     job_type: Option<String>,
-    plugin_dir: &Path,
+    #[arg(long, env = "DECKHAND_PLUGIN_DIR", default_value = "plugins")]
+    plugin_dir: std::path::PathBuf,
+    /// Attempt number to pass to the plugin.
+    #[arg(long, default_value_t = 1)]
     attempt: u32,
+    /// Feedback to pass to the plugin, as if from a previous attempt.
+    #[arg(long)]
     feedback: Option<String>,
+    /// Print the outcome as one JSON object on stdout.
+    #[arg(long)]
     json: bool,
-) -> anyhow::Result<u8> {
-    let payload = read_payload(payload)?;
+}
+
+pub async fn exec(args: ExecArgs) -> anyhow::Result<u8> {
+    let ExecArgs {
+        target,
+        payload,
+        job_type,
+        plugin_dir,
+        attempt,
+        feedback,
+        json,
+    } = args;
+    let (target, plugin_dir) = (target.as_str(), plugin_dir.as_path());
+    let payload = read_payload(&payload)?;
     let runtime = new_runtime()?;
     let (plugin, job_type) = if target.ends_with(".wasm") {
         let plugin = Arc::new(Plugin::load(&runtime, Path::new(target)).await?);
@@ -233,7 +146,7 @@ async fn exec(
     }
 }
 
-async fn plugins_list(dir: &Path, json: bool) -> anyhow::Result<u8> {
+pub async fn plugins_list(dir: &Path, json: bool) -> anyhow::Result<u8> {
     let registry = Registry::open(new_runtime()?, dir).await?;
     let snapshot = registry.snapshot();
     if json {
@@ -288,7 +201,7 @@ async fn plugins_list(dir: &Path, json: bool) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-async fn plugins_check(file: &Path, json: bool) -> anyhow::Result<u8> {
+pub async fn plugins_check(file: &Path, json: bool) -> anyhow::Result<u8> {
     let runtime = new_runtime()?;
     match Plugin::load(&runtime, file).await {
         Ok(p) => {

@@ -1,0 +1,270 @@
+//! Commands that talk to the queue: submit, status, cancel, dlq, stats.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::bail;
+
+use deckhand::queue::{JobRecord, JobStatus, QueueError, SubmitRequest};
+
+use super::local::read_payload;
+use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct SubmitArgs {
+    job_type: String,
+    /// The payload: a JSON file, or `-` for stdin.
+    payload: String,
+    /// Higher runs first (-1000000..=1000000).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    priority: i32,
+    /// Run only after this job completes (repeatable).
+    #[arg(long = "depends-on")]
+    depends_on: Vec<String>,
+    /// Your own id for the job; submitting the same id again returns the existing job.
+    #[arg(long)]
+    id: Option<String>,
+    #[arg(long)]
+    max_retries: Option<u32>,
+    /// Metadata as key=value (repeatable).
+    #[arg(long = "meta", value_parser = parse_key_value)]
+    metadata: Vec<(String, String)>,
+    /// Wait for the job to finish and print its result.
+    #[arg(long)]
+    wait: bool,
+    /// With --wait: give up after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    #[command(flatten)]
+    queue: QueueArgs,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not key=value")),
+    }
+}
+
+pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
+    let payload = read_payload(&args.payload)?;
+    let queue = args.queue.connect().await?;
+    let request = SubmitRequest {
+        job_type: args.job_type,
+        payload,
+        priority: args.priority,
+        depends_on: args.depends_on,
+        id: args.id,
+        max_retries: args.max_retries,
+        metadata: args.metadata.into_iter().collect::<BTreeMap<_, _>>(),
+        parent: None,
+    };
+    let submitted = match queue.submit(request).await {
+        Ok(s) => s,
+        Err(e @ QueueError::Redis(_)) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("deckhand: submission refused: {e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    if !submitted.created {
+        eprintln!(
+            "job {} already exists ({}); not submitted again",
+            submitted.id, submitted.status
+        );
+    }
+    if !args.wait {
+        println!("{}", submitted.id);
+        return Ok(EXIT_OK);
+    }
+    let ids = [submitted.id.clone()];
+    let records = queue
+        .wait_for_jobs(&ids, Duration::from_secs(args.timeout))
+        .await?;
+    let Some(job) = records.into_iter().next() else {
+        bail!("job {} vanished while waiting", submitted.id);
+    };
+    Ok(print_outcome(&job))
+}
+
+/// Prints a finished job's result (stdout) or last error (stderr).
+fn print_outcome(job: &JobRecord) -> u8 {
+    match job.status {
+        JobStatus::Completed => {
+            println!("{}", job.result.as_deref().unwrap_or("null"));
+            EXIT_OK
+        }
+        status => {
+            let last = job
+                .errors
+                .last()
+                .map(|e| format!("[{}] {}", e.kind, e.message))
+                .unwrap_or_default();
+            eprintln!("job {} is {status}: {last}", job.id);
+            EXIT_JOB_FAILED
+        }
+    }
+}
+
+pub async fn status(queue: &QueueArgs, id: &str, json: bool) -> anyhow::Result<u8> {
+    let queue = queue.connect().await?;
+    let Some(job) = queue.get(id).await? else {
+        eprintln!("deckhand: no job {id:?}");
+        return Ok(EXIT_ERROR);
+    };
+    if json {
+        println!("{}", serde_json::to_string(&job)?);
+    } else {
+        print_job(&job);
+    }
+    Ok(EXIT_OK)
+}
+
+fn print_job(job: &JobRecord) {
+    println!("id:        {}", job.id);
+    println!("type:      {}", job.job_type);
+    println!("status:    {}", job.status);
+    println!("priority:  {}", job.priority);
+    println!(
+        "attempts:  {} (max retries {})",
+        job.attempts, job.max_retries
+    );
+    if !job.depends_on.is_empty() {
+        println!("depends:   {}", job.depends_on.join(", "));
+    }
+    if let Some(worker) = &job.worker {
+        println!("host:      {worker}");
+    }
+    if let Some(v) = &job.plugin_version {
+        println!("plugin:    {}", &v[..12.min(v.len())]);
+    }
+    if let Some(result) = &job.result {
+        println!("result:    {result}");
+    }
+    for e in &job.errors {
+        println!(
+            "error:     attempt {} [{}] {}{}",
+            e.attempt,
+            e.kind,
+            e.message,
+            e.host
+                .as_deref()
+                .map(|h| format!(" (on {h})"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+pub async fn cancel(queue: &QueueArgs, id: &str) -> anyhow::Result<u8> {
+    let queue = queue.connect().await?;
+    match queue.cancel(id).await {
+        Ok(JobStatus::Cancelled) => {
+            println!("cancelled {id}");
+            Ok(EXIT_OK)
+        }
+        Ok(status) => {
+            eprintln!("deckhand: job {id} already finished ({status})");
+            Ok(EXIT_ERROR)
+        }
+        Err(QueueError::NotFound(_)) => {
+            eprintln!("deckhand: no job {id:?}");
+            Ok(EXIT_ERROR)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum DlqCommand {
+    /// List dead jobs, oldest first.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Show one dead job with its error history.
+    Show {
+        id: String,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Send dead jobs back to the queue with a fresh retry budget.
+    Retry {
+        ids: Vec<String>,
+        /// Every job in the dead-letter queue.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Delete dead jobs for good.
+    Purge {
+        ids: Vec<String>,
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+}
+
+pub async fn dlq(command: DlqCommand) -> anyhow::Result<u8> {
+    match command {
+        DlqCommand::List { limit, json, queue } => {
+            let queue = queue.connect().await?;
+            let jobs = queue.dlq_list(0, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string(&jobs)?);
+            } else {
+                for job in &jobs {
+                    let last = job
+                        .errors
+                        .last()
+                        .map(|e| format!("[{}] {}", e.kind, e.message))
+                        .unwrap_or_default();
+                    println!(
+                        "{}  {}  attempts {}  {last}",
+                        job.id, job.job_type, job.attempts
+                    );
+                }
+                eprintln!("{} dead job(s) in total", queue.dlq_len().await?);
+            }
+            Ok(EXIT_OK)
+        }
+        DlqCommand::Show { id, queue } => status(&queue, &id, false).await,
+        DlqCommand::Retry { ids, all, queue } => {
+            if ids.is_empty() && !all {
+                bail!("name the jobs to retry, or pass --all");
+            }
+            let replayed = queue.connect().await?.dlq_replay(&ids).await?;
+            for id in &ids {
+                if !replayed.contains(id) {
+                    eprintln!("deckhand: {id} is not in the dead-letter queue");
+                }
+            }
+            println!("replayed {} job(s)", replayed.len());
+            Ok(if replayed.len() < ids.len() {
+                EXIT_ERROR
+            } else {
+                EXIT_OK
+            })
+        }
+        DlqCommand::Purge { ids, all, queue } => {
+            if ids.is_empty() && !all {
+                bail!("name the jobs to purge, or pass --all");
+            }
+            let n = queue.connect().await?.dlq_purge(&ids).await?;
+            println!("purged {n} job(s)");
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+pub async fn stats(queue: &QueueArgs) -> anyhow::Result<u8> {
+    let queue = queue.connect().await?;
+    let stats = queue.stats().await?;
+    println!("{}", serde_json::to_string_pretty(&stats)?);
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,146 @@
+//! Sub-commands. Exit codes: 0 success, 1 the job failed (the typed error is
+//! printed), 2 Deckhand could not do what was asked (bad arguments, unreadable
+//! input, a plugin that does not load, Redis refused).
+
+mod jobs;
+mod local;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use deckhand::queue::{Queue, QueueConfig};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_JOB_FAILED: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "deckhand",
+    version,
+    about = "A job host for sandboxed WebAssembly job types"
+)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the queue is.
+#[derive(Args, Debug, Clone)]
+pub struct QueueArgs {
+    /// Redis URL.
+    #[arg(
+        long,
+        env = "DECKHAND_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis_url: String,
+    /// Key prefix; hosts and clients of one queue must agree on it.
+    #[arg(long, env = "DECKHAND_PREFIX", default_value = "deckhand")]
+    prefix: String,
+}
+
+impl QueueArgs {
+    async fn connect(&self) -> anyhow::Result<Queue> {
+        let config = QueueConfig {
+            prefix: self.prefix.clone(),
+            ..QueueConfig::default()
+        };
+        Queue::connect(&self.redis_url, config)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reach the queue at {}: {e}", self.redis_url))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one job locally, without Redis: the plugin author's loop.
+    Exec(local::ExecArgs),
+    /// Inspect plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+    /// Run the host: load plugins, work the queue.
+    Serve(serve::ServeArgs),
+    /// Submit a job; prints its id (or, with --wait, its result).
+    Submit(jobs::SubmitArgs),
+    /// Show a job: status, attempts, errors, result.
+    Status {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Cancel a job that has not finished.
+    Cancel {
+        id: String,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// The dead-letter queue.
+    Dlq {
+        #[command(subcommand)]
+        command: jobs::DlqCommand,
+    },
+    /// The queue's counters.
+    Stats {
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PluginsCommand {
+    /// List the plugins in a directory, their job types and version ids.
+    List {
+        #[arg(long, env = "DECKHAND_PLUGIN_DIR", default_value = "plugins")]
+        dir: PathBuf,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compile and describe one `.wasm` file; exit 0 if it would load.
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Exec(args) => local::exec(args).await,
+        Command::Plugins { command } => match command {
+            PluginsCommand::List { dir, json } => local::plugins_list(&dir, json).await,
+            PluginsCommand::Check { file, json } => local::plugins_check(&file, json).await,
+        },
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Submit(args) => jobs::submit(args).await,
+        Command::Status { id, json, queue } => jobs::status(&queue, &id, json).await,
+        Command::Cancel { id, queue } => jobs::cancel(&queue, &id).await,
+        Command::Dlq { command } => jobs::dlq(command).await,
+        Command::Stats { queue } => jobs::stats(&queue).await,
+    }
+}

@@ -1,0 +1,700 @@
+//! The Redis job queue: submit, claim under a lease, complete, fail and
+//! retry, dead-letter, dependencies, and waiting for results.
+//!
+//! Every change of a job's state is one Lua script (see [`scripts`]), so a
+//! crash between two Redis commands can never leave a job half-moved. Leases
+//! carry a fencing token: a host that lost its lease (frozen, cut off) cannot
+//! overwrite the outcome of whoever holds the job now.
+
+mod record;
+mod retry;
+mod scripts;
+
+pub use record::{ErrorEntry, JobRecord, JobStatus};
+pub use retry::RetryStrategy;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use futures::StreamExt;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::{JobFailure, valid_job_type_name};
+use scripts::scripts;
+
+/// Priorities are clamped to this range so ready scores stay exact.
+pub const MAX_PRIORITY: i32 = 1_000_000;
+/// Longest caller-chosen job id.
+pub const MAX_ID_LEN: usize = 256;
+/// Most dependencies one job may have.
+pub const MAX_DEPENDENCIES: usize = 1_000;
+
+/// Queue settings shared by every host and client of one queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Every key starts with `{prefix}:`; the braces make it a Redis Cluster
+    /// hash tag, so each script's keys share one slot.
+    pub prefix: String,
+    /// Largest accepted payload, in bytes.
+    pub max_payload_bytes: usize,
+    /// How long completed, dead and cancelled jobs are kept, in seconds.
+    pub result_ttl_secs: u64,
+    /// Refuse submissions of job types no host has registered.
+    pub check_job_types: bool,
+    pub retry: RetryStrategy,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            prefix: "deckhand".into(),
+            max_payload_bytes: 1024 * 1024,
+            result_ttl_secs: 30 * 24 * 3600,
+            check_job_types: true,
+            retry: RetryStrategy::default(),
+        }
+    }
+}
+
+/// Why a queue operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error(
+        "unknown job type {0:?}: no host has registered it (is a host with that plugin running?)"
+    )]
+    UnknownJobType(String),
+    #[error("unknown dependency {0:?}: no such job")]
+    UnknownDependency(String),
+    #[error("a job cannot depend on itself ({0:?})")]
+    SelfDependency(String),
+    #[error("no job {0:?}")]
+    NotFound(String),
+    #[error("timed out after {0:?} waiting for jobs")]
+    WaitTimeout(Duration),
+    #[error("unexpected reply from redis: {0}")]
+    Protocol(String),
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> QueueError {
+    QueueError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// A job to submit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SubmitRequest {
+    pub job_type: String,
+    /// JSON text.
+    pub payload: String,
+    /// Higher runs first; FIFO within a priority.
+    pub priority: i32,
+    pub depends_on: Vec<String>,
+    /// Caller-chosen id, doubling as idempotency key.
+    pub id: Option<String>,
+    pub max_retries: Option<u32>,
+    pub metadata: BTreeMap<String, String>,
+    /// The job that submitted this one, for fan-out.
+    pub parent: Option<String>,
+}
+
+/// What a submission did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submitted {
+    pub id: String,
+    pub status: JobStatus,
+    /// False when a job with this id already existed and was returned as is.
+    pub created: bool,
+}
+
+/// A job claimed by a host, with the lease that proves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub job_type: String,
+    pub payload: String,
+    pub attempt: u32,
+    pub feedback: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub token: String,
+    pub lease_until_ms: u64,
+    pub priority: i32,
+}
+
+/// Whether Redis took a completion or failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack {
+    /// The outcome was recorded; for a failure, what happens next.
+    Recorded(JobStatus),
+    /// The lease was lost; the outcome was rejected.
+    Stale,
+}
+
+/// A handle on one queue. Cheap to clone; reconnects by itself.
+#[derive(Clone)]
+pub struct Queue {
+    client: redis::Client,
+    conn: ConnectionManager,
+    config: QueueConfig,
+    /// `{prefix}`, with the hash-tag braces.
+    tag: String,
+}
+
+impl Queue {
+    /// Connects to Redis at `url`. Fails if Redis does not answer now; once
+    /// connected, the queue reconnects by itself after Redis restarts.
+    pub async fn connect(url: &str, config: QueueConfig) -> Result<Queue, QueueError> {
+        if config.prefix.is_empty() || config.prefix.contains(['{', '}', ' ']) {
+            return Err(invalid(
+                "prefix",
+                format!(
+                    "{:?}: must be non-empty, without braces or spaces",
+                    config.prefix
+                ),
+            ));
+        }
+        let client = redis::Client::open(url)?;
+        let manager_config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_secs(2))
+            .set_response_timeout(Duration::from_secs(10))
+            .set_number_of_retries(2)
+            .set_max_delay(1000);
+        let conn = client
+            .get_connection_manager_with_config(manager_config)
+            .await?;
+        let tag = format!("{{{}}}", config.prefix);
+        Ok(Queue {
+            client,
+            conn,
+            config,
+            tag,
+        })
+    }
+
+    pub fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+
+    fn key(&self, parts: &[&str]) -> String {
+        let mut key = self.tag.clone();
+        for part in parts {
+            key.push(':');
+            key.push_str(part);
+        }
+        key
+    }
+
+    /// The pub/sub channel a job id is published on when the job ends.
+    pub fn finished_channel(&self) -> String {
+        self.key(&["finished"])
+    }
+
+    /// The pub/sub channel a job type is published on when a job is ready.
+    pub fn wake_channel(&self) -> String {
+        self.key(&["wake"])
+    }
+
+    /// A dedicated pub/sub connection (pub/sub cannot share the multiplexed one).
+    pub async fn pubsub(&self) -> Result<redis::aio::PubSub, QueueError> {
+        Ok(self.client.get_async_pubsub().await?)
+    }
+
+    fn validate(&self, req: &SubmitRequest) -> Result<(), QueueError> {
+        valid_job_type_name(&req.job_type).map_err(|r| invalid("job type", r))?;
+        if req.payload.len() > self.config.max_payload_bytes {
+            return Err(invalid(
+                "payload",
+                format!(
+                    "{} bytes is over the limit of {} bytes",
+                    req.payload.len(),
+                    self.config.max_payload_bytes
+                ),
+            ));
+        }
+        serde_json::from_str::<serde::de::IgnoredAny>(&req.payload)
+            .map_err(|e| invalid("payload", format!("not valid JSON: {e}")))?;
+        if req.priority.abs() > MAX_PRIORITY {
+            return Err(invalid(
+                "priority",
+                format!(
+                    "{} is outside -{MAX_PRIORITY}..={MAX_PRIORITY}",
+                    req.priority
+                ),
+            ));
+        }
+        if let Some(id) = &req.id {
+            valid_id(id).map_err(|r| invalid("job id", r))?;
+        }
+        if req.depends_on.len() > MAX_DEPENDENCIES {
+            return Err(invalid(
+                "depends_on",
+                format!(
+                    "{} dependencies; at most {MAX_DEPENDENCIES}",
+                    req.depends_on.len()
+                ),
+            ));
+        }
+        for dep in &req.depends_on {
+            valid_id(dep).map_err(|r| invalid("depends_on", r))?;
+        }
+        Ok(())
+    }
+
+    /// Submits a job. With a caller-chosen id that already exists, returns
+    /// that job (`created: false`) and writes nothing. Invalid input, an
+    /// unknown job type or an unknown dependency write nothing either.
+    pub async fn submit(&self, req: SubmitRequest) -> Result<Submitted, QueueError> {
+        self.validate(&req)?;
+        let id = req
+            .id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let max_retries = req.max_retries.unwrap_or(self.config.retry.max_retries);
+        let metadata =
+            serde_json::to_string(&req.metadata).map_err(|e| invalid("metadata", e.to_string()))?;
+        let depends_on = serde_json::to_string(&req.depends_on)
+            .map_err(|e| invalid("depends_on", e.to_string()))?;
+        let reply: Vec<String> = scripts()
+            .submit
+            .prepare_invoke()
+            .arg(&self.tag)
+            .arg(&id)
+            .arg(&req.job_type)
+            .arg(&req.payload)
+            .arg(req.priority)
+            .arg(max_retries)
+            .arg(metadata)
+            .arg(depends_on)
+            .arg(req.parent.as_deref().unwrap_or(""))
+            .arg(if self.config.check_job_types {
+                "1"
+            } else {
+                "0"
+            })
+            .arg(self.config.result_ttl_secs)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match reply.as_slice() {
+            [what, status] if what == "created" || what == "exists" => Ok(Submitted {
+                id,
+                status: status.parse().map_err(QueueError::Protocol)?,
+                created: what == "created",
+            }),
+            [e, kind] if e == "error" && kind == "unknown_type" => {
+                Err(QueueError::UnknownJobType(req.job_type))
+            }
+            [e, kind] if e == "error" && kind == "self_dependency" => {
+                Err(QueueError::SelfDependency(id))
+            }
+            [e, kind, dep] if e == "error" && kind == "unknown_dependency" => {
+                Err(QueueError::UnknownDependency(dep.clone()))
+            }
+            other => Err(QueueError::Protocol(format!("submit returned {other:?}"))),
+        }
+    }
+
+    /// Reads a job by id, with its error history.
+    pub async fn get(&self, id: &str) -> Result<Option<JobRecord>, QueueError> {
+        let mut conn = self.conn.clone();
+        let (fields, errors): (HashMap<String, String>, Vec<String>) = redis::pipe()
+            .hgetall(self.key(&["job", id]))
+            .lrange(self.key(&["errors", id]), 0, -1)
+            .query_async(&mut conn)
+            .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        JobRecord::from_redis(fields, errors)
+            .map(Some)
+            .map_err(QueueError::Protocol)
+    }
+
+    /// Registers the job types a host can run, so submissions of them are
+    /// accepted. `types` is (job type, plugin name, plugin version id).
+    pub async fn register_job_types(
+        &self,
+        host: &str,
+        types: &[(String, String, String)],
+    ) -> Result<(), QueueError> {
+        if types.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<(String, String)> = types
+            .iter()
+            .map(|(t, plugin, version)| {
+                let info =
+                    serde_json::json!({ "host": host, "plugin": plugin, "version_id": version });
+                (t.clone(), info.to_string())
+            })
+            .collect();
+        let _: () = self
+            .conn
+            .clone()
+            .hset_multiple(self.key(&["types"]), &entries)
+            .await?;
+        Ok(())
+    }
+
+    /// Claims up to `count` ready jobs of the given types for `host`.
+    pub async fn claim(
+        &self,
+        host: &str,
+        job_types: &[&str],
+        count: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>, QueueError> {
+        if job_types.is_empty() || count == 0 {
+            return Ok(vec![]);
+        }
+        let mut invocation = scripts().claim.prepare_invoke();
+        invocation
+            .arg(&self.tag)
+            .arg(count)
+            .arg(millis(lease))
+            .arg(host);
+        for t in job_types {
+            invocation.arg(*t);
+        }
+        let flat: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        flat.chunks(9)
+            .map(|f| match f {
+                [
+                    id,
+                    job_type,
+                    payload,
+                    attempt,
+                    feedback,
+                    metadata,
+                    token,
+                    lease_until,
+                    priority,
+                ] => Ok(ClaimedJob {
+                    id: id.clone(),
+                    job_type: job_type.clone(),
+                    payload: payload.clone(),
+                    attempt: attempt
+                        .parse()
+                        .map_err(|_| QueueError::Protocol(format!("attempt {attempt:?}")))?,
+                    feedback: (!feedback.is_empty()).then(|| feedback.clone()),
+                    metadata: serde_json::from_str(metadata).unwrap_or_default(),
+                    token: token.clone(),
+                    lease_until_ms: lease_until.parse().unwrap_or(0),
+                    priority: priority.parse().unwrap_or(0),
+                }),
+                other => Err(QueueError::Protocol(format!("claim returned {other:?}"))),
+            })
+            .collect()
+    }
+
+    /// Records a result, if `job`'s lease is still held.
+    pub async fn complete(
+        &self,
+        job: &ClaimedJob,
+        result: &str,
+        plugin_version: &str,
+    ) -> Result<Ack, QueueError> {
+        let reply: String = scripts()
+            .complete
+            .prepare_invoke()
+            .arg(&self.tag)
+            .arg(&job.id)
+            .arg(&job.token)
+            .arg(result)
+            .arg(plugin_version)
+            .arg(self.config.result_ttl_secs)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match reply.as_str() {
+            "ok" => Ok(Ack::Recorded(JobStatus::Completed)),
+            "stale" => Ok(Ack::Stale),
+            other => Err(QueueError::Protocol(format!("complete returned {other:?}"))),
+        }
+    }
+
+    /// Records a failed attempt, if `job`'s lease is still held: a retry
+    /// after the strategy's backoff while retries remain and the failure is
+    /// retryable, otherwise the dead-letter queue.
+    pub async fn fail(
+        &self,
+        job: &ClaimedJob,
+        failure: &JobFailure,
+        host: &str,
+        plugin_version: &str,
+    ) -> Result<Ack, QueueError> {
+        let entry = ErrorEntry {
+            attempt: job.attempt,
+            kind: failure.kind().to_string(),
+            message: failure.to_string(),
+            host: Some(host.to_string()),
+            at: now_ms(),
+        };
+        let entry =
+            serde_json::to_string(&entry).map_err(|e| QueueError::Protocol(e.to_string()))?;
+        let delay = self.config.retry.delay(job.attempt);
+        let reply: String = scripts()
+            .fail
+            .prepare_invoke()
+            .arg(&self.tag)
+            .arg(&job.id)
+            .arg(&job.token)
+            .arg(entry)
+            .arg(if failure.retryable() { "1" } else { "0" })
+            .arg(failure.feedback().unwrap_or(""))
+            .arg(millis(delay))
+            .arg(plugin_version)
+            .arg(self.config.result_ttl_secs)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match reply.as_str() {
+            "stale" => Ok(Ack::Stale),
+            status => Ok(Ack::Recorded(status.parse().map_err(QueueError::Protocol)?)),
+        }
+    }
+
+    /// Extends leases; returns the ids whose lease was lost.
+    pub async fn renew(
+        &self,
+        leases: &[(String, String)],
+        lease: Duration,
+    ) -> Result<Vec<String>, QueueError> {
+        if leases.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut invocation = scripts().renew.prepare_invoke();
+        invocation.arg(&self.tag).arg(millis(lease));
+        for (id, token) in leases {
+            invocation.arg(id).arg(token);
+        }
+        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
+    }
+
+    /// Returns jobs with expired leases to the queue (or the dead-letter
+    /// queue, when out of retries). Returns (id, new status) pairs.
+    pub async fn reap(&self) -> Result<Vec<(String, JobStatus)>, QueueError> {
+        let flat: Vec<String> = scripts()
+            .reap
+            .prepare_invoke()
+            .arg(&self.tag)
+            .arg(1000)
+            .arg(self.config.result_ttl_secs)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        flat.chunks(2)
+            .map(|pair| match pair {
+                [id, status] => Ok((id.clone(), status.parse().map_err(QueueError::Protocol)?)),
+                other => Err(QueueError::Protocol(format!("reap returned {other:?}"))),
+            })
+            .collect()
+    }
+
+    /// Hands a running job back to the queue at once; the attempt does not count.
+    pub async fn release(&self, job: &ClaimedJob) -> Result<Ack, QueueError> {
+        let reply: String = scripts()
+            .release
+            .prepare_invoke()
+            .arg(&self.tag)
+            .arg(&job.id)
+            .arg(&job.token)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(match reply.as_str() {
+            "ok" => Ack::Recorded(JobStatus::Pending),
+            _ => Ack::Stale,
+        })
+    }
+
+    /// Cancels a job that has not finished; its dependents end dead.
+    /// Returns the job's status afterwards.
+    pub async fn cancel(&self, id: &str) -> Result<JobStatus, QueueError> {
+        let reply: String = scripts()
+            .cancel
+            .prepare_invoke()
+            .arg(&self.tag)
+            .arg(id)
+            .arg(self.config.result_ttl_secs)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match reply.as_str() {
+            "ok" => Ok(JobStatus::Cancelled),
+            "missing" => Err(QueueError::NotFound(id.to_string())),
+            status => status.parse().map_err(QueueError::Protocol),
+        }
+    }
+
+    /// Records progress reported by a running job.
+    pub async fn set_progress(
+        &self,
+        id: &str,
+        fraction: f32,
+        message: &str,
+    ) -> Result<(), QueueError> {
+        let _: () = self
+            .conn
+            .clone()
+            .hset_multiple(
+                self.key(&["job", id]),
+                &[
+                    ("progress", fraction.to_string()),
+                    ("progress_message", message.to_string()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Waits until every job in `ids` has finished (completed, dead or
+    /// cancelled), woken by pub/sub, and returns their final records.
+    pub async fn wait_for_jobs(
+        &self,
+        ids: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<JobRecord>, QueueError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Subscribe first, then read: a job that ends in between is seen by one or the other.
+        let mut pubsub = self.pubsub().await?;
+        pubsub.subscribe(self.finished_channel()).await?;
+        let mut open: HashSet<String> = HashSet::new();
+        for id in ids {
+            match self.get(id).await? {
+                None => return Err(QueueError::NotFound(id.clone())),
+                Some(job) if job.status.is_finished() => {}
+                Some(_) => {
+                    open.insert(id.clone());
+                }
+            }
+        }
+        let mut messages = pubsub.on_message();
+        while !open.is_empty() {
+            let next = tokio::time::timeout_at(deadline, messages.next()).await;
+            match next {
+                Err(_) => return Err(QueueError::WaitTimeout(timeout)),
+                Ok(None) => {
+                    return Err(QueueError::Protocol(
+                        "pub/sub connection closed while waiting".into(),
+                    ));
+                }
+                Ok(Some(msg)) => {
+                    if let Ok(id) = msg.get_payload::<String>() {
+                        open.remove(&id);
+                    }
+                }
+            }
+        }
+        drop(messages);
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(
+                self.get(id)
+                    .await?
+                    .ok_or_else(|| QueueError::NotFound(id.clone()))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The dead-letter queue, oldest death first.
+    pub async fn dlq_list(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>, QueueError> {
+        let stop = if limit == 0 {
+            -1
+        } else {
+            (offset + limit) as isize - 1
+        };
+        let ids: Vec<String> = self
+            .conn
+            .clone()
+            .zrange(self.key(&["dead"]), offset as isize, stop)
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(job) = self.get(&id).await? {
+                out.push(job);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn dlq_len(&self) -> Result<u64, QueueError> {
+        Ok(self.conn.clone().zcard(self.key(&["dead"])).await?)
+    }
+
+    /// Replays the given dead jobs (none: all of them). Returns the ids replayed.
+    pub async fn dlq_replay(&self, ids: &[String]) -> Result<Vec<String>, QueueError> {
+        let mut invocation = scripts().replay.prepare_invoke();
+        invocation.arg(&self.tag);
+        for id in ids {
+            invocation.arg(id);
+        }
+        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
+    }
+
+    /// Deletes the given dead jobs (none: all of them). Returns how many.
+    pub async fn dlq_purge(&self, ids: &[String]) -> Result<u64, QueueError> {
+        let mut invocation = scripts().purge.prepare_invoke();
+        invocation.arg(&self.tag);
+        for id in ids {
+            invocation.arg(id);
+        }
+        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
+    }
+
+    /// The queue's counters (submitted, claimed, completed, retried, dead, ...).
+    pub async fn stats(&self) -> Result<BTreeMap<String, i64>, QueueError> {
+        Ok(self.conn.clone().hgetall(self.key(&["stats"])).await?)
+    }
+
+    /// Ready jobs per job type.
+    pub async fn ready_counts(&self, job_types: &[&str]) -> Result<Vec<u64>, QueueError> {
+        let mut pipe = redis::pipe();
+        for t in job_types {
+            pipe.zcard(self.key(&["ready", t]));
+        }
+        Ok(pipe.query_async(&mut self.conn.clone()).await?)
+    }
+
+    /// Increments a host-side counter in the shared stats hash.
+    pub async fn count(&self, name: &str, by: i64) -> Result<(), QueueError> {
+        let _: i64 = self
+            .conn
+            .clone()
+            .hincr(self.key(&["stats"]), name, by)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Job ids: 1–256 printable ASCII characters, no spaces.
+pub fn valid_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(format!("{id:?} must be 1 to {MAX_ID_LEN} characters"));
+    }
+    if let Some(c) = id.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "{id:?} contains {c:?}; use printable ASCII without spaces"
+        ));
+    }
+    Ok(())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(millis)
+        .unwrap_or(0)
+}

@@ -1,0 +1,188 @@
+//! A job as stored in Redis, read back into types.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Ready to run.
+    Pending,
+    /// Waiting for its dependencies to complete.
+    Waiting,
+    /// Waiting for a retry's backoff to pass.
+    Scheduled,
+    /// Claimed by a host, under a lease.
+    Running,
+    Completed,
+    /// Out of retries, failed for good, or a dependency failed: in the dead-letter queue.
+    Dead,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Waiting => "waiting",
+            JobStatus::Scheduled => "scheduled",
+            JobStatus::Running => "running",
+            JobStatus::Completed => "completed",
+            JobStatus::Dead => "dead",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Completed, dead or cancelled: nothing more will happen to it.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Completed | JobStatus::Dead | JobStatus::Cancelled
+        )
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "pending" => JobStatus::Pending,
+            "waiting" => JobStatus::Waiting,
+            "scheduled" => JobStatus::Scheduled,
+            "running" => JobStatus::Running,
+            "completed" => JobStatus::Completed,
+            "dead" => JobStatus::Dead,
+            "cancelled" => JobStatus::Cancelled,
+            other => return Err(format!("unknown job status {other:?}")),
+        })
+    }
+}
+
+/// One failed attempt in a job's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorEntry {
+    /// The attempt that failed (0: the job never ran, e.g. a dependency failed).
+    #[serde(default)]
+    pub attempt: u32,
+    /// `timeout`, `trap`, `retry`, `lease_expired`, `dependency_failed`, ...
+    pub kind: String,
+    pub message: String,
+    /// The host the attempt ran on, when it ran.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Unix milliseconds.
+    #[serde(default)]
+    pub at: u64,
+}
+
+/// Everything stored about a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: String,
+    pub job_type: String,
+    pub status: JobStatus,
+    /// JSON text.
+    pub payload: String,
+    pub priority: i32,
+    /// Attempts started so far.
+    pub attempts: u32,
+    pub max_retries: u32,
+    pub depends_on: Vec<String>,
+    pub parent: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// JSON text, once completed.
+    pub result: Option<String>,
+    /// Version id of the plugin that produced the last outcome.
+    pub plugin_version: Option<String>,
+    /// The host that ran (or runs) the latest attempt.
+    pub worker: Option<String>,
+    pub feedback: Option<String>,
+    pub progress: Option<f32>,
+    pub progress_message: Option<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub started_at: Option<u64>,
+    pub finished_at: Option<u64>,
+    /// When a scheduled retry becomes ready (Unix ms).
+    pub run_at: Option<u64>,
+    pub lease_until: Option<u64>,
+    pub errors: Vec<ErrorEntry>,
+}
+
+impl JobRecord {
+    pub(crate) fn from_redis(
+        mut f: HashMap<String, String>,
+        errors: Vec<String>,
+    ) -> Result<JobRecord, String> {
+        let mut take = |name: &str| f.remove(name).filter(|v| !v.is_empty());
+        let id = take("id").ok_or("job hash without id")?;
+        let number = |v: Option<String>, name: &str| -> Result<Option<u64>, String> {
+            v.map(|s| {
+                s.parse::<u64>()
+                    .map_err(|_| format!("job {id}: {name} is {s:?}"))
+            })
+            .transpose()
+        };
+        let status = take("status")
+            .ok_or_else(|| format!("job {id} has no status"))?
+            .parse()?;
+        let job_type = take("type").unwrap_or_default();
+        let payload = take("payload").unwrap_or_default();
+        let priority = take("priority").and_then(|p| p.parse().ok()).unwrap_or(0);
+        let attempts = number(take("attempts"), "attempts")?.unwrap_or(0) as u32;
+        let max_retries = number(take("max_retries"), "max_retries")?.unwrap_or(0) as u32;
+        let depends_on = take("depends_on")
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_default();
+        let metadata = take("metadata")
+            .and_then(|m| serde_json::from_str(&m).ok())
+            .unwrap_or_default();
+        let record = JobRecord {
+            status,
+            job_type,
+            payload,
+            priority,
+            attempts,
+            max_retries,
+            depends_on,
+            metadata,
+            parent: take("parent"),
+            result: take("result"),
+            plugin_version: take("plugin_version"),
+            worker: take("worker"),
+            feedback: take("feedback"),
+            progress: take("progress").and_then(|p| p.parse().ok()),
+            progress_message: take("progress_message"),
+            created_at: number(take("created_at"), "created_at")?.unwrap_or(0),
+            updated_at: number(take("updated_at"), "updated_at")?.unwrap_or(0),
+            started_at: number(take("started_at"), "started_at")?,
+            finished_at: number(take("finished_at"), "finished_at")?,
+            run_at: number(take("run_at"), "run_at")?,
+            lease_until: number(take("lease_until"), "lease_until")?,
+            errors: errors
+                .iter()
+                .map(|e| {
+                    serde_json::from_str(e).unwrap_or_else(|_| ErrorEntry {
+                        attempt: 0,
+                        kind: "unreadable".into(),
+                        message: e.clone(),
+                        host: None,
+                        at: 0,
+                    })
+                })
+                .collect(),
+            id,
+        };
+        Ok(record)
+    }
+}

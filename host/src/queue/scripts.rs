@@ -1,0 +1,45 @@
+//! Every Lua script the queue runs, loaded from `scripts/*.lua`.
+//!
+//! Each script is `prelude.lua` (shared helpers and the key layout) followed
+//! by its own body; each body's header lists its arguments, the keys it
+//! touches and what it returns. Scripts are atomic: every state change of a
+//! job happens inside exactly one of them.
+
+use std::sync::OnceLock;
+
+use redis::Script;
+
+const PRELUDE: &str = include_str!("scripts/prelude.lua");
+
+pub(crate) struct Scripts {
+    pub submit: Script,
+    pub claim: Script,
+    pub complete: Script,
+    pub fail: Script,
+    pub renew: Script,
+    pub reap: Script,
+    pub release: Script,
+    pub cancel: Script,
+    pub replay: Script,
+    pub purge: Script,
+}
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}\n{body}"))
+}
+
+pub(crate) fn scripts() -> &'static Scripts {
+    static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
+    SCRIPTS.get_or_init(|| Scripts {
+        submit: script(include_str!("scripts/submit.lua")),
+        claim: script(include_str!("scripts/claim.lua")),
+        complete: script(include_str!("scripts/complete.lua")),
+        fail: script(include_str!("scripts/fail.lua")),
+        renew: script(include_str!("scripts/renew.lua")),
+        reap: script(include_str!("scripts/reap.lua")),
+        release: script(include_str!("scripts/release.lua")),
+        cancel: script(include_str!("scripts/cancel.lua")),
+        replay: script(include_str!("scripts/replay.lua")),
+        purge: script(include_str!("scripts/purge.lua")),
+    })
+}

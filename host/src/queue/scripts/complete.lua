@@ -1,0 +1,36 @@
+-- Record a job's result, if the caller still holds its lease; then release
+-- every job that was waiting only on this one.
+--
+-- ARGV: prefix, id, token, result (JSON), plugin version id, ttl seconds
+-- Keys: P:job:<id>, P:leases, P:waiting:<id>, P:job:<child>, P:ready:<type>,
+--       P:seq, P:stats, P:errors:<id>; publishes P:finished and P:wake
+-- Returns: 'ok' | 'stale' (the lease was lost: someone else owns the job now)
+
+local id, token, result, version, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local job = k('job', id)
+local status, held = unpack(redis.call('HMGET', job, 'status', 'lease_token'))
+if status ~= 'running' or held ~= token then
+    stat('stale_rejected')
+    return 'stale'
+end
+local now = now_ms()
+redis.call('HSET', job, 'status', 'completed', 'result', result, 'plugin_version', version,
+    'finished_at', int(now), 'updated_at', int(now))
+redis.call('HDEL', job, 'lease_token', 'lease_until', 'feedback')
+redis.call('ZREM', k('leases'), id)
+stat('completed')
+
+local waiting = k('waiting', id)
+for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
+    local cjob = k('job', child)
+    if redis.call('HGET', cjob, 'status') == 'waiting' then
+        local left = redis.call('HINCRBY', cjob, 'pending_deps', -1)
+        if left <= 0 then
+            enqueue(child)
+        end
+    end
+end
+redis.call('DEL', waiting)
+expire_finished(id, ttl)
+redis.call('PUBLISH', k('finished'), id)
+return 'ok'

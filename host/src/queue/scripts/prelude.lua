@@ -1,0 +1,142 @@
+-- Shared by every script: prepended to each one before it is loaded.
+--
+-- ARGV[1] is always the key prefix, hash tag included (e.g. "{deckhand}"), so
+-- every key a script touches lands in one Redis Cluster slot. Scripts build
+-- their keys from it with k(); each script's header lists the keys it touches.
+--
+-- Key layout (P = prefix):
+--   P:job:<id>          hash    the job record
+--   P:errors:<id>       list    one JSON entry per failed attempt
+--   P:ready:<type>      zset    ready jobs of one type; score orders priority, then FIFO
+--   P:scheduled         zset    jobs waiting for a retry; score = run-at (ms)
+--   P:leases            zset    running jobs; score = lease deadline (ms)
+--   P:waiting:<id>      set     jobs waiting on <id> to complete
+--   P:dead              zset    the dead-letter queue; score = time of death (ms)
+--   P:types             hash    job type -> JSON of the host that last registered it
+--   P:seq, P:token      string  counters: FIFO sequence, fencing tokens
+--   P:stats             hash    counters (submitted, completed, retried, dead, ...)
+--   P:finished          channel job ids, published when a job ends
+--   P:wake              channel job types, published when a job becomes ready
+--
+-- Times come from Redis' own clock (TIME), so hosts with skewed clocks agree
+-- on lease deadlines and retry times.
+
+local P = ARGV[1]
+
+local function k(...)
+    return P .. ':' .. table.concat({ ... }, ':')
+end
+
+local function now_ms()
+    local t = redis.call('TIME')
+    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Integers as exact decimal strings: Lua's default number format keeps only
+-- 14 significant digits, too few for ready scores and millisecond times.
+local function int(n)
+    return string.format('%.0f', n)
+end
+
+-- Higher priority first, then first-in first-out. Priorities are limited to
+-- +-1,000,000 by the host, so the score stays below 2^53 and exact.
+local function ready_score(priority, seq)
+    return int((1000000 - priority) * 4294967296 + (seq % 4294967296))
+end
+
+local function enqueue(id)
+    local job = k('job', id)
+    local job_type, priority = unpack(redis.call('HMGET', job, 'type', 'priority'))
+    local seq = redis.call('INCR', k('seq'))
+    redis.call('ZADD', k('ready', job_type), ready_score(tonumber(priority), seq), id)
+    redis.call('HSET', job, 'status', 'pending', 'updated_at', int(now_ms()))
+    redis.call('PUBLISH', k('wake'), job_type)
+end
+
+local function stat(name, by)
+    redis.call('HINCRBY', k('stats'), name, by or 1)
+end
+
+-- Finished jobs (completed, dead, cancelled) expire after ttl seconds.
+local function expire_finished(id, ttl)
+    ttl = tonumber(ttl)
+    if ttl and ttl > 0 then
+        redis.call('EXPIRE', k('job', id), ttl)
+        redis.call('EXPIRE', k('errors', id), ttl)
+    end
+end
+
+local function add_error(id, entry)
+    redis.call('RPUSH', k('errors', id), entry)
+    redis.call('HSET', k('job', id), 'last_error', entry)
+end
+
+-- Ends `id` with `status` ('dead' or 'cancelled'), and every job waiting on
+-- it, transitively, as dead with "dependency <id> failed".
+local function finish_failed(id, status, entry, now, ttl)
+    local todo = { { id, status, entry } }
+    while #todo > 0 do
+        local item = table.remove(todo)
+        local jid, st, err = item[1], item[2], item[3]
+        local job = k('job', jid)
+        local job_type = redis.call('HGET', job, 'type')
+        if job_type then
+            redis.call('ZREM', k('ready', job_type), jid)
+        end
+        redis.call('ZREM', k('scheduled'), jid)
+        redis.call('ZREM', k('leases'), jid)
+        if err then
+            add_error(jid, err)
+        end
+        redis.call('HSET', job, 'status', st, 'finished_at', int(now), 'updated_at', int(now))
+        redis.call('HDEL', job, 'lease_token', 'lease_until', 'run_at')
+        if st == 'dead' then
+            redis.call('ZADD', k('dead'), int(now), jid)
+            stat('dead')
+        else
+            stat('cancelled')
+        end
+        expire_finished(jid, ttl)
+        redis.call('PUBLISH', k('finished'), jid)
+        local waiting = k('waiting', jid)
+        for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
+            local child_status = redis.call('HGET', k('job', child), 'status')
+            if child_status == 'waiting' then
+                local attempts = tonumber(redis.call('HGET', k('job', child), 'attempts') or '0')
+                local child_err = cjson.encode({
+                    kind = 'dependency_failed',
+                    message = 'dependency ' .. jid .. ' failed',
+                    attempt = attempts,
+                    at = now,
+                })
+                table.insert(todo, { child, 'dead', child_err })
+            end
+        end
+        redis.call('DEL', waiting)
+    end
+end
+
+-- Ends a running job as dead, or schedules its retry when retries remain.
+-- Returns 'dead', 'scheduled', or 'pending' (retry at once, delay 0).
+local function fail_or_retry(id, entry, retryable, delay_ms, now, ttl)
+    local job = k('job', id)
+    local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
+    local max_retries = tonumber(redis.call('HGET', job, 'max_retries') or '0')
+    redis.call('ZREM', k('leases'), id)
+    if retryable and attempts <= max_retries then
+        add_error(id, entry)
+        stat('retried')
+        if delay_ms <= 0 then
+            redis.call('HDEL', job, 'lease_token', 'lease_until')
+            enqueue(id)
+            return 'pending'
+        end
+        local run_at = now + delay_ms
+        redis.call('HSET', job, 'status', 'scheduled', 'run_at', int(run_at), 'updated_at', int(now))
+        redis.call('HDEL', job, 'lease_token', 'lease_until')
+        redis.call('ZADD', k('scheduled'), int(run_at), id)
+        return 'scheduled'
+    end
+    finish_failed(id, 'dead', entry, now, ttl)
+    return 'dead'
+end

@@ -1,0 +1,19 @@
+-- Hand a running job back to the queue at once (graceful shutdown). The
+-- interrupted attempt does not count: the host stopped it, not the job.
+--
+-- ARGV: prefix, id, token
+-- Keys: P:job:<id>, P:leases, P:ready:<type>, P:seq, P:stats
+-- Returns: 'ok' | 'stale'
+
+local id, token = ARGV[2], ARGV[3]
+local job = k('job', id)
+local status, held = unpack(redis.call('HMGET', job, 'status', 'lease_token'))
+if status ~= 'running' or held ~= token then
+    return 'stale'
+end
+redis.call('HINCRBY', job, 'attempts', -1)
+redis.call('HDEL', job, 'lease_token', 'lease_until')
+redis.call('ZREM', k('leases'), id)
+enqueue(id)
+stat('released')
+return 'ok'

@@ -1,0 +1,23 @@
+-- Extend the leases a host holds on its running jobs.
+--
+-- ARGV: prefix, lease_ms, then id, token pairs
+-- Keys: P:job:<id>, P:leases
+-- Returns: the ids whose lease this host no longer holds (reaped, cancelled,
+--          or finished elsewhere); the host should stop working on them.
+
+local lease_ms = tonumber(ARGV[2])
+local now = now_ms()
+local lease_until = int(now + lease_ms)
+local lost = {}
+for i = 3, #ARGV, 2 do
+    local id, token = ARGV[i], ARGV[i + 1]
+    local job = k('job', id)
+    local status, held = unpack(redis.call('HMGET', job, 'status', 'lease_token'))
+    if status == 'running' and held == token then
+        redis.call('HSET', job, 'lease_until', lease_until)
+        redis.call('ZADD', k('leases'), lease_until, id)
+    else
+        table.insert(lost, id)
+    end
+end
+return lost

@@ -1,0 +1,32 @@
+-- Move jobs from the dead-letter queue back to the ready queue with a fresh
+-- retry budget. Their error history is kept.
+--
+-- ARGV: prefix, ids... (none: every job in the dead-letter queue)
+-- Keys: P:dead, P:job:<id>, P:errors:<id>, P:ready:<type>, P:seq, P:stats
+-- Returns: the ids replayed
+
+local ids = {}
+if #ARGV >= 2 then
+    for i = 2, #ARGV do
+        table.insert(ids, ARGV[i])
+    end
+else
+    ids = redis.call('ZRANGE', k('dead'), 0, -1)
+end
+local out = {}
+for _, id in ipairs(ids) do
+    local job = k('job', id)
+    if redis.call('ZSCORE', k('dead'), id) and redis.call('HGET', job, 'status') == 'dead' then
+        redis.call('ZREM', k('dead'), id)
+        redis.call('PERSIST', job)
+        redis.call('PERSIST', k('errors', id))
+        redis.call('HSET', job, 'attempts', 0, 'pending_deps', 0)
+        redis.call('HDEL', job, 'finished_at', 'feedback')
+        enqueue(id)
+        stat('replayed')
+        table.insert(out, id)
+    elseif not redis.call('EXISTS', job) then
+        redis.call('ZREM', k('dead'), id)
+    end
+end
+return out

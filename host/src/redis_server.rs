@@ -1,0 +1,161 @@
+//! The embedded default: when no Redis URL is given and nothing answers at
+//! the default address, `deckhand serve` starts and supervises its own
+//! `redis-server` (as Faktory does), with a data directory and AOF on.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(
+        "nothing answers at {url} and redis-server is not on PATH; install Redis or pass --redis-url"
+    )]
+    NoRedisServer { url: String },
+    #[error("cannot create the Redis data directory {dir}: {source}")]
+    DataDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start redis-server: {0}")]
+    Spawn(std::io::Error),
+    #[error("redis-server started but did not answer on port {port} within 10 s")]
+    NotReady { port: u16 },
+}
+
+/// Whether a Redis answers PING at `url` (within a second).
+pub async fn answers(url: &str) -> bool {
+    let Ok(client) = redis::Client::open(url) else {
+        return false;
+    };
+    let ping = async {
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), ping).await,
+        Ok(Ok(_))
+    )
+}
+
+/// A `redis-server` this process started; restarted if it dies, stopped
+/// when `stop` is cancelled.
+pub struct Embedded {
+    pub url: String,
+    supervisor: tokio::task::JoinHandle<()>,
+}
+
+impl Embedded {
+    /// Starts `redis-server` on 127.0.0.1:`port` with its files in `dir`.
+    pub async fn start(
+        port: u16,
+        dir: &Path,
+        stop: CancellationToken,
+    ) -> Result<Embedded, EmbeddedError> {
+        let url = format!("redis://127.0.0.1:{port}");
+        if which("redis-server").is_none() {
+            return Err(EmbeddedError::NoRedisServer { url });
+        }
+        std::fs::create_dir_all(dir).map_err(|source| EmbeddedError::DataDir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|source| EmbeddedError::DataDir {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        let child = spawn(port, &dir).map_err(EmbeddedError::Spawn)?;
+        wait_ready(&url, port).await?;
+        tracing::info!(
+            %url,
+            dir = %dir.display(),
+            "started an embedded redis-server (AOF on, fsync always); it stops with this host"
+        );
+        let supervisor = tokio::spawn(supervise(child, port, dir, url.clone(), stop));
+        Ok(Embedded { url, supervisor })
+    }
+
+    /// Waits for the supervisor to stop Redis (after `stop` was cancelled).
+    pub async fn wait(self) {
+        let _ = self.supervisor.await;
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+fn spawn(port: u16, dir: &Path) -> std::io::Result<Child> {
+    Command::new("redis-server")
+        .arg("--port")
+        .arg(port.to_string())
+        .args(["--bind", "127.0.0.1", "--protected-mode", "yes"])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--appendonly", "yes", "--appendfsync", "always"])
+        .args(["--save", ""])
+        .args(["--logfile", "redis.log"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+}
+
+async fn wait_ready(url: &str, port: u16) -> Result<(), EmbeddedError> {
+    for _ in 0..100 {
+        if answers(url).await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(EmbeddedError::NotReady { port })
+}
+
+async fn supervise(
+    mut child: Child,
+    port: u16,
+    dir: PathBuf,
+    url: String,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            status = child.wait() => {
+                tracing::error!(?status, "embedded redis-server exited; restarting it");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                match spawn(port, &dir) {
+                    Ok(c) => {
+                        child = c;
+                        if wait_ready(&url, port).await.is_ok() {
+                            tracing::info!(%url, "embedded redis-server is back");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!("cannot restart redis-server: {e}");
+                        return;
+                    }
+                }
+            }
+            _ = stop.cancelled() => {
+                if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                    // SIGTERM lets Redis flush its AOF before exiting.
+                    // SAFETY: kill(2) on a pid we spawned and have not reaped.
+                    unsafe { libc::kill(pid, libc::SIGTERM) };
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+                tracing::info!("embedded redis-server stopped");
+                return;
+            }
+        }
+    }
+}

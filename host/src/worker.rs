@@ -1,0 +1,503 @@
+//! The worker: claims batches of jobs from the queue and runs them through the
+//! plugin runtime, renewing leases while they run, reaping the leases of dead
+//! hosts, and handing its own jobs back at once on shutdown.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::queue::{Ack, ClaimedJob, Queue, QueueError, SubmitRequest};
+use crate::registry::Registry;
+use crate::runtime::{
+    ChildJob, HostServices, JobFailure, JobInput, LlmError, LlmRequest, LlmResponse,
+};
+
+/// How a host works the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Concurrent claim loops on this host.
+    pub worker_count: usize,
+    /// Jobs one loop claims (and runs concurrently) at a time.
+    pub batch_size: usize,
+    /// How long a claim holds a job before other hosts may take it back.
+    /// Renewed every third of this while the job runs.
+    pub lease_ms: u64,
+    /// How long running jobs may finish after SIGTERM before their leases
+    /// are handed back.
+    pub shutdown_timeout_ms: u64,
+    /// Longest an idle loop waits before looking again (jobs becoming ready
+    /// wake it at once through pub/sub; this covers retries coming due).
+    pub idle_poll_ms: u64,
+    /// How often this host looks for expired leases.
+    pub reap_interval_ms: u64,
+    /// How often the plugin directory is rescanned (hot reload).
+    pub reload_interval_ms: u64,
+    /// Name of this host in leases and error histories. Empty: hostname-pid.
+    pub host_id: String,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            worker_count: 2,
+            batch_size: 4,
+            lease_ms: 30_000,
+            shutdown_timeout_ms: 30_000,
+            idle_poll_ms: 1_000,
+            reap_interval_ms: 5_000,
+            reload_interval_ms: 1_000,
+            host_id: String::new(),
+        }
+    }
+}
+
+impl WorkerConfig {
+    fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms.max(100))
+    }
+}
+
+/// A name for this host: `hostname-pid`.
+pub fn default_host_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// A job this host is running: its lease, and how to stop it.
+struct InFlight {
+    job: ClaimedJob,
+    cancel: CancellationToken,
+}
+
+/// One host working one queue.
+pub struct Worker {
+    queue: Queue,
+    registry: Arc<Registry>,
+    config: WorkerConfig,
+    host_id: String,
+    in_flight: Mutex<HashMap<String, InFlight>>,
+    wake: Notify,
+    /// Cancelled when the host stops claiming.
+    stopping: CancellationToken,
+}
+
+impl Worker {
+    pub fn new(queue: Queue, registry: Arc<Registry>, mut config: WorkerConfig) -> Arc<Worker> {
+        if config.host_id.is_empty() {
+            config.host_id = default_host_id();
+        }
+        Arc::new(Worker {
+            host_id: config.host_id.clone(),
+            queue,
+            registry,
+            config,
+            in_flight: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+            stopping: CancellationToken::new(),
+        })
+    }
+
+    pub fn host_id(&self) -> &str {
+        &self.host_id
+    }
+
+    /// Runs until `shutdown` resolves, then stops claiming, lets running
+    /// jobs finish for up to `shutdown_timeout_ms`, and hands the rest back.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+        let background = CancellationToken::new();
+        let tasks = vec![
+            tokio::spawn(self.clone().reload_loop(background.clone())),
+            tokio::spawn(self.clone().renew_loop(background.clone())),
+            tokio::spawn(self.clone().reap_loop(background.clone())),
+            tokio::spawn(self.clone().wake_loop(background.clone())),
+        ];
+        let mut loops = Vec::new();
+        for n in 0..self.config.worker_count.max(1) {
+            loops.push(tokio::spawn(self.clone().claim_loop(n)));
+        }
+        tracing::info!(
+            host = %self.host_id,
+            workers = self.config.worker_count,
+            batch_size = self.config.batch_size,
+            "worker started"
+        );
+
+        shutdown.await;
+        tracing::info!(host = %self.host_id, "shutting down: no new claims");
+        self.stopping.cancel();
+        self.wake.notify_waiters();
+
+        let grace = Duration::from_millis(self.config.shutdown_timeout_ms);
+        let all_loops = futures::future::join_all(loops);
+        if tokio::time::timeout(grace, all_loops).await.is_err() {
+            let unfinished: Vec<InFlight> = {
+                let mut map = lock(&self.in_flight);
+                map.drain().map(|(_, v)| v).collect()
+            };
+            tracing::warn!(
+                count = unfinished.len(),
+                "shutdown timeout: handing unfinished jobs back to the queue"
+            );
+            for f in &unfinished {
+                f.cancel.cancel();
+            }
+            for f in unfinished {
+                match self.queue.release(&f.job).await {
+                    Ok(Ack::Recorded(_)) => {
+                        tracing::info!(job_id = %f.job.id, "handed back")
+                    }
+                    Ok(Ack::Stale) => {
+                        tracing::info!(job_id = %f.job.id, "already taken elsewhere")
+                    }
+                    Err(e) => tracing::warn!(
+                        job_id = %f.job.id,
+                        "could not hand back ({e}); its lease will expire instead"
+                    ),
+                }
+            }
+        }
+        background.cancel();
+        for t in tasks {
+            let _ = t.await;
+        }
+        tracing::info!(host = %self.host_id, "worker stopped");
+    }
+
+    /// Claims and runs batches until the host stops.
+    async fn claim_loop(self: Arc<Self>, n: usize) {
+        let idle = Duration::from_millis(self.config.idle_poll_ms.max(10));
+        let mut backoff = Duration::from_millis(100);
+        while !self.stopping.is_cancelled() {
+            let snapshot = self.registry.snapshot();
+            let types: Vec<&str> = snapshot.job_types().collect();
+            // Register interest before looking, so a wake-up between the
+            // claim and the wait is not lost.
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let claimed = self
+                .queue
+                .claim(
+                    &self.host_id,
+                    &types,
+                    self.config.batch_size.max(1),
+                    self.config.lease(),
+                )
+                .await;
+            match claimed {
+                Ok(jobs) if jobs.is_empty() => {
+                    backoff = Duration::from_millis(100);
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep(idle) => {}
+                        _ = self.stopping.cancelled() => {}
+                    }
+                }
+                Ok(jobs) => {
+                    backoff = Duration::from_millis(100);
+                    tracing::debug!(worker = n, count = jobs.len(), "claimed");
+                    let handles: Vec<_> = jobs
+                        .into_iter()
+                        .map(|job| tokio::spawn(self.clone().run_job(job)))
+                        .collect();
+                    for h in handles {
+                        if let Err(e) = h.await {
+                            tracing::error!("job task failed: {e}");
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(worker = n, "claim failed ({e}); retrying in {backoff:?}");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = self.stopping.cancelled() => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+
+    /// Runs one claimed job and records its outcome.
+    async fn run_job(self: Arc<Self>, job: ClaimedJob) {
+        let cancel = CancellationToken::new();
+        lock(&self.in_flight).insert(
+            job.id.clone(),
+            InFlight {
+                job: job.clone(),
+                cancel: cancel.clone(),
+            },
+        );
+        let snapshot = self.registry.snapshot();
+        let outcome = match snapshot.plugin_for(&job.job_type) {
+            None => Some((
+                Err(JobFailure::Retry {
+                    message: format!(
+                        "host {} no longer has a plugin for job type {:?}",
+                        self.host_id, job.job_type
+                    ),
+                }),
+                String::new(),
+            )),
+            Some(plugin) => {
+                let plugin = plugin.clone();
+                let input = JobInput {
+                    id: job.id.clone(),
+                    job_type: job.job_type.clone(),
+                    payload: job.payload.clone(),
+                    attempt: job.attempt,
+                    feedback: job.feedback.clone(),
+                    metadata: job
+                        .metadata
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                };
+                let services = Arc::new(QueueServices {
+                    queue: self.queue.clone(),
+                    priority: job.priority,
+                });
+                let runtime = self.registry.runtime().clone();
+                tokio::select! {
+                    result = runtime.run(&plugin, input, services) => Some((result, plugin.version_id.clone())),
+                    _ = cancel.cancelled() => None,
+                }
+            }
+        };
+        let Some((result, version)) = outcome else {
+            // The lease was lost or the host is handing the job back; whoever
+            // holds the job now records its outcome.
+            lock(&self.in_flight).remove(&job.id);
+            tracing::info!(job_id = %job.id, "stopped: this host no longer holds the lease");
+            return;
+        };
+        match &result {
+            Ok(_) => {
+                tracing::info!(job_id = %job.id, job_type = %job.job_type, attempt = job.attempt, "completed")
+            }
+            Err(f) => {
+                tracing::info!(job_id = %job.id, job_type = %job.job_type, attempt = job.attempt, kind = f.kind(), "attempt failed: {f}")
+            }
+        }
+        self.record(&job, result, &version).await;
+        lock(&self.in_flight).remove(&job.id);
+    }
+
+    /// Writes an outcome, retrying through Redis outages. Gives up only when
+    /// the host is shutting down past its grace period; then the lease
+    /// expires and the job runs again elsewhere (at-least-once).
+    async fn record(&self, job: &ClaimedJob, result: Result<String, JobFailure>, version: &str) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let ack = match &result {
+                Ok(out) => self.queue.complete(job, out, version).await,
+                Err(failure) => self.queue.fail(job, failure, &self.host_id, version).await,
+            };
+            match ack {
+                Ok(Ack::Recorded(status)) => {
+                    tracing::debug!(job_id = %job.id, %status, "recorded");
+                    return;
+                }
+                Ok(Ack::Stale) => {
+                    tracing::warn!(
+                        job_id = %job.id,
+                        "outcome rejected: the lease was lost (another host has the job)"
+                    );
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(job_id = %job.id, "cannot record outcome ({e}); retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+
+    /// Renews the leases of running jobs every third of the lease, and stops
+    /// any job whose lease this host has lost.
+    async fn renew_loop(self: Arc<Self>, stop: CancellationToken) {
+        let every = self.config.lease() / 3;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.cancelled() => return,
+            }
+            let leases: Vec<(String, String)> = lock(&self.in_flight)
+                .values()
+                .map(|f| (f.job.id.clone(), f.job.token.clone()))
+                .collect();
+            match self.queue.renew(&leases, self.config.lease()).await {
+                Ok(lost) => {
+                    if !lost.is_empty() {
+                        let map = lock(&self.in_flight);
+                        for id in &lost {
+                            if let Some(f) = map.get(id) {
+                                tracing::warn!(job_id = %id, "lease lost; stopping the job here");
+                                f.cancel.cancel();
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("lease renewal failed: {e}"),
+            }
+        }
+    }
+
+    /// Returns jobs whose lease expired (their host died) to the queue.
+    async fn reap_loop(self: Arc<Self>, stop: CancellationToken) {
+        let every = Duration::from_millis(self.config.reap_interval_ms.max(50));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.cancelled() => return,
+            }
+            match self.queue.reap().await {
+                Ok(reaped) => {
+                    for (id, status) in reaped {
+                        tracing::warn!(job_id = %id, %status, "reaped an expired lease");
+                    }
+                }
+                Err(e) => tracing::debug!("reap failed: {e}"),
+            }
+        }
+    }
+
+    /// Rescans the plugin directory and registers this host's job types.
+    async fn reload_loop(self: Arc<Self>, stop: CancellationToken) {
+        let every = Duration::from_millis(self.config.reload_interval_ms.max(50));
+        let mut registered: Option<Vec<(String, String, String)>> = None;
+        loop {
+            let types = self.job_types();
+            if registered.as_ref() != Some(&types) {
+                match self.queue.register_job_types(&self.host_id, &types).await {
+                    Ok(()) => registered = Some(types),
+                    Err(e) => tracing::warn!("cannot register job types: {e}"),
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.cancelled() => return,
+            }
+            match self.registry.rescan().await {
+                Ok(report) => {
+                    if !report.is_empty() {
+                        self.registry.log_report(&report);
+                        self.wake.notify_waiters();
+                    }
+                }
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+    }
+
+    fn job_types(&self) -> Vec<(String, String, String)> {
+        let snapshot = self.registry.snapshot();
+        let mut types: Vec<(String, String, String)> = snapshot
+            .plugins()
+            .flat_map(|p| {
+                p.info.job_types.iter().filter_map(|t| {
+                    // Only the plugin that won the type (conflicts are refused).
+                    snapshot
+                        .plugin_for(&t.name)
+                        .filter(|w| Arc::ptr_eq(w, p))
+                        .map(|_| (t.name.clone(), p.info.name.clone(), p.version_id.clone()))
+                })
+            })
+            .collect();
+        types.sort();
+        types
+    }
+
+    /// Wakes idle claim loops when a job becomes ready anywhere.
+    async fn wake_loop(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            let subscribed = async {
+                let mut pubsub = self.queue.pubsub().await?;
+                pubsub.subscribe(self.queue.wake_channel()).await?;
+                Ok::<_, QueueError>(pubsub)
+            }
+            .await;
+            match subscribed {
+                Ok(mut pubsub) => {
+                    // Anything may have become ready while we were away.
+                    self.wake.notify_waiters();
+                    let mut messages = pubsub.on_message();
+                    loop {
+                        tokio::select! {
+                            msg = messages.next() => match msg {
+                                Some(_) => self.wake.notify_waiters(),
+                                None => break,
+                            },
+                            _ = stop.cancelled() => return,
+                        }
+                    }
+                    tracing::debug!("wake-up subscription dropped; resubscribing");
+                }
+                Err(e) => tracing::debug!("cannot subscribe for wake-ups: {e}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Host capabilities backed by the queue: child jobs are real jobs.
+struct QueueServices {
+    queue: Queue,
+    /// The running job's priority, inherited by children that name none.
+    priority: i32,
+}
+
+#[async_trait::async_trait]
+impl HostServices for QueueServices {
+    async fn submit_child(&self, parent: &JobInput, child: ChildJob) -> Result<String, String> {
+        let request = SubmitRequest {
+            job_type: child.job_type,
+            payload: child.payload,
+            priority: child.priority.unwrap_or(self.priority),
+            depends_on: vec![],
+            id: child.id,
+            max_retries: None,
+            metadata: child.metadata.into_iter().collect(),
+            parent: Some(parent.id.clone()),
+        };
+        self.queue
+            .submit(request)
+            .await
+            .map(|s| s.id)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn progress(&self, job: &JobInput, fraction: f32, message: String) {
+        if let Err(e) = self.queue.set_progress(&job.id, fraction, &message).await {
+            tracing::debug!(job_id = %job.id, "cannot record progress: {e}");
+        }
+    }
+
+    async fn generate(
+        &self,
+        _job: &JobInput,
+        _request: LlmRequest,
+    ) -> Result<LlmResponse, LlmError> {
+        Err(LlmError::NotConfigured(
+            "no LLM configured on this host".into(),
+        ))
+    }
+}
