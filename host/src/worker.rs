@@ -23,7 +23,8 @@ use crate::runtime::{
 pub struct WorkerConfig {
     /// Concurrent claim loops on this host.
     pub worker_count: usize,
-    /// Jobs one loop claims (and runs concurrently) at a time.
+    /// Jobs one loop keeps running at once; it claims up to this many in one
+    /// atomic step. A host runs at most `worker_count × batch_size` jobs.
     pub batch_size: usize,
     /// How long a claim holds a job before other hosts may take it back.
     /// Renewed every third of this while the job runs.
@@ -173,57 +174,70 @@ impl Worker {
         tracing::info!(host = %self.host_id, "worker stopped");
     }
 
-    /// Claims and runs batches until the host stops.
+    /// Keeps up to `batch_size` jobs running: claims as many as there are
+    /// free slots (in one atomic step), then waits for a job to finish, a
+    /// wake-up from pub/sub, or the idle poll. Stops claiming on shutdown and
+    /// returns once its running jobs have finished.
     async fn claim_loop(self: Arc<Self>, n: usize) {
+        let capacity = self.config.batch_size.max(1);
         let idle = Duration::from_millis(self.config.idle_poll_ms.max(10));
+        let mut running = tokio::task::JoinSet::new();
         let mut backoff = Duration::from_millis(100);
         while !self.stopping.is_cancelled() {
-            let snapshot = self.registry.snapshot();
-            let types: Vec<&str> = snapshot.job_types().collect();
+            while let Some(done) = running.try_join_next() {
+                if let Err(e) = done {
+                    tracing::error!("job task failed: {e}");
+                }
+            }
             // Register interest before looking, so a wake-up between the
             // claim and the wait is not lost.
             let notified = self.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let claimed = self
-                .queue
-                .claim(
-                    &self.host_id,
-                    &types,
-                    self.config.batch_size.max(1),
-                    self.config.lease(),
-                )
-                .await;
-            match claimed {
-                Ok(jobs) if jobs.is_empty() => {
-                    backoff = Duration::from_millis(100);
-                    tokio::select! {
-                        _ = notified => {}
-                        _ = tokio::time::sleep(idle) => {}
-                        _ = self.stopping.cancelled() => {}
-                    }
-                }
-                Ok(jobs) => {
-                    backoff = Duration::from_millis(100);
-                    tracing::debug!(worker = n, count = jobs.len(), "claimed");
-                    let handles: Vec<_> = jobs
-                        .into_iter()
-                        .map(|job| tokio::spawn(self.clone().run_job(job)))
-                        .collect();
-                    for h in handles {
-                        if let Err(e) = h.await {
-                            tracing::error!("job task failed: {e}");
+            let free = capacity.saturating_sub(running.len());
+            if free > 0 {
+                let snapshot = self.registry.snapshot();
+                let types: Vec<&str> = snapshot.job_types().collect();
+                match self
+                    .queue
+                    .claim(&self.host_id, &types, free, self.config.lease())
+                    .await
+                {
+                    Ok(jobs) => {
+                        backoff = Duration::from_millis(100);
+                        if !jobs.is_empty() {
+                            tracing::debug!(worker = n, count = jobs.len(), "claimed");
+                            let full = jobs.len() == free;
+                            for job in jobs {
+                                running.spawn(self.clone().run_job(job));
+                            }
+                            if full {
+                                // There may be more: look again at once.
+                                continue;
+                            }
                         }
                     }
-                }
-                Err(e) => {
-                    tracing::warn!(worker = n, "claim failed ({e}); retrying in {backoff:?}");
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = self.stopping.cancelled() => {}
+                    Err(e) => {
+                        tracing::warn!(worker = n, "claim failed ({e}); retrying in {backoff:?}");
+                        tokio::select! {
+                            _ = tokio::time::sleep(backoff) => {}
+                            _ = self.stopping.cancelled() => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                        continue;
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
                 }
+            }
+            tokio::select! {
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+                _ = notified => {}
+                _ = tokio::time::sleep(idle) => {}
+                _ = self.stopping.cancelled() => {}
+            }
+        }
+        while let Some(done) = running.join_next().await {
+            if let Err(e) = done {
+                tracing::error!("job task failed: {e}");
             }
         }
     }

@@ -344,6 +344,12 @@ impl Queue {
         Ok(())
     }
 
+    /// Registered job types: type -> JSON {host, plugin, version_id} of the
+    /// host that registered it last.
+    pub async fn job_types(&self) -> Result<BTreeMap<String, String>, QueueError> {
+        Ok(self.conn.clone().hgetall(self.key(&["types"])).await?)
+    }
+
     /// Claims up to `count` ready jobs of the given types for `host`.
     pub async fn claim(
         &self,
