@@ -46,8 +46,8 @@ pub struct WorkerConfig {
 impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
-            worker_count: 2,
-            batch_size: 4,
+            worker_count: 1,
+            batch_size: 10,
             lease_ms: 30_000,
             shutdown_timeout_ms: 30_000,
             idle_poll_ms: 1_000,

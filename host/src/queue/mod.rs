@@ -193,6 +193,15 @@ impl Queue {
         key
     }
 
+    /// Starts a script call: KEYS[1] is a key under the queue's hash tag, so
+    /// a Redis Cluster client routes the script to the node that owns every
+    /// key it touches; ARGV[1] is the tag the script builds its keys from.
+    fn invocation<'a>(&self, script: &'a redis::Script) -> redis::ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        invocation.key(self.key(&["seq"])).arg(&self.tag);
+        invocation
+    }
+
     /// The pub/sub channel a job id is published on when the job ends.
     pub fn finished_channel(&self) -> String {
         self.key(&["finished"])
@@ -263,10 +272,8 @@ impl Queue {
             serde_json::to_string(&req.metadata).map_err(|e| invalid("metadata", e.to_string()))?;
         let depends_on = serde_json::to_string(&req.depends_on)
             .map_err(|e| invalid("depends_on", e.to_string()))?;
-        let reply: Vec<String> = scripts()
-            .submit
-            .prepare_invoke()
-            .arg(&self.tag)
+        let reply: Vec<String> = self
+            .invocation(&scripts().submit)
             .arg(&id)
             .arg(&req.job_type)
             .arg(&req.payload)
@@ -361,12 +368,8 @@ impl Queue {
         if job_types.is_empty() || count == 0 {
             return Ok(vec![]);
         }
-        let mut invocation = scripts().claim.prepare_invoke();
-        invocation
-            .arg(&self.tag)
-            .arg(count)
-            .arg(millis(lease))
-            .arg(host);
+        let mut invocation = self.invocation(&scripts().claim);
+        invocation.arg(count).arg(millis(lease)).arg(host);
         for t in job_types {
             invocation.arg(*t);
         }
@@ -408,10 +411,8 @@ impl Queue {
         result: &str,
         plugin_version: &str,
     ) -> Result<Ack, QueueError> {
-        let reply: String = scripts()
-            .complete
-            .prepare_invoke()
-            .arg(&self.tag)
+        let reply: String = self
+            .invocation(&scripts().complete)
             .arg(&job.id)
             .arg(&job.token)
             .arg(result)
@@ -446,10 +447,8 @@ impl Queue {
         let entry =
             serde_json::to_string(&entry).map_err(|e| QueueError::Protocol(e.to_string()))?;
         let delay = self.config.retry.delay(job.attempt);
-        let reply: String = scripts()
-            .fail
-            .prepare_invoke()
-            .arg(&self.tag)
+        let reply: String = self
+            .invocation(&scripts().fail)
             .arg(&job.id)
             .arg(&job.token)
             .arg(entry)
@@ -475,8 +474,8 @@ impl Queue {
         if leases.is_empty() {
             return Ok(vec![]);
         }
-        let mut invocation = scripts().renew.prepare_invoke();
-        invocation.arg(&self.tag).arg(millis(lease));
+        let mut invocation = self.invocation(&scripts().renew);
+        invocation.arg(millis(lease));
         for (id, token) in leases {
             invocation.arg(id).arg(token);
         }
@@ -486,10 +485,8 @@ impl Queue {
     /// Returns jobs with expired leases to the queue (or the dead-letter
     /// queue, when out of retries). Returns (id, new status) pairs.
     pub async fn reap(&self) -> Result<Vec<(String, JobStatus)>, QueueError> {
-        let flat: Vec<String> = scripts()
-            .reap
-            .prepare_invoke()
-            .arg(&self.tag)
+        let flat: Vec<String> = self
+            .invocation(&scripts().reap)
             .arg(1000)
             .arg(self.config.result_ttl_secs)
             .invoke_async(&mut self.conn.clone())
@@ -504,10 +501,8 @@ impl Queue {
 
     /// Hands a running job back to the queue at once; the attempt does not count.
     pub async fn release(&self, job: &ClaimedJob) -> Result<Ack, QueueError> {
-        let reply: String = scripts()
-            .release
-            .prepare_invoke()
-            .arg(&self.tag)
+        let reply: String = self
+            .invocation(&scripts().release)
             .arg(&job.id)
             .arg(&job.token)
             .invoke_async(&mut self.conn.clone())
@@ -521,10 +516,8 @@ impl Queue {
     /// Cancels a job that has not finished; its dependents end dead.
     /// Returns the job's status afterwards.
     pub async fn cancel(&self, id: &str) -> Result<JobStatus, QueueError> {
-        let reply: String = scripts()
-            .cancel
-            .prepare_invoke()
-            .arg(&self.tag)
+        let reply: String = self
+            .invocation(&scripts().cancel)
             .arg(id)
             .arg(self.config.result_ttl_secs)
             .invoke_async(&mut self.conn.clone())
@@ -638,8 +631,7 @@ impl Queue {
 
     /// Replays the given dead jobs (none: all of them). Returns the ids replayed.
     pub async fn dlq_replay(&self, ids: &[String]) -> Result<Vec<String>, QueueError> {
-        let mut invocation = scripts().replay.prepare_invoke();
-        invocation.arg(&self.tag);
+        let mut invocation = self.invocation(&scripts().replay);
         for id in ids {
             invocation.arg(id);
         }
@@ -648,8 +640,7 @@ impl Queue {
 
     /// Deletes the given dead jobs (none: all of them). Returns how many.
     pub async fn dlq_purge(&self, ids: &[String]) -> Result<u64, QueueError> {
-        let mut invocation = scripts().purge.prepare_invoke();
-        invocation.arg(&self.tag);
+        let mut invocation = self.invocation(&scripts().purge);
         for id in ids {
             invocation.arg(id);
         }

@@ -3,6 +3,8 @@
 -- ARGV[1] is always the key prefix, hash tag included (e.g. "{deckhand}"), so
 -- every key a script touches lands in one Redis Cluster slot. Scripts build
 -- their keys from it with k(); each script's header lists the keys it touches.
+-- KEYS[1] is always P:seq, only so that a cluster client routes the call to
+-- the node owning that slot.
 --
 -- Key layout (P = prefix):
 --   P:job:<id>          hash    the job record
