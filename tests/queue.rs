@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use common::redis::TestRedis;
 use deckhand::queue::{
-    Ack, ClaimedJob, JobStatus, Queue, QueueConfig, QueueError, RetryStrategy, SubmitRequest,
+    Ack, ClaimedJob, JobStatus, Queue, QueueConfig, QueueError, RegisteredType, RetryStrategy,
+    SubmitRequest,
 };
 use deckhand::runtime::JobFailure;
 
@@ -15,9 +16,14 @@ const LEASE: Duration = Duration::from_secs(30);
 
 async fn queue_with(redis: &TestRedis, config: QueueConfig) -> Queue {
     let queue = Queue::connect(&redis.url(), config).await.unwrap();
-    let types: Vec<(String, String, String)> = ["a", "b", "echo"]
+    let types: Vec<RegisteredType> = ["a", "b", "echo"]
         .iter()
-        .map(|t| (t.to_string(), "test".to_string(), "v1".to_string()))
+        .map(|t| RegisteredType {
+            job_type: t.to_string(),
+            plugin: "test".into(),
+            version_id: "v1".into(),
+            cache: false,
+        })
         .collect();
     queue.register_job_types(HOST, &types).await.unwrap();
     queue

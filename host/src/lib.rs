@@ -3,6 +3,8 @@
 //! - [`runtime`]: compiles plugins and runs each job in a fresh, limited instance.
 //! - [`registry`]: the plugin directory, with hot reload.
 
+pub mod content;
+pub mod llm;
 pub mod queue;
 pub mod redis_server;
 pub mod registry;

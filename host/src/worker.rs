@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::queue::{Ack, ClaimedJob, Queue, QueueError, SubmitRequest};
+use crate::content::{ContentDir, StoredResult};
+use crate::llm::LlmClient;
+use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError, RegisteredType, SubmitRequest};
 use crate::registry::Registry;
 use crate::runtime::{
     ChildJob, HostServices, JobFailure, JobInput, LlmError, LlmRequest, LlmResponse,
@@ -74,6 +76,15 @@ pub fn default_host_id() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// What a host lends its jobs beyond the queue.
+#[derive(Clone, Default)]
+pub struct WorkerServices {
+    /// Serves the `llm` import; none: plugins get "no LLM configured".
+    pub llm: Option<LlmClient>,
+    /// The content store's durable copy; none: Redis only.
+    pub content_dir: Option<ContentDir>,
+}
+
 /// A job this host is running: its lease, and how to stop it.
 struct InFlight {
     job: ClaimedJob,
@@ -85,6 +96,7 @@ pub struct Worker {
     queue: Queue,
     registry: Arc<Registry>,
     config: WorkerConfig,
+    services: WorkerServices,
     host_id: String,
     in_flight: Mutex<HashMap<String, InFlight>>,
     wake: Notify,
@@ -93,7 +105,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(queue: Queue, registry: Arc<Registry>, mut config: WorkerConfig) -> Arc<Worker> {
+    pub fn new(
+        queue: Queue,
+        registry: Arc<Registry>,
+        mut config: WorkerConfig,
+        services: WorkerServices,
+    ) -> Arc<Worker> {
         if config.host_id.is_empty() {
             config.host_id = default_host_id();
         }
@@ -102,6 +119,7 @@ impl Worker {
             queue,
             registry,
             config,
+            services,
             in_flight: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             stopping: CancellationToken::new(),
@@ -252,6 +270,22 @@ impl Worker {
                 cancel: cancel.clone(),
             },
         );
+        if let Some(stored) = self.stored_result(&job) {
+            // The Redis index lost this content's result, the directory has
+            // it: complete without running (and without paying again).
+            match self
+                .queue
+                .complete_as(&job, &stored.result, &stored.plugin_version, true)
+                .await
+            {
+                Ok(ack) => {
+                    tracing::info!(job_id = %job.id, ?ack, "completed from the content directory")
+                }
+                Err(e) => tracing::warn!(job_id = %job.id, "cannot record cached result: {e}"),
+            }
+            lock(&self.in_flight).remove(&job.id);
+            return;
+        }
         let snapshot = self.registry.snapshot();
         let outcome = match snapshot.plugin_for(&job.job_type) {
             None => Some((
@@ -280,6 +314,7 @@ impl Worker {
                 let services = Arc::new(QueueServices {
                     queue: self.queue.clone(),
                     priority: job.priority,
+                    llm: self.services.llm.clone(),
                 });
                 let runtime = self.registry.runtime().clone();
                 tokio::select! {
@@ -320,6 +355,9 @@ impl Worker {
             match ack {
                 Ok(Ack::Recorded(status)) => {
                     tracing::debug!(job_id = %job.id, %status, "recorded");
+                    if let (Ok(out), JobStatus::Completed) = (&result, status) {
+                        self.keep_result(job, out, version);
+                    }
                     return;
                 }
                 Ok(Ack::Stale) => {
@@ -335,6 +373,40 @@ impl Worker {
                     backoff = (backoff * 2).min(Duration::from_secs(2));
                 }
             }
+        }
+    }
+
+    /// The content directory's result for this job's content, if any.
+    fn stored_result(&self, job: &ClaimedJob) -> Option<StoredResult> {
+        let dir = self.services.content_dir.as_ref()?;
+        let hash = job.content_hash.as_deref()?;
+        match dir.read(&job.job_type, hash) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(job_id = %job.id, "content directory: {e}");
+                None
+            }
+        }
+    }
+
+    /// Writes a completed result to the content directory.
+    fn keep_result(&self, job: &ClaimedJob, result: &str, version: &str) {
+        let (Some(dir), Some(hash)) = (&self.services.content_dir, &job.content_hash) else {
+            return;
+        };
+        let stored = StoredResult {
+            job_type: job.job_type.clone(),
+            content_hash: hash.clone(),
+            result: result.to_string(),
+            job_id: job.id.clone(),
+            plugin_version: version.to_string(),
+            stored_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+        };
+        if let Err(e) = dir.write(&stored) {
+            tracing::warn!(job_id = %job.id, "cannot write the content directory: {e}");
         }
     }
 
@@ -390,7 +462,7 @@ impl Worker {
     /// Rescans the plugin directory and registers this host's job types.
     async fn reload_loop(self: Arc<Self>, stop: CancellationToken) {
         let every = Duration::from_millis(self.config.reload_interval_ms.max(50));
-        let mut registered: Option<Vec<(String, String, String)>> = None;
+        let mut registered: Option<Vec<RegisteredType>> = None;
         loop {
             let types = self.job_types();
             if registered.as_ref() != Some(&types) {
@@ -415,9 +487,9 @@ impl Worker {
         }
     }
 
-    fn job_types(&self) -> Vec<(String, String, String)> {
+    fn job_types(&self) -> Vec<RegisteredType> {
         let snapshot = self.registry.snapshot();
-        let mut types: Vec<(String, String, String)> = snapshot
+        let mut types: Vec<RegisteredType> = snapshot
             .plugins()
             .flat_map(|p| {
                 p.info.job_types.iter().filter_map(|t| {
@@ -425,7 +497,12 @@ impl Worker {
                     snapshot
                         .plugin_for(&t.name)
                         .filter(|w| Arc::ptr_eq(w, p))
-                        .map(|_| (t.name.clone(), p.info.name.clone(), p.version_id.clone()))
+                        .map(|_| RegisteredType {
+                            job_type: t.name.clone(),
+                            plugin: p.info.name.clone(),
+                            version_id: p.version_id.clone(),
+                            cache: t.needs_llm,
+                        })
                 })
             })
             .collect();
@@ -477,6 +554,7 @@ struct QueueServices {
     queue: Queue,
     /// The running job's priority, inherited by children that name none.
     priority: i32,
+    llm: Option<LlmClient>,
 }
 
 #[async_trait::async_trait]
@@ -491,6 +569,7 @@ impl HostServices for QueueServices {
             max_retries: None,
             metadata: child.metadata.into_iter().collect(),
             parent: Some(parent.id.clone()),
+            force: false,
         };
         self.queue
             .submit(request)
@@ -505,13 +584,20 @@ impl HostServices for QueueServices {
         }
     }
 
-    async fn generate(
-        &self,
-        _job: &JobInput,
-        _request: LlmRequest,
-    ) -> Result<LlmResponse, LlmError> {
-        Err(LlmError::NotConfigured(
-            "no LLM configured on this host".into(),
-        ))
+    async fn generate(&self, job: &JobInput, request: LlmRequest) -> Result<LlmResponse, LlmError> {
+        let Some(llm) = &self.llm else {
+            return Err(LlmError::NotConfigured(
+                "no LLM configured on this host".into(),
+            ));
+        };
+        let response = llm.generate(&request).await?;
+        if let Err(e) = self
+            .queue
+            .add_usage(&job.id, response.prompt_tokens, response.completion_tokens)
+            .await
+        {
+            tracing::warn!(job_id = %job.id, "cannot record token usage: {e}");
+        }
+        Ok(response)
     }
 }

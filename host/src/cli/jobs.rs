@@ -29,6 +29,9 @@ pub struct SubmitArgs {
     /// Metadata as key=value (repeatable).
     #[arg(long = "meta", value_parser = parse_key_value)]
     metadata: Vec<(String, String)>,
+    /// Run even if the content store already has a result for this content.
+    #[arg(long)]
+    force: bool,
     /// Wait for the job to finish and print its result.
     #[arg(long)]
     wait: bool,
@@ -58,6 +61,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
         max_retries: args.max_retries,
         metadata: args.metadata.into_iter().collect::<BTreeMap<_, _>>(),
         parent: None,
+        force: args.force,
     };
     let submitted = match queue.submit(request).await {
         Ok(s) => s,
@@ -67,9 +71,11 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    if !submitted.created {
+    if submitted.cache_hit {
+        eprintln!("job {}: result taken from the content store", submitted.id);
+    } else if !submitted.created {
         eprintln!(
-            "job {} already exists ({}); not submitted again",
+            "job {} already exists for this id or content ({}); not submitted again",
             submitted.id, submitted.status
         );
     }
@@ -266,5 +272,54 @@ pub async fn stats(queue: &QueueArgs) -> anyhow::Result<u8> {
     let queue = queue.connect().await?;
     let stats = queue.stats().await?;
     println!("{}", serde_json::to_string_pretty(&stats)?);
+    Ok(EXIT_OK)
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ContentCommand {
+    /// Write every result in the Redis index to a content directory.
+    Export {
+        dir: std::path::PathBuf,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Load every result in a content directory into the Redis index.
+    Import {
+        dir: std::path::PathBuf,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Count stored results per job type.
+    Stats {
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+}
+
+pub async fn content(command: ContentCommand) -> anyhow::Result<u8> {
+    use deckhand::content::{ContentDir, export, import};
+    match command {
+        ContentCommand::Export { dir, queue } => {
+            let n = export(&queue.connect().await?, &ContentDir::new(&dir)).await?;
+            println!("exported {n} result(s) to {}", dir.display());
+        }
+        ContentCommand::Import { dir, queue } => {
+            let n = import(&queue.connect().await?, &ContentDir::new(&dir)).await?;
+            println!("imported {n} result(s) from {}", dir.display());
+        }
+        ContentCommand::Stats { queue } => {
+            let results = queue.connect().await?.content_results().await?;
+            let mut per_type: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+            for r in &results {
+                let e = per_type.entry(&r.job_type).or_default();
+                e.0 += 1;
+                e.1 += r.result.len();
+            }
+            for (job_type, (n, bytes)) in &per_type {
+                println!("{job_type}: {n} result(s), {bytes} bytes");
+            }
+            println!("total: {} result(s)", results.len());
+        }
+    }
     Ok(EXIT_OK)
 }

@@ -90,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: jobs::DlqCommand,
     },
+    /// The content store: export, import, stats.
+    Content {
+        #[command(subcommand)]
+        command: jobs::ContentCommand,
+    },
     /// The queue's counters.
     Stats {
         #[command(flatten)]
@@ -143,6 +148,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status { id, json, queue } => jobs::status(&queue, &id, json).await,
         Command::Cancel { id, queue } => jobs::cancel(&queue, &id).await,
         Command::Dlq { command } => jobs::dlq(command).await,
+        Command::Content { command } => jobs::content(command).await,
         Command::Stats { queue } => jobs::stats(&queue).await,
     }
 }

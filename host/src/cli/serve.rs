@@ -7,11 +7,13 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use deckhand::content::ContentDir;
+use deckhand::llm::{LlmClient, LlmConfig};
 use deckhand::queue::{Queue, QueueConfig, RetryStrategy};
 use deckhand::redis_server::{self, Embedded};
 use deckhand::registry::Registry;
 use deckhand::runtime::{Runtime, RuntimeConfig};
-use deckhand::worker::{Worker, WorkerConfig};
+use deckhand::worker::{Worker, WorkerConfig, WorkerServices};
 
 use super::EXIT_OK;
 
@@ -61,6 +63,27 @@ pub struct ServeArgs {
     /// How long finished jobs and results are kept.
     #[arg(long, default_value_t = QueueConfig::default().result_ttl_secs)]
     result_ttl_secs: u64,
+    /// The content store's durable copy (default: <data-dir>/content).
+    #[arg(long, env = "DECKHAND_CONTENT_DIR")]
+    content_dir: Option<PathBuf>,
+    /// LLM provider for the `llm` import: openai, openrouter, vllm, llamacpp,
+    /// ollama, openai-compatible. None: plugins get "no LLM configured".
+    #[arg(long, env = "DECKHAND_LLM_PROVIDER")]
+    llm_provider: Option<deckhand::llm::Provider>,
+    /// Default: the provider's usual address.
+    #[arg(long, env = "DECKHAND_LLM_BASE_URL")]
+    llm_base_url: Option<String>,
+    #[arg(long, env = "DECKHAND_LLM_MODEL")]
+    llm_model: Option<String>,
+    /// Environment variable holding the API key.
+    #[arg(long, default_value = "DECKHAND_LLM_API_KEY")]
+    llm_api_key_env: String,
+    #[arg(long, default_value_t = LlmConfig::default().timeout_secs)]
+    llm_timeout_secs: f64,
+    #[arg(long)]
+    llm_max_tokens: Option<u32>,
+    #[arg(long)]
+    llm_temperature: Option<f32>,
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
@@ -120,6 +143,41 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_OK);
     };
 
+    let llm = match args.llm_provider {
+        None => None,
+        Some(provider) => {
+            let defaults = LlmConfig::default();
+            let config = LlmConfig {
+                provider,
+                base_url: args
+                    .llm_base_url
+                    .clone()
+                    .unwrap_or_else(|| provider.default_base_url().to_string()),
+                model: args.llm_model.clone().unwrap_or(defaults.model),
+                api_key_env: args.llm_api_key_env.clone(),
+                timeout_secs: args.llm_timeout_secs,
+                max_tokens: args.llm_max_tokens,
+                temperature: args.llm_temperature,
+                ..LlmConfig::default()
+            };
+            tracing::info!(
+                provider = provider.as_str(),
+                base_url = %config.base_url,
+                model = %config.model,
+                "LLM configured"
+            );
+            Some(LlmClient::new(config, Some(queue.clone()))?)
+        }
+    };
+    let content_dir = ContentDir::new(
+        args.content_dir
+            .clone()
+            .unwrap_or_else(|| args.data_dir.join("content")),
+    );
+    let services = WorkerServices {
+        llm,
+        content_dir: Some(content_dir),
+    };
     let worker = Worker::new(
         queue,
         registry,
@@ -133,6 +191,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
             host_id: args.host_id.clone(),
             ..WorkerConfig::default()
         },
+        services,
     );
     tracing::info!(host = %worker.host_id(), %url, prefix = %args.prefix, "serving");
     let stop = shutdown.clone();

@@ -44,6 +44,8 @@ pub struct QueueConfig {
     pub result_ttl_secs: u64,
     /// Refuse submissions of job types no host has registered.
     pub check_job_types: bool,
+    /// Use the content store for job types registered with `cache`.
+    pub content_store: bool,
     pub retry: RetryStrategy,
 }
 
@@ -54,6 +56,7 @@ impl Default for QueueConfig {
             max_payload_bytes: 1024 * 1024,
             result_ttl_secs: 30 * 24 * 3600,
             check_job_types: true,
+            content_store: true,
             retry: RetryStrategy::default(),
         }
     }
@@ -105,6 +108,8 @@ pub struct SubmitRequest {
     pub metadata: BTreeMap<String, String>,
     /// The job that submitted this one, for fan-out.
     pub parent: Option<String>,
+    /// Run even if the content store has a result (and store the new one).
+    pub force: bool,
 }
 
 /// What a submission did.
@@ -112,8 +117,12 @@ pub struct SubmitRequest {
 pub struct Submitted {
     pub id: String,
     pub status: JobStatus,
-    /// False when a job with this id already existed and was returned as is.
+    /// False when no new job was made: a job with this id already existed,
+    /// or the same content was already queued or running (that job's id is
+    /// returned).
     pub created: bool,
+    /// Completed at once from the content store.
+    pub cache_hit: bool,
 }
 
 /// A job claimed by a host, with the lease that proves it.
@@ -128,6 +137,18 @@ pub struct ClaimedJob {
     pub token: String,
     pub lease_until_ms: u64,
     pub priority: i32,
+    /// Set when the job takes part in the content store.
+    pub content_hash: Option<String>,
+}
+
+/// A job type a host offers, as registered in Redis.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RegisteredType {
+    pub job_type: String,
+    pub plugin: String,
+    pub version_id: String,
+    /// Results go to the content store (job types that need an LLM).
+    pub cache: bool,
 }
 
 /// Whether Redis took a completion or failure.
@@ -267,6 +288,11 @@ impl Queue {
             .id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let content_hash = crate::content::content_hash(
+            &req.payload,
+            req.metadata.get("content_hash").map(String::as_str),
+        )
+        .map_err(|r| invalid("metadata", r))?;
         let max_retries = req.max_retries.unwrap_or(self.config.retry.max_retries);
         let metadata =
             serde_json::to_string(&req.metadata).map_err(|e| invalid("metadata", e.to_string()))?;
@@ -288,13 +314,26 @@ impl Queue {
                 "0"
             })
             .arg(self.config.result_ttl_secs)
+            .arg(content_hash)
+            .arg(if req.force { "1" } else { "0" })
+            .arg(if self.config.content_store { "1" } else { "0" })
             .invoke_async(&mut self.conn.clone())
             .await?;
+        let parse = |s: &str| s.parse::<JobStatus>().map_err(QueueError::Protocol);
         match reply.as_slice() {
-            [what, status] if what == "created" || what == "exists" => Ok(Submitted {
-                id,
-                status: status.parse().map_err(QueueError::Protocol)?,
-                created: what == "created",
+            [what, status] if what == "created" || what == "exists" || what == "cached" => {
+                Ok(Submitted {
+                    id,
+                    status: parse(status)?,
+                    created: what != "exists",
+                    cache_hit: what == "cached",
+                })
+            }
+            [what, existing, status] if what == "attached" => Ok(Submitted {
+                id: existing.clone(),
+                status: parse(status)?,
+                created: false,
+                cache_hit: false,
             }),
             [e, kind] if e == "error" && kind == "unknown_type" => {
                 Err(QueueError::UnknownJobType(req.job_type))
@@ -326,21 +365,25 @@ impl Queue {
     }
 
     /// Registers the job types a host can run, so submissions of them are
-    /// accepted. `types` is (job type, plugin name, plugin version id).
+    /// accepted (and, for `cache` types, use the content store).
     pub async fn register_job_types(
         &self,
         host: &str,
-        types: &[(String, String, String)],
+        types: &[RegisteredType],
     ) -> Result<(), QueueError> {
         if types.is_empty() {
             return Ok(());
         }
         let entries: Vec<(String, String)> = types
             .iter()
-            .map(|(t, plugin, version)| {
-                let info =
-                    serde_json::json!({ "host": host, "plugin": plugin, "version_id": version });
-                (t.clone(), info.to_string())
+            .map(|t| {
+                let info = serde_json::json!({
+                    "host": host,
+                    "plugin": t.plugin,
+                    "version_id": t.version_id,
+                    "cache": t.cache,
+                });
+                (t.job_type.clone(), info.to_string())
             })
             .collect();
         let _: () = self
@@ -374,7 +417,7 @@ impl Queue {
             invocation.arg(*t);
         }
         let flat: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
-        flat.chunks(9)
+        flat.chunks(10)
             .map(|f| match f {
                 [
                     id,
@@ -386,6 +429,7 @@ impl Queue {
                     token,
                     lease_until,
                     priority,
+                    content_hash,
                 ] => Ok(ClaimedJob {
                     id: id.clone(),
                     job_type: job_type.clone(),
@@ -398,6 +442,7 @@ impl Queue {
                     token: token.clone(),
                     lease_until_ms: lease_until.parse().unwrap_or(0),
                     priority: priority.parse().unwrap_or(0),
+                    content_hash: (!content_hash.is_empty()).then(|| content_hash.clone()),
                 }),
                 other => Err(QueueError::Protocol(format!("claim returned {other:?}"))),
             })
@@ -411,6 +456,18 @@ impl Queue {
         result: &str,
         plugin_version: &str,
     ) -> Result<Ack, QueueError> {
+        self.complete_as(job, result, plugin_version, false).await
+    }
+
+    /// Like [`Queue::complete`]; `cache_hit` marks a result taken from the
+    /// content directory instead of a run.
+    pub async fn complete_as(
+        &self,
+        job: &ClaimedJob,
+        result: &str,
+        plugin_version: &str,
+        cache_hit: bool,
+    ) -> Result<Ack, QueueError> {
         let reply: String = self
             .invocation(&scripts().complete)
             .arg(&job.id)
@@ -418,6 +475,7 @@ impl Queue {
             .arg(result)
             .arg(plugin_version)
             .arg(self.config.result_ttl_secs)
+            .arg(if cache_hit { "1" } else { "0" })
             .invoke_async(&mut self.conn.clone())
             .await?;
         match reply.as_str() {
@@ -659,6 +717,110 @@ impl Queue {
             pipe.zcard(self.key(&["ready", t]));
         }
         Ok(pipe.query_async(&mut self.conn.clone()).await?)
+    }
+
+    /// Adds one LLM call's token usage to a job's record.
+    pub async fn add_usage(
+        &self,
+        id: &str,
+        prompt_tokens: u32,
+        completion_tokens: u32,
+    ) -> Result<(), QueueError> {
+        let key = self.key(&["job", id]);
+        let _: () = redis::pipe()
+            .hincr(&key, "llm_calls", 1)
+            .hincr(&key, "prompt_tokens", prompt_tokens)
+            .hincr(&key, "completion_tokens", completion_tokens)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Every result in the content index.
+    pub async fn content_results(&self) -> Result<Vec<crate::content::StoredResult>, QueueError> {
+        // Braces are not special in Redis glob patterns; the prefix cannot
+        // contain the characters that are (checked in `connect`).
+        let pattern = format!("{}:content:*", self.tag);
+        let mut conn = self.conn.clone();
+        let mut keys: Vec<String> = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            keys.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        let prefix = format!("{}:content:", self.tag);
+        let mut out = Vec::new();
+        for key in keys {
+            let Some((job_type, hash)) = key
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.rsplit_once(':'))
+            else {
+                continue;
+            };
+            let f: HashMap<String, String> = conn.hgetall(&key).await?;
+            let Some(result) = f.get("result") else {
+                continue;
+            };
+            out.push(crate::content::StoredResult {
+                job_type: job_type.to_string(),
+                content_hash: hash.to_string(),
+                result: result.clone(),
+                job_id: f.get("job_id").cloned().unwrap_or_default(),
+                plugin_version: f.get("plugin_version").cloned().unwrap_or_default(),
+                stored_at: f.get("stored_at").and_then(|s| s.parse().ok()).unwrap_or(0),
+            });
+        }
+        out.sort_by(|a, b| (&a.job_type, &a.content_hash).cmp(&(&b.job_type, &b.content_hash)));
+        Ok(out)
+    }
+
+    /// Puts one result into the content index (import).
+    pub async fn store_content(&self, s: &crate::content::StoredResult) -> Result<(), QueueError> {
+        let key = self.key(&["content", &s.job_type, &s.content_hash]);
+        let _: () = self
+            .conn
+            .clone()
+            .hset_multiple(
+                key,
+                &[
+                    ("result", s.result.clone()),
+                    ("job_id", s.job_id.clone()),
+                    ("plugin_version", s.plugin_version.clone()),
+                    ("stored_at", s.stored_at.to_string()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Time left on a shared cooldown (e.g. an LLM provider's rate limit).
+    pub async fn cooldown_left(&self, name: &str) -> Result<Option<Duration>, QueueError> {
+        let ms: i64 = self.conn.clone().pttl(self.key(&[name])).await?;
+        Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
+    }
+
+    /// Starts (or extends) a shared cooldown every host honours.
+    pub async fn set_cooldown(&self, name: &str, wait: Duration) -> Result<(), QueueError> {
+        let ms = millis(wait).max(1);
+        let _: () = redis::cmd("SET")
+            .arg(self.key(&[name]))
+            .arg(1)
+            .arg("PX")
+            .arg(ms)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
     }
 
     /// Increments a host-side counter in the shared stats hash.

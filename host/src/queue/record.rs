@@ -116,6 +116,13 @@ pub struct JobRecord {
     /// When a scheduled retry becomes ready (Unix ms).
     pub run_at: Option<u64>,
     pub lease_until: Option<u64>,
+    /// The content-store key (with the job type), when the job takes part.
+    pub content_hash: Option<String>,
+    /// Completed from the content store without running.
+    pub cache_hit: bool,
+    pub llm_calls: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
     pub errors: Vec<ErrorEntry>,
 }
 
@@ -169,6 +176,11 @@ impl JobRecord {
             finished_at: number(take("finished_at"), "finished_at")?,
             run_at: number(take("run_at"), "run_at")?,
             lease_until: number(take("lease_until"), "lease_until")?,
+            content_hash: take("content_hash"),
+            cache_hit: take("cache_hit").is_some_and(|v| v == "1"),
+            llm_calls: number(take("llm_calls"), "llm_calls")?.unwrap_or(0),
+            prompt_tokens: number(take("prompt_tokens"), "prompt_tokens")?.unwrap_or(0),
+            completion_tokens: number(take("completion_tokens"), "completion_tokens")?.unwrap_or(0),
             errors: errors
                 .iter()
                 .map(|e| {

@@ -1,12 +1,16 @@
--- Record a job's result, if the caller still holds its lease; then release
--- every job that was waiting only on this one.
+-- Record a job's result, if the caller still holds its lease; store it in
+-- the content index when the job has a content hash; then release every job
+-- that was waiting only on this one.
 --
--- ARGV: prefix, id, token, result (JSON), plugin version id, ttl seconds
+-- ARGV: prefix, id, token, result (JSON), plugin version id, ttl seconds,
+--       cache_hit ('1': the result came from the content directory, not a run)
 -- Keys: P:job:<id>, P:leases, P:waiting:<id>, P:job:<child>, P:ready:<type>,
---       P:seq, P:stats, P:errors:<id>; publishes P:finished and P:wake
+--       P:content:<type>:<hash>, P:seq, P:stats, P:errors:<id>;
+--       publishes P:finished and P:wake
 -- Returns: 'ok' | 'stale' (the lease was lost: someone else owns the job now)
 
 local id, token, result, version, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local cache_hit = ARGV[7] == '1'
 local job = k('job', id)
 local status, held = unpack(redis.call('HMGET', job, 'status', 'lease_token'))
 if status ~= 'running' or held ~= token then
@@ -19,6 +23,15 @@ redis.call('HSET', job, 'status', 'completed', 'result', result, 'plugin_version
 redis.call('HDEL', job, 'lease_token', 'lease_until', 'feedback')
 redis.call('ZREM', k('leases'), id)
 stat('completed')
+if cache_hit then
+    redis.call('HSET', job, 'cache_hit', 1)
+    stat('cache_hits')
+end
+local job_type, content_hash = unpack(redis.call('HMGET', job, 'type', 'content_hash'))
+if content_hash then
+    redis.call('HSET', k('content', job_type, content_hash),
+        'result', result, 'job_id', id, 'plugin_version', version, 'stored_at', int(now))
+end
 
 local waiting = k('waiting', id)
 for _, child in ipairs(redis.call('SMEMBERS', waiting)) do

@@ -1,0 +1,434 @@
+//! The host's LLM client. Plugins ask through the `llm` import; the host
+//! owns the provider, the credentials, retries, rate-limit cooldowns,
+//! structured-output validation and token accounting.
+//!
+//! Guarantees a plugin can rely on: a truncated answer or an error body is
+//! never returned as a result; with a `response-schema`, the content it gets
+//! parses as JSON and validates against the schema, or it gets a typed error.
+
+mod dialect;
+
+pub use dialect::{Call, Dialect, Provider, Reply, ReplyError};
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::queue::Queue;
+use crate::runtime::{LlmError, LlmMessage, LlmRequest, LlmResponse};
+use dialect::truncate;
+
+/// The LLM provider a host uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    pub provider: Provider,
+    /// e.g. `https://api.openai.com/v1`, `http://127.0.0.1:8080/v1`,
+    /// `http://127.0.0.1:11434` (Ollama).
+    pub base_url: String,
+    pub model: String,
+    /// Name of the environment variable holding the API key (none: no key).
+    pub api_key_env: String,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    /// Per HTTP request.
+    pub timeout_secs: f64,
+    /// HTTP attempts per call for 429, 5xx, timeouts and refused connections.
+    pub max_http_attempts: u32,
+    /// Asks per call when the answer is not valid JSON or breaks the schema
+    /// (each later ask carries the errors as feedback).
+    pub max_schema_attempts: u32,
+    /// Overrides the provider's dialect from the capability table.
+    pub dialect: Option<Dialect>,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            provider: Provider::Openai,
+            base_url: "https://api.openai.com/v1".into(),
+            model: "gpt-4o-mini".into(),
+            api_key_env: "DECKHAND_LLM_API_KEY".into(),
+            temperature: None,
+            max_tokens: None,
+            timeout_secs: 120.0,
+            max_http_attempts: 4,
+            max_schema_attempts: 3,
+            dialect: None,
+        }
+    }
+}
+
+/// A configured client. Cheap to clone.
+#[derive(Clone)]
+pub struct LlmClient {
+    http: reqwest::Client,
+    config: LlmConfig,
+    api_key: Option<String>,
+    /// Shares rate-limit cooldowns and counters with every host of the queue.
+    queue: Option<Queue>,
+}
+
+/// Cannot build the client (bad configuration).
+#[derive(Debug, thiserror::Error)]
+pub enum LlmConfigError {
+    #[error("llm.timeout_secs must be > 0 (got {0})")]
+    Timeout(f64),
+    #[error("llm.base_url {0:?} is not an http(s) URL")]
+    BaseUrl(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// Longest wait for a provider's `Retry-After` or a shared cooldown.
+const MAX_WAIT: Duration = Duration::from_secs(300);
+
+impl LlmClient {
+    pub fn new(config: LlmConfig, queue: Option<Queue>) -> Result<LlmClient, LlmConfigError> {
+        if !(config.timeout_secs > 0.0 && config.timeout_secs.is_finite()) {
+            return Err(LlmConfigError::Timeout(config.timeout_secs));
+        }
+        if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
+            return Err(LlmConfigError::BaseUrl(config.base_url.clone()));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs_f64(config.timeout_secs))
+            .build()
+            .map_err(|e| LlmConfigError::Http(e.to_string()))?;
+        let api_key = (!config.api_key_env.is_empty())
+            .then(|| std::env::var(&config.api_key_env).ok())
+            .flatten()
+            .filter(|k| !k.is_empty());
+        Ok(LlmClient {
+            http,
+            config,
+            api_key,
+            queue,
+        })
+    }
+
+    pub fn config(&self) -> &LlmConfig {
+        &self.config
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.config
+            .dialect
+            .unwrap_or_else(|| self.config.provider.dialect())
+    }
+
+    /// One generation, with structured-output validation when the request
+    /// carries a schema.
+    pub async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
+        let schema = match &request.response_schema {
+            None => None,
+            Some(text) => {
+                let value: Value = serde_json::from_str(text).map_err(|e| {
+                    LlmError::InvalidRequest(format!("response-schema is not JSON: {e}"))
+                })?;
+                let validator = jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&value)
+                    .map_err(|e| {
+                        LlmError::InvalidRequest(format!(
+                            "response-schema is not a valid JSON Schema: {e}"
+                        ))
+                    })?;
+                Some((value, validator))
+            }
+        };
+        let model = request.model.as_deref().unwrap_or(&self.config.model);
+        let mut messages = request.messages.clone();
+        let (mut prompt_tokens, mut completion_tokens) = (0u32, 0u32);
+        let attempts = if schema.is_some() {
+            self.config.max_schema_attempts.max(1)
+        } else {
+            1
+        };
+        let mut last_problem = String::new();
+        for attempt in 1..=attempts {
+            let call = Call {
+                model,
+                messages: &messages,
+                temperature: request.temperature.or(self.config.temperature),
+                max_tokens: request.max_tokens.or(self.config.max_tokens),
+                schema: schema.as_ref().map(|(v, _)| v),
+            };
+            let reply = self.call(&call).await?;
+            prompt_tokens = prompt_tokens.saturating_add(reply.prompt_tokens);
+            completion_tokens = completion_tokens.saturating_add(reply.completion_tokens);
+            let Some((_, validator)) = &schema else {
+                return Ok(self.response(reply, prompt_tokens, completion_tokens));
+            };
+            let text = strip_fences(&reply.content);
+            let problem = match serde_json::from_str::<Value>(text) {
+                Err(e) => format!("Your reply was not valid JSON ({e})."),
+                Ok(value) => {
+                    let errors: Vec<String> = validator
+                        .iter_errors(&value)
+                        .take(10)
+                        .map(|e| {
+                            format!("at {}: {e}", display_path(&e.instance_path().to_string()))
+                        })
+                        .collect();
+                    if errors.is_empty() {
+                        let reply = Reply {
+                            content: text.to_string(),
+                            ..reply
+                        };
+                        return Ok(self.response(reply, prompt_tokens, completion_tokens));
+                    }
+                    format!(
+                        "Your reply does not satisfy the JSON Schema:\n- {}",
+                        errors.join("\n- ")
+                    )
+                }
+            };
+            self.count("llm_invalid_outputs", 1).await;
+            tracing::debug!(attempt, "structured output rejected: {problem}");
+            messages.push(LlmMessage {
+                role: "assistant".into(),
+                content: reply.content.clone(),
+            });
+            messages.push(LlmMessage {
+                role: "user".into(),
+                content: format!(
+                    "{problem}\nReply again with only the corrected JSON, nothing else."
+                ),
+            });
+            last_problem = problem;
+        }
+        Err(LlmError::InvalidResponse(format!(
+            "no valid structured output after {attempts} attempts; last problem: {}",
+            truncate(&last_problem, 1000)
+        )))
+    }
+
+    fn response(&self, reply: Reply, prompt_tokens: u32, completion_tokens: u32) -> LlmResponse {
+        LlmResponse {
+            content: reply.content,
+            model: reply.model.unwrap_or_else(|| self.config.model.clone()),
+            prompt_tokens,
+            completion_tokens,
+            cached: false,
+        }
+    }
+
+    /// One provider call with HTTP-level retries.
+    async fn call(&self, call: &Call<'_>) -> Result<Reply, LlmError> {
+        let dialect = self.dialect();
+        let url = format!(
+            "{}{}",
+            self.config.base_url.trim_end_matches('/'),
+            dialect.path()
+        );
+        let body = dialect.body(call);
+        let attempts = self.config.max_http_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            self.wait_for_cooldown().await;
+            let mut req = self.http.post(&url).json(&body);
+            if let Some(key) = &self.api_key {
+                req = req.bearer_auth(key);
+            }
+            self.count("llm_calls", 1).await;
+            let retry_after;
+            match req.send().await {
+                Err(e) => {
+                    last = if e.is_timeout() {
+                        format!("no answer within {} s from {url}", self.config.timeout_secs)
+                    } else {
+                        format!("cannot reach {url}: {e}")
+                    };
+                    retry_after = None;
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    let header_wait = parse_retry_after(resp.headers());
+                    let text = resp.text().await.unwrap_or_default();
+                    if status.is_success() {
+                        let json: Value = serde_json::from_str(&text).map_err(|e| {
+                            LlmError::InvalidResponse(format!(
+                                "HTTP 200 with a body that is not JSON ({e}): {}",
+                                truncate(&text, 300)
+                            ))
+                        })?;
+                        return match dialect.parse(&json) {
+                            Ok(reply) => {
+                                self.count("llm_prompt_tokens", i64::from(reply.prompt_tokens))
+                                    .await;
+                                self.count(
+                                    "llm_completion_tokens",
+                                    i64::from(reply.completion_tokens),
+                                )
+                                .await;
+                                Ok(reply)
+                            }
+                            Err(problem) => {
+                                self.count("llm_errors", 1).await;
+                                Err(match problem {
+                                    ReplyError::ErrorBody(m) => LlmError::Unavailable(format!(
+                                        "the provider answered HTTP 200 with an error: {m}"
+                                    )),
+                                    ReplyError::Truncated { usage } => {
+                                        self.count("llm_prompt_tokens", i64::from(usage.0)).await;
+                                        self.count("llm_completion_tokens", i64::from(usage.1))
+                                            .await;
+                                        LlmError::InvalidResponse(format!(
+                                            "the answer was cut off at max_tokens ({} completion tokens)",
+                                            usage.1
+                                        ))
+                                    }
+                                    ReplyError::NoContent(b) => LlmError::InvalidResponse(format!(
+                                        "no message content in the answer: {b}"
+                                    )),
+                                })
+                            }
+                        };
+                    }
+                    let excerpt = truncate(&text, 300);
+                    match status.as_u16() {
+                        401 | 403 => {
+                            self.count("llm_errors", 1).await;
+                            return Err(LlmError::NotConfigured(format!(
+                                "the provider refused the credentials (HTTP {status}); check {}: {excerpt}",
+                                if self.config.api_key_env.is_empty() {
+                                    "the API key".to_string()
+                                } else {
+                                    format!("${}", self.config.api_key_env)
+                                }
+                            )));
+                        }
+                        429 => {
+                            self.count("llm_rate_limited", 1).await;
+                            let wait = header_wait.unwrap_or(Duration::from_secs(5)).min(MAX_WAIT);
+                            self.set_cooldown(wait).await;
+                            last = format!("rate limited (HTTP 429): {excerpt}");
+                            retry_after = Some(wait);
+                        }
+                        500..=599 => {
+                            last = format!("HTTP {status}: {excerpt}");
+                            retry_after = header_wait;
+                        }
+                        _ => {
+                            self.count("llm_errors", 1).await;
+                            return Err(LlmError::InvalidRequest(format!(
+                                "HTTP {status}: {excerpt}"
+                            )));
+                        }
+                    }
+                }
+            }
+            if attempt < attempts {
+                let backoff = Duration::from_millis(250 * 2u64.pow(attempt.min(10)))
+                    .mul_f64(0.5 + fastrand::f64());
+                let wait = retry_after.unwrap_or(backoff).min(MAX_WAIT);
+                tracing::warn!(attempt, "LLM call failed ({last}); retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+            }
+        }
+        self.count("llm_errors", 1).await;
+        Err(LlmError::Unavailable(format!(
+            "gave up after {attempts} attempts: {last}"
+        )))
+    }
+
+    fn cooldown_key(&self) -> String {
+        format!("llm:cooldown:{}", self.config.provider.as_str())
+    }
+
+    /// Waits out a rate-limit cooldown set by any host.
+    async fn wait_for_cooldown(&self) {
+        let Some(queue) = &self.queue else { return };
+        if let Ok(Some(left)) = queue.cooldown_left(&self.cooldown_key()).await {
+            let left = left.min(MAX_WAIT);
+            tracing::info!("LLM provider cooling down for {left:?} (rate limited)");
+            tokio::time::sleep(left).await;
+        }
+    }
+
+    async fn set_cooldown(&self, wait: Duration) {
+        if let Some(queue) = &self.queue
+            && let Err(e) = queue.set_cooldown(&self.cooldown_key(), wait).await
+        {
+            tracing::debug!("cannot record the LLM cooldown: {e}");
+        }
+    }
+
+    async fn count(&self, name: &str, by: i64) {
+        if let Some(queue) = &self.queue
+            && by != 0
+        {
+            let _ = queue.count(name, by).await;
+        }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    if let Ok(secs) = value.trim().parse::<f64>() {
+        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = httpdate::parse_http_date(value.trim()).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// Removes a Markdown code fence around JSON (```json ... ```), and the
+/// whitespace around it.
+pub fn strip_fences(text: &str) -> &str {
+    let t = text.trim();
+    let Some(rest) = t.strip_prefix("```") else {
+        return t;
+    };
+    let rest = match rest.find('\n') {
+        // The info string (e.g. `json`) runs to the end of the first line.
+        Some(newline) if !rest[..newline].contains('{') && !rest[..newline].contains('[') => {
+            &rest[newline + 1..]
+        }
+        _ => rest,
+    };
+    rest.trim_end().strip_suffix("```").unwrap_or(rest).trim()
+}
+
+fn display_path(pointer: &str) -> String {
+    if pointer.is_empty() {
+        "the top level".into()
+    } else {
+        pointer.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_are_stripped() {
+        assert_eq!(strip_fences("```json\n{\"a\":1}\n```"), "{\"a\":1}");
+        assert_eq!(strip_fences("  ```\n[1]\n```  "), "[1]");
+        assert_eq!(strip_fences("{\"a\":1}"), "{\"a\":1}");
+        assert_eq!(strip_fences("```{\"a\":1}```"), "{\"a\":1}");
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "2".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
+        let future = std::time::SystemTime::now() + Duration::from_secs(30);
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            httpdate::fmt_http_date(future).parse().unwrap(),
+        );
+        let d = parse_retry_after(&h).unwrap();
+        assert!(
+            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
+            "{d:?}"
+        );
+    }
+}
