@@ -41,6 +41,9 @@ pub struct WorkerConfig {
     pub reap_interval_ms: u64,
     /// How often the plugin directory is rescanned (hot reload).
     pub reload_interval_ms: u64,
+    /// How often this host re-registers its job types even when nothing
+    /// changed (so a wiped or replaced Redis learns them again).
+    pub heartbeat_ms: u64,
     /// Name of this host in leases and error histories. Empty: hostname-pid.
     pub host_id: String,
 }
@@ -55,6 +58,7 @@ impl Default for WorkerConfig {
             idle_poll_ms: 1_000,
             reap_interval_ms: 5_000,
             reload_interval_ms: 1_000,
+            heartbeat_ms: 10_000,
             host_id: String::new(),
         }
     }
@@ -378,6 +382,9 @@ impl Worker {
 
     /// The content directory's result for this job's content, if any.
     fn stored_result(&self, job: &ClaimedJob) -> Option<StoredResult> {
+        if job.forced {
+            return None;
+        }
         let dir = self.services.content_dir.as_ref()?;
         let hash = job.content_hash.as_deref()?;
         match dir.read(&job.job_type, hash) {
@@ -462,12 +469,17 @@ impl Worker {
     /// Rescans the plugin directory and registers this host's job types.
     async fn reload_loop(self: Arc<Self>, stop: CancellationToken) {
         let every = Duration::from_millis(self.config.reload_interval_ms.max(50));
-        let mut registered: Option<Vec<RegisteredType>> = None;
+        let heartbeat = Duration::from_millis(self.config.heartbeat_ms.max(50));
+        let mut registered: Option<(Vec<RegisteredType>, tokio::time::Instant)> = None;
         loop {
             let types = self.job_types();
-            if registered.as_ref() != Some(&types) {
+            let due = match &registered {
+                Some((last, at)) => *last != types || at.elapsed() >= heartbeat,
+                None => true,
+            };
+            if due {
                 match self.queue.register_job_types(&self.host_id, &types).await {
-                    Ok(()) => registered = Some(types),
+                    Ok(()) => registered = Some((types, tokio::time::Instant::now())),
                     Err(e) => tracing::warn!("cannot register job types: {e}"),
                 }
             }

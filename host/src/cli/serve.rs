@@ -48,6 +48,9 @@ pub struct ServeArgs {
     reap_interval_ms: u64,
     #[arg(long, default_value_t = WorkerConfig::default().reload_interval_ms)]
     reload_interval_ms: u64,
+    /// How often job types are re-registered in Redis when nothing changed.
+    #[arg(long, default_value_t = WorkerConfig::default().heartbeat_ms)]
+    heartbeat_ms: u64,
     /// Name of this host in leases and error histories (default: hostname-pid).
     #[arg(long, default_value = "")]
     host_id: String,
@@ -188,6 +191,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
             shutdown_timeout_ms: args.shutdown_timeout_ms,
             reap_interval_ms: args.reap_interval_ms,
             reload_interval_ms: args.reload_interval_ms,
+            heartbeat_ms: args.heartbeat_ms,
             host_id: args.host_id.clone(),
             ..WorkerConfig::default()
         },

@@ -139,6 +139,8 @@ pub struct ClaimedJob {
     pub priority: i32,
     /// Set when the job takes part in the content store.
     pub content_hash: Option<String>,
+    /// Submitted with `force`: run even if a result is stored.
+    pub forced: bool,
 }
 
 /// A job type a host offers, as registered in Redis.
@@ -417,7 +419,7 @@ impl Queue {
             invocation.arg(*t);
         }
         let flat: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
-        flat.chunks(10)
+        flat.chunks(11)
             .map(|f| match f {
                 [
                     id,
@@ -430,6 +432,7 @@ impl Queue {
                     lease_until,
                     priority,
                     content_hash,
+                    forced,
                 ] => Ok(ClaimedJob {
                     id: id.clone(),
                     job_type: job_type.clone(),
@@ -443,6 +446,7 @@ impl Queue {
                     lease_until_ms: lease_until.parse().unwrap_or(0),
                     priority: priority.parse().unwrap_or(0),
                     content_hash: (!content_hash.is_empty()).then(|| content_hash.clone()),
+                    forced: forced == "1",
                 }),
                 other => Err(QueueError::Protocol(format!("claim returned {other:?}"))),
             })

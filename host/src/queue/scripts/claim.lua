@@ -5,9 +5,9 @@
 -- ARGV: prefix, count, lease_ms, host, job types...
 -- Keys: P:scheduled, P:ready:<type> for each type, P:job:<id>, P:leases,
 --       P:token, P:seq, P:stats
--- Returns: a flat list, 10 fields per job:
+-- Returns: a flat list, 11 fields per job:
 --   id, type, payload, attempts (this attempt, 1-based), feedback, metadata,
---   token, lease_until, priority, content hash ('' for none)
+--   token, lease_until, priority, content hash ('' for none), forced ('1'/'')
 
 local count, lease_ms, host = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local now = now_ms()
@@ -61,7 +61,7 @@ while claimed < count do
             'lease_until', int(lease_until), 'worker', host,
             'started_at', int(now), 'updated_at', int(now))
         redis.call('ZADD', k('leases'), int(lease_until), id)
-        local f = redis.call('HMGET', job, 'type', 'payload', 'feedback', 'metadata', 'priority', 'content_hash')
+        local f = redis.call('HMGET', job, 'type', 'payload', 'feedback', 'metadata', 'priority', 'content_hash', 'force')
         table.insert(out, id)
         table.insert(out, f[1])
         table.insert(out, f[2])
@@ -72,6 +72,7 @@ while claimed < count do
         table.insert(out, int(lease_until))
         table.insert(out, f[5] or '0')
         table.insert(out, f[6] or '')
+        table.insert(out, f[7] or '')
         claimed = claimed + 1
     end
 end

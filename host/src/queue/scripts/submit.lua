@@ -108,6 +108,9 @@ end
 redis.call('HSET', job, 'pending_deps', pending)
 if content then
     redis.call('HSET', job, 'content_hash', content_hash)
+    if force then
+        redis.call('HSET', job, 'force', 1)
+    end
     redis.call('HSET', content, 'job', id)
 end
 
