@@ -3,6 +3,7 @@
 //! - [`runtime`]: compiles plugins and runs each job in a fresh, limited instance.
 //! - [`registry`]: the plugin directory, with hot reload.
 
+pub mod config;
 pub mod content;
 pub mod llm;
 pub mod queue;

@@ -44,6 +44,9 @@ pub struct WorkerConfig {
     /// How often this host re-registers its job types even when nothing
     /// changed (so a wiped or replaced Redis learns them again).
     pub heartbeat_ms: u64,
+    /// Stop claiming while this process' resident memory is above this
+    /// many MiB (the seed's MemoryManager); 0: no guard.
+    pub max_memory_mb: u64,
     /// Name of this host in leases and error histories. Empty: hostname-pid.
     pub host_id: String,
 }
@@ -59,6 +62,7 @@ impl Default for WorkerConfig {
             reap_interval_ms: 5_000,
             reload_interval_ms: 1_000,
             heartbeat_ms: 10_000,
+            max_memory_mb: 0,
             host_id: String::new(),
         }
     }

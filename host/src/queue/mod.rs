@@ -285,69 +285,131 @@ impl Queue {
     /// that job (`created: false`) and writes nothing. Invalid input, an
     /// unknown job type or an unknown dependency write nothing either.
     pub async fn submit(&self, req: SubmitRequest) -> Result<Submitted, QueueError> {
-        self.validate(&req)?;
-        let id = req
-            .id
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let spec = self.spec(&req)?;
+        let reply: Vec<String> = self
+            .invocation(&scripts().submit)
+            .arg(&spec.id)
+            .arg(&spec.job_type)
+            .arg(&spec.payload)
+            .arg(&spec.priority)
+            .arg(&spec.max_retries)
+            .arg(&spec.metadata)
+            .arg(&spec.depends_on)
+            .arg(&spec.parent)
+            .arg(&spec.check_type)
+            .arg(&spec.ttl)
+            .arg(&spec.content_hash)
+            .arg(&spec.force)
+            .arg(&spec.use_store)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        submitted(&reply, &spec)
+    }
+
+    /// Submits many jobs, all or nothing: if any is refused (bad input,
+    /// unknown type, unknown dependency), none is written, and the error
+    /// says which (0-based index). A job may depend on one earlier in the
+    /// batch by its caller-chosen id.
+    pub async fn submit_batch(
+        &self,
+        requests: Vec<SubmitRequest>,
+    ) -> Result<Vec<Submitted>, BatchError> {
+        let mut specs = Vec::with_capacity(requests.len());
+        let mut ids = HashSet::new();
+        for (index, req) in requests.iter().enumerate() {
+            // Dependencies on earlier jobs of the batch are checked in Redis.
+            let spec = self
+                .spec(req)
+                .map_err(|error| BatchError { index, error })?;
+            if !ids.insert(spec.id.clone()) {
+                return Err(BatchError {
+                    index,
+                    error: invalid(
+                        "job id",
+                        format!("{:?} appears twice in the batch", spec.id),
+                    ),
+                });
+            }
+            specs.push(spec);
+        }
+        let json = serde_json::to_string(&specs).map_err(|e| BatchError {
+            index: 0,
+            error: QueueError::Protocol(e.to_string()),
+        })?;
+        let reply: String = self
+            .invocation(&scripts().submit_batch)
+            .arg(json)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| BatchError {
+                index: 0,
+                error: e.into(),
+            })?;
+        #[derive(Deserialize)]
+        struct Reply {
+            ok: Option<Vec<Vec<String>>>,
+            error: Option<Vec<String>>,
+            index: Option<usize>,
+        }
+        let protocol = |m: String| BatchError {
+            index: 0,
+            error: QueueError::Protocol(m),
+        };
+        let reply: Reply =
+            serde_json::from_str(&reply).map_err(|e| protocol(format!("submit_batch: {e}")))?;
+        match (reply.ok, reply.error, reply.index) {
+            (Some(replies), _, _) => replies
+                .iter()
+                .zip(&specs)
+                .enumerate()
+                .map(|(index, (r, spec))| {
+                    submitted(r, spec).map_err(|error| BatchError { index, error })
+                })
+                .collect(),
+            (None, Some(error), Some(index)) => Err(BatchError {
+                index,
+                error: submitted(&error, &specs[index.min(specs.len().saturating_sub(1))])
+                    .err()
+                    .unwrap_or_else(|| QueueError::Protocol("batch error without a reason".into())),
+            }),
+            _ => Err(protocol(
+                "submit_batch returned neither ok nor error".into(),
+            )),
+        }
+    }
+
+    /// Checks a request and turns it into the script's arguments.
+    fn spec(&self, req: &SubmitRequest) -> Result<Spec, QueueError> {
+        self.validate(req)?;
         let content_hash = crate::content::content_hash(
             &req.payload,
             req.metadata.get("content_hash").map(String::as_str),
         )
         .map_err(|r| invalid("metadata", r))?;
-        let max_retries = req.max_retries.unwrap_or(self.config.retry.max_retries);
-        let metadata =
-            serde_json::to_string(&req.metadata).map_err(|e| invalid("metadata", e.to_string()))?;
-        let depends_on = serde_json::to_string(&req.depends_on)
-            .map_err(|e| invalid("depends_on", e.to_string()))?;
-        let reply: Vec<String> = self
-            .invocation(&scripts().submit)
-            .arg(&id)
-            .arg(&req.job_type)
-            .arg(&req.payload)
-            .arg(req.priority)
-            .arg(max_retries)
-            .arg(metadata)
-            .arg(depends_on)
-            .arg(req.parent.as_deref().unwrap_or(""))
-            .arg(if self.config.check_job_types {
-                "1"
-            } else {
-                "0"
-            })
-            .arg(self.config.result_ttl_secs)
-            .arg(content_hash)
-            .arg(if req.force { "1" } else { "0" })
-            .arg(if self.config.content_store { "1" } else { "0" })
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        let parse = |s: &str| s.parse::<JobStatus>().map_err(QueueError::Protocol);
-        match reply.as_slice() {
-            [what, status] if what == "created" || what == "exists" || what == "cached" => {
-                Ok(Submitted {
-                    id,
-                    status: parse(status)?,
-                    created: what != "exists",
-                    cache_hit: what == "cached",
-                })
-            }
-            [what, existing, status] if what == "attached" => Ok(Submitted {
-                id: existing.clone(),
-                status: parse(status)?,
-                created: false,
-                cache_hit: false,
-            }),
-            [e, kind] if e == "error" && kind == "unknown_type" => {
-                Err(QueueError::UnknownJobType(req.job_type))
-            }
-            [e, kind] if e == "error" && kind == "self_dependency" => {
-                Err(QueueError::SelfDependency(id))
-            }
-            [e, kind, dep] if e == "error" && kind == "unknown_dependency" => {
-                Err(QueueError::UnknownDependency(dep.clone()))
-            }
-            other => Err(QueueError::Protocol(format!("submit returned {other:?}"))),
-        }
+        let flag = |b: bool| if b { "1" } else { "0" }.to_string();
+        Ok(Spec {
+            id: req
+                .id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            job_type: req.job_type.clone(),
+            payload: req.payload.clone(),
+            priority: req.priority.to_string(),
+            max_retries: req
+                .max_retries
+                .unwrap_or(self.config.retry.max_retries)
+                .to_string(),
+            metadata: serde_json::to_string(&req.metadata)
+                .map_err(|e| invalid("metadata", e.to_string()))?,
+            depends_on: serde_json::to_string(&req.depends_on)
+                .map_err(|e| invalid("depends_on", e.to_string()))?,
+            parent: req.parent.clone().unwrap_or_default(),
+            check_type: flag(self.config.check_job_types),
+            ttl: self.config.result_ttl_secs.to_string(),
+            content_hash,
+            force: flag(req.force),
+            use_store: flag(self.config.content_store),
+        })
     }
 
     /// Reads a job by id, with its error history.
@@ -836,6 +898,63 @@ impl Queue {
             .await?;
         Ok(())
     }
+}
+
+/// One job as the submit scripts take it (every field a string).
+#[derive(Debug, Clone, Serialize)]
+struct Spec {
+    id: String,
+    job_type: String,
+    payload: String,
+    priority: String,
+    max_retries: String,
+    metadata: String,
+    depends_on: String,
+    parent: String,
+    check_type: String,
+    ttl: String,
+    content_hash: String,
+    force: String,
+    use_store: String,
+}
+
+/// Reads a submit script's reply.
+fn submitted(reply: &[String], spec: &Spec) -> Result<Submitted, QueueError> {
+    let parse = |s: &str| s.parse::<JobStatus>().map_err(QueueError::Protocol);
+    match reply {
+        [what, status] if what == "created" || what == "exists" || what == "cached" => {
+            Ok(Submitted {
+                id: spec.id.clone(),
+                status: parse(status)?,
+                created: what != "exists",
+                cache_hit: what == "cached",
+            })
+        }
+        [what, existing, status] if what == "attached" => Ok(Submitted {
+            id: existing.clone(),
+            status: parse(status)?,
+            created: false,
+            cache_hit: false,
+        }),
+        [e, kind] if e == "error" && kind == "unknown_type" => {
+            Err(QueueError::UnknownJobType(spec.job_type.clone()))
+        }
+        [e, kind] if e == "error" && kind == "self_dependency" => {
+            Err(QueueError::SelfDependency(spec.id.clone()))
+        }
+        [e, kind, dep] if e == "error" && kind == "unknown_dependency" => {
+            Err(QueueError::UnknownDependency(dep.clone()))
+        }
+        other => Err(QueueError::Protocol(format!("submit returned {other:?}"))),
+    }
+}
+
+/// A refused batch: which job, and why. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[error("job {index} of the batch: {error}")]
+pub struct BatchError {
+    pub index: usize,
+    pub error: QueueError,
 }
 
 /// Job ids: 1–256 printable ASCII characters, no spaces.

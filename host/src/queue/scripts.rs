@@ -13,6 +13,7 @@ const PRELUDE: &str = include_str!("scripts/prelude.lua");
 
 pub(crate) struct Scripts {
     pub submit: Script,
+    pub submit_batch: Script,
     pub claim: Script,
     pub complete: Script,
     pub fail: Script,
@@ -32,6 +33,7 @@ pub(crate) fn scripts() -> &'static Scripts {
     static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
     SCRIPTS.get_or_init(|| Scripts {
         submit: script(include_str!("scripts/submit.lua")),
+        submit_batch: script(include_str!("scripts/submit_batch.lua")),
         claim: script(include_str!("scripts/claim.lua")),
         complete: script(include_str!("scripts/complete.lua")),
         fail: script(include_str!("scripts/fail.lua")),

@@ -58,6 +58,16 @@ pub struct RuntimeConfig {
     /// (faster instantiation under load, at the price of reserved address
     /// space: `pool_instances × max_memory_bytes`). 0 allocates on demand.
     pub pool_instances: u32,
+    /// The operator's limits for particular job types; they replace what
+    /// the plugin declared (still capped by the ceilings).
+    pub job_types: std::collections::BTreeMap<String, LimitOverride>,
+}
+
+/// An operator's limits for one job type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LimitOverride {
+    pub timeout_ms: Option<u64>,
+    pub memory_bytes: Option<u64>,
 }
 
 impl Default for RuntimeConfig {
@@ -69,6 +79,7 @@ impl Default for RuntimeConfig {
             max_memory_bytes: 4 * 1024 * 1024 * 1024,
             max_stack_bytes: 512 * 1024,
             pool_instances: 0,
+            job_types: Default::default(),
         }
     }
 }
@@ -202,12 +213,15 @@ impl Runtime {
     /// by the ceilings.
     pub fn limits_for(&self, job_type: &JobTypeInfo) -> JobLimits {
         let c = &self.config;
-        let timeout_ms = job_type
-            .timeout_ms
+        let operator = c.job_types.get(&job_type.name);
+        let timeout_ms = operator
+            .and_then(|o| o.timeout_ms)
+            .or(job_type.timeout_ms)
             .unwrap_or(c.default_timeout_ms)
             .min(c.max_timeout_ms);
-        let memory_bytes = job_type
-            .memory_limit_bytes
+        let memory_bytes = operator
+            .and_then(|o| o.memory_bytes)
+            .or(job_type.memory_limit_bytes)
             .unwrap_or(c.default_memory_bytes)
             .min(c.max_memory_bytes);
         JobLimits {
