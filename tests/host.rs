@@ -471,6 +471,7 @@ async fn serve_without_a_redis_url_starts_its_own_redis() {
         .arg(dir.path())
         .arg("--data-dir")
         .arg(data.path())
+        .args(["--listen", ""])
         .env_remove("DECKHAND_REDIS_URL")
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()

@@ -28,6 +28,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Name in leases and error histories; empty: hostname-pid.
     pub host_id: String,
+    /// Key prefix; every host and client of one queue must agree on it.
+    pub prefix: String,
     /// Concurrent claim loops (≥ 1).
     pub worker_count: usize,
     /// Jobs each loop keeps running (≥ 1).
@@ -66,7 +68,6 @@ pub struct RetrySection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueSection {
-    pub prefix: String,
     /// Seconds finished jobs and results are kept (≥ 1).
     pub result_ttl: u64,
     pub max_payload_bytes: usize,
@@ -129,6 +130,7 @@ impl Default for Config {
             plugin_dir: "plugins".into(),
             data_dir: ".deckhand".into(),
             host_id: String::new(),
+            prefix: QueueConfig::default().prefix,
             worker_count: worker.worker_count,
             batch_size: worker.batch_size,
             max_retries: retry.max_retries,
@@ -163,7 +165,6 @@ impl Default for QueueSection {
         let q = QueueConfig::default();
         let w = WorkerConfig::default();
         QueueSection {
-            prefix: q.prefix,
             result_ttl: q.result_ttl_secs,
             max_payload_bytes: q.max_payload_bytes,
             lease_ms: w.lease_ms,
@@ -406,7 +407,7 @@ impl Config {
 
     pub fn queue_config(&self) -> QueueConfig {
         QueueConfig {
-            prefix: self.queue.prefix.clone(),
+            prefix: self.prefix.clone(),
             max_payload_bytes: self.queue.max_payload_bytes,
             result_ttl_secs: self.queue.result_ttl,
             check_job_types: true,

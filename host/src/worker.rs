@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::content::{ContentDir, StoredResult};
 use crate::llm::LlmClient;
+use crate::metrics::{Metrics, resident_bytes};
 use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError, RegisteredType, SubmitRequest};
 use crate::registry::Registry;
 use crate::runtime::{
@@ -107,6 +108,7 @@ pub struct Worker {
     services: WorkerServices,
     host_id: String,
     in_flight: Mutex<HashMap<String, InFlight>>,
+    metrics: Arc<Metrics>,
     wake: Notify,
     /// Cancelled when the host stops claiming.
     stopping: CancellationToken,
@@ -129,6 +131,7 @@ impl Worker {
             config,
             services,
             in_flight: Mutex::new(HashMap::new()),
+            metrics: Arc::new(Metrics::default()),
             wake: Notify::new(),
             stopping: CancellationToken::new(),
         })
@@ -136,6 +139,33 @@ impl Worker {
 
     pub fn host_id(&self) -> &str {
         &self.host_id
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    pub fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
+    /// Jobs running on this host now.
+    pub fn running(&self) -> usize {
+        lock(&self.in_flight).len()
+    }
+
+    /// True while the memory guard holds claims back.
+    pub fn over_memory(&self) -> bool {
+        self.config.max_memory_mb > 0
+            && resident_bytes() > self.config.max_memory_mb.saturating_mul(1024 * 1024)
     }
 
     /// Runs until `shutdown` resolves, then stops claiming, lets running
@@ -221,7 +251,25 @@ impl Worker {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let free = capacity.saturating_sub(running.len());
-            if free > 0 {
+            let paused = self.over_memory();
+            if paused
+                != (self
+                    .metrics
+                    .claims_paused
+                    .swap(u64::from(paused), std::sync::atomic::Ordering::Relaxed)
+                    == 1)
+            {
+                if paused {
+                    tracing::warn!(
+                        max_memory_mb = self.config.max_memory_mb,
+                        resident_mb = resident_bytes() / (1024 * 1024),
+                        "memory guard: not claiming new jobs until memory is back under the limit"
+                    );
+                } else {
+                    tracing::info!("memory guard: claiming again");
+                }
+            }
+            if free > 0 && !paused {
                 let snapshot = self.registry.snapshot();
                 let types: Vec<&str> = snapshot.job_types().collect();
                 match self
@@ -278,6 +326,7 @@ impl Worker {
                 cancel: cancel.clone(),
             },
         );
+        let started = std::time::Instant::now();
         if let Some(stored) = self.stored_result(&job) {
             // The Redis index lost this content's result, the directory has
             // it: complete without running (and without paying again).
@@ -338,22 +387,31 @@ impl Worker {
             tracing::info!(job_id = %job.id, "stopped: this host no longer holds the lease");
             return;
         };
+        let took = started.elapsed();
         match &result {
             Ok(_) => {
                 tracing::info!(job_id = %job.id, job_type = %job.job_type, attempt = job.attempt, "completed")
             }
             Err(f) => {
+                self.metrics.plugin_failed(&job.job_type, f.kind());
                 tracing::info!(job_id = %job.id, job_type = %job.job_type, attempt = job.attempt, kind = f.kind(), "attempt failed: {f}")
             }
         }
-        self.record(&job, result, &version).await;
+        let outcome = self.record(&job, result, &version).await;
+        self.metrics.job_processed(&job.job_type, outcome, took);
         lock(&self.in_flight).remove(&job.id);
     }
 
     /// Writes an outcome, retrying through Redis outages. Gives up only when
     /// the host is shutting down past its grace period; then the lease
     /// expires and the job runs again elsewhere (at-least-once).
-    async fn record(&self, job: &ClaimedJob, result: Result<String, JobFailure>, version: &str) {
+    /// Returns the outcome label for metrics.
+    async fn record(
+        &self,
+        job: &ClaimedJob,
+        result: Result<String, JobFailure>,
+        version: &str,
+    ) -> &'static str {
         let mut backoff = Duration::from_millis(100);
         loop {
             let ack = match &result {
@@ -366,14 +424,18 @@ impl Worker {
                     if let (Ok(out), JobStatus::Completed) = (&result, status) {
                         self.keep_result(job, out, version);
                     }
-                    return;
+                    return match status {
+                        JobStatus::Completed => "completed",
+                        JobStatus::Dead => "dead",
+                        _ => "retried",
+                    };
                 }
                 Ok(Ack::Stale) => {
                     tracing::warn!(
                         job_id = %job.id,
                         "outcome rejected: the lease was lost (another host has the job)"
                     );
-                    return;
+                    return "stale";
                 }
                 Err(e) => {
                     tracing::warn!(job_id = %job.id, "cannot record outcome ({e}); retrying in {backoff:?}");
@@ -482,7 +544,12 @@ impl Worker {
                 None => true,
             };
             if due {
-                match self.queue.register_job_types(&self.host_id, &types).await {
+                let beat = self.heartbeat();
+                let sent = async {
+                    self.queue.register_job_types(&self.host_id, &types).await?;
+                    self.queue.heartbeat(&self.host_id, &beat).await
+                };
+                match sent.await {
                     Ok(()) => registered = Some((types, tokio::time::Instant::now())),
                     Err(e) => tracing::warn!("cannot register job types: {e}"),
                 }
@@ -501,6 +568,25 @@ impl Worker {
                 Err(e) => tracing::warn!("{e}"),
             }
         }
+    }
+
+    /// What this host tells the cluster about itself (`deckhand hosts`).
+    pub fn heartbeat(&self) -> serde_json::Value {
+        let snapshot = self.registry.snapshot();
+        serde_json::json!({
+            "host": self.host_id,
+            "at": std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+            "interval_ms": self.config.heartbeat_ms,
+            "processed_jobs": self.metrics.processed("completed"),
+            "failed_jobs": self.metrics.processed("retried") + self.metrics.processed("dead"),
+            "running": self.running(),
+            "current_memory_mb": resident_bytes() / (1024 * 1024),
+            "uptime_secs": self.metrics.uptime().as_secs(),
+            "plugins": snapshot.plugins().map(|p| p.info.name.clone()).collect::<Vec<_>>(),
+        })
     }
 
     fn job_types(&self) -> Vec<RegisteredType> {

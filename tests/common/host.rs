@@ -6,6 +6,8 @@ use std::time::Duration;
 
 pub struct Host {
     pub id: String,
+    /// The host's HTTP API, e.g. `http://127.0.0.1:40123`.
+    pub api: String,
     child: Option<Child>,
     log: PathBuf,
     _log_dir: tempfile::TempDir,
@@ -18,8 +20,10 @@ impl Host {
         let log_dir = tempfile::tempdir().expect("temp dir");
         let log = log_dir.path().join("host.log");
         let log_file = std::fs::File::create(&log).expect("log file");
+        let listen = format!("127.0.0.1:{}", super::redis::free_port());
         let child = super::deckhand()
             .args(["serve", "--redis-url", redis_url, "--host-id", id])
+            .args(["--listen", &listen])
             .arg("--plugin-dir")
             .arg(dir)
             .args(["--reap-interval-ms", "200", "--reload-interval-ms", "100"])
@@ -31,6 +35,7 @@ impl Host {
             .expect("start deckhand serve");
         Host {
             id: id.to_string(),
+            api: format!("http://{listen}"),
             child: Some(child),
             log,
             _log_dir: log_dir,

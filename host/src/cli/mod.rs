@@ -120,7 +120,7 @@ enum PluginsCommand {
     },
 }
 
-pub fn init_logging(verbose: u8) {
+pub fn init_logging(verbose: u8, json: bool) {
     let default = match verbose {
         0 => "info",
         1 => "debug",
@@ -129,21 +129,38 @@ pub fn init_logging(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    if let Command::Serve(args) = cli.command {
+        // The configuration decides the log format, so it is read first.
+        let config = match args.config() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("deckhand: configuration: {e:#}");
+                return Ok(EXIT_ERROR);
+            }
+        };
+        init_logging(cli.verbose, config.log.format == "json");
+        return serve::serve(args, config).await;
+    }
+    let json_logs = std::env::var("DECKHAND_LOG_FORMAT").is_ok_and(|f| f == "json");
+    init_logging(cli.verbose, json_logs);
     match cli.command {
         Command::Exec(args) => local::exec(args).await,
         Command::Plugins { command } => match command {
             PluginsCommand::List { dir, json } => local::plugins_list(&dir, json).await,
             PluginsCommand::Check { file, json } => local::plugins_check(&file, json).await,
         },
-        Command::Serve(args) => serve::serve(args).await,
+        Command::Serve(_) => unreachable!("handled above"),
         Command::Submit(args) => jobs::submit(args).await,
         Command::Status { id, json, queue } => jobs::status(&queue, &id, json).await,
         Command::Cancel { id, queue } => jobs::cancel(&queue, &id).await,

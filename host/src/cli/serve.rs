@@ -7,100 +7,206 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use deckhand::api::{ApiState, router};
+use deckhand::config::Config;
 use deckhand::content::ContentDir;
-use deckhand::llm::{LlmClient, LlmConfig};
-use deckhand::queue::{Queue, QueueConfig, RetryStrategy};
+use deckhand::llm::{LlmClient, Provider};
+use deckhand::queue::{Queue, QueueConfig};
 use deckhand::redis_server::{self, Embedded};
 use deckhand::registry::Registry;
-use deckhand::runtime::{Runtime, RuntimeConfig};
-use deckhand::worker::{Worker, WorkerConfig, WorkerServices};
+use deckhand::runtime::Runtime;
+use deckhand::worker::{Worker, WorkerServices};
 
 use super::EXIT_OK;
 
-#[derive(clap::Args, Debug)]
+/// Flags override the config file and the environment.
+#[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
+    /// Config file (default: ./deckhand.toml if it exists).
+    #[arg(long, env = "DECKHAND_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Redis URL. Without one, Deckhand uses redis://127.0.0.1:<embedded-redis-port>,
     /// and starts its own redis-server there if nothing answers.
-    #[arg(long, env = "DECKHAND_REDIS_URL")]
+    #[arg(long)]
     redis_url: Option<String>,
     /// Port of the default (and, if needed, embedded) Redis.
     #[arg(long, default_value_t = 6379)]
     embedded_redis_port: u16,
-    /// Where an embedded Redis keeps its AOF.
-    #[arg(long, env = "DECKHAND_DATA_DIR", default_value = ".deckhand")]
-    data_dir: PathBuf,
-    #[arg(long, env = "DECKHAND_PREFIX", default_value = "deckhand")]
-    prefix: String,
+    /// Where an embedded Redis keeps its AOF (and the default content directory).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long)]
+    prefix: Option<String>,
     /// Directory of `*.wasm` job-type plugins (watched for changes).
-    #[arg(long, env = "DECKHAND_PLUGIN_DIR", default_value = "plugins")]
-    plugin_dir: PathBuf,
-    /// Concurrent claim loops.
-    #[arg(long, default_value_t = WorkerConfig::default().worker_count)]
-    workers: usize,
-    /// Jobs claimed (and run concurrently) per loop.
-    #[arg(long, default_value_t = WorkerConfig::default().batch_size)]
-    batch_size: usize,
-    #[arg(long, default_value_t = WorkerConfig::default().lease_ms)]
-    lease_ms: u64,
-    #[arg(long, default_value_t = WorkerConfig::default().shutdown_timeout_ms)]
-    shutdown_timeout_ms: u64,
-    #[arg(long, default_value_t = WorkerConfig::default().reap_interval_ms)]
-    reap_interval_ms: u64,
-    #[arg(long, default_value_t = WorkerConfig::default().reload_interval_ms)]
-    reload_interval_ms: u64,
-    /// How often job types are re-registered in Redis when nothing changed.
-    #[arg(long, default_value_t = WorkerConfig::default().heartbeat_ms)]
-    heartbeat_ms: u64,
+    #[arg(long)]
+    plugin_dir: Option<PathBuf>,
+    /// Concurrent claim loops (worker_count).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Jobs each loop keeps running.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lease_ms: Option<u64>,
+    #[arg(long)]
+    shutdown_timeout_ms: Option<u64>,
+    #[arg(long)]
+    reap_interval_ms: Option<u64>,
+    #[arg(long)]
+    reload_interval_ms: Option<u64>,
+    /// Re-register job types and beat this often (default: health_check_interval).
+    #[arg(long)]
+    heartbeat_ms: Option<u64>,
     /// Name of this host in leases and error histories (default: hostname-pid).
-    #[arg(long, default_value = "")]
-    host_id: String,
-    /// Retries for jobs submitted without their own max_retries.
-    #[arg(long, default_value_t = RetryStrategy::default().max_retries)]
-    max_retries: u32,
+    #[arg(long)]
+    host_id: Option<String>,
+    #[arg(long)]
+    max_retries: Option<u32>,
     /// Retry delay = backoff_factor · 2^attempt seconds (× jitter).
-    #[arg(long, default_value_t = RetryStrategy::default().backoff_factor_secs)]
-    backoff_factor: f64,
+    #[arg(long)]
+    backoff_factor: Option<f64>,
     /// Turn off the random factor in retry delays.
     #[arg(long)]
     no_jitter: bool,
-    /// How long finished jobs and results are kept.
-    #[arg(long, default_value_t = QueueConfig::default().result_ttl_secs)]
-    result_ttl_secs: u64,
+    #[arg(long)]
+    result_ttl_secs: Option<u64>,
+    #[arg(long)]
+    max_memory_mb: Option<u64>,
     /// The content store's durable copy (default: <data-dir>/content).
-    #[arg(long, env = "DECKHAND_CONTENT_DIR")]
+    #[arg(long)]
     content_dir: Option<PathBuf>,
-    /// LLM provider for the `llm` import: openai, openrouter, vllm, llamacpp,
-    /// ollama, openai-compatible. None: plugins get "no LLM configured".
-    #[arg(long, env = "DECKHAND_LLM_PROVIDER")]
-    llm_provider: Option<deckhand::llm::Provider>,
+    /// LLM provider: openai, openrouter, vllm, llamacpp, ollama, openai-compatible.
+    #[arg(long)]
+    llm_provider: Option<Provider>,
     /// Default: the provider's usual address.
-    #[arg(long, env = "DECKHAND_LLM_BASE_URL")]
+    #[arg(long)]
     llm_base_url: Option<String>,
-    #[arg(long, env = "DECKHAND_LLM_MODEL")]
+    #[arg(long)]
     llm_model: Option<String>,
     /// Environment variable holding the API key.
-    #[arg(long, default_value = "DECKHAND_LLM_API_KEY")]
-    llm_api_key_env: String,
-    #[arg(long, default_value_t = LlmConfig::default().timeout_secs)]
-    llm_timeout_secs: f64,
+    #[arg(long)]
+    llm_api_key_env: Option<String>,
+    #[arg(long)]
+    llm_timeout_secs: Option<f64>,
     #[arg(long)]
     llm_max_tokens: Option<u32>,
     #[arg(long)]
     llm_temperature: Option<f32>,
+    /// HTTP API address (host:port); "" turns the API off.
+    #[arg(long)]
+    listen: Option<String>,
+    /// One JSON object a log line.
+    #[arg(long)]
+    pub log_json: bool,
 }
 
-pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+impl ServeArgs {
+    /// The configuration: file, then environment, then these flags.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let mut c = Config::load(self.config.as_deref(), std::env::vars())?;
+        macro_rules! set {
+            ($flag:expr => $($field:tt)+) => {
+                if let Some(v) = $flag.clone() {
+                    c.$($field)+ = v;
+                }
+            };
+        }
+        if let Some(url) = &self.redis_url {
+            c.redis_url = Some(url.clone());
+        }
+        set!(self.data_dir => data_dir);
+        set!(self.prefix => prefix);
+        set!(self.plugin_dir => plugin_dir);
+        set!(self.workers => worker_count);
+        set!(self.batch_size => batch_size);
+        set!(self.lease_ms => queue.lease_ms);
+        set!(self.reap_interval_ms => queue.reap_interval_ms);
+        set!(self.reload_interval_ms => queue.reload_interval_ms);
+        set!(self.host_id => host_id);
+        set!(self.max_retries => max_retries);
+        set!(self.backoff_factor => retry.backoff_factor);
+        set!(self.result_ttl_secs => queue.result_ttl);
+        set!(self.max_memory_mb => max_memory_mb);
+        set!(self.listen => api.listen);
+        if let Some(ms) = self.shutdown_timeout_ms {
+            c.shutdown_timeout = ms as f64 / 1000.0;
+        }
+        if self.no_jitter {
+            c.retry.jitter = false;
+        }
+        if self.log_json {
+            c.log.format = "json".into();
+        }
+        if let Some(dir) = &self.content_dir {
+            c.content.dir = Some(dir.clone());
+        }
+        if self.llm_provider.is_some() || self.llm_base_url.is_some() || self.llm_model.is_some() {
+            let mut llm = c.llm.take().unwrap_or_default();
+            if let Some(p) = self.llm_provider {
+                llm.provider = p;
+                llm.base_url = p.default_base_url().to_string();
+            }
+            set_opt(&mut llm.base_url, &self.llm_base_url);
+            set_opt(&mut llm.model, &self.llm_model);
+            set_opt(&mut llm.api_key_env, &self.llm_api_key_env);
+            set_opt(&mut llm.timeout_secs, &self.llm_timeout_secs);
+            if self.llm_max_tokens.is_some() {
+                llm.max_tokens = self.llm_max_tokens;
+            }
+            if self.llm_temperature.is_some() {
+                llm.temperature = self.llm_temperature;
+            }
+            c.llm = Some(llm);
+        }
+        c.check()?;
+        Ok(c)
+    }
+}
+
+fn set_opt<T: Clone>(slot: &mut T, value: &Option<T>) {
+    if let Some(v) = value {
+        *slot = v.clone();
+    }
+}
+
+pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_on_shutdown(shutdown.clone()));
 
-    let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
-    if !args.plugin_dir.is_dir() {
+    // Refuse an open API before touching anything else.
+    let listen = config.api.listen.trim().to_string();
+    let token = std::env::var("DECKHAND_API_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| config.api.token.clone());
+    let listener = if listen.is_empty() {
+        None
+    } else {
+        let addr: std::net::SocketAddr = tokio::net::lookup_host(&listen)
+            .await
+            .with_context(|| format!("api.listen {listen:?} is not an address"))?
+            .next()
+            .with_context(|| format!("api.listen {listen:?} resolves to nothing"))?;
+        if !addr.ip().is_loopback() && token.is_empty() {
+            anyhow::bail!(
+                "api.listen {listen} is not a loopback address: set an API token (DECKHAND_API_TOKEN or api.token)"
+            );
+        }
+        Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?,
+        )
+    };
+
+    let runtime = Arc::new(Runtime::new(config.runtime_config())?);
+    if !config.plugin_dir.is_dir() {
         anyhow::bail!(
-            "plugin directory {} does not exist (set --plugin-dir or DECKHAND_PLUGIN_DIR)",
-            args.plugin_dir.display()
+            "plugin directory {} does not exist (set plugin_dir, DECKHAND_PLUGIN_DIR or --plugin-dir)",
+            config.plugin_dir.display()
         );
     }
-    let registry = Arc::new(Registry::open(runtime, &args.plugin_dir).await?);
+    let registry = Arc::new(Registry::open(runtime, &config.plugin_dir).await?);
     let snapshot = registry.snapshot();
     for p in snapshot.plugins() {
         tracing::info!(
@@ -115,7 +221,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     }
 
     let redis_stop = CancellationToken::new();
-    let (url, embedded) = match args.redis_url.clone() {
+    let (url, embedded) = match config.redis_url.clone() {
         Some(url) => (url, None),
         None => {
             let url = format!("redis://127.0.0.1:{}", args.embedded_redis_port);
@@ -123,7 +229,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
                 tracing::info!(%url, "using the Redis that answers at the default address");
                 (url, None)
             } else {
-                let dir = args.data_dir.join("redis");
+                let dir = config.data_dir.join("redis");
                 let embedded =
                     Embedded::start(args.embedded_redis_port, &dir, redis_stop.clone()).await?;
                 (embedded.url.clone(), Some(embedded))
@@ -131,75 +237,65 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         }
     };
 
-    let queue_config = QueueConfig {
-        prefix: args.prefix.clone(),
-        result_ttl_secs: args.result_ttl_secs,
-        retry: RetryStrategy {
-            max_retries: args.max_retries,
-            backoff_factor_secs: args.backoff_factor,
-            jitter: !args.no_jitter,
-            ..RetryStrategy::default()
-        },
-        ..QueueConfig::default()
-    };
-    let Some(queue) = connect_with_retry(&url, queue_config, &shutdown).await? else {
+    let Some(queue) = connect_with_retry(&url, config.queue_config(), &shutdown).await? else {
         return Ok(EXIT_OK);
     };
 
-    let llm = match args.llm_provider {
+    let llm = match &config.llm {
         None => None,
-        Some(provider) => {
-            let defaults = LlmConfig::default();
-            let config = LlmConfig {
-                provider,
-                base_url: args
-                    .llm_base_url
-                    .clone()
-                    .unwrap_or_else(|| provider.default_base_url().to_string()),
-                model: args.llm_model.clone().unwrap_or(defaults.model),
-                api_key_env: args.llm_api_key_env.clone(),
-                timeout_secs: args.llm_timeout_secs,
-                max_tokens: args.llm_max_tokens,
-                temperature: args.llm_temperature,
-                ..LlmConfig::default()
-            };
+        Some(llm) => {
             tracing::info!(
-                provider = provider.as_str(),
-                base_url = %config.base_url,
-                model = %config.model,
+                provider = llm.provider.as_str(),
+                base_url = %llm.base_url,
+                model = %llm.model,
                 "LLM configured"
             );
-            Some(LlmClient::new(config, Some(queue.clone()))?)
+            Some(LlmClient::new(llm.clone(), Some(queue.clone()))?)
         }
     };
-    let content_dir = ContentDir::new(
-        args.content_dir
-            .clone()
-            .unwrap_or_else(|| args.data_dir.join("content")),
-    );
     let services = WorkerServices {
         llm,
-        content_dir: Some(content_dir),
+        content_dir: config
+            .content
+            .enabled
+            .then(|| ContentDir::new(config.content_dir())),
     };
-    let worker = Worker::new(
-        queue,
-        registry,
-        WorkerConfig {
-            worker_count: args.workers,
-            batch_size: args.batch_size,
-            lease_ms: args.lease_ms,
-            shutdown_timeout_ms: args.shutdown_timeout_ms,
-            reap_interval_ms: args.reap_interval_ms,
-            reload_interval_ms: args.reload_interval_ms,
-            heartbeat_ms: args.heartbeat_ms,
-            host_id: args.host_id.clone(),
-            ..WorkerConfig::default()
-        },
-        services,
-    );
-    tracing::info!(host = %worker.host_id(), %url, prefix = %args.prefix, "serving");
+    let mut worker_config = config.worker_config();
+    if let Some(ms) = args.heartbeat_ms {
+        worker_config.heartbeat_ms = ms;
+    }
+    let worker = Worker::new(queue, registry, worker_config, services);
+
+    let api = listener.map(|listener| {
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!(%addr, auth = !token.is_empty(), "HTTP API listening");
+        let app = router(
+            Arc::new(ApiState {
+                worker: worker.clone(),
+                token: token.clone(),
+            }),
+            config.api.max_body_bytes,
+        );
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!("HTTP API stopped: {e}");
+            }
+        })
+    });
+
+    tracing::info!(host = %worker.host_id(), %url, prefix = %config.prefix, "serving");
     let stop = shutdown.clone();
     worker.run(async move { stop.cancelled().await }).await;
+    if let Some(api) = api {
+        let _ = tokio::time::timeout(Duration::from_secs(5), api).await;
+    }
 
     if let Some(embedded) = embedded {
         redis_stop.cancel();

@@ -870,6 +870,55 @@ impl Queue {
         Ok(())
     }
 
+    /// Records a host's heartbeat (what `deckhand hosts` lists).
+    pub async fn heartbeat(&self, host: &str, beat: &serde_json::Value) -> Result<(), QueueError> {
+        let _: () = self
+            .conn
+            .clone()
+            .hset(self.key(&["hosts"]), host, beat.to_string())
+            .await?;
+        Ok(())
+    }
+
+    /// Every host's last heartbeat, by host id.
+    pub async fn hosts(&self) -> Result<BTreeMap<String, serde_json::Value>, QueueError> {
+        let raw: BTreeMap<String, String> = self.conn.clone().hgetall(self.key(&["hosts"])).await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|v| (k, v)))
+            .collect())
+    }
+
+    /// Queue sizes and counters for `/metrics`.
+    pub async fn figures(&self) -> Result<crate::metrics::QueueFigures, QueueError> {
+        let types: Vec<String> = self.conn.clone().hkeys(self.key(&["types"])).await?;
+        let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
+        let ready: u64 = self.ready_counts(&type_refs).await?.iter().sum();
+        let mut conn = self.conn.clone();
+        let (scheduled, running, dead): (u64, u64, u64) = redis::pipe()
+            .zcard(self.key(&["scheduled"]))
+            .zcard(self.key(&["leases"]))
+            .zcard(self.key(&["dead"]))
+            .query_async(&mut conn)
+            .await?;
+        Ok(crate::metrics::QueueFigures {
+            redis_up: true,
+            ready,
+            scheduled,
+            running,
+            dead,
+            stats: self.stats().await?,
+        })
+    }
+
+    /// Whether Redis answers now.
+    pub async fn ping(&self) -> Result<(), QueueError> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
     /// Time left on a shared cooldown (e.g. an LLM provider's rate limit).
     pub async fn cooldown_left(&self, name: &str) -> Result<Option<Duration>, QueueError> {
         let ms: i64 = self.conn.clone().pttl(self.key(&[name])).await?;

@@ -1,0 +1,343 @@
+//! What `/metrics` exposes, in Prometheus' text format.
+//!
+//! Two kinds of figures: this host's own (jobs it processed, how long they
+//! took, how its plugins failed), kept in memory here; and the queue's,
+//! shared by every host, read from Redis at scrape time (queue sizes, the
+//! counters the Lua scripts keep: retries, dead letters, cache hits, lease
+//! expiries, LLM calls and tokens).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Histogram bucket bounds for job processing time, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
+];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// This host's counters.
+pub struct Metrics {
+    started: Instant,
+    /// Outcome label → count: completed, retried, dead, stale.
+    processed: Mutex<BTreeMap<&'static str, u64>>,
+    durations: Mutex<BTreeMap<String, Histogram>>,
+    /// (job type, failure kind) → count.
+    failures: Mutex<BTreeMap<(String, &'static str), u64>>,
+    pub claims_paused: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            started: Instant::now(),
+            processed: Mutex::default(),
+            durations: Mutex::default(),
+            failures: Mutex::default(),
+            claims_paused: AtomicU64::new(0),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Metrics {
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Records one attempt's outcome (`completed`, `retried`, `dead`,
+    /// `stale`) and how long the plugin ran.
+    pub fn job_processed(&self, job_type: &str, outcome: &'static str, took: Duration) {
+        *lock(&self.processed).entry(outcome).or_default() += 1;
+        let secs = took.as_secs_f64();
+        let mut durations = lock(&self.durations);
+        let h = durations.entry(job_type.to_string()).or_default();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// Records why a plugin attempt failed (timeout, trap, memory_limit, ...).
+    pub fn plugin_failed(&self, job_type: &str, kind: &'static str) {
+        *lock(&self.failures)
+            .entry((job_type.to_string(), kind))
+            .or_default() += 1;
+    }
+
+    pub fn processed(&self, outcome: &str) -> u64 {
+        lock(&self.processed).get(outcome).copied().unwrap_or(0)
+    }
+
+    /// Renders this host's figures, then the queue's (`queue` may be empty
+    /// when Redis cannot be read).
+    pub fn render(&self, queue: &QueueFigures) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        header(
+            w,
+            "worker_jobs_processed_total",
+            "counter",
+            "Job attempts processed by this host, by outcome.",
+        );
+        for outcome in ["completed", "retried", "dead", "stale"] {
+            let n = self.processed(outcome);
+            let _ = writeln!(w, "worker_jobs_processed_total{{status=\"{outcome}\"}} {n}");
+        }
+        header(
+            w,
+            "worker_job_processing_seconds",
+            "histogram",
+            "Time plugins spent on a job attempt, by job type.",
+        );
+        for (job_type, h) in lock(&self.durations).iter() {
+            let t = escape(job_type);
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    w,
+                    "worker_job_processing_seconds_bucket{{job_type=\"{t}\",le=\"{bound}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                w,
+                "worker_job_processing_seconds_bucket{{job_type=\"{t}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                w,
+                "worker_job_processing_seconds_sum{{job_type=\"{t}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                w,
+                "worker_job_processing_seconds_count{{job_type=\"{t}\"}} {}",
+                h.count
+            );
+        }
+        header(
+            w,
+            "deckhand_plugin_failures_total",
+            "counter",
+            "Failed plugin attempts on this host, by job type and kind (timeout, trap, memory_limit, ...).",
+        );
+        for ((job_type, kind), n) in lock(&self.failures).iter() {
+            let _ = writeln!(
+                w,
+                "deckhand_plugin_failures_total{{job_type=\"{}\",kind=\"{kind}\"}} {n}",
+                escape(job_type)
+            );
+        }
+        header(
+            w,
+            "deckhand_claims_paused",
+            "gauge",
+            "1 while the memory guard stops this host from claiming.",
+        );
+        let _ = writeln!(
+            w,
+            "deckhand_claims_paused {}",
+            self.claims_paused.load(Ordering::Relaxed)
+        );
+        header(
+            w,
+            "deckhand_uptime_seconds",
+            "gauge",
+            "Seconds since this host started.",
+        );
+        let _ = writeln!(w, "deckhand_uptime_seconds {}", self.uptime().as_secs_f64());
+
+        header(
+            w,
+            "worker_queue_size",
+            "gauge",
+            "Jobs ready to run, all job types (the whole queue).",
+        );
+        let _ = writeln!(w, "worker_queue_size {}", queue.ready);
+        header(
+            w,
+            "deckhand_queue_jobs",
+            "gauge",
+            "Jobs in the queue by status (the whole queue).",
+        );
+        for (status, n) in [
+            ("pending", queue.ready),
+            ("scheduled", queue.scheduled),
+            ("running", queue.running),
+            ("dead", queue.dead),
+        ] {
+            let _ = writeln!(w, "deckhand_queue_jobs{{status=\"{status}\"}} {n}");
+        }
+        let events: &[(&str, &str, &str)] = &[
+            (
+                "submitted",
+                "deckhand_jobs_submitted_total",
+                "Jobs submitted.",
+            ),
+            (
+                "completed",
+                "deckhand_jobs_completed_total",
+                "Jobs completed (runs and cache hits).",
+            ),
+            (
+                "retried",
+                "deckhand_retries_total",
+                "Attempts that ended in a retry.",
+            ),
+            (
+                "dead",
+                "deckhand_dead_letters_total",
+                "Jobs moved to the dead-letter queue.",
+            ),
+            (
+                "cache_hits",
+                "deckhand_cache_hits_total",
+                "Jobs completed from the content store without running.",
+            ),
+            (
+                "attached",
+                "deckhand_content_attached_total",
+                "Submissions attached to a job already running the same content.",
+            ),
+            (
+                "reaped",
+                "deckhand_lease_expiries_total",
+                "Leases that expired (host crashed or froze) and were reaped.",
+            ),
+            (
+                "stale_rejected",
+                "deckhand_stale_outcomes_total",
+                "Outcomes refused because the lease was lost.",
+            ),
+            (
+                "released",
+                "deckhand_released_total",
+                "Jobs handed back at shutdown.",
+            ),
+            (
+                "llm_calls",
+                "deckhand_llm_requests_total",
+                "HTTP requests to the LLM provider.",
+            ),
+            (
+                "llm_errors",
+                "deckhand_llm_errors_total",
+                "LLM calls that ended in an error.",
+            ),
+            (
+                "llm_rate_limited",
+                "deckhand_llm_rate_limited_total",
+                "LLM answers with HTTP 429.",
+            ),
+            (
+                "llm_invalid_outputs",
+                "deckhand_llm_invalid_outputs_total",
+                "Structured answers rejected (bad JSON or schema) and asked again.",
+            ),
+        ];
+        for (field, name, help) in events {
+            header(w, name, "counter", help);
+            let n = queue.stats.get(*field).copied().unwrap_or(0);
+            let _ = writeln!(w, "{name} {n}");
+        }
+        header(
+            w,
+            "deckhand_llm_tokens_total",
+            "counter",
+            "LLM tokens spent, by kind.",
+        );
+        for (field, kind) in [
+            ("llm_prompt_tokens", "prompt"),
+            ("llm_completion_tokens", "completion"),
+        ] {
+            let n = queue.stats.get(field).copied().unwrap_or(0);
+            let _ = writeln!(w, "deckhand_llm_tokens_total{{kind=\"{kind}\"}} {n}");
+        }
+        header(
+            w,
+            "deckhand_redis_up",
+            "gauge",
+            "1 when Redis answered this scrape.",
+        );
+        let _ = writeln!(w, "deckhand_redis_up {}", u8::from(queue.redis_up));
+        out
+    }
+}
+
+/// The queue-wide figures read from Redis for one scrape.
+#[derive(Debug, Default, Clone)]
+pub struct QueueFigures {
+    pub redis_up: bool,
+    pub ready: u64,
+    pub scheduled: u64,
+    pub running: u64,
+    pub dead: u64,
+    pub stats: BTreeMap<String, i64>,
+}
+
+fn header(w: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(w, "# HELP {name} {help}");
+    let _ = writeln!(w, "# TYPE {name} {kind}");
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// This process' resident memory in bytes (Linux; 0 elsewhere).
+pub fn resident_bytes() -> u64 {
+    let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * u64::try_from(page).unwrap_or(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let m = Metrics::default();
+        m.job_processed("echo", "completed", Duration::from_millis(3));
+        m.job_processed("echo", "completed", Duration::from_millis(300));
+        let text = m.render(&QueueFigures::default());
+        assert!(
+            text.contains("worker_job_processing_seconds_bucket{job_type=\"echo\",le=\"0.005\"} 1")
+        );
+        assert!(
+            text.contains("worker_job_processing_seconds_bucket{job_type=\"echo\",le=\"0.5\"} 2")
+        );
+        assert!(text.contains("worker_job_processing_seconds_count{job_type=\"echo\"} 2"));
+        assert!(text.contains("worker_jobs_processed_total{status=\"completed\"} 2"));
+    }
+
+    #[test]
+    fn resident_memory_is_read() {
+        assert!(resident_bytes() > 1024 * 1024);
+    }
+}
