@@ -394,7 +394,7 @@ impl Config {
             }
         }
         if let Some(llm) = &self.llm
-            && !(llm.timeout_secs > 0.0)
+            && (llm.timeout_secs.is_nan() || llm.timeout_secs <= 0.0)
         {
             return Err(ConfigError::Bounds {
                 key: "llm.timeout_secs",

@@ -68,7 +68,7 @@ enum Command {
         command: PluginsCommand,
     },
     /// Run the host: load plugins, work the queue.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Submit a job; prints its id (or, with --wait, its result).
     Submit(jobs::SubmitArgs),
     /// Show a job: status, attempts, errors, result.
@@ -150,7 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         };
         init_logging(cli.verbose, config.log.format == "json");
-        return serve::serve(args, config).await;
+        return serve::serve(*args, config).await;
     }
     let json_logs = std::env::var("DECKHAND_LOG_FORMAT").is_ok_and(|f| f == "json");
     init_logging(cli.verbose, json_logs);
