@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use common::redis::TestRedis;
 use deckhand::queue::{
-    Ack, ClaimedJob, JobStatus, Queue, QueueConfig, QueueError, RegisteredType, RetryStrategy,
-    SubmitRequest,
+    Ack, Cancel, ClaimedJob, JobStatus, Queue, QueueConfig, QueueError, RegisteredType,
+    RetryStrategy, SubmitRequest,
 };
 use deckhand::runtime::JobFailure;
 
@@ -202,7 +202,11 @@ async fn a_failed_dependency_kills_its_dependents_transitively() {
     let mut req = job("b", "7");
     req.depends_on = vec![other.clone()];
     let dependent = submit(&q, req).await;
-    assert_eq!(q.cancel(&other).await.unwrap(), JobStatus::Cancelled);
+    assert_eq!(q.cancel(&other).await.unwrap(), Cancel::Cancelled);
+    assert_eq!(
+        q.cancel(&other).await.unwrap(),
+        Cancel::AlreadyFinished(JobStatus::Cancelled)
+    );
     assert_eq!(status(&q, &dependent).await, JobStatus::Dead);
 }
 

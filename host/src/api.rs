@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::metrics::{QueueFigures, resident_bytes};
-use crate::queue::{BatchError, JobStatus, QueueError, SubmitRequest};
+use crate::queue::{BatchError, Cancel, JobStatus, QueueError, SubmitRequest};
 use crate::worker::Worker;
 
 /// What the handlers share.
@@ -294,15 +294,16 @@ async fn wait(
 }
 
 async fn cancel(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> ApiResult {
-    let status = state.worker.queue().cancel(&id).await?;
-    if status == JobStatus::Cancelled {
-        ok(StatusCode::OK, json!({ "id": id, "status": status }))
-    } else {
-        Err(ApiError::new(
+    match state.worker.queue().cancel(&id).await? {
+        Cancel::Cancelled => ok(
+            StatusCode::OK,
+            json!({ "id": id, "status": JobStatus::Cancelled }),
+        ),
+        Cancel::AlreadyFinished(status) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "already_finished",
             format!("job {id} already finished ({status})"),
-        ))
+        )),
     }
 }
 

@@ -24,6 +24,8 @@ impl Host {
         let child = super::deckhand()
             .args(["serve", "--redis-url", redis_url, "--host-id", id])
             .args(["--listen", &listen])
+            .arg("--data-dir")
+            .arg(log_dir.path().join("data"))
             .arg("--plugin-dir")
             .arg(dir)
             .args(["--reap-interval-ms", "200", "--reload-interval-ms", "100"])

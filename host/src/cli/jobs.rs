@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-use deckhand::queue::{JobRecord, JobStatus, QueueError, SubmitRequest};
+use deckhand::queue::{Cancel, JobRecord, JobStatus, QueueError, SubmitRequest};
 
 use super::local::read_payload;
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
@@ -164,11 +164,11 @@ fn print_job(job: &JobRecord) {
 pub async fn cancel(queue: &QueueArgs, id: &str) -> anyhow::Result<u8> {
     let queue = queue.connect().await?;
     match queue.cancel(id).await {
-        Ok(JobStatus::Cancelled) => {
+        Ok(Cancel::Cancelled) => {
             println!("cancelled {id}");
             Ok(EXIT_OK)
         }
-        Ok(status) => {
+        Ok(Cancel::AlreadyFinished(status)) => {
             eprintln!("deckhand: job {id} already finished ({status})");
             Ok(EXIT_ERROR)
         }

@@ -153,6 +153,14 @@ pub struct RegisteredType {
     pub cache: bool,
 }
 
+/// What a cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    Cancelled,
+    /// Nothing to cancel: the job had already finished with this status.
+    AlreadyFinished(JobStatus),
+}
+
 /// Whether Redis took a completion or failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ack {
@@ -638,8 +646,7 @@ impl Queue {
     }
 
     /// Cancels a job that has not finished; its dependents end dead.
-    /// Returns the job's status afterwards.
-    pub async fn cancel(&self, id: &str) -> Result<JobStatus, QueueError> {
+    pub async fn cancel(&self, id: &str) -> Result<Cancel, QueueError> {
         let reply: String = self
             .invocation(&scripts().cancel)
             .arg(id)
@@ -647,9 +654,11 @@ impl Queue {
             .invoke_async(&mut self.conn.clone())
             .await?;
         match reply.as_str() {
-            "ok" => Ok(JobStatus::Cancelled),
+            "ok" => Ok(Cancel::Cancelled),
             "missing" => Err(QueueError::NotFound(id.to_string())),
-            status => status.parse().map_err(QueueError::Protocol),
+            status => Ok(Cancel::AlreadyFinished(
+                status.parse().map_err(QueueError::Protocol)?,
+            )),
         }
     }
 

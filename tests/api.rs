@@ -1,0 +1,540 @@
+//! The HTTP API, /health and /metrics over real HTTP against real hosts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_llm::{Answer, FakeLlm};
+use common::host::Host;
+use common::redis::TestRedis;
+use common::*;
+use serde_json::{Value, json};
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    fn new(host: &Host) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: host.api.clone(),
+            token: None,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the host answers and has registered its job types.
+    async fn ready(&self) {
+        for _ in 0..600 {
+            if let Ok(r) = self.http.get(format!("{}/health", self.base)).send().await
+                && r.status().is_success()
+            {
+                let (_, plugins) = self.get("/v1/plugins").await;
+                if plugins["plugins"].as_array().is_some_and(|p| !p.is_empty()) {
+                    // Registration happens on the first loop tick.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("API at {} never came up", self.base);
+    }
+
+    async fn wait(&self, ids: &[&str]) -> Vec<Value> {
+        let (status, body) = self
+            .post("/v1/jobs/wait", json!({ "ids": ids, "timeout_secs": 60 }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["jobs"].as_array().unwrap().clone()
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no code>")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_works_and_bad_input_writes_nothing() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo", "chaos"]);
+    let host = Host::start(
+        "api-host",
+        &redis.url(),
+        dir.path(),
+        &["--max-retries", "0"],
+    );
+    let api = Api::new(&host);
+    api.ready().await;
+
+    // Submit, get, wait.
+    let (status, sub) = api
+        .post(
+            "/v1/jobs",
+            json!({"job_type": "echo", "payload": {"n": 1}, "id": "e1", "metadata": {"src": "t"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sub}");
+    assert_eq!(sub["id"], "e1");
+    let done = api.wait(&["e1"]).await;
+    assert_eq!(done[0]["status"], "completed");
+    assert_eq!(done[0]["result"], r#"{"n":1}"#);
+    let (status, job) = api.get("/v1/jobs/e1").await;
+    assert_eq!(status, 200);
+    assert_eq!(job["metadata"]["src"], "t");
+    assert_eq!(job["worker"], "api-host");
+    // The same id again: 200, the existing job.
+    let (status, again) = api
+        .post(
+            "/v1/jobs",
+            json!({"job_type": "echo", "payload": {"n": 2}, "id": "e1"}),
+        )
+        .await;
+    assert_eq!((status, again["created"].as_bool()), (200, Some(false)));
+    let (status, missing) = api.get("/v1/jobs/nope").await;
+    assert_eq!((status, code(&missing)), (404, "not_found"));
+
+    // Batch: a job may depend on an earlier one in the batch.
+    let (status, batch) = api
+        .post(
+            "/v1/jobs/batch",
+            json!({"jobs": [
+                {"job_type": "echo", "payload": 1, "id": "b1"},
+                {"job_type": "echo", "payload": 2, "id": "b2", "depends_on": ["b1"]},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{batch}");
+    let done = api.wait(&["b1", "b2"]).await;
+    assert!(done.iter().all(|j| j["status"] == "completed"));
+
+    // Bad input: 4xx with a stable code, and Redis unchanged.
+    let before = redis.digest();
+    let big = "x".repeat(2 * 1024 * 1024);
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (
+            json!({"job_type": "nope", "payload": {}}),
+            422,
+            "unknown_job_type",
+        ),
+        (json!({"job_type": "echo"}), 400, "invalid_json"),
+        (
+            json!({"job_type": "echo", "payload": {}, "colour": "red"}),
+            400,
+            "invalid_json",
+        ),
+        (
+            json!({"job_type": "echo", "payload": big}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"job_type": "echo", "payload": {}, "priority": 5_000_000}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"job_type": "echo", "payload": {}, "depends_on": ["ghost"]}),
+            422,
+            "unknown_dependency",
+        ),
+        (
+            json!({"job_type": "echo", "payload": {}, "id": "me", "depends_on": ["me"]}),
+            422,
+            "self_dependency",
+        ),
+        (
+            json!({"job_type": "bad type", "payload": {}}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"job_type": "echo", "payload": {}, "id": "has space"}),
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (body, want_status, want_code) in cases {
+        let (status, reply) = api.post("/v1/jobs", body.clone()).await;
+        assert_eq!(
+            (status, code(&reply)),
+            (want_status, want_code),
+            "{body} → {reply}"
+        );
+        assert!(
+            reply["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        assert_eq!(redis.digest(), before, "{body} changed Redis");
+    }
+    let (status, reply) = api.raw("/v1/jobs", b"{not json".to_vec()).await;
+    assert_eq!((status, code(&reply)), (400, "invalid_json"));
+    let (status, reply) = api.raw("/v1/jobs", vec![b' '; 17 * 1024 * 1024]).await;
+    assert_eq!((status, code(&reply)), (413, "body_too_large"));
+    // A batch with one bad job writes none of them.
+    let (status, reply) = api
+        .post(
+            "/v1/jobs/batch",
+            json!({"jobs": [
+                {"job_type": "echo", "payload": 1, "id": "ok-1"},
+                {"job_type": "echo", "payload": 2, "id": "ok-2"},
+                {"job_type": "echo", "payload": 3, "depends_on": ["ghost"]},
+            ]}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&reply)),
+        (422, "unknown_dependency"),
+        "{reply}"
+    );
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("job 2 of the batch")
+    );
+    assert_eq!(redis.digest(), before, "a refused batch changed Redis");
+
+    // Cancel.
+    let (_, slow) = api
+        .post("/v1/jobs", json!({"job_type": "chaos.sleep", "payload": {"ms": 2000}, "id": "slow", "priority": -1}))
+        .await;
+    assert_eq!(slow["id"], "slow");
+    let (status, _) = api.post("/v1/jobs/slow/cancel", json!({})).await;
+    assert_eq!(status, 200);
+    let (status, reply) = api.post("/v1/jobs/slow/cancel", json!({})).await;
+    assert_eq!((status, code(&reply)), (409, "already_finished"));
+
+    // The dead-letter queue: list, show, replay, purge.
+    let (_, dead) = api
+        .post(
+            "/v1/jobs",
+            json!({"job_type": "chaos.fail", "payload": {"error": "fail"}, "id": "d1"}),
+        )
+        .await;
+    assert_eq!(dead["id"], "d1");
+    assert_eq!(api.wait(&["d1"]).await[0]["status"], "dead");
+    let (status, list) = api.get("/v1/dlq?limit=10").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["jobs"][0]["id"], "d1");
+    let (status, shown) = api.get("/v1/dlq/d1").await;
+    assert_eq!(
+        (status, shown["errors"][0]["kind"].as_str()),
+        (200, Some("fail"))
+    );
+    let (status, reply) = api.post("/v1/dlq/replay", json!({})).await;
+    assert_eq!((status, code(&reply)), (400, "invalid_request"));
+    let (status, replayed) = api
+        .post("/v1/dlq/replay", json!({"ids": ["d1", "x"]}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(replayed["replayed"], json!(["d1"]));
+    assert_eq!(replayed["not_in_dlq"], json!(["x"]));
+    assert_eq!(api.wait(&["d1"]).await[0]["status"], "dead");
+    let (status, purged) = api.post("/v1/dlq/purge", json!({"all": true})).await;
+    assert_eq!((status, purged["purged"].as_u64()), (200, Some(1)));
+
+    // Plugins and hosts.
+    let (_, plugins) = api.get("/v1/plugins").await;
+    let names: Vec<&str> = plugins["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"echo") && names.contains(&"chaos"));
+    let echo = std::fs::read(plugin_wasm("echo")).unwrap();
+    assert!(
+        plugins["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["version_id"] == sha256_hex(&echo))
+    );
+    let (_, hosts) = api.get("/v1/hosts").await;
+    assert_eq!(hosts["api-host"]["host"], "api-host");
+    let (status, _) = api.get("/v1/no-such-route").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_guards_v1_but_not_health_or_metrics() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    // SAFETY: set before the host process is spawned; the child inherits it.
+    unsafe { std::env::set_var("DECKHAND_API_TOKEN", "s3cret") };
+    let host = Host::start("auth", &redis.url(), dir.path(), &[]);
+    unsafe { std::env::remove_var("DECKHAND_API_TOKEN") };
+    let mut api = Api::new(&host);
+    api.token = Some("s3cret".into());
+    api.ready().await;
+
+    let anonymous = Api::new(&host);
+    let (status, reply) = anonymous
+        .post("/v1/jobs", json!({"job_type": "echo", "payload": 1}))
+        .await;
+    assert_eq!((status, code(&reply)), (401, "unauthorized"));
+    let mut wrong = Api::new(&host);
+    wrong.token = Some("guess".into());
+    assert_eq!(wrong.get("/v1/plugins").await.0, 401);
+    let (status, _) = api
+        .post("/v1/jobs", json!({"job_type": "echo", "payload": 1}))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(anonymous.get("/health").await.0, 200);
+    assert!(
+        anonymous
+            .text("/metrics")
+            .await
+            .contains("worker_queue_size")
+    );
+}
+
+#[test]
+fn an_open_listener_without_a_token_is_refused() {
+    let dir = plugin_dir(&["echo"]);
+    let port = common::redis::free_port();
+    let out = deckhand()
+        .args([
+            "serve",
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+            "--redis-url",
+            "redis://127.0.0.1:1",
+        ])
+        .arg("--plugin-dir")
+        .arg(dir.path())
+        .env_remove("DECKHAND_API_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("set an API token"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_bad_config_file_stops_the_start_naming_the_key() {
+    let file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    std::fs::write(file.path(), "worker_count = 0\n").unwrap();
+    let out = deckhand()
+        .args(["serve", "--config"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("worker_count = 0 is out of bounds: must be ≥ 1"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(
+        file.path(),
+        "[api]\nlisten = \"127.0.0.1:1\"\nlisten_twice = true\n",
+    )
+    .unwrap();
+    let out = deckhand()
+        .args(["serve", "--config"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("listen_twice"), "{}", stderr(&out));
+}
+
+/// After a run with successes, a retry, a dead job and a cache hit, each
+/// counter has the right value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_happened() {
+    let redis = TestRedis::start();
+    let fake = FakeLlm::start().await;
+    fake.always(Answer::content("hi"));
+    let dir = plugin_dir(&["echo", "chaos"]);
+    let host = Host::start(
+        "m",
+        &redis.url(),
+        dir.path(),
+        &[
+            "--llm-provider",
+            "openai",
+            "--llm-base-url",
+            &fake.url(),
+            "--backoff-factor",
+            "0.01",
+        ],
+    );
+    let api = Api::new(&host);
+    api.ready().await;
+
+    for (id, job_type, payload) in [
+        ("ok1", "echo", json!(1)),
+        ("ok2", "echo", json!(2)),
+        (
+            "flaky",
+            "chaos.fail",
+            json!({"error": "retry", "succeed_on": 2}),
+        ),
+        ("doomed", "chaos.fail", json!({"error": "fail"})),
+        ("llm1", "chaos.llm", json!({"prompt": "same"})),
+    ] {
+        let (status, r) = api
+            .post(
+                "/v1/jobs",
+                json!({"job_type": job_type, "payload": payload, "id": id}),
+            )
+            .await;
+        assert_eq!(status, 201, "{r}");
+    }
+    api.wait(&["ok1", "ok2", "flaky", "doomed", "llm1"]).await;
+    let (status, hit) = api
+        .post(
+            "/v1/jobs",
+            json!({"job_type": "chaos.llm", "payload": {"prompt": "same"}, "id": "llm2"}),
+        )
+        .await;
+    assert_eq!((status, hit["cache_hit"].as_bool()), (201, Some(true)));
+
+    // The host counts an attempt just after Redis records it (and wakes the
+    // waiter), so give the last count a moment to land.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = api.text("/metrics").await;
+        if text.contains("worker_jobs_processed_total{status=\"completed\"} 4") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let value = |line: &str| -> f64 {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(line)
+                    .map(|v| v.trim().parse::<f64>().unwrap())
+            })
+            .unwrap_or_else(|| panic!("no {line} in\n{text}"))
+    };
+    assert_eq!(
+        value("worker_jobs_processed_total{status=\"completed\"}"),
+        4.0,
+        "{text}"
+    );
+    assert_eq!(
+        value("worker_jobs_processed_total{status=\"retried\"}"),
+        1.0
+    );
+    assert_eq!(value("worker_jobs_processed_total{status=\"dead\"}"), 1.0);
+    assert_eq!(value("deckhand_jobs_submitted_total"), 6.0);
+    assert_eq!(value("deckhand_jobs_completed_total"), 5.0);
+    assert_eq!(value("deckhand_retries_total"), 1.0);
+    assert_eq!(value("deckhand_dead_letters_total"), 1.0);
+    assert_eq!(value("deckhand_cache_hits_total"), 1.0);
+    assert_eq!(value("deckhand_llm_requests_total"), 1.0);
+    assert_eq!(value("deckhand_llm_tokens_total{kind=\"prompt\"}"), 11.0);
+    assert_eq!(value("deckhand_llm_tokens_total{kind=\"completion\"}"), 7.0);
+    assert_eq!(value("deckhand_queue_jobs{status=\"dead\"}"), 1.0);
+    assert_eq!(value("worker_queue_size"), 0.0);
+    assert_eq!(
+        value("deckhand_plugin_failures_total{job_type=\"chaos.fail\",kind=\"retry\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("deckhand_plugin_failures_total{job_type=\"chaos.fail\",kind=\"fail\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("worker_job_processing_seconds_count{job_type=\"echo\"}"),
+        2.0
+    );
+    assert_eq!(value("deckhand_redis_up"), 1.0);
+}
+
+/// /health turns unhealthy while its Redis is down, healthy when it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_redis() {
+    let mut redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let host = Host::start("hh", &redis.url(), dir.path(), &[]);
+    let api = Api::new(&host);
+    api.ready().await;
+    let (status, health) = api.get("/health").await;
+    assert_eq!(status, 200);
+    assert_eq!(health["status"], "healthy");
+    assert_eq!(health["worker_id"], "hh");
+    assert_eq!(health["redis"]["reachable"], true);
+    for field in ["processed_jobs", "failed_jobs", "current_memory", "uptime"] {
+        assert!(health[field].is_number(), "{field}: {health}");
+    }
+    assert_eq!(health["plugins"][0]["name"], "echo");
+
+    redis.kill();
+    let (status, health) = api.get("/health").await;
+    assert_eq!(status, 503);
+    assert_eq!(health["status"], "unhealthy");
+    assert_eq!(health["redis"]["reachable"], false);
+    assert!(api.text("/metrics").await.contains("deckhand_redis_up 0"));
+
+    redis.restart();
+    for _ in 0..200 {
+        let (status, health) = api.get("/health").await;
+        if status == 200 && health["status"] == "healthy" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("/health did not recover after Redis came back");
+}
