@@ -323,3 +323,210 @@ pub async fn content(command: ContentCommand) -> anyhow::Result<u8> {
     }
     Ok(EXIT_OK)
 }
+
+/// Lists the hosts that sent a heartbeat, live ones first.
+pub async fn hosts(queue: &QueueArgs, json: bool) -> anyhow::Result<u8> {
+    let hosts = queue.connect().await?.hosts().await?;
+    if json {
+        println!("{}", serde_json::to_string(&hosts)?);
+        return Ok(EXIT_OK);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    for (id, beat) in &hosts {
+        let at = beat["at"].as_u64().unwrap_or(0);
+        let interval = beat["interval_ms"].as_u64().unwrap_or(60_000).max(1000);
+        let age = now.saturating_sub(at);
+        let state = if age <= 3 * interval { "live" } else { "gone" };
+        println!(
+            "{id}  {state}  last seen {:.0} s ago  processed {}  failed {}  running {}  memory {} MiB  plugins {}",
+            age as f64 / 1000.0,
+            beat["processed_jobs"],
+            beat["failed_jobs"],
+            beat["running"],
+            beat["current_memory_mb"],
+            beat["plugins"]
+        );
+    }
+    if hosts.is_empty() {
+        println!("no host has sent a heartbeat");
+    }
+    Ok(EXIT_OK)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BulkArgs {
+    job_type: String,
+    /// One JSON payload a line (JSONL); `-` for stdin.
+    records: String,
+    /// Where to write one JSON object a line, in input order.
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 24 * 3600)]
+    timeout: u64,
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    queue: QueueArgs,
+}
+
+/// Submits a file of records, shows progress while they run, writes the
+/// outcomes in input order and prints a summary.
+pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
+    use std::io::{BufRead, Write};
+    let reader: Box<dyn BufRead> = if args.records == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(&args.records)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.records))?,
+        ))
+    };
+    // Read and check everything before submitting anything.
+    let mut payloads = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| anyhow::anyhow!("{}: line {}: {e}", args.records, n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&line) {
+            eprintln!(
+                "deckhand: {} line {}: not JSON ({e}); nothing submitted",
+                args.records,
+                n + 1
+            );
+            return Ok(EXIT_ERROR);
+        }
+        payloads.push(line);
+    }
+    let queue = args.queue.connect().await?;
+    // Hosts may start later: wait for one that offers the job type.
+    let mut told = false;
+    while !queue.job_types().await?.contains_key(&args.job_type) {
+        if !told {
+            eprintln!("waiting for a host that runs {} ...", args.job_type);
+            told = true;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let mut ids = Vec::with_capacity(payloads.len());
+    let mut cache_hits = 0;
+    for chunk in payloads.chunks(500) {
+        let requests = chunk
+            .iter()
+            .map(|p| SubmitRequest {
+                job_type: args.job_type.clone(),
+                payload: p.clone(),
+                force: args.force,
+                ..SubmitRequest::default()
+            })
+            .collect();
+        match queue.submit_batch(requests).await {
+            Ok(submitted) => {
+                cache_hits += submitted.iter().filter(|s| s.cache_hit).count();
+                ids.extend(submitted.into_iter().map(|s| s.id));
+            }
+            Err(e) => {
+                eprintln!(
+                    "deckhand: submission refused: record {}: {}",
+                    ids.len() + e.index + 1,
+                    e.error
+                );
+                return Ok(EXIT_ERROR);
+            }
+        }
+    }
+    let bar = indicatif::ProgressBar::new(ids.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} finished  {elapsed}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let records = wait_with_progress(&queue, &ids, Duration::from_secs(args.timeout), &bar).await?;
+    bar.finish_and_clear();
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&args.out)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?,
+    );
+    let (mut completed, mut dead) = (0, 0);
+    for job in &records {
+        let line = match job.status {
+            JobStatus::Completed => {
+                completed += 1;
+                let result: serde_json::Value = job
+                    .result
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str(r).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                serde_json::json!({ "id": job.id, "status": job.status, "result": result })
+            }
+            status => {
+                dead += 1;
+                let error = job
+                    .errors
+                    .last()
+                    .map(|e| format!("[{}] {}", e.kind, e.message));
+                serde_json::json!({ "id": job.id, "status": status, "error": error })
+            }
+        };
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    println!(
+        "{} records: {completed} completed ({cache_hits} from the content store), {dead} dead or cancelled; results in {}",
+        records.len(),
+        args.out.display()
+    );
+    Ok(if dead == 0 { EXIT_OK } else { EXIT_JOB_FAILED })
+}
+
+/// Waits for `ids` like `Queue::wait_for_jobs`, ticking `bar` as they end.
+async fn wait_with_progress(
+    queue: &deckhand::queue::Queue,
+    ids: &[String],
+    timeout: Duration,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<Vec<JobRecord>> {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pubsub = queue.pubsub().await?;
+    pubsub.subscribe(queue.finished_channel()).await?;
+    let mut open: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for id in ids {
+        match queue.get(id).await? {
+            Some(job) if job.status.is_finished() => bar.inc(1),
+            _ => {
+                open.insert(id.as_str());
+            }
+        }
+    }
+    let mut messages = pubsub.on_message();
+    while !open.is_empty() {
+        match tokio::time::timeout_at(deadline, messages.next()).await {
+            Err(_) => bail!("{} jobs still unfinished after {timeout:?}", open.len()),
+            Ok(None) => bail!("lost the connection to Redis while waiting"),
+            Ok(Some(msg)) => {
+                if let Ok(id) = msg.get_payload::<String>()
+                    && open.remove(id.as_str())
+                {
+                    bar.inc(1);
+                }
+            }
+        }
+    }
+    drop(messages);
+    let mut records = Vec::with_capacity(ids.len());
+    for id in ids {
+        records.push(
+            queue
+                .get(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("job {id} vanished (expired?)"))?,
+        );
+    }
+    Ok(records)
+}

@@ -95,6 +95,16 @@ enum Command {
         #[command(subcommand)]
         command: jobs::ContentCommand,
     },
+    /// Submit a file of records (one JSON payload a line), show progress,
+    /// write the outcomes in input order.
+    Bulk(jobs::BulkArgs),
+    /// The hosts working this queue, from their heartbeats.
+    Hosts {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
     /// The queue's counters.
     Stats {
         #[command(flatten)]
@@ -167,5 +177,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Dlq { command } => jobs::dlq(command).await,
         Command::Content { command } => jobs::content(command).await,
         Command::Stats { queue } => jobs::stats(&queue).await,
+        Command::Bulk(args) => jobs::bulk(args).await,
+        Command::Hosts { json, queue } => jobs::hosts(&queue, json).await,
     }
 }

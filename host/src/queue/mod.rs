@@ -249,44 +249,7 @@ impl Queue {
     }
 
     fn validate(&self, req: &SubmitRequest) -> Result<(), QueueError> {
-        valid_job_type_name(&req.job_type).map_err(|r| invalid("job type", r))?;
-        if req.payload.len() > self.config.max_payload_bytes {
-            return Err(invalid(
-                "payload",
-                format!(
-                    "{} bytes is over the limit of {} bytes",
-                    req.payload.len(),
-                    self.config.max_payload_bytes
-                ),
-            ));
-        }
-        serde_json::from_str::<serde::de::IgnoredAny>(&req.payload)
-            .map_err(|e| invalid("payload", format!("not valid JSON: {e}")))?;
-        if req.priority.abs() > MAX_PRIORITY {
-            return Err(invalid(
-                "priority",
-                format!(
-                    "{} is outside -{MAX_PRIORITY}..={MAX_PRIORITY}",
-                    req.priority
-                ),
-            ));
-        }
-        if let Some(id) = &req.id {
-            valid_id(id).map_err(|r| invalid("job id", r))?;
-        }
-        if req.depends_on.len() > MAX_DEPENDENCIES {
-            return Err(invalid(
-                "depends_on",
-                format!(
-                    "{} dependencies; at most {MAX_DEPENDENCIES}",
-                    req.depends_on.len()
-                ),
-            ));
-        }
-        for dep in &req.depends_on {
-            valid_id(dep).map_err(|r| invalid("depends_on", r))?;
-        }
-        Ok(())
+        check_request(&self.config, req)
     }
 
     /// Submits a job. With a caller-chosen id that already exists, returns
@@ -956,6 +919,49 @@ impl Queue {
             .await?;
         Ok(())
     }
+}
+
+/// The checks every submission passes before anything reaches Redis:
+/// job type name, payload (JSON, size), priority range, ids.
+pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), QueueError> {
+    valid_job_type_name(&req.job_type).map_err(|r| invalid("job type", r))?;
+    if req.payload.len() > config.max_payload_bytes {
+        return Err(invalid(
+            "payload",
+            format!(
+                "{} bytes is over the limit of {} bytes",
+                req.payload.len(),
+                config.max_payload_bytes
+            ),
+        ));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(&req.payload)
+        .map_err(|e| invalid("payload", format!("not valid JSON: {e}")))?;
+    if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&req.priority) {
+        return Err(invalid(
+            "priority",
+            format!(
+                "{} is outside -{MAX_PRIORITY}..={MAX_PRIORITY}",
+                req.priority
+            ),
+        ));
+    }
+    if let Some(id) = &req.id {
+        valid_id(id).map_err(|r| invalid("job id", r))?;
+    }
+    if req.depends_on.len() > MAX_DEPENDENCIES {
+        return Err(invalid(
+            "depends_on",
+            format!(
+                "{} dependencies; at most {MAX_DEPENDENCIES}",
+                req.depends_on.len()
+            ),
+        ));
+    }
+    for dep in &req.depends_on {
+        valid_id(dep).map_err(|r| invalid("depends_on", r))?;
+    }
+    Ok(())
 }
 
 /// One job as the submit scripts take it (every field a string).

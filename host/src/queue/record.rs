@@ -127,7 +127,9 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
-    pub(crate) fn from_redis(
+    /// Decodes a job hash (HGETALL) and its error list. Never panics on
+    /// malformed data: a field that does not parse is an error naming it.
+    pub fn from_redis(
         mut f: HashMap<String, String>,
         errors: Vec<String>,
     ) -> Result<JobRecord, String> {
