@@ -388,7 +388,18 @@ async fn json_object_schema_dialect_against_a_real_local_llm() {
         ..LlmConfig::default()
     };
     let c = LlmClient::new(cfg, None).unwrap();
-    let mut req = request(true);
+    let mut req = request(false);
+    // The server's grammar enforces structure, not string formats (a tiny
+    // model will put anything in an `email`), so this schema has none.
+    req.response_schema = Some(
+        json!({
+            "type": "object",
+            "properties": { "name": { "type": "string", "minLength": 1 } },
+            "required": ["name"],
+            "additionalProperties": false
+        })
+        .to_string(),
+    );
     req.messages[0].content =
         "Give the name of a food pantry in JSON, as {\"name\": \"...\"}.".into();
     let r = c.generate(&req).await.unwrap();
