@@ -575,3 +575,58 @@ async fn wait_for(
     }
     panic!("the registry did not reach the expected state within 30 s");
 }
+
+/// The compile cache: a second load comes from disk; a corrupt or truncated
+/// entry is rebuilt, never trusted; the cached plugin runs jobs like a fresh one.
+#[tokio::test]
+async fn the_compile_cache_is_used_and_never_trusted_blindly() {
+    use deckhand::runtime::CacheOutcome;
+    let cache = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig {
+        compile_cache: Some(cache.path().to_path_buf()),
+        ..RuntimeConfig::default()
+    };
+    let load = |config: RuntimeConfig| async move {
+        let runtime = Runtime::new(config).unwrap();
+        let plugin = load(&runtime, "chaos").await;
+        let out = runtime
+            .run(
+                &plugin,
+                job("chaos.counter", json!({})),
+                Arc::new(Standalone),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&out).unwrap(),
+            json!({"count": 1})
+        );
+        (plugin.compiled, plugin.load_time)
+    };
+
+    let (first, cold) = load(config.clone()).await;
+    assert_eq!(first, CacheOutcome::Compiled);
+    let (second, warm) = load(config.clone()).await;
+    assert_eq!(second, CacheOutcome::Hit);
+    eprintln!("chaos.wasm: compiled in {cold:?}, loaded from the cache in {warm:?}");
+
+    let entries: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1);
+    let entry = &entries[0];
+
+    // One flipped byte: the checksum catches it.
+    let mut bytes = std::fs::read(entry).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(entry, &bytes).unwrap();
+    assert_eq!(load(config.clone()).await.0, CacheOutcome::Rebuilt);
+    assert_eq!(load(config.clone()).await.0, CacheOutcome::Hit);
+
+    // Truncated.
+    let bytes = std::fs::read(entry).unwrap();
+    std::fs::write(entry, &bytes[..bytes.len() / 3]).unwrap();
+    assert_eq!(load(config.clone()).await.0, CacheOutcome::Rebuilt);
+}

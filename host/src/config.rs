@@ -42,6 +42,9 @@ pub struct Config {
     pub health_check_interval: u64,
     /// Stop claiming while resident memory is above this (MiB); 0: no guard.
     pub max_memory_mb: u64,
+    /// Keep compiled plugins in `<data_dir>/compiled` so restarts and hot
+    /// reloads of large components take milliseconds.
+    pub compile_cache: bool,
     pub retry: RetrySection,
     pub queue: QueueSection,
     pub limits: LimitsSection,
@@ -137,6 +140,7 @@ impl Default for Config {
             shutdown_timeout: worker.shutdown_timeout_ms as f64 / 1000.0,
             health_check_interval: 60,
             max_memory_mb: 0,
+            compile_cache: true,
             retry: RetrySection::default(),
             queue: QueueSection::default(),
             limits: LimitsSection::default(),
@@ -456,6 +460,7 @@ impl Config {
                     )
                 })
                 .collect(),
+            compile_cache: self.compile_cache.then(|| self.data_dir.join("compiled")),
             ..RuntimeConfig::default()
         }
     }

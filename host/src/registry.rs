@@ -266,6 +266,8 @@ impl Registry {
                     version = %p.info.version,
                     version_id = %p.short_version(),
                     job_types = ?types,
+                    compiled = ?p.compiled,
+                    load_ms = p.load_time.as_secs_f64() * 1000.0,
                     "plugin loaded"
                 );
             }

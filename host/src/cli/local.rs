@@ -11,8 +11,14 @@ use deckhand::runtime::{JobInput, Plugin, Runtime, RuntimeConfig, Standalone};
 
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK};
 
+/// A runtime for the local commands; `DECKHAND_COMPILE_CACHE` names a
+/// compile cache directory to use.
 fn new_runtime() -> anyhow::Result<Arc<Runtime>> {
-    Ok(Arc::new(Runtime::new(RuntimeConfig::default())?))
+    let config = RuntimeConfig {
+        compile_cache: std::env::var_os("DECKHAND_COMPILE_CACHE").map(Into::into),
+        ..RuntimeConfig::default()
+    };
+    Ok(Arc::new(Runtime::new(config)?))
 }
 
 /// Reads a payload from a file or stdin and checks that it is JSON.

@@ -7,11 +7,13 @@
 //! imports of `wit/deckhand.wit`, served by [`HostServices`].
 
 mod bindings;
+mod cache;
 mod host_api;
 mod limits;
 mod plugin;
 mod services;
 
+pub use cache::{CacheOutcome, CompileCache};
 pub use plugin::{
     JobTypeInfo, LoadError, Plugin, PluginInfo, valid_job_type_name,
     version_id as plugin_version_id,
@@ -61,6 +63,8 @@ pub struct RuntimeConfig {
     /// The operator's limits for particular job types; they replace what
     /// the plugin declared (still capped by the ceilings).
     pub job_types: std::collections::BTreeMap<String, LimitOverride>,
+    /// Keep compiled components here (none: compile at every load).
+    pub compile_cache: Option<std::path::PathBuf>,
 }
 
 /// An operator's limits for one job type.
@@ -80,6 +84,7 @@ impl Default for RuntimeConfig {
             max_stack_bytes: 512 * 1024,
             pool_instances: 0,
             job_types: Default::default(),
+            compile_cache: None,
         }
     }
 }

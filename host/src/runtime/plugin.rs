@@ -70,6 +70,10 @@ pub struct Plugin {
     /// SHA-256 of the component bytes, hex: identifies exactly what ran.
     pub version_id: String,
     pub info: PluginInfo,
+    /// Whether the compiled code came from the compile cache.
+    pub compiled: super::CacheOutcome,
+    /// How long compiling (or loading from the cache) took.
+    pub load_time: std::time::Duration,
     pub(super) pre: JobPluginPre<JobState>,
 }
 
@@ -108,18 +112,29 @@ impl Plugin {
     ) -> Result<Plugin, LoadError> {
         let version_id = version_id(&bytes);
         let engine = runtime.engine().clone();
-        // Compilation is CPU-bound (tens to hundreds of ms): keep it off the
+        let cache = runtime
+            .config()
+            .compile_cache
+            .clone()
+            .map(super::CompileCache::new);
+        let sha = version_id.clone();
+        let started = std::time::Instant::now();
+        // Compilation is CPU-bound (tens of ms to seconds): keep it off the
         // async workers.
-        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
-            .await
-            .map_err(|e| LoadError::Compile {
-                path: path.to_path_buf(),
-                reason: format!("compiler task failed: {e}"),
-            })?
-            .map_err(|e| LoadError::Compile {
-                path: path.to_path_buf(),
-                reason: format!("{e:#}"),
-            })?;
+        let (component, compiled) = tokio::task::spawn_blocking(move || match cache {
+            Some(cache) => cache.load_or_compile(&engine, &sha, &bytes),
+            None => Component::new(&engine, &bytes).map(|c| (c, super::CacheOutcome::Compiled)),
+        })
+        .await
+        .map_err(|e| LoadError::Compile {
+            path: path.to_path_buf(),
+            reason: format!("compiler task failed: {e}"),
+        })?
+        .map_err(|e| LoadError::Compile {
+            path: path.to_path_buf(),
+            reason: format!("{e:#}"),
+        })?;
+        let load_time = started.elapsed();
         let instance_pre =
             runtime
                 .linker()
@@ -141,6 +156,8 @@ impl Plugin {
             path: path.to_path_buf(),
             version_id,
             info,
+            compiled,
+            load_time,
             pre,
         })
     }
