@@ -68,6 +68,7 @@ fn build_plugins() -> Result<PathBuf, String> {
         .current_dir(root.join("plugins"))
         .args(["build", "--release"]))?;
     let built = root.join("plugins/target/wasm32-wasip2/release");
+    build_python_plugins(&root, &built)?;
     let out = root.join("target/plugins");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let entries =
@@ -90,6 +91,69 @@ fn build_plugins() -> Result<PathBuf, String> {
             .map_err(|e| format!("cannot install {}: {e}", dest.display()))?;
     }
     Ok(out)
+}
+
+/// componentize-py, pinned; installed into `target/py-tools` on first use.
+const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// Builds each `plugins/<name>/app.py` into `<out>/<name>.wasm` with
+/// componentize-py (skipped when the component is newer than its sources).
+fn build_python_plugins(root: &Path, out: &Path) -> Result<(), String> {
+    let plugins = root.join("plugins");
+    let entries = std::fs::read_dir(&plugins).map_err(|e| format!("cannot read plugins/: {e}"))?;
+    let mut todo = Vec::new();
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if dir.join("app.py").is_file() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let target = out.join(format!("{name}.wasm"));
+            if !newer_than_sources(&target, &[&dir, &root.join("wit")]) {
+                todo.push((dir, target));
+            }
+        }
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let tools = root.join("target/py-tools");
+    let componentize = tools.join("bin/componentize-py");
+    if !componentize.is_file() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&tools))?;
+        run(Command::new(tools.join("bin/pip")).args(["install", "--quiet", COMPONENTIZE_PY]))?;
+    }
+    for (dir, target) in todo {
+        run(Command::new(&componentize)
+            .current_dir(root)
+            .args(["-d", "wit", "-w", "job-plugin", "componentize", "app", "-p"])
+            .arg(&dir)
+            .arg("-o")
+            .arg(&target))?;
+    }
+    Ok(())
+}
+
+/// Whether `target` exists and is newer than every file under `sources`.
+fn newer_than_sources(target: &Path, sources: &[&Path]) -> bool {
+    let Ok(built) = std::fs::metadata(target).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let mut stack: Vec<PathBuf> = sources.iter().map(|p| p.to_path_buf()).collect();
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if path.file_name().is_some_and(|n| n == "__pycache__") {
+                continue;
+            }
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                stack.extend(entries.flatten().map(|e| e.path()));
+            }
+        } else if meta.modified().is_ok_and(|m| m > built) {
+            return false;
+        }
+    }
+    true
 }
 
 fn test() -> Result<(), String> {

@@ -1,0 +1,194 @@
+//! Job types in other languages, through the same host, sandbox and limits:
+//! `pantry_hours` (Python, componentize-py).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::host::Host;
+use common::redis::TestRedis;
+use common::*;
+use deckhand::queue::{JobStatus, Queue, QueueConfig, SubmitRequest};
+use deckhand::runtime::{
+    CacheOutcome, JobFailure, JobInput, Plugin, Runtime, RuntimeConfig, Standalone,
+};
+use serde_json::{Value, json};
+
+fn fixtures() -> Value {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/pantry_hours.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn job(job_type: &str, payload: Value) -> JobInput {
+    JobInput {
+        id: "py-test".into(),
+        job_type: job_type.into(),
+        payload: payload.to_string(),
+        attempt: 1,
+        feedback: None,
+        metadata: vec![],
+    }
+}
+
+/// The schedules without their description, for comparison.
+fn core(result: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(result).unwrap();
+    assert_eq!(v["unparsed"], json!([]), "{v}");
+    v["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            json!({
+                "freq": s["freq"], "byday": s["byday"],
+                "opens_at": s["opens_at"], "closes_at": s["closes_at"],
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pantry_hours_reads_real_hours_and_refuses_to_guess() {
+    let cache = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig {
+        compile_cache: Some(cache.path().to_path_buf()),
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::new(config.clone()).unwrap();
+    let plugin = Plugin::load(&runtime, &plugin_wasm("pantry_hours"))
+        .await
+        .unwrap();
+    let services = Arc::new(Standalone);
+
+    let f = fixtures();
+    for case in f["parsed"].as_array().unwrap() {
+        let out = runtime
+            .run(
+                &plugin,
+                job("pantry_hours", json!({ "hours": case["hours"] })),
+                services.clone(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", case["hours"]));
+        assert_eq!(
+            Value::Array(core(&out)),
+            case["expect"],
+            "{}",
+            case["hours"]
+        );
+        let full: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(full["schedules"][0]["description"], case["hours"]);
+    }
+    for text in f["unreadable"].as_array().unwrap() {
+        match runtime
+            .run(
+                &plugin,
+                job("pantry_hours", json!({ "hours": text })),
+                services.clone(),
+            )
+            .await
+        {
+            Err(JobFailure::Fail { message }) => {
+                assert!(
+                    message.contains("no opening hours could be read"),
+                    "{message}"
+                )
+            }
+            other => panic!("{text}: expected a clear failure, got {other:?}"),
+        }
+    }
+    match runtime
+        .run(
+            &plugin,
+            job("pantry_hours", json!({ "hours": 42 })),
+            services.clone(),
+        )
+        .await
+    {
+        Err(JobFailure::Fail { message }) => {
+            assert!(message.contains("payload must be"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The same limits as any plugin.
+    let looped = runtime
+        .run(
+            &plugin,
+            job("pantry_hours.limits_probe", json!({"do": "loop"})),
+            services.clone(),
+        )
+        .await;
+    assert_eq!(looped, Err(JobFailure::Timeout { limit_ms: 2000 }));
+    let bomb = runtime
+        .run(
+            &plugin,
+            job("pantry_hours.limits_probe", json!({"do": "alloc"})),
+            services.clone(),
+        )
+        .await;
+    assert_eq!(
+        bomb,
+        Err(JobFailure::MemoryLimit {
+            limit_bytes: 128 * 1024 * 1024
+        })
+    );
+    let after = runtime
+        .run(
+            &plugin,
+            job("pantry_hours", json!("Tu: 10a - 1p")),
+            services.clone(),
+        )
+        .await;
+    assert!(after.is_ok(), "{after:?}");
+
+    // A warm compile cache makes the 18 MB component load in milliseconds.
+    let cold = plugin.load_time;
+    let again = Plugin::load(&Runtime::new(config).unwrap(), &plugin_wasm("pantry_hours"))
+        .await
+        .unwrap();
+    assert_eq!(again.compiled, CacheOutcome::Hit);
+    eprintln!(
+        "pantry_hours.wasm ({} bytes): compiled in {cold:?}, loaded from the warm cache in {:?}",
+        std::fs::metadata(plugin_wasm("pantry_hours"))
+            .unwrap()
+            .len(),
+        again.load_time
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pantry_hours_runs_through_the_queue() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["pantry_hours"]);
+    let host = Host::start("py", &redis.url(), dir.path(), &[]);
+    let q = Queue::connect(&redis.url(), QueueConfig::default())
+        .await
+        .unwrap();
+    for _ in 0..1200 {
+        if q.job_types().await.unwrap().contains_key("pantry_hours") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sub = q
+        .submit(SubmitRequest {
+            job_type: "pantry_hours".into(),
+            payload: json!({"hours": "Mon-Fri 9am-5pm"}).to_string(),
+            ..SubmitRequest::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+    let done = q
+        .wait_for_jobs(std::slice::from_ref(&sub.id), Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(done[0].status, JobStatus::Completed, "{}", host.log());
+    assert_eq!(
+        core(done[0].result.as_deref().unwrap()),
+        vec![
+            json!({"freq": "WEEKLY", "byday": "MO,TU,WE,TH,FR", "opens_at": "09:00:00", "closes_at": "17:00:00"})
+        ]
+    );
+}
