@@ -1,5 +1,6 @@
 //! Job types in other languages, through the same host, sandbox and limits:
-//! `pantry_hours` (Python, componentize-py).
+//! `pantry_hours` (Python, componentize-py) and `html_extract` (JavaScript,
+//! componentize-js).
 
 mod common;
 
@@ -159,15 +160,98 @@ async fn pantry_hours_reads_real_hours_and_refuses_to_guess() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pantry_hours_runs_through_the_queue() {
+async fn html_extract_finds_the_fields_and_keeps_to_its_limits() {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let plugin = Plugin::load(&runtime, &plugin_wasm("html_extract"))
+        .await
+        .unwrap();
+    let services = Arc::new(Standalone);
+    let dir = root().join("tests/fixtures/html");
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    for (file, want) in expected.as_object().unwrap() {
+        let html = std::fs::read_to_string(dir.join(file)).unwrap();
+        let out = runtime
+            .run(
+                &plugin,
+                job("html_extract", json!({ "html": html })),
+                services.clone(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mut got: Value = serde_json::from_str(&out).unwrap();
+        let text = got["text"].as_str().unwrap().to_string();
+        got.as_object_mut().unwrap().remove("text");
+        assert_eq!(&got, want, "{file}");
+        // Scripts, styles, comments and markup are gone; entities decoded.
+        for gone in [
+            "analytics",
+            "font-family",
+            "tracking pixel",
+            "<",
+            "&nbsp;",
+            "&#39;",
+        ] {
+            assert!(
+                !text.contains(gone),
+                "{file}: text still has {gone:?}:\n{text}"
+            );
+        }
+        assert!(
+            text.len() < html.len() / 2,
+            "{file}: the text should be much shorter than the page"
+        );
+    }
+
+    for (payload, needle) in [
+        (
+            json!({"html": "<script>only()</script>"}),
+            "no visible text",
+        ),
+        (json!({"page": "<p>x</p>"}), "payload must be"),
+    ] {
+        match runtime
+            .run(&plugin, job("html_extract", payload), services.clone())
+            .await
+        {
+            Err(JobFailure::Fail { message }) => assert!(message.contains(needle), "{message}"),
+            other => panic!("expected a clear failure, got {other:?}"),
+        }
+    }
+    let looped = runtime
+        .run(
+            &plugin,
+            job("html_extract.limits_probe", json!({"do": "loop"})),
+            services.clone(),
+        )
+        .await;
+    assert_eq!(looped, Err(JobFailure::Timeout { limit_ms: 2000 }));
+    let bomb = runtime
+        .run(
+            &plugin,
+            job("html_extract.limits_probe", json!({"do": "alloc"})),
+            services.clone(),
+        )
+        .await;
+    assert_eq!(
+        bomb,
+        Err(JobFailure::MemoryLimit {
+            limit_bytes: 128 * 1024 * 1024
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_and_javascript_job_types_run_through_the_queue() {
     let redis = TestRedis::start();
-    let dir = plugin_dir(&["pantry_hours"]);
+    let dir = plugin_dir(&["pantry_hours", "html_extract"]);
     let host = Host::start("py", &redis.url(), dir.path(), &[]);
     let q = Queue::connect(&redis.url(), QueueConfig::default())
         .await
         .unwrap();
     for _ in 0..1200 {
-        if q.job_types().await.unwrap().contains_key("pantry_hours") {
+        let types = q.job_types().await.unwrap();
+        if types.contains_key("pantry_hours") && types.contains_key("html_extract") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

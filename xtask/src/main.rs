@@ -69,6 +69,7 @@ fn build_plugins() -> Result<PathBuf, String> {
         .args(["build", "--release"]))?;
     let built = root.join("plugins/target/wasm32-wasip2/release");
     build_python_plugins(&root, &built)?;
+    build_js_plugins(&root, &built)?;
     let out = root.join("target/plugins");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let entries =
@@ -127,6 +128,63 @@ fn build_python_plugins(root: &Path, out: &Path) -> Result<(), String> {
             .args(["-d", "wit", "-w", "job-plugin", "componentize", "app", "-p"])
             .arg(&dir)
             .arg("-o")
+            .arg(&target))?;
+    }
+    Ok(())
+}
+
+/// componentize-js, pinned; installed into `target/js-tools` on first use.
+const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
+
+/// Builds each `plugins/<name>/app.js` into `<out>/<name>.wasm` with
+/// componentize-js, without wasi:http (`-d http fetch-event`), so the
+/// component imports nothing the host does not provide.
+fn build_js_plugins(root: &Path, out: &Path) -> Result<(), String> {
+    let plugins = root.join("plugins");
+    let entries = std::fs::read_dir(&plugins).map_err(|e| format!("cannot read plugins/: {e}"))?;
+    let mut todo = Vec::new();
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if dir.join("app.js").is_file() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let target = out.join(format!("{name}.wasm"));
+            if !newer_than_sources(&target, &[&dir, &root.join("wit")]) {
+                todo.push((dir, target));
+            }
+        }
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let tools = root.join("target/js-tools");
+    let componentize = tools.join("node_modules/.bin/componentize-js");
+    if !componentize.is_file() {
+        std::fs::create_dir_all(&tools)
+            .map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
+        std::fs::write(tools.join("package.json"), "{\"private\": true}\n")
+            .map_err(|e| format!("cannot write {}: {e}", tools.display()))?;
+        run(Command::new("npm").current_dir(&tools).args([
+            "install",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+            COMPONENTIZE_JS,
+        ]))?;
+    }
+    for (dir, target) in todo {
+        run(Command::new(&componentize)
+            .current_dir(root)
+            .arg(dir.join("app.js"))
+            .args([
+                "-w",
+                "wit",
+                "-n",
+                "job-plugin",
+                "-d",
+                "http",
+                "fetch-event",
+                "-o",
+            ])
             .arg(&target))?;
     }
     Ok(())

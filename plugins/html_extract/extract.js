@@ -1,0 +1,95 @@
+// Pure functions: HTML of a pantry's web page -> clean text and the obvious
+// fields. No DOM, no dependencies: it runs the same in the component and in
+// node, and never fetches anything.
+
+const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ndash: "–", mdash: "—", rsquo: "’", lsquo: "‘", rdquo: "”", ldquo: "“", hellip: "…" };
+
+export function decode(text) {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, code) => {
+    if (code[0] === "#") {
+      const n = code[1].toLowerCase() === "x" ? parseInt(code.slice(2), 16) : parseInt(code.slice(1), 10);
+      return Number.isFinite(n) && n > 0 && n < 0x110000 ? String.fromCodePoint(n) : whole;
+    }
+    return ENTITIES[code.toLowerCase()] ?? whole;
+  });
+}
+
+/** Visible text, one block element a line. */
+export function toText(html) {
+  let t = html.replace(/<!--[\s\S]*?-->/g, " ");
+  t = t.replace(/<(script|style|noscript|template|svg|head)\b[\s\S]*?<\/\1\s*>/gi, " ");
+  t = t.replace(/<br\s*\/?>/gi, "\n");
+  t = t.replace(/<\/?(p|div|li|ul|ol|tr|table|section|article|header|footer|h[1-6]|address|dt|dd|nav|main)\b[^>]*>/gi, "\n");
+  t = t.replace(/<[^>]+>/g, " ");
+  t = decode(t);
+  return t
+    .split("\n")
+    .map((line) => line.replace(/[ \t\r\f\v\u00a0]+/g, " ").trim())
+    .filter((line) => line.length > 0)
+    .join("\n");
+}
+
+function firstMatch(re, text) {
+  const m = re.exec(text);
+  return m ? decode(m[1]).replace(/\s+/g, " ").trim() : null;
+}
+
+function jsonLd(html) {
+  const found = [];
+  const re = /<script[^>]*type=["']application\/ld\+json["'][^>]*>([\s\S]*?)<\/script>/gi;
+  let m;
+  while ((m = re.exec(html)) !== null) {
+    try {
+      const v = JSON.parse(m[1]);
+      const items = Array.isArray(v) ? v : v["@graph"] ? v["@graph"] : [v];
+      for (const item of items) if (item && typeof item === "object") found.push(item);
+    } catch (_) {
+      // Broken JSON-LD is common; the page text still gets read.
+    }
+  }
+  return found;
+}
+
+const PHONE = /(?:\+?1[\s.-]?)?\(?\b(\d{3})\)?[\s.-]?(\d{3})[\s.-](\d{4})\b/;
+const EMAIL = /\b([A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,})\b/i;
+const STREET = "(?:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|pike|highway|hwy|court|ct|place|pl|parkway|pkwy)";
+const ADDRESS = new RegExp("\\b(\\d{1,6}\\s+[A-Za-z0-9 .'-]{2,40}?\\s" + STREET + "\\.?(?:,?\\s*(?:suite|ste|unit|#)\\s*[A-Za-z0-9-]+)?,?\\s+[A-Za-z .'-]{2,30},?\\s+[A-Z]{2}\\s+\\d{5}(?:-\\d{4})?)", "i");
+const DAY = "(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?";
+const HOURS_LINE = new RegExp("\\b" + DAY + "\\b.*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
+
+function formatPhone(m) {
+  return m ? `(${m[1]}) ${m[2]}-${m[3]}` : null;
+}
+
+/** The page's text and fields; `missing` names the fields not found. */
+export function extract(html) {
+  const text = toText(html);
+  const ld = jsonLd(html).find((x) => x.address || x.telephone || x.openingHours) ?? {};
+  const ldAddress = ld.address && typeof ld.address === "object"
+    ? [ld.address.streetAddress, ld.address.addressLocality, [ld.address.addressRegion, ld.address.postalCode].filter(Boolean).join(" ")]
+        .filter(Boolean).join(", ")
+    : typeof ld.address === "string" ? ld.address : null;
+
+  const telHref = firstMatch(/href=["']tel:([^"']+)["']/i, html);
+  const mailHref = firstMatch(/href=["']mailto:([^"'?]+)/i, html);
+  const hoursLines = text.split("\n").filter((l) => HOURS_LINE.test(l) && l.length < 200);
+
+  const fields = {
+    name: (typeof ld.name === "string" ? ld.name.trim() : null)
+      ?? firstMatch(/<h1[^>]*>([\s\S]*?)<\/h1>/i, html)?.replace(/<[^>]+>/g, "").trim()
+      ?? firstMatch(/<meta[^>]+property=["']og:site_name["'][^>]+content=["']([^"']+)/i, html)
+      ?? firstMatch(/<title[^>]*>([\s\S]*?)<\/title>/i, html),
+    address: ldAddress || (ADDRESS.exec(text)?.[1]?.replace(/\s+/g, " ") ?? null),
+    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(telHref ?? "") ?? PHONE.exec(text)),
+    email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? EMAIL.exec(text)?.[1] ?? null,
+    website: (typeof ld.url === "string" ? ld.url : null)
+      ?? firstMatch(/<link[^>]+rel=["']canonical["'][^>]+href=["']([^"']+)/i, html)
+      ?? firstMatch(/<meta[^>]+property=["']og:url["'][^>]+content=["']([^"']+)/i, html),
+    hours_text: Array.isArray(ld.openingHours) ? ld.openingHours.join("; ")
+      : typeof ld.openingHours === "string" ? ld.openingHours
+      : hoursLines.length ? hoursLines.join("; ") : null,
+  };
+  for (const k of Object.keys(fields)) if (fields[k] === "" || fields[k] === undefined) fields[k] = null;
+  const missing = Object.keys(fields).filter((k) => fields[k] === null);
+  return { ...fields, text, missing };
+}
