@@ -5,6 +5,7 @@
 //! - `cargo xtask serve [ARGS]`: build the plugins and run `deckhand serve`
 //!   with them (extra arguments go to `deckhand serve`).
 //! - `cargo xtask plugins`: only build the plugins into `target/plugins/`.
+//! - `cargo xtask templates`: build `examples/plugin-templates/` into `target/templates/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("serve") => serve(&args[1..]),
         Some("plugins") => build_plugins().map(|_| ()),
+        Some("templates") => build_plugins().and_then(|_| build_templates()).map(|_| ()),
         _ => {
             Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins>".to_string())
         }
@@ -214,9 +216,60 @@ fn newer_than_sources(target: &Path, sources: &[&Path]) -> bool {
     true
 }
 
+/// Builds the plugin templates in `examples/plugin-templates/` into
+/// `target/templates/`, the way their comments tell a newcomer to.
+fn build_templates() -> Result<PathBuf, String> {
+    let root = root();
+    let templates = root.join("examples/plugin-templates");
+    let out = root.join("target/templates");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    run(cargo()
+        .current_dir(templates.join("rust"))
+        .env("CARGO_TARGET_DIR", root.join("target/templates-build"))
+        .args(["build", "--release", "--target", "wasm32-wasip2"]))?;
+    std::fs::copy(
+        root.join("target/templates-build/wasm32-wasip2/release/hello_rust.wasm"),
+        out.join("hello_rust.wasm"),
+    )
+    .map_err(|e| format!("cannot copy the Rust template: {e}"))?;
+    let wit = root.join("wit");
+    let py = out.join("hello_python.wasm");
+    if !newer_than_sources(&py, &[&templates.join("python"), &wit]) {
+        run(
+            Command::new(root.join("target/py-tools/bin/componentize-py"))
+                .current_dir(&root)
+                .args(["-d", "wit", "-w", "job-plugin", "componentize", "app", "-p"])
+                .arg(templates.join("python"))
+                .arg("-o")
+                .arg(&py),
+        )?;
+    }
+    let js = out.join("hello_js.wasm");
+    if !newer_than_sources(&js, &[&templates.join("javascript"), &wit]) {
+        run(
+            Command::new(root.join("target/js-tools/node_modules/.bin/componentize-js"))
+                .current_dir(&root)
+                .arg(templates.join("javascript/app.js"))
+                .args([
+                    "-w",
+                    "wit",
+                    "-n",
+                    "job-plugin",
+                    "-d",
+                    "http",
+                    "fetch-event",
+                    "-o",
+                ])
+                .arg(&js),
+        )?;
+    }
+    Ok(out)
+}
+
 fn test() -> Result<(), String> {
     let root = root();
     build_plugins()?;
+    build_templates()?;
     run(cargo().current_dir(&root).args(["fmt", "--all", "--check"]))?;
     run(cargo()
         .current_dir(root.join("plugins"))
