@@ -32,6 +32,30 @@ fn job(job_type: &str, payload: Value) -> JobInput {
     }
 }
 
+/// A loop is stopped by the deadline and a memory bomb by the cap, as for
+/// any plugin; `probe` is the plugin's `limits_probe` job type.
+async fn assert_limits_hold(runtime: &Runtime, plugin: &Plugin, probe: &str) {
+    let services = Arc::new(Standalone);
+    let looped = runtime
+        .run(plugin, job(probe, json!({"do": "loop"})), services.clone())
+        .await;
+    assert_eq!(
+        looped,
+        Err(JobFailure::Timeout { limit_ms: 2000 }),
+        "{probe}"
+    );
+    let bomb = runtime
+        .run(plugin, job(probe, json!({"do": "alloc"})), services)
+        .await;
+    assert_eq!(
+        bomb,
+        Err(JobFailure::MemoryLimit {
+            limit_bytes: 128 * 1024 * 1024
+        }),
+        "{probe}"
+    );
+}
+
 /// The schedules without their description, for comparison.
 fn core(result: &str) -> Vec<Value> {
     let v: Value = serde_json::from_str(result).unwrap();
@@ -113,28 +137,7 @@ async fn pantry_hours_reads_real_hours_and_refuses_to_guess() {
         other => panic!("{other:?}"),
     }
 
-    // The same limits as any plugin.
-    let looped = runtime
-        .run(
-            &plugin,
-            job("pantry_hours.limits_probe", json!({"do": "loop"})),
-            services.clone(),
-        )
-        .await;
-    assert_eq!(looped, Err(JobFailure::Timeout { limit_ms: 2000 }));
-    let bomb = runtime
-        .run(
-            &plugin,
-            job("pantry_hours.limits_probe", json!({"do": "alloc"})),
-            services.clone(),
-        )
-        .await;
-    assert_eq!(
-        bomb,
-        Err(JobFailure::MemoryLimit {
-            limit_bytes: 128 * 1024 * 1024
-        })
-    );
+    assert_limits_hold(&runtime, &plugin, "pantry_hours.limits_probe").await;
     let after = runtime
         .run(
             &plugin,
@@ -218,27 +221,7 @@ async fn html_extract_finds_the_fields_and_keeps_to_its_limits() {
             other => panic!("expected a clear failure, got {other:?}"),
         }
     }
-    let looped = runtime
-        .run(
-            &plugin,
-            job("html_extract.limits_probe", json!({"do": "loop"})),
-            services.clone(),
-        )
-        .await;
-    assert_eq!(looped, Err(JobFailure::Timeout { limit_ms: 2000 }));
-    let bomb = runtime
-        .run(
-            &plugin,
-            job("html_extract.limits_probe", json!({"do": "alloc"})),
-            services.clone(),
-        )
-        .await;
-    assert_eq!(
-        bomb,
-        Err(JobFailure::MemoryLimit {
-            limit_bytes: 128 * 1024 * 1024
-        })
-    );
+    assert_limits_hold(&runtime, &plugin, "html_extract.limits_probe").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,8 +70,7 @@ fn build_plugins() -> Result<PathBuf, String> {
         .current_dir(root.join("plugins"))
         .args(["build", "--release"]))?;
     let built = root.join("plugins/target/wasm32-wasip2/release");
-    build_python_plugins(&root, &built)?;
-    build_js_plugins(&root, &built)?;
+    build_python_and_js_plugins(&root, &built)?;
     let out = root.join("target/plugins");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let entries =
@@ -98,73 +97,28 @@ fn build_plugins() -> Result<PathBuf, String> {
 
 /// componentize-py, pinned; installed into `target/py-tools` on first use.
 const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
-
-/// Builds each `plugins/<name>/app.py` into `<out>/<name>.wasm` with
-/// componentize-py (skipped when the component is newer than its sources).
-fn build_python_plugins(root: &Path, out: &Path) -> Result<(), String> {
-    let plugins = root.join("plugins");
-    let entries = std::fs::read_dir(&plugins).map_err(|e| format!("cannot read plugins/: {e}"))?;
-    let mut todo = Vec::new();
-    for entry in entries.flatten() {
-        let dir = entry.path();
-        if dir.join("app.py").is_file() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let target = out.join(format!("{name}.wasm"));
-            if !newer_than_sources(&target, &[&dir, &root.join("wit")]) {
-                todo.push((dir, target));
-            }
-        }
-    }
-    if todo.is_empty() {
-        return Ok(());
-    }
-    let tools = root.join("target/py-tools");
-    let componentize = tools.join("bin/componentize-py");
-    if !componentize.is_file() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(&tools))?;
-        run(Command::new(tools.join("bin/pip")).args(["install", "--quiet", COMPONENTIZE_PY]))?;
-    }
-    for (dir, target) in todo {
-        run(Command::new(&componentize)
-            .current_dir(root)
-            .args(["-d", "wit", "-w", "job-plugin", "componentize", "app", "-p"])
-            .arg(&dir)
-            .arg("-o")
-            .arg(&target))?;
-    }
-    Ok(())
-}
-
 /// componentize-js, pinned; installed into `target/js-tools` on first use.
 const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
 
-/// Builds each `plugins/<name>/app.js` into `<out>/<name>.wasm` with
-/// componentize-js, without wasi:http (`-d http fetch-event`), so the
-/// component imports nothing the host does not provide.
-fn build_js_plugins(root: &Path, out: &Path) -> Result<(), String> {
-    let plugins = root.join("plugins");
-    let entries = std::fs::read_dir(&plugins).map_err(|e| format!("cannot read plugins/: {e}"))?;
-    let mut todo = Vec::new();
-    for entry in entries.flatten() {
-        let dir = entry.path();
-        if dir.join("app.js").is_file() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let target = out.join(format!("{name}.wasm"));
-            if !newer_than_sources(&target, &[&dir, &root.join("wit")]) {
-                todo.push((dir, target));
-            }
-        }
+/// Installs componentize-py if needed; returns its path.
+fn componentize_py(root: &Path) -> Result<PathBuf, String> {
+    let tools = root.join("target/py-tools");
+    let tool = tools.join("bin/componentize-py");
+    if !tool.is_file() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&tools))?;
+        run(Command::new(tools.join("bin/pip")).args(["install", "--quiet", COMPONENTIZE_PY]))?;
     }
-    if todo.is_empty() {
-        return Ok(());
-    }
+    Ok(tool)
+}
+
+/// Installs componentize-js if needed; returns its path.
+fn componentize_js(root: &Path) -> Result<PathBuf, String> {
     let tools = root.join("target/js-tools");
-    let componentize = tools.join("node_modules/.bin/componentize-js");
-    if !componentize.is_file() {
+    let tool = tools.join("node_modules/.bin/componentize-js");
+    if !tool.is_file() {
         std::fs::create_dir_all(&tools)
-            .map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
-        std::fs::write(tools.join("package.json"), "{\"private\": true}\n")
-            .map_err(|e| format!("cannot write {}: {e}", tools.display()))?;
+            .and_then(|()| std::fs::write(tools.join("package.json"), "{\"private\": true}\n"))
+            .map_err(|e| format!("cannot prepare {}: {e}", tools.display()))?;
         run(Command::new("npm").current_dir(&tools).args([
             "install",
             "--silent",
@@ -173,21 +127,56 @@ fn build_js_plugins(root: &Path, out: &Path) -> Result<(), String> {
             COMPONENTIZE_JS,
         ]))?;
     }
-    for (dir, target) in todo {
-        run(Command::new(&componentize)
-            .current_dir(root)
-            .arg(dir.join("app.js"))
-            .args([
-                "-w",
-                "wit",
-                "-n",
-                "job-plugin",
-                "-d",
-                "http",
-                "fetch-event",
-                "-o",
-            ])
-            .arg(&target))?;
+    Ok(tool)
+}
+
+/// The command that builds the component at `target` from the plugin in
+/// `dir` (`app.py` or `app.js`) with `tool`. JavaScript components are built
+/// without wasi:http (`-d http fetch-event`): the host does not grant it.
+fn componentize(tool: &Path, root: &Path, dir: &Path, target: &Path, python: bool) -> Command {
+    let mut cmd = Command::new(tool);
+    cmd.current_dir(root);
+    if python {
+        cmd.args(["-d", "wit", "-w", "job-plugin", "componentize", "app", "-p"])
+            .arg(dir);
+    } else {
+        cmd.arg(dir.join("app.js")).args([
+            "-w",
+            "wit",
+            "-n",
+            "job-plugin",
+            "-d",
+            "http",
+            "fetch-event",
+        ]);
+    }
+    cmd.arg("-o").arg(target);
+    cmd
+}
+
+/// Builds each `plugins/<name>/app.py` (componentize-py) and `app.js`
+/// (componentize-js) into `<out>/<name>.wasm`, skipping components newer
+/// than their sources.
+fn build_python_and_js_plugins(root: &Path, out: &Path) -> Result<(), String> {
+    let plugins = root.join("plugins");
+    let entries = std::fs::read_dir(&plugins).map_err(|e| format!("cannot read plugins/: {e}"))?;
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let python = dir.join("app.py").is_file();
+        if !python && !dir.join("app.js").is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let target = out.join(format!("{name}.wasm"));
+        if newer_than_sources(&target, &[&dir, &root.join("wit")]) {
+            continue;
+        }
+        let tool = if python {
+            componentize_py(root)?
+        } else {
+            componentize_js(root)?
+        };
+        run(&mut componentize(&tool, root, &dir, &target, python))?;
     }
     Ok(())
 }

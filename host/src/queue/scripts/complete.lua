@@ -12,8 +12,7 @@
 local id, token, result, version, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local cache_hit = ARGV[7] == '1'
 local job = k('job', id)
-local status, held = unpack(redis.call('HMGET', job, 'status', 'lease_token'))
-if status ~= 'running' or held ~= token then
+if not holds_lease(id, token) then
     stat('stale_rejected')
     return 'stale'
 end

@@ -13,8 +13,7 @@ local id, token, entry = ARGV[2], ARGV[3], ARGV[4]
 local retryable, feedback, delay_ms = ARGV[5] == '1', ARGV[6], tonumber(ARGV[7])
 local version, ttl = ARGV[8], ARGV[9]
 local job = k('job', id)
-local status, held = unpack(redis.call('HMGET', job, 'status', 'lease_token'))
-if status ~= 'running' or held ~= token then
+if not holds_lease(id, token) then
     stat('stale_rejected')
     return 'stale'
 end

@@ -55,6 +55,25 @@ local function enqueue(id)
     redis.call('PUBLISH', k('wake'), job_type)
 end
 
+-- Whether the caller's fencing token still holds the running job's lease.
+local function holds_lease(id, token)
+    local status, held = unpack(redis.call('HMGET', k('job', id), 'status', 'lease_token'))
+    return status == 'running' and held == token
+end
+
+-- The ids named in ARGV[2..], or, when none are named, the whole
+-- dead-letter queue.
+local function selected_or_dead()
+    if #ARGV >= 2 then
+        local ids = {}
+        for i = 2, #ARGV do
+            table.insert(ids, ARGV[i])
+        end
+        return ids
+    end
+    return redis.call('ZRANGE', k('dead'), 0, -1)
+end
+
 local function stat(name, by)
     redis.call('HINCRBY', k('stats'), name, by or 1)
 end

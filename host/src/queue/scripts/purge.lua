@@ -4,14 +4,7 @@
 -- Keys: P:dead, P:job:<id>, P:errors:<id>
 -- Returns: the number of jobs deleted
 
-local ids = {}
-if #ARGV >= 2 then
-    for i = 2, #ARGV do
-        table.insert(ids, ARGV[i])
-    end
-else
-    ids = redis.call('ZRANGE', k('dead'), 0, -1)
-end
+local ids = selected_or_dead()
 local n = 0
 for _, id in ipairs(ids) do
     if redis.call('ZREM', k('dead'), id) == 1 then

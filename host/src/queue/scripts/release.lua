@@ -7,8 +7,7 @@
 
 local id, token = ARGV[2], ARGV[3]
 local job = k('job', id)
-local status, held = unpack(redis.call('HMGET', job, 'status', 'lease_token'))
-if status ~= 'running' or held ~= token then
+if not holds_lease(id, token) then
     return 'stale'
 end
 redis.call('HINCRBY', job, 'attempts', -1)

@@ -11,10 +11,8 @@ local lease_until = int(now + lease_ms)
 local lost = {}
 for i = 3, #ARGV, 2 do
     local id, token = ARGV[i], ARGV[i + 1]
-    local job = k('job', id)
-    local status, held = unpack(redis.call('HMGET', job, 'status', 'lease_token'))
-    if status == 'running' and held == token then
-        redis.call('HSET', job, 'lease_until', lease_until)
+    if holds_lease(id, token) then
+        redis.call('HSET', k('job', id), 'lease_until', lease_until)
         redis.call('ZADD', k('leases'), lease_until, id)
     else
         table.insert(lost, id)

@@ -5,14 +5,7 @@
 -- Keys: P:dead, P:job:<id>, P:errors:<id>, P:ready:<type>, P:seq, P:stats
 -- Returns: the ids replayed
 
-local ids = {}
-if #ARGV >= 2 then
-    for i = 2, #ARGV do
-        table.insert(ids, ARGV[i])
-    end
-else
-    ids = redis.call('ZRANGE', k('dead'), 0, -1)
-end
+local ids = selected_or_dead()
 local out = {}
 for _, id in ipairs(ids) do
     local job = k('job', id)
