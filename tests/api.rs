@@ -75,7 +75,7 @@ impl Api {
     }
 
     /// Waits until the host answers and has registered its job types.
-    async fn ready(&self) {
+    async fn ready(&self, host: &Host) {
         for _ in 0..600 {
             if let Ok(r) = self.http.get(format!("{}/health", self.base)).send().await
                 && r.status().is_success()
@@ -89,7 +89,7 @@ impl Api {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("API at {} never came up", self.base);
+        panic!("API at {} never came up:\n{}", self.base, host.log());
     }
 
     async fn wait(&self, ids: &[&str]) -> Vec<Value> {
@@ -116,7 +116,7 @@ async fn every_route_works_and_bad_input_writes_nothing() {
         &["--max-retries", "0"],
     );
     let api = Api::new(&host);
-    api.ready().await;
+    api.ready(&host).await;
 
     // Submit, get, wait.
     let (status, sub) = api
@@ -314,13 +314,16 @@ async fn every_route_works_and_bad_input_writes_nothing() {
 async fn a_token_guards_v1_but_not_health_or_metrics() {
     let redis = TestRedis::start();
     let dir = plugin_dir(&["echo"]);
-    // SAFETY: set before the host process is spawned; the child inherits it.
-    unsafe { std::env::set_var("DECKHAND_API_TOKEN", "s3cret") };
-    let host = Host::start("auth", &redis.url(), dir.path(), &[]);
-    unsafe { std::env::remove_var("DECKHAND_API_TOKEN") };
+    let host = Host::start_with_env(
+        "auth",
+        &redis.url(),
+        dir.path(),
+        &[],
+        &[("DECKHAND_API_TOKEN", "s3cret")],
+    );
     let mut api = Api::new(&host);
     api.token = Some("s3cret".into());
-    api.ready().await;
+    api.ready(&host).await;
 
     let anonymous = Api::new(&host);
     let (status, reply) = anonymous
@@ -420,7 +423,7 @@ async fn metrics_count_what_happened() {
         ],
     );
     let api = Api::new(&host);
-    api.ready().await;
+    api.ready(&host).await;
 
     for (id, job_type, payload) in [
         ("ok1", "echo", json!(1)),
@@ -483,9 +486,18 @@ async fn metrics_count_what_happened() {
     assert_eq!(value("deckhand_retries_total"), 1.0);
     assert_eq!(value("deckhand_dead_letters_total"), 1.0);
     assert_eq!(value("deckhand_cache_hits_total"), 1.0);
-    assert_eq!(value("deckhand_llm_requests_total"), 1.0);
-    assert_eq!(value("deckhand_llm_tokens_total{kind=\"prompt\"}"), 11.0);
-    assert_eq!(value("deckhand_llm_tokens_total{kind=\"completion\"}"), 7.0);
+    assert_eq!(
+        value("deckhand_llm_requests_total{provider=\"openai\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("deckhand_llm_tokens_total{provider=\"openai\",kind=\"prompt\"}"),
+        11.0
+    );
+    assert_eq!(
+        value("deckhand_llm_tokens_total{provider=\"openai\",kind=\"completion\"}"),
+        7.0
+    );
     assert_eq!(value("deckhand_queue_jobs{status=\"dead\"}"), 1.0);
     assert_eq!(value("worker_queue_size"), 0.0);
     assert_eq!(
@@ -510,7 +522,7 @@ async fn health_follows_redis() {
     let dir = plugin_dir(&["echo"]);
     let host = Host::start("hh", &redis.url(), dir.path(), &[]);
     let api = Api::new(&host);
-    api.ready().await;
+    api.ready(&host).await;
     let (status, health) = api.get("/health").await;
     assert_eq!(status, 200);
     assert_eq!(health["status"], "healthy");

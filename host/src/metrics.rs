@@ -228,6 +228,22 @@ impl Metrics {
                 "deckhand_released_total",
                 "Jobs handed back at shutdown.",
             ),
+        ];
+        for (field, name, help) in events {
+            header(w, name, "counter", help);
+            let n = queue.stats.get(*field).copied().unwrap_or(0);
+            let _ = writeln!(w, "{name} {n}");
+        }
+        // LLM counters are kept per provider as `<field>:<provider>`.
+        let per_provider = |field: &str| -> Vec<(String, i64)> {
+            let prefix = format!("{field}:");
+            queue
+                .stats
+                .iter()
+                .filter_map(|(k, n)| k.strip_prefix(&prefix).map(|p| (escape(p), *n)))
+                .collect()
+        };
+        let llm: &[(&str, &str, &str)] = &[
             (
                 "llm_calls",
                 "deckhand_llm_requests_total",
@@ -249,23 +265,28 @@ impl Metrics {
                 "Structured answers rejected (bad JSON or schema) and asked again.",
             ),
         ];
-        for (field, name, help) in events {
+        for (field, name, help) in llm {
             header(w, name, "counter", help);
-            let n = queue.stats.get(*field).copied().unwrap_or(0);
-            let _ = writeln!(w, "{name} {n}");
+            for (provider, n) in per_provider(field) {
+                let _ = writeln!(w, "{name}{{provider=\"{provider}\"}} {n}");
+            }
         }
         header(
             w,
             "deckhand_llm_tokens_total",
             "counter",
-            "LLM tokens spent, by kind.",
+            "LLM tokens spent, by provider and kind.",
         );
         for (field, kind) in [
             ("llm_prompt_tokens", "prompt"),
             ("llm_completion_tokens", "completion"),
         ] {
-            let n = queue.stats.get(field).copied().unwrap_or(0);
-            let _ = writeln!(w, "deckhand_llm_tokens_total{{kind=\"{kind}\"}} {n}");
+            for (provider, n) in per_provider(field) {
+                let _ = writeln!(
+                    w,
+                    "deckhand_llm_tokens_total{{provider=\"{provider}\",kind=\"{kind}\"}} {n}"
+                );
+            }
         }
         header(
             w,

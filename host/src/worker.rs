@@ -10,6 +10,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::content::{ContentDir, StoredResult};
 use crate::llm::LlmClient;
@@ -283,7 +284,14 @@ impl Worker {
                             tracing::debug!(worker = n, count = jobs.len(), "claimed");
                             let full = jobs.len() == free;
                             for job in jobs {
-                                running.spawn(self.clone().run_job(job));
+                                // Every log line about the job, the plugin's
+                                // own included, carries its id and type.
+                                let span = tracing::info_span!(
+                                    "job",
+                                    job_id = %job.id,
+                                    job_type = %job.job_type
+                                );
+                                running.spawn(self.clone().run_job(job).instrument(span));
                             }
                             if full {
                                 // There may be more: look again at once.

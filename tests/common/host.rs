@@ -17,6 +17,18 @@ impl Host {
     /// Starts `deckhand serve` against `redis_url` with the plugins in `dir`.
     /// `extra` are further `serve` flags (lease, workers, ...).
     pub fn start(id: &str, redis_url: &str, dir: &Path, extra: &[&str]) -> Host {
+        Host::start_with_env(id, redis_url, dir, extra, &[])
+    }
+
+    /// Like [`Host::start`], with extra environment variables for this
+    /// process only (never the test process': other tests run beside it).
+    pub fn start_with_env(
+        id: &str,
+        redis_url: &str,
+        dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Host {
         let log_dir = tempfile::tempdir().expect("temp dir");
         let log = log_dir.path().join("host.log");
         let log_file = std::fs::File::create(&log).expect("log file");
@@ -31,6 +43,7 @@ impl Host {
             .args(["--reap-interval-ms", "200", "--reload-interval-ms", "100"])
             .args(extra)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()

@@ -356,11 +356,15 @@ impl LlmClient {
         }
     }
 
+    /// Counts `name` in the queue's stats twice: in total, and per
+    /// provider as `name:provider` (what `/metrics` labels by provider).
     async fn count(&self, name: &str, by: i64) {
         if let Some(queue) = &self.queue
             && by != 0
         {
             let _ = queue.count(name, by).await;
+            let scoped = format!("{name}:{}", self.config.provider.as_str());
+            let _ = queue.count(&scoped, by).await;
         }
     }
 }

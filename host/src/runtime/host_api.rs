@@ -17,13 +17,14 @@ impl log::Host for JobState {
     async fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
         let plugin = &self.context.plugin;
         let job_id = &self.context.job.id;
+        let job_type = &self.context.job.job_type;
         let fields = FieldList(&fields);
         match level {
-            log::Level::Trace => tracing::trace!(%plugin, %job_id, %fields, "{message}"),
-            log::Level::Debug => tracing::debug!(%plugin, %job_id, %fields, "{message}"),
-            log::Level::Info => tracing::info!(%plugin, %job_id, %fields, "{message}"),
-            log::Level::Warn => tracing::warn!(%plugin, %job_id, %fields, "{message}"),
-            log::Level::Error => tracing::error!(%plugin, %job_id, %fields, "{message}"),
+            log::Level::Trace => tracing::trace!(%plugin, %job_id, %job_type, %fields, "{message}"),
+            log::Level::Debug => tracing::debug!(%plugin, %job_id, %job_type, %fields, "{message}"),
+            log::Level::Info => tracing::info!(%plugin, %job_id, %job_type, %fields, "{message}"),
+            log::Level::Warn => tracing::warn!(%plugin, %job_id, %job_type, %fields, "{message}"),
+            log::Level::Error => tracing::error!(%plugin, %job_id, %job_type, %fields, "{message}"),
         }
     }
 }
