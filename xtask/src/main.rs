@@ -130,16 +130,21 @@ fn componentize_js(root: &Path) -> Result<PathBuf, String> {
     Ok(tool)
 }
 
-/// The command that builds the component at `target` from the plugin in
-/// `dir` (`app.py` or `app.js`) with `tool`. JavaScript components are built
-/// without wasi:http (`-d http fetch-event`): the host does not grant it.
-fn componentize(tool: &Path, root: &Path, dir: &Path, target: &Path, python: bool) -> Command {
-    let mut cmd = Command::new(tool);
-    cmd.current_dir(root);
-    if python {
+/// Builds the Python (`app.py`, componentize-py) or JavaScript (`app.js`,
+/// componentize-js) plugin in `dir` into `target`, unless `target` is newer
+/// than its sources. JavaScript components are built without wasi:http
+/// (`-d http fetch-event`): the host does not grant it.
+fn componentize(root: &Path, dir: &Path, target: &Path) -> Result<(), String> {
+    if newer_than_sources(target, &[dir, &root.join("wit")]) {
+        return Ok(());
+    }
+    let mut cmd = if dir.join("app.py").is_file() {
+        let mut cmd = Command::new(componentize_py(root)?);
         cmd.args(["-d", "wit", "-w", "job-plugin", "componentize", "app", "-p"])
             .arg(dir);
+        cmd
     } else {
+        let mut cmd = Command::new(componentize_js(root)?);
         cmd.arg(dir.join("app.js")).args([
             "-w",
             "wit",
@@ -149,34 +154,21 @@ fn componentize(tool: &Path, root: &Path, dir: &Path, target: &Path, python: boo
             "http",
             "fetch-event",
         ]);
-    }
-    cmd.arg("-o").arg(target);
-    cmd
+        cmd
+    };
+    run(cmd.current_dir(root).arg("-o").arg(target))
 }
 
-/// Builds each `plugins/<name>/app.py` (componentize-py) and `app.js`
-/// (componentize-js) into `<out>/<name>.wasm`, skipping components newer
-/// than their sources.
+/// Builds each `plugins/<name>/app.py` and `app.js` into `<out>/<name>.wasm`.
 fn build_python_and_js_plugins(root: &Path, out: &Path) -> Result<(), String> {
     let plugins = root.join("plugins");
     let entries = std::fs::read_dir(&plugins).map_err(|e| format!("cannot read plugins/: {e}"))?;
     for entry in entries.flatten() {
         let dir = entry.path();
-        let python = dir.join("app.py").is_file();
-        if !python && !dir.join("app.js").is_file() {
-            continue;
+        if dir.join("app.py").is_file() || dir.join("app.js").is_file() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            componentize(root, &dir, &out.join(format!("{name}.wasm")))?;
         }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let target = out.join(format!("{name}.wasm"));
-        if newer_than_sources(&target, &[&dir, &root.join("wit")]) {
-            continue;
-        }
-        let tool = if python {
-            componentize_py(root)?
-        } else {
-            componentize_js(root)?
-        };
-        run(&mut componentize(&tool, root, &dir, &target, python))?;
     }
     Ok(())
 }
@@ -221,37 +213,16 @@ fn build_templates() -> Result<PathBuf, String> {
         out.join("hello_rust.wasm"),
     )
     .map_err(|e| format!("cannot copy the Rust template: {e}"))?;
-    let wit = root.join("wit");
-    let py = out.join("hello_python.wasm");
-    if !newer_than_sources(&py, &[&templates.join("python"), &wit]) {
-        run(
-            Command::new(root.join("target/py-tools/bin/componentize-py"))
-                .current_dir(&root)
-                .args(["-d", "wit", "-w", "job-plugin", "componentize", "app", "-p"])
-                .arg(templates.join("python"))
-                .arg("-o")
-                .arg(&py),
-        )?;
-    }
-    let js = out.join("hello_js.wasm");
-    if !newer_than_sources(&js, &[&templates.join("javascript"), &wit]) {
-        run(
-            Command::new(root.join("target/js-tools/node_modules/.bin/componentize-js"))
-                .current_dir(&root)
-                .arg(templates.join("javascript/app.js"))
-                .args([
-                    "-w",
-                    "wit",
-                    "-n",
-                    "job-plugin",
-                    "-d",
-                    "http",
-                    "fetch-event",
-                    "-o",
-                ])
-                .arg(&js),
-        )?;
-    }
+    componentize(
+        &root,
+        &templates.join("python"),
+        &out.join("hello_python.wasm"),
+    )?;
+    componentize(
+        &root,
+        &templates.join("javascript"),
+        &out.join("hello_js.wasm"),
+    )?;
     Ok(out)
 }
 
