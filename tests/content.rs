@@ -82,6 +82,7 @@ fn llm_job(prompt: &str, force: bool) -> SubmitRequest {
         job_type: "chaos.llm".into(),
         payload: json!({ "prompt": prompt }).to_string(),
         force,
+        run_after_failure: false,
         ..SubmitRequest::default()
     }
 }

@@ -210,6 +210,70 @@ async fn a_failed_dependency_kills_its_dependents_transitively() {
     assert_eq!(status(&q, &dependent).await, JobStatus::Dead);
 }
 
+/// A job submitted with `run_after_failure` runs once its dependencies have
+/// all finished, dead or not; the parent of fanned-out jobs counts them.
+#[tokio::test]
+async fn an_aggregate_runs_after_its_dependencies_finish_however_they_end() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let parent = submit(&q, job("b", "0")).await;
+    let child = |payload: &str| {
+        let mut req = job("a", payload);
+        req.parent = Some(parent.clone());
+        req
+    };
+    let doomed = submit(&q, child("1")).await;
+    let fine = submit(&q, child("2")).await;
+    let mut req = child("3");
+    req.job_type = "b".into();
+    req.depends_on = vec![doomed.clone(), fine.clone()];
+    req.run_after_failure = true;
+    let report = submit(&q, req).await;
+    let mut req = job("b", "4");
+    req.depends_on = vec![doomed.clone()];
+    let strict = submit(&q, req).await;
+
+    let first = claim_one(&q, &["a"]).await.unwrap();
+    assert_eq!(first.id, doomed);
+    let failure = JobFailure::Fail {
+        message: "bad".into(),
+    };
+    q.fail(&first, &failure, HOST, "v1").await.unwrap();
+    assert_eq!(
+        status(&q, &strict).await,
+        JobStatus::Dead,
+        "the default kills"
+    );
+    assert_eq!(
+        status(&q, &report).await,
+        JobStatus::Waiting,
+        "one dependency left"
+    );
+    let second = claim_one(&q, &["a"]).await.unwrap();
+    q.complete(&second, "{}", "v1").await.unwrap();
+    assert_eq!(status(&q, &report).await, JobStatus::Pending);
+    let record = q.get(&report).await.unwrap().unwrap();
+    assert!(record.run_after_failure);
+
+    // Dead on arrival does not apply either: a dead dependency is finished.
+    let mut req = job("b", "5");
+    req.depends_on = vec![doomed.clone()];
+    req.run_after_failure = true;
+    assert_eq!(q.submit(req).await.unwrap().status, JobStatus::Pending);
+
+    let fan = q.get(&parent).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            fan.children.total,
+            fan.children.finished,
+            fan.children.failed
+        ),
+        (3, 2, 1),
+        "{:?}",
+        fan.children
+    );
+}
+
 #[tokio::test]
 async fn retries_follow_the_backoff_formula() {
     let redis = TestRedis::start();

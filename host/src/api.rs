@@ -186,6 +186,8 @@ pub struct SubmitBody {
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub force: bool,
+    #[serde(default)]
+    pub run_after_failure: bool,
 }
 
 impl SubmitBody {
@@ -200,6 +202,7 @@ impl SubmitBody {
             metadata: self.metadata,
             parent: None,
             force: self.force,
+            run_after_failure: self.run_after_failure,
         }
     }
 }

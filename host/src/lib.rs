@@ -12,4 +12,5 @@ pub mod queue;
 pub mod redis_server;
 pub mod registry;
 pub mod runtime;
+pub mod schema;
 pub mod worker;

@@ -18,7 +18,7 @@ use crate::metrics::{Metrics, resident_bytes};
 use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError, RegisteredType, SubmitRequest};
 use crate::registry::Registry;
 use crate::runtime::{
-    ChildJob, HostServices, JobFailure, JobInput, LlmError, LlmRequest, LlmResponse,
+    ChildJob, HostServices, JobFailure, JobInput, JobView, LlmError, LlmRequest, LlmResponse,
 };
 
 /// How a host works the queue.
@@ -674,12 +674,13 @@ impl HostServices for QueueServices {
             job_type: child.job_type,
             payload: child.payload,
             priority: child.priority.unwrap_or(self.priority),
-            depends_on: vec![],
+            depends_on: child.depends_on,
             id: child.id,
             max_retries: None,
             metadata: child.metadata.into_iter().collect(),
             parent: Some(parent.id.clone()),
             force: false,
+            run_after_failure: child.run_after_failure,
         };
         self.queue
             .submit(request)
@@ -691,6 +692,24 @@ impl HostServices for QueueServices {
     async fn progress(&self, job: &JobInput, fraction: f32, message: String) {
         if let Err(e) = self.queue.set_progress(&job.id, fraction, &message).await {
             tracing::debug!(job_id = %job.id, "cannot record progress: {e}");
+        }
+    }
+
+    async fn get_job(&self, id: &str) -> Option<JobView> {
+        match self.queue.get(id).await {
+            Ok(Some(job)) => Some(JobView {
+                error: job.errors.last().map(|e| e.message.clone()),
+                id: job.id,
+                job_type: job.job_type,
+                status: job.status.to_string(),
+                result: job.result,
+                attempts: job.attempts,
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(job_id = %id, "cannot look up job for a plugin: {e}");
+                None
+            }
         }
     }
 

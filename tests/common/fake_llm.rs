@@ -83,8 +83,13 @@ struct Inner {
     script: VecDeque<Answer>,
     /// Answer given when the script is empty (None: HTTP 500 "script exhausted").
     fallback: Option<Answer>,
+    /// Answers computed from the request body, after the script runs out.
+    responder: Option<Responder>,
     seen: Vec<Seen>,
 }
+
+/// Computes an answer from a request's JSON body.
+pub type Responder = Arc<dyn Fn(&Value) -> Answer + Send + Sync>;
 
 #[derive(Clone)]
 pub struct FakeLlm {
@@ -124,6 +129,12 @@ impl FakeLlm {
         self.inner.lock().unwrap().fallback = Some(answer);
     }
 
+    /// Answer every request (once the script is used up) by what it asks:
+    /// concurrent jobs each get the answer meant for their own input.
+    pub fn respond_with(&self, f: impl Fn(&Value) -> Answer + Send + Sync + 'static) {
+        self.inner.lock().unwrap().responder = Some(Arc::new(f));
+    }
+
     pub fn seen(&self) -> Vec<Seen> {
         self.inner.lock().unwrap().seen.clone()
     }
@@ -141,16 +152,22 @@ async fn answer(
 ) -> Response {
     let next = {
         let mut inner = inner.lock().unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let computed = inner.responder.clone();
         inner.seen.push(Seen {
             path: uri.path().to_string(),
-            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+            body: body.clone(),
             authorization: headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             at: Instant::now(),
         });
-        inner.script.pop_front().or_else(|| inner.fallback.clone())
+        inner
+            .script
+            .pop_front()
+            .or_else(|| computed.map(|f| f(&body)))
+            .or_else(|| inner.fallback.clone())
     };
     let Some(a) = next else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "script exhausted").into_response();

@@ -249,9 +249,31 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    // The guest crates' own unit tests (the shared `hsds` crate), natively.
+    run(cargo().current_dir(root.join("plugins")).args([
+        "test",
+        "--release",
+        "-p",
+        "hsds",
+        "--target",
+        &host_triple()?,
+    ]))?;
     run(cargo()
         .current_dir(&root)
         .args(["test", "--release", "--workspace"]))
+}
+
+/// The target triple of this machine, as rustc reports it.
+fn host_triple() -> Result<String, String> {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("cannot run rustc -vV: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|h| h.trim().to_string())
+        .ok_or_else(|| "rustc -vV printed no host triple".into())
 }
 
 fn serve(extra: &[String]) -> Result<(), String> {

@@ -32,6 +32,9 @@ pub struct SubmitArgs {
     /// Run even if the content store already has a result for this content.
     #[arg(long)]
     force: bool,
+    /// Run once the --depends-on jobs finish, even if some of them died.
+    #[arg(long)]
+    run_after_failure: bool,
     /// Wait for the job to finish and print its result.
     #[arg(long)]
     wait: bool,
@@ -62,6 +65,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
         metadata: args.metadata.into_iter().collect::<BTreeMap<_, _>>(),
         parent: None,
         force: args.force,
+        run_after_failure: args.run_after_failure,
     };
     let submitted = match queue.submit(request).await {
         Ok(s) => s,
@@ -136,7 +140,21 @@ fn print_job(job: &JobRecord) {
         job.attempts, job.max_retries
     );
     if !job.depends_on.is_empty() {
-        println!("depends:   {}", job.depends_on.join(", "));
+        println!(
+            "depends:   {}{}",
+            job.depends_on.join(", "),
+            if job.run_after_failure {
+                " (runs even if they die)"
+            } else {
+                ""
+            }
+        );
+    }
+    if job.children.total > 0 {
+        println!(
+            "children:  {}/{} finished, {} died or cancelled",
+            job.children.finished, job.children.total, job.children.failed
+        );
     }
     if let Some(worker) = &job.worker {
         println!("host:      {worker}");

@@ -10,7 +10,7 @@ mod record;
 mod retry;
 mod scripts;
 
-pub use record::{ErrorEntry, JobRecord, JobStatus};
+pub use record::{Children, ErrorEntry, JobRecord, JobStatus};
 pub use retry::RetryStrategy;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -110,6 +110,9 @@ pub struct SubmitRequest {
     pub parent: Option<String>,
     /// Run even if the content store has a result (and store the new one).
     pub force: bool,
+    /// Run once every dependency has finished, even if some died (an
+    /// aggregate over them); by default a dead dependency kills this job.
+    pub run_after_failure: bool,
 }
 
 /// What a submission did.
@@ -272,6 +275,7 @@ impl Queue {
             .arg(&spec.content_hash)
             .arg(&spec.force)
             .arg(&spec.use_store)
+            .arg(&spec.run_after_failure)
             .invoke_async(&mut self.conn.clone())
             .await?;
         submitted(&reply, &spec)
@@ -380,6 +384,7 @@ impl Queue {
             content_hash,
             force: flag(req.force),
             use_store: flag(self.config.content_store),
+            run_after_failure: flag(req.run_after_failure),
         })
     }
 
@@ -980,6 +985,7 @@ struct Spec {
     content_hash: String,
     force: String,
     use_store: String,
+    run_after_failure: String,
 }
 
 /// Reads a submit script's reply.

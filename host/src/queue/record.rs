@@ -123,7 +123,20 @@ pub struct JobRecord {
     pub llm_calls: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Runs once its dependencies finish, even if some died.
+    pub run_after_failure: bool,
+    /// Jobs this one submitted, and how many of them have finished (and died
+    /// or were cancelled): the progress of a fan-out.
+    pub children: Children,
     pub errors: Vec<ErrorEntry>,
+}
+
+/// The children of a fan-out job, counted as they are submitted and finish.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Children {
+    pub total: u64,
+    pub finished: u64,
+    pub failed: u64,
 }
 
 impl JobRecord {
@@ -183,6 +196,12 @@ impl JobRecord {
             llm_calls: number(take("llm_calls"), "llm_calls")?.unwrap_or(0),
             prompt_tokens: number(take("prompt_tokens"), "prompt_tokens")?.unwrap_or(0),
             completion_tokens: number(take("completion_tokens"), "completion_tokens")?.unwrap_or(0),
+            run_after_failure: take("run_after_failure").is_some_and(|v| v == "1"),
+            children: Children {
+                total: number(take("children_total"), "children_total")?.unwrap_or(0),
+                finished: number(take("children_done"), "children_done")?.unwrap_or(0),
+                failed: number(take("children_failed"), "children_failed")?.unwrap_or(0),
+            },
             errors: errors
                 .iter()
                 .map(|e| {

@@ -1,10 +1,10 @@
-//! The host side of the WIT imports: what `log`, `llm` and `jobs` do when a
+//! The host side of the WIT imports: what `log`, `llm`, `jobs` and `schema` do when a
 //! plugin calls them. Each call is tagged with the plugin and the job.
 
 use wasmtime::component::{HasSelf, Linker};
 
 use super::JobState;
-use super::bindings::{self, jobs, llm, log};
+use super::bindings::{self, jobs, llm, log, schema};
 use super::services::{ChildJob, LlmError, LlmMessage, LlmRequest};
 
 pub(super) fn add_to_linker(linker: &mut Linker<JobState>) -> wasmtime::Result<()> {
@@ -52,6 +52,8 @@ impl jobs::Host for JobState {
             priority: child.priority,
             id: child.id,
             metadata: child.metadata,
+            depends_on: child.depends_on,
+            run_after_failure: child.run_after_failure,
         };
         let services = self.context.services.clone();
         services.submit_child(&self.context.job, child).await
@@ -67,6 +69,37 @@ impl jobs::Host for JobState {
         services
             .progress(&self.context.job, fraction, message)
             .await
+    }
+
+    async fn get(&mut self, id: String) -> Option<jobs::JobState> {
+        let services = self.context.services.clone();
+        services.get_job(&id).await.map(|j| jobs::JobState {
+            id: j.id,
+            job_type: j.job_type,
+            status: j.status,
+            result: j.result,
+            error: j.error,
+            attempts: j.attempts,
+        })
+    }
+}
+
+impl schema::Host for JobState {
+    async fn validate(
+        &mut self,
+        schema: String,
+        instance: String,
+    ) -> Result<Vec<schema::SchemaError>, String> {
+        crate::schema::validate(&schema, &instance).map(|errors| {
+            errors
+                .into_iter()
+                .map(|e| schema::SchemaError {
+                    instance_path: e.instance_path,
+                    schema_path: e.schema_path,
+                    message: e.message,
+                })
+                .collect()
+        })
     }
 }
 

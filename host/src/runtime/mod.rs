@@ -19,7 +19,7 @@ pub use plugin::{
     version_id as plugin_version_id,
 };
 pub use services::{
-    ChildJob, HostServices, LlmError, LlmMessage, LlmRequest, LlmResponse, Standalone,
+    ChildJob, HostServices, JobView, LlmError, LlmMessage, LlmRequest, LlmResponse, Standalone,
 };
 
 use std::sync::Arc;

@@ -14,6 +14,20 @@ pub struct ChildJob {
     pub priority: Option<i32>,
     pub id: Option<String>,
     pub metadata: Vec<(String, String)>,
+    pub depends_on: Vec<String>,
+    /// Run once the dependencies finish, even if some of them died.
+    pub run_after_failure: bool,
+}
+
+/// Another job, as `jobs.get` shows it to a plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: String,
+    pub job_type: String,
+    pub status: String,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub attempts: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +77,9 @@ pub trait HostServices: Send + Sync + 'static {
     /// `jobs.progress`.
     async fn progress(&self, job: &JobInput, fraction: f32, message: String);
 
+    /// `jobs.get`.
+    async fn get_job(&self, id: &str) -> Option<JobView>;
+
     /// `llm.generate`.
     async fn generate(&self, job: &JobInput, request: LlmRequest) -> Result<LlmResponse, LlmError>;
 }
@@ -82,6 +99,10 @@ impl HostServices for Standalone {
 
     async fn progress(&self, job: &JobInput, fraction: f32, message: String) {
         tracing::info!(job_id = %job.id, fraction, %message, "progress");
+    }
+
+    async fn get_job(&self, _id: &str) -> Option<JobView> {
+        None
     }
 
     async fn generate(

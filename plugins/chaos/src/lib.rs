@@ -190,6 +190,8 @@ impl Guest for Chaos {
                         priority: None,
                         id: None,
                         metadata: vec![],
+                        depends_on: vec![],
+                        run_after_failure: false,
                     };
                     ids.push(jobs::submit(&child).map_err(JobError::Fail)?);
                 }

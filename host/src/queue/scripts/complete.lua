@@ -5,6 +5,7 @@
 -- ARGV: prefix, id, token, result (JSON), plugin version id, ttl seconds,
 --       cache_hit ('1': the result came from the content directory, not a run)
 -- Keys: P:job:<id>, P:leases, P:waiting:<id>, P:job:<child>, P:ready:<type>,
+--       P:job:<parent> (children counters),
 --       P:content:<type>:<hash>, P:seq, P:stats, P:errors:<id>;
 --       publishes P:finished and P:wake
 -- Returns: 'ok' | 'stale' (the lease was lost: someone else owns the job now)
@@ -36,13 +37,11 @@ local waiting = k('waiting', id)
 for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
     local cjob = k('job', child)
     if redis.call('HGET', cjob, 'status') == 'waiting' then
-        local left = redis.call('HINCRBY', cjob, 'pending_deps', -1)
-        if left <= 0 then
-            enqueue(child)
-        end
+        dependency_done(child)
     end
 end
 redis.call('DEL', waiting)
+child_finished(id, false)
 expire_finished(id, ttl)
 redis.call('PUBLISH', k('finished'), id)
 return 'ok'

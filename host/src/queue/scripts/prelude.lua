@@ -92,8 +92,31 @@ local function add_error(id, entry)
     redis.call('HSET', k('job', id), 'last_error', entry)
 end
 
+-- A job that `id` was waiting on has finished in a way that lets `id` go
+-- on: one dependency fewer; ready once none is left.
+local function dependency_done(id)
+    local left = redis.call('HINCRBY', k('job', id), 'pending_deps', -1)
+    if left <= 0 then
+        enqueue(id)
+    end
+end
+
+-- Counts a finished job on its parent (the job that submitted it), so the
+-- parent's record shows its children's progress. Parents that have expired
+-- are left alone rather than recreated as fragments.
+local function child_finished(id, failed)
+    local parent = redis.call('HGET', k('job', id), 'parent')
+    if parent and parent ~= '' and redis.call('EXISTS', k('job', parent)) == 1 then
+        redis.call('HINCRBY', k('job', parent), 'children_done', 1)
+        if failed then
+            redis.call('HINCRBY', k('job', parent), 'children_failed', 1)
+        end
+    end
+end
+
 -- Ends `id` with `status` ('dead' or 'cancelled'), and every job waiting on
--- it, transitively, as dead with "dependency <id> failed".
+-- it, transitively, as dead with "dependency <id> failed" (except jobs
+-- submitted with run_after_failure, which only count the dependency done).
 local function finish_failed(id, status, entry, now, ttl)
     local todo = { { id, status, entry } }
     while #todo > 0 do
@@ -117,12 +140,16 @@ local function finish_failed(id, status, entry, now, ttl)
         else
             stat('cancelled')
         end
+        child_finished(jid, true)
         expire_finished(jid, ttl)
         redis.call('PUBLISH', k('finished'), jid)
         local waiting = k('waiting', jid)
         for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
-            local child_status = redis.call('HGET', k('job', child), 'status')
-            if child_status == 'waiting' then
+            local child_status, tolerant = unpack(redis.call('HMGET', k('job', child),
+                'status', 'run_after_failure'))
+            if child_status == 'waiting' and tolerant == '1' then
+                dependency_done(child)
+            elseif child_status == 'waiting' then
                 local attempts = tonumber(redis.call('HGET', k('job', child), 'attempts') or '0')
                 local child_err = cjson.encode({
                     kind = 'dependency_failed',
@@ -162,6 +189,30 @@ local function fail_or_retry(id, entry, retryable, delay_ms, now, ttl)
     return 'dead'
 end
 
+-- Whether a dead job died of its own answers: it asked for retries with
+-- feedback until none were left (an LLM that cannot produce a valid result
+-- for this content). Such a death stands for its content like a result does,
+-- so running the same input again does not pay for the same failure; `force`
+-- tries again. Deaths from timeouts, traps, an unavailable provider or a
+-- plugin's `fail` do not stand: they may pass next time.
+local function answer_failed(last_error)
+    if not last_error then
+        return false
+    end
+    local ok, entry = pcall(cjson.decode, last_error)
+    return ok and type(entry) == 'table' and entry['kind'] == 'retry_with_feedback'
+end
+
+-- Counts a new child on its parent; `done` when it finished on arrival.
+local function count_child(parent, done)
+    if parent and parent ~= '' and redis.call('EXISTS', k('job', parent)) == 1 then
+        redis.call('HINCRBY', k('job', parent), 'children_total', 1)
+        if done then
+            redis.call('HINCRBY', k('job', parent), 'children_done', 1)
+        end
+    end
+end
+
 -- Submits one job described by `spec` (see submit.lua for the fields and
 -- the replies). Shared by submit.lua and submit_batch.lua.
 local function submit_job(spec)
@@ -169,6 +220,7 @@ local function submit_job(spec)
     local priority, max_retries = tonumber(spec.priority), tonumber(spec.max_retries)
     local metadata, depends_on, parent, check_type = spec.metadata, spec.depends_on, spec.parent, spec.check_type
     local ttl, content_hash, force, use_store = spec.ttl, spec.content_hash, spec.force == '1', spec.use_store == '1'
+    local tolerant = spec.run_after_failure == '1'
     local job = k('job', id)
 
     local existing = redis.call('HGET', job, 'status')
@@ -218,6 +270,7 @@ local function submit_job(spec)
                 'created_at', int(now), 'updated_at', int(now), 'finished_at', int(now),
                 'status', 'completed')
             expire_finished(id, ttl)
+            count_child(parent, true)
             stat('submitted')
             stat('cache_hits')
             stat('completed')
@@ -225,9 +278,11 @@ local function submit_job(spec)
             return { 'cached', 'completed' }
         end
         if linked then
-            local linked_status = redis.call('HGET', k('job', linked), 'status')
+            local linked_status, last_error = unpack(redis.call('HMGET', k('job', linked),
+                'status', 'last_error'))
             if linked_status == 'pending' or linked_status == 'waiting'
-                or linked_status == 'scheduled' or linked_status == 'running' then
+                or linked_status == 'scheduled' or linked_status == 'running'
+                or (linked_status == 'dead' and answer_failed(last_error)) then
                 stat('attached')
                 return { 'attached', linked, linked_status }
             end
@@ -239,13 +294,20 @@ local function submit_job(spec)
         'max_retries', max_retries, 'attempts', 0, 'metadata', metadata,
         'depends_on', depends_on, 'parent', parent,
         'created_at', int(now), 'updated_at', int(now), 'status', 'waiting')
+    if tolerant then
+        redis.call('HSET', job, 'run_after_failure', 1)
+    end
+    count_child(parent, false)
     stat('submitted')
 
     local pending, failed = 0, nil
     for _, dep in ipairs(unique) do
         local dep_status = redis.call('HGET', k('job', dep), 'status')
         if dep_status == 'dead' or dep_status == 'cancelled' then
-            failed = failed or dep
+            -- Finished: fatal to this job, unless it runs after failures.
+            if not tolerant then
+                failed = failed or dep
+            end
         elseif dep_status ~= 'completed' then
             redis.call('SADD', k('waiting', dep), id)
             pending = pending + 1

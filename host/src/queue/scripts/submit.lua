@@ -3,15 +3,19 @@
 -- The content store (job types registered with cache = true): a stored
 -- result for (type, content hash) completes the job at once as a cache hit;
 -- content already pending or running attaches to that job instead of
--- enqueueing another. A dead or cancelled job does not block its content.
+-- enqueueing another. A dead or cancelled job does not block its content,
+-- unless it died of its own answers (see answer_failed in the prelude).
 -- `force` skips both.
 --
 -- ARGV: prefix, id, type, payload, priority, max_retries, metadata (JSON
 --       object), depends_on (JSON array of ids), parent id ('' for none),
 --       check_type ('1': refuse a type no host has registered), ttl seconds,
---       content hash ('' for none), force ('1'/'0'), use_store ('1'/'0')
+--       content hash ('' for none), force ('1'/'0'), use_store ('1'/'0'),
+--       run_after_failure ('1': run once the dependencies finish, however
+--       they ended; '0': a dead dependency kills this job)
 -- Keys: P:job:<id>, P:types, P:job:<dep> (read), P:waiting:<dep>, P:ready:<type>,
---       P:content:<type>:<hash>, P:job:<attached id> (read), P:seq, P:stats;
+--       P:content:<type>:<hash>, P:job:<attached id> (read), P:seq, P:stats,
+--       P:job:<parent> (children counters);
 --       and, when a dependency already failed, what finish_failed touches.
 -- Returns: { 'exists', status } | { 'created', status } | { 'cached', 'completed' }
 --        | { 'attached', existing id, status }
@@ -23,5 +27,5 @@ return submit_job({
     id = ARGV[2], job_type = ARGV[3], payload = ARGV[4], priority = ARGV[5],
     max_retries = ARGV[6], metadata = ARGV[7], depends_on = ARGV[8], parent = ARGV[9],
     check_type = ARGV[10], ttl = ARGV[11], content_hash = ARGV[12], force = ARGV[13],
-    use_store = ARGV[14],
+    use_store = ARGV[14], run_after_failure = ARGV[15],
 })

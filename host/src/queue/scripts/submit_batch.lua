@@ -5,7 +5,7 @@
 --
 -- ARGV: prefix, JSON array of specs ({id, job_type, payload, priority,
 --       max_retries, metadata, depends_on, parent, check_type, ttl,
---       content_hash, force, use_store}, all strings, as submit.lua takes)
+--       content_hash, force, use_store, run_after_failure}, all strings, as submit.lua takes)
 -- Keys: those of submit.lua, for each job
 -- Returns: JSON: {"ok": [reply, ...]} with submit.lua's reply per job, or
 --          {"error": reply, "index": i} (0-based) and nothing written

@@ -1,0 +1,18 @@
+//! Open Referral HSDS for Deckhand's job types.
+//!
+//! Plain Rust with no WIT bindings, so the job types (`hsds_alignment`,
+//! `hsds_validation`, `bulk`) share it and the host's tests can check it
+//! natively:
+//! - [`schemas`]: the HSDS 3.x JSON Schemas, bundled into one document;
+//! - [`convert`]: the SchemaConverter, HSDS into the strict structured-output
+//!   schema an LLM answers to, within provider limits;
+//! - [`repair`]: an LLM answer into HSDS: deterministic UUIDs, links, no
+//!   empty values, coordinates in degrees.
+
+pub mod convert;
+pub mod geo;
+pub mod repair;
+pub mod schemas;
+
+/// The HSDS objects a document built by Deckhand holds at its top level.
+pub const TOP_LEVEL: [&str; 4] = ["organization", "service", "location", "service_at_location"];

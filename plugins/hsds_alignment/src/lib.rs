@@ -1,0 +1,166 @@
+//! `hsds_alignment`: one raw scraped record into valid HSDS, through the LLM.
+//!
+//! Payload: `{"raw_data": <string or any JSON>, "known_fields": {...}?}`.
+//! 1. The SchemaConverter ([`hsds::convert`]) gives the strict structured
+//!    output schema; the prompt (`prompt.md`) and the record (plus the known
+//!    fields, and the previous attempt's feedback) go to `llm.generate`.
+//! 2. Repair ([`hsds::repair`]) gives every object a UUIDv5 id derived from
+//!    the SHA-256 of the raw input and its path, fills the links, drops empty
+//!    values and converts Web-Mercator metres.
+//! 3. The result is validated against the real HSDS schemas (closed with
+//!    `additionalProperties: false`) by the host's `schema.validate`. What
+//!    still fails goes back as `retry-with-feedback`, so the next attempt's
+//!    prompt carries the exact errors; when retries run out the job dies
+//!    with them.
+//!
+//! Result: `{"hsds": {organization, service, location, service_at_location},
+//! "repairs": [...], "model": ..., "usage": {...}}`.
+
+wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
+
+use deckhand::plugin::llm::{self, LlmError, Message, Request};
+use deckhand::plugin::schema;
+use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback};
+use exports::deckhand::plugin::handler::Guest;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const PROMPT: &str = include_str!("../prompt.md");
+
+/// Validation errors quoted back to the model, at most.
+const FEEDBACK_ERRORS: usize = 15;
+
+struct Alignment;
+
+impl Guest for Alignment {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "hsds_alignment".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            job_types: vec![JobTypeInfo {
+                name: "hsds_alignment".into(),
+                description:
+                    "A raw scraped pantry record into valid Open Referral HSDS, through the LLM."
+                        .into(),
+                needs_llm: true,
+                timeout_ms: Some(600_000),
+                memory_limit_bytes: None,
+            }],
+        }
+    }
+
+    fn process(job: Job) -> Result<String, JobError> {
+        let p: Value = serde_json::from_str(&job.payload)
+            .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))?;
+        let raw = match p.get("raw_data") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(Value::String(_)) | Some(Value::Null) | None => {
+                return Err(JobError::Fail(
+                    "the payload needs `raw_data`: the scraped record, as text or JSON".into(),
+                ));
+            }
+            Some(other) => other.to_string(),
+        };
+        let known = match p.get("known_fields") {
+            None | Some(Value::Null) => None,
+            Some(k @ Value::Object(_)) => Some(k),
+            Some(_) => return Err(JobError::Fail("`known_fields` must be an object".into())),
+        };
+        let seed = hex(&Sha256::digest(raw.as_bytes()));
+        let output_schema = hsds::convert::alignment_schema(&hsds::convert::Limits::default())
+            .map_err(|e| JobError::Fail(e.to_string()))?;
+
+        let mut user = format!("The record:\n```\n{raw}\n```\n");
+        if let Some(known) = known {
+            user.push_str(&format!(
+                "\nFields already known to be in this record (use them exactly):\n{known}\n"
+            ));
+        }
+        if let Some(feedback) = &job.feedback {
+            user.push_str(&format!(
+                "\nA previous answer for this record was not valid HSDS. Fix these problems:\n{feedback}\n"
+            ));
+        }
+        let answer = llm::generate(&Request {
+            messages: vec![
+                Message {
+                    role: "system".into(),
+                    content: PROMPT.into(),
+                },
+                Message {
+                    role: "user".into(),
+                    content: user,
+                },
+            ],
+            model: None,
+            temperature: Some(0.0),
+            max_tokens: None,
+            response_schema: Some(output_schema.to_string()),
+        })
+        .map_err(|e| match e {
+            LlmError::Unavailable(m) => JobError::Retry(format!("LLM unavailable: {m}")),
+            LlmError::InvalidResponse(m) => JobError::RetryWithFeedback(RetryFeedback {
+                message: format!("the LLM's answer did not fit the HSDS output schema: {m}"),
+                feedback: m,
+            }),
+            LlmError::InvalidRequest(m) => JobError::Fail(format!("invalid LLM request: {m}")),
+            LlmError::NotConfigured(m) => JobError::Fail(format!("no LLM: {m}")),
+        })?;
+        let value: Value = serde_json::from_str(&answer.content)
+            .map_err(|e| JobError::Retry(format!("structured output is not JSON: {e}")))?;
+        let repaired = hsds::repair::repair(&value, &seed).map_err(|m| {
+            JobError::RetryWithFeedback(RetryFeedback {
+                message: format!("the answer cannot become HSDS: {m}"),
+                feedback: m,
+            })
+        })?;
+        let strict = hsds::schemas::collection(true).to_string();
+        let errors = schema::validate(&strict, &repaired.document.to_string())
+            .map_err(|m| JobError::Fail(format!("cannot validate against HSDS: {m}")))?;
+        if !errors.is_empty() {
+            let lines: Vec<String> = errors
+                .iter()
+                .take(FEEDBACK_ERRORS)
+                .map(|e| {
+                    format!(
+                        "- at {}: {}",
+                        if e.instance_path.is_empty() {
+                            "/"
+                        } else {
+                            &e.instance_path
+                        },
+                        e.message
+                    )
+                })
+                .collect();
+            let more = errors.len().saturating_sub(FEEDBACK_ERRORS);
+            let mut feedback = lines.join("\n");
+            if more > 0 {
+                feedback.push_str(&format!("\n- and {more} more"));
+            }
+            return Err(JobError::RetryWithFeedback(RetryFeedback {
+                message: format!(
+                    "the answer is not valid HSDS ({} problems):\n{feedback}",
+                    errors.len()
+                ),
+                feedback,
+            }));
+        }
+        Ok(json!({
+            "hsds": repaired.document,
+            "repairs": repaired.repairs,
+            "model": answer.model,
+            "usage": {
+                "prompt_tokens": answer.usage.prompt_tokens,
+                "completion_tokens": answer.usage.completion_tokens,
+            },
+        })
+        .to_string())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+export!(Alignment);

@@ -1,0 +1,877 @@
+//! The HSDS job types: the SchemaConverter and repair natively, the
+//! `hsds_validation` component through the runtime, and `hsds_alignment`,
+//! `llm` and `bulk` end to end through real hosts, a real Redis and a fake
+//! LLM that answers each record with a realistic answer or with what a
+//! production LLM really returned for it.
+//!
+//! With `DECKHAND_TEST_LLM_URL` set (e.g. `http://127.0.0.1:8089/v1` from
+//! `../shared/tools/local-llm.sh`), `bulk_over_the_sample_with_a_real_llm`
+//! also runs the 64 sample records through a real local model.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::fake_llm::{Answer, FakeLlm};
+use common::host::Host;
+use common::redis::TestRedis;
+use common::*;
+use deckhand::queue::{JobRecord, JobStatus, Queue, QueueConfig, SubmitRequest};
+use deckhand::runtime::{JobInput, Plugin, Runtime, RuntimeConfig, Standalone};
+use hsds::convert::{Limits, Measure, alignment_schema};
+use serde_json::{Map, Value, json};
+
+// ---------------------------------------------------------------- fixtures
+
+struct Record {
+    raw_input: String,
+    production: String,
+}
+
+fn sample() -> Vec<Record> {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/haarrrvest-sample.jsonl"))
+        .expect("the sample fixture");
+    text.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            Record {
+                raw_input: v["raw_input"].as_str().unwrap().to_string(),
+                production: v["llm_output_unverified"].as_str().unwrap().to_string(),
+            }
+        })
+        .collect()
+}
+
+fn strict_validator() -> jsonschema::Validator {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&hsds::schemas::collection(true))
+        .unwrap()
+}
+
+fn errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Fills `partial` out to exactly the keys `schema` requires: missing
+/// nullable fields become null, missing lists empty, missing strings empty
+/// (what a model that found nothing writes). Arrays of objects conform item
+/// by item.
+fn conform(schema: &Value, partial: &Value) -> Value {
+    match schema["type"].as_str() {
+        Some("object") => {
+            let mut out = Map::new();
+            for (key, sub) in schema["properties"].as_object().unwrap() {
+                let given = partial.get(key).cloned().unwrap_or(Value::Null);
+                out.insert(key.clone(), conform(sub, &given));
+            }
+            Value::Object(out)
+        }
+        Some("array") => Value::Array(
+            partial
+                .as_array()
+                .map(|items| items.iter().map(|i| conform(&schema["items"], i)).collect())
+                .unwrap_or_default(),
+        ),
+        Some("string") if partial.is_null() => {
+            let first = schema["enum"].get(0).cloned();
+            first.unwrap_or(json!(""))
+        }
+        _ => partial.clone(),
+    }
+}
+
+/// What a careful model answers for a raw sample record: only what the
+/// record says, in the converter's shape.
+fn realistic_answer(raw: &str) -> Value {
+    let r: Value = serde_json::from_str(raw).unwrap_or(json!({ "name": raw }));
+    let s = |k: &str| {
+        r.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let name = if s("name").is_empty() {
+        "Food Pantry".to_string()
+    } else {
+        s("name")
+    };
+    let phones = if s("phone").chars().filter(char::is_ascii_digit).count() >= 10 {
+        json!([{ "number": s("phone") }])
+    } else {
+        json!([])
+    };
+    let partial = json!({
+        "organization": [{ "name": name, "description": format!("{name} gives out food."), "website": Value::Null }],
+        "service": [{ "name": "Food Pantry", "status": "active", "description": s("description"),
+                      "organization_name": name, "location_names": [name],
+                      "schedules": [{ "description": s("hours") }] }],
+        "location": [{ "name": name, "location_type": "physical",
+                       "latitude": r.get("latitude").cloned().unwrap_or(Value::Null),
+                       "longitude": r.get("longitude").cloned().unwrap_or(Value::Null),
+                       "organization_name": name,
+                       "addresses": [{ "address_1": s("address"), "city": s("city"), "state_province": s("state"),
+                                       "postal_code": s("zip"), "country": "US", "address_type": "physical" }],
+                       "phones": phones }],
+    });
+    let schema = alignment_schema(&Limits::default()).unwrap();
+    conform(&schema, &partial)
+}
+
+/// The raw sample record a request's user message carries.
+fn record_in(body: &Value, records: &[Record]) -> Option<usize> {
+    // The first user message: re-asks append the answer and the problems.
+    let messages = body["messages"].as_array()?;
+    let user = messages.iter().find(|m| m["role"] == "user")?;
+    let text = user["content"].as_str()?;
+    records.iter().position(|r| text.contains(&r.raw_input))
+}
+
+// ---------------------------------------------------------------- converter
+
+/// Walks every object schema: all keys required, required keys real
+/// properties, nothing else allowed.
+fn check_strict(schema: &Value, path: &str) {
+    if let Some(props) = schema["properties"].as_object() {
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: no required"))
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        for r in &required {
+            assert!(
+                props.contains_key(*r),
+                "{path}: required {r} is not a property"
+            );
+        }
+        assert_eq!(
+            required.len(),
+            props.len(),
+            "{path}: every property is required"
+        );
+        assert_eq!(schema["additionalProperties"], json!(false), "{path}");
+        for (k, v) in props {
+            check_strict(v, &format!("{path}/{k}"));
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        check_strict(items, &format!("{path}[]"));
+    }
+}
+
+#[test]
+fn the_converter_gives_a_strict_valid_schema_within_limits() {
+    let limits = Limits::default();
+    let schema = alignment_schema(&limits).unwrap();
+    jsonschema::meta::validate(&schema).expect("a valid JSON Schema");
+    jsonschema::validator_for(&schema).expect("compiles");
+    check_strict(&schema, "");
+    let m = Measure::of(&schema);
+    eprintln!("converted schema: {m:?} (limits {limits:?})");
+    assert_eq!(m.exceeds(&limits), None);
+    assert!(m.depth <= limits.max_depth && m.properties <= limits.max_properties);
+
+    let org = &schema["properties"]["organization"]["items"]["properties"];
+    assert_eq!(
+        org["name"]["type"], "string",
+        "required in HSDS: not nullable"
+    );
+    assert_eq!(
+        org["email"]["type"],
+        json!(["string", "null"]),
+        "optional: nullable"
+    );
+    assert!(org.get("id").is_none(), "ids are the host's job");
+    let service = &schema["properties"]["service"]["items"]["properties"];
+    let status: Vec<&str> = service["status"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        status,
+        ["active", "inactive", "defunct", "temporarily closed"]
+    );
+    let address = &schema["properties"]["location"]["items"]["properties"]["addresses"]["items"];
+    for key in [
+        "address_1",
+        "city",
+        "state_province",
+        "postal_code",
+        "country",
+        "address_type",
+    ] {
+        assert!(
+            address["properties"].get(key).is_some(),
+            "address keeps {key}"
+        );
+    }
+}
+
+#[test]
+fn the_converter_drops_descriptions_or_refuses_when_limits_are_tight() {
+    let full = Measure::of(&alignment_schema(&Limits::default()).unwrap());
+    let tight = Limits {
+        max_chars: full.chars - 1,
+        ..Limits::default()
+    };
+    let smaller = alignment_schema(&tight).unwrap();
+    assert!(
+        !smaller.to_string().contains("description\":\"The"),
+        "descriptions dropped"
+    );
+    assert_eq!(Measure::of(&smaller).exceeds(&tight), None);
+    let err = alignment_schema(&Limits {
+        max_depth: 2,
+        ..Limits::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("nesting depth"), "{err}");
+    let err = alignment_schema(&Limits {
+        max_properties: 10,
+        ..Limits::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("properties"), "{err}");
+}
+
+/// Repair turns a realistic answer for every one of the 64 records into
+/// HSDS that passes the strict schemas, with the same ids every time.
+#[test]
+fn repair_makes_every_realistic_answer_valid_hsds() {
+    let validator = strict_validator();
+    for (i, r) in sample().iter().enumerate() {
+        let answer = realistic_answer(&r.raw_input);
+        let a = hsds::repair::repair(&answer, &format!("seed-{i}")).unwrap();
+        let problems = errors(&validator, &a.document);
+        assert!(
+            problems.is_empty(),
+            "record {i}: {problems:#?}\n{}",
+            a.document
+        );
+        let b = hsds::repair::repair(&answer, &format!("seed-{i}")).unwrap();
+        assert_eq!(a, b);
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+async fn validation_plugin() -> (Runtime, Plugin) {
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let plugin = Plugin::load(&runtime, &plugin_wasm("hsds_validation"))
+        .await
+        .unwrap();
+    (runtime, plugin)
+}
+
+async fn validate(runtime: &Runtime, plugin: &Plugin, payload: Value) -> Value {
+    let job = JobInput {
+        id: "validate".into(),
+        job_type: "hsds_validation".into(),
+        payload: payload.to_string(),
+        attempt: 1,
+        feedback: None,
+        metadata: vec![],
+    };
+    let out = runtime
+        .run(plugin, job, Arc::new(Standalone))
+        .await
+        .unwrap_or_else(|e| panic!("validation failed: {e}"));
+    serde_json::from_str(&out).unwrap()
+}
+
+fn codes(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_official_hsds_example_is_verified() {
+    let (runtime, plugin) = validation_plugin().await;
+    let dir = root().join("tests/fixtures/hsds-examples");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| !p.ends_with("base.json") && !p.ends_with("tabular.json"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 11, "{names:?}");
+    for path in names {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let report = validate(&runtime, &plugin, json!({ "hsds_data": doc })).await;
+        eprintln!(
+            "{}: {} {} {:?}",
+            path.display(),
+            report["status"],
+            report["score"],
+            codes(&report)
+        );
+        assert_eq!(
+            report["schema_valid"],
+            true,
+            "{}: {report:#}",
+            path.display()
+        );
+        assert_eq!(
+            report["status"],
+            "verified",
+            "{}: {report:#}",
+            path.display()
+        );
+    }
+}
+
+/// The production outputs are all invalid, and the findings say why in
+/// terms of the record: the non-UUID ids by value, the misspelt keys by name.
+#[tokio::test]
+async fn production_llm_outputs_get_findings_that_name_the_problems() {
+    let (runtime, plugin) = validation_plugin().await;
+    let mut statuses = std::collections::BTreeMap::new();
+    for (i, r) in sample().iter().enumerate() {
+        let doc: Value = serde_json::from_str(&r.production).unwrap();
+        let report = validate(
+            &runtime,
+            &plugin,
+            json!({ "hsds_data": doc, "raw_data": r.raw_input }),
+        )
+        .await;
+        *statuses
+            .entry(report["status"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+        assert_ne!(report["status"], "verified", "record {i}");
+        assert_eq!(report["schema_valid"], false, "record {i}");
+        let messages: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["path"], f["message"]))
+            .collect();
+        if let Some(id) = doc["id"]
+            .as_str()
+            .filter(|id| uuid::Uuid::parse_str(id).is_err())
+        {
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m.contains(id) && m.contains("uuid")),
+                "record {i}: id {id:?} not named: {messages:#?}"
+            );
+        }
+        if r.production.contains("\"addresss\"") {
+            assert!(
+                messages.iter().any(|m| m.contains("addresss")),
+                "record {i}: the misspelt key is not named"
+            );
+        }
+    }
+    eprintln!("production outputs by status: {statuses:?}");
+}
+
+#[tokio::test]
+async fn pantry_checks_and_the_raw_input_check_find_what_is_wrong() {
+    let (runtime, plugin) = validation_plugin().await;
+    let org = "d9d5e0f5-d3ce-4f73-9a2f-4dd0ecc6c610";
+    let doc = json!({
+        "organization": [{ "id": org, "name": "Avondale Pantry", "description": "Food." }],
+        "location": [{
+            "id": "3a19ff88-4620-4d17-9830-ac1d859eb5d5", "location_type": "physical",
+            "name": "St. Rocco Center", "latitude": 4_869_967.66, "longitude": -8_427_312.0,
+            "addresses": [{ "id": "0dd34cd6-2c0b-4bda-8bb6-bbfd9bbd0b1f", "address_1": "9016 Gap Newport Pike",
+                            "city": "Avondale", "state_province": "Pennsylvania", "postal_code": "1931",
+                            "country": "US", "address_type": "physical" }],
+            "phones": [{ "id": "6f9f4ad5-4a6e-4ba0-8d15-3d5c3e3a3d1b", "number": "(610) 555-0199" }],
+            "schedules": [{ "id": "3e2f1a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b", "freq": "WEEKLY", "byday": "TU,XX",
+                            "opens_at": "14:00", "closes_at": "10:00" }],
+        }],
+    });
+    let raw =
+        "Avondale — St. Rocco Center, 9016 Gap Newport Pike, Avondale PA 19311, (610) 268-3365";
+    let report = validate(
+        &runtime,
+        &plugin,
+        json!({ "hsds_data": doc, "raw_data": raw }),
+    )
+    .await;
+    let found = codes(&report);
+    for code in [
+        "coordinates.web_mercator",
+        "address.state_name",
+        "address.postal_code",
+        "schedule.byday",
+        "schedule.order",
+        "unsupported.phone",
+        "unsupported.name",
+    ] {
+        assert!(
+            found.contains(&code.to_string()),
+            "{code} missing: {report:#}"
+        );
+    }
+    let mercator = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "coordinates.web_mercator")
+        .unwrap();
+    assert!(
+        mercator["message"]
+            .as_str()
+            .unwrap()
+            .contains("latitude 40."),
+        "{mercator}"
+    );
+    assert_eq!(report["schema_valid"], true);
+    assert_ne!(report["status"], "verified");
+
+    // The same phone, named a known field, weighs more.
+    let known = validate(
+        &runtime,
+        &plugin,
+        json!({ "hsds_data": doc, "raw_data": raw, "known_fields": { "phone": "(610) 268-3365" } }),
+    )
+    .await;
+    assert!(
+        known["score"].as_u64() < report["score"].as_u64(),
+        "{known:#}"
+    );
+    assert!(codes(&known).contains(&"known_field.missing".to_string()));
+
+    // Bad input is a clear failure, not a report.
+    let job = JobInput {
+        id: "bad".into(),
+        job_type: "hsds_validation".into(),
+        payload: json!({ "hsds": {} }).to_string(),
+        attempt: 1,
+        feedback: None,
+        metadata: vec![],
+    };
+    let err = runtime
+        .run(&plugin, job, Arc::new(Standalone))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("hsds_data"), "{err}");
+}
+
+// ---------------------------------------------------------------- through hosts
+
+struct Setup {
+    _redis: TestRedis,
+    fake: FakeLlm,
+    _plugins: tempfile::TempDir,
+    hosts: Vec<Host>,
+}
+
+const TYPES: [&str; 5] = [
+    "llm",
+    "hsds_alignment",
+    "hsds_validation",
+    "bulk",
+    "bulk.report",
+];
+
+async fn setup(llm_url: Option<&str>) -> (Setup, Queue) {
+    let redis = TestRedis::start();
+    let fake = FakeLlm::start().await;
+    let plugins = plugin_dir(&["llm", "hsds_alignment", "hsds_validation", "bulk"]);
+    let url = llm_url.map(String::from).unwrap_or_else(|| fake.url());
+    let provider = if llm_url.is_some() {
+        "llama-cpp"
+    } else {
+        "openai"
+    };
+    let mut args = vec![
+        "--llm-provider",
+        provider,
+        "--llm-base-url",
+        &url,
+        "--llm-model",
+        "fake",
+    ];
+    if llm_url.is_some() {
+        // One small local model serves every request in turn: keep two in
+        // flight, give each time, and cap runaway generations.
+        args.extend([
+            "--batch-size",
+            "1",
+            "--llm-timeout-secs",
+            "600",
+            "--llm-max-tokens",
+            "1500",
+        ]);
+    } else {
+        args.extend(["--batch-size", "4"]);
+    }
+    let hosts = (0..2)
+        .map(|i| Host::start(&format!("h{i}"), &redis.url(), plugins.path(), &args))
+        .collect();
+    let q = Queue::connect(&redis.url(), QueueConfig::default())
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        let known = q.job_types().await.unwrap();
+        if TYPES.iter().all(|t| known.contains_key(*t)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (
+        Setup {
+            _redis: redis,
+            fake,
+            _plugins: plugins,
+            hosts,
+        },
+        q,
+    )
+}
+
+async fn wait(q: &Queue, s: &Setup, ids: &[String], secs: u64) -> Vec<JobRecord> {
+    match q.wait_for_jobs(ids, Duration::from_secs(secs)).await {
+        Ok(r) => r,
+        Err(e) => {
+            let logs: Vec<String> = s.hosts.iter().map(|h| h.log()).collect();
+            panic!("{e}\n{}", logs.join("\n----\n"));
+        }
+    }
+}
+
+fn align(raw: &str, force: bool, max_retries: u32) -> SubmitRequest {
+    SubmitRequest {
+        job_type: "hsds_alignment".into(),
+        payload: json!({ "raw_data": raw }).to_string(),
+        force,
+        max_retries: Some(max_retries),
+        ..SubmitRequest::default()
+    }
+}
+
+fn result(job: &JobRecord) -> Value {
+    serde_json::from_str(job.result.as_deref().unwrap_or("null")).unwrap()
+}
+
+/// The fake answers each record realistically, or, for the records in
+/// `production`, with what the production LLM returned for it.
+fn answer_records(fake: &FakeLlm, production: &'static [usize]) {
+    let records = sample();
+    fake.respond_with(move |body| match record_in(body, &records) {
+        Some(i) if production.contains(&i) => Answer::content(&records[i].production),
+        Some(i) => Answer::content(&realistic_answer(&records[i].raw_input).to_string()),
+        None => Answer::status(400, "the fake knows no such record"),
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alignment_gives_valid_hsds_with_the_same_ids_for_the_same_input() {
+    let (s, q) = setup(None).await;
+    answer_records(&s.fake, &[]);
+    let raw = &sample()[3].raw_input;
+    let first = q.submit(align(raw, false, 2)).await.unwrap();
+    let again = q.submit(align(raw, true, 2)).await.unwrap();
+    assert_ne!(first.id, again.id, "force runs it again");
+    let done = wait(&q, &s, &[first.id, again.id], 120).await;
+    for job in &done {
+        assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    }
+    let (a, b) = (result(&done[0]), result(&done[1]));
+    assert_eq!(a["hsds"], b["hsds"], "identical input, identical ids");
+    assert!(errors(&strict_validator(), &a["hsds"]).is_empty(), "{a:#}");
+    let org_id = a["hsds"]["organization"][0]["id"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(org_id).is_ok());
+    assert_eq!(a["hsds"]["location"][0]["organization_id"], org_id);
+    assert_eq!(s.fake.calls(), 2);
+
+    // The request asked for the converter's schema, with the prompt file.
+    let body = &s.fake.seen()[0].body;
+    assert_eq!(
+        body["response_format"]["json_schema"]["schema"],
+        alignment_schema(&Limits::default()).unwrap()
+    );
+    assert!(
+        body["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Open Referral HSDS")
+    );
+}
+
+/// An answer that fits the output schema but not HSDS (a website without a
+/// scheme) goes back with the exact problem; the next attempt fixes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alignment_feeds_the_validation_errors_back() {
+    let (s, q) = setup(None).await;
+    let raw = sample()[5].raw_input.clone();
+    let mut bad = realistic_answer(&raw);
+    bad["organization"][0]["website"] = json!("www.pantry-without-scheme.org");
+    s.fake.script([Answer::content(&bad.to_string())]);
+    answer_records(&s.fake, &[]);
+    let sub = q.submit(align(&raw, false, 2)).await.unwrap();
+    let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    assert_eq!(job.attempts, 2);
+    assert_eq!(job.errors[0].kind, "retry_with_feedback");
+    assert!(
+        job.errors[0].message.contains("/organization/0/website"),
+        "{:?}",
+        job.errors
+    );
+    let seen = s.fake.seen();
+    let second_prompt = seen[1].body["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        second_prompt.contains("Fix these problems"),
+        "{second_prompt}"
+    );
+    assert!(
+        second_prompt.contains("/organization/0/website"),
+        "{second_prompt}"
+    );
+}
+
+/// Production answers (org-centric, invented ids, misspelt keys) never fit:
+/// the job dies with the reasons, and the same input does not pay again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_answers_die_with_their_reasons() {
+    let (s, q) = setup(None).await;
+    answer_records(&s.fake, &[0]);
+    let raw = &sample()[0].raw_input;
+    let sub = q.submit(align(raw, false, 1)).await.unwrap();
+    let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
+    assert_eq!(job.status, JobStatus::Dead, "{job:#?}");
+    assert_eq!(job.attempts, 2);
+    let last = &job.errors.last().unwrap().message;
+    assert!(
+        last.contains("did not fit the HSDS output schema"),
+        "{last}"
+    );
+    assert!(
+        last.contains("organization"),
+        "the reason names the problem: {last}"
+    );
+    let calls = s.fake.calls();
+    assert_eq!(calls, 6, "2 attempts, each asked 3 times by the host");
+
+    let again = q.submit(align(raw, false, 1)).await.unwrap();
+    assert_eq!(again.id, sub.id, "a known failure answers for its content");
+    assert_eq!(again.status, JobStatus::Dead);
+    assert_eq!(s.fake.calls(), calls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_llm_job_type_answers_prompts_and_structured_requests() {
+    let (s, q) = setup(None).await;
+    s.fake.script([
+        Answer::content("Hello."),
+        Answer::content(r#"{"pantries": 3}"#),
+    ]);
+    let prompt = q
+        .submit(SubmitRequest {
+            job_type: "llm".into(),
+            payload: json!({ "prompt": "Say hello." }).to_string(),
+            ..SubmitRequest::default()
+        })
+        .await
+        .unwrap();
+    let done = wait(&q, &s, std::slice::from_ref(&prompt.id), 60).await;
+    assert_eq!(result(&done[0])["content"], "Hello.");
+    let structured = q
+        .submit(SubmitRequest {
+            job_type: "llm".into(),
+            payload: json!({
+                "messages": [{ "role": "user", "content": "How many?" }],
+                "schema": { "type": "object", "properties": { "pantries": { "type": "integer" } }, "required": ["pantries"] },
+            })
+            .to_string(),
+            ..SubmitRequest::default()
+        })
+        .await
+        .unwrap();
+    let done = wait(&q, &s, std::slice::from_ref(&structured.id), 60).await;
+    let r = result(&done[0]);
+    assert_eq!(r["content"]["pantries"], 3, "{r}");
+    assert_eq!(r["usage"]["prompt_tokens"], 11);
+    let bad = q
+        .submit(SubmitRequest {
+            job_type: "llm".into(),
+            payload: json!({ "messages": [{ "role": "robot", "content": "x" }] }).to_string(),
+            ..SubmitRequest::default()
+        })
+        .await
+        .unwrap();
+    let done = wait(&q, &s, std::slice::from_ref(&bad.id), 60).await;
+    assert_eq!(done[0].status, JobStatus::Dead);
+    assert!(
+        done[0].errors[0].message.contains("messages[0].role"),
+        "{:?}",
+        done[0].errors
+    );
+}
+
+async fn run_bulk(
+    q: &Queue,
+    s: &Setup,
+    id: &str,
+    records: &[Record],
+    secs: u64,
+) -> (JobRecord, Value) {
+    let lines: Vec<String> = records
+        .iter()
+        .map(|r| json!({ "raw_input": r.raw_input }).to_string())
+        .collect();
+    let sub = q
+        .submit(SubmitRequest {
+            job_type: "bulk".into(),
+            id: Some(id.into()),
+            payload: json!({ "jsonl": lines.join("\n") }).to_string(),
+            ..SubmitRequest::default()
+        })
+        .await
+        .unwrap();
+    let bulk = &wait(q, s, std::slice::from_ref(&sub.id), 60).await[0];
+    assert_eq!(bulk.status, JobStatus::Completed, "{bulk:#?}");
+    let report_id = result(bulk)["report"].as_str().unwrap().to_string();
+    let report = &wait(q, s, std::slice::from_ref(&report_id), secs).await[0];
+    assert_eq!(report.status, JobStatus::Completed, "{report:#?}");
+    let bulk = q.get(&sub.id).await.unwrap().unwrap();
+    (bulk, result(report))
+}
+
+/// Six records, three answered well and three with production output: the
+/// report counts them, the bulk job's record counts its children as they
+/// finish, and a second run of the same records makes no LLM call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_fans_out_validates_reports_and_reruns_for_free() {
+    let (s, q) = setup(None).await;
+    answer_records(&s.fake, &[1, 3, 5]);
+    let records: Vec<Record> = sample().into_iter().take(6).collect();
+    let (bulk, report) = run_bulk(&q, &s, "run-1", &records, 300).await;
+    eprintln!("report: {report:#}");
+    assert_eq!(report["records"], 6);
+    assert_eq!(report["alignment"]["completed"], 3, "{report:#}");
+    assert_eq!(report["alignment"]["dead"], 3, "{report:#}");
+    let verdicts: u64 = ["verified", "needs_review", "rejected"]
+        .iter()
+        .filter_map(|k| report["validation"][*k].as_u64())
+        .sum();
+    assert_eq!(
+        verdicts, 3,
+        "each completed alignment was validated: {report:#}"
+    );
+    for row in report["results"].as_array().unwrap() {
+        let i = row["index"].as_u64().unwrap();
+        let dead = [1, 3, 5].contains(&i);
+        assert_eq!(
+            row["alignment_status"],
+            if dead { "dead" } else { "completed" },
+            "{row}"
+        );
+        if dead {
+            assert!(
+                row["alignment_error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("output schema"),
+                "{row}"
+            );
+        } else {
+            assert!(row["score"].as_u64().is_some(), "{row}");
+        }
+        let v = q
+            .get(row["validation_job"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            v.status,
+            if dead {
+                JobStatus::Dead
+            } else {
+                JobStatus::Completed
+            }
+        );
+    }
+    // 6 alignments + 6 validations + the report.
+    assert_eq!(bulk.children.total, 13, "{:?}", bulk.children);
+    assert_eq!(bulk.children.finished, 13, "{:?}", bulk.children);
+    assert_eq!(
+        bulk.children.failed,
+        3 + 3,
+        "dead alignments and their validations"
+    );
+
+    let calls = s.fake.calls();
+    let (_, second) = run_bulk(&q, &s, "run-2", &records, 120).await;
+    assert_eq!(
+        s.fake.calls(),
+        calls,
+        "the second run is answered by the content store"
+    );
+    assert_eq!(second["alignment"], report["alignment"]);
+    assert_eq!(second["validation"], report["validation"]);
+}
+
+/// The acceptance run against a real LLM; skipped (and says so) without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_over_the_sample_with_a_real_llm() {
+    let Ok(url) = std::env::var("DECKHAND_TEST_LLM_URL") else {
+        eprintln!("DECKHAND_TEST_LLM_URL is not set: the real-LLM bulk run is skipped");
+        return;
+    };
+    let (s, q) = setup(Some(&url)).await;
+    let records = sample();
+    let started = std::time::Instant::now();
+    let (_, report) = run_bulk(&q, &s, "real-1", &records, 3600).await;
+    let first_secs = started.elapsed().as_secs();
+    let mut calls = 0;
+    let (mut prompt, mut completion) = (0, 0);
+    let validator = strict_validator();
+    for row in report["results"].as_array().unwrap() {
+        let job = q
+            .get(row["alignment_job"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        calls += job.llm_calls;
+        prompt += job.prompt_tokens;
+        completion += job.completion_tokens;
+        match job.status {
+            JobStatus::Completed => {
+                let doc = &result(&job)["hsds"];
+                assert!(errors(&validator, doc).is_empty(), "{doc:#}");
+            }
+            JobStatus::Dead => assert!(!job.errors.is_empty()),
+            other => panic!("record {} ended {other}", row["index"]),
+        }
+    }
+    eprintln!(
+        "real LLM, 64 records in {first_secs} s: alignment {} validation {} llm calls {calls} tokens {prompt}+{completion}",
+        report["alignment"], report["validation"]
+    );
+    let before: u64 = calls;
+    let (_, second) = run_bulk(&q, &s, "real-2", &records, 600).await;
+    let mut after = 0;
+    for row in second["results"].as_array().unwrap() {
+        let job = q
+            .get(row["alignment_job"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        if !job.id.starts_with("real-1") {
+            after += job.llm_calls;
+        }
+    }
+    eprintln!("second run: {after} llm calls (first run: {before})");
+    assert_eq!(after, 0, "the second run makes no LLM call");
+    assert_eq!(second["alignment"], report["alignment"]);
+}
