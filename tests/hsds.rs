@@ -514,8 +514,15 @@ async fn setup(llm_url: Option<&str>) -> (Setup, Queue) {
     } else {
         args.extend(["--batch-size", "4"]);
     }
+    // DECKHAND_TEST_LLM_SCHEMA_ATTEMPTS=n: asks per LLM call (default 3).
+    let attempts = std::env::var("DECKHAND_TEST_LLM_SCHEMA_ATTEMPTS").unwrap_or_default();
+    let env: Vec<(&str, &str)> = if llm_url.is_some() && !attempts.is_empty() {
+        vec![("DECKHAND_LLM_MAX_SCHEMA_ATTEMPTS", attempts.as_str())]
+    } else {
+        vec![]
+    };
     let hosts = (0..2)
-        .map(|i| Host::start(&format!("h{i}"), &redis.url(), plugins.path(), &args))
+        .map(|i| Host::start_with_env(&format!("h{i}"), &redis.url(), plugins.path(), &args, &env))
         .collect();
     let q = Queue::connect(&redis.url(), QueueConfig::default())
         .await
@@ -723,6 +730,7 @@ async fn run_bulk(
     s: &Setup,
     id: &str,
     records: &[Record],
+    max_retries: Option<u32>,
     secs: u64,
 ) -> (JobRecord, Value) {
     let lines: Vec<String> = records
@@ -733,7 +741,7 @@ async fn run_bulk(
         .submit(SubmitRequest {
             job_type: "bulk".into(),
             id: Some(id.into()),
-            payload: json!({ "jsonl": lines.join("\n") }).to_string(),
+            payload: json!({ "jsonl": lines.join("\n"), "max_retries": max_retries }).to_string(),
             ..SubmitRequest::default()
         })
         .await
@@ -755,7 +763,7 @@ async fn bulk_fans_out_validates_reports_and_reruns_for_free() {
     let (s, q) = setup(None).await;
     answer_records(&s.fake, &[1, 3, 5]);
     let records: Vec<Record> = sample().into_iter().take(6).collect();
-    let (bulk, report) = run_bulk(&q, &s, "run-1", &records, 300).await;
+    let (bulk, report) = run_bulk(&q, &s, "run-1", &records, Some(1), 300).await;
     eprintln!("report: {report:#}");
     assert_eq!(report["records"], 6);
     assert_eq!(report["alignment"]["completed"], 3, "{report:#}");
@@ -811,7 +819,7 @@ async fn bulk_fans_out_validates_reports_and_reruns_for_free() {
     );
 
     let calls = s.fake.calls();
-    let (_, second) = run_bulk(&q, &s, "run-2", &records, 120).await;
+    let (_, second) = run_bulk(&q, &s, "run-2", &records, Some(1), 120).await;
     assert_eq!(
         s.fake.calls(),
         calls,
@@ -829,9 +837,18 @@ async fn bulk_over_the_sample_with_a_real_llm() {
         return;
     };
     let (s, q) = setup(Some(&url)).await;
-    let records = sample();
+    // DECKHAND_TEST_LLM_RECORDS=n runs the first n records only (a quick look).
+    let limit = std::env::var("DECKHAND_TEST_LLM_RECORDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX);
+    let records: Vec<Record> = sample().into_iter().take(limit).collect();
+    // DECKHAND_TEST_LLM_RETRIES=n: retries per alignment (default: the host's).
+    let retries: Option<u32> = std::env::var("DECKHAND_TEST_LLM_RETRIES")
+        .ok()
+        .and_then(|n| n.parse().ok());
     let started = std::time::Instant::now();
-    let (_, report) = run_bulk(&q, &s, "real-1", &records, 3600).await;
+    let (_, report) = run_bulk(&q, &s, "real-1", &records, retries, 7200).await;
     let first_secs = started.elapsed().as_secs();
     let mut calls = 0;
     let (mut prompt, mut completion) = (0, 0);
@@ -850,16 +867,25 @@ async fn bulk_over_the_sample_with_a_real_llm() {
                 let doc = &result(&job)["hsds"];
                 assert!(errors(&validator, doc).is_empty(), "{doc:#}");
             }
-            JobStatus::Dead => assert!(!job.errors.is_empty()),
+            JobStatus::Dead => {
+                assert!(!job.errors.is_empty());
+                let last = &job.errors[job.errors.len() - 1];
+                eprintln!(
+                    "record {} dead: [{}] {}",
+                    row["index"], last.kind, last.message
+                );
+            }
             other => panic!("record {} ended {other}", row["index"]),
         }
     }
     eprintln!(
-        "real LLM, 64 records in {first_secs} s: alignment {} validation {} llm calls {calls} tokens {prompt}+{completion}",
-        report["alignment"], report["validation"]
+        "real LLM, {} records in {first_secs} s: alignment {} validation {} llm calls {calls} tokens {prompt}+{completion}",
+        records.len(),
+        report["alignment"],
+        report["validation"]
     );
     let before: u64 = calls;
-    let (_, second) = run_bulk(&q, &s, "real-2", &records, 600).await;
+    let (_, second) = run_bulk(&q, &s, "real-2", &records, retries, 600).await;
     let mut after = 0;
     for row in second["results"].as_array().unwrap() {
         let job = q

@@ -676,7 +676,7 @@ impl HostServices for QueueServices {
             priority: child.priority.unwrap_or(self.priority),
             depends_on: child.depends_on,
             id: child.id,
-            max_retries: None,
+            max_retries: child.max_retries,
             metadata: child.metadata.into_iter().collect(),
             parent: Some(parent.id.clone()),
             force: false,

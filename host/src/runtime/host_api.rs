@@ -53,6 +53,7 @@ impl jobs::Host for JobState {
             id: child.id,
             metadata: child.metadata,
             depends_on: child.depends_on,
+            max_retries: child.max_retries,
             run_after_failure: child.run_after_failure,
         };
         let services = self.context.services.clone();

@@ -15,6 +15,7 @@ pub struct ChildJob {
     pub id: Option<String>,
     pub metadata: Vec<(String, String)>,
     pub depends_on: Vec<String>,
+    pub max_retries: Option<u32>,
     /// Run once the dependencies finish, even if some of them died.
     pub run_after_failure: bool,
 }

@@ -1,7 +1,8 @@
 //! `bulk`: many raw records in, one HSDS pipeline per record out.
 //!
 //! Payload: `{"records": [...]}` (a JSON array) or `{"jsonl": "..."}` (one
-//! JSON value a line), with optional `known_fields` for every record. A
+//! JSON value a line), with optional `known_fields` for every record and
+//! optional `max_retries` for every alignment (the host's default if absent). A
 //! record is taken as `{"raw_data", "known_fields"}` when it has `raw_data`,
 //! as `{"raw_input": ...}` (the HAARRRvest export) when it has that, and as
 //! the raw data itself otherwise.
@@ -84,6 +85,14 @@ fn fan_out(job: &Job, p: &Value) -> Result<String, JobError> {
         )));
     }
     let shared_known = p.get("known_fields").cloned().unwrap_or(Value::Null);
+    let max_retries = match p.get("max_retries") {
+        None | Some(Value::Null) => None,
+        Some(n) => Some(
+            n.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| JobError::Fail("`max_retries` must be a whole number".into()))?,
+        ),
+    };
     let submit = |job_type: &str,
                   id: String,
                   payload: Value,
@@ -96,6 +105,11 @@ fn fan_out(job: &Job, p: &Value) -> Result<String, JobError> {
             id: Some(id),
             metadata: vec![],
             depends_on,
+            max_retries: if job_type == "hsds_alignment" {
+                max_retries
+            } else {
+                None
+            },
             run_after_failure: after_failure,
         })
         .map_err(|e| JobError::Retry(format!("cannot submit a {job_type} job: {e}")))

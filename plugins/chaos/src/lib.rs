@@ -191,6 +191,7 @@ impl Guest for Chaos {
                         id: None,
                         metadata: vec![],
                         depends_on: vec![],
+                        max_retries: None,
                         run_after_failure: false,
                     };
                     ids.push(jobs::submit(&child).map_err(JobError::Fail)?);

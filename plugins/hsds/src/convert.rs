@@ -106,6 +106,12 @@ fn walk(schema: &Value, depth: usize, m: &mut Measure) {
     }
 }
 
+/// Items any one array may hold. One scraped record describes a handful of
+/// places and services; a bound also stops a small model that would repeat
+/// an item until it runs out of tokens (grammar-constrained decoding honours
+/// `maxItems`, and strict-mode providers accept it).
+const MAX_ITEMS: u64 = 8;
+
 /// Nested arrays each top-level object carries: (property, HSDS object).
 const NESTED: &[(&str, &[(&str, &str)])] = &[
     ("organization", &[("phones", "phone")]),
@@ -176,14 +182,14 @@ fn build(with_descriptions: bool) -> Result<Value, ConvertError> {
         if *kind == "service" {
             props.insert(
                 "location_names".into(),
-                json!({"type": "array", "items": {"type": "string"},
+                json!({"type": "array", "items": {"type": "string"}, "maxItems": MAX_ITEMS,
                        "description": "names of the locations (below) where this service is offered"}),
             );
         }
         close(&mut object);
         top.insert(
             (*kind).to_string(),
-            json!({"type": "array", "items": object}),
+            json!({"type": "array", "items": object, "minItems": usize::from(*kind == "organization"), "maxItems": MAX_ITEMS}),
         );
     }
     let mut root = json!({"type": "object", "properties": top});
