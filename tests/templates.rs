@@ -29,6 +29,8 @@ fn every_template_builds_and_runs() {
         ("hello_rust", "hello.rust"),
         ("hello_python", "hello.python"),
         ("hello_js", "hello.js"),
+        ("hello_go", "hello.go"),
+        ("hello_c", "hello.c"),
     ] {
         let wasm = template(name);
         let good = tempfile::NamedTempFile::new().unwrap();

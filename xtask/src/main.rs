@@ -7,6 +7,8 @@
 //! - `cargo xtask plugins`: only build the plugins into `target/plugins/`.
 //! - `cargo xtask templates`: build `examples/plugin-templates/` into `target/templates/`.
 
+mod native;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -223,6 +225,8 @@ fn build_templates() -> Result<PathBuf, String> {
         &templates.join("javascript"),
         &out.join("hello_js.wasm"),
     )?;
+    native::build_go(&root, &out)?;
+    native::build_c(&root, &out)?;
     Ok(out)
 }
 
