@@ -6,7 +6,9 @@
 //!   with them (extra arguments go to `deckhand serve`).
 //! - `cargo xtask plugins`: only build the plugins into `target/plugins/`.
 //! - `cargo xtask templates`: build `examples/plugin-templates/` into `target/templates/`.
+//! - `cargo xtask bench [--jobs N] [--smoke]`: Deckhand against its peers (see `bench.rs`).
 
+mod bench;
 mod native;
 
 use std::path::{Path, PathBuf};
@@ -23,8 +25,9 @@ fn main() -> ExitCode {
         Some("serve") => serve(&args[1..]),
         Some("plugins") => build_plugins().map(|_| ()),
         Some("templates") => build_plugins().and_then(|_| build_templates()).map(|_| ()),
+        Some("bench") => bench::bench(&args[1..]),
         _ => {
-            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins>".to_string())
+            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins | templates | bench [--jobs N] [--smoke]>".to_string())
         }
     };
     match result {
@@ -264,7 +267,9 @@ fn test() -> Result<(), String> {
     ]))?;
     run(cargo()
         .current_dir(&root)
-        .args(["test", "--release", "--workspace"]))
+        .args(["test", "--release", "--workspace"]))?;
+    // Not a benchmark: a tiny run that checks the peer harness still works.
+    bench::bench(&["--smoke".to_string()])
 }
 
 /// The target triple of this machine, as rustc reports it.

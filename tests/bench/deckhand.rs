@@ -1,0 +1,211 @@
+//! Deckhand's side of the peer benchmark (`cargo xtask bench`): the real
+//! `deckhand serve` binary with the `echo` component as the no-op job, against
+//! the Redis at the URL given. Prints one JSON line of figures.
+//!
+//! Usage: `cargo bench -p deckhand --bench deckhand -- <redis-url> <jobs>`
+//! (the binary and `target/plugins/echo.wasm` must be built; xtask does it).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use deckhand::queue::{JobStatus, Queue, QueueConfig, SubmitRequest};
+use serde_json::json;
+
+/// Jobs a claim takes at once, per claim loop.
+const BATCH: &str = "64";
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let (Some(url), Some(jobs)) = (
+        args.first(),
+        args.get(1).and_then(|n| n.parse::<usize>().ok()),
+    ) else {
+        eprintln!("usage: deckhand-bench <redis-url> <jobs>");
+        std::process::exit(2);
+    };
+    let rt = tokio::runtime::Runtime::new().expect("tokio");
+    rt.block_on(run(url, jobs));
+}
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("root")
+        .to_path_buf()
+}
+
+fn serve(url: &str, plugins: &std::path::Path, data: &std::path::Path) -> Child {
+    let listen = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let addr = listen.local_addr().expect("addr");
+    drop(listen);
+    Command::new(root().join("target/release/deckhand"))
+        .args([
+            "serve",
+            "--redis-url",
+            url,
+            "--batch-size",
+            BATCH,
+            "--listen",
+        ])
+        .arg(addr.to_string())
+        .arg("--plugin-dir")
+        .arg(plugins)
+        .arg("--data-dir")
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start deckhand serve (build it: cargo build --release)")
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+}
+
+fn job() -> SubmitRequest {
+    SubmitRequest {
+        job_type: "echo".into(),
+        payload: "{}".into(),
+        ..SubmitRequest::default()
+    }
+}
+
+/// Redis' `total_commands_processed`.
+fn commands(url: &str) -> i64 {
+    let client = redis::Client::open(url).expect("redis url");
+    let mut conn = client.get_connection().expect("redis");
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query(&mut conn)
+        .expect("INFO");
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn completed(q: &Queue) -> i64 {
+    q.stats()
+        .await
+        .ok()
+        .and_then(|s| s.get("completed").copied())
+        .unwrap_or(0)
+}
+
+async fn wait_completed(q: &Queue, target: i64) {
+    while completed(q).await < target {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn run(url: &str, jobs: usize) {
+    let plugins = tempfile::tempdir().expect("temp");
+    let data = tempfile::tempdir().expect("temp");
+    std::fs::copy(
+        root().join("target/plugins/echo.wasm"),
+        plugins.path().join("echo.wasm"),
+    )
+    .expect("target/plugins/echo.wasm (cargo xtask plugins)");
+    let config = QueueConfig {
+        // The benchmark measures the queue, not the content store.
+        content_store: false,
+        ..QueueConfig::default()
+    };
+    let q = Queue::connect(url, config).await.expect("redis");
+
+    // Register the job type, then stop: jobs are enqueued with no host running.
+    let host = serve(url, plugins.path(), data.path());
+    while !q.job_types().await.expect("types").contains_key("echo") {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop(host);
+
+    let single_n = (jobs / 10).max(1);
+    let t = Instant::now();
+    for _ in 0..single_n {
+        q.submit(job()).await.expect("submit");
+    }
+    let single = single_n as f64 / t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let mut left = jobs;
+    while left > 0 {
+        let n = left.min(1000);
+        q.submit_batch((0..n).map(|_| job()).collect())
+            .await
+            .expect("batch");
+        left -= n;
+    }
+    let bulk = jobs as f64 / t.elapsed().as_secs_f64();
+
+    // Drain: everything queued (single + bulk), then the host starts.
+    let total = (single_n + jobs) as i64;
+    let commands_before = commands(url);
+    let t = Instant::now();
+    let host = serve(url, plugins.path(), data.path());
+    wait_completed(&q, total).await;
+    let drain = total as f64 / t.elapsed().as_secs_f64();
+    // Every command Redis served meanwhile (the host's, and this driver's
+    // polling of one counter every 2 ms), per job.
+    let per_job = (commands(url) - commands_before) as f64 / total as f64;
+
+    // Latency at a fixed 1,000 jobs/s for `latency_n` jobs.
+    let latency_n = (jobs / 10).clamp(1, 5000);
+    let mut ids = Vec::with_capacity(latency_n);
+    let start = Instant::now();
+    for i in 0..latency_n {
+        let due = start + Duration::from_millis(i as u64);
+        tokio::time::sleep_until(due.into()).await;
+        ids.push(q.submit(job()).await.expect("submit").id);
+    }
+    let records = q
+        .wait_for_jobs(&ids, Duration::from_secs(300))
+        .await
+        .expect("wait");
+    let mut lat: Vec<u64> = records
+        .iter()
+        .filter(|r| r.status == JobStatus::Completed)
+        .filter_map(|r| r.started_at.map(|s| s.saturating_sub(r.created_at)))
+        .collect();
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    let rss = peak_rss_mb(host.id());
+    stop(host);
+    println!(
+        "{}",
+        json!({
+            "system": "deckhand",
+            "mode": "leases with fencing tokens; a result is recorded before the job counts as done",
+            "settings": format!("1 host process, batch-size {BATCH} (jobs in flight), echo.wasm, a fresh instance per job, content store off"),
+            "jobs": total,
+            "enqueue_single_per_s": single.round(),
+            "enqueue_bulk_per_s": bulk.round(),
+            "drain_per_s": drain.round(),
+            "latency_p50_ms": pct(0.50),
+            "latency_p99_ms": pct(0.99),
+            "peak_rss_mb": (rss * 10.0).round() / 10.0,
+            "redis_commands_per_job": (per_job * 100.0).round() / 100.0,
+        })
+    );
+}

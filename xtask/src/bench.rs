@@ -1,0 +1,275 @@
+//! `cargo xtask bench [--jobs N] [--smoke]`: Deckhand against its peers on
+//! this machine, each against a fresh `redis-server` on a free port, in one
+//! run. The peers install from their registries into `target/bench-tools`:
+//! BullMQ (npm), RQ (PyPI). Each system's driver (`tests/bench/`) prints one
+//! JSON line of figures; this collects them into a Markdown table of absolute
+//! figures and of Deckhand's ratio to each peer, prints it, and writes it to
+//! `target/bench/results.md`.
+//!
+//! Not built yet (see the closing notes): Celery and apalis drivers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::{build_plugins, cargo, root, run};
+
+const RQ: &str = "rq==2.6.1";
+const BULLMQ: [&str; 2] = ["bullmq@6.7.0", "ioredis@6.0.0"];
+
+pub fn bench(args: &[String]) -> Result<(), String> {
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let jobs: usize = match args.iter().position(|a| a == "--jobs") {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .ok_or("--jobs takes a number")?,
+        None if smoke => 200,
+        None => 50_000,
+    };
+    let root = root();
+    build_plugins()?;
+    run(cargo()
+        .current_dir(&root)
+        .args(["build", "--release", "-p", "deckhand"]))?;
+    let tools = root.join("target/bench-tools");
+    let python = python_tools(&tools)?;
+    let node_dir = node_tools(&tools)?;
+    std::fs::copy(
+        root.join("tests/bench/bullmq_bench.mjs"),
+        node_dir.join("bullmq_bench.mjs"),
+    )
+    .map_err(|e| format!("cannot copy the BullMQ driver: {e}"))?;
+
+    let n = jobs.to_string();
+    let mut results: Vec<Value> = Vec::new();
+    let mut drivers: Vec<(&str, Command)> = Vec::new();
+    let mut deckhand = cargo();
+    deckhand
+        .current_dir(&root)
+        .args(["bench", "-p", "deckhand", "--bench", "deckhand", "--"]);
+    drivers.push(("deckhand", deckhand));
+    let mut bullmq = Command::new("node");
+    bullmq.current_dir(&node_dir).arg("bullmq_bench.mjs");
+    drivers.push(("bullmq", bullmq));
+    let mut rq = Command::new(&python);
+    rq.arg(root.join("tests/bench/rq_bench.py"));
+    drivers.push(("rq", rq));
+    for (name, mut cmd) in drivers {
+        let redis = FreshRedis::start()?;
+        eprintln!("xtask: bench {name}: {jobs} jobs against {}", redis.url);
+        let out = cmd
+            .arg(&redis.url)
+            .arg(&n)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run the {name} driver: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("the {name} driver failed ({})", out.status));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('{'))
+            .ok_or(format!("the {name} driver printed no figures"))?;
+        results.push(serde_json::from_str(line).map_err(|e| format!("{name} figures: {e}"))?);
+    }
+    let limit = redis_benchmark(smoke)?;
+    let table = table(&results, &limit, jobs);
+    println!("{table}");
+    let out = root.join("target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    std::fs::write(out.join("results.md"), &table)
+        .map_err(|e| format!("cannot write results.md: {e}"))?;
+    Ok(())
+}
+
+fn python_tools(tools: &Path) -> Result<PathBuf, String> {
+    let venv = tools.join("py");
+    let python = venv.join("bin/python");
+    if !venv.join("bin/rq").is_file() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", RQ]))?;
+    }
+    Ok(python)
+}
+
+fn node_tools(tools: &Path) -> Result<PathBuf, String> {
+    let dir = tools.join("js");
+    if !dir.join("node_modules/bullmq").is_dir() || !dir.join("node_modules/ioredis").is_dir() {
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| {
+                std::fs::write(
+                    dir.join("package.json"),
+                    "{\"private\": true, \"type\": \"module\"}\n",
+                )
+            })
+            .map_err(|e| format!("cannot prepare {}: {e}", dir.display()))?;
+        run(Command::new("npm")
+            .current_dir(&dir)
+            .args(["install", "--silent", "--no-audit", "--no-fund"])
+            .args(BULLMQ))?;
+    }
+    Ok(dir)
+}
+
+/// A `redis-server` of its own on a free port, without persistence (every
+/// system gets the same), stopped on drop.
+struct FreshRedis {
+    url: String,
+    port: u16,
+    child: std::process::Child,
+}
+
+impl FreshRedis {
+    fn start() -> Result<FreshRedis, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start redis-server: {e}"))?;
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(FreshRedis {
+                    url: format!("redis://127.0.0.1:{port}"),
+                    port,
+                    child,
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        Err("redis-server did not start".into())
+    }
+}
+
+impl Drop for FreshRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Redis-side ceiling on this machine: single commands and EVALSHA of a
+/// small script, one connection and 50, no pipelining.
+fn redis_benchmark(smoke: bool) -> Result<String, String> {
+    let redis = FreshRedis::start()?;
+    let n = if smoke { "2000" } else { "200000" };
+    let out = Command::new("redis-benchmark")
+        .args([
+            "-p",
+            &redis.port.to_string(),
+            "-q",
+            "-n",
+            n,
+            "-c",
+            "50",
+            "-t",
+            "set,get,lpush,lpop",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run redis-benchmark: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .split(['\r', '\n'])
+        .filter(|l| l.contains("requests per second"))
+        .map(|l| l.trim().to_string())
+        .collect::<Vec<_>>()
+        .join("; "))
+}
+
+fn table(results: &[Value], limit: &str, jobs: usize) -> String {
+    let cols = [
+        ("drain_per_s", "drain jobs/s"),
+        ("enqueue_single_per_s", "enqueue jobs/s (single)"),
+        ("enqueue_bulk_per_s", "enqueue jobs/s (bulk)"),
+        ("latency_p50_ms", "submit→start p50 ms"),
+        ("latency_p99_ms", "p99 ms"),
+        ("peak_rss_mb", "worker peak RSS MB"),
+    ];
+    let mut s = format!(
+        "Benchmark, {jobs} no-op jobs per system, each against a fresh redis-server (no persistence) on this machine ({}).\n\n",
+        machine()
+    );
+    s.push_str("| system |");
+    for (_, title) in cols {
+        s.push_str(&format!(" {title} |"));
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---|".repeat(cols.len()));
+    s.push('\n');
+    for r in results {
+        s.push_str(&format!("| {} |", r["system"].as_str().unwrap_or("?")));
+        for (key, _) in cols {
+            s.push_str(&format!(" {} |", r[key]));
+        }
+        s.push('\n');
+    }
+    if let Some(d) = results.iter().find(|r| r["system"] == "deckhand") {
+        s.push_str("\nDeckhand's ratio to each peer (higher is better for Deckhand: throughput as Deckhand/peer, latency and memory as peer/Deckhand):\n\n| peer | drain | enqueue single | enqueue bulk | p99 latency | peak RSS |\n|---|---|---|---|---|---|\n");
+        for r in results.iter().filter(|r| r["system"] != "deckhand") {
+            let ratio = |k: &str, inverse: bool| {
+                let (a, b) = (d[k].as_f64().unwrap_or(0.0), r[k].as_f64().unwrap_or(0.0));
+                let (num, den) = if inverse { (b, a) } else { (a, b) };
+                if den > 0.0 {
+                    format!("{:.2}×", num / den)
+                } else {
+                    "n/a".into()
+                }
+            };
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                r["system"].as_str().unwrap_or("?"),
+                ratio("drain_per_s", false),
+                ratio("enqueue_single_per_s", false),
+                ratio("enqueue_bulk_per_s", false),
+                ratio("latency_p99_ms", true),
+                ratio("peak_rss_mb", true),
+            ));
+        }
+        s.push_str(&format!(
+            "\nDeckhand: {} Redis commands per job during the drain (client commands; each state change is one EVALSHA).\n",
+            d["redis_commands_per_job"]
+        ));
+    }
+    s.push_str("\nSettings and modes:\n\n");
+    for r in results {
+        s.push_str(&format!(
+            "- **{}**: {}; {}\n",
+            r["system"].as_str().unwrap_or("?"),
+            r["settings"].as_str().unwrap_or(""),
+            r["mode"].as_str().unwrap_or("")
+        ));
+    }
+    s.push_str(&format!(
+        "\nRedis ceiling (redis-benchmark, 50 clients, no pipelining): {limit}\n"
+    ));
+    s
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_default();
+    format!("{cpus} cores, {model}")
+}
