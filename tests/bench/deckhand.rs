@@ -87,18 +87,27 @@ fn job() -> SubmitRequest {
     }
 }
 
-/// Redis' `total_commands_processed`.
-fn commands(url: &str) -> i64 {
+/// Redis' `total_commands_processed` (commands run inside scripts
+/// included) and the number of EVALSHA calls (the host's round trips on the
+/// hot path: every state change is one script).
+fn commands(url: &str) -> (i64, i64) {
     let client = redis::Client::open(url).expect("redis url");
     let mut conn = client.get_connection().expect("redis");
     let info: String = redis::cmd("INFO")
-        .arg("stats")
+        .arg("all")
         .query(&mut conn)
         .expect("INFO");
-    info.lines()
+    let total = info
+        .lines()
         .find_map(|l| l.strip_prefix("total_commands_processed:"))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0);
+    let evalsha = info
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|v| v.split(',').next()?.parse().ok())
+        .unwrap_or(0);
+    (total, evalsha)
 }
 
 async fn completed(q: &Queue) -> i64 {
@@ -162,9 +171,12 @@ async fn run(url: &str, jobs: usize) {
     let host = serve(url, plugins.path(), data.path());
     wait_completed(&q, total).await;
     let drain = total as f64 / t.elapsed().as_secs_f64();
-    // Every command Redis served meanwhile (the host's, and this driver's
-    // polling of one counter every 2 ms), per job.
-    let per_job = (commands(url) - commands_before) as f64 / total as f64;
+    // Per job, while draining: every command Redis ran (inside scripts too),
+    // and the scripts called (round trips). This driver's own polling of one
+    // counter every 2 ms is in the first figure, not the second.
+    let commands_after = commands(url);
+    let per_job = (commands_after.0 - commands_before.0) as f64 / total as f64;
+    let trips_per_job = (commands_after.1 - commands_before.1) as f64 / total as f64;
 
     // Latency at a fixed 1,000 jobs/s for `latency_n` jobs.
     let latency_n = (jobs / 10).clamp(1, 5000);
@@ -206,6 +218,7 @@ async fn run(url: &str, jobs: usize) {
             "latency_p99_ms": pct(0.99),
             "peak_rss_mb": (rss * 10.0).round() / 10.0,
             "redis_commands_per_job": (per_job * 100.0).round() / 100.0,
+            "redis_round_trips_per_job": (trips_per_job * 1000.0).round() / 1000.0,
         })
     );
 }

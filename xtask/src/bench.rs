@@ -1,12 +1,12 @@
 //! `cargo xtask bench [--jobs N] [--smoke]`: Deckhand against its peers on
 //! this machine, each against a fresh `redis-server` on a free port, in one
 //! run. The peers install from their registries into `target/bench-tools`:
-//! BullMQ (npm), RQ (PyPI). Each system's driver (`tests/bench/`) prints one
+//! BullMQ (npm), RQ and Celery (PyPI). Each system's driver (`tests/bench/`) prints one
 //! JSON line of figures; this collects them into a Markdown table of absolute
 //! figures and of Deckhand's ratio to each peer, prints it, and writes it to
 //! `target/bench/results.md`.
 //!
-//! Not built yet (see the closing notes): Celery and apalis drivers.
+//! Not built yet (see the closing notes): an apalis driver.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::{build_plugins, cargo, root, run};
 
-const RQ: &str = "rq==2.6.1";
+const PY_PEERS: [&str; 2] = ["rq==2.6.1", "celery[redis]==5.5.3"];
 const BULLMQ: [&str; 2] = ["bullmq@6.7.0", "ioredis@6.0.0"];
 
 pub fn bench(args: &[String]) -> Result<(), String> {
@@ -56,6 +56,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let mut rq = Command::new(&python);
     rq.arg(root.join("tests/bench/rq_bench.py"));
     drivers.push(("rq", rq));
+    let mut celery = Command::new(&python);
+    celery.arg(root.join("tests/bench/celery_bench.py"));
+    drivers.push(("celery", celery));
     for (name, mut cmd) in drivers {
         let redis = FreshRedis::start()?;
         eprintln!("xtask: bench {name}: {jobs} jobs against {}", redis.url);
@@ -89,9 +92,11 @@ pub fn bench(args: &[String]) -> Result<(), String> {
 fn python_tools(tools: &Path) -> Result<PathBuf, String> {
     let venv = tools.join("py");
     let python = venv.join("bin/python");
-    if !venv.join("bin/rq").is_file() {
+    if !venv.join("bin/rq").is_file() || !venv.join("bin/celery").is_file() {
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", RQ]))?;
+        run(Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet"])
+            .args(PY_PEERS))?;
     }
     Ok(python)
 }
@@ -242,8 +247,8 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
             ));
         }
         s.push_str(&format!(
-            "\nDeckhand: {} Redis commands per job during the drain (client commands; each state change is one EVALSHA).\n",
-            d["redis_commands_per_job"]
+            "\nDeckhand during the drain: {} Redis round trips per job (script calls: one claim per batch, one completion per job) and {} Redis commands per job counting those run inside the scripts.\n",
+            d["redis_round_trips_per_job"], d["redis_commands_per_job"]
         ));
     }
     s.push_str("\nSettings and modes:\n\n");
