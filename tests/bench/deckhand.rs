@@ -37,7 +37,7 @@ fn root() -> std::path::PathBuf {
         .to_path_buf()
 }
 
-fn serve(url: &str, plugins: &std::path::Path, data: &std::path::Path) -> Child {
+fn serve(url: &str, plugins: &std::path::Path, data: &std::path::Path, batch: &str) -> Child {
     let listen = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let addr = listen.local_addr().expect("addr");
     drop(listen);
@@ -47,7 +47,7 @@ fn serve(url: &str, plugins: &std::path::Path, data: &std::path::Path) -> Child 
             "--redis-url",
             url,
             "--batch-size",
-            BATCH,
+            batch,
             "--listen",
         ])
         .arg(addr.to_string())
@@ -140,7 +140,7 @@ async fn run(url: &str, jobs: usize) {
     let q = Queue::connect(url, config).await.expect("redis");
 
     // Register the job type, then stop: jobs are enqueued with no host running.
-    let host = serve(url, plugins.path(), data.path());
+    let host = serve(url, plugins.path(), data.path(), BATCH);
     while !q.job_types().await.expect("types").contains_key("echo") {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -168,7 +168,7 @@ async fn run(url: &str, jobs: usize) {
     let total = (single_n + jobs) as i64;
     let commands_before = commands(url);
     let t = Instant::now();
-    let host = serve(url, plugins.path(), data.path());
+    let host = serve(url, plugins.path(), data.path(), BATCH);
     wait_completed(&q, total).await;
     let drain = total as f64 / t.elapsed().as_secs_f64();
     // Per job, while draining: every command Redis ran (inside scripts too),
@@ -204,6 +204,25 @@ async fn run(url: &str, jobs: usize) {
     };
     let rss = peak_rss_mb(host.id());
     stop(host);
+
+    // Throughput with 1, 2 and 4 jobs in flight (a tenth of the jobs each).
+    let mut by_tasks = serde_json::Map::new();
+    let mut done = completed(&q).await;
+    for tasks in ["1", "2", "4"] {
+        let n = (jobs / 10).max(1);
+        q.submit_batch((0..n).map(|_| job()).collect())
+            .await
+            .expect("batch");
+        let t = Instant::now();
+        let host = serve(url, plugins.path(), data.path(), tasks);
+        done += n as i64;
+        wait_completed(&q, done).await;
+        by_tasks.insert(
+            tasks.into(),
+            json!((n as f64 / t.elapsed().as_secs_f64()).round()),
+        );
+        stop(host);
+    }
     println!(
         "{}",
         json!({
@@ -218,6 +237,7 @@ async fn run(url: &str, jobs: usize) {
             "latency_p99_ms": pct(0.99),
             "peak_rss_mb": (rss * 10.0).round() / 10.0,
             "redis_commands_per_job": (per_job * 100.0).round() / 100.0,
+            "drain_per_s_by_tasks": by_tasks,
             "redis_round_trips_per_job": (trips_per_job * 1000.0).round() / 1000.0,
         })
     );

@@ -251,6 +251,12 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
             d["redis_round_trips_per_job"], d["redis_commands_per_job"]
         ));
     }
+    if let Some(d) = results.iter().find(|r| r["system"] == "deckhand") {
+        s.push_str(&format!(
+            "\nDeckhand drain with 1, 2 and 4 jobs in flight (`--batch-size`): {}\n",
+            d["drain_per_s_by_tasks"]
+        ));
+    }
     s.push_str("\nSettings and modes:\n\n");
     for r in results {
         s.push_str(&format!(
