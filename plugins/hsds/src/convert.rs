@@ -106,11 +106,18 @@ fn walk(schema: &Value, depth: usize, m: &mut Measure) {
     }
 }
 
-/// Items any one array may hold. One scraped record describes a handful of
+/// Items an array may hold. One scraped record describes a handful of
 /// places and services; a bound also stops a small model that would repeat
 /// an item until it runs out of tokens (grammar-constrained decoding honours
 /// `maxItems`, and strict-mode providers accept it).
-const MAX_ITEMS: u64 = 8;
+fn max_items(array: &str) -> u64 {
+    match array {
+        "organization" | "addresses" => 2,
+        "phones" => 3,
+        "schedules" => 7,
+        _ => 4,
+    }
+}
 
 /// Nested arrays each top-level object carries: (property, HSDS object).
 const NESTED: &[(&str, &[(&str, &str)])] = &[
@@ -170,7 +177,10 @@ fn build(with_descriptions: bool) -> Result<Value, ConvertError> {
         for (property, child) in *nested {
             let mut child = core_object(child, with_descriptions)?;
             close(&mut child);
-            props.insert((*property).into(), json!({"type": "array", "items": child}));
+            props.insert(
+                (*property).into(),
+                json!({"type": "array", "items": child, "maxItems": max_items(property)}),
+            );
         }
         if *kind != "organization" {
             props.insert(
@@ -182,14 +192,14 @@ fn build(with_descriptions: bool) -> Result<Value, ConvertError> {
         if *kind == "service" {
             props.insert(
                 "location_names".into(),
-                json!({"type": "array", "items": {"type": "string"}, "maxItems": MAX_ITEMS,
+                json!({"type": "array", "items": {"type": "string"}, "maxItems": max_items("location_names"),
                        "description": "names of the locations (below) where this service is offered"}),
             );
         }
         close(&mut object);
         top.insert(
             (*kind).to_string(),
-            json!({"type": "array", "items": object, "minItems": usize::from(*kind == "organization"), "maxItems": MAX_ITEMS}),
+            json!({"type": "array", "items": object, "minItems": usize::from(*kind == "organization"), "maxItems": max_items(kind)}),
         );
     }
     let mut root = json!({"type": "object", "properties": top});
