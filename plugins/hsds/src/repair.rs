@@ -208,17 +208,17 @@ fn nested(
                     item.insert("state_province".into(), json!(code));
                     repairs.push(format!("{path}: country set to US (state {code})"));
                 }
-                let missing: Vec<&str> = [
-                    "address_1",
-                    "city",
-                    "state_province",
-                    "postal_code",
-                    "country",
-                    "address_type",
-                ]
-                .into_iter()
-                .filter(|k| !item.contains_key(*k))
-                .collect();
+                // What HSDS requires of an address, from its schema (the id
+                // is given below).
+                let required = crate::schemas::object("address")
+                    .and_then(|a| a["required"].as_array().cloned())
+                    .unwrap_or_default();
+                let missing: Vec<&str> = required
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|k| *k != "id")
+                    .filter(|k| !item.contains_key(*k))
+                    .collect();
                 if !missing.is_empty() {
                     repairs.push(format!(
                         "{path}: address dropped, HSDS requires {} and the answer has none",
