@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use common::redis::TestRedis;
 use deckhand::queue::{
-    Ack, Cancel, ClaimedJob, JobStatus, Queue, QueueConfig, QueueError, RegisteredType,
-    RetryStrategy, SubmitRequest,
+    Ack, Cancel, ClaimedJob, Completion, JobStatus, MAX_COMPLETE_BATCH, Queue, QueueConfig,
+    QueueError, RegisteredType, RetryStrategy, SubmitRequest,
 };
 use deckhand::runtime::JobFailure;
 
@@ -684,6 +684,122 @@ async fn wait_for_jobs_returns_when_they_finish() {
             .await,
         Err(QueueError::NotFound(_))
     ));
+}
+
+#[tokio::test]
+async fn one_claim_merges_types_by_priority_and_one_call_records_many_results() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let with_priority = |t: &str, p: i32| SubmitRequest {
+        priority: p,
+        ..job(t, "{}")
+    };
+    let a_low = submit(&q, with_priority("a", 1)).await;
+    let b_high = submit(&q, with_priority("b", 9)).await;
+    let a_high = submit(&q, with_priority("a", 5)).await;
+    let b_low = submit(&q, with_priority("b", 0)).await;
+    let after = submit(
+        &q,
+        SubmitRequest {
+            depends_on: vec![b_high.clone()],
+            ..job("a", "{}")
+        },
+    )
+    .await;
+
+    // Three of the four ready jobs, best first across both types.
+    let claimed = q.claim(HOST, &["a", "b"], 3, LEASE).await.unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, [&b_high, &a_high, &a_low]);
+    let tokens: std::collections::HashSet<&str> =
+        claimed.iter().map(|j| j.token.as_str()).collect();
+    assert_eq!(tokens.len(), 3, "each claim has its own fencing token");
+    assert!(claimed.iter().all(|j| j.attempt == 1));
+
+    // Someone waits for them; each message may carry several ids.
+    let waiter = {
+        let q = q.clone();
+        let ids = vec![b_high.clone(), a_high.clone()];
+        tokio::spawn(async move { q.wait_for_jobs(&ids, Duration::from_secs(30)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut lost = claimed[2].clone();
+    lost.token = "not-the-token".into();
+    let acks = q
+        .complete_many(&[
+            Completion {
+                job: &claimed[0],
+                result: "1",
+                plugin_version: "v1",
+                cache_hit: false,
+            },
+            Completion {
+                job: &lost,
+                result: "2",
+                plugin_version: "v1",
+                cache_hit: false,
+            },
+            Completion {
+                job: &claimed[1],
+                result: "3",
+                plugin_version: "v1",
+                cache_hit: true,
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        acks,
+        [
+            Ack::Recorded(JobStatus::Completed),
+            Ack::Stale,
+            Ack::Recorded(JobStatus::Completed)
+        ]
+    );
+    let done = waiter.await.unwrap().unwrap();
+    assert_eq!(done[0].result.as_deref(), Some("1"));
+    assert_eq!(done[1].result.as_deref(), Some("3"));
+    assert!(done[1].cache_hit && !done[0].cache_hit);
+    assert_eq!(
+        status(&q, &a_low).await,
+        JobStatus::Running,
+        "stale: untouched"
+    );
+    assert_eq!(
+        status(&q, &after).await,
+        JobStatus::Pending,
+        "its dependency completed"
+    );
+    let stats = q.stats().await.unwrap();
+    assert_eq!(
+        (
+            stats["completed"],
+            stats["stale_rejected"],
+            stats["cache_hits"]
+        ),
+        (2, 1, 1)
+    );
+    // What is left: the dependent (priority 0, earlier) then b_low.
+    let rest = q.claim(HOST, &["a", "b"], 10, LEASE).await.unwrap();
+    let ids: Vec<&str> = rest.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, [&b_low, &after]);
+
+    // Too many at once is refused before anything is written.
+    let many = vec![
+        Completion {
+            job: &claimed[2],
+            result: "4",
+            plugin_version: "v1",
+            cache_hit: false,
+        };
+        MAX_COMPLETE_BATCH + 1
+    ];
+    assert!(matches!(
+        q.complete_many(&many).await,
+        Err(QueueError::Invalid { .. })
+    ));
+    assert_eq!(status(&q, &a_low).await, JobStatus::Running);
 }
 
 #[tokio::test]

@@ -84,6 +84,16 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code, "message": self.message } });
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was never read, so the connection cannot
+            // carry another request; saying so keeps clients from reusing it.
+            return (
+                self.status,
+                [(axum::http::header::CONNECTION, "close")],
+                axum::Json(body),
+            )
+                .into_response();
+        }
         (self.status, axum::Json(body)).into_response()
     }
 }

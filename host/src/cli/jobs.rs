@@ -528,10 +528,12 @@ async fn wait_with_progress(
             Err(_) => bail!("{} jobs still unfinished after {timeout:?}", open.len()),
             Ok(None) => bail!("lost the connection to Redis while waiting"),
             Ok(Some(msg)) => {
-                if let Ok(id) = msg.get_payload::<String>()
-                    && open.remove(id.as_str())
-                {
-                    bar.inc(1);
+                if let Ok(ids) = msg.get_payload::<String>() {
+                    for id in ids.split(' ') {
+                        if open.remove(id) {
+                            bar.inc(1);
+                        }
+                    }
                 }
             }
         }

@@ -30,6 +30,10 @@ pub const MAX_PRIORITY: i32 = 1_000_000;
 pub const MAX_ID_LEN: usize = 256;
 /// Most dependencies one job may have.
 pub const MAX_DEPENDENCIES: usize = 1_000;
+/// Most jobs one claim takes (a larger request takes this many).
+pub const MAX_CLAIM: usize = 1_000;
+/// Most results one [`Queue::complete_many`] call records.
+pub const MAX_COMPLETE_BATCH: usize = 1_000;
 
 /// Queue settings shared by every host and client of one queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +150,17 @@ pub struct ClaimedJob {
     pub forced: bool,
 }
 
+/// One result for [`Queue::complete_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct Completion<'a> {
+    pub job: &'a ClaimedJob,
+    /// JSON text.
+    pub result: &'a str,
+    pub plugin_version: &'a str,
+    /// The result came from the content directory, not a run.
+    pub cache_hit: bool,
+}
+
 /// A job type a host offers, as registered in Redis.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RegisteredType {
@@ -236,7 +251,8 @@ impl Queue {
         invocation
     }
 
-    /// The pub/sub channel a job id is published on when the job ends.
+    /// The pub/sub channel job ids are published on when jobs end (several
+    /// ids in one message are separated by spaces).
     pub fn finished_channel(&self) -> String {
         self.key(&["finished"])
     }
@@ -452,7 +468,10 @@ impl Queue {
             return Ok(vec![]);
         }
         let mut invocation = self.invocation(&scripts().claim);
-        invocation.arg(count).arg(millis(lease)).arg(host);
+        invocation
+            .arg(count.min(MAX_CLAIM))
+            .arg(millis(lease))
+            .arg(host);
         for t in job_types {
             invocation.arg(*t);
         }
@@ -510,21 +529,64 @@ impl Queue {
         plugin_version: &str,
         cache_hit: bool,
     ) -> Result<Ack, QueueError> {
-        let reply: String = self
-            .invocation(&scripts().complete)
-            .arg(&job.id)
-            .arg(&job.token)
-            .arg(result)
-            .arg(plugin_version)
-            .arg(self.config.result_ttl_secs)
-            .arg(if cache_hit { "1" } else { "0" })
-            .invoke_async(&mut self.conn.clone())
+        let acks = self
+            .complete_many(&[Completion {
+                job,
+                result,
+                plugin_version,
+                cache_hit,
+            }])
             .await?;
-        match reply.as_str() {
-            "ok" => Ok(Ack::Recorded(JobStatus::Completed)),
-            "stale" => Ok(Ack::Stale),
-            other => Err(QueueError::Protocol(format!("complete returned {other:?}"))),
+        acks.into_iter()
+            .next()
+            .ok_or_else(|| QueueError::Protocol("complete returned no reply".into()))
+    }
+
+    /// Records several results in one atomic step and one round trip; each
+    /// is checked against its own lease. Returns one ack per completion, in
+    /// order. At most [`MAX_COMPLETE_BATCH`] at once.
+    pub async fn complete_many(
+        &self,
+        completions: &[Completion<'_>],
+    ) -> Result<Vec<Ack>, QueueError> {
+        if completions.len() > MAX_COMPLETE_BATCH {
+            return Err(invalid(
+                "completions",
+                format!(
+                    "{} in one call; at most {MAX_COMPLETE_BATCH}",
+                    completions.len()
+                ),
+            ));
         }
+        if completions.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut invocation = self.invocation(&scripts().complete);
+        invocation.arg(self.config.result_ttl_secs);
+        for c in completions {
+            invocation
+                .arg(&c.job.id)
+                .arg(&c.job.token)
+                .arg(c.result)
+                .arg(c.plugin_version)
+                .arg(if c.cache_hit { "1" } else { "0" });
+        }
+        let replies: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        if replies.len() != completions.len() {
+            return Err(QueueError::Protocol(format!(
+                "complete returned {} replies for {} jobs",
+                replies.len(),
+                completions.len()
+            )));
+        }
+        replies
+            .iter()
+            .map(|reply| match reply.as_str() {
+                "ok" => Ok(Ack::Recorded(JobStatus::Completed)),
+                "stale" => Ok(Ack::Stale),
+                other => Err(QueueError::Protocol(format!("complete returned {other:?}"))),
+            })
+            .collect()
     }
 
     /// Records a failed attempt, if `job`'s lease is still held: a retry
@@ -683,8 +745,10 @@ impl Queue {
                     ));
                 }
                 Ok(Some(msg)) => {
-                    if let Ok(id) = msg.get_payload::<String>() {
-                        open.remove(&id);
+                    if let Ok(ids) = msg.get_payload::<String>() {
+                        for id in ids.split(' ') {
+                            open.remove(id);
+                        }
                     }
                 }
             }

@@ -2,6 +2,11 @@
 -- the host's job types, each under a fresh lease and fencing token. First
 -- moves due retries from P:scheduled to their ready queues.
 --
+-- Costs two commands per claimed job (read the record, mark it running),
+-- plus a handful per call: the ready queues are read and trimmed in one
+-- command per type, and the leases and fencing tokens in one each. The host
+-- bounds `count` (MAX_CLAIM) well below Lua's limit on unpacked arguments.
+--
 -- ARGV: prefix, count, lease_ms, host, job types...
 -- Keys: P:scheduled, P:ready:<type> for each type, P:job:<id>, P:leases,
 --       P:token, P:seq, P:stats
@@ -21,62 +26,82 @@ for _, id in ipairs(due) do
     end
 end
 
--- The head (lowest score) of each type's ready queue.
-local heads = {}
-for i = 5, #ARGV do
-    local key = k('ready', ARGV[i])
-    local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    if #head > 0 then
-        heads[key] = { head[1], tonumber(head[2]) }
-    end
-end
-
-local out = {}
-local lease_until = now + lease_ms
-local claimed = 0
-while claimed < count do
-    local best_key, best = nil, nil
-    for key, head in pairs(heads) do
-        if not best or head[2] < best[2] then
-            best_key, best = key, head
+-- The best `want` ready ids across the types: each queue's first `want`
+-- entries, merged by score (lower first), taken off their queues.
+local function take(want)
+    local heads = {}
+    for i = 5, #ARGV do
+        local key = k('ready', ARGV[i])
+        local entries = redis.call('ZRANGE', key, 0, want - 1, 'WITHSCORES')
+        if #entries > 0 then
+            table.insert(heads, { key = key, entries = entries, at = 1, taken = {} })
         end
     end
-    if not best_key then
+    local ids = {}
+    while #ids < want do
+        local best = nil
+        for _, h in ipairs(heads) do
+            if h.at < #h.entries and (not best
+                    or tonumber(h.entries[h.at + 1]) < tonumber(best.entries[best.at + 1])) then
+                best = h
+            end
+        end
+        if not best then
+            break
+        end
+        local id = best.entries[best.at]
+        table.insert(ids, id)
+        table.insert(best.taken, id)
+        best.at = best.at + 2
+    end
+    for _, h in ipairs(heads) do
+        if #h.taken > 0 then
+            redis.call('ZREM', h.key, unpack(h.taken))
+        end
+    end
+    return ids
+end
+
+local out, leases = {}, {}
+local lease_until = int(now + lease_ms)
+local claimed = 0
+while claimed < count do
+    local ids = take(count - claimed)
+    if #ids == 0 then
         break
     end
-    local id = best[1]
-    redis.call('ZREM', best_key, id)
-    local next_head = redis.call('ZRANGE', best_key, 0, 0, 'WITHSCORES')
-    if #next_head > 0 then
-        heads[best_key] = { next_head[1], tonumber(next_head[2]) }
-    else
-        heads[best_key] = nil
-    end
-
-    local job = k('job', id)
-    if redis.call('HGET', job, 'status') == 'pending' then
-        local token = redis.call('INCR', k('token'))
-        local attempts = redis.call('HINCRBY', job, 'attempts', 1)
-        redis.call('HSET', job, 'status', 'running', 'lease_token', token,
-            'lease_until', int(lease_until), 'worker', host,
-            'started_at', int(now), 'updated_at', int(now))
-        redis.call('ZADD', k('leases'), int(lease_until), id)
-        local f = redis.call('HMGET', job, 'type', 'payload', 'feedback', 'metadata', 'priority', 'content_hash', 'force')
-        table.insert(out, id)
-        table.insert(out, f[1])
-        table.insert(out, f[2])
-        table.insert(out, attempts)
-        table.insert(out, f[3] or '')
-        table.insert(out, f[4] or '{}')
-        table.insert(out, token)
-        table.insert(out, int(lease_until))
-        table.insert(out, f[5] or '0')
-        table.insert(out, f[6] or '')
-        table.insert(out, f[7] or '')
-        claimed = claimed + 1
+    -- One fencing token per id, taken at once (ids skipped below waste theirs).
+    local last_token = redis.call('INCRBY', k('token'), #ids)
+    for n, id in ipairs(ids) do
+        local job = k('job', id)
+        local f = redis.call('HMGET', job, 'status', 'attempts', 'type', 'payload', 'feedback',
+            'metadata', 'priority', 'content_hash', 'force')
+        -- Anything else was left behind by a job that has moved on.
+        if f[1] == 'pending' then
+            local token = last_token - #ids + n
+            local attempts = (tonumber(f[2]) or 0) + 1
+            redis.call('HSET', job, 'status', 'running', 'attempts', attempts,
+                'lease_token', token, 'lease_until', lease_until, 'worker', host,
+                'started_at', int(now), 'updated_at', int(now))
+            table.insert(leases, lease_until)
+            table.insert(leases, id)
+            table.insert(out, id)
+            table.insert(out, f[3])
+            table.insert(out, f[4])
+            table.insert(out, attempts)
+            table.insert(out, f[5] or '')
+            table.insert(out, f[6] or '{}')
+            table.insert(out, token)
+            table.insert(out, lease_until)
+            table.insert(out, f[7] or '0')
+            table.insert(out, f[8] or '')
+            table.insert(out, f[9] or '')
+            claimed = claimed + 1
+        end
     end
 end
 if claimed > 0 then
+    redis.call('ZADD', k('leases'), unpack(leases))
     stat('claimed', claimed)
 end
 return out

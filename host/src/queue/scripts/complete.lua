@@ -1,47 +1,73 @@
--- Record a job's result, if the caller still holds its lease; store it in
--- the content index when the job has a content hash; then release every job
--- that was waiting only on this one.
+-- Record the results of one or more jobs, each only if the caller still
+-- holds its lease; store each in the content index when the job has a
+-- content hash; then release every job that was waiting only on it.
+-- A host sends the results that finished while its previous call was in
+-- flight together, so a busy host pays one round trip for many jobs.
 --
--- ARGV: prefix, id, token, result (JSON), plugin version id, ttl seconds,
+-- ARGV: prefix, ttl seconds, then 5 per job:
+--       id, token, result (JSON), plugin version id,
 --       cache_hit ('1': the result came from the content directory, not a run)
 -- Keys: P:job:<id>, P:leases, P:waiting:<id>, P:job:<child>, P:ready:<type>,
---       P:job:<parent> (children counters),
---       P:content:<type>:<hash>, P:seq, P:stats, P:errors:<id>;
---       publishes P:finished and P:wake
--- Returns: 'ok' | 'stale' (the lease was lost: someone else owns the job now)
+--       P:job:<parent> (children counters), P:errors:<id> (expiry),
+--       P:content:<type>:<hash>, P:seq, P:stats;
+--       publishes P:finished (the ids, space-separated) and P:wake
+-- Returns: one reply per job, in order: 'ok' | 'stale' (the lease was lost:
+--          someone else owns the job now)
 
-local id, token, result, version, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local cache_hit = ARGV[7] == '1'
-local job = k('job', id)
-if not holds_lease(id, token) then
-    stat('stale_rejected')
-    return 'stale'
-end
+local ttl = ARGV[2]
 local now = now_ms()
-redis.call('HSET', job, 'status', 'completed', 'result', result, 'plugin_version', version,
-    'finished_at', int(now), 'updated_at', int(now))
-redis.call('HDEL', job, 'lease_token', 'lease_until', 'feedback')
-redis.call('ZREM', k('leases'), id)
-stat('completed')
-if cache_hit then
-    redis.call('HSET', job, 'cache_hit', 1)
-    stat('cache_hits')
-end
-local job_type, content_hash = unpack(redis.call('HMGET', job, 'type', 'content_hash'))
-if content_hash then
-    redis.call('HSET', k('content', job_type, content_hash),
-        'result', result, 'job_id', id, 'plugin_version', version, 'stored_at', int(now))
-end
-
-local waiting = k('waiting', id)
-for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
-    local cjob = k('job', child)
-    if redis.call('HGET', cjob, 'status') == 'waiting' then
-        dependency_done(child)
+local replies, done = {}, {}
+local hits, stale = 0, 0
+for i = 3, #ARGV, 5 do
+    local id, token, result, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    local cache_hit = ARGV[i + 4] == '1'
+    local job = k('job', id)
+    local status, held, job_type, content_hash, parent, last_error = unpack(redis.call('HMGET', job,
+        'status', 'lease_token', 'type', 'content_hash', 'parent', 'last_error'))
+    if status ~= 'running' or held ~= token then
+        stale = stale + 1
+        table.insert(replies, 'stale')
+    else
+        if cache_hit then
+            hits = hits + 1
+            redis.call('HSET', job, 'status', 'completed', 'result', result, 'plugin_version', version,
+                'finished_at', int(now), 'updated_at', int(now), 'cache_hit', 1)
+        else
+            redis.call('HSET', job, 'status', 'completed', 'result', result, 'plugin_version', version,
+                'finished_at', int(now), 'updated_at', int(now))
+        end
+        redis.call('HDEL', job, 'lease_token', 'lease_until', 'feedback')
+        if content_hash then
+            redis.call('HSET', k('content', job_type, content_hash),
+                'result', result, 'job_id', id, 'plugin_version', version, 'stored_at', int(now))
+        end
+        local waiting = k('waiting', id)
+        local children = redis.call('SMEMBERS', waiting)
+        if #children > 0 then
+            for _, child in ipairs(children) do
+                if redis.call('HGET', k('job', child), 'status') == 'waiting' then
+                    dependency_done(child)
+                end
+            end
+            redis.call('DEL', waiting)
+        end
+        count_finished(parent, false)
+        expire_finished(id, ttl, last_error ~= nil)
+        table.insert(done, id)
+        table.insert(replies, 'ok')
     end
 end
-redis.call('DEL', waiting)
-child_finished(id, false)
-expire_finished(id, ttl)
-redis.call('PUBLISH', k('finished'), id)
-return 'ok'
+-- Batches are bounded by the host (MAX_COMPLETE_BATCH), far below Lua's
+-- limit on unpacked arguments.
+if #done > 0 then
+    redis.call('ZREM', k('leases'), unpack(done))
+    stat('completed', #done)
+    redis.call('PUBLISH', k('finished'), table.concat(done, ' '))
+end
+if hits > 0 then
+    stat('cache_hits', hits)
+end
+if stale > 0 then
+    stat('stale_rejected', stale)
+end
+return replies

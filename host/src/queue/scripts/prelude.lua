@@ -17,7 +17,8 @@
 --   P:types             hash    job type -> JSON of the host that last registered it
 --   P:seq, P:token      string  counters: FIFO sequence, fencing tokens
 --   P:stats             hash    counters (submitted, completed, retried, dead, ...)
---   P:finished          channel job ids, published when a job ends
+--   P:finished          channel job ids, published when jobs end (several ids
+--                               in one message are separated by spaces)
 --   P:wake              channel job types, published when a job becomes ready
 --
 -- Times come from Redis' own clock (TIME), so hosts with skewed clocks agree
@@ -79,11 +80,15 @@ local function stat(name, by)
 end
 
 -- Finished jobs (completed, dead, cancelled) expire after ttl seconds.
-local function expire_finished(id, ttl)
+-- `has_errors` false: the caller knows the job has no error history (it
+-- has no last_error), which saves a command on the hot path.
+local function expire_finished(id, ttl, has_errors)
     ttl = tonumber(ttl)
     if ttl and ttl > 0 then
         redis.call('EXPIRE', k('job', id), ttl)
-        redis.call('EXPIRE', k('errors', id), ttl)
+        if has_errors ~= false then
+            redis.call('EXPIRE', k('errors', id), ttl)
+        end
     end
 end
 
@@ -101,17 +106,26 @@ local function dependency_done(id)
     end
 end
 
--- Counts a finished job on its parent (the job that submitted it), so the
--- parent's record shows its children's progress. Parents that have expired
--- are left alone rather than recreated as fragments.
-local function child_finished(id, failed)
-    local parent = redis.call('HGET', k('job', id), 'parent')
-    if parent and parent ~= '' and redis.call('EXISTS', k('job', parent)) == 1 then
+-- Whether `parent` names a job that still exists. Parents that have
+-- expired are left alone rather than recreated as fragments.
+local function live_parent(parent)
+    return parent and parent ~= '' and redis.call('EXISTS', k('job', parent)) == 1
+end
+
+-- Counts a finished job on its parent (the job that submitted it, or
+-- false/'' for none), so the parent's record shows its children's progress.
+local function count_finished(parent, failed)
+    if live_parent(parent) then
         redis.call('HINCRBY', k('job', parent), 'children_done', 1)
         if failed then
             redis.call('HINCRBY', k('job', parent), 'children_failed', 1)
         end
     end
+end
+
+-- Like count_finished, for the job `id`.
+local function child_finished(id, failed)
+    count_finished(redis.call('HGET', k('job', id), 'parent'), failed)
 end
 
 -- Ends `id` with `status` ('dead' or 'cancelled'), and every job waiting on
@@ -205,7 +219,7 @@ end
 
 -- Counts a new child on its parent; `done` when it finished on arrival.
 local function count_child(parent, done)
-    if parent and parent ~= '' and redis.call('EXISTS', k('job', parent)) == 1 then
+    if live_parent(parent) then
         redis.call('HINCRBY', k('job', parent), 'children_total', 1)
         if done then
             redis.call('HINCRBY', k('job', parent), 'children_done', 1)

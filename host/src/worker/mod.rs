@@ -2,6 +2,8 @@
 //! plugin runtime, renewing leases while they run, reaping the leases of dead
 //! hosts, and handing its own jobs back at once on shutdown.
 
+mod completer;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -113,6 +115,10 @@ pub struct Worker {
     wake: Notify,
     /// Cancelled when the host stops claiming.
     stopping: CancellationToken,
+    /// Where job tasks hand their results to be written in batches.
+    completer: completer::Completer,
+    /// The writer behind `completer`, until `run` starts it.
+    writer: Mutex<Option<completer::Writer>>,
 }
 
 impl Worker {
@@ -125,7 +131,10 @@ impl Worker {
         if config.host_id.is_empty() {
             config.host_id = default_host_id();
         }
+        let (completer, writer) = completer::channel();
         Arc::new(Worker {
+            completer,
+            writer: Mutex::new(Some(writer)),
             host_id: config.host_id.clone(),
             queue,
             registry,
@@ -173,6 +182,10 @@ impl Worker {
     /// jobs finish for up to `shutdown_timeout_ms`, and hands the rest back.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         let background = CancellationToken::new();
+        // Ends by itself once the worker (the completer's only owner) is gone.
+        if let Some(writer) = lock(&self.writer).take() {
+            tokio::spawn(writer.run(self.queue.clone()));
+        }
         let tasks = vec![
             tokio::spawn(self.clone().reload_loop(background.clone())),
             tokio::spawn(self.clone().renew_loop(background.clone())),
@@ -339,8 +352,8 @@ impl Worker {
             // The Redis index lost this content's result, the directory has
             // it: complete without running (and without paying again).
             match self
-                .queue
-                .complete_as(&job, &stored.result, &stored.plugin_version, true)
+                .completer
+                .complete(&job, &stored.result, &stored.plugin_version, true)
                 .await
             {
                 Ok(ack) => {
@@ -423,8 +436,12 @@ impl Worker {
         let mut backoff = Duration::from_millis(100);
         loop {
             let ack = match &result {
-                Ok(out) => self.queue.complete(job, out, version).await,
-                Err(failure) => self.queue.fail(job, failure, &self.host_id, version).await,
+                Ok(out) => self.completer.complete(job, out, version, false).await,
+                Err(failure) => self
+                    .queue
+                    .fail(job, failure, &self.host_id, version)
+                    .await
+                    .map_err(|e| e.to_string()),
             };
             match ack {
                 Ok(Ack::Recorded(status)) => {
