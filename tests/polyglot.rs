@@ -259,3 +259,56 @@ async fn python_and_javascript_job_types_run_through_the_queue() {
         ]
     );
 }
+
+/// The host reserves instance slots (wasmtime's pooling allocator) by
+/// default; components with many core modules, tables and large tables
+/// (componentize-py, componentize-js) must fit them, limits included, with
+/// more of them running at once than the pool has slots for one-module
+/// components.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_and_javascript_run_in_pooled_slots() {
+    let runtime = Arc::new(
+        Runtime::new(RuntimeConfig {
+            pool_instances: 6,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    let hours = Arc::new(
+        Plugin::load(&runtime, &plugin_wasm("pantry_hours"))
+            .await
+            .unwrap(),
+    );
+    let html = Arc::new(
+        Plugin::load(&runtime, &plugin_wasm("html_extract"))
+            .await
+            .unwrap(),
+    );
+    let mut running = tokio::task::JoinSet::new();
+    for i in 0..6 {
+        let (runtime, hours, html) = (runtime.clone(), hours.clone(), html.clone());
+        running.spawn(async move {
+            let services = Arc::new(Standalone);
+            if i % 2 == 0 {
+                let payload = json!({"hours": "Mon-Fri 9am-5pm"});
+                let out = runtime
+                    .run(&hours, job("pantry_hours", payload), services)
+                    .await
+                    .unwrap();
+                assert_eq!(core(&out).len(), 1, "{out}");
+            } else {
+                let payload = json!({"html": "<p>Open <b>Tuesdays</b></p>"});
+                let out = runtime
+                    .run(&html, job("html_extract", payload), services)
+                    .await
+                    .unwrap();
+                assert!(out.contains("Tuesdays"), "{out}");
+            }
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        done.unwrap();
+    }
+    assert_limits_hold(&runtime, &html, "html_extract.limits_probe").await;
+    assert_limits_hold(&runtime, &hours, "pantry_hours.limits_probe").await;
+}

@@ -87,9 +87,17 @@ pub struct LimitsSection {
     pub max_timeout_ms: u64,
     pub default_memory_mb: u64,
     pub max_memory_mb: u64,
-    /// Pre-reserved instance slots (wasmtime's pooling allocator); 0: off.
+    /// Run jobs in pre-reserved instance slots (wasmtime's pooling
+    /// allocator): several times faster to start a job than mapping fresh
+    /// memory for each, at the price of reserved address space.
+    pub pooling: bool,
+    /// Slots to reserve; 0: one per job this host can run at once
+    /// (`worker_count × batch_size`) plus a few for loading plugins.
     pub pool_instances: u32,
 }
+
+/// Slots beyond the jobs in flight: plugin loads and reloads instantiate too.
+const POOL_SPARE_SLOTS: usize = 8;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -186,7 +194,8 @@ impl Default for LimitsSection {
             max_timeout_ms: r.max_timeout_ms,
             default_memory_mb: r.default_memory_bytes / MIB,
             max_memory_mb: r.max_memory_bytes / MIB,
-            pool_instances: r.pool_instances,
+            pooling: true,
+            pool_instances: 0,
         }
     }
 }
@@ -323,6 +332,14 @@ impl Config {
             "must be ≥ 1",
         )?;
         bound(
+            !self.limits.pooling
+                || self.limits.pool_instances == 0
+                || self.limits.pool_instances as usize >= self.jobs_in_flight(),
+            "limits.pool_instances",
+            self.limits.pool_instances,
+            "must be 0 (automatic) or ≥ worker_count × batch_size, or jobs could not start",
+        )?;
+        bound(
             self.shutdown_timeout >= 0.0 && self.shutdown_timeout.is_finite(),
             "shutdown_timeout",
             self.shutdown_timeout,
@@ -440,13 +457,28 @@ impl Config {
         }
     }
 
+    /// Jobs this host runs at once.
+    fn jobs_in_flight(&self) -> usize {
+        self.worker_count.saturating_mul(self.batch_size)
+    }
+
+    /// Instance slots for the runtime's pool; 0: pooling off.
+    fn pool_slots(&self) -> u32 {
+        match (self.limits.pooling, self.limits.pool_instances) {
+            (false, _) => 0,
+            (true, 0) => u32::try_from(self.jobs_in_flight().saturating_add(POOL_SPARE_SLOTS))
+                .unwrap_or(u32::MAX),
+            (true, n) => n,
+        }
+    }
+
     pub fn runtime_config(&self) -> RuntimeConfig {
         RuntimeConfig {
             default_timeout_ms: self.limits.default_timeout_ms,
             max_timeout_ms: self.limits.max_timeout_ms,
             default_memory_bytes: self.limits.default_memory_mb.saturating_mul(MIB),
             max_memory_bytes: self.limits.max_memory_mb.saturating_mul(MIB),
-            pool_instances: self.limits.pool_instances,
+            pool_instances: self.pool_slots(),
             job_types: self
                 .job_types
                 .iter()
@@ -606,6 +638,7 @@ mod tests {
             ("[retry]\nbackoff_factor = -1.0", "retry.backoff_factor"),
             ("[queue]\nlease_ms = 10", "queue.lease_ms"),
             ("[log]\nformat = \"xml\"", "log.format"),
+            ("[limits]\npool_instances = 9", "limits.pool_instances"),
         ];
         for (text, key) in cases {
             let err = Config::from_toml(text, "test", env(&[])).unwrap_err();
@@ -618,6 +651,20 @@ mod tests {
         // max_retries ≥ 0 is the type's bound: a negative value cannot parse.
         let err = Config::from_toml("max_retries = -1", "test", env(&[])).unwrap_err();
         assert!(err.to_string().contains("max_retries"), "{err}");
+    }
+
+    #[test]
+    fn the_instance_pool_covers_every_job_in_flight() {
+        let slots = |text: &str| {
+            Config::from_toml(text, "test", env(&[]))
+                .unwrap()
+                .runtime_config()
+                .pool_instances
+        };
+        assert_eq!(slots(""), 10 + 8);
+        assert_eq!(slots("worker_count = 2\nbatch_size = 64"), 128 + 8);
+        assert_eq!(slots("[limits]\npool_instances = 500"), 500);
+        assert_eq!(slots("[limits]\npooling = false"), 0);
     }
 
     #[test]

@@ -6,6 +6,12 @@ use clap::Parser;
 
 mod cli;
 
+/// Every job allocates its store, instance and results and frees them
+/// again; mimalloc's thread-local free lists measured about a tenth faster
+/// than the system allocator on the benchmark's drain.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

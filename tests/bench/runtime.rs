@@ -23,8 +23,19 @@ fn echo_job() -> JobInput {
 }
 
 fn instantiate_and_call(c: &mut Criterion) {
+    for (name, pool_instances) in [("on demand", 0), ("pooled", 64)] {
+        let config = RuntimeConfig {
+            pool_instances,
+            ..RuntimeConfig::default()
+        };
+        one_config(c, name, config);
+    }
+}
+
+/// Instantiate + call under one allocation strategy.
+fn one_config(c: &mut Criterion, name: &str, config: RuntimeConfig) {
     let rt = tokio::runtime::Runtime::new().expect("tokio");
-    let runtime = Runtime::new(RuntimeConfig::default()).expect("runtime");
+    let runtime = Runtime::new(config).expect("runtime");
     let wasm = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/echo.wasm");
     let plugin = rt
         .block_on(Plugin::load(&runtime, &wasm))
@@ -41,12 +52,12 @@ fn instantiate_and_call(c: &mut Criterion) {
         .collect();
     times.sort_unstable();
     println!(
-        "no-op job, instantiate + call: p50 {} µs, p99 {} µs (2,000 runs)",
+        "no-op job, instantiate + call, {name}: p50 {} µs, p99 {} µs (2,000 runs)",
         times[times.len() / 2],
         times[times.len() * 99 / 100]
     );
 
-    c.bench_function("instantiate + call echo.wasm", |b| {
+    c.bench_function(&format!("instantiate + call echo.wasm, {name}"), |b| {
         b.iter(|| {
             rt.block_on(runtime.run(&plugin, echo_job(), services.clone()))
                 .expect("echo runs")

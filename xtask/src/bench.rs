@@ -251,7 +251,7 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
             ));
         }
         s.push_str(&format!(
-            "\nDeckhand during the drain: {} Redis round trips per job (script calls: one claim per batch, one completion per job) and {} Redis commands per job counting those run inside the scripts.\n",
+            "\nDeckhand during the drain: {} Redis round trips per job (script calls: one claim per batch of free slots, one completion call per batch of finished jobs) and {} Redis commands per job counting those run inside the scripts.\n",
             d["redis_round_trips_per_job"], d["redis_commands_per_job"]
         ));
     }

@@ -190,7 +190,9 @@ impl JobRecord {
             started_at: number(take("started_at"), "started_at")?,
             finished_at: number(take("finished_at"), "finished_at")?,
             run_at: number(take("run_at"), "run_at")?,
-            lease_until: number(take("lease_until"), "lease_until")?,
+            // Left behind when a job finishes; only a running job has a lease.
+            lease_until: number(take("lease_until"), "lease_until")?
+                .filter(|_| status == JobStatus::Running),
             content_hash: take("content_hash"),
             cache_hit: take("cache_hit").is_some_and(|v| v == "1"),
             llm_calls: number(take("llm_calls"), "llm_calls")?.unwrap_or(0),

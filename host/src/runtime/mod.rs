@@ -38,6 +38,13 @@ use limits::MemoryCap;
 /// tick, so this is also the longest a plugin can hold a worker thread.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// What one pooled slot may use, at most, of core instances, memories and
+/// tables (measured: componentize-py and componentize-js components use
+/// the most).
+const POOL_CORE_INSTANCES_PER_SLOT: u32 = 32;
+const POOL_MEMORIES_PER_SLOT: u32 = 4;
+const POOL_TABLES_PER_SLOT: u32 = 32;
+
 /// Bytes of a plugin's stdout/stderr kept per job (for logs and trap reports).
 const CAPTURED_OUTPUT_BYTES: usize = 64 * 1024;
 
@@ -190,11 +197,25 @@ impl Runtime {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
             let max_memory = usize::try_from(config.max_memory_bytes)
                 .map_err(|_| RuntimeError::Engine("max_memory_bytes does not fit".into()))?;
-            pool.total_component_instances(config.pool_instances)
-                .total_core_instances(config.pool_instances * 4)
-                .total_memories(config.pool_instances * 2)
-                .total_tables(config.pool_instances * 4)
-                .max_memory_size(max_memory);
+            // Slots are counted per component instance; what one instance
+            // takes of the rest varies: a Rust component is a few core
+            // instances with one memory and table, a componentize-py or
+            // componentize-js one over a dozen core instances and tables.
+            let slots = config.pool_instances;
+            pool.total_component_instances(slots)
+                .total_core_instances(slots.saturating_mul(POOL_CORE_INSTANCES_PER_SLOT))
+                .total_memories(slots.saturating_mul(POOL_MEMORIES_PER_SLOT))
+                .total_tables(slots.saturating_mul(POOL_TABLES_PER_SLOT))
+                .max_memory_size(max_memory)
+                // Reset a returned slot by rewriting only the pages the job
+                // dirtied (Linux 6.7+, PAGEMAP_SCAN), up to 1 MiB, instead
+                // of unmapping: an madvise in a multi-threaded process
+                // interrupts every core to flush its TLB, which cost more
+                // than the job itself on a busy host.
+                .pagemap_scan(wasmtime::Enabled::Auto)
+                .linear_memory_keep_resident(1 << 20)
+                .table_keep_resident(1 << 16)
+                .decommit_batch_size(32);
             wasm.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&wasm).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;

@@ -16,14 +16,17 @@
 
 local ttl = ARGV[2]
 local now = now_ms()
+-- Formatted once: number formatting is a large share of a script's time.
+local now_s = int(now)
 local replies, done = {}, {}
 local hits, stale = 0, 0
 for i = 3, #ARGV, 5 do
     local id, token, result, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
     local cache_hit = ARGV[i + 4] == '1'
     local job = k('job', id)
-    local status, held, job_type, content_hash, parent, last_error = unpack(redis.call('HMGET', job,
-        'status', 'lease_token', 'type', 'content_hash', 'parent', 'last_error'))
+    local status, held, job_type, content_hash, parent, last_error, feedback, waited_on =
+        unpack(redis.call('HMGET', job, 'status', 'lease_token', 'type', 'content_hash', 'parent',
+            'last_error', 'feedback', 'waited_on'))
     if status ~= 'running' or held ~= token then
         stale = stale + 1
         table.insert(replies, 'stale')
@@ -31,20 +34,23 @@ for i = 3, #ARGV, 5 do
         if cache_hit then
             hits = hits + 1
             redis.call('HSET', job, 'status', 'completed', 'result', result, 'plugin_version', version,
-                'finished_at', int(now), 'updated_at', int(now), 'cache_hit', 1)
+                'finished_at', now_s, 'updated_at', now_s, 'cache_hit', 1)
         else
             redis.call('HSET', job, 'status', 'completed', 'result', result, 'plugin_version', version,
-                'finished_at', int(now), 'updated_at', int(now))
+                'finished_at', now_s, 'updated_at', now_s)
         end
-        redis.call('HDEL', job, 'lease_token', 'lease_until', 'feedback')
+        -- The lease fields stay: they mean nothing once the job is not
+        -- running, and deleting them would cost a command per job.
+        if feedback then
+            redis.call('HDEL', job, 'feedback')
+        end
         if content_hash then
             redis.call('HSET', k('content', job_type, content_hash),
-                'result', result, 'job_id', id, 'plugin_version', version, 'stored_at', int(now))
+                'result', result, 'job_id', id, 'plugin_version', version, 'stored_at', now_s)
         end
-        local waiting = k('waiting', id)
-        local children = redis.call('SMEMBERS', waiting)
-        if #children > 0 then
-            for _, child in ipairs(children) do
+        if waited_on then
+            local waiting = k('waiting', id)
+            for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
                 if redis.call('HGET', k('job', child), 'status') == 'waiting' then
                     dependency_done(child)
                 end
@@ -52,7 +58,8 @@ for i = 3, #ARGV, 5 do
             redis.call('DEL', waiting)
         end
         count_finished(parent, false)
-        expire_finished(id, ttl, last_error ~= nil)
+        -- HMGET gives false, not nil, for a missing field.
+        expire_finished(id, ttl, last_error ~= false)
         table.insert(done, id)
         table.insert(replies, 'ok')
     end

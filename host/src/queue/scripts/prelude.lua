@@ -7,7 +7,9 @@
 -- the node owning that slot.
 --
 -- Key layout (P = prefix):
---   P:job:<id>          hash    the job record
+--   P:job:<id>          hash    the job record (lease_token and lease_until
+--                               mean something only while status is running;
+--                               waited_on = 1: P:waiting:<id> may have members)
 --   P:errors:<id>       list    one JSON entry per failed attempt
 --   P:ready:<type>      zset    ready jobs of one type; score orders priority, then FIFO
 --   P:scheduled         zset    jobs waiting for a retry; score = run-at (ms)
@@ -26,8 +28,15 @@
 
 local P = ARGV[1]
 
-local function k(...)
-    return P .. ':' .. table.concat({ ... }, ':')
+-- Two or three parts at most; spelled out because it runs several times per
+-- job and a vararg table costs more than the concatenation.
+local function k(a, b, c)
+    if c then
+        return P .. ':' .. a .. ':' .. b .. ':' .. c
+    elseif b then
+        return P .. ':' .. a .. ':' .. b
+    end
+    return P .. ':' .. a
 end
 
 local function now_ms()
@@ -324,6 +333,8 @@ local function submit_job(spec)
             end
         elseif dep_status ~= 'completed' then
             redis.call('SADD', k('waiting', dep), id)
+            -- Tells complete.lua to look in P:waiting:<dep>.
+            redis.call('HSET', k('job', dep), 'waited_on', 1)
             pending = pending + 1
         end
     end
