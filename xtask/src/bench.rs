@@ -260,6 +260,10 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
             "\nDeckhand drain with 1, 2 and 4 jobs in flight (`--batch-size`): {}\n",
             d["drain_per_s_by_tasks"]
         ));
+        s.push_str(&format!(
+            "\nA cache-hit job (submitted content whose result the content store holds; completed by the submit, nothing runs), submit round trip in µs: {}\n",
+            d["cache_hit_submit_us"]
+        ));
     }
     s.push_str("\nSettings and modes:\n\n");
     for r in results {
