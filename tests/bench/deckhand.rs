@@ -200,11 +200,7 @@ async fn run(url: &str, jobs: usize) {
         .filter_map(|r| r.started_at.map(|s| s.saturating_sub(r.created_at)))
         .collect();
     lat.sort_unstable();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
+    let pct = |p: f64| percentile(&lat, p);
     let rss = peak_rss_mb(host.id());
     stop(host);
 
@@ -271,14 +267,19 @@ async fn cache_hits(url: &str, n: usize) -> serde_json::Value {
     q.complete(first, r#"{"text": "cached"}"#, "bench")
         .await
         .expect("complete");
-    let mut times: Vec<u128> = Vec::with_capacity(n);
+    let mut times: Vec<u64> = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
         let sub = q.submit(llm_job()).await.expect("submit");
-        times.push(t.elapsed().as_micros());
+        times.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
         assert!(sub.cache_hit, "the content store should answer: {sub:?}");
     }
     times.sort_unstable();
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-    json!({"p50": pct(0.50), "p99": pct(0.99)})
+    json!({"p50": percentile(&times, 0.50), "p99": percentile(&times, 0.99)})
+}
+
+/// The value at fraction `p` of sorted `values` (0 for none).
+fn percentile(values: &[u64], p: f64) -> u64 {
+    let i = ((values.len() as f64 * p) as usize).min(values.len().saturating_sub(1));
+    values.get(i).copied().unwrap_or(0)
 }
