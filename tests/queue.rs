@@ -148,6 +148,42 @@ async fn a_job_waits_for_all_its_dependencies() {
     assert_eq!(q.submit(req).await.unwrap().status, JobStatus::Pending);
 }
 
+/// A host from before the `waited_on` flag left waiters in `P:waiting:<id>`
+/// without flagging `<id>`; `mark_waited_jobs` (run by `serve` at start)
+/// flags it, so completing it still releases them.
+#[tokio::test]
+async fn waiters_queued_by_an_older_host_are_released() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let dep = submit(&q, job("a", "1")).await;
+    let mut req = job("b", "2");
+    req.depends_on = vec![dep.clone()];
+    let child = submit(&q, req).await;
+    // What the older host left behind: the waiting set, no flag.
+    let mut conn = redis.conn();
+    let removed: i64 = redis::cmd("HDEL")
+        .arg(format!("{{deckhand}}:job:{dep}"))
+        .arg("waited_on")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(removed, 1);
+
+    assert_eq!(q.mark_waited_jobs().await.unwrap(), 1);
+    assert_eq!(q.mark_waited_jobs().await.unwrap(), 0, "idempotent");
+    let j = claim_one(&q, &["a"]).await.unwrap();
+    q.complete(&j, "{}", "v1").await.unwrap();
+    assert_eq!(status(&q, &child).await, JobStatus::Pending);
+
+    // A prefix with glob characters would make those scans match other
+    // queues' keys; it is refused, naming the setting.
+    let bad = QueueConfig {
+        prefix: "pan*".into(),
+        ..QueueConfig::default()
+    };
+    let err = Queue::connect(&redis.url(), bad).await.err().unwrap();
+    assert!(err.to_string().contains("prefix"), "{err}");
+}
+
 #[tokio::test]
 async fn a_failed_dependency_kills_its_dependents_transitively() {
     let redis = TestRedis::start();

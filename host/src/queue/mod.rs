@@ -202,11 +202,17 @@ impl Queue {
     /// Connects to Redis at `url`. Fails if Redis does not answer now; once
     /// connected, the queue reconnects by itself after Redis restarts.
     pub async fn connect(url: &str, config: QueueConfig) -> Result<Queue, QueueError> {
-        if config.prefix.is_empty() || config.prefix.contains(['{', '}', ' ']) {
+        // Braces would break the hash tag; glob characters would make the
+        // key scans (`scan`) match other prefixes' keys.
+        if config.prefix.is_empty()
+            || config
+                .prefix
+                .contains(['{', '}', ' ', '*', '?', '[', ']', '\\'])
+        {
             return Err(invalid(
                 "prefix",
                 format!(
-                    "{:?}: must be non-empty, without braces or spaces",
+                    "{:?}: must be non-empty, without braces, spaces or glob characters (*?[]\\)",
                     config.prefix
                 ),
             ));
@@ -843,11 +849,11 @@ impl Queue {
         Ok(())
     }
 
-    /// Every result in the content index.
-    pub async fn content_results(&self) -> Result<Vec<crate::content::StoredResult>, QueueError> {
+    /// Every key matching the glob made of `parts` under the prefix.
+    async fn scan(&self, parts: &[&str]) -> Result<Vec<String>, QueueError> {
         // Braces are not special in Redis glob patterns; the prefix cannot
         // contain the characters that are (checked in `connect`).
-        let pattern = format!("{}:content:*", self.tag);
+        let pattern = self.key(parts);
         let mut conn = self.conn.clone();
         let mut keys: Vec<String> = Vec::new();
         let mut cursor: u64 = 0;
@@ -862,10 +868,40 @@ impl Queue {
                 .await?;
             keys.extend(batch);
             if next == 0 {
-                break;
+                return Ok(keys);
             }
             cursor = next;
         }
+    }
+
+    /// Flags every job that others wait on, for jobs queued by a host from
+    /// before the `waited_on` flag: without it, completing such a job would
+    /// not release its waiters. Idempotent; `serve` runs it once at start.
+    /// Returns how many jobs it flagged.
+    pub async fn mark_waited_jobs(&self) -> Result<u64, QueueError> {
+        let prefix = self.key(&["waiting", ""]);
+        let ids: Vec<String> = self
+            .scan(&["waiting", "*"])
+            .await?
+            .into_iter()
+            .filter_map(|key| key.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        let mut flagged = 0;
+        for chunk in ids.chunks(500) {
+            let mut invocation = self.invocation(&scripts().mark_waited);
+            for id in chunk {
+                invocation.arg(id);
+            }
+            let n: u64 = invocation.invoke_async(&mut self.conn.clone()).await?;
+            flagged += n;
+        }
+        Ok(flagged)
+    }
+
+    /// Every result in the content index.
+    pub async fn content_results(&self) -> Result<Vec<crate::content::StoredResult>, QueueError> {
+        let keys = self.scan(&["content", "*"]).await?;
+        let mut conn = self.conn.clone();
         let prefix = format!("{}:content:", self.tag);
         let mut out = Vec::new();
         for key in keys {

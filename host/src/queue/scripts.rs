@@ -23,6 +23,7 @@ pub(crate) struct Scripts {
     pub cancel: Script,
     pub replay: Script,
     pub purge: Script,
+    pub mark_waited: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -43,5 +44,6 @@ pub(crate) fn scripts() -> &'static Scripts {
         cancel: script(include_str!("scripts/cancel.lua")),
         replay: script(include_str!("scripts/replay.lua")),
         purge: script(include_str!("scripts/purge.lua")),
+        mark_waited: script(include_str!("scripts/mark_waited.lua")),
     })
 }
