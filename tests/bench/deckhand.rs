@@ -2,8 +2,9 @@
 //! `deckhand serve` binary with the `echo` component as the no-op job, against
 //! the Redis at the URL given. Prints one JSON line of figures.
 //!
-//! Usage: `cargo bench -p deckhand --bench deckhand -- <redis-url> <jobs>`
-//! (the binary and `target/plugins/echo.wasm` must be built; xtask does it).
+//! Usage: `cargo test --release --workspace --bench deckhand -- <redis-url> <jobs>`
+//! (which builds `target/release/deckhand` too; `target/plugins/echo.wasm`
+//! must be built: xtask does both).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,7 +61,7 @@ fn serve(url: &str, plugins: &std::path::Path, data: &std::path::Path, batch: &s
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start deckhand serve (build it: cargo build --release)")
+        .expect("start target/release/deckhand serve")
 }
 
 fn peak_rss_mb(pid: u32) -> f64 {

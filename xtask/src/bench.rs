@@ -1,12 +1,11 @@
 //! `cargo xtask bench [--jobs N] [--smoke]`: Deckhand against its peers on
 //! this machine, each against a fresh `redis-server` on a free port, in one
 //! run. The peers install from their registries into `target/bench-tools`:
-//! BullMQ (npm), RQ and Celery (PyPI). Each system's driver (`tests/bench/`) prints one
-//! JSON line of figures; this collects them into a Markdown table of absolute
-//! figures and of Deckhand's ratio to each peer, prints it, and writes it to
-//! `target/bench/results.md`.
-//!
-//! Not built yet (see the closing notes): an apalis driver.
+//! BullMQ (npm), RQ and Celery (PyPI), and apalis (crates.io, built from the
+//! small program in `tests/bench/apalis/` with its own lock file). Each
+//! system's driver (`tests/bench/`) prints one JSON line of figures; this
+//! collects them into a Markdown table of absolute figures and of Deckhand's
+//! ratio to each peer, prints it, and writes it to `target/bench/results.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,12 +29,10 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     };
     let root = root();
     build_plugins()?;
-    run(cargo()
-        .current_dir(&root)
-        .args(["build", "--release", "-p", "deckhand"]))?;
     let tools = root.join("target/bench-tools");
     let python = python_tools(&tools)?;
     let node_dir = node_tools(&tools)?;
+    let apalis = apalis_tool(&root, &tools)?;
     std::fs::copy(
         root.join("tests/bench/bullmq_bench.mjs"),
         node_dir.join("bullmq_bench.mjs"),
@@ -45,14 +42,24 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let n = jobs.to_string();
     let mut results: Vec<Value> = Vec::new();
     let mut drivers: Vec<(&str, Command)> = Vec::new();
+    // Built as `cargo test --release --workspace` builds (which also builds
+    // `target/release/deckhand` for it), so that after the tests nothing is
+    // compiled again: `cargo bench` or `cargo build -p deckhand` would unify
+    // features differently and compile wasmtime twice more.
     let mut deckhand = cargo();
-    deckhand
-        .current_dir(&root)
-        .args(["bench", "-p", "deckhand", "--bench", "deckhand", "--"]);
+    deckhand.current_dir(&root).args([
+        "test",
+        "--release",
+        "--workspace",
+        "--bench",
+        "deckhand",
+        "--",
+    ]);
     drivers.push(("deckhand", deckhand));
     let mut bullmq = Command::new("node");
     bullmq.current_dir(&node_dir).arg("bullmq_bench.mjs");
     drivers.push(("bullmq", bullmq));
+    drivers.push(("apalis", Command::new(&apalis)));
     let mut rq = Command::new(&python);
     rq.arg(root.join("tests/bench/rq_bench.py"));
     drivers.push(("rq", rq));
@@ -118,6 +125,17 @@ fn node_tools(tools: &Path) -> Result<PathBuf, String> {
             .args(BULLMQ))?;
     }
     Ok(dir)
+}
+
+/// Builds the apalis driver (release, from its lock file) into
+/// `target/bench-tools/apalis`; returns the binary.
+fn apalis_tool(root: &Path, tools: &Path) -> Result<PathBuf, String> {
+    let target = tools.join("apalis");
+    run(cargo()
+        .current_dir(root.join("tests/bench/apalis"))
+        .env("CARGO_TARGET_DIR", &target)
+        .args(["build", "--release", "--locked"]))?;
+    Ok(target.join("release/apalis-bench"))
 }
 
 /// A `redis-server` of its own on a free port, without persistence (every

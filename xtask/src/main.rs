@@ -241,6 +241,10 @@ fn test() -> Result<(), String> {
     run(cargo()
         .current_dir(root.join("plugins"))
         .args(["fmt", "--all", "--check"]))?;
+    // The apalis bench driver is a workspace of its own.
+    run(cargo()
+        .current_dir(root.join("tests/bench/apalis"))
+        .args(["fmt", "--check"]))?;
     run(cargo().current_dir(&root).args([
         "clippy",
         "--workspace",
