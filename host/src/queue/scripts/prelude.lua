@@ -312,17 +312,6 @@ local function submit_job(spec)
         end
     end
 
-    redis.call('HSET', job,
-        'id', id, 'type', job_type, 'payload', payload, 'priority', priority,
-        'max_retries', max_retries, 'attempts', 0, 'metadata', metadata,
-        'depends_on', depends_on, 'parent', parent,
-        'created_at', int(now), 'updated_at', int(now), 'status', 'waiting')
-    if tolerant then
-        redis.call('HSET', job, 'run_after_failure', 1)
-    end
-    count_child(parent, false)
-    stat('submitted')
-
     local pending, failed = 0, nil
     for _, dep in ipairs(unique) do
         local dep_status = redis.call('HGET', k('job', dep), 'status')
@@ -338,7 +327,21 @@ local function submit_job(spec)
             pending = pending + 1
         end
     end
-    redis.call('HSET', job, 'pending_deps', pending)
+
+    -- A job with nothing to wait for is written ready in one HSET, without
+    -- enqueue()'s re-reading and second write: most jobs take this path.
+    local ready = pending == 0 and not failed
+    local now_s = int(now)
+    redis.call('HSET', job,
+        'id', id, 'type', job_type, 'payload', payload, 'priority', priority,
+        'max_retries', max_retries, 'attempts', 0, 'metadata', metadata,
+        'depends_on', depends_on, 'parent', parent, 'pending_deps', pending,
+        'created_at', now_s, 'updated_at', now_s, 'status', ready and 'pending' or 'waiting')
+    if tolerant then
+        redis.call('HSET', job, 'run_after_failure', 1)
+    end
+    count_child(parent, false)
+    stat('submitted')
     if content then
         redis.call('HSET', job, 'content_hash', content_hash)
         if force then
@@ -359,8 +362,10 @@ local function submit_job(spec)
         finish_failed(id, 'dead', entry, now, ttl)
         return { 'created', 'dead' }
     end
-    if pending == 0 then
-        enqueue(id)
+    if ready then
+        local seq = redis.call('INCR', k('seq'))
+        redis.call('ZADD', k('ready', job_type), ready_score(priority, seq), id)
+        redis.call('PUBLISH', k('wake'), job_type)
         return { 'created', 'pending' }
     end
     return { 'created', 'waiting' }
