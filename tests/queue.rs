@@ -148,6 +148,34 @@ async fn a_job_waits_for_all_its_dependencies() {
     assert_eq!(q.submit(req).await.unwrap().status, JobStatus::Pending);
 }
 
+/// A batch wakes idle hosts once per job type it made ready, not once per
+/// job; a single submit wakes them for its job.
+#[tokio::test]
+async fn a_batch_publishes_one_wake_per_job_type() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let mut conn = redis.conn();
+    let mut pubsub = conn.as_pubsub();
+    pubsub.subscribe(q.wake_channel()).unwrap();
+    pubsub
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+
+    let mut batch = vec![job("a", "1"), job("a", "2"), job("b", "3"), job("a", "4")];
+    batch[3].id = Some("w".into());
+    batch[3].depends_on = vec!["x".into()];
+    batch[2].id = Some("x".into());
+    q.submit_batch(batch).await.unwrap();
+    submit(&q, job("b", "5")).await;
+
+    let mut wakes = Vec::new();
+    while let Ok(msg) = pubsub.get_message() {
+        wakes.push(msg.get_payload::<String>().unwrap());
+    }
+    wakes[..2].sort();
+    assert_eq!(wakes, ["a", "b", "b"]);
+}
+
 /// A host from before the `waited_on` flag left waiters in `P:waiting:<id>`
 /// without flagging `<id>`; `mark_waited_jobs` (run by `serve` at start)
 /// flags it, so completing it still releases them.

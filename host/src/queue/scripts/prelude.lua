@@ -56,6 +56,11 @@ local function ready_score(priority, seq)
     return int((1000000 - priority) * 4294967296 + (seq % 4294967296))
 end
 
+-- When a table, submit_job collects the job types it made ready here
+-- instead of publishing a wake per job; the caller publishes each once
+-- (submit_batch.lua).
+local wakes = nil
+
 local function enqueue(id)
     local job = k('job', id)
     local job_type, priority = unpack(redis.call('HMGET', job, 'type', 'priority'))
@@ -365,7 +370,11 @@ local function submit_job(spec)
     if ready then
         local seq = redis.call('INCR', k('seq'))
         redis.call('ZADD', k('ready', job_type), ready_score(priority, seq), id)
-        redis.call('PUBLISH', k('wake'), job_type)
+        if wakes then
+            wakes[job_type] = true
+        else
+            redis.call('PUBLISH', k('wake'), job_type)
+        end
         return { 'created', 'pending' }
     end
     return { 'created', 'waiting' }

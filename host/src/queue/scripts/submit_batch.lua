@@ -30,7 +30,12 @@ for i, spec in ipairs(specs) do
     ids[spec.id] = true
 end
 local replies = {}
+-- One wake per job type made ready, not one per job.
+wakes = {}
 for _, spec in ipairs(specs) do
     table.insert(replies, submit_job(spec))
+end
+for job_type in pairs(wakes) do
+    redis.call('PUBLISH', k('wake'), job_type)
 end
 return cjson.encode({ ok = replies })
