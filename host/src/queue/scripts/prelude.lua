@@ -56,18 +56,29 @@ local function ready_score(priority, seq)
     return int((1000000 - priority) * 4294967296 + (seq % 4294967296))
 end
 
--- When a table, submit_job collects the job types it made ready here
+-- When a table, push_ready collects the job types it made ready here
 -- instead of publishing a wake per job; the caller publishes each once
 -- (submit_batch.lua).
 local wakes = nil
 
+-- Puts `id` in its type's ready set and wakes the hosts (or, while `wakes`
+-- is a table, notes the type for the caller to wake). The job record's
+-- status is the caller's to set.
+local function push_ready(id, job_type, priority)
+    local seq = redis.call('INCR', k('seq'))
+    redis.call('ZADD', k('ready', job_type), ready_score(priority, seq), id)
+    if wakes then
+        wakes[job_type] = true
+    else
+        redis.call('PUBLISH', k('wake'), job_type)
+    end
+end
+
 local function enqueue(id)
     local job = k('job', id)
     local job_type, priority = unpack(redis.call('HMGET', job, 'type', 'priority'))
-    local seq = redis.call('INCR', k('seq'))
-    redis.call('ZADD', k('ready', job_type), ready_score(tonumber(priority), seq), id)
+    push_ready(id, job_type, tonumber(priority))
     redis.call('HSET', job, 'status', 'pending', 'updated_at', int(now_ms()))
-    redis.call('PUBLISH', k('wake'), job_type)
 end
 
 -- Whether the caller's fencing token still holds the running job's lease.
@@ -368,13 +379,7 @@ local function submit_job(spec)
         return { 'created', 'dead' }
     end
     if ready then
-        local seq = redis.call('INCR', k('seq'))
-        redis.call('ZADD', k('ready', job_type), ready_score(priority, seq), id)
-        if wakes then
-            wakes[job_type] = true
-        else
-            redis.call('PUBLISH', k('wake'), job_type)
-        end
+        push_ready(id, job_type, priority)
         return { 'created', 'pending' }
     end
     return { 'created', 'waiting' }
