@@ -5,101 +5,11 @@ mod common;
 use std::time::Duration;
 
 use common::fake_llm::{Answer, FakeLlm};
+use common::api::Api;
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
 use serde_json::{Value, json};
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: Option<String>,
-}
-
-impl Api {
-    fn new(host: &Host) -> Api {
-        Api {
-            http: reqwest::Client::new(),
-            base: host.api.clone(),
-            token: None,
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn raw(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn text(&self, path: &str) -> String {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    }
-
-    /// Waits until the host answers and has registered its job types.
-    async fn ready(&self, host: &Host) {
-        for _ in 0..600 {
-            if let Ok(r) = self.http.get(format!("{}/health", self.base)).send().await
-                && r.status().is_success()
-            {
-                let (_, plugins) = self.get("/v1/plugins").await;
-                if plugins["plugins"].as_array().is_some_and(|p| !p.is_empty()) {
-                    // Registration happens on the first loop tick.
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("API at {} never came up:\n{}", self.base, host.log());
-    }
-
-    async fn wait(&self, ids: &[&str]) -> Vec<Value> {
-        let (status, body) = self
-            .post("/v1/jobs/wait", json!({ "ids": ids, "timeout_secs": 60 }))
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["jobs"].as_array().unwrap().clone()
-    }
-}
 
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no code>")

@@ -9,6 +9,8 @@ use deckhand::content::content_hash;
 use deckhand::queue::{JobRecord, QueueConfig, SubmitRequest, check_request};
 use proptest::prelude::*;
 
+mod common;
+
 /// Strings that look like what a submit body holds, plus anything at all.
 fn jsonish() -> impl Strategy<Value = String> {
     let field = prop_oneof![
@@ -98,4 +100,118 @@ proptest! {
         let fields: HashMap<String, String> = fields;
         let _ = JobRecord::from_redis(fields, errors);
     }
+}
+
+/// Numbers, mostly at and past the edges of what each field takes.
+fn edgy_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<u64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|n| n.to_string()),
+        Just("1e20".to_string()),
+        Just("1e300".to_string()),
+        Just("-1e300".to_string()),
+        Just("18446744073709551615".to_string()),
+        Just("-9223372036854775808".to_string()),
+        Just("0".to_string()),
+        Just("-0.0".to_string()),
+        Just("3600.0000001".to_string()),
+    ]
+}
+
+/// One request to a running host's API, built from a route and numbers.
+fn api_request() -> impl Strategy<Value = (String, String, String)> {
+    let n = edgy_number;
+    prop_oneof![
+        (n(), n()).prop_map(|(t, _)| (
+            "POST".into(),
+            "/v1/jobs/wait".into(),
+            format!("{{\"ids\":[\"x\"],\"timeout_secs\":{t}}}")
+        )),
+        (n(), n()).prop_map(|(p, r)| (
+            "POST".into(),
+            "/v1/jobs".into(),
+            format!("{{\"job_type\":\"echo\",\"payload\":{{}},\"priority\":{p},\"max_retries\":{r}}}")
+        )),
+        (n(), n()).prop_map(|(p, r)| (
+            "POST".into(),
+            "/v1/jobs/batch".into(),
+            format!("{{\"jobs\":[{{\"job_type\":\"echo\",\"payload\":{p},\"priority\":{r}}}]}}")
+        )),
+        (n(), n()).prop_map(|(o, l)| (
+            "GET".into(),
+            format!("/v1/dlq?offset={o}&limit={l}"),
+            String::new()
+        )),
+        jsonish().prop_map(|b| ("POST".into(), "/v1/jobs".into(), b)),
+        jsonish().prop_map(|b| ("POST".into(), "/v1/dlq/replay".into(), b)),
+        "[a-zA-Z0-9%._~-]{0,40}".prop_map(|id| ("GET".into(), format!("/v1/jobs/{id}"), String::new())),
+    ]
+}
+
+/// Against a real host: no request body or number is answered with a
+/// panic or a 5xx, and the host answers after all of them.
+#[test]
+fn the_api_never_panics_or_answers_5xx() {
+    let redis = common::redis::TestRedis::start();
+    let dir = common::plugin_dir(&["echo"]);
+    let host = common::host::Host::start("fuzz", &redis.url(), dir.path(), &[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let api = common::api::Api::new(&host);
+    rt.block_on(api.ready(&host));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(300));
+    runner
+        .run(&api_request(), |(method, path, body)| {
+            let status = rt.block_on(async {
+                let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+                let resp = api
+                    .http
+                    .request(method, format!("{}{path}", api.base))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                resp.map(|r| r.status().as_u16()).unwrap_or(0)
+            });
+            prop_assert!(
+                (200..500).contains(&status),
+                "{path} {body}: answered {status}"
+            );
+            Ok(())
+        })
+        .unwrap();
+    assert!(!host.log().contains("panicked"), "{}", host.log());
+}
+
+/// The CLI's numeric flags: a clear refusal (exit 2) or success, never a
+/// panic, whatever the number.
+#[test]
+fn cli_numbers_never_panic() {
+    let redis = common::redis::TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let payload = dir.path().join("p.json");
+    std::fs::write(&payload, "{}").unwrap();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(40));
+    let flags = prop_oneof![
+        Just("--priority"),
+        Just("--timeout"),
+        Just("--max-retries"),
+    ];
+    runner
+        .run(&(flags, edgy_number()), |(flag, n)| {
+            // No host has registered echo here, so even a good number
+            // ends in a refusal (exit 2): the point is how it ends.
+            let out = common::deckhand()
+                .args(["submit", "echo"])
+                .arg(&payload)
+                .arg(format!("{flag}={n}"))
+                .args(["--redis-url", &redis.url()])
+                .output()
+                .unwrap();
+            let err = common::stderr(&out);
+            prop_assert!(!err.contains("panicked"), "{flag} {n}: {err}");
+            prop_assert!(matches!(out.status.code(), Some(0 | 2)), "{flag} {n}: {err}");
+            Ok(())
+        })
+        .unwrap();
 }

@@ -9,11 +9,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -35,6 +36,22 @@ pub struct ApiState {
 
 /// Longest `wait` a client may ask for.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
+/// Most jobs one `wait` may name.
+const MAX_WAIT_IDS: usize = 10_000;
+/// Largest `offset` a page of the dead-letter queue may start at.
+const MAX_OFFSET: usize = 100_000_000;
+
+/// A wait's timeout, range-checked before it becomes a `Duration` (which
+/// panics on values it cannot hold).
+fn wait_timeout(secs: f64) -> Result<Duration, ApiError> {
+    if !(secs > 0.0 && secs <= MAX_WAIT.as_secs_f64()) {
+        return Err(ApiError::bad_request(format!(
+            "timeout_secs must be > 0 and ≤ {} (got {secs})",
+            MAX_WAIT.as_secs()
+        )));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
 
 pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
     let v1 = Router::new()
@@ -49,6 +66,7 @@ pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
         .route("/dlq/{id}", get(get_job))
         .route("/plugins", get(plugins))
         .route("/hosts", get(hosts))
+        .route("/job-types", get(job_types))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest("/v1", v1)
@@ -109,6 +127,9 @@ impl From<QueueError> for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unknown_dependency")
             }
             QueueError::SelfDependency(_) => (StatusCode::UNPROCESSABLE_ENTITY, "self_dependency"),
+            QueueError::TooManyChildren { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "too_many_children")
+            }
             QueueError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             QueueError::WaitTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "wait_timeout"),
             QueueError::Protocol(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -157,7 +178,7 @@ async fn authenticate(
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(bearer_token);
         if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), state.token.as_bytes())) {
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -168,6 +189,19 @@ async fn authenticate(
         }
     }
     next.run(request).await
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme is
+/// matched without regard to case (RFC 9110, 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start())
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -229,13 +263,26 @@ async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let body: SubmitBody = parse_body(body)?;
-    let submitted = state.worker.queue().submit(body.into_request()).await?;
+    let queue = state.worker.queue();
+    let job_type = body.job_type.clone();
+    let submitted = queue.submit(body.into_request()).await?;
     let status = if submitted.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    ok(status, submitted)
+    let mut reply = serde_json::to_value(&submitted).unwrap_or_default();
+    if !submitted.status.is_finished() && !queue.type_is_live(&job_type).await.unwrap_or(true) {
+        reply["warning"] = json!(no_live_host(&job_type));
+    }
+    ok(status, reply)
+}
+
+/// What a client is told when it queues a job no live host can run.
+pub fn no_live_host(job_type: &str) -> String {
+    format!(
+        "no live host runs job type {job_type:?} (its last host stopped beating); the job waits in the queue until one starts"
+    )
 }
 
 #[derive(Deserialize)]
@@ -251,6 +298,13 @@ async fn submit_batch(
     let body: BatchBody = parse_body(body)?;
     if body.jobs.is_empty() {
         return Err(ApiError::bad_request("jobs is empty"));
+    }
+    let cap = state.worker.queue().config().max_batch_jobs;
+    if body.jobs.len() > cap {
+        return Err(ApiError::bad_request(format!(
+            "{} jobs in one batch; at most {cap} (queue.max_batch_jobs): split the batch; nothing was submitted",
+            body.jobs.len()
+        )));
     }
     let requests = body
         .jobs
@@ -270,7 +324,18 @@ async fn submit_batch(
     }
 }
 
-async fn get_job(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> ApiResult {
+/// The `{id}` of a route, with errors in the API's shape (a path that is
+/// not UTF-8, such as `%FF`, is answered as JSON like every other error).
+fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(id) = path.map_err(|e| ApiError::bad_request(format!("job id: {}", e.body_text())))?;
+    Ok(id)
+}
+
+async fn get_job(
+    State(state): State<Arc<ApiState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let id = path_id(path)?;
     match state.worker.queue().get(&id).await? {
         Some(job) => ok(StatusCode::OK, job),
         None => Err(QueueError::NotFound(id).into()),
@@ -294,10 +359,13 @@ async fn wait(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let body: WaitBody = parse_body(body)?;
-    if !(body.timeout_secs > 0.0 && body.timeout_secs.is_finite()) {
-        return Err(ApiError::bad_request("timeout_secs must be > 0"));
+    let timeout = wait_timeout(body.timeout_secs)?;
+    if body.ids.is_empty() || body.ids.len() > MAX_WAIT_IDS {
+        return Err(ApiError::bad_request(format!(
+            "ids must name 1 to {MAX_WAIT_IDS} jobs (got {})",
+            body.ids.len()
+        )));
     }
-    let timeout = Duration::from_secs_f64(body.timeout_secs).min(MAX_WAIT);
     let jobs = state
         .worker
         .queue()
@@ -306,7 +374,11 @@ async fn wait(
     ok(StatusCode::OK, json!({ "jobs": jobs }))
 }
 
-async fn cancel(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> ApiResult {
+async fn cancel(
+    State(state): State<Arc<ApiState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let id = path_id(path)?;
     match state.worker.queue().cancel(&id).await? {
         Cancel::Cancelled => ok(
             StatusCode::OK,
@@ -337,9 +409,15 @@ async fn dlq_list(
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if page.offset > MAX_OFFSET || !(1..=1000).contains(&page.limit) {
+        return Err(ApiError::bad_request(format!(
+            "offset must be ≤ {MAX_OFFSET} and limit 1 to 1000 (got offset {}, limit {})",
+            page.offset, page.limit
+        )));
+    }
     let queue = state.worker.queue();
     let jobs = queue
-        .dlq_list(page.offset, page.limit.clamp(1, 1000))
+        .dlq_list(page.offset, page.limit)
         .await?;
     ok(
         StatusCode::OK,
@@ -433,6 +511,11 @@ async fn hosts(State(state): State<Arc<ApiState>>) -> ApiResult {
     ok(StatusCode::OK, state.worker.queue().hosts().await?)
 }
 
+async fn job_types(State(state): State<Arc<ApiState>>) -> ApiResult {
+    let types = state.worker.queue().type_infos().await?;
+    ok(StatusCode::OK, json!({ "job_types": types }))
+}
+
 async fn health(State(state): State<Arc<ApiState>>) -> Response {
     let worker = &state.worker;
     let redis = match tokio::time::timeout(Duration::from_secs(2), worker.queue().ping()).await {
@@ -440,10 +523,26 @@ async fn health(State(state): State<Arc<ApiState>>) -> Response {
         Ok(Err(e)) => json!({ "reachable": false, "error": e.to_string() }),
         Err(_) => json!({ "reachable": false, "error": "no answer within 2 s" }),
     };
+    let mut redis = redis;
+    let durability = lock(&worker.presence().durability).clone();
+    redis["appendonly"] = json!(durability.appendonly);
+    redis["maxmemory_policy"] = json!(durability.maxmemory_policy);
+    redis["risks"] = json!(durability.risks());
+    let presence = worker.presence();
+    let data_lost = presence.recently_lost();
+    let unserved: Vec<String> =
+        match tokio::time::timeout(Duration::from_secs(2), worker.queue().type_infos()).await {
+            Ok(Ok(types)) => types
+                .into_iter()
+                .filter(|t| !t.live)
+                .map(|t| t.job_type)
+                .collect(),
+            _ => vec![],
+        };
     let over_memory = worker.over_memory();
     let status = if redis["reachable"] != true {
         "unhealthy"
-    } else if over_memory {
+    } else if over_memory || data_lost {
         "degraded"
     } else {
         "healthy"
@@ -461,6 +560,12 @@ async fn health(State(state): State<Arc<ApiState>>) -> Response {
         "uptime": metrics.uptime().as_secs_f64(),
         "running_jobs": worker.running(),
         "redis": redis,
+        "queue_data_lost": {
+            "count": worker.metrics().queue_data_lost.load(Ordering::Relaxed),
+            "last_at_ms": presence.data_lost_at.load(Ordering::Relaxed),
+            "degraded": data_lost,
+        },
+        "job_types_without_live_host": unserved,
         "plugins": snapshot.plugins().map(|p| json!({
             "name": p.info.name,
             "version_id": p.short_version(),

@@ -71,8 +71,17 @@ pub struct RetrySection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueSection {
-    /// Seconds finished jobs and results are kept (≥ 1).
+    /// Seconds completed and cancelled jobs and results are kept (≥ 1).
     pub result_ttl: u64,
+    /// Seconds dead jobs stay in the dead-letter queue unless replayed or
+    /// purged (≥ 1); record and entry expire together.
+    pub dead_ttl: u64,
+    /// Most jobs the dead-letter queue holds; the oldest go first (≥ 1).
+    pub dead_max: u64,
+    /// Most jobs one batch submission may hold (1 to 100000).
+    pub max_batch_jobs: usize,
+    /// Most child jobs one job may submit (≥ 1).
+    pub max_children: u64,
     pub max_payload_bytes: usize,
     /// Milliseconds a claim holds a job (≥ 100).
     pub lease_ms: u64,
@@ -178,6 +187,10 @@ impl Default for QueueSection {
         let w = WorkerConfig::default();
         QueueSection {
             result_ttl: q.result_ttl_secs,
+            dead_ttl: q.dead_ttl_secs,
+            dead_max: q.dead_max,
+            max_batch_jobs: q.max_batch_jobs,
+            max_children: q.max_children,
             max_payload_bytes: q.max_payload_bytes,
             lease_ms: w.lease_ms,
             reap_interval_ms: w.reap_interval_ms,
@@ -370,6 +383,30 @@ impl Config {
             "must be ≥ 1",
         )?;
         bound(
+            self.queue.dead_ttl >= 1,
+            "queue.dead_ttl",
+            self.queue.dead_ttl,
+            "must be ≥ 1",
+        )?;
+        bound(
+            self.queue.dead_max >= 1,
+            "queue.dead_max",
+            self.queue.dead_max,
+            "must be ≥ 1",
+        )?;
+        bound(
+            (1..=crate::queue::MAX_BATCH_JOBS).contains(&self.queue.max_batch_jobs),
+            "queue.max_batch_jobs",
+            self.queue.max_batch_jobs,
+            "must be 1 to 100000",
+        )?;
+        bound(
+            self.queue.max_children >= 1,
+            "queue.max_children",
+            self.queue.max_children,
+            "must be ≥ 1",
+        )?;
+        bound(
             self.queue.lease_ms >= 100,
             "queue.lease_ms",
             self.queue.lease_ms,
@@ -414,14 +451,25 @@ impl Config {
                 )));
             }
         }
-        if let Some(llm) = &self.llm
-            && (llm.timeout_secs.is_nan() || llm.timeout_secs <= 0.0)
-        {
-            return Err(ConfigError::Bounds {
-                key: "llm.timeout_secs",
-                value: llm.timeout_secs.to_string(),
-                bound: "must be > 0",
-            });
+        if let Some(llm) = &self.llm {
+            bound(
+                llm.timeout_secs > 0.0 && llm.timeout_secs <= 86_400.0,
+                "llm.timeout_secs",
+                llm.timeout_secs,
+                "must be > 0 and ≤ 86400",
+            )?;
+            bound(
+                llm.max_tokens.is_none_or(|n| (1..=1_000_000).contains(&n)),
+                "llm.max_tokens",
+                format!("{:?}", llm.max_tokens),
+                "must be 1 to 1000000",
+            )?;
+            bound(
+                llm.temperature.is_none_or(|t| (0.0..=2.0).contains(&t)),
+                "llm.temperature",
+                format!("{:?}", llm.temperature),
+                "must be 0 to 2",
+            )?;
         }
         Ok(())
     }
@@ -431,6 +479,10 @@ impl Config {
             prefix: self.prefix.clone(),
             max_payload_bytes: self.queue.max_payload_bytes,
             result_ttl_secs: self.queue.result_ttl,
+            dead_ttl_secs: self.queue.dead_ttl,
+            dead_max: self.queue.dead_max,
+            max_batch_jobs: self.queue.max_batch_jobs,
+            max_children: self.queue.max_children,
             check_job_types: true,
             content_store: self.content.enabled,
             retry: RetryStrategy {
@@ -505,6 +557,57 @@ impl Config {
     }
 }
 
+/// Reads one job type's limits as flags and the environment give them:
+/// `NAME:timeout_ms=N,memory_mb=M` (either key may be left out).
+pub fn parse_job_type_limits(spec: &str) -> Result<(String, JobTypeLimits), ConfigError> {
+    let bad = |reason: String| {
+        ConfigError::Invalid(format!(
+            "job type limits {spec:?}: {reason} (expected NAME:timeout_ms=N,memory_mb=M)"
+        ))
+    };
+    let (name, settings) = spec
+        .trim()
+        .split_once(':')
+        .ok_or_else(|| bad("no ':' after the job type".into()))?;
+    crate::runtime::valid_job_type_name(name).map_err(bad)?;
+    let mut limits = JobTypeLimits::default();
+    for pair in settings.split(',').filter(|p| !p.trim().is_empty()) {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| bad(format!("{pair:?} is not key=value")))?;
+        let n: u64 = value
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("{key} = {value:?} is not a whole number")))?;
+        match key.trim() {
+            "timeout_ms" => limits.timeout_ms = Some(n),
+            "memory_mb" => limits.memory_mb = Some(n),
+            other => return Err(bad(format!("unknown key {other:?}"))),
+        }
+    }
+    Ok((name.to_string(), limits))
+}
+
+/// `DECKHAND_JOB_TYPES`: job type limits, `;`-separated, each as
+/// [`parse_job_type_limits`] reads it, into the table's `[job_types]`.
+fn apply_job_types_env(table: &mut toml::Table, value: &str) -> Result<(), ConfigError> {
+    let section = table
+        .entry("job_types")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let toml::Value::Table(section) = section else {
+        return Err(ConfigError::Invalid(
+            "DECKHAND_JOB_TYPES: the file's job_types is not a table".into(),
+        ));
+    };
+    for spec in value.split(';').filter(|s| !s.trim().is_empty()) {
+        let (name, limits) = parse_job_type_limits(spec)?;
+        let entry = toml::Value::try_from(limits)
+            .map_err(|e| ConfigError::Invalid(format!("DECKHAND_JOB_TYPES: {e}")))?;
+        section.insert(name, entry);
+    }
+    Ok(())
+}
+
 /// Applies `DECKHAND_<KEY>` and `DECKHAND_<SECTION>_<KEY>` variables whose
 /// names match a known key. Values are typed like the key's default.
 fn apply_env(
@@ -532,6 +635,10 @@ fn apply_env(
         let Some(rest) = var.strip_prefix("DECKHAND_") else {
             continue;
         };
+        if rest == "JOB_TYPES" {
+            apply_job_types_env(table, &value)?;
+            continue;
+        }
         let name = rest.to_ascii_lowercase();
         let target = if defaults.get(&name).is_some_and(|v| !v.is_table())
             || optional.contains(&("", name.as_str()))

@@ -9,6 +9,7 @@ pub mod content;
 pub mod llm;
 pub mod metrics;
 pub mod queue;
+pub mod redact;
 pub mod redis_server;
 pub mod registry;
 pub mod runtime;

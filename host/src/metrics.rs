@@ -33,6 +33,8 @@ pub struct Metrics {
     /// (job type, failure kind) → count.
     failures: Mutex<BTreeMap<(String, &'static str), u64>>,
     pub claims_paused: AtomicU64,
+    /// Times this host found the queue's data gone (identity marker lost).
+    pub queue_data_lost: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -43,6 +45,7 @@ impl Default for Metrics {
             durations: Mutex::default(),
             failures: Mutex::default(),
             claims_paused: AtomicU64::new(0),
+            queue_data_lost: AtomicU64::new(0),
         }
     }
 }
@@ -152,6 +155,17 @@ impl Metrics {
             w,
             "deckhand_claims_paused {}",
             self.claims_paused.load(Ordering::Relaxed)
+        );
+        header(
+            w,
+            "deckhand_queue_data_lost_total",
+            "counter",
+            "Times this host found the queue's data gone from Redis (restarted empty, flushed).",
+        );
+        let _ = writeln!(
+            w,
+            "deckhand_queue_data_lost_total {}",
+            self.queue_data_lost.load(Ordering::Relaxed)
         );
         header(
             w,

@@ -136,10 +136,15 @@ impl Registry {
     pub async fn rescan(&self) -> Result<ScanReport, DirError> {
         let _guard = self.scan_lock.lock().await;
         let previous = self.snapshot();
-        let files = list_wasm_files(&self.dir).map_err(|source| DirError {
+        let mut files = list_wasm_files(&self.dir).map_err(|source| DirError {
             dir: self.dir.clone(),
             source,
         })?;
+        // Plugins already loaded keep their job types: they claim first, so
+        // a file dropped in later that declares one of them is refused
+        // instead of taking it away. Within each group, path order (the
+        // only order at start-up, when nothing is loaded yet).
+        files.sort_by_key(|(path, _)| !previous.plugins.contains_key(path));
 
         let mut report = ScanReport::default();
         let mut next = Snapshot::default();

@@ -2,6 +2,7 @@
 //! real compiled plugins, and scratch plugin directories.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod api;
 pub mod fake_llm;
 pub mod host;
 pub mod redis;

@@ -9,6 +9,10 @@ pub struct TestRedis {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// Persistence and other settings, given at every (re)start.
+    settings: Vec<String>,
+    /// `requirepass`, when set.
+    password: Option<String>,
 }
 
 pub fn free_port() -> u16 {
@@ -20,18 +24,33 @@ impl TestRedis {
     /// Starts a Redis with AOF on (fsync on every write), so a restart keeps
     /// every acknowledged write.
     pub fn start() -> TestRedis {
+        TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "always"], None)
+    }
+
+    /// A Redis that keeps nothing on disk: a restart comes back empty.
+    pub fn start_volatile() -> TestRedis {
+        TestRedis::start_with(&["--appendonly", "no"], None)
+    }
+
+    /// A Redis with these persistence settings and, optionally, a password.
+    pub fn start_with(settings: &[&str], password: Option<&str>) -> TestRedis {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut redis = TestRedis {
             port: free_port(),
             dir,
             child: None,
+            settings: settings.iter().map(|s| s.to_string()).collect(),
+            password: password.map(str::to_string),
         };
         redis.spawn();
         redis
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match &self.password {
+            Some(p) => format!("redis://:{p}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -45,15 +64,14 @@ impl TestRedis {
             .args(["--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
+            .args(&self.settings)
+            .args(["--save", ""])
             .args(["--enable-debug-command", "yes"])
+            .args(
+                self.password
+                    .iter()
+                    .flat_map(|p| ["--requirepass".to_string(), p.clone()]),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -10,6 +10,9 @@ use deckhand::queue::{Cancel, JobRecord, JobStatus, QueueError, SubmitRequest};
 use super::local::read_payload;
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
 
+/// Longest a client command waits for jobs: 30 days.
+pub(super) const MAX_WAIT_SECS: u64 = 30 * 24 * 3600;
+
 #[derive(clap::Args, Debug)]
 pub struct SubmitArgs {
     job_type: String,
@@ -38,8 +41,8 @@ pub struct SubmitArgs {
     /// Wait for the job to finish and print its result.
     #[arg(long)]
     wait: bool,
-    /// With --wait: give up after this many seconds.
-    #[arg(long, default_value_t = 300)]
+    /// With --wait: give up after this many seconds (1 to 2592000, 30 days).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=MAX_WAIT_SECS))]
     timeout: u64,
     #[command(flatten)]
     queue: QueueArgs,
@@ -55,6 +58,7 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
     let payload = read_payload(&args.payload)?;
     let queue = args.queue.connect().await?;
+    let job_type = args.job_type.clone();
     let request = SubmitRequest {
         job_type: args.job_type,
         payload,
@@ -75,6 +79,9 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
+    if !submitted.status.is_finished() && !queue.type_is_live(&job_type).await.unwrap_or(true) {
+        eprintln!("deckhand: warning: {}", deckhand::api::no_live_host(&job_type));
+    }
     if submitted.cache_hit {
         eprintln!("job {}: result taken from the content store", submitted.id);
     } else if !submitted.created {
@@ -202,8 +209,9 @@ pub async fn cancel(queue: &QueueArgs, id: &str) -> anyhow::Result<u8> {
 pub enum DlqCommand {
     /// List dead jobs, oldest first.
     List {
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
+        /// Show at most this many (1 to 100000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        limit: u64,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -238,7 +246,7 @@ pub async fn dlq(command: DlqCommand) -> anyhow::Result<u8> {
     match command {
         DlqCommand::List { limit, json, queue } => {
             let queue = queue.connect().await?;
-            let jobs = queue.dlq_list(0, limit).await?;
+            let jobs = queue.dlq_list(0, limit as usize).await?;
             if json {
                 println!("{}", serde_json::to_string(&jobs)?);
             } else {
@@ -288,7 +296,11 @@ pub async fn dlq(command: DlqCommand) -> anyhow::Result<u8> {
 
 pub async fn stats(queue: &QueueArgs) -> anyhow::Result<u8> {
     let queue = queue.connect().await?;
-    let stats = queue.stats().await?;
+    let mut stats = queue.stats().await?;
+    // Every counter an operator looks for, zero until it first moves.
+    for name in ["submitted", "completed", "retried", "dead", "cancelled", "cache_hits"] {
+        stats.entry(name.to_string()).or_insert(0);
+    }
     println!("{}", serde_json::to_string_pretty(&stats)?);
     Ok(EXIT_OK)
 }
@@ -344,10 +356,24 @@ pub async fn content(command: ContentCommand) -> anyhow::Result<u8> {
 
 /// Lists the hosts that sent a heartbeat, live ones first.
 pub async fn hosts(queue: &QueueArgs, json: bool) -> anyhow::Result<u8> {
-    let hosts = queue.connect().await?.hosts().await?;
+    let queue = queue.connect().await?;
+    let hosts = queue.hosts().await?;
+    let unserved: Vec<String> = queue
+        .type_infos()
+        .await?
+        .into_iter()
+        .filter(|t| !t.live)
+        .map(|t| t.job_type)
+        .collect();
     if json {
-        println!("{}", serde_json::to_string(&hosts)?);
+        println!(
+            "{}",
+            serde_json::json!({ "hosts": hosts, "job_types_without_live_host": unserved })
+        );
         return Ok(EXIT_OK);
+    }
+    if !unserved.is_empty() {
+        println!("job types with no live host: {}", unserved.join(", "));
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -372,181 +398,4 @@ pub async fn hosts(queue: &QueueArgs, json: bool) -> anyhow::Result<u8> {
         println!("no host has sent a heartbeat");
     }
     Ok(EXIT_OK)
-}
-
-#[derive(clap::Args, Debug)]
-pub struct BulkArgs {
-    job_type: String,
-    /// One JSON payload a line (JSONL); `-` for stdin.
-    records: String,
-    /// Where to write one JSON object a line, in input order.
-    #[arg(long)]
-    out: std::path::PathBuf,
-    /// Give up waiting after this many seconds.
-    #[arg(long, default_value_t = 24 * 3600)]
-    timeout: u64,
-    #[arg(long)]
-    force: bool,
-    #[command(flatten)]
-    queue: QueueArgs,
-}
-
-/// Submits a file of records, shows progress while they run, writes the
-/// outcomes in input order and prints a summary.
-pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
-    use std::io::{BufRead, Write};
-    let reader: Box<dyn BufRead> = if args.records == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
-    } else {
-        Box::new(std::io::BufReader::new(
-            std::fs::File::open(&args.records)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.records))?,
-        ))
-    };
-    // Read and check everything before submitting anything.
-    let mut payloads = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| anyhow::anyhow!("{}: line {}: {e}", args.records, n + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&line) {
-            eprintln!(
-                "deckhand: {} line {}: not JSON ({e}); nothing submitted",
-                args.records,
-                n + 1
-            );
-            return Ok(EXIT_ERROR);
-        }
-        payloads.push(line);
-    }
-    let queue = args.queue.connect().await?;
-    // Hosts may start later: wait for one that offers the job type.
-    let mut told = false;
-    while !queue.job_types().await?.contains_key(&args.job_type) {
-        if !told {
-            eprintln!("waiting for a host that runs {} ...", args.job_type);
-            told = true;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    let mut ids = Vec::with_capacity(payloads.len());
-    let mut cache_hits = 0;
-    for chunk in payloads.chunks(500) {
-        let requests = chunk
-            .iter()
-            .map(|p| SubmitRequest {
-                job_type: args.job_type.clone(),
-                payload: p.clone(),
-                force: args.force,
-                ..SubmitRequest::default()
-            })
-            .collect();
-        match queue.submit_batch(requests).await {
-            Ok(submitted) => {
-                cache_hits += submitted.iter().filter(|s| s.cache_hit).count();
-                ids.extend(submitted.into_iter().map(|s| s.id));
-            }
-            Err(e) => {
-                eprintln!(
-                    "deckhand: submission refused: record {}: {}",
-                    ids.len() + e.index + 1,
-                    e.error
-                );
-                return Ok(EXIT_ERROR);
-            }
-        }
-    }
-    let bar = indicatif::ProgressBar::new(ids.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} finished  {elapsed}  eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let records = wait_with_progress(&queue, &ids, Duration::from_secs(args.timeout), &bar).await?;
-    bar.finish_and_clear();
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&args.out)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?,
-    );
-    let (mut completed, mut dead) = (0, 0);
-    for job in &records {
-        let line = match job.status {
-            JobStatus::Completed => {
-                completed += 1;
-                let result: serde_json::Value = job
-                    .result
-                    .as_deref()
-                    .and_then(|r| serde_json::from_str(r).ok())
-                    .unwrap_or(serde_json::Value::Null);
-                serde_json::json!({ "id": job.id, "status": job.status, "result": result })
-            }
-            status => {
-                dead += 1;
-                let error = job
-                    .errors
-                    .last()
-                    .map(|e| format!("[{}] {}", e.kind, e.message));
-                serde_json::json!({ "id": job.id, "status": status, "error": error })
-            }
-        };
-        writeln!(out, "{line}")?;
-    }
-    out.flush()?;
-    println!(
-        "{} records: {completed} completed ({cache_hits} from the content store), {dead} dead or cancelled; results in {}",
-        records.len(),
-        args.out.display()
-    );
-    Ok(if dead == 0 { EXIT_OK } else { EXIT_JOB_FAILED })
-}
-
-/// Waits for `ids` like `Queue::wait_for_jobs`, ticking `bar` as they end.
-async fn wait_with_progress(
-    queue: &deckhand::queue::Queue,
-    ids: &[String],
-    timeout: Duration,
-    bar: &indicatif::ProgressBar,
-) -> anyhow::Result<Vec<JobRecord>> {
-    use futures::StreamExt;
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut pubsub = queue.pubsub().await?;
-    pubsub.subscribe(queue.finished_channel()).await?;
-    let mut open: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    for id in ids {
-        match queue.get(id).await? {
-            Some(job) if job.status.is_finished() => bar.inc(1),
-            _ => {
-                open.insert(id.as_str());
-            }
-        }
-    }
-    let mut messages = pubsub.on_message();
-    while !open.is_empty() {
-        match tokio::time::timeout_at(deadline, messages.next()).await {
-            Err(_) => bail!("{} jobs still unfinished after {timeout:?}", open.len()),
-            Ok(None) => bail!("lost the connection to Redis while waiting"),
-            Ok(Some(msg)) => {
-                if let Ok(ids) = msg.get_payload::<String>() {
-                    for id in ids.split(' ') {
-                        if open.remove(id) {
-                            bar.inc(1);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    drop(messages);
-    let mut records = Vec::with_capacity(ids.len());
-    for id in ids {
-        records.push(
-            queue
-                .get(id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("job {id} vanished (expired?)"))?,
-        );
-    }
-    Ok(records)
 }

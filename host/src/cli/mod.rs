@@ -2,6 +2,7 @@
 //! printed), 2 Deckhand could not do what was asked (bad arguments, unreadable
 //! input, a plugin that does not load, Redis refused).
 
+mod bulk;
 mod jobs;
 mod local;
 mod serve;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use deckhand::queue::{Queue, QueueConfig};
+use deckhand::redact;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_JOB_FAILED: u8 = 1;
@@ -54,7 +56,14 @@ impl QueueArgs {
         };
         Queue::connect(&self.redis_url, config)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot reach the queue at {}: {e}", self.redis_url))
+            .map_err(|e| {
+                let url = &self.redis_url;
+                anyhow::anyhow!(
+                    "cannot reach the queue at {}: {}",
+                    redact::url(url),
+                    redact::text(&e.to_string(), url)
+                )
+            })
     }
 }
 
@@ -97,7 +106,7 @@ enum Command {
     },
     /// Submit a file of records (one JSON payload a line), show progress,
     /// write the outcomes in input order.
-    Bulk(jobs::BulkArgs),
+    Bulk(bulk::BulkArgs),
     /// The hosts working this queue, from their heartbeats.
     Hosts {
         #[arg(long)]
@@ -177,7 +186,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Dlq { command } => jobs::dlq(command).await,
         Command::Content { command } => jobs::content(command).await,
         Command::Stats { queue } => jobs::stats(&queue).await,
-        Command::Bulk(args) => jobs::bulk(args).await,
+        Command::Bulk(args) => bulk::bulk(args).await,
         Command::Hosts { json, queue } => jobs::hosts(&queue, json).await,
     }
 }

@@ -12,6 +12,7 @@ use deckhand::config::Config;
 use deckhand::content::ContentDir;
 use deckhand::llm::{LlmClient, Provider};
 use deckhand::queue::{Queue, QueueConfig};
+use deckhand::redact;
 use deckhand::redis_server::{self, Embedded};
 use deckhand::registry::Registry;
 use deckhand::runtime::Runtime;
@@ -92,6 +93,11 @@ pub struct ServeArgs {
     llm_max_tokens: Option<u32>,
     #[arg(long)]
     llm_temperature: Option<f32>,
+    /// One job type's limits, replacing what its plugin declares:
+    /// `NAME:timeout_ms=N,memory_mb=M` (repeatable; also DECKHAND_JOB_TYPES,
+    /// several separated by `;`).
+    #[arg(long = "job-type-limits")]
+    job_type_limits: Vec<String>,
     /// HTTP API address (host:port); "" turns the API off.
     #[arg(long)]
     listen: Option<String>,
@@ -140,7 +146,29 @@ impl ServeArgs {
         if let Some(dir) = &self.content_dir {
             c.content.dir = Some(dir.clone());
         }
-        if self.llm_provider.is_some() || self.llm_base_url.is_some() || self.llm_model.is_some() {
+        for spec in &self.job_type_limits {
+            let (name, limits) = deckhand::config::parse_job_type_limits(spec)?;
+            c.job_types.insert(name, limits);
+        }
+        let names_llm = self.llm_provider.is_some()
+            || self.llm_base_url.is_some()
+            || self.llm_model.is_some();
+        let tunes_llm: Vec<&str> = [
+            ("--llm-api-key-env", self.llm_api_key_env.is_some()),
+            ("--llm-timeout-secs", self.llm_timeout_secs.is_some()),
+            ("--llm-max-tokens", self.llm_max_tokens.is_some()),
+            ("--llm-temperature", self.llm_temperature.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect();
+        if c.llm.is_none() && !names_llm && !tunes_llm.is_empty() {
+            anyhow::bail!(
+                "{} set(s) an LLM setting, but no LLM is configured: add an [llm] section to the config, or give --llm-provider, --llm-base-url or --llm-model",
+                tunes_llm.join(", ")
+            );
+        }
+        if names_llm || !tunes_llm.is_empty() {
             let mut llm = c.llm.take().unwrap_or_default();
             if let Some(p) = self.llm_provider {
                 llm.provider = p;
@@ -226,7 +254,7 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
         None => {
             let url = format!("redis://127.0.0.1:{}", args.embedded_redis_port);
             if redis_server::answers(&url).await {
-                tracing::info!(%url, "using the Redis that answers at the default address");
+                tracing::info!(url = %redact::url(&url), "using the Redis that answers at the default address");
                 (url, None)
             } else {
                 let dir = config.data_dir.join("redis");
@@ -253,7 +281,7 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
         Some(llm) => {
             tracing::info!(
                 provider = llm.provider.as_str(),
-                base_url = %llm.base_url,
+                base_url = %redact::url(&llm.base_url),
                 model = %llm.model,
                 "LLM configured"
             );
@@ -297,7 +325,7 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
         })
     });
 
-    tracing::info!(host = %worker.host_id(), %url, prefix = %config.prefix, "serving");
+    tracing::info!(host = %worker.host_id(), url = %redact::url(&url), prefix = %config.prefix, "serving");
     let stop = shutdown.clone();
     worker.run(async move { stop.cancelled().await }).await;
     if let Some(api) = api {
@@ -322,7 +350,11 @@ async fn connect_with_retry(
         match Queue::connect(url, config.clone()).await {
             Ok(q) => return Ok(Some(q)),
             Err(deckhand::queue::QueueError::Redis(e)) => {
-                tracing::warn!(%url, "cannot reach Redis ({e}); retrying in {delay:?}");
+                tracing::warn!(
+                    url = %redact::url(url),
+                    "cannot reach Redis ({}); retrying in {delay:?}",
+                    redact::text(&e.to_string(), url)
+                );
             }
             Err(e) => return Err(e).context("invalid queue settings"),
         }

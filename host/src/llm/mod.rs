@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::queue::Queue;
 use crate::runtime::{LlmError, LlmMessage, LlmRequest, LlmResponse};
 use dialect::truncate;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The LLM provider a host uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,7 +52,7 @@ impl Default for LlmConfig {
             model: "gpt-4o-mini".into(),
             api_key_env: "DECKHAND_LLM_API_KEY".into(),
             temperature: None,
-            max_tokens: None,
+            max_tokens: Some(DEFAULT_MAX_TOKENS),
             timeout_secs: 120.0,
             max_http_attempts: 4,
             max_schema_attempts: 3,
@@ -75,11 +76,42 @@ pub struct LlmClient {
 pub enum LlmConfigError {
     #[error("llm.timeout_secs must be > 0 (got {0})")]
     Timeout(f64),
-    #[error("llm.base_url {0:?} is not an http(s) URL")]
+    #[error("llm.base_url {:?} is not an http(s) URL", crate::redact::url(.0))]
     BaseUrl(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
 }
+
+/// What one generation spent: HTTP calls made and tokens billed, failed
+/// asks included.
+#[derive(Debug, Default)]
+pub struct Usage {
+    pub calls: AtomicU32,
+    pub prompt_tokens: AtomicU32,
+    pub completion_tokens: AtomicU32,
+}
+
+impl Usage {
+    fn add_tokens(&self, prompt: u32, completion: u32) {
+        self.prompt_tokens.fetch_add(prompt, Ordering::Relaxed);
+        self.completion_tokens
+            .fetch_add(completion, Ordering::Relaxed);
+    }
+
+    /// (calls, prompt tokens, completion tokens).
+    pub fn figures(&self) -> (u32, u32, u32) {
+        (
+            self.calls.load(Ordering::Relaxed),
+            self.prompt_tokens.load(Ordering::Relaxed),
+            self.completion_tokens.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Tokens an answer may take when neither the job nor the configuration
+/// says: bounded, so an abandoned request cannot keep a local server busy
+/// until its context is full.
+pub const DEFAULT_MAX_TOKENS: u32 = 2048;
 
 /// Longest wait for a provider's `Retry-After` or a shared cooldown.
 const MAX_WAIT: Duration = Duration::from_secs(300);
@@ -121,6 +153,17 @@ impl LlmClient {
     /// One generation, with structured-output validation when the request
     /// carries a schema.
     pub async fn generate(&self, request: &LlmRequest) -> Result<LlmResponse, LlmError> {
+        self.generate_metered(request, &Usage::default()).await
+    }
+
+    /// Like [`LlmClient::generate`], adding what it spent to `usage`, failed
+    /// asks included (an answer cut off or outside the schema costs tokens
+    /// too), whatever the outcome.
+    pub async fn generate_metered(
+        &self,
+        request: &LlmRequest,
+        usage: &Usage,
+    ) -> Result<LlmResponse, LlmError> {
         let schema = match &request.response_schema {
             None => None,
             Some(text) => {
@@ -152,10 +195,14 @@ impl LlmClient {
                 model,
                 messages: &messages,
                 temperature: request.temperature.or(self.config.temperature),
-                max_tokens: request.max_tokens.or(self.config.max_tokens),
+                // The configuration's value is the default and the ceiling.
+                max_tokens: match (request.max_tokens, self.config.max_tokens) {
+                    (Some(asked), Some(cap)) => Some(asked.min(cap)),
+                    (asked, cap) => asked.or(cap),
+                },
                 schema: schema.as_ref().map(|(v, _)| v),
             };
-            let reply = self.call(&call).await?;
+            let reply = self.call(&call, usage).await?;
             prompt_tokens = prompt_tokens.saturating_add(reply.prompt_tokens);
             completion_tokens = completion_tokens.saturating_add(reply.completion_tokens);
             let Some((_, validator)) = &schema else {
@@ -216,7 +263,7 @@ impl LlmClient {
     }
 
     /// One provider call with HTTP-level retries.
-    async fn call(&self, call: &Call<'_>) -> Result<Reply, LlmError> {
+    async fn call(&self, call: &Call<'_>, usage: &Usage) -> Result<Reply, LlmError> {
         let dialect = self.dialect();
         let url = format!(
             "{}{}",
@@ -233,13 +280,18 @@ impl LlmClient {
                 req = req.bearer_auth(key);
             }
             self.count("llm_calls", 1).await;
+            usage.calls.fetch_add(1, Ordering::Relaxed);
             let retry_after;
             match req.send().await {
                 Err(e) => {
+                    let shown = crate::redact::url(&url);
                     last = if e.is_timeout() {
-                        format!("no answer within {} s from {url}", self.config.timeout_secs)
+                        format!(
+                            "no answer within {} s from {shown}",
+                            self.config.timeout_secs
+                        )
                     } else {
-                        format!("cannot reach {url}: {e}")
+                        crate::redact::text(&format!("cannot reach {shown}: {e}"), &url)
                     };
                     retry_after = None;
                 }
@@ -256,6 +308,7 @@ impl LlmClient {
                         })?;
                         return match dialect.parse(&json) {
                             Ok(reply) => {
+                                usage.add_tokens(reply.prompt_tokens, reply.completion_tokens);
                                 self.count("llm_prompt_tokens", i64::from(reply.prompt_tokens))
                                     .await;
                                 self.count(
@@ -271,7 +324,10 @@ impl LlmClient {
                                     ReplyError::ErrorBody(m) => LlmError::Unavailable(format!(
                                         "the provider answered HTTP 200 with an error: {m}"
                                     )),
-                                    ReplyError::Truncated { usage } => {
+                                    ReplyError::Truncated { usage: spent } => {
+                                        let usage_of_reply = spent;
+                                        usage.add_tokens(usage_of_reply.0, usage_of_reply.1);
+                                        let usage = usage_of_reply;
                                         self.count("llm_prompt_tokens", i64::from(usage.0)).await;
                                         self.count("llm_completion_tokens", i64::from(usage.1))
                                             .await;

@@ -6,10 +6,12 @@
 //! carry a fencing token: a host that lost its lease (frozen, cut off) cannot
 //! overwrite the outcome of whoever holds the job now.
 
+mod presence;
 mod record;
 mod retry;
 mod scripts;
 
+pub use presence::{Durability, TypeInfo};
 pub use record::{Children, ErrorEntry, JobRecord, JobStatus};
 pub use retry::RetryStrategy;
 
@@ -30,6 +32,16 @@ pub const MAX_PRIORITY: i32 = 1_000_000;
 pub const MAX_ID_LEN: usize = 256;
 /// Most dependencies one job may have.
 pub const MAX_DEPENDENCIES: usize = 1_000;
+/// The ceiling of `max_batch_jobs`.
+pub const MAX_BATCH_JOBS: usize = 100_000;
+/// Most retries a job may ask for.
+pub const MAX_RETRIES: u32 = 1_000;
+/// The layout version from which jobs others wait on carry `waited_on`
+/// (stored in `P:layout` once a queue has been brought to it).
+const LAYOUT_WAITED_ON: u32 = 1;
+/// How many of the oldest dead-letter entries each trim checks for a
+/// record that is gone.
+const DLQ_CHECK: usize = 1_000;
 /// Most jobs one claim takes (a larger request takes this many).
 pub const MAX_CLAIM: usize = 1_000;
 /// Most results one [`Queue::complete_many`] call records.
@@ -44,8 +56,17 @@ pub struct QueueConfig {
     pub prefix: String,
     /// Largest accepted payload, in bytes.
     pub max_payload_bytes: usize,
-    /// How long completed, dead and cancelled jobs are kept, in seconds.
+    /// How long completed and cancelled jobs are kept, in seconds.
     pub result_ttl_secs: u64,
+    /// How long dead jobs stay in the dead-letter queue (record and entry
+    /// together), in seconds, unless someone replays or purges them.
+    pub dead_ttl_secs: u64,
+    /// Most jobs the dead-letter queue holds; past it, the oldest go.
+    pub dead_max: u64,
+    /// Most jobs one [`Queue::submit_batch`] call takes.
+    pub max_batch_jobs: usize,
+    /// Most child jobs one job may submit.
+    pub max_children: u64,
     /// Refuse submissions of job types no host has registered.
     pub check_job_types: bool,
     /// Use the content store for job types registered with `cache`.
@@ -59,6 +80,10 @@ impl Default for QueueConfig {
             prefix: "deckhand".into(),
             max_payload_bytes: 1024 * 1024,
             result_ttl_secs: 30 * 24 * 3600,
+            dead_ttl_secs: 30 * 24 * 3600,
+            dead_max: 1_000_000,
+            max_batch_jobs: 1_000,
+            max_children: 10_000,
             check_job_types: true,
             content_store: true,
             retry: RetryStrategy::default(),
@@ -81,6 +106,10 @@ pub enum QueueError {
     UnknownDependency(String),
     #[error("a job cannot depend on itself ({0:?})")]
     SelfDependency(String),
+    #[error(
+        "job {parent:?} has submitted its limit of {max} child jobs (queue.max_children); no more are accepted"
+    )]
+    TooManyChildren { parent: String, max: String },
     #[error("no job {0:?}")]
     NotFound(String),
     #[error("timed out after {0:?} waiting for jobs")]
@@ -239,6 +268,15 @@ impl Queue {
         &self.config
     }
 
+    /// The lifetimes argument of the scripts that may end a job:
+    /// "<result ttl>/<dead ttl>/<dead max>" (see `lifetimes` in prelude.lua).
+    fn lifetimes(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.config.result_ttl_secs, self.config.dead_ttl_secs, self.config.dead_max
+        )
+    }
+
     fn key(&self, parts: &[&str]) -> String {
         let mut key = self.tag.clone();
         for part in parts {
@@ -298,6 +336,7 @@ impl Queue {
             .arg(&spec.force)
             .arg(&spec.use_store)
             .arg(&spec.run_after_failure)
+            .arg(&spec.max_children)
             .invoke_async(&mut self.conn.clone())
             .await?;
         submitted(&reply, &spec)
@@ -311,6 +350,19 @@ impl Queue {
         &self,
         requests: Vec<SubmitRequest>,
     ) -> Result<Vec<Submitted>, BatchError> {
+        if requests.len() > self.config.max_batch_jobs {
+            return Err(BatchError {
+                index: self.config.max_batch_jobs,
+                error: invalid(
+                    "batch",
+                    format!(
+                        "{} jobs in one batch; at most {} (queue.max_batch_jobs)",
+                        requests.len(),
+                        self.config.max_batch_jobs
+                    ),
+                ),
+            });
+        }
         let mut specs = Vec::with_capacity(requests.len());
         let mut ids = HashSet::new();
         for (index, req) in requests.iter().enumerate() {
@@ -382,7 +434,14 @@ impl Queue {
             &req.payload,
             req.metadata.get("content_hash").map(String::as_str),
         )
-        .map_err(|r| invalid("metadata", r))?;
+        .map_err(|r| {
+            let field = if req.metadata.contains_key("content_hash") {
+                "metadata"
+            } else {
+                "payload"
+            };
+            invalid(field, r)
+        })?;
         let flag = |b: bool| if b { "1" } else { "0" }.to_string();
         Ok(Spec {
             id: req
@@ -402,11 +461,12 @@ impl Queue {
                 .map_err(|e| invalid("depends_on", e.to_string()))?,
             parent: req.parent.clone().unwrap_or_default(),
             check_type: flag(self.config.check_job_types),
-            ttl: self.config.result_ttl_secs.to_string(),
+            ttl: self.lifetimes(),
             content_hash,
             force: flag(req.force),
             use_store: flag(self.config.content_store),
             run_after_failure: flag(req.run_after_failure),
+            max_children: self.config.max_children.to_string(),
         })
     }
 
@@ -426,40 +486,61 @@ impl Queue {
             .map_err(QueueError::Protocol)
     }
 
-    /// Registers the job types a host can run, so submissions of them are
-    /// accepted (and, for `cache` types, use the content store).
-    pub async fn register_job_types(
-        &self,
-        host: &str,
-        types: &[RegisteredType],
-    ) -> Result<(), QueueError> {
-        if types.is_empty() {
-            return Ok(());
+    /// Reads many jobs in pipelined round trips (1,000 a trip), in the
+    /// order of `ids`; `None` for a job that does not exist.
+    pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<JobRecord>>, QueueError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut conn = self.conn.clone();
+        for chunk in ids.chunks(1000) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.hgetall(self.key(&["job", id]))
+                    .lrange(self.key(&["errors", id]), 0, -1);
+            }
+            let replies: Vec<(HashMap<String, String>, Vec<String>)> = {
+                let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+                let mut pairs = Vec::with_capacity(chunk.len());
+                let mut it = flat.into_iter();
+                while let (Some(f), Some(e)) = (it.next(), it.next()) {
+                    pairs.push((
+                        redis::from_redis_value(&f)?,
+                        redis::from_redis_value(&e)?,
+                    ));
+                }
+                pairs
+            };
+            for (fields, errors) in replies {
+                if fields.is_empty() {
+                    out.push(None);
+                } else {
+                    out.push(Some(
+                        JobRecord::from_redis(fields, errors).map_err(QueueError::Protocol)?,
+                    ));
+                }
+            }
         }
-        let entries: Vec<(String, String)> = types
-            .iter()
-            .map(|t| {
-                let info = serde_json::json!({
-                    "host": host,
-                    "plugin": t.plugin,
-                    "version_id": t.version_id,
-                    "cache": t.cache,
-                });
-                (t.job_type.clone(), info.to_string())
-            })
-            .collect();
-        let _: () = self
-            .conn
-            .clone()
-            .hset_multiple(self.key(&["types"]), &entries)
-            .await?;
-        Ok(())
+        Ok(out)
     }
 
-    /// Registered job types: type -> JSON {host, plugin, version_id} of the
-    /// host that registered it last.
-    pub async fn job_types(&self) -> Result<BTreeMap<String, String>, QueueError> {
-        Ok(self.conn.clone().hgetall(self.key(&["types"])).await?)
+    /// The status of many jobs in pipelined round trips (5,000 a trip), in
+    /// the order of `ids`; `None` for a job that does not exist.
+    pub async fn statuses(&self, ids: &[String]) -> Result<Vec<Option<JobStatus>>, QueueError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut conn = self.conn.clone();
+        for chunk in ids.chunks(5000) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.hget(self.key(&["job", id]), "status");
+            }
+            let replies: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+            for reply in replies {
+                out.push(match reply {
+                    None => None,
+                    Some(s) => Some(s.parse().map_err(QueueError::Protocol)?),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Claims up to `count` ready jobs of the given types for `host`.
@@ -624,7 +705,7 @@ impl Queue {
             .arg(failure.feedback().unwrap_or(""))
             .arg(millis(delay))
             .arg(plugin_version)
-            .arg(self.config.result_ttl_secs)
+            .arg(self.lifetimes())
             .invoke_async(&mut self.conn.clone())
             .await?;
         match reply.as_str() {
@@ -656,7 +737,7 @@ impl Queue {
         let flat: Vec<String> = self
             .invocation(&scripts().reap)
             .arg(1000)
-            .arg(self.config.result_ttl_secs)
+            .arg(self.lifetimes())
             .invoke_async(&mut self.conn.clone())
             .await?;
         flat.chunks(2)
@@ -686,7 +767,7 @@ impl Queue {
         let reply: String = self
             .invocation(&scripts().cancel)
             .arg(id)
-            .arg(self.config.result_ttl_secs)
+            .arg(self.lifetimes())
             .invoke_async(&mut self.conn.clone())
             .await?;
         match reply.as_str() {
@@ -726,13 +807,13 @@ impl Queue {
         ids: &[String],
         timeout: Duration,
     ) -> Result<Vec<JobRecord>, QueueError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         // Subscribe first, then read: a job that ends in between is seen by one or the other.
         let mut pubsub = self.pubsub().await?;
         pubsub.subscribe(self.finished_channel()).await?;
         let mut open: HashSet<String> = HashSet::new();
-        for id in ids {
-            match self.get(id).await? {
+        for (id, job) in ids.iter().zip(self.get_many(ids).await?) {
+            match job {
                 None => return Err(QueueError::NotFound(id.clone())),
                 Some(job) if job.status.is_finished() => {}
                 Some(_) => {
@@ -760,15 +841,10 @@ impl Queue {
             }
         }
         drop(messages);
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(
-                self.get(id)
-                    .await?
-                    .ok_or_else(|| QueueError::NotFound(id.clone()))?,
-            );
-        }
-        Ok(out)
+        ids.iter()
+            .zip(self.get_many(ids).await?)
+            .map(|(id, job)| job.ok_or_else(|| QueueError::NotFound(id.clone())))
+            .collect()
     }
 
     /// The dead-letter queue, oldest death first.
@@ -777,27 +853,35 @@ impl Queue {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<JobRecord>, QueueError> {
+        let start = isize::try_from(offset).unwrap_or(isize::MAX);
         let stop = if limit == 0 {
             -1
         } else {
-            (offset + limit) as isize - 1
+            isize::try_from(offset.saturating_add(limit) - 1).unwrap_or(isize::MAX)
         };
+        self.dlq_trim().await?;
         let ids: Vec<String> = self
             .conn
             .clone()
-            .zrange(self.key(&["dead"]), offset as isize, stop)
+            .zrange(self.key(&["dead"]), start, stop)
             .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(job) = self.get(&id).await? {
-                out.push(job);
-            }
-        }
-        Ok(out)
+        Ok(self.get_many(&ids).await?.into_iter().flatten().collect())
     }
 
+    /// Jobs in the dead-letter queue.
     pub async fn dlq_len(&self) -> Result<u64, QueueError> {
-        Ok(self.conn.clone().zcard(self.key(&["dead"])).await?)
+        self.dlq_trim().await
+    }
+
+    /// Drops dead-letter entries past their lifetime or the cap, and stale
+    /// entries among the oldest; returns how many are left.
+    pub async fn dlq_trim(&self) -> Result<u64, QueueError> {
+        Ok(self
+            .invocation(&scripts().dlq_trim)
+            .arg(self.lifetimes())
+            .arg(DLQ_CHECK)
+            .invoke_async(&mut self.conn.clone())
+            .await?)
     }
 
     /// Replays the given dead jobs (none: all of them). Returns the ids replayed.
@@ -832,16 +916,17 @@ impl Queue {
         Ok(pipe.query_async(&mut self.conn.clone()).await?)
     }
 
-    /// Adds one LLM call's token usage to a job's record.
+    /// Adds LLM calls and their token usage to a job's record.
     pub async fn add_usage(
         &self,
         id: &str,
+        calls: u32,
         prompt_tokens: u32,
         completion_tokens: u32,
     ) -> Result<(), QueueError> {
         let key = self.key(&["job", id]);
         let _: () = redis::pipe()
-            .hincr(&key, "llm_calls", 1)
+            .hincr(&key, "llm_calls", calls)
             .hincr(&key, "prompt_tokens", prompt_tokens)
             .hincr(&key, "completion_tokens", completion_tokens)
             .query_async(&mut self.conn.clone())
@@ -879,6 +964,22 @@ impl Queue {
     /// not release its waiters. Idempotent; `serve` runs it once at start.
     /// Returns how many jobs it flagged.
     pub async fn mark_waited_jobs(&self) -> Result<u64, QueueError> {
+        // The layout version this queue has been brought to; the scan runs
+        // once per queue, not at every start.
+        let layout: Option<u32> = self.conn.clone().get(self.key(&["layout"])).await?;
+        if layout.is_some_and(|v| v >= LAYOUT_WAITED_ON) {
+            return Ok(0);
+        }
+        let flagged = self.flag_waited_jobs().await?;
+        let _: () = self
+            .conn
+            .clone()
+            .set(self.key(&["layout"]), LAYOUT_WAITED_ON)
+            .await?;
+        Ok(flagged)
+    }
+
+    async fn flag_waited_jobs(&self) -> Result<u64, QueueError> {
         let prefix = self.key(&["waiting", ""]);
         let ids: Vec<String> = self
             .scan(&["waiting", "*"])
@@ -947,37 +1048,18 @@ impl Queue {
         Ok(())
     }
 
-    /// Records a host's heartbeat (what `deckhand hosts` lists).
-    pub async fn heartbeat(&self, host: &str, beat: &serde_json::Value) -> Result<(), QueueError> {
-        let _: () = self
-            .conn
-            .clone()
-            .hset(self.key(&["hosts"]), host, beat.to_string())
-            .await?;
-        Ok(())
-    }
-
-    /// Every host's last heartbeat, by host id.
-    pub async fn hosts(&self) -> Result<BTreeMap<String, serde_json::Value>, QueueError> {
-        let raw: BTreeMap<String, String> = self.conn.clone().hgetall(self.key(&["hosts"])).await?;
-        Ok(raw
-            .into_iter()
-            .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|v| (k, v)))
-            .collect())
-    }
-
     /// Queue sizes and counters for `/metrics`.
     pub async fn figures(&self) -> Result<crate::metrics::QueueFigures, QueueError> {
         let types: Vec<String> = self.conn.clone().hkeys(self.key(&["types"])).await?;
         let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
         let ready: u64 = self.ready_counts(&type_refs).await?.iter().sum();
         let mut conn = self.conn.clone();
-        let (scheduled, running, dead): (u64, u64, u64) = redis::pipe()
+        let (scheduled, running): (u64, u64) = redis::pipe()
             .zcard(self.key(&["scheduled"]))
             .zcard(self.key(&["leases"]))
-            .zcard(self.key(&["dead"]))
             .query_async(&mut conn)
             .await?;
+        let dead = self.dlq_trim().await?;
         Ok(crate::metrics::QueueFigures {
             redis_up: true,
             ready,
@@ -1051,6 +1133,14 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
             ),
         ));
     }
+    if let Some(n) = req.max_retries
+        && n > MAX_RETRIES
+    {
+        return Err(invalid(
+            "max_retries",
+            format!("{n} is over the limit of {MAX_RETRIES}"),
+        ));
+    }
     if let Some(id) = &req.id {
         valid_id(id).map_err(|r| invalid("job id", r))?;
     }
@@ -1086,6 +1176,7 @@ struct Spec {
     force: String,
     use_store: String,
     run_after_failure: String,
+    max_children: String,
 }
 
 /// Reads a submit script's reply.
@@ -1111,6 +1202,12 @@ fn submitted(reply: &[String], spec: &Spec) -> Result<Submitted, QueueError> {
         }
         [e, kind] if e == "error" && kind == "self_dependency" => {
             Err(QueueError::SelfDependency(spec.id.clone()))
+        }
+        [e, kind] if e == "error" && kind == "too_many_children" => {
+            Err(QueueError::TooManyChildren {
+                parent: spec.parent.clone(),
+                max: spec.max_children.clone(),
+            })
         }
         [e, kind, dep] if e == "error" && kind == "unknown_dependency" => {
             Err(QueueError::UnknownDependency(dep.clone()))
@@ -1138,6 +1235,13 @@ pub fn valid_id(id: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `timeout` from now; a timeout too long to add is a wait without end.
+pub fn deadline_after(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 fn millis(d: Duration) -> u64 {

@@ -3,6 +3,9 @@
 //! hosts, and handing its own jobs back at once on shutdown.
 
 mod completer;
+mod presence;
+
+pub use presence::{DATA_LOSS_DEGRADED, Presence};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +20,7 @@ use tracing::Instrument;
 use crate::content::{ContentDir, StoredResult};
 use crate::llm::LlmClient;
 use crate::metrics::{Metrics, resident_bytes};
-use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError, RegisteredType, SubmitRequest};
+use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError, SubmitRequest};
 use crate::registry::Registry;
 use crate::runtime::{
     ChildJob, HostServices, JobFailure, JobInput, JobView, LlmError, LlmRequest, LlmResponse,
@@ -119,6 +122,7 @@ pub struct Worker {
     completer: completer::Completer,
     /// The writer behind `completer`, until `run` starts it.
     writer: Mutex<Option<completer::Writer>>,
+    presence: Presence,
 }
 
 impl Worker {
@@ -144,6 +148,7 @@ impl Worker {
             metrics: Arc::new(Metrics::default()),
             wake: Notify::new(),
             stopping: CancellationToken::new(),
+            presence: Presence::default(),
         })
     }
 
@@ -167,6 +172,11 @@ impl Worker {
         &self.config
     }
 
+    /// What this host knows about the queue: durability, data loss.
+    pub fn presence(&self) -> &Presence {
+        &self.presence
+    }
+
     /// Jobs running on this host now.
     pub fn running(&self) -> usize {
         lock(&self.in_flight).len()
@@ -187,7 +197,7 @@ impl Worker {
             tokio::spawn(writer.run(self.queue.clone()));
         }
         let tasks = vec![
-            tokio::spawn(self.clone().reload_loop(background.clone())),
+            tokio::spawn(self.clone().presence_loop(background.clone())),
             tokio::spawn(self.clone().renew_loop(background.clone())),
             tokio::spawn(self.clone().reap_loop(background.clone())),
             tokio::spawn(self.clone().wake_loop(background.clone())),
@@ -391,6 +401,7 @@ impl Worker {
                 };
                 let services = Arc::new(QueueServices {
                     queue: self.queue.clone(),
+                    children: Default::default(),
                     priority: job.priority,
                     llm: self.services.llm.clone(),
                 });
@@ -557,86 +568,6 @@ impl Worker {
         }
     }
 
-    /// Rescans the plugin directory and registers this host's job types.
-    async fn reload_loop(self: Arc<Self>, stop: CancellationToken) {
-        let every = Duration::from_millis(self.config.reload_interval_ms.max(50));
-        let heartbeat = Duration::from_millis(self.config.heartbeat_ms.max(50));
-        let mut registered: Option<(Vec<RegisteredType>, tokio::time::Instant)> = None;
-        loop {
-            let types = self.job_types();
-            let due = match &registered {
-                Some((last, at)) => *last != types || at.elapsed() >= heartbeat,
-                None => true,
-            };
-            if due {
-                let beat = self.heartbeat();
-                let sent = async {
-                    self.queue.register_job_types(&self.host_id, &types).await?;
-                    self.queue.heartbeat(&self.host_id, &beat).await
-                };
-                match sent.await {
-                    Ok(()) => registered = Some((types, tokio::time::Instant::now())),
-                    Err(e) => tracing::warn!("cannot register job types: {e}"),
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.cancelled() => return,
-            }
-            match self.registry.rescan().await {
-                Ok(report) => {
-                    if !report.is_empty() {
-                        self.registry.log_report(&report);
-                        self.wake.notify_waiters();
-                    }
-                }
-                Err(e) => tracing::warn!("{e}"),
-            }
-        }
-    }
-
-    /// What this host tells the cluster about itself (`deckhand hosts`).
-    pub fn heartbeat(&self) -> serde_json::Value {
-        let snapshot = self.registry.snapshot();
-        serde_json::json!({
-            "host": self.host_id,
-            "at": std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
-            "interval_ms": self.config.heartbeat_ms,
-            "processed_jobs": self.metrics.processed("completed"),
-            "failed_jobs": self.metrics.processed("retried") + self.metrics.processed("dead"),
-            "running": self.running(),
-            "current_memory_mb": resident_bytes() / (1024 * 1024),
-            "uptime_secs": self.metrics.uptime().as_secs(),
-            "plugins": snapshot.plugins().map(|p| p.info.name.clone()).collect::<Vec<_>>(),
-        })
-    }
-
-    fn job_types(&self) -> Vec<RegisteredType> {
-        let snapshot = self.registry.snapshot();
-        let mut types: Vec<RegisteredType> = snapshot
-            .plugins()
-            .flat_map(|p| {
-                p.info.job_types.iter().filter_map(|t| {
-                    // Only the plugin that won the type (conflicts are refused).
-                    snapshot
-                        .plugin_for(&t.name)
-                        .filter(|w| Arc::ptr_eq(w, p))
-                        .map(|_| RegisteredType {
-                            job_type: t.name.clone(),
-                            plugin: p.info.name.clone(),
-                            version_id: p.version_id.clone(),
-                            cache: t.needs_llm,
-                        })
-                })
-            })
-            .collect();
-        types.sort();
-        types
-    }
-
     /// Wakes idle claim loops when a job becomes ready anywhere.
     async fn wake_loop(self: Arc<Self>, stop: CancellationToken) {
         loop {
@@ -676,9 +607,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The id of the `index`th child (from 0) a job submits without naming
+/// it: `<parent>.child.<index>`, or, when that would pass the id length
+/// limit, the parent's SHA-256 in its place.
+fn child_id(parent: &str, index: u64) -> String {
+    let id = format!("{parent}.child.{index}");
+    if id.len() <= crate::queue::MAX_ID_LEN {
+        return id;
+    }
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(parent.as_bytes()));
+    format!("{digest}.child.{index}")
+}
+
 /// Host capabilities backed by the queue: child jobs are real jobs.
 struct QueueServices {
     queue: Queue,
+    /// Children this attempt has submitted so far.
+    children: std::sync::atomic::AtomicU64,
     /// The running job's priority, inherited by children that name none.
     priority: i32,
     llm: Option<LlmClient>,
@@ -687,12 +633,17 @@ struct QueueServices {
 #[async_trait::async_trait]
 impl HostServices for QueueServices {
     async fn submit_child(&self, parent: &JobInput, child: ChildJob) -> Result<String, String> {
+        // A child without an id of its own is named after its parent and
+        // its place among this attempt's children, so a retried parent that
+        // submits the same children again finds them instead of doubling them.
+        let index = self.children.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = child.id.unwrap_or_else(|| child_id(&parent.id, index));
         let request = SubmitRequest {
             job_type: child.job_type,
             payload: child.payload,
             priority: child.priority.unwrap_or(self.priority),
             depends_on: child.depends_on,
-            id: child.id,
+            id: Some(id),
             max_retries: child.max_retries,
             metadata: child.metadata.into_iter().collect(),
             parent: Some(parent.id.clone()),
@@ -736,14 +687,18 @@ impl HostServices for QueueServices {
                 "no LLM configured on this host".into(),
             ));
         };
-        let response = llm.generate(&request).await?;
-        if let Err(e) = self
-            .queue
-            .add_usage(&job.id, response.prompt_tokens, response.completion_tokens)
-            .await
+        // The job's cost counts every ask, the failed ones too.
+        let usage = crate::llm::Usage::default();
+        let response = llm.generate_metered(&request, &usage).await;
+        let (calls, prompt, completion) = usage.figures();
+        if calls > 0
+            && let Err(e) = self
+                .queue
+                .add_usage(&job.id, calls, prompt, completion)
+                .await
         {
             tracing::warn!(job_id = %job.id, "cannot record token usage: {e}");
         }
-        Ok(response)
+        response
     }
 }

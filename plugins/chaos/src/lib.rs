@@ -14,7 +14,7 @@
 //! | `chaos.env`     | returns the environment and arguments it can see      |                   |
 //! | `chaos.counter` | bumps a global counter and returns it (fresh instance: always 1) | |
 //! | `chaos.fail`    | fails as `{"error": "retry"|"fail"|"feedback"}` until attempt `succeed_on` | |
-//! | `chaos.fanout`  | submits `{"children": N}` echo jobs                   |                   |
+//! | `chaos.fanout`  | submits `{"children": N}` echo jobs (then retries until attempt `fail_until`) | |
 //! | `chaos.llm`     | asks the host's LLM `{"prompt": P}`                   | needs LLM         |
 //! | `chaos.talk`    | logs and reports progress, then returns               |                   |
 
@@ -195,6 +195,15 @@ impl Guest for Chaos {
                         run_after_failure: false,
                     };
                     ids.push(jobs::submit(&child).map_err(JobError::Fail)?);
+                }
+                // `fail_until`: ask for a retry after submitting, until
+                // that attempt (a parent that dies after its fan-out).
+                let fail_until = p["fail_until"].as_u64().unwrap_or(0);
+                if u64::from(job.attempt) < fail_until {
+                    return Err(JobError::Retry(format!(
+                        "failing attempt {} after the fan-out",
+                        job.attempt
+                    )));
                 }
                 Ok(json!({ "children": ids }).to_string())
             }

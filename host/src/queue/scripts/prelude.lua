@@ -15,7 +15,8 @@
 --   P:scheduled         zset    jobs waiting for a retry; score = run-at (ms)
 --   P:leases            zset    running jobs; score = lease deadline (ms)
 --   P:waiting:<id>      set     jobs waiting on <id> to complete
---   P:dead              zset    the dead-letter queue; score = time of death (ms)
+--   P:dead              zset    the dead-letter queue; score = time of death (ms);
+--                               entries and records expire together (dead ttl)
 --   P:types             hash    job type -> JSON of the host that last registered it
 --   P:seq, P:token      string  counters: FIFO sequence, fencing tokens
 --   P:stats             hash    counters (submitted, completed, retried, dead, ...)
@@ -104,11 +105,43 @@ local function stat(name, by)
     redis.call('HINCRBY', k('stats'), name, by or 1)
 end
 
--- Finished jobs (completed, dead, cancelled) expire after ttl seconds.
+-- How long finished jobs live. Scripts that may end a job take one
+-- argument "<result ttl>/<dead ttl>/<dead max>": completed and cancelled
+-- jobs keep for the first (seconds); dead jobs, their record and their
+-- dead-letter entry alike, for the second; the dead-letter queue holds at
+-- most <dead max> jobs (the oldest go first). A bare number is the result
+-- ttl (complete.lua takes only that).
+local function lifetimes(arg)
+    local r, d, m = string.match(arg or '', '^(%d+)/(%d+)/(%d+)$')
+    if r then
+        return tonumber(r), tonumber(d), tonumber(m)
+    end
+    return tonumber(arg), nil, nil
+end
+
+-- Drops dead-letter entries older than dead_ttl (their records expire at
+-- the same moment) and, past dead_max, the oldest entries with their records.
+local function trim_dead(now, dead_ttl, dead_max)
+    if dead_ttl and dead_ttl > 0 then
+        redis.call('ZREMRANGEBYSCORE', k('dead'), '-inf', '(' .. int(now - dead_ttl * 1000))
+    end
+    if dead_max and dead_max > 0 then
+        local over = redis.call('ZCARD', k('dead')) - dead_max
+        if over > 0 then
+            local oldest = redis.call('ZPOPMIN', k('dead'), over)
+            for i = 1, #oldest, 2 do
+                redis.call('DEL', k('job', oldest[i]), k('errors', oldest[i]))
+            end
+        end
+    end
+end
+
+-- Finished jobs (completed, dead, cancelled) expire after ttl seconds (a
+-- number, or a lifetimes argument whose first part is taken).
 -- `has_errors` false: the caller knows the job has no error history (it
 -- has no last_error), which saves a command on the hot path.
 local function expire_finished(id, ttl, has_errors)
-    ttl = tonumber(ttl)
+    ttl = lifetimes(ttl)
     if ttl and ttl > 0 then
         redis.call('EXPIRE', k('job', id), ttl)
         if has_errors ~= false then
@@ -156,7 +189,10 @@ end
 -- Ends `id` with `status` ('dead' or 'cancelled'), and every job waiting on
 -- it, transitively, as dead with "dependency <id> failed" (except jobs
 -- submitted with run_after_failure, which only count the dependency done).
+-- `ttl` is a lifetimes argument (see lifetimes()).
 local function finish_failed(id, status, entry, now, ttl)
+    local result_ttl, dead_ttl, dead_max = lifetimes(ttl)
+    dead_ttl = dead_ttl or result_ttl
     local todo = { { id, status, entry } }
     while #todo > 0 do
         local item = table.remove(todo)
@@ -176,11 +212,12 @@ local function finish_failed(id, status, entry, now, ttl)
         if st == 'dead' then
             redis.call('ZADD', k('dead'), int(now), jid)
             stat('dead')
+            expire_finished(jid, dead_ttl)
         else
             stat('cancelled')
+            expire_finished(jid, result_ttl)
         end
         child_finished(jid, true)
-        expire_finished(jid, ttl)
         redis.call('PUBLISH', k('finished'), jid)
         local waiting = k('waiting', jid)
         for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
@@ -201,6 +238,7 @@ local function finish_failed(id, status, entry, now, ttl)
         end
         redis.call('DEL', waiting)
     end
+    trim_dead(now, dead_ttl, dead_max)
 end
 
 -- Ends a running job as dead, or schedules its retry when retries remain.
@@ -265,6 +303,15 @@ local function submit_job(spec)
     local existing = redis.call('HGET', job, 'status')
     if existing then
         return { 'exists', existing }
+    end
+    -- A job may submit at most max_children children (a child submitted
+    -- again with its id is 'exists' above and does not count twice).
+    local max_children = tonumber(spec.max_children or '0') or 0
+    if max_children > 0 and live_parent(parent) then
+        local made = tonumber(redis.call('HGET', k('job', parent), 'children_total') or '0')
+        if made >= max_children then
+            return { 'error', 'too_many_children' }
+        end
     end
     local registered = redis.call('HGET', k('types'), job_type)
     if check_type == '1' and not registered then

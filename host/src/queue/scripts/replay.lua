@@ -18,7 +18,8 @@ for _, id in ipairs(ids) do
         enqueue(id)
         stat('replayed')
         table.insert(out, id)
-    elseif not redis.call('EXISTS', job) then
+    elseif redis.call('EXISTS', job) == 0 then
+        -- The record is gone (expired or deleted): drop its stale entry.
         redis.call('ZREM', k('dead'), id)
     end
 end

@@ -12,7 +12,8 @@
 --       check_type ('1': refuse a type no host has registered), ttl seconds,
 --       content hash ('' for none), force ('1'/'0'), use_store ('1'/'0'),
 --       run_after_failure ('1': run once the dependencies finish, however
---       they ended; '0': a dead dependency kills this job)
+--       they ended; '0': a dead dependency kills this job), max_children
+--       (most children the parent may have; '0': no limit)
 -- Keys: P:job:<id>, P:types, P:job:<dep> (read), P:waiting:<dep>, P:ready:<type>,
 --       P:content:<type>:<hash>, P:job:<attached id> (read), P:seq, P:stats,
 --       P:job:<parent> (children counters);
@@ -20,12 +21,12 @@
 -- Returns: { 'exists', status } | { 'created', status } | { 'cached', 'completed' }
 --        | { 'attached', existing id, status }
 --        | { 'error', 'unknown_type' } | { 'error', 'unknown_dependency', dep }
---        | { 'error', 'self_dependency' }
+--        | { 'error', 'self_dependency' } | { 'error', 'too_many_children' }
 -- Nothing is written unless the answer is 'created' or 'cached'.
 
 return submit_job({
     id = ARGV[2], job_type = ARGV[3], payload = ARGV[4], priority = ARGV[5],
     max_retries = ARGV[6], metadata = ARGV[7], depends_on = ARGV[8], parent = ARGV[9],
     check_type = ARGV[10], ttl = ARGV[11], content_hash = ARGV[12], force = ARGV[13],
-    use_store = ARGV[14], run_after_failure = ARGV[15],
+    use_store = ARGV[14], run_after_failure = ARGV[15], max_children = ARGV[16],
 })

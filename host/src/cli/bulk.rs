@@ -1,0 +1,533 @@
+//! `deckhand bulk`: submit a file of records, follow them to the end, and
+//! write every outcome in input order.
+//!
+//! Built to survive what a long run meets:
+//! - ids are derived from the input (`bulk-<hash of type and lines>-<line>`),
+//!   so a re-run of the same file attaches to the same jobs instead of
+//!   submitting them again (`--force` starts afresh);
+//! - Redis may restart: the client reconnects, re-reads what it missed, and
+//!   resubmits jobs that Redis lost (same ids, so nothing runs twice that
+//!   still exists);
+//! - results are streamed to `--out` as the input-order prefix finishes, and
+//!   on any exit (timeout, Ctrl-C, an error) what is known is written: every
+//!   record gets a line, unfinished ones with their last status.
+
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use futures::StreamExt;
+use sha2::Digest;
+
+use deckhand::queue::{JobRecord, JobStatus, Queue, QueueError, SubmitRequest};
+
+use super::jobs::MAX_WAIT_SECS;
+use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
+
+/// Jobs per batch submission.
+const SUBMIT_CHUNK: usize = 500;
+/// Finished records read (and written) per round trip.
+const WRITE_CHUNK: usize = 1000;
+/// How often the open jobs are re-read even when messages arrive (a
+/// message published while the subscriber was away is otherwise missed).
+const RECHECK: Duration = Duration::from_secs(15);
+/// How often a progress line is printed when stderr is not a terminal.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+#[derive(clap::Args, Debug)]
+pub struct BulkArgs {
+    job_type: String,
+    /// One JSON payload a line (JSONL); `-` for stdin.
+    records: String,
+    /// Where to write one JSON object a line, in input order.
+    #[arg(long)]
+    out: std::path::PathBuf,
+    /// Give up waiting after this many seconds (1 to 2592000, 30 days).
+    #[arg(long, default_value_t = 24 * 3600, value_parser = clap::value_parser!(u64).range(1..=MAX_WAIT_SECS))]
+    timeout: u64,
+    /// How long to wait for a host when no host has ever offered the job
+    /// type on this queue (seconds).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=MAX_WAIT_SECS))]
+    host_wait: u64,
+    /// Retries for each job (default: the queue's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=i64::from(deckhand::queue::MAX_RETRIES)))]
+    max_retries: Option<u32>,
+    /// Run every record again: new jobs, and past the content store.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    queue: QueueArgs,
+}
+
+/// How a bulk run ended before every job finished.
+enum Stop {
+    Timeout,
+    Interrupted,
+}
+
+pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
+    let payloads = match read_records(&args.records)? {
+        Ok(p) => p,
+        Err(message) => {
+            eprintln!("deckhand: {message}; nothing submitted");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let ids = job_ids(&args.job_type, &payloads, args.force);
+    let queue = args.queue.connect().await?;
+    if !wait_for_type(&queue, &args).await? {
+        return Ok(EXIT_ERROR);
+    }
+    let mut run = Run {
+        queue,
+        args: &args,
+        payloads: &payloads,
+        ids: &ids,
+        followed: ids.clone(),
+        by_id: ids.iter().enumerate().map(|(i, id)| (id.clone(), vec![i])).collect(),
+        done: vec![false; ids.len()],
+        finished: 0,
+        written: 0,
+        counts: Counts::default(),
+    };
+    if let Err(e) = run.submit(0..ids.len()).await {
+        eprintln!("deckhand: submission refused: {e}");
+        return Ok(EXIT_ERROR);
+    }
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&args.out)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?,
+    );
+    let stop = run.follow(&mut out).await;
+    // Whatever happened, every record gets its line.
+    run.write_rest(&mut out).await?;
+    out.flush()?;
+    let c = &run.counts;
+    println!(
+        "{} records: {} completed ({} from the content store), {} dead or cancelled, {} unfinished; results in {}",
+        ids.len(),
+        c.completed,
+        c.cache_hits,
+        c.failed,
+        c.unfinished,
+        args.out.display()
+    );
+    Ok(match stop {
+        Some(Stop::Timeout) => {
+            eprintln!(
+                "deckhand: {} jobs still unfinished after {} s; run the same command again to keep waiting for them",
+                c.unfinished, args.timeout
+            );
+            EXIT_ERROR
+        }
+        Some(Stop::Interrupted) => {
+            eprintln!(
+                "deckhand: interrupted; the jobs go on. Run the same command again to collect them"
+            );
+            EXIT_ERROR
+        }
+        None if c.failed > 0 => EXIT_JOB_FAILED,
+        None => EXIT_OK,
+    })
+}
+
+/// Reads and checks every line before anything is submitted. The outer
+/// error is an I/O failure; the inner one a record that is not JSON.
+fn read_records(source: &str) -> anyhow::Result<Result<Vec<String>, String>> {
+    let reader: Box<dyn BufRead> = if source == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(source).map_err(|e| anyhow::anyhow!("cannot read {source}: {e}"))?,
+        ))
+    };
+    let mut payloads = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| anyhow::anyhow!("{source}: line {}: {e}", n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        // A full parse: it also refuses nesting deeper than the queue takes.
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&line) {
+            return Ok(Err(format!(
+                "{source} line {}: the payload is not valid JSON ({e})",
+                n + 1
+            )));
+        }
+        payloads.push(line);
+    }
+    Ok(Ok(payloads))
+}
+
+/// `bulk-<16 hex of SHA-256 over the job type and every line>-<n>`: the
+/// same input gives the same ids; `force` takes a random run key instead.
+fn job_ids(job_type: &str, payloads: &[String], force: bool) -> Vec<String> {
+    let key = if force {
+        uuid::Uuid::now_v7().simple().to_string()[..16].to_string()
+    } else {
+        let mut hash = sha2::Sha256::new();
+        hash.update(job_type.as_bytes());
+        for p in payloads {
+            hash.update(b"\n");
+            hash.update(p.as_bytes());
+        }
+        hex::encode(hash.finalize())[..16].to_string()
+    };
+    (0..payloads.len())
+        .map(|i| format!("bulk-{key}-{i}"))
+        .collect()
+}
+
+/// Waits (up to `--host-wait`) for the job type to be known on this queue.
+/// Says plainly when no host has ever offered it, and which types exist.
+async fn wait_for_type(queue: &Queue, args: &BulkArgs) -> anyhow::Result<bool> {
+    let deadline = deckhand::queue::deadline_after(Duration::from_secs(args.host_wait));
+    let mut told = false;
+    loop {
+        let types = queue.type_infos().await?;
+        match types.iter().find(|t| t.job_type == args.job_type) {
+            Some(t) if !t.live => {
+                eprintln!(
+                    "deckhand: warning: {}",
+                    deckhand::api::no_live_host(&args.job_type)
+                );
+                return Ok(true);
+            }
+            Some(_) => return Ok(true),
+            None => {}
+        }
+        if !told {
+            let known: Vec<&str> = types.iter().map(|t| t.job_type.as_str()).collect();
+            eprintln!(
+                "no host has ever offered job type {:?} on this queue (known types: {}); waiting up to {} s for one to start ...",
+                args.job_type,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                },
+                args.host_wait
+            );
+            told = true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            eprintln!(
+                "deckhand: no host offers job type {:?}; nothing submitted (check the name with `deckhand hosts`, or start a host with its plugin)",
+                args.job_type
+            );
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    completed: usize,
+    cache_hits: usize,
+    failed: usize,
+    unfinished: usize,
+}
+
+/// One bulk run: its jobs, which have finished, how far the output is.
+struct Run<'a> {
+    queue: Queue,
+    args: &'a BulkArgs,
+    payloads: &'a [String],
+    ids: &'a [String],
+    /// The job each record is followed through: its own, or the job it was
+    /// attached to (the same content already queued or running).
+    followed: Vec<String>,
+    /// Records by followed job id.
+    by_id: std::collections::HashMap<String, Vec<usize>>,
+    done: Vec<bool>,
+    finished: usize,
+    /// Records before this index are in the output file.
+    written: usize,
+    counts: Counts,
+}
+
+impl Run<'_> {
+    /// Submits the jobs at `range` (again, after a loss: the same ids make
+    /// it idempotent), retrying through Redis outages.
+    async fn submit(&mut self, range: std::ops::Range<usize>) -> Result<(), String> {
+        self.submit_indices(&range.collect::<Vec<_>>()).await
+    }
+
+    async fn submit_indices(&mut self, indices: &[usize]) -> Result<(), String> {
+        for chunk in indices.chunks(SUBMIT_CHUNK) {
+            let requests: Vec<SubmitRequest> = chunk
+                .iter()
+                .map(|&i| SubmitRequest {
+                    job_type: self.args.job_type.clone(),
+                    payload: self.payloads[i].clone(),
+                    id: Some(self.ids[i].clone()),
+                    max_retries: self.args.max_retries,
+                    force: self.args.force,
+                    ..SubmitRequest::default()
+                })
+                .collect();
+            let mut backoff = Duration::from_millis(200);
+            loop {
+                match self.queue.submit_batch(requests.clone()).await {
+                    Ok(submitted) => {
+                        for (s, &i) in submitted.iter().zip(chunk) {
+                            if s.cache_hit {
+                                self.counts.cache_hits += 1;
+                            }
+                            // Attached to another job of the same content:
+                            // follow that one.
+                            if s.id != self.followed[i] {
+                                self.follow_job(i, s.id.clone());
+                            }
+                        }
+                        break;
+                    }
+                    Err(e) if matches!(e.error, QueueError::Redis(_)) => {
+                        eprintln!("deckhand: Redis unavailable ({}); retrying in {backoff:?}", e.error);
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                    Err(e) => return Err(format!("record {}: {}", chunk[e.index.min(chunk.len() - 1)] + 1, e.error)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows the jobs until all have finished, the timeout passes or the
+    /// user interrupts; writes finished records as the prefix grows.
+    async fn follow(&mut self, out: &mut impl Write) -> Option<Stop> {
+        let deadline =
+            deckhand::queue::deadline_after(Duration::from_secs(self.args.timeout));
+        let bar = progress_bar(self.ids.len());
+        let mut last_line = tokio::time::Instant::now();
+        let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+        'connect: loop {
+            // Subscribe, then read: a job that ends in between is seen by one or the other.
+            let mut pubsub = match self.subscribe().await {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("deckhand: cannot reach Redis ({e}); retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue 'connect,
+                        _ = tokio::time::sleep_until(deadline) => return Some(Stop::Timeout),
+                        _ = &mut interrupt => return Some(Stop::Interrupted),
+                    }
+                }
+            };
+            if let Err(e) = self.recheck().await {
+                eprintln!("deckhand: lost Redis while reading job states ({e}); reconnecting");
+                continue 'connect;
+            }
+            let mut messages = pubsub.on_message();
+            let mut recheck_at = tokio::time::Instant::now() + RECHECK;
+            loop {
+                self.report(&bar, &mut last_line);
+                if self.finished == self.ids.len() {
+                    clear(&bar);
+                    return None;
+                }
+                if let Err(e) = self.write_finished(out).await {
+                    eprintln!("deckhand: lost Redis while writing results ({e}); reconnecting");
+                    continue 'connect;
+                }
+                tokio::select! {
+                    msg = messages.next() => match msg {
+                        Some(msg) => {
+                            if let Ok(text) = msg.get_payload::<String>() {
+                                self.mark(text.split(' '));
+                            }
+                        }
+                        None => {
+                            eprintln!("deckhand: the connection to Redis dropped; reconnecting");
+                            continue 'connect;
+                        }
+                    },
+                    _ = tokio::time::sleep_until(recheck_at) => {
+                        recheck_at = tokio::time::Instant::now() + RECHECK;
+                        if let Err(e) = self.recheck().await {
+                            eprintln!("deckhand: lost Redis ({e}); reconnecting");
+                            continue 'connect;
+                        }
+                    }
+                    _ = tokio::time::sleep_until(deadline) => {
+                        clear(&bar);
+                        return Some(Stop::Timeout);
+                    }
+                    _ = &mut interrupt => {
+                        clear(&bar);
+                        return Some(Stop::Interrupted);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn subscribe(&self) -> Result<redis::aio::PubSub, QueueError> {
+        let mut pubsub = self.queue.pubsub().await?;
+        pubsub.subscribe(self.queue.finished_channel()).await?;
+        Ok(pubsub)
+    }
+
+    /// Follows record `i` through job `id` from now on.
+    fn follow_job(&mut self, i: usize, id: String) {
+        let old = std::mem::replace(&mut self.followed[i], id.clone());
+        if let Some(list) = self.by_id.get_mut(&old) {
+            list.retain(|&x| x != i);
+        }
+        self.by_id.entry(id).or_default().push(i);
+    }
+
+    /// Marks the named jobs finished (ids of other runs are ignored).
+    fn mark<'s>(&mut self, ids: impl Iterator<Item = &'s str>) {
+        for id in ids {
+            let Some(records) = self.by_id.get(id) else {
+                continue;
+            };
+            for &i in records {
+                if !self.done[i] {
+                    self.done[i] = true;
+                    self.finished += 1;
+                }
+            }
+        }
+    }
+
+    /// Reads the state of every open job in pipelined round trips; jobs
+    /// Redis no longer has (it lost its data) are submitted again.
+    async fn recheck(&mut self) -> Result<(), QueueError> {
+        let open: Vec<usize> = (0..self.ids.len()).filter(|&i| !self.done[i]).collect();
+        let open_ids: Vec<String> = open.iter().map(|&i| self.followed[i].clone()).collect();
+        let states = self.queue.statuses(&open_ids).await?;
+        let mut lost = Vec::new();
+        for (&i, state) in open.iter().zip(states) {
+            match state {
+                Some(s) if s.is_finished() => {
+                    self.done[i] = true;
+                    self.finished += 1;
+                }
+                Some(_) => {}
+                None => lost.push(i),
+            }
+        }
+        if !lost.is_empty() {
+            eprintln!(
+                "deckhand: Redis no longer has {} of this run's jobs (it lost data); submitting them again",
+                lost.len()
+            );
+            self.submit_indices(&lost)
+                .await
+                .map_err(QueueError::Protocol)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the finished records at the front of the output order.
+    async fn write_finished(&mut self, out: &mut impl Write) -> Result<(), QueueError> {
+        loop {
+            let end = (self.written..self.ids.len())
+                .take(WRITE_CHUNK)
+                .take_while(|&i| self.done[i])
+                .last()
+                .map_or(self.written, |i| i + 1);
+            if end == self.written {
+                return Ok(());
+            }
+            let records = self
+                .queue
+                .get_many(&self.followed[self.written..end])
+                .await?;
+            for (i, record) in (self.written..end).zip(records) {
+                let line = self.line(i, record.as_ref());
+                writeln!(out, "{line}").map_err(|e| QueueError::Protocol(e.to_string()))?;
+            }
+            out.flush().map_err(|e| QueueError::Protocol(e.to_string()))?;
+            self.written = end;
+        }
+    }
+
+    /// Writes a line for every record not written yet: the finished ones
+    /// with their outcome, the rest with the status they have now (or
+    /// `unknown` when Redis cannot be read).
+    async fn write_rest(&mut self, out: &mut impl Write) -> anyhow::Result<()> {
+        while self.written < self.ids.len() {
+            let end = (self.written + WRITE_CHUNK).min(self.ids.len());
+            let records = match self.queue.get_many(&self.followed[self.written..end]).await {
+                Ok(r) => r,
+                Err(_) => vec![None; end - self.written],
+            };
+            for (i, record) in (self.written..end).zip(records) {
+                writeln!(out, "{}", self.line(i, record.as_ref()))?;
+            }
+            self.written = end;
+        }
+        Ok(())
+    }
+
+    /// One output line; counts the outcome.
+    fn line(&mut self, i: usize, job: Option<&JobRecord>) -> serde_json::Value {
+        let id = self.followed[i].clone();
+        let Some(job) = job else {
+            self.counts.unfinished += 1;
+            return serde_json::json!({ "id": id, "status": "unknown" });
+        };
+        match job.status {
+            JobStatus::Completed => {
+                self.counts.completed += 1;
+                let result: serde_json::Value = job
+                    .result
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str(r).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                serde_json::json!({ "id": id, "status": job.status, "result": result })
+            }
+            JobStatus::Dead | JobStatus::Cancelled => {
+                self.counts.failed += 1;
+                let error = job
+                    .errors
+                    .last()
+                    .map(|e| format!("[{}] {}", e.kind, e.message));
+                serde_json::json!({ "id": id, "status": job.status, "error": error })
+            }
+            status => {
+                self.counts.unfinished += 1;
+                serde_json::json!({ "id": id, "status": status })
+            }
+        }
+    }
+
+    /// Moves the bar, or prints a line every few seconds when stderr is
+    /// not a terminal (logs, CI).
+    fn report(&self, bar: &Option<indicatif::ProgressBar>, last: &mut tokio::time::Instant) {
+        match bar {
+            Some(bar) => bar.set_position(self.finished as u64),
+            None if last.elapsed() >= PROGRESS_EVERY || self.finished == self.ids.len() => {
+                *last = tokio::time::Instant::now();
+                eprintln!("{}/{} finished", self.finished, self.ids.len());
+            }
+            None => {}
+        }
+    }
+}
+
+fn clear(bar: &Option<indicatif::ProgressBar>) {
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+}
+
+/// A progress bar when stderr is a terminal.
+fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} finished  {elapsed}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}

@@ -1,0 +1,218 @@
+//! Who works the queue, and whether the queue is still the one they joined:
+//! job types registered by live hosts, host heartbeats, the queue's identity
+//! marker (gone means Redis lost its data) and Redis' durability settings.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+
+use super::{Queue, QueueError, RegisteredType, now_ms};
+
+/// A registration is live for this many heartbeat intervals after it was
+/// written (a host that missed two beats is taken for gone).
+const LIVE_BEATS: u64 = 3;
+/// The heartbeat interval assumed by [`Queue::register_job_types`].
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A registered job type, as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeInfo {
+    pub job_type: String,
+    /// The host that registered it last.
+    pub host: String,
+    pub plugin: String,
+    pub version_id: String,
+    /// Unix ms of that registration (0: written by a host from before
+    /// registrations carried their time).
+    pub at: u64,
+    /// Whether a host registered it within the last few heartbeats.
+    pub live: bool,
+}
+
+/// What Redis says about keeping data across restarts and memory pressure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Durability {
+    /// `CONFIG GET appendonly`; `None` when CONFIG is refused (renamed or
+    /// disabled, as managed services do).
+    pub appendonly: Option<String>,
+    /// `CONFIG GET maxmemory-policy`.
+    pub maxmemory_policy: Option<String>,
+}
+
+impl Durability {
+    /// What these settings let happen to acknowledged jobs, one sentence a
+    /// risk; empty when nothing (or nothing known) is wrong.
+    pub fn risks(&self) -> Vec<String> {
+        let mut risks = Vec::new();
+        if self.appendonly.as_deref() == Some("no") {
+            risks.push(
+                "appendonly is off: a Redis restart loses every job written since its last snapshot (set appendonly yes)"
+                    .to_string(),
+            );
+        }
+        if let Some(policy) = self.maxmemory_policy.as_deref()
+            && policy != "noeviction"
+        {
+            risks.push(format!(
+                "maxmemory-policy is {policy}: under memory pressure Redis evicts job keys, and an evicted job is lost (set maxmemory-policy noeviction)"
+            ));
+        }
+        risks
+    }
+}
+
+impl Queue {
+    /// Registers the job types a host can run, so submissions of them are
+    /// accepted (and, for `cache` types, use the content store). Taken for a
+    /// host that beats every minute.
+    pub async fn register_job_types(
+        &self,
+        host: &str,
+        types: &[RegisteredType],
+    ) -> Result<(), QueueError> {
+        self.register_job_types_every(host, types, DEFAULT_INTERVAL)
+            .await
+    }
+
+    /// Like [`Queue::register_job_types`] for a host that re-registers every
+    /// `interval`: the types count as live for three intervals.
+    pub async fn register_job_types_every(
+        &self,
+        host: &str,
+        types: &[RegisteredType],
+        interval: Duration,
+    ) -> Result<(), QueueError> {
+        if types.is_empty() {
+            return Ok(());
+        }
+        let at = now_ms();
+        let interval_ms = super::millis(interval);
+        let entries: Vec<(String, String)> = types
+            .iter()
+            .map(|t| {
+                let info = serde_json::json!({
+                    "host": host,
+                    "plugin": t.plugin,
+                    "version_id": t.version_id,
+                    "cache": t.cache,
+                    "at": at,
+                    "interval_ms": interval_ms,
+                });
+                (t.job_type.clone(), info.to_string())
+            })
+            .collect();
+        let _: () = self
+            .conn
+            .clone()
+            .hset_multiple(self.key(&["types"]), &entries)
+            .await?;
+        Ok(())
+    }
+
+    /// Registered job types: type -> JSON {host, plugin, version_id, cache,
+    /// at, interval_ms} of the host that registered it last.
+    pub async fn job_types(&self) -> Result<BTreeMap<String, String>, QueueError> {
+        Ok(self.conn.clone().hgetall(self.key(&["types"])).await?)
+    }
+
+    /// Registered job types, read, with whether a live host offers each.
+    pub async fn type_infos(&self) -> Result<Vec<TypeInfo>, QueueError> {
+        let now = now_ms();
+        Ok(self
+            .job_types()
+            .await?
+            .into_iter()
+            .map(|(job_type, raw)| type_info(job_type, &raw, now))
+            .collect())
+    }
+
+    /// Whether a live host offers `job_type` (false also when none ever did).
+    pub async fn type_is_live(&self, job_type: &str) -> Result<bool, QueueError> {
+        let raw: Option<String> = self
+            .conn
+            .clone()
+            .hget(self.key(&["types"]), job_type)
+            .await?;
+        Ok(raw.is_some_and(|raw| type_info(job_type.to_string(), &raw, now_ms()).live))
+    }
+
+    /// Records a host's heartbeat (what `deckhand hosts` lists).
+    pub async fn heartbeat(&self, host: &str, beat: &serde_json::Value) -> Result<(), QueueError> {
+        let _: () = self
+            .conn
+            .clone()
+            .hset(self.key(&["hosts"]), host, beat.to_string())
+            .await?;
+        Ok(())
+    }
+
+    /// Every host's last heartbeat, by host id.
+    pub async fn hosts(&self) -> Result<BTreeMap<String, serde_json::Value>, QueueError> {
+        let raw: BTreeMap<String, String> = self.conn.clone().hgetall(self.key(&["hosts"])).await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|v| (k, v)))
+            .collect())
+    }
+
+    /// The queue's identity marker, written by the first host to start on
+    /// this Redis (a new random value when none is there) and read back.
+    /// Hosts remember it: if it vanishes or changes, Redis has lost the
+    /// queue's data (restarted empty, flushed, failed over to an empty
+    /// replica).
+    pub async fn claim_identity(&self) -> Result<String, QueueError> {
+        let key = self.key(&["identity"]);
+        let fresh = uuid::Uuid::now_v7().to_string();
+        let _: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&fresh)
+            .arg("NX")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let held: Option<String> = self.conn.clone().get(&key).await?;
+        held.ok_or_else(|| QueueError::Protocol("identity marker vanished as it was written".into()))
+    }
+
+    /// The identity marker as it is now (`None`: gone).
+    pub async fn identity(&self) -> Result<Option<String>, QueueError> {
+        Ok(self.conn.clone().get(self.key(&["identity"])).await?)
+    }
+
+    /// Redis' persistence and eviction settings; unknown where CONFIG is
+    /// refused.
+    pub async fn durability(&self) -> Durability {
+        let mut conn = self.conn.clone();
+        let mut get = async |name: &str| -> Option<String> {
+            let reply: Result<Vec<String>, _> = redis::cmd("CONFIG")
+                .arg("GET")
+                .arg(name)
+                .query_async(&mut conn)
+                .await;
+            reply.ok().and_then(|pair| pair.into_iter().nth(1))
+        };
+        Durability {
+            appendonly: get("appendonly").await,
+            maxmemory_policy: get("maxmemory-policy").await,
+        }
+    }
+}
+
+fn type_info(job_type: String, raw: &str, now: u64) -> TypeInfo {
+    let info: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+    let text = |k: &str| info[k].as_str().unwrap_or_default().to_string();
+    let at = info["at"].as_u64().unwrap_or(0);
+    let interval = info["interval_ms"]
+        .as_u64()
+        .unwrap_or(super::millis(DEFAULT_INTERVAL))
+        .max(1000);
+    TypeInfo {
+        job_type,
+        host: text("host"),
+        plugin: text("plugin"),
+        version_id: text("version_id"),
+        at,
+        live: at > 0 && now.saturating_sub(at) <= interval.saturating_mul(LIVE_BEATS),
+    }
+}

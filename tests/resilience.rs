@@ -1,0 +1,247 @@
+//! What a long run meets: Redis restarting (empty, or from its AOF) and
+//! hosts dying, while `deckhand bulk` waits for its results. Real Redis,
+//! the real binary, real components.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::api::Api;
+use common::host::Host;
+use common::redis::TestRedis;
+use common::*;
+use serde_json::{Value, json};
+
+fn write_records(path: &std::path::Path, n: usize) {
+    let lines: Vec<String> = (0..n).map(|i| json!({ "n": i }).to_string()).collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+fn read_results(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_queue_is_detected_reported_and_mended() {
+    let mut redis = TestRedis::start_volatile();
+    let dir = plugin_dir(&["echo"]);
+    let host = Host::start("lost", &redis.url(), dir.path(), &[]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let (_, health) = api.get("/health").await;
+    assert_eq!(health["status"], "healthy", "{health}");
+    assert_eq!(health["redis"]["appendonly"], "no", "{health}");
+    assert!(
+        health["redis"]["risks"].to_string().contains("appendonly"),
+        "{health}"
+    );
+    assert!(
+        host.log().contains("Redis may lose jobs: appendonly is off"),
+        "{}",
+        host.log()
+    );
+
+    // Redis restarts with nothing.
+    redis.restart();
+    host.wait_for_log("the queue's data is gone");
+    // Job types come back at once, not at the next heartbeat (a minute).
+    let mut accepted = false;
+    for _ in 0..50 {
+        let (status, _) = api
+            .post("/v1/jobs", json!({ "job_type": "echo", "payload": {} }))
+            .await;
+        if status == 201 {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(accepted, "submissions refused after the restart:\n{}", host.log());
+    let (_, health) = api.get("/health").await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["queue_data_lost"]["count"], 1, "{health}");
+    let metrics = api.text("/metrics").await;
+    assert!(
+        metrics.contains("deckhand_queue_data_lost_total 1"),
+        "{metrics}"
+    );
+}
+
+/// The chaos drain: 5,000 jobs through `deckhand bulk` while Redis (AOF
+/// everysec) is killed with SIGKILL and restarted, and one of two hosts is
+/// killed with SIGKILL. The client finishes; its results file lists every
+/// job completed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_survives_redis_and_host_kills() {
+    const N: usize = 5000;
+    let mut redis = TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "everysec"], None);
+    let dir = plugin_dir(&["chaos"]);
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("records.jsonl");
+    let output = work.path().join("results.jsonl");
+    // Each job sleeps a little, so the drain lasts through the kills.
+    let lines: Vec<String> = (0..N)
+        .map(|i| json!({ "ms": 5, "n": i }).to_string())
+        .collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let args = ["--batch-size", "16", "--lease-ms", "2000"];
+    let mut doomed = Host::start("doomed", &redis.url(), dir.path(), &args);
+    let survivor = Host::start("survivor", &redis.url(), dir.path(), &args);
+    let bulk = deckhand()
+        .args(["bulk", "chaos.sleep"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&output)
+        .args(["--redis-url", &redis.url(), "--timeout", "600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let q = deckhand::queue::Queue::connect(&redis.url(), Default::default())
+        .await
+        .unwrap();
+    let completed = async || -> i64 {
+        q.stats()
+            .await
+            .ok()
+            .and_then(|s| s.get("completed").copied())
+            .unwrap_or(0)
+    };
+    for _ in 0..600 {
+        if completed().await >= 1000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    doomed.kill9();
+    redis.kill();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    redis.restart();
+    let out = tokio::task::spawn_blocking(move || bulk.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "bulk: {}\n{}\nsurvivor:\n{}",
+        stdout(&out),
+        stderr(&out),
+        survivor.log()
+    );
+    let results = read_results(&output);
+    assert_eq!(results.len(), N, "a line per record");
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["status"], "completed", "record {i}: {r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_keeps_what_it_knows_and_a_rerun_attaches() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("records.jsonl");
+    let output = work.path().join("results.jsonl");
+    write_records(&input, 30);
+
+    // No host has ever offered the type: said plainly, nothing submitted.
+    let out = deckhand()
+        .args(["bulk", "hsds.align"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&output)
+        .args(["--redis-url", &redis.url(), "--host-wait", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no host has ever offered job type \"hsds.align\""),
+        "{}",
+        stderr(&out)
+    );
+
+    // A host that cannot run anything yet (the guard holds its claims):
+    // bulk times out, and still writes a line per record.
+    let stuck = Host::start("stuck", &redis.url(), dir.path(), &["--max-memory-mb", "1"]);
+    Api::new(&stuck).ready(&stuck).await;
+    let out = deckhand()
+        .args(["bulk", "echo"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&output)
+        .args(["--redis-url", &redis.url(), "--timeout", "2", "--max-retries", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let results = read_results(&output);
+    assert_eq!(results.len(), 30);
+    assert!(results.iter().all(|r| r["status"] == "pending"), "{results:?}");
+    // Not a terminal: progress comes as lines.
+    assert!(stderr(&out).contains("0/30 finished"), "{}", stderr(&out));
+    let first_ids: Vec<Value> = results.iter().map(|r| r["id"].clone()).collect();
+    let q = deckhand::queue::Queue::connect(&redis.url(), Default::default())
+        .await
+        .unwrap();
+    let job = q
+        .get(first_ids[0].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.max_retries, 1, "--max-retries reaches the jobs");
+    drop(stuck);
+
+    // A host that runs them: the same command attaches to the same jobs.
+    let host = Host::start("runs", &redis.url(), dir.path(), &[]);
+    Api::new(&host).ready(&host).await;
+    let out = deckhand()
+        .args(["bulk", "echo"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&output)
+        .args(["--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let results = read_results(&output);
+    let ids: Vec<Value> = results.iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, first_ids, "the same jobs");
+    assert!(results.iter().all(|r| r["status"] == "completed"));
+    assert_eq!(results[7]["result"]["n"], 7, "{}", results[7]);
+    let stats = q.stats().await.unwrap();
+    assert_eq!(stats["submitted"], 30, "submitted once: {stats:?}");
+}
+
+/// The README's operator examples name job types that exist.
+#[test]
+fn the_readme_examples_name_real_job_types() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut known: Vec<String> = vec!["hello.python".into(), "hello.rust".into(), "hello.js".into()];
+    for plugin in ["echo", "chaos", "llm", "hsds_alignment", "hsds_validation", "bulk"] {
+        let out = deckhand()
+            .args(["plugins", "check", "--json"])
+            .arg(plugin_wasm(plugin))
+            .output()
+            .unwrap();
+        let info: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        for t in info["info"]["job_types"].as_array().unwrap() {
+            known.push(t["name"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    let mut named = 0;
+    for line in readme.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for w in words.windows(3) {
+            if w[0] == "deckhand" && (w[1] == "submit" || w[1] == "bulk") && !w[2].starts_with('-') {
+                named += 1;
+                assert!(known.iter().any(|k| k == w[2]), "README names job type {:?}, which no plugin offers: {line}", w[2]);
+            }
+        }
+    }
+    assert!(named >= 3, "found {named} examples");
+}
