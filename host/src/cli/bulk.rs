@@ -300,7 +300,7 @@ impl Run<'_> {
         let deadline =
             deckhand::queue::deadline_after(Duration::from_secs(self.args.timeout));
         let bar = progress_bar(self.ids.len());
-        let mut last_line = tokio::time::Instant::now();
+        let mut last_line = None;
         let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
         'connect: loop {
             // Subscribe, then read: a job that ends in between is seen by one or the other.
@@ -498,11 +498,16 @@ impl Run<'_> {
 
     /// Moves the bar, or prints a line every few seconds when stderr is
     /// not a terminal (logs, CI).
-    fn report(&self, bar: &Option<indicatif::ProgressBar>, last: &mut tokio::time::Instant) {
+    fn report(
+        &self,
+        bar: &Option<indicatif::ProgressBar>,
+        last: &mut Option<tokio::time::Instant>,
+    ) {
+        let due = last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY);
         match bar {
             Some(bar) => bar.set_position(self.finished as u64),
-            None if last.elapsed() >= PROGRESS_EVERY || self.finished == self.ids.len() => {
-                *last = tokio::time::Instant::now();
+            None if due || self.finished == self.ids.len() => {
+                *last = Some(tokio::time::Instant::now());
                 eprintln!("{}/{} finished", self.finished, self.ids.len());
             }
             None => {}
