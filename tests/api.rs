@@ -4,8 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::fake_llm::{Answer, FakeLlm};
 use common::api::Api;
+use common::fake_llm::{Answer, FakeLlm};
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;

@@ -131,7 +131,9 @@ fn api_request() -> impl Strategy<Value = (String, String, String)> {
         (n(), n()).prop_map(|(p, r)| (
             "POST".into(),
             "/v1/jobs".into(),
-            format!("{{\"job_type\":\"echo\",\"payload\":{{}},\"priority\":{p},\"max_retries\":{r}}}")
+            format!(
+                "{{\"job_type\":\"echo\",\"payload\":{{}},\"priority\":{p},\"max_retries\":{r}}}"
+            )
         )),
         (n(), n()).prop_map(|(p, r)| (
             "POST".into(),
@@ -145,7 +147,11 @@ fn api_request() -> impl Strategy<Value = (String, String, String)> {
         )),
         jsonish().prop_map(|b| ("POST".into(), "/v1/jobs".into(), b)),
         jsonish().prop_map(|b| ("POST".into(), "/v1/dlq/replay".into(), b)),
-        "[a-zA-Z0-9%._~-]{0,40}".prop_map(|id| ("GET".into(), format!("/v1/jobs/{id}"), String::new())),
+        "[a-zA-Z0-9%._~-]{0,40}".prop_map(|id| (
+            "GET".into(),
+            format!("/v1/jobs/{id}"),
+            String::new()
+        )),
     ]
 }
 
@@ -192,11 +198,7 @@ fn cli_numbers_never_panic() {
     let payload = dir.path().join("p.json");
     std::fs::write(&payload, "{}").unwrap();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(40));
-    let flags = prop_oneof![
-        Just("--priority"),
-        Just("--timeout"),
-        Just("--max-retries"),
-    ];
+    let flags = prop_oneof![Just("--priority"), Just("--timeout"), Just("--max-retries"),];
     runner
         .run(&(flags, edgy_number()), |(flag, n)| {
             // No host has registered echo here, so even a good number
@@ -210,7 +212,10 @@ fn cli_numbers_never_panic() {
                 .unwrap();
             let err = common::stderr(&out);
             prop_assert!(!err.contains("panicked"), "{flag} {n}: {err}");
-            prop_assert!(matches!(out.status.code(), Some(0 | 2)), "{flag} {n}: {err}");
+            prop_assert!(
+                matches!(out.status.code(), Some(0 | 2)),
+                "{flag} {n}: {err}"
+            );
             Ok(())
         })
         .unwrap();

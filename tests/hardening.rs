@@ -8,13 +8,13 @@ mod common;
 
 use std::time::Duration;
 
+use ::redis::Commands;
 use common::api::Api;
 use common::fake_llm::{Answer, FakeLlm};
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
 use deckhand::queue::{JobStatus, Queue, QueueConfig};
-use ::redis::Commands;
 use serde_json::{Value, json};
 
 fn code(body: &Value) -> &str {
@@ -52,7 +52,10 @@ async fn numbers_from_outside_are_refused_not_panicked_on() {
             .await;
         assert_eq!(status, 400, "timeout_secs {t}: {body}");
         assert!(
-            body["error"]["message"].as_str().unwrap().contains("timeout_secs"),
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("timeout_secs"),
             "{body}"
         );
     }
@@ -73,9 +76,24 @@ async fn numbers_from_outside_are_refused_not_panicked_on() {
     let payload = dir.path().join("p.json");
     std::fs::write(&payload, "{}").unwrap();
     for args in [
-        vec!["submit", "echo", "PAYLOAD", "--wait", "--timeout", "18446744073709551615"],
+        vec![
+            "submit",
+            "echo",
+            "PAYLOAD",
+            "--wait",
+            "--timeout",
+            "18446744073709551615",
+        ],
         vec!["submit", "echo", "PAYLOAD", "--timeout", "0"],
-        vec!["bulk", "echo", "PAYLOAD", "--out", "OUT", "--timeout", "18446744073709551615"],
+        vec![
+            "bulk",
+            "echo",
+            "PAYLOAD",
+            "--out",
+            "OUT",
+            "--timeout",
+            "18446744073709551615",
+        ],
         vec!["dlq", "list", "--limit", "18446744073709551615"],
         vec!["submit", "echo", "PAYLOAD", "--priority", "99999999999"],
     ] {
@@ -93,10 +111,18 @@ async fn numbers_from_outside_are_refused_not_panicked_on() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
     let stats = queue(&redis).await.stats().await.unwrap();
-    assert_eq!(stats.get("submitted"), None, "nothing was submitted: {stats:?}");
+    assert_eq!(
+        stats.get("submitted"),
+        None,
+        "nothing was submitted: {stats:?}"
+    );
     let (status, _) = api.get("/health").await;
     assert_eq!(status, 200, "the host is still up:\n{}", host.log());
     assert!(!host.log().contains("panicked"), "{}", host.log());
@@ -203,9 +229,16 @@ async fn passwords_never_reach_logs_errors_or_health() {
         ("CLI error", stderr(&refused)),
     ] {
         assert!(!text.contains(SECRET), "{what} shows the password:\n{text}");
-        assert!(!text.contains("wrongpass"), "{what} shows the password:\n{text}");
+        assert!(
+            !text.contains("wrongpass"),
+            "{what} shows the password:\n{text}"
+        );
     }
-    assert!(host.log().contains("redis://***@127.0.0.1"), "{}", host.log());
+    assert!(
+        host.log().contains("redis://***@127.0.0.1"),
+        "{}",
+        host.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,14 +251,15 @@ async fn the_dead_letter_queue_agrees_with_itself() {
         &redis.url(),
         dir.path(),
         &[],
-        &[("DECKHAND_QUEUE_DEAD_TTL", "2"), ("DECKHAND_QUEUE_DEAD_MAX", "3")],
+        &[
+            ("DECKHAND_QUEUE_DEAD_TTL", "2"),
+            ("DECKHAND_QUEUE_DEAD_MAX", "3"),
+        ],
     );
     let api = Api::new(&host);
     api.ready(&host).await;
     let q = queue(&redis).await;
-    let fail = |i: usize| {
-        json!({ "job_type": "chaos.fail", "payload": { "error": "fail", "n": i }, "max_retries": 0 })
-    };
+    let fail = |i: usize| json!({ "job_type": "chaos.fail", "payload": { "error": "fail", "n": i }, "max_retries": 0 });
     let mut ids = Vec::new();
     for i in 0..4 {
         let (status, body) = api.post("/v1/jobs", fail(i)).await;
@@ -238,7 +272,10 @@ async fn the_dead_letter_queue_agrees_with_itself() {
     let (_, list) = api.get("/v1/dlq").await;
     assert_eq!(list["total"], 3, "{list}");
     assert_eq!(list["jobs"].as_array().unwrap().len(), 3, "{list}");
-    assert!(q.get(&ids[0]).await.unwrap().is_none(), "the oldest record is gone too");
+    assert!(
+        q.get(&ids[0]).await.unwrap().is_none(),
+        "the oldest record is gone too"
+    );
 
     // After the dead ttl: list, total, metric and retry all say empty.
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -253,7 +290,11 @@ async fn the_dead_letter_queue_agrees_with_itself() {
         .args(["dlq", "list", "--redis-url", &redis.url()])
         .output()
         .unwrap();
-    assert!(stderr(&out).contains("0 dead job(s) in total"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("0 dead job(s) in total"),
+        "{}",
+        stderr(&out)
+    );
 
     // An entry whose record is gone (deleted by hand, or an older host's
     // expiry) is dropped by a retry instead of lingering (replay.lua's
@@ -295,7 +336,10 @@ async fn fan_out_is_idempotent_across_attempts_and_capped() {
     let job = q.get(&parent).await.unwrap().unwrap();
     assert_eq!(job.children.total, 5, "{:?}", job.children);
     let stats = q.stats().await.unwrap();
-    assert_eq!(stats["submitted"], 6, "one parent and five children: {stats:?}");
+    assert_eq!(
+        stats["submitted"], 6,
+        "one parent and five children: {stats:?}"
+    );
     let first = q.get(&format!("{parent}.child.0")).await.unwrap();
     assert!(first.is_some(), "children are named after their parent");
 
@@ -309,11 +353,7 @@ async fn fan_out_is_idempotent_across_attempts_and_capped() {
     let big = body["id"].as_str().unwrap().to_string();
     let done = api.wait(&[big.as_str()]).await;
     assert_eq!(done[0]["status"], "dead", "{}", done[0]);
-    assert!(
-        done[0].to_string().contains("max_children"),
-        "{}",
-        done[0]
-    );
+    assert!(done[0].to_string().contains("max_children"), "{}", done[0]);
     let job = q.get(&big).await.unwrap().unwrap();
     assert_eq!(job.children.total, 8, "{:?}", job.children);
 }
@@ -346,7 +386,10 @@ async fn a_newcomer_cannot_take_a_loaded_job_type() {
     assert_eq!(owners.len(), 1, "{p}");
     assert!(owners[0].ends_with("/echo.wasm"), "{p}");
     let (status, body) = api
-        .post("/v1/jobs", json!({ "job_type": "echo", "payload": { "k": 1 } }))
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "echo", "payload": { "k": 1 } }),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     let done = api.wait(&[body["id"].as_str().unwrap()]).await;
@@ -372,7 +415,10 @@ async fn batches_are_capped_and_nothing_is_written_past_the_cap() {
     let (status, body) = api.post("/v1/jobs/batch", json!({ "jobs": jobs })).await;
     assert_eq!(status, 400, "{body}");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("max_batch_jobs") && message.contains("50"), "{message}");
+    assert!(
+        message.contains("max_batch_jobs") && message.contains("50"),
+        "{message}"
+    );
     let stats = queue(&redis).await.stats().await.unwrap();
     assert_eq!(stats.get("submitted"), None, "{stats:?}");
     let (status, _) = api
@@ -388,7 +434,10 @@ async fn the_layout_migration_runs_once_per_queue() {
     let mut conn = redis.conn();
     // A job another waits on, without the waited_on flag (an older host's).
     let _: () = conn
-        .hset_multiple("{deckhand}:job:old", &[("status", "pending"), ("type", "echo")])
+        .hset_multiple(
+            "{deckhand}:job:old",
+            &[("status", "pending"), ("type", "echo")],
+        )
         .unwrap();
     let _: () = conn.sadd("{deckhand}:waiting:old", "later").unwrap();
     let mut first = Host::start("m1", &redis.url(), dir.path(), &[]);
@@ -399,7 +448,10 @@ async fn the_layout_migration_runs_once_per_queue() {
 
     // Once the queue is at the layout, a start does not scan again.
     let _: () = conn
-        .hset_multiple("{deckhand}:job:old2", &[("status", "pending"), ("type", "echo")])
+        .hset_multiple(
+            "{deckhand}:job:old2",
+            &[("status", "pending"), ("type", "echo")],
+        )
         .unwrap();
     let _: () = conn.sadd("{deckhand}:waiting:old2", "later2").unwrap();
     let second = Host::start("m2", &redis.url(), dir.path(), &[]);
@@ -436,13 +488,26 @@ async fn job_types_without_a_live_host_are_named() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "queued all the same");
-    assert!(stderr(&out).contains("no live host runs job type \"orphan\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no live host runs job type \"orphan\""),
+        "{}",
+        stderr(&out)
+    );
     let (_, health) = api.get("/health").await;
-    assert_eq!(health["job_types_without_live_host"], json!(["orphan"]), "{health}");
+    assert_eq!(
+        health["job_types_without_live_host"],
+        json!(["orphan"]),
+        "{health}"
+    );
     let (_, body) = api
         .post("/v1/jobs", json!({ "job_type": "orphan", "payload": {} }))
         .await;
-    assert!(body["warning"].as_str().is_some_and(|w| w.contains("no live host")), "{body}");
+    assert!(
+        body["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("no live host")),
+        "{body}"
+    );
     let (_, body) = api
         .post("/v1/jobs", json!({ "job_type": "echo", "payload": {} }))
         .await;
@@ -451,7 +516,11 @@ async fn job_types_without_a_live_host_are_named() {
         .args(["hosts", "--redis-url", &redis.url()])
         .output()
         .unwrap();
-    assert!(stdout(&out).contains("job types with no live host: orphan"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("job types with no live host: orphan"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 fn deckhand_now_ms() -> i64 {
@@ -482,17 +551,30 @@ async fn every_setting_takes_effect_wherever_it_is_given() {
         "settings",
         &redis.url(),
         dir.path(),
-        &["--config", config.to_str().unwrap(), "--llm-max-tokens", "77"],
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--llm-max-tokens",
+            "77",
+        ],
         &[("DECKHAND_JOB_TYPES", "chaos.sleep:timeout_ms=300")],
     );
     let api = Api::new(&host);
     api.ready(&host).await;
     let (_, body) = api
-        .post("/v1/jobs", json!({ "job_type": "chaos.llm", "payload": { "prompt": "x" } }))
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "chaos.llm", "payload": { "prompt": "x" } }),
+        )
         .await;
     let done = api.wait(&[body["id"].as_str().unwrap()]).await;
     assert_eq!(done[0]["status"], "completed", "{}", done[0]);
-    assert_eq!(fake.seen()[0].body["max_tokens"], 77, "{:?}", fake.seen()[0].body);
+    assert_eq!(
+        fake.seen()[0].body["max_tokens"],
+        77,
+        "{:?}",
+        fake.seen()[0].body
+    );
     let (_, body) = api
         .post(
             "/v1/jobs",
@@ -505,14 +587,24 @@ async fn every_setting_takes_effect_wherever_it_is_given() {
 
     // Without a configured LLM, an LLM flag is refused by name.
     let out = deckhand()
-        .args(["serve", "--redis-url", &redis.url(), "--llm-max-tokens", "5"])
+        .args([
+            "serve",
+            "--redis-url",
+            &redis.url(),
+            "--llm-max-tokens",
+            "5",
+        ])
         .arg("--plugin-dir")
         .arg(dir.path())
         .args(["--listen", ""])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--llm-max-tokens"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--llm-max-tokens"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -527,7 +619,14 @@ async fn llm_requests_are_bounded_and_failed_asks_are_costed() {
         "cost",
         &redis.url(),
         dir.path(),
-        &["--llm-provider", "openai-compatible", "--llm-base-url", &url, "--llm-model", "m"],
+        &[
+            "--llm-provider",
+            "openai-compatible",
+            "--llm-base-url",
+            &url,
+            "--llm-model",
+            "m",
+        ],
     );
     let api = Api::new(&host);
     api.ready(&host).await;
@@ -572,8 +671,16 @@ async fn the_memory_guard_holds_claims_and_memory_is_given_back() {
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["claims_paused"], true, "{health}");
     let job = queue(&redis).await.get(&id).await.unwrap().unwrap();
-    assert_eq!(job.status, JobStatus::Pending, "not claimed while over the limit");
-    assert!(api.text("/metrics").await.contains("deckhand_claims_paused 1"));
+    assert_eq!(
+        job.status,
+        JobStatus::Pending,
+        "not claimed while over the limit"
+    );
+    assert!(
+        api.text("/metrics")
+            .await
+            .contains("deckhand_claims_paused 1")
+    );
     drop(guarded);
 
     // A burst of jobs that each dirty 96 MiB, one at a time, then idle:
@@ -604,7 +711,10 @@ async fn the_memory_guard_holds_claims_and_memory_is_given_back() {
         .collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let done = api.wait(&refs).await;
-    assert!(done.iter().all(|j| j["status"] == "dead"), "memory_limit deaths");
+    assert!(
+        done.iter().all(|j| j["status"] == "dead"),
+        "memory_limit deaths"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss().await;
     assert!(

@@ -41,7 +41,8 @@ async fn losing_the_queue_is_detected_reported_and_mended() {
         "{health}"
     );
     assert!(
-        host.log().contains("Redis may lose jobs: appendonly is off"),
+        host.log()
+            .contains("Redis may lose jobs: appendonly is off"),
         "{}",
         host.log()
     );
@@ -61,7 +62,11 @@ async fn losing_the_queue_is_detected_reported_and_mended() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(accepted, "submissions refused after the restart:\n{}", host.log());
+    assert!(
+        accepted,
+        "submissions refused after the restart:\n{}",
+        host.log()
+    );
     let (_, health) = api.get("/health").await;
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["queue_data_lost"]["count"], 1, "{health}");
@@ -79,7 +84,8 @@ async fn losing_the_queue_is_detected_reported_and_mended() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_survives_redis_and_host_kills() {
     const N: usize = 5000;
-    let mut redis = TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "everysec"], None);
+    let mut redis =
+        TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "everysec"], None);
     let dir = plugin_dir(&["chaos"]);
     let work = tempfile::tempdir().unwrap();
     let input = work.path().join("records.jsonl");
@@ -175,13 +181,23 @@ async fn bulk_keeps_what_it_knows_and_a_rerun_attaches() {
         .arg(&input)
         .arg("--out")
         .arg(&output)
-        .args(["--redis-url", &redis.url(), "--timeout", "2", "--max-retries", "1"])
+        .args([
+            "--redis-url",
+            &redis.url(),
+            "--timeout",
+            "2",
+            "--max-retries",
+            "1",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let results = read_results(&output);
     assert_eq!(results.len(), 30);
-    assert!(results.iter().all(|r| r["status"] == "pending"), "{results:?}");
+    assert!(
+        results.iter().all(|r| r["status"] == "pending"),
+        "{results:?}"
+    );
     // Not a terminal: progress comes as lines.
     assert!(stderr(&out).contains("0/30 finished"), "{}", stderr(&out));
     let first_ids: Vec<Value> = results.iter().map(|r| r["id"].clone()).collect();
@@ -221,8 +237,19 @@ async fn bulk_keeps_what_it_knows_and_a_rerun_attaches() {
 #[test]
 fn the_readme_examples_name_real_job_types() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let mut known: Vec<String> = vec!["hello.python".into(), "hello.rust".into(), "hello.js".into()];
-    for plugin in ["echo", "chaos", "llm", "hsds_alignment", "hsds_validation", "bulk"] {
+    let mut known: Vec<String> = vec![
+        "hello.python".into(),
+        "hello.rust".into(),
+        "hello.js".into(),
+    ];
+    for plugin in [
+        "echo",
+        "chaos",
+        "llm",
+        "hsds_alignment",
+        "hsds_validation",
+        "bulk",
+    ] {
         let out = deckhand()
             .args(["plugins", "check", "--json"])
             .arg(plugin_wasm(plugin))
@@ -237,9 +264,14 @@ fn the_readme_examples_name_real_job_types() {
     for line in readme.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         for w in words.windows(3) {
-            if w[0] == "deckhand" && (w[1] == "submit" || w[1] == "bulk") && !w[2].starts_with('-') {
+            if w[0] == "deckhand" && (w[1] == "submit" || w[1] == "bulk") && !w[2].starts_with('-')
+            {
                 named += 1;
-                assert!(known.iter().any(|k| k == w[2]), "README names job type {:?}, which no plugin offers: {line}", w[2]);
+                assert!(
+                    known.iter().any(|k| k == w[2]),
+                    "README names job type {:?}, which no plugin offers: {line}",
+                    w[2]
+                );
             }
         }
     }

@@ -416,9 +416,7 @@ async fn dlq_list(
         )));
     }
     let queue = state.worker.queue();
-    let jobs = queue
-        .dlq_list(page.offset, page.limit)
-        .await?;
+    let jobs = queue.dlq_list(page.offset, page.limit).await?;
     ok(
         StatusCode::OK,
         json!({ "total": queue.dlq_len().await?, "jobs": jobs }),

@@ -83,7 +83,11 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         payloads: &payloads,
         ids: &ids,
         followed: ids.clone(),
-        by_id: ids.iter().enumerate().map(|(i, id)| (id.clone(), vec![i])).collect(),
+        by_id: ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), vec![i]))
+            .collect(),
         done: vec![false; ids.len()],
         finished: 0,
         written: 0,
@@ -137,7 +141,8 @@ fn read_records(source: &str) -> anyhow::Result<Result<Vec<String>, String>> {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::new(
-            std::fs::File::open(source).map_err(|e| anyhow::anyhow!("cannot read {source}: {e}"))?,
+            std::fs::File::open(source)
+                .map_err(|e| anyhow::anyhow!("cannot read {source}: {e}"))?,
         ))
     };
     let mut payloads = Vec::new();
@@ -283,11 +288,20 @@ impl Run<'_> {
                         break;
                     }
                     Err(e) if matches!(e.error, QueueError::Redis(_)) => {
-                        eprintln!("deckhand: Redis unavailable ({}); retrying in {backoff:?}", e.error);
+                        eprintln!(
+                            "deckhand: Redis unavailable ({}); retrying in {backoff:?}",
+                            e.error
+                        );
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
-                    Err(e) => return Err(format!("record {}: {}", chunk[e.index.min(chunk.len() - 1)] + 1, e.error)),
+                    Err(e) => {
+                        return Err(format!(
+                            "record {}: {}",
+                            chunk[e.index.min(chunk.len() - 1)] + 1,
+                            e.error
+                        ));
+                    }
                 }
             }
         }
@@ -297,8 +311,7 @@ impl Run<'_> {
     /// Follows the jobs until all have finished, the timeout passes or the
     /// user interrupts; writes finished records as the prefix grows.
     async fn follow(&mut self, out: &mut impl Write) -> Option<Stop> {
-        let deadline =
-            deckhand::queue::deadline_after(Duration::from_secs(self.args.timeout));
+        let deadline = deckhand::queue::deadline_after(Duration::from_secs(self.args.timeout));
         let bar = progress_bar(self.ids.len());
         let mut last_line = None;
         let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
@@ -441,7 +454,8 @@ impl Run<'_> {
                 let line = self.line(i, record.as_ref());
                 writeln!(out, "{line}").map_err(|e| QueueError::Protocol(e.to_string()))?;
             }
-            out.flush().map_err(|e| QueueError::Protocol(e.to_string()))?;
+            out.flush()
+                .map_err(|e| QueueError::Protocol(e.to_string()))?;
             self.written = end;
         }
     }

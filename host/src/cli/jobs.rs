@@ -80,7 +80,10 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
         }
     };
     if !submitted.status.is_finished() && !queue.type_is_live(&job_type).await.unwrap_or(true) {
-        eprintln!("deckhand: warning: {}", deckhand::api::no_live_host(&job_type));
+        eprintln!(
+            "deckhand: warning: {}",
+            deckhand::api::no_live_host(&job_type)
+        );
     }
     if submitted.cache_hit {
         eprintln!("job {}: result taken from the content store", submitted.id);
@@ -298,7 +301,14 @@ pub async fn stats(queue: &QueueArgs) -> anyhow::Result<u8> {
     let queue = queue.connect().await?;
     let mut stats = queue.stats().await?;
     // Every counter an operator looks for, zero until it first moves.
-    for name in ["submitted", "completed", "retried", "dead", "cancelled", "cache_hits"] {
+    for name in [
+        "submitted",
+        "completed",
+        "retried",
+        "dead",
+        "cancelled",
+        "cache_hits",
+    ] {
         stats.entry(name.to_string()).or_insert(0);
     }
     println!("{}", serde_json::to_string_pretty(&stats)?);

@@ -54,16 +54,14 @@ impl QueueArgs {
             prefix: self.prefix.clone(),
             ..QueueConfig::default()
         };
-        Queue::connect(&self.redis_url, config)
-            .await
-            .map_err(|e| {
-                let url = &self.redis_url;
-                anyhow::anyhow!(
-                    "cannot reach the queue at {}: {}",
-                    redact::url(url),
-                    redact::text(&e.to_string(), url)
-                )
-            })
+        Queue::connect(&self.redis_url, config).await.map_err(|e| {
+            let url = &self.redis_url;
+            anyhow::anyhow!(
+                "cannot reach the queue at {}: {}",
+                redact::url(url),
+                redact::text(&e.to_string(), url)
+            )
+        })
     }
 }
 

@@ -150,9 +150,8 @@ impl ServeArgs {
             let (name, limits) = deckhand::config::parse_job_type_limits(spec)?;
             c.job_types.insert(name, limits);
         }
-        let names_llm = self.llm_provider.is_some()
-            || self.llm_base_url.is_some()
-            || self.llm_model.is_some();
+        let names_llm =
+            self.llm_provider.is_some() || self.llm_base_url.is_some() || self.llm_model.is_some();
         let tunes_llm: Vec<&str> = [
             ("--llm-api-key-env", self.llm_api_key_env.is_some()),
             ("--llm-timeout-secs", self.llm_timeout_secs.is_some()),

@@ -502,10 +502,7 @@ impl Queue {
                 let mut pairs = Vec::with_capacity(chunk.len());
                 let mut it = flat.into_iter();
                 while let (Some(f), Some(e)) = (it.next(), it.next()) {
-                    pairs.push((
-                        redis::from_redis_value(&f)?,
-                        redis::from_redis_value(&e)?,
-                    ));
+                    pairs.push((redis::from_redis_value(&f)?, redis::from_redis_value(&e)?));
                 }
                 pairs
             };

@@ -172,7 +172,9 @@ impl Queue {
             .query_async(&mut self.conn.clone())
             .await?;
         let held: Option<String> = self.conn.clone().get(&key).await?;
-        held.ok_or_else(|| QueueError::Protocol("identity marker vanished as it was written".into()))
+        held.ok_or_else(|| {
+            QueueError::Protocol("identity marker vanished as it was written".into())
+        })
     }
 
     /// The identity marker as it is now (`None`: gone).

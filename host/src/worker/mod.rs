@@ -636,7 +636,9 @@ impl HostServices for QueueServices {
         // A child without an id of its own is named after its parent and
         // its place among this attempt's children, so a retried parent that
         // submits the same children again finds them instead of doubling them.
-        let index = self.children.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let index = self
+            .children
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = child.id.unwrap_or_else(|| child_id(&parent.id, index));
         let request = SubmitRequest {
             job_type: child.job_type,

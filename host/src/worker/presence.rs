@@ -80,7 +80,9 @@ impl Worker {
         }
         if lost {
             self.metrics.queue_data_lost.fetch_add(1, Ordering::Relaxed);
-            self.presence.data_lost_at.store(now_ms(), Ordering::Relaxed);
+            self.presence
+                .data_lost_at
+                .store(now_ms(), Ordering::Relaxed);
             tracing::error!(
                 "the queue's data is gone: Redis restarted empty, was flushed or failed over \
                  to a replica without it (its identity marker vanished). Jobs queued or \
