@@ -203,13 +203,14 @@ async fn wait_for_type(queue: &Queue, args: &BulkArgs) -> anyhow::Result<bool> {
         if !told {
             let known: Vec<&str> = types.iter().map(|t| t.job_type.as_str()).collect();
             eprintln!(
-                "no host has ever offered job type {:?} on this queue (known types: {}); waiting up to {} s for one to start ...",
+                "no host has ever offered job type {:?} on this queue (known types: {}); waiting for a host that runs {} (up to {} s) ...",
                 args.job_type,
                 if known.is_empty() {
                     "none".to_string()
                 } else {
                     known.join(", ")
                 },
+                args.job_type,
                 args.host_wait
             );
             told = true;
