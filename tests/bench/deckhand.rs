@@ -162,7 +162,7 @@ async fn run(url: &str, jobs: usize) {
     let t = Instant::now();
     let mut left = jobs;
     while left > 0 {
-        let n = left.min(1000);
+        let n = left.min(q.config().max_batch_jobs);
         q.submit_batch((0..n).map(|_| job()).collect())
             .await
             .expect("batch");
@@ -226,9 +226,13 @@ async fn run(url: &str, jobs: usize) {
     let mut done = completed(&q).await;
     for tasks in ["1", "2", "4"] {
         let n = (jobs / 10).max(1);
-        q.submit_batch((0..n).map(|_| job()).collect())
-            .await
-            .expect("batch");
+        let cap = q.config().max_batch_jobs;
+        for start in (0..n).step_by(cap) {
+            let size = cap.min(n - start);
+            q.submit_batch((0..size).map(|_| job()).collect())
+                .await
+                .expect("batch");
+        }
         let t = Instant::now();
         let host = serve(url, plugins.path(), data.path(), tasks);
         done += n as i64;

@@ -23,8 +23,11 @@ use deckhand::queue::{JobRecord, JobStatus, Queue, QueueError, SubmitRequest};
 use super::jobs::MAX_WAIT_SECS;
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
 
-/// Jobs per batch submission.
-const SUBMIT_CHUNK: usize = 500;
+/// Jobs per batch submission: within the default `queue.max_batch_jobs`,
+/// so no script call holds Redis for long.
+const SUBMIT_CHUNK: usize = 100;
+/// Batches submitted at once.
+const SUBMIT_IN_FLIGHT: usize = 4;
 /// Finished records read (and written) per round trip.
 const WRITE_CHUNK: usize = 1000;
 /// How often the open jobs are re-read even when messages arrive (a
@@ -260,48 +263,32 @@ impl Run<'_> {
     }
 
     async fn submit_indices(&mut self, indices: &[usize]) -> Result<(), String> {
-        for chunk in indices.chunks(SUBMIT_CHUNK) {
-            let requests: Vec<SubmitRequest> = chunk
-                .iter()
-                .map(|&i| SubmitRequest {
-                    job_type: self.args.job_type.clone(),
-                    payload: self.payloads[i].clone(),
-                    id: Some(self.ids[i].clone()),
-                    max_retries: self.args.max_retries,
-                    force: self.args.force,
-                    ..SubmitRequest::default()
-                })
-                .collect();
-            let mut backoff = Duration::from_millis(200);
-            loop {
-                match self.queue.submit_batch(requests.clone()).await {
-                    Ok(submitted) => {
-                        for (s, &i) in submitted.iter().zip(chunk) {
-                            if s.cache_hit {
-                                self.counts.cache_hits += 1;
-                            }
-                            // Attached to another job of the same content:
-                            // follow that one.
-                            if s.id != self.followed[i] {
-                                self.follow_job(i, s.id.clone());
-                            }
-                        }
-                        break;
+        let chunks: Vec<&[usize]> = indices.chunks(SUBMIT_CHUNK).collect();
+        // A few batches in flight, so the client's round trips overlap
+        // Redis' work; each batch is all or nothing on its own.
+        for group in chunks.chunks(SUBMIT_IN_FLIGHT) {
+            let calls = group.iter().map(|chunk| {
+                let requests: Vec<SubmitRequest> = chunk
+                    .iter()
+                    .map(|&i| SubmitRequest {
+                        job_type: self.args.job_type.clone(),
+                        payload: self.payloads[i].clone(),
+                        id: Some(self.ids[i].clone()),
+                        max_retries: self.args.max_retries,
+                        force: self.args.force,
+                        ..SubmitRequest::default()
+                    })
+                    .collect();
+                submit_chunk(&self.queue, requests, chunk)
+            });
+            for (chunk, submitted) in group.iter().zip(futures::future::join_all(calls).await) {
+                for (s, &i) in submitted?.iter().zip(chunk.iter()) {
+                    if s.cache_hit {
+                        self.counts.cache_hits += 1;
                     }
-                    Err(e) if matches!(e.error, QueueError::Redis(_)) => {
-                        eprintln!(
-                            "deckhand: Redis unavailable ({}); retrying in {backoff:?}",
-                            e.error
-                        );
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                    }
-                    Err(e) => {
-                        return Err(format!(
-                            "record {}: {}",
-                            chunk[e.index.min(chunk.len() - 1)] + 1,
-                            e.error
-                        ));
+                    // Attached to another job of the same content: follow that one.
+                    if s.id != self.followed[i] {
+                        self.follow_job(i, s.id.clone());
                     }
                 }
             }
@@ -533,6 +520,33 @@ impl Run<'_> {
 fn clear(bar: &Option<indicatif::ProgressBar>) {
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+}
+
+/// Submits one batch, retrying through Redis outages (the ids make a
+/// repeated batch harmless). `chunk` are the records' indices, for errors.
+async fn submit_chunk(
+    queue: &Queue,
+    requests: Vec<SubmitRequest>,
+    chunk: &[usize],
+) -> Result<Vec<deckhand::queue::Submitted>, String> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match queue.submit_batch(requests.clone()).await {
+            Ok(submitted) => return Ok(submitted),
+            Err(e) if matches!(e.error, QueueError::Redis(_)) => {
+                eprintln!(
+                    "deckhand: Redis unavailable ({}); retrying in {backoff:?}",
+                    e.error
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => {
+                let record = chunk.get(e.index).or(chunk.last()).map_or(0, |i| i + 1);
+                return Err(format!("record {record}: {}", e.error));
+            }
+        }
     }
 }
 

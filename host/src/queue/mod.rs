@@ -82,7 +82,7 @@ impl Default for QueueConfig {
             result_ttl_secs: 30 * 24 * 3600,
             dead_ttl_secs: 30 * 24 * 3600,
             dead_max: 1_000_000,
-            max_batch_jobs: 1_000,
+            max_batch_jobs: 100,
             max_children: 10_000,
             check_job_types: true,
             content_store: true,
