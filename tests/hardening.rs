@@ -717,6 +717,7 @@ async fn the_memory_guard_holds_claims_and_memory_is_given_back() {
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss().await;
+    eprintln!("RSS before the burst {before:.0} MiB, after {after:.0} MiB");
     assert!(
         after < before + 64.0,
         "RSS {after:.0} MiB after the burst, {before:.0} MiB before"
