@@ -7,10 +7,16 @@
 //! - [`convert`]: the SchemaConverter, HSDS into the strict structured-output
 //!   schema an LLM answers to, within provider limits;
 //! - [`repair`]: an LLM answer into HSDS: deterministic UUIDs, links, no
-//!   empty values, coordinates in degrees.
+//!   empty values, coordinates in degrees;
+//! - [`mapper`]: a scraped record into the same draft without an LLM, by
+//!   key meaning ([`classify`]) and content, hours by [`hours`], every value
+//!   with its provenance; only what it cannot place goes to an LLM.
 
+pub mod classify;
 pub mod convert;
 pub mod geo;
+pub mod hours;
+pub mod mapper;
 pub mod repair;
 pub mod schemas;
 

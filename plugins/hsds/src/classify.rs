@@ -1,0 +1,299 @@
+//! What a scraped value is, by its key and by its content: a key's role
+//! from its many spellings, and detectors for phone numbers, emails, URLs,
+//! US addresses and opening hours wherever a scraper put them.
+
+use regex::Regex;
+use std::sync::OnceLock;
+
+use crate::geo;
+
+/// What a raw field holds, as its key says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Name,
+    OrgName,
+    Address,
+    Address2,
+    City,
+    State,
+    Zip,
+    Phone,
+    Email,
+    Website,
+    Hours,
+    Latitude,
+    Longitude,
+    Notes,
+    Description,
+    Services,
+    /// Known not to be record content (scraper bookkeeping).
+    Ignore,
+    Unknown,
+}
+
+/// A key's role, from its spelling: case, `_`, `-` and spaces do not
+/// matter, and unfamiliar keys are read by the words they contain.
+pub fn role_of(key: &str) -> Role {
+    let k: String = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let exact = match k.as_str() {
+        "name" | "sitename" | "locationname" | "pantryname" | "title" | "distributionsite"
+        | "facility" | "facilityname" | "placename" | "programname" => Some(Role::Name),
+        "organization" | "organizationname" | "orgname" | "agency" | "agencyname"
+        | "provider" | "providername" => Some(Role::OrgName),
+        "address" | "address1" | "addressline1" | "street" | "streetaddress" | "addr"
+        | "fulladdress" | "location" | "streetaddress1" => Some(Role::Address),
+        "address2" | "addressline2" | "streetaddress2" | "suite" | "unit" => Some(Role::Address2),
+        "city" | "town" | "municipality" | "locality" => Some(Role::City),
+        "state" | "stateprovince" | "province" | "region" | "st" | "statecode" => {
+            Some(Role::State)
+        }
+        "zip" | "zipcode" | "postal" | "postalcode" | "postcode" => Some(Role::Zip),
+        "lat" | "latitude" | "y" => Some(Role::Latitude),
+        "lon" | "lng" | "long" | "longitude" | "x" => Some(Role::Longitude),
+        "source" | "foodbank" | "id" | "siteid" | "distance" | "county" | "collectionname"
+        | "collectioncategory" | "scrapedat" | "updatedat" | "createdat" => Some(Role::Ignore),
+        _ => None,
+    };
+    if let Some(role) = exact {
+        return role;
+    }
+    let has = |w: &str| k.contains(w);
+    if has("phone") || has("tel") || has("fax") {
+        Role::Phone
+    } else if has("email") || has("mail") {
+        Role::Email
+    } else if has("hour") || has("schedule") || has("open") || has("times") || has("days") {
+        Role::Hours
+    } else if has("zip") || has("postal") {
+        Role::Zip
+    } else if has("address") || has("street") {
+        Role::Address
+    } else if has("city") {
+        Role::City
+    } else if has("latitude") {
+        Role::Latitude
+    } else if has("longitude") || has("lng") {
+        Role::Longitude
+    } else if has("url") || has("website") || has("web") || has("link") {
+        Role::Website
+    } else if has("desc") || has("about") || has("summary") {
+        Role::Description
+    } else if has("note") || has("comment") || has("info") || has("detail") || has("eligib") {
+        Role::Notes
+    } else if has("service") || has("program") || has("categor") || has("offer") {
+        Role::Services
+    } else if has("org") || has("agency") {
+        Role::OrgName
+    } else if has("name") {
+        Role::Name
+    } else {
+        Role::Unknown
+    }
+}
+
+struct Patterns {
+    phone: Regex,
+    email: Regex,
+    url: Regex,
+    zip_tail: Regex,
+    street: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| {
+        let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("pattern {p}: {e}"));
+        Patterns {
+            phone: compile(r"(?:\+?1[\s.\-]?)?\(?\b(\d{3})\)?[\s.\-]?(\d{3})[\s.\-](\d{4})\b"),
+            email: compile(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b"),
+            url: compile(r"(?i)^(?:https?://|www\.)[^\s]+$"),
+            zip_tail: compile(r"(\d{5})(?:-\d{4})?\s*$"),
+            street: compile(r"(?i)^\d+[a-z]?\s+\S"),
+        }
+    })
+}
+
+/// The one phone number `text` is (a label such as "Phone:" allowed), as
+/// `(NNN) NNN-NNNN`; `None` when the text is something else or holds more.
+pub fn phone(text: &str) -> Option<String> {
+    let t = text.trim();
+    let found: Vec<_> = patterns().phone.captures_iter(t).collect();
+    if found.len() != 1 {
+        return None;
+    }
+    let c = &found[0];
+    // What is left besides the number: a label or an extension at most.
+    let rest = t.replace(&c[0], "");
+    let rest = rest
+        .trim()
+        .trim_matches(|ch: char| ch == ':' || ch == '-' || ch == ',' || ch == '(' || ch == ')');
+    let rest = rest.trim().to_ascii_lowercase();
+    let label_only = rest.is_empty()
+        || ["phone", "tel", "telephone", "call", "ph", "phone number"].contains(&rest.as_str())
+        || rest.starts_with("ext")
+        || rest.starts_with('x');
+    label_only.then(|| format!("({}) {}-{}", &c[1], &c[2], &c[3]))
+}
+
+/// Every phone number inside free text, formatted.
+pub fn phones_in(text: &str) -> Vec<String> {
+    patterns()
+        .phone
+        .captures_iter(text)
+        .map(|c| format!("({}) {}-{}", &c[1], &c[2], &c[3]))
+        .collect()
+}
+
+/// The email address `text` is (or holds, once).
+pub fn email(text: &str) -> Option<String> {
+    let found: Vec<_> = patterns().email.find_iter(text).collect();
+    (found.len() == 1).then(|| found[0].as_str().to_string())
+}
+
+/// A URL, with a scheme (a bare `www.` gets `https://`); `bool` says
+/// whether the scheme was added.
+pub fn url(text: &str) -> Option<(String, bool)> {
+    let t = text.trim();
+    if !patterns().url.is_match(t) {
+        return None;
+    }
+    if t.to_ascii_lowercase().starts_with("www.") {
+        Some((format!("https://{t}"), true))
+    } else {
+        Some((t.to_string(), false))
+    }
+}
+
+/// A US address read from one line of text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Address {
+    /// A place name before the address ("St. Rocco Center — 9016 ...").
+    pub place: Option<String>,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    /// Two-letter code.
+    pub state: Option<String>,
+    pub zip: Option<String>,
+}
+
+const SUFFIXES: &[&str] = &[
+    "st", "street", "ave", "avenue", "rd", "road", "dr", "drive", "blvd", "boulevard", "ln",
+    "lane", "hwy", "highway", "pike", "way", "ct", "court", "pl", "place", "pkwy", "parkway",
+    "cir", "circle", "ter", "terrace", "trl", "trail", "sq", "square", "tpke", "turnpike",
+];
+
+/// Reads "123 Main St, New York, NY 10001", "9016 Gap Newport Pike
+/// Avondale, PA" or "St. Rocco Center — 9016 Gap Newport Pike Avondale, PA".
+/// `None` when the text does not start (after an optional place name) with a
+/// street number.
+pub fn address(text: &str) -> Option<Address> {
+    let mut out = Address::default();
+    let mut rest = text.trim().to_string();
+    for sep in [" \u{2014} ", " \u{2013} ", " - ", " -- "] {
+        if let Some((place, addr)) = rest.split_once(sep)
+            && !place.chars().any(|c| c.is_ascii_digit())
+            && patterns().street.is_match(addr.trim())
+        {
+            out.place = Some(place.trim().to_string());
+            rest = addr.trim().to_string();
+            break;
+        }
+    }
+    if !patterns().street.is_match(&rest) {
+        return None;
+    }
+    if let Some(c) = patterns().zip_tail.captures(&rest) {
+        out.zip = Some(c[1].to_string());
+        rest = rest[..c.get(0).map_or(rest.len(), |m| m.start())].to_string();
+    }
+    let trimmed = rest.trim().trim_end_matches([',', '.']).trim().to_string();
+    // The state: the last word(s) if they name a US state.
+    let words: Vec<&str> = trimmed.split_whitespace().collect();
+    for take in [1usize, 2, 3] {
+        if words.len() <= take {
+            break;
+        }
+        let tail = words[words.len() - take..].join(" ");
+        // "123 Oak Ct" is not Connecticut: a state needs a comma before it
+        // or a ZIP code after it.
+        let marked = out.zip.is_some() || words[words.len() - take - 1].ends_with(',');
+        if let Some(code) = geo::us_state_code(tail.trim_end_matches([',', '.']))
+            && marked
+        {
+            out.state = Some(code.to_string());
+            rest = words[..words.len() - take].join(" ");
+            break;
+        }
+    }
+    if out.state.is_none() {
+        rest = trimmed;
+    }
+    let rest = rest.trim().trim_end_matches(',').trim();
+    if let Some((street, city)) = rest.rsplit_once(',') {
+        out.street = Some(street.trim().to_string());
+        let city = city.trim();
+        if !city.is_empty() {
+            out.city = Some(city.to_string());
+        }
+    } else if out.state.is_some() {
+        // "9016 Gap Newport Pike Avondale": the city follows the last
+        // street-type word.
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let cut = words.iter().rposition(|w| {
+            SUFFIXES.contains(&w.trim_end_matches('.').to_ascii_lowercase().as_str())
+        });
+        match cut {
+            Some(i) if i + 1 < words.len() => {
+                out.street = Some(words[..=i].join(" "));
+                out.city = Some(words[i + 1..].join(" "));
+            }
+            _ => out.street = Some(rest.to_string()),
+        }
+    } else {
+        out.street = Some(rest.to_string());
+    }
+    out.street.as_ref()?;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_in_many_spellings() {
+        assert_eq!(role_of("Hours_of_Operation"), Role::Hours);
+        assert_eq!(role_of("Zip"), Role::Zip);
+        assert_eq!(role_of("site_name"), Role::Name);
+        assert_eq!(role_of("lng"), Role::Longitude);
+        assert_eq!(role_of("Phone Number"), Role::Phone);
+        assert_eq!(role_of("full_address"), Role::Address);
+        assert_eq!(role_of("food_bank"), Role::Ignore);
+        assert_eq!(role_of("contact_email"), Role::Email);
+    }
+
+    #[test]
+    fn values_by_content() {
+        assert_eq!(phone("(610) 268-3365").as_deref(), Some("(610) 268-3365"));
+        assert_eq!(phone("336.229.7031").as_deref(), Some("(336) 229-7031"));
+        assert_eq!(phone("Phone: 718-292-8734").as_deref(), Some("(718) 292-8734"));
+        assert_eq!(phone("St. Rocco Center — 9016 Gap Newport Pike Avondale, PA"), None);
+        assert_eq!(email("Contact: a.b@example.org").as_deref(), Some("a.b@example.org"));
+        assert_eq!(url("www.x.org"), Some(("https://www.x.org".into(), true)));
+        let a = address("St. Rocco Center \u{2014} 9016 Gap Newport Pike Avondale, PA").unwrap();
+        assert_eq!(a.place.as_deref(), Some("St. Rocco Center"));
+        assert_eq!(a.street.as_deref(), Some("9016 Gap Newport Pike"));
+        assert_eq!(a.city.as_deref(), Some("Avondale"));
+        assert_eq!(a.state.as_deref(), Some("PA"));
+        let a = address("123 Main St, New York, NY 10001").unwrap();
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref(), a.state.as_deref(), a.zip.as_deref()),
+            (Some("123 Main St"), Some("New York"), Some("NY"), Some("10001"))
+        );
+        assert_eq!(address("Phone: 718-292-8734"), None);
+    }
+}
