@@ -465,6 +465,43 @@ async fn pantry_checks_and_the_raw_input_check_find_what_is_wrong() {
     assert!(err.to_string().contains("hsds_data"), "{err}");
 }
 
+/// Every sample record through the mapper and repair, natively: valid HSDS
+/// for each, and few questions left for an LLM.
+#[test]
+fn the_mapper_covers_the_sample_records() {
+    let validator = strict_validator();
+    let records = sample();
+    let (mut questions, mut mapped) = (0, 0);
+    let mut how = std::collections::BTreeMap::<String, usize>::new();
+    for (i, r) in records.iter().enumerate() {
+        let raw: Value = serde_json::from_str(&r.raw_input).unwrap();
+        let Some(m) = hsds::mapper::map_record(&raw) else {
+            eprintln!("record {i}: not mapped (no name): {}", r.raw_input);
+            continue;
+        };
+        mapped += 1;
+        questions += m.questions.len();
+        for source in m.provenance.values() {
+            *how.entry(format!("{:?}", source.how)).or_default() += 1;
+        }
+        let repaired = hsds::repair::repair(&m.draft, "seed").unwrap();
+        let e = errors(&validator, &repaired.document);
+        assert!(e.is_empty(), "record {i}: {e:?}\n{:#}", repaired.document);
+    }
+    eprintln!(
+        "{mapped} of {} records mapped; {questions} questions for an LLM; values by provenance: {how:?}",
+        records.len()
+    );
+    assert!(
+        mapped + 1 >= records.len(),
+        "only a record without a name may stay unmapped"
+    );
+    assert!(
+        (questions as f64) / (records.len() as f64) <= 0.3,
+        "{questions} questions"
+    );
+}
+
 // ---------------------------------------------------------------- through hosts
 
 struct Setup {
@@ -555,10 +592,11 @@ async fn wait(q: &Queue, s: &Setup, ids: &[String], secs: u64) -> Vec<JobRecord>
     }
 }
 
+/// An alignment on the full-schema path (the whole record to the LLM).
 fn align(raw: &str, force: bool, max_retries: u32) -> SubmitRequest {
     SubmitRequest {
         job_type: "hsds_alignment".into(),
-        payload: json!({ "raw_data": raw }).to_string(),
+        payload: json!({ "raw_data": raw, "path": "llm" }).to_string(),
         force,
         max_retries: Some(max_retries),
         ..SubmitRequest::default()
@@ -733,6 +771,19 @@ async fn run_bulk(
     max_retries: Option<u32>,
     secs: u64,
 ) -> (JobRecord, Value) {
+    run_bulk_on(q, s, id, records, max_retries, secs, "llm").await
+}
+
+/// [`run_bulk`] with the alignment path named ("mapper" or "llm").
+async fn run_bulk_on(
+    q: &Queue,
+    s: &Setup,
+    id: &str,
+    records: &[Record],
+    max_retries: Option<u32>,
+    secs: u64,
+    path: &str,
+) -> (JobRecord, Value) {
     let lines: Vec<String> = records
         .iter()
         .map(|r| json!({ "raw_input": r.raw_input }).to_string())
@@ -741,7 +792,8 @@ async fn run_bulk(
         .submit(SubmitRequest {
             job_type: "bulk".into(),
             id: Some(id.into()),
-            payload: json!({ "jsonl": lines.join("\n"), "max_retries": max_retries }).to_string(),
+            payload: json!({ "jsonl": lines.join("\n"), "max_retries": max_retries, "path": path })
+                .to_string(),
             ..SubmitRequest::default()
         })
         .await
@@ -829,6 +881,155 @@ async fn bulk_fans_out_validates_reports_and_reruns_for_free() {
     assert_eq!(second["validation"], report["validation"]);
 }
 
+/// An alignment on the default path: the mapper first.
+fn map_first(raw: &Value) -> SubmitRequest {
+    SubmitRequest {
+        job_type: "hsds_alignment".into(),
+        payload: json!({ "raw_data": raw }).to_string(),
+        max_retries: Some(0),
+        ..SubmitRequest::default()
+    }
+}
+
+/// A record with misfiled fields (the address in `phone`, the phone in
+/// `hours`) is mapped without an LLM call, every value with its source,
+/// and validation verifies it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mapper_places_misfiled_fields_without_an_llm_call() {
+    let (s, q) = setup(None).await;
+    let raw = json!({
+        "name": "Avondale", "address": "", "city": "", "state": "PA", "zip": "",
+        "phone": "St. Rocco Center \u{2014} 9016 Gap Newport Pike Avondale, PA",
+        "hours": "(610) 268-3365", "services": ["Pantry"],
+        "latitude": 40.00663129991825, "longitude": -75.70758629317586,
+        "source": "chester_county_food_bank_pa", "food_bank": "Chester County Food Bank"
+    });
+    let sub = q.submit(map_first(&raw)).await.unwrap();
+    let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    assert_eq!(s.fake.calls(), 0, "a fully mapped record asks nothing");
+    assert_eq!(job.llm_calls, 0);
+    let r = result(job);
+    assert_eq!(r["path"], "mapper");
+    assert!(errors(&strict_validator(), &r["hsds"]).is_empty(), "{r:#}");
+    let loc = &r["hsds"]["location"][0];
+    assert_eq!(loc["name"], "St. Rocco Center");
+    assert_eq!(loc["phones"][0]["number"], "(610) 268-3365");
+    let phone = &r["provenance"]["/location/0/phones/0/number"];
+    assert_eq!(phone["source"], "raw:/hours", "{r:#}");
+    assert_eq!(phone["how"], "inferred");
+    assert_eq!(
+        r["provenance"]["/location/0/latitude"]["source"],
+        "raw:/latitude"
+    );
+    assert_eq!(r["provenance"]["/location/0/latitude"]["how"], "copied");
+    // Every value of the document has a source (ids and links are repair's).
+    fn leaves(v: &Value, path: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, v)| leaves(v, format!("{path}/{k}"), out)),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| leaves(v, format!("{path}/{i}"), out)),
+            _ => out.push(path),
+        }
+    }
+    let mut all = Vec::new();
+    leaves(&r["hsds"], String::new(), &mut all);
+    for p in all {
+        let structural =
+            p.ends_with("/id") || p.ends_with("_id") || p.starts_with("/service_at_location");
+        assert!(
+            structural || r["provenance"].get(&p).is_some(),
+            "no provenance for {p}: {r:#}"
+        );
+    }
+
+    // Validation reads the provenance: copied values need no raw search.
+    let v = q
+        .submit(SubmitRequest {
+            job_type: "hsds_validation".into(),
+            payload: json!({ "alignment_job": sub.id, "raw_data": raw }).to_string(),
+            ..SubmitRequest::default()
+        })
+        .await
+        .unwrap();
+    let v = &wait(&q, &s, std::slice::from_ref(&v.id), 60).await[0];
+    let report = result(v);
+    assert_eq!(report["status"], "verified", "{report:#}");
+}
+
+/// Hours the parser cannot read go to the LLM as one small question with a
+/// schema of a few fields, never the whole HSDS schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_hours_ask_one_narrow_question() {
+    let (s, q) = setup(None).await;
+    s.fake.always(Answer::content(
+        &json!({ "schedules": [
+            { "freq": "MONTHLY", "byday": "3MO", "opens_at": "10:00", "closes_at": "12:00" },
+            { "freq": "WEEKLY", "byday": "Hourly", "opens_at": "15:386", "closes_at": "x" }
+        ] })
+        .to_string(),
+    ));
+    let raw = json!({
+        "name": "Seventh Day Adventist Church", "address": "162 Kapiolani St",
+        "city": "Hilo", "state": "HI", "zip": "96720", "services": ["Food Pantry"],
+        "notes": "Monday: 3rd Monday of the Month, 10am (except holidays)"
+    });
+    let sub = q.submit(map_first(&raw)).await.unwrap();
+    let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    assert_eq!(s.fake.calls(), 1, "one question");
+    let body = &s.fake.seen()[0].body;
+    let schema = &body["response_format"]["json_schema"]["schema"];
+    assert_eq!(schema["required"], json!(["schedules"]), "{body:#}");
+    assert!(schema.to_string().len() < 1500, "a small schema: {schema}");
+    assert_eq!(body["max_tokens"], 300);
+    let r = result(job);
+    assert_eq!(r["llm_questions"], 1);
+    let schedules = r["hsds"]["location"][0]["schedules"].as_array().unwrap();
+    assert_eq!(schedules.len(), 1, "the invalid schedule is dropped: {r:#}");
+    assert_eq!(schedules[0]["byday"], "3MO");
+    let p = &r["provenance"]["/location/0/schedules/0/byday"];
+    assert_eq!(
+        (p["source"].as_str(), p["how"].as_str()),
+        (Some("raw:/notes"), Some("llm"))
+    );
+}
+
+/// The content store's key covers the plugin's version: a new build of the
+/// alignment plugin recomputes; an unchanged one answers from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_upgrade_invalidates_stored_results() {
+    let (s, q) = setup(None).await;
+    let raw = json!({ "name": "P", "phone": "(413) 592-9528", "notes": "Tuesdays 9am-11am" });
+    let first = q.submit(map_first(&raw)).await.unwrap();
+    wait(&q, &s, std::slice::from_ref(&first.id), 60).await;
+    let again = q.submit(map_first(&raw)).await.unwrap();
+    assert!(again.cache_hit, "unchanged plugin: from the store");
+
+    let bytes = std::fs::read(plugin_wasm("hsds_alignment")).unwrap();
+    let new = with_custom_section(&bytes, "build", b"2");
+    install(&s._plugins.path().join("hsds_alignment.wasm"), &new);
+    let new_version = sha256_hex(&new);
+    for _ in 0..600 {
+        let types = q.job_types().await.unwrap();
+        let info: Value = serde_json::from_str(&types["hsds_alignment"]).unwrap();
+        if info["version_id"] == new_version.as_str() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Both hosts must run the new build before the key is stable.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = q.submit(map_first(&raw)).await.unwrap();
+    assert!(!after.cache_hit, "a new plugin version computes afresh");
+    let job = &wait(&q, &s, std::slice::from_ref(&after.id), 60).await[0];
+    assert_eq!(job.status, JobStatus::Completed);
+}
+
 /// The acceptance run against a real LLM; skipped (and says so) without one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_over_the_sample_with_a_real_llm() {
@@ -848,7 +1049,9 @@ async fn bulk_over_the_sample_with_a_real_llm() {
         .ok()
         .and_then(|n| n.parse().ok());
     let started = std::time::Instant::now();
-    let (_, report) = run_bulk(&q, &s, "real-1", &records, retries, 7200).await;
+    // DECKHAND_TEST_LLM_PATH=llm: the full-schema path (default: mapper first).
+    let path = std::env::var("DECKHAND_TEST_LLM_PATH").unwrap_or_else(|_| "mapper".into());
+    let (_, report) = run_bulk_on(&q, &s, "real-1", &records, retries, 7200, &path).await;
     let first_secs = started.elapsed().as_secs();
     // Calls and tokens as the LLM client counts them: every request,
     // answered or not (a job's own counters keep only answered ones).

@@ -72,17 +72,20 @@ impl Queue {
         host: &str,
         types: &[RegisteredType],
     ) -> Result<(), QueueError> {
-        self.register_job_types_every(host, types, DEFAULT_INTERVAL)
+        self.register_job_types_every(host, types, DEFAULT_INTERVAL, "")
             .await
     }
 
     /// Like [`Queue::register_job_types`] for a host that re-registers every
-    /// `interval`: the types count as live for three intervals.
+    /// `interval`: the types count as live for three intervals. `model` is
+    /// the host's LLM model ("" for none): with the plugin's version id it
+    /// is part of the content store's key for `cache` types.
     pub async fn register_job_types_every(
         &self,
         host: &str,
         types: &[RegisteredType],
         interval: Duration,
+        model: &str,
     ) -> Result<(), QueueError> {
         if types.is_empty() {
             return Ok(());
@@ -99,6 +102,7 @@ impl Queue {
                     "cache": t.cache,
                     "at": at,
                     "interval_ms": interval_ms,
+                    "model": model,
                 });
                 (t.job_type.clone(), info.to_string())
             })

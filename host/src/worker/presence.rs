@@ -113,8 +113,14 @@ impl Worker {
             if due {
                 let beat = self.heartbeat();
                 let sent = async {
+                    let model = self
+                        .services
+                        .llm
+                        .as_ref()
+                        .map(|l| l.config().model.clone())
+                        .unwrap_or_default();
                     self.queue
-                        .register_job_types_every(&self.host_id, &types, heartbeat)
+                        .register_job_types_every(&self.host_id, &types, heartbeat, &model)
                         .await?;
                     self.queue.heartbeat(&self.host_id, &beat).await
                 };

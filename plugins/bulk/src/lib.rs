@@ -85,6 +85,8 @@ fn fan_out(job: &Job, p: &Value) -> Result<String, JobError> {
         )));
     }
     let shared_known = p.get("known_fields").cloned().unwrap_or(Value::Null);
+    // "mapper" (the default) or "llm": which alignment path every record takes.
+    let path = p.get("path").cloned().unwrap_or(Value::Null);
     let max_retries = match p.get("max_retries") {
         None | Some(Value::Null) => None,
         Some(n) => Some(
@@ -124,7 +126,7 @@ fn fan_out(job: &Job, p: &Value) -> Result<String, JobError> {
         let align = submit(
             "hsds_alignment",
             format!("{}.align.{i}", job.id),
-            json!({ "raw_data": raw, "known_fields": known }),
+            json!({ "raw_data": raw, "known_fields": known, "path": path }),
             vec![],
             false,
         )?;

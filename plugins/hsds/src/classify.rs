@@ -42,15 +42,13 @@ pub fn role_of(key: &str) -> Role {
     let exact = match k.as_str() {
         "name" | "sitename" | "locationname" | "pantryname" | "title" | "distributionsite"
         | "facility" | "facilityname" | "placename" | "programname" => Some(Role::Name),
-        "organization" | "organizationname" | "orgname" | "agency" | "agencyname"
-        | "provider" | "providername" => Some(Role::OrgName),
+        "organization" | "organizationname" | "orgname" | "agency" | "agencyname" | "provider"
+        | "providername" => Some(Role::OrgName),
         "address" | "address1" | "addressline1" | "street" | "streetaddress" | "addr"
         | "fulladdress" | "location" | "streetaddress1" => Some(Role::Address),
         "address2" | "addressline2" | "streetaddress2" | "suite" | "unit" => Some(Role::Address2),
         "city" | "town" | "municipality" | "locality" => Some(Role::City),
-        "state" | "stateprovince" | "province" | "region" | "st" | "statecode" => {
-            Some(Role::State)
-        }
+        "state" | "stateprovince" | "province" | "region" | "st" | "statecode" => Some(Role::State),
         "zip" | "zipcode" | "postal" | "postalcode" | "postcode" => Some(Role::Zip),
         "lat" | "latitude" | "y" => Some(Role::Latitude),
         "lon" | "lng" | "long" | "longitude" | "x" => Some(Role::Longitude),
@@ -181,9 +179,38 @@ pub struct Address {
 }
 
 const SUFFIXES: &[&str] = &[
-    "st", "street", "ave", "avenue", "rd", "road", "dr", "drive", "blvd", "boulevard", "ln",
-    "lane", "hwy", "highway", "pike", "way", "ct", "court", "pl", "place", "pkwy", "parkway",
-    "cir", "circle", "ter", "terrace", "trl", "trail", "sq", "square", "tpke", "turnpike",
+    "st",
+    "street",
+    "ave",
+    "avenue",
+    "rd",
+    "road",
+    "dr",
+    "drive",
+    "blvd",
+    "boulevard",
+    "ln",
+    "lane",
+    "hwy",
+    "highway",
+    "pike",
+    "way",
+    "ct",
+    "court",
+    "pl",
+    "place",
+    "pkwy",
+    "parkway",
+    "cir",
+    "circle",
+    "ter",
+    "terrace",
+    "trl",
+    "trail",
+    "sq",
+    "square",
+    "tpke",
+    "turnpike",
 ];
 
 /// Reads "123 Main St, New York, NY 10001", "9016 Gap Newport Pike
@@ -280,9 +307,18 @@ mod tests {
     fn values_by_content() {
         assert_eq!(phone("(610) 268-3365").as_deref(), Some("(610) 268-3365"));
         assert_eq!(phone("336.229.7031").as_deref(), Some("(336) 229-7031"));
-        assert_eq!(phone("Phone: 718-292-8734").as_deref(), Some("(718) 292-8734"));
-        assert_eq!(phone("St. Rocco Center — 9016 Gap Newport Pike Avondale, PA"), None);
-        assert_eq!(email("Contact: a.b@example.org").as_deref(), Some("a.b@example.org"));
+        assert_eq!(
+            phone("Phone: 718-292-8734").as_deref(),
+            Some("(718) 292-8734")
+        );
+        assert_eq!(
+            phone("St. Rocco Center — 9016 Gap Newport Pike Avondale, PA"),
+            None
+        );
+        assert_eq!(
+            email("Contact: a.b@example.org").as_deref(),
+            Some("a.b@example.org")
+        );
         assert_eq!(url("www.x.org"), Some(("https://www.x.org".into(), true)));
         let a = address("St. Rocco Center \u{2014} 9016 Gap Newport Pike Avondale, PA").unwrap();
         assert_eq!(a.place.as_deref(), Some("St. Rocco Center"));
@@ -291,8 +327,18 @@ mod tests {
         assert_eq!(a.state.as_deref(), Some("PA"));
         let a = address("123 Main St, New York, NY 10001").unwrap();
         assert_eq!(
-            (a.street.as_deref(), a.city.as_deref(), a.state.as_deref(), a.zip.as_deref()),
-            (Some("123 Main St"), Some("New York"), Some("NY"), Some("10001"))
+            (
+                a.street.as_deref(),
+                a.city.as_deref(),
+                a.state.as_deref(),
+                a.zip.as_deref()
+            ),
+            (
+                Some("123 Main St"),
+                Some("New York"),
+                Some("NY"),
+                Some("10001")
+            )
         );
         assert_eq!(address("Phone: 718-292-8734"), None);
     }

@@ -72,8 +72,29 @@ pub struct Hours {
 pub fn looks_like_hours(text: &str) -> bool {
     let t = normalise(text);
     let p = patterns();
-    let has_range = p.range.find_iter(&t).any(|m| clean_edges(&t, m.start(), m.end()));
+    let has_range = p
+        .range
+        .find_iter(&t)
+        .any(|m| clean_edges(&t, m.start(), m.end()));
     has_range && (p.day.is_match(&t) || t.contains("am") || t.contains("pm"))
+}
+
+/// Whether `text` speaks of opening times at all: a day and a clock time
+/// ("3rd Monday of the Month, 10am"), even where [`parse`] cannot read it.
+pub fn mentions_hours(text: &str) -> bool {
+    let t = normalise(text);
+    let p = patterns();
+    let clock = t
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != ':')
+        .any(|w| {
+            let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let suffix = &w[digits.len()..];
+            !digits.is_empty()
+                && digits.len() <= 5
+                && digits.chars().all(|c| c.is_ascii_digit() || c == ':')
+                && (matches!(suffix, "am" | "pm" | "a" | "p") || digits.contains(':'))
+        });
+    looks_like_hours(text) || (p.day.is_match(&t) && (clock || t.contains("noon")))
 }
 
 /// Reads `text` into schedules.
@@ -144,9 +165,7 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
         let after = after_all.split(['.', ',']).next().unwrap_or("");
         let after = after.split("closed").next().unwrap_or("");
         previous_end = whole.1;
-        let span = match (
-            parse_time(&r["start"]).zip(parse_time(&r["end"])),
-        ) {
+        let span = match (parse_time(&r["start"]).zip(parse_time(&r["end"])),) {
             (Some((s, e)),) => resolve(s, e),
             _ => None,
         };
@@ -246,7 +265,11 @@ fn resolve(start: Time, end: Time) -> Option<(u32, u32)> {
         if eh <= 12 {
             candidates.push(secs(to_24(eh, Some(true)), em, es));
         }
-        return candidates.into_iter().filter(|c| *c > s).min().map(|e| (s, e));
+        return candidates
+            .into_iter()
+            .filter(|c| *c > s)
+            .min()
+            .map(|e| (s, e));
     }
     let e = secs(to_24(eh, emer), em, es);
     if smer.is_none() {
@@ -255,7 +278,11 @@ fn resolve(start: Time, end: Time) -> Option<(u32, u32)> {
         if sh < 12 {
             candidates.push(secs(sh + 12, sm, ss));
         }
-        return candidates.into_iter().filter(|c| *c < e).max().map(|s| (s, e));
+        return candidates
+            .into_iter()
+            .filter(|c| *c < e)
+            .max()
+            .map(|s| (s, e));
     }
     let s = secs(to_24(sh, smer), sm, ss);
     (s < e).then_some((s, e))
@@ -309,7 +336,13 @@ fn parse_days(text: &str) -> Vec<&'static str> {
 fn merge(schedules: Vec<Value>) -> Vec<Value> {
     let mut merged: Vec<Value> = Vec::new();
     for s in schedules {
-        let key = |v: &Value| (v["freq"].clone(), v["opens_at"].clone(), v["closes_at"].clone());
+        let key = |v: &Value| {
+            (
+                v["freq"].clone(),
+                v["opens_at"].clone(),
+                v["closes_at"].clone(),
+            )
+        };
         match merged.iter_mut().find(|m| key(m) == key(&s)) {
             Some(m) => {
                 let mut days: Vec<String> = m["byday"]
@@ -366,10 +399,22 @@ mod tests {
 
     #[test]
     fn the_forms_seen_in_scraped_records() {
-        assert_eq!(read("Monday: 9:00:00-12:00:00"), vec![s("WEEKLY", "MO", "09:00", "12:00")]);
-        assert_eq!(read("Tues 10:00-11:00am"), vec![s("WEEKLY", "TU", "10:00", "11:00")]);
-        assert_eq!(read("Mon-Fri 9am-5pm"), vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "17:00")]);
-        assert_eq!(read("M - F: 8:30a-4:30"), vec![s("WEEKLY", "MO,TU,WE,TH,FR", "08:30", "16:30")]);
+        assert_eq!(
+            read("Monday: 9:00:00-12:00:00"),
+            vec![s("WEEKLY", "MO", "09:00", "12:00")]
+        );
+        assert_eq!(
+            read("Tues 10:00-11:00am"),
+            vec![s("WEEKLY", "TU", "10:00", "11:00")]
+        );
+        assert_eq!(
+            read("Mon-Fri 9am-5pm"),
+            vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "17:00")]
+        );
+        assert_eq!(
+            read("M - F: 8:30a-4:30"),
+            vec![s("WEEKLY", "MO,TU,WE,TH,FR", "08:30", "16:30")]
+        );
         assert_eq!(
             read("2nd & 4th Tuesday 12:00pm - 4:00pm"),
             vec![s("MONTHLY", "2TU,4TU", "12:00", "16:00")]
@@ -379,7 +424,9 @@ mod tests {
             vec![s("WEEKLY", "SU", "16:00", "18:00")]
         );
         assert_eq!(
-            read("Monday: Closed Tuesday: 12:00 PM - 02:00 PM Wednesday: Closed Thursday: 12:00 PM - 02:00 PM Friday: Closed"),
+            read(
+                "Monday: Closed Tuesday: 12:00 PM - 02:00 PM Wednesday: Closed Thursday: 12:00 PM - 02:00 PM Friday: Closed"
+            ),
             vec![s("WEEKLY", "TU,TH", "12:00", "14:00")]
         );
         assert_eq!(
@@ -412,5 +459,11 @@ mod tests {
         assert!(h.schedules.is_empty(), "{h:?}");
         assert!(!looks_like_hours("(610) 268-3365"));
         assert!(looks_like_hours("Sundays from 4:00 pm until 6:00 pm"));
+        assert!(mentions_hours(
+            "Monday: 3rd Monday of the Month, 10am (except holidays)"
+        ));
+        assert!(!mentions_hours(
+            "Participants can receive food once every 30 days."
+        ));
     }
 }

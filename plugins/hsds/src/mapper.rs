@@ -340,7 +340,10 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
     let mut prov = BTreeMap::new();
     let mut questions = Vec::new();
 
-    let org_name = f.org_name.clone().unwrap_or((name.clone(), name_src.clone()));
+    let org_name = f
+        .org_name
+        .clone()
+        .unwrap_or((name.clone(), name_src.clone()));
     let mut org = Map::new();
     org.insert("name".into(), json!(org_name.0));
     prov.insert("/organization/0/name".into(), org_name.1);
@@ -463,11 +466,10 @@ fn schedules(
     questions: &mut Vec<Question>,
 ) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
-    let texts = f.hours.iter().chain(
-        f.notes
-            .iter()
-            .filter(|(_, t)| hours::looks_like_hours(t)),
-    );
+    let texts = f
+        .hours
+        .iter()
+        .chain(f.notes.iter().filter(|(_, t)| hours::mentions_hours(t)));
     for (pointer, text) in texts {
         let read = hours::parse(text);
         for s in read.schedules {
@@ -481,7 +483,10 @@ fn schedules(
                 } else {
                     How::Normalised
                 };
-                prov.insert(format!("/location/0/schedules/{i}/{key}"), src(pointer, how));
+                prov.insert(
+                    format!("/location/0/schedules/{i}/{key}"),
+                    src(pointer, how),
+                );
             }
             out.push(s);
         }
@@ -552,8 +557,14 @@ mod tests {
         let loc = &m.draft["location"][0];
         assert_eq!(loc["name"], "St. Rocco Center");
         assert_eq!(loc["phones"][0]["number"], "(610) 268-3365");
-        assert_eq!(m.provenance["/location/0/phones/0/number"].source, "raw:/hours");
-        assert_eq!(m.provenance["/location/0/phones/0/number"].how, How::Inferred);
+        assert_eq!(
+            m.provenance["/location/0/phones/0/number"].source,
+            "raw:/hours"
+        );
+        assert_eq!(
+            m.provenance["/location/0/phones/0/number"].how,
+            How::Inferred
+        );
         assert!(m.questions.is_empty());
         // No ZIP code: no address (HSDS requires one), nothing invented.
         assert!(loc.get("addresses").is_none());
@@ -576,15 +587,29 @@ mod tests {
         let s = &m.draft["location"][0]["schedules"][0];
         assert_eq!(s["byday"], "TU,WE,TH");
         assert_eq!(s["opens_at"], "09:00");
-        assert_eq!(m.provenance["/location/0/addresses/0/city"].source, "raw:/city");
-        assert_eq!(m.provenance["/location/0/addresses/0/city"].how, How::Copied);
-        assert_eq!(m.provenance["/location/0/phones/0/number"].how, How::Normalised);
+        assert_eq!(
+            m.provenance["/location/0/addresses/0/city"].source,
+            "raw:/city"
+        );
+        assert_eq!(
+            m.provenance["/location/0/addresses/0/city"].how,
+            How::Copied
+        );
+        assert_eq!(
+            m.provenance["/location/0/phones/0/number"].how,
+            How::Normalised
+        );
         assert_eq!(m.draft["service"][0]["description"], "Bring ID.");
         // Every value in the draft has a source.
         fn leaves(v: &Value, path: String, out: &mut Vec<String>) {
             match v {
-                Value::Object(m) => m.iter().for_each(|(k, v)| leaves(v, format!("{path}/{k}"), out)),
-                Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| leaves(v, format!("{path}/{i}"), out)),
+                Value::Object(m) => m
+                    .iter()
+                    .for_each(|(k, v)| leaves(v, format!("{path}/{k}"), out)),
+                Value::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, v)| leaves(v, format!("{path}/{i}"), out)),
                 _ => out.push(path),
             }
         }
@@ -600,10 +625,18 @@ mod tests {
         let raw = json!({"name": "A", "notes": "Sundays from 4:00 pm until 6:00 pm"});
         let m = map_record(&raw).unwrap();
         assert_eq!(m.draft["location"][0]["schedules"][0]["byday"], "SU");
-        assert_eq!(m.provenance["/location/0/schedules/0/opens_at"].source, "raw:/notes");
+        assert_eq!(
+            m.provenance["/location/0/schedules/0/opens_at"].source,
+            "raw:/notes"
+        );
         let raw = json!({"name": "B", "hours": "Monday: 3rd Monday of the Month, 10am (except holidays)"});
         let m = map_record(&raw).unwrap();
         assert_eq!(m.questions.len(), 1);
         assert_eq!(m.questions[0].from, "/hours");
+        let raw = json!({"name": "C", "notes": "Monday: 3rd Monday of the Month, 10am (except holidays)"});
+        let m = map_record(&raw).unwrap();
+        assert_eq!(m.questions.len(), 1, "hours in notes ask too");
+        let raw = json!({"name": "D", "notes": "Bring two forms of ID, once every 30 days."});
+        assert!(map_record(&raw).unwrap().questions.is_empty());
     }
 }

@@ -1,6 +1,14 @@
-//! `hsds_alignment`: one raw scraped record into valid HSDS, through the LLM.
+//! `hsds_alignment`: one raw scraped record into valid HSDS.
 //!
 //! Payload: `{"raw_data": <string or any JSON>, "known_fields": {...}?}`.
+//!
+//! A record that is a JSON object (what scrapers give) goes through the
+//! deterministic mapper first ([`mapped`]): every field placed by its key's
+//! meaning and its content, with provenance; the LLM is asked only small
+//! questions about what code could not read (opening hours), and a record
+//! the mapper covers makes no LLM call at all.
+//!
+//! Free text (a page without structure) takes the full-schema path:
 //! 1. The SchemaConverter ([`hsds::convert`]) gives the strict structured
 //!    output schema; the prompt (`prompt.md`) and the record (plus the known
 //!    fields, and the previous attempt's feedback) go to `llm.generate`.
@@ -14,7 +22,13 @@
 //!    with them.
 //!
 //! Result: `{"hsds": {organization, service, location, service_at_location},
-//! "repairs": [...], "model": ..., "usage": {...}}`.
+//! "provenance": {<JSON pointer>: {source, how}}, "path": "mapper" | "llm",
+//! "llm_questions": n, "repairs": [...], "model": ..., "usage": {...}}`.
+//! Provenance is given for every value the mapper placed (`raw:/phone`,
+//! copied / normalised / inferred / derived / llm); the full-schema path
+//! marks the whole document as the LLM's.
+
+mod mapped;
 
 wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
 
@@ -67,6 +81,27 @@ impl Guest for Alignment {
             Some(_) => return Err(JobError::Fail("`known_fields` must be an object".into())),
         };
         let seed = hex(&Sha256::digest(raw.as_bytes()));
+        let record: Option<Value> = match p.get("raw_data") {
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            _ => serde_json::from_str::<Value>(&raw)
+                .ok()
+                .filter(Value::is_object),
+        };
+        // `path`: "mapper" (the default: mapper first, small questions) or
+        // "llm" (the whole record to the LLM with the full schema).
+        let full_schema = match p.get("path") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) if s == "mapper" => false,
+            Some(Value::String(s)) if s == "llm" => true,
+            Some(other) => {
+                return Err(JobError::Fail(format!(
+                    "`path` must be \"mapper\" or \"llm\", not {other}"
+                )));
+            }
+        };
+        if !full_schema && let Some(mapping) = record.as_ref().and_then(hsds::mapper::map_record) {
+            return mapped::align(mapping, &seed);
+        }
         let output_schema = hsds::convert::alignment_schema(&hsds::convert::Limits::default())
             .map_err(|e| JobError::Fail(e.to_string()))?;
 
@@ -114,40 +149,17 @@ impl Guest for Alignment {
                 feedback: m,
             })
         })?;
-        let strict = hsds::schemas::collection(true).to_string();
-        let errors = schema::validate(&strict, &repaired.document.to_string())
-            .map_err(|m| JobError::Fail(format!("cannot validate against HSDS: {m}")))?;
-        if !errors.is_empty() {
-            let lines: Vec<String> = errors
-                .iter()
-                .take(FEEDBACK_ERRORS)
-                .map(|e| {
-                    format!(
-                        "- at {}: {}",
-                        if e.instance_path.is_empty() {
-                            "/"
-                        } else {
-                            &e.instance_path
-                        },
-                        e.message
-                    )
-                })
-                .collect();
-            let more = errors.len().saturating_sub(FEEDBACK_ERRORS);
-            let mut feedback = lines.join("\n");
-            if more > 0 {
-                feedback.push_str(&format!("\n- and {more} more"));
-            }
+        if let Some((count, feedback)) = hsds_errors(&repaired.document)? {
             return Err(JobError::RetryWithFeedback(RetryFeedback {
-                message: format!(
-                    "the answer is not valid HSDS ({} problems):\n{feedback}",
-                    errors.len()
-                ),
+                message: format!("the answer is not valid HSDS ({count} problems):\n{feedback}"),
                 feedback,
             }));
         }
         Ok(json!({
             "hsds": repaired.document,
+            "provenance": { "": { "source": "llm:raw", "how": "llm" } },
+            "path": "llm",
+            "llm_questions": 1,
             "repairs": repaired.repairs,
             "model": answer.model,
             "usage": {
@@ -157,6 +169,35 @@ impl Guest for Alignment {
         })
         .to_string())
     }
+}
+
+/// What the strict HSDS schemas say of `document`: `None` when it is
+/// valid, else the number of problems and a list of the first ones.
+fn hsds_errors(document: &Value) -> Result<Option<(usize, String)>, JobError> {
+    let strict = hsds::schemas::collection(true).to_string();
+    let errors = schema::validate(&strict, &document.to_string())
+        .map_err(|m| JobError::Fail(format!("cannot validate against HSDS: {m}")))?;
+    if errors.is_empty() {
+        return Ok(None);
+    }
+    let lines: Vec<String> = errors
+        .iter()
+        .take(FEEDBACK_ERRORS)
+        .map(|e| {
+            let at = if e.instance_path.is_empty() {
+                "/"
+            } else {
+                &e.instance_path
+            };
+            format!("- at {at}: {}", e.message)
+        })
+        .collect();
+    let more = errors.len().saturating_sub(FEEDBACK_ERRORS);
+    let mut feedback = lines.join("\n");
+    if more > 0 {
+        feedback.push_str(&format!("\n- and {more} more"));
+    }
+    Ok(Some((errors.len(), feedback)))
 }
 
 fn hex(bytes: &[u8]) -> String {

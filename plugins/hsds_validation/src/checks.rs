@@ -305,6 +305,7 @@ pub fn against_raw(
     collection: &Value,
     raw: &str,
     known: &Map<String, Value>,
+    from_raw: &std::collections::BTreeSet<String>,
     findings: &mut Vec<Finding>,
 ) {
     let raw_words = format!(" {} ", address_words(&normalise(raw)));
@@ -335,6 +336,11 @@ pub fn against_raw(
         }
     }
     values(collection, "", &mut |kind, path, value| {
+        // A value the mapper took from the raw record (its provenance says
+        // so) needs no search for it in the raw text.
+        if from_raw.contains(path) {
+            return;
+        }
         let supported = match kind {
             Kind::Phone => {
                 let digits: String = value.chars().filter(char::is_ascii_digit).collect();

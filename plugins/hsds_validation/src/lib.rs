@@ -101,12 +101,18 @@ impl Guest for Validation {
     fn process(job: Job) -> Result<String, JobError> {
         let p: Value = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))?;
+        // Pointers whose values the alignment took from the raw record.
+        let mut from_raw = std::collections::BTreeSet::new();
         let document = match (p.get("hsds_data"), p.get("alignment_job")) {
             (Some(Value::String(text)), _) => serde_json::from_str(text)
                 .map_err(|e| JobError::Fail(format!("`hsds_data` is a string but not JSON: {e}")))?,
             (Some(doc @ Value::Object(_)), _) => doc.clone(),
             (Some(_), _) => return Err(JobError::Fail("`hsds_data` must be a JSON object (or JSON text of one)".into())),
-            (None, Some(Value::String(id))) => aligned(id)?,
+            (None, Some(Value::String(id))) => {
+                let (doc, provenance) = aligned(id)?;
+                from_raw = provenance;
+                doc
+            }
             (None, _) => return Err(JobError::Fail("the payload needs `hsds_data` (the document) or `alignment_job` (an hsds_alignment job id)".into())),
         };
         let raw = match p.get("raw_data") {
@@ -138,7 +144,7 @@ impl Guest for Validation {
         }
         checks::pantry(&collection, &mut findings);
         if let Some(raw) = &raw {
-            checks::against_raw(&collection, raw, &known, &mut findings);
+            checks::against_raw(&collection, raw, &known, &from_raw, &mut findings);
         }
 
         let score = score(&findings, schema_valid);
@@ -181,7 +187,9 @@ fn score(findings: &[Finding], schema_valid: bool) -> u32 {
 }
 
 /// The HSDS document an `hsds_alignment` job produced.
-fn aligned(id: &str) -> Result<Value, JobError> {
+/// The alignment job's document, and the pointers of the values its
+/// provenance says came from the raw record (not from an LLM).
+fn aligned(id: &str) -> Result<(Value, std::collections::BTreeSet<String>), JobError> {
     let state = jobs::get(id).ok_or_else(|| JobError::Fail(format!("no job {id:?}")))?;
     if state.status != "completed" {
         return Err(JobError::Fail(format!(
@@ -195,8 +203,20 @@ fn aligned(id: &str) -> Result<Value, JobError> {
         .as_deref()
         .and_then(|r| serde_json::from_str(r).ok())
         .ok_or_else(|| JobError::Fail(format!("alignment job {id} has no JSON result")))?;
+    let from_raw = result["provenance"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, source)| {
+            source["how"] != "llm"
+                && source["source"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("raw:"))
+        })
+        .map(|(pointer, _)| pointer.clone())
+        .collect();
     match result.get("hsds") {
-        Some(doc @ Value::Object(_)) => Ok(doc.clone()),
+        Some(doc @ Value::Object(_)) => Ok((doc.clone(), from_raw)),
         _ => Err(JobError::Fail(format!(
             "alignment job {id}'s result has no `hsds` document"
         ))),

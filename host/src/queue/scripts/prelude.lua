@@ -290,6 +290,16 @@ local function count_child(parent, done)
     end
 end
 
+-- The content store's key for an input hash and what produces results
+-- for it: "<input hash>-<16 hex of SHA-1 over plugin version and model>".
+local function producer_hash(input_hash, version_id, model)
+    if #input_hash > 100 then
+        input_hash = redis.sha1hex(input_hash)
+    end
+    local producer = tostring(version_id or '') .. '\n' .. tostring(model or '')
+    return input_hash .. '-' .. string.sub(redis.sha1hex(producer), 1, 16)
+end
+
 -- Submits one job described by `spec` (see submit.lua for the fields and
 -- the replies). Shared by submit.lua and submit_batch.lua.
 local function submit_job(spec)
@@ -335,10 +345,14 @@ local function submit_job(spec)
     end
 
     -- Only job types whose plugin asked for it (LLM work) use the content store.
+    -- The key covers what produces the result as well as the input: the
+    -- plugin's version id (its code, prompt and schemas) and the host's
+    -- model, so an upgrade or another model computes afresh.
     local content = nil
     if use_store and content_hash ~= '' and registered then
         local ok, info = pcall(cjson.decode, registered)
         if ok and type(info) == 'table' and info['cache'] == true then
+            content_hash = producer_hash(content_hash, info['version_id'], info['model'])
             content = k('content', job_type, content_hash)
         end
     end
