@@ -969,7 +969,7 @@ async fn unreadable_hours_ask_one_narrow_question() {
     s.fake.always(Answer::content(
         &json!({ "schedules": [
             { "freq": "MONTHLY", "byday": "3MO", "opens_at": "10:00", "closes_at": "12:00" },
-            { "freq": "WEEKLY", "byday": "Hourly", "opens_at": "15:386", "closes_at": "x" }
+            { "freq": "WEEKLY", "byday": "Hourly", "opens_at": "15:38", "closes_at": "09:00" }
         ] })
         .to_string(),
     ));
