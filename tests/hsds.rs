@@ -1030,6 +1030,37 @@ async fn a_plugin_upgrade_invalidates_stored_results() {
     assert_eq!(job.status, JobStatus::Completed);
 }
 
+/// Past 1,000 records (the cap on one job's dependencies) the reports form
+/// a tree, and the run still ends in one report with every record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_takes_more_records_than_one_report_can_wait_on() {
+    let (s, q) = setup(None).await;
+    let records: Vec<Record> = (0..1200)
+        .map(|i| Record {
+            raw_input:
+                json!({ "name": format!("Pantry {i}"), "phone": format!("(413) 592-{i:04}") })
+                    .to_string(),
+            production: String::new(),
+        })
+        .collect();
+    let (bulk, report) = run_bulk_on(&q, &s, "big", &records, Some(0), 600, "mapper").await;
+    assert_eq!(report["records"], 1200, "{}", report["alignment"]);
+    assert_eq!(
+        report["alignment"]["completed"], 1200,
+        "{}",
+        report["alignment"]
+    );
+    assert_eq!(
+        report["validation"]["verified"], 1200,
+        "{}",
+        report["validation"]
+    );
+    assert_eq!(report["results"].as_array().unwrap().len(), 1200);
+    assert_eq!(report["parts"].as_array().unwrap().len(), 2);
+    assert_eq!(bulk.children.total, 2400 + 3, "{:?}", bulk.children);
+    assert_eq!(s.fake.calls(), 0);
+}
+
 /// The acceptance run against a real LLM; skipped (and says so) without one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_over_the_sample_with_a_real_llm() {
@@ -1061,6 +1092,7 @@ async fn bulk_over_the_sample_with_a_real_llm() {
     let calls = stat(&stats, "llm_calls");
     let validator = strict_validator();
     let mut reasons = std::collections::BTreeMap::<String, usize>::new();
+    let mut provenance = std::collections::BTreeMap::<String, usize>::new();
     for row in report["results"].as_array().unwrap() {
         let job = q
             .get(row["alignment_job"].as_str().unwrap())
@@ -1069,8 +1101,12 @@ async fn bulk_over_the_sample_with_a_real_llm() {
             .unwrap();
         match job.status {
             JobStatus::Completed => {
-                let doc = &result(&job)["hsds"];
-                assert!(errors(&validator, doc).is_empty(), "{doc:#}");
+                let r = result(&job);
+                assert!(errors(&validator, &r["hsds"]).is_empty(), "{r:#}");
+                for source in r["provenance"].as_object().into_iter().flatten() {
+                    let how = source.1["how"].as_str().unwrap_or("?").to_string();
+                    *provenance.entry(how).or_default() += 1;
+                }
             }
             JobStatus::Dead => {
                 let last = &job.errors[job.errors.len() - 1];
@@ -1088,8 +1124,15 @@ async fn bulk_over_the_sample_with_a_real_llm() {
         stat(&stats, "llm_prompt_tokens"),
         stat(&stats, "llm_completion_tokens"),
     );
+    eprintln!(
+        "path {path}: {:.2} LLM calls and {:.0} tokens a record, {:.1} s a record; values by provenance: {provenance:?}",
+        calls as f64 / records.len() as f64,
+        (stat(&stats, "llm_prompt_tokens") + stat(&stats, "llm_completion_tokens")) as f64
+            / records.len() as f64,
+        first_secs as f64 / records.len() as f64,
+    );
     eprintln!("why alignments died: {reasons:#?}");
-    let (_, second) = run_bulk(&q, &s, "real-2", &records, retries, 600).await;
+    let (_, second) = run_bulk_on(&q, &s, "real-2", &records, retries, 600, &path).await;
     let after = stat(&q.stats().await.unwrap(), "llm_calls");
     eprintln!(
         "second run: {} llm calls (first run: {calls})",

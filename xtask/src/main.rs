@@ -7,6 +7,10 @@
 //! - `cargo xtask plugins`: only build the plugins into `target/plugins/`.
 //! - `cargo xtask templates`: build `examples/plugin-templates/` into `target/templates/`.
 //! - `cargo xtask bench [--jobs N] [--smoke]`: Deckhand against its peers (see `bench.rs`).
+//! - `cargo xtask align [--path mapper|llm] [--records N]`: the HSDS alignment
+//!   measurement over the 64 sample records with a real local LLM
+//!   (`DECKHAND_TEST_LLM_URL`, default `http://127.0.0.1:8089/v1` from
+//!   `../shared/tools/local-llm.sh`); skipped when no LLM answers there.
 
 mod bench;
 mod native;
@@ -26,8 +30,9 @@ fn main() -> ExitCode {
         Some("plugins") => build_plugins().map(|_| ()),
         Some("templates") => build_plugins().and_then(|_| build_templates()).map(|_| ()),
         Some("bench") => bench::bench(&args[1..]),
+        Some("align") => align(&args[1..]),
         _ => {
-            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins | templates | bench [--jobs N] [--smoke]>".to_string())
+            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins | templates | bench [--jobs N] [--smoke] | align [--path mapper|llm] [--records N] [--retries N]>".to_string())
         }
     };
     match result {
@@ -274,6 +279,65 @@ fn test() -> Result<(), String> {
         .args(["test", "--release", "--workspace"]))?;
     // Not a benchmark: a tiny run that checks the peer harness still works.
     bench::bench(&["--smoke".to_string()])
+}
+
+/// Runs the real-LLM alignment measurement (`bulk_over_the_sample_with_a_real_llm`
+/// in `tests/hsds.rs`), which prints verdicts, LLM calls and tokens per
+/// record, values by provenance and the time per record.
+fn align(args: &[String]) -> Result<(), String> {
+    let url = std::env::var("DECKHAND_TEST_LLM_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:8089/v1".to_string());
+    let authority = url
+        .split_once("://")
+        .map_or(url.as_str(), |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let answers = std::net::ToSocketAddrs::to_socket_addrs(&authority)
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+        });
+    if !answers {
+        eprintln!(
+            "xtask: no LLM answers at {url}; start one with ../shared/tools/local-llm.sh (skipped)"
+        );
+        return Ok(());
+    }
+    let mut env = vec![("DECKHAND_TEST_LLM_URL", url.clone())];
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--path" => env.push(("DECKHAND_TEST_LLM_PATH", value.clone())),
+            "--records" => env.push(("DECKHAND_TEST_LLM_RECORDS", value.clone())),
+            "--retries" => env.push(("DECKHAND_TEST_LLM_RETRIES", value.clone())),
+            other => {
+                return Err(format!(
+                    "unknown flag {other} (--path, --records, --retries)"
+                ));
+            }
+        }
+    }
+    build_plugins()?;
+    let mut cmd = cargo();
+    cmd.current_dir(root()).args([
+        "test",
+        "--release",
+        "-p",
+        "deckhand",
+        "--test",
+        "hsds",
+        "bulk_over_the_sample_with_a_real_llm",
+        "--",
+        "--nocapture",
+    ]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
 }
 
 /// The target triple of this machine, as rustc reports it.

@@ -15,7 +15,10 @@
 //!
 //! and then `B.report`, a `bulk.report` that depends on every validation
 //! with `run-after-failure`, so it runs once all have finished however they
-//! ended, and reports counts by status and where each result is. The ids
+//! ended, and reports counts by status and where each result is. Past 1,000
+//! records (the host's cap on one job's dependencies) the reports form a
+//! tree: `B.report.k` over records 1000k.., and `B.report` over those parts,
+//! with the same counts and rows. The ids
 //! are derived from `B`, so a retried bulk job submits nothing twice. The
 //! host counts the children on `B`'s record as they finish: that is the
 //! progress of the run (`deckhand status B`).
@@ -29,9 +32,12 @@ use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo};
 use exports::deckhand::plugin::handler::Guest;
 use serde_json::{Value, json};
 
-/// Records one bulk job fans out at most (the report depends on one
-/// validation per record, and the host caps dependencies at 1,000).
-const MAX_RECORDS: usize = 1_000;
+/// Validations one report depends on at most (the host caps a job's
+/// dependencies at 1,000). Past it, reports form a tree: one part report per
+/// 1,000 records, and `B.report` over the parts.
+const REPORT_FAN_IN: usize = 1_000;
+/// Records one bulk job fans out at most (a tree of two levels).
+const MAX_RECORDS: usize = REPORT_FAN_IN * REPORT_FAN_IN;
 
 struct Bulk;
 
@@ -145,17 +151,38 @@ fn fan_out(job: &Job, p: &Value) -> Result<String, JobError> {
             );
         }
     }
-    let validations: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r["validation"].as_str().map(String::from))
-        .collect();
-    let report = submit(
-        "bulk.report",
-        format!("{}.report", job.id),
-        json!({ "bulk": job.id, "records": rows }),
-        validations,
-        true,
-    )?;
+    let validations = |rows: &[Value]| -> Vec<String> {
+        rows.iter()
+            .filter_map(|r| r["validation"].as_str().map(String::from))
+            .collect()
+    };
+    let report = if rows.len() <= REPORT_FAN_IN {
+        submit(
+            "bulk.report",
+            format!("{}.report", job.id),
+            json!({ "bulk": job.id, "records": rows }),
+            validations(&rows),
+            true,
+        )?
+    } else {
+        let mut parts = Vec::new();
+        for (k, chunk) in rows.chunks(REPORT_FAN_IN).enumerate() {
+            parts.push(submit(
+                "bulk.report",
+                format!("{}.report.{k}", job.id),
+                json!({ "bulk": job.id, "records": chunk }),
+                validations(chunk),
+                true,
+            )?);
+        }
+        submit(
+            "bulk.report",
+            format!("{}.report", job.id),
+            json!({ "bulk": job.id, "parts": parts }),
+            parts.clone(),
+            true,
+        )?
+    };
     jobs::progress(1.0, &format!("submitted {} records", rows.len()));
     Ok(json!({ "records": rows.len(), "report": report }).to_string())
 }
@@ -190,7 +217,46 @@ fn records(p: &Value) -> Result<Vec<(Value, Value)>, String> {
         .collect())
 }
 
+/// The report over part reports: their counts added, their rows joined.
+fn merge_parts(p: &Value, parts: &[Value]) -> Result<String, JobError> {
+    let mut alignment: BTreeMap<String, u64> = BTreeMap::new();
+    let mut validation: BTreeMap<String, u64> = BTreeMap::new();
+    let mut results = Vec::new();
+    let mut records = 0;
+    for part in parts {
+        let id = part.as_str().unwrap_or_default();
+        let state = jobs::get(id).ok_or_else(|| JobError::Fail(format!("no part report {id}")))?;
+        let r: Value = state
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+            .ok_or_else(|| JobError::Fail(format!("part report {id} is {}", state.status)))?;
+        records += r["records"].as_u64().unwrap_or(0);
+        for (counts, key) in [
+            (&mut alignment, "alignment"),
+            (&mut validation, "validation"),
+        ] {
+            for (k, n) in r[key].as_object().into_iter().flatten() {
+                *counts.entry(k.clone()).or_default() += n.as_u64().unwrap_or(0);
+            }
+        }
+        results.extend(r["results"].as_array().cloned().unwrap_or_default());
+    }
+    Ok(json!({
+        "bulk": p["bulk"],
+        "records": records,
+        "parts": parts,
+        "alignment": alignment,
+        "validation": validation,
+        "results": results,
+    })
+    .to_string())
+}
+
 fn report(p: &Value) -> Result<String, JobError> {
+    if let Some(parts) = p["parts"].as_array() {
+        return merge_parts(p, parts);
+    }
     let rows = p["records"]
         .as_array()
         .ok_or_else(|| JobError::Fail("the payload needs `records`".into()))?;
