@@ -156,7 +156,7 @@ impl Dialect {
                             "json_schema": { "name": "response", "schema": schema, "strict": true },
                         }),
                         Dialect::JsonObjectSchema => {
-                            json!({ "type": "json_object", "schema": schema })
+                            json!({ "type": "json_object", "schema": enforceable_enums(schema) })
                         }
                         _ => json!({ "type": "json_object" }),
                     };
@@ -243,4 +243,69 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
+}
+
+/// The schema with every nullable enum (`"type": ["string", "null"]` with
+/// an `enum`) written as an enum that lists `null`, without the type list.
+/// llama-cpp-python's grammar builder reads a list-valued `type` before it
+/// looks at `enum`, so a nullable enum there constrains nothing (an answer
+/// gave `freq: ");"`); an enum alone it enforces, `null` included.
+pub fn enforceable_enums(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out: serde_json::Map<String, Value> = map
+                .iter()
+                .map(|(k, v)| (k.clone(), enforceable_enums(v)))
+                .collect();
+            let nullable = out
+                .get("type")
+                .and_then(Value::as_array)
+                .is_some_and(|t| t.iter().any(|x| x == "null"));
+            if nullable && let Some(Value::Array(values)) = out.get_mut("enum") {
+                if !values.contains(&Value::Null) {
+                    values.push(Value::Null);
+                }
+                out.remove("type");
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(enforceable_enums).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nullable_enums_become_enums_that_list_null() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "freq": { "type": ["string", "null"], "enum": ["WEEKLY", "MONTHLY"] },
+                "kind": { "type": "string", "enum": ["a"] },
+                "name": { "type": ["string", "null"] }
+            }
+        });
+        let out = enforceable_enums(&schema);
+        assert_eq!(
+            out["properties"]["freq"],
+            json!({ "enum": ["WEEKLY", "MONTHLY", null] })
+        );
+        assert_eq!(out["properties"]["kind"], schema["properties"]["kind"]);
+        assert_eq!(out["properties"]["name"], schema["properties"]["name"]);
+        let call = Call {
+            model: "m",
+            messages: &[],
+            temperature: None,
+            max_tokens: None,
+            schema: Some(&schema),
+        };
+        let body = Dialect::JsonObjectSchema.body(&call);
+        assert_eq!(
+            body["response_format"]["schema"]["properties"]["freq"]["enum"],
+            json!(["WEEKLY", "MONTHLY", null])
+        );
+    }
 }

@@ -316,15 +316,36 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             }
             set(&mut found.description, text, copied());
         }
-        Role::Notes | Role::Unknown | Role::Name | Role::City | Role::Zip => {
-            if !place_by_content(found, p, &text, How::Inferred)
-                && matches!(role, Role::Notes | Role::Unknown)
-            {
+        Role::Notes | Role::Unknown => {
+            if !place_by_content(found, p, &text, How::Inferred) {
                 found.notes.push((p.to_string(), text));
             }
         }
+        // A name, city or ZIP field holding a phone number (say).
+        Role::Name | Role::City | Role::Zip => {
+            place_by_content(found, p, &text, How::Inferred);
+        }
         _ => {}
     }
+}
+
+/// Whether a record holds anything a pantry record is made of: a name, an
+/// address, a phone, an email, a website or opening hours (by key or by
+/// content). A record without any (`{"test": "data"}`) has nothing to
+/// align, and no LLM should be paid to invent it.
+pub fn has_content(raw: &Value) -> bool {
+    let Some(record) = raw.as_object() else {
+        return false;
+    };
+    let f = gather(record);
+    f.name.is_some()
+        || f.org_name.is_some()
+        || f.place.is_some()
+        || f.street.is_some()
+        || !f.phones.is_empty()
+        || f.email.is_some()
+        || f.website.is_some()
+        || !f.hours.is_empty()
 }
 
 /// Maps a scraped record. `None` when `raw` is not a JSON object with at
@@ -638,5 +659,7 @@ mod tests {
         assert_eq!(m.questions.len(), 1, "hours in notes ask too");
         let raw = json!({"name": "D", "notes": "Bring two forms of ID, once every 30 days."});
         assert!(map_record(&raw).unwrap().questions.is_empty());
+        assert!(!has_content(&json!({"test": "data"})));
+        assert!(has_content(&json!({"contact": "(610) 268-3365"})));
     }
 }

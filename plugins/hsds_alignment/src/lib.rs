@@ -99,8 +99,16 @@ impl Guest for Alignment {
                 )));
             }
         };
-        if !full_schema && let Some(mapping) = record.as_ref().and_then(hsds::mapper::map_record) {
-            return mapped::align(mapping, &seed);
+        if !full_schema && let Some(record) = &record {
+            if let Some(mapping) = hsds::mapper::map_record(record) {
+                return mapped::align(mapping, &seed);
+            }
+            if !hsds::mapper::has_content(record) {
+                return Err(JobError::Fail(
+                    "nothing to align: the record has no name, address, phone, email, website or opening hours"
+                        .into(),
+                ));
+            }
         }
         let output_schema = hsds::convert::alignment_schema(&hsds::convert::Limits::default())
             .map_err(|e| JobError::Fail(e.to_string()))?;
