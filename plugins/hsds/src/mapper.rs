@@ -316,10 +316,9 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             }
             set(&mut found.description, text, copied());
         }
-        Role::Notes | Role::Unknown => {
-            if !place_by_content(found, p, &text, How::Inferred) {
-                found.notes.push((p.to_string(), text));
-            }
+        // Placed by content when it reads as something; notes otherwise.
+        Role::Notes | Role::Unknown if !place_by_content(found, p, &text, How::Inferred) => {
+            found.notes.push((p.to_string(), text));
         }
         // A name, city or ZIP field holding a phone number (say).
         Role::Name | Role::City | Role::Zip => {
