@@ -1,0 +1,281 @@
+//! A job's life under a lease: claim, complete, fail and retry, renew, reap
+//! expired leases, hand back, cancel; progress and token usage of a running job.
+
+use super::*;
+
+impl Queue {
+    /// Claims up to `count` ready jobs of the given types for `host`.
+    pub async fn claim(
+        &self,
+        host: &str,
+        job_types: &[&str],
+        count: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>, QueueError> {
+        if job_types.is_empty() || count == 0 {
+            return Ok(vec![]);
+        }
+        let mut invocation = self.invocation(&scripts().claim);
+        invocation
+            .arg(count.min(MAX_CLAIM))
+            .arg(millis(lease))
+            .arg(host);
+        for t in job_types {
+            invocation.arg(*t);
+        }
+        let flat: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        flat.chunks(11)
+            .map(|f| match f {
+                [
+                    id,
+                    job_type,
+                    payload,
+                    attempt,
+                    feedback,
+                    metadata,
+                    token,
+                    lease_until,
+                    priority,
+                    content_hash,
+                    forced,
+                ] => Ok(ClaimedJob {
+                    id: id.clone(),
+                    job_type: job_type.clone(),
+                    payload: payload.clone(),
+                    attempt: attempt
+                        .parse()
+                        .map_err(|_| QueueError::Protocol(format!("attempt {attempt:?}")))?,
+                    feedback: (!feedback.is_empty()).then(|| feedback.clone()),
+                    metadata: serde_json::from_str(metadata).unwrap_or_default(),
+                    token: token.clone(),
+                    lease_until_ms: lease_until.parse().unwrap_or(0),
+                    priority: priority.parse().unwrap_or(0),
+                    content_hash: (!content_hash.is_empty()).then(|| content_hash.clone()),
+                    forced: forced == "1",
+                }),
+                other => Err(QueueError::Protocol(format!("claim returned {other:?}"))),
+            })
+            .collect()
+    }
+
+    /// Records a result, if `job`'s lease is still held.
+    pub async fn complete(
+        &self,
+        job: &ClaimedJob,
+        result: &str,
+        plugin_version: &str,
+    ) -> Result<Ack, QueueError> {
+        self.complete_as(job, result, plugin_version, false).await
+    }
+
+    /// Like [`Queue::complete`]; `cache_hit` marks a result taken from the
+    /// content directory instead of a run.
+    pub async fn complete_as(
+        &self,
+        job: &ClaimedJob,
+        result: &str,
+        plugin_version: &str,
+        cache_hit: bool,
+    ) -> Result<Ack, QueueError> {
+        let acks = self
+            .complete_many(&[Completion {
+                job,
+                result,
+                plugin_version,
+                cache_hit,
+            }])
+            .await?;
+        acks.into_iter()
+            .next()
+            .ok_or_else(|| QueueError::Protocol("complete returned no reply".into()))
+    }
+
+    /// Records several results in one atomic step and one round trip; each
+    /// is checked against its own lease. Returns one ack per completion, in
+    /// order. At most [`MAX_COMPLETE_BATCH`] at once.
+    pub async fn complete_many(
+        &self,
+        completions: &[Completion<'_>],
+    ) -> Result<Vec<Ack>, QueueError> {
+        if completions.len() > MAX_COMPLETE_BATCH {
+            return Err(invalid(
+                "completions",
+                format!(
+                    "{} in one call; at most {MAX_COMPLETE_BATCH}",
+                    completions.len()
+                ),
+            ));
+        }
+        if completions.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut invocation = self.invocation(&scripts().complete);
+        invocation.arg(self.config.result_ttl_secs);
+        for c in completions {
+            invocation
+                .arg(&c.job.id)
+                .arg(&c.job.token)
+                .arg(c.result)
+                .arg(c.plugin_version)
+                .arg(if c.cache_hit { "1" } else { "0" });
+        }
+        let replies: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        if replies.len() != completions.len() {
+            return Err(QueueError::Protocol(format!(
+                "complete returned {} replies for {} jobs",
+                replies.len(),
+                completions.len()
+            )));
+        }
+        replies
+            .iter()
+            .map(|reply| match reply.as_str() {
+                "ok" => Ok(Ack::Recorded(JobStatus::Completed)),
+                "stale" => Ok(Ack::Stale),
+                other => Err(QueueError::Protocol(format!("complete returned {other:?}"))),
+            })
+            .collect()
+    }
+
+    /// Records a failed attempt, if `job`'s lease is still held: a retry
+    /// after the strategy's backoff while retries remain and the failure is
+    /// retryable, otherwise the dead-letter queue.
+    pub async fn fail(
+        &self,
+        job: &ClaimedJob,
+        failure: &JobFailure,
+        host: &str,
+        plugin_version: &str,
+    ) -> Result<Ack, QueueError> {
+        let entry = ErrorEntry {
+            attempt: job.attempt,
+            kind: failure.kind().to_string(),
+            message: failure.to_string(),
+            host: Some(host.to_string()),
+            at: now_ms(),
+        };
+        let entry =
+            serde_json::to_string(&entry).map_err(|e| QueueError::Protocol(e.to_string()))?;
+        let delay = self.config.retry.delay(job.attempt);
+        let reply: String = self
+            .invocation(&scripts().fail)
+            .arg(&job.id)
+            .arg(&job.token)
+            .arg(entry)
+            .arg(if failure.retryable() { "1" } else { "0" })
+            .arg(failure.feedback().unwrap_or(""))
+            .arg(millis(delay))
+            .arg(plugin_version)
+            .arg(self.lifetimes())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match reply.as_str() {
+            "stale" => Ok(Ack::Stale),
+            status => Ok(Ack::Recorded(status.parse().map_err(QueueError::Protocol)?)),
+        }
+    }
+
+    /// Extends leases; returns the ids whose lease was lost.
+    pub async fn renew(
+        &self,
+        leases: &[(String, String)],
+        lease: Duration,
+    ) -> Result<Vec<String>, QueueError> {
+        if leases.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut invocation = self.invocation(&scripts().renew);
+        invocation.arg(millis(lease));
+        for (id, token) in leases {
+            invocation.arg(id).arg(token);
+        }
+        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
+    }
+
+    /// Returns jobs with expired leases to the queue (or the dead-letter
+    /// queue, when out of retries). Returns (id, new status) pairs.
+    pub async fn reap(&self) -> Result<Vec<(String, JobStatus)>, QueueError> {
+        let flat: Vec<String> = self
+            .invocation(&scripts().reap)
+            .arg(1000)
+            .arg(self.lifetimes())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        flat.chunks(2)
+            .map(|pair| match pair {
+                [id, status] => Ok((id.clone(), status.parse().map_err(QueueError::Protocol)?)),
+                other => Err(QueueError::Protocol(format!("reap returned {other:?}"))),
+            })
+            .collect()
+    }
+
+    /// Hands a running job back to the queue at once; the attempt does not count.
+    pub async fn release(&self, job: &ClaimedJob) -> Result<Ack, QueueError> {
+        let reply: String = self
+            .invocation(&scripts().release)
+            .arg(&job.id)
+            .arg(&job.token)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(match reply.as_str() {
+            "ok" => Ack::Recorded(JobStatus::Pending),
+            _ => Ack::Stale,
+        })
+    }
+
+    /// Cancels a job that has not finished; its dependents end dead.
+    pub async fn cancel(&self, id: &str) -> Result<Cancel, QueueError> {
+        let reply: String = self
+            .invocation(&scripts().cancel)
+            .arg(id)
+            .arg(self.lifetimes())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match reply.as_str() {
+            "ok" => Ok(Cancel::Cancelled),
+            "missing" => Err(QueueError::NotFound(id.to_string())),
+            status => Ok(Cancel::AlreadyFinished(
+                status.parse().map_err(QueueError::Protocol)?,
+            )),
+        }
+    }
+
+    /// Records progress reported by a running job.
+    pub async fn set_progress(
+        &self,
+        id: &str,
+        fraction: f32,
+        message: &str,
+    ) -> Result<(), QueueError> {
+        let _: () = self
+            .conn
+            .clone()
+            .hset_multiple(
+                self.key(&["job", id]),
+                &[
+                    ("progress", fraction.to_string()),
+                    ("progress_message", message.to_string()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Adds LLM calls and their token usage to a job's record.
+    pub async fn add_usage(
+        &self,
+        id: &str,
+        calls: u32,
+        prompt_tokens: u32,
+        completion_tokens: u32,
+    ) -> Result<(), QueueError> {
+        let key = self.key(&["job", id]);
+        let _: () = redis::pipe()
+            .hincr(&key, "llm_calls", calls)
+            .hincr(&key, "prompt_tokens", prompt_tokens)
+            .hincr(&key, "completion_tokens", completion_tokens)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+}

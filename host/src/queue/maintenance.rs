@@ -1,0 +1,120 @@
+//! Work on the whole keyspace: the layout migration and the content index
+//! (export and import).
+
+use super::*;
+
+impl Queue {
+    /// Every key matching the glob made of `parts` under the prefix.
+    async fn scan(&self, parts: &[&str]) -> Result<Vec<String>, QueueError> {
+        // Braces are not special in Redis glob patterns; the prefix cannot
+        // contain the characters that are (checked in `connect`).
+        let pattern = self.key(parts);
+        let mut conn = self.conn.clone();
+        let mut keys: Vec<String> = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await?;
+            keys.extend(batch);
+            if next == 0 {
+                return Ok(keys);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Flags every job that others wait on, for jobs queued by a host from
+    /// before the `waited_on` flag: without it, completing such a job would
+    /// not release its waiters. Idempotent; `serve` runs it once at start.
+    /// Returns how many jobs it flagged.
+    pub async fn mark_waited_jobs(&self) -> Result<u64, QueueError> {
+        // The layout version this queue has been brought to; the scan runs
+        // once per queue, not at every start.
+        let layout: Option<u32> = self.conn.clone().get(self.key(&["layout"])).await?;
+        if layout.is_some_and(|v| v >= LAYOUT_WAITED_ON) {
+            return Ok(0);
+        }
+        let flagged = self.flag_waited_jobs().await?;
+        let _: () = self
+            .conn
+            .clone()
+            .set(self.key(&["layout"]), LAYOUT_WAITED_ON)
+            .await?;
+        Ok(flagged)
+    }
+
+    async fn flag_waited_jobs(&self) -> Result<u64, QueueError> {
+        let prefix = self.key(&["waiting", ""]);
+        let ids: Vec<String> = self
+            .scan(&["waiting", "*"])
+            .await?
+            .into_iter()
+            .filter_map(|key| key.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        let mut flagged = 0;
+        for chunk in ids.chunks(500) {
+            let mut invocation = self.invocation(&scripts().mark_waited);
+            for id in chunk {
+                invocation.arg(id);
+            }
+            let n: u64 = invocation.invoke_async(&mut self.conn.clone()).await?;
+            flagged += n;
+        }
+        Ok(flagged)
+    }
+
+    /// Every result in the content index.
+    pub async fn content_results(&self) -> Result<Vec<crate::content::StoredResult>, QueueError> {
+        let keys = self.scan(&["content", "*"]).await?;
+        let mut conn = self.conn.clone();
+        let prefix = format!("{}:content:", self.tag);
+        let mut out = Vec::new();
+        for key in keys {
+            let Some((job_type, hash)) = key
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.rsplit_once(':'))
+            else {
+                continue;
+            };
+            let f: HashMap<String, String> = conn.hgetall(&key).await?;
+            let Some(result) = f.get("result") else {
+                continue;
+            };
+            out.push(crate::content::StoredResult {
+                job_type: job_type.to_string(),
+                content_hash: hash.to_string(),
+                result: result.clone(),
+                job_id: f.get("job_id").cloned().unwrap_or_default(),
+                plugin_version: f.get("plugin_version").cloned().unwrap_or_default(),
+                stored_at: f.get("stored_at").and_then(|s| s.parse().ok()).unwrap_or(0),
+            });
+        }
+        out.sort_by(|a, b| (&a.job_type, &a.content_hash).cmp(&(&b.job_type, &b.content_hash)));
+        Ok(out)
+    }
+
+    /// Puts one result into the content index (import).
+    pub async fn store_content(&self, s: &crate::content::StoredResult) -> Result<(), QueueError> {
+        let key = self.key(&["content", &s.job_type, &s.content_hash]);
+        let _: () = self
+            .conn
+            .clone()
+            .hset_multiple(
+                key,
+                &[
+                    ("result", s.result.clone()),
+                    ("job_id", s.job_id.clone()),
+                    ("plugin_version", s.plugin_version.clone()),
+                    ("stored_at", s.stored_at.to_string()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+}

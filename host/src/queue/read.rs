@@ -1,0 +1,167 @@
+//! Reading jobs back: one, many (pipelined), their states, waiting for them to finish,
+//! and the queue's figures.
+
+use super::*;
+
+impl Queue {
+    /// Reads a job by id, with its error history.
+    pub async fn get(&self, id: &str) -> Result<Option<JobRecord>, QueueError> {
+        let mut conn = self.conn.clone();
+        let (fields, errors): (HashMap<String, String>, Vec<String>) = redis::pipe()
+            .hgetall(self.key(&["job", id]))
+            .lrange(self.key(&["errors", id]), 0, -1)
+            .query_async(&mut conn)
+            .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        JobRecord::from_redis(fields, errors)
+            .map(Some)
+            .map_err(QueueError::Protocol)
+    }
+
+    /// Reads many jobs in pipelined round trips (1,000 a trip), in the
+    /// order of `ids`; `None` for a job that does not exist.
+    pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<JobRecord>>, QueueError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut conn = self.conn.clone();
+        for chunk in ids.chunks(1000) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.hgetall(self.key(&["job", id]))
+                    .lrange(self.key(&["errors", id]), 0, -1);
+            }
+            let replies: Vec<(HashMap<String, String>, Vec<String>)> = {
+                let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+                let mut pairs = Vec::with_capacity(chunk.len());
+                let mut it = flat.into_iter();
+                while let (Some(f), Some(e)) = (it.next(), it.next()) {
+                    pairs.push((redis::from_redis_value(&f)?, redis::from_redis_value(&e)?));
+                }
+                pairs
+            };
+            for (fields, errors) in replies {
+                if fields.is_empty() {
+                    out.push(None);
+                } else {
+                    out.push(Some(
+                        JobRecord::from_redis(fields, errors).map_err(QueueError::Protocol)?,
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The status of many jobs in pipelined round trips (5,000 a trip), in
+    /// the order of `ids`; `None` for a job that does not exist.
+    pub async fn statuses(&self, ids: &[String]) -> Result<Vec<Option<JobStatus>>, QueueError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut conn = self.conn.clone();
+        for chunk in ids.chunks(5000) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.hget(self.key(&["job", id]), "status");
+            }
+            let replies: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
+            for reply in replies {
+                out.push(match reply {
+                    None => None,
+                    Some(s) => Some(s.parse().map_err(QueueError::Protocol)?),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Waits until every job in `ids` has finished (completed, dead or
+    /// cancelled), woken by pub/sub, and returns their final records.
+    pub async fn wait_for_jobs(
+        &self,
+        ids: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<JobRecord>, QueueError> {
+        let deadline = deadline_after(timeout);
+        // Subscribe first, then read: a job that ends in between is seen by one or the other.
+        let mut pubsub = self.pubsub().await?;
+        pubsub.subscribe(self.finished_channel()).await?;
+        let mut open: HashSet<String> = HashSet::new();
+        for (id, job) in ids.iter().zip(self.get_many(ids).await?) {
+            match job {
+                None => return Err(QueueError::NotFound(id.clone())),
+                Some(job) if job.status.is_finished() => {}
+                Some(_) => {
+                    open.insert(id.clone());
+                }
+            }
+        }
+        let mut messages = pubsub.on_message();
+        while !open.is_empty() {
+            let next = tokio::time::timeout_at(deadline, messages.next()).await;
+            match next {
+                Err(_) => return Err(QueueError::WaitTimeout(timeout)),
+                Ok(None) => {
+                    return Err(QueueError::Protocol(
+                        "pub/sub connection closed while waiting".into(),
+                    ));
+                }
+                Ok(Some(msg)) => {
+                    if let Ok(ids) = msg.get_payload::<String>() {
+                        for id in ids.split(' ') {
+                            open.remove(id);
+                        }
+                    }
+                }
+            }
+        }
+        drop(messages);
+        ids.iter()
+            .zip(self.get_many(ids).await?)
+            .map(|(id, job)| job.ok_or_else(|| QueueError::NotFound(id.clone())))
+            .collect()
+    }
+
+    /// The queue's counters (submitted, claimed, completed, retried, dead, ...).
+    pub async fn stats(&self) -> Result<BTreeMap<String, i64>, QueueError> {
+        Ok(self.conn.clone().hgetall(self.key(&["stats"])).await?)
+    }
+
+    /// Ready jobs per job type.
+    pub async fn ready_counts(&self, job_types: &[&str]) -> Result<Vec<u64>, QueueError> {
+        let mut pipe = redis::pipe();
+        for t in job_types {
+            pipe.zcard(self.key(&["ready", t]));
+        }
+        Ok(pipe.query_async(&mut self.conn.clone()).await?)
+    }
+
+    /// Queue sizes and counters for `/metrics`.
+    pub async fn figures(&self) -> Result<crate::metrics::QueueFigures, QueueError> {
+        let types: Vec<String> = self.conn.clone().hkeys(self.key(&["types"])).await?;
+        let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
+        let ready: u64 = self.ready_counts(&type_refs).await?.iter().sum();
+        let mut conn = self.conn.clone();
+        let (scheduled, running): (u64, u64) = redis::pipe()
+            .zcard(self.key(&["scheduled"]))
+            .zcard(self.key(&["leases"]))
+            .query_async(&mut conn)
+            .await?;
+        let dead = self.dlq_trim().await?;
+        Ok(crate::metrics::QueueFigures {
+            redis_up: true,
+            ready,
+            scheduled,
+            running,
+            dead,
+            stats: self.stats().await?,
+        })
+    }
+
+    /// Whether Redis answers now.
+    pub async fn ping(&self) -> Result<(), QueueError> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,290 @@
+//! Submitting jobs, one or a batch (all or nothing): the checks every
+//! submission passes before it reaches Redis, and the submit scripts' replies.
+
+use super::*;
+
+impl Queue {
+    /// Submits a job. With a caller-chosen id that already exists, returns
+    /// that job (`created: false`) and writes nothing. Invalid input, an
+    /// unknown job type or an unknown dependency write nothing either.
+    pub async fn submit(&self, req: SubmitRequest) -> Result<Submitted, QueueError> {
+        let spec = self.spec(&req)?;
+        let reply: Vec<String> = self
+            .invocation(&scripts().submit)
+            .arg(&spec.id)
+            .arg(&spec.job_type)
+            .arg(&spec.payload)
+            .arg(&spec.priority)
+            .arg(&spec.max_retries)
+            .arg(&spec.metadata)
+            .arg(&spec.depends_on)
+            .arg(&spec.parent)
+            .arg(&spec.check_type)
+            .arg(&spec.ttl)
+            .arg(&spec.content_hash)
+            .arg(&spec.force)
+            .arg(&spec.use_store)
+            .arg(&spec.run_after_failure)
+            .arg(&spec.max_children)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        submitted(&reply, &spec)
+    }
+
+    /// Submits many jobs, all or nothing: if any is refused (bad input,
+    /// unknown type, unknown dependency), none is written, and the error
+    /// says which (0-based index). A job may depend on one earlier in the
+    /// batch by its caller-chosen id.
+    pub async fn submit_batch(
+        &self,
+        requests: Vec<SubmitRequest>,
+    ) -> Result<Vec<Submitted>, BatchError> {
+        if requests.len() > self.config.max_batch_jobs {
+            return Err(BatchError {
+                index: self.config.max_batch_jobs,
+                error: invalid(
+                    "batch",
+                    format!(
+                        "{} jobs in one batch; at most {} (queue.max_batch_jobs)",
+                        requests.len(),
+                        self.config.max_batch_jobs
+                    ),
+                ),
+            });
+        }
+        let mut specs = Vec::with_capacity(requests.len());
+        let mut ids = HashSet::new();
+        for (index, req) in requests.iter().enumerate() {
+            // Dependencies on earlier jobs of the batch are checked in Redis.
+            let spec = self
+                .spec(req)
+                .map_err(|error| BatchError { index, error })?;
+            if !ids.insert(spec.id.clone()) {
+                return Err(BatchError {
+                    index,
+                    error: invalid(
+                        "job id",
+                        format!("{:?} appears twice in the batch", spec.id),
+                    ),
+                });
+            }
+            specs.push(spec);
+        }
+        let json = serde_json::to_string(&specs).map_err(|e| BatchError {
+            index: 0,
+            error: QueueError::Protocol(e.to_string()),
+        })?;
+        let reply: String = self
+            .invocation(&scripts().submit_batch)
+            .arg(json)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| BatchError {
+                index: 0,
+                error: e.into(),
+            })?;
+        #[derive(Deserialize)]
+        struct Reply {
+            ok: Option<Vec<Vec<String>>>,
+            error: Option<Vec<String>>,
+            index: Option<usize>,
+        }
+        let protocol = |m: String| BatchError {
+            index: 0,
+            error: QueueError::Protocol(m),
+        };
+        let reply: Reply =
+            serde_json::from_str(&reply).map_err(|e| protocol(format!("submit_batch: {e}")))?;
+        match (reply.ok, reply.error, reply.index) {
+            (Some(replies), _, _) => replies
+                .iter()
+                .zip(&specs)
+                .enumerate()
+                .map(|(index, (r, spec))| {
+                    submitted(r, spec).map_err(|error| BatchError { index, error })
+                })
+                .collect(),
+            (None, Some(error), Some(index)) => Err(BatchError {
+                index,
+                error: submitted(&error, &specs[index.min(specs.len().saturating_sub(1))])
+                    .err()
+                    .unwrap_or_else(|| QueueError::Protocol("batch error without a reason".into())),
+            }),
+            _ => Err(protocol(
+                "submit_batch returned neither ok nor error".into(),
+            )),
+        }
+    }
+
+    /// Checks a request and turns it into the script's arguments.
+    fn spec(&self, req: &SubmitRequest) -> Result<Spec, QueueError> {
+        self.validate(req)?;
+        let content_hash = crate::content::content_hash(
+            &req.payload,
+            req.metadata.get("content_hash").map(String::as_str),
+        )
+        .map_err(|r| {
+            let field = if req.metadata.contains_key("content_hash") {
+                "metadata"
+            } else {
+                "payload"
+            };
+            invalid(field, r)
+        })?;
+        let flag = |b: bool| if b { "1" } else { "0" }.to_string();
+        Ok(Spec {
+            id: req
+                .id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            job_type: req.job_type.clone(),
+            payload: req.payload.clone(),
+            priority: req.priority.to_string(),
+            max_retries: req
+                .max_retries
+                .unwrap_or(self.config.retry.max_retries)
+                .to_string(),
+            metadata: serde_json::to_string(&req.metadata)
+                .map_err(|e| invalid("metadata", e.to_string()))?,
+            depends_on: serde_json::to_string(&req.depends_on)
+                .map_err(|e| invalid("depends_on", e.to_string()))?,
+            parent: req.parent.clone().unwrap_or_default(),
+            check_type: flag(self.config.check_job_types),
+            ttl: self.lifetimes(),
+            content_hash,
+            force: flag(req.force),
+            use_store: flag(self.config.content_store),
+            run_after_failure: flag(req.run_after_failure),
+            max_children: self.config.max_children.to_string(),
+        })
+    }
+}
+
+/// The checks every submission passes before anything reaches Redis:
+/// job type name, payload (JSON, size), priority range, ids.
+pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), QueueError> {
+    valid_job_type_name(&req.job_type).map_err(|r| invalid("job type", r))?;
+    if req.payload.len() > config.max_payload_bytes {
+        return Err(invalid(
+            "payload",
+            format!(
+                "{} bytes is over the limit of {} bytes",
+                req.payload.len(),
+                config.max_payload_bytes
+            ),
+        ));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(&req.payload)
+        .map_err(|e| invalid("payload", format!("not valid JSON: {e}")))?;
+    if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&req.priority) {
+        return Err(invalid(
+            "priority",
+            format!(
+                "{} is outside -{MAX_PRIORITY}..={MAX_PRIORITY}",
+                req.priority
+            ),
+        ));
+    }
+    if let Some(n) = req.max_retries
+        && n > MAX_RETRIES
+    {
+        return Err(invalid(
+            "max_retries",
+            format!("{n} is over the limit of {MAX_RETRIES}"),
+        ));
+    }
+    if let Some(id) = &req.id {
+        valid_id(id).map_err(|r| invalid("job id", r))?;
+    }
+    if req.depends_on.len() > MAX_DEPENDENCIES {
+        return Err(invalid(
+            "depends_on",
+            format!(
+                "{} dependencies; at most {MAX_DEPENDENCIES}",
+                req.depends_on.len()
+            ),
+        ));
+    }
+    for dep in &req.depends_on {
+        valid_id(dep).map_err(|r| invalid("depends_on", r))?;
+    }
+    Ok(())
+}
+
+/// One job as the submit scripts take it (every field a string).
+#[derive(Debug, Clone, Serialize)]
+struct Spec {
+    id: String,
+    job_type: String,
+    payload: String,
+    priority: String,
+    max_retries: String,
+    metadata: String,
+    depends_on: String,
+    parent: String,
+    check_type: String,
+    ttl: String,
+    content_hash: String,
+    force: String,
+    use_store: String,
+    run_after_failure: String,
+    max_children: String,
+}
+
+/// Reads a submit script's reply.
+fn submitted(reply: &[String], spec: &Spec) -> Result<Submitted, QueueError> {
+    let parse = |s: &str| s.parse::<JobStatus>().map_err(QueueError::Protocol);
+    match reply {
+        [what, status] if what == "created" || what == "exists" || what == "cached" => {
+            Ok(Submitted {
+                id: spec.id.clone(),
+                status: parse(status)?,
+                created: what != "exists",
+                cache_hit: what == "cached",
+            })
+        }
+        [what, existing, status] if what == "attached" => Ok(Submitted {
+            id: existing.clone(),
+            status: parse(status)?,
+            created: false,
+            cache_hit: false,
+        }),
+        [e, kind] if e == "error" && kind == "unknown_type" => {
+            Err(QueueError::UnknownJobType(spec.job_type.clone()))
+        }
+        [e, kind] if e == "error" && kind == "self_dependency" => {
+            Err(QueueError::SelfDependency(spec.id.clone()))
+        }
+        [e, kind] if e == "error" && kind == "too_many_children" => {
+            Err(QueueError::TooManyChildren {
+                parent: spec.parent.clone(),
+                max: spec.max_children.clone(),
+            })
+        }
+        [e, kind, dep] if e == "error" && kind == "unknown_dependency" => {
+            Err(QueueError::UnknownDependency(dep.clone()))
+        }
+        other => Err(QueueError::Protocol(format!("submit returned {other:?}"))),
+    }
+}
+
+/// A refused batch: which job, and why. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[error("job {index} of the batch: {error}")]
+pub struct BatchError {
+    pub index: usize,
+    pub error: QueueError,
+}
+
+/// Job ids: 1–256 printable ASCII characters, no spaces.
+pub fn valid_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(format!("{id:?} must be 1 to {MAX_ID_LEN} characters"));
+    }
+    if let Some(c) = id.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "{id:?} contains {c:?}; use printable ASCII without spaces"
+        ));
+    }
+    Ok(())
+}
