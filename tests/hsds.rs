@@ -924,20 +924,7 @@ async fn the_mapper_places_misfiled_fields_without_an_llm_call() {
     );
     assert_eq!(r["provenance"]["/location/0/latitude"]["how"], "copied");
     // Every value of the document has a source (ids and links are repair's).
-    fn leaves(v: &Value, path: String, out: &mut Vec<String>) {
-        match v {
-            Value::Object(m) => m
-                .iter()
-                .for_each(|(k, v)| leaves(v, format!("{path}/{k}"), out)),
-            Value::Array(a) => a
-                .iter()
-                .enumerate()
-                .for_each(|(i, v)| leaves(v, format!("{path}/{i}"), out)),
-            _ => out.push(path),
-        }
-    }
-    let mut all = Vec::new();
-    leaves(&r["hsds"], String::new(), &mut all);
+    let all = hsds::mapper::leaf_pointers(&r["hsds"]);
     for p in all {
         let structural =
             p.ends_with("/id") || p.ends_with("_id") || p.starts_with("/service_at_location");

@@ -1,0 +1,318 @@
+//! A scraped record (a JSON object) into the HSDS draft that
+//! [`crate::repair`] finishes, without an LLM: fields are placed by their
+//! key's meaning and by their content, wherever the scraper put them, and
+//! every value carries its provenance (the raw field it came from and how).
+//!
+//! What code cannot decide is returned as [`Question`]s for an LLM, each
+//! small: today, opening hours the parser cannot read.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::classify;
+use crate::{geo, hours};
+
+/// How a value was obtained from the raw record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum How {
+    /// Taken as written.
+    Copied,
+    /// Taken and reformatted (phone format, state name to code, a URL
+    /// scheme, hours into schedule fields).
+    Normalised,
+    /// Found by its content in a field meant for something else.
+    Inferred,
+    /// Composed from other values or a fixed default (`status: active`).
+    Derived,
+    /// An LLM's answer to a question about the raw field.
+    Llm,
+}
+
+/// Where one value of the document came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    /// `raw:<pointer>` (several joined by `+`), or `derived`.
+    pub source: String,
+    pub how: How,
+}
+
+/// A question for an LLM about a raw value code could not place.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Question {
+    /// `hours`.
+    pub kind: &'static str,
+    /// The raw field: a JSON pointer into the record.
+    pub from: String,
+    pub text: String,
+}
+
+/// What the mapper made of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    /// `{organization, service, location}` in the shape repair takes.
+    pub draft: Value,
+    /// JSON pointer in the draft (and the repaired document) -> source.
+    pub provenance: BTreeMap<String, Source>,
+    pub questions: Vec<Question>,
+}
+
+mod gather;
+#[cfg(test)]
+mod tests;
+
+use gather::{Found, gather, src};
+
+/// The JSON pointer of every leaf value in `value` (what provenance is
+/// given for), in document order.
+pub fn leaf_pointers(value: &Value) -> Vec<String> {
+    fn walk(v: &Value, path: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, v)| walk(v, format!("{path}/{k}"), out)),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| walk(v, format!("{path}/{i}"), out)),
+            _ => out.push(path),
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, String::new(), &mut out);
+    out
+}
+
+/// Whether a record holds anything a pantry record is made of: a name, an
+/// address, a phone, an email, a website or opening hours (by key or by
+/// content). A record without any (`{"test": "data"}`) has nothing to
+/// align, and no LLM should be paid to invent it.
+pub fn has_content(raw: &Value) -> bool {
+    let Some(record) = raw.as_object() else {
+        return false;
+    };
+    let f = gather(record);
+    f.name.is_some()
+        || f.org_name.is_some()
+        || f.place.is_some()
+        || f.street.is_some()
+        || !f.phones.is_empty()
+        || f.email.is_some()
+        || f.website.is_some()
+        || !f.hours.is_empty()
+}
+
+/// Maps a scraped record. `None` when `raw` is not a JSON object with at
+/// least a name (free text goes to the LLM whole).
+pub fn map_record(raw: &Value) -> Option<Mapping> {
+    let record = raw.as_object()?;
+    let mut f = gather(record);
+    let (name, name_src) = f
+        .name
+        .clone()
+        .or_else(|| f.org_name.clone())
+        .or_else(|| f.place.clone())?;
+    let mut prov = BTreeMap::new();
+    let mut questions = Vec::new();
+
+    let org_name = f
+        .org_name
+        .clone()
+        .unwrap_or((name.clone(), name_src.clone()));
+    let mut org = Map::new();
+    org.insert("name".into(), json!(org_name.0));
+    prov.insert("/organization/0/name".into(), org_name.1);
+    let description = match f.description.clone() {
+        Some(d) => d,
+        None => derived_description(&f, &name),
+    };
+    org.insert("description".into(), json!(description.0));
+    prov.insert("/organization/0/description".into(), description.1);
+    if let Some((email, s)) = f.email.clone() {
+        org.insert("email".into(), json!(email));
+        prov.insert("/organization/0/email".into(), s);
+    }
+    if let Some((url, s)) = f.website.clone() {
+        org.insert("website".into(), json!(url));
+        prov.insert("/organization/0/website".into(), s);
+    }
+
+    let mut loc = Map::new();
+    let (loc_name, loc_src) = f.place.clone().unwrap_or((name.clone(), name_src.clone()));
+    loc.insert("name".into(), json!(loc_name));
+    prov.insert("/location/0/name".into(), loc_src);
+    loc.insert("location_type".into(), json!("physical"));
+    prov.insert("/location/0/location_type".into(), derived());
+    if let (Some((lat, ls)), Some((lon, os))) = (f.latitude.clone(), f.longitude.clone()) {
+        loc.insert("latitude".into(), json!(lat));
+        loc.insert("longitude".into(), json!(lon));
+        let how = match geo::classify(lat, lon) {
+            geo::Coordinates::Mercator { .. } => How::Normalised,
+            _ => How::Copied,
+        };
+        prov.insert("/location/0/latitude".into(), Source { how, ..ls });
+        prov.insert("/location/0/longitude".into(), Source { how, ..os });
+    }
+    if let Some(address) = address(&f, &mut prov) {
+        loc.insert("addresses".into(), json!([address]));
+    }
+    let mut phones = Vec::new();
+    f.phones.dedup_by(|a, b| a.0 == b.0);
+    for (i, (number, s)) in f.phones.iter().take(3).enumerate() {
+        phones.push(json!({ "number": number }));
+        prov.insert(format!("/location/0/phones/{i}/number"), s.clone());
+    }
+    if !phones.is_empty() {
+        loc.insert("phones".into(), Value::Array(phones));
+    }
+    let schedules = schedules(&f, &mut prov, &mut questions);
+    if !schedules.is_empty() {
+        loc.insert("schedules".into(), Value::Array(schedules));
+    }
+
+    let services = services(&f, &name, &name_src, &mut prov);
+    let draft = json!({
+        "organization": [org],
+        "location": [loc],
+        "service": services,
+    });
+    Some(Mapping {
+        draft,
+        provenance: prov,
+        questions,
+    })
+}
+
+fn derived() -> Source {
+    Source {
+        source: "derived".into(),
+        how: How::Derived,
+    }
+}
+
+/// "Food Pantry at 938 Kaiser Road, Napa, CA": from the record's own
+/// values, for records without a description.
+fn derived_description(f: &Found, name: &str) -> (String, Source) {
+    let what: Vec<&str> = f.services.iter().map(|(s, _)| s.as_str()).take(3).collect();
+    let mut text = if what.is_empty() {
+        name.to_string()
+    } else {
+        what.join(", ")
+    };
+    let place: Vec<&str> = [&f.street, &f.city, &f.state]
+        .iter()
+        .filter_map(|v| v.as_ref().map(|(s, _)| s.as_str()))
+        .collect();
+    if !place.is_empty() {
+        text.push_str(&format!(" at {}", place.join(", ")));
+    }
+    (text, derived())
+}
+
+/// The address, when HSDS' required parts are all there.
+fn address(f: &Found, prov: &mut BTreeMap<String, Source>) -> Option<Value> {
+    let (street, ss) = f.street.clone()?;
+    let (city, cs) = f.city.clone()?;
+    let (state, st) = f.state.clone()?;
+    let (zip, zs) = f.zip.clone()?;
+    let base = "/location/0/addresses/0";
+    let mut a = json!({
+        "address_1": street, "city": city, "state_province": state,
+        "postal_code": zip, "country": "US", "address_type": "physical",
+    });
+    prov.insert(format!("{base}/address_1"), ss);
+    prov.insert(format!("{base}/city"), cs);
+    prov.insert(format!("{base}/state_province"), st);
+    prov.insert(format!("{base}/postal_code"), zs);
+    prov.insert(format!("{base}/country"), derived());
+    prov.insert(format!("{base}/address_type"), derived());
+    if let Some((street2, s2)) = f.street2.clone() {
+        a["address_2"] = json!(street2);
+        prov.insert(format!("{base}/address_2"), s2);
+    }
+    Some(a)
+}
+
+/// Schedules from every hours text (and notes that read as hours); what
+/// the parser cannot read becomes a question.
+fn schedules(
+    f: &Found,
+    prov: &mut BTreeMap<String, Source>,
+    questions: &mut Vec<Question>,
+) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let texts = f
+        .hours
+        .iter()
+        .chain(f.notes.iter().filter(|(_, t)| hours::mentions_hours(t)));
+    for (pointer, text) in texts {
+        let read = hours::parse(text);
+        for s in read.schedules {
+            if out.len() >= 7 {
+                break;
+            }
+            let i = out.len();
+            for key in ["freq", "byday", "opens_at", "closes_at", "description"] {
+                let how = if key == "description" {
+                    How::Copied
+                } else {
+                    How::Normalised
+                };
+                prov.insert(
+                    format!("/location/0/schedules/{i}/{key}"),
+                    src(pointer, how),
+                );
+            }
+            out.push(s);
+        }
+        // Leftovers that still mention a day or a time are worth a question.
+        let worth_asking = read.unparsed.iter().any(|u| {
+            let l = u.to_lowercase();
+            l.chars().any(|c| c.is_ascii_digit()) && classify::phone(u).is_none()
+        });
+        if worth_asking && out.is_empty() {
+            questions.push(Question {
+                kind: "hours",
+                from: pointer.clone(),
+                text: text.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// One service per offering the record lists (up to four), else one named
+/// after the record.
+fn services(
+    f: &Found,
+    name: &str,
+    name_src: &Source,
+    prov: &mut BTreeMap<String, Source>,
+) -> Vec<Value> {
+    let offered: Vec<(String, Source)> = if f.services.is_empty() {
+        vec![(name.to_string(), name_src.clone())]
+    } else {
+        f.services.iter().take(4).cloned().collect()
+    };
+    let notes: Vec<&(String, String)> = f
+        .notes
+        .iter()
+        .filter(|(_, t)| !hours::looks_like_hours(t))
+        .collect();
+    offered
+        .into_iter()
+        .enumerate()
+        .map(|(i, (service, s))| {
+            let mut svc = json!({ "name": service, "status": "active" });
+            prov.insert(format!("/service/{i}/name"), s);
+            prov.insert(format!("/service/{i}/status"), derived());
+            if let Some((p, text)) = notes.first() {
+                svc["description"] = json!(text);
+                prov.insert(format!("/service/{i}/description"), src(p, How::Copied));
+            }
+            svc
+        })
+        .collect()
+}

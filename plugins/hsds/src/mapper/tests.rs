@@ -1,0 +1,90 @@
+//! The mapper on records like the scrapers give.
+
+use super::*;
+
+#[test]
+fn misfiled_fields_land_where_they_belong() {
+    // A scraper put the address in `phone` and the phone in `hours`.
+    let raw = json!({
+        "name": "Avondale", "address": "", "city": "", "state": "PA", "zip": "",
+        "phone": "St. Rocco Center \u{2014} 9016 Gap Newport Pike Avondale, PA",
+        "hours": "(610) 268-3365", "latitude": 40.0066, "longitude": -75.7075,
+        "source": "x", "food_bank": "Chester County Food Bank"
+    });
+    let m = map_record(&raw).unwrap();
+    let loc = &m.draft["location"][0];
+    assert_eq!(loc["name"], "St. Rocco Center");
+    assert_eq!(loc["phones"][0]["number"], "(610) 268-3365");
+    assert_eq!(
+        m.provenance["/location/0/phones/0/number"].source,
+        "raw:/hours"
+    );
+    assert_eq!(
+        m.provenance["/location/0/phones/0/number"].how,
+        How::Inferred
+    );
+    assert!(m.questions.is_empty());
+    // No ZIP code: no address (HSDS requires one), nothing invented.
+    assert!(loc.get("addresses").is_none());
+}
+
+#[test]
+fn a_complete_record_is_fully_mapped_with_provenance() {
+    let raw = json!({
+        "name": "Napa Food Pantry", "address": "938 Kaiser Road", "city": "Napa",
+        "state": "CA", "zip": "94559", "phone": "707.555.0100",
+        "hours": "Open Tuesday, Wednesday, & Thursday Hours: 9:00-1:00 PM",
+        "services": ["Food Pantry"], "website": "https://www.canv.org/food-pantry/",
+        "notes": "Bring ID.", "latitude": 38.25, "longitude": -122.27
+    });
+    let m = map_record(&raw).unwrap();
+    assert!(m.questions.is_empty());
+    let addr = &m.draft["location"][0]["addresses"][0];
+    assert_eq!(addr["address_1"], "938 Kaiser Road");
+    assert_eq!(addr["postal_code"], "94559");
+    let s = &m.draft["location"][0]["schedules"][0];
+    assert_eq!(s["byday"], "TU,WE,TH");
+    assert_eq!(s["opens_at"], "09:00");
+    assert_eq!(
+        m.provenance["/location/0/addresses/0/city"].source,
+        "raw:/city"
+    );
+    assert_eq!(
+        m.provenance["/location/0/addresses/0/city"].how,
+        How::Copied
+    );
+    assert_eq!(
+        m.provenance["/location/0/phones/0/number"].how,
+        How::Normalised
+    );
+    assert_eq!(m.draft["service"][0]["description"], "Bring ID.");
+    // Every value in the draft has a source.
+    let all = leaf_pointers(&m.draft);
+    for p in all {
+        assert!(m.provenance.contains_key(&p), "no provenance for {p}");
+    }
+}
+
+#[test]
+fn hours_in_notes_and_unreadable_hours() {
+    let raw = json!({"name": "A", "notes": "Sundays from 4:00 pm until 6:00 pm"});
+    let m = map_record(&raw).unwrap();
+    assert_eq!(m.draft["location"][0]["schedules"][0]["byday"], "SU");
+    assert_eq!(
+        m.provenance["/location/0/schedules/0/opens_at"].source,
+        "raw:/notes"
+    );
+    let raw =
+        json!({"name": "B", "hours": "Monday: 3rd Monday of the Month, 10am (except holidays)"});
+    let m = map_record(&raw).unwrap();
+    assert_eq!(m.questions.len(), 1);
+    assert_eq!(m.questions[0].from, "/hours");
+    let raw =
+        json!({"name": "C", "notes": "Monday: 3rd Monday of the Month, 10am (except holidays)"});
+    let m = map_record(&raw).unwrap();
+    assert_eq!(m.questions.len(), 1, "hours in notes ask too");
+    let raw = json!({"name": "D", "notes": "Bring two forms of ID, once every 30 days."});
+    assert!(map_record(&raw).unwrap().questions.is_empty());
+    assert!(!has_content(&json!({"test": "data"})));
+    assert!(has_content(&json!({"contact": "(610) 268-3365"})));
+}
