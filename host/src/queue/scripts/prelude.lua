@@ -19,6 +19,12 @@
 --                               entries and records expire together (dead ttl)
 --   P:types             hash    job type -> JSON of the host that last registered it
 --   P:seq, P:token      string  counters: FIFO sequence, fencing tokens
+--   P:identity          string  the queue's identity marker (hosts notice data loss
+--                               when it vanishes or changes; written from Rust)
+--   P:layout            string  the layout version the queue was brought to (Rust)
+--   P:hosts             hash    host id -> its last heartbeat (Rust)
+--   P:content:<t>:<h>   hash    the content store's index: a result by type and
+--                               "<input hash>-<producer hash>"
 --   P:stats             hash    counters (submitted, completed, retried, dead, ...)
 --   P:finished          channel job ids, published when jobs end (several ids
 --                               in one message are separated by spaces)
