@@ -200,10 +200,6 @@ fn bearer_token(value: &str) -> Option<&str> {
         .then(|| token.trim_start())
 }
 
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -522,7 +518,7 @@ async fn health(State(state): State<Arc<ApiState>>) -> Response {
         Err(_) => json!({ "reachable": false, "error": "no answer within 2 s" }),
     };
     let mut redis = redis;
-    let durability = lock(&worker.presence().durability).clone();
+    let durability = worker.presence().durability();
     redis["appendonly"] = json!(durability.appendonly);
     redis["maxmemory_policy"] = json!(durability.maxmemory_policy);
     redis["risks"] = json!(durability.risks());

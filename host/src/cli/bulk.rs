@@ -317,7 +317,10 @@ impl Run<'_> {
                 }
             };
             if let Err(e) = self.recheck().await {
-                eprintln!("deckhand: lost Redis while reading job states ({e}); reconnecting");
+                eprintln!("deckhand: cannot read the jobs' states ({e}); trying again");
+                // Not at once: a Redis that came back empty needs a moment
+                // for the hosts to register their job types again.
+                tokio::time::sleep(Duration::from_millis(500)).await;
                 continue 'connect;
             }
             let mut messages = pubsub.on_message();

@@ -23,10 +23,15 @@ pub struct Presence {
     /// Unix ms of the last time (0: never).
     pub data_lost_at: AtomicU64,
     /// Redis' persistence settings, read at start.
-    pub durability: std::sync::Mutex<Durability>,
+    durability: std::sync::Mutex<Durability>,
 }
 
 impl Presence {
+    /// Redis' persistence settings as read at start.
+    pub fn durability(&self) -> Durability {
+        lock(&self.durability).clone()
+    }
+
     /// Whether the queue lost its data within [`DATA_LOSS_DEGRADED`].
     pub fn recently_lost(&self) -> bool {
         let at = self.data_lost_at.load(Ordering::Relaxed);
