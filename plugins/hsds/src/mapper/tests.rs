@@ -88,3 +88,59 @@ fn hours_in_notes_and_unreadable_hours() {
     assert!(!has_content(&json!({"test": "data"})));
     assert!(has_content(&json!({"contact": "(610) 268-3365"})));
 }
+
+#[test]
+fn other_scrapers_shapes_are_read_by_meaning() {
+    // Spellings and nesting none of the sample scrapers use.
+    let raw = json!({
+        "Agency Name": "Springfield Community Food Shelf",
+        "Site": { "Street Address": "742 Evergreen Terrace", "City": "Springfield",
+                  "State": "Illinois", "Postal Code": "62704" },
+        "Phone Number": "217.555.0199 ext 2",
+        "Hours of Operation": "Mon, Wed 10:00am-2:00pm; Sat 9-11am",
+        "Website URL": "www.springfieldfoodshelf.org",
+        "Contact Email": "help@springfieldfoodshelf.org",
+        "Latitude": "39.7817", "Longitude": "-89.6501",
+        "Programs": "Food Pantry, Senior Boxes"
+    });
+    let m = map_record(&raw).unwrap();
+    assert!(m.questions.is_empty(), "{:?}", m.questions);
+    let d = &m.draft;
+    assert_eq!(
+        d["organization"][0]["name"],
+        "Springfield Community Food Shelf"
+    );
+    assert_eq!(
+        d["organization"][0]["website"],
+        "https://www.springfieldfoodshelf.org"
+    );
+    assert_eq!(
+        d["organization"][0]["email"],
+        "help@springfieldfoodshelf.org"
+    );
+    let addr = &d["location"][0]["addresses"][0];
+    assert_eq!(addr["address_1"], "742 Evergreen Terrace");
+    assert_eq!(addr["state_province"], "IL");
+    assert_eq!(addr["postal_code"], "62704");
+    assert_eq!(
+        m.provenance["/location/0/addresses/0/state_province"].how,
+        How::Normalised
+    );
+    assert_eq!(d["location"][0]["latitude"], 39.7817);
+    assert_eq!(d["location"][0]["phones"][0]["number"], "(217) 555-0199");
+    let days: Vec<&str> = d["location"][0]["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["byday"].as_str().unwrap())
+        .collect();
+    assert_eq!(days, vec!["MO,WE", "SA"]);
+    assert_eq!(d["service"][1]["name"], "Senior Boxes");
+    // A whole address in one field.
+    let raw = json!({ "title": "Pantry", "location": "123 Main St, Springfield, IL 62701" });
+    let m = map_record(&raw).unwrap();
+    assert_eq!(
+        m.draft["location"][0]["addresses"][0]["city"],
+        "Springfield"
+    );
+}
