@@ -245,14 +245,15 @@ async fn passwords_never_reach_logs_errors_or_health() {
 async fn the_dead_letter_queue_agrees_with_itself() {
     let redis = TestRedis::start();
     let dir = plugin_dir(&["chaos"]);
-    // Dead jobs live 2 s; the queue holds at most 3.
+    // Dead jobs live 5 s (the four deaths below take well under that); the
+    // queue holds at most 3.
     let host = Host::start_with_env(
         "dlq",
         &redis.url(),
         dir.path(),
         &[],
         &[
-            ("DECKHAND_QUEUE_DEAD_TTL", "2"),
+            ("DECKHAND_QUEUE_DEAD_TTL", "5"),
             ("DECKHAND_QUEUE_DEAD_MAX", "3"),
         ],
     );
@@ -278,7 +279,7 @@ async fn the_dead_letter_queue_agrees_with_itself() {
     );
 
     // After the dead ttl: list, total, metric and retry all say empty.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(5500)).await;
     let (_, list) = api.get("/v1/dlq").await;
     assert_eq!(list, json!({ "total": 0, "jobs": [] }));
     let metrics = api.text("/metrics").await;
