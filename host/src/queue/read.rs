@@ -6,18 +6,7 @@ use super::*;
 impl Queue {
     /// Reads a job by id, with its error history.
     pub async fn get(&self, id: &str) -> Result<Option<JobRecord>, QueueError> {
-        let mut conn = self.conn.clone();
-        let (fields, errors): (HashMap<String, String>, Vec<String>) = redis::pipe()
-            .hgetall(self.key(&["job", id]))
-            .lrange(self.key(&["errors", id]), 0, -1)
-            .query_async(&mut conn)
-            .await?;
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        JobRecord::from_redis(fields, errors)
-            .map(Some)
-            .map_err(QueueError::Protocol)
+        Ok(self.get_many(&[id.to_string()]).await?.pop().flatten())
     }
 
     /// Reads many jobs in pipelined round trips (1,000 a trip), in the

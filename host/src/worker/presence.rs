@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Worker, lock};
 use crate::metrics::resident_bytes;
-use crate::queue::{Durability, RegisteredType};
+use crate::queue::{Durability, RegisteredType, now_ms};
 
 /// How long `/health` stays degraded after the queue's data was lost.
 pub const DATA_LOSS_DEGRADED: Duration = Duration::from_secs(3600);
@@ -37,13 +37,6 @@ impl Presence {
         let at = self.data_lost_at.load(Ordering::Relaxed);
         at > 0 && now_ms().saturating_sub(at) < DATA_LOSS_DEGRADED.as_millis() as u64
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 impl Worker {
