@@ -22,7 +22,8 @@ fn every_template_builds_and_runs() {
     let cache = tempfile::tempdir().unwrap();
     let deckhand = || {
         let mut cmd = common::deckhand();
-        cmd.env("DECKHAND_COMPILE_CACHE", cache.path());
+        cmd.env("DECKHAND_COMPILE_CACHE", "true")
+            .env("DECKHAND_DATA_DIR", cache.path());
         cmd
     };
     for (name, job_type) in [

@@ -9,54 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
-
 use crate::queue::{Queue, QueueError};
 
-/// The content hash of a submission: the submitter's
-/// `metadata.content_hash` when given, else SHA-256 of the canonical payload
-/// (object keys sorted, no whitespace), so `{"a":1,"b":2}` and
-/// `{ "b": 2, "a": 1 }` are the same content.
-pub fn content_hash(payload: &str, metadata_hash: Option<&str>) -> Result<String, String> {
-    if let Some(given) = metadata_hash {
-        valid_hash(given)?;
-        return Ok(given.to_string());
-    }
-    let value: Value =
-        serde_json::from_str(payload).map_err(|e| format!("payload is not valid JSON: {e}"))?;
-    // serde_json's maps are ordered by key, so this serialization is canonical.
-    let canonical = serde_json::to_string(&value).map_err(|e| e.to_string())?;
-    Ok(hex::encode(Sha256::digest(canonical.as_bytes())))
-}
-
-/// Content hashes become key and file names: 8–128 of `[0-9A-Za-z_-]`.
-pub fn valid_hash(hash: &str) -> Result<(), String> {
-    if !(8..=128).contains(&hash.len())
-        || !hash
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(format!(
-            "content_hash {hash:?} must be 8 to 128 letters, digits, '_' or '-'"
-        ));
-    }
-    Ok(())
-}
-
-/// One stored result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredResult {
-    pub job_type: String,
-    pub content_hash: String,
-    /// JSON text.
-    pub result: String,
-    pub job_id: String,
-    pub plugin_version: String,
-    /// Unix milliseconds.
-    pub stored_at: u64,
-}
+pub use crate::job::{StoredResult, content_hash, valid_hash};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {

@@ -1,11 +1,31 @@
 //! Deckhand: a job host whose job types are sandboxed WebAssembly components.
 //!
-//! - [`runtime`]: compiles plugins and runs each job in a fresh, limited instance.
-//! - [`registry`]: the plugin directory, with hot reload.
+//! # Layout
+//!
+//! Each module owns one thing; arrows point down only (a module imports from
+//! those listed below it, never from those above):
+//!
+//! | module | owns | imports |
+//! |---|---|---|
+//! | `api` | the HTTP API (axum): jobs, DLQ, health, metrics | worker, queue, metrics |
+//! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, llm, queue |
+//! | [`worker`] | a host's loops: claim, run, complete, leases, presence | registry, runtime, llm, content, metrics, queue |
+//! | [`metrics`] | counters and the Prometheus text | queue |
+//! | [`llm`] | the LLM client: dialects, retries, cooldowns, structured output | runtime (its port's types), queue (shared cooldowns), redact |
+//! | [`content`] | the content store's durable copy and export/import | queue, job |
+//! | [`registry`] | the plugin directory, with hot reload | runtime |
+//! | [`runtime`] | compiles plugins and runs each job in a fresh, limited instance; the `HostServices` port | job, schema |
+//! | [`queue`] | the Redis queue: scripts, records, hosts, DLQ (storage: Redis code only) | job |
+//! | [`job`] | the job vocabulary, no IO: failures, job type names, content hashes | — |
+//! | `schema`, `redact`, `redis_server` | JSON Schema checks, secret redaction, an embedded `redis-server` | — |
+//!
+//! The binary's `cli/` parses flags and prints; it wires the rest together
+//! (`cli/serve.rs` starts a host).
 
 pub mod api;
 pub mod config;
 pub mod content;
+pub mod job;
 pub mod llm;
 pub mod metrics;
 pub mod queue;
@@ -15,3 +35,6 @@ pub mod registry;
 pub mod runtime;
 pub mod schema;
 pub mod worker;
+
+#[cfg(test)]
+mod layout_tests;

@@ -12,6 +12,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+pub use crate::queue::QueueFigures;
+
 /// Histogram bucket bounds for job processing time, in seconds.
 const BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
@@ -311,17 +313,6 @@ impl Metrics {
         let _ = writeln!(w, "deckhand_redis_up {}", u8::from(queue.redis_up));
         out
     }
-}
-
-/// The queue-wide figures read from Redis for one scrape.
-#[derive(Debug, Default, Clone)]
-pub struct QueueFigures {
-    pub redis_up: bool,
-    pub ready: u64,
-    pub scheduled: u64,
-    pub running: u64,
-    pub dead: u64,
-    pub stats: BTreeMap<String, i64>,
 }
 
 fn header(w: &mut String, name: &str, kind: &str, help: &str) {

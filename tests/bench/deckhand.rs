@@ -112,12 +112,16 @@ fn commands(url: &str) -> (i64, i64) {
     (total, evalsha)
 }
 
-async fn completed(q: &Queue) -> i64 {
+async fn counter(q: &Queue, name: &str) -> i64 {
     q.stats()
         .await
         .ok()
-        .and_then(|s| s.get("completed").copied())
+        .and_then(|s| s.get(name).copied())
         .unwrap_or(0)
+}
+
+async fn completed(q: &Queue) -> i64 {
+    counter(q, "completed").await
 }
 
 async fn wait_completed(q: &Queue, target: i64) {
@@ -243,6 +247,7 @@ async fn run(url: &str, jobs: usize) {
         );
         stop(host);
     }
+    let (bulk_s, drain_waited_s) = bulk_runs(url, &q, plugins.path(), data.path(), jobs).await;
     println!(
         "{}",
         json!({
@@ -262,6 +267,9 @@ async fn run(url: &str, jobs: usize) {
             "drain_per_s_by_tasks": by_tasks,
             "redis_round_trips_per_job": (trips_per_job * 1000.0).round() / 1000.0,
             "cache_hit_submit_us": cache_hit,
+            "bulk_end_to_end_s": round2(bulk_s),
+            "bulk_vs_drain": round2(bulk_s / (jobs as f64 / drain)),
+            "drain_per_s_while_bulk_waits": (jobs as f64 / drain_waited_s).round(),
         })
     );
 }
@@ -297,6 +305,77 @@ async fn cache_hits(url: &str, n: usize) -> serde_json::Value {
     }
     times.sort_unstable();
     json!({"p50": percentile(&times, 0.50), "p99": percentile(&times, 0.99)})
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// `deckhand bulk` over `jobs` no-op records, twice:
+/// - end to end with a host running: from the command's start to its exit
+///   (reading the file, submitting, following, writing every result), to
+///   set beside the drain of as many jobs already queued;
+/// - submitted by `bulk` with no host running, then drained by a host while
+///   that `bulk` follows the jobs: the drain's seconds (the waiting client's
+///   cost to the host shows against the plain drain).
+async fn bulk_runs(
+    url: &str,
+    q: &Queue,
+    plugins: &std::path::Path,
+    data: &std::path::Path,
+    jobs: usize,
+) -> (f64, f64) {
+    let dir = tempfile::tempdir().expect("temp");
+    let records = |name: &str| {
+        let path = dir.path().join(name);
+        let lines: String = (0..jobs)
+            .map(|i| format!("{{\"record\": {i}, \"run\": \"{name}\"}}\n"))
+            .collect();
+        std::fs::write(&path, lines).expect("write records");
+        path
+    };
+    let bulk = |input: &std::path::Path| {
+        Command::new(root().join("target/release/deckhand"))
+            .args(["bulk", "echo"])
+            .arg(input)
+            .arg("--out")
+            .arg(input.with_extension("out"))
+            .args(["--redis-url", url])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start deckhand bulk")
+    };
+    let finish = |mut child: Child| {
+        let status = child.wait().expect("bulk");
+        assert!(status.success(), "deckhand bulk failed: {status}");
+    };
+
+    let host = serve(url, plugins, data, BATCH);
+    while !q.type_is_live("echo").await.unwrap_or(false) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let input = records("end-to-end");
+    let t = Instant::now();
+    finish(bulk(&input));
+    let end_to_end = t.elapsed().as_secs_f64();
+    stop(host);
+
+    let input = records("waited");
+    let target = counter(q, "submitted").await + jobs as i64;
+    let waiting = bulk(&input);
+    while counter(q, "submitted").await < target {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let done = completed(q).await + jobs as i64;
+    let t = Instant::now();
+    let host = serve(url, plugins, data, BATCH);
+    wait_completed(q, done).await;
+    let drained = t.elapsed().as_secs_f64();
+    finish(waiting);
+    stop(host);
+    (end_to_end, drained)
 }
 
 fn epoch_ms() -> u64 {

@@ -356,17 +356,16 @@ fn host_triple() -> Result<String, String> {
 fn serve(extra: &[String]) -> Result<(), String> {
     let root = root();
     let plugins = build_plugins()?;
-    let mut cmd = cargo();
+    // Built as `cargo xtask test` builds it (`cargo test --release
+    // --workspace` also builds `target/release/deckhand`), so after the
+    // tests nothing compiles again: `cargo run -p deckhand` would unify the
+    // dependencies' features differently and compile wasmtime once more.
+    run(cargo()
+        .current_dir(&root)
+        .args(["test", "--release", "--workspace", "--no-run"]))?;
+    let mut cmd = Command::new(root.join("target/release/deckhand"));
     cmd.current_dir(&root)
-        .args([
-            "run",
-            "--release",
-            "-p",
-            "deckhand",
-            "--",
-            "serve",
-            "--plugin-dir",
-        ])
+        .args(["serve", "--plugin-dir"])
         .arg(&plugins)
         .args(extra);
     run(&mut cmd)

@@ -18,7 +18,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use sha2::Digest;
 
-use deckhand::queue::{JobRecord, JobStatus, Queue, QueueError, SubmitRequest};
+use deckhand::queue::{JobStatus, Outcome, Queue, QueueError, SubmitRequest};
 
 use super::jobs::MAX_WAIT_SECS;
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
@@ -96,6 +96,9 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         written: 0,
         counts: Counts::default(),
     };
+    // Subscribed before the first submission, every job that ends from
+    // now on is announced to this client: no need to read them all back.
+    let subscribed = run.subscribe().await.ok();
     if let Err(e) = run.submit(0..ids.len()).await {
         eprintln!("deckhand: submission refused: {e}");
         return Ok(EXIT_ERROR);
@@ -104,7 +107,7 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         std::fs::File::create(&args.out)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?,
     );
-    let stop = run.follow(&mut out).await;
+    let stop = run.follow(&mut out, subscribed).await;
     // Whatever happened, every record gets its line.
     run.write_rest(&mut out).await?;
     out.flush()?;
@@ -290,6 +293,11 @@ impl Run<'_> {
                     if s.id != self.followed[i] {
                         self.follow_job(i, s.id.clone());
                     }
+                    // Finished already (an earlier run's, or from the content store).
+                    if s.status.is_finished() && !self.done[i] {
+                        self.done[i] = true;
+                        self.finished += 1;
+                    }
                 }
             }
         }
@@ -298,14 +306,26 @@ impl Run<'_> {
 
     /// Follows the jobs until all have finished, the timeout passes or the
     /// user interrupts; writes finished records as the prefix grows.
-    async fn follow(&mut self, out: &mut impl Write) -> Option<Stop> {
+    /// `subscribed`: a subscription made before the jobs were submitted,
+    /// which has seen every end since (so the states need no reading).
+    async fn follow(
+        &mut self,
+        out: &mut impl Write,
+        mut subscribed: Option<redis::aio::PubSub>,
+    ) -> Option<Stop> {
         let deadline = deckhand::queue::deadline_after(Duration::from_secs(self.args.timeout));
         let bar = progress_bar(self.ids.len());
         let mut last_line = None;
         let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
         'connect: loop {
             // Subscribe, then read: a job that ends in between is seen by one or the other.
-            let mut pubsub = match self.subscribe().await {
+            // A subscription made here has missed what ended meanwhile.
+            let resubscribed = subscribed.is_none();
+            let subscription = match subscribed.take() {
+                Some(p) => Ok(p),
+                None => self.subscribe().await,
+            };
+            let mut pubsub = match subscription {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("deckhand: cannot reach Redis ({e}); retrying");
@@ -316,7 +336,7 @@ impl Run<'_> {
                     }
                 }
             };
-            if let Err(e) = self.recheck().await {
+            if resubscribed && let Err(e) = self.recheck().await {
                 eprintln!("deckhand: cannot read the jobs' states ({e}); trying again");
                 // Not at once: a Redis that came back empty needs a moment
                 // for the hosts to register their job types again.
@@ -439,7 +459,7 @@ impl Run<'_> {
             }
             let records = self
                 .queue
-                .get_many(&self.followed[self.written..end])
+                .outcomes(&self.followed[self.written..end])
                 .await?;
             for (i, record) in (self.written..end).zip(records) {
                 let line = self.line(i, record.as_ref());
@@ -457,7 +477,7 @@ impl Run<'_> {
     async fn write_rest(&mut self, out: &mut impl Write) -> anyhow::Result<()> {
         while self.written < self.ids.len() {
             let end = (self.written + WRITE_CHUNK).min(self.ids.len());
-            let records = match self.queue.get_many(&self.followed[self.written..end]).await {
+            let records = match self.queue.outcomes(&self.followed[self.written..end]).await {
                 Ok(r) => r,
                 Err(_) => vec![None; end - self.written],
             };
@@ -470,7 +490,7 @@ impl Run<'_> {
     }
 
     /// One output line; counts the outcome.
-    fn line(&mut self, i: usize, job: Option<&JobRecord>) -> serde_json::Value {
+    fn line(&mut self, i: usize, job: Option<&Outcome>) -> serde_json::Value {
         let id = self.followed[i].clone();
         let Some(job) = job else {
             self.counts.unfinished += 1;
@@ -489,8 +509,8 @@ impl Run<'_> {
             JobStatus::Dead | JobStatus::Cancelled => {
                 self.counts.failed += 1;
                 let error = job
-                    .errors
-                    .last()
+                    .last_error
+                    .as_ref()
                     .map(|e| format!("[{}] {}", e.kind, e.message));
                 serde_json::json!({ "id": id, "status": job.status, "error": error })
             }

@@ -301,13 +301,14 @@ pub async fn stats(queue: &QueueArgs) -> anyhow::Result<u8> {
     let queue = queue.connect().await?;
     let mut stats = queue.stats().await?;
     // Every counter an operator looks for, zero until it first moves.
+    use deckhand::queue::keys::stat;
     for name in [
-        "submitted",
-        "completed",
-        "retried",
-        "dead",
-        "cancelled",
-        "cache_hits",
+        stat::SUBMITTED,
+        stat::COMPLETED,
+        stat::RETRIED,
+        stat::DEAD,
+        stat::CANCELLED,
+        stat::CACHE_HITS,
     ] {
         stats.entry(name.to_string()).or_insert(0);
     }

@@ -6,19 +6,26 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
+use deckhand::config::Config;
 use deckhand::registry::Registry;
 use deckhand::runtime::{JobInput, Plugin, Runtime, RuntimeConfig, Standalone};
 
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK};
 
-/// A runtime for the local commands; `DECKHAND_COMPILE_CACHE` names a
-/// compile cache directory to use.
+/// A runtime for the local commands, set up as `serve` sets up its own from
+/// the same `deckhand.toml` (or `DECKHAND_CONFIG`) and `DECKHAND_*`
+/// environment: limits, per job type limits and the compile cache
+/// (`compile_cache`, on by default, in `<data_dir>/compiled`). No instance
+/// pool: these commands run one job.
 fn new_runtime() -> anyhow::Result<Arc<Runtime>> {
-    let config = RuntimeConfig {
-        compile_cache: std::env::var_os("DECKHAND_COMPILE_CACHE").map(Into::into),
-        ..RuntimeConfig::default()
+    let path = std::env::var_os("DECKHAND_CONFIG").map(std::path::PathBuf::from);
+    let config = Config::load(path.as_deref(), std::env::vars())
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let runtime = RuntimeConfig {
+        pool_instances: 0,
+        ..config.runtime_config()
     };
-    Ok(Arc::new(Runtime::new(config)?))
+    Ok(Arc::new(Runtime::new(runtime)?))
 }
 
 /// Reads a payload from a file or stdin and checks that it is JSON.

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use deckhand::queue::{Queue, QueueConfig};
+use deckhand::config::Config;
+use deckhand::queue::Queue;
 use deckhand::redact;
 
 pub const EXIT_OK: u8 = 0;
@@ -33,35 +34,58 @@ pub struct Cli {
     command: Command,
 }
 
-/// Where the queue is.
+/// Where the queue is and how it is set up: the same `deckhand.toml`,
+/// `DECKHAND_*` environment and flags as `serve` reads, so a client agrees
+/// with the hosts on the prefix, default retries, payload limit and the rest.
 #[derive(Args, Debug, Clone)]
 pub struct QueueArgs {
-    /// Redis URL.
-    #[arg(
-        long,
-        env = "DECKHAND_REDIS_URL",
-        default_value = "redis://127.0.0.1:6379"
-    )]
-    redis_url: String,
-    /// Key prefix; hosts and clients of one queue must agree on it.
-    #[arg(long, env = "DECKHAND_PREFIX", default_value = "deckhand")]
-    prefix: String,
+    /// Config file (default: ./deckhand.toml if it exists).
+    #[arg(long, env = "DECKHAND_CONFIG")]
+    config: Option<PathBuf>,
+    /// Redis URL (default: the config's `redis_url`, else redis://127.0.0.1:6379).
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Key prefix; hosts and clients of one queue must agree on it
+    /// (default: the config's `prefix`).
+    #[arg(long)]
+    prefix: Option<String>,
 }
 
+/// Where clients look for Redis when nothing names it.
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
 impl QueueArgs {
+    /// The configuration: file, then environment, then these flags.
+    fn config(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load(self.config.as_deref(), std::env::vars())
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        if let Some(url) = &self.redis_url {
+            config.redis_url = Some(url.clone());
+        }
+        if let Some(prefix) = &self.prefix {
+            config.prefix = prefix.clone();
+        }
+        config
+            .check()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        Ok(config)
+    }
+
     async fn connect(&self) -> anyhow::Result<Queue> {
-        let config = QueueConfig {
-            prefix: self.prefix.clone(),
-            ..QueueConfig::default()
-        };
-        Queue::connect(&self.redis_url, config).await.map_err(|e| {
-            let url = &self.redis_url;
-            anyhow::anyhow!(
-                "cannot reach the queue at {}: {}",
-                redact::url(url),
-                redact::text(&e.to_string(), url)
-            )
-        })
+        let config = self.config()?;
+        let url = config
+            .redis_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REDIS_URL.to_string());
+        Queue::connect(&url, config.queue_config())
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot reach the queue at {}: {}",
+                    redact::url(&url),
+                    redact::text(&e.to_string(), &url)
+                )
+            })
     }
 }
 

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::queue::Queue;
+use crate::queue::keys::stat;
 use crate::runtime::{LlmError, LlmMessage, LlmRequest, LlmResponse};
 use dialect::truncate;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -232,7 +233,7 @@ impl LlmClient {
                     )
                 }
             };
-            self.count("llm_invalid_outputs", 1).await;
+            self.count(stat::LLM_INVALID_OUTPUTS, 1).await;
             tracing::debug!(attempt, "structured output rejected: {problem}");
             messages.push(LlmMessage {
                 role: "assistant".into(),
@@ -279,7 +280,7 @@ impl LlmClient {
             if let Some(key) = &self.api_key {
                 req = req.bearer_auth(key);
             }
-            self.count("llm_calls", 1).await;
+            self.count(stat::LLM_CALLS, 1).await;
             usage.calls.fetch_add(1, Ordering::Relaxed);
             let retry_after;
             match req.send().await {
@@ -309,17 +310,17 @@ impl LlmClient {
                         return match dialect.parse(&json) {
                             Ok(reply) => {
                                 usage.add_tokens(reply.prompt_tokens, reply.completion_tokens);
-                                self.count("llm_prompt_tokens", i64::from(reply.prompt_tokens))
+                                self.count(stat::LLM_PROMPT_TOKENS, i64::from(reply.prompt_tokens))
                                     .await;
                                 self.count(
-                                    "llm_completion_tokens",
+                                    stat::LLM_COMPLETION_TOKENS,
                                     i64::from(reply.completion_tokens),
                                 )
                                 .await;
                                 Ok(reply)
                             }
                             Err(problem) => {
-                                self.count("llm_errors", 1).await;
+                                self.count(stat::LLM_ERRORS, 1).await;
                                 Err(match problem {
                                     ReplyError::ErrorBody(m) => LlmError::Unavailable(format!(
                                         "the provider answered HTTP 200 with an error: {m}"
@@ -328,8 +329,9 @@ impl LlmClient {
                                         let usage_of_reply = spent;
                                         usage.add_tokens(usage_of_reply.0, usage_of_reply.1);
                                         let usage = usage_of_reply;
-                                        self.count("llm_prompt_tokens", i64::from(usage.0)).await;
-                                        self.count("llm_completion_tokens", i64::from(usage.1))
+                                        self.count(stat::LLM_PROMPT_TOKENS, i64::from(usage.0))
+                                            .await;
+                                        self.count(stat::LLM_COMPLETION_TOKENS, i64::from(usage.1))
                                             .await;
                                         LlmError::InvalidResponse(format!(
                                             "the answer was cut off at max_tokens ({} completion tokens)",
@@ -346,7 +348,7 @@ impl LlmClient {
                     let excerpt = truncate(&text, 300);
                     match status.as_u16() {
                         401 | 403 => {
-                            self.count("llm_errors", 1).await;
+                            self.count(stat::LLM_ERRORS, 1).await;
                             return Err(LlmError::NotConfigured(format!(
                                 "the provider refused the credentials (HTTP {status}); check {}: {excerpt}",
                                 if self.config.api_key_env.is_empty() {
@@ -357,7 +359,7 @@ impl LlmClient {
                             )));
                         }
                         429 => {
-                            self.count("llm_rate_limited", 1).await;
+                            self.count(stat::LLM_RATE_LIMITED, 1).await;
                             let wait = header_wait.unwrap_or(Duration::from_secs(5)).min(MAX_WAIT);
                             self.set_cooldown(wait).await;
                             last = format!("rate limited (HTTP 429): {excerpt}");
@@ -368,7 +370,7 @@ impl LlmClient {
                             retry_after = header_wait;
                         }
                         _ => {
-                            self.count("llm_errors", 1).await;
+                            self.count(stat::LLM_ERRORS, 1).await;
                             return Err(LlmError::InvalidRequest(format!(
                                 "HTTP {status}: {excerpt}"
                             )));
@@ -384,14 +386,14 @@ impl LlmClient {
                 tokio::time::sleep(wait).await;
             }
         }
-        self.count("llm_errors", 1).await;
+        self.count(stat::LLM_ERRORS, 1).await;
         Err(LlmError::Unavailable(format!(
             "gave up after {attempts} attempts: {last}"
         )))
     }
 
     fn cooldown_key(&self) -> String {
-        format!("llm:cooldown:{}", self.config.provider.as_str())
+        self.config.provider.as_str().to_string()
     }
 
     /// Waits out a rate-limit cooldown set by any host.

@@ -19,7 +19,7 @@ impl Queue {
         let ids: Vec<String> = self
             .conn
             .clone()
-            .zrange(self.key(&["dead"]), start, stop)
+            .zrange(self.key(&[key::DEAD]), start, stop)
             .await?;
         Ok(self.get_many(&ids).await?.into_iter().flatten().collect())
     }

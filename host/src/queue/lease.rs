@@ -251,7 +251,7 @@ impl Queue {
             .conn
             .clone()
             .hset_multiple(
-                self.key(&["job", id]),
+                self.key(&[key::JOB, id]),
                 &[
                     ("progress", fraction.to_string()),
                     ("progress_message", message.to_string()),
@@ -269,11 +269,11 @@ impl Queue {
         prompt_tokens: u32,
         completion_tokens: u32,
     ) -> Result<(), QueueError> {
-        let key = self.key(&["job", id]);
+        let key = self.key(&[key::JOB, id]);
         let _: () = redis::pipe()
-            .hincr(&key, "llm_calls", calls)
-            .hincr(&key, "prompt_tokens", prompt_tokens)
-            .hincr(&key, "completion_tokens", completion_tokens)
+            .hincr(&key, field::LLM_CALLS, calls)
+            .hincr(&key, field::PROMPT_TOKENS, prompt_tokens)
+            .hincr(&key, field::COMPLETION_TOKENS, completion_tokens)
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(())

@@ -36,7 +36,7 @@ impl Queue {
     pub async fn mark_waited_jobs(&self) -> Result<u64, QueueError> {
         // The layout version this queue has been brought to; the scan runs
         // once per queue, not at every start.
-        let layout: Option<u32> = self.conn.clone().get(self.key(&["layout"])).await?;
+        let layout: Option<u32> = self.conn.clone().get(self.key(&[key::LAYOUT])).await?;
         if layout.is_some_and(|v| v >= LAYOUT_WAITED_ON) {
             return Ok(0);
         }
@@ -44,13 +44,13 @@ impl Queue {
         let _: () = self
             .conn
             .clone()
-            .set(self.key(&["layout"]), LAYOUT_WAITED_ON)
+            .set(self.key(&[key::LAYOUT]), LAYOUT_WAITED_ON)
             .await?;
         Ok(flagged)
     }
 
     async fn flag_waited_jobs(&self) -> Result<u64, QueueError> {
-        let prefix = self.key(&["waiting", ""]);
+        let prefix = self.key(&[key::WAITING, ""]);
         let ids: Vec<String> = self
             .scan(&["waiting", "*"])
             .await?
@@ -70,10 +70,10 @@ impl Queue {
     }
 
     /// Every result in the content index.
-    pub async fn content_results(&self) -> Result<Vec<crate::content::StoredResult>, QueueError> {
+    pub async fn content_results(&self) -> Result<Vec<crate::job::StoredResult>, QueueError> {
         let keys = self.scan(&["content", "*"]).await?;
         let mut conn = self.conn.clone();
-        let prefix = format!("{}:content:", self.tag);
+        let prefix = format!("{}:{}:", self.tag, key::CONTENT);
         let mut out = Vec::new();
         for key in keys {
             let Some((job_type, hash)) = key
@@ -86,7 +86,7 @@ impl Queue {
             let Some(result) = f.get("result") else {
                 continue;
             };
-            out.push(crate::content::StoredResult {
+            out.push(crate::job::StoredResult {
                 job_type: job_type.to_string(),
                 content_hash: hash.to_string(),
                 result: result.clone(),
@@ -100,8 +100,8 @@ impl Queue {
     }
 
     /// Puts one result into the content index (import).
-    pub async fn store_content(&self, s: &crate::content::StoredResult) -> Result<(), QueueError> {
-        let key = self.key(&["content", &s.job_type, &s.content_hash]);
+    pub async fn store_content(&self, s: &crate::job::StoredResult) -> Result<(), QueueError> {
+        let key = self.key(&[key::CONTENT, &s.job_type, &s.content_hash]);
         let _: () = self
             .conn
             .clone()

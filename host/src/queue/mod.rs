@@ -18,6 +18,7 @@
 //! - `scripts.rs` and `scripts/*.lua`: every state change, one script each.
 
 mod dlq;
+pub mod keys;
 mod lease;
 mod maintenance;
 mod presence;
@@ -28,6 +29,7 @@ mod scripts;
 mod submit;
 
 pub use presence::{Durability, TypeInfo};
+pub use read::{Outcome, QueueFigures};
 pub use record::{Children, ErrorEntry, JobRecord, JobStatus};
 pub use retry::RetryStrategy;
 pub use submit::{BatchError, check_request, valid_id};
@@ -40,7 +42,8 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::{JobFailure, valid_job_type_name};
+use crate::job::{JobFailure, valid_job_type_name};
+use keys::{field, key};
 use scripts::scripts;
 
 /// Priorities are clamped to this range so ready scores stay exact.
@@ -308,19 +311,19 @@ impl Queue {
     /// key it touches; ARGV[1] is the tag the script builds its keys from.
     fn invocation<'a>(&self, script: &'a redis::Script) -> redis::ScriptInvocation<'a> {
         let mut invocation = script.prepare_invoke();
-        invocation.key(self.key(&["seq"])).arg(&self.tag);
+        invocation.key(self.key(&[key::SEQ])).arg(&self.tag);
         invocation
     }
 
     /// The pub/sub channel job ids are published on when jobs end (several
     /// ids in one message are separated by spaces).
     pub fn finished_channel(&self) -> String {
-        self.key(&["finished"])
+        self.key(&[key::FINISHED])
     }
 
     /// The pub/sub channel a job type is published on when a job is ready.
     pub fn wake_channel(&self) -> String {
-        self.key(&["wake"])
+        self.key(&[key::WAKE])
     }
 
     /// A dedicated pub/sub connection (pub/sub cannot share the multiplexed one).
@@ -334,7 +337,11 @@ impl Queue {
 
     /// Time left on a shared cooldown (e.g. an LLM provider's rate limit).
     pub async fn cooldown_left(&self, name: &str) -> Result<Option<Duration>, QueueError> {
-        let ms: i64 = self.conn.clone().pttl(self.key(&[name])).await?;
+        let ms: i64 = self
+            .conn
+            .clone()
+            .pttl(self.key(&[key::COOLDOWN, name]))
+            .await?;
         Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
     }
 
@@ -342,7 +349,7 @@ impl Queue {
     pub async fn set_cooldown(&self, name: &str, wait: Duration) -> Result<(), QueueError> {
         let ms = millis(wait).max(1);
         let _: () = redis::cmd("SET")
-            .arg(self.key(&[name]))
+            .arg(self.key(&[key::COOLDOWN, name]))
             .arg(1)
             .arg("PX")
             .arg(ms)
@@ -356,7 +363,7 @@ impl Queue {
         let _: i64 = self
             .conn
             .clone()
-            .hincr(self.key(&["stats"]), name, by)
+            .hincr(self.key(&[key::STATS]), name, by)
             .await?;
         Ok(())
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
+use super::keys::key;
 use super::{Queue, QueueError, RegisteredType, now_ms};
 
 /// A registration is live for this many heartbeat intervals after it was
@@ -110,7 +111,7 @@ impl Queue {
         let _: () = self
             .conn
             .clone()
-            .hset_multiple(self.key(&["types"]), &entries)
+            .hset_multiple(self.key(&[key::TYPES]), &entries)
             .await?;
         Ok(())
     }
@@ -118,7 +119,7 @@ impl Queue {
     /// Registered job types: type -> JSON {host, plugin, version_id, cache,
     /// at, interval_ms} of the host that registered it last.
     pub async fn job_types(&self) -> Result<BTreeMap<String, String>, QueueError> {
-        Ok(self.conn.clone().hgetall(self.key(&["types"])).await?)
+        Ok(self.conn.clone().hgetall(self.key(&[key::TYPES])).await?)
     }
 
     /// Registered job types, read, with whether a live host offers each.
@@ -137,7 +138,7 @@ impl Queue {
         let raw: Option<String> = self
             .conn
             .clone()
-            .hget(self.key(&["types"]), job_type)
+            .hget(self.key(&[key::TYPES]), job_type)
             .await?;
         Ok(raw.is_some_and(|raw| type_info(job_type.to_string(), &raw, now_ms()).live))
     }
@@ -147,14 +148,15 @@ impl Queue {
         let _: () = self
             .conn
             .clone()
-            .hset(self.key(&["hosts"]), host, beat.to_string())
+            .hset(self.key(&[key::HOSTS]), host, beat.to_string())
             .await?;
         Ok(())
     }
 
     /// Every host's last heartbeat, by host id.
     pub async fn hosts(&self) -> Result<BTreeMap<String, serde_json::Value>, QueueError> {
-        let raw: BTreeMap<String, String> = self.conn.clone().hgetall(self.key(&["hosts"])).await?;
+        let raw: BTreeMap<String, String> =
+            self.conn.clone().hgetall(self.key(&[key::HOSTS])).await?;
         Ok(raw
             .into_iter()
             .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|v| (k, v)))
@@ -167,7 +169,7 @@ impl Queue {
     /// queue's data (restarted empty, flushed, failed over to an empty
     /// replica).
     pub async fn claim_identity(&self) -> Result<String, QueueError> {
-        let key = self.key(&["identity"]);
+        let key = self.key(&[key::IDENTITY]);
         let fresh = uuid::Uuid::now_v7().to_string();
         let _: Option<String> = redis::cmd("SET")
             .arg(&key)
@@ -183,7 +185,7 @@ impl Queue {
 
     /// The identity marker as it is now (`None`: gone).
     pub async fn identity(&self) -> Result<Option<String>, QueueError> {
-        Ok(self.conn.clone().get(self.key(&["identity"])).await?)
+        Ok(self.conn.clone().get(self.key(&[key::IDENTITY])).await?)
     }
 
     /// Redis' persistence and eviction settings; unknown where CONFIG is

@@ -17,8 +17,8 @@ impl Queue {
         for chunk in ids.chunks(1000) {
             let mut pipe = redis::pipe();
             for id in chunk {
-                pipe.hgetall(self.key(&["job", id]))
-                    .lrange(self.key(&["errors", id]), 0, -1);
+                pipe.hgetall(self.key(&[key::JOB, id]))
+                    .lrange(self.key(&[key::ERRORS, id]), 0, -1);
             }
             let replies: Vec<(HashMap<String, String>, Vec<String>)> = {
                 let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
@@ -50,7 +50,7 @@ impl Queue {
         for chunk in ids.chunks(5000) {
             let mut pipe = redis::pipe();
             for id in chunk {
-                pipe.hget(self.key(&["job", id]), "status");
+                pipe.hget(self.key(&[key::JOB, id]), "status");
             }
             let replies: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
             for reply in replies {
@@ -58,6 +58,38 @@ impl Queue {
                     None => None,
                     Some(s) => Some(s.parse().map_err(QueueError::Protocol)?),
                 });
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many jobs ended, in pipelined round trips (1,000 a trip), in the
+    /// order of `ids`: status, result and last error only, which is all a
+    /// report of outcomes needs and a fraction of each record to read;
+    /// `None` for a job that does not exist.
+    pub async fn outcomes(&self, ids: &[String]) -> Result<Vec<Option<Outcome>>, QueueError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut conn = self.conn.clone();
+        for chunk in ids.chunks(1000) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.hget(
+                    self.key(&[key::JOB, id]),
+                    &[field::STATUS, field::RESULT, field::LAST_ERROR],
+                );
+            }
+            let replies: Vec<(Option<String>, Option<String>, Option<String>)> =
+                pipe.query_async(&mut conn).await?;
+            for (status, result, last_error) in replies {
+                let Some(status) = status else {
+                    out.push(None);
+                    continue;
+                };
+                out.push(Some(Outcome {
+                    status: status.parse().map_err(QueueError::Protocol)?,
+                    result,
+                    last_error: last_error.and_then(|e| serde_json::from_str(&e).ok()),
+                }));
             }
         }
         Ok(out)
@@ -112,31 +144,31 @@ impl Queue {
 
     /// The queue's counters (submitted, claimed, completed, retried, dead, ...).
     pub async fn stats(&self) -> Result<BTreeMap<String, i64>, QueueError> {
-        Ok(self.conn.clone().hgetall(self.key(&["stats"])).await?)
+        Ok(self.conn.clone().hgetall(self.key(&[key::STATS])).await?)
     }
 
     /// Ready jobs per job type.
     pub async fn ready_counts(&self, job_types: &[&str]) -> Result<Vec<u64>, QueueError> {
         let mut pipe = redis::pipe();
         for t in job_types {
-            pipe.zcard(self.key(&["ready", t]));
+            pipe.zcard(self.key(&[key::READY, t]));
         }
         Ok(pipe.query_async(&mut self.conn.clone()).await?)
     }
 
     /// Queue sizes and counters for `/metrics`.
-    pub async fn figures(&self) -> Result<crate::metrics::QueueFigures, QueueError> {
-        let types: Vec<String> = self.conn.clone().hkeys(self.key(&["types"])).await?;
+    pub async fn figures(&self) -> Result<QueueFigures, QueueError> {
+        let types: Vec<String> = self.conn.clone().hkeys(self.key(&[key::TYPES])).await?;
         let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
         let ready: u64 = self.ready_counts(&type_refs).await?.iter().sum();
         let mut conn = self.conn.clone();
         let (scheduled, running): (u64, u64) = redis::pipe()
-            .zcard(self.key(&["scheduled"]))
-            .zcard(self.key(&["leases"]))
+            .zcard(self.key(&[key::SCHEDULED]))
+            .zcard(self.key(&[key::LEASES]))
             .query_async(&mut conn)
             .await?;
         let dead = self.dlq_trim().await?;
-        Ok(crate::metrics::QueueFigures {
+        Ok(QueueFigures {
             redis_up: true,
             ready,
             scheduled,
@@ -153,4 +185,25 @@ impl Queue {
             .await?;
         Ok(())
     }
+}
+
+/// The queue-wide figures read from Redis for one scrape.
+#[derive(Debug, Default, Clone)]
+pub struct QueueFigures {
+    pub redis_up: bool,
+    pub ready: u64,
+    pub scheduled: u64,
+    pub running: u64,
+    pub dead: u64,
+    pub stats: BTreeMap<String, i64>,
+}
+
+/// What became of a job, as [`Queue::outcomes`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: JobStatus,
+    /// JSON text, when completed.
+    pub result: Option<String>,
+    /// The last failed attempt's entry, if any.
+    pub last_error: Option<ErrorEntry>,
 }

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::keys::field;
+
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,7 +149,7 @@ impl JobRecord {
         errors: Vec<String>,
     ) -> Result<JobRecord, String> {
         let mut take = |name: &str| f.remove(name).filter(|v| !v.is_empty());
-        let id = take("id").ok_or("job hash without id")?;
+        let id = take(field::ID).ok_or("job hash without id")?;
         let number = |v: Option<String>, name: &str| -> Result<Option<u64>, String> {
             v.map(|s| {
                 s.parse::<u64>()
@@ -155,18 +157,20 @@ impl JobRecord {
             })
             .transpose()
         };
-        let status = take("status")
+        let status = take(field::STATUS)
             .ok_or_else(|| format!("job {id} has no status"))?
             .parse()?;
-        let job_type = take("type").unwrap_or_default();
-        let payload = take("payload").unwrap_or_default();
-        let priority = take("priority").and_then(|p| p.parse().ok()).unwrap_or(0);
-        let attempts = number(take("attempts"), "attempts")?.unwrap_or(0) as u32;
-        let max_retries = number(take("max_retries"), "max_retries")?.unwrap_or(0) as u32;
-        let depends_on = take("depends_on")
+        let job_type = take(field::TYPE).unwrap_or_default();
+        let payload = take(field::PAYLOAD).unwrap_or_default();
+        let priority = take(field::PRIORITY)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let attempts = number(take(field::ATTEMPTS), field::ATTEMPTS)?.unwrap_or(0) as u32;
+        let max_retries = number(take(field::MAX_RETRIES), field::MAX_RETRIES)?.unwrap_or(0) as u32;
+        let depends_on = take(field::DEPENDS_ON)
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or_default();
-        let metadata = take("metadata")
+        let metadata = take(field::METADATA)
             .and_then(|m| serde_json::from_str(&m).ok())
             .unwrap_or_default();
         let record = JobRecord {
@@ -178,31 +182,32 @@ impl JobRecord {
             max_retries,
             depends_on,
             metadata,
-            parent: take("parent"),
-            result: take("result"),
-            plugin_version: take("plugin_version"),
-            worker: take("worker"),
-            feedback: take("feedback"),
-            progress: take("progress").and_then(|p| p.parse().ok()),
-            progress_message: take("progress_message"),
-            created_at: number(take("created_at"), "created_at")?.unwrap_or(0),
-            updated_at: number(take("updated_at"), "updated_at")?.unwrap_or(0),
-            started_at: number(take("started_at"), "started_at")?,
-            finished_at: number(take("finished_at"), "finished_at")?,
-            run_at: number(take("run_at"), "run_at")?,
+            parent: take(field::PARENT).filter(|p| !p.is_empty()),
+            result: take(field::RESULT),
+            plugin_version: take(field::PLUGIN_VERSION),
+            worker: take(field::WORKER),
+            feedback: take(field::FEEDBACK),
+            progress: take(field::PROGRESS).and_then(|p| p.parse().ok()),
+            progress_message: take(field::PROGRESS_MESSAGE),
+            created_at: number(take(field::CREATED_AT), field::CREATED_AT)?.unwrap_or(0),
+            updated_at: number(take(field::UPDATED_AT), field::UPDATED_AT)?.unwrap_or(0),
+            started_at: number(take(field::STARTED_AT), field::STARTED_AT)?,
+            finished_at: number(take(field::FINISHED_AT), field::FINISHED_AT)?,
+            run_at: number(take(field::RUN_AT), field::RUN_AT)?,
             // Left behind when a job finishes; only a running job has a lease.
-            lease_until: number(take("lease_until"), "lease_until")?
+            lease_until: number(take(field::LEASE_UNTIL), field::LEASE_UNTIL)?
                 .filter(|_| status == JobStatus::Running),
-            content_hash: take("content_hash"),
-            cache_hit: take("cache_hit").is_some_and(|v| v == "1"),
-            llm_calls: number(take("llm_calls"), "llm_calls")?.unwrap_or(0),
-            prompt_tokens: number(take("prompt_tokens"), "prompt_tokens")?.unwrap_or(0),
-            completion_tokens: number(take("completion_tokens"), "completion_tokens")?.unwrap_or(0),
-            run_after_failure: take("run_after_failure").is_some_and(|v| v == "1"),
+            content_hash: take(field::CONTENT_HASH),
+            cache_hit: take(field::CACHE_HIT).is_some_and(|v| v == "1"),
+            llm_calls: number(take(field::LLM_CALLS), field::LLM_CALLS)?.unwrap_or(0),
+            prompt_tokens: number(take(field::PROMPT_TOKENS), field::PROMPT_TOKENS)?.unwrap_or(0),
+            completion_tokens: number(take(field::COMPLETION_TOKENS), field::COMPLETION_TOKENS)?
+                .unwrap_or(0),
+            run_after_failure: take(field::RUN_AFTER_FAILURE).is_some_and(|v| v == "1"),
             children: Children {
-                total: number(take("children_total"), "children_total")?.unwrap_or(0),
-                finished: number(take("children_done"), "children_done")?.unwrap_or(0),
-                failed: number(take("children_failed"), "children_failed")?.unwrap_or(0),
+                total: number(take(field::CHILDREN_TOTAL), field::CHILDREN_TOTAL)?.unwrap_or(0),
+                finished: number(take(field::CHILDREN_DONE), field::CHILDREN_DONE)?.unwrap_or(0),
+                failed: number(take(field::CHILDREN_FAILED), field::CHILDREN_FAILED)?.unwrap_or(0),
             },
             errors: errors
                 .iter()

@@ -13,11 +13,9 @@ mod limits;
 mod plugin;
 mod services;
 
+pub use crate::job::{JobFailure, valid_job_type_name};
 pub use cache::{CacheOutcome, CompileCache};
-pub use plugin::{
-    JobTypeInfo, LoadError, Plugin, PluginInfo, valid_job_type_name,
-    version_id as plugin_version_id,
-};
+pub use plugin::{JobTypeInfo, LoadError, Plugin, PluginInfo, version_id as plugin_version_id};
 pub use services::{
     ChildJob, HostServices, JobView, LlmError, LlmMessage, LlmRequest, LlmResponse, Standalone,
 };
@@ -108,63 +106,6 @@ pub struct JobInput {
     pub attempt: u32,
     pub feedback: Option<String>,
     pub metadata: Vec<(String, String)>,
-}
-
-/// Why an attempt did not produce a result. The first three come from the
-/// plugin itself; the rest are the host ending a job that broke a rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum JobFailure {
-    #[error("the plugin asked to retry: {message}")]
-    Retry { message: String },
-    #[error("the plugin failed the job for good: {message}")]
-    Fail { message: String },
-    #[error("the plugin asked to retry with feedback: {message}")]
-    RetryWithFeedback { message: String, feedback: String },
-    #[error("timed out after {limit_ms} ms")]
-    Timeout { limit_ms: u64 },
-    #[error("exceeded its memory limit of {limit_bytes} bytes")]
-    MemoryLimit { limit_bytes: u64 },
-    #[error("stack overflow (the wasm stack is {limit_bytes} bytes)")]
-    StackOverflow { limit_bytes: u64 },
-    #[error("trapped: {message}")]
-    Trap { message: String },
-    #[error("the plugin returned a result that is not JSON: {message}")]
-    BadResult { message: String },
-    #[error("could not start the plugin: {message}")]
-    Instantiate { message: String },
-}
-
-impl JobFailure {
-    /// A short stable name for logs, metrics and the CLI.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            JobFailure::Retry { .. } => "retry",
-            JobFailure::Fail { .. } => "fail",
-            JobFailure::RetryWithFeedback { .. } => "retry_with_feedback",
-            JobFailure::Timeout { .. } => "timeout",
-            JobFailure::MemoryLimit { .. } => "memory_limit",
-            JobFailure::StackOverflow { .. } => "stack_overflow",
-            JobFailure::Trap { .. } => "trap",
-            JobFailure::BadResult { .. } => "bad_result",
-            JobFailure::Instantiate { .. } => "instantiate",
-        }
-    }
-
-    /// Whether another attempt could succeed. Only an explicit `fail` from
-    /// the plugin is final; limits and traps may depend on the input and the
-    /// moment, and they count against `max_retries` like any other attempt.
-    pub fn retryable(&self) -> bool {
-        !matches!(self, JobFailure::Fail { .. })
-    }
-
-    /// The feedback to hand to the next attempt, if the plugin asked for it.
-    pub fn feedback(&self) -> Option<&str> {
-        match self {
-            JobFailure::RetryWithFeedback { feedback, .. } => Some(feedback),
-            _ => None,
-        }
-    }
 }
 
 /// The limits one job type runs under, after defaults and ceilings.

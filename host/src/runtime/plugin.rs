@@ -8,6 +8,7 @@ use wasmtime::component::Component;
 
 use super::bindings::JobPluginPre;
 use super::{DESCRIBE_TIMEOUT, JobState, Runtime};
+use crate::job::valid_job_type_name;
 
 /// What a plugin says about itself in `describe()`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -229,9 +230,6 @@ async fn describe(
     })
 }
 
-/// Longest job type name; they appear in Redis keys and metric labels.
-const MAX_JOB_TYPE_LEN: usize = 128;
-
 /// Checks what a plugin declared: at least one job type, each a safe,
 /// unique name.
 fn validate(info: &PluginInfo) -> Result<(), String> {
@@ -254,37 +252,9 @@ fn validate(info: &PluginInfo) -> Result<(), String> {
     Ok(())
 }
 
-/// Job type names: 1–128 characters of `A-Z a-z 0-9 . _ -`.
-pub fn valid_job_type_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > MAX_JOB_TYPE_LEN {
-        return Err(format!(
-            "job type name {name:?} must be 1 to {MAX_JOB_TYPE_LEN} characters"
-        ));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(format!(
-            "job type name {name:?} contains {c:?}; use letters, digits, '.', '_' and '-'"
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn job_type_names() {
-        assert!(valid_job_type_name("hsds.align").is_ok());
-        assert!(valid_job_type_name("a-b_c.9").is_ok());
-        assert!(valid_job_type_name("").is_err());
-        assert!(valid_job_type_name("has space").is_err());
-        assert!(valid_job_type_name("{tag}").is_err());
-        assert!(valid_job_type_name(&"x".repeat(129)).is_err());
-    }
 
     #[test]
     fn version_id_is_sha256() {

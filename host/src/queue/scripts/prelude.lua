@@ -25,6 +25,8 @@
 --   P:hosts             hash    host id -> its last heartbeat (Rust)
 --   P:content:<t>:<h>   hash    the content store's index: a result by type and
 --                               "<input hash>-<producer hash>"
+--   P:cooldown:<name>   string  a shared cooldown (an LLM provider's rate limit),
+--                               set and read from Rust; expires when it ends
 --   P:stats             hash    counters (submitted, completed, retried, dead, ...)
 --   P:finished          channel job ids, published when jobs end (several ids
 --                               in one message are separated by spaces)
@@ -46,9 +48,15 @@ local function k(a, b, c)
     return P .. ':' .. a
 end
 
+-- Read once per script call: a script runs atomically, so everything it
+-- does happens at one moment (and a batch asks the clock once, not per job).
+local clock = nil
 local function now_ms()
-    local t = redis.call('TIME')
-    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    if not clock then
+        local t = redis.call('TIME')
+        clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+    return clock
 end
 
 -- Integers as exact decimal strings: Lua's default number format keeps only
@@ -68,12 +76,32 @@ end
 -- (submit_batch.lua).
 local wakes = nil
 
+-- Set by scripts that write many jobs (submit_batch.lua), which call
+-- reserve_seq() first and flush_stats() last: sequence numbers are taken
+-- from a block reserved in one INCRBY, and counters add up here and reach
+-- P:stats in one HINCRBY each, instead of one call per job.
+local seq_next, seq_end = nil, nil
+local tally = nil
+
+local function reserve_seq(n)
+    seq_end = redis.call('INCRBY', k('seq'), n)
+    seq_next = seq_end - n + 1
+    tally = {}
+end
+
+local function next_seq()
+    if seq_next and seq_next <= seq_end then
+        seq_next = seq_next + 1
+        return seq_next - 1
+    end
+    return redis.call('INCR', k('seq'))
+end
+
 -- Puts `id` in its type's ready set and wakes the hosts (or, while `wakes`
 -- is a table, notes the type for the caller to wake). The job record's
 -- status is the caller's to set.
 local function push_ready(id, job_type, priority)
-    local seq = redis.call('INCR', k('seq'))
-    redis.call('ZADD', k('ready', job_type), ready_score(priority, seq), id)
+    redis.call('ZADD', k('ready', job_type), ready_score(priority, next_seq()), id)
     if wakes then
         wakes[job_type] = true
     else
@@ -108,7 +136,30 @@ local function selected_or_dead()
 end
 
 local function stat(name, by)
-    redis.call('HINCRBY', k('stats'), name, by or 1)
+    if tally then
+        tally[name] = (tally[name] or 0) + (by or 1)
+    else
+        redis.call('HINCRBY', k('stats'), name, by or 1)
+    end
+end
+
+local function flush_stats()
+    for name, by in pairs(tally or {}) do
+        redis.call('HINCRBY', k('stats'), name, by)
+    end
+    tally = nil
+end
+
+-- Job type -> the JSON its host registered (false: not registered), read
+-- once per script call.
+local registrations = {}
+local function registration(job_type)
+    local r = registrations[job_type]
+    if r == nil then
+        r = redis.call('HGET', k('types'), job_type)
+        registrations[job_type] = r
+    end
+    return r
 end
 
 -- How long finished jobs live. Scripts that may end a job take one
@@ -329,13 +380,13 @@ local function submit_job(spec)
             return { 'error', 'too_many_children' }
         end
     end
-    local registered = redis.call('HGET', k('types'), job_type)
+    local registered = registration(job_type)
     if check_type == '1' and not registered then
         return { 'error', 'unknown_type' }
     end
 
     -- Validate every dependency before writing anything.
-    local deps = cjson.decode(depends_on)
+    local deps = depends_on == '[]' and {} or cjson.decode(depends_on)
     local seen, unique = {}, {}
     for _, dep in ipairs(deps) do
         if dep == id then
@@ -415,14 +466,33 @@ local function submit_job(spec)
     -- enqueue()'s re-reading and second write: most jobs take this path.
     local ready = pending == 0 and not failed
     local now_s = int(now)
-    redis.call('HSET', job,
+    -- Fields at their default are left out (readers default them: no
+    -- attempts yet, no metadata, dependencies or parent): a smaller hash
+    -- is cheaper to write and to read.
+    local fields = {
         'id', id, 'type', job_type, 'payload', payload, 'priority', priority,
-        'max_retries', max_retries, 'attempts', 0, 'metadata', metadata,
-        'depends_on', depends_on, 'parent', parent, 'pending_deps', pending,
-        'created_at', now_s, 'updated_at', now_s, 'status', ready and 'pending' or 'waiting')
-    if tolerant then
-        redis.call('HSET', job, 'run_after_failure', 1)
+        'max_retries', max_retries, 'created_at', now_s, 'updated_at', now_s,
+        'status', ready and 'pending' or 'waiting',
+    }
+    local n = #fields
+    local function put(name, value)
+        fields[n + 1], fields[n + 2] = name, value
+        n = n + 2
     end
+    if metadata ~= '{}' then
+        put('metadata', metadata)
+    end
+    if #unique > 0 then
+        put('depends_on', depends_on)
+        put('pending_deps', pending)
+    end
+    if parent ~= '' then
+        put('parent', parent)
+    end
+    if tolerant then
+        put('run_after_failure', 1)
+    end
+    redis.call('HSET', job, unpack(fields))
     count_child(parent, false)
     stat('submitted')
     if content then

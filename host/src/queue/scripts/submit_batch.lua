@@ -3,22 +3,39 @@
 -- depending on itself); only if all pass is any written, each as submit.lua
 -- would. Scripts run atomically, so nothing can change between the phases.
 --
--- ARGV: prefix, JSON array of specs ({id, job_type, payload, priority,
---       max_retries, metadata, depends_on, parent, check_type, ttl,
---       content_hash, force, use_store, run_after_failure}, all strings, as submit.lua takes)
+-- ARGV: prefix, JSON {"common": {check_type, ttl, use_store, max_children},
+--       "jobs": [{id, job_type, payload, max_retries, content_hash, and,
+--       when not at their default: priority ('0'), metadata ('{}'),
+--       depends_on ('[]'), parent (''), force ('0'), run_after_failure ('0')},
+--       ...]}, all strings, each job read as submit.lua reads its arguments
 -- Keys: those of submit.lua, for each job
 -- Returns: JSON: {"ok": [reply, ...]} with submit.lua's reply per job, or
 --          {"error": reply, "index": i} (0-based) and nothing written
 
-local specs = cjson.decode(ARGV[2])
+local batch = cjson.decode(ARGV[2])
+local defaults = {
+    priority = '0', metadata = '{}', depends_on = '[]', parent = '', force = '0',
+    run_after_failure = '0',
+}
+for name, value in pairs(batch.common) do
+    defaults[name] = value
+end
+local fill = { __index = defaults }
+local specs = batch.jobs
+for _, spec in ipairs(specs) do
+    setmetatable(spec, fill)
+end
 local ids = {}
 for i, spec in ipairs(specs) do
-    local exists = redis.call('EXISTS', k('job', spec.id)) == 1
-    if not exists then
-        if spec.check_type == '1' and redis.call('HEXISTS', k('types'), spec.job_type) == 0 then
+    -- A job that already exists is answered 'exists' and needs no checks;
+    -- EXISTS is asked only when a check would refuse the job.
+    local unknown_type = spec.check_type == '1' and not registration(spec.job_type)
+    local deps = spec.depends_on == '[]' and {} or cjson.decode(spec.depends_on)
+    if (unknown_type or #deps > 0) and redis.call('EXISTS', k('job', spec.id)) == 0 then
+        if unknown_type then
             return cjson.encode({ error = { 'error', 'unknown_type' }, index = i - 1 })
         end
-        for _, dep in ipairs(cjson.decode(spec.depends_on)) do
+        for _, dep in ipairs(deps) do
             if dep == spec.id then
                 return cjson.encode({ error = { 'error', 'self_dependency' }, index = i - 1 })
             end
@@ -30,11 +47,14 @@ for i, spec in ipairs(specs) do
     ids[spec.id] = true
 end
 local replies = {}
--- One wake per job type made ready, not one per job.
+-- One wake per job type made ready, not one per job; one INCRBY for the
+-- FIFO sequence and one HINCRBY per counter.
 wakes = {}
+reserve_seq(#specs)
 for _, spec in ipairs(specs) do
     table.insert(replies, submit_job(spec))
 end
+flush_stats()
 for job_type in pairs(wakes) do
     redis.call('PUBLISH', k('wake'), job_type)
 end

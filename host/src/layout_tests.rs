@@ -1,0 +1,93 @@
+//! Keeps the layout in `lib.rs` true: each module imports only the modules
+//! its row names (checked on the source text, `crate::<module>` paths and
+//! `use crate::{...}` groups alike).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Module -> the modules it may import (the table in `lib.rs`).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("api", &["worker", "queue", "metrics"]),
+    ("config", &["worker", "runtime", "llm", "queue"]),
+    (
+        "worker",
+        &["registry", "runtime", "llm", "content", "metrics", "queue"],
+    ),
+    ("metrics", &["queue"]),
+    ("llm", &["runtime", "queue", "redact"]),
+    ("content", &["queue", "job"]),
+    ("registry", &["runtime"]),
+    ("runtime", &["job", "schema"]),
+    ("queue", &["job"]),
+    ("job", &[]),
+    ("schema", &[]),
+    ("redact", &[]),
+    ("redis_server", &[]),
+];
+
+fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            rust_files(&entry.path(), out);
+        }
+    } else if path.extension().is_some_and(|e| e == "rs") {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// The crate modules a source text names through `crate::`.
+fn imports(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (at, _) in text.match_indices("crate::") {
+        let rest = &text[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let group = &group[..group.find('}').unwrap_or(group.len())];
+            for part in group.split(',') {
+                let name = part.trim().split("::").next().unwrap_or("");
+                if !name.is_empty() {
+                    found.insert(name.to_string());
+                }
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            found.insert(name);
+        }
+    }
+    found
+}
+
+#[test]
+fn modules_import_only_what_the_layout_allows() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut wrong = Vec::new();
+    for (module, may) in &allowed {
+        let mut files = Vec::new();
+        rust_files(&src.join(module), &mut files);
+        rust_files(&src.join(format!("{module}.rs")), &mut files);
+        assert!(!files.is_empty(), "no source for module {module}");
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for import in imports(&text) {
+                if import != *module && !may.contains(&import.as_str()) {
+                    wrong.push(format!("{} imports crate::{import}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "imports the layout does not allow:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_import_reader_sees_paths_and_groups() {
+    let text = "use crate::queue::Queue;\nuse crate::{job::JobFailure, metrics};\nlet x = crate::redact::url(u);";
+    let found: Vec<String> = imports(text).into_iter().collect();
+    assert_eq!(found, ["job", "metrics", "queue", "redact"]);
+}
