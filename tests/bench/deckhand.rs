@@ -247,7 +247,8 @@ async fn run(url: &str, jobs: usize) {
         );
         stop(host);
     }
-    let (bulk_s, drain_waited_s) = bulk_runs(url, &q, plugins.path(), data.path(), jobs).await;
+    let (bulk_s, bulk_drain_s, drain_waited_s) =
+        bulk_runs(url, &q, plugins.path(), data.path(), jobs).await;
     println!(
         "{}",
         json!({
@@ -269,6 +270,8 @@ async fn run(url: &str, jobs: usize) {
             "cache_hit_submit_us": cache_hit,
             "bulk_end_to_end_s": round2(bulk_s),
             "bulk_vs_drain": round2(bulk_s / (jobs as f64 / drain)),
+            "bulk_drain_in_run_s": round2(bulk_drain_s),
+            "bulk_vs_drain_in_run": round2(bulk_s / bulk_drain_s.max(1e-3)),
             "drain_per_s_while_bulk_waits": (jobs as f64 / drain_waited_s).round(),
         })
     );
@@ -314,7 +317,8 @@ fn round2(x: f64) -> f64 {
 /// `deckhand bulk` over `jobs` no-op records, twice:
 /// - end to end with a host running: from the command's start to its exit
 ///   (reading the file, submitting, following, writing every result), to
-///   set beside the drain of as many jobs already queued;
+///   set beside the drain of as many jobs already queued, and beside the
+///   host's drain of the run's own jobs (first start to last end);
 /// - submitted by `bulk` with no host running, then drained by a host while
 ///   that `bulk` follows the jobs: the drain's seconds (the waiting client's
 ///   cost to the host shows against the plain drain).
@@ -324,7 +328,7 @@ async fn bulk_runs(
     plugins: &std::path::Path,
     data: &std::path::Path,
     jobs: usize,
-) -> (f64, f64) {
+) -> (f64, f64, f64) {
     let dir = tempfile::tempdir().expect("temp");
     let records = |name: &str| {
         let path = dir.path().join(name);
@@ -361,6 +365,7 @@ async fn bulk_runs(
     finish(bulk(&input));
     let end_to_end = t.elapsed().as_secs_f64();
     stop(host);
+    let in_run = drain_of(q, &input.with_extension("out")).await;
 
     let input = records("waited");
     let target = counter(q, "submitted").await + jobs as i64;
@@ -375,7 +380,32 @@ async fn bulk_runs(
     let drained = t.elapsed().as_secs_f64();
     finish(waiting);
     stop(host);
-    (end_to_end, drained)
+    (end_to_end, in_run, drained)
+}
+
+/// The host's drain of the jobs a `bulk` run wrote to `out`: from the first
+/// job's start to the last one's end (Redis' clock), in seconds.
+async fn drain_of(q: &Queue, out: &std::path::Path) -> f64 {
+    let text = std::fs::read_to_string(out).expect("bulk's results");
+    let ids: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect();
+    let (mut first, mut last) = (u64::MAX, 0);
+    for chunk in ids.chunks(1000) {
+        for job in q
+            .get_many(chunk)
+            .await
+            .expect("records")
+            .into_iter()
+            .flatten()
+        {
+            first = first.min(job.started_at.unwrap_or(u64::MAX));
+            last = last.max(job.finished_at.unwrap_or(0));
+        }
+    }
+    last.saturating_sub(first) as f64 / 1000.0
 }
 
 fn epoch_ms() -> u64 {

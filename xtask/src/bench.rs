@@ -283,8 +283,12 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
             d["drain_per_s_by_tasks"]
         ));
         s.push_str(&format!(
-            "\n`deckhand bulk` over as many no-op records, end to end (read the file, submit, follow, write every result; host running, batch-size 256): {} s, {}× the drain of as many jobs already queued. The host's drain while a `bulk` client follows the jobs (submitted by that client with no host running): {} jobs/s.\n",
-            d["bulk_end_to_end_s"], d["bulk_vs_drain"], d["drain_per_s_while_bulk_waits"]
+            "\n`deckhand bulk` over as many no-op records, end to end (read the file, submit, follow, write every result; host running, batch-size 256): {} s, {}× the drain of as many jobs already queued, {}× the host's drain of the run's own jobs (first start to last end, {} s). The host's drain while a `bulk` client follows the jobs (submitted by that client with no host running): {} jobs/s.\n",
+            d["bulk_end_to_end_s"],
+            d["bulk_vs_drain"],
+            d["bulk_vs_drain_in_run"],
+            d["bulk_drain_in_run_s"],
+            d["drain_per_s_while_bulk_waits"]
         ));
         s.push_str(&format!(
             "\nA cache-hit job (submitted content whose result the content store holds; completed by the submit, nothing runs), submit round trip in µs: {}\n",
