@@ -193,7 +193,7 @@ async fn rate_limits_honour_retry_after_and_cool_down_every_host() {
     // A cooldown set by one host pauses the others' calls until it passes.
     fake.script([Answer::content("after the cooldown")]);
     queue
-        .set_cooldown("llm:cooldown:openai", Duration::from_millis(800))
+        .set_cooldown("openai", Duration::from_millis(800))
         .await
         .unwrap();
     let set_at = std::time::Instant::now();

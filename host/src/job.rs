@@ -128,6 +128,113 @@ pub struct StoredResult {
     pub stored_at: u64,
 }
 
+/// This machine's clock as Unix milliseconds (for coarse bounds only: the
+/// queue's times come from Redis' clock).
+pub fn unix_ms_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The latest a job may be scheduled for: this far ahead of now.
+pub const MAX_SCHEDULE_AHEAD_MS: u64 = 10 * 366 * 24 * 3600 * 1000;
+
+/// An RFC 3339 time (`2026-12-01T08:30:00Z`, `2026-12-01T09:30:00.250+01:00`)
+/// as Unix milliseconds. Seconds may carry a fraction (kept to the
+/// millisecond); the offset is `Z` or `±HH:MM`; years 1970 to 9999.
+pub fn parse_rfc3339_ms(text: &str) -> Result<u64, String> {
+    let bad = || format!("{text:?} is not an RFC 3339 time like 2026-12-01T08:30:00Z");
+    let b = text.as_bytes();
+    // ASCII only, so every slice below falls on a character boundary.
+    if !text.is_ascii()
+        || b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(bad());
+    }
+    let num = |from: usize, to: usize| -> Result<i64, String> {
+        let part = text.get(from..to).ok_or_else(bad)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        part.parse().map_err(|_| bad())
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    let mut rest = &text[19..];
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let first3: String = fraction[..digits]
+            .chars()
+            .chain("00".chars())
+            .take(3)
+            .collect();
+        millis = first3.parse::<i64>().map_err(|_| bad())?;
+        rest = &fraction[digits..];
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
+            let hours: i64 = rest[1..3].parse().map_err(|_| bad())?;
+            let minutes: i64 = rest[4..6].parse().map_err(|_| bad())?;
+            if hours > 23 || minutes > 59 {
+                return Err(bad());
+            }
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (hours * 60 + minutes)
+        }
+        _ => return Err(bad()),
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1970..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > month_days[(month - 1) as usize]
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err(bad());
+    }
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_minutes * 60;
+    u64::try_from(seconds * 1000 + millis).map_err(|_| format!("{text:?} is before 1970"))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +247,36 @@ mod tests {
         assert!(valid_job_type_name("has space").is_err());
         assert!(valid_job_type_name("{tag}").is_err());
         assert!(valid_job_type_name(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn rfc3339_times() {
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(
+            parse_rfc3339_ms("2026-12-01T08:30:00Z"),
+            Ok(1_796_113_800_000)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2026-12-01T09:30:00.25+01:00"),
+            Ok(1_796_113_800_250)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2024-02-29T00:00:00-00:30"),
+            Ok(1_709_166_600_000)
+        );
+        for bad in [
+            "",
+            "2026-12-01",
+            "2026-13-01T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2026-12-01T24:00:00Z",
+            "2026-12-01T08:30:00",
+            "2026-12-01T08:30:00+1:00",
+            "2026-12-01T08:30:00.Z",
+            "1969-12-31T23:59:59Z",
+            "２026-12-01T08:30:00Z",
+        ] {
+            assert!(parse_rfc3339_ms(bad).is_err(), "{bad:?}");
+        }
     }
 }

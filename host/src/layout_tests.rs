@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Module -> the modules it may import (the table in `lib.rs`).
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("api", &["worker", "queue", "metrics"]),
+    ("api", &["worker", "queue", "metrics", "job"]),
     ("config", &["worker", "runtime", "llm", "queue"]),
     (
         "worker",

@@ -7,7 +7,7 @@
 //!
 //! | module | owns | imports |
 //! |---|---|---|
-//! | `api` | the HTTP API (axum): jobs, DLQ, health, metrics | worker, queue, metrics |
+//! | `api` | the HTTP API (axum): jobs, DLQ, job-type controls, health, metrics | worker, queue, metrics, job |
 //! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, llm, queue |
 //! | [`worker`] | a host's loops: claim, run, complete, leases, presence | registry, runtime, llm, content, metrics, queue |
 //! | [`metrics`] | counters and the Prometheus text | queue |

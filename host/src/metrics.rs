@@ -198,6 +198,20 @@ impl Metrics {
         ] {
             let _ = writeln!(w, "deckhand_queue_jobs{{status=\"{status}\"}} {n}");
         }
+        header(
+            w,
+            "deckhand_job_type_paused",
+            "gauge",
+            "1 while a job type is paused (no host claims it), else 0.",
+        );
+        for (job_type, paused) in &queue.job_types {
+            let _ = writeln!(
+                w,
+                "deckhand_job_type_paused{{job_type=\"{}\"}} {}",
+                escape(job_type),
+                u8::from(*paused)
+            );
+        }
         let events: &[(&str, &str, &str)] = &[
             (
                 "submitted",

@@ -38,6 +38,13 @@ pub struct SubmitArgs {
     /// Run once the --depends-on jobs finish, even if some of them died.
     #[arg(long)]
     run_after_failure: bool,
+    /// Run no earlier than this RFC 3339 time (e.g. 2026-12-01T08:30:00Z).
+    #[arg(long, conflicts_with = "delay")]
+    at: Option<String>,
+    /// Run no earlier than this long from now: a number with s, m, h or d
+    /// (e.g. 90s, 15m, 2h); at most 10 years.
+    #[arg(long = "in", value_parser = parse_delay)]
+    delay: Option<u64>,
     /// Wait for the job to finish and print its result.
     #[arg(long)]
     wait: bool,
@@ -46,6 +53,30 @@ pub struct SubmitArgs {
     timeout: u64,
     #[command(flatten)]
     queue: QueueArgs,
+}
+
+/// `90s`, `15m`, `2h`, `1d` (or plain seconds) as milliseconds.
+fn parse_delay(s: &str) -> Result<u64, String> {
+    let (number, unit) = s.trim().split_at(
+        s.trim()
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(s.trim().len()),
+    );
+    let scale: u64 = match unit {
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("{s:?}: use a number with s, m, h or d (e.g. 15m)")),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?}: use a number with s, m, h or d (e.g. 15m)"))?;
+    let ms = n.saturating_mul(scale);
+    if ms > deckhand::job::MAX_SCHEDULE_AHEAD_MS {
+        return Err(format!("{s:?} is more than 10 years"));
+    }
+    Ok(ms)
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -57,6 +88,14 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 
 pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
     let payload = read_payload(&args.payload)?;
+    let run_at = match args.at.as_deref().map(deckhand::job::parse_rfc3339_ms) {
+        Some(Err(e)) => {
+            eprintln!("deckhand: --at: {e}");
+            return Ok(EXIT_ERROR);
+        }
+        Some(Ok(at)) => Some(at),
+        None => None,
+    };
     let queue = args.queue.connect().await?;
     let job_type = args.job_type.clone();
     let request = SubmitRequest {
@@ -70,6 +109,8 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
         parent: None,
         force: args.force,
         run_after_failure: args.run_after_failure,
+        run_at,
+        delay_ms: args.delay,
     };
     let submitted = match queue.submit(request).await {
         Ok(s) => s,
@@ -407,6 +448,29 @@ pub async fn hosts(queue: &QueueArgs, json: bool) -> anyhow::Result<u8> {
     }
     if hosts.is_empty() {
         println!("no host has sent a heartbeat");
+    }
+    Ok(EXIT_OK)
+}
+
+/// `deckhand pause` (`pause`) and `deckhand resume`.
+pub async fn pause(queue: &QueueArgs, job_type: &str, pause: bool) -> anyhow::Result<u8> {
+    if let Err(reason) = deckhand::job::valid_job_type_name(job_type) {
+        eprintln!("deckhand: {reason}");
+        return Ok(EXIT_ERROR);
+    }
+    let queue = queue.connect().await?;
+    let (changed, word) = if pause {
+        (queue.pause(job_type).await?, "paused")
+    } else {
+        (queue.resume(job_type).await?, "resumed")
+    };
+    if changed {
+        println!("{job_type}: {word}");
+    } else {
+        println!(
+            "{job_type}: already {}",
+            if pause { "paused" } else { "running" }
+        );
     }
     Ok(EXIT_OK)
 }

@@ -136,6 +136,19 @@ enum Command {
         #[command(flatten)]
         queue: QueueArgs,
     },
+    /// Stop every host from claiming a job type at once: running jobs
+    /// finish, submissions still queue.
+    Pause {
+        job_type: String,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Let hosts claim a paused job type again.
+    Resume {
+        job_type: String,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
     /// The queue's counters.
     Stats {
         #[command(flatten)]
@@ -210,5 +223,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Stats { queue } => jobs::stats(&queue).await,
         Command::Bulk(args) => bulk::bulk(args).await,
         Command::Hosts { json, queue } => jobs::hosts(&queue, json).await,
+        Command::Pause { job_type, queue } => jobs::pause(&queue, &job_type, true).await,
+        Command::Resume { job_type, queue } => jobs::pause(&queue, &job_type, false).await,
     }
 }

@@ -25,10 +25,11 @@ pub mod key {
     pub const FINISHED: &str = "finished";
     pub const WAKE: &str = "wake";
     pub const COOLDOWN: &str = "cooldown";
+    pub const PAUSED: &str = "paused";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
-        HOSTS, CONTENT, STATS, FINISHED, WAKE, COOLDOWN,
+        HOSTS, CONTENT, STATS, FINISHED, WAKE, COOLDOWN, PAUSED,
     ];
 }
 
@@ -75,6 +76,8 @@ pub mod field {
     pub const JOB: &str = "job";
     pub const JOB_ID: &str = "job_id";
     pub const STORED_AT: &str = "stored_at";
+    /// Submission specs the scripts take (besides the job's own fields).
+    pub const DELAY: &str = "delay";
 
     pub const ALL: &[&str] = &[
         ID,
@@ -116,6 +119,7 @@ pub mod field {
         JOB,
         JOB_ID,
         STORED_AT,
+        DELAY,
     ];
 }
 

@@ -12,8 +12,20 @@ impl Queue {
         count: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>, QueueError> {
+        Ok(self.claim_next(host, job_types, count, lease).await?.jobs)
+    }
+
+    /// Like [`Queue::claim`], also saying when the next scheduled job comes
+    /// due, so an idle host sleeps until then and not longer.
+    pub async fn claim_next(
+        &self,
+        host: &str,
+        job_types: &[&str],
+        count: usize,
+        lease: Duration,
+    ) -> Result<Claim, QueueError> {
         if job_types.is_empty() || count == 0 {
-            return Ok(vec![]);
+            return Ok(Claim::default());
         }
         let mut invocation = self.invocation(&scripts().claim);
         invocation
@@ -23,8 +35,13 @@ impl Queue {
         for t in job_types {
             invocation.arg(*t);
         }
-        let flat: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
-        flat.chunks(11)
+        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let Some((due, flat)) = reply.split_first() else {
+            return Err(QueueError::Protocol("claim returned nothing".into()));
+        };
+        let next_due = due.parse::<u64>().ok().map(Duration::from_millis);
+        let jobs = flat
+            .chunks(11)
             .map(|f| match f {
                 [
                     id,
@@ -55,7 +72,8 @@ impl Queue {
                 }),
                 other => Err(QueueError::Protocol(format!("claim returned {other:?}"))),
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Claim { jobs, next_due })
     }
 
     /// Records a result, if `job`'s lease is still held.

@@ -166,6 +166,21 @@ pub struct SubmitRequest {
     /// Run once every dependency has finished, even if some died (an
     /// aggregate over them); by default a dead dependency kills this job.
     pub run_after_failure: bool,
+    /// Run no earlier than this (Unix ms, Redis' clock); until then the job
+    /// is `scheduled`. A time already past runs at once. Not with
+    /// `depends_on` (such a job runs when its dependencies finish).
+    pub run_at: Option<u64>,
+    /// Or: run no earlier than this many milliseconds after Redis takes
+    /// the submission.
+    pub delay_ms: Option<u64>,
+}
+
+/// What one claim took, and when the next scheduled job comes due
+/// (`None`: nothing is scheduled).
+#[derive(Debug, Default)]
+pub struct Claim {
+    pub jobs: Vec<ClaimedJob>,
+    pub next_due: Option<Duration>,
 }
 
 /// What a submission did.

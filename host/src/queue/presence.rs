@@ -30,6 +30,8 @@ pub struct TypeInfo {
     pub at: u64,
     /// Whether a host registered it within the last few heartbeats.
     pub live: bool,
+    /// Paused: no host claims it until it is resumed.
+    pub paused: bool,
 }
 
 /// What Redis says about keeping data across restarts and memory pressure.
@@ -125,11 +127,16 @@ impl Queue {
     /// Registered job types, read, with whether a live host offers each.
     pub async fn type_infos(&self) -> Result<Vec<TypeInfo>, QueueError> {
         let now = now_ms();
+        let paused = self.paused().await?;
         Ok(self
             .job_types()
             .await?
             .into_iter()
-            .map(|(job_type, raw)| type_info(job_type, &raw, now))
+            .map(|(job_type, raw)| {
+                let mut info = type_info(job_type, &raw, now);
+                info.paused = paused.contains(&info.job_type);
+                info
+            })
             .collect())
     }
 
@@ -222,5 +229,35 @@ fn type_info(job_type: String, raw: &str, now: u64) -> TypeInfo {
         version_id: text("version_id"),
         at,
         live: at > 0 && now.saturating_sub(at) <= interval.saturating_mul(LIVE_BEATS),
+        paused: false,
+    }
+}
+
+/// Pausing job types: no host claims a paused type (running jobs finish;
+/// submissions still queue) until it is resumed.
+impl Queue {
+    /// Pauses `job_type` on every host at once; true if it was running.
+    pub async fn pause(&self, job_type: &str) -> Result<bool, QueueError> {
+        let added: i64 = self
+            .conn
+            .clone()
+            .sadd(self.key(&[key::PAUSED]), job_type)
+            .await?;
+        Ok(added == 1)
+    }
+
+    /// Resumes `job_type`; true if it was paused. Wakes idle hosts.
+    pub async fn resume(&self, job_type: &str) -> Result<bool, QueueError> {
+        let (removed, _): (i64, i64) = redis::pipe()
+            .srem(self.key(&[key::PAUSED]), job_type)
+            .publish(self.key(&[key::WAKE]), job_type)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(removed == 1)
+    }
+
+    /// The paused job types.
+    pub async fn paused(&self) -> Result<std::collections::BTreeSet<String>, QueueError> {
+        Ok(self.conn.clone().smembers(self.key(&[key::PAUSED])).await?)
     }
 }

@@ -168,7 +168,14 @@ impl Queue {
             .query_async(&mut conn)
             .await?;
         let dead = self.dlq_trim().await?;
+        let paused = self.paused().await?;
+        let job_types = types
+            .iter()
+            .chain(&paused)
+            .map(|t| (t.clone(), paused.contains(t)))
+            .collect();
         Ok(QueueFigures {
+            job_types,
             redis_up: true,
             ready,
             scheduled,
@@ -196,6 +203,8 @@ pub struct QueueFigures {
     pub running: u64,
     pub dead: u64,
     pub stats: BTreeMap<String, i64>,
+    /// Every registered job type, and whether it is paused.
+    pub job_types: BTreeMap<String, bool>,
 }
 
 /// What became of a job, as [`Queue::outcomes`] reads it.

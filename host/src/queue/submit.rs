@@ -2,6 +2,7 @@
 //! submission passes before it reaches Redis, and the submit scripts' replies.
 
 use super::*;
+use crate::job::MAX_SCHEDULE_AHEAD_MS;
 
 impl Queue {
     /// Submits a job. With a caller-chosen id that already exists, returns
@@ -26,6 +27,8 @@ impl Queue {
             .arg(&spec.use_store)
             .arg(&spec.run_after_failure)
             .arg(&spec.max_children)
+            .arg(&spec.run_at)
+            .arg(&spec.delay)
             .invoke_async(&mut self.conn.clone())
             .await?;
         submitted(&reply, &spec)
@@ -156,6 +159,8 @@ impl Queue {
             use_store: flag(self.config.content_store),
             run_after_failure: flag(req.run_after_failure),
             max_children: self.config.max_children.to_string(),
+            run_at: req.run_at.map(|t| t.to_string()).unwrap_or_default(),
+            delay: req.delay_ms.map(|t| t.to_string()).unwrap_or_default(),
         })
     }
 }
@@ -208,6 +213,36 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
     for dep in &req.depends_on {
         valid_id(dep).map_err(|r| invalid("depends_on", r))?;
     }
+    if req.run_at.is_some() && req.delay_ms.is_some() {
+        return Err(invalid(
+            "run_at",
+            "give run_at or a delay, not both".to_string(),
+        ));
+    }
+    if let Some(delay) = req.delay_ms
+        && delay > MAX_SCHEDULE_AHEAD_MS
+    {
+        return Err(invalid(
+            "delay",
+            format!("{delay} ms is more than 10 years; at most {MAX_SCHEDULE_AHEAD_MS} ms"),
+        ));
+    }
+    if (req.run_at.is_some() || req.delay_ms.is_some()) && !req.depends_on.is_empty() {
+        return Err(invalid(
+            "run_at",
+            "a job with depends_on runs when its dependencies finish; it cannot also be scheduled"
+                .to_string(),
+        ));
+    }
+    if let Some(at) = req.run_at {
+        let latest = crate::job::unix_ms_now().saturating_add(MAX_SCHEDULE_AHEAD_MS);
+        if at > latest {
+            return Err(invalid(
+                "run_at",
+                format!("{at} is more than 10 years ahead; at most {latest} (Unix ms)"),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -229,6 +264,8 @@ struct Spec {
     use_store: String,
     run_after_failure: String,
     max_children: String,
+    run_at: String,
+    delay: String,
 }
 
 /// `submit_batch.lua`'s argument: the settings every job of a batch shares
@@ -258,6 +295,8 @@ fn batch_argument(specs: &[Spec]) -> serde_json::Value {
             put("parent", &spec.parent, Some(""));
             put("force", &spec.force, Some("0"));
             put("run_after_failure", &spec.run_after_failure, Some("0"));
+            put("run_at", &spec.run_at, Some(""));
+            put("delay", &spec.delay, Some(""));
             serde_json::Value::Object(job)
         })
         .collect();

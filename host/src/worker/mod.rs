@@ -20,11 +20,15 @@ use tracing::Instrument;
 use crate::content::{ContentDir, StoredResult};
 use crate::llm::LlmClient;
 use crate::metrics::{Metrics, resident_bytes};
-use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError, SubmitRequest};
+use crate::queue::{Ack, Claim, ClaimedJob, JobStatus, Queue, QueueError, SubmitRequest};
 use crate::registry::Registry;
 use crate::runtime::{
     ChildJob, HostServices, JobFailure, JobInput, JobView, LlmError, LlmRequest, LlmResponse,
 };
+
+/// Past a scheduled job's time before an idle loop looks again, so Redis'
+/// clock has surely reached it.
+const SCHEDULE_SLACK: Duration = Duration::from_millis(2);
 
 /// How a host works the queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -293,15 +297,21 @@ impl Worker {
                     tracing::info!("memory guard: claiming again");
                 }
             }
+            // How long to wait when nothing wakes the loop: the idle poll,
+            // or less when a scheduled job comes due sooner.
+            let mut wait = idle;
             if free > 0 && !paused {
                 let snapshot = self.registry.snapshot();
                 let types: Vec<&str> = snapshot.job_types().collect();
                 match self
                     .queue
-                    .claim(&self.host_id, &types, free, self.config.lease())
+                    .claim_next(&self.host_id, &types, free, self.config.lease())
                     .await
                 {
-                    Ok(jobs) => {
+                    Ok(Claim { jobs, next_due }) => {
+                        if let Some(due) = next_due {
+                            wait = wait.min(due + SCHEDULE_SLACK);
+                        }
                         backoff = Duration::from_millis(100);
                         if !jobs.is_empty() {
                             tracing::debug!(worker = n, count = jobs.len(), "claimed");
@@ -336,7 +346,7 @@ impl Worker {
             tokio::select! {
                 Some(_) = running.join_next(), if !running.is_empty() => {}
                 _ = notified => {}
-                _ = tokio::time::sleep(idle) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = self.stopping.cancelled() => {}
             }
         }
@@ -651,6 +661,8 @@ impl HostServices for QueueServices {
             parent: Some(parent.id.clone()),
             force: false,
             run_after_failure: child.run_after_failure,
+            run_at: None,
+            delay_ms: None,
         };
         self.queue
             .submit(request)

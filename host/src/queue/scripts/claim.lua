@@ -1,6 +1,7 @@
 -- Claim up to `count` ready jobs for one host, highest priority first across
--- the host's job types, each under a fresh lease and fencing token. First
--- moves due retries from P:scheduled to their ready queues.
+-- the host's job types, each under a fresh lease and fencing token, except
+-- types paused (P:paused). First moves due jobs (retries, and jobs submitted
+-- with run_at) from P:scheduled to their ready queues.
 --
 -- Costs two commands per claimed job (read the record, mark it running),
 -- plus a handful per call: the ready queues are read and trimmed in one
@@ -8,9 +9,11 @@
 -- bounds `count` (MAX_CLAIM) well below Lua's limit on unpacked arguments.
 --
 -- ARGV: prefix, count, lease_ms, host, job types...
--- Keys: P:scheduled, P:ready:<type> for each type, P:job:<id>, P:leases,
---       P:token, P:seq, P:stats
--- Returns: a flat list, 11 fields per job:
+-- Keys: P:scheduled, P:paused, P:ready:<type> for each type, P:job:<id>,
+--       P:leases, P:token, P:seq, P:stats
+-- Returns: a flat list: first the milliseconds until the next scheduled job
+--   comes due ('-1': none), so an idle host knows when to look again; then
+--   11 fields per job:
 --   id, type, payload, attempts (this attempt, 1-based), feedback, metadata,
 --   token, lease_until, priority, content hash ('' for none), forced ('1'/'')
 
@@ -28,15 +31,23 @@ for _, id in ipairs(due) do
     end
 end
 
--- The best `want` ready ids across the types: each queue's first `want`
--- entries, merged by score (lower first), taken off their queues.
+local paused = {}
+for _, job_type in ipairs(redis.call('SMEMBERS', k('paused'))) do
+    paused[job_type] = true
+end
+
+-- The best `want` ready ids across the types (paused ones left out): each
+-- queue's first `want` entries, merged by score (lower first), taken off
+-- their queues.
 local function take(want)
     local heads = {}
     for i = 5, #ARGV do
-        local key = k('ready', ARGV[i])
-        local entries = redis.call('ZRANGE', key, 0, want - 1, 'WITHSCORES')
-        if #entries > 0 then
-            table.insert(heads, { key = key, entries = entries, at = 1, taken = {} })
+        if not paused[ARGV[i]] then
+            local key = k('ready', ARGV[i])
+            local entries = redis.call('ZRANGE', key, 0, want - 1, 'WITHSCORES')
+            if #entries > 0 then
+                table.insert(heads, { key = key, entries = entries, at = 1, taken = {} })
+            end
         end
     end
     local ids = {}
@@ -64,7 +75,8 @@ local function take(want)
     return ids
 end
 
-local out, leases = {}, {}
+local next_due = redis.call('ZRANGE', k('scheduled'), 0, 0, 'WITHSCORES')
+local out, leases = { next_due[2] and int(math.max(tonumber(next_due[2]) - now, 0)) or '-1' }, {}
 local lease_until = int(now + lease_ms)
 local claimed = 0
 while claimed < count do

@@ -12,7 +12,9 @@
 --                               waited_on = 1: P:waiting:<id> may have members)
 --   P:errors:<id>       list    one JSON entry per failed attempt
 --   P:ready:<type>      zset    ready jobs of one type; score orders priority, then FIFO
---   P:scheduled         zset    jobs waiting for a retry; score = run-at (ms)
+--   P:scheduled         zset    jobs waiting for their time (a retry's delay, or
+--                               run_at on submit); score = run-at (ms)
+--   P:paused            set     job types no host claims until resumed (Rust)
 --   P:leases            zset    running jobs; score = lease deadline (ms)
 --   P:waiting:<id>      set     jobs waiting on <id> to complete
 --   P:dead              zset    the dead-letter queue; score = time of death (ms);
@@ -100,13 +102,17 @@ end
 -- Puts `id` in its type's ready set and wakes the hosts (or, while `wakes`
 -- is a table, notes the type for the caller to wake). The job record's
 -- status is the caller's to set.
-local function push_ready(id, job_type, priority)
-    redis.call('ZADD', k('ready', job_type), ready_score(priority, next_seq()), id)
+local function wake(job_type)
     if wakes then
         wakes[job_type] = true
     else
         redis.call('PUBLISH', k('wake'), job_type)
     end
+end
+
+local function push_ready(id, job_type, priority)
+    redis.call('ZADD', k('ready', job_type), ready_score(priority, next_seq()), id)
+    wake(job_type)
 end
 
 local function enqueue(id)
@@ -465,6 +471,15 @@ local function submit_job(spec)
     -- A job with nothing to wait for is written ready in one HSET, without
     -- enqueue()'s re-reading and second write: most jobs take this path.
     local ready = pending == 0 and not failed
+    -- Scheduled for later (run_at, Unix ms, or a delay in ms from now): it
+    -- waits in P:scheduled, which every claim promotes from once due. A
+    -- time already past runs now.
+    local run_at = tonumber(spec.run_at or '')
+    local delay = tonumber(spec.delay or '')
+    if delay then
+        run_at = now + delay
+    end
+    local later = ready and run_at ~= nil and run_at > now
     local now_s = int(now)
     -- Fields at their default are left out (readers default them: no
     -- attempts yet, no metadata, dependencies or parent): a smaller hash
@@ -472,7 +487,7 @@ local function submit_job(spec)
     local fields = {
         'id', id, 'type', job_type, 'payload', payload, 'priority', priority,
         'max_retries', max_retries, 'created_at', now_s, 'updated_at', now_s,
-        'status', ready and 'pending' or 'waiting',
+        'status', later and 'scheduled' or ready and 'pending' or 'waiting',
     }
     local n = #fields
     local function put(name, value)
@@ -491,6 +506,9 @@ local function submit_job(spec)
     end
     if tolerant then
         put('run_after_failure', 1)
+    end
+    if later then
+        put('run_at', int(run_at))
     end
     redis.call('HSET', job, unpack(fields))
     count_child(parent, false)
@@ -514,6 +532,12 @@ local function submit_job(spec)
         })
         finish_failed(id, 'dead', entry, now, ttl)
         return { 'created', 'dead' }
+    end
+    if later then
+        redis.call('ZADD', k('scheduled'), int(run_at), id)
+        -- Idle hosts look again and learn when the next job comes due.
+        wake(job_type)
+        return { 'created', 'scheduled' }
     end
     if ready then
         push_ready(id, job_type, priority)

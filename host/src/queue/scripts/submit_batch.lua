@@ -6,7 +6,8 @@
 -- ARGV: prefix, JSON {"common": {check_type, ttl, use_store, max_children},
 --       "jobs": [{id, job_type, payload, max_retries, content_hash, and,
 --       when not at their default: priority ('0'), metadata ('{}'),
---       depends_on ('[]'), parent (''), force ('0'), run_after_failure ('0')},
+--       depends_on ('[]'), parent (''), force ('0'), run_after_failure ('0'),
+--       run_at (''), delay ('')},
 --       ...]}, all strings, each job read as submit.lua reads its arguments
 -- Keys: those of submit.lua, for each job
 -- Returns: JSON: {"ok": [reply, ...]} with submit.lua's reply per job, or
@@ -15,7 +16,7 @@
 local batch = cjson.decode(ARGV[2])
 local defaults = {
     priority = '0', metadata = '{}', depends_on = '[]', parent = '', force = '0',
-    run_after_failure = '0',
+    run_after_failure = '0', run_at = '', delay = '',
 }
 for name, value in pairs(batch.common) do
     defaults[name] = value

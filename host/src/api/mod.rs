@@ -7,6 +7,8 @@
 //! configured, `/v1/*` needs `Authorization: Bearer <token>`; `/health` and
 //! `/metrics` stay open.
 
+mod controls;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -67,6 +69,8 @@ pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
         .route("/plugins", get(plugins))
         .route("/hosts", get(hosts))
         .route("/job-types", get(job_types))
+        .route("/job-types/{job_type}/pause", post(controls::pause))
+        .route("/job-types/{job_type}/resume", post(controls::resume))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest("/v1", v1)
@@ -228,11 +232,25 @@ pub struct SubmitBody {
     pub force: bool,
     #[serde(default)]
     pub run_after_failure: bool,
+    /// RFC 3339: run no earlier than this.
+    #[serde(default)]
+    pub run_at: Option<String>,
+    /// Or: run no earlier than this many milliseconds from now.
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
 }
 
 impl SubmitBody {
-    pub fn into_request(self) -> SubmitRequest {
-        SubmitRequest {
+    /// The request, or why the body cannot be one (a `run_at` that is not
+    /// RFC 3339).
+    pub fn into_request(self) -> Result<SubmitRequest, String> {
+        let run_at = match &self.run_at {
+            Some(text) => {
+                Some(crate::job::parse_rfc3339_ms(text).map_err(|e| format!("run_at: {e}"))?)
+            }
+            None => None,
+        };
+        Ok(SubmitRequest {
             job_type: self.job_type,
             payload: self.payload.to_string(),
             priority: self.priority,
@@ -243,15 +261,17 @@ impl SubmitBody {
             parent: None,
             force: self.force,
             run_after_failure: self.run_after_failure,
-        }
+            run_at,
+            delay_ms: self.delay_ms,
+        })
     }
 }
 
 /// Parses a submit body from raw bytes (what the fuzz test drives).
 pub fn parse_submit(bytes: &[u8]) -> Result<SubmitRequest, String> {
     serde_json::from_slice::<SubmitBody>(bytes)
-        .map(SubmitBody::into_request)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?
+        .into_request()
 }
 
 async fn submit(
@@ -261,7 +281,8 @@ async fn submit(
     let body: SubmitBody = parse_body(body)?;
     let queue = state.worker.queue();
     let job_type = body.job_type.clone();
-    let submitted = queue.submit(body.into_request()).await?;
+    let request = body.into_request().map_err(ApiError::bad_request)?;
+    let submitted = queue.submit(request).await?;
     let status = if submitted.created {
         StatusCode::CREATED
     } else {
@@ -305,8 +326,15 @@ async fn submit_batch(
     let requests = body
         .jobs
         .into_iter()
-        .map(SubmitBody::into_request)
-        .collect();
+        .enumerate()
+        .map(|(index, job)| {
+            job.into_request().map_err(|e| {
+                ApiError::bad_request(format!(
+                    "job {index} of the batch: {e}; nothing was submitted"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     match state.worker.queue().submit_batch(requests).await {
         Ok(submitted) => ok(StatusCode::CREATED, json!({ "jobs": submitted })),
         Err(BatchError { index, error }) => {
