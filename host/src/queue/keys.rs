@@ -76,8 +76,6 @@ pub mod field {
     pub const JOB: &str = "job";
     pub const JOB_ID: &str = "job_id";
     pub const STORED_AT: &str = "stored_at";
-    /// Submission specs the scripts take (besides the job's own fields).
-    pub const DELAY: &str = "delay";
 
     pub const ALL: &[&str] = &[
         ID,
@@ -119,7 +117,6 @@ pub mod field {
         JOB,
         JOB_ID,
         STORED_AT,
-        DELAY,
     ];
 }
 

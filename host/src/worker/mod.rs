@@ -3,8 +3,12 @@
 //! hosts, and handing its own jobs back at once on shutdown.
 
 mod completer;
+mod config;
+mod duties;
 mod presence;
+mod services;
 
+pub use config::{WorkerConfig, default_host_id};
 pub use presence::{DATA_LOSS_DEGRADED, Presence};
 
 use std::collections::HashMap;
@@ -12,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -20,6 +23,8 @@ use tracing::Instrument;
 use crate::content::{ContentDir, StoredResult};
 use crate::llm::LlmClient;
 use crate::metrics::{Metrics, resident_bytes};
+use services::QueueServices;
+
 use crate::queue::{Ack, Claim, ClaimedJob, JobStatus, Queue, QueueError, SubmitRequest};
 use crate::registry::Registry;
 use crate::runtime::{
@@ -29,71 +34,6 @@ use crate::runtime::{
 /// Past a scheduled job's time before an idle loop looks again, so Redis'
 /// clock has surely reached it.
 const SCHEDULE_SLACK: Duration = Duration::from_millis(2);
-
-/// How a host works the queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WorkerConfig {
-    /// Concurrent claim loops on this host.
-    pub worker_count: usize,
-    /// Jobs one loop keeps running at once; it claims up to this many in one
-    /// atomic step. A host runs at most `worker_count × batch_size` jobs.
-    pub batch_size: usize,
-    /// How long a claim holds a job before other hosts may take it back.
-    /// Renewed every third of this while the job runs.
-    pub lease_ms: u64,
-    /// How long running jobs may finish after SIGTERM before their leases
-    /// are handed back.
-    pub shutdown_timeout_ms: u64,
-    /// Longest an idle loop waits before looking again (jobs becoming ready
-    /// wake it at once through pub/sub; this covers retries coming due).
-    pub idle_poll_ms: u64,
-    /// How often this host looks for expired leases.
-    pub reap_interval_ms: u64,
-    /// How often the plugin directory is rescanned (hot reload).
-    pub reload_interval_ms: u64,
-    /// How often this host re-registers its job types even when nothing
-    /// changed (so a wiped or replaced Redis learns them again).
-    pub heartbeat_ms: u64,
-    /// Stop claiming while this process' resident memory is above this
-    /// many MiB (the seed's MemoryManager); 0: no guard.
-    pub max_memory_mb: u64,
-    /// Name of this host in leases and error histories. Empty: hostname-pid.
-    pub host_id: String,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        WorkerConfig {
-            worker_count: 1,
-            batch_size: 10,
-            lease_ms: 30_000,
-            shutdown_timeout_ms: 30_000,
-            idle_poll_ms: 1_000,
-            reap_interval_ms: 5_000,
-            reload_interval_ms: 1_000,
-            heartbeat_ms: 10_000,
-            max_memory_mb: 0,
-            host_id: String::new(),
-        }
-    }
-}
-
-impl WorkerConfig {
-    fn lease(&self) -> Duration {
-        Duration::from_millis(self.lease_ms.max(100))
-    }
-}
-
-/// A name for this host: `hostname-pid`.
-pub fn default_host_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".into());
-    format!("{host}-{}", std::process::id())
-}
 
 /// What a host lends its jobs beyond the queue.
 #[derive(Clone, Default)]
@@ -528,191 +468,8 @@ impl Worker {
             tracing::warn!(job_id = %job.id, "cannot write the content directory: {e}");
         }
     }
-
-    /// Renews the leases of running jobs every third of the lease, and stops
-    /// any job whose lease this host has lost.
-    async fn renew_loop(self: Arc<Self>, stop: CancellationToken) {
-        let every = self.config.lease() / 3;
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.cancelled() => return,
-            }
-            let leases: Vec<(String, String)> = lock(&self.in_flight)
-                .values()
-                .map(|f| (f.job.id.clone(), f.job.token.clone()))
-                .collect();
-            match self.queue.renew(&leases, self.config.lease()).await {
-                Ok(lost) => {
-                    if !lost.is_empty() {
-                        let map = lock(&self.in_flight);
-                        for id in &lost {
-                            if let Some(f) = map.get(id) {
-                                tracing::warn!(job_id = %id, "lease lost; stopping the job here");
-                                f.cancel.cancel();
-                            }
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!("lease renewal failed: {e}"),
-            }
-        }
-    }
-
-    /// Returns jobs whose lease expired (their host died) to the queue.
-    async fn reap_loop(self: Arc<Self>, stop: CancellationToken) {
-        let every = Duration::from_millis(self.config.reap_interval_ms.max(50));
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.cancelled() => return,
-            }
-            match self.queue.reap().await {
-                Ok(reaped) => {
-                    for (id, status) in reaped {
-                        tracing::warn!(job_id = %id, %status, "reaped an expired lease");
-                    }
-                }
-                Err(e) => tracing::debug!("reap failed: {e}"),
-            }
-        }
-    }
-
-    /// Wakes idle claim loops when a job becomes ready anywhere.
-    async fn wake_loop(self: Arc<Self>, stop: CancellationToken) {
-        loop {
-            let subscribed = async {
-                let mut pubsub = self.queue.pubsub().await?;
-                pubsub.subscribe(self.queue.wake_channel()).await?;
-                Ok::<_, QueueError>(pubsub)
-            }
-            .await;
-            match subscribed {
-                Ok(mut pubsub) => {
-                    // Anything may have become ready while we were away.
-                    self.wake.notify_waiters();
-                    let mut messages = pubsub.on_message();
-                    loop {
-                        tokio::select! {
-                            msg = messages.next() => match msg {
-                                Some(_) => self.wake.notify_waiters(),
-                                None => break,
-                            },
-                            _ = stop.cancelled() => return,
-                        }
-                    }
-                    tracing::debug!("wake-up subscription dropped; resubscribing");
-                }
-                Err(e) => tracing::debug!("cannot subscribe for wake-ups: {e}"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = stop.cancelled() => return,
-            }
-        }
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The id of the `index`th child (from 0) a job submits without naming
-/// it: `<parent>.child.<index>`, or, when that would pass the id length
-/// limit, the parent's SHA-256 in its place.
-fn child_id(parent: &str, index: u64) -> String {
-    let id = format!("{parent}.child.{index}");
-    if id.len() <= crate::queue::MAX_ID_LEN {
-        return id;
-    }
-    use sha2::Digest;
-    let digest = hex::encode(sha2::Sha256::digest(parent.as_bytes()));
-    format!("{digest}.child.{index}")
-}
-
-/// Host capabilities backed by the queue: child jobs are real jobs.
-struct QueueServices {
-    queue: Queue,
-    /// Children this attempt has submitted so far.
-    children: std::sync::atomic::AtomicU64,
-    /// The running job's priority, inherited by children that name none.
-    priority: i32,
-    llm: Option<LlmClient>,
-}
-
-#[async_trait::async_trait]
-impl HostServices for QueueServices {
-    async fn submit_child(&self, parent: &JobInput, child: ChildJob) -> Result<String, String> {
-        // A child without an id of its own is named after its parent and
-        // its place among this attempt's children, so a retried parent that
-        // submits the same children again finds them instead of doubling them.
-        let index = self
-            .children
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let id = child.id.unwrap_or_else(|| child_id(&parent.id, index));
-        let request = SubmitRequest {
-            job_type: child.job_type,
-            payload: child.payload,
-            priority: child.priority.unwrap_or(self.priority),
-            depends_on: child.depends_on,
-            id: Some(id),
-            max_retries: child.max_retries,
-            metadata: child.metadata.into_iter().collect(),
-            parent: Some(parent.id.clone()),
-            force: false,
-            run_after_failure: child.run_after_failure,
-            run_at: None,
-            delay_ms: None,
-        };
-        self.queue
-            .submit(request)
-            .await
-            .map(|s| s.id)
-            .map_err(|e| e.to_string())
-    }
-
-    async fn progress(&self, job: &JobInput, fraction: f32, message: String) {
-        if let Err(e) = self.queue.set_progress(&job.id, fraction, &message).await {
-            tracing::debug!(job_id = %job.id, "cannot record progress: {e}");
-        }
-    }
-
-    async fn get_job(&self, id: &str) -> Option<JobView> {
-        match self.queue.get(id).await {
-            Ok(Some(job)) => Some(JobView {
-                error: job.errors.last().map(|e| e.message.clone()),
-                id: job.id,
-                job_type: job.job_type,
-                status: job.status.to_string(),
-                result: job.result,
-                attempts: job.attempts,
-            }),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(job_id = %id, "cannot look up job for a plugin: {e}");
-                None
-            }
-        }
-    }
-
-    async fn generate(&self, job: &JobInput, request: LlmRequest) -> Result<LlmResponse, LlmError> {
-        let Some(llm) = &self.llm else {
-            return Err(LlmError::NotConfigured(
-                "no LLM configured on this host".into(),
-            ));
-        };
-        // The job's cost counts every ask, the failed ones too.
-        let usage = crate::llm::Usage::default();
-        let response = llm.generate_metered(&request, &usage).await;
-        let (calls, prompt, completion) = usage.figures();
-        if calls > 0
-            && let Err(e) = self
-                .queue
-                .add_usage(&job.id, calls, prompt, completion)
-                .await
-        {
-            tracing::warn!(job_id = %job.id, "cannot record token usage: {e}");
-        }
-        response
-    }
 }

@@ -1,0 +1,166 @@
+//! The configuration's sections and their defaults: one type per table of
+//! `deckhand.toml` (`[retry]`, `[queue]`, `[limits]`, `[job_types.*]`,
+//! `[content]`, `[api]`, `[log]`).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::MIB;
+use crate::queue::{QueueConfig, RetryStrategy};
+use crate::runtime::RuntimeConfig;
+use crate::worker::WorkerConfig;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySection {
+    /// Seconds; delay = backoff_factor · 2^attempt (≥ 0).
+    pub backoff_factor: f64,
+    /// Multiply each delay by a uniform factor in [0.5, 1.5).
+    pub jitter: bool,
+    /// Seconds (≥ 0).
+    pub max_delay: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSection {
+    /// Seconds completed and cancelled jobs and results are kept (≥ 1).
+    pub result_ttl: u64,
+    /// Seconds dead jobs stay in the dead-letter queue unless replayed or
+    /// purged (≥ 1); record and entry expire together.
+    pub dead_ttl: u64,
+    /// Most jobs the dead-letter queue holds; the oldest go first (≥ 1).
+    pub dead_max: u64,
+    /// Most jobs one batch submission may hold (1 to 100000).
+    pub max_batch_jobs: usize,
+    /// Most child jobs one job may submit (≥ 1).
+    pub max_children: u64,
+    pub max_payload_bytes: usize,
+    /// Milliseconds a claim holds a job (≥ 100).
+    pub lease_ms: u64,
+    pub reap_interval_ms: u64,
+    pub reload_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsSection {
+    pub default_timeout_ms: u64,
+    pub max_timeout_ms: u64,
+    pub default_memory_mb: u64,
+    pub max_memory_mb: u64,
+    /// Run jobs in pre-reserved instance slots (wasmtime's pooling
+    /// allocator): several times faster to start a job than mapping fresh
+    /// memory for each, at the price of reserved address space.
+    pub pooling: bool,
+    /// Slots to reserve; 0: one per job this host can run at once
+    /// (`worker_count × batch_size`) plus a few for loading plugins.
+    pub pool_instances: u32,
+}
+
+/// Slots beyond the jobs in flight: plugin loads and reloads instantiate too.
+pub(super) const POOL_SPARE_SLOTS: usize = 8;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobTypeLimits {
+    pub timeout_ms: Option<u64>,
+    pub memory_mb: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContentSection {
+    pub enabled: bool,
+    /// Default: `<data_dir>/content`.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    /// `host:port`; empty: no HTTP API.
+    pub listen: String,
+    /// Bearer token; required when `listen` is not a loopback address.
+    /// Prefer `DECKHAND_API_TOKEN` to writing it here.
+    pub token: String,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSection {
+    /// `text` or `json` (one JSON object a line).
+    pub format: String,
+}
+
+impl Default for RetrySection {
+    fn default() -> Self {
+        let r = RetryStrategy::default();
+        RetrySection {
+            backoff_factor: r.backoff_factor_secs,
+            jitter: r.jitter,
+            max_delay: r.max_delay_secs,
+        }
+    }
+}
+
+impl Default for QueueSection {
+    fn default() -> Self {
+        let q = QueueConfig::default();
+        let w = WorkerConfig::default();
+        QueueSection {
+            result_ttl: q.result_ttl_secs,
+            dead_ttl: q.dead_ttl_secs,
+            dead_max: q.dead_max,
+            max_batch_jobs: q.max_batch_jobs,
+            max_children: q.max_children,
+            max_payload_bytes: q.max_payload_bytes,
+            lease_ms: w.lease_ms,
+            reap_interval_ms: w.reap_interval_ms,
+            reload_interval_ms: w.reload_interval_ms,
+        }
+    }
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        let r = RuntimeConfig::default();
+        LimitsSection {
+            default_timeout_ms: r.default_timeout_ms,
+            max_timeout_ms: r.max_timeout_ms,
+            default_memory_mb: r.default_memory_bytes / MIB,
+            max_memory_mb: r.max_memory_bytes / MIB,
+            pooling: true,
+            pool_instances: 0,
+        }
+    }
+}
+
+impl Default for ContentSection {
+    fn default() -> Self {
+        ContentSection {
+            enabled: true,
+            dir: None,
+        }
+    }
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            listen: "127.0.0.1:8080".into(),
+            token: String::new(),
+            max_body_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            format: "text".into(),
+        }
+    }
+}

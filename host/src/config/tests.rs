@@ -1,0 +1,107 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn defaults_match_the_seed() {
+    let c = Config::from_toml("", "test", env(&[])).unwrap();
+    assert_eq!(c.worker_count, 1);
+    assert_eq!(c.batch_size, 10);
+    assert_eq!(c.max_retries, 3);
+    assert_eq!(c.shutdown_timeout, 30.0);
+    assert_eq!(c.health_check_interval, 60);
+}
+
+#[test]
+fn every_bound_names_its_key() {
+    let cases = [
+        ("worker_count = 0", "worker_count"),
+        ("batch_size = 0", "batch_size"),
+        ("shutdown_timeout = -1.0", "shutdown_timeout"),
+        ("health_check_interval = 9", "health_check_interval"),
+        ("[retry]\nbackoff_factor = -1.0", "retry.backoff_factor"),
+        ("[queue]\nlease_ms = 10", "queue.lease_ms"),
+        ("[log]\nformat = \"xml\"", "log.format"),
+        ("[limits]\npool_instances = 9", "limits.pool_instances"),
+    ];
+    for (text, key) in cases {
+        let err = Config::from_toml(text, "test", env(&[])).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(key) && msg.contains("out of bounds"),
+            "{text}: {msg}"
+        );
+    }
+    // max_retries ≥ 0 is the type's bound: a negative value cannot parse.
+    let err = Config::from_toml("max_retries = -1", "test", env(&[])).unwrap_err();
+    assert!(err.to_string().contains("max_retries"), "{err}");
+}
+
+#[test]
+fn the_instance_pool_covers_every_job_in_flight() {
+    let slots = |text: &str| {
+        Config::from_toml(text, "test", env(&[]))
+            .unwrap()
+            .runtime_config()
+            .pool_instances
+    };
+    assert_eq!(slots(""), 10 + 8);
+    assert_eq!(slots("worker_count = 2\nbatch_size = 64"), 128 + 8);
+    assert_eq!(slots("[limits]\npool_instances = 500"), 500);
+    assert_eq!(slots("[limits]\npooling = false"), 0);
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let err = Config::from_toml("worker_cuont = 2", "deckhand.toml", env(&[])).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("worker_cuont") && msg.contains("deckhand.toml"),
+        "{msg}"
+    );
+    let err = Config::from_toml("[llm]\nmodle = \"x\"", "f", env(&[])).unwrap_err();
+    assert!(err.to_string().contains("modle"), "{err}");
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let text = "worker_count = 2\nredis_url = \"redis://file\"\n[llm]\nprovider = \"ollama\"\nmodel = \"a\"";
+    let c = Config::from_toml(
+        text,
+        "test",
+        env(&[
+            ("DECKHAND_WORKER_COUNT", "4"),
+            ("DECKHAND_REDIS_URL", "redis://env"),
+            ("DECKHAND_LLM_MODEL", "b"),
+            ("DECKHAND_API_TOKEN", "secret"),
+            ("DECKHAND_RETRY_JITTER", "false"),
+            ("DECKHAND_TEST_LLM_URL", "ignored: not a key"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.worker_count, 4);
+    assert_eq!(c.redis_url.as_deref(), Some("redis://env"));
+    let llm = c.llm.unwrap();
+    assert_eq!(llm.model, "b");
+    assert_eq!(llm.provider, crate::llm::Provider::Ollama);
+    assert_eq!(c.api.token, "secret");
+    assert!(!c.retry.jitter);
+
+    let err = Config::from_toml("", "t", env(&[("DECKHAND_BATCH_SIZE", "many")])).unwrap_err();
+    assert!(err.to_string().contains("DECKHAND_BATCH_SIZE"), "{err}");
+    let err = Config::from_toml("", "t", env(&[("DECKHAND_BATCH_SIZE", "0")])).unwrap_err();
+    assert!(err.to_string().contains("batch_size"), "{err}");
+}
+
+#[test]
+fn the_example_config_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/deckhand.toml");
+    let c = Config::load(Some(&path), env(&[])).unwrap();
+    assert!(c.llm.is_some());
+    assert!(!c.job_types.is_empty());
+}

@@ -1,0 +1,106 @@
+//! The host capabilities a running job gets (`HostServices`), backed by the
+//! queue: child jobs are real jobs, progress and lookups read and write
+//! their records, LLM calls go through the host's client and are counted on
+//! the job.
+
+use super::*;
+
+/// The id of the `index`th child (from 0) a job submits without naming
+/// it: `<parent>.child.<index>`, or, when that would pass the id length
+/// limit, the parent's SHA-256 in its place.
+fn child_id(parent: &str, index: u64) -> String {
+    let id = format!("{parent}.child.{index}");
+    if id.len() <= crate::queue::MAX_ID_LEN {
+        return id;
+    }
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(parent.as_bytes()));
+    format!("{digest}.child.{index}")
+}
+
+/// Host capabilities backed by the queue: child jobs are real jobs.
+pub(super) struct QueueServices {
+    pub(super) queue: Queue,
+    /// Children this attempt has submitted so far.
+    pub(super) children: std::sync::atomic::AtomicU64,
+    /// The running job's priority, inherited by children that name none.
+    pub(super) priority: i32,
+    pub(super) llm: Option<LlmClient>,
+}
+
+#[async_trait::async_trait]
+impl HostServices for QueueServices {
+    async fn submit_child(&self, parent: &JobInput, child: ChildJob) -> Result<String, String> {
+        // A child without an id of its own is named after its parent and
+        // its place among this attempt's children, so a retried parent that
+        // submits the same children again finds them instead of doubling them.
+        let index = self
+            .children
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = child.id.unwrap_or_else(|| child_id(&parent.id, index));
+        let request = SubmitRequest {
+            job_type: child.job_type,
+            payload: child.payload,
+            priority: child.priority.unwrap_or(self.priority),
+            depends_on: child.depends_on,
+            id: Some(id),
+            max_retries: child.max_retries,
+            metadata: child.metadata.into_iter().collect(),
+            parent: Some(parent.id.clone()),
+            force: false,
+            run_after_failure: child.run_after_failure,
+            run_at: None,
+            delay_ms: None,
+        };
+        self.queue
+            .submit(request)
+            .await
+            .map(|s| s.id)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn progress(&self, job: &JobInput, fraction: f32, message: String) {
+        if let Err(e) = self.queue.set_progress(&job.id, fraction, &message).await {
+            tracing::debug!(job_id = %job.id, "cannot record progress: {e}");
+        }
+    }
+
+    async fn get_job(&self, id: &str) -> Option<JobView> {
+        match self.queue.get(id).await {
+            Ok(Some(job)) => Some(JobView {
+                error: job.errors.last().map(|e| e.message.clone()),
+                id: job.id,
+                job_type: job.job_type,
+                status: job.status.to_string(),
+                result: job.result,
+                attempts: job.attempts,
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(job_id = %id, "cannot look up job for a plugin: {e}");
+                None
+            }
+        }
+    }
+
+    async fn generate(&self, job: &JobInput, request: LlmRequest) -> Result<LlmResponse, LlmError> {
+        let Some(llm) = &self.llm else {
+            return Err(LlmError::NotConfigured(
+                "no LLM configured on this host".into(),
+            ));
+        };
+        // The job's cost counts every ask, the failed ones too.
+        let usage = crate::llm::Usage::default();
+        let response = llm.generate_metered(&request, &usage).await;
+        let (calls, prompt, completion) = usage.figures();
+        if calls > 0
+            && let Err(e) = self
+                .queue
+                .add_usage(&job.id, calls, prompt, completion)
+                .await
+        {
+            tracing::warn!(job_id = %job.id, "cannot record token usage: {e}");
+        }
+        response
+    }
+}
