@@ -254,3 +254,210 @@ async fn pausing_a_job_type_stops_every_host_until_it_is_resumed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(q.paused().await.unwrap().is_empty());
 }
+
+/// The most jobs whose [started_at, finished_at) spans overlap at once.
+fn max_overlap(jobs: &[serde_json::Value]) -> usize {
+    let spans: Vec<(u64, u64)> = jobs
+        .iter()
+        .map(|j| {
+            (
+                j["started_at"].as_u64().unwrap(),
+                j["finished_at"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    spans
+        .iter()
+        .map(|&(s, _)| spans.iter().filter(|&&(a, b)| a <= s && s < b).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cap_holds_across_hosts_and_a_killed_host_frees_its_slot() {
+    let redis = TestRedis::start();
+    let plugins = plugin_dir(&["echo", "chaos"]);
+    let lease = ["--lease-ms", "1000"];
+    let mut hosts = vec![
+        Host::start("cap-a", &redis.url(), plugins.path(), &lease),
+        Host::start("cap-b", &redis.url(), plugins.path(), &lease),
+    ];
+    let api = Api::new(&hosts[0]);
+    api.ready(&hosts[0]).await;
+    Api::new(&hosts[1]).ready(&hosts[1]).await;
+    let q = queue(&redis).await;
+
+    let out = deckhand()
+        .args(["cap", "chaos.sleep", "--max-running", "2"])
+        .args(["--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let submit_sleeps = async |n: usize, ms: u64| {
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let (status, body) = api
+                .post(
+                    "/v1/jobs",
+                    json!({ "job_type": "chaos.sleep", "payload": { "ms": ms, "i": i } }),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            ids.push(body["id"].as_str().unwrap().to_string());
+        }
+        ids
+    };
+    // Two hosts with ten slots each: without the cap, all eight run at once.
+    let ids = submit_sleeps(8, 300).await;
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let done = api.wait(&refs).await;
+    assert!(done.iter().all(|j| j["status"] == "completed"));
+    assert_eq!(
+        max_overlap(&done),
+        2,
+        "at most two at once, and the cap was used"
+    );
+    let (_, types) = api.get("/v1/job-types").await;
+    let sleep = types["job_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["job_type"] == "chaos.sleep")
+        .unwrap()
+        .clone();
+    assert_eq!(sleep["max_running"], 2, "{sleep}");
+    assert_eq!(sleep["running"], 0, "{sleep}");
+
+    // Cap 1: a host killed mid-job holds the only slot until its lease is
+    // reaped; then the next job runs.
+    let (status, body) = api
+        .post("/v1/job-types/chaos.sleep/cap", json!({ "max_running": 1 }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let long = submit_sleeps(1, 2500).await.remove(0);
+    let worker = loop {
+        let job = q.get(&long).await.unwrap().unwrap();
+        if job.status == JobStatus::Running {
+            break job.worker.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let next = submit_sleeps(1, 10).await.remove(0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        q.get(&next).await.unwrap().unwrap().status,
+        JobStatus::Pending,
+        "the slot is taken"
+    );
+    let victim = hosts.iter().position(|h| h.id == worker).unwrap();
+    hosts[victim].kill9();
+    let survivor = &hosts[1 - victim];
+    let api = Api::new(survivor);
+    let done = api.wait(&[next.as_str(), long.as_str()]).await;
+    assert!(
+        done.iter().all(|j| j["status"] == "completed"),
+        "{done:?}\n{}",
+        survivor.log()
+    );
+    assert_eq!(max_overlap(&done), 1);
+    let metrics = api.text("/metrics").await;
+    assert!(
+        metrics.contains("deckhand_job_type_running{job_type=\"chaos.sleep\"} 0"),
+        "{metrics}"
+    );
+
+    // Out of bounds is refused; lifting the cap works.
+    let (status, _) = api
+        .post("/v1/job-types/chaos.sleep/cap", json!({ "max_running": 0 }))
+        .await;
+    assert_eq!(status, 400);
+    let out = deckhand()
+        .args(["cap", "chaos.sleep", "--max-running", "0"])
+        .args(["--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = deckhand()
+        .args(["cap", "chaos.sleep", "--none", "--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(q.caps().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn leases_from_before_the_running_counts_are_counted_once() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let mut conn = redis.conn();
+    let _: () = ::redis::cmd("HSET")
+        .arg("{deckhand}:types")
+        .arg("x")
+        .arg("{}")
+        .query(&mut conn)
+        .unwrap();
+    let req = deckhand::queue::SubmitRequest {
+        job_type: "x".into(),
+        payload: "{}".into(),
+        ..Default::default()
+    };
+    q.submit(req.clone()).await.unwrap();
+    q.submit(req).await.unwrap();
+    let claimed = q
+        .claim("old-host", &["x"], 2, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(q.running_by_type().await.unwrap()["x"], 2);
+    // What a queue from before the counts looks like: leases, no counts.
+    let _: () = ::redis::cmd("DEL")
+        .arg("{deckhand}:running")
+        .query(&mut conn)
+        .unwrap();
+    let _: () = ::redis::cmd("SET")
+        .arg("{deckhand}:layout")
+        .arg(1)
+        .query(&mut conn)
+        .unwrap();
+    q.mark_waited_jobs().await.unwrap();
+    assert_eq!(q.running_by_type().await.unwrap()["x"], 2);
+    q.mark_waited_jobs().await.unwrap();
+    assert_eq!(q.running_by_type().await.unwrap()["x"], 2, "once");
+    q.complete(&claimed[0], "{}", "v").await.unwrap();
+    q.cancel(&claimed[1].id).await.unwrap();
+    assert_eq!(q.running_by_type().await.unwrap()["x"], 0);
+    // With the cap at 1 and one running, a claim takes nothing; at 0 room
+    // left (0 is true in Lua) the type is skipped, not fetched.
+    q.set_cap("x", Some(1)).await.unwrap();
+    let req = deckhand::queue::SubmitRequest {
+        job_type: "x".into(),
+        payload: "{\"n\": 2}".into(),
+        ..Default::default()
+    };
+    q.submit(req.clone()).await.unwrap();
+    q.submit(deckhand::queue::SubmitRequest {
+        payload: "{\"n\": 3}".into(),
+        ..req
+    })
+    .await
+    .unwrap();
+    let first = q
+        .claim("h", &["x"], 5, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1, "the cap leaves room for one");
+    let second = q
+        .claim("h", &["x"], 5, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(second.is_empty(), "no room while it runs");
+    let failure = deckhand::runtime::JobFailure::Retry {
+        message: "again".into(),
+    };
+    q.fail(&first[0], &failure, "h", "v").await.unwrap();
+    let third = q
+        .claim("h", &["x"], 5, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(third.len(), 1, "a failed attempt frees its slot");
+}

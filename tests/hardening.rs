@@ -459,8 +459,9 @@ async fn the_layout_migration_runs_once_per_queue() {
     second.wait_for_log("serving");
     let flagged: Option<String> = conn.hget("{deckhand}:job:old2", "waited_on").unwrap();
     assert_eq!(flagged, None, "the scan ran again:\n{}", second.log());
+    // Layout 2: waited_on flags (1), then the running counts per type (2).
     let layout: Option<u32> = conn.get("{deckhand}:layout").unwrap();
-    assert_eq!(layout, Some(1));
+    assert_eq!(layout, Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

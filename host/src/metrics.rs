@@ -212,6 +212,19 @@ impl Metrics {
                 u8::from(*paused)
             );
         }
+        header(
+            w,
+            "deckhand_job_type_running",
+            "gauge",
+            "Jobs of a type running now, across all hosts (what caps count).",
+        );
+        for (job_type, n) in &queue.running_by_type {
+            let _ = writeln!(
+                w,
+                "deckhand_job_type_running{{job_type=\"{}\"}} {n}",
+                escape(job_type)
+            );
+        }
         let events: &[(&str, &str, &str)] = &[
             (
                 "submitted",

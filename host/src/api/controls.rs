@@ -1,14 +1,54 @@
 //! Operator controls over the API: pausing and resuming a job type on every
-//! host at once (`deckhand pause` / `resume` do the same from the CLI).
+//! host at once, and capping how many of its jobs run at once across all
+//! hosts (`deckhand pause` / `resume` / `cap` do the same from the CLI).
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::{ApiError, ApiResult, ApiState, ok};
+use super::{ApiError, ApiResult, ApiState, ok, parse_body};
+
+/// The most jobs of one type a cap may allow at once.
+pub const MAX_CAP: u64 = 1_000_000;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CapBody {
+    /// `null` lifts the cap.
+    max_running: Option<u64>,
+}
+
+/// `POST /v1/job-types/{job_type}/cap` `{"max_running": N}` (1 to
+/// 1,000,000; `null` lifts it): at most N jobs of the type run at once
+/// across all hosts. Running jobs are not stopped when it is lowered.
+pub(super) async fn cap(
+    State(state): State<Arc<ApiState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let job_type = job_type(path)?;
+    let body: CapBody = parse_body(body)?;
+    if let Some(n) = body.max_running
+        && !(1..=MAX_CAP).contains(&n)
+    {
+        return Err(ApiError::bad_request(format!(
+            "max_running {n} is outside 1..={MAX_CAP} (null lifts the cap)"
+        )));
+    }
+    state
+        .worker
+        .queue()
+        .set_cap(&job_type, body.max_running)
+        .await?;
+    ok(
+        StatusCode::OK,
+        json!({ "job_type": job_type, "max_running": body.max_running }),
+    )
+}
 
 /// `POST /v1/job-types/{job_type}/pause`: no host claims the type until it
 /// is resumed; running jobs finish and submissions still queue.

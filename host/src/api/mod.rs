@@ -7,7 +7,7 @@
 //! configured, `/v1/*` needs `Authorization: Bearer <token>`; `/health` and
 //! `/metrics` stay open.
 
-mod controls;
+pub mod controls;
 mod dlq;
 mod jobs;
 mod ops;
@@ -76,6 +76,7 @@ pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
         .route("/job-types", get(ops::job_types))
         .route("/job-types/{job_type}/pause", post(controls::pause))
         .route("/job-types/{job_type}/resume", post(controls::resume))
+        .route("/job-types/{job_type}/cap", post(controls::cap))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest("/v1", v1)

@@ -474,3 +474,22 @@ pub async fn pause(queue: &QueueArgs, job_type: &str, pause: bool) -> anyhow::Re
     }
     Ok(EXIT_OK)
 }
+
+/// `deckhand cap`: sets (or, with `None`, lifts) a job type's cap.
+pub async fn cap(
+    queue: &QueueArgs,
+    job_type: &str,
+    max_running: Option<u64>,
+) -> anyhow::Result<u8> {
+    if let Err(reason) = deckhand::job::valid_job_type_name(job_type) {
+        eprintln!("deckhand: {reason}");
+        return Ok(EXIT_ERROR);
+    }
+    let queue = queue.connect().await?;
+    queue.set_cap(job_type, max_running).await?;
+    match max_running {
+        Some(n) => println!("{job_type}: at most {n} running at once across all hosts"),
+        None => println!("{job_type}: no cap"),
+    }
+    Ok(EXIT_OK)
+}

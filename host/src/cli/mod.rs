@@ -149,6 +149,18 @@ enum Command {
         #[command(flatten)]
         queue: QueueArgs,
     },
+    /// Cap how many jobs of a type run at once across all hosts.
+    Cap {
+        job_type: String,
+        /// At most this many at once (1 to 1000000).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=deckhand::api::controls::MAX_CAP), conflicts_with = "none", required_unless_present = "none")]
+        max_running: Option<u64>,
+        /// Lift the cap.
+        #[arg(long)]
+        none: bool,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
     /// The queue's counters.
     Stats {
         #[command(flatten)]
@@ -223,6 +235,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Stats { queue } => jobs::stats(&queue).await,
         Command::Bulk(args) => bulk::bulk(args).await,
         Command::Hosts { json, queue } => jobs::hosts(&queue, json).await,
+        Command::Cap {
+            job_type,
+            max_running,
+            queue,
+            ..
+        } => jobs::cap(&queue, &job_type, max_running).await,
         Command::Pause { job_type, queue } => jobs::pause(&queue, &job_type, true).await,
         Command::Resume { job_type, queue } => jobs::pause(&queue, &job_type, false).await,
     }

@@ -26,10 +26,12 @@ pub mod key {
     pub const WAKE: &str = "wake";
     pub const COOLDOWN: &str = "cooldown";
     pub const PAUSED: &str = "paused";
+    pub const RUNNING: &str = "running";
+    pub const CAPS: &str = "caps";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
-        HOSTS, CONTENT, STATS, FINISHED, WAKE, COOLDOWN, PAUSED,
+        HOSTS, CONTENT, STATS, FINISHED, WAKE, COOLDOWN, PAUSED, RUNNING, CAPS,
     ];
 }
 

@@ -29,22 +29,36 @@ impl Queue {
         }
     }
 
-    /// Flags every job that others wait on, for jobs queued by a host from
-    /// before the `waited_on` flag: without it, completing such a job would
-    /// not release its waiters. Idempotent; `serve` runs it once at start.
-    /// Returns how many jobs it flagged.
+    /// Brings a queue written by older hosts to this layout, once per queue
+    /// (`P:layout` records how far it got; `serve` runs this at start):
+    /// 1. flags every job that others wait on (`waited_on`), without which
+    ///    completing such a job would not release its waiters;
+    /// 2. counts the leases of each job type into `P:running` (the caps).
+    ///
+    /// Returns how many jobs step 1 flagged.
     pub async fn mark_waited_jobs(&self) -> Result<u64, QueueError> {
-        // The layout version this queue has been brought to; the scan runs
-        // once per queue, not at every start.
-        let layout: Option<u32> = self.conn.clone().get(self.key(&[key::LAYOUT])).await?;
-        if layout.is_some_and(|v| v >= LAYOUT_WAITED_ON) {
+        let layout: u32 = self
+            .conn
+            .clone()
+            .get::<_, Option<u32>>(self.key(&[key::LAYOUT]))
+            .await?
+            .unwrap_or(0);
+        if layout >= LAYOUT_RUNNING {
             return Ok(0);
         }
-        let flagged = self.flag_waited_jobs().await?;
+        let flagged = if layout < LAYOUT_WAITED_ON {
+            self.flag_waited_jobs().await?
+        } else {
+            0
+        };
+        let _: u64 = self
+            .invocation(&scripts().recount_running)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
         let _: () = self
             .conn
             .clone()
-            .set(self.key(&[key::LAYOUT]), LAYOUT_WAITED_ON)
+            .set(self.key(&[key::LAYOUT]), LAYOUT_RUNNING)
             .await?;
         Ok(flagged)
     }

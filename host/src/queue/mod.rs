@@ -59,6 +59,8 @@ pub const MAX_RETRIES: u32 = 1_000;
 /// The layout version from which jobs others wait on carry `waited_on`
 /// (stored in `P:layout` once a queue has been brought to it).
 const LAYOUT_WAITED_ON: u32 = 1;
+/// Layout 2: `P:running` counts each job type's leases.
+const LAYOUT_RUNNING: u32 = 2;
 /// How many of the oldest dead-letter entries each trim checks for a
 /// record that is gone.
 const DLQ_CHECK: usize = 1_000;

@@ -32,6 +32,10 @@ pub struct TypeInfo {
     pub live: bool,
     /// Paused: no host claims it until it is resumed.
     pub paused: bool,
+    /// Jobs of it running now, across all hosts.
+    pub running: u64,
+    /// Its cap on running jobs across all hosts, if it has one.
+    pub max_running: Option<u64>,
 }
 
 /// What Redis says about keeping data across restarts and memory pressure.
@@ -128,6 +132,8 @@ impl Queue {
     pub async fn type_infos(&self) -> Result<Vec<TypeInfo>, QueueError> {
         let now = now_ms();
         let paused = self.paused().await?;
+        let caps = self.caps().await?;
+        let running = self.running_by_type().await?;
         Ok(self
             .job_types()
             .await?
@@ -135,6 +141,8 @@ impl Queue {
             .map(|(job_type, raw)| {
                 let mut info = type_info(job_type, &raw, now);
                 info.paused = paused.contains(&info.job_type);
+                info.max_running = caps.get(&info.job_type).copied();
+                info.running = running.get(&info.job_type).copied().unwrap_or(0);
                 info
             })
             .collect())
@@ -230,6 +238,8 @@ fn type_info(job_type: String, raw: &str, now: u64) -> TypeInfo {
         at,
         live: at > 0 && now.saturating_sub(at) <= interval.saturating_mul(LIVE_BEATS),
         paused: false,
+        running: 0,
+        max_running: None,
     }
 }
 
@@ -259,5 +269,44 @@ impl Queue {
     /// The paused job types.
     pub async fn paused(&self) -> Result<std::collections::BTreeSet<String>, QueueError> {
         Ok(self.conn.clone().smembers(self.key(&[key::PAUSED])).await?)
+    }
+}
+
+/// Caps on running jobs per job type, across all hosts: the claim script
+/// starts no more of a capped type than the cap leaves room for.
+impl Queue {
+    /// Sets (`Some`) or lifts (`None`) `job_type`'s cap. Lifting or raising
+    /// it wakes idle hosts.
+    pub async fn set_cap(
+        &self,
+        job_type: &str,
+        max_running: Option<u64>,
+    ) -> Result<(), QueueError> {
+        let key = self.key(&[key::CAPS]);
+        let mut pipe = redis::pipe();
+        match max_running {
+            Some(n) => pipe.hset(&key, job_type, n),
+            None => pipe.hdel(&key, job_type),
+        };
+        let _: () = pipe
+            .publish(self.key(&[key::WAKE]), job_type)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Every cap, by job type.
+    pub async fn caps(&self) -> Result<BTreeMap<String, u64>, QueueError> {
+        Ok(self.conn.clone().hgetall(self.key(&[key::CAPS])).await?)
+    }
+
+    /// Jobs running now, by job type, across all hosts.
+    pub async fn running_by_type(&self) -> Result<BTreeMap<String, u64>, QueueError> {
+        let raw: BTreeMap<String, i64> =
+            self.conn.clone().hgetall(self.key(&[key::RUNNING])).await?;
+        Ok(raw
+            .into_iter()
+            .map(|(t, n)| (t, u64::try_from(n).unwrap_or(0)))
+            .collect())
     }
 }

@@ -176,6 +176,7 @@ impl Queue {
             .collect();
         Ok(QueueFigures {
             job_types,
+            running_by_type: self.running_by_type().await?,
             redis_up: true,
             ready,
             scheduled,
@@ -205,6 +206,8 @@ pub struct QueueFigures {
     pub stats: BTreeMap<String, i64>,
     /// Every registered job type, and whether it is paused.
     pub job_types: BTreeMap<String, bool>,
+    /// Jobs running now by job type, across all hosts.
+    pub running_by_type: BTreeMap<String, u64>,
 }
 
 /// What became of a job, as [`Queue::outcomes`] reads it.

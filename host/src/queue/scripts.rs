@@ -24,6 +24,7 @@ pub(crate) struct Scripts {
     pub replay: Script,
     pub purge: Script,
     pub mark_waited: Script,
+    pub recount_running: Script,
     pub dlq_trim: Script,
 }
 
@@ -46,6 +47,7 @@ pub(crate) fn scripts() -> &'static Scripts {
         replay: script(include_str!("scripts/replay.lua")),
         purge: script(include_str!("scripts/purge.lua")),
         mark_waited: script(include_str!("scripts/mark_waited.lua")),
+        recount_running: script(include_str!("scripts/recount_running.lua")),
         dlq_trim: script(include_str!("scripts/dlq_trim.lua")),
     })
 }

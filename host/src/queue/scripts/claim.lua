@@ -1,6 +1,7 @@
 -- Claim up to `count` ready jobs for one host, highest priority first across
 -- the host's job types, each under a fresh lease and fencing token, except
--- types paused (P:paused). First moves due jobs (retries, and jobs submitted
+-- types paused (P:paused), and no more of a type than its cap (P:caps)
+-- leaves room for beside those already running on any host (P:running). First moves due jobs (retries, and jobs submitted
 -- with run_at) from P:scheduled to their ready queues.
 --
 -- Costs two commands per claimed job (read the record, mark it running),
@@ -9,8 +10,8 @@
 -- bounds `count` (MAX_CLAIM) well below Lua's limit on unpacked arguments.
 --
 -- ARGV: prefix, count, lease_ms, host, job types...
--- Keys: P:scheduled, P:paused, P:ready:<type> for each type, P:job:<id>,
---       P:leases, P:token, P:seq, P:stats
+-- Keys: P:scheduled, P:paused, P:caps, P:running, P:ready:<type> for each
+--       type, P:job:<id>, P:leases, P:token, P:seq, P:stats
 -- Returns: a flat list: first the milliseconds until the next scheduled job
 --   comes due ('-1': none), so an idle host knows when to look again; then
 --   11 fields per job:
@@ -36,15 +37,26 @@ for _, job_type in ipairs(redis.call('SMEMBERS', k('paused'))) do
     paused[job_type] = true
 end
 
+-- Job types with a cap on running jobs across all hosts: how many more of
+-- each may start now (P:caps less P:running, never below 0).
+local room = {}
+local caps = redis.call('HGETALL', k('caps'))
+for i = 1, #caps, 2 do
+    local running = tonumber(redis.call('HGET', k('running'), caps[i]) or '0')
+    room[caps[i]] = math.max(tonumber(caps[i + 1]) - math.max(running, 0), 0)
+end
+
 -- The best `want` ready ids across the types (paused ones left out): each
 -- queue's first `want` entries, merged by score (lower first), taken off
 -- their queues.
 local function take(want)
     local heads = {}
     for i = 5, #ARGV do
-        if not paused[ARGV[i]] then
-            local key = k('ready', ARGV[i])
-            local entries = redis.call('ZRANGE', key, 0, want - 1, 'WITHSCORES')
+        local job_type = ARGV[i]
+        local n = math.min(want, room[job_type] or want)
+        if not paused[job_type] and n > 0 then
+            local key = k('ready', job_type)
+            local entries = redis.call('ZRANGE', key, 0, n - 1, 'WITHSCORES')
             if #entries > 0 then
                 table.insert(heads, { key = key, entries = entries, at = 1, taken = {} })
             end
@@ -77,6 +89,7 @@ end
 
 local next_due = redis.call('ZRANGE', k('scheduled'), 0, 0, 'WITHSCORES')
 local out, leases = { next_due[2] and int(math.max(tonumber(next_due[2]) - now, 0)) or '-1' }, {}
+local started = {}
 local lease_until = int(now + lease_ms)
 local claimed = 0
 while claimed < count do
@@ -99,6 +112,10 @@ while claimed < count do
                 'started_at', now_s, 'updated_at', now_s)
             table.insert(leases, lease_until)
             table.insert(leases, id)
+            started[f[3]] = (started[f[3]] or 0) + 1
+            if room[f[3]] then
+                room[f[3]] = room[f[3]] - 1
+            end
             table.insert(out, id)
             table.insert(out, f[3])
             table.insert(out, f[4])
@@ -116,6 +133,9 @@ while claimed < count do
 end
 if claimed > 0 then
     redis.call('ZADD', k('leases'), unpack(leases))
+    for job_type, n in pairs(started) do
+        redis.call('HINCRBY', k('running'), job_type, n)
+    end
     stat('claimed', claimed)
 end
 return out

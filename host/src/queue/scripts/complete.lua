@@ -7,7 +7,7 @@
 -- ARGV: prefix, ttl seconds, then 5 per job:
 --       id, token, result (JSON), plugin version id,
 --       cache_hit ('1': the result came from the content directory, not a run)
--- Keys: P:job:<id>, P:leases, P:waiting:<id>, P:job:<child>, P:ready:<type>,
+-- Keys: P:job:<id>, P:leases, P:running, P:waiting:<id>, P:job:<child>, P:ready:<type>,
 --       P:job:<parent> (children counters), P:errors:<id> (expiry),
 --       P:content:<type>:<hash>, P:seq, P:stats;
 --       publishes P:finished (the ids, space-separated) and P:wake
@@ -18,7 +18,7 @@ local ttl = ARGV[2]
 local now = now_ms()
 -- Formatted once: number formatting is a large share of a script's time.
 local now_s = int(now)
-local replies, done = {}, {}
+local replies, done, ended = {}, {}, {}
 local hits, stale = 0, 0
 for i = 3, #ARGV, 5 do
     local id, token, result, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -61,13 +61,19 @@ for i = 3, #ARGV, 5 do
         -- HMGET gives false, not nil, for a missing field.
         expire_finished(id, ttl, last_error ~= false)
         table.insert(done, id)
+        ended[job_type] = (ended[job_type] or 0) + 1
         table.insert(replies, 'ok')
     end
 end
 -- Batches are bounded by the host (MAX_COMPLETE_BATCH), far below Lua's
 -- limit on unpacked arguments.
 if #done > 0 then
+    -- Each job here was running under its lease, so its entry goes and
+    -- its type's running count falls by one.
     redis.call('ZREM', k('leases'), unpack(done))
+    for job_type, n in pairs(ended) do
+        redis.call('HINCRBY', k('running'), job_type, -n)
+    end
     stat('completed', #done)
     redis.call('PUBLISH', k('finished'), table.concat(done, ' '))
 end

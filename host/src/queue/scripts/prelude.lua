@@ -16,6 +16,10 @@
 --                               run_at on submit); score = run-at (ms)
 --   P:paused            set     job types no host claims until resumed (Rust)
 --   P:leases            zset    running jobs; score = lease deadline (ms)
+--   P:running           hash    job type -> its jobs in P:leases (claim adds,
+--                               unlease() takes away)
+--   P:caps              hash    job type -> most jobs of it running at once,
+--                               across all hosts (Rust sets it)
 --   P:waiting:<id>      set     jobs waiting on <id> to complete
 --   P:dead              zset    the dead-letter queue; score = time of death (ms);
 --                               entries and records expire together (dead ttl)
@@ -120,6 +124,16 @@ local function enqueue(id)
     local job_type, priority = unpack(redis.call('HMGET', job, 'type', 'priority'))
     push_ready(id, job_type, tonumber(priority))
     redis.call('HSET', job, 'status', 'pending', 'updated_at', int(now_ms()))
+end
+
+-- Ends a running job's lease. P:running counts each type's leases: the
+-- count falls only when the lease entry really goes, so it falls once per
+-- claim, however the job leaves running (completed, failed, reaped,
+-- released, cancelled).
+local function unlease(id, job_type)
+    if redis.call('ZREM', k('leases'), id) == 1 and job_type then
+        redis.call('HINCRBY', k('running'), job_type, -1)
+    end
 end
 
 -- Whether the caller's fencing token still holds the running job's lease.
@@ -266,7 +280,7 @@ local function finish_failed(id, status, entry, now, ttl)
             redis.call('ZREM', k('ready', job_type), jid)
         end
         redis.call('ZREM', k('scheduled'), jid)
-        redis.call('ZREM', k('leases'), jid)
+        unlease(jid, job_type)
         if err then
             add_error(jid, err)
         end
@@ -308,9 +322,10 @@ end
 -- Returns 'dead', 'scheduled', or 'pending' (retry at once, delay 0).
 local function fail_or_retry(id, entry, retryable, delay_ms, now, ttl)
     local job = k('job', id)
-    local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
-    local max_retries = tonumber(redis.call('HGET', job, 'max_retries') or '0')
-    redis.call('ZREM', k('leases'), id)
+    local job_type, attempts, max_retries = unpack(redis.call('HMGET', job, 'type', 'attempts',
+        'max_retries'))
+    attempts, max_retries = tonumber(attempts or '0'), tonumber(max_retries or '0')
+    unlease(id, job_type)
     if retryable and attempts <= max_retries then
         add_error(id, entry)
         stat('retried')

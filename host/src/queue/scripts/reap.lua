@@ -3,7 +3,7 @@
 -- in the dead-letter queue after max_retries instead of looping.
 --
 -- ARGV: prefix, max jobs to reap, ttl seconds
--- Keys: P:leases, P:job:<id>, P:errors:<id>, P:ready:<type>, P:dead, P:seq,
+-- Keys: P:leases, P:running, P:job:<id>, P:errors:<id>, P:ready:<type>, P:dead, P:seq,
 --       P:stats, and what finish_failed touches for dependents
 -- Returns: a flat list of id, outcome ('pending' | 'dead') pairs
 
@@ -24,7 +24,8 @@ for _, id in ipairs(expired) do
         table.insert(out, id)
         table.insert(out, fail_or_retry(id, entry, true, 0, now, ttl))
     else
-        redis.call('ZREM', k('leases'), id)
+        -- A lease left behind by a job that is no longer running.
+        unlease(id, redis.call('HGET', job, 'type'))
     end
 end
 return out

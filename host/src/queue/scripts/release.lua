@@ -2,7 +2,7 @@
 -- interrupted attempt does not count: the host stopped it, not the job.
 --
 -- ARGV: prefix, id, token
--- Keys: P:job:<id>, P:leases, P:ready:<type>, P:seq, P:stats
+-- Keys: P:job:<id>, P:leases, P:running, P:ready:<type>, P:seq, P:stats
 -- Returns: 'ok' | 'stale'
 
 local id, token = ARGV[2], ARGV[3]
@@ -12,7 +12,7 @@ if not holds_lease(id, token) then
 end
 redis.call('HINCRBY', job, 'attempts', -1)
 redis.call('HDEL', job, 'lease_token', 'lease_until')
-redis.call('ZREM', k('leases'), id)
+unlease(id, redis.call('HGET', job, 'type'))
 enqueue(id)
 stat('released')
 return 'ok'

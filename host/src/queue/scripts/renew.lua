@@ -13,7 +13,8 @@ for i = 3, #ARGV, 2 do
     local id, token = ARGV[i], ARGV[i + 1]
     if holds_lease(id, token) then
         redis.call('HSET', k('job', id), 'lease_until', lease_until)
-        redis.call('ZADD', k('leases'), lease_until, id)
+        -- XX: only a lease that exists is extended (P:running counts them).
+        redis.call('ZADD', k('leases'), 'XX', lease_until, id)
     else
         table.insert(lost, id)
     end
