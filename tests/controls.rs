@@ -278,7 +278,7 @@ async fn a_cap_holds_across_hosts_and_a_killed_host_frees_its_slot() {
     let redis = TestRedis::start();
     let plugins = plugin_dir(&["echo", "chaos"]);
     let lease = ["--lease-ms", "1000"];
-    let mut hosts = vec![
+    let mut hosts = [
         Host::start("cap-a", &redis.url(), plugins.path(), &lease),
         Host::start("cap-b", &redis.url(), plugins.path(), &lease),
     ];
