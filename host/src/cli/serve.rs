@@ -91,6 +91,10 @@ pub struct ServeArgs {
     llm_timeout_secs: Option<f64>,
     #[arg(long)]
     llm_max_tokens: Option<u32>,
+    /// Requests in flight at once to the provider across all hosts (0: no
+    /// limit; default 1 for llamacpp and ollama, else no limit).
+    #[arg(long)]
+    llm_max_in_flight: Option<u32>,
     #[arg(long)]
     llm_temperature: Option<f32>,
     /// One job type's limits, replacing what its plugin declares:
@@ -156,6 +160,7 @@ impl ServeArgs {
             ("--llm-api-key-env", self.llm_api_key_env.is_some()),
             ("--llm-timeout-secs", self.llm_timeout_secs.is_some()),
             ("--llm-max-tokens", self.llm_max_tokens.is_some()),
+            ("--llm-max-in-flight", self.llm_max_in_flight.is_some()),
             ("--llm-temperature", self.llm_temperature.is_some()),
         ]
         .into_iter()
@@ -182,6 +187,9 @@ impl ServeArgs {
             }
             if self.llm_temperature.is_some() {
                 llm.temperature = self.llm_temperature;
+            }
+            if self.llm_max_in_flight.is_some() {
+                llm.max_in_flight = self.llm_max_in_flight;
             }
             c.llm = Some(llm);
         }

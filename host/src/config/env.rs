@@ -73,6 +73,7 @@ pub(super) fn apply_env(
         ("", "redis_url"),
         ("llm", "temperature"),
         ("llm", "max_tokens"),
+        ("llm", "max_in_flight"),
         ("llm", "dialect"),
         ("content", "dir"),
     ];

@@ -319,6 +319,12 @@ impl Config {
                 "must be 1 to 1000000",
             )?;
             bound(
+                llm.max_in_flight.is_none_or(|n| n <= 10_000),
+                "llm.max_in_flight",
+                format!("{:?}", llm.max_in_flight),
+                "must be 0 (no limit) to 10000",
+            )?;
+            bound(
                 llm.temperature.is_none_or(|t| (0.0..=2.0).contains(&t)),
                 "llm.temperature",
                 format!("{:?}", llm.temperature),

@@ -28,6 +28,7 @@ fn every_bound_names_its_key() {
         ("[queue]\nlease_ms = 10", "queue.lease_ms"),
         ("[log]\nformat = \"xml\"", "log.format"),
         ("[limits]\npool_instances = 9", "limits.pool_instances"),
+        ("[llm]\nmax_in_flight = 10001", "llm.max_in_flight"),
     ];
     for (text, key) in cases {
         let err = Config::from_toml(text, "test", env(&[])).unwrap_err();

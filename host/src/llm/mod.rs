@@ -43,6 +43,10 @@ pub struct LlmConfig {
     pub max_schema_attempts: u32,
     /// Overrides the provider's dialect from the capability table.
     pub dialect: Option<Dialect>,
+    /// Requests in flight at once to this provider across all hosts (0: no
+    /// limit). Default: 1 for `llamacpp` and `ollama` (servers that answer
+    /// one request at a time), no limit for the others.
+    pub max_in_flight: Option<u32>,
 }
 
 impl Default for LlmConfig {
@@ -58,9 +62,17 @@ impl Default for LlmConfig {
             max_http_attempts: 4,
             max_schema_attempts: 3,
             dialect: None,
+            max_in_flight: None,
         }
     }
 }
+
+/// A request slot is held at most the request timeout plus this.
+const SLOT_MARGIN: Duration = Duration::from_secs(5);
+/// How often a caller waiting for a request slot looks again (at most).
+const SLOT_POLL: Duration = Duration::from_millis(100);
+/// The longest a call waits for a request slot before giving up.
+const MAX_SLOT_WAIT: Duration = Duration::from_secs(3600);
 
 /// A configured client. Cheap to clone.
 #[derive(Clone)]
@@ -283,7 +295,19 @@ impl LlmClient {
             self.count(stat::LLM_CALLS, 1).await;
             usage.calls.fetch_add(1, Ordering::Relaxed);
             let retry_after;
-            match req.send().await {
+            // The provider's own answer, read whole while this host holds
+            // one of its request slots (if the provider has a limit).
+            let slot = self.take_slot().await?;
+            let exchange = async {
+                let resp = req.send().await?;
+                let status = resp.status();
+                let header_wait = parse_retry_after(resp.headers());
+                let text = resp.text().await.unwrap_or_default();
+                Ok::<_, reqwest::Error>((status, header_wait, text))
+            }
+            .await;
+            self.give_slot(slot).await;
+            match exchange {
                 Err(e) => {
                     let shown = crate::redact::url(&url);
                     last = if e.is_timeout() {
@@ -296,10 +320,7 @@ impl LlmClient {
                     };
                     retry_after = None;
                 }
-                Ok(resp) => {
-                    let status = resp.status();
-                    let header_wait = parse_retry_after(resp.headers());
-                    let text = resp.text().await.unwrap_or_default();
+                Ok((status, header_wait, text)) => {
                     if status.is_success() {
                         let json: Value = serde_json::from_str(&text).map_err(|e| {
                             LlmError::InvalidResponse(format!(
@@ -390,6 +411,71 @@ impl LlmClient {
         Err(LlmError::Unavailable(format!(
             "gave up after {attempts} attempts: {last}"
         )))
+    }
+
+    /// Requests to this provider in flight at once across all hosts: the
+    /// configured `max_in_flight`, else 1 for servers that answer one
+    /// request at a time (llama.cpp, Ollama), else no limit (0).
+    pub fn max_in_flight(&self) -> u32 {
+        self.config
+            .max_in_flight
+            .unwrap_or(match self.config.provider {
+                Provider::Llamacpp | Provider::Ollama => 1,
+                _ => 0,
+            })
+    }
+
+    /// Waits for one of the provider's request slots (shared by every host
+    /// through Redis); `None` when there is no limit or no queue. A slot is
+    /// held at most the request timeout plus a margin, so a host that dies
+    /// mid-request frees it by itself.
+    async fn take_slot(&self) -> Result<Option<String>, LlmError> {
+        let limit = self.max_in_flight();
+        let Some(queue) = self.queue.as_ref().filter(|_| limit > 0) else {
+            return Ok(None);
+        };
+        let token = uuid::Uuid::now_v7().to_string();
+        let hold = Duration::from_secs_f64(self.config.timeout_secs) + SLOT_MARGIN;
+        let started = tokio::time::Instant::now();
+        let mut told = false;
+        loop {
+            match queue
+                .take_slot(self.config.provider.as_str(), limit, &token, hold)
+                .await
+            {
+                Ok(None) => return Ok(Some(token)),
+                Ok(Some(hint)) => {
+                    if !told {
+                        tracing::debug!(
+                            limit,
+                            "waiting for a free request slot of the LLM provider"
+                        );
+                        told = true;
+                    }
+                    if started.elapsed() >= MAX_SLOT_WAIT {
+                        return Err(LlmError::Unavailable(format!(
+                            "no free request slot at the provider within {} s ({limit} in flight at most, llm.max_in_flight)",
+                            MAX_SLOT_WAIT.as_secs()
+                        )));
+                    }
+                    tokio::time::sleep(hint.clamp(Duration::from_millis(5), SLOT_POLL)).await;
+                }
+                // Redis unreachable: the limit cannot be kept; do not stall
+                // the job on it (the request itself may still work).
+                Err(e) => {
+                    tracing::debug!("cannot take an LLM request slot: {e}");
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    async fn give_slot(&self, slot: Option<String>) {
+        if let (Some(queue), Some(token)) = (&self.queue, slot)
+            && let Err(e) = queue.give_slot(self.config.provider.as_str(), &token).await
+        {
+            tracing::debug!("cannot give back an LLM request slot: {e}");
+        }
     }
 
     fn cooldown_key(&self) -> String {

@@ -28,10 +28,11 @@ pub mod key {
     pub const PAUSED: &str = "paused";
     pub const RUNNING: &str = "running";
     pub const CAPS: &str = "caps";
+    pub const INFLIGHT: &str = "inflight";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
-        HOSTS, CONTENT, STATS, FINISHED, WAKE, COOLDOWN, PAUSED, RUNNING, CAPS,
+        HOSTS, CONTENT, STATS, FINISHED, WAKE, COOLDOWN, PAUSED, RUNNING, CAPS, INFLIGHT,
     ];
 }
 

@@ -352,6 +352,37 @@ impl Queue {
         check_request(&self.config, req)
     }
 
+    /// Takes one of `limit` slots named `name` for `token`, held at most
+    /// `hold`: `None` when taken, else how long until a hold ends (look
+    /// again by then).
+    pub async fn take_slot(
+        &self,
+        name: &str,
+        limit: u32,
+        token: &str,
+        hold: Duration,
+    ) -> Result<Option<Duration>, QueueError> {
+        let wait: u64 = self
+            .invocation(&scripts().slot)
+            .arg(name)
+            .arg(limit)
+            .arg(token)
+            .arg(millis(hold).max(1))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok((wait > 0).then(|| Duration::from_millis(wait)))
+    }
+
+    /// Gives back a slot taken with [`Queue::take_slot`].
+    pub async fn give_slot(&self, name: &str, token: &str) -> Result<(), QueueError> {
+        let _: i64 = self
+            .conn
+            .clone()
+            .zrem(self.key(&[key::INFLIGHT, name]), token)
+            .await?;
+        Ok(())
+    }
+
     /// Time left on a shared cooldown (e.g. an LLM provider's rate limit).
     pub async fn cooldown_left(&self, name: &str) -> Result<Option<Duration>, QueueError> {
         let ms: i64 = self

@@ -25,6 +25,7 @@ pub(crate) struct Scripts {
     pub purge: Script,
     pub mark_waited: Script,
     pub recount_running: Script,
+    pub slot: Script,
     pub dlq_trim: Script,
 }
 
@@ -48,6 +49,7 @@ pub(crate) fn scripts() -> &'static Scripts {
         purge: script(include_str!("scripts/purge.lua")),
         mark_waited: script(include_str!("scripts/mark_waited.lua")),
         recount_running: script(include_str!("scripts/recount_running.lua")),
+        slot: script(include_str!("scripts/slot.lua")),
         dlq_trim: script(include_str!("scripts/dlq_trim.lua")),
     })
 }

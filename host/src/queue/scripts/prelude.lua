@@ -31,6 +31,8 @@
 --   P:hosts             hash    host id -> its last heartbeat (Rust)
 --   P:content:<t>:<h>   hash    the content store's index: a result by type and
 --                               "<input hash>-<producer hash>"
+--   P:inflight:<name>   zset    request slots held (an LLM provider's): holder
+--                               token -> when its hold ends (slot.lua)
 --   P:cooldown:<name>   string  a shared cooldown (an LLM provider's rate limit),
 --                               set and read from Rust; expires when it ends
 --   P:stats             hash    counters (submitted, completed, retried, dead, ...)
