@@ -366,6 +366,33 @@ async fn a_cap_holds_across_hosts_and_a_killed_host_frees_its_slot() {
         "{metrics}"
     );
 
+    // A cap given in the host's configuration (flag, env or file) is set
+    // when the host starts; one out of bounds stops the start, named.
+    let third = Host::start(
+        "cap-c",
+        &redis.url(),
+        plugins.path(),
+        &["--job-type-limits", "echo:max_running=3"],
+    );
+    let mut caps = q.caps().await.unwrap();
+    for _ in 0..200 {
+        if caps.contains_key("echo") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        caps = q.caps().await.unwrap();
+    }
+    assert_eq!(caps.get("echo"), Some(&3), "{}", third.log());
+    let out = deckhand()
+        .args(["serve", "--listen", "", "--redis-url", &redis.url()])
+        .args(["--job-type-limits", "echo:max_running=0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("max_running"), "{}", stderr(&out));
+    drop(third);
+    q.set_cap("echo", None).await.unwrap();
+
     // Out of bounds is refused; lifting the cap works.
     let (status, _) = api
         .post("/v1/job-types/chaos.sleep/cap", json!({ "max_running": 0 }))

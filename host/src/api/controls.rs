@@ -11,9 +11,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::{ApiError, ApiResult, ApiState, ok, parse_body};
-
-/// The most jobs of one type a cap may allow at once.
-pub const MAX_CAP: u64 = 1_000_000;
+use crate::queue::MAX_RUNNING_CAP;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,10 +31,10 @@ pub(super) async fn cap(
     let job_type = job_type(path)?;
     let body: CapBody = parse_body(body)?;
     if let Some(n) = body.max_running
-        && !(1..=MAX_CAP).contains(&n)
+        && !(1..=MAX_RUNNING_CAP).contains(&n)
     {
         return Err(ApiError::bad_request(format!(
-            "max_running {n} is outside 1..={MAX_CAP} (null lifts the cap)"
+            "max_running {n} is outside 1..={MAX_RUNNING_CAP} (null lifts the cap)"
         )));
     }
     state

@@ -7,7 +7,7 @@
 //! configured, `/v1/*` needs `Authorization: Bearer <token>`; `/health` and
 //! `/metrics` stay open.
 
-pub mod controls;
+mod controls;
 mod dlq;
 mod jobs;
 mod ops;

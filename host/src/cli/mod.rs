@@ -153,7 +153,7 @@ enum Command {
     Cap {
         job_type: String,
         /// At most this many at once (1 to 1000000).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=deckhand::api::controls::MAX_CAP), conflicts_with = "none", required_unless_present = "none")]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=deckhand::queue::MAX_RUNNING_CAP), conflicts_with = "none", required_unless_present = "none")]
         max_running: Option<u64>,
         /// Lift the cap.
         #[arg(long)]

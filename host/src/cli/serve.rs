@@ -98,7 +98,7 @@ pub struct ServeArgs {
     #[arg(long)]
     llm_temperature: Option<f32>,
     /// One job type's limits, replacing what its plugin declares:
-    /// `NAME:timeout_ms=N,memory_mb=M` (repeatable; also DECKHAND_JOB_TYPES,
+    /// `NAME:timeout_ms=N,memory_mb=M,max_running=K` (repeatable; also DECKHAND_JOB_TYPES,
     /// several separated by `;`).
     #[arg(long = "job-type-limits")]
     job_type_limits: Vec<String>,
@@ -281,6 +281,21 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
         Ok(0) => {}
         Ok(n) => tracing::info!("flagged {n} jobs that others wait on (queued by an older host)"),
         Err(e) => tracing::warn!("cannot check for jobs queued by an older host: {e}"),
+    }
+
+    // Caps from the configuration (`[job_types.X] max_running`): set in
+    // Redis for every host; the last host to start with one wins.
+    for (job_type, limits) in &config.job_types {
+        if let Some(n) = limits.max_running {
+            match queue.set_cap(job_type, Some(n)).await {
+                Ok(()) => {
+                    tracing::info!(job_type, max_running = n, "cap set from the configuration")
+                }
+                Err(e) => {
+                    tracing::warn!(job_type, "cannot set the cap from the configuration: {e}")
+                }
+            }
+        }
     }
 
     let llm = match &config.llm {

@@ -5,11 +5,11 @@ use super::{Config, ConfigError, JobTypeLimits};
 use crate::llm::LlmConfig;
 
 /// Reads one job type's limits as flags and the environment give them:
-/// `NAME:timeout_ms=N,memory_mb=M` (either key may be left out).
+/// `NAME:timeout_ms=N,memory_mb=M,max_running=K` (any key may be left out).
 pub fn parse_job_type_limits(spec: &str) -> Result<(String, JobTypeLimits), ConfigError> {
     let bad = |reason: String| {
         ConfigError::Invalid(format!(
-            "job type limits {spec:?}: {reason} (expected NAME:timeout_ms=N,memory_mb=M)"
+            "job type limits {spec:?}: {reason} (expected NAME:timeout_ms=N,memory_mb=M,max_running=K)"
         ))
     };
     let (name, settings) = spec
@@ -29,6 +29,7 @@ pub fn parse_job_type_limits(spec: &str) -> Result<(String, JobTypeLimits), Conf
         match key.trim() {
             "timeout_ms" => limits.timeout_ms = Some(n),
             "memory_mb" => limits.memory_mb = Some(n),
+            "max_running" => limits.max_running = Some(n),
             other => return Err(bad(format!("unknown key {other:?}"))),
         }
     }

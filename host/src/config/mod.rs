@@ -22,7 +22,7 @@ pub use env::parse_job_type_limits;
 pub use sections::*;
 
 use crate::llm::LlmConfig;
-use crate::queue::{QueueConfig, RetryStrategy};
+use crate::queue::{MAX_RUNNING_CAP, QueueConfig, RetryStrategy};
 use crate::runtime::RuntimeConfig;
 use crate::worker::WorkerConfig;
 
@@ -302,6 +302,14 @@ impl Config {
             if limits.timeout_ms == Some(0) || limits.memory_mb == Some(0) {
                 return Err(ConfigError::Invalid(format!(
                     "[job_types.{name:?}]: timeout_ms and memory_mb must be ≥ 1"
+                )));
+            }
+            if limits
+                .max_running
+                .is_some_and(|n| !(1..=MAX_RUNNING_CAP).contains(&n))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "[job_types.{name:?}]: max_running must be 1 to {MAX_RUNNING_CAP}"
                 )));
             }
         }

@@ -67,6 +67,9 @@ pub(super) const POOL_SPARE_SLOTS: usize = 8;
 pub struct JobTypeLimits {
     pub timeout_ms: Option<u64>,
     pub memory_mb: Option<u64>,
+    /// Most jobs of the type running at once across all hosts (1 to
+    /// 1000000); the host sets this cap in Redis when it starts.
+    pub max_running: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -56,6 +56,8 @@ pub const MAX_DEPENDENCIES: usize = 1_000;
 pub const MAX_BATCH_JOBS: usize = 100_000;
 /// Most retries a job may ask for.
 pub const MAX_RETRIES: u32 = 1_000;
+/// The largest cap on jobs of one type running at once (`set_cap`).
+pub const MAX_RUNNING_CAP: u64 = 1_000_000;
 /// The layout version from which jobs others wait on carry `waited_on`
 /// (stored in `P:layout` once a queue has been brought to it).
 const LAYOUT_WAITED_ON: u32 = 1;

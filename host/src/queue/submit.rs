@@ -223,7 +223,7 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
         && delay > MAX_SCHEDULE_AHEAD_MS
     {
         return Err(invalid(
-            "delay",
+            "delay_ms",
             format!("{delay} ms is more than 10 years; at most {MAX_SCHEDULE_AHEAD_MS} ms"),
         ));
     }
