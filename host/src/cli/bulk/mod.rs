@@ -12,16 +12,18 @@
 //!   on any exit (timeout, Ctrl-C, an error) what is known is written: every
 //!   record gets a line, unfinished ones with their last status.
 
-use std::io::{BufRead, Write};
+mod input;
+
+use std::io::Write;
 use std::time::Duration;
 
 use futures::StreamExt;
-use sha2::Digest;
 
 use deckhand::queue::{JobStatus, Outcome, Queue, QueueError, SubmitRequest};
 
 use super::jobs::MAX_WAIT_SECS;
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
+use input::{job_ids, read_records, wait_for_type};
 
 /// Jobs per batch submission: within the default `queue.max_batch_jobs`,
 /// so no script call holds Redis for long.
@@ -138,98 +140,6 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         None if c.failed > 0 => EXIT_JOB_FAILED,
         None => EXIT_OK,
     })
-}
-
-/// Reads and checks every line before anything is submitted. The outer
-/// error is an I/O failure; the inner one a record that is not JSON.
-fn read_records(source: &str) -> anyhow::Result<Result<Vec<String>, String>> {
-    let reader: Box<dyn BufRead> = if source == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
-    } else {
-        Box::new(std::io::BufReader::new(
-            std::fs::File::open(source)
-                .map_err(|e| anyhow::anyhow!("cannot read {source}: {e}"))?,
-        ))
-    };
-    let mut payloads = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| anyhow::anyhow!("{source}: line {}: {e}", n + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        // A full parse: it also refuses nesting deeper than the queue takes.
-        if let Err(e) = serde_json::from_str::<serde_json::Value>(&line) {
-            return Ok(Err(format!(
-                "{source} line {}: the payload is not valid JSON ({e})",
-                n + 1
-            )));
-        }
-        payloads.push(line);
-    }
-    Ok(Ok(payloads))
-}
-
-/// `bulk-<16 hex of SHA-256 over the job type and every line>-<n>`: the
-/// same input gives the same ids; `force` takes a random run key instead.
-fn job_ids(job_type: &str, payloads: &[String], force: bool) -> Vec<String> {
-    let key = if force {
-        uuid::Uuid::now_v7().simple().to_string()[..16].to_string()
-    } else {
-        let mut hash = sha2::Sha256::new();
-        hash.update(job_type.as_bytes());
-        for p in payloads {
-            hash.update(b"\n");
-            hash.update(p.as_bytes());
-        }
-        hex::encode(hash.finalize())[..16].to_string()
-    };
-    (0..payloads.len())
-        .map(|i| format!("bulk-{key}-{i}"))
-        .collect()
-}
-
-/// Waits (up to `--host-wait`) for the job type to be known on this queue.
-/// Says plainly when no host has ever offered it, and which types exist.
-async fn wait_for_type(queue: &Queue, args: &BulkArgs) -> anyhow::Result<bool> {
-    let deadline = deckhand::queue::deadline_after(Duration::from_secs(args.host_wait));
-    let mut told = false;
-    loop {
-        let types = queue.type_infos().await?;
-        match types.iter().find(|t| t.job_type == args.job_type) {
-            Some(t) if !t.live => {
-                eprintln!(
-                    "deckhand: warning: {}",
-                    deckhand::api::no_live_host(&args.job_type)
-                );
-                return Ok(true);
-            }
-            Some(_) => return Ok(true),
-            None => {}
-        }
-        if !told {
-            let known: Vec<&str> = types.iter().map(|t| t.job_type.as_str()).collect();
-            eprintln!(
-                "no host has ever offered job type {:?} on this queue (known types: {}); waiting for a host that runs {} (up to {} s) ...",
-                args.job_type,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                },
-                args.job_type,
-                args.host_wait
-            );
-            told = true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            eprintln!(
-                "deckhand: no host offers job type {:?}; nothing submitted (check the name with `deckhand hosts`, or start a host with its plugin)",
-                args.job_type
-            );
-            return Ok(false);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 #[derive(Default)]
