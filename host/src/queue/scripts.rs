@@ -1,7 +1,8 @@
 //! Every Lua script the queue runs, loaded from `scripts/*.lua`.
 //!
 //! Each script is `prelude.lua` (shared helpers and the key layout) followed
-//! by its own body; each body's header lists its arguments, the keys it
+//! by its own body (the two submit scripts also by `submit_job.lua`, the
+//! submission they share); each body's header lists its arguments, the keys it
 //! touches and what it returns. Scripts are atomic: every state change of a
 //! job happens inside exactly one of them.
 
@@ -10,6 +11,7 @@ use std::sync::OnceLock;
 use redis::Script;
 
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
+const SUBMIT_JOB: &str = include_str!("scripts/submit_job.lua");
 
 pub(crate) struct Scripts {
     pub submit: Script,
@@ -33,11 +35,15 @@ fn script(body: &str) -> Script {
     Script::new(&format!("{PRELUDE}\n{body}"))
 }
 
+fn submit_script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}\n{SUBMIT_JOB}\n{body}"))
+}
+
 pub(crate) fn scripts() -> &'static Scripts {
     static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
     SCRIPTS.get_or_init(|| Scripts {
-        submit: script(include_str!("scripts/submit.lua")),
-        submit_batch: script(include_str!("scripts/submit_batch.lua")),
+        submit: submit_script(include_str!("scripts/submit.lua")),
+        submit_batch: submit_script(include_str!("scripts/submit_batch.lua")),
         claim: script(include_str!("scripts/claim.lua")),
         complete: script(include_str!("scripts/complete.lua")),
         fail: script(include_str!("scripts/fail.lua")),

@@ -4,7 +4,7 @@
 -- result for (type, content hash) completes the job at once as a cache hit;
 -- content already pending or running attaches to that job instead of
 -- enqueueing another. A dead or cancelled job does not block its content,
--- unless it died of its own answers (see answer_failed in the prelude).
+-- unless it died of its own answers (see answer_failed in submit_job.lua).
 -- `force` skips both.
 --
 -- ARGV: prefix, id, type, payload, priority, max_retries, metadata (JSON

@@ -1,0 +1,259 @@
+-- Shared by submit.lua and submit_batch.lua: prepended to them after the
+-- prelude (see scripts.rs). Submitting one job: the checks, the content
+-- store, the record.
+
+-- Whether a dead job died of its own answers: it asked for retries with
+-- feedback until none were left (an LLM that cannot produce a valid result
+-- for this content). Such a death stands for its content like a result does,
+-- so running the same input again does not pay for the same failure; `force`
+-- tries again. Deaths from timeouts, traps, an unavailable provider or a
+-- plugin's `fail` do not stand: they may pass next time.
+local function answer_failed(last_error)
+    if not last_error then
+        return false
+    end
+    local ok, entry = pcall(cjson.decode, last_error)
+    return ok and type(entry) == 'table' and entry['kind'] == 'retry_with_feedback'
+end
+
+-- Counts a new child on its parent; `done` when it finished on arrival.
+local function count_child(parent, done)
+    if live_parent(parent) then
+        redis.call('HINCRBY', k('job', parent), 'children_total', 1)
+        if done then
+            redis.call('HINCRBY', k('job', parent), 'children_done', 1)
+        end
+    end
+end
+
+-- The content store's key for an input hash and what produces results
+-- for it: "<input hash>-<16 hex of SHA-1 over plugin version and model>".
+local function producer_hash(input_hash, version_id, model)
+    if #input_hash > 100 then
+        input_hash = redis.sha1hex(input_hash)
+    end
+    local producer = tostring(version_id or '') .. '\n' .. tostring(model or '')
+    return input_hash .. '-' .. string.sub(redis.sha1hex(producer), 1, 16)
+end
+
+-- The checks a new job passes before anything is written: a refusal
+-- reply, or nil and its distinct dependencies. `registered` is its type's
+-- registration (false: none).
+local function check_submission(spec, registered)
+    local id, parent = spec.id, spec.parent
+    -- A job may submit at most max_children children (a child submitted
+    -- again with its id is 'exists' and does not count twice).
+    local max_children = tonumber(spec.max_children or '0') or 0
+    if max_children > 0 and live_parent(parent) then
+        local made = tonumber(redis.call('HGET', k('job', parent), 'children_total') or '0')
+        if made >= max_children then
+            return { 'error', 'too_many_children' }
+        end
+    end
+    if spec.check_type == '1' and not registered then
+        return { 'error', 'unknown_type' }
+    end
+    local deps = spec.depends_on == '[]' and {} or cjson.decode(spec.depends_on)
+    local seen, unique = {}, {}
+    for _, dep in ipairs(deps) do
+        if dep == id then
+            return { 'error', 'self_dependency' }
+        end
+        if not seen[dep] then
+            seen[dep] = true
+            if redis.call('EXISTS', k('job', dep)) == 0 then
+                return { 'error', 'unknown_dependency', dep }
+            end
+            table.insert(unique, dep)
+        end
+    end
+    return nil, unique
+end
+
+-- The content index key and hash for a job, when its type uses the store:
+-- only job types whose plugin asked for it (LLM work) do. The key covers
+-- what produces the result as well as the input: the plugin's version id
+-- (its code, prompt and schemas) and the host's model, so an upgrade or
+-- another model computes afresh. Returns nil when the store is not used.
+local function content_key(spec, registered)
+    if spec.use_store ~= '1' or spec.content_hash == '' or not registered then
+        return nil, spec.content_hash
+    end
+    local ok, info = pcall(cjson.decode, registered)
+    if not (ok and type(info) == 'table' and info['cache'] == true) then
+        return nil, spec.content_hash
+    end
+    local hash = producer_hash(spec.content_hash, info['version_id'], info['model'])
+    return k('content', spec.job_type, hash), hash
+end
+
+-- What the content store answers for a new job: a stored result completes
+-- it at once (a cache hit); the same content queued or running (or dead of
+-- its own answers) takes it over (attached). nil: the job must run.
+local function from_store(spec, content, content_hash, now)
+    local id, parent = spec.id, spec.parent
+    local stored, linked = unpack(redis.call('HMGET', content, 'result', 'job'))
+    if stored then
+        redis.call('HSET', k('job', id),
+            'id', id, 'type', spec.job_type, 'payload', spec.payload,
+            'priority', tonumber(spec.priority), 'max_retries', tonumber(spec.max_retries),
+            'attempts', 0, 'metadata', spec.metadata, 'depends_on', '[]', 'parent', parent,
+            'content_hash', content_hash, 'result', stored, 'cache_hit', 1,
+            'plugin_version', redis.call('HGET', content, 'plugin_version') or '',
+            'created_at', int(now), 'updated_at', int(now), 'finished_at', int(now),
+            'status', 'completed')
+        expire_finished(id, spec.ttl)
+        count_child(parent, true)
+        stat('submitted')
+        stat('cache_hits')
+        stat('completed')
+        redis.call('PUBLISH', k('finished'), id)
+        return { 'cached', 'completed' }
+    end
+    if linked then
+        local linked_status, last_error = unpack(redis.call('HMGET', k('job', linked),
+            'status', 'last_error'))
+        if linked_status == 'pending' or linked_status == 'waiting'
+            or linked_status == 'scheduled' or linked_status == 'running'
+            or (linked_status == 'dead' and answer_failed(last_error)) then
+            stat('attached')
+            return { 'attached', linked, linked_status }
+        end
+    end
+    return nil
+end
+
+-- Puts job `id` on the waiting list of each unfinished dependency. Returns
+-- how many it waits on, and the first that already failed (fatal to the
+-- job unless it runs after failures).
+local function wait_on(id, unique, tolerant)
+    local pending, failed = 0, nil
+    for _, dep in ipairs(unique) do
+        local dep_status = redis.call('HGET', k('job', dep), 'status')
+        if dep_status == 'dead' or dep_status == 'cancelled' then
+            if not tolerant then
+                failed = failed or dep
+            end
+        elseif dep_status ~= 'completed' then
+            redis.call('SADD', k('waiting', dep), id)
+            -- Tells complete.lua to look in P:waiting:<dep>.
+            redis.call('HSET', k('job', dep), 'waited_on', 1)
+            pending = pending + 1
+        end
+    end
+    return pending, failed
+end
+
+-- When a new job runs (Unix ms) if it is scheduled for later: run_at, or a
+-- delay from now; nil for now (a time already past runs now).
+local function scheduled_for(spec, now)
+    local run_at = tonumber(spec.run_at or '')
+    local delay = tonumber(spec.delay or '')
+    if delay then
+        run_at = now + delay
+    end
+    if run_at and run_at > now then
+        return run_at
+    end
+    return nil
+end
+
+-- Writes a new job and puts it where it belongs: ready, scheduled (it
+-- waits in P:scheduled, which every claim promotes from once due), waiting
+-- on dependencies, or dead when a dependency already failed.
+local function write_job(spec, unique, content, content_hash, now)
+    local id, job_type, priority = spec.id, spec.job_type, tonumber(spec.priority)
+    local tolerant = spec.run_after_failure == '1'
+    local job = k('job', id)
+    local pending, failed = wait_on(id, unique, tolerant)
+    local ready = pending == 0 and not failed
+    local run_at = ready and scheduled_for(spec, now)
+    local now_s = int(now)
+    -- A job with nothing to wait for is written in one HSET, and fields at
+    -- their default are left out (readers default them: no attempts yet,
+    -- no metadata, dependencies or parent): a smaller hash is cheaper to
+    -- write and to read.
+    local fields = {
+        'id', id, 'type', job_type, 'payload', spec.payload, 'priority', priority,
+        'max_retries', tonumber(spec.max_retries), 'created_at', now_s, 'updated_at', now_s,
+        'status', run_at and 'scheduled' or ready and 'pending' or 'waiting',
+    }
+    local n = #fields
+    local function put(name, value)
+        fields[n + 1], fields[n + 2] = name, value
+        n = n + 2
+    end
+    if spec.metadata ~= '{}' then
+        put('metadata', spec.metadata)
+    end
+    if #unique > 0 then
+        put('depends_on', spec.depends_on)
+        put('pending_deps', pending)
+    end
+    if spec.parent ~= '' then
+        put('parent', spec.parent)
+    end
+    if tolerant then
+        put('run_after_failure', 1)
+    end
+    if run_at then
+        put('run_at', int(run_at))
+    end
+    if content then
+        put('content_hash', content_hash)
+        if spec.force == '1' then
+            put('force', 1)
+        end
+        redis.call('HSET', content, 'job', id)
+    end
+    redis.call('HSET', job, unpack(fields))
+    count_child(spec.parent, false)
+    stat('submitted')
+    if failed then
+        -- A dependency already failed: the job is dead on arrival, with the reason.
+        for _, dep in ipairs(unique) do
+            redis.call('SREM', k('waiting', dep), id)
+        end
+        local entry = cjson.encode({
+            kind = 'dependency_failed', message = 'dependency ' .. failed .. ' failed',
+            attempt = 0, at = now,
+        })
+        finish_failed(id, 'dead', entry, now, spec.ttl)
+        return { 'created', 'dead' }
+    end
+    if run_at then
+        redis.call('ZADD', k('scheduled'), int(run_at), id)
+        -- Idle hosts look again and learn when the next job comes due.
+        wake(job_type)
+        return { 'created', 'scheduled' }
+    end
+    if ready then
+        push_ready(id, job_type, priority)
+        return { 'created', 'pending' }
+    end
+    return { 'created', 'waiting' }
+end
+
+-- Submits one job described by `spec` (see submit.lua for the fields and
+-- the replies): an existing id is answered as it is, a refused job writes
+-- nothing, the content store may answer for it, else it is written.
+local function submit_job(spec)
+    local existing = redis.call('HGET', k('job', spec.id), 'status')
+    if existing then
+        return { 'exists', existing }
+    end
+    local registered = registration(spec.job_type)
+    local refused, unique = check_submission(spec, registered)
+    if refused then
+        return refused
+    end
+    local content, content_hash = content_key(spec, registered)
+    local now = now_ms()
+    if content and spec.force ~= '1' then
+        local answer = from_store(spec, content, content_hash, now)
+        if answer then
+            return answer
+        end
+    end
+    return write_job(spec, unique, content, content_hash, now)
+end
