@@ -1017,34 +1017,52 @@ async fn a_plugin_upgrade_invalidates_stored_results() {
     assert_eq!(job.status, JobStatus::Completed);
 }
 
-/// Past 1,000 records (the cap on one job's dependencies) the reports form
-/// a tree, and the run still ends in one report with every record.
+/// Past 1,000 records (the cap on one job's dependencies) a run is split
+/// into parts, each a bulk job of its own, and still ends in one report
+/// with every record: 10,000 records, one bulk job, one report.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_takes_more_records_than_one_report_can_wait_on() {
+async fn bulk_of_ten_thousand_records_ends_in_one_report() {
     let (s, q) = setup(None).await;
-    let records: Vec<Record> = (0..1200)
+    let n = 10_000;
+    let records: Vec<Record> = (0..n)
         .map(|i| Record {
             raw_input:
-                json!({ "name": format!("Pantry {i}"), "phone": format!("(413) 592-{i:04}") })
+                json!({ "name": format!("Pantry {i}"), "phone": format!("(413) 592-{:04}", i % 10_000) })
                     .to_string(),
             production: String::new(),
         })
         .collect();
-    let (bulk, report) = run_bulk_on(&q, &s, "big", &records, Some(0), 600, "mapper").await;
-    assert_eq!(report["records"], 1200, "{}", report["alignment"]);
+    let started = std::time::Instant::now();
+    let (bulk, report) = run_bulk_on(&q, &s, "big", &records, Some(0), 1200, "mapper").await;
+    eprintln!("10,000 records through bulk: {:?}", started.elapsed());
+    assert_eq!(report["records"], n, "{}", report["alignment"]);
     assert_eq!(
-        report["alignment"]["completed"], 1200,
+        report["alignment"]["completed"], n,
         "{}",
         report["alignment"]
     );
     assert_eq!(
-        report["validation"]["verified"], 1200,
+        report["validation"]["verified"], n,
         "{}",
         report["validation"]
     );
-    assert_eq!(report["results"].as_array().unwrap().len(), 1200);
-    assert_eq!(report["parts"].as_array().unwrap().len(), 2);
-    assert_eq!(bulk.children.total, 2400 + 3, "{:?}", bulk.children);
+    assert!(
+        report.get("missing_parts").is_none(),
+        "{}",
+        report["missing_parts"]
+    );
+    let rows = report["results"].as_array().unwrap();
+    let indexes: std::collections::BTreeSet<u64> =
+        rows.iter().map(|r| r["index"].as_u64().unwrap()).collect();
+    assert_eq!(indexes.len(), n, "every record once");
+    assert_eq!(indexes.last(), Some(&(n as u64 - 1)));
+    assert_eq!(rows[n - 1]["alignment_job"], format!("big.align.{}", n - 1));
+    assert_eq!(report["parts"].as_array().unwrap().len(), 10);
+    // The run submitted its parts and its report, not 20,000 children of
+    // its own (queue.max_children is 10,000 by default).
+    assert_eq!(bulk.children.total, 10 + 1, "{:?}", bulk.children);
+    let part = q.get("big.part.3").await.unwrap().unwrap();
+    assert_eq!(part.children.total, 2_000 + 1, "{:?}", part.children);
     assert_eq!(s.fake.calls(), 0);
 }
 

@@ -140,6 +140,7 @@ impl From<QueueError> for ApiError {
             QueueError::TooManyChildren { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "too_many_children")
             }
+            QueueError::CannotExtend { .. } => (StatusCode::CONFLICT, "cannot_extend"),
             QueueError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             QueueError::WaitTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "wait_timeout"),
             QueueError::Protocol(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -98,7 +98,7 @@ pub struct ServeArgs {
     #[arg(long)]
     llm_temperature: Option<f32>,
     /// One job type's limits, replacing what its plugin declares:
-    /// `NAME:timeout_ms=N,memory_mb=M,max_running=K` (repeatable; also DECKHAND_JOB_TYPES,
+    /// `NAME:timeout_ms=N,memory_mb=M,max_running=K,max_payload_bytes=B` (repeatable; also DECKHAND_JOB_TYPES,
     /// several separated by `;`).
     #[arg(long = "job-type-limits")]
     job_type_limits: Vec<String>,

@@ -5,11 +5,12 @@ use super::{Config, ConfigError, JobTypeLimits};
 use crate::llm::LlmConfig;
 
 /// Reads one job type's limits as flags and the environment give them:
-/// `NAME:timeout_ms=N,memory_mb=M,max_running=K` (any key may be left out).
+/// `NAME:timeout_ms=N,memory_mb=M,max_running=K,max_payload_bytes=B` (any
+/// key may be left out).
 pub fn parse_job_type_limits(spec: &str) -> Result<(String, JobTypeLimits), ConfigError> {
     let bad = |reason: String| {
         ConfigError::Invalid(format!(
-            "job type limits {spec:?}: {reason} (expected NAME:timeout_ms=N,memory_mb=M,max_running=K)"
+            "job type limits {spec:?}: {reason} (expected NAME:timeout_ms=N,memory_mb=M,max_running=K,max_payload_bytes=B)"
         ))
     };
     let (name, settings) = spec
@@ -30,6 +31,10 @@ pub fn parse_job_type_limits(spec: &str) -> Result<(String, JobTypeLimits), Conf
             "timeout_ms" => limits.timeout_ms = Some(n),
             "memory_mb" => limits.memory_mb = Some(n),
             "max_running" => limits.max_running = Some(n),
+            "max_payload_bytes" => {
+                limits.max_payload_bytes =
+                    Some(usize::try_from(n).map_err(|_| bad(format!("{key} = {n} is too large")))?)
+            }
             other => return Err(bad(format!("unknown key {other:?}"))),
         }
     }

@@ -22,7 +22,7 @@ pub use env::parse_job_type_limits;
 pub use sections::*;
 
 use crate::llm::LlmConfig;
-use crate::queue::{MAX_RUNNING_CAP, QueueConfig, RetryStrategy};
+use crate::queue::{MAX_PAYLOAD_BYTES, MAX_RUNNING_CAP, QueueConfig, RetryStrategy};
 use crate::runtime::RuntimeConfig;
 use crate::worker::WorkerConfig;
 
@@ -267,10 +267,10 @@ impl Config {
             "must be ≥ 100",
         )?;
         bound(
-            self.queue.max_payload_bytes >= 1,
+            (1..=MAX_PAYLOAD_BYTES).contains(&self.queue.max_payload_bytes),
             "queue.max_payload_bytes",
             self.queue.max_payload_bytes,
-            "must be ≥ 1",
+            "must be 1 to 536870912 (512 MiB)",
         )?;
         bound(
             self.limits.default_timeout_ms >= 1,
@@ -312,6 +312,14 @@ impl Config {
                     "[job_types.{name:?}]: max_running must be 1 to {MAX_RUNNING_CAP}"
                 )));
             }
+            if limits
+                .max_payload_bytes
+                .is_some_and(|n| !(1..=MAX_PAYLOAD_BYTES).contains(&n))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "[job_types.{name:?}]: max_payload_bytes must be 1 to {MAX_PAYLOAD_BYTES} (512 MiB)"
+                )));
+            }
         }
         if let Some(llm) = &self.llm {
             bound(
@@ -346,6 +354,11 @@ impl Config {
         QueueConfig {
             prefix: self.prefix.clone(),
             max_payload_bytes: self.queue.max_payload_bytes,
+            payload_limits: self
+                .job_types
+                .iter()
+                .filter_map(|(name, l)| Some((name.clone(), l.max_payload_bytes?)))
+                .collect(),
             result_ttl_secs: self.queue.result_ttl,
             dead_ttl_secs: self.queue.dead_ttl,
             dead_max: self.queue.dead_max,

@@ -70,6 +70,9 @@ pub struct JobTypeLimits {
     /// Most jobs of the type running at once across all hosts (1 to
     /// 1000000); the host sets this cap in Redis when it starts.
     pub max_running: Option<u64>,
+    /// Largest payload of the type, in bytes, in place of
+    /// `queue.max_payload_bytes` (e.g. a bulk job carrying its records).
+    pub max_payload_bytes: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -106,3 +106,41 @@ fn the_example_config_loads() {
     assert!(c.llm.is_some());
     assert!(!c.job_types.is_empty());
 }
+
+#[test]
+fn a_job_type_may_carry_larger_payloads() {
+    let text = "[job_types.bulk]\nmax_payload_bytes = 8388608";
+    let c = Config::from_toml(text, "test", env(&[])).unwrap();
+    let q = c.queue_config();
+    assert_eq!(q.payload_limit("bulk").0, 8_388_608);
+    assert_eq!(q.payload_limit("echo").0, 1024 * 1024);
+
+    let big = format!("{{\"jsonl\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let req = |job_type: &str| crate::queue::SubmitRequest {
+        job_type: job_type.into(),
+        payload: big.clone(),
+        ..Default::default()
+    };
+    assert!(crate::queue::check_request(&q, &req("bulk")).is_ok());
+    let err = crate::queue::check_request(&q, &req("echo"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("queue.max_payload_bytes") && err.contains("\"echo\""),
+        "{err}"
+    );
+
+    // Flags and the environment spell it too; out of range is refused by name.
+    let (_, limits) = super::env::parse_job_type_limits("bulk:max_payload_bytes=4096").unwrap();
+    assert_eq!(limits.max_payload_bytes, Some(4096));
+    for text in [
+        "[job_types.bulk]\nmax_payload_bytes = 0",
+        "[job_types.bulk]\nmax_payload_bytes = 536870913",
+    ] {
+        let err = Config::from_toml(text, "test", env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("max_payload_bytes"),
+            "{text}: {err}"
+        );
+    }
+}

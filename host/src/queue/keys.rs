@@ -182,6 +182,10 @@ pub mod word {
     pub const UNKNOWN_DEPENDENCY: &str = "unknown_dependency";
     pub const SELF_DEPENDENCY: &str = "self_dependency";
     pub const TOO_MANY_CHILDREN: &str = "too_many_children";
+    /// `wait_also.lua`'s refusals (with STALE, UNKNOWN_DEPENDENCY,
+    /// SELF_DEPENDENCY and DEPENDENCY_FAILED).
+    pub const NOT_WAITING: &str = "not_waiting";
+    pub const TOO_MANY_DEPENDENCIES: &str = "too_many_dependencies";
     /// Failure kinds of the queue's own making.
     pub const DEPENDENCY_FAILED: &str = "dependency_failed";
     pub const LEASE_EXPIRED: &str = "lease_expired";
@@ -207,6 +211,8 @@ pub mod word {
         UNKNOWN_DEPENDENCY,
         SELF_DEPENDENCY,
         TOO_MANY_CHILDREN,
+        NOT_WAITING,
+        TOO_MANY_DEPENDENCIES,
         DEPENDENCY_FAILED,
         LEASE_EXPIRED,
         CANCELLED,

@@ -12,12 +12,14 @@
 //! - `lease.rs`: claim, complete, fail and retry, renew, reap, release, cancel;
 //! - `read.rs`: read jobs (one, many pipelined, their states), wait, figures;
 //! - `dlq.rs`: the dead-letter queue, its lifetime and cap;
+//! - `extend.rs`: a waiting job made to wait on more jobs (staged fan-in);
 //! - `presence.rs`: job types and live hosts, the identity marker, durability;
 //! - `maintenance.rs`: keyspace scans: the layout migration, the content index;
 //! - `record.rs`, `retry.rs`: the job record read back; the retry strategy;
 //! - `scripts.rs` and `scripts/*.lua`: every state change, one script each.
 
 mod dlq;
+mod extend;
 pub mod keys;
 mod lease;
 mod maintenance;
@@ -58,6 +60,10 @@ pub const MAX_BATCH_JOBS: usize = 100_000;
 pub const MAX_RETRIES: u32 = 1_000;
 /// The largest cap on jobs of one type running at once (`set_cap`).
 pub const MAX_RUNNING_CAP: u64 = 1_000_000;
+
+/// The largest payload any setting may allow, in bytes (a Redis string
+/// holds at most 512 MiB).
+pub const MAX_PAYLOAD_BYTES: usize = 512 * 1024 * 1024;
 /// The layout version from which jobs others wait on carry `waited_on`
 /// (stored in `P:layout` once a queue has been brought to it).
 const LAYOUT_WAITED_ON: u32 = 1;
@@ -80,6 +86,9 @@ pub struct QueueConfig {
     pub prefix: String,
     /// Largest accepted payload, in bytes.
     pub max_payload_bytes: usize,
+    /// Job types whose payloads may be larger (or must be smaller) than
+    /// `max_payload_bytes`, e.g. a bulk job that carries its records.
+    pub payload_limits: BTreeMap<String, usize>,
     /// How long completed and cancelled jobs are kept, in seconds.
     pub result_ttl_secs: u64,
     /// How long dead jobs stay in the dead-letter queue (record and entry
@@ -98,11 +107,23 @@ pub struct QueueConfig {
     pub retry: RetryStrategy,
 }
 
+impl QueueConfig {
+    /// The largest payload a job of `job_type` may carry, and the setting
+    /// that says so.
+    pub fn payload_limit(&self, job_type: &str) -> (usize, &'static str) {
+        match self.payload_limits.get(job_type) {
+            Some(&n) => (n, "[job_types.<type>] max_payload_bytes"),
+            None => (self.max_payload_bytes, "queue.max_payload_bytes"),
+        }
+    }
+}
+
 impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
             prefix: "deckhand".into(),
             max_payload_bytes: 1024 * 1024,
+            payload_limits: BTreeMap::new(),
             result_ttl_secs: 30 * 24 * 3600,
             dead_ttl_secs: 30 * 24 * 3600,
             dead_max: 1_000_000,
@@ -134,6 +155,8 @@ pub enum QueueError {
         "job {parent:?} has submitted its limit of {max} child jobs (queue.max_children); no more are accepted"
     )]
     TooManyChildren { parent: String, max: String },
+    #[error("job {target:?} cannot wait on more jobs: {reason}")]
+    CannotExtend { target: String, reason: String },
     #[error("no job {0:?}")]
     NotFound(String),
     #[error("timed out after {0:?} waiting for jobs")]

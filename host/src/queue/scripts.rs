@@ -29,6 +29,7 @@ pub(crate) struct Scripts {
     pub recount_running: Script,
     pub slot: Script,
     pub dlq_trim: Script,
+    pub wait_also: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -57,5 +58,6 @@ pub(crate) fn scripts() -> &'static Scripts {
         recount_running: script(include_str!("scripts/recount_running.lua")),
         slot: script(include_str!("scripts/slot.lua")),
         dlq_trim: script(include_str!("scripts/dlq_trim.lua")),
+        wait_also: script(include_str!("scripts/wait_also.lua")),
     })
 }

@@ -169,13 +169,14 @@ impl Queue {
 /// job type name, payload (JSON, size), priority range, ids.
 pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), QueueError> {
     valid_job_type_name(&req.job_type).map_err(|r| invalid("job type", r))?;
-    if req.payload.len() > config.max_payload_bytes {
+    let (limit, setting) = config.payload_limit(&req.job_type);
+    if req.payload.len() > limit {
         return Err(invalid(
             "payload",
             format!(
-                "{} bytes is over the limit of {} bytes",
+                "{} bytes is over the limit of {limit} bytes for {:?} ({setting})",
                 req.payload.len(),
-                config.max_payload_bytes
+                req.job_type
             ),
         ));
     }

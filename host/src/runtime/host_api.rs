@@ -46,18 +46,28 @@ impl std::fmt::Display for FieldList<'_> {
 
 impl jobs::Host for JobState {
     async fn submit(&mut self, child: jobs::ChildJob) -> Result<String, String> {
-        let child = ChildJob {
-            job_type: child.job_type,
-            payload: child.payload,
-            priority: child.priority,
-            id: child.id,
-            metadata: child.metadata,
-            depends_on: child.depends_on,
-            max_retries: child.max_retries,
-            run_after_failure: child.run_after_failure,
-        };
         let services = self.context.services.clone();
-        services.submit_child(&self.context.job, child).await
+        match services
+            .submit_children(&self.context.job, vec![child_job(child)])
+            .await
+        {
+            Ok(mut ids) => ids
+                .pop()
+                .ok_or_else(|| "the queue returned no id".to_string()),
+            Err((_, reason)) => Err(reason),
+        }
+    }
+
+    async fn submit_many(
+        &mut self,
+        children: Vec<jobs::ChildJob>,
+    ) -> Result<Vec<String>, (u32, String)> {
+        let services = self.context.services.clone();
+        let children = children.into_iter().map(child_job).collect();
+        services
+            .submit_children(&self.context.job, children)
+            .await
+            .map_err(|(index, reason)| (u32::try_from(index).unwrap_or(u32::MAX), reason))
     }
 
     async fn progress(&mut self, fraction: f32, message: String) {
@@ -73,15 +83,53 @@ impl jobs::Host for JobState {
     }
 
     async fn get(&mut self, id: String) -> Option<jobs::JobState> {
+        self.get_many(vec![id]).await.pop().flatten()
+    }
+
+    async fn wait_also(&mut self, id: String, depends_on: Vec<String>) -> Result<u32, String> {
+        self.extend(id, depends_on).await
+    }
+
+    async fn get_many(&mut self, ids: Vec<String>) -> Vec<Option<jobs::JobState>> {
         let services = self.context.services.clone();
-        services.get_job(&id).await.map(|j| jobs::JobState {
-            id: j.id,
-            job_type: j.job_type,
-            status: j.status,
-            result: j.result,
-            error: j.error,
-            attempts: j.attempts,
-        })
+        services
+            .get_jobs(&ids)
+            .await
+            .into_iter()
+            .map(|j| {
+                j.map(|j| jobs::JobState {
+                    id: j.id,
+                    job_type: j.job_type,
+                    status: j.status,
+                    result: j.result,
+                    error: j.error,
+                    attempts: j.attempts,
+                })
+            })
+            .collect()
+    }
+}
+
+impl JobState {
+    async fn extend(&mut self, id: String, depends_on: Vec<String>) -> Result<u32, String> {
+        let services = self.context.services.clone();
+        services
+            .wait_also(&self.context.job, &id, depends_on)
+            .await
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+    }
+}
+
+fn child_job(child: jobs::ChildJob) -> ChildJob {
+    ChildJob {
+        job_type: child.job_type,
+        payload: child.payload,
+        priority: child.priority,
+        id: child.id,
+        metadata: child.metadata,
+        depends_on: child.depends_on,
+        max_retries: child.max_retries,
+        run_after_failure: child.run_after_failure,
     }
 }
 

@@ -72,14 +72,29 @@ pub enum LlmError {
 /// What the host does when a plugin calls one of its imports.
 #[async_trait::async_trait]
 pub trait HostServices: Send + Sync + 'static {
-    /// `jobs.submit`: enqueue a child of `parent`. Returns the child's id.
-    async fn submit_child(&self, parent: &JobInput, child: ChildJob) -> Result<String, String>;
+    /// `jobs.submit` and `jobs.submit-many`: enqueue children of `parent`,
+    /// in order. Returns their ids, or the index of one refused and why
+    /// (what the WIT `submit-many` says stands then).
+    async fn submit_children(
+        &self,
+        parent: &JobInput,
+        children: Vec<ChildJob>,
+    ) -> Result<Vec<String>, (usize, String)>;
 
     /// `jobs.progress`.
     async fn progress(&self, job: &JobInput, fraction: f32, message: String);
 
-    /// `jobs.get`.
-    async fn get_job(&self, id: &str) -> Option<JobView>;
+    /// `jobs.get` and `jobs.get-many`, in the order of `ids`.
+    async fn get_jobs(&self, ids: &[String]) -> Vec<Option<JobView>>;
+
+    /// `jobs.wait-also`: make `target`, which waits on `job`, also wait on
+    /// `depends_on`. Returns how many dependencies were added.
+    async fn wait_also(
+        &self,
+        job: &JobInput,
+        target: &str,
+        depends_on: Vec<String>,
+    ) -> Result<u64, String>;
 
     /// `llm.generate`.
     async fn generate(&self, job: &JobInput, request: LlmRequest) -> Result<LlmResponse, LlmError>;
@@ -91,10 +106,17 @@ pub struct Standalone;
 
 #[async_trait::async_trait]
 impl HostServices for Standalone {
-    async fn submit_child(&self, _parent: &JobInput, child: ChildJob) -> Result<String, String> {
-        Err(format!(
-            "cannot submit a {} child job: this host has no queue (child jobs need `deckhand serve`)",
-            child.job_type
+    async fn submit_children(
+        &self,
+        _parent: &JobInput,
+        children: Vec<ChildJob>,
+    ) -> Result<Vec<String>, (usize, String)> {
+        let job_type = children.first().map_or("", |c| c.job_type.as_str());
+        Err((
+            0,
+            format!(
+                "cannot submit a {job_type} child job: this host has no queue (child jobs need `deckhand serve`)"
+            ),
         ))
     }
 
@@ -102,8 +124,19 @@ impl HostServices for Standalone {
         tracing::info!(job_id = %job.id, fraction, %message, "progress");
     }
 
-    async fn get_job(&self, _id: &str) -> Option<JobView> {
-        None
+    async fn get_jobs(&self, ids: &[String]) -> Vec<Option<JobView>> {
+        vec![None; ids.len()]
+    }
+
+    async fn wait_also(
+        &self,
+        _job: &JobInput,
+        target: &str,
+        _depends_on: Vec<String>,
+    ) -> Result<u64, String> {
+        Err(format!(
+            "cannot make {target:?} wait on more jobs: this host has no queue (that needs `deckhand serve`)"
+        ))
     }
 
     async fn generate(

@@ -353,6 +353,7 @@ impl Worker {
                     queue: self.queue.clone(),
                     children: Default::default(),
                     priority: job.priority,
+                    token: job.token.clone(),
                     llm: self.services.llm.clone(),
                 });
                 let runtime = self.registry.runtime().clone();

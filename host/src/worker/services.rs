@@ -25,25 +25,27 @@ pub(super) struct QueueServices {
     pub(super) children: std::sync::atomic::AtomicU64,
     /// The running job's priority, inherited by children that name none.
     pub(super) priority: i32,
+    /// The running attempt's lease token: what the queue checks before it
+    /// lets the job change other jobs' waits.
+    pub(super) token: String,
     pub(super) llm: Option<LlmClient>,
 }
 
-#[async_trait::async_trait]
-impl HostServices for QueueServices {
-    async fn submit_child(&self, parent: &JobInput, child: ChildJob) -> Result<String, String> {
-        // A child without an id of its own is named after its parent and
-        // its place among this attempt's children, so a retried parent that
-        // submits the same children again finds them instead of doubling them.
+impl QueueServices {
+    /// A child as the queue takes it. A child without an id of its own is
+    /// named after its parent and its place among this attempt's children,
+    /// so a retried parent that submits the same children again finds them
+    /// instead of doubling them.
+    fn child_request(&self, parent: &JobInput, child: ChildJob) -> SubmitRequest {
         let index = self
             .children
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let id = child.id.unwrap_or_else(|| child_id(&parent.id, index));
-        let request = SubmitRequest {
+        SubmitRequest {
+            id: Some(child.id.unwrap_or_else(|| child_id(&parent.id, index))),
             job_type: child.job_type,
             payload: child.payload,
             priority: child.priority.unwrap_or(self.priority),
             depends_on: child.depends_on,
-            id: Some(id),
             max_retries: child.max_retries,
             metadata: child.metadata.into_iter().collect(),
             parent: Some(parent.id.clone()),
@@ -51,12 +53,41 @@ impl HostServices for QueueServices {
             run_after_failure: child.run_after_failure,
             run_at: None,
             delay_ms: None,
-        };
-        self.queue
-            .submit(request)
-            .await
-            .map(|s| s.id)
-            .map_err(|e| e.to_string())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl HostServices for QueueServices {
+    async fn submit_children(
+        &self,
+        parent: &JobInput,
+        children: Vec<ChildJob>,
+    ) -> Result<Vec<String>, (usize, String)> {
+        let requests: Vec<SubmitRequest> = children
+            .into_iter()
+            .map(|child| self.child_request(parent, child))
+            .collect();
+        if requests.len() == 1 {
+            let request = requests.into_iter().next().ok_or((0, String::new()))?;
+            return match self.queue.submit(request).await {
+                Ok(s) => Ok(vec![s.id]),
+                Err(e) => Err((0, e.to_string())),
+            };
+        }
+        // One trip per batch the queue takes; each batch all or nothing.
+        let size = self.queue.config().max_batch_jobs.max(1);
+        let mut ids = Vec::with_capacity(requests.len());
+        let mut requests = requests.into_iter().peekable();
+        while requests.peek().is_some() {
+            let batch: Vec<SubmitRequest> = requests.by_ref().take(size).collect();
+            let done = ids.len();
+            match self.queue.submit_batch(batch).await {
+                Ok(submitted) => ids.extend(submitted.into_iter().map(|s| s.id)),
+                Err(e) => return Err((done + e.index, e.error.to_string())),
+            }
+        }
+        Ok(ids)
     }
 
     async fn progress(&self, job: &JobInput, fraction: f32, message: String) {
@@ -65,22 +96,38 @@ impl HostServices for QueueServices {
         }
     }
 
-    async fn get_job(&self, id: &str) -> Option<JobView> {
-        match self.queue.get(id).await {
-            Ok(Some(job)) => Some(JobView {
-                error: job.errors.last().map(|e| e.message.clone()),
-                id: job.id,
-                job_type: job.job_type,
-                status: job.status.to_string(),
-                result: job.result,
-                attempts: job.attempts,
-            }),
-            Ok(None) => None,
+    async fn get_jobs(&self, ids: &[String]) -> Vec<Option<JobView>> {
+        match self.queue.get_many(ids).await {
+            Ok(jobs) => jobs
+                .into_iter()
+                .map(|job| {
+                    job.map(|job| JobView {
+                        error: job.errors.last().map(|e| e.message.clone()),
+                        id: job.id,
+                        job_type: job.job_type,
+                        status: job.status.to_string(),
+                        result: job.result,
+                        attempts: job.attempts,
+                    })
+                })
+                .collect(),
             Err(e) => {
-                tracing::warn!(job_id = %id, "cannot look up job for a plugin: {e}");
-                None
+                tracing::warn!(jobs = ids.len(), "cannot look up jobs for a plugin: {e}");
+                vec![None; ids.len()]
             }
         }
+    }
+
+    async fn wait_also(
+        &self,
+        job: &JobInput,
+        target: &str,
+        depends_on: Vec<String>,
+    ) -> Result<u64, String> {
+        self.queue
+            .wait_also(&job.id, &self.token, target, &depends_on)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn generate(&self, job: &JobInput, request: LlmRequest) -> Result<LlmResponse, LlmError> {

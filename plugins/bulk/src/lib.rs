@@ -8,20 +8,28 @@
 //! the raw data itself otherwise.
 //!
 //! For record `i` of bulk job `B` it submits, through the host's
-//! `jobs.submit`:
+//! `jobs.submit-many` (a hundred children a trip):
 //! - `B.align.i`: `hsds_alignment`;
 //! - `B.validate.i`: `hsds_validation` of that alignment's result, depending
 //!   on it (it dies with it when the alignment dies);
 //!
-//! and then `B.report`, a `bulk.report` that depends on every validation
-//! with `run-after-failure`, so it runs once all have finished however they
-//! ended, and reports counts by status and where each result is. Past 1,000
-//! records (the host's cap on one job's dependencies) the reports form a
-//! tree: `B.report.k` over records 1000k.., and `B.report` over those parts,
-//! with the same counts and rows. The ids
-//! are derived from `B`, so a retried bulk job submits nothing twice. The
-//! host counts the children on `B`'s record as they finish: that is the
-//! progress of the run (`deckhand status B`).
+//! and `B.report`, a `bulk.report` that runs once every validation has
+//! finished however it ended (`run-after-failure`), and reports counts by
+//! status and where each result is (read in one `get-many`).
+//!
+//! A job waits on at most 1,000 others and submits at most
+//! `queue.max_children`, so a run of more than 1,000 records is split: `B`
+//! submits `B.report` waiting on itself, then parts `B.part.k` (`bulk` jobs
+//! of up to 1,000 records and 512 KiB each), and makes `B.report` wait on
+//! them (`jobs.wait-also`). Part `k` submits its records' jobs (the same ids
+//! as above, `i` counting across the run) and `B.report.k` over them, and
+//! makes `B.report` wait on that too. `B.report` then adds the parts' counts
+//! and rows: one report, for any number of records up to 1,000 parts.
+//!
+//! The ids are derived from `B`, so a retried bulk job submits nothing
+//! twice. The host counts the children on `B`'s record as they finish: that
+//! is the progress of the run (`deckhand status B`; of a part for a split
+//! run).
 
 wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
 
@@ -32,12 +40,14 @@ use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo};
 use exports::deckhand::plugin::handler::Guest;
 use serde_json::{Value, json};
 
-/// Validations one report depends on at most (the host caps a job's
-/// dependencies at 1,000). Past it, reports form a tree: one part report per
-/// 1,000 records, and `B.report` over the parts.
-const REPORT_FAN_IN: usize = 1_000;
-/// Records one bulk job fans out at most (a tree of two levels).
-const MAX_RECORDS: usize = REPORT_FAN_IN * REPORT_FAN_IN;
+/// Records one report waits on at most (the host caps a job's dependencies
+/// at 1,000): a run of more is split into parts of this many records.
+const PART_RECORDS: usize = 1_000;
+/// A part's records at most, in bytes of JSON, so that its payload stays
+/// under the host's default payload limit (1 MiB) whatever the run's is.
+const PART_BYTES: usize = 512 * 1024;
+/// Parts one run has at most (the run's report waits on each part's report).
+const MAX_PARTS: usize = 1_000;
 
 struct Bulk;
 
@@ -77,6 +87,54 @@ impl Guest for Bulk {
     }
 }
 
+/// What every record of a run is aligned with.
+struct Settings {
+    /// `known_fields` for records that bring none of their own.
+    known: Value,
+    /// "mapper" (the default) or "llm": which alignment path every record takes.
+    path: Value,
+    max_retries: Option<u32>,
+}
+
+impl Settings {
+    fn read(p: &Value) -> Result<Settings, JobError> {
+        let max_retries =
+            match p.get("max_retries") {
+                None | Some(Value::Null) => None,
+                Some(n) => Some(n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(
+                    || JobError::Fail("`max_retries` must be a whole number".into()),
+                )?),
+            };
+        Ok(Settings {
+            known: p.get("known_fields").cloned().unwrap_or(Value::Null),
+            path: p.get("path").cloned().unwrap_or(Value::Null),
+            max_retries,
+        })
+    }
+}
+
+/// A child job, as `submit-many` takes it.
+fn child(job_type: &str, id: String, payload: Value, depends_on: Vec<String>) -> ChildJob {
+    ChildJob {
+        job_type: job_type.into(),
+        payload: payload.to_string(),
+        priority: None,
+        id: Some(id),
+        metadata: vec![],
+        depends_on,
+        max_retries: None,
+        // Reports run once everything they wait on has finished, however it ended.
+        run_after_failure: job_type == "bulk.report",
+    }
+}
+
+fn submit_all(children: Vec<ChildJob>) -> Result<Vec<String>, JobError> {
+    jobs::submit_many(&children).map_err(|(i, e)| {
+        let job_type = children.get(i as usize).map_or("", |c| c.job_type.as_str());
+        JobError::Retry(format!("cannot submit a {job_type} job: {e}"))
+    })
+}
+
 fn fan_out(job: &Job, p: &Value) -> Result<String, JobError> {
     let records = records(p).map_err(JobError::Fail)?;
     if records.is_empty() {
@@ -84,107 +142,197 @@ fn fan_out(job: &Job, p: &Value) -> Result<String, JobError> {
             "no records: give `records` (an array) or `jsonl` (text)".into(),
         ));
     }
-    if records.len() > MAX_RECORDS {
+    let settings = Settings::read(p)?;
+    if let Some(part) = p.get("part") {
+        return run_part(part, records, &settings);
+    }
+    if records.len() <= PART_RECORDS {
+        let rows = submit_records(&job.id, 0, records, &settings)?;
+        let n = rows.len();
+        let report = format!("{}.report", job.id);
+        let validations = validations(&rows);
+        let payload = json!({ "bulk": job.id, "records": rows });
+        submit_all(vec![child(
+            "bulk.report",
+            report.clone(),
+            payload,
+            validations,
+        )])?;
+        jobs::progress(1.0, &format!("submitted {n} records"));
+        return Ok(json!({ "records": n, "report": report }).to_string());
+    }
+    split(job, records, &settings)
+}
+
+/// Submits the alignment and validation of each record (the `offset`th of
+/// the run first) in as few trips as the host takes; one row per record.
+/// The alignments go first: an alignment may be answered by another job
+/// with the same content (the content store attaches it), and its
+/// validation waits on the job that answers.
+fn submit_records(
+    bulk: &str,
+    offset: usize,
+    records: Vec<(Value, Value)>,
+    settings: &Settings,
+) -> Result<Vec<Value>, JobError> {
+    let records: Vec<(Value, Value)> = records
+        .into_iter()
+        .map(|(raw, known)| {
+            let known = if known.is_null() {
+                settings.known.clone()
+            } else {
+                known
+            };
+            (raw, known)
+        })
+        .collect();
+    let aligns = records
+        .iter()
+        .enumerate()
+        .map(|(i, (raw, known))| {
+            let mut a = child(
+                "hsds_alignment",
+                format!("{bulk}.align.{}", offset + i),
+                json!({ "raw_data": raw, "known_fields": known, "path": settings.path }),
+                vec![],
+            );
+            a.max_retries = settings.max_retries;
+            a
+        })
+        .collect();
+    let aligns = submit_all(aligns)?;
+    let validates = records
+        .iter()
+        .zip(&aligns)
+        .enumerate()
+        .map(|(i, ((raw, known), align))| {
+            child(
+                "hsds_validation",
+                format!("{bulk}.validate.{}", offset + i),
+                json!({ "alignment_job": align, "raw_data": raw, "known_fields": known }),
+                vec![align.clone()],
+            )
+        })
+        .collect();
+    let validates = submit_all(validates)?;
+    Ok(aligns
+        .into_iter()
+        .zip(validates)
+        .enumerate()
+        .map(|(i, (align, validate))| {
+            json!({ "index": offset + i, "alignment": align, "validation": validate })
+        })
+        .collect())
+}
+
+fn validations(rows: &[Value]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|r| r["validation"].as_str().map(String::from))
+        .collect()
+}
+
+/// A run of more records than one report waits on: parts of at most 1,000
+/// records (and `PART_BYTES`), each a `bulk` job of its own that fans out
+/// its records and reports on them, and `B.report` over the part reports.
+/// `B.report` is submitted first, waiting on this job; this job then makes
+/// it wait on the parts, and each part on its part report (`wait-also`), so
+/// it runs once every record has been validated.
+fn split(job: &Job, records: Vec<(Value, Value)>, settings: &Settings) -> Result<String, JobError> {
+    let n = records.len();
+    let mut parts: Vec<Vec<Value>> = vec![];
+    let mut bytes = 0;
+    for (raw, known) in records {
+        let record = json!({ "raw_data": raw, "known_fields": known });
+        let size = record.to_string().len();
+        match parts.last_mut() {
+            Some(part) if part.len() < PART_RECORDS && bytes + size <= PART_BYTES => {
+                part.push(record);
+                bytes += size;
+            }
+            _ => {
+                parts.push(vec![record]);
+                bytes = size;
+            }
+        }
+    }
+    if parts.len() > MAX_PARTS {
         return Err(JobError::Fail(format!(
-            "{} records; one bulk job takes at most {MAX_RECORDS}: split the input",
-            records.len()
+            "{n} records make {} parts; one bulk job takes at most {MAX_PARTS}: split the input",
+            parts.len()
         )));
     }
-    let shared_known = p.get("known_fields").cloned().unwrap_or(Value::Null);
-    // "mapper" (the default) or "llm": which alignment path every record takes.
-    let path = p.get("path").cloned().unwrap_or(Value::Null);
-    let max_retries = match p.get("max_retries") {
-        None | Some(Value::Null) => None,
-        Some(n) => Some(
-            n.as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| JobError::Fail("`max_retries` must be a whole number".into()))?,
-        ),
-    };
-    let submit = |job_type: &str,
-                  id: String,
-                  payload: Value,
-                  depends_on: Vec<String>,
-                  after_failure: bool| {
-        jobs::submit(&ChildJob {
-            job_type: job_type.into(),
-            payload: payload.to_string(),
-            priority: None,
-            id: Some(id),
-            metadata: vec![],
-            depends_on,
-            max_retries: if job_type == "hsds_alignment" {
-                max_retries
-            } else {
-                None
-            },
-            run_after_failure: after_failure,
-        })
-        .map_err(|e| JobError::Retry(format!("cannot submit a {job_type} job: {e}")))
-    };
-    let mut rows = Vec::with_capacity(records.len());
-    for (i, (raw, known)) in records.into_iter().enumerate() {
-        let known = if known.is_null() {
-            shared_known.clone()
-        } else {
-            known
-        };
-        let align = submit(
-            "hsds_alignment",
-            format!("{}.align.{i}", job.id),
-            json!({ "raw_data": raw, "known_fields": known, "path": path }),
+    let report = format!("{}.report", job.id);
+    let part_reports: Vec<String> = (0..parts.len())
+        .map(|k| format!("{}.report.{k}", job.id))
+        .collect();
+    submit_all(vec![child(
+        "bulk.report",
+        report.clone(),
+        json!({ "bulk": job.id, "parts": part_reports }),
+        vec![job.id.clone()],
+    )])?;
+    let mut offset = 0;
+    let mut children = Vec::with_capacity(parts.len());
+    for (k, records) in parts.into_iter().enumerate() {
+        let count = records.len();
+        let mut payload = json!({
+            "records": records,
+            "known_fields": settings.known,
+            "path": settings.path,
+            "part": { "bulk": job.id, "index": k, "offset": offset, "report": report },
+        });
+        if let Some(n) = settings.max_retries {
+            payload["max_retries"] = json!(n);
+        }
+        children.push(child(
+            "bulk",
+            format!("{}.part.{k}", job.id),
+            payload,
             vec![],
-            false,
-        )?;
-        let validate = submit(
-            "hsds_validation",
-            format!("{}.validate.{i}", job.id),
-            json!({ "alignment_job": align, "raw_data": raw, "known_fields": known }),
-            vec![align.clone()],
-            false,
-        )?;
-        rows.push(json!({ "index": i, "alignment": align, "validation": validate }));
-        if i % 50 == 0 {
-            jobs::progress(
-                i as f32 / rows.capacity() as f32,
-                &format!("submitted {i} records"),
-            );
-        }
+        ));
+        offset += count;
     }
-    let validations = |rows: &[Value]| -> Vec<String> {
-        rows.iter()
-            .filter_map(|r| r["validation"].as_str().map(String::from))
-            .collect()
+    let part_ids = submit_all(children)?;
+    jobs::wait_also(&report, &part_ids)
+        .map_err(|e| JobError::Retry(format!("cannot make {report} wait on the parts: {e}")))?;
+    jobs::progress(
+        1.0,
+        &format!("submitted {n} records in {} parts", part_ids.len()),
+    );
+    Ok(json!({ "records": n, "parts": part_ids, "report": report }).to_string())
+}
+
+/// One part of a split run: its records fanned out as the run's (ids count
+/// from the part's offset), its part report, and the run's report made to
+/// wait on that.
+fn run_part(
+    part: &Value,
+    records: Vec<(Value, Value)>,
+    settings: &Settings,
+) -> Result<String, JobError> {
+    let (Some(bulk), Some(k), Some(offset), Some(report)) = (
+        part["bulk"].as_str(),
+        part["index"].as_u64(),
+        part["offset"].as_u64(),
+        part["report"].as_str(),
+    ) else {
+        return Err(JobError::Fail(
+            "`part` needs `bulk`, `index`, `offset` and `report`".into(),
+        ));
     };
-    let report = if rows.len() <= REPORT_FAN_IN {
-        submit(
-            "bulk.report",
-            format!("{}.report", job.id),
-            json!({ "bulk": job.id, "records": rows }),
-            validations(&rows),
-            true,
-        )?
-    } else {
-        let mut parts = Vec::new();
-        for (k, chunk) in rows.chunks(REPORT_FAN_IN).enumerate() {
-            parts.push(submit(
-                "bulk.report",
-                format!("{}.report.{k}", job.id),
-                json!({ "bulk": job.id, "records": chunk }),
-                validations(chunk),
-                true,
-            )?);
-        }
-        submit(
-            "bulk.report",
-            format!("{}.report", job.id),
-            json!({ "bulk": job.id, "parts": parts }),
-            parts.clone(),
-            true,
-        )?
-    };
-    jobs::progress(1.0, &format!("submitted {} records", rows.len()));
-    Ok(json!({ "records": rows.len(), "report": report }).to_string())
+    let n = records.len();
+    let rows = submit_records(bulk, offset as usize, records, settings)?;
+    let part_report = format!("{bulk}.report.{k}");
+    let validations = validations(&rows);
+    submit_all(vec![child(
+        "bulk.report",
+        part_report.clone(),
+        json!({ "bulk": bulk, "records": rows }),
+        validations,
+    )])?;
+    jobs::wait_also(report, std::slice::from_ref(&part_report))
+        .map_err(|e| JobError::Retry(format!("cannot make {report} wait on {part_report}: {e}")))?;
+    Ok(json!({ "records": n, "report": part_report }).to_string())
 }
 
 /// (raw data, known fields) per record.
@@ -218,19 +366,28 @@ fn records(p: &Value) -> Result<Vec<(Value, Value)>, String> {
 }
 
 /// The report over part reports: their counts added, their rows joined.
+/// A part that did not report (it died before its records were all
+/// submitted) is listed in `missing_parts` with its state.
 fn merge_parts(p: &Value, parts: &[Value]) -> Result<String, JobError> {
+    let ids: Vec<String> = parts
+        .iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
     let mut alignment: BTreeMap<String, u64> = BTreeMap::new();
     let mut validation: BTreeMap<String, u64> = BTreeMap::new();
     let mut results = Vec::new();
+    let mut missing = Vec::new();
     let mut records = 0;
-    for part in parts {
-        let id = part.as_str().unwrap_or_default();
-        let state = jobs::get(id).ok_or_else(|| JobError::Fail(format!("no part report {id}")))?;
-        let r: Value = state
-            .result
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r).ok())
-            .ok_or_else(|| JobError::Fail(format!("part report {id} is {}", state.status)))?;
+    for (id, state) in ids.iter().zip(jobs::get_many(&ids)) {
+        let report: Option<Value> = state
+            .as_ref()
+            .and_then(|s| s.result.as_deref())
+            .and_then(|r| serde_json::from_str(r).ok());
+        let Some(r) = report else {
+            let status = state.map_or("missing".to_string(), |s| s.status);
+            missing.push(json!({ "report": id, "status": status }));
+            continue;
+        };
         records += r["records"].as_u64().unwrap_or(0);
         for (counts, key) in [
             (&mut alignment, "alignment"),
@@ -242,15 +399,18 @@ fn merge_parts(p: &Value, parts: &[Value]) -> Result<String, JobError> {
         }
         results.extend(r["results"].as_array().cloned().unwrap_or_default());
     }
-    Ok(json!({
+    let mut out = json!({
         "bulk": p["bulk"],
         "records": records,
         "parts": parts,
         "alignment": alignment,
         "validation": validation,
         "results": results,
-    })
-    .to_string())
+    });
+    if !missing.is_empty() {
+        out["missing_parts"] = json!(missing);
+    }
+    Ok(out.to_string())
 }
 
 fn report(p: &Value) -> Result<String, JobError> {
@@ -260,15 +420,21 @@ fn report(p: &Value) -> Result<String, JobError> {
     let rows = p["records"]
         .as_array()
         .ok_or_else(|| JobError::Fail("the payload needs `records`".into()))?;
-    let mut alignment: BTreeMap<String, usize> = BTreeMap::new();
-    let mut validation: BTreeMap<String, usize> = BTreeMap::new();
-    let mut results = Vec::with_capacity(rows.len());
+    let mut ids = Vec::with_capacity(rows.len() * 2);
     for row in rows {
         let (Some(a), Some(v)) = (row["alignment"].as_str(), row["validation"].as_str()) else {
             return Err(JobError::Fail(format!("record without job ids: {row}")));
         };
-        let align = jobs::get(a);
-        let check = jobs::get(v);
+        ids.push(a.to_string());
+        ids.push(v.to_string());
+    }
+    // Every alignment and validation in one trip.
+    let mut states = jobs::get_many(&ids).into_iter();
+    let mut alignment: BTreeMap<String, usize> = BTreeMap::new();
+    let mut validation: BTreeMap<String, usize> = BTreeMap::new();
+    let mut results = Vec::with_capacity(rows.len());
+    for (row, pair) in rows.iter().zip(ids.chunks(2)) {
+        let (align, check) = (states.next().flatten(), states.next().flatten());
         let a_status = align
             .as_ref()
             .map_or("missing".to_string(), |s| s.status.clone());
@@ -285,10 +451,10 @@ fn report(p: &Value) -> Result<String, JobError> {
         *validation.entry(v_status.clone()).or_default() += 1;
         results.push(json!({
             "index": row["index"],
-            "alignment_job": a,
+            "alignment_job": pair[0],
             "alignment_status": a_status,
             "alignment_error": align.and_then(|s| s.error),
-            "validation_job": v,
+            "validation_job": pair[1],
             "validation_status": v_status,
             "score": verdict.as_ref().map(|r| r["score"].clone()),
         }));

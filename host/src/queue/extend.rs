@@ -1,0 +1,74 @@
+//! Making a waiting job wait on more jobs: the fan-in over work that fans out
+//! in stages (a report that waits on the jobs that fan the work out, and on
+//! what each of them fanned out, added as they go).
+
+use super::*;
+use keys::word;
+
+impl Queue {
+    /// Makes `target`, which waits on the running job `caller` or on its
+    /// parent, also wait on `depends_on`. Only the holder of `caller`'s
+    /// lease (`token`) may do it, and only while `target` is waiting, so it
+    /// cannot have started. Dependencies it has already are left alone.
+    /// Returns how many were added; on any refusal nothing is written.
+    pub async fn wait_also(
+        &self,
+        caller: &str,
+        token: &str,
+        target: &str,
+        depends_on: &[String],
+    ) -> Result<u64, QueueError> {
+        if depends_on.len() > MAX_DEPENDENCIES {
+            return Err(invalid(
+                "depends_on",
+                format!(
+                    "{} dependencies; at most {MAX_DEPENDENCIES}",
+                    depends_on.len()
+                ),
+            ));
+        }
+        valid_id(target).map_err(|r| invalid("job id", r))?;
+        for dep in depends_on {
+            valid_id(dep).map_err(|r| invalid("depends_on", r))?;
+        }
+        let deps =
+            serde_json::to_string(depends_on).map_err(|e| invalid("depends_on", e.to_string()))?;
+        let reply: Vec<String> = self
+            .invocation(&scripts().wait_also)
+            .arg(caller)
+            .arg(token)
+            .arg(target)
+            .arg(deps)
+            .arg(MAX_DEPENDENCIES)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        let refused = |reason: String| QueueError::CannotExtend {
+            target: target.to_string(),
+            reason,
+        };
+        let named = || reply.get(2).cloned().unwrap_or_default();
+        match reply.first().map(String::as_str) {
+            Some(word::OK) => reply
+                .get(1)
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| QueueError::Protocol(format!("wait_also replied {reply:?}"))),
+            Some(word::ERROR) => Err(match reply.get(1).map(String::as_str) {
+                Some(word::STALE) => refused(format!("job {caller:?} no longer holds its lease")),
+                Some(word::NOT_WAITING) => refused(format!(
+                    "it is not waiting on {caller:?} or its parent (only a job still waiting on the caller or its parent can be made to wait on more)"
+                )),
+                Some(word::UNKNOWN_DEPENDENCY) => QueueError::UnknownDependency(named()),
+                Some(word::SELF_DEPENDENCY) => QueueError::SelfDependency(named()),
+                Some(word::DEPENDENCY_FAILED) => refused(format!(
+                    "dependency {:?} already failed and it does not run after failures",
+                    named()
+                )),
+                Some(word::TOO_MANY_DEPENDENCIES) => refused(format!(
+                    "it would wait on more than {MAX_DEPENDENCIES} jobs"
+                )),
+                other => QueueError::Protocol(format!("wait_also refused with {other:?}")),
+            }),
+            _ => Err(QueueError::Protocol(format!("wait_also replied {reply:?}"))),
+        }
+    }
+}
