@@ -1066,6 +1066,43 @@ async fn bulk_of_ten_thousand_records_ends_in_one_report() {
     assert_eq!(s.fake.calls(), 0);
 }
 
+/// The official HSDS example documents, each as a raw record: the full
+/// organization, service, location and service-at-location, and the item of
+/// each paged list.
+fn official_examples() -> Vec<Record> {
+    let dir = root().join("tests/fixtures/hsds-examples");
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    let mut docs: Vec<Value> = [
+        "organization_full.json",
+        "service_full.json",
+        "location.json",
+        "service_at_location_full.json",
+    ]
+    .iter()
+    .map(|n| read(n))
+    .collect();
+    for list in [
+        "organization_list.json",
+        "service_list.json",
+        "service_at_location_list.json",
+    ] {
+        docs.extend(
+            read(list)["contents"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
+    }
+    docs.into_iter()
+        .map(|d| Record {
+            raw_input: d.to_string(),
+            production: String::new(),
+        })
+        .collect()
+}
+
 /// The acceptance run against a real LLM; skipped (and says so) without one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_over_the_sample_with_a_real_llm() {
@@ -1079,7 +1116,14 @@ async fn bulk_over_the_sample_with_a_real_llm() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(usize::MAX);
-    let records: Vec<Record> = sample().into_iter().take(limit).collect();
+    // DECKHAND_TEST_LLM_INPUT=examples: the official HSDS example documents
+    // as raw records (another directory's export), instead of the sample.
+    let input = std::env::var("DECKHAND_TEST_LLM_INPUT").unwrap_or_else(|_| "sample".into());
+    let records: Vec<Record> = match input.as_str() {
+        "examples" => official_examples(),
+        _ => sample(),
+    };
+    let records: Vec<Record> = records.into_iter().take(limit).collect();
     // DECKHAND_TEST_LLM_RETRIES=n: retries per alignment (default: the host's).
     let retries: Option<u32> = std::env::var("DECKHAND_TEST_LLM_RETRIES")
         .ok()
@@ -1098,12 +1142,14 @@ async fn bulk_over_the_sample_with_a_real_llm() {
     let validator = strict_validator();
     let mut reasons = std::collections::BTreeMap::<String, usize>::new();
     let mut provenance = std::collections::BTreeMap::<String, usize>::new();
-    for row in report["results"].as_array().unwrap() {
-        let job = q
-            .get(row["alignment_job"].as_str().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+    let rows = report["results"].as_array().unwrap();
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r["alignment_job"].as_str().unwrap().to_string())
+        .collect();
+    let jobs = q.get_many(&ids).await.unwrap();
+    for (row, job) in rows.iter().zip(jobs) {
+        let job = job.unwrap();
         match job.status {
             JobStatus::Completed => {
                 let r = result(&job);

@@ -314,9 +314,10 @@ fn align(args: &[String]) -> Result<(), String> {
             "--path" => env.push(("DECKHAND_TEST_LLM_PATH", value.clone())),
             "--records" => env.push(("DECKHAND_TEST_LLM_RECORDS", value.clone())),
             "--retries" => env.push(("DECKHAND_TEST_LLM_RETRIES", value.clone())),
+            "--input" => env.push(("DECKHAND_TEST_LLM_INPUT", value.clone())),
             other => {
                 return Err(format!(
-                    "unknown flag {other} (--path, --records, --retries)"
+                    "unknown flag {other} (--path, --records, --retries, --input sample|examples)"
                 ));
             }
         }

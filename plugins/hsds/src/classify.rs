@@ -34,6 +34,58 @@ pub enum Role {
 /// A key's role, from its spelling: case, `_`, `-` and spaces do not
 /// matter, and unfamiliar keys are read by the words they contain.
 pub fn role_of(key: &str) -> Role {
+    rank_role(key).0
+}
+
+/// How surely a key's spelling says its role: an exact spelling, a word
+/// it contains, or nothing (its content decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    Exact,
+    Word,
+    Content,
+}
+
+/// The words of a key: `parentOrganizationId` and `parent_organization_id`
+/// are both `parent organization id`.
+fn words(key: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower) {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+        }
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+/// A key's role and how surely its spelling says it. Identifiers
+/// (`parent_organization_id`, `siteId`) and pictures (`logo`, `image_url`)
+/// are never record content.
+pub fn rank_role(key: &str) -> (Role, Rank) {
+    let words = words(key);
+    let last = words.last().map(String::as_str).unwrap_or_default();
+    if matches!(
+        last,
+        "id" | "ids" | "uuid" | "guid" | "identifier" | "identifiers"
+    ) || words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "logo" | "image" | "img" | "photo" | "icon" | "picture" | "thumbnail"
+        )
+    }) {
+        return (Role::Ignore, Rank::Exact);
+    }
     let k: String = key
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -57,8 +109,20 @@ pub fn role_of(key: &str) -> Role {
         _ => None,
     };
     if let Some(role) = exact {
-        return role;
+        return (role, Rank::Exact);
     }
+    let role = role_by_words(&k);
+    let rank = if role == Role::Unknown {
+        Rank::Content
+    } else {
+        Rank::Word
+    };
+    (role, rank)
+}
+
+/// The role of a key that is not one of the exact spellings, by the words
+/// it contains (`k`: lower case, letters and digits only).
+fn role_by_words(k: &str) -> Role {
     let has = |w: &str| k.contains(w);
     if has("phone") || has("tel") || has("fax") {
         Role::Phone

@@ -4,39 +4,116 @@
 use serde_json::{Map, Value};
 
 use super::{How, Source};
-use crate::classify::{self, Role};
+use crate::classify::{self, Rank, Role};
 use crate::{geo, hours};
 
-/// One raw field: its pointer, role and value.
+/// One raw field: its pointer, role and value, how deep it sits and how
+/// surely its key says its role.
 struct Field {
     pointer: String,
     role: Role,
     value: Value,
+    depth: usize,
+    rank: Rank,
 }
 
-/// Collects the record's fields, one level of nesting deep.
+/// How deep into nested objects and lists fields are read (an HSDS
+/// document nests `organization > locations > addresses`).
+const MAX_DEPTH: usize = 3;
+/// Items of one list read at most.
+const MAX_ITEMS: usize = 20;
+
+/// Collects the record's fields, nested ones too, in the order they are
+/// placed: shallow before deep, then those whose key says their role (an
+/// exact spelling first) before those placed by content, so `name` wins
+/// over `alternate_name` and `website` over a URL in some other field.
 fn fields(record: &Map<String, Value>) -> Vec<Field> {
     let mut out = Vec::new();
+    walk(record, "", None, 0, &mut out);
+    out.sort_by_key(|f| (f.depth, f.rank));
+    out
+}
+
+fn walk(
+    record: &Map<String, Value>,
+    prefix: &str,
+    parent: Option<Role>,
+    depth: usize,
+    out: &mut Vec<Field>,
+) {
     for (key, value) in record {
-        let pointer = format!("/{}", escape(key));
+        let pointer = format!("{prefix}/{}", escape(key));
+        let (own, rank) = classify::rank_role(key);
+        let role = in_context(parent, own);
+        if role == Role::Ignore {
+            continue;
+        }
+        let objects = |items: &Vec<Value>| items.iter().any(Value::is_object);
         match value {
-            Value::Object(inner) => {
-                for (k, v) in inner {
-                    out.push(Field {
-                        pointer: format!("{pointer}/{}", escape(k)),
-                        role: classify::role_of(k),
-                        value: v.clone(),
-                    });
+            Value::Object(inner) if depth < MAX_DEPTH => {
+                nested(inner, &pointer, role, depth, out);
+            }
+            Value::Array(items) if depth < MAX_DEPTH && objects(items) => {
+                for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+                    if let Value::Object(inner) = item {
+                        nested(inner, &format!("{pointer}/{i}"), role, depth, out);
+                    }
                 }
             }
             _ => out.push(Field {
                 pointer,
-                role: classify::role_of(key),
+                role,
                 value: value.clone(),
+                depth,
+                rank,
             }),
         }
     }
-    out
+}
+
+/// An object inside the record: a structured opening time (an HSDS
+/// schedule, say) is read as one text; anything else field by field.
+fn nested(
+    inner: &Map<String, Value>,
+    pointer: &str,
+    role: Role,
+    depth: usize,
+    out: &mut Vec<Field>,
+) {
+    if role == Role::Hours
+        && let Some(text) = schedule_text(inner)
+    {
+        out.push(Field {
+            pointer: pointer.to_string(),
+            role,
+            value: Value::String(text),
+            depth: depth + 1,
+            rank: Rank::Exact,
+        });
+        return;
+    }
+    walk(inner, pointer, Some(role), depth + 1, out);
+}
+
+/// `{byday: "TH,FR", opens_at: "10:00", closes_at: "18:00"}` as the text
+/// "TH,FR 10:00-18:00"; None for an object without opening times.
+fn schedule_text(object: &Map<String, Value>) -> Option<String> {
+    let text = |k: &str| object.get(k).and_then(Value::as_str).map(str::trim);
+    let (opens, closes) = (text("opens_at")?, text("closes_at")?);
+    let days = text("byday").unwrap_or_default();
+    Some(format!("{days} {opens}-{closes}").trim().to_string())
+}
+
+/// A field's role inside an object whose own key has a role: a `name`
+/// inside `services` is a service, inside `organization` the
+/// organization's; a `number` inside `phones` a phone.
+fn in_context(parent: Option<Role>, own: Role) -> Role {
+    match (parent, own) {
+        (Some(Role::Services), Role::Name) => Role::Services,
+        (Some(Role::OrgName), Role::Name) => Role::OrgName,
+        (Some(p @ (Role::Phone | Role::Email | Role::Website)), Role::Unknown) => p,
+        _ => own,
+    }
 }
 
 fn escape(key: &str) -> String {
@@ -155,6 +232,7 @@ pub(super) fn gather(record: &Map<String, Value>) -> Found {
         pointer,
         role,
         value,
+        ..
     } in fields(record)
     {
         let p = pointer.as_str();
@@ -170,20 +248,34 @@ pub(super) fn gather(record: &Map<String, Value>) -> Found {
             continue;
         }
         if role == Role::Services {
-            let items: Vec<String> = match &value {
+            // A list: each item from its place; a text listing several
+            // ("Food Pantry, Hot Meals"): each from the text, split.
+            let items: Vec<(String, Source)> = match &value {
                 Value::Array(items) => items
                     .iter()
-                    .filter_map(Value::as_str)
-                    .map(unescape)
+                    .enumerate()
+                    .filter_map(|(i, v)| {
+                        Some((unescape(v.as_str()?), src(&format!("{p}/{i}"), How::Copied)))
+                    })
                     .collect(),
-                Value::String(s) => s.split([',', ';']).map(unescape).collect(),
+                Value::String(s) => {
+                    let parts: Vec<String> = s
+                        .split([',', ';'])
+                        .map(unescape)
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    let how = if parts.len() > 1 {
+                        How::Normalised
+                    } else {
+                        How::Copied
+                    };
+                    parts.into_iter().map(|t| (t, src(p, how))).collect()
+                }
                 _ => vec![],
             };
-            for (i, item) in items.into_iter().filter(|s| !s.is_empty()).enumerate() {
-                found
-                    .services
-                    .push((item, src(&format!("{p}/{i}"), How::Copied)));
-            }
+            found
+                .services
+                .extend(items.into_iter().filter(|(s, _)| !s.is_empty()));
             continue;
         }
         let text = match &value {

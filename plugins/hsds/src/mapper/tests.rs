@@ -144,3 +144,95 @@ fn other_scrapers_shapes_are_read_by_meaning() {
         "Springfield"
     );
 }
+
+/// A record already shaped like HSDS (another directory's export): nested
+/// lists are read, identifiers and pictures are not content, and a plain
+/// key beats a longer one and a value placed by its content.
+#[test]
+fn a_nested_hsds_shaped_record_is_read_by_meaning() {
+    let raw = json!({
+        "id": "d9d5e0f5-d3ce-4f73-9a2f-4dd0ecc6c610",
+        "alternate_name": "Example Org",
+        "name": "Example Organization Inc.",
+        "parent_organization_id": "cd09a387-91f4-4555-94ec-e799c35344cd",
+        "logo": "https://example.org/logo.png",
+        "website": "http://example.com",
+        "phones": [{ "id": "1554f2e2", "number": "(609) 882-7719", "extension": 100 }],
+        "services": [{ "id": "ac148810", "name": "Food Pantry" }, { "name": "Hot Meals" }],
+        "locations": [{
+            "name": "Civic Center",
+            "addresses": [{
+                "address_1": "1 Main Street", "city": "Trenton",
+                "state_province": "NJ", "postal_code": "08608"
+            }],
+            "schedules": [{ "byday": "TH,FR", "opens_at": "10:00", "closes_at": "18:00" }]
+        }]
+    });
+    let m = map_record(&raw).unwrap();
+    let org = &m.draft["organization"][0];
+    assert_eq!(org["name"], "Example Organization Inc.");
+    assert_eq!(org["website"], "http://example.com");
+    assert_eq!(
+        m.provenance["/organization/0/website"].source,
+        "raw:/website"
+    );
+    let loc = &m.draft["location"][0];
+    assert_eq!(loc["phones"][0]["number"], "(609) 882-7719");
+    assert_eq!(
+        m.provenance["/location/0/phones/0/number"].source,
+        "raw:/phones/0/number"
+    );
+    let address = &loc["addresses"][0];
+    assert_eq!(
+        (
+            &address["address_1"],
+            &address["city"],
+            &address["postal_code"]
+        ),
+        (&json!("1 Main Street"), &json!("Trenton"), &json!("08608"))
+    );
+    let names: Vec<&str> = m.draft["service"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Food Pantry", "Hot Meals"]);
+    assert_eq!(
+        m.provenance["/service/1/name"].source,
+        "raw:/services/1/name"
+    );
+    // The structured opening times are read without a question.
+    assert!(m.questions.is_empty(), "{:?}", m.questions);
+    let schedule = &loc["schedules"][0];
+    assert_eq!(schedule["opens_at"], "10:00", "{schedule}");
+    // No identifier became a value.
+    let text = m.draft.to_string();
+    assert!(
+        !text.contains("cd09a387") && !text.contains("logo.png"),
+        "{text}"
+    );
+}
+
+#[test]
+fn identifiers_and_pictures_are_not_content() {
+    use crate::classify::{Role, role_of};
+    for key in [
+        "id",
+        "siteId",
+        "parent_organization_id",
+        "external_identifier",
+        "image_url",
+        "logoUrl",
+    ] {
+        assert_eq!(role_of(key), Role::Ignore, "{key}");
+    }
+    for (key, role) in [
+        ("paid", Role::Unknown),
+        ("Hours_of_Operation", Role::Hours),
+        ("valid_from", Role::Unknown),
+        ("organizationName", Role::OrgName),
+    ] {
+        assert_eq!(role_of(key), role, "{key}");
+    }
+}
