@@ -410,6 +410,53 @@ async fn json_object_schema_dialect_against_a_real_local_llm() {
     );
 }
 
+/// A nullable enum (`"type": ["string", "null"]` with `enum`), as the HSDS
+/// schema converter writes optional enums, is enforced by the real
+/// llama.cpp server once the dialect lists `null` in the enum: asked for a
+/// value outside it, the model can only answer one of the enum's. Runs when
+/// `DECKHAND_TEST_LLM_URL` names a server (`../shared/tools/local-llm.sh`).
+#[tokio::test]
+async fn a_nullable_enum_is_enforced_by_a_real_local_llm() {
+    let Ok(url) = std::env::var("DECKHAND_TEST_LLM_URL") else {
+        eprintln!("skipped: set DECKHAND_TEST_LLM_URL to run against a real LLM");
+        return;
+    };
+    let cfg = LlmConfig {
+        provider: Provider::Llamacpp,
+        base_url: url,
+        model: std::env::var("DECKHAND_TEST_LLM_MODEL").unwrap_or_else(|_| "local".into()),
+        api_key_env: String::new(),
+        timeout_secs: 300.0,
+        max_schema_attempts: 1,
+        ..LlmConfig::default()
+    };
+    let c = LlmClient::new(cfg, None).unwrap();
+    let allowed = [json!("WEEKLY"), json!("MONTHLY"), Value::Null];
+    for tempting in ["Hourly", "daily", ");"] {
+        let mut req = request(false);
+        req.max_tokens = Some(40);
+        req.response_schema = Some(
+            json!({
+                "type": "object",
+                "properties": {
+                    "freq": { "type": ["string", "null"], "enum": ["WEEKLY", "MONTHLY"] }
+                },
+                "required": ["freq"],
+                "additionalProperties": false
+            })
+            .to_string(),
+        );
+        req.messages[0].content =
+            format!("Reply with exactly this JSON and nothing else: {{\"freq\": \"{tempting}\"}}");
+        let r = c.generate(&req).await.unwrap();
+        let value: Value = serde_json::from_str(&r.content).unwrap();
+        assert!(
+            allowed.contains(&value["freq"]),
+            "asked for {tempting:?}, the server let through {value}"
+        );
+    }
+}
+
 /// A local server answers one request at a time: every host together sends
 /// it one at a time (llamacpp's default), so no request waits inside the
 /// server and times out while the server computes an abandoned one.
