@@ -24,6 +24,7 @@ pub mod key {
     /// Channels.
     pub const FINISHED: &str = "finished";
     pub const WAKE: &str = "wake";
+    pub const CANCELLED: &str = "cancelled";
     pub const COOLDOWN: &str = "cooldown";
     pub const PAUSED: &str = "paused";
     pub const RUNNING: &str = "running";
@@ -32,7 +33,8 @@ pub mod key {
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
-        HOSTS, CONTENT, STATS, FINISHED, WAKE, COOLDOWN, PAUSED, RUNNING, CAPS, INFLIGHT,
+        HOSTS, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED, RUNNING, CAPS,
+        INFLIGHT,
     ];
 }
 

@@ -368,6 +368,12 @@ impl Queue {
         self.key(&[key::WAKE])
     }
 
+    /// The pub/sub channel the id of a running job is published on when it
+    /// is cancelled, so that its host stops it at once.
+    pub fn cancelled_channel(&self) -> String {
+        self.key(&[key::CANCELLED])
+    }
+
     /// A dedicated pub/sub connection (pub/sub cannot share the multiplexed one).
     pub async fn pubsub(&self) -> Result<redis::aio::PubSub, QueueError> {
         Ok(self.client.get_async_pubsub().await?)

@@ -1,6 +1,7 @@
 //! A host's background duties beside its claim loops: renewing the leases
-//! of its running jobs, reaping the leases of dead hosts, and waking idle
-//! claim loops when a job becomes ready anywhere.
+//! of its running jobs, reaping the leases of dead hosts, and listening for
+//! jobs made ready (to wake idle claim loops) and running jobs cancelled
+//! (to stop them at once).
 
 use super::*;
 
@@ -54,12 +55,16 @@ impl Worker {
         }
     }
 
-    /// Wakes idle claim loops when a job becomes ready anywhere.
-    pub(super) async fn wake_loop(self: Arc<Self>, stop: CancellationToken) {
+    /// Listens on one pub/sub connection: a job ready anywhere wakes idle
+    /// claim loops; a running job of this host cancelled anywhere is
+    /// stopped at once (its instance dropped, a host call such as an LLM
+    /// request with it), not at the next lease renewal.
+    pub(super) async fn listen_loop(self: Arc<Self>, stop: CancellationToken) {
+        let (wake, cancelled) = (self.queue.wake_channel(), self.queue.cancelled_channel());
         loop {
             let subscribed = async {
                 let mut pubsub = self.queue.pubsub().await?;
-                pubsub.subscribe(self.queue.wake_channel()).await?;
+                pubsub.subscribe(&[&wake, &cancelled]).await?;
                 Ok::<_, QueueError>(pubsub)
             }
             .await;
@@ -71,20 +76,33 @@ impl Worker {
                     loop {
                         tokio::select! {
                             msg = messages.next() => match msg {
+                                Some(msg) if msg.get_channel_name() == cancelled => {
+                                    if let Ok(id) = msg.get_payload::<String>() {
+                                        self.stop_cancelled(&id);
+                                    }
+                                }
                                 Some(_) => self.wake.notify_waiters(),
                                 None => break,
                             },
                             _ = stop.cancelled() => return,
                         }
                     }
-                    tracing::debug!("wake-up subscription dropped; resubscribing");
+                    tracing::debug!("pub/sub subscription dropped; resubscribing");
                 }
-                Err(e) => tracing::debug!("cannot subscribe for wake-ups: {e}"),
+                Err(e) => tracing::debug!("cannot subscribe for wake-ups and cancels: {e}"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 _ = stop.cancelled() => return,
             }
+        }
+    }
+
+    /// Stops job `id` if this host runs it: it was cancelled.
+    fn stop_cancelled(&self, id: &str) {
+        if let Some(f) = lock(&self.in_flight).get(id) {
+            tracing::info!(job_id = %id, "cancelled while running; stopping it");
+            f.cancel.cancel();
         }
     }
 }

@@ -144,7 +144,7 @@ impl Worker {
             tokio::spawn(self.clone().presence_loop(background.clone())),
             tokio::spawn(self.clone().renew_loop(background.clone())),
             tokio::spawn(self.clone().reap_loop(background.clone())),
-            tokio::spawn(self.clone().wake_loop(background.clone())),
+            tokio::spawn(self.clone().listen_loop(background.clone())),
         ];
         let mut loops = Vec::new();
         for n in 0..self.config.worker_count.max(1) {

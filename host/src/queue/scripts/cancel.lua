@@ -1,5 +1,6 @@
 -- Cancel a job that has not finished. Its dependents end dead. A running
--- job's host loses its lease: its result will be rejected as stale.
+-- job's host loses its lease (its result would be rejected as stale) and is
+-- told on P:cancelled, so it stops the job at once.
 --
 -- ARGV: prefix, id, ttl seconds
 -- Keys: P:job:<id> and what finish_failed touches
@@ -16,4 +17,7 @@ end
 local now = now_ms()
 local entry = cjson.encode({ kind = 'cancelled', message = 'cancelled', at = now })
 finish_failed(id, 'cancelled', entry, now, ttl)
+if status == 'running' then
+    redis.call('PUBLISH', k('cancelled'), id)
+end
 return 'ok'

@@ -39,6 +39,8 @@
 --   P:finished          channel job ids, published when jobs end (several ids
 --                               in one message are separated by spaces)
 --   P:wake              channel job types, published when a job becomes ready
+--   P:cancelled         channel ids of running jobs just cancelled (their host
+--                               stops them at once)
 --
 -- Times come from Redis' own clock (TIME), so hosts with skewed clocks agree
 -- on lease deadlines and retry times.
