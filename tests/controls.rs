@@ -446,9 +446,9 @@ async fn leases_from_before_the_running_counts_are_counted_once() {
         .arg(1)
         .query(&mut conn)
         .unwrap();
-    q.mark_waited_jobs().await.unwrap();
+    q.migrate().await.unwrap();
     assert_eq!(q.running_by_type().await.unwrap()["x"], 2);
-    q.mark_waited_jobs().await.unwrap();
+    q.migrate().await.unwrap();
     assert_eq!(q.running_by_type().await.unwrap()["x"], 2, "once");
     q.complete(&claimed[0], "{}", "v").await.unwrap();
     q.cancel(&claimed[1].id).await.unwrap();

@@ -177,7 +177,7 @@ async fn a_batch_publishes_one_wake_per_job_type() {
 }
 
 /// A host from before the `waited_on` flag left waiters in `P:waiting:<id>`
-/// without flagging `<id>`; `mark_waited_jobs` (run by `serve` at start)
+/// without flagging `<id>`; `migrate` (run by `serve` at start)
 /// flags it, so completing it still releases them.
 #[tokio::test]
 async fn waiters_queued_by_an_older_host_are_released() {
@@ -196,8 +196,8 @@ async fn waiters_queued_by_an_older_host_are_released() {
         .unwrap();
     assert_eq!(removed, 1);
 
-    assert_eq!(q.mark_waited_jobs().await.unwrap(), 1);
-    assert_eq!(q.mark_waited_jobs().await.unwrap(), 0, "idempotent");
+    assert_eq!(q.migrate().await.unwrap(), 1);
+    assert_eq!(q.migrate().await.unwrap(), 0, "idempotent");
     let j = claim_one(&q, &["a"]).await.unwrap();
     q.complete(&j, "{}", "v1").await.unwrap();
     assert_eq!(status(&q, &child).await, JobStatus::Pending);

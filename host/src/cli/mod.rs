@@ -3,6 +3,7 @@
 //! input, a plugin that does not load, Redis refused).
 
 mod bulk;
+mod controls;
 mod jobs;
 mod local;
 mod serve;
@@ -240,8 +241,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             max_running,
             queue,
             ..
-        } => jobs::cap(&queue, &job_type, max_running).await,
-        Command::Pause { job_type, queue } => jobs::pause(&queue, &job_type, true).await,
-        Command::Resume { job_type, queue } => jobs::pause(&queue, &job_type, false).await,
+        } => controls::cap(&queue, &job_type, max_running).await,
+        Command::Pause { job_type, queue } => controls::pause(&queue, &job_type, true).await,
+        Command::Resume { job_type, queue } => controls::pause(&queue, &job_type, false).await,
     }
 }

@@ -275,9 +275,9 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
     let Some(queue) = connect_with_retry(&url, config.queue_config(), &shutdown).await? else {
         return Ok(EXIT_OK);
     };
-    // Jobs queued by an older host may wait on jobs without the `waited_on`
-    // flag; flag them before this host completes any.
-    match queue.mark_waited_jobs().await {
+    // A queue written by older hosts is brought to this layout (jobs others
+    // wait on flagged, running counts for caps) before this host completes any.
+    match queue.migrate().await {
         Ok(0) => {}
         Ok(n) => tracing::info!("flagged {n} jobs that others wait on (queued by an older host)"),
         Err(e) => tracing::warn!("cannot check for jobs queued by an older host: {e}"),

@@ -36,7 +36,7 @@ impl Queue {
     /// 2. counts the leases of each job type into `P:running` (the caps).
     ///
     /// Returns how many jobs step 1 flagged.
-    pub async fn mark_waited_jobs(&self) -> Result<u64, QueueError> {
+    pub async fn migrate(&self) -> Result<u64, QueueError> {
         let layout: u32 = self
             .conn
             .clone()

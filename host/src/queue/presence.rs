@@ -9,7 +9,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
 use super::keys::key;
-use super::{Queue, QueueError, RegisteredType, now_ms};
+use super::{Counts, Names, Queue, QueueError, RegisteredType, now_ms};
 
 /// A registration is live for this many heartbeat intervals after it was
 /// written (a host that missed two beats is taken for gone).
@@ -130,13 +130,23 @@ impl Queue {
 
     /// Registered job types, read, with whether a live host offers each.
     pub async fn type_infos(&self) -> Result<Vec<TypeInfo>, QueueError> {
+        // Registrations, pauses, caps and running counts in one trip.
+        type Reply = (
+            BTreeMap<String, String>,
+            Names,
+            BTreeMap<String, u64>,
+            Counts,
+        );
+        let (types, paused, caps, running): Reply = redis::pipe()
+            .hgetall(self.key(&[key::TYPES]))
+            .smembers(self.key(&[key::PAUSED]))
+            .hgetall(self.key(&[key::CAPS]))
+            .hgetall(self.key(&[key::RUNNING]))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let running = non_negative(running);
         let now = now_ms();
-        let paused = self.paused().await?;
-        let caps = self.caps().await?;
-        let running = self.running_by_type().await?;
-        Ok(self
-            .job_types()
-            .await?
+        Ok(types
             .into_iter()
             .map(|(job_type, raw)| {
                 let mut info = type_info(job_type, &raw, now);
@@ -304,9 +314,14 @@ impl Queue {
     pub async fn running_by_type(&self) -> Result<BTreeMap<String, u64>, QueueError> {
         let raw: BTreeMap<String, i64> =
             self.conn.clone().hgetall(self.key(&[key::RUNNING])).await?;
-        Ok(raw
-            .into_iter()
-            .map(|(t, n)| (t, u64::try_from(n).unwrap_or(0)))
-            .collect())
+        Ok(non_negative(raw))
     }
+}
+
+/// Running counts as read from `P:running` (a count below zero, which the
+/// scripts never leave, reads as 0).
+pub(super) fn non_negative(raw: BTreeMap<String, i64>) -> BTreeMap<String, u64> {
+    raw.into_iter()
+        .map(|(t, n)| (t, u64::try_from(n).unwrap_or(0)))
+        .collect()
 }

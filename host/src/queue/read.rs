@@ -162,13 +162,21 @@ impl Queue {
         let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
         let ready: u64 = self.ready_counts(&type_refs).await?.iter().sum();
         let mut conn = self.conn.clone();
-        let (scheduled, running): (u64, u64) = redis::pipe()
+        let (scheduled, running, paused, running_by_type, stats): (
+            u64,
+            u64,
+            Names,
+            Counts,
+            Counts,
+        ) = redis::pipe()
             .zcard(self.key(&[key::SCHEDULED]))
             .zcard(self.key(&[key::LEASES]))
+            .smembers(self.key(&[key::PAUSED]))
+            .hgetall(self.key(&[key::RUNNING]))
+            .hgetall(self.key(&[key::STATS]))
             .query_async(&mut conn)
             .await?;
         let dead = self.dlq_trim().await?;
-        let paused = self.paused().await?;
         let job_types = types
             .iter()
             .chain(&paused)
@@ -176,13 +184,13 @@ impl Queue {
             .collect();
         Ok(QueueFigures {
             job_types,
-            running_by_type: self.running_by_type().await?,
+            running_by_type: super::presence::non_negative(running_by_type),
             redis_up: true,
             ready,
             scheduled,
             running,
             dead,
-            stats: self.stats().await?,
+            stats,
         })
     }
 

@@ -248,7 +248,7 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
 }
 
 /// One job as the submit scripts take it (every field a string).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 struct Spec {
     id: String,
     job_type: String,

@@ -1,0 +1,54 @@
+//! The operator controls as commands: `pause`, `resume` and `cap` a job
+//! type on every host at once.
+
+use deckhand::queue::Queue;
+
+use super::{EXIT_ERROR, EXIT_OK, QueueArgs};
+
+/// The queue, for a command about `job_type`; None (and the reason on
+/// stderr) when the name is not a job type name.
+async fn for_job_type(queue: &QueueArgs, job_type: &str) -> anyhow::Result<Option<Queue>> {
+    if let Err(reason) = deckhand::job::valid_job_type_name(job_type) {
+        eprintln!("deckhand: {reason}");
+        return Ok(None);
+    }
+    Ok(Some(queue.connect().await?))
+}
+
+/// `deckhand pause` (`pause`) and `deckhand resume`.
+pub async fn pause(queue: &QueueArgs, job_type: &str, pause: bool) -> anyhow::Result<u8> {
+    let Some(queue) = for_job_type(queue, job_type).await? else {
+        return Ok(EXIT_ERROR);
+    };
+    let (changed, word) = if pause {
+        (queue.pause(job_type).await?, "paused")
+    } else {
+        (queue.resume(job_type).await?, "resumed")
+    };
+    if changed {
+        println!("{job_type}: {word}");
+    } else {
+        println!(
+            "{job_type}: already {}",
+            if pause { "paused" } else { "running" }
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// `deckhand cap`: sets (or, with `None`, lifts) a job type's cap.
+pub async fn cap(
+    queue: &QueueArgs,
+    job_type: &str,
+    max_running: Option<u64>,
+) -> anyhow::Result<u8> {
+    let Some(queue) = for_job_type(queue, job_type).await? else {
+        return Ok(EXIT_ERROR);
+    };
+    queue.set_cap(job_type, max_running).await?;
+    match max_running {
+        Some(n) => println!("{job_type}: at most {n} running at once across all hosts"),
+        None => println!("{job_type}: no cap"),
+    }
+    Ok(EXIT_OK)
+}
