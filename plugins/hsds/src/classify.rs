@@ -53,10 +53,9 @@ fn words(key: &str) -> Vec<String> {
     let mut word = String::new();
     let mut prev_lower = false;
     for c in key.chars() {
-        if !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower) {
-            if !word.is_empty() {
-                out.push(std::mem::take(&mut word));
-            }
+        let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower);
+        if boundary && !word.is_empty() {
+            out.push(std::mem::take(&mut word));
         }
         if c.is_ascii_alphanumeric() {
             word.push(c.to_ascii_lowercase());
