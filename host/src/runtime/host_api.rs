@@ -87,7 +87,11 @@ impl jobs::Host for JobState {
     }
 
     async fn wait_also(&mut self, id: String, depends_on: Vec<String>) -> Result<u32, String> {
-        self.extend(id, depends_on).await
+        let services = self.context.services.clone();
+        services
+            .wait_also(&self.context.job, &id, depends_on)
+            .await
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     async fn get_many(&mut self, ids: Vec<String>) -> Vec<Option<jobs::JobState>> {
@@ -107,16 +111,6 @@ impl jobs::Host for JobState {
                 })
             })
             .collect()
-    }
-}
-
-impl JobState {
-    async fn extend(&mut self, id: String, depends_on: Vec<String>) -> Result<u32, String> {
-        let services = self.context.services.clone();
-        services
-            .wait_also(&self.context.job, &id, depends_on)
-            .await
-            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
     }
 }
 
