@@ -7,29 +7,20 @@ mod common;
 use std::time::Duration;
 
 use common::redis::TestRedis;
-use deckhand::queue::{
-    ClaimedJob, JobStatus, Queue, QueueConfig, QueueError, RegisteredType, SubmitRequest,
-};
+use deckhand::queue::{ClaimedJob, JobStatus, Queue, QueueConfig, QueueError, SubmitRequest};
 use deckhand::runtime::JobFailure;
 
 const HOST: &str = "test-host";
 const LEASE: Duration = Duration::from_secs(30);
 
 async fn queue(redis: &TestRedis) -> Queue {
-    let queue = Queue::connect(&redis.url(), QueueConfig::default())
-        .await
-        .unwrap();
-    let types: Vec<RegisteredType> = ["work", "report"]
-        .iter()
-        .map(|t| RegisteredType {
-            job_type: t.to_string(),
-            plugin: "test".into(),
-            version_id: "v1".into(),
-            cache: false,
-        })
-        .collect();
-    queue.register_job_types(HOST, &types).await.unwrap();
-    queue
+    common::queue_with_types(
+        &redis.url(),
+        QueueConfig::default(),
+        HOST,
+        &["work", "report"],
+    )
+    .await
 }
 
 fn job(id: &str, job_type: &str, depends_on: &[&str]) -> SubmitRequest {

@@ -368,6 +368,22 @@ async fn each_dialect_sends_the_request_it_should() {
     );
 }
 
+/// A client of the real local LLM server at `url` (`local-llm.sh`'s
+/// llama.cpp), asking at most `max_schema_attempts` times for an answer
+/// that fits the schema.
+fn real_llm(url: String, max_schema_attempts: u32) -> LlmClient {
+    let cfg = LlmConfig {
+        provider: Provider::Llamacpp,
+        base_url: url,
+        model: std::env::var("DECKHAND_TEST_LLM_MODEL").unwrap_or_else(|_| "local".into()),
+        api_key_env: String::new(),
+        timeout_secs: 300.0,
+        max_schema_attempts,
+        ..LlmConfig::default()
+    };
+    LlmClient::new(cfg, None).unwrap()
+}
+
 /// The json_object+schema dialect against a real local LLM server
 /// (`../shared/tools/local-llm.sh`), when `DECKHAND_TEST_LLM_URL` names it.
 #[tokio::test]
@@ -378,16 +394,7 @@ async fn json_object_schema_dialect_against_a_real_local_llm() {
         );
         return;
     };
-    let cfg = LlmConfig {
-        provider: Provider::Llamacpp,
-        base_url: url,
-        model: std::env::var("DECKHAND_TEST_LLM_MODEL").unwrap_or_else(|_| "local".into()),
-        api_key_env: String::new(),
-        timeout_secs: 300.0,
-        max_schema_attempts: 3,
-        ..LlmConfig::default()
-    };
-    let c = LlmClient::new(cfg, None).unwrap();
+    let c = real_llm(url, 3);
     let mut req = request(false);
     // The server's grammar enforces structure, not string formats (a tiny
     // model will put anything in an `email`), so this schema has none.
@@ -421,16 +428,7 @@ async fn a_nullable_enum_is_enforced_by_a_real_local_llm() {
         eprintln!("skipped: set DECKHAND_TEST_LLM_URL to run against a real LLM");
         return;
     };
-    let cfg = LlmConfig {
-        provider: Provider::Llamacpp,
-        base_url: url,
-        model: std::env::var("DECKHAND_TEST_LLM_MODEL").unwrap_or_else(|_| "local".into()),
-        api_key_env: String::new(),
-        timeout_secs: 300.0,
-        max_schema_attempts: 1,
-        ..LlmConfig::default()
-    };
-    let c = LlmClient::new(cfg, None).unwrap();
+    let c = real_llm(url, 1);
     let allowed = [json!("WEEKLY"), json!("MONTHLY"), Value::Null];
     for tempting in ["Hourly", "daily", ");"] {
         let mut req = request(false);

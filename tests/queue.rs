@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::redis::TestRedis;
 use deckhand::queue::{
     Ack, Cancel, ClaimedJob, Completion, JobStatus, MAX_COMPLETE_BATCH, Queue, QueueConfig,
-    QueueError, RegisteredType, RetryStrategy, SubmitRequest,
+    QueueError, RetryStrategy, SubmitRequest,
 };
 use deckhand::runtime::JobFailure;
 
@@ -15,18 +15,7 @@ const HOST: &str = "test-host";
 const LEASE: Duration = Duration::from_secs(30);
 
 async fn queue_with(redis: &TestRedis, config: QueueConfig) -> Queue {
-    let queue = Queue::connect(&redis.url(), config).await.unwrap();
-    let types: Vec<RegisteredType> = ["a", "b", "echo"]
-        .iter()
-        .map(|t| RegisteredType {
-            job_type: t.to_string(),
-            plugin: "test".into(),
-            version_id: "v1".into(),
-            cache: false,
-        })
-        .collect();
-    queue.register_job_types(HOST, &types).await.unwrap();
-    queue
+    common::queue_with_types(&redis.url(), config, HOST, &["a", "b", "echo"]).await
 }
 
 async fn queue(redis: &TestRedis) -> Queue {

@@ -99,3 +99,28 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+/// A queue on `redis_url` with `job_types` registered by host `host`
+/// (plugin "test", version "v1", no content store), so that submissions
+/// of them are accepted without a running host.
+pub async fn queue_with_types(
+    redis_url: &str,
+    config: deckhand::queue::QueueConfig,
+    host: &str,
+    job_types: &[&str],
+) -> deckhand::queue::Queue {
+    let queue = deckhand::queue::Queue::connect(redis_url, config)
+        .await
+        .unwrap();
+    let types: Vec<deckhand::queue::RegisteredType> = job_types
+        .iter()
+        .map(|t| deckhand::queue::RegisteredType {
+            job_type: t.to_string(),
+            plugin: "test".into(),
+            version_id: "v1".into(),
+            cache: false,
+        })
+        .collect();
+    queue.register_job_types(host, &types).await.unwrap();
+    queue
+}

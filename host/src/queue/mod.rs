@@ -45,13 +45,13 @@ use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{JobFailure, valid_job_type_name};
+use keys::{field, key};
+use scripts::scripts;
 
 /// A hash of counters as Redis gives it back (job type or name -> count).
 type Counts = BTreeMap<String, i64>;
 /// A set of names (job types) as Redis gives it back.
 type Names = std::collections::BTreeSet<String>;
-use keys::{field, key};
-use scripts::scripts;
 
 /// Priorities are clamped to this range so ready scores stay exact.
 pub const MAX_PRIORITY: i32 = 1_000_000;

@@ -64,13 +64,13 @@ impl HostServices for QueueServices {
         parent: &JobInput,
         children: Vec<ChildJob>,
     ) -> Result<Vec<String>, (usize, String)> {
-        let requests: Vec<SubmitRequest> = children
+        let mut requests: Vec<SubmitRequest> = children
             .into_iter()
             .map(|child| self.child_request(parent, child))
             .collect();
         if requests.len() == 1 {
-            let request = requests.into_iter().next().ok_or((0, String::new()))?;
-            return match self.queue.submit(request).await {
+            // One child (`jobs.submit`): the single submit script.
+            return match self.queue.submit(requests.remove(0)).await {
                 Ok(s) => Ok(vec![s.id]),
                 Err(e) => Err((0, e.to_string())),
             };

@@ -147,21 +147,44 @@ fn fan_out(job: &Job, p: &Value) -> Result<String, JobError> {
         return run_part(part, records, &settings);
     }
     if records.len() <= PART_RECORDS {
-        let rows = submit_records(&job.id, 0, records, &settings)?;
-        let n = rows.len();
-        let report = format!("{}.report", job.id);
-        let validations = validations(&rows);
-        let payload = json!({ "bulk": job.id, "records": rows });
-        submit_all(vec![child(
-            "bulk.report",
-            report.clone(),
-            payload,
-            validations,
-        )])?;
+        let n = records.len();
+        let report = report_id(&job.id, None);
+        submit_and_report(&job.id, 0, records, &settings, &report)?;
         jobs::progress(1.0, &format!("submitted {n} records"));
         return Ok(json!({ "records": n, "report": report }).to_string());
     }
     split(job, records, &settings)
+}
+
+/// The id of run `bulk`'s report, or of its part `k`'s.
+fn report_id(bulk: &str, part: Option<usize>) -> String {
+    match part {
+        None => format!("{bulk}.report"),
+        Some(k) => format!("{bulk}.report.{k}"),
+    }
+}
+
+/// Submits the records' jobs (the `offset`th of run `bulk` first) and
+/// `report`, a `bulk.report` over them.
+fn submit_and_report(
+    bulk: &str,
+    offset: usize,
+    records: Vec<(Value, Value)>,
+    settings: &Settings,
+    report: &str,
+) -> Result<(), JobError> {
+    let rows = submit_records(bulk, offset, records, settings)?;
+    let validations = rows
+        .iter()
+        .filter_map(|r| r["validation"].as_str().map(String::from))
+        .collect();
+    submit_all(vec![child(
+        "bulk.report",
+        report.to_string(),
+        json!({ "bulk": bulk, "records": rows }),
+        validations,
+    )])?;
+    Ok(())
 }
 
 /// Submits the alignment and validation of each record (the `offset`th of
@@ -225,12 +248,6 @@ fn submit_records(
         .collect())
 }
 
-fn validations(rows: &[Value]) -> Vec<String> {
-    rows.iter()
-        .filter_map(|r| r["validation"].as_str().map(String::from))
-        .collect()
-}
-
 /// A run of more records than one report waits on: parts of at most 1,000
 /// records (and `PART_BYTES`), each a `bulk` job of its own that fans out
 /// its records and reports on them, and `B.report` over the part reports.
@@ -261,9 +278,9 @@ fn split(job: &Job, records: Vec<(Value, Value)>, settings: &Settings) -> Result
             parts.len()
         )));
     }
-    let report = format!("{}.report", job.id);
+    let report = report_id(&job.id, None);
     let part_reports: Vec<String> = (0..parts.len())
-        .map(|k| format!("{}.report.{k}", job.id))
+        .map(|k| report_id(&job.id, Some(k)))
         .collect();
     submit_all(vec![child(
         "bulk.report",
@@ -275,15 +292,13 @@ fn split(job: &Job, records: Vec<(Value, Value)>, settings: &Settings) -> Result
     let mut children = Vec::with_capacity(parts.len());
     for (k, records) in parts.into_iter().enumerate() {
         let count = records.len();
-        let mut payload = json!({
+        let payload = json!({
             "records": records,
             "known_fields": settings.known,
             "path": settings.path,
-            "part": { "bulk": job.id, "index": k, "offset": offset, "report": report },
+            "max_retries": settings.max_retries,
+            "part": { "bulk": job.id, "index": k, "offset": offset },
         });
-        if let Some(n) = settings.max_retries {
-            payload["max_retries"] = json!(n);
-        }
         children.push(child(
             "bulk",
             format!("{}.part.{k}", job.id),
@@ -310,27 +325,21 @@ fn run_part(
     records: Vec<(Value, Value)>,
     settings: &Settings,
 ) -> Result<String, JobError> {
-    let (Some(bulk), Some(k), Some(offset), Some(report)) = (
+    let whole = |v: &Value| v.as_u64().and_then(|n| usize::try_from(n).ok());
+    let (Some(bulk), Some(k), Some(offset)) = (
         part["bulk"].as_str(),
-        part["index"].as_u64(),
-        part["offset"].as_u64(),
-        part["report"].as_str(),
+        whole(&part["index"]),
+        whole(&part["offset"]),
     ) else {
         return Err(JobError::Fail(
-            "`part` needs `bulk`, `index`, `offset` and `report`".into(),
+            "`part` needs `bulk`, `index` and `offset`".into(),
         ));
     };
     let n = records.len();
-    let rows = submit_records(bulk, offset as usize, records, settings)?;
-    let part_report = format!("{bulk}.report.{k}");
-    let validations = validations(&rows);
-    submit_all(vec![child(
-        "bulk.report",
-        part_report.clone(),
-        json!({ "bulk": bulk, "records": rows }),
-        validations,
-    )])?;
-    jobs::wait_also(report, std::slice::from_ref(&part_report))
+    let part_report = report_id(bulk, Some(k));
+    submit_and_report(bulk, offset, records, settings, &part_report)?;
+    let report = report_id(bulk, None);
+    jobs::wait_also(&report, std::slice::from_ref(&part_report))
         .map_err(|e| JobError::Retry(format!("cannot make {report} wait on {part_report}: {e}")))?;
     Ok(json!({ "records": n, "report": part_report }).to_string())
 }
