@@ -1,5 +1,6 @@
 //! The job vocabulary every layer shares, with no IO: why an attempt
-//! failed, what a job type may be called, a payload's content hash, a
+//! failed, what a job type and a fairness group may be called, the
+//! priority range, a payload's content hash, a
 //! stored result. The queue (storage) and the runtime both build on it; it
 //! imports nothing from the crate.
 
@@ -80,6 +81,27 @@ pub fn valid_job_type_name(name: &str) -> Result<(), String> {
     {
         return Err(format!(
             "job type name {name:?} contains {c:?}; use letters, digits, '.', '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// Priorities are kept to this range so ready scores stay exact.
+pub const MAX_PRIORITY: i32 = 1_000_000;
+
+/// Longest fairness group name.
+pub const MAX_GROUP_LEN: usize = 128;
+
+/// Fairness groups: 1–128 printable ASCII characters, no spaces.
+pub fn valid_group(group: &str) -> Result<(), String> {
+    if group.is_empty() || group.len() > MAX_GROUP_LEN {
+        return Err(format!(
+            "{group:?} must be 1 to {MAX_GROUP_LEN} characters"
+        ));
+    }
+    if let Some(c) = group.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "{group:?} contains {c:?}; use printable ASCII without spaces"
         ));
     }
     Ok(())

@@ -7,18 +7,21 @@ use std::path::Path;
 
 /// Module -> the modules it may import (the table in `lib.rs`).
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("api", &["worker", "queue", "metrics", "job"]),
-    ("config", &["worker", "runtime", "llm", "queue"]),
+    ("api", &["worker", "queue", "metrics", "schedule", "job"]),
+    ("config", &["worker", "runtime", "llm", "queue", "schedule"]),
     (
         "worker",
-        &["registry", "runtime", "llm", "content", "metrics", "queue"],
+        &[
+            "registry", "runtime", "llm", "content", "metrics", "queue", "schedule",
+        ],
     ),
     ("metrics", &["queue"]),
     ("llm", &["runtime", "queue", "redact"]),
     ("content", &["queue", "job"]),
     ("registry", &["runtime"]),
     ("runtime", &["job", "schema"]),
-    ("queue", &["job"]),
+    ("queue", &["schedule", "job"]),
+    ("schedule", &["job"]),
     ("job", &[]),
     ("schema", &[]),
     ("redact", &[]),

@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 pub use crate::queue::QueueFigures;
 
 /// Histogram bucket bounds for job processing time, in seconds.
+/// Most fairness groups exported per job type (the largest), so a type
+/// with thousands of customers does not flood the scrape.
+const MAX_GROUP_SERIES: usize = 50;
+
 const BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
 ];
@@ -225,11 +229,75 @@ impl Metrics {
                 escape(job_type)
             );
         }
+        header(
+            w,
+            "deckhand_job_type_max_running",
+            "gauge",
+            "A job type's cap on jobs running at once across all hosts (types with a cap).",
+        );
+        for (job_type, n) in &queue.caps {
+            let _ = writeln!(
+                w,
+                "deckhand_job_type_max_running{{job_type=\"{}\"}} {n}",
+                escape(job_type)
+            );
+        }
+        header(
+            w,
+            "deckhand_job_type_rate_limit",
+            "gauge",
+            "Most jobs of a type started per interval across all hosts (types with a rate limit).",
+        );
+        for (job_type, rate) in &queue.rates {
+            let _ = writeln!(
+                w,
+                "deckhand_job_type_rate_limit{{job_type=\"{}\"}} {}",
+                escape(job_type),
+                rate.jobs
+            );
+        }
+        header(
+            w,
+            "deckhand_job_type_rate_interval_seconds",
+            "gauge",
+            "The interval of a job type's rate limit.",
+        );
+        for (job_type, rate) in &queue.rates {
+            let _ = writeln!(
+                w,
+                "deckhand_job_type_rate_interval_seconds{{job_type=\"{}\"}} {}",
+                escape(job_type),
+                rate.interval_ms as f64 / 1000.0
+            );
+        }
+        header(
+            w,
+            "deckhand_group_ready_jobs",
+            "gauge",
+            "Ready jobs by job type and fairness group (the largest groups of each type).",
+        );
+        for (job_type, groups) in &queue.ready_groups {
+            let mut largest: Vec<(&String, &u64)> = groups.iter().collect();
+            largest.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for (group, n) in largest.into_iter().take(MAX_GROUP_SERIES) {
+                let _ = writeln!(
+                    w,
+                    "deckhand_group_ready_jobs{{job_type=\"{}\",group=\"{}\"}} {n}",
+                    escape(job_type),
+                    escape(group)
+                );
+            }
+        }
         let events: &[(&str, &str, &str)] = &[
             (
                 "submitted",
                 "deckhand_jobs_submitted_total",
                 "Jobs submitted.",
+            ),
+            (
+                "throttled",
+                "deckhand_claims_throttled_total",
+                "Claims that found a job type at its rate limit with jobs ready.",
             ),
             (
                 "completed",

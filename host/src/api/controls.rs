@@ -1,6 +1,7 @@
 //! Operator controls over the API: pausing and resuming a job type on every
-//! host at once, and capping how many of its jobs run at once across all
-//! hosts (`deckhand pause` / `resume` / `cap` do the same from the CLI).
+//! host at once, capping how many of its jobs run at once across all hosts,
+//! and limiting how many start per interval (`deckhand pause` / `resume` /
+//! `cap` / `rate` do the same from the CLI).
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::{ApiError, ApiResult, ApiState, ok, parse_body};
-use crate::queue::MAX_RUNNING_CAP;
+use crate::queue::{MAX_RUNNING_CAP, RateLimit};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +46,36 @@ pub(super) async fn cap(
     ok(
         StatusCode::OK,
         json!({ "job_type": job_type, "max_running": body.max_running }),
+    )
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RateBody {
+    /// `"<jobs>/<interval>"` (`"100/1m"`); `null` lifts the limit.
+    rate_limit: Option<String>,
+}
+
+/// `POST /v1/job-types/{job_type}/rate` `{"rate_limit": "100/1m"}` (jobs 1
+/// to 1,000,000, interval 1 ms to 1 day; `null` lifts it): at most that many
+/// jobs of the type start per interval across all hosts.
+pub(super) async fn rate(
+    State(state): State<Arc<ApiState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let job_type = job_type(path)?;
+    let body: RateBody = parse_body(body)?;
+    let limit = body
+        .rate_limit
+        .as_deref()
+        .map(RateLimit::parse)
+        .transpose()
+        .map_err(ApiError::bad_request)?;
+    state.worker.queue().set_rate(&job_type, limit).await?;
+    ok(
+        StatusCode::OK,
+        json!({ "job_type": job_type, "rate_limit": limit }),
     )
 }
 

@@ -28,6 +28,9 @@ pub struct SubmitBody {
     /// Or: run no earlier than this many milliseconds from now.
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// Its fairness group within the job type.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 impl SubmitBody {
@@ -53,6 +56,7 @@ impl SubmitBody {
             run_after_failure: self.run_after_failure,
             run_at,
             delay_ms: self.delay_ms,
+            group: self.group,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! The HTTP API `deckhand serve` offers: submit (one or a batch, all or
 //! nothing), read, wait for and cancel jobs; the dead-letter queue; the loaded
-//! plugins; `/health` and `/metrics`.
+//! plugins; job-type controls; schedules; `/health` and `/metrics`.
 //!
 //! Every error is JSON, `{"error": {"code": "...", "message": "..."}}`, with a
 //! stable code. Bad input is answered 4xx and writes nothing. With a token
@@ -11,6 +11,7 @@ mod controls;
 mod dlq;
 mod jobs;
 mod ops;
+mod schedules;
 
 pub use jobs::{SubmitBody, no_live_host, parse_submit};
 
@@ -77,6 +78,13 @@ pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
         .route("/job-types/{job_type}/pause", post(controls::pause))
         .route("/job-types/{job_type}/resume", post(controls::resume))
         .route("/job-types/{job_type}/cap", post(controls::cap))
+        .route("/job-types/{job_type}/rate", post(controls::rate))
+        .route("/schedules", get(schedules::list))
+        .route(
+            "/schedules/{name}",
+            axum::routing::put(schedules::put).delete(schedules::remove),
+        )
+        .route("/schedules/{name}/run", post(schedules::run))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest("/v1", v1)

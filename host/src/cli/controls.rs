@@ -1,7 +1,7 @@
-//! The operator controls as commands: `pause`, `resume` and `cap` a job
-//! type on every host at once.
+//! The operator controls as commands: `pause`, `resume`, `cap` and `rate`
+//! a job type on every host at once.
 
-use deckhand::queue::Queue;
+use deckhand::queue::{Queue, RateLimit};
 
 use super::{EXIT_ERROR, EXIT_OK, QueueArgs};
 
@@ -49,6 +49,23 @@ pub async fn cap(
     match max_running {
         Some(n) => println!("{job_type}: at most {n} running at once across all hosts"),
         None => println!("{job_type}: no cap"),
+    }
+    Ok(EXIT_OK)
+}
+
+/// `deckhand rate`: sets (or, with `None`, lifts) a job type's rate limit.
+pub async fn rate(
+    queue: &QueueArgs,
+    job_type: &str,
+    limit: Option<RateLimit>,
+) -> anyhow::Result<u8> {
+    let Some(queue) = for_job_type(queue, job_type).await? else {
+        return Ok(EXIT_ERROR);
+    };
+    queue.set_rate(job_type, limit).await?;
+    match limit {
+        Some(limit) => println!("{job_type}: at most {limit} across all hosts"),
+        None => println!("{job_type}: no rate limit"),
     }
     Ok(EXIT_OK)
 }

@@ -45,6 +45,10 @@ pub struct SubmitArgs {
     /// (e.g. 90s, 15m, 2h); at most 10 years.
     #[arg(long = "in", value_parser = parse_delay)]
     delay: Option<u64>,
+    /// Its fairness group (a source, a customer): claims take turns between
+    /// the groups of a job type that have ready jobs.
+    #[arg(long)]
+    group: Option<String>,
     /// Wait for the job to finish and print its result.
     #[arg(long)]
     wait: bool,
@@ -111,6 +115,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
         run_after_failure: args.run_after_failure,
         run_at,
         delay_ms: args.delay,
+        group: args.group,
     };
     let submitted = match queue.submit(request).await {
         Ok(s) => s,

@@ -6,6 +6,7 @@ mod bulk;
 mod controls;
 mod jobs;
 mod local;
+mod schedules;
 mod serve;
 
 use std::path::PathBuf;
@@ -122,6 +123,11 @@ enum Command {
         #[command(subcommand)]
         command: jobs::DlqCommand,
     },
+    /// Periodic jobs: list, add, remove, run now.
+    Schedule {
+        #[command(subcommand)]
+        command: schedules::ScheduleCommand,
+    },
     /// The content store: export, import, stats.
     Content {
         #[command(subcommand)]
@@ -157,6 +163,18 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=deckhand::queue::MAX_RUNNING_CAP), conflicts_with = "none", required_unless_present = "none")]
         max_running: Option<u64>,
         /// Lift the cap.
+        #[arg(long)]
+        none: bool,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Limit how many jobs of a type start per interval across all hosts.
+    Rate {
+        job_type: String,
+        /// `<jobs>/<interval>`, like `100/1m` or `5/500ms` (units ms, s, m, h).
+        #[arg(long, value_parser = deckhand::queue::RateLimit::parse, conflicts_with = "none", required_unless_present = "none")]
+        limit: Option<deckhand::queue::RateLimit>,
+        /// Lift the rate limit.
         #[arg(long)]
         none: bool,
         #[command(flatten)]
@@ -233,6 +251,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Cancel { id, queue } => jobs::cancel(&queue, &id).await,
         Command::Dlq { command } => jobs::dlq(command).await,
         Command::Content { command } => jobs::content(command).await,
+        Command::Schedule { command } => schedules::schedule(command).await,
         Command::Stats { queue } => jobs::stats(&queue).await,
         Command::Bulk(args) => bulk::bulk(args).await,
         Command::Hosts { json, queue } => jobs::hosts(&queue, json).await,
@@ -242,6 +261,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             queue,
             ..
         } => controls::cap(&queue, &job_type, max_running).await,
+        Command::Rate {
+            job_type,
+            limit,
+            queue,
+            ..
+        } => controls::rate(&queue, &job_type, limit).await,
         Command::Pause { job_type, queue } => controls::pause(&queue, &job_type, true).await,
         Command::Resume { job_type, queue } => controls::pause(&queue, &job_type, false).await,
     }

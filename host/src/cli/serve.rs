@@ -283,9 +283,30 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
         Err(e) => tracing::warn!("cannot check for jobs queued by an older host: {e}"),
     }
 
-    // Caps from the configuration (`[job_types.X] max_running`): set in
-    // Redis for every host; the last host to start with one wins.
+    // Schedules from the configuration: added, or replaced by name.
+    for schedule in &config.schedules {
+        match queue.put_schedule(schedule).await {
+            Ok(()) => tracing::info!(schedule = %schedule.name, cron = %schedule.cron, "schedule set from the configuration"),
+            Err(e) => tracing::warn!(schedule = %schedule.name, "cannot set the schedule from the configuration: {e}"),
+        }
+    }
+
+    // Caps and rate limits from the configuration (`[job_types.X]
+    // max_running`, `rate_limit`): set in Redis for every host; the last
+    // host to start with one wins.
     for (job_type, limits) in &config.job_types {
+        if let Some(rate) = limits
+            .rate_limit
+            .as_deref()
+            .and_then(|r| deckhand::queue::RateLimit::parse(r).ok())
+        {
+            match queue.set_rate(job_type, Some(rate)).await {
+                Ok(()) => tracing::info!(job_type, %rate, "rate limit set from the configuration"),
+                Err(e) => {
+                    tracing::warn!(job_type, "cannot set the rate limit from the configuration: {e}")
+                }
+            }
+        }
         if let Some(n) = limits.max_running {
             match queue.set_cap(job_type, Some(n)).await {
                 Ok(()) => {

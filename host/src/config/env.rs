@@ -5,12 +5,12 @@ use super::{Config, ConfigError, JobTypeLimits};
 use crate::llm::LlmConfig;
 
 /// Reads one job type's limits as flags and the environment give them:
-/// `NAME:timeout_ms=N,memory_mb=M,max_running=K,max_payload_bytes=B` (any
-/// key may be left out).
+/// `NAME:timeout_ms=N,memory_mb=M,max_running=K,max_payload_bytes=B,rate_limit=J/T`
+/// (any key may be left out).
 pub fn parse_job_type_limits(spec: &str) -> Result<(String, JobTypeLimits), ConfigError> {
     let bad = |reason: String| {
         ConfigError::Invalid(format!(
-            "job type limits {spec:?}: {reason} (expected NAME:timeout_ms=N,memory_mb=M,max_running=K,max_payload_bytes=B)"
+            "job type limits {spec:?}: {reason} (expected NAME:timeout_ms=N,memory_mb=M,max_running=K,max_payload_bytes=B,rate_limit=J/T)"
         ))
     };
     let (name, settings) = spec
@@ -23,6 +23,11 @@ pub fn parse_job_type_limits(spec: &str) -> Result<(String, JobTypeLimits), Conf
         let (key, value) = pair
             .split_once('=')
             .ok_or_else(|| bad(format!("{pair:?} is not key=value")))?;
+        if key.trim() == "rate_limit" {
+            crate::queue::RateLimit::parse(value).map_err(bad)?;
+            limits.rate_limit = Some(value.trim().to_string());
+            continue;
+        }
         let n: u64 = value
             .trim()
             .parse()
@@ -80,6 +85,8 @@ pub(super) fn apply_env(
         ("llm", "temperature"),
         ("llm", "max_tokens"),
         ("llm", "max_in_flight"),
+        ("llm", "requests_per_minute"),
+        ("llm", "tokens_per_minute"),
         ("llm", "dialect"),
         ("content", "dir"),
     ];

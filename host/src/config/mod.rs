@@ -58,6 +58,9 @@ pub struct Config {
     pub limits: LimitsSection,
     /// Per job type limits, e.g. `[job_types."hsds.align"]`.
     pub job_types: BTreeMap<String, JobTypeLimits>,
+    /// Periodic jobs (`[[schedules]]`), added to the queue (or replaced, by
+    /// name) when the host starts; `deckhand schedule` manages them live.
+    pub schedules: Vec<crate::schedule::Schedule>,
     /// Absent: no LLM (plugins get "no LLM configured").
     pub llm: Option<LlmConfig>,
     pub content: ContentSection,
@@ -86,6 +89,7 @@ impl Default for Config {
             queue: QueueSection::default(),
             limits: LimitsSection::default(),
             job_types: BTreeMap::new(),
+            schedules: Vec::new(),
             llm: None,
             content: ContentSection::default(),
             api: ApiSection::default(),
@@ -320,6 +324,23 @@ impl Config {
                     "[job_types.{name:?}]: max_payload_bytes must be 1 to {MAX_PAYLOAD_BYTES} (512 MiB)"
                 )));
             }
+            if let Some(rate) = &limits.rate_limit {
+                crate::queue::RateLimit::parse(rate).map_err(|e| {
+                    ConfigError::Invalid(format!("[job_types.{name:?}]: rate_limit: {e}"))
+                })?;
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for schedule in &self.schedules {
+            schedule.check().map_err(|e| {
+                ConfigError::Invalid(format!("[[schedules]] {:?}: {e}", schedule.name))
+            })?;
+            if !names.insert(&schedule.name) {
+                return Err(ConfigError::Invalid(format!(
+                    "[[schedules]]: the name {:?} appears twice",
+                    schedule.name
+                )));
+            }
         }
         if let Some(llm) = &self.llm {
             bound(
@@ -340,6 +361,17 @@ impl Config {
                 format!("{:?}", llm.max_in_flight),
                 "must be 0 (no limit) to 10000",
             )?;
+            for (value, name) in [
+                (llm.requests_per_minute, "llm.requests_per_minute"),
+                (llm.tokens_per_minute, "llm.tokens_per_minute"),
+            ] {
+                bound(
+                    value.is_none_or(|n| (1..=1_000_000_000).contains(&n)),
+                    name,
+                    format!("{value:?}"),
+                    "must be 1 to 1000000000 (leave it out for no limit)",
+                )?;
+            }
             bound(
                 llm.temperature.is_none_or(|t| (0.0..=2.0).contains(&t)),
                 "llm.temperature",

@@ -73,6 +73,10 @@ pub struct JobTypeLimits {
     /// Largest payload of the type, in bytes, in place of
     /// `queue.max_payload_bytes` (e.g. a bulk job carrying its records).
     pub max_payload_bytes: Option<usize>,
+    /// Most claims of the type per interval across all hosts, as
+    /// `"<jobs>/<interval>"` (`"100/1m"`, `"5/500ms"`); the host sets this
+    /// limit in Redis when it starts.
+    pub rate_limit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! never returned as a result; with a `response-schema`, the content it gets
 //! parses as JSON and validates against the schema, or it gets a typed error.
 
+mod budget;
 mod dialect;
 mod shared;
 
@@ -48,6 +49,12 @@ pub struct LlmConfig {
     /// limit). Default: 1 for `llamacpp` and `ollama` (servers that answer
     /// one request at a time), no limit for the others.
     pub max_in_flight: Option<u32>,
+    /// Requests per minute to this provider across all hosts (none: no limit).
+    pub requests_per_minute: Option<u64>,
+    /// Tokens (prompt and answer) per minute to this provider across all
+    /// hosts (none: no limit). A request takes its prompt and `max_tokens`
+    /// up front, as providers count it, and settles what it used.
+    pub tokens_per_minute: Option<u64>,
 }
 
 impl Default for LlmConfig {
@@ -64,6 +71,8 @@ impl Default for LlmConfig {
             max_schema_attempts: 3,
             dialect: None,
             max_in_flight: None,
+            requests_per_minute: None,
+            tokens_per_minute: None,
         }
     }
 }
@@ -280,8 +289,10 @@ impl LlmClient {
         let body = dialect.body(call);
         let attempts = self.config.max_http_attempts.max(1);
         let mut last = String::new();
+        let tokens = self.estimate_tokens(call).await;
         for attempt in 1..=attempts {
             self.wait_for_cooldown().await;
+            self.take_budget(tokens).await?;
             let mut req = self.http.post(&url).json(&body);
             if let Some(key) = &self.api_key {
                 req = req.bearer_auth(key);
@@ -296,11 +307,25 @@ impl LlmClient {
                 let resp = req.send().await?;
                 let status = resp.status();
                 let header_wait = parse_retry_after(resp.headers());
+                let limits = budget::RateHeaders::read(resp.headers());
                 let text = resp.text().await.unwrap_or_default();
-                Ok::<_, reqwest::Error>((status, header_wait, text))
+                Ok::<_, reqwest::Error>((status, header_wait, limits, text))
             }
             .await;
-            self.give_slot(slot).await;
+            match &exchange {
+                // A request given up on may still keep the server busy: its
+                // slot stays taken for as long again, so the next request
+                // does not queue behind it (and time out in turn).
+                Err(e) if e.is_timeout() => self.hold_slot(slot).await,
+                _ => self.give_slot(slot).await,
+            }
+            if let Ok((status, _, limits, _)) = &exchange {
+                self.heed(limits, tokens).await;
+                if !status.is_success() {
+                    // Refused before any work: the tokens go back.
+                    self.settle_budget(tokens, 0).await;
+                }
+            }
             match exchange {
                 Err(e) => {
                     let shown = crate::redact::url(&url);
@@ -314,7 +339,7 @@ impl LlmClient {
                     };
                     retry_after = None;
                 }
-                Ok((status, header_wait, text)) => {
+                Ok((status, header_wait, _, text)) => {
                     if status.is_success() {
                         let json: Value = serde_json::from_str(&text).map_err(|e| {
                             LlmError::InvalidResponse(format!(
@@ -322,7 +347,16 @@ impl LlmClient {
                                 truncate(&text, 300)
                             ))
                         })?;
-                        return match dialect.parse(&json) {
+                        let parsed = dialect.parse(&json);
+                        let used = match &parsed {
+                            Ok(reply) => reply.prompt_tokens.saturating_add(reply.completion_tokens),
+                            Err(ReplyError::Truncated { usage }) => usage.0.saturating_add(usage.1),
+                            Err(_) => 0,
+                        };
+                        // What the provider did not say it used stays spent.
+                        self.settle_budget(tokens, if used > 0 { u64::from(used) } else { tokens })
+                            .await;
+                        return match parsed {
                             Ok(reply) => {
                                 usage.add_tokens(reply.prompt_tokens, reply.completion_tokens);
                                 self.count(stat::LLM_PROMPT_TOKENS, i64::from(reply.prompt_tokens))

@@ -80,6 +80,20 @@ impl LlmClient {
         }
     }
 
+    /// Keeps the slot of a request given up on (timed out) for another
+    /// request timeout: the server may still be working on it.
+    pub(super) async fn hold_slot(&self, slot: Option<String>) {
+        if let (Some(queue), Some(token)) = (&self.queue, slot) {
+            let hold = Duration::from_secs_f64(self.config.timeout_secs);
+            if let Err(e) = queue
+                .hold_slot(self.config.provider.as_str(), &token, hold)
+                .await
+            {
+                tracing::debug!("cannot keep the LLM request slot: {e}");
+            }
+        }
+    }
+
     pub(super) fn cooldown_key(&self) -> String {
         self.config.provider.as_str().to_string()
     }

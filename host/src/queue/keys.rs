@@ -30,11 +30,18 @@ pub mod key {
     pub const RUNNING: &str = "running";
     pub const CAPS: &str = "caps";
     pub const INFLIGHT: &str = "inflight";
+    pub const GROUPS: &str = "groups";
+    pub const FAIR: &str = "fair";
+    pub const RATES: &str = "rates";
+    pub const RATE: &str = "rate";
+    pub const BUDGET: &str = "budget";
+    pub const SCHEDULES: &str = "schedules";
+    pub const TICKS: &str = "ticks";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
         HOSTS, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED, RUNNING, CAPS,
-        INFLIGHT,
+        INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS,
     ];
 }
 
@@ -54,6 +61,7 @@ pub mod field {
     pub const RUN_AFTER_FAILURE: &str = "run_after_failure";
     pub const WAITED_ON: &str = "waited_on";
     pub const PARENT: &str = "parent";
+    pub const GROUP: &str = "group";
     pub const CHILDREN_TOTAL: &str = "children_total";
     pub const CHILDREN_DONE: &str = "children_done";
     pub const CHILDREN_FAILED: &str = "children_failed";
@@ -81,6 +89,12 @@ pub mod field {
     pub const JOB: &str = "job";
     pub const JOB_ID: &str = "job_id";
     pub const STORED_AT: &str = "stored_at";
+    /// A provider's budget (`P:budget:<name>`): what is left of each
+    /// bucket, when it was last filled, the average tokens per request.
+    pub const REQUESTS: &str = "requests";
+    pub const TOKENS: &str = "tokens";
+    pub const AT: &str = "at";
+    pub const AVG: &str = "avg";
 
     pub const ALL: &[&str] = &[
         ID,
@@ -96,6 +110,7 @@ pub mod field {
         RUN_AFTER_FAILURE,
         WAITED_ON,
         PARENT,
+        GROUP,
         CHILDREN_TOTAL,
         CHILDREN_DONE,
         CHILDREN_FAILED,
@@ -122,6 +137,10 @@ pub mod field {
         JOB,
         JOB_ID,
         STORED_AT,
+        REQUESTS,
+        TOKENS,
+        AT,
+        AVG,
     ];
 }
 
@@ -139,6 +158,7 @@ pub mod stat {
     pub const STALE_REJECTED: &str = "stale_rejected";
     pub const CACHE_HITS: &str = "cache_hits";
     pub const ATTACHED: &str = "attached";
+    pub const THROTTLED: &str = "throttled";
     pub const LLM_CALLS: &str = "llm_calls";
     pub const LLM_ERRORS: &str = "llm_errors";
     pub const LLM_RATE_LIMITED: &str = "llm_rate_limited";
@@ -159,6 +179,7 @@ pub mod stat {
         STALE_REJECTED,
         CACHE_HITS,
         ATTACHED,
+        THROTTLED,
         LLM_CALLS,
         LLM_ERRORS,
         LLM_RATE_LIMITED,
@@ -179,6 +200,7 @@ pub mod word {
     pub const EXISTS: &str = "exists";
     pub const CACHED: &str = "cached";
     pub const ATTACHED: &str = "attached";
+    pub const SKIPPED: &str = "skipped";
     pub const ERROR: &str = "error";
     pub const UNKNOWN_TYPE: &str = "unknown_type";
     pub const UNKNOWN_DEPENDENCY: &str = "unknown_dependency";
@@ -208,6 +230,7 @@ pub mod word {
         EXISTS,
         CACHED,
         ATTACHED,
+        SKIPPED,
         ERROR,
         UNKNOWN_TYPE,
         UNKNOWN_DEPENDENCY,

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Fields per job in the claim script's reply.
+const CLAIM_FIELDS: usize = 12;
+
 impl Queue {
     /// Claims up to `count` ready jobs of the given types for `host`.
     pub async fn claim(
@@ -41,7 +44,7 @@ impl Queue {
         };
         let next_due = due.parse::<u64>().ok().map(Duration::from_millis);
         let jobs = flat
-            .chunks(11)
+            .chunks(CLAIM_FIELDS)
             .map(|f| match f {
                 [
                     id,
@@ -55,6 +58,7 @@ impl Queue {
                     priority,
                     content_hash,
                     forced,
+                    group,
                 ] => Ok(ClaimedJob {
                     id: id.clone(),
                     job_type: job_type.clone(),
@@ -69,6 +73,7 @@ impl Queue {
                     priority: priority.parse().unwrap_or(0),
                     content_hash: (!content_hash.is_empty()).then(|| content_hash.clone()),
                     forced: forced == "1",
+                    group: (!group.is_empty()).then(|| group.clone()),
                 }),
                 other => Err(QueueError::Protocol(format!("claim returned {other:?}"))),
             })

@@ -14,26 +14,36 @@
 //! - `dlq.rs`: the dead-letter queue, its lifetime and cap;
 //! - `extend.rs`: a waiting job made to wait on more jobs (staged fan-in);
 //! - `presence.rs`: job types and live hosts, the identity marker, durability;
+//! - `controls.rs`: pause, caps and rate limits per job type; fairness groups;
+//! - `provider.rs`: an outside provider's limits shared by every host (LLM
+//!   request slots, token and request budgets, cooldowns) and its counters;
 //! - `maintenance.rs`: keyspace scans: the layout migration, the content index;
+//! - `schedules.rs`: periodic jobs stored, and each tick fired once;
 //! - `record.rs`, `retry.rs`: the job record read back; the retry strategy;
 //! - `scripts.rs` and `scripts/*.lua`: every state change, one script each.
 
+mod controls;
 mod dlq;
 mod extend;
 pub mod keys;
 mod lease;
 mod maintenance;
 mod presence;
+mod provider;
 mod read;
 mod record;
 mod retry;
+mod schedules;
 mod scripts;
 mod submit;
 
+pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit};
 pub use presence::{Durability, TypeInfo};
+pub use provider::Budget;
 pub use read::{Outcome, QueueFigures};
 pub use record::{Children, ErrorEntry, JobRecord, JobStatus};
 pub use retry::RetryStrategy;
+pub use schedules::{Fired, StoredSchedule};
 pub use submit::{BatchError, check_request, valid_id};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -53,8 +63,7 @@ type Counts = BTreeMap<String, i64>;
 /// A set of names (job types) as Redis gives it back.
 type Names = std::collections::BTreeSet<String>;
 
-/// Priorities are clamped to this range so ready scores stay exact.
-pub const MAX_PRIORITY: i32 = 1_000_000;
+pub use crate::job::{MAX_GROUP_LEN, MAX_PRIORITY, valid_group};
 /// Longest caller-chosen job id.
 pub const MAX_ID_LEN: usize = 256;
 /// Most dependencies one job may have.
@@ -205,6 +214,10 @@ pub struct SubmitRequest {
     /// Or: run no earlier than this many milliseconds after Redis takes
     /// the submission.
     pub delay_ms: Option<u64>,
+    /// Its fairness group within the job type (a source, a customer):
+    /// claims take turns between the groups that have ready jobs, so one
+    /// group's backlog does not hold back another's jobs.
+    pub group: Option<String>,
 }
 
 /// What one claim took, and when the next scheduled job comes due
@@ -244,6 +257,8 @@ pub struct ClaimedJob {
     pub content_hash: Option<String>,
     /// Submitted with `force`: run even if a result is stored.
     pub forced: bool,
+    /// Its fairness group, if it has one (children inherit it).
+    pub group: Option<String>,
 }
 
 /// One result for [`Queue::complete_many`].
@@ -386,70 +401,6 @@ impl Queue {
 
     fn validate(&self, req: &SubmitRequest) -> Result<(), QueueError> {
         check_request(&self.config, req)
-    }
-
-    /// Takes one of `limit` slots named `name` for `token`, held at most
-    /// `hold`: `None` when taken, else how long until a hold ends (look
-    /// again by then).
-    pub async fn take_slot(
-        &self,
-        name: &str,
-        limit: u32,
-        token: &str,
-        hold: Duration,
-    ) -> Result<Option<Duration>, QueueError> {
-        let wait: u64 = self
-            .invocation(&scripts().slot)
-            .arg(name)
-            .arg(limit)
-            .arg(token)
-            .arg(millis(hold).max(1))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        Ok((wait > 0).then(|| Duration::from_millis(wait)))
-    }
-
-    /// Gives back a slot taken with [`Queue::take_slot`].
-    pub async fn give_slot(&self, name: &str, token: &str) -> Result<(), QueueError> {
-        let _: i64 = self
-            .conn
-            .clone()
-            .zrem(self.key(&[key::INFLIGHT, name]), token)
-            .await?;
-        Ok(())
-    }
-
-    /// Time left on a shared cooldown (e.g. an LLM provider's rate limit).
-    pub async fn cooldown_left(&self, name: &str) -> Result<Option<Duration>, QueueError> {
-        let ms: i64 = self
-            .conn
-            .clone()
-            .pttl(self.key(&[key::COOLDOWN, name]))
-            .await?;
-        Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
-    }
-
-    /// Starts (or extends) a shared cooldown every host honours.
-    pub async fn set_cooldown(&self, name: &str, wait: Duration) -> Result<(), QueueError> {
-        let ms = millis(wait).max(1);
-        let _: () = redis::cmd("SET")
-            .arg(self.key(&[key::COOLDOWN, name]))
-            .arg(1)
-            .arg("PX")
-            .arg(ms)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        Ok(())
-    }
-
-    /// Increments a host-side counter in the shared stats hash.
-    pub async fn count(&self, name: &str, by: i64) -> Result<(), QueueError> {
-        let _: i64 = self
-            .conn
-            .clone()
-            .hincr(self.key(&[key::STATS]), name, by)
-            .await?;
-        Ok(())
     }
 }
 

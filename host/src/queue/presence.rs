@@ -36,6 +36,10 @@ pub struct TypeInfo {
     pub running: u64,
     /// Its cap on running jobs across all hosts, if it has one.
     pub max_running: Option<u64>,
+    /// Its rate limit across all hosts, if it has one.
+    pub rate_limit: Option<super::RateLimit>,
+    /// Its ready jobs by fairness group (empty: none has a group).
+    pub ready_groups: BTreeMap<String, u64>,
 }
 
 /// What Redis says about keeping data across restarts and memory pressure.
@@ -145,14 +149,23 @@ impl Queue {
             .query_async(&mut self.conn.clone())
             .await?;
         let running = non_negative(running);
+        let rates = self.rates().await?;
+        let mut groups = redis::pipe();
+        for job_type in types.keys() {
+            groups.hgetall(self.key(&[key::GROUPS, job_type]));
+        }
+        let groups: Vec<Counts> = groups.query_async(&mut self.conn.clone()).await?;
         let now = now_ms();
         Ok(types
             .into_iter()
-            .map(|(job_type, raw)| {
+            .zip(groups)
+            .map(|((job_type, raw), groups)| {
                 let mut info = type_info(job_type, &raw, now);
                 info.paused = paused.contains(&info.job_type);
                 info.max_running = caps.get(&info.job_type).copied();
+                info.rate_limit = rates.get(&info.job_type).copied();
                 info.running = running.get(&info.job_type).copied().unwrap_or(0);
+                info.ready_groups = non_negative(groups);
                 info
             })
             .collect())
@@ -250,71 +263,8 @@ fn type_info(job_type: String, raw: &str, now: u64) -> TypeInfo {
         paused: false,
         running: 0,
         max_running: None,
-    }
-}
-
-/// Pausing job types: no host claims a paused type (running jobs finish;
-/// submissions still queue) until it is resumed.
-impl Queue {
-    /// Pauses `job_type` on every host at once; true if it was running.
-    pub async fn pause(&self, job_type: &str) -> Result<bool, QueueError> {
-        let added: i64 = self
-            .conn
-            .clone()
-            .sadd(self.key(&[key::PAUSED]), job_type)
-            .await?;
-        Ok(added == 1)
-    }
-
-    /// Resumes `job_type`; true if it was paused. Wakes idle hosts.
-    pub async fn resume(&self, job_type: &str) -> Result<bool, QueueError> {
-        let (removed, _): (i64, i64) = redis::pipe()
-            .srem(self.key(&[key::PAUSED]), job_type)
-            .publish(self.key(&[key::WAKE]), job_type)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        Ok(removed == 1)
-    }
-
-    /// The paused job types.
-    pub async fn paused(&self) -> Result<std::collections::BTreeSet<String>, QueueError> {
-        Ok(self.conn.clone().smembers(self.key(&[key::PAUSED])).await?)
-    }
-}
-
-/// Caps on running jobs per job type, across all hosts: the claim script
-/// starts no more of a capped type than the cap leaves room for.
-impl Queue {
-    /// Sets (`Some`) or lifts (`None`) `job_type`'s cap. Lifting or raising
-    /// it wakes idle hosts.
-    pub async fn set_cap(
-        &self,
-        job_type: &str,
-        max_running: Option<u64>,
-    ) -> Result<(), QueueError> {
-        let key = self.key(&[key::CAPS]);
-        let mut pipe = redis::pipe();
-        match max_running {
-            Some(n) => pipe.hset(&key, job_type, n),
-            None => pipe.hdel(&key, job_type),
-        };
-        let _: () = pipe
-            .publish(self.key(&[key::WAKE]), job_type)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        Ok(())
-    }
-
-    /// Every cap, by job type.
-    pub async fn caps(&self) -> Result<BTreeMap<String, u64>, QueueError> {
-        Ok(self.conn.clone().hgetall(self.key(&[key::CAPS])).await?)
-    }
-
-    /// Jobs running now, by job type, across all hosts.
-    pub async fn running_by_type(&self) -> Result<BTreeMap<String, u64>, QueueError> {
-        let raw: BTreeMap<String, i64> =
-            self.conn.clone().hgetall(self.key(&[key::RUNNING])).await?;
-        Ok(non_negative(raw))
+        rate_limit: None,
+        ready_groups: BTreeMap::new(),
     }
 }
 

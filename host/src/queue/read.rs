@@ -159,23 +159,33 @@ impl Queue {
     /// Queue sizes and counters for `/metrics`.
     pub async fn figures(&self) -> Result<QueueFigures, QueueError> {
         let types: Vec<String> = self.conn.clone().hkeys(self.key(&[key::TYPES])).await?;
-        let type_refs: Vec<&str> = types.iter().map(String::as_str).collect();
-        let ready: u64 = self.ready_counts(&type_refs).await?.iter().sum();
+        // Per type: ready jobs, and ready jobs by fairness group.
+        let mut per_type = redis::pipe();
+        for t in &types {
+            per_type
+                .zcard(self.key(&[key::READY, t]))
+                .hgetall(self.key(&[key::GROUPS, t]));
+        }
+        let counts: Vec<(u64, Counts)> = per_type.query_async(&mut self.conn.clone()).await?;
+        let ready = counts.iter().map(|(n, _)| n).sum();
+        let ready_groups = types
+            .iter()
+            .zip(counts)
+            .filter(|(_, (_, groups))| !groups.is_empty())
+            .map(|(t, (_, groups))| (t.clone(), super::presence::non_negative(groups)))
+            .collect();
         let mut conn = self.conn.clone();
-        let (scheduled, running, paused, running_by_type, stats): (
-            u64,
-            u64,
-            Names,
-            Counts,
-            Counts,
-        ) = redis::pipe()
+        type Reply = (u64, u64, Names, Counts, Counts, BTreeMap<String, u64>);
+        let (scheduled, running, paused, running_by_type, stats, caps): Reply = redis::pipe()
             .zcard(self.key(&[key::SCHEDULED]))
             .zcard(self.key(&[key::LEASES]))
             .smembers(self.key(&[key::PAUSED]))
             .hgetall(self.key(&[key::RUNNING]))
             .hgetall(self.key(&[key::STATS]))
+            .hgetall(self.key(&[key::CAPS]))
             .query_async(&mut conn)
             .await?;
+        let rates = self.rates().await?;
         let dead = self.dlq_trim().await?;
         let job_types = types
             .iter()
@@ -185,6 +195,9 @@ impl Queue {
         Ok(QueueFigures {
             job_types,
             running_by_type: super::presence::non_negative(running_by_type),
+            caps,
+            rates,
+            ready_groups,
             redis_up: true,
             ready,
             scheduled,
@@ -216,6 +229,12 @@ pub struct QueueFigures {
     pub job_types: BTreeMap<String, bool>,
     /// Jobs running now by job type, across all hosts.
     pub running_by_type: BTreeMap<String, u64>,
+    /// Caps on running jobs, by job type.
+    pub caps: BTreeMap<String, u64>,
+    /// Rate limits, by job type.
+    pub rates: BTreeMap<String, super::RateLimit>,
+    /// Ready jobs by job type and fairness group (types with groups only).
+    pub ready_groups: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// What became of a job, as [`Queue::outcomes`] reads it.

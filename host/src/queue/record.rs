@@ -101,6 +101,9 @@ pub struct JobRecord {
     pub max_retries: u32,
     pub depends_on: Vec<String>,
     pub parent: Option<String>,
+    /// Its fairness group, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub metadata: BTreeMap<String, String>,
     /// JSON text, once completed.
     pub result: Option<String>,
@@ -183,6 +186,7 @@ impl JobRecord {
             depends_on,
             metadata,
             parent: take(field::PARENT).filter(|p| !p.is_empty()),
+            group: take(field::GROUP).filter(|g| !g.is_empty()),
             result: take(field::RESULT),
             plugin_version: take(field::PLUGIN_VERSION),
             worker: take(field::WORKER),

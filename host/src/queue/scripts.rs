@@ -28,6 +28,9 @@ pub(crate) struct Scripts {
     pub mark_waited: Script,
     pub recount_running: Script,
     pub slot: Script,
+    pub slot_hold: Script,
+    pub budget: Script,
+    pub fire: Script,
     pub dlq_trim: Script,
     pub wait_also: Script,
 }
@@ -57,6 +60,9 @@ pub(crate) fn scripts() -> &'static Scripts {
         mark_waited: script(include_str!("scripts/mark_waited.lua")),
         recount_running: script(include_str!("scripts/recount_running.lua")),
         slot: script(include_str!("scripts/slot.lua")),
+        slot_hold: script(include_str!("scripts/slot_hold.lua")),
+        budget: script(include_str!("scripts/budget.lua")),
+        fire: submit_script(include_str!("scripts/fire.lua")),
         dlq_trim: script(include_str!("scripts/dlq_trim.lua")),
         wait_also: script(include_str!("scripts/wait_also.lua")),
     })

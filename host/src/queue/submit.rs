@@ -2,7 +2,7 @@
 //! submission passes before it reaches Redis, and the submit scripts' replies.
 
 use super::*;
-use crate::job::MAX_SCHEDULE_AHEAD_MS;
+use crate::job::{MAX_SCHEDULE_AHEAD_MS, valid_group};
 
 impl Queue {
     /// Submits a job. With a caller-chosen id that already exists, returns
@@ -10,27 +10,9 @@ impl Queue {
     /// unknown job type or an unknown dependency write nothing either.
     pub async fn submit(&self, req: SubmitRequest) -> Result<Submitted, QueueError> {
         let spec = self.spec(&req)?;
-        let reply: Vec<String> = self
-            .invocation(&scripts().submit)
-            .arg(&spec.id)
-            .arg(&spec.job_type)
-            .arg(&spec.payload)
-            .arg(&spec.priority)
-            .arg(&spec.max_retries)
-            .arg(&spec.metadata)
-            .arg(&spec.depends_on)
-            .arg(&spec.parent)
-            .arg(&spec.check_type)
-            .arg(&spec.ttl)
-            .arg(&spec.content_hash)
-            .arg(&spec.force)
-            .arg(&spec.use_store)
-            .arg(&spec.run_after_failure)
-            .arg(&spec.max_children)
-            .arg(&spec.run_at)
-            .arg(&spec.delay)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+        let mut invocation = self.invocation(&scripts().submit);
+        spec.push_args(&mut invocation);
+        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
         submitted(&reply, &spec)
     }
 
@@ -120,7 +102,7 @@ impl Queue {
     }
 
     /// Checks a request and turns it into the script's arguments.
-    fn spec(&self, req: &SubmitRequest) -> Result<Spec, QueueError> {
+    pub(super) fn spec(&self, req: &SubmitRequest) -> Result<Spec, QueueError> {
         self.validate(req)?;
         let content_hash = crate::job::content_hash(
             &req.payload,
@@ -161,6 +143,7 @@ impl Queue {
             max_children: self.config.max_children.to_string(),
             run_at: req.run_at.map(|t| t.to_string()).unwrap_or_default(),
             delay: req.delay_ms.map(|t| t.to_string()).unwrap_or_default(),
+            group: req.group.clone().unwrap_or_default(),
         })
     }
 }
@@ -201,6 +184,9 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
     }
     if let Some(id) = &req.id {
         valid_id(id).map_err(|r| invalid("job id", r))?;
+    }
+    if let Some(group) = &req.group {
+        valid_group(group).map_err(|r| invalid("group", r))?;
     }
     if req.depends_on.len() > MAX_DEPENDENCIES {
         return Err(invalid(
@@ -249,7 +235,7 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
 
 /// One job as the submit scripts take it (every field a string).
 #[derive(Debug, Clone)]
-struct Spec {
+pub(super) struct Spec {
     id: String,
     job_type: String,
     payload: String,
@@ -267,6 +253,35 @@ struct Spec {
     max_children: String,
     run_at: String,
     delay: String,
+    group: String,
+}
+
+impl Spec {
+    /// The arguments in `submit.lua`'s order (`fire.lua` takes them too).
+    pub(super) fn push_args(&self, invocation: &mut redis::ScriptInvocation<'_>) {
+        for arg in [
+            &self.id,
+            &self.job_type,
+            &self.payload,
+            &self.priority,
+            &self.max_retries,
+            &self.metadata,
+            &self.depends_on,
+            &self.parent,
+            &self.check_type,
+            &self.ttl,
+            &self.content_hash,
+            &self.force,
+            &self.use_store,
+            &self.run_after_failure,
+            &self.max_children,
+            &self.run_at,
+            &self.delay,
+            &self.group,
+        ] {
+            invocation.arg(arg);
+        }
+    }
 }
 
 /// `submit_batch.lua`'s argument: the settings every job of a batch shares
@@ -298,6 +313,7 @@ fn batch_argument(specs: &[Spec]) -> serde_json::Value {
             put("run_after_failure", &spec.run_after_failure, Some("0"));
             put("run_at", &spec.run_at, Some(""));
             put("delay", &spec.delay, Some(""));
+            put("group", &spec.group, Some(""));
             serde_json::Value::Object(job)
         })
         .collect();
@@ -314,7 +330,7 @@ fn batch_argument(specs: &[Spec]) -> serde_json::Value {
 }
 
 /// Reads a submit script's reply.
-fn submitted(reply: &[String], spec: &Spec) -> Result<Submitted, QueueError> {
+pub(super) fn submitted(reply: &[String], spec: &Spec) -> Result<Submitted, QueueError> {
     let parse = |s: &str| s.parse::<JobStatus>().map_err(QueueError::Protocol);
     match reply {
         [what, status] if what == "created" || what == "exists" || what == "cached" => {

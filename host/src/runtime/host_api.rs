@@ -46,16 +46,19 @@ impl std::fmt::Display for FieldList<'_> {
 
 impl jobs::Host for JobState {
     async fn submit(&mut self, child: jobs::ChildJob) -> Result<String, String> {
-        let services = self.context.services.clone();
-        match services
-            .submit_children(&self.context.job, vec![child_job(child)])
-            .await
-        {
-            Ok(mut ids) => ids
-                .pop()
-                .ok_or_else(|| "the queue returned no id".to_string()),
-            Err((_, reason)) => Err(reason),
-        }
+        self.submit_one(child_job(child)).await
+    }
+
+    async fn submit_later(
+        &mut self,
+        child: jobs::ChildJob,
+        delay_ms: u64,
+    ) -> Result<String, String> {
+        self.submit_one(ChildJob {
+            delay_ms: Some(delay_ms),
+            ..child_job(child)
+        })
+        .await
     }
 
     async fn submit_many(
@@ -114,6 +117,21 @@ impl jobs::Host for JobState {
     }
 }
 
+impl JobState {
+    async fn submit_one(&mut self, child: ChildJob) -> Result<String, String> {
+        let services = self.context.services.clone();
+        match services
+            .submit_children(&self.context.job, vec![child])
+            .await
+        {
+            Ok(mut ids) => ids
+                .pop()
+                .ok_or_else(|| "the queue returned no id".to_string()),
+            Err((_, reason)) => Err(reason),
+        }
+    }
+}
+
 fn child_job(child: jobs::ChildJob) -> ChildJob {
     ChildJob {
         job_type: child.job_type,
@@ -124,6 +142,7 @@ fn child_job(child: jobs::ChildJob) -> ChildJob {
         depends_on: child.depends_on,
         max_retries: child.max_retries,
         run_after_failure: child.run_after_failure,
+        delay_ms: None,
     }
 }
 

@@ -18,6 +18,8 @@ pub struct ChildJob {
     pub max_retries: Option<u32>,
     /// Run once the dependencies finish, even if some of them died.
     pub run_after_failure: bool,
+    /// Run no earlier than this many milliseconds from now.
+    pub delay_ms: Option<u64>,
 }
 
 /// Another job, as `jobs.get` shows it to a plugin.

@@ -1,9 +1,11 @@
 //! The worker: claims batches of jobs from the queue and runs them through the
 //! plugin runtime, renewing leases while they run, reaping the leases of dead
-//! hosts, and handing its own jobs back at once on shutdown.
+//! hosts, firing due schedule ticks, and handing its own jobs back at once
+//! on shutdown.
 
 mod completer;
 mod config;
+mod cron;
 mod duties;
 mod presence;
 mod services;
@@ -145,6 +147,7 @@ impl Worker {
             tokio::spawn(self.clone().renew_loop(background.clone())),
             tokio::spawn(self.clone().reap_loop(background.clone())),
             tokio::spawn(self.clone().listen_loop(background.clone())),
+            tokio::spawn(self.clone().cron_loop(background.clone())),
         ];
         let mut loops = Vec::new();
         for n in 0..self.config.worker_count.max(1) {
@@ -353,6 +356,7 @@ impl Worker {
                     queue: self.queue.clone(),
                     children: Default::default(),
                     priority: job.priority,
+                    group: job.group.clone(),
                     token: job.token.clone(),
                     llm: self.services.llm.clone(),
                 });

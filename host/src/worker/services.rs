@@ -25,6 +25,8 @@ pub(super) struct QueueServices {
     pub(super) children: std::sync::atomic::AtomicU64,
     /// The running job's priority, inherited by children that name none.
     pub(super) priority: i32,
+    /// The running job's fairness group, inherited by children that name none.
+    pub(super) group: Option<String>,
     /// The running attempt's lease token: what the queue checks before it
     /// lets the job change other jobs' waits.
     pub(super) token: String,
@@ -52,7 +54,8 @@ impl QueueServices {
             force: false,
             run_after_failure: child.run_after_failure,
             run_at: None,
-            delay_ms: None,
+            delay_ms: child.delay_ms,
+            group: self.group.clone(),
         }
     }
 }

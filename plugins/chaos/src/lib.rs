@@ -14,7 +14,7 @@
 //! | `chaos.env`     | returns the environment and arguments it can see      |                   |
 //! | `chaos.counter` | bumps a global counter and returns it (fresh instance: always 1) | |
 //! | `chaos.fail`    | fails as `{"error": "retry"|"fail"|"feedback"}` until attempt `succeed_on` | |
-//! | `chaos.fanout`  | submits `{"children": N}` echo jobs (then retries until attempt `fail_until`) | |
+//! | `chaos.fanout`  | submits `{"children": N}` echo jobs (each `later_ms` from now, if given; then retries until attempt `fail_until`) | |
 //! | `chaos.llm`     | asks the host's LLM `{"prompt": P}`                   | needs LLM         |
 //! | `chaos.talk`    | logs and reports progress, then returns               |                   |
 
@@ -194,7 +194,12 @@ impl Guest for Chaos {
                         max_retries: None,
                         run_after_failure: false,
                     };
-                    ids.push(jobs::submit(&child).map_err(JobError::Fail)?);
+                    // `later_ms`: each child runs no earlier than that from now.
+                    let id = match p["later_ms"].as_u64() {
+                        Some(ms) => jobs::submit_later(&child, ms),
+                        None => jobs::submit(&child),
+                    };
+                    ids.push(id.map_err(JobError::Fail)?);
                 }
                 // `fail_until`: ask for a retry after submitting, until
                 // that attempt (a parent that dies after its fan-out).

@@ -56,6 +56,10 @@ pub struct BulkArgs {
     /// Retries for each job (default: the queue's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=i64::from(deckhand::queue::MAX_RETRIES)))]
     max_retries: Option<u32>,
+    /// The records' fairness group (e.g. their source), so this run takes
+    /// turns with other groups' jobs instead of queueing ahead of them.
+    #[arg(long)]
+    group: Option<String>,
     /// Run every record again: new jobs, and past the content store.
     #[arg(long)]
     force: bool,
@@ -189,6 +193,7 @@ impl Run<'_> {
                         id: Some(self.ids[i].clone()),
                         max_retries: self.args.max_retries,
                         force: self.args.force,
+                        group: self.args.group.clone(),
                         ..SubmitRequest::default()
                     })
                     .collect();

@@ -1,8 +1,10 @@
 -- Claim up to `count` ready jobs for one host, highest priority first across
 -- the host's job types, each under a fresh lease and fencing token, except
--- types paused (P:paused), and no more of a type than its cap (P:caps)
--- leaves room for beside those already running on any host (P:running). First moves due jobs (retries, and jobs submitted
--- with run_at) from P:scheduled to their ready queues.
+-- types paused (P:paused), no more of a type than its cap (P:caps) leaves
+-- room for beside those already running on any host (P:running), and no
+-- more than its rate limit (P:rates) leaves in the current interval. First
+-- moves due jobs (retries, and jobs submitted with run_at) from
+-- P:scheduled to their ready queues.
 --
 -- Costs two commands per claimed job (read the record, mark it running),
 -- plus a handful per call: the ready queues are read and trimmed in one
@@ -10,13 +12,16 @@
 -- bounds `count` (MAX_CLAIM) well below Lua's limit on unpacked arguments.
 --
 -- ARGV: prefix, count, lease_ms, host, job types...
--- Keys: P:scheduled, P:paused, P:caps, P:running, P:ready:<type> for each
---       type, P:job:<id>, P:leases, P:token, P:seq, P:stats
+-- Keys: P:scheduled, P:paused, P:caps, P:running, P:rates, P:rate:<type>,
+--       P:ready:<type> for each type, P:groups:<type>, P:fair:<type>,
+--       P:job:<id>, P:leases, P:token, P:seq, P:stats
 -- Returns: a flat list: first the milliseconds until the next scheduled job
---   comes due ('-1': none), so an idle host knows when to look again; then
---   11 fields per job:
+--   comes due or a rate-limited type's interval ends ('-1': neither), so an
+--   idle host knows when to look again; then
+--   12 fields per job:
 --   id, type, payload, attempts (this attempt, 1-based), feedback, metadata,
---   token, lease_until, priority, content hash ('' for none), forced ('1'/'')
+--   token, lease_until, priority, content hash ('' for none), forced ('1'/''),
+--   group ('' for none)
 
 local count, lease_ms, host = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local now = now_ms()
@@ -44,6 +49,31 @@ local caps = redis.call('HGETALL', k('caps'))
 for i = 1, #caps, 2 do
     local running = tonumber(redis.call('HGET', k('running'), caps[i]) or '0')
     room[caps[i]] = math.max(tonumber(caps[i + 1]) - math.max(running, 0), 0)
+end
+
+-- Job types with a rate limit: claims left in the current interval (the
+-- counter P:rate:<type> lives as long as the interval). A type at its limit
+-- with jobs ready is a throttled claim, and the caller looks again when the
+-- interval ends.
+local rates, next_look = {}, nil
+local raw_rates = redis.call('HGETALL', k('rates'))
+for i = 1, #raw_rates, 2 do
+    local job_type = raw_rates[i]
+    local limit, interval = string.match(raw_rates[i + 1], '^(%d+)/(%d+)$')
+    if limit then
+        local used = tonumber(redis.call('GET', k('rate', job_type)) or '0')
+        local left = math.max(tonumber(limit) - used, 0)
+        rates[job_type] = tonumber(interval)
+        room[job_type] = math.min(room[job_type] or left, left)
+        if left == 0 and not paused[job_type]
+            and redis.call('ZCARD', k('ready', job_type)) > 0 then
+            stat('throttled')
+            local ends = redis.call('PTTL', k('rate', job_type))
+            if ends > 0 and (not next_look or ends < next_look) then
+                next_look = ends
+            end
+        end
+    end
 end
 
 -- The best `want` ready ids across the types (paused ones left out): each
@@ -88,7 +118,11 @@ local function take(want)
 end
 
 local next_due = redis.call('ZRANGE', k('scheduled'), 0, 0, 'WITHSCORES')
-local out, leases = { next_due[2] and int(math.max(tonumber(next_due[2]) - now, 0)) or '-1' }, {}
+if next_due[2] then
+    local due_in = math.max(tonumber(next_due[2]) - now, 0)
+    next_look = next_look and math.min(next_look, due_in) or due_in
+end
+local out, leases = { next_look and int(next_look) or '-1' }, {}
 local started = {}
 local lease_until = int(now + lease_ms)
 local claimed = 0
@@ -102,7 +136,8 @@ while claimed < count do
     for n, id in ipairs(ids) do
         local job = k('job', id)
         local f = redis.call('HMGET', job, 'status', 'attempts', 'type', 'payload', 'feedback',
-            'metadata', 'priority', 'content_hash', 'force')
+            'metadata', 'priority', 'content_hash', 'force', 'group')
+        group_left(f[3], f[10])
         -- Anything else was left behind by a job that has moved on.
         if f[1] == 'pending' then
             local token = int(last_token - #ids + n)
@@ -127,6 +162,7 @@ while claimed < count do
             table.insert(out, f[7] or '0')
             table.insert(out, f[8] or '')
             table.insert(out, f[9] or '')
+            table.insert(out, f[10] or '')
             claimed = claimed + 1
         end
     end
@@ -135,6 +171,11 @@ if claimed > 0 then
     redis.call('ZADD', k('leases'), unpack(leases))
     for job_type, n in pairs(started) do
         redis.call('HINCRBY', k('running'), job_type, n)
+        if rates[job_type] then
+            -- The first claim of an interval starts it.
+            redis.call('SET', k('rate', job_type), 0, 'PX', rates[job_type], 'NX')
+            redis.call('INCRBY', k('rate', job_type), n)
+        end
     end
     stat('claimed', claimed)
 end

@@ -12,6 +12,10 @@
 --                               waited_on = 1: P:waiting:<id> may have members)
 --   P:errors:<id>       list    one JSON entry per failed attempt
 --   P:ready:<type>      zset    ready jobs of one type; score orders priority, then FIFO
+--                               (jobs with a group: then their group's turn, see group_tag)
+--   P:groups:<type>     hash    group -> its ready jobs of the type (groups with none
+--                               are left out)
+--   P:fair:<type>       hash    group -> the turn its last ready job was given
 --   P:scheduled         zset    jobs waiting for their time (a retry's delay, or
 --                               run_at on submit); score = run-at (ms)
 --   P:paused            set     job types no host claims until resumed (Rust)
@@ -20,6 +24,10 @@
 --                               unlease() takes away)
 --   P:caps              hash    job type -> most jobs of it running at once,
 --                               across all hosts (Rust sets it)
+--   P:rates             hash    job type -> "<jobs>/<interval ms>": most claims of
+--                               it per interval, across all hosts (Rust sets it)
+--   P:rate:<type>       string  claims of the type in the current interval;
+--                               expires when the interval ends
 --   P:waiting:<id>      set     jobs waiting on <id> to complete
 --   P:dead              zset    the dead-letter queue; score = time of death (ms);
 --                               entries and records expire together (dead ttl)
@@ -33,8 +41,13 @@
 --                               "<input hash>-<producer hash>"
 --   P:inflight:<name>   zset    request slots held (an LLM provider's): holder
 --                               token -> when its hold ends (slot.lua)
+--   P:budget:<name>     hash    a provider's requests and tokens per minute left,
+--                               refilled continuously (budget.lua)
 --   P:cooldown:<name>   string  a shared cooldown (an LLM provider's rate limit),
 --                               set and read from Rust; expires when it ends
+--   P:schedules         hash    schedule name -> its JSON (Rust writes it)
+--   P:ticks             hash    schedule name -> the last tick fired (Unix ms;
+--                               fire.lua), or when the schedule was added
 --   P:stats             hash    counters (submitted, completed, retried, dead, ...)
 --   P:finished          channel job ids, published when jobs end (several ids
 --                               in one message are separated by spaces)
@@ -118,15 +131,55 @@ local function wake(job_type)
     end
 end
 
-local function push_ready(id, job_type, priority)
-    redis.call('ZADD', k('ready', job_type), ready_score(priority, next_seq()), id)
+-- Fairness between the groups of a job type (start-time fair queueing):
+-- a grouped job's place among jobs of its priority is its group's turn,
+-- one after the group's last ready job, and never before the type's head
+-- (the turn being served now, or the FIFO sequence when nothing waits).
+-- So a group with 10,000 ready jobs holds turns 1..10,000, and a group
+-- arriving then takes turns 2, 3, ...: the two alternate instead of the
+-- newcomer waiting behind the whole backlog. Jobs without a group keep the
+-- FIFO sequence, as one more group.
+local function group_tag(job_type, group)
+    local head = redis.call('ZRANGE', k('ready', job_type), 0, 0, 'WITHSCORES')
+    local now_tag
+    if head[2] then
+        now_tag = tonumber(head[2]) % 4294967296
+    else
+        now_tag = tonumber(redis.call('GET', k('seq')) or '0')
+    end
+    local last = tonumber(redis.call('HGET', k('fair', job_type), group) or '0')
+    local tag = math.max(last, now_tag) + 1
+    redis.call('HSET', k('fair', job_type), group, int(tag))
+    redis.call('HINCRBY', k('groups', job_type), group, 1)
+    return tag
+end
+
+-- A grouped job left its type's ready set (claimed or ended): one ready
+-- job fewer in its group; a group with none left is forgotten.
+local function group_left(job_type, group)
+    if group and group ~= '' then
+        if redis.call('HINCRBY', k('groups', job_type), group, -1) <= 0 then
+            redis.call('HDEL', k('groups', job_type), group)
+            redis.call('HDEL', k('fair', job_type), group)
+        end
+    end
+end
+
+local function push_ready(id, job_type, priority, group)
+    local seq
+    if group and group ~= '' then
+        seq = group_tag(job_type, group)
+    else
+        seq = next_seq()
+    end
+    redis.call('ZADD', k('ready', job_type), ready_score(priority, seq), id)
     wake(job_type)
 end
 
 local function enqueue(id)
     local job = k('job', id)
-    local job_type, priority = unpack(redis.call('HMGET', job, 'type', 'priority'))
-    push_ready(id, job_type, tonumber(priority))
+    local job_type, priority, group = unpack(redis.call('HMGET', job, 'type', 'priority', 'group'))
+    push_ready(id, job_type, tonumber(priority), group)
     redis.call('HSET', job, 'status', 'pending', 'updated_at', int(now_ms()))
 end
 
@@ -279,9 +332,9 @@ local function finish_failed(id, status, entry, now, ttl)
         local item = table.remove(todo)
         local jid, st, err = item[1], item[2], item[3]
         local job = k('job', jid)
-        local job_type = redis.call('HGET', job, 'type')
-        if job_type then
-            redis.call('ZREM', k('ready', job_type), jid)
+        local job_type, group = unpack(redis.call('HMGET', job, 'type', 'group'))
+        if job_type and redis.call('ZREM', k('ready', job_type), jid) == 1 then
+            group_left(job_type, group)
         end
         redis.call('ZREM', k('scheduled'), jid)
         unlease(jid, job_type)

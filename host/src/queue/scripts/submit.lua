@@ -15,9 +15,10 @@
 --       they ended; '0': a dead dependency kills this job), max_children
 --       (most children the parent may have; '0': no limit), run_at (Unix
 --       ms to run at, '' for now), delay (ms from now to run at, '' for
---       none; a job with dependencies has neither)
+--       none; a job with dependencies has neither), group (its fairness
+--       group, '' for none)
 -- Keys: P:job:<id>, P:types, P:job:<dep> (read), P:waiting:<dep>, P:ready:<type>,
---       P:scheduled,
+--       P:scheduled, P:groups:<type>, P:fair:<type>,
 --       P:content:<type>:<hash>, P:job:<attached id> (read), P:seq, P:stats,
 --       P:job:<parent> (children counters);
 --       and, when a dependency already failed, what finish_failed touches.
@@ -28,10 +29,4 @@
 --        | { 'error', 'self_dependency' } | { 'error', 'too_many_children' }
 -- Nothing is written unless the answer is 'created' or 'cached'.
 
-return submit_job({
-    id = ARGV[2], job_type = ARGV[3], payload = ARGV[4], priority = ARGV[5],
-    max_retries = ARGV[6], metadata = ARGV[7], depends_on = ARGV[8], parent = ARGV[9],
-    check_type = ARGV[10], ttl = ARGV[11], content_hash = ARGV[12], force = ARGV[13],
-    use_store = ARGV[14], run_after_failure = ARGV[15], max_children = ARGV[16],
-    run_at = ARGV[17], delay = ARGV[18],
-})
+return submit_job(spec_from_argv(2))

@@ -193,6 +193,9 @@ local function write_job(spec, unique, content, content_hash, now)
     if spec.parent ~= '' then
         put('parent', spec.parent)
     end
+    if spec.group ~= '' then
+        put('group', spec.group)
+    end
     if tolerant then
         put('run_after_failure', 1)
     end
@@ -228,7 +231,7 @@ local function write_job(spec, unique, content, content_hash, now)
         return { 'created', 'scheduled' }
     end
     if ready then
-        push_ready(id, job_type, priority)
+        push_ready(id, job_type, priority, spec.group)
         return { 'created', 'pending' }
     end
     return { 'created', 'waiting' }
@@ -256,4 +259,17 @@ local function submit_job(spec)
         end
     end
     return write_job(spec, unique, content, content_hash, now)
+end
+
+-- A spec from the arguments as submit.lua takes them, the id at ARGV[at]
+-- (fire.lua passes the same arguments after its own).
+local function spec_from_argv(at)
+    local a = function(i) return ARGV[at + i] end
+    return {
+        id = a(0), job_type = a(1), payload = a(2), priority = a(3),
+        max_retries = a(4), metadata = a(5), depends_on = a(6), parent = a(7),
+        check_type = a(8), ttl = a(9), content_hash = a(10), force = a(11),
+        use_store = a(12), run_after_failure = a(13), max_children = a(14),
+        run_at = a(15), delay = a(16), group = a(17),
+    }
 end

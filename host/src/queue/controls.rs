@@ -1,0 +1,217 @@
+//! Operator controls over the flow of work, kept in Redis so every host
+//! obeys them at once: pausing a job type, capping its running jobs, and
+//! limiting its claims per interval (the claim script reads all three);
+//! the ready jobs of each fairness group.
+
+use std::collections::BTreeMap;
+
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+
+use super::keys::key;
+use super::presence::non_negative;
+use super::{Queue, QueueError};
+
+/// Most claims a rate limit may allow per interval.
+pub const MAX_RATE_JOBS: u64 = 1_000_000;
+/// The longest rate-limit interval: one day.
+pub const MAX_RATE_INTERVAL_MS: u64 = 24 * 3600 * 1000;
+
+/// A rate limit on a job type: at most `jobs` claims per `interval_ms`,
+/// across all hosts. A job that cannot start yet stays ready (no attempt
+/// is spent); hosts look again when the interval ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub jobs: u64,
+    pub interval_ms: u64,
+}
+
+impl RateLimit {
+    /// A limit with both numbers in range (jobs 1 to 1,000,000, interval
+    /// 1 ms to one day).
+    pub fn new(jobs: u64, interval_ms: u64) -> Result<Self, String> {
+        if !(1..=MAX_RATE_JOBS).contains(&jobs) {
+            return Err(format!(
+                "rate limit jobs {jobs} is outside 1..={MAX_RATE_JOBS}"
+            ));
+        }
+        if !(1..=MAX_RATE_INTERVAL_MS).contains(&interval_ms) {
+            return Err(format!(
+                "rate limit interval {interval_ms} ms is outside 1..={MAX_RATE_INTERVAL_MS} (one day)"
+            ));
+        }
+        Ok(RateLimit { jobs, interval_ms })
+    }
+
+    /// `"<jobs>/<interval>"`, the interval a number with a unit: `ms`, `s`,
+    /// `m` or `h` (`"100/1m"`, `"5/500ms"`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("rate limit {text:?} is not <jobs>/<interval>, like 100/1m or 5/500ms");
+        let (jobs, interval) = text.trim().split_once('/').ok_or_else(bad)?;
+        let jobs: u64 = jobs.trim().parse().map_err(|_| bad())?;
+        let interval = interval.trim();
+        let digits = interval.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, unit) = interval.split_at(digits);
+        let number: u64 = number.parse().map_err(|_| bad())?;
+        let scale = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            _ => return Err(bad()),
+        };
+        let interval_ms = number.checked_mul(scale).ok_or_else(bad)?;
+        RateLimit::new(jobs, interval_ms)
+    }
+
+    /// As the claim script reads it from `P:rates`.
+    fn stored(&self) -> String {
+        format!("{}/{}", self.jobs, self.interval_ms)
+    }
+
+    fn from_stored(text: &str) -> Option<Self> {
+        let (jobs, interval) = text.split_once('/')?;
+        RateLimit::new(jobs.parse().ok()?, interval.parse().ok()?).ok()
+    }
+}
+
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} per {} ms", self.jobs, self.interval_ms)
+    }
+}
+
+/// Pausing job types: no host claims a paused type (running jobs finish;
+/// submissions still queue) until it is resumed.
+impl Queue {
+    /// Pauses `job_type` on every host at once; true if it was running.
+    pub async fn pause(&self, job_type: &str) -> Result<bool, QueueError> {
+        let added: i64 = self
+            .conn
+            .clone()
+            .sadd(self.key(&[key::PAUSED]), job_type)
+            .await?;
+        Ok(added == 1)
+    }
+
+    /// Resumes `job_type`; true if it was paused. Wakes idle hosts.
+    pub async fn resume(&self, job_type: &str) -> Result<bool, QueueError> {
+        let (removed, _): (i64, i64) = redis::pipe()
+            .srem(self.key(&[key::PAUSED]), job_type)
+            .publish(self.key(&[key::WAKE]), job_type)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(removed == 1)
+    }
+
+    /// The paused job types.
+    pub async fn paused(&self) -> Result<std::collections::BTreeSet<String>, QueueError> {
+        Ok(self.conn.clone().smembers(self.key(&[key::PAUSED])).await?)
+    }
+}
+
+/// Caps on running jobs per job type, across all hosts: the claim script
+/// starts no more of a capped type than the cap leaves room for.
+impl Queue {
+    /// Sets (`Some`) or lifts (`None`) `job_type`'s cap. Lifting or raising
+    /// it wakes idle hosts.
+    pub async fn set_cap(
+        &self,
+        job_type: &str,
+        max_running: Option<u64>,
+    ) -> Result<(), QueueError> {
+        let key = self.key(&[key::CAPS]);
+        let mut pipe = redis::pipe();
+        match max_running {
+            Some(n) => pipe.hset(&key, job_type, n),
+            None => pipe.hdel(&key, job_type),
+        };
+        let _: () = pipe
+            .publish(self.key(&[key::WAKE]), job_type)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Every cap, by job type.
+    pub async fn caps(&self) -> Result<BTreeMap<String, u64>, QueueError> {
+        Ok(self.conn.clone().hgetall(self.key(&[key::CAPS])).await?)
+    }
+
+    /// Jobs running now, by job type, across all hosts.
+    pub async fn running_by_type(&self) -> Result<BTreeMap<String, u64>, QueueError> {
+        let raw: BTreeMap<String, i64> =
+            self.conn.clone().hgetall(self.key(&[key::RUNNING])).await?;
+        Ok(non_negative(raw))
+    }
+}
+
+/// Rate limits per job type, across all hosts: the claim script starts no
+/// more of a limited type than the current interval has left.
+impl Queue {
+    /// Sets (`Some`) or lifts (`None`) `job_type`'s rate limit; the
+    /// current interval's count stands. Wakes idle hosts.
+    pub async fn set_rate(
+        &self,
+        job_type: &str,
+        limit: Option<RateLimit>,
+    ) -> Result<(), QueueError> {
+        let key = self.key(&[key::RATES]);
+        let mut pipe = redis::pipe();
+        match limit {
+            Some(limit) => pipe.hset(&key, job_type, limit.stored()),
+            None => pipe.hdel(&key, job_type),
+        };
+        let _: () = pipe
+            .publish(self.key(&[key::WAKE]), job_type)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Every rate limit, by job type.
+    pub async fn rates(&self) -> Result<BTreeMap<String, RateLimit>, QueueError> {
+        let raw: BTreeMap<String, String> =
+            self.conn.clone().hgetall(self.key(&[key::RATES])).await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(t, v)| RateLimit::from_stored(&v).map(|r| (t, r)))
+            .collect())
+    }
+}
+
+/// Fairness groups: ready jobs per group of a job type.
+impl Queue {
+    /// The groups of `job_type` that have ready jobs, with how many.
+    pub async fn ready_groups(&self, job_type: &str) -> Result<BTreeMap<String, u64>, QueueError> {
+        let raw: BTreeMap<String, i64> = self
+            .conn
+            .clone()
+            .hgetall(self.key(&[key::GROUPS, job_type]))
+            .await?;
+        Ok(non_negative(raw))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimit;
+
+    #[test]
+    fn rate_limits_parse_with_units_and_refuse_out_of_range() {
+        assert_eq!(RateLimit::parse("100/1m"), Ok(RateLimit { jobs: 100, interval_ms: 60_000 }));
+        assert_eq!(RateLimit::parse("5/500ms"), Ok(RateLimit { jobs: 5, interval_ms: 500 }));
+        assert_eq!(RateLimit::parse(" 2 / 3s "), Ok(RateLimit { jobs: 2, interval_ms: 3_000 }));
+        for bad in ["", "100", "100/", "/1m", "-1/1m", "1/-1s", "1/1", "1/1d", "x/1s", "1/99999999999999999999h"] {
+            assert!(RateLimit::parse(bad).is_err(), "{bad:?} parsed");
+        }
+        assert!(RateLimit::parse("0/1s").unwrap_err().contains("jobs 0"));
+        assert!(RateLimit::parse("1/0s").unwrap_err().contains("interval 0"));
+        assert!(RateLimit::parse("1/25h").unwrap_err().contains("one day"));
+        let stored = RateLimit::parse("7/2s").map(|r| r.stored());
+        assert_eq!(stored.as_deref(), Ok("7/2000"));
+        assert_eq!(RateLimit::from_stored("7/2000"), RateLimit::new(7, 2000).ok());
+        assert_eq!(RateLimit::from_stored("7/x"), None);
+    }
+}

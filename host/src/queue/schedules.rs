@@ -1,0 +1,151 @@
+//! Periodic jobs in Redis: the schedules (`P:schedules`), the last tick
+//! each fired (`P:ticks`), and firing a tick (`fire.lua`: at most once per
+//! tick across all hosts). What a schedule is lives in `crate::schedule`.
+
+use std::collections::BTreeMap;
+
+use redis::AsyncCommands;
+
+use super::keys::{key, word};
+use super::scripts::scripts;
+use super::submit::submitted;
+use super::{Queue, QueueError, SubmitRequest, Submitted, invalid};
+use crate::schedule::{MAX_SCHEDULES, Schedule};
+
+/// A stored schedule with the last tick it fired (Unix ms; when it was
+/// added, until its first tick).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSchedule {
+    pub schedule: Schedule,
+    pub last_tick: Option<u64>,
+}
+
+/// What a fire did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fired {
+    /// The job was submitted (or the content store answered it).
+    Submitted(Submitted),
+    /// The tick was fired already, or the schedule is gone.
+    Skipped,
+}
+
+impl Queue {
+    /// Adds or replaces a schedule. A new schedule's ticks start now: it
+    /// does not fire for ticks before it was added. Refused (nothing
+    /// written) when it does not check, or the queue holds the most
+    /// schedules already.
+    pub async fn put_schedule(&self, schedule: &Schedule) -> Result<(), QueueError> {
+        schedule
+            .check()
+            .map_err(|e| invalid(e.field, e.reason))?;
+        let json = serde_json::to_string(schedule)
+            .map_err(|e| QueueError::Protocol(e.to_string()))?;
+        let schedules = self.key(&[key::SCHEDULES]);
+        let mut conn = self.conn.clone();
+        let (exists, count): (bool, usize) = redis::pipe()
+            .hexists(&schedules, &schedule.name)
+            .hlen(&schedules)
+            .query_async(&mut conn)
+            .await?;
+        if !exists && count >= MAX_SCHEDULES {
+            return Err(invalid(
+                "schedule",
+                format!("the queue holds {count} schedules; at most {MAX_SCHEDULES}"),
+            ));
+        }
+        let _: () = redis::pipe()
+            .hset(&schedules, &schedule.name, json)
+            .hset_nx(
+                self.key(&[key::TICKS]),
+                &schedule.name,
+                crate::job::unix_ms_now(),
+            )
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes a schedule; false when there was none by that name. Jobs it
+    /// fired stay.
+    pub async fn remove_schedule(&self, name: &str) -> Result<bool, QueueError> {
+        let (removed, _): (i64, i64) = redis::pipe()
+            .hdel(self.key(&[key::SCHEDULES]), name)
+            .hdel(self.key(&[key::TICKS]), name)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(removed == 1)
+    }
+
+    /// Every schedule, by name, with Redis' clock now (Unix ms), in one
+    /// trip. Entries that no longer parse are left out (and logged).
+    pub async fn schedules(&self) -> Result<(u64, BTreeMap<String, StoredSchedule>), QueueError> {
+        let (raw, ticks, (secs, micros)): (
+            BTreeMap<String, String>,
+            BTreeMap<String, u64>,
+            (u64, u64),
+        ) = redis::pipe()
+            .hgetall(self.key(&[key::SCHEDULES]))
+            .hgetall(self.key(&[key::TICKS]))
+            .cmd("TIME")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let now = secs * 1000 + micros / 1000;
+        let mut out = BTreeMap::new();
+        for (name, json) in raw {
+            match serde_json::from_str::<Schedule>(&json) {
+                Ok(schedule) => {
+                    let last_tick = ticks.get(&name).copied();
+                    out.insert(name, StoredSchedule { schedule, last_tick });
+                }
+                Err(e) => tracing::warn!(schedule = %name, "unreadable schedule left out: {e}"),
+            }
+        }
+        Ok((now, out))
+    }
+
+    /// Fires `tick` of `schedule`: submits `cron:<name>:<tick>` unless that
+    /// tick or a later one was fired already, and records it.
+    pub async fn fire(&self, schedule: &Schedule, tick: u64) -> Result<Fired, QueueError> {
+        let spec = self.spec(&self.scheduled_job(schedule, Some(schedule.job_id(tick)), tick))?;
+        let mut invocation = self.invocation(&scripts().fire);
+        invocation.arg(&schedule.name).arg(tick);
+        spec.push_args(&mut invocation);
+        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        if reply.first().map(String::as_str) == Some(word::SKIPPED) {
+            return Ok(Fired::Skipped);
+        }
+        submitted(&reply, &spec).map(Fired::Submitted)
+    }
+
+    /// Submits a schedule's job now, outside its ticks (`run now`); the
+    /// schedule's ticks are not touched.
+    pub async fn run_schedule_now(&self, name: &str) -> Result<Option<Submitted>, QueueError> {
+        let json: Option<String> = self
+            .conn
+            .clone()
+            .hget(self.key(&[key::SCHEDULES]), name)
+            .await?;
+        let Some(json) = json else { return Ok(None) };
+        let schedule: Schedule =
+            serde_json::from_str(&json).map_err(|e| QueueError::Protocol(e.to_string()))?;
+        let req = self.scheduled_job(&schedule, None, crate::job::unix_ms_now());
+        self.submit(req).await.map(Some)
+    }
+
+    /// The job a schedule submits; its metadata names the schedule and the
+    /// tick it stands for.
+    fn scheduled_job(&self, schedule: &Schedule, id: Option<String>, tick: u64) -> SubmitRequest {
+        SubmitRequest {
+            job_type: schedule.job_type.clone(),
+            payload: schedule.payload.to_string(),
+            priority: schedule.priority,
+            id,
+            group: schedule.group.clone(),
+            metadata: BTreeMap::from([
+                ("schedule".to_string(), schedule.name.clone()),
+                ("tick".to_string(), tick.to_string()),
+            ]),
+            ..SubmitRequest::default()
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Periodic jobs: each tick fires exactly once across several hosts, one
+//! of them killed mid-run; missed ticks are caught up once; schedules come
+//! from the configuration, the API and the CLI; bad ones are refused.
+//! Real Redis, the real binary and real components.
+
+mod common;
+
+use std::time::Duration;
+
+use common::api::Api;
+use common::host::Host;
+use common::redis::TestRedis;
+use common::*;
+use deckhand::queue::{Queue, QueueConfig};
+use ::redis::AsyncCommands;
+use serde_json::json;
+
+/// The ids of the jobs a schedule has fired (read straight from Redis).
+async fn fired(redis: &TestRedis, name: &str) -> Vec<u64> {
+    let client = ::redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = conn
+        .keys(format!("{{deckhand}}:job:cron:{name}:*"))
+        .await
+        .unwrap();
+    let mut ticks: Vec<u64> = keys
+        .iter()
+        .map(|k| k.rsplit(':').next().unwrap().parse().unwrap())
+        .collect();
+    ticks.sort_unstable();
+    ticks
+}
+
+fn fired_lines(hosts: &[Host], name: &str) -> usize {
+    let needle = format!("schedule={name}");
+    hosts
+        .iter()
+        .map(|h| {
+            h.log()
+                .lines()
+                .filter(|l| l.contains("schedule fired") && l.contains(&needle))
+                .count()
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tick_fires_once_across_three_hosts_one_killed_mid_run() {
+    let redis = TestRedis::start();
+    let plugins = plugin_dir(&["echo"]);
+    let mut hosts = vec![
+        Host::start("cron-a", &redis.url(), plugins.path(), &[]),
+        Host::start("cron-b", &redis.url(), plugins.path(), &[]),
+        Host::start("cron-c", &redis.url(), plugins.path(), &[]),
+    ];
+    for host in &hosts {
+        Api::new(host).ready(host).await;
+    }
+    let out = deckhand()
+        .args(["schedule", "add", "every-second", "--cron", "* * * * * *"])
+        .args(["--job-type", "echo", "--payload", r#"{"from":"cron"}"#])
+        .args(["--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    hosts[0].kill9();
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let api = Api::new(&hosts[1]);
+    let (status, body) = api.call(reqwest::Method::DELETE, "/v1/schedules/every-second", None).await;
+    assert_eq!(status, 200, "{body}");
+    // A fire already under way when the schedule went has landed by now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let ticks = fired(&redis, "every-second").await;
+    assert!(ticks.len() >= 5, "{ticks:?}");
+    for pair in ticks.windows(2) {
+        assert_eq!(pair[1] - pair[0], 1000, "a tick missed or doubled: {ticks:?}");
+    }
+    assert_eq!(
+        fired_lines(&hosts, "every-second"),
+        ticks.len(),
+        "one host submitted each tick"
+    );
+    let ids: Vec<String> = ticks.iter().map(|t| format!("cron:every-second:{t}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let done = api.wait(&refs).await;
+    for job in &done {
+        assert_eq!(job["status"], "completed", "{job}");
+        assert_eq!(job["metadata"]["schedule"], "every-second", "{job}");
+    }
+    let (_, list) = api.get("/v1/schedules").await;
+    assert_eq!(list["schedules"], json!([]), "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_ticks_are_caught_up_once_and_schedules_come_from_everywhere() {
+    let redis = TestRedis::start();
+    let plugins = plugin_dir(&["echo"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("deckhand.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[schedules]]
+name = "from-file"
+cron = "0 3 * * *"
+job_type = "echo"
+timezone = "America/Chicago"
+payload = { state = "IL" }
+"#,
+    )
+    .unwrap();
+    let config_path = config.to_str().unwrap();
+    let hosts = [
+        Host::start_with_env(
+            "catch-a",
+            &redis.url(),
+            plugins.path(),
+            &[],
+            &[("DECKHAND_CONFIG", config_path)],
+        ),
+        Host::start("catch-b", &redis.url(), plugins.path(), &[]),
+    ];
+    for host in &hosts {
+        Api::new(host).ready(host).await;
+    }
+    let api = Api::new(&hosts[1]);
+    let q = Queue::connect(&redis.url(), QueueConfig::default())
+        .await
+        .unwrap();
+    let (now, schedules) = q.schedules().await.unwrap();
+    let from_file = &schedules["from-file"];
+    assert_eq!(from_file.schedule.payload, json!({ "state": "IL" }));
+    assert!(from_file.last_tick.unwrap() <= now, "its ticks start when it was added");
+
+    // Every minute, added over the API; then no host "ran" for ten minutes:
+    // only the last missed tick fires.
+    let (status, body) = api
+        .call(
+            reqwest::Method::PUT,
+            "/v1/schedules/minutely",
+            Some(json!({ "cron": "* * * * *", "job_type": "echo", "priority": 3 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let client = ::redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let long_ago = now - 10 * 60_000;
+    let _: () = conn
+        .hset("{deckhand}:ticks", "minutely", long_ago)
+        .await
+        .unwrap();
+    let mut ticks = Vec::new();
+    for _ in 0..100 {
+        ticks = fired(&redis, "minutely").await;
+        if !ticks.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ticks_after = fired(&redis, "minutely").await;
+    assert_eq!(ticks.len(), 1, "{ticks:?}");
+    assert!(
+        ticks_after.len() == 1 || (ticks_after.len() == 2 && ticks_after[1] - ticks_after[0] == 60_000),
+        "one catch-up, then only the next minute's tick: {ticks_after:?}"
+    );
+    assert_eq!(ticks[0] % 60_000, 0);
+    assert!(ticks[0] > now - 60_000, "the last missed tick, not an early one");
+
+    // Run now: a job outside the ticks; the schedule's ticks are untouched.
+    let (status, body) = api.post("/v1/schedules/from-file/run", json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let job = api.wait(&[body["id"].as_str().unwrap()]).await.remove(0);
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["metadata"]["schedule"], "from-file");
+    let out = deckhand()
+        .args(["schedule", "list", "--json", "--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+
+    // Bad schedules are refused, naming the field; nothing is written.
+    for (body, field) in [
+        (json!({ "cron": "61 * * * *", "job_type": "echo" }), "cron"),
+        (json!({ "cron": "* * * * *", "job_type": "echo", "timezone": "Mars/Base" }), "timezone"),
+        (json!({ "cron": "* * * * *", "job_type": "bad type" }), "job_type"),
+        (json!({ "cron": "* * * * *", "job_type": "echo", "name": "other" }), "name"),
+        (json!({ "cron": "* * * * *" }), "job_type"),
+    ] {
+        let (status, answer) = api.call(reqwest::Method::PUT, "/v1/schedules/bad", Some(body)).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.to_string().contains(field), "{field}: {answer}");
+    }
+    let out = deckhand()
+        .args(["schedule", "add", "bad", "--cron", "* * *", "--job-type", "echo"])
+        .args(["--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cron"), "{}", stderr(&out));
+    let (status, _) = api.call(reqwest::Method::DELETE, "/v1/schedules/nope", None).await;
+    assert_eq!(status, 404);
+    let (status, _) = api.post("/v1/schedules/nope/run", json!({})).await;
+    assert_eq!(status, 404);
+    assert!(!q.schedules().await.unwrap().1.contains_key("bad"));
+
+    std::fs::write(
+        &config,
+        "[[schedules]]\nname = \"x\"\ncron = \"0 0 31 2 *\"\njob_type = \"echo\"\n",
+    )
+    .unwrap();
+    let out = deckhand()
+        .args(["serve", "--listen", "", "--redis-url", &redis.url()])
+        .args(["--config", config_path])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("[[schedules]]"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("never comes due"), "{}", stderr(&out));
+}
