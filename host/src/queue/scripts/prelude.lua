@@ -136,7 +136,7 @@ end
 -- one after the group's last ready job, and never before the type's head
 -- (the turn being served now, or the FIFO sequence when nothing waits).
 -- So a group with 10,000 ready jobs holds turns 1..10,000, and a group
--- arriving then takes turns 2, 3, ...: the two alternate instead of the
+-- arriving then takes turns 1, 2, ...: the two alternate instead of the
 -- newcomer waiting behind the whole backlog. Jobs without a group keep the
 -- FIFO sequence, as one more group.
 local function group_tag(job_type, group)
@@ -148,7 +148,7 @@ local function group_tag(job_type, group)
         now_tag = tonumber(redis.call('GET', k('seq')) or '0')
     end
     local last = tonumber(redis.call('HGET', k('fair', job_type), group) or '0')
-    local tag = math.max(last, now_tag) + 1
+    local tag = math.max(last + 1, now_tag)
     redis.call('HSET', k('fair', job_type), group, int(tag))
     redis.call('HINCRBY', k('groups', job_type), group, 1)
     return tag
