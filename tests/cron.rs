@@ -7,12 +7,12 @@ mod common;
 
 use std::time::Duration;
 
+use ::redis::AsyncCommands;
 use common::api::Api;
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
 use deckhand::queue::{Queue, QueueConfig};
-use ::redis::AsyncCommands;
 use serde_json::json;
 
 /// The ids of the jobs a schedule has fired (read straight from Redis).
@@ -67,7 +67,9 @@ async fn each_tick_fires_once_across_three_hosts_one_killed_mid_run() {
     hosts[0].kill9();
     tokio::time::sleep(Duration::from_millis(3200)).await;
     let api = Api::new(&hosts[1]);
-    let (status, body) = api.call(reqwest::Method::DELETE, "/v1/schedules/every-second", None).await;
+    let (status, body) = api
+        .call(reqwest::Method::DELETE, "/v1/schedules/every-second", None)
+        .await;
     assert_eq!(status, 200, "{body}");
     // A fire already under way when the schedule went has landed by now.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -75,14 +77,21 @@ async fn each_tick_fires_once_across_three_hosts_one_killed_mid_run() {
     let ticks = fired(&redis, "every-second").await;
     assert!(ticks.len() >= 5, "{ticks:?}");
     for pair in ticks.windows(2) {
-        assert_eq!(pair[1] - pair[0], 1000, "a tick missed or doubled: {ticks:?}");
+        assert_eq!(
+            pair[1] - pair[0],
+            1000,
+            "a tick missed or doubled: {ticks:?}"
+        );
     }
     assert_eq!(
         fired_lines(&hosts, "every-second"),
         ticks.len(),
         "one host submitted each tick"
     );
-    let ids: Vec<String> = ticks.iter().map(|t| format!("cron:every-second:{t}")).collect();
+    let ids: Vec<String> = ticks
+        .iter()
+        .map(|t| format!("cron:every-second:{t}"))
+        .collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let done = api.wait(&refs).await;
     for job in &done {
@@ -132,7 +141,10 @@ payload = { state = "IL" }
     let (now, schedules) = q.schedules().await.unwrap();
     let from_file = &schedules["from-file"];
     assert_eq!(from_file.schedule.payload, json!({ "state": "IL" }));
-    assert!(from_file.last_tick.unwrap() <= now, "its ticks start when it was added");
+    assert!(
+        from_file.last_tick.unwrap() <= now,
+        "its ticks start when it was added"
+    );
 
     // Every minute, added over the API; then no host "ran" for ten minutes:
     // only the last missed tick fires.
@@ -163,11 +175,15 @@ payload = { state = "IL" }
     let ticks_after = fired(&redis, "minutely").await;
     assert_eq!(ticks.len(), 1, "{ticks:?}");
     assert!(
-        ticks_after.len() == 1 || (ticks_after.len() == 2 && ticks_after[1] - ticks_after[0] == 60_000),
+        ticks_after.len() == 1
+            || (ticks_after.len() == 2 && ticks_after[1] - ticks_after[0] == 60_000),
         "one catch-up, then only the next minute's tick: {ticks_after:?}"
     );
     assert_eq!(ticks[0] % 60_000, 0);
-    assert!(ticks[0] > now - 60_000, "the last missed tick, not an early one");
+    assert!(
+        ticks[0] > now - 60_000,
+        "the last missed tick, not an early one"
+    );
 
     // Run now: a job outside the ticks; the schedule's ticks are untouched.
     let (status, body) = api.post("/v1/schedules/from-file/run", json!({})).await;
@@ -186,23 +202,44 @@ payload = { state = "IL" }
     // Bad schedules are refused, naming the field; nothing is written.
     for (body, field) in [
         (json!({ "cron": "61 * * * *", "job_type": "echo" }), "cron"),
-        (json!({ "cron": "* * * * *", "job_type": "echo", "timezone": "Mars/Base" }), "timezone"),
-        (json!({ "cron": "* * * * *", "job_type": "bad type" }), "job_type"),
-        (json!({ "cron": "* * * * *", "job_type": "echo", "name": "other" }), "name"),
+        (
+            json!({ "cron": "* * * * *", "job_type": "echo", "timezone": "Mars/Base" }),
+            "timezone",
+        ),
+        (
+            json!({ "cron": "* * * * *", "job_type": "bad type" }),
+            "job_type",
+        ),
+        (
+            json!({ "cron": "* * * * *", "job_type": "echo", "name": "other" }),
+            "name",
+        ),
         (json!({ "cron": "* * * * *" }), "job_type"),
     ] {
-        let (status, answer) = api.call(reqwest::Method::PUT, "/v1/schedules/bad", Some(body)).await;
+        let (status, answer) = api
+            .call(reqwest::Method::PUT, "/v1/schedules/bad", Some(body))
+            .await;
         assert_eq!(status, 400, "{answer}");
         assert!(answer.to_string().contains(field), "{field}: {answer}");
     }
     let out = deckhand()
-        .args(["schedule", "add", "bad", "--cron", "* * *", "--job-type", "echo"])
+        .args([
+            "schedule",
+            "add",
+            "bad",
+            "--cron",
+            "* * *",
+            "--job-type",
+            "echo",
+        ])
         .args(["--redis-url", &redis.url()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cron"), "{}", stderr(&out));
-    let (status, _) = api.call(reqwest::Method::DELETE, "/v1/schedules/nope", None).await;
+    let (status, _) = api
+        .call(reqwest::Method::DELETE, "/v1/schedules/nope", None)
+        .await;
     assert_eq!(status, 404);
     let (status, _) = api.post("/v1/schedules/nope/run", json!({})).await;
     assert_eq!(status, 404);

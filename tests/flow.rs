@@ -61,11 +61,20 @@ async fn groups_take_turns_and_priorities_still_order_inside_a_group() {
     }
     assert_eq!(
         order,
-        ["b-urgent", "a-0", "b-0", "a-1", "b-1", "a-2", "b-2", "a-3", "a-4", "a-5"],
+        [
+            "b-urgent", "a-0", "b-0", "a-1", "b-1", "a-2", "b-2", "a-3", "a-4", "a-5"
+        ],
         "b's jobs alternate with a's backlog instead of waiting behind it"
     );
-    let claimed = q.claim("h", &["t"], 1, Duration::from_secs(60)).await.unwrap();
-    assert_eq!(claimed[0].group.as_deref(), Some("a"), "the claim says the group");
+    let claimed = q
+        .claim("h", &["t"], 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed[0].group.as_deref(),
+        Some("a"),
+        "the claim says the group"
+    );
     assert_eq!(
         q.ready_groups("t").await.unwrap(),
         BTreeMap::from([("a".to_string(), 993)]),
@@ -81,10 +90,16 @@ async fn groups_take_turns_and_priorities_still_order_inside_a_group() {
         }
         v
     };
-    assert_eq!(next, ["a-7", "c-0", "a-8", "c-1"], "c alternates with a from the head");
+    assert_eq!(
+        next,
+        ["a-7", "c-0", "a-8", "c-1"],
+        "c alternates with a from the head"
+    );
 
     // Cancelling a ready grouped job counts it out of its group.
-    q.submit(job("t", "d-0".into(), Some("d"), 0)).await.unwrap();
+    q.submit(job("t", "d-0".into(), Some("d"), 0))
+        .await
+        .unwrap();
     assert_eq!(q.ready_groups("t").await.unwrap().get("d"), Some(&1));
     q.cancel("d-0").await.unwrap();
     assert_eq!(q.ready_groups("t").await.unwrap().get("d"), None);
@@ -108,7 +123,12 @@ async fn groups_take_turns_and_priorities_still_order_inside_a_group() {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("group"), "{err}");
-        assert!(q.get(&format!("bad-{}", bad.len())).await.unwrap().is_none());
+        assert!(
+            q.get(&format!("bad-{}", bad.len()))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }
 
@@ -193,7 +213,14 @@ async fn a_rate_limit_holds_across_hosts_without_spending_attempts() {
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("jobs 0"), "{body}");
     let out = deckhand()
-        .args(["rate", "echo", "--limit", "5/2d", "--redis-url", &redis.url()])
+        .args([
+            "rate",
+            "echo",
+            "--limit",
+            "5/2d",
+            "--redis-url",
+            &redis.url(),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -213,7 +240,10 @@ async fn a_rate_limit_holds_across_hosts_without_spending_attempts() {
     let mut ids = Vec::new();
     for i in 0..14 {
         let (status, body) = api
-            .post("/v1/jobs", json!({ "job_type": "echo", "payload": { "i": i } }))
+            .post(
+                "/v1/jobs",
+                json!({ "job_type": "echo", "payload": { "i": i } }),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         ids.push(body["id"].as_str().unwrap().to_string());
@@ -221,7 +251,10 @@ async fn a_rate_limit_holds_across_hosts_without_spending_attempts() {
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let done = api.wait(&refs).await;
     assert!(done.iter().all(|j| j["status"] == "completed"), "{done:?}");
-    assert!(done.iter().all(|j| j["attempts"] == 1), "no attempt spent waiting");
+    assert!(
+        done.iter().all(|j| j["attempts"] == 1),
+        "no attempt spent waiting"
+    );
     let mut starts: Vec<u64> = done
         .iter()
         .map(|j| j["started_at"].as_u64().unwrap())
@@ -231,14 +264,29 @@ async fn a_rate_limit_holds_across_hosts_without_spending_attempts() {
     // so the k-th start is at least k/4 whole intervals after the first.
     for (k, &t) in starts.iter().enumerate() {
         let earliest = starts[0] + (k as u64 / 4) * 1000;
-        assert!(t >= earliest, "start {k} at +{} ms: {starts:?}", t - starts[0]);
+        assert!(
+            t >= earliest,
+            "start {k} at +{} ms: {starts:?}",
+            t - starts[0]
+        );
     }
     let figures = q.figures().await.unwrap();
-    assert!(figures.stats.get("throttled").copied().unwrap_or(0) > 0, "{figures:?}");
+    assert!(
+        figures.stats.get("throttled").copied().unwrap_or(0) > 0,
+        "{figures:?}"
+    );
     let (_, types) = api.get("/v1/job-types").await;
-    assert!(types.to_string().contains("\"rate_limit\":{\"interval_ms\":1000,\"jobs\":4}"), "{types}");
+    assert!(
+        types
+            .to_string()
+            .contains("\"rate_limit\":{\"interval_ms\":1000,\"jobs\":4}"),
+        "{types}"
+    );
     let metrics = api.text("/metrics").await;
-    assert!(metrics.contains("deckhand_job_type_rate_limit{job_type=\"echo\"} 4"), "{metrics}");
+    assert!(
+        metrics.contains("deckhand_job_type_rate_limit{job_type=\"echo\"} 4"),
+        "{metrics}"
+    );
 
     // Lifted from the CLI: the next jobs start at once.
     let out = deckhand()
@@ -290,7 +338,11 @@ async fn children_inherit_the_group_and_can_be_submitted_for_later() {
     for child in q.get_many(&children).await.unwrap() {
         let child = child.unwrap();
         assert_eq!(child.group.as_deref(), Some("customer-7"), "inherited");
-        assert_eq!(child.status, deckhand::queue::JobStatus::Scheduled, "{child:?}");
+        assert_eq!(
+            child.status,
+            deckhand::queue::JobStatus::Scheduled,
+            "{child:?}"
+        );
     }
     let refs: Vec<&str> = children.iter().map(String::as_str).collect();
     let done = api.wait(&refs).await;

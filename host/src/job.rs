@@ -95,9 +95,7 @@ pub const MAX_GROUP_LEN: usize = 128;
 /// Fairness groups: 1–128 printable ASCII characters, no spaces.
 pub fn valid_group(group: &str) -> Result<(), String> {
     if group.is_empty() || group.len() > MAX_GROUP_LEN {
-        return Err(format!(
-            "{group:?} must be 1 to {MAX_GROUP_LEN} characters"
-        ));
+        return Err(format!("{group:?} must be 1 to {MAX_GROUP_LEN} characters"));
     }
     if let Some(c) = group.chars().find(|c| !c.is_ascii_graphic()) {
         return Err(format!(

@@ -84,8 +84,12 @@ impl Schedule {
         if self.cron.len() > 256 {
             return Err(refuse("cron", "longer than 256 characters"));
         }
-        let cron = croner::Cron::from_str(self.cron.trim())
-            .map_err(|e| refuse("cron", format!("{:?} is not a cron expression: {e}", self.cron)))?;
+        let cron = croner::Cron::from_str(self.cron.trim()).map_err(|e| {
+            refuse(
+                "cron",
+                format!("{:?} is not a cron expression: {e}", self.cron),
+            )
+        })?;
         let zone = match self.timezone.as_deref() {
             None => Tz::UTC,
             Some(name) => Tz::from_str(name).map_err(|_| {
@@ -118,10 +122,7 @@ impl Schedule {
         let parsed = Parsed { cron, zone };
         // An expression that never matches (`0 0 31 2 *`) is refused too.
         if parsed.next_after(crate::job::unix_ms_now()).is_none() {
-            return Err(refuse(
-                "cron",
-                format!("{:?} never comes due", self.cron),
-            ));
+            return Err(refuse("cron", format!("{:?} never comes due", self.cron)));
         }
         Ok(parsed)
     }
@@ -137,12 +138,19 @@ impl Parsed {
     /// whole seconds; the search keeps any fraction it is given).
     fn at(&self, ms: u64) -> Option<DateTime<Tz>> {
         let ms = i64::try_from(ms - ms % 1000).ok()?;
-        Some(Utc.timestamp_millis_opt(ms).single()?.with_timezone(&self.zone))
+        Some(
+            Utc.timestamp_millis_opt(ms)
+                .single()?
+                .with_timezone(&self.zone),
+        )
     }
 
     /// The latest tick at or before `now` (Unix ms).
     pub fn latest_at_or_before(&self, now: u64) -> Option<u64> {
-        let t = self.cron.find_previous_occurrence(&self.at(now)?, true).ok()?;
+        let t = self
+            .cron
+            .find_previous_occurrence(&self.at(now)?, true)
+            .ok()?;
         u64::try_from(t.timestamp_millis()).ok()
     }
 
@@ -174,13 +182,28 @@ mod tests {
         // 2026-12-01T08:30:15Z
         let now = 1_796_113_815_000;
         let every_minute = schedule("* * * * *").check().unwrap();
-        assert_eq!(every_minute.latest_at_or_before(now), Some(1_796_113_800_000));
+        assert_eq!(
+            every_minute.latest_at_or_before(now),
+            Some(1_796_113_800_000)
+        );
         assert_eq!(every_minute.next_after(now), Some(1_796_113_860_000));
         let every_two_seconds = schedule("*/2 * * * * *").check().unwrap();
-        assert_eq!(every_two_seconds.latest_at_or_before(now), Some(1_796_113_814_000));
-        assert_eq!(every_two_seconds.latest_at_or_before(1_796_113_814_000), Some(1_796_113_814_000));
-        assert_eq!(every_two_seconds.latest_at_or_before(1_796_113_814_999), Some(1_796_113_814_000));
-        assert_eq!(every_two_seconds.next_after(1_796_113_814_999), Some(1_796_113_816_000));
+        assert_eq!(
+            every_two_seconds.latest_at_or_before(now),
+            Some(1_796_113_814_000)
+        );
+        assert_eq!(
+            every_two_seconds.latest_at_or_before(1_796_113_814_000),
+            Some(1_796_113_814_000)
+        );
+        assert_eq!(
+            every_two_seconds.latest_at_or_before(1_796_113_814_999),
+            Some(1_796_113_814_000)
+        );
+        assert_eq!(
+            every_two_seconds.next_after(1_796_113_814_999),
+            Some(1_796_113_816_000)
+        );
         // 03:00 in Chicago is 09:00 UTC in December.
         let chicago = Schedule {
             timezone: Some("America/Chicago".into()),

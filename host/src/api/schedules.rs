@@ -19,11 +19,7 @@ pub(super) async fn list(State(state): State<Arc<ApiState>>) -> ApiResult {
     let list: Vec<serde_json::Value> = schedules
         .into_values()
         .map(|stored| {
-            let next = stored
-                .schedule
-                .check()
-                .ok()
-                .and_then(|p| p.next_after(now));
+            let next = stored.schedule.check().ok().and_then(|p| p.next_after(now));
             json!({
                 "schedule": stored.schedule,
                 "last_tick": stored.last_tick,

@@ -90,7 +90,10 @@ pub async fn schedule(command: ScheduleCommand) -> anyhow::Result<u8> {
             let queue = queue.connect().await?;
             match queue.put_schedule(&schedule).await {
                 Ok(()) => {
-                    println!("{}: {} ({})", schedule.name, schedule.cron, schedule.job_type);
+                    println!(
+                        "{}: {} ({})",
+                        schedule.name, schedule.cron, schedule.job_type
+                    );
                     Ok(EXIT_OK)
                 }
                 Err(e @ QueueError::Redis(_)) => Err(e.into()),
@@ -147,9 +150,9 @@ async fn list(queue: &QueueArgs, json: bool) -> anyhow::Result<u8> {
     }
     for row in rows {
         let s = &row["schedule"];
-        let next = row["next_tick"]
-            .as_u64()
-            .map_or("never".to_string(), |t| format!("in {} s", t.saturating_sub(now) / 1000));
+        let next = row["next_tick"].as_u64().map_or("never".to_string(), |t| {
+            format!("in {} s", t.saturating_sub(now) / 1000)
+        });
         println!(
             "{:<24} {:<20} {:<16} {:<20} next {next}",
             s["name"].as_str().unwrap_or(""),

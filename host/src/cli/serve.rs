@@ -286,8 +286,12 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
     // Schedules from the configuration: added, or replaced by name.
     for schedule in &config.schedules {
         match queue.put_schedule(schedule).await {
-            Ok(()) => tracing::info!(schedule = %schedule.name, cron = %schedule.cron, "schedule set from the configuration"),
-            Err(e) => tracing::warn!(schedule = %schedule.name, "cannot set the schedule from the configuration: {e}"),
+            Ok(()) => {
+                tracing::info!(schedule = %schedule.name, cron = %schedule.cron, "schedule set from the configuration")
+            }
+            Err(e) => {
+                tracing::warn!(schedule = %schedule.name, "cannot set the schedule from the configuration: {e}")
+            }
         }
     }
 
@@ -303,7 +307,10 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
             match queue.set_rate(job_type, Some(rate)).await {
                 Ok(()) => tracing::info!(job_type, %rate, "rate limit set from the configuration"),
                 Err(e) => {
-                    tracing::warn!(job_type, "cannot set the rate limit from the configuration: {e}")
+                    tracing::warn!(
+                        job_type,
+                        "cannot set the rate limit from the configuration: {e}"
+                    )
                 }
             }
         }

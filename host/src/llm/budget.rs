@@ -203,10 +203,18 @@ mod tests {
         h.insert("x-ratelimit-reset-tokens", "2s".parse().unwrap());
         let read = RateHeaders::read(&h);
         assert_eq!(read.pause(100), None, "room for the next request");
-        assert_eq!(read.pause(500), Some(Duration::from_secs(2)), "too few tokens");
+        assert_eq!(
+            read.pause(500),
+            Some(Duration::from_secs(2)),
+            "too few tokens"
+        );
         h.insert("x-ratelimit-remaining-requests", "0".parse().unwrap());
         let read = RateHeaders::read(&h);
-        assert_eq!(read.pause(100), Some(Duration::from_secs(1)), "no request left");
+        assert_eq!(
+            read.pause(100),
+            Some(Duration::from_secs(1)),
+            "no request left"
+        );
         assert_eq!(RateHeaders::read(&HeaderMap::new()).pause(100), None);
         h.insert("x-ratelimit-reset-requests", "99h".parse().unwrap());
         assert_eq!(RateHeaders::read(&h).pause(100), Some(MAX_WAIT));

@@ -349,7 +349,9 @@ impl LlmClient {
                         })?;
                         let parsed = dialect.parse(&json);
                         let used = match &parsed {
-                            Ok(reply) => reply.prompt_tokens.saturating_add(reply.completion_tokens),
+                            Ok(reply) => {
+                                reply.prompt_tokens.saturating_add(reply.completion_tokens)
+                            }
                             Err(ReplyError::Truncated { usage }) => usage.0.saturating_add(usage.1),
                             Err(_) => 0,
                         };

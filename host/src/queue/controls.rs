@@ -47,7 +47,8 @@ impl RateLimit {
     /// `"<jobs>/<interval>"`, the interval a number with a unit: `ms`, `s`,
     /// `m` or `h` (`"100/1m"`, `"5/500ms"`).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("rate limit {text:?} is not <jobs>/<interval>, like 100/1m or 5/500ms");
+        let bad =
+            || format!("rate limit {text:?} is not <jobs>/<interval>, like 100/1m or 5/500ms");
         let (jobs, interval) = text.trim().split_once('/').ok_or_else(bad)?;
         let jobs: u64 = jobs.trim().parse().map_err(|_| bad())?;
         let interval = interval.trim();
@@ -200,10 +201,39 @@ mod tests {
 
     #[test]
     fn rate_limits_parse_with_units_and_refuse_out_of_range() {
-        assert_eq!(RateLimit::parse("100/1m"), Ok(RateLimit { jobs: 100, interval_ms: 60_000 }));
-        assert_eq!(RateLimit::parse("5/500ms"), Ok(RateLimit { jobs: 5, interval_ms: 500 }));
-        assert_eq!(RateLimit::parse(" 2 / 3s "), Ok(RateLimit { jobs: 2, interval_ms: 3_000 }));
-        for bad in ["", "100", "100/", "/1m", "-1/1m", "1/-1s", "1/1", "1/1d", "x/1s", "1/99999999999999999999h"] {
+        assert_eq!(
+            RateLimit::parse("100/1m"),
+            Ok(RateLimit {
+                jobs: 100,
+                interval_ms: 60_000
+            })
+        );
+        assert_eq!(
+            RateLimit::parse("5/500ms"),
+            Ok(RateLimit {
+                jobs: 5,
+                interval_ms: 500
+            })
+        );
+        assert_eq!(
+            RateLimit::parse(" 2 / 3s "),
+            Ok(RateLimit {
+                jobs: 2,
+                interval_ms: 3_000
+            })
+        );
+        for bad in [
+            "",
+            "100",
+            "100/",
+            "/1m",
+            "-1/1m",
+            "1/-1s",
+            "1/1",
+            "1/1d",
+            "x/1s",
+            "1/99999999999999999999h",
+        ] {
             assert!(RateLimit::parse(bad).is_err(), "{bad:?} parsed");
         }
         assert!(RateLimit::parse("0/1s").unwrap_err().contains("jobs 0"));
@@ -211,7 +241,10 @@ mod tests {
         assert!(RateLimit::parse("1/25h").unwrap_err().contains("one day"));
         let stored = RateLimit::parse("7/2s").map(|r| r.stored());
         assert_eq!(stored.as_deref(), Ok("7/2000"));
-        assert_eq!(RateLimit::from_stored("7/2000"), RateLimit::new(7, 2000).ok());
+        assert_eq!(
+            RateLimit::from_stored("7/2000"),
+            RateLimit::new(7, 2000).ok()
+        );
         assert_eq!(RateLimit::from_stored("7/x"), None);
     }
 }

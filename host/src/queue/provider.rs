@@ -87,7 +87,12 @@ impl Queue {
 
     /// Keeps the slot `token` holds for `hold` from now (a request given up
     /// on may still occupy the provider); nothing when it is gone already.
-    pub async fn hold_slot(&self, name: &str, token: &str, hold: Duration) -> Result<(), QueueError> {
+    pub async fn hold_slot(
+        &self,
+        name: &str,
+        token: &str,
+        hold: Duration,
+    ) -> Result<(), QueueError> {
         let _: () = self
             .invocation(&scripts().slot_hold)
             .arg(name)
@@ -150,6 +155,8 @@ impl Queue {
             .clone()
             .hget(self.key(&[key::BUDGET, name]), field::AVG)
             .await?;
-        Ok(avg.filter(|a| a.is_finite() && *a > 0.0).map_or(0, |a| a as u64))
+        Ok(avg
+            .filter(|a| a.is_finite() && *a > 0.0)
+            .map_or(0, |a| a as u64))
     }
 }

@@ -35,11 +35,9 @@ impl Queue {
     /// written) when it does not check, or the queue holds the most
     /// schedules already.
     pub async fn put_schedule(&self, schedule: &Schedule) -> Result<(), QueueError> {
-        schedule
-            .check()
-            .map_err(|e| invalid(e.field, e.reason))?;
-        let json = serde_json::to_string(schedule)
-            .map_err(|e| QueueError::Protocol(e.to_string()))?;
+        schedule.check().map_err(|e| invalid(e.field, e.reason))?;
+        let json =
+            serde_json::to_string(schedule).map_err(|e| QueueError::Protocol(e.to_string()))?;
         let schedules = self.key(&[key::SCHEDULES]);
         let mut conn = self.conn.clone();
         let (exists, count): (bool, usize) = redis::pipe()
@@ -95,7 +93,13 @@ impl Queue {
             match serde_json::from_str::<Schedule>(&json) {
                 Ok(schedule) => {
                     let last_tick = ticks.get(&name).copied();
-                    out.insert(name, StoredSchedule { schedule, last_tick });
+                    out.insert(
+                        name,
+                        StoredSchedule {
+                            schedule,
+                            last_tick,
+                        },
+                    );
                 }
                 Err(e) => tracing::warn!(schedule = %name, "unreadable schedule left out: {e}"),
             }

@@ -1,0 +1,155 @@
+//! An LLM provider's limits kept by every host together: a per-minute
+//! token budget, the provider's own rate-limit headers, and a request that
+//! timed out keeping its slot. Real Redis; a scripted fake
+//! OpenAI-compatible server stands in for the provider.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_llm::{Answer, FakeLlm};
+use common::redis::TestRedis;
+use deckhand::llm::{LlmClient, LlmConfig, Provider};
+use deckhand::queue::{Queue, QueueConfig};
+use deckhand::runtime::{LlmMessage, LlmRequest};
+use serde_json::json;
+
+fn config(fake: &FakeLlm, provider: Provider) -> LlmConfig {
+    LlmConfig {
+        provider,
+        base_url: fake.url(),
+        model: "test-model".into(),
+        api_key_env: String::new(),
+        timeout_secs: 5.0,
+        ..LlmConfig::default()
+    }
+}
+
+fn request() -> LlmRequest {
+    LlmRequest {
+        messages: vec![LlmMessage {
+            role: "user".into(),
+            content: "Extract the pantry.".into(),
+        }],
+        model: None,
+        temperature: Some(0.0),
+        max_tokens: Some(20),
+        response_schema: None,
+    }
+}
+
+/// An answer that reports `tokens` used.
+fn costing(tokens: u64) -> Answer {
+    Answer::json(json!({
+        "model": "fake-model",
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "ok" },
+                      "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": tokens - 100, "completion_tokens": 100, "total_tokens": tokens },
+    }))
+}
+
+async fn queue(redis: &TestRedis) -> Queue {
+    Queue::connect(&redis.url(), QueueConfig::default())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_budget_holds_across_hosts_against_the_usage_the_provider_reports() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let fake = FakeLlm::start().await;
+    fake.always(costing(1000));
+    // 30,000 tokens a minute: 500 a second, and a full bucket of 30 calls.
+    let limited = LlmConfig {
+        tokens_per_minute: Some(30_000),
+        ..config(&fake, Provider::Openai)
+    };
+    let host_a = LlmClient::new(limited.clone(), Some(q.clone())).unwrap();
+    let host_b = LlmClient::new(limited, Some(q.clone())).unwrap();
+    let req = request();
+    let run = |client: LlmClient| {
+        let req = req.clone();
+        async move {
+            for _ in 0..17 {
+                client.generate(&req).await.unwrap();
+            }
+        }
+    };
+    tokio::join!(run(host_a), run(host_b));
+    let mut arrivals: Vec<_> = fake.seen().iter().map(|s| s.at).collect();
+    arrivals.sort();
+    assert_eq!(arrivals.len(), 34);
+    // Before the first answers teach the average, each host's first call
+    // takes only its estimate: two calls' worth of slack.
+    for (k, at) in arrivals.iter().enumerate() {
+        let spent_before = 1000.0 * k as f64;
+        let allowed = 30_000.0 + 500.0 * (*at - arrivals[0]).as_secs_f64() + 2000.0;
+        assert!(
+            spent_before <= allowed,
+            "call {k} at +{:?} after {spent_before} tokens (allowed {allowed})",
+            *at - arrivals[0]
+        );
+    }
+    assert!(
+        arrivals[33] - arrivals[0] >= Duration::from_millis(1900),
+        "the budget made the last calls wait: {:?}",
+        arrivals[33] - arrivals[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_reports_its_limit_spent_holds_every_host_until_it_resets() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let fake = FakeLlm::start().await;
+    fake.script([costing(500)
+        .header("x-ratelimit-remaining-tokens", "0")
+        .header("x-ratelimit-reset-tokens", "1.5s")]);
+    fake.always(costing(500));
+    let host_a = LlmClient::new(config(&fake, Provider::Openai), Some(q.clone())).unwrap();
+    let host_b = LlmClient::new(config(&fake, Provider::Openai), Some(q.clone())).unwrap();
+    host_a.generate(&request()).await.unwrap();
+    host_b.generate(&request()).await.unwrap();
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 2, "no 429 and no retry");
+    assert!(
+        seen[1].at - seen[0].at >= Duration::from_millis(1450),
+        "the other host waited for the reset: {:?}",
+        seen[1].at - seen[0].at
+    );
+}
+
+/// A local server keeps computing a request its client gave up on: the
+/// slot stays taken for another timeout, so the retry does not queue
+/// behind the abandoned request (and time out in turn).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_request_keeps_its_slot_while_the_server_may_still_work_on_it() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let fake = FakeLlm::start().await;
+    fake.script([Answer::content("late").after(Duration::from_secs(3))]);
+    fake.always(Answer::content("in time"));
+    let client = LlmClient::new(
+        LlmConfig {
+            timeout_secs: 1.0,
+            max_http_attempts: 2,
+            ..config(&fake, Provider::Llamacpp)
+        },
+        Some(q),
+    )
+    .unwrap();
+    assert_eq!(
+        client.generate(&request()).await.unwrap().content,
+        "in time"
+    );
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 2);
+    // 1 s to time out, then the slot is held 1 s more (a retry's own
+    // backoff alone is at most 0.75 s).
+    assert!(
+        seen[1].at - seen[0].at >= Duration::from_millis(1950),
+        "re-sent {:?} after the first",
+        seen[1].at - seen[0].at
+    );
+}
