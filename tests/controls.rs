@@ -277,7 +277,7 @@ fn max_overlap(jobs: &[serde_json::Value]) -> usize {
 async fn a_cap_holds_across_hosts_and_a_killed_host_frees_its_slot() {
     let redis = TestRedis::start();
     let plugins = plugin_dir(&["echo", "chaos"]);
-    let lease = ["--lease-ms", "1000"];
+    let lease = ["--lease-ms", "1000", "--batch-size", "50"];
     let mut hosts = [
         Host::start("cap-a", &redis.url(), plugins.path(), &lease),
         Host::start("cap-b", &redis.url(), plugins.path(), &lease),
@@ -307,16 +307,30 @@ async fn a_cap_holds_across_hosts_and_a_killed_host_frees_its_slot() {
         }
         ids
     };
-    // Two hosts with ten slots each: without the cap, all eight run at once.
-    let ids = submit_sleeps(8, 300).await;
+    // Two hosts with 50 slots each: without the cap, all would run at once.
+    let jobs: Vec<serde_json::Value> = (0..200)
+        .map(|i| json!({ "job_type": "chaos.sleep", "payload": { "ms": 15, "i": i } }))
+        .collect();
+    let mut ids = Vec::new();
+    for chunk in jobs.chunks(100) {
+        let (status, body) = api.post("/v1/jobs/batch", json!({ "jobs": chunk })).await;
+        assert_eq!(status, 201, "{body}");
+        for job in body["jobs"].as_array().unwrap() {
+            ids.push(job["id"].as_str().unwrap().to_string());
+        }
+    }
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let done = api.wait(&refs).await;
+    assert_eq!(done.len(), 200);
     assert!(done.iter().all(|j| j["status"] == "completed"));
     assert_eq!(
         max_overlap(&done),
         2,
         "at most two at once, and the cap was used"
     );
+    let hosts_used: std::collections::BTreeSet<&str> =
+        done.iter().filter_map(|j| j["worker"].as_str()).collect();
+    assert_eq!(hosts_used.len(), 2, "both hosts ran jobs");
     let (_, types) = api.get("/v1/job-types").await;
     let sleep = types["job_types"]
         .as_array()

@@ -116,6 +116,28 @@ async fn groups_take_turns_and_priorities_still_order_inside_a_group() {
     assert!(first.contains(&"late-0".to_string()), "{first:?}");
     assert!(first.contains(&"late-1".to_string()), "{first:?}");
 
+    // A job scheduled past the configured horizon is refused, naming it.
+    let near = Queue::connect(
+        &redis.url(),
+        QueueConfig {
+            max_schedule_ahead_ms: 24 * 3600 * 1000,
+            ..QueueConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let far = SubmitRequest {
+        delay_ms: Some(2 * 24 * 3600 * 1000),
+        ..job("t", "too-far".into(), None, 0)
+    };
+    let err = near.submit(far.clone()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("queue.max_schedule_ahead_days") && err.contains("1 days"),
+        "{err}"
+    );
+    assert!(q.get("too-far").await.unwrap().is_none());
+    q.submit(far).await.unwrap();
+
     // A bad group name is refused, naming the field; nothing is written.
     for bad in ["", "has space", &"g".repeat(129)] {
         let err = q

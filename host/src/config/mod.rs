@@ -99,6 +99,8 @@ impl Default for Config {
 }
 
 const MIB: u64 = 1024 * 1024;
+/// The furthest `queue.max_schedule_ahead_days` may reach (about 10 years).
+const MAX_SCHEDULE_AHEAD_DAYS: u64 = 3660;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -253,6 +255,12 @@ impl Config {
             "must be ≥ 1",
         )?;
         bound(
+            (1..=MAX_SCHEDULE_AHEAD_DAYS).contains(&self.queue.max_schedule_ahead_days),
+            "queue.max_schedule_ahead_days",
+            self.queue.max_schedule_ahead_days,
+            "must be 1 to 3660",
+        )?;
+        bound(
             (1..=crate::queue::MAX_BATCH_JOBS).contains(&self.queue.max_batch_jobs),
             "queue.max_batch_jobs",
             self.queue.max_batch_jobs,
@@ -396,6 +404,10 @@ impl Config {
             dead_max: self.queue.dead_max,
             max_batch_jobs: self.queue.max_batch_jobs,
             max_children: self.queue.max_children,
+            max_schedule_ahead_ms: self
+                .queue
+                .max_schedule_ahead_days
+                .saturating_mul(24 * 3600 * 1000),
             check_job_types: true,
             content_store: self.content.enabled,
             retry: RetryStrategy {

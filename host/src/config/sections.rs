@@ -39,6 +39,8 @@ pub struct QueueSection {
     pub max_payload_bytes: usize,
     /// Milliseconds a claim holds a job (≥ 100).
     pub lease_ms: u64,
+    /// The furthest ahead a job may be scheduled, in days (1 to 3660).
+    pub max_schedule_ahead_days: u64,
     pub reap_interval_ms: u64,
     pub reload_interval_ms: u64,
 }
@@ -116,6 +118,8 @@ impl Default for RetrySection {
     }
 }
 
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
 impl Default for QueueSection {
     fn default() -> Self {
         let q = QueueConfig::default();
@@ -128,6 +132,7 @@ impl Default for QueueSection {
             max_children: q.max_children,
             max_payload_bytes: q.max_payload_bytes,
             lease_ms: w.lease_ms,
+            max_schedule_ahead_days: q.max_schedule_ahead_ms / DAY_MS,
             reap_interval_ms: w.reap_interval_ms,
             reload_interval_ms: w.reload_interval_ms,
         }

@@ -29,6 +29,16 @@ fn every_bound_names_its_key() {
         ("[log]\nformat = \"xml\"", "log.format"),
         ("[limits]\npool_instances = 9", "limits.pool_instances"),
         ("[llm]\nmax_in_flight = 10001", "llm.max_in_flight"),
+        ("[llm]\ntokens_per_minute = 0", "llm.tokens_per_minute"),
+        ("[llm]\nrequests_per_minute = 0", "llm.requests_per_minute"),
+        (
+            "[queue]\nmax_schedule_ahead_days = 0",
+            "queue.max_schedule_ahead_days",
+        ),
+        (
+            "[queue]\nmax_schedule_ahead_days = 3661",
+            "queue.max_schedule_ahead_days",
+        ),
     ];
     for (text, key) in cases {
         let err = Config::from_toml(text, "test", env(&[])).unwrap_err();
@@ -143,4 +153,37 @@ fn a_job_type_may_carry_larger_payloads() {
             "{text}: {err}"
         );
     }
+}
+
+#[test]
+fn schedules_and_rate_limits_are_checked_where_they_are_read() {
+    let cases = [
+        (
+            "[[schedules]]\nname = \"a\"\ncron = \"61 * * * *\"\njob_type = \"echo\"",
+            "cron",
+        ),
+        (
+            "[[schedules]]\nname = \"a\"\ncron = \"* * * * *\"\njob_type = \"echo\"\n[[schedules]]\nname = \"a\"\ncron = \"@daily\"\njob_type = \"echo\"",
+            "appears twice",
+        ),
+        ("[job_types.echo]\nrate_limit = \"0/1s\"", "rate_limit"),
+        (
+            "[job_types.echo]\nrate_limit = \"5 per minute\"",
+            "rate_limit",
+        ),
+    ];
+    for (text, needle) in cases {
+        let msg = Config::from_toml(text, "test", env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(needle), "{text}: {msg}");
+    }
+    let ok = Config::from_toml(
+        "[[schedules]]\nname = \"a\"\ncron = \"0 3 * * *\"\njob_type = \"echo\"\ntimezone = \"Europe/Berlin\"\npayload = { x = 1 }\n[job_types.echo]\nrate_limit = \"10/1s\"",
+        "test",
+        env(&[]),
+    )
+    .unwrap();
+    assert_eq!(ok.schedules[0].payload, serde_json::json!({ "x": 1 }));
+    assert_eq!(ok.job_types["echo"].rate_limit.as_deref(), Some("10/1s"));
 }

@@ -2,7 +2,7 @@
 //! submission passes before it reaches Redis, and the submit scripts' replies.
 
 use super::*;
-use crate::job::{MAX_SCHEDULE_AHEAD_MS, valid_group};
+use crate::job::valid_group;
 
 impl Queue {
     /// Submits a job. With a caller-chosen id that already exists, returns
@@ -206,13 +206,17 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
             "give run_at or a delay, not both".to_string(),
         ));
     }
+    let horizon = config.max_schedule_ahead_ms;
+    let too_far = || {
+        format!(
+            "further ahead than the horizon of {} days (queue.max_schedule_ahead_days; at most 3660, 10 years)",
+            horizon / (24 * 3600 * 1000)
+        )
+    };
     if let Some(delay) = req.delay_ms
-        && delay > MAX_SCHEDULE_AHEAD_MS
+        && delay > horizon
     {
-        return Err(invalid(
-            "delay_ms",
-            format!("{delay} ms is more than 10 years; at most {MAX_SCHEDULE_AHEAD_MS} ms"),
-        ));
+        return Err(invalid("delay_ms", format!("{delay} ms is {}", too_far())));
     }
     if (req.run_at.is_some() || req.delay_ms.is_some()) && !req.depends_on.is_empty() {
         return Err(invalid(
@@ -222,11 +226,11 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
         ));
     }
     if let Some(at) = req.run_at {
-        let latest = crate::job::unix_ms_now().saturating_add(MAX_SCHEDULE_AHEAD_MS);
+        let latest = crate::job::unix_ms_now().saturating_add(horizon);
         if at > latest {
             return Err(invalid(
                 "run_at",
-                format!("{at} is more than 10 years ahead; at most {latest} (Unix ms)"),
+                format!("{at} (Unix ms) is {}", too_far()),
             ));
         }
     }
