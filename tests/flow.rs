@@ -182,6 +182,21 @@ async fn a_small_group_starts_within_the_first_claims_across_two_hosts() {
         .clone();
     assert_eq!(echo["ready_groups"]["small"], 10, "{echo}");
     assert_eq!(echo["ready_groups"]["big"], 10_000, "{echo}");
+    let out = deckhand()
+        .args(["stats", "--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(stats["job_types"]["echo"]["paused"], true, "{stats}");
+    assert_eq!(
+        stats["job_types"]["echo"]["ready_groups"]["small"], 10,
+        "{stats}"
+    );
+    let metrics = Api::new(&hosts[0]).text("/metrics").await;
+    assert!(
+        metrics.contains("deckhand_group_ready_jobs{job_type=\"echo\",group=\"small\"} 10"),
+        "{metrics}"
+    );
     q.resume("echo").await.unwrap();
 
     let small: Vec<String> = (0..10).map(|i| format!("small-{i}")).collect();
@@ -309,6 +324,17 @@ async fn a_rate_limit_holds_across_hosts_without_spending_attempts() {
         metrics.contains("deckhand_job_type_rate_limit{job_type=\"echo\"} 4"),
         "{metrics}"
     );
+    let out = deckhand()
+        .args(["stats", "--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(stats["throttled"].as_i64().unwrap() > 0, "{stats}");
+    assert_eq!(
+        stats["job_types"]["echo"]["rate_limit"]["jobs"], 4,
+        "{stats}"
+    );
+    assert_eq!(stats["queue"]["ready"], 0, "{stats}");
 
     // Lifted from the CLI: the next jobs start at once.
     let out = deckhand()
