@@ -328,9 +328,6 @@ async fn a_cap_holds_across_hosts_and_a_killed_host_frees_its_slot() {
         2,
         "at most two at once, and the cap was used"
     );
-    let hosts_used: std::collections::BTreeSet<&str> =
-        done.iter().filter_map(|j| j["worker"].as_str()).collect();
-    assert_eq!(hosts_used.len(), 2, "both hosts ran jobs");
     let (_, types) = api.get("/v1/job-types").await;
     let sleep = types["job_types"]
         .as_array()

@@ -97,16 +97,23 @@ impl Metrics {
     pub fn render(&self, queue: &QueueFigures) -> String {
         let mut out = String::new();
         let w = &mut out;
+        self.render_host(w);
+        render_queue(w, queue);
+        render_controls(w, queue);
+        render_events(w, queue);
+        render_llm(w, queue);
         header(
             w,
-            "worker_jobs_processed_total",
-            "counter",
-            "Job attempts processed by this host, by outcome.",
+            "deckhand_redis_up",
+            "gauge",
+            "1 when Redis answered this scrape.",
         );
-        for outcome in ["completed", "retried", "dead", "stale"] {
-            let n = self.processed(outcome);
-            let _ = writeln!(w, "worker_jobs_processed_total{{status=\"{outcome}\"}} {n}");
-        }
+        let _ = writeln!(w, "deckhand_redis_up {}", u8::from(queue.redis_up));
+        out
+    }
+
+    /// The time plugins spent per attempt, as a histogram per job type.
+    fn render_durations(&self, w: &mut String) {
         header(
             w,
             "worker_job_processing_seconds",
@@ -138,6 +145,21 @@ impl Metrics {
                 h.count
             );
         }
+    }
+
+    /// This host's own figures.
+    fn render_host(&self, w: &mut String) {
+        header(
+            w,
+            "worker_jobs_processed_total",
+            "counter",
+            "Job attempts processed by this host, by outcome.",
+        );
+        for outcome in ["completed", "retried", "dead", "stale"] {
+            let n = self.processed(outcome);
+            let _ = writeln!(w, "worker_jobs_processed_total{{status=\"{outcome}\"}} {n}");
+        }
+        self.render_durations(w);
         header(
             w,
             "deckhand_plugin_failures_total",
@@ -180,233 +202,225 @@ impl Metrics {
             "Seconds since this host started.",
         );
         let _ = writeln!(w, "deckhand_uptime_seconds {}", self.uptime().as_secs_f64());
+    }
+}
 
-        header(
-            w,
-            "worker_queue_size",
-            "gauge",
-            "Jobs ready to run, all job types (the whole queue).",
-        );
-        let _ = writeln!(w, "worker_queue_size {}", queue.ready);
-        header(
-            w,
-            "deckhand_queue_jobs",
-            "gauge",
-            "Jobs in the queue by status (the whole queue).",
-        );
-        for (status, n) in [
-            ("pending", queue.ready),
-            ("scheduled", queue.scheduled),
-            ("running", queue.running),
-            ("dead", queue.dead),
-        ] {
-            let _ = writeln!(w, "deckhand_queue_jobs{{status=\"{status}\"}} {n}");
-        }
-        header(
-            w,
-            "deckhand_job_type_paused",
-            "gauge",
-            "1 while a job type is paused (no host claims it), else 0.",
-        );
-        for (job_type, paused) in &queue.job_types {
+/// The queue's jobs by state.
+fn render_queue(w: &mut String, queue: &QueueFigures) {
+    header(
+        w,
+        "worker_queue_size",
+        "gauge",
+        "Jobs ready to run, all job types (the whole queue).",
+    );
+    let _ = writeln!(w, "worker_queue_size {}", queue.ready);
+    header(
+        w,
+        "deckhand_queue_jobs",
+        "gauge",
+        "Jobs in the queue by status (the whole queue).",
+    );
+    for (status, n) in [
+        ("pending", queue.ready),
+        ("scheduled", queue.scheduled),
+        ("running", queue.running),
+        ("dead", queue.dead),
+    ] {
+        let _ = writeln!(w, "deckhand_queue_jobs{{status=\"{status}\"}} {n}");
+    }
+}
+
+/// Each job type's controls: paused, running, cap, rate limit, ready jobs
+/// by group.
+fn render_controls(w: &mut String, queue: &QueueFigures) {
+    per_type(
+        w,
+        "deckhand_job_type_paused",
+        "1 while a job type is paused (no host claims it), else 0.",
+        queue
+            .job_types
+            .iter()
+            .map(|(t, p)| (t, u8::from(*p).to_string())),
+    );
+    per_type(
+        w,
+        "deckhand_job_type_running",
+        "Jobs of a type running now, across all hosts (what caps count).",
+        queue
+            .running_by_type
+            .iter()
+            .map(|(t, n)| (t, n.to_string())),
+    );
+    per_type(
+        w,
+        "deckhand_job_type_max_running",
+        "A job type's cap on jobs running at once across all hosts (types with a cap).",
+        queue.caps.iter().map(|(t, n)| (t, n.to_string())),
+    );
+    per_type(
+        w,
+        "deckhand_job_type_rate_limit",
+        "Most jobs of a type started per interval across all hosts (types with a rate limit).",
+        queue.rates.iter().map(|(t, r)| (t, r.jobs.to_string())),
+    );
+    per_type(
+        w,
+        "deckhand_job_type_rate_interval_seconds",
+        "The interval of a job type's rate limit.",
+        queue
+            .rates
+            .iter()
+            .map(|(t, r)| (t, (r.interval_ms as f64 / 1000.0).to_string())),
+    );
+    header(
+        w,
+        "deckhand_group_ready_jobs",
+        "gauge",
+        "Ready jobs by job type and fairness group (the largest groups of each type).",
+    );
+    for (job_type, groups) in &queue.ready_groups {
+        let mut largest: Vec<(&String, &u64)> = groups.iter().collect();
+        largest.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (group, n) in largest.into_iter().take(MAX_GROUP_SERIES) {
             let _ = writeln!(
                 w,
-                "deckhand_job_type_paused{{job_type=\"{}\"}} {}",
+                "deckhand_group_ready_jobs{{job_type=\"{}\",group=\"{}\"}} {n}",
                 escape(job_type),
-                u8::from(*paused)
+                escape(group)
             );
         }
-        header(
-            w,
-            "deckhand_job_type_running",
-            "gauge",
-            "Jobs of a type running now, across all hosts (what caps count).",
-        );
-        for (job_type, n) in &queue.running_by_type {
+    }
+}
+
+/// One gauge with a value per job type.
+fn per_type<'a>(
+    w: &mut String,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (&'a String, String)>,
+) {
+    header(w, name, "gauge", help);
+    for (job_type, value) in rows {
+        let _ = writeln!(w, "{name}{{job_type=\"{}\"}} {value}", escape(job_type));
+    }
+}
+
+/// The queue's event counters.
+fn render_events(w: &mut String, queue: &QueueFigures) {
+    let events: &[(&str, &str, &str)] = &[
+        (
+            "submitted",
+            "deckhand_jobs_submitted_total",
+            "Jobs submitted.",
+        ),
+        (
+            "throttled",
+            "deckhand_claims_throttled_total",
+            "Claims that found a job type at its rate limit with jobs ready.",
+        ),
+        (
+            "completed",
+            "deckhand_jobs_completed_total",
+            "Jobs completed (runs and cache hits).",
+        ),
+        (
+            "retried",
+            "deckhand_retries_total",
+            "Attempts that ended in a retry.",
+        ),
+        (
+            "dead",
+            "deckhand_dead_letters_total",
+            "Jobs moved to the dead-letter queue.",
+        ),
+        (
+            "cache_hits",
+            "deckhand_cache_hits_total",
+            "Jobs completed from the content store without running.",
+        ),
+        (
+            "attached",
+            "deckhand_content_attached_total",
+            "Submissions attached to a job already running the same content.",
+        ),
+        (
+            "reaped",
+            "deckhand_lease_expiries_total",
+            "Leases that expired (host crashed or froze) and were reaped.",
+        ),
+        (
+            "stale_rejected",
+            "deckhand_stale_outcomes_total",
+            "Outcomes refused because the lease was lost.",
+        ),
+        (
+            "released",
+            "deckhand_released_total",
+            "Jobs handed back at shutdown.",
+        ),
+    ];
+    for (field, name, help) in events {
+        header(w, name, "counter", help);
+        let n = queue.stats.get(*field).copied().unwrap_or(0);
+        let _ = writeln!(w, "{name} {n}");
+    }
+}
+
+/// LLM counters, per provider.
+fn render_llm(w: &mut String, queue: &QueueFigures) {
+    // LLM counters are kept per provider as `<field>:<provider>`.
+    let per_provider = |field: &str| -> Vec<(String, i64)> {
+        let prefix = format!("{field}:");
+        queue
+            .stats
+            .iter()
+            .filter_map(|(k, n)| k.strip_prefix(&prefix).map(|p| (escape(p), *n)))
+            .collect()
+    };
+    let llm: &[(&str, &str, &str)] = &[
+        (
+            "llm_calls",
+            "deckhand_llm_requests_total",
+            "HTTP requests to the LLM provider.",
+        ),
+        (
+            "llm_errors",
+            "deckhand_llm_errors_total",
+            "LLM calls that ended in an error.",
+        ),
+        (
+            "llm_rate_limited",
+            "deckhand_llm_rate_limited_total",
+            "LLM answers with HTTP 429.",
+        ),
+        (
+            "llm_invalid_outputs",
+            "deckhand_llm_invalid_outputs_total",
+            "Structured answers rejected (bad JSON or schema) and asked again.",
+        ),
+    ];
+    for (field, name, help) in llm {
+        header(w, name, "counter", help);
+        for (provider, n) in per_provider(field) {
+            let _ = writeln!(w, "{name}{{provider=\"{provider}\"}} {n}");
+        }
+    }
+    header(
+        w,
+        "deckhand_llm_tokens_total",
+        "counter",
+        "LLM tokens spent, by provider and kind.",
+    );
+    for (field, kind) in [
+        ("llm_prompt_tokens", "prompt"),
+        ("llm_completion_tokens", "completion"),
+    ] {
+        for (provider, n) in per_provider(field) {
             let _ = writeln!(
                 w,
-                "deckhand_job_type_running{{job_type=\"{}\"}} {n}",
-                escape(job_type)
+                "deckhand_llm_tokens_total{{provider=\"{provider}\",kind=\"{kind}\"}} {n}"
             );
         }
-        header(
-            w,
-            "deckhand_job_type_max_running",
-            "gauge",
-            "A job type's cap on jobs running at once across all hosts (types with a cap).",
-        );
-        for (job_type, n) in &queue.caps {
-            let _ = writeln!(
-                w,
-                "deckhand_job_type_max_running{{job_type=\"{}\"}} {n}",
-                escape(job_type)
-            );
-        }
-        header(
-            w,
-            "deckhand_job_type_rate_limit",
-            "gauge",
-            "Most jobs of a type started per interval across all hosts (types with a rate limit).",
-        );
-        for (job_type, rate) in &queue.rates {
-            let _ = writeln!(
-                w,
-                "deckhand_job_type_rate_limit{{job_type=\"{}\"}} {}",
-                escape(job_type),
-                rate.jobs
-            );
-        }
-        header(
-            w,
-            "deckhand_job_type_rate_interval_seconds",
-            "gauge",
-            "The interval of a job type's rate limit.",
-        );
-        for (job_type, rate) in &queue.rates {
-            let _ = writeln!(
-                w,
-                "deckhand_job_type_rate_interval_seconds{{job_type=\"{}\"}} {}",
-                escape(job_type),
-                rate.interval_ms as f64 / 1000.0
-            );
-        }
-        header(
-            w,
-            "deckhand_group_ready_jobs",
-            "gauge",
-            "Ready jobs by job type and fairness group (the largest groups of each type).",
-        );
-        for (job_type, groups) in &queue.ready_groups {
-            let mut largest: Vec<(&String, &u64)> = groups.iter().collect();
-            largest.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            for (group, n) in largest.into_iter().take(MAX_GROUP_SERIES) {
-                let _ = writeln!(
-                    w,
-                    "deckhand_group_ready_jobs{{job_type=\"{}\",group=\"{}\"}} {n}",
-                    escape(job_type),
-                    escape(group)
-                );
-            }
-        }
-        let events: &[(&str, &str, &str)] = &[
-            (
-                "submitted",
-                "deckhand_jobs_submitted_total",
-                "Jobs submitted.",
-            ),
-            (
-                "throttled",
-                "deckhand_claims_throttled_total",
-                "Claims that found a job type at its rate limit with jobs ready.",
-            ),
-            (
-                "completed",
-                "deckhand_jobs_completed_total",
-                "Jobs completed (runs and cache hits).",
-            ),
-            (
-                "retried",
-                "deckhand_retries_total",
-                "Attempts that ended in a retry.",
-            ),
-            (
-                "dead",
-                "deckhand_dead_letters_total",
-                "Jobs moved to the dead-letter queue.",
-            ),
-            (
-                "cache_hits",
-                "deckhand_cache_hits_total",
-                "Jobs completed from the content store without running.",
-            ),
-            (
-                "attached",
-                "deckhand_content_attached_total",
-                "Submissions attached to a job already running the same content.",
-            ),
-            (
-                "reaped",
-                "deckhand_lease_expiries_total",
-                "Leases that expired (host crashed or froze) and were reaped.",
-            ),
-            (
-                "stale_rejected",
-                "deckhand_stale_outcomes_total",
-                "Outcomes refused because the lease was lost.",
-            ),
-            (
-                "released",
-                "deckhand_released_total",
-                "Jobs handed back at shutdown.",
-            ),
-        ];
-        for (field, name, help) in events {
-            header(w, name, "counter", help);
-            let n = queue.stats.get(*field).copied().unwrap_or(0);
-            let _ = writeln!(w, "{name} {n}");
-        }
-        // LLM counters are kept per provider as `<field>:<provider>`.
-        let per_provider = |field: &str| -> Vec<(String, i64)> {
-            let prefix = format!("{field}:");
-            queue
-                .stats
-                .iter()
-                .filter_map(|(k, n)| k.strip_prefix(&prefix).map(|p| (escape(p), *n)))
-                .collect()
-        };
-        let llm: &[(&str, &str, &str)] = &[
-            (
-                "llm_calls",
-                "deckhand_llm_requests_total",
-                "HTTP requests to the LLM provider.",
-            ),
-            (
-                "llm_errors",
-                "deckhand_llm_errors_total",
-                "LLM calls that ended in an error.",
-            ),
-            (
-                "llm_rate_limited",
-                "deckhand_llm_rate_limited_total",
-                "LLM answers with HTTP 429.",
-            ),
-            (
-                "llm_invalid_outputs",
-                "deckhand_llm_invalid_outputs_total",
-                "Structured answers rejected (bad JSON or schema) and asked again.",
-            ),
-        ];
-        for (field, name, help) in llm {
-            header(w, name, "counter", help);
-            for (provider, n) in per_provider(field) {
-                let _ = writeln!(w, "{name}{{provider=\"{provider}\"}} {n}");
-            }
-        }
-        header(
-            w,
-            "deckhand_llm_tokens_total",
-            "counter",
-            "LLM tokens spent, by provider and kind.",
-        );
-        for (field, kind) in [
-            ("llm_prompt_tokens", "prompt"),
-            ("llm_completion_tokens", "completion"),
-        ] {
-            for (provider, n) in per_provider(field) {
-                let _ = writeln!(
-                    w,
-                    "deckhand_llm_tokens_total{{provider=\"{provider}\",kind=\"{kind}\"}} {n}"
-                );
-            }
-        }
-        header(
-            w,
-            "deckhand_redis_up",
-            "gauge",
-            "1 when Redis answered this scrape.",
-        );
-        let _ = writeln!(w, "deckhand_redis_up {}", u8::from(queue.redis_up));
-        out
     }
 }
 

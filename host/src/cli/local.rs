@@ -82,40 +82,7 @@ pub async fn exec(args: ExecArgs) -> anyhow::Result<u8> {
     let (target, plugin_dir) = (target.as_str(), plugin_dir.as_path());
     let payload = read_payload(&payload)?;
     let runtime = new_runtime()?;
-    let (plugin, job_type) = if target.ends_with(".wasm") {
-        let plugin = Arc::new(Plugin::load(&runtime, Path::new(target)).await?);
-        let job_type = match job_type {
-            Some(t) => t,
-            None => match plugin.info.job_types.as_slice() {
-                [only] => only.name.clone(),
-                types => {
-                    let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
-                    bail!(
-                        "{target} handles several job types ({}); pick one with --type",
-                        names.join(", ")
-                    );
-                }
-            },
-        };
-        (plugin, job_type)
-    } else {
-        let registry = Registry::open(runtime.clone(), plugin_dir).await?;
-        let snapshot = registry.snapshot();
-        let Some(plugin) = snapshot.plugin_for(target) else {
-            let mut known: Vec<&str> = snapshot.job_types().collect();
-            known.sort_unstable();
-            bail!(
-                "no plugin in {} handles job type {target:?} (known: {})",
-                plugin_dir.display(),
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            );
-        };
-        (plugin.clone(), target.to_string())
-    };
+    let (plugin, job_type) = find_plugin(&runtime, target, job_type, plugin_dir).await?;
     if plugin.job_type(&job_type).is_none() {
         bail!(
             "plugin {} does not handle job type {job_type:?}",
@@ -157,6 +124,51 @@ pub async fn exec(args: ExecArgs) -> anyhow::Result<u8> {
             Ok(EXIT_JOB_FAILED)
         }
     }
+}
+
+/// The plugin `exec` runs: a `.wasm` file (its one job type unless
+/// `--type` names one), or the plugin in `plugin_dir` handling the job type
+/// named; with the job type to run.
+async fn find_plugin(
+    runtime: &Arc<Runtime>,
+    target: &str,
+    job_type: Option<String>,
+    plugin_dir: &Path,
+) -> anyhow::Result<(Arc<Plugin>, String)> {
+    Ok(if target.ends_with(".wasm") {
+        let plugin = Arc::new(Plugin::load(&runtime, Path::new(target)).await?);
+        let job_type = match job_type {
+            Some(t) => t,
+            None => match plugin.info.job_types.as_slice() {
+                [only] => only.name.clone(),
+                types => {
+                    let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+                    bail!(
+                        "{target} handles several job types ({}); pick one with --type",
+                        names.join(", ")
+                    );
+                }
+            },
+        };
+        (plugin, job_type)
+    } else {
+        let registry = Registry::open(Arc::clone(runtime), plugin_dir).await?;
+        let snapshot = registry.snapshot();
+        let Some(plugin) = snapshot.plugin_for(target) else {
+            let mut known: Vec<&str> = snapshot.job_types().collect();
+            known.sort_unstable();
+            bail!(
+                "no plugin in {} handles job type {target:?} (known: {})",
+                plugin_dir.display(),
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        };
+        (plugin.clone(), target.to_string())
+    })
 }
 
 pub async fn plugins_list(dir: &Path, json: bool) -> anyhow::Result<u8> {

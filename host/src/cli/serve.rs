@@ -154,6 +154,14 @@ impl ServeArgs {
             let (name, limits) = deckhand::config::parse_job_type_limits(spec)?;
             c.job_types.insert(name, limits);
         }
+        self.apply_llm_flags(&mut c)?;
+        c.check()?;
+        Ok(c)
+    }
+
+    /// The `--llm-*` flags over the configuration's `[llm]` section; a
+    /// tuning flag with no LLM configured at all is refused.
+    fn apply_llm_flags(&self, c: &mut Config) -> anyhow::Result<()> {
         let names_llm =
             self.llm_provider.is_some() || self.llm_base_url.is_some() || self.llm_model.is_some();
         let tunes_llm: Vec<&str> = [
@@ -193,8 +201,7 @@ impl ServeArgs {
             }
             c.llm = Some(llm);
         }
-        c.check()?;
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -207,8 +214,40 @@ fn set_opt<T: Clone>(slot: &mut T, value: &Option<T>) {
 pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_on_shutdown(shutdown.clone()));
-
     // Refuse an open API before touching anything else.
+    let (listener, token) = bind_api(&config).await?;
+    let registry = open_plugins(&config).await?;
+    let redis_stop = CancellationToken::new();
+    let (url, embedded) = redis_url(&args, &config, &redis_stop).await?;
+    let Some(queue) = connect_with_retry(&url, config.queue_config(), &shutdown).await? else {
+        return Ok(EXIT_OK);
+    };
+    prepare_queue(&queue, &config).await;
+    let services = worker_services(&config, &queue)?;
+    let mut worker_config = config.worker_config();
+    if let Some(ms) = args.heartbeat_ms {
+        worker_config.heartbeat_ms = ms;
+    }
+    let worker = Worker::new(queue, registry, worker_config, services);
+    let api = listener.map(|l| spawn_api(l, &worker, token, &config, &shutdown));
+
+    tracing::info!(host = %worker.host_id(), url = %redact::url(&url), prefix = %config.prefix, "serving");
+    let stop = shutdown.clone();
+    worker.run(async move { stop.cancelled().await }).await;
+    if let Some(api) = api {
+        let _ = tokio::time::timeout(Duration::from_secs(5), api).await;
+    }
+
+    if let Some(embedded) = embedded {
+        redis_stop.cancel();
+        embedded.wait().await;
+    }
+    Ok(EXIT_OK)
+}
+
+/// The API's listener (none when `api.listen` is empty) and its token; an
+/// address off loopback without a token is refused.
+async fn bind_api(config: &Config) -> anyhow::Result<(Option<tokio::net::TcpListener>, String)> {
     let listen = config.api.listen.trim().to_string();
     let token = std::env::var("DECKHAND_API_TOKEN")
         .ok()
@@ -233,7 +272,11 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
                 .with_context(|| format!("cannot listen on {addr}"))?,
         )
     };
+    Ok((listener, token))
+}
 
+/// The plugin directory, loaded (each plugin's job types logged).
+async fn open_plugins(config: &Config) -> anyhow::Result<Arc<Registry>> {
     let runtime = Arc::new(Runtime::new(config.runtime_config())?);
     if !config.plugin_dir.is_dir() {
         anyhow::bail!(
@@ -254,9 +297,17 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
     for e in snapshot.errors() {
         tracing::warn!("plugin skipped: {e}");
     }
+    Ok(registry)
+}
 
-    let redis_stop = CancellationToken::new();
-    let (url, embedded) = match config.redis_url.clone() {
+/// The Redis to work: the configured one; else one answering at the
+/// default address; else an embedded `redis-server` started here.
+async fn redis_url(
+    args: &ServeArgs,
+    config: &Config,
+    redis_stop: &CancellationToken,
+) -> anyhow::Result<(String, Option<Embedded>)> {
+    Ok(match config.redis_url.clone() {
         Some(url) => (url, None),
         None => {
             let url = format!("redis://127.0.0.1:{}", args.embedded_redis_port);
@@ -270,11 +321,13 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
                 (embedded.url.clone(), Some(embedded))
             }
         }
-    };
+    })
+}
 
-    let Some(queue) = connect_with_retry(&url, config.queue_config(), &shutdown).await? else {
-        return Ok(EXIT_OK);
-    };
+/// Brings the queue to this layout, and sets the configuration's schedules,
+/// caps and rate limits in it (for every host; the last host to start with
+/// one wins).
+async fn prepare_queue(queue: &Queue, config: &Config) {
     // A queue written by older hosts is brought to this layout (jobs others
     // wait on flagged, running counts for caps) before this host completes any.
     match queue.migrate().await {
@@ -325,7 +378,11 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
             }
         }
     }
+}
 
+/// What a running job may use beside the queue: the LLM, the content
+/// directory.
+fn worker_services(config: &Config, queue: &Queue) -> anyhow::Result<WorkerServices> {
     let llm = match &config.llm {
         None => None,
         Some(llm) => {
@@ -338,55 +395,44 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
             Some(LlmClient::new(llm.clone(), Some(queue.clone()))?)
         }
     };
-    let services = WorkerServices {
+    Ok(WorkerServices {
         llm,
         content_dir: config
             .content
             .enabled
             .then(|| ContentDir::new(config.content_dir())),
-    };
-    let mut worker_config = config.worker_config();
-    if let Some(ms) = args.heartbeat_ms {
-        worker_config.heartbeat_ms = ms;
-    }
-    let worker = Worker::new(queue, registry, worker_config, services);
+    })
+}
 
-    let api = listener.map(|listener| {
-        let addr = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        tracing::info!(%addr, auth = !token.is_empty(), "HTTP API listening");
-        let app = router(
-            Arc::new(ApiState {
-                worker: worker.clone(),
-                token: token.clone(),
-            }),
-            config.api.max_body_bytes,
-        );
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::error!("HTTP API stopped: {e}");
-            }
-        })
-    });
-
-    tracing::info!(host = %worker.host_id(), url = %redact::url(&url), prefix = %config.prefix, "serving");
+/// Serves the HTTP API until shutdown.
+fn spawn_api(
+    listener: tokio::net::TcpListener,
+    worker: &Arc<Worker>,
+    token: String,
+    config: &Config,
+    shutdown: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(%addr, auth = !token.is_empty(), "HTTP API listening");
+    let app = router(
+        Arc::new(ApiState {
+            worker: worker.clone(),
+            token: token.clone(),
+        }),
+        config.api.max_body_bytes,
+    );
     let stop = shutdown.clone();
-    worker.run(async move { stop.cancelled().await }).await;
-    if let Some(api) = api {
-        let _ = tokio::time::timeout(Duration::from_secs(5), api).await;
-    }
-
-    if let Some(embedded) = embedded {
-        redis_stop.cancel();
-        embedded.wait().await;
-    }
-    Ok(EXIT_OK)
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!("HTTP API stopped: {e}");
+        }
+    })
 }
 
 /// Connects, retrying while Redis is not up yet. `None`: shut down while waiting.

@@ -8,6 +8,7 @@
 
 mod budget;
 mod dialect;
+mod http;
 mod shared;
 
 pub use dialect::{Call, Dialect, Provider, Reply, ReplyError};
@@ -180,23 +181,11 @@ impl LlmClient {
         request: &LlmRequest,
         usage: &Usage,
     ) -> Result<LlmResponse, LlmError> {
-        let schema = match &request.response_schema {
-            None => None,
-            Some(text) => {
-                let value: Value = serde_json::from_str(text).map_err(|e| {
-                    LlmError::InvalidRequest(format!("response-schema is not JSON: {e}"))
-                })?;
-                let validator = jsonschema::options()
-                    .should_validate_formats(true)
-                    .build(&value)
-                    .map_err(|e| {
-                        LlmError::InvalidRequest(format!(
-                            "response-schema is not a valid JSON Schema: {e}"
-                        ))
-                    })?;
-                Some((value, validator))
-            }
-        };
+        let schema = request
+            .response_schema
+            .as_deref()
+            .map(compile_schema)
+            .transpose()?;
         let model = request.model.as_deref().unwrap_or(&self.config.model);
         let mut messages = request.messages.clone();
         let (mut prompt_tokens, mut completion_tokens) = (0u32, 0u32);
@@ -225,28 +214,15 @@ impl LlmClient {
                 return Ok(self.response(reply, prompt_tokens, completion_tokens));
             };
             let text = strip_fences(&reply.content);
-            let problem = match serde_json::from_str::<Value>(text) {
-                Err(e) => format!("Your reply was not valid JSON ({e})."),
-                Ok(value) => {
-                    let errors: Vec<String> = validator
-                        .iter_errors(&value)
-                        .take(10)
-                        .map(|e| {
-                            format!("at {}: {e}", display_path(&e.instance_path().to_string()))
-                        })
-                        .collect();
-                    if errors.is_empty() {
-                        let reply = Reply {
-                            content: text.to_string(),
-                            ..reply
-                        };
-                        return Ok(self.response(reply, prompt_tokens, completion_tokens));
-                    }
-                    format!(
-                        "Your reply does not satisfy the JSON Schema:\n- {}",
-                        errors.join("\n- ")
-                    )
+            let problem = match schema_problem(validator, text) {
+                None => {
+                    let reply = Reply {
+                        content: text.to_string(),
+                        ..reply
+                    };
+                    return Ok(self.response(reply, prompt_tokens, completion_tokens));
                 }
+                Some(problem) => problem,
             };
             self.count(stat::LLM_INVALID_OUTPUTS, 1).await;
             tracing::debug!(attempt, "structured output rejected: {problem}");
@@ -277,184 +253,40 @@ impl LlmClient {
             cached: false,
         }
     }
-
-    /// One provider call with HTTP-level retries.
-    async fn call(&self, call: &Call<'_>, usage: &Usage) -> Result<Reply, LlmError> {
-        let dialect = self.dialect();
-        let url = format!(
-            "{}{}",
-            self.config.base_url.trim_end_matches('/'),
-            dialect.path()
-        );
-        let body = dialect.body(call);
-        let attempts = self.config.max_http_attempts.max(1);
-        let mut last = String::new();
-        let tokens = self.estimate_tokens(call).await;
-        for attempt in 1..=attempts {
-            self.wait_for_cooldown().await;
-            self.take_budget(tokens).await?;
-            let mut req = self.http.post(&url).json(&body);
-            if let Some(key) = &self.api_key {
-                req = req.bearer_auth(key);
-            }
-            self.count(stat::LLM_CALLS, 1).await;
-            usage.calls.fetch_add(1, Ordering::Relaxed);
-            let retry_after;
-            // The provider's own answer, read whole while this host holds
-            // one of its request slots (if the provider has a limit).
-            let slot = self.take_slot().await?;
-            let exchange = async {
-                let resp = req.send().await?;
-                let status = resp.status();
-                let header_wait = parse_retry_after(resp.headers());
-                let limits = budget::RateHeaders::read(resp.headers());
-                let text = resp.text().await.unwrap_or_default();
-                Ok::<_, reqwest::Error>((status, header_wait, limits, text))
-            }
-            .await;
-            match &exchange {
-                // A request given up on may still keep the server busy: its
-                // slot stays taken for as long again, so the next request
-                // does not queue behind it (and time out in turn).
-                Err(e) if e.is_timeout() => self.hold_slot(slot).await,
-                _ => self.give_slot(slot).await,
-            }
-            if let Ok((status, _, limits, _)) = &exchange {
-                self.heed(limits, tokens).await;
-                if !status.is_success() {
-                    // Refused before any work: the tokens go back.
-                    self.settle_budget(tokens, 0).await;
-                }
-            }
-            match exchange {
-                Err(e) => {
-                    let shown = crate::redact::url(&url);
-                    last = if e.is_timeout() {
-                        format!(
-                            "no answer within {} s from {shown}",
-                            self.config.timeout_secs
-                        )
-                    } else {
-                        crate::redact::text(&format!("cannot reach {shown}: {e}"), &url)
-                    };
-                    retry_after = None;
-                }
-                Ok((status, header_wait, _, text)) => {
-                    if status.is_success() {
-                        let json: Value = serde_json::from_str(&text).map_err(|e| {
-                            LlmError::InvalidResponse(format!(
-                                "HTTP 200 with a body that is not JSON ({e}): {}",
-                                truncate(&text, 300)
-                            ))
-                        })?;
-                        let parsed = dialect.parse(&json);
-                        let used = match &parsed {
-                            Ok(reply) => {
-                                reply.prompt_tokens.saturating_add(reply.completion_tokens)
-                            }
-                            Err(ReplyError::Truncated { usage }) => usage.0.saturating_add(usage.1),
-                            Err(_) => 0,
-                        };
-                        // What the provider did not say it used stays spent.
-                        self.settle_budget(tokens, if used > 0 { u64::from(used) } else { tokens })
-                            .await;
-                        return match parsed {
-                            Ok(reply) => {
-                                usage.add_tokens(reply.prompt_tokens, reply.completion_tokens);
-                                self.count(stat::LLM_PROMPT_TOKENS, i64::from(reply.prompt_tokens))
-                                    .await;
-                                self.count(
-                                    stat::LLM_COMPLETION_TOKENS,
-                                    i64::from(reply.completion_tokens),
-                                )
-                                .await;
-                                Ok(reply)
-                            }
-                            Err(problem) => {
-                                self.count(stat::LLM_ERRORS, 1).await;
-                                Err(match problem {
-                                    ReplyError::ErrorBody(m) => LlmError::Unavailable(format!(
-                                        "the provider answered HTTP 200 with an error: {m}"
-                                    )),
-                                    ReplyError::Truncated { usage: spent } => {
-                                        let usage_of_reply = spent;
-                                        usage.add_tokens(usage_of_reply.0, usage_of_reply.1);
-                                        let usage = usage_of_reply;
-                                        self.count(stat::LLM_PROMPT_TOKENS, i64::from(usage.0))
-                                            .await;
-                                        self.count(stat::LLM_COMPLETION_TOKENS, i64::from(usage.1))
-                                            .await;
-                                        LlmError::InvalidResponse(format!(
-                                            "the answer was cut off at max_tokens ({} completion tokens)",
-                                            usage.1
-                                        ))
-                                    }
-                                    ReplyError::NoContent(b) => LlmError::InvalidResponse(format!(
-                                        "no message content in the answer: {b}"
-                                    )),
-                                })
-                            }
-                        };
-                    }
-                    let excerpt = truncate(&text, 300);
-                    match status.as_u16() {
-                        401 | 403 => {
-                            self.count(stat::LLM_ERRORS, 1).await;
-                            return Err(LlmError::NotConfigured(format!(
-                                "the provider refused the credentials (HTTP {status}); check {}: {excerpt}",
-                                if self.config.api_key_env.is_empty() {
-                                    "the API key".to_string()
-                                } else {
-                                    format!("${}", self.config.api_key_env)
-                                }
-                            )));
-                        }
-                        429 => {
-                            self.count(stat::LLM_RATE_LIMITED, 1).await;
-                            let wait = header_wait.unwrap_or(Duration::from_secs(5)).min(MAX_WAIT);
-                            self.set_cooldown(wait).await;
-                            last = format!("rate limited (HTTP 429): {excerpt}");
-                            retry_after = Some(wait);
-                        }
-                        500..=599 => {
-                            last = format!("HTTP {status}: {excerpt}");
-                            retry_after = header_wait;
-                        }
-                        _ => {
-                            self.count(stat::LLM_ERRORS, 1).await;
-                            return Err(LlmError::InvalidRequest(format!(
-                                "HTTP {status}: {excerpt}"
-                            )));
-                        }
-                    }
-                }
-            }
-            if attempt < attempts {
-                let backoff = Duration::from_millis(250 * 2u64.pow(attempt.min(10)))
-                    .mul_f64(0.5 + fastrand::f64());
-                let wait = retry_after.unwrap_or(backoff).min(MAX_WAIT);
-                tracing::warn!(attempt, "LLM call failed ({last}); retrying in {wait:?}");
-                tokio::time::sleep(wait).await;
-            }
-        }
-        self.count(stat::LLM_ERRORS, 1).await;
-        Err(LlmError::Unavailable(format!(
-            "gave up after {attempts} attempts: {last}"
-        )))
-    }
 }
 
-/// `Retry-After` as seconds or an HTTP date.
-fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    if let Ok(secs) = value.trim().parse::<f64>() {
-        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
+/// A response schema, parsed and compiled (formats checked).
+fn compile_schema(text: &str) -> Result<(Value, jsonschema::Validator), LlmError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| LlmError::InvalidRequest(format!("response-schema is not JSON: {e}")))?;
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&value)
+        .map_err(|e| {
+            LlmError::InvalidRequest(format!("response-schema is not a valid JSON Schema: {e}"))
+        })?;
+    Ok((value, validator))
+}
+
+/// What is wrong with an answer against the schema, worded for the model
+/// to mend on its next ask; `None` when it is valid.
+fn schema_problem(validator: &jsonschema::Validator, text: &str) -> Option<String> {
+    match serde_json::from_str::<Value>(text) {
+        Err(e) => Some(format!("Your reply was not valid JSON ({e}).")),
+        Ok(value) => {
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .take(10)
+                .map(|e| format!("at {}: {e}", display_path(&e.instance_path().to_string())))
+                .collect();
+            (!errors.is_empty()).then(|| {
+                format!(
+                    "Your reply does not satisfy the JSON Schema:\n- {}",
+                    errors.join("\n- ")
+                )
+            })
+        }
     }
-    let when = httpdate::parse_http_date(value.trim()).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
 }
 
 /// Removes a Markdown code fence around JSON (```json ... ```), and the
@@ -492,22 +324,5 @@ mod tests {
         assert_eq!(strip_fences("  ```\n[1]\n```  "), "[1]");
         assert_eq!(strip_fences("{\"a\":1}"), "{\"a\":1}");
         assert_eq!(strip_fences("```{\"a\":1}```"), "{\"a\":1}");
-    }
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert(reqwest::header::RETRY_AFTER, "2".parse().unwrap());
-        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
-        let future = std::time::SystemTime::now() + Duration::from_secs(30);
-        h.insert(
-            reqwest::header::RETRY_AFTER,
-            httpdate::fmt_http_date(future).parse().unwrap(),
-        );
-        let d = parse_retry_after(&h).unwrap();
-        assert!(
-            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
-            "{d:?}"
-        );
     }
 }

@@ -213,20 +213,22 @@ impl JobRecord {
                 finished: number(take(field::CHILDREN_DONE), field::CHILDREN_DONE)?.unwrap_or(0),
                 failed: number(take(field::CHILDREN_FAILED), field::CHILDREN_FAILED)?.unwrap_or(0),
             },
-            errors: errors
-                .iter()
-                .map(|e| {
-                    serde_json::from_str(e).unwrap_or_else(|_| ErrorEntry {
-                        attempt: 0,
-                        kind: "unreadable".into(),
-                        message: e.clone(),
-                        host: None,
-                        at: 0,
-                    })
-                })
-                .collect(),
+            errors: errors.iter().map(|e| ErrorEntry::read(e)).collect(),
             id,
         };
         Ok(record)
+    }
+}
+
+impl ErrorEntry {
+    /// An entry as stored; one that cannot be read is kept as its text.
+    fn read(text: &str) -> ErrorEntry {
+        serde_json::from_str(text).unwrap_or_else(|_| ErrorEntry {
+            attempt: 0,
+            kind: "unreadable".into(),
+            message: text.to_string(),
+            host: None,
+            at: 0,
+        })
     }
 }

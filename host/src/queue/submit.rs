@@ -200,6 +200,12 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
     for dep in &req.depends_on {
         valid_id(dep).map_err(|r| invalid("depends_on", r))?;
     }
+    check_schedule(config, req)
+}
+
+/// The checks of a job scheduled for later: a time or a delay, not both;
+/// within the horizon; no dependencies.
+fn check_schedule(config: &QueueConfig, req: &SubmitRequest) -> Result<(), QueueError> {
     if req.run_at.is_some() && req.delay_ms.is_some() {
         return Err(invalid(
             "run_at",

@@ -222,24 +222,7 @@ impl Worker {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let free = capacity.saturating_sub(running.len());
-            let paused = self.over_memory();
-            if paused
-                != (self
-                    .metrics
-                    .claims_paused
-                    .swap(u64::from(paused), std::sync::atomic::Ordering::Relaxed)
-                    == 1)
-            {
-                if paused {
-                    tracing::warn!(
-                        max_memory_mb = self.config.max_memory_mb,
-                        resident_mb = resident_bytes() / (1024 * 1024),
-                        "memory guard: not claiming new jobs until memory is back under the limit"
-                    );
-                } else {
-                    tracing::info!("memory guard: claiming again");
-                }
-            }
+            let paused = self.memory_guard();
             // How long to wait when nothing wakes the loop: the idle poll,
             // or less when a scheduled job comes due sooner.
             let mut wait = idle;
@@ -300,6 +283,26 @@ impl Worker {
         }
     }
 
+    /// Whether the memory guard holds claims now; says so when that changes.
+    fn memory_guard(&self) -> bool {
+        let paused = self.over_memory();
+        let was = self
+            .metrics
+            .claims_paused
+            .swap(u64::from(paused), std::sync::atomic::Ordering::Relaxed)
+            == 1;
+        if paused && !was {
+            tracing::warn!(
+                max_memory_mb = self.config.max_memory_mb,
+                resident_mb = resident_bytes() / (1024 * 1024),
+                "memory guard: not claiming new jobs until memory is back under the limit"
+            );
+        } else if !paused && was {
+            tracing::info!("memory guard: claiming again");
+        }
+        paused
+    }
+
     /// Runs one claimed job and records its outcome.
     async fn run_job(self: Arc<Self>, job: ClaimedJob) {
         let cancel = CancellationToken::new();
@@ -311,61 +314,13 @@ impl Worker {
             },
         );
         let started = std::time::Instant::now();
-        if let Some(stored) = self.stored_result(&job) {
-            // The Redis index lost this content's result, the directory has
-            // it: complete without running (and without paying again).
-            match self
-                .completer
-                .complete(&job, &stored.result, &stored.plugin_version, true)
-                .await
-            {
-                Ok(ack) => {
-                    tracing::info!(job_id = %job.id, ?ack, "completed from the content directory")
-                }
-                Err(e) => tracing::warn!(job_id = %job.id, "cannot record cached result: {e}"),
-            }
+        if self.complete_from_directory(&job).await {
             lock(&self.in_flight).remove(&job.id);
             return;
         }
-        let snapshot = self.registry.snapshot();
-        let outcome = match snapshot.plugin_for(&job.job_type) {
-            None => Some((
-                Err(JobFailure::Retry {
-                    message: format!(
-                        "host {} no longer has a plugin for job type {:?}",
-                        self.host_id, job.job_type
-                    ),
-                }),
-                String::new(),
-            )),
-            Some(plugin) => {
-                let plugin = plugin.clone();
-                let input = JobInput {
-                    id: job.id.clone(),
-                    job_type: job.job_type.clone(),
-                    payload: job.payload.clone(),
-                    attempt: job.attempt,
-                    feedback: job.feedback.clone(),
-                    metadata: job
-                        .metadata
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                };
-                let services = Arc::new(QueueServices {
-                    queue: self.queue.clone(),
-                    children: Default::default(),
-                    priority: job.priority,
-                    group: job.group.clone(),
-                    token: job.token.clone(),
-                    llm: self.services.llm.clone(),
-                });
-                let runtime = self.registry.runtime().clone();
-                tokio::select! {
-                    result = runtime.run(&plugin, input, services) => Some((result, plugin.version_id.clone())),
-                    _ = cancel.cancelled() => None,
-                }
-            }
+        let outcome = tokio::select! {
+            outcome = self.run_plugin(&job) => Some(outcome),
+            _ = cancel.cancelled() => None,
         };
         let Some((result, version)) = outcome else {
             // The lease was lost or the host is handing the job back; whoever
@@ -387,6 +342,62 @@ impl Worker {
         let outcome = self.record(&job, result, &version).await;
         self.metrics.job_processed(&job.job_type, outcome, took);
         lock(&self.in_flight).remove(&job.id);
+    }
+
+    /// Completes `job` from the content directory when the Redis index lost
+    /// its content's result but the directory has it (no run, no paying
+    /// again); false when the directory has nothing for it.
+    async fn complete_from_directory(&self, job: &ClaimedJob) -> bool {
+        let Some(stored) = self.stored_result(job) else {
+            return false;
+        };
+        match self
+            .completer
+            .complete(job, &stored.result, &stored.plugin_version, true)
+            .await
+        {
+            Ok(ack) => {
+                tracing::info!(job_id = %job.id, ?ack, "completed from the content directory")
+            }
+            Err(e) => tracing::warn!(job_id = %job.id, "cannot record cached result: {e}"),
+        }
+        true
+    }
+
+    /// Runs `job` in its plugin: the result and the plugin's version id.
+    async fn run_plugin(&self, job: &ClaimedJob) -> (Result<String, JobFailure>, String) {
+        let snapshot = self.registry.snapshot();
+        let Some(plugin) = snapshot.plugin_for(&job.job_type) else {
+            let message = format!(
+                "host {} no longer has a plugin for job type {:?}",
+                self.host_id, job.job_type
+            );
+            return (Err(JobFailure::Retry { message }), String::new());
+        };
+        let plugin = plugin.clone();
+        let input = JobInput {
+            id: job.id.clone(),
+            job_type: job.job_type.clone(),
+            payload: job.payload.clone(),
+            attempt: job.attempt,
+            feedback: job.feedback.clone(),
+            metadata: job
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let services = Arc::new(QueueServices {
+            queue: self.queue.clone(),
+            children: Default::default(),
+            priority: job.priority,
+            group: job.group.clone(),
+            token: job.token.clone(),
+            llm: self.services.llm.clone(),
+        });
+        let runtime = self.registry.runtime().clone();
+        let result = runtime.run(&plugin, input, services).await;
+        (result, plugin.version_id.clone())
     }
 
     /// Writes an outcome, retrying through Redis outages. Gives up only when

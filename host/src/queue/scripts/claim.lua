@@ -27,59 +27,64 @@ local count, lease_ms, host = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local now = now_ms()
 -- Formatted once: number formatting is a large share of a script's time.
 local now_s = int(now)
+local lease_until = int(now + lease_ms)
 
-local due = redis.call('ZRANGEBYSCORE', k('scheduled'), '-inf', int(now), 'LIMIT', 0, 1000)
-for _, id in ipairs(due) do
-    redis.call('ZREM', k('scheduled'), id)
-    if redis.call('HGET', k('job', id), 'status') == 'scheduled' then
-        redis.call('HDEL', k('job', id), 'run_at')
-        enqueue(id)
+-- Due jobs (retries, and jobs submitted with run_at) to their ready queues.
+local function promote_due()
+    local due = redis.call('ZRANGEBYSCORE', k('scheduled'), '-inf', int(now), 'LIMIT', 0, 1000)
+    for _, id in ipairs(due) do
+        redis.call('ZREM', k('scheduled'), id)
+        if redis.call('HGET', k('job', id), 'status') == 'scheduled' then
+            redis.call('HDEL', k('job', id), 'run_at')
+            enqueue(id)
+        end
     end
 end
 
-local paused = {}
-for _, job_type in ipairs(redis.call('SMEMBERS', k('paused'))) do
-    paused[job_type] = true
+local paused, room, rates, next_look = {}, {}, {}, nil
+
+-- Paused types, and how many more of each capped type may start now
+-- (P:caps less P:running, never below 0).
+local function read_pauses_and_caps()
+    for _, job_type in ipairs(redis.call('SMEMBERS', k('paused'))) do
+        paused[job_type] = true
+    end
+    local caps = redis.call('HGETALL', k('caps'))
+    for i = 1, #caps, 2 do
+        local running = tonumber(redis.call('HGET', k('running'), caps[i]) or '0')
+        room[caps[i]] = math.max(tonumber(caps[i + 1]) - math.max(running, 0), 0)
+    end
 end
 
--- Job types with a cap on running jobs across all hosts: how many more of
--- each may start now (P:caps less P:running, never below 0).
-local room = {}
-local caps = redis.call('HGETALL', k('caps'))
-for i = 1, #caps, 2 do
-    local running = tonumber(redis.call('HGET', k('running'), caps[i]) or '0')
-    room[caps[i]] = math.max(tonumber(caps[i + 1]) - math.max(running, 0), 0)
-end
-
--- Job types with a rate limit: claims left in the current interval (the
+-- Types with a rate limit: claims left in the current interval (the
 -- counter P:rate:<type> lives as long as the interval). A type at its limit
 -- with jobs ready is a throttled claim, and the caller looks again when the
 -- interval ends.
-local rates, next_look = {}, nil
-local raw_rates = redis.call('HGETALL', k('rates'))
-for i = 1, #raw_rates, 2 do
-    local job_type = raw_rates[i]
-    local limit, interval = string.match(raw_rates[i + 1], '^(%d+)/(%d+)$')
-    if limit then
-        local used = tonumber(redis.call('GET', k('rate', job_type)) or '0')
-        local left = math.max(tonumber(limit) - used, 0)
-        rates[job_type] = tonumber(interval)
-        room[job_type] = math.min(room[job_type] or left, left)
-        if left == 0 and not paused[job_type]
-            and redis.call('ZCARD', k('ready', job_type)) > 0 then
-            stat('throttled')
-            local ends = redis.call('PTTL', k('rate', job_type))
-            if ends > 0 and (not next_look or ends < next_look) then
-                next_look = ends
+local function read_rates()
+    local raw = redis.call('HGETALL', k('rates'))
+    for i = 1, #raw, 2 do
+        local job_type = raw[i]
+        local limit, interval = string.match(raw[i + 1], '^(%d+)/(%d+)$')
+        if limit then
+            local used = tonumber(redis.call('GET', k('rate', job_type)) or '0')
+            local left = math.max(tonumber(limit) - used, 0)
+            rates[job_type] = tonumber(interval)
+            room[job_type] = math.min(room[job_type] or left, left)
+            if left == 0 and not paused[job_type]
+                and redis.call('ZCARD', k('ready', job_type)) > 0 then
+                stat('throttled')
+                local ends = redis.call('PTTL', k('rate', job_type))
+                if ends > 0 and (not next_look or ends < next_look) then
+                    next_look = ends
+                end
             end
         end
     end
 end
 
--- The best `want` ready ids across the types (paused ones left out): each
--- queue's first `want` entries, merged by score (lower first), taken off
--- their queues.
-local function take(want)
+-- Each ready queue's first `want` entries (paused types and types without
+-- room left out).
+local function heads_of(want)
     local heads = {}
     for i = 5, #ARGV do
         local job_type = ARGV[i]
@@ -92,6 +97,13 @@ local function take(want)
             end
         end
     end
+    return heads
+end
+
+-- The best `want` ready ids across the types: the queues' heads merged by
+-- score (lower first), taken off their queues.
+local function take(want)
+    local heads = heads_of(want)
     local ids = {}
     while #ids < want do
         local best = nil
@@ -117,57 +129,37 @@ local function take(want)
     return ids
 end
 
-local next_due = redis.call('ZRANGE', k('scheduled'), 0, 0, 'WITHSCORES')
-if next_due[2] then
-    local due_in = math.max(tonumber(next_due[2]) - now, 0)
-    next_look = next_look and math.min(next_look, due_in) or due_in
-end
-local out, leases = { next_look and int(next_look) or '-1' }, {}
-local started = {}
-local lease_until = int(now + lease_ms)
-local claimed = 0
-while claimed < count do
-    local ids = take(count - claimed)
-    if #ids == 0 then
-        break
+local out, leases, started, claimed = {}, {}, {}, 0
+
+-- Leases job `id` under `token` if it is still pending (anything else was
+-- left behind by a job that has moved on), adding it to the reply.
+local function lease(id, token)
+    local job = k('job', id)
+    local f = redis.call('HMGET', job, 'status', 'attempts', 'type', 'payload', 'feedback',
+        'metadata', 'priority', 'content_hash', 'force', 'group')
+    group_left(f[3], f[10])
+    if f[1] ~= 'pending' then
+        return
     end
-    -- One fencing token per id, taken at once (ids skipped below waste theirs).
-    local last_token = redis.call('INCRBY', k('token'), #ids)
-    for n, id in ipairs(ids) do
-        local job = k('job', id)
-        local f = redis.call('HMGET', job, 'status', 'attempts', 'type', 'payload', 'feedback',
-            'metadata', 'priority', 'content_hash', 'force', 'group')
-        group_left(f[3], f[10])
-        -- Anything else was left behind by a job that has moved on.
-        if f[1] == 'pending' then
-            local token = int(last_token - #ids + n)
-            local attempts = tostring((tonumber(f[2]) or 0) + 1)
-            redis.call('HSET', job, 'status', 'running', 'attempts', attempts,
-                'lease_token', token, 'lease_until', lease_until, 'worker', host,
-                'started_at', now_s, 'updated_at', now_s)
-            table.insert(leases, lease_until)
-            table.insert(leases, id)
-            started[f[3]] = (started[f[3]] or 0) + 1
-            if room[f[3]] then
-                room[f[3]] = room[f[3]] - 1
-            end
-            table.insert(out, id)
-            table.insert(out, f[3])
-            table.insert(out, f[4])
-            table.insert(out, attempts)
-            table.insert(out, f[5] or '')
-            table.insert(out, f[6] or '{}')
-            table.insert(out, token)
-            table.insert(out, lease_until)
-            table.insert(out, f[7] or '0')
-            table.insert(out, f[8] or '')
-            table.insert(out, f[9] or '')
-            table.insert(out, f[10] or '')
-            claimed = claimed + 1
-        end
+    local attempts = tostring((tonumber(f[2]) or 0) + 1)
+    redis.call('HSET', job, 'status', 'running', 'attempts', attempts,
+        'lease_token', token, 'lease_until', lease_until, 'worker', host,
+        'started_at', now_s, 'updated_at', now_s)
+    table.insert(leases, lease_until)
+    table.insert(leases, id)
+    started[f[3]] = (started[f[3]] or 0) + 1
+    if room[f[3]] then
+        room[f[3]] = room[f[3]] - 1
     end
+    local n = #out
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4] = id, f[3], f[4], attempts
+    out[n + 5], out[n + 6], out[n + 7], out[n + 8] = f[5] or '', f[6] or '{}', token, lease_until
+    out[n + 9], out[n + 10], out[n + 11], out[n + 12] = f[7] or '0', f[8] or '', f[9] or '', f[10] or ''
+    claimed = claimed + 1
 end
-if claimed > 0 then
+
+-- The leases, running counts and rate counters of what was claimed.
+local function record_claims()
     redis.call('ZADD', k('leases'), unpack(leases))
     for job_type, n in pairs(started) do
         redis.call('HINCRBY', k('running'), job_type, n)
@@ -178,5 +170,29 @@ if claimed > 0 then
         end
     end
     stat('claimed', claimed)
+end
+
+promote_due()
+read_pauses_and_caps()
+read_rates()
+local next_due = redis.call('ZRANGE', k('scheduled'), 0, 0, 'WITHSCORES')
+if next_due[2] then
+    local due_in = math.max(tonumber(next_due[2]) - now, 0)
+    next_look = next_look and math.min(next_look, due_in) or due_in
+end
+table.insert(out, next_look and int(next_look) or '-1')
+while claimed < count do
+    local ids = take(count - claimed)
+    if #ids == 0 then
+        break
+    end
+    -- One fencing token per id, taken at once (ids skipped waste theirs).
+    local last_token = redis.call('INCRBY', k('token'), #ids)
+    for n, id in ipairs(ids) do
+        lease(id, int(last_token - #ids + n))
+    end
+end
+if claimed > 0 then
+    record_claims()
 end
 return out

@@ -1,0 +1,82 @@
+//! `deckhand bulk`'s output: one JSON line per record, in input order,
+//! written as the front of the run finishes, and a line for every record
+//! on any exit.
+
+use super::*;
+
+impl Run<'_> {
+    /// Writes the finished records at the front of the output order.
+    pub(super) async fn write_finished(&mut self, out: &mut impl Write) -> Result<(), QueueError> {
+        loop {
+            let end = (self.written..self.ids.len())
+                .take(WRITE_CHUNK)
+                .take_while(|&i| self.done[i])
+                .last()
+                .map_or(self.written, |i| i + 1);
+            if end == self.written {
+                return Ok(());
+            }
+            let records = self
+                .queue
+                .outcomes(&self.followed[self.written..end])
+                .await?;
+            for (i, record) in (self.written..end).zip(records) {
+                let line = self.line(i, record.as_ref());
+                writeln!(out, "{line}").map_err(|e| QueueError::Protocol(e.to_string()))?;
+            }
+            out.flush()
+                .map_err(|e| QueueError::Protocol(e.to_string()))?;
+            self.written = end;
+        }
+    }
+
+    /// Writes a line for every record not written yet: the finished ones
+    /// with their outcome, the rest with the status they have now (or
+    /// `unknown` when Redis cannot be read).
+    pub(super) async fn write_rest(&mut self, out: &mut impl Write) -> anyhow::Result<()> {
+        while self.written < self.ids.len() {
+            let end = (self.written + WRITE_CHUNK).min(self.ids.len());
+            let records = match self.queue.outcomes(&self.followed[self.written..end]).await {
+                Ok(r) => r,
+                Err(_) => vec![None; end - self.written],
+            };
+            for (i, record) in (self.written..end).zip(records) {
+                writeln!(out, "{}", self.line(i, record.as_ref()))?;
+            }
+            self.written = end;
+        }
+        Ok(())
+    }
+
+    /// One output line; counts the outcome.
+    fn line(&mut self, i: usize, job: Option<&Outcome>) -> serde_json::Value {
+        let id = self.followed[i].clone();
+        let Some(job) = job else {
+            self.counts.unfinished += 1;
+            return serde_json::json!({ "id": id, "status": "unknown" });
+        };
+        match job.status {
+            JobStatus::Completed => {
+                self.counts.completed += 1;
+                let result: serde_json::Value = job
+                    .result
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str(r).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                serde_json::json!({ "id": id, "status": job.status, "result": result })
+            }
+            JobStatus::Dead | JobStatus::Cancelled => {
+                self.counts.failed += 1;
+                let error = job
+                    .last_error
+                    .as_ref()
+                    .map(|e| format!("[{}] {}", e.kind, e.message));
+                serde_json::json!({ "id": id, "status": job.status, "error": error })
+            }
+            status => {
+                self.counts.unfinished += 1;
+                serde_json::json!({ "id": id, "status": status })
+            }
+        }
+    }
+}
