@@ -136,7 +136,7 @@ async fn find_plugin(
     plugin_dir: &Path,
 ) -> anyhow::Result<(Arc<Plugin>, String)> {
     Ok(if target.ends_with(".wasm") {
-        let plugin = Arc::new(Plugin::load(&runtime, Path::new(target)).await?);
+        let plugin = Arc::new(Plugin::load(runtime, Path::new(target)).await?);
         let job_type = match job_type {
             Some(t) => t,
             None => match plugin.info.job_types.as_slice() {
