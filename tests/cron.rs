@@ -259,3 +259,48 @@ payload = { state = "IL" }
     assert!(stderr(&out).contains("[[schedules]]"), "{}", stderr(&out));
     assert!(stderr(&out).contains("never comes due"), "{}", stderr(&out));
 }
+
+/// `fire.lua`'s branches: a tick fires once; the same or an older tick is
+/// skipped; a removed schedule fires nothing.
+#[tokio::test]
+async fn a_tick_fires_once_and_never_for_a_removed_schedule() {
+    let redis = TestRedis::start();
+    let q = queue_with_types(&redis.url(), QueueConfig::default(), "h", &["echo"]).await;
+    let schedule = deckhand::schedule::Schedule {
+        name: "s".into(),
+        cron: "@hourly".into(),
+        job_type: "echo".into(),
+        payload: json!({ "n": 1 }),
+        timezone: None,
+        priority: 0,
+        group: Some("g".into()),
+    };
+    q.put_schedule(&schedule).await.unwrap();
+    let tick = deckhand::job::unix_ms_now() + 3_600_000;
+    let fired = q.fire(&schedule, tick).await.unwrap();
+    let deckhand::queue::Fired::Submitted(submitted) = fired else {
+        panic!("{fired:?}")
+    };
+    assert_eq!(submitted.id, format!("cron:s:{tick}"));
+    let job = q.get(&submitted.id).await.unwrap().unwrap();
+    assert_eq!(job.group.as_deref(), Some("g"));
+    assert_eq!(job.metadata["tick"], tick.to_string());
+    for again in [tick, tick - 1] {
+        assert_eq!(
+            q.fire(&schedule, again).await.unwrap(),
+            deckhand::queue::Fired::Skipped
+        );
+    }
+    assert!(q.remove_schedule("s").await.unwrap());
+    assert!(!q.remove_schedule("s").await.unwrap());
+    assert_eq!(
+        q.fire(&schedule, tick + 3_600_000).await.unwrap(),
+        deckhand::queue::Fired::Skipped
+    );
+    assert!(
+        q.get(&format!("cron:s:{}", tick + 3_600_000))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -406,3 +406,45 @@ async fn children_inherit_the_group_and_can_be_submitted_for_later() {
         );
     }
 }
+
+/// The claim script's rate branches: a type at its limit with jobs ready is
+/// a throttled claim and says when its interval ends; at its limit with
+/// nothing ready it is not.
+#[tokio::test]
+async fn a_type_at_its_rate_limit_is_throttled_only_with_jobs_ready() {
+    let redis = TestRedis::start();
+    let q = queue_with_types(&redis.url(), QueueConfig::default(), "h", &["r"]).await;
+    q.set_rate("r", Some(RateLimit::parse("1/1h").unwrap()))
+        .await
+        .unwrap();
+    let throttled = async || {
+        q.stats()
+            .await
+            .unwrap()
+            .get("throttled")
+            .copied()
+            .unwrap_or(0)
+    };
+    q.submit(job("r", "r-0".into(), None, 0)).await.unwrap();
+    assert_eq!(claim_one(&q, "r").await.unwrap().id, "r-0");
+    let idle = q
+        .claim_next("h", &["r"], 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(idle.jobs.is_empty());
+    assert_eq!(throttled().await, 0, "nothing ready: not throttled");
+    assert_eq!(idle.next_due, None, "nothing to look again for");
+    q.submit(job("r", "r-1".into(), None, 0)).await.unwrap();
+    let held = q
+        .claim_next("h", &["r"], 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(held.jobs.is_empty(), "the hour's one claim is spent");
+    assert_eq!(throttled().await, 1);
+    let next = held.next_due.unwrap();
+    assert!(
+        next > Duration::from_secs(3500) && next <= Duration::from_secs(3600),
+        "look again when the interval ends: {next:?}"
+    );
+    assert_eq!(q.get("r-1").await.unwrap().unwrap().attempts, 0);
+}

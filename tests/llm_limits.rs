@@ -153,3 +153,40 @@ async fn a_timed_out_request_keeps_its_slot_while_the_server_may_still_work_on_i
         seen[1].at - seen[0].at
     );
 }
+
+/// `slot_hold.lua`'s branches: a held slot is kept longer; a slot already
+/// gone is not brought back.
+#[tokio::test]
+async fn holding_a_slot_extends_it_and_never_revives_one_that_is_gone() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    assert_eq!(
+        q.take_slot("p", 1, "mine", Duration::from_millis(300))
+            .await
+            .unwrap(),
+        None
+    );
+    q.hold_slot("p", "mine", Duration::from_secs(60))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let wait = q
+        .take_slot("p", 1, "other", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        wait.is_some_and(|w| w > Duration::from_secs(50)),
+        "still held: {wait:?}"
+    );
+    q.give_slot("p", "mine").await.unwrap();
+    q.hold_slot("p", "mine", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        q.take_slot("p", 1, "other", Duration::from_secs(5))
+            .await
+            .unwrap(),
+        None,
+        "a slot given back stays given back"
+    );
+}
