@@ -51,12 +51,15 @@ impl Queue {
                 format!("the queue holds {count} schedules; at most {MAX_SCHEDULES}"),
             ));
         }
+        // A new schedule's ticks start now by Redis' clock, the clock the
+        // cron duty reads.
+        let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut conn).await?;
         let _: () = redis::pipe()
             .hset(&schedules, &schedule.name, json)
             .hset_nx(
                 self.key(&[key::TICKS]),
                 &schedule.name,
-                crate::job::unix_ms_now(),
+                secs * 1000 + micros / 1000,
             )
             .query_async(&mut conn)
             .await?;

@@ -138,7 +138,7 @@ end
 -- So a group with 10,000 ready jobs holds turns 1..10,000, and a group
 -- arriving then takes turns 1, 2, ...: the two alternate instead of the
 -- newcomer waiting behind the whole backlog. Jobs without a group keep the
--- FIFO sequence, as one more group.
+-- queue-wide FIFO sequence (which grouped turns do not advance).
 local function group_tag(job_type, group)
     local head = redis.call('ZRANGE', k('ready', job_type), 0, 0, 'WITHSCORES')
     local now_tag
