@@ -122,10 +122,22 @@ impl Queue {
         job_type: &str,
         max_running: Option<u64>,
     ) -> Result<(), QueueError> {
-        let key = self.key(&[key::CAPS]);
+        self.set_control(key::CAPS, job_type, max_running.map(|n| n.to_string()))
+            .await
+    }
+
+    /// Sets (`Some`) or removes (`None`) `job_type`'s entry in the control
+    /// hash `kind`, and wakes idle hosts to claim under the new value.
+    async fn set_control(
+        &self,
+        kind: &str,
+        job_type: &str,
+        value: Option<String>,
+    ) -> Result<(), QueueError> {
+        let key = self.key(&[kind]);
         let mut pipe = redis::pipe();
-        match max_running {
-            Some(n) => pipe.hset(&key, job_type, n),
+        match value {
+            Some(v) => pipe.hset(&key, job_type, v),
             None => pipe.hdel(&key, job_type),
         };
         let _: () = pipe
@@ -158,17 +170,8 @@ impl Queue {
         job_type: &str,
         limit: Option<RateLimit>,
     ) -> Result<(), QueueError> {
-        let key = self.key(&[key::RATES]);
-        let mut pipe = redis::pipe();
-        match limit {
-            Some(limit) => pipe.hset(&key, job_type, limit.stored()),
-            None => pipe.hdel(&key, job_type),
-        };
-        let _: () = pipe
-            .publish(self.key(&[key::WAKE]), job_type)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        Ok(())
+        self.set_control(key::RATES, job_type, limit.map(|l| l.stored()))
+            .await
     }
 
     /// Every rate limit, by job type.
