@@ -255,6 +255,33 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Checks a W3C `traceparent` value: version `00`, a trace id of 32 and a
+/// span id of 16 lower-case hex digits (neither all zeros), two hex digits
+/// of flags.
+pub fn valid_traceparent(text: &str) -> Result<(), String> {
+    let bad = || format!("traceparent {text:?} is not 00-<32 hex>-<16 hex>-<2 hex>");
+    let parts: Vec<&str> = text.split('-').collect();
+    let [version, trace, span, flags] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
+    if *version != "00"
+        || !hex(trace, 32)
+        || !hex(span, 16)
+        || !hex(flags, 2)
+        || zero(trace)
+        || zero(span)
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,11 +8,21 @@ use std::path::Path;
 /// Module -> the modules it may import (the table in `lib.rs`).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("api", &["worker", "queue", "metrics", "schedule", "job"]),
-    ("config", &["worker", "runtime", "llm", "queue", "schedule"]),
+    (
+        "config",
+        &["worker", "runtime", "llm", "queue", "schedule", "redact"],
+    ),
     (
         "worker",
         &[
-            "registry", "runtime", "llm", "content", "metrics", "queue", "schedule",
+            "registry",
+            "runtime",
+            "llm",
+            "content",
+            "metrics",
+            "queue",
+            "schedule",
+            "telemetry",
         ],
     ),
     ("metrics", &["queue"]),
@@ -25,6 +35,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("job", &[]),
     ("schema", &[]),
     ("redact", &[]),
+    ("telemetry", &["job", "redact"]),
     ("redis_server", &[]),
 ];
 

@@ -7,9 +7,9 @@
 //!
 //! | module | owns | imports |
 //! |---|---|---|
-//! | `api` | the HTTP API (axum): jobs, DLQ, job-type controls, schedules, health, metrics | worker, queue, metrics, schedule, job |
-//! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, llm, queue, schedule |
-//! | [`worker`] | a host's loops: claim, run, complete, leases, presence, cron | registry, runtime, llm, content, metrics, queue, schedule |
+//! | `api` | the HTTP API (axum): jobs, DLQ, job-type controls, schedules, health, metrics; the dashboard (`api/ui/`) | worker, queue, metrics, schedule, job |
+//! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, llm, queue, schedule, redact |
+//! | [`worker`] | a host's loops: claim, run, complete, leases, presence, cron | registry, runtime, llm, content, metrics, queue, schedule, telemetry |
 //! | [`metrics`] | counters and the Prometheus text | queue |
 //! | [`llm`] | the LLM client: dialects, retries, shared limits (slots, budgets, cooldowns), structured output | runtime (its port's types), queue (shared limits), redact |
 //! | [`content`] | the content store's durable copy and export/import | queue, job |
@@ -17,6 +17,7 @@
 //! | [`runtime`] | compiles plugins and runs each job in a fresh, limited instance; the `HostServices` port | job, schema |
 //! | [`queue`] | the Redis queue: scripts, records, hosts, DLQ, controls, schedules (storage: Redis code only) | schedule, job |
 //! | [`schedule`] | periodic jobs, no IO: a schedule's fields, checks and ticks | job |
+//! | [`telemetry`] | logging, and traces out over OTLP; W3C trace context | job, redact |
 //! | [`job`] | the job vocabulary, no IO: failures, job type names, content hashes | — |
 //! | `schema`, `redact`, `redis_server` | JSON Schema checks, secret redaction, an embedded `redis-server` | — |
 //!
@@ -36,6 +37,7 @@ pub mod registry;
 pub mod runtime;
 pub mod schedule;
 pub mod schema;
+pub mod telemetry;
 pub mod worker;
 
 #[cfg(test)]

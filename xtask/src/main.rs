@@ -274,11 +274,34 @@ fn test() -> Result<(), String> {
         "--target",
         &host_triple()?,
     ]))?;
+    browser_deps(&root)?;
     run(cargo()
         .current_dir(&root)
         .args(["test", "--release", "--workspace"]))?;
     // Not a benchmark: a tiny run that checks the peer harness still works.
     bench::bench(&["--smoke".to_string()])
+}
+
+/// What the dashboard's browser tests (`tests/dashboard.rs`) drive:
+/// `playwright-core` from npm, at `tests/ui/package-lock.json`'s version,
+/// and a chromium (`CHROMIUM`, or Debian's `/usr/bin/chromium`).
+fn browser_deps(root: &Path) -> Result<(), String> {
+    let ui = root.join("tests/ui");
+    if !ui.join("node_modules/playwright-core").exists() {
+        run(Command::new("npm")
+            .current_dir(&ui)
+            .args(["ci", "--no-audit", "--no-fund"]))
+        .map_err(|e| {
+            format!("{e}: the browser tests need Node.js and npm (Debian: apt-get install nodejs npm; .ci/run installs them)")
+        })?;
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Err(format!(
+            "the browser tests need chromium at {chromium} (Debian: apt-get install chromium; .ci/run installs it; or set CHROMIUM)"
+        ));
+    }
+    Ok(())
 }
 
 /// Runs the real-LLM alignment measurement (`bulk_over_the_sample_with_a_real_llm`

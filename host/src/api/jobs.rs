@@ -31,6 +31,10 @@ pub struct SubmitBody {
     /// Its fairness group within the job type.
     #[serde(default)]
     pub group: Option<String>,
+    /// W3C `traceparent` of the trace it joins (or the request's
+    /// `traceparent` header, which applies to every job without one).
+    #[serde(default)]
+    pub trace: Option<String>,
 }
 
 impl SubmitBody {
@@ -57,6 +61,7 @@ impl SubmitBody {
             run_at,
             delay_ms: self.delay_ms,
             group: self.group,
+            trace: self.trace,
         })
     }
 }
@@ -68,14 +73,31 @@ pub fn parse_submit(bytes: &[u8]) -> Result<SubmitRequest, String> {
         .into_request()
 }
 
+/// The request's `traceparent` header, given to jobs that name no trace.
+fn traced(headers: &HeaderMap, mut request: SubmitRequest) -> Result<SubmitRequest, ApiError> {
+    if request.trace.is_none()
+        && let Some(value) = headers.get("traceparent")
+    {
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::bad_request("traceparent header is not ASCII"))?;
+        request.trace = Some(text.trim().to_string());
+    }
+    Ok(request)
+}
+
 pub(super) async fn submit(
     State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let body: SubmitBody = parse_body(body)?;
     let queue = state.worker.queue();
     let job_type = body.job_type.clone();
-    let request = body.into_request().map_err(ApiError::bad_request)?;
+    let request = traced(
+        &headers,
+        body.into_request().map_err(ApiError::bad_request)?,
+    )?;
     let submitted = queue.submit(request).await?;
     let status = if submitted.created {
         StatusCode::CREATED
@@ -104,6 +126,7 @@ pub(super) struct BatchBody {
 
 pub(super) async fn submit_batch(
     State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let body: BatchBody = parse_body(body)?;
@@ -122,11 +145,13 @@ pub(super) async fn submit_batch(
         .into_iter()
         .enumerate()
         .map(|(index, job)| {
-            job.into_request().map_err(|e| {
-                ApiError::bad_request(format!(
-                    "job {index} of the batch: {e}; nothing was submitted"
-                ))
-            })
+            job.into_request()
+                .map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "job {index} of the batch: {e}; nothing was submitted"
+                    ))
+                })
+                .and_then(|r| traced(&headers, r))
         })
         .collect::<Result<Vec<_>, _>>()?;
     match state.worker.queue().submit_batch(requests).await {

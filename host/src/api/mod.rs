@@ -4,14 +4,17 @@
 //!
 //! Every error is JSON, `{"error": {"code": "...", "message": "..."}}`, with a
 //! stable code. Bad input is answered 4xx and writes nothing. With a token
-//! configured, `/v1/*` needs `Authorization: Bearer <token>`; `/health` and
-//! `/metrics` stay open.
+//! configured, `/v1/*` needs `Authorization: Bearer <token>` or a dashboard
+//! session (`ui/session.rs`, with its CSRF rules); `/health` and `/metrics`
+//! stay open. The dashboard (`ui/`) is served at `/ui`.
 
+mod browse;
 mod controls;
 mod dlq;
 mod jobs;
 mod ops;
 mod schedules;
+pub mod ui;
 
 pub use jobs::{SubmitBody, no_live_host, parse_submit};
 
@@ -38,8 +41,9 @@ use crate::worker::Worker;
 /// What the handlers share.
 pub struct ApiState {
     pub worker: Arc<Worker>,
-    /// Empty: no authentication.
-    pub token: String,
+    /// The API token's checks and the dashboard's sessions (an empty
+    /// token: no authentication).
+    pub sessions: ui::session::Sessions,
 }
 
 /// Longest `wait` a client may ask for.
@@ -63,10 +67,14 @@ fn wait_timeout(secs: f64) -> Result<Duration, ApiError> {
 
 pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
     let v1 = Router::new()
-        .route("/jobs", post(jobs::submit))
         .route("/jobs/batch", post(jobs::submit_batch))
         .route("/jobs/wait", post(jobs::wait))
+        .route("/jobs", get(browse::list).post(jobs::submit))
         .route("/jobs/{id}", get(jobs::get_job))
+        .route("/jobs/{id}/children", get(browse::children))
+        .route("/overview", get(browse::overview))
+        .route("/bulk/{id}", get(browse::bulk))
+        .route("/bulk/{id}/results.jsonl", get(browse::bulk_download))
         .route("/jobs/{id}/cancel", post(jobs::cancel))
         .route("/dlq", get(dlq::dlq_list))
         .route("/dlq/replay", post(dlq::dlq_replay))
@@ -88,6 +96,7 @@ pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest("/v1", v1)
+        .merge(ui::routes())
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
@@ -193,34 +202,11 @@ async fn authenticate(
     request: Request,
     next: Next,
 ) -> Response {
-    if !state.token.is_empty() {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token);
-        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), state.token.as_bytes())) {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing or wrong bearer token (Authorization: Bearer <token>)",
-            )
-            .into_response();
-        }
+    let now = crate::queue::now_ms();
+    if let Err(e) = state.sessions.admit(&headers, request.method(), now) {
+        return e.into_response();
     }
     next.run(request).await
-}
-
-/// The token of an `Authorization: Bearer <token>` value; the scheme is
-/// matched without regard to case (RFC 9110, 11.1).
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim_start())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn not_found() -> ApiError {

@@ -49,6 +49,10 @@ pub struct SubmitArgs {
     /// the groups of a job type that have ready jobs.
     #[arg(long)]
     group: Option<String>,
+    /// The W3C traceparent of a trace the job joins
+    /// (00-<32 hex>-<16 hex>-<2 hex>).
+    #[arg(long)]
+    traceparent: Option<String>,
     /// Wait for the job to finish and print its result.
     #[arg(long)]
     wait: bool,
@@ -116,6 +120,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
         run_at,
         delay_ms: args.delay,
         group: args.group,
+        trace: args.traceparent,
     };
     let submitted = match queue.submit(request).await {
         Ok(s) => s,

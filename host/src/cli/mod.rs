@@ -205,25 +205,6 @@ enum PluginsCommand {
     },
 }
 
-pub fn init_logging(verbose: u8, json: bool) {
-    let default = match verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.with_ansi(std::io::stderr().is_terminal()).init();
-    }
-}
-
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Command::Serve(args) = cli.command {
         // The configuration decides the log format, so it is read first.
@@ -234,11 +215,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 return Ok(EXIT_ERROR);
             }
         };
-        init_logging(cli.verbose, config.log.format == "json");
-        return serve::serve(*args, config).await;
+        let otel = deckhand::telemetry::OtelSettings {
+            endpoint: config.otel.endpoint.clone(),
+            service_name: config.otel.service_name.clone(),
+        };
+        let telemetry =
+            deckhand::telemetry::init(cli.verbose, config.log.format == "json", Some(&otel));
+        let code = serve::serve(*args, config).await;
+        // The exporter's last batch goes out on the runtime this thread
+        // is part of: block this worker only.
+        tokio::task::block_in_place(|| telemetry.shutdown());
+        return code;
     }
     let json_logs = std::env::var("DECKHAND_LOG_FORMAT").is_ok_and(|f| f == "json");
-    init_logging(cli.verbose, json_logs);
+    let _telemetry = deckhand::telemetry::init(cli.verbose, json_logs, None);
     match cli.command {
         Command::Exec(args) => local::exec(args).await,
         Command::Plugins { command } => match command {

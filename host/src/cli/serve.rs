@@ -416,11 +416,11 @@ fn spawn_api(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    tracing::info!(%addr, auth = !token.is_empty(), "HTTP API listening");
+    tracing::info!(%addr, auth = !token.is_empty(), dashboard = %format!("http://{addr}/ui/"), "HTTP API listening");
     let app = router(
         Arc::new(ApiState {
             worker: worker.clone(),
-            token: token.clone(),
+            sessions: deckhand::api::ui::session::Sessions::new(&token),
         }),
         config.api.max_body_bytes,
     );

@@ -30,7 +30,29 @@ impl Config {
         self.check_limits()?;
         self.check_job_types()?;
         self.check_schedules()?;
+        self.check_otel()?;
         self.check_llm()
+    }
+
+    /// Traces: an http(s) address or nothing; a service name.
+    fn check_otel(&self) -> Result<(), ConfigError> {
+        let endpoint = &self.otel.endpoint;
+        bound(
+            endpoint.is_empty()
+                || ((endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+                    && endpoint.len() <= 2048
+                    && !endpoint.contains(char::is_whitespace)),
+            "otel.endpoint",
+            crate::redact::url(endpoint),
+            "must be empty (no export) or an http:// or https:// address of at most 2048 characters",
+        )?;
+        let name = &self.otel.service_name;
+        bound(
+            !name.is_empty() && name.len() <= 256,
+            "otel.service_name",
+            name,
+            "must be 1 to 256 characters",
+        )
     }
 
     /// The host's own settings.

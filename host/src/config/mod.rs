@@ -67,6 +67,7 @@ pub struct Config {
     pub content: ContentSection,
     pub api: ApiSection,
     pub log: LogSection,
+    pub otel: OtelSection,
 }
 
 impl Default for Config {
@@ -95,6 +96,7 @@ impl Default for Config {
             content: ContentSection::default(),
             api: ApiSection::default(),
             log: LogSection::default(),
+            otel: OtelSection::default(),
         }
     }
 }

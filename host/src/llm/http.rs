@@ -45,7 +45,10 @@ impl LlmClient {
         for attempt in 1..=attempts {
             self.wait_for_cooldown().await;
             self.take_budget(tokens).await?;
-            let after = match self.attempt(&url, &body, tokens, usage).await? {
+            let after = match self
+                .traced_attempt(call, attempt, &url, &body, tokens, usage)
+                .await?
+            {
                 Attempt::Done(reply) => return Ok(reply),
                 Attempt::Again { why, after } => {
                     last = why;
@@ -64,6 +67,47 @@ impl LlmClient {
         Err(LlmError::Unavailable(format!(
             "gave up after {attempts} attempts: {last}"
         )))
+    }
+
+    /// One attempt inside its `llm_request` span: model, attempt, latency,
+    /// tokens and outcome as the span's fields (attributes in a trace).
+    async fn traced_attempt(
+        &self,
+        call: &Call<'_>,
+        attempt: u32,
+        url: &str,
+        body: &Value,
+        tokens: u64,
+        usage: &Usage,
+    ) -> Result<Attempt, LlmError> {
+        use tracing::Instrument;
+        use tracing::field::Empty;
+        let span = tracing::info_span!(
+            "llm_request",
+            model = call.model,
+            attempt,
+            latency_ms = Empty,
+            prompt_tokens = Empty,
+            completion_tokens = Empty,
+            outcome = Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = self
+            .attempt(url, body, tokens, usage)
+            .instrument(span.clone())
+            .await;
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        let outcome = match &result {
+            Ok(Attempt::Done(reply)) => {
+                span.record("prompt_tokens", reply.prompt_tokens);
+                span.record("completion_tokens", reply.completion_tokens);
+                "ok".to_string()
+            }
+            Ok(Attempt::Again { why, .. }) => format!("retry: {why}"),
+            Err(e) => format!("error: {e}"),
+        };
+        span.record("outcome", outcome.as_str());
+        result
     }
 
     /// Sends the request once, holding one of the provider's request slots

@@ -71,7 +71,7 @@ impl RateLimit {
         format!("{}/{}", self.jobs, self.interval_ms)
     }
 
-    fn from_stored(text: &str) -> Option<Self> {
+    pub(super) fn from_stored(text: &str) -> Option<Self> {
         let (jobs, interval) = text.split_once('/')?;
         RateLimit::new(jobs.parse().ok()?, interval.parse().ok()?).ok()
     }

@@ -37,11 +37,19 @@ pub mod key {
     pub const BUDGET: &str = "budget";
     pub const SCHEDULES: &str = "schedules";
     pub const TICKS: &str = "ticks";
+    /// The dashboard's figures: ended jobs by type and minute, the latest
+    /// ended ids, a job's children.
+    pub const DONE: &str = "done";
+    pub const DIED: &str = "died";
+    pub const MINUTES: &str = "minutes";
+    pub const RECENT: &str = "recent";
+    pub const CHILDREN: &str = "children";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
         HOSTS, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED, RUNNING, CAPS,
-        INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS,
+        INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS, DONE, DIED, MINUTES, RECENT,
+        CHILDREN,
     ];
 }
 
@@ -62,6 +70,8 @@ pub mod field {
     pub const WAITED_ON: &str = "waited_on";
     pub const PARENT: &str = "parent";
     pub const GROUP: &str = "group";
+    /// The W3C traceparent the job was submitted with.
+    pub const TRACE: &str = "trace";
     pub const CHILDREN_TOTAL: &str = "children_total";
     pub const CHILDREN_DONE: &str = "children_done";
     pub const CHILDREN_FAILED: &str = "children_failed";
@@ -111,6 +121,7 @@ pub mod field {
         WAITED_ON,
         PARENT,
         GROUP,
+        TRACE,
         CHILDREN_TOTAL,
         CHILDREN_DONE,
         CHILDREN_FAILED,
@@ -187,6 +198,14 @@ pub mod stat {
         LLM_PROMPT_TOKENS,
         LLM_COMPLETION_TOKENS,
     ];
+}
+
+/// Field prefixes of `P:minutes`: `c<minute>` jobs completed, `d<minute>`
+/// jobs dead in that Unix minute.
+pub mod minute {
+    pub const COMPLETED: &str = "c";
+    pub const DEAD: &str = "d";
+    pub const ALL: &[&str] = &[COMPLETED, DEAD];
 }
 
 /// What the scripts answer, and the failure kinds the queue itself writes
@@ -329,6 +348,7 @@ mod tests {
             .chain(&statuses)
             .chain(&failures)
             .chain(LUA_WORDS)
+            .chain(minute::ALL)
             .map(|s| s.to_string())
             .collect()
     }

@@ -4,7 +4,7 @@
 use super::*;
 
 /// Fields per job in the claim script's reply.
-const CLAIM_FIELDS: usize = 12;
+const CLAIM_FIELDS: usize = 13;
 
 impl Queue {
     /// Claims up to `count` ready jobs of the given types for `host`.
@@ -59,6 +59,7 @@ impl Queue {
                     content_hash,
                     forced,
                     group,
+                    trace,
                 ] => Ok(ClaimedJob {
                     id: id.clone(),
                     job_type: job_type.clone(),
@@ -74,6 +75,7 @@ impl Queue {
                     content_hash: (!content_hash.is_empty()).then(|| content_hash.clone()),
                     forced: forced == "1",
                     group: (!group.is_empty()).then(|| group.clone()),
+                    trace: (!trace.is_empty()).then(|| trace.clone()),
                 }),
                 other => Err(QueueError::Protocol(format!("claim returned {other:?}"))),
             })

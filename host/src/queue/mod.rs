@@ -19,15 +19,19 @@
 //!   request slots, token and request budgets, cooldowns) and its counters;
 //! - `maintenance.rs`: keyspace scans: the layout migration, the content index;
 //! - `schedules.rs`: periodic jobs stored, and each tick fired once;
+//! - `overview.rs`, `browse.rs`: what the dashboard reads: the queue at a
+//!   glance from counters; jobs listed by state, a job's children;
 //! - `record.rs`, `retry.rs`: the job record read back; the retry strategy;
 //! - `scripts.rs` and `scripts/*.lua`: every state change, one script each.
 
+mod browse;
 mod controls;
 mod dlq;
 mod extend;
 pub mod keys;
 mod lease;
 mod maintenance;
+mod overview;
 mod presence;
 mod provider;
 mod read;
@@ -37,7 +41,9 @@ mod schedules;
 mod scripts;
 mod submit;
 
+pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
 pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit};
+pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
 pub use presence::{Durability, TypeInfo};
 pub use provider::Budget;
 pub use read::{Outcome, QueueFigures};
@@ -221,6 +227,9 @@ pub struct SubmitRequest {
     /// claims take turns between the groups that have ready jobs, so one
     /// group's backlog does not hold back another's jobs.
     pub group: Option<String>,
+    /// W3C `traceparent` of the trace the job belongs to (its attempts'
+    /// spans are children of it; the jobs it submits join the trace).
+    pub trace: Option<String>,
 }
 
 /// What one claim took, and when the next scheduled job comes due
@@ -262,6 +271,8 @@ pub struct ClaimedJob {
     pub forced: bool,
     /// Its fairness group, if it has one (children inherit it).
     pub group: Option<String>,
+    /// The W3C `traceparent` it was submitted with, if any.
+    pub trace: Option<String>,
 }
 
 /// One result for [`Queue::complete_many`].

@@ -245,7 +245,7 @@ impl Queue {
     }
 }
 
-fn type_info(job_type: String, raw: &str, now: u64) -> TypeInfo {
+pub(super) fn type_info(job_type: String, raw: &str, now: u64) -> TypeInfo {
     let info: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
     let text = |k: &str| info[k].as_str().unwrap_or_default().to_string();
     let at = info["at"].as_u64().unwrap_or(0);

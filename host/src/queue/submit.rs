@@ -144,6 +144,7 @@ impl Queue {
             run_at: req.run_at.map(|t| t.to_string()).unwrap_or_default(),
             delay: req.delay_ms.map(|t| t.to_string()).unwrap_or_default(),
             group: req.group.clone().unwrap_or_default(),
+            trace: req.trace.clone().unwrap_or_default(),
         })
     }
 }
@@ -187,6 +188,9 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
     }
     if let Some(group) = &req.group {
         valid_group(group).map_err(|r| invalid("group", r))?;
+    }
+    if let Some(trace) = &req.trace {
+        crate::job::valid_traceparent(trace).map_err(|r| invalid("trace", r))?;
     }
     if req.depends_on.len() > MAX_DEPENDENCIES {
         return Err(invalid(
@@ -264,6 +268,7 @@ pub(super) struct Spec {
     run_at: String,
     delay: String,
     group: String,
+    trace: String,
 }
 
 impl Spec {
@@ -288,6 +293,7 @@ impl Spec {
             &self.run_at,
             &self.delay,
             &self.group,
+            &self.trace,
         ] {
             invocation.arg(arg);
         }
@@ -324,6 +330,7 @@ fn batch_argument(specs: &[Spec]) -> serde_json::Value {
             put("run_at", &spec.run_at, Some(""));
             put("delay", &spec.delay, Some(""));
             put("group", &spec.group, Some(""));
+            put("trace", &spec.trace, Some(""));
             serde_json::Value::Object(job)
         })
         .collect();

@@ -1,11 +1,17 @@
 //! The host side of the WIT imports: what `log`, `llm`, `jobs` and `schema` do when a
 //! plugin calls them. Each call is tagged with the plugin and the job.
 
+use tracing::Instrument;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::JobState;
 use super::bindings::{self, jobs, llm, log, schema};
 use super::services::{ChildJob, LlmError, LlmMessage, LlmRequest};
+
+/// A span per host call (a child of the job attempt's span).
+fn host_call(call: &'static str) -> tracing::Span {
+    tracing::info_span!("host_call", call)
+}
 
 pub(super) fn add_to_linker(linker: &mut Linker<JobState>) -> wasmtime::Result<()> {
     bindings::JobPlugin::add_to_linker::<JobState, HasSelf<JobState>>(linker, |state| state)
@@ -69,6 +75,7 @@ impl jobs::Host for JobState {
         let children = children.into_iter().map(child_job).collect();
         services
             .submit_children(&self.context.job, children)
+            .instrument(host_call("jobs.submit-many"))
             .await
             .map_err(|(index, reason)| (u32::try_from(index).unwrap_or(u32::MAX), reason))
     }
@@ -82,6 +89,7 @@ impl jobs::Host for JobState {
         let services = self.context.services.clone();
         services
             .progress(&self.context.job, fraction, message)
+            .instrument(host_call("jobs.progress"))
             .await
     }
 
@@ -93,6 +101,7 @@ impl jobs::Host for JobState {
         let services = self.context.services.clone();
         services
             .wait_also(&self.context.job, &id, depends_on)
+            .instrument(host_call("jobs.wait-also"))
             .await
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
     }
@@ -101,6 +110,7 @@ impl jobs::Host for JobState {
         let services = self.context.services.clone();
         services
             .get_jobs(&ids)
+            .instrument(host_call("jobs.get-many"))
             .await
             .into_iter()
             .map(|j| {
@@ -122,6 +132,7 @@ impl JobState {
         let services = self.context.services.clone();
         match services
             .submit_children(&self.context.job, vec![child])
+            .instrument(host_call("jobs.submit"))
             .await
         {
             Ok(mut ids) => ids
@@ -152,6 +163,7 @@ impl schema::Host for JobState {
         schema: String,
         instance: String,
     ) -> Result<Vec<schema::SchemaError>, String> {
+        let _call = host_call("schema.validate").entered();
         crate::schema::validate(&schema, &instance).map(|errors| {
             errors
                 .into_iter()
@@ -188,7 +200,11 @@ impl llm::Host for JobState {
             response_schema: request.response_schema,
         };
         let services = self.context.services.clone();
-        match services.generate(&self.context.job, request).await {
+        match services
+            .generate(&self.context.job, request)
+            .instrument(host_call("llm.generate"))
+            .await
+        {
             Ok(r) => Ok(llm::Response {
                 content: r.content,
                 model: r.model,

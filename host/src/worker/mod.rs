@@ -245,11 +245,17 @@ impl Worker {
                             for job in jobs {
                                 // Every log line about the job, the plugin's
                                 // own included, carries its id and type.
+                                // With traces exported, the attempt's span
+                                // continues the job's trace.
                                 let span = tracing::info_span!(
                                     "job",
                                     job_id = %job.id,
-                                    job_type = %job.job_type
+                                    job_type = %job.job_type,
+                                    attempt = job.attempt,
+                                    host = %self.host_id,
+                                    outcome = tracing::field::Empty,
                                 );
+                                crate::telemetry::continue_trace(&span, job.trace.as_deref());
                                 running.spawn(self.clone().run_job(job).instrument(span));
                             }
                             if full {
@@ -340,6 +346,7 @@ impl Worker {
             }
         }
         let outcome = self.record(&job, result, &version).await;
+        tracing::Span::current().record("outcome", outcome);
         self.metrics.job_processed(&job.job_type, outcome, took);
         lock(&self.in_flight).remove(&job.id);
     }
@@ -392,6 +399,7 @@ impl Worker {
             children: Default::default(),
             priority: job.priority,
             group: job.group.clone(),
+            trace: job.trace.clone(),
             token: job.token.clone(),
             llm: self.services.llm.clone(),
         });

@@ -27,6 +27,9 @@ pub(super) struct QueueServices {
     pub(super) priority: i32,
     /// The running job's fairness group, inherited by children that name none.
     pub(super) group: Option<String>,
+    /// The running job's trace, which its children join (under the
+    /// attempt's span when traces are exported).
+    pub(super) trace: Option<String>,
     /// The running attempt's lease token: what the queue checks before it
     /// lets the job change other jobs' waits.
     pub(super) token: String,
@@ -56,6 +59,7 @@ impl QueueServices {
             run_at: None,
             delay_ms: child.delay_ms,
             group: self.group.clone(),
+            trace: crate::telemetry::current_traceparent().or_else(|| self.trace.clone()),
         }
     }
 }

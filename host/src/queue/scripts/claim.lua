@@ -18,10 +18,10 @@
 -- Returns: a flat list: first the milliseconds until the next scheduled job
 --   comes due or a rate-limited type's interval ends ('-1': neither), so an
 --   idle host knows when to look again; then
---   12 fields per job:
+--   13 fields per job:
 --   id, type, payload, attempts (this attempt, 1-based), feedback, metadata,
 --   token, lease_until, priority, content hash ('' for none), forced ('1'/''),
---   group ('' for none)
+--   group ('' for none), trace (its traceparent, '' for none)
 
 local count, lease_ms, host = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local now = now_ms()
@@ -136,7 +136,7 @@ local out, leases, started, claimed = {}, {}, {}, 0
 local function lease(id, token)
     local job = k('job', id)
     local f = redis.call('HMGET', job, 'status', 'attempts', 'type', 'payload', 'feedback',
-        'metadata', 'priority', 'content_hash', 'force', 'group')
+        'metadata', 'priority', 'content_hash', 'force', 'group', 'trace')
     group_left(f[3], f[10])
     if f[1] ~= 'pending' then
         return
@@ -155,6 +155,7 @@ local function lease(id, token)
     out[n + 1], out[n + 2], out[n + 3], out[n + 4] = id, f[3], f[4], attempts
     out[n + 5], out[n + 6], out[n + 7], out[n + 8] = f[5] or '', f[6] or '{}', token, lease_until
     out[n + 9], out[n + 10], out[n + 11], out[n + 12] = f[7] or '0', f[8] or '', f[9] or '', f[10] or ''
+    out[n + 13] = f[11] or ''
     claimed = claimed + 1
 end
 

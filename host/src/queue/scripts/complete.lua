@@ -9,7 +9,8 @@
 --       cache_hit ('1': the result came from the content directory, not a run)
 -- Keys: P:job:<id>, P:leases, P:running, P:waiting:<id>, P:job:<child>, P:ready:<type>,
 --       P:job:<parent> (children counters), P:errors:<id> (expiry),
---       P:content:<type>:<hash>, P:seq, P:stats;
+--       P:content:<type>:<hash>, P:seq, P:stats, P:done, P:minutes, P:recent,
+--       P:children:<id> (expiry);
 --       publishes P:finished (the ids, space-separated) and P:wake
 -- Returns: one reply per job, in order: 'ok' | 'stale' (the lease was lost:
 --          someone else owns the job now)
@@ -24,9 +25,9 @@ for i = 3, #ARGV, 5 do
     local id, token, result, version = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
     local cache_hit = ARGV[i + 4] == '1'
     local job = k('job', id)
-    local status, held, job_type, content_hash, parent, last_error, feedback, waited_on =
+    local status, held, job_type, content_hash, parent, last_error, feedback, waited_on, children =
         unpack(redis.call('HMGET', job, 'status', 'lease_token', 'type', 'content_hash', 'parent',
-            'last_error', 'feedback', 'waited_on'))
+            'last_error', 'feedback', 'waited_on', 'children_total'))
     if status ~= 'running' or held ~= token then
         stale = stale + 1
         table.insert(replies, 'stale')
@@ -59,7 +60,7 @@ for i = 3, #ARGV, 5 do
         end
         count_finished(parent, false)
         -- HMGET gives false, not nil, for a missing field.
-        expire_finished(id, ttl, last_error ~= false)
+        expire_finished(id, ttl, last_error ~= false, children ~= false)
         table.insert(done, id)
         ended[job_type] = (ended[job_type] or 0) + 1
         table.insert(replies, 'ok')
@@ -73,8 +74,11 @@ if #done > 0 then
     redis.call('ZREM', k('leases'), unpack(done))
     for job_type, n in pairs(ended) do
         redis.call('HINCRBY', k('running'), job_type, -n)
+        count_outcome(job_type, 'done', n)
     end
     stat('completed', #done)
+    count_minute('c', #done)
+    note_recent(done)
     redis.call('PUBLISH', k('finished'), table.concat(done, ' '))
 end
 if hits > 0 then

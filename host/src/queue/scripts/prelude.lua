@@ -49,6 +49,13 @@
 --   P:ticks             hash    schedule name -> the last tick fired (Unix ms;
 --                               fire.lua), or when the schedule was added
 --   P:stats             hash    counters (submitted, completed, retried, dead, ...)
+--   P:done, P:died      hash    job type -> jobs of it completed (by a host) / dead,
+--                               ever (the dashboard's figures by type)
+--   P:minutes           hash    "c<minute>" / "d<minute>" -> jobs completed / dead in
+--                               that minute (Unix minutes); the last hour is kept
+--   P:recent            list    ids of the jobs that ended last (completed, dead,
+--                               cancelled), newest first, at most RECENT_MAX
+--   P:children:<id>     list    the jobs <id> submitted, in order; expires with <id>
 --   P:finished          channel job ids, published when jobs end (several ids
 --                               in one message are separated by spaces)
 --   P:wake              channel job types, published when a job becomes ready
@@ -264,7 +271,7 @@ local function trim_dead(now, dead_ttl, dead_max)
         if over > 0 then
             local oldest = redis.call('ZPOPMIN', k('dead'), over)
             for i = 1, #oldest, 2 do
-                redis.call('DEL', k('job', oldest[i]), k('errors', oldest[i]))
+                redis.call('DEL', k('job', oldest[i]), k('errors', oldest[i]), k('children', oldest[i]))
             end
         end
     end
@@ -273,14 +280,52 @@ end
 -- Finished jobs (completed, dead, cancelled) expire after ttl seconds (a
 -- number, or a lifetimes argument whose first part is taken).
 -- `has_errors` false: the caller knows the job has no error history (it
--- has no last_error), which saves a command on the hot path.
-local function expire_finished(id, ttl, has_errors)
+-- has no last_error), which saves a command on the hot path; likewise
+-- `has_children` false (no children_total) for its list of children.
+local function expire_finished(id, ttl, has_errors, has_children)
     ttl = lifetimes(ttl)
     if ttl and ttl > 0 then
         redis.call('EXPIRE', k('job', id), ttl)
         if has_errors ~= false then
             redis.call('EXPIRE', k('errors', id), ttl)
         end
+        if has_children ~= false then
+            redis.call('EXPIRE', k('children', id), ttl)
+        end
+    end
+end
+
+-- The dashboard's figures: jobs ended by type and by minute, and the
+-- latest ids. A minute's first count drops the minutes older than an hour
+-- (HKEYS of at most ~120 fields, once a minute).
+local RECENT_MAX = 1000
+local MINUTES_KEPT = 61
+
+local function count_minute(letter, n)
+    local minute = math.floor(now_ms() / 60000)
+    if redis.call('HINCRBY', k('minutes'), letter .. minute, n) == n then
+        local old = {}
+        for _, f in ipairs(redis.call('HKEYS', k('minutes'))) do
+            if (tonumber(string.sub(f, 2)) or 0) <= minute - MINUTES_KEPT then
+                table.insert(old, f)
+            end
+        end
+        if #old > 0 then
+            redis.call('HDEL', k('minutes'), unpack(old))
+        end
+    end
+end
+
+-- Counts `n` jobs of `job_type` ended as `outcome` ('done' or 'died').
+local function count_outcome(job_type, outcome, n)
+    redis.call('HINCRBY', k(outcome), job_type, n)
+end
+
+-- Notes ended jobs, newest last in `ids`, in P:recent.
+local function note_recent(ids)
+    if #ids > 0 then
+        redis.call('LPUSH', k('recent'), unpack(ids))
+        redis.call('LTRIM', k('recent'), 0, RECENT_MAX - 1)
     end
 end
 
@@ -346,12 +391,17 @@ local function finish_failed(id, status, entry, now, ttl)
         if st == 'dead' then
             redis.call('ZADD', k('dead'), int(now), jid)
             stat('dead')
+            if job_type then
+                count_outcome(job_type, 'died', 1)
+            end
+            count_minute('d', 1)
             expire_finished(jid, dead_ttl)
         else
             stat('cancelled')
             expire_finished(jid, result_ttl)
         end
         child_finished(jid, true)
+        note_recent({ jid })
         redis.call('PUBLISH', k('finished'), jid)
         local waiting = k('waiting', jid)
         for _, child in ipairs(redis.call('SMEMBERS', waiting)) do

@@ -7,7 +7,7 @@
 --       "jobs": [{id, job_type, payload, max_retries, content_hash, and,
 --       when not at their default: priority ('0'), metadata ('{}'),
 --       depends_on ('[]'), parent (''), force ('0'), run_after_failure ('0'),
---       run_at (''), delay (''), group ('')},
+--       run_at (''), delay (''), group (''), trace ('')},
 --       ...]}, all strings, each job read as submit.lua reads its arguments
 -- Keys: those of submit.lua, for each job
 -- Returns: JSON: {"ok": [reply, ...]} with submit.lua's reply per job, or
@@ -16,7 +16,7 @@
 local batch = cjson.decode(ARGV[2])
 local defaults = {
     priority = '0', metadata = '{}', depends_on = '[]', parent = '', force = '0',
-    run_after_failure = '0', run_at = '', delay = '', group = '',
+    run_after_failure = '0', run_at = '', delay = '', group = '', trace = '',
 }
 for name, value in pairs(batch.common) do
     defaults[name] = value

@@ -16,10 +16,12 @@ local function answer_failed(last_error)
     return ok and type(entry) == 'table' and entry['kind'] == 'retry_with_feedback'
 end
 
--- Counts a new child on its parent; `done` when it finished on arrival.
-local function count_child(parent, done)
+-- Counts a new child on its parent and lists it among the parent's
+-- children; `done` when it finished on arrival.
+local function count_child(parent, id, done)
     if live_parent(parent) then
         redis.call('HINCRBY', k('job', parent), 'children_total', 1)
+        redis.call('RPUSH', k('children', parent), id)
         if done then
             redis.call('HINCRBY', k('job', parent), 'children_done', 1)
         end
@@ -102,8 +104,8 @@ local function from_store(spec, content, content_hash, now)
             'plugin_version', redis.call('HGET', content, 'plugin_version') or '',
             'created_at', int(now), 'updated_at', int(now), 'finished_at', int(now),
             'status', 'completed')
-        expire_finished(id, spec.ttl)
-        count_child(parent, true)
+        expire_finished(id, spec.ttl, nil, false)
+        count_child(parent, id, true)
         stat('submitted')
         stat('cache_hits')
         stat('completed')
@@ -193,6 +195,9 @@ local function write_job(spec, unique, content, content_hash, now)
     if spec.parent ~= '' then
         put('parent', spec.parent)
     end
+    if spec.trace ~= '' then
+        put('trace', spec.trace)
+    end
     if spec.group ~= '' then
         put('group', spec.group)
     end
@@ -210,7 +215,7 @@ local function write_job(spec, unique, content, content_hash, now)
         redis.call('HSET', content, 'job', id)
     end
     redis.call('HSET', job, unpack(fields))
-    count_child(spec.parent, false)
+    count_child(spec.parent, id, false)
     stat('submitted')
     if failed then
         -- A dependency already failed: the job is dead on arrival, with the reason.
@@ -270,6 +275,6 @@ local function spec_from_argv(at)
         max_retries = a(4), metadata = a(5), depends_on = a(6), parent = a(7),
         check_type = a(8), ttl = a(9), content_hash = a(10), force = a(11),
         use_store = a(12), run_after_failure = a(13), max_children = a(14),
-        run_at = a(15), delay = a(16), group = a(17),
+        run_at = a(15), delay = a(16), group = a(17), trace = a(18) or '',
     }
 end

@@ -1,0 +1,297 @@
+//! What the dashboard reads, as API calls anyone may make: the overview,
+//! jobs listed by state, a job's children, a bulk run's records and their
+//! results as JSON lines.
+
+use axum::body::Body;
+
+use super::*;
+use crate::queue::{JobFilter, MAX_SCAN, Outcome};
+
+/// Most jobs (or bulk rows) one page holds.
+const MAX_PAGE: usize = 500;
+
+pub(super) async fn overview(State(state): State<Arc<ApiState>>) -> ApiResult {
+    ok(StatusCode::OK, state.worker.queue().overview().await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    status: String,
+    #[serde(default, rename = "type")]
+    job_type: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    50
+}
+
+/// `offset` and `limit` in range, or the error naming them.
+fn page_bounds(offset: usize, limit: usize) -> Result<(), ApiError> {
+    if offset > MAX_OFFSET || !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "offset must be ≤ {MAX_OFFSET} and limit 1 to {MAX_PAGE} (got offset {offset}, limit {limit})"
+        )));
+    }
+    Ok(())
+}
+
+/// A query string in the API's error shape.
+fn query<T: serde::de::DeserializeOwned>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+/// `GET /v1/jobs?status=S[&type=T][&group=G][&offset=N][&limit=N]`.
+pub(super) async fn list(
+    State(state): State<Arc<ApiState>>,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let q = query(q)?;
+    page_bounds(q.offset, q.limit)?;
+    let status: JobStatus = q.status.parse().map_err(ApiError::bad_request)?;
+    let nonempty = |v: Option<String>| v.filter(|v| !v.is_empty());
+    let filter = JobFilter {
+        status,
+        job_type: nonempty(q.job_type),
+        group: nonempty(q.group),
+    };
+    if let Some(t) = &filter.job_type {
+        crate::job::valid_job_type_name(t).map_err(ApiError::bad_request)?;
+    }
+    if let Some(g) = &filter.group {
+        crate::job::valid_group(g).map_err(|e| ApiError::bad_request(format!("group {e}")))?;
+    }
+    let page = state
+        .worker
+        .queue()
+        .list_jobs(&filter, q.offset, q.limit)
+        .await?;
+    ok(
+        StatusCode::OK,
+        json!({
+            "jobs": page.jobs,
+            "total": page.total,
+            "offset": q.offset,
+            "next_offset": page.next_offset,
+            "max_scan": MAX_SCAN,
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PageQuery {
+    #[serde(default)]
+    offset: usize,
+    #[serde(default = "default_limit")]
+    limit: usize,
+    /// Bulk rows only: keep the rows in this state.
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// `GET /v1/jobs/{id}/children`: the jobs it submitted, in order.
+pub(super) async fn children(
+    State(state): State<Arc<ApiState>>,
+    path: Result<Path<String>, PathRejection>,
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let id = path_id(path)?;
+    let q = query(q)?;
+    page_bounds(q.offset, q.limit)?;
+    let queue = state.worker.queue();
+    if queue.get(&id).await?.is_none() {
+        return Err(QueueError::NotFound(id).into());
+    }
+    let (total, jobs) = queue.children(&id, q.offset, q.limit).await?;
+    ok(
+        StatusCode::OK,
+        json!({ "total": total, "offset": q.offset, "jobs": jobs }),
+    )
+}
+
+/// The records of bulk run `id`: how many, read from its result (a `bulk`
+/// job's result says `records` once it has submitted them).
+async fn bulk_records(state: &ApiState, id: &str) -> Result<usize, ApiError> {
+    let Some(job) = state.worker.queue().get(id).await? else {
+        return Err(QueueError::NotFound(id.to_string()).into());
+    };
+    if job.job_type != "bulk" {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_bulk_run",
+            format!("job {id} is a {} job, not a bulk run", job.job_type),
+        ));
+    }
+    let records = job
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .and_then(|r| r["records"].as_u64())
+        .unwrap_or(0);
+    Ok(usize::try_from(records).unwrap_or(usize::MAX))
+}
+
+/// Rows `range` of bulk run `id`: record `i`'s jobs are `<id>.align.<i>`
+/// and `<id>.validate.<i>` (the `bulk` plugin's naming), read in one
+/// pipelined trip per 500 records.
+async fn bulk_rows(
+    state: &ApiState,
+    id: &str,
+    range: std::ops::Range<usize>,
+    with_results: bool,
+) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<String> = range
+        .clone()
+        .flat_map(|i| [format!("{id}.align.{i}"), format!("{id}.validate.{i}")])
+        .collect();
+    let outcomes = state.worker.queue().outcomes(&ids).await?;
+    Ok(range
+        .zip(ids.chunks(2).zip(outcomes.chunks(2)))
+        .map(|(i, (ids, out))| bulk_row(i, ids, out, with_results))
+        .collect())
+}
+
+fn bulk_row(i: usize, ids: &[String], out: &[Option<Outcome>], with_results: bool) -> Value {
+    let job = |k: usize| {
+        let o = out.get(k).and_then(Option::as_ref);
+        let mut v = json!({
+            "id": ids[k],
+            "status": o.map_or("missing", |o| o.status.as_str()),
+        });
+        if let Some(e) = o.and_then(|o| o.last_error.as_ref()) {
+            v["error"] = json!(format!("[{}] {}", e.kind, e.message));
+        }
+        v
+    };
+    let (align, mut validate) = (job(0), job(1));
+    let result: Option<Value> = out
+        .get(1)
+        .and_then(Option::as_ref)
+        .and_then(|o| o.result.as_deref())
+        .and_then(|r| serde_json::from_str(r).ok());
+    let row_state = match (
+        &result,
+        align["status"].as_str(),
+        validate["status"].as_str(),
+    ) {
+        (Some(r), _, _) if r["status"].is_string() => r["status"].clone(),
+        (_, Some(a), _) if a != "completed" => json!(a),
+        (_, _, Some(v)) => json!(v),
+        _ => json!("missing"),
+    };
+    let score = result.as_ref().map_or(Value::Null, |r| r["score"].clone());
+    if with_results {
+        validate["result"] = result.unwrap_or(Value::Null);
+    }
+    json!({
+        "index": i,
+        "state": row_state,
+        "score": score,
+        "alignment": align,
+        "validation": validate,
+    })
+}
+
+/// `GET /v1/bulk/{id}?offset&limit&state`: a page of a bulk run's records
+/// with each record's state and validation score; with `state`, only the
+/// rows in it (looking at most `MAX_SCAN` records; `next_offset` goes on).
+pub(super) async fn bulk(
+    State(state): State<Arc<ApiState>>,
+    path: Result<Path<String>, PathRejection>,
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let id = path_id(path)?;
+    let q = query(q)?;
+    page_bounds(q.offset, q.limit)?;
+    let records = bulk_records(&state, &id).await?;
+    let wanted = q.state.filter(|s| !s.is_empty());
+    let mut rows = Vec::new();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut at, end) = (
+        q.offset.min(records),
+        q.offset.saturating_add(MAX_SCAN).min(records),
+    );
+    let mut next = None;
+    while at < end && rows.len() < q.limit {
+        let chunk = at..(at + 500).min(end);
+        for row in bulk_rows(&state, &id, chunk.clone(), false).await? {
+            at = row["index"].as_u64().unwrap_or(0) as usize + 1;
+            let s = row["state"].as_str().unwrap_or("").to_string();
+            *counts.entry(s.clone()).or_default() += 1;
+            if wanted.as_ref().is_none_or(|w| *w == s) {
+                rows.push(row);
+                if rows.len() == q.limit {
+                    break;
+                }
+            }
+        }
+    }
+    if at < records {
+        next = Some(at);
+    }
+    ok(
+        StatusCode::OK,
+        json!({
+            "bulk": id,
+            "records": records,
+            "offset": q.offset,
+            "next_offset": next,
+            "rows": rows,
+            "states_seen": counts,
+        }),
+    )
+}
+
+/// `GET /v1/bulk/{id}/results.jsonl`: every record of the run, one JSON
+/// line each, with the validation's result; streamed 500 records at a time.
+pub(super) async fn bulk_download(
+    State(state): State<Arc<ApiState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let id = path_id(path)?;
+    let records = bulk_records(&state, &id).await?;
+    // The file name keeps the id's safe characters only.
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{safe}.jsonl\"");
+    let stream = futures::stream::unfold(0usize, move |at| {
+        let (state, id) = (state.clone(), id.clone());
+        async move {
+            if at >= records {
+                return None;
+            }
+            let end = (at + 500).min(records);
+            let chunk = match bulk_rows(&state, &id, at..end, true).await {
+                Ok(rows) => rows.iter().map(|r| format!("{r}\n")).collect::<String>(),
+                Err(e) => return Some((Err(std::io::Error::other(e.message)), records)),
+            };
+            Some((Ok::<_, std::io::Error>(chunk), end))
+        }
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
