@@ -1,3 +1,6 @@
+//! `cargo xtask bench --overview [--jobs N]`: the dashboard's overview with
+//! N jobs in Redis (default 1,000,000; `tests/bench/overview.rs`).
+//!
 //! `cargo xtask bench [--jobs N] [--smoke]`: Deckhand against its peers on
 //! this machine, each against a fresh `redis-server` on a free port, in one
 //! run. The peers install from their registries into `target/bench-tools`:
@@ -27,6 +30,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         None if smoke => 200,
         None => 50_000,
     };
+    if args.iter().any(|a| a == "--overview") {
+        return overview(args);
+    }
     let root = root();
     build_plugins()?;
     let tools = root.join("target/bench-tools");
@@ -136,6 +142,28 @@ fn apalis_tool(root: &Path, tools: &Path) -> Result<PathBuf, String> {
         .env("CARGO_TARGET_DIR", &target)
         .args(["build", "--release", "--locked"]))?;
     Ok(target.join("release/apalis-bench"))
+}
+
+/// The overview bench: one fresh Redis, N jobs (1,000,000 by default).
+fn overview(args: &[String]) -> Result<(), String> {
+    let jobs = match args.iter().position(|a| a == "--jobs") {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or("--jobs takes a number")?,
+        None => 1_000_000,
+    };
+    let redis = FreshRedis::start()?;
+    run(cargo().current_dir(root()).args([
+        "test",
+        "--release",
+        "--workspace",
+        "--bench",
+        "overview",
+        "--",
+        &redis.url,
+        &jobs.to_string(),
+    ]))
 }
 
 /// A `redis-server` of its own on a free port, without persistence (every

@@ -6,6 +6,7 @@
 mod completer;
 mod config;
 mod cron;
+mod directory;
 mod duties;
 mod presence;
 mod services;
@@ -22,7 +23,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::content::{ContentDir, StoredResult};
+use crate::content::ContentDir;
 use crate::llm::LlmClient;
 use crate::metrics::{Metrics, resident_bytes};
 use services::QueueServices;
@@ -243,19 +244,7 @@ impl Worker {
                             tracing::debug!(worker = n, count = jobs.len(), "claimed");
                             let full = jobs.len() == free;
                             for job in jobs {
-                                // Every log line about the job, the plugin's
-                                // own included, carries its id and type.
-                                // With traces exported, the attempt's span
-                                // continues the job's trace.
-                                let span = tracing::info_span!(
-                                    "job",
-                                    job_id = %job.id,
-                                    job_type = %job.job_type,
-                                    attempt = job.attempt,
-                                    host = %self.host_id,
-                                    outcome = tracing::field::Empty,
-                                );
-                                crate::telemetry::continue_trace(&span, job.trace.as_deref());
+                                let span = self.job_span(&job);
                                 running.spawn(self.clone().run_job(job).instrument(span));
                             }
                             if full {
@@ -309,6 +298,22 @@ impl Worker {
         paused
     }
 
+    /// The attempt's span: every log line about the job, the plugin's own
+    /// included, carries its id and type; with traces exported, the span
+    /// continues the job's trace.
+    fn job_span(&self, job: &ClaimedJob) -> tracing::Span {
+        let span = tracing::info_span!(
+            "job",
+            job_id = %job.id,
+            job_type = %job.job_type,
+            attempt = job.attempt,
+            host = %self.host_id,
+            outcome = tracing::field::Empty,
+        );
+        crate::telemetry::continue_trace(&span, job.trace.as_deref());
+        span
+    }
+
     /// Runs one claimed job and records its outcome.
     async fn run_job(self: Arc<Self>, job: ClaimedJob) {
         let cancel = CancellationToken::new();
@@ -349,26 +354,6 @@ impl Worker {
         tracing::Span::current().record("outcome", outcome);
         self.metrics.job_processed(&job.job_type, outcome, took);
         lock(&self.in_flight).remove(&job.id);
-    }
-
-    /// Completes `job` from the content directory when the Redis index lost
-    /// its content's result but the directory has it (no run, no paying
-    /// again); false when the directory has nothing for it.
-    async fn complete_from_directory(&self, job: &ClaimedJob) -> bool {
-        let Some(stored) = self.stored_result(job) else {
-            return false;
-        };
-        match self
-            .completer
-            .complete(job, &stored.result, &stored.plugin_version, true)
-            .await
-        {
-            Ok(ack) => {
-                tracing::info!(job_id = %job.id, ?ack, "completed from the content directory")
-            }
-            Err(e) => tracing::warn!(job_id = %job.id, "cannot record cached result: {e}"),
-        }
-        true
     }
 
     /// Runs `job` in its plugin: the result and the plugin's version id.
@@ -453,43 +438,6 @@ impl Worker {
                     backoff = (backoff * 2).min(Duration::from_secs(2));
                 }
             }
-        }
-    }
-
-    /// The content directory's result for this job's content, if any.
-    fn stored_result(&self, job: &ClaimedJob) -> Option<StoredResult> {
-        if job.forced {
-            return None;
-        }
-        let dir = self.services.content_dir.as_ref()?;
-        let hash = job.content_hash.as_deref()?;
-        match dir.read(&job.job_type, hash) {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(job_id = %job.id, "content directory: {e}");
-                None
-            }
-        }
-    }
-
-    /// Writes a completed result to the content directory.
-    fn keep_result(&self, job: &ClaimedJob, result: &str, version: &str) {
-        let (Some(dir), Some(hash)) = (&self.services.content_dir, &job.content_hash) else {
-            return;
-        };
-        let stored = StoredResult {
-            job_type: job.job_type.clone(),
-            content_hash: hash.clone(),
-            result: result.to_string(),
-            job_id: job.id.clone(),
-            plugin_version: version.to_string(),
-            stored_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
-        };
-        if let Err(e) = dir.write(&stored) {
-            tracing::warn!(job_id = %job.id, "cannot write the content directory: {e}");
         }
     }
 }
