@@ -613,7 +613,7 @@ async fn every_page_works_in_a_real_browser() {
     const TOKEN: &str = "browser-token";
     let redis = TestRedis::start();
     let fake = FakeLlm::start().await;
-    let (host, _dir) = bulk_run(&redis, &fake, 4, &[("DECKHAND_API_TOKEN", TOKEN)]).await;
+    let (host, dir) = bulk_run(&redis, &fake, 4, &[("DECKHAND_API_TOKEN", TOKEN)]).await;
     let mut api = Api::new(&host);
     api.token = Some(TOKEN.into());
     populate(&api).await;
@@ -624,6 +624,9 @@ async fn every_page_works_in_a_real_browser() {
         .await;
     assert_eq!(s, 201, "{b}");
     api.wait(&["replay-me"]).await;
+    // A file that is not a component, which the plugins page lists as a
+    // load error.
+    install(&dir.path().join("broken.wasm"), b"not a component");
     let (_, dlq) = api.get("/v1/dlq").await;
     let dead_before = dlq["total"].as_u64().unwrap();
     let expired = Sessions::new(TOKEN).issue(deckhand::queue::now_ms() - 13 * 3600 * 1000);
@@ -658,6 +661,8 @@ async fn every_page_works_in_a_real_browser() {
     // The replayed job completed, and the forged purge removed nothing.
     let (_, job) = api.get("/v1/jobs/replay-me").await;
     assert_eq!(job["status"], "completed", "{job}");
+    let (_, job) = api.get("/v1/jobs/held-4").await;
+    assert_eq!(job["status"], "cancelled", "{job}");
     let (_, dlq) = api.get("/v1/dlq").await;
     assert_eq!(dlq["total"].as_u64(), Some(dead_before - 1), "{dlq}");
     for page in [

@@ -150,6 +150,14 @@ await step('a job page: payload, result, errors, children as a tree', async () =
   await shot('job');
 });
 
+await step('a waiting job is cancelled from its page', async () => {
+  await go('#/job/held-4');
+  await page.locator('[data-action=cancel]').click();
+  await confirm();
+  await page.locator('[data-test=notice]').waitFor();
+  assert.equal((await api('/v1/jobs/held-4')).body.status, 'cancelled');
+});
+
 await step('bad input: an unknown id and a huge page number say what is wrong', async () => {
   await go('#/job/no-such-job');
   await page.locator('[data-test=error]').waitFor();
@@ -197,6 +205,11 @@ await step('plugins: every loaded job type with its limits', async () => {
   assert.equal(await page.locator('table[data-test=plugins] tbody tr').count(), types);
   assert.match(await page.locator('tr[data-job-type=echo]').innerText(), /paused/);
   assert.equal(await page.locator('tr[data-job-type="bulk.report"]').count(), 1);
+  await until('the load error listed', async () => {
+    await go('#/plugins?again=' + Date.now());
+    await page.locator('[data-test=plugin-errors]').waitFor();
+    return /broken\.wasm/.test(await text('[data-test=plugin-errors]'));
+  });
   await shot('plugins');
 });
 
