@@ -10,7 +10,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("api", &["worker", "queue", "metrics", "schedule", "job"]),
     (
         "config",
-        &["worker", "runtime", "llm", "queue", "schedule", "redact"],
+        &[
+            "worker",
+            "runtime",
+            "llm",
+            "queue",
+            "schedule",
+            "redact",
+            "telemetry",
+        ],
     ),
     (
         "worker",

@@ -20,13 +20,24 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Where traces go and under what name.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Where traces go and under what name: `[otel]` in `deckhand.toml`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct OtelSettings {
     /// The collector's OTLP/HTTP address (`http://host:4318`, or the full
-    /// `.../v1/traces`).
+    /// `.../v1/traces`); empty: no export.
     pub endpoint: String,
+    /// `service.name` of the spans.
     pub service_name: String,
+}
+
+impl Default for OtelSettings {
+    fn default() -> Self {
+        OtelSettings {
+            endpoint: String::new(),
+            service_name: "deckhand".into(),
+        }
+    }
 }
 
 /// Keeps the exporter alive; [`Telemetry::shutdown`] sends what is queued.

@@ -215,12 +215,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 return Ok(EXIT_ERROR);
             }
         };
-        let otel = deckhand::telemetry::OtelSettings {
-            endpoint: config.otel.endpoint.clone(),
-            service_name: config.otel.service_name.clone(),
-        };
         let telemetry =
-            deckhand::telemetry::init(cli.verbose, config.log.format == "json", Some(&otel));
+            deckhand::telemetry::init(cli.verbose, config.log.format == "json", Some(&config.otel));
         let code = serve::serve(*args, config).await;
         // The exporter's last batch goes out on the runtime this thread
         // is part of: block this worker only.

@@ -25,6 +25,7 @@ pub use sections::*;
 use crate::llm::LlmConfig;
 use crate::queue::{MAX_PAYLOAD_BYTES, MAX_RUNNING_CAP, QueueConfig, RetryStrategy};
 use crate::runtime::RuntimeConfig;
+use crate::telemetry::OtelSettings;
 use crate::worker::WorkerConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +68,8 @@ pub struct Config {
     pub content: ContentSection,
     pub api: ApiSection,
     pub log: LogSection,
-    pub otel: OtelSection,
+    /// Traces out over OTLP (`[otel]`; off while its endpoint is empty).
+    pub otel: OtelSettings,
 }
 
 impl Default for Config {
@@ -96,7 +98,7 @@ impl Default for Config {
             content: ContentSection::default(),
             api: ApiSection::default(),
             log: LogSection::default(),
-            otel: OtelSection::default(),
+            otel: OtelSettings::default(),
         }
     }
 }

@@ -100,26 +100,6 @@ pub struct ApiSection {
     pub max_body_bytes: usize,
 }
 
-/// Traces out over OTLP/HTTP (off while `endpoint` is empty).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OtelSection {
-    /// The collector, e.g. `http://127.0.0.1:4318` (`/v1/traces` is added
-    /// unless the address ends with it); empty: no export.
-    pub endpoint: String,
-    /// `service.name` of the spans.
-    pub service_name: String,
-}
-
-impl Default for OtelSection {
-    fn default() -> Self {
-        OtelSection {
-            endpoint: String::new(),
-            service_name: "deckhand".into(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogSection {
