@@ -67,13 +67,7 @@ async fn populate(api: &Api) {
     let fan = api
         .wait(&["done-0", "done-1", "done-2", "fan", "doomed-0", "doomed-1"])
         .await;
-    let children: Vec<String> = serde_json::from_str::<Value>(fan[3]["result"].as_str().unwrap())
-        .unwrap()["children"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
+    let children = common::api::children_of(&fan[3]);
     let ids: Vec<&str> = children.iter().map(String::as_str).collect();
     api.wait(&ids).await;
     let (s, _) = api.post("/v1/job-types/echo/pause", json!({})).await;
@@ -738,6 +732,15 @@ mod scripts {
         claimed
     }
 
+    /// A queue of job type `a` taking batches of up to 2,000.
+    async fn queue(redis: &TestRedis) -> Queue {
+        let config = QueueConfig {
+            max_batch_jobs: 2000,
+            ..QueueConfig::default()
+        };
+        common::queue_with_types(&redis.url(), config, "h", &["a"]).await
+    }
+
     fn job(id: String) -> SubmitRequest {
         SubmitRequest {
             job_type: "a".into(),
@@ -752,11 +755,7 @@ mod scripts {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_minutes_first_count_trims_the_hour_and_later_counts_do_not() {
         let redis = TestRedis::start();
-        let config = QueueConfig {
-            max_batch_jobs: 2000,
-            ..QueueConfig::default()
-        };
-        let q = common::queue_with_types(&redis.url(), config, "h", &["a"]).await;
+        let q = queue(&redis).await;
         let mut c = conn(&redis).await;
         let now = minute(&mut c).await;
         let key = "{deckhand}:minutes";
@@ -812,11 +811,7 @@ mod scripts {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn recent_ids_are_capped_and_children_lists_expire_with_their_parent() {
         let redis = TestRedis::start();
-        let config = QueueConfig {
-            max_batch_jobs: 2000,
-            ..QueueConfig::default()
-        };
-        let q = common::queue_with_types(&redis.url(), config, "h", &["a"]).await;
+        let q = queue(&redis).await;
         let mut c = conn(&redis).await;
         let jobs: Vec<SubmitRequest> = (0..1005).map(|i| job(format!("r{i}"))).collect();
         let claimed = run(&q, &jobs).await;

@@ -172,13 +172,7 @@ async fn one_trace_runs_through_jobs_children_host_calls_and_llm_requests_on_two
     assert_eq!(s, 201, "{body}");
     let done = api.wait(&["fan", "ask"]).await;
     assert!(done.iter().all(|j| j["status"] == "completed"), "{done:?}");
-    let children: Vec<String> = serde_json::from_str::<Value>(done[0]["result"].as_str().unwrap())
-        .unwrap()["children"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
+    let children = common::api::children_of(&done[0]);
     let ids: Vec<&str> = children.iter().map(String::as_str).collect();
     assert!(
         api.wait(&ids)

@@ -12,6 +12,17 @@ pub struct Api {
     pub token: Option<String>,
 }
 
+/// The ids a `chaos.fanout` job's result names (`{"children": [...]}`).
+pub fn children_of(job: &Value) -> Vec<String> {
+    let result: Value = serde_json::from_str(job["result"].as_str().unwrap_or("null")).unwrap();
+    result["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
 impl Api {
     pub fn new(host: &Host) -> Api {
         Api {

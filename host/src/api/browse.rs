@@ -9,6 +9,8 @@ use crate::queue::{JobFilter, MAX_SCAN, Outcome};
 
 /// Most jobs (or bulk rows) one page holds.
 const MAX_PAGE: usize = 500;
+/// Bulk records read per pipelined round trip.
+const BULK_CHUNK: usize = 500;
 
 pub(super) async fn overview(State(state): State<Arc<ApiState>>) -> ApiResult {
     ok(StatusCode::OK, state.worker.queue().overview().await?)
@@ -120,9 +122,16 @@ pub(super) async fn children(
 }
 
 /// The records of bulk run `id`: how many, read from its result (a `bulk`
-/// job's result says `records` once it has submitted them).
+/// job's result says `records` once it has submitted them). Reads the
+/// type and the result only, not the whole record: a bulk job's payload
+/// carries every record.
 async fn bulk_records(state: &ApiState, id: &str) -> Result<usize, ApiError> {
-    let Some(job) = state.worker.queue().get(id).await? else {
+    let queue = state.worker.queue();
+    let ids = [id.to_string()];
+    let (Some(Some(job)), Some(Some(outcome))) = (
+        queue.summaries(&ids).await?.pop(),
+        queue.outcomes(&ids).await?.pop(),
+    ) else {
         return Err(QueueError::NotFound(id.to_string()).into());
     };
     if job.job_type != "bulk" {
@@ -132,7 +141,7 @@ async fn bulk_records(state: &ApiState, id: &str) -> Result<usize, ApiError> {
             format!("job {id} is a {} job, not a bulk run", job.job_type),
         ));
     }
-    let records = job
+    let records = outcome
         .result
         .as_deref()
         .and_then(|r| serde_json::from_str::<Value>(r).ok())
@@ -142,8 +151,7 @@ async fn bulk_records(state: &ApiState, id: &str) -> Result<usize, ApiError> {
 }
 
 /// Rows `range` of bulk run `id`: record `i`'s jobs are `<id>.align.<i>`
-/// and `<id>.validate.<i>` (the `bulk` plugin's naming), read in one
-/// pipelined trip per 500 records.
+/// and `<id>.validate.<i>` (the `bulk` plugin's naming), read pipelined.
 async fn bulk_rows(
     state: &ApiState,
     id: &str,
@@ -221,10 +229,9 @@ pub(super) async fn bulk(
         q.offset.min(records),
         q.offset.saturating_add(MAX_SCAN).min(records),
     );
-    let mut next = None;
     while at < end && rows.len() < q.limit {
-        let chunk = at..(at + 500).min(end);
-        for row in bulk_rows(&state, &id, chunk.clone(), false).await? {
+        let chunk = at..(at + BULK_CHUNK).min(end);
+        for row in bulk_rows(&state, &id, chunk, false).await? {
             at = row["index"].as_u64().unwrap_or(0) as usize + 1;
             let s = row["state"].as_str().unwrap_or("").to_string();
             *counts.entry(s.clone()).or_default() += 1;
@@ -236,9 +243,7 @@ pub(super) async fn bulk(
             }
         }
     }
-    if at < records {
-        next = Some(at);
-    }
+    let next = (at < records).then_some(at);
     ok(
         StatusCode::OK,
         json!({
@@ -253,7 +258,7 @@ pub(super) async fn bulk(
 }
 
 /// `GET /v1/bulk/{id}/results.jsonl`: every record of the run, one JSON
-/// line each, with the validation's result; streamed 500 records at a time.
+/// line each, with the validation's result; streamed `BULK_CHUNK` records at a time.
 pub(super) async fn bulk_download(
     State(state): State<Arc<ApiState>>,
     path: Result<Path<String>, PathRejection>,
@@ -278,7 +283,7 @@ pub(super) async fn bulk_download(
             if at >= records {
                 return None;
             }
-            let end = (at + 500).min(records);
+            let end = (at + BULK_CHUNK).min(records);
             let chunk = match bulk_rows(&state, &id, at..end, true).await {
                 Ok(rows) => rows.iter().map(|r| format!("{r}\n")).collect::<String>(),
                 Err(e) => return Some((Err(std::io::Error::other(e.message)), records)),
