@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod api;
+pub mod cluster;
 pub mod fake_llm;
 pub mod host;
 pub mod redis;

@@ -161,6 +161,7 @@ impl From<QueueError> for ApiError {
             QueueError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             QueueError::WaitTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "wait_timeout"),
             QueueError::Protocol(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            QueueError::NotReplicated { .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_replicated"),
         };
         ApiError::new(status, code, message)
     }

@@ -31,7 +31,20 @@ impl Config {
         self.check_job_types()?;
         self.check_schedules()?;
         self.check_otel()?;
+        self.check_redis_url()?;
         self.check_llm()
+    }
+
+    /// A Redis URL that parses (one server, `redis+cluster://` seeds, or
+    /// `redis+sentinel://` sentinels and a master name); the error names
+    /// the key and leaves the password out.
+    fn check_redis_url(&self) -> Result<(), ConfigError> {
+        match &self.redis_url {
+            Some(url) => crate::queue::connection::Endpoint::parse(url)
+                .map(|_| ())
+                .map_err(|e| ConfigError::Invalid(e.to_string())),
+            None => Ok(()),
+        }
     }
 
     /// Traces: an http(s) address or nothing; a service name.
@@ -153,6 +166,19 @@ impl Config {
             "queue.max_payload_bytes",
             self.queue.max_payload_bytes,
             "must be 1 to 536870912 (512 MiB)",
+        )?;
+        bound(
+            self.queue.min_replica_acks <= crate::queue::connection::MAX_REPLICA_ACKS,
+            "queue.min_replica_acks",
+            self.queue.min_replica_acks,
+            "must be 0 to 16",
+        )?;
+        bound(
+            (1..=crate::queue::connection::MAX_REPLICA_ACK_TIMEOUT_MS)
+                .contains(&self.queue.replica_ack_timeout_ms),
+            "queue.replica_ack_timeout_ms",
+            self.queue.replica_ack_timeout_ms,
+            "must be 1 to 60000",
         )?;
         Ok(())
     }

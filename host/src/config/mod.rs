@@ -205,6 +205,8 @@ impl Config {
                 jitter: self.retry.jitter,
                 max_delay_secs: self.retry.max_delay,
             },
+            min_replica_acks: self.queue.min_replica_acks,
+            replica_ack_timeout_ms: self.queue.replica_ack_timeout_ms,
         }
     }
 

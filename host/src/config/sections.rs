@@ -43,6 +43,11 @@ pub struct QueueSection {
     pub max_schedule_ahead_days: u64,
     pub reap_interval_ms: u64,
     pub reload_interval_ms: u64,
+    /// Replicas that must hold a submission or an outcome before it is
+    /// acknowledged (Redis `WAIT`; 0 to 16; 0: the master alone).
+    pub min_replica_acks: u32,
+    /// Milliseconds a write waits for those replicas (1 to 60000).
+    pub replica_ack_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +140,8 @@ impl Default for QueueSection {
             max_schedule_ahead_days: q.max_schedule_ahead_ms / DAY_MS,
             reap_interval_ms: w.reap_interval_ms,
             reload_interval_ms: w.reload_interval_ms,
+            min_replica_acks: q.min_replica_acks,
+            replica_ack_timeout_ms: q.replica_ack_timeout_ms,
         }
     }
 }

@@ -34,13 +34,14 @@ impl Queue {
         let deps =
             serde_json::to_string(depends_on).map_err(|e| invalid("depends_on", e.to_string()))?;
         let reply: Vec<String> = self
-            .invocation(&scripts().wait_also)
-            .arg(caller)
-            .arg(token)
-            .arg(target)
-            .arg(deps)
-            .arg(MAX_DEPENDENCIES)
-            .invoke_async(&mut self.conn.clone())
+            .write(
+                self.invocation(&scripts().wait_also)
+                    .arg(caller)
+                    .arg(token)
+                    .arg(target)
+                    .arg(deps)
+                    .arg(MAX_DEPENDENCIES),
+            )
             .await?;
         let refused = |reason: String| QueueError::CannotExtend {
             target: target.to_string(),

@@ -144,7 +144,7 @@ impl Queue {
                 .arg(c.plugin_version)
                 .arg(if c.cache_hit { "1" } else { "0" });
         }
-        let replies: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let replies: Vec<String> = self.write(&invocation).await?;
         if replies.len() != completions.len() {
             return Err(QueueError::Protocol(format!(
                 "complete returned {} replies for {} jobs",
@@ -183,16 +183,17 @@ impl Queue {
             serde_json::to_string(&entry).map_err(|e| QueueError::Protocol(e.to_string()))?;
         let delay = self.config.retry.delay(job.attempt);
         let reply: String = self
-            .invocation(&scripts().fail)
-            .arg(&job.id)
-            .arg(&job.token)
-            .arg(entry)
-            .arg(if failure.retryable() { "1" } else { "0" })
-            .arg(failure.feedback().unwrap_or(""))
-            .arg(millis(delay))
-            .arg(plugin_version)
-            .arg(self.lifetimes())
-            .invoke_async(&mut self.conn.clone())
+            .write(
+                self.invocation(&scripts().fail)
+                    .arg(&job.id)
+                    .arg(&job.token)
+                    .arg(entry)
+                    .arg(if failure.retryable() { "1" } else { "0" })
+                    .arg(failure.feedback().unwrap_or(""))
+                    .arg(millis(delay))
+                    .arg(plugin_version)
+                    .arg(self.lifetimes()),
+            )
             .await?;
         match reply.as_str() {
             "stale" => Ok(Ack::Stale),

@@ -8,6 +8,8 @@
 //!
 //! Layout, one concern a file (all of them `impl Queue` blocks on the one
 //! handle defined here, with the types every operation shares):
+//! - `connection.rs`: the Redis URL (one server, a cluster, Sentinel) and
+//!   the one connection type over them; replication acknowledgements;
 //! - `submit.rs`: submit one job or a batch; the checks before Redis;
 //! - `lease.rs`: claim, complete, fail and retry, renew, reap, release, cancel;
 //! - `read.rs`: read jobs (one, many pipelined, their states), wait, figures;
@@ -25,6 +27,7 @@
 //! - `scripts.rs` and `scripts/*.lua`: every state change, one script each.
 
 mod browse;
+pub mod connection;
 mod controls;
 mod dlq;
 mod extend;
@@ -57,10 +60,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{JobFailure, valid_job_type_name};
+use connection::{Conn, Connector, Endpoint};
 use keys::{field, key};
 use scripts::scripts;
 
@@ -127,6 +130,12 @@ pub struct QueueConfig {
     /// Use the content store for job types registered with `cache`.
     pub content_store: bool,
     pub retry: RetryStrategy,
+    /// Replicas that must hold a submission or an outcome before it is
+    /// acknowledged (Redis `WAIT`); 0: acknowledged once the master has it.
+    pub min_replica_acks: u32,
+    /// How long a write waits for `min_replica_acks` replicas, in ms; past
+    /// it the write is reported as failed (it may still reach them).
+    pub replica_ack_timeout_ms: u64,
 }
 
 impl QueueConfig {
@@ -155,6 +164,8 @@ impl Default for QueueConfig {
             check_job_types: true,
             content_store: true,
             retry: RetryStrategy::default(),
+            min_replica_acks: 0,
+            replica_ack_timeout_ms: 1_000,
         }
     }
 }
@@ -186,6 +197,42 @@ pub enum QueueError {
     WaitTimeout(Duration),
     #[error("unexpected reply from redis: {0}")]
     Protocol(String),
+    #[error(
+        "only {acked} of {wanted} replicas acknowledged the write within {timeout_ms} ms (queue.min_replica_acks); it may be lost if the master fails now"
+    )]
+    NotReplicated {
+        acked: u32,
+        wanted: u32,
+        timeout_ms: u64,
+    },
+}
+
+impl QueueError {
+    /// Whether trying again shortly may succeed: Redis unreachable, a
+    /// cluster or Sentinel failover under way (a slot still moving once the
+    /// client's redirects ran out), too few replica acks.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            QueueError::Redis(e) => {
+                e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
+                    || e.is_timeout()
+                    || matches!(
+                        e.kind(),
+                        redis::ErrorKind::TryAgain
+                            | redis::ErrorKind::Moved
+                            | redis::ErrorKind::Ask
+                            | redis::ErrorKind::ClusterDown
+                            | redis::ErrorKind::MasterDown
+                            | redis::ErrorKind::ReadOnly
+                            | redis::ErrorKind::BusyLoadingError
+                    )
+            }
+            QueueError::NotReplicated { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> QueueError {
@@ -316,11 +363,13 @@ pub enum Ack {
 /// A handle on one queue. Cheap to clone; reconnects by itself.
 #[derive(Clone)]
 pub struct Queue {
-    client: redis::Client,
-    conn: ConnectionManager,
+    connector: Connector,
+    conn: Conn,
     config: QueueConfig,
     /// `{prefix}`, with the hash-tag braces.
     tag: String,
+    /// The cluster slot of every key (the tag's).
+    slot: u16,
 }
 
 impl Queue {
@@ -342,19 +391,13 @@ impl Queue {
                 ),
             ));
         }
-        let client = redis::Client::open(url)?;
-        let manager_config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(Duration::from_secs(10))
-            .set_number_of_retries(2)
-            .set_max_delay(1000);
-        let conn = client
-            .get_connection_manager_with_config(manager_config)
-            .await?;
+        connection::check_replication(&config)?;
+        let (conn, connector) = Endpoint::parse(url)?.connect().await?;
         let tag = format!("{{{}}}", config.prefix);
         Ok(Queue {
-            client,
+            connector,
             conn,
+            slot: connection::slot(&config.prefix),
             config,
             tag,
         })
@@ -410,7 +453,7 @@ impl Queue {
 
     /// A dedicated pub/sub connection (pub/sub cannot share the multiplexed one).
     pub async fn pubsub(&self) -> Result<redis::aio::PubSub, QueueError> {
-        Ok(self.client.get_async_pubsub().await?)
+        Ok(self.connector.pubsub().await?)
     }
 
     fn validate(&self, req: &SubmitRequest) -> Result<(), QueueError> {

@@ -231,10 +231,8 @@ impl Queue {
     pub async fn durability(&self) -> Durability {
         let mut conn = self.conn.clone();
         let mut get = async |name: &str| -> Option<String> {
-            let reply: Result<Vec<String>, _> = redis::cmd("CONFIG")
-                .arg("GET")
-                .arg(name)
-                .query_async(&mut conn)
+            let reply: Result<Vec<String>, _> = conn
+                .on_slot(redis::cmd("CONFIG").arg("GET").arg(name), self.slot)
                 .await;
             reply.ok().and_then(|pair| pair.into_iter().nth(1))
         };

@@ -209,8 +209,10 @@ impl Queue {
 
     /// Whether Redis answers now.
     pub async fn ping(&self) -> Result<(), QueueError> {
-        let _: String = redis::cmd("PING")
-            .query_async(&mut self.conn.clone())
+        let _: String = self
+            .conn
+            .clone()
+            .on_slot(&redis::cmd("PING"), self.slot)
             .await?;
         Ok(())
     }

@@ -53,7 +53,7 @@ impl Queue {
         }
         // A new schedule's ticks start now by Redis' clock, the clock the
         // cron duty reads.
-        let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut conn).await?;
+        let (secs, micros): (u64, u64) = conn.on_slot(&redis::cmd("TIME"), self.slot).await?;
         let _: () = redis::pipe()
             .hset(&schedules, &schedule.name, json)
             .hset_nx(

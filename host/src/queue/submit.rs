@@ -12,7 +12,7 @@ impl Queue {
         let spec = self.spec(&req)?;
         let mut invocation = self.invocation(&scripts().submit);
         spec.push_args(&mut invocation);
-        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let reply: Vec<String> = self.write(&invocation).await?;
         submitted(&reply, &spec)
     }
 
@@ -60,14 +60,9 @@ impl Queue {
             error: QueueError::Protocol(e.to_string()),
         })?;
         let reply: String = self
-            .invocation(&scripts().submit_batch)
-            .arg(json)
-            .invoke_async(&mut self.conn.clone())
+            .write(self.invocation(&scripts().submit_batch).arg(json))
             .await
-            .map_err(|e| BatchError {
-                index: 0,
-                error: e.into(),
-            })?;
+            .map_err(|error| BatchError { index: 0, error })?;
         #[derive(Deserialize)]
         struct Reply {
             ok: Option<Vec<Vec<String>>>,

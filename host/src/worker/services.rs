@@ -64,6 +64,49 @@ impl QueueServices {
     }
 }
 
+/// How long a child submission keeps trying through a Redis outage (a
+/// failover takes seconds) before the plugin hears of it.
+const OUTAGE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Runs `submit` again while it fails with a transient error, for up to
+/// [`OUTAGE_PATIENCE`]. Safe: a child's id is fixed by its parent and
+/// place, so a submission that did land is found, not made twice.
+async fn through_outages<T, E, F, Fut>(mut submit: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: Transient,
+{
+    let deadline = tokio::time::Instant::now() + OUTAGE_PATIENCE;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match submit().await {
+            Err(e) if e.transient() && tokio::time::Instant::now() + backoff < deadline => {
+                tracing::debug!("child submission waits out a Redis outage");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
+}
+
+trait Transient {
+    fn transient(&self) -> bool;
+}
+
+impl Transient for QueueError {
+    fn transient(&self) -> bool {
+        self.is_transient()
+    }
+}
+
+impl Transient for (usize, QueueError) {
+    fn transient(&self) -> bool {
+        self.1.is_transient()
+    }
+}
+
 #[async_trait::async_trait]
 impl HostServices for QueueServices {
     async fn submit_children(
@@ -77,7 +120,8 @@ impl HostServices for QueueServices {
             .collect();
         if requests.len() == 1 {
             // One child (`jobs.submit`): the single submit script.
-            return match self.queue.submit(requests.remove(0)).await {
+            let request = requests.remove(0);
+            return match through_outages(|| self.queue.submit(request.clone())).await {
                 Ok(s) => Ok(vec![s.id]),
                 Err(e) => Err((0, e.to_string())),
             };
@@ -89,9 +133,16 @@ impl HostServices for QueueServices {
         while requests.peek().is_some() {
             let batch: Vec<SubmitRequest> = requests.by_ref().take(size).collect();
             let done = ids.len();
-            match self.queue.submit_batch(batch).await {
+            let submitted = through_outages(|| async {
+                self.queue
+                    .submit_batch(batch.clone())
+                    .await
+                    .map_err(|e| (e.index, e.error))
+            })
+            .await;
+            match submitted {
                 Ok(submitted) => ids.extend(submitted.into_iter().map(|s| s.id)),
-                Err(e) => return Err((done + e.index, e.error.to_string())),
+                Err((index, e)) => return Err((done + index, e.to_string())),
             }
         }
         Ok(ids)
@@ -131,10 +182,14 @@ impl HostServices for QueueServices {
         target: &str,
         depends_on: Vec<String>,
     ) -> Result<u64, String> {
-        self.queue
-            .wait_also(&job.id, &self.token, target, &depends_on)
-            .await
-            .map_err(|e| e.to_string())
+        // Adding the same dependencies again leaves them as they are, so a
+        // call that did land may be made again.
+        through_outages(|| {
+            self.queue
+                .wait_also(&job.id, &self.token, target, &depends_on)
+        })
+        .await
+        .map_err(|e| e.to_string())
     }
 
     async fn generate(&self, job: &JobInput, request: LlmRequest) -> Result<LlmResponse, LlmError> {

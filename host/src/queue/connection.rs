@@ -1,0 +1,468 @@
+//! Where the queue's Redis is and how to reach it, behind one connection
+//! type: a single server (`redis://`), a Redis Cluster
+//! (`redis+cluster://`), or the master a Sentinel group names
+//! (`redis+sentinel://`).
+//!
+//! - [`Endpoint`]: the URL, checked and taken apart.
+//! - [`Conn`]: the multiplexed connection every queue operation uses. It
+//!   reconnects by itself: a single server's after a restart, a cluster's
+//!   slot map after MOVED/ASK or a failover, a Sentinel master's by asking
+//!   the sentinels again once the old master stops answering.
+//! - [`Connector`]: opens the dedicated pub/sub connections.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection, PubSub};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value};
+
+use super::{QueueError, invalid};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A Redis URL taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `redis://[user:password@]host:port[/db]` (or `rediss://`, `unix://`).
+    Single(String),
+    /// `redis+cluster://[user:password@]host:port[,host:port...]`: the seed
+    /// nodes, each as a `redis://` URL carrying the credentials.
+    Cluster(Vec<String>),
+    /// `redis+sentinel://[user:password@]host:port[,host:port...]/<master>[/db]`:
+    /// the credentials and db are the data nodes'; the sentinels take none.
+    Sentinel {
+        sentinels: Vec<String>,
+        master: String,
+        /// `redis://[credentials@]<first sentinel>/<db>`, read for the
+        /// data nodes' credentials and db only.
+        node: String,
+    },
+}
+
+impl Endpoint {
+    /// Checks `url` and takes it apart. The error never quotes a password.
+    pub fn parse(url: &str) -> Result<Endpoint, QueueError> {
+        let shown = crate::redact::url(url);
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(invalid(
+                "redis_url",
+                format!("{shown:?} is not a URL (redis://, redis+cluster:// or redis+sentinel://)"),
+            ));
+        };
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let (userinfo, hosts) = match authority.rfind('@') {
+            Some(at) => (&authority[..=at], &authority[at + 1..]),
+            None => ("", authority),
+        };
+        let nodes = || -> Result<Vec<&str>, QueueError> {
+            let nodes: Vec<&str> = hosts.split(',').collect();
+            if nodes.iter().any(|n| n.is_empty()) {
+                return Err(invalid(
+                    "redis_url",
+                    format!("{shown:?}: list the nodes as host:port, separated by commas"),
+                ));
+            }
+            Ok(nodes)
+        };
+        let endpoint = match scheme {
+            "redis+cluster" => {
+                if !matches!(path, "" | "/") {
+                    return Err(invalid(
+                        "redis_url",
+                        format!("{shown:?}: a cluster has no database number or path"),
+                    ));
+                }
+                let seeds = nodes()?;
+                Endpoint::Cluster(
+                    seeds
+                        .iter()
+                        .map(|n| format!("redis://{userinfo}{n}"))
+                        .collect(),
+                )
+            }
+            "redis+sentinel" => {
+                let mut parts = path.trim_start_matches('/').splitn(2, '/');
+                let master = parts.next().unwrap_or_default();
+                let db = parts.next().unwrap_or("0");
+                if master.is_empty() {
+                    return Err(invalid(
+                        "redis_url",
+                        format!(
+                            "{shown:?}: name the master after the sentinels (redis+sentinel://host:port/<master>)"
+                        ),
+                    ));
+                }
+                let sentinels = nodes()?;
+                Endpoint::Sentinel {
+                    sentinels: sentinels.iter().map(|n| format!("redis://{n}")).collect(),
+                    master: master.to_string(),
+                    node: format!("redis://{userinfo}{}/{db}", sentinels[0]),
+                }
+            }
+            _ => Endpoint::Single(url.to_string()),
+        };
+        endpoint.check(&shown)?;
+        Ok(endpoint)
+    }
+
+    /// Every URL in it parses as a Redis URL.
+    fn check(&self, shown: &str) -> Result<(), QueueError> {
+        let urls: Vec<&String> = match self {
+            Endpoint::Single(url) => vec![url],
+            Endpoint::Cluster(nodes) => nodes.iter().collect(),
+            Endpoint::Sentinel {
+                sentinels, node, ..
+            } => sentinels.iter().chain([node]).collect(),
+        };
+        for url in urls {
+            if let Err(e) = url.as_str().into_connection_info() {
+                return Err(invalid(
+                    "redis_url",
+                    format!("{shown:?}: {}", crate::redact::text(&e.to_string(), url)),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Connects; fails if no node answers now.
+    pub async fn connect(&self) -> RedisResult<(Conn, Connector)> {
+        match self {
+            Endpoint::Single(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(CONNECT_TIMEOUT)
+                    .set_response_timeout(RESPONSE_TIMEOUT)
+                    .set_number_of_retries(2)
+                    .set_max_delay(1000);
+                let conn = client.get_connection_manager_with_config(config).await?;
+                Ok((Conn::Single(conn), Connector::Single(client)))
+            }
+            Endpoint::Cluster(nodes) => {
+                let conn = redis::cluster::ClusterClient::builder(nodes.clone())
+                    .connection_timeout(CONNECT_TIMEOUT)
+                    .response_timeout(RESPONSE_TIMEOUT)
+                    .retries(10)
+                    .min_retry_wait(50)
+                    .max_retry_wait(1000)
+                    .build()?
+                    .get_async_connection()
+                    .await?;
+                let seeds = nodes
+                    .iter()
+                    .map(|n| redis::Client::open(n.as_str()))
+                    .collect::<RedisResult<_>>()?;
+                Ok((Conn::Cluster(conn), Connector::Cluster(seeds)))
+            }
+            Endpoint::Sentinel {
+                sentinels,
+                master,
+                node,
+            } => {
+                let node = node.as_str().into_connection_info()?;
+                let client = SentinelClient::build(
+                    sentinels.clone(),
+                    master.clone(),
+                    Some(SentinelNodeConnectionInfo {
+                        tls_mode: None,
+                        redis_connection_info: Some(node.redis),
+                    }),
+                    SentinelServerType::Master,
+                )?;
+                let shared = Arc::new(SentinelShared {
+                    client: tokio::sync::Mutex::new(client),
+                    current: std::sync::Mutex::new(None),
+                });
+                // Fails now if no sentinel names a master that answers.
+                shared.connection().await?;
+                Ok((Conn::Sentinel(shared.clone()), Connector::Sentinel(shared)))
+            }
+        }
+    }
+}
+
+/// The queue's connection, whatever stands behind it. Cheap to clone.
+#[derive(Clone)]
+pub enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(Arc<SentinelShared>),
+}
+
+impl Conn {
+    /// Runs `cmd`, a command without keys (TIME, CONFIG, PING, SCAN), on
+    /// the master that owns `slot`: in a cluster, the node the queue's
+    /// keys live on; otherwise the one server.
+    pub async fn on_slot<T: FromRedisValue>(&mut self, cmd: &Cmd, slot: u16) -> RedisResult<T> {
+        match self {
+            Conn::Cluster(c) => {
+                let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
+                let value = c.route_command(cmd, RoutingInfo::SingleNode(route)).await?;
+                T::from_redis_value(&value)
+            }
+            other => cmd.query_async(other).await,
+        }
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Sentinel(s) => Box::pin(async move {
+                let mut conn = s.connection().await?;
+                let reply = conn.req_packed_command(cmd).await;
+                s.check(&reply);
+                reply
+            }),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Sentinel(s) => Box::pin(async move {
+                let mut conn = s.connection().await?;
+                let reply = conn.req_packed_commands(cmd, offset, count).await;
+                s.check(&reply);
+                reply
+            }),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+            Conn::Sentinel(_) => 0,
+        }
+    }
+}
+
+/// The master the sentinels name, and the connection to it while it
+/// answers.
+pub struct SentinelShared {
+    client: tokio::sync::Mutex<SentinelClient>,
+    current: std::sync::Mutex<Option<MultiplexedConnection>>,
+}
+
+impl SentinelShared {
+    /// The connection to the master, asking the sentinels for it when
+    /// there is none.
+    async fn connection(&self) -> RedisResult<MultiplexedConnection> {
+        if let Some(conn) = lock(&self.current).clone() {
+            return Ok(conn);
+        }
+        let mut client = self.client.lock().await;
+        // Another caller may have connected while this one waited.
+        if let Some(conn) = lock(&self.current).clone() {
+            return Ok(conn);
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT);
+        let conn = client.get_async_connection_with_config(&config).await?;
+        *lock(&self.current) = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Forgets the connection after an error that says its server is gone
+    /// or is no longer the master, so the next call asks the sentinels.
+    fn check<T>(&self, reply: &RedisResult<T>) {
+        let Err(e) = reply else { return };
+        let gone = e.is_io_error()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_timeout()
+            || matches!(
+                e.kind(),
+                redis::ErrorKind::ReadOnly | redis::ErrorKind::MasterDown
+            );
+        if gone {
+            *lock(&self.current) = None;
+        }
+    }
+}
+
+/// Opens dedicated pub/sub connections (pub/sub cannot share [`Conn`]).
+#[derive(Clone)]
+pub enum Connector {
+    Single(redis::Client),
+    /// The seed nodes: in a cluster, a message published on any node
+    /// reaches the subscribers of every node.
+    Cluster(Vec<redis::Client>),
+    Sentinel(Arc<SentinelShared>),
+}
+
+impl Connector {
+    pub async fn pubsub(&self) -> RedisResult<PubSub> {
+        match self {
+            Connector::Single(client) => client.get_async_pubsub().await,
+            Connector::Cluster(seeds) => {
+                let mut last = None;
+                for seed in seeds {
+                    match tokio::time::timeout(CONNECT_TIMEOUT, seed.get_async_pubsub()).await {
+                        Ok(Ok(pubsub)) => return Ok(pubsub),
+                        Ok(Err(e)) => last = Some(e),
+                        Err(_) => {}
+                    }
+                }
+                Err(last.unwrap_or_else(|| {
+                    redis::RedisError::from((
+                        redis::ErrorKind::IoError,
+                        "no cluster seed node answered",
+                    ))
+                }))
+            }
+            Connector::Sentinel(shared) => {
+                let client = shared.client.lock().await.async_get_client().await?;
+                client.get_async_pubsub().await
+            }
+        }
+    }
+}
+
+/// Most replicas `min_replica_acks` may ask for.
+pub const MAX_REPLICA_ACKS: u32 = 16;
+/// The longest `replica_ack_timeout_ms`.
+pub const MAX_REPLICA_ACK_TIMEOUT_MS: u64 = 60_000;
+
+/// Checks the replication settings (range) before anything connects.
+pub(super) fn check_replication(config: &super::QueueConfig) -> Result<(), QueueError> {
+    if config.min_replica_acks > MAX_REPLICA_ACKS {
+        return Err(invalid(
+            "queue.min_replica_acks",
+            format!("{}: at most {MAX_REPLICA_ACKS}", config.min_replica_acks),
+        ));
+    }
+    if !(1..=MAX_REPLICA_ACK_TIMEOUT_MS).contains(&config.replica_ack_timeout_ms) {
+        return Err(invalid(
+            "queue.replica_ack_timeout_ms",
+            format!(
+                "{}: between 1 and {MAX_REPLICA_ACK_TIMEOUT_MS}",
+                config.replica_ack_timeout_ms
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl super::Queue {
+    /// Runs a script that records a submission or an outcome. With
+    /// `min_replica_acks`, `WAIT` follows it in one pipeline, on the same
+    /// connection to the same master, so it counts this very write; too few
+    /// acknowledgements fail the call with [`QueueError::NotReplicated`].
+    pub(super) async fn write<T: FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, QueueError> {
+        let mut conn = self.conn.clone();
+        let wanted = self.config.min_replica_acks;
+        if wanted == 0 {
+            return Ok(invocation.invoke_async(&mut conn).await?);
+        }
+        let timeout_ms = self.config.replica_ack_timeout_ms;
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(invocation)
+            .cmd("WAIT")
+            .arg(wanted)
+            .arg(timeout_ms);
+        let (value, acked): (T, u32) = match pipe.query_async(&mut conn).await {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                invocation.load_async(&mut conn).await?;
+                pipe.query_async(&mut conn).await?
+            }
+            other => other?,
+        };
+        if acked < wanted {
+            return Err(QueueError::NotReplicated {
+                acked,
+                wanted,
+                timeout_ms,
+            });
+        }
+        Ok(value)
+    }
+}
+
+/// The Redis Cluster slot of a hash tag's content (CRC16/XMODEM mod 16384).
+pub fn slot(tag: &str) -> u16 {
+    let mut crc: u16 = 0;
+    for byte in tag.bytes() {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_match_redis() {
+        // `CLUSTER KEYSLOT` gives these.
+        assert_eq!(slot("123456789"), 12739);
+    }
+
+    #[test]
+    fn urls_are_taken_apart() {
+        assert_eq!(
+            Endpoint::parse("redis://127.0.0.1:6379/2").unwrap(),
+            Endpoint::Single("redis://127.0.0.1:6379/2".into())
+        );
+        assert_eq!(
+            Endpoint::parse("redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001").unwrap(),
+            Endpoint::Cluster(vec![
+                "redis://:pw@10.0.0.1:7000".into(),
+                "redis://:pw@10.0.0.2:7001".into()
+            ])
+        );
+        assert_eq!(
+            Endpoint::parse("redis+sentinel://:pw@h1:26379,h2:26379/main/3").unwrap(),
+            Endpoint::Sentinel {
+                sentinels: vec!["redis://h1:26379".into(), "redis://h2:26379".into()],
+                master: "main".into(),
+                node: "redis://:pw@h1:26379/3".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_named_without_their_password() {
+        for url in [
+            "redis+cluster://:hunter22@h1:1,,h2:2",
+            "redis+cluster://:hunter22@h1:1/3",
+            "redis+sentinel://:hunter22@h1:1",
+            "redis+sentinel://:hunter22@h1:1/",
+            "redis+sentinel://:hunter22@h1:1/main/notadb",
+            "localhost:6379",
+            "http://:hunter22@h1:1",
+        ] {
+            let e = Endpoint::parse(url).unwrap_err().to_string();
+            assert!(e.contains("redis_url"), "{url}: {e}");
+            assert!(!e.contains("hunter22"), "{url}: {e}");
+        }
+    }
+}

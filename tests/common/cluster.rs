@@ -1,0 +1,328 @@
+//! A real Redis Cluster (masters with a replica each) and a real Sentinel
+//! group, on loopback ports picked for the test, that a test can SIGKILL a
+//! node of and bring back.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port whose cluster bus port (port + 10000) is free too, below 55000.
+fn free_pair() -> u16 {
+    loop {
+        let port = 20_000 + fastrand::u16(..25_000);
+        let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(port) && free(port + 10_000) {
+            return port;
+        }
+    }
+}
+
+/// One `redis-server` process.
+pub struct Node {
+    pub port: u16,
+    dir: PathBuf,
+    args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn spawn(&mut self) {
+        std::fs::create_dir_all(&self.dir).expect("node dir");
+        let child = Command::new("redis-server")
+            .args(&self.args)
+            .arg("--port")
+            .arg(self.port.to_string())
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH");
+        self.child = Some(child);
+        wait_for(Duration::from_secs(10), || self.query("PING").is_some());
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// A command's reply as text, `None` if the node does not answer.
+    pub fn query(&self, command: &str) -> Option<String> {
+        let client = redis::Client::open(self.url()).ok()?;
+        let mut conn = client
+            .get_connection_with_timeout(Duration::from_millis(500))
+            .ok()?;
+        let mut cmd = redis::cmd(command.split(' ').next()?);
+        for arg in command.split(' ').skip(1) {
+            cmd.arg(arg);
+        }
+        Some(render(&cmd.query::<redis::Value>(&mut conn).ok()?, true))
+    }
+}
+
+/// A reply as text: strings as they are at the top, quoted inside arrays.
+fn render(value: &redis::Value, top: bool) -> String {
+    let text = |s: String| if top { s } else { format!("{s:?}") };
+    match value {
+        redis::Value::BulkString(b) => text(String::from_utf8_lossy(b).into_owned()),
+        redis::Value::SimpleString(s) => text(s.clone()),
+        redis::Value::VerbatimString { text: t, .. } => text(t.clone()),
+        redis::Value::Int(n) => n.to_string(),
+        redis::Value::Array(items) | redis::Value::Set(items) => {
+            let inner: Vec<String> = items.iter().map(|v| render(v, false)).collect();
+            format!("[{}]", inner.join(" "))
+        }
+        redis::Value::Map(pairs) => {
+            let inner: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{} {}", render(k, false), render(v, false)))
+                .collect();
+            format!("{{{}}}", inner.join(" "))
+        }
+        redis::Value::Nil => "nil".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < limit, "not ready within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `masters` masters with one replica each, created by `redis-cli --cluster
+/// create`; node timeout 1 s, so a dead master's replica takes over within
+/// a few seconds.
+pub struct TestCluster {
+    pub nodes: Vec<Node>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestCluster {
+    pub fn start(masters: usize) -> TestCluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut nodes = Vec::new();
+        for _ in 0..masters * 2 {
+            let port = free_pair();
+            let mut node = Node {
+                port,
+                dir: dir.path().join(port.to_string()),
+                args: [
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "1000",
+                ]
+                .map(String::from)
+                .to_vec(),
+                child: None,
+            };
+            node.spawn();
+            nodes.push(node);
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .output()
+            .expect("redis-cli on PATH");
+        assert!(
+            out.status.success(),
+            "cluster create: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let cluster = TestCluster { nodes, _dir: dir };
+        cluster.wait_healthy();
+        cluster
+    }
+
+    /// `redis+cluster://` with every node as a seed.
+    pub fn url(&self) -> String {
+        let seeds: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        format!("redis+cluster://{}", seeds.join(","))
+    }
+
+    /// Every slot served and every live master with a replica in sync.
+    pub fn wait_healthy(&self) {
+        wait_for(Duration::from_secs(60), || {
+            self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
+                n.query("CLUSTER INFO")
+                    .is_some_and(|i| i.contains("cluster_state:ok"))
+            }) && self.masters().iter().all(|&m| {
+                self.nodes[m]
+                    .query("INFO replication")
+                    .is_some_and(|i| i.contains("connected_slaves:1") && i.contains("state=online"))
+            })
+        });
+    }
+
+    /// The indices of the nodes that are masters now.
+    pub fn masters(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| {
+                self.nodes[i].child.is_some()
+                    && self.nodes[i]
+                        .query("ROLE")
+                        .is_some_and(|r| r.contains("\"master\""))
+            })
+            .collect()
+    }
+
+    /// The node that serves `slot` now, as the live nodes see it.
+    pub fn owner(&self, slot: u16) -> Option<usize> {
+        let live = self.nodes.iter().find(|n| n.child.is_some())?;
+        let text = live.query("CLUSTER NODES")?;
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            if fields.len() < 8 || !fields[2].contains("master") || fields[2].contains("fail") {
+                continue;
+            }
+            let owns = fields[8..].iter().any(|range| {
+                let (a, b) = range.split_once('-').unwrap_or((range, range));
+                matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if (a..=b).contains(&slot))
+            });
+            if owns {
+                let port: u16 = fields[1].split([':', '@']).nth(1)?.parse().ok()?;
+                return self.nodes.iter().position(|n| n.port == port);
+            }
+        }
+        None
+    }
+
+    pub fn kill(&mut self, node: usize) {
+        self.nodes[node].kill();
+    }
+
+    /// Starts a killed node again with its cluster config: it rejoins as a
+    /// replica of whoever took its slots.
+    pub fn restart(&mut self, node: usize) {
+        self.nodes[node].spawn();
+    }
+}
+
+/// A master, one replica, and three sentinels (quorum 2) watching it as
+/// `main`; the master is declared down after 1 s.
+pub struct TestSentinel {
+    pub data: Vec<Node>,
+    pub sentinels: Vec<Node>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestSentinel {
+    pub fn start() -> TestSentinel {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut data: Vec<Node> = Vec::new();
+        for i in 0..2 {
+            let port = free_pair();
+            let args = if i == 0 {
+                vec![]
+            } else {
+                vec![
+                    "--replicaof".into(),
+                    "127.0.0.1".into(),
+                    data[0].port.to_string(),
+                ]
+            };
+            let mut node = Node {
+                port,
+                dir: dir.path().join(port.to_string()),
+                args,
+                child: None,
+            };
+            node.spawn();
+            data.push(node);
+        }
+        let mut sentinels = Vec::new();
+        for _ in 0..3 {
+            let port = free_pair();
+            let node_dir = dir.path().join(port.to_string());
+            std::fs::create_dir_all(&node_dir).expect("sentinel dir");
+            let conf = node_dir.join("sentinel.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "sentinel monitor main 127.0.0.1 {} 2\n\
+                     sentinel down-after-milliseconds main 1000\n\
+                     sentinel failover-timeout main 5000\n\
+                     sentinel parallel-syncs main 1\n",
+                    data[0].port
+                ),
+            )
+            .expect("sentinel.conf");
+            let mut node = Node {
+                port,
+                dir: node_dir,
+                args: vec![conf.display().to_string(), "--sentinel".into()],
+                child: None,
+            };
+            node.spawn();
+            sentinels.push(node);
+        }
+        let group = TestSentinel {
+            data,
+            sentinels,
+            _dir: dir,
+        };
+        wait_for(Duration::from_secs(30), || {
+            group.data[0]
+                .query("INFO replication")
+                .is_some_and(|i| i.contains("state=online"))
+                && group.sentinels.iter().all(|s| {
+                    s.query("SENTINEL replicas main")
+                        .is_some_and(|r| r.contains(&group.data[1].port.to_string()))
+                })
+        });
+        group
+    }
+
+    pub fn url(&self) -> String {
+        let seeds: Vec<String> = self
+            .sentinels
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        format!("redis+sentinel://{}/main", seeds.join(","))
+    }
+
+    /// Starts a killed data node again, as a replica of `master`.
+    pub fn restart_as_replica(&mut self, node: usize, master: usize) {
+        let port = self.data[master].port.to_string();
+        self.data[node].args = vec!["--replicaof".into(), "127.0.0.1".into(), port];
+        self.data[node].spawn();
+    }
+
+    /// The data node the sentinels name as master now.
+    pub fn master(&self) -> Option<usize> {
+        let reply = self.sentinels[0].query("SENTINEL get-master-addr-by-name main")?;
+        self.data
+            .iter()
+            .position(|n| reply.contains(&format!("\"{}\"", n.port)))
+    }
+}
