@@ -573,12 +573,25 @@ async fn stale_tokens_are_rejected_and_expired_leases_are_reaped_as_attempts() {
         q.complete(&second, r#""on time""#, "v1").await.unwrap(),
         Ack::Recorded(JobStatus::Completed)
     );
+    // The holder's completion sent again (its reply was lost, or too few
+    // replicas acknowledged it): the same answer, nothing recorded twice;
+    // the first holder is still refused.
+    assert_eq!(
+        q.complete(&second, r#""again""#, "v1").await.unwrap(),
+        Ack::Recorded(JobStatus::Completed)
+    );
+    assert_eq!(
+        q.complete(&first, r#""late""#, "v1").await.unwrap(),
+        Ack::Stale
+    );
     let rec = q.get(&id).await.unwrap().unwrap();
     assert_eq!(rec.result.as_deref(), Some(r#""on time""#));
     assert_eq!(rec.worker.as_deref(), Some("other-host"));
     assert_eq!(rec.errors.len(), 1);
     assert_eq!(rec.errors[0].kind, "lease_expired");
-    assert_eq!(q.stats().await.unwrap()["stale_rejected"], 2);
+    let stats = q.stats().await.unwrap();
+    assert_eq!(stats["stale_rejected"], 3);
+    assert_eq!(stats["completed"], 1);
 }
 
 #[tokio::test]

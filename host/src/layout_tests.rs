@@ -38,7 +38,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("content", &["queue", "job"]),
     ("registry", &["runtime"]),
     ("runtime", &["job", "schema"]),
-    ("queue", &["schedule", "job"]),
+    ("queue", &["schedule", "job", "redact"]),
     ("schedule", &["job"]),
     ("job", &[]),
     ("schema", &[]),

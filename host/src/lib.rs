@@ -15,7 +15,7 @@
 //! | [`content`] | the content store's durable copy and export/import | queue, job |
 //! | [`registry`] | the plugin directory, with hot reload | runtime |
 //! | [`runtime`] | compiles plugins and runs each job in a fresh, limited instance; the `HostServices` port | job, schema |
-//! | [`queue`] | the Redis queue: scripts, records, hosts, DLQ, controls, schedules (storage: Redis code only) | schedule, job |
+//! | [`queue`] | the Redis queue: scripts, records, hosts, DLQ, controls, schedules; one server, a cluster or Sentinel (storage: Redis code only) | schedule, job, redact (passwords kept out of its errors) |
 //! | [`schedule`] | periodic jobs, no IO: a schedule's fields, checks and ticks | job |
 //! | [`telemetry`] | logging, and traces out over OTLP; W3C trace context | job, redact |
 //! | [`job`] | the job vocabulary, no IO: failures, job type names, content hashes | — |

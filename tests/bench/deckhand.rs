@@ -12,9 +12,19 @@ use std::time::{Duration, Instant};
 use deckhand::queue::{JobStatus, Queue, QueueConfig, SubmitRequest};
 use serde_json::json;
 
-/// Jobs in flight (`--batch-size`); a claim takes as many as are free.
-/// BullMQ's concurrency is 64: at 256 it drained no faster here.
-const BATCH: &str = "256";
+/// Jobs in flight (`--batch-size`; a claim takes as many as are free):
+/// `BENCH_CONCURRENCY`, the BullMQ driver's setting too, default 64 like it.
+fn batch() -> String {
+    std::env::var("BENCH_CONCURRENCY").unwrap_or_else(|_| "64".into())
+}
+
+/// Where to read Redis' counters: `BENCH_STATS_URL` (comma-separated: in
+/// a cluster, every master, summed), else the queue's URL.
+fn stats_urls(url: &str) -> Vec<String> {
+    std::env::var("BENCH_STATS_URL")
+        .map(|v| v.split(',').map(str::to_string).collect())
+        .unwrap_or_else(|_| vec![url.to_string()])
+}
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -90,9 +100,19 @@ fn job() -> SubmitRequest {
 }
 
 /// Redis' `total_commands_processed` (commands run inside scripts
-/// included) and the number of EVALSHA calls (the host's round trips on the
-/// hot path: every state change is one script).
-fn commands(url: &str) -> (i64, i64) {
+/// included), the number of EVALSHA calls (the host's round trips on the
+/// hot path: every state change is one script) and the microseconds Redis
+/// spent in them.
+fn commands(url: &str) -> (i64, i64, i64) {
+    let mut sum = (0, 0, 0);
+    for url in stats_urls(url) {
+        let (total, evalsha, usec) = node_commands(&url);
+        sum = (sum.0 + total, sum.1 + evalsha, sum.2 + usec);
+    }
+    sum
+}
+
+fn node_commands(url: &str) -> (i64, i64, i64) {
     let client = redis::Client::open(url).expect("redis url");
     let mut conn = client.get_connection().expect("redis");
     let info: String = redis::cmd("INFO")
@@ -109,7 +129,13 @@ fn commands(url: &str) -> (i64, i64) {
         .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
         .and_then(|v| v.split(',').next()?.parse().ok())
         .unwrap_or(0);
-    (total, evalsha)
+    let usec = info
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_evalsha:"))
+        .and_then(|v| v.split(',').find_map(|f| f.strip_prefix("usec=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (total, evalsha, usec)
 }
 
 async fn counter(q: &Queue, name: &str) -> i64 {
@@ -148,7 +174,7 @@ async fn run(url: &str, jobs: usize) {
     let q = Queue::connect(url, config).await.expect("redis");
 
     // Register the job type, then stop: jobs are enqueued with no host running.
-    let host = serve(url, plugins.path(), data.path(), BATCH);
+    let host = serve(url, plugins.path(), data.path(), &batch());
     while !q.job_types().await.expect("types").contains_key("llm") {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -179,7 +205,7 @@ async fn run(url: &str, jobs: usize) {
     let commands_before = commands(url);
     let t = Instant::now();
     let spawned_ms = epoch_ms();
-    let host = serve(url, plugins.path(), data.path(), BATCH);
+    let host = serve(url, plugins.path(), data.path(), &batch());
     wait_completed(&q, total).await;
     let drain_s = t.elapsed().as_secs_f64();
     let drain = total as f64 / drain_s;
@@ -199,6 +225,23 @@ async fn run(url: &str, jobs: usize) {
     let commands_after = commands(url);
     let per_job = (commands_after.0 - commands_before.0) as f64 / total as f64;
     let trips_per_job = (commands_after.1 - commands_before.1) as f64 / total as f64;
+    let script_us_per_job = (commands_after.2 - commands_before.2) as f64 / total as f64;
+    if std::env::var_os("BENCH_DRAIN_ONLY").is_some() {
+        stop(host);
+        println!(
+            "{}",
+            json!({
+                "system": "deckhand",
+                "settings": format!("1 host process, batch-size {} (jobs in flight), echo.wasm, content store off", batch()),
+                "jobs": total,
+                "drain_per_s": drain.round(),
+                "redis_commands_per_job": (per_job * 100.0).round() / 100.0,
+                "scripts_per_job": (trips_per_job * 100.0).round() / 100.0,
+                "script_us_per_job": (script_us_per_job * 10.0).round() / 10.0,
+            })
+        );
+        return;
+    }
 
     // Latency at a fixed 1,000 jobs/s for `latency_n` jobs.
     let latency_n = (jobs / 10).clamp(1, 5000);
@@ -254,7 +297,7 @@ async fn run(url: &str, jobs: usize) {
         json!({
             "system": "deckhand",
             "mode": "leases with fencing tokens; a result is recorded before the job counts as done",
-            "settings": format!("1 host process, batch-size {BATCH} (jobs in flight), echo.wasm, a fresh instance per job in a pooled slot (the default), content store off"),
+            "settings": format!("1 host process, batch-size {} (jobs in flight), echo.wasm, a fresh instance per job in a pooled slot (the default), content store off", batch()),
             "jobs": total,
             "enqueue_single_per_s": single.round(),
             "enqueue_bulk_per_s": bulk.round(),
@@ -264,6 +307,7 @@ async fn run(url: &str, jobs: usize) {
             "latency_p50_ms": pct(0.50),
             "latency_p99_ms": pct(0.99),
             "peak_rss_mb": (rss * 10.0).round() / 10.0,
+            "script_us_per_job": (script_us_per_job * 10.0).round() / 10.0,
             "redis_commands_per_job": (per_job * 100.0).round() / 100.0,
             "drain_per_s_by_tasks": by_tasks,
             "redis_round_trips_per_job": (trips_per_job * 1000.0).round() / 1000.0,
@@ -356,7 +400,7 @@ async fn bulk_runs(
         assert!(status.success(), "deckhand bulk failed: {status}");
     };
 
-    let host = serve(url, plugins, data, BATCH);
+    let host = serve(url, plugins, data, &batch());
     while !q.type_is_live("echo").await.unwrap_or(false) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -375,7 +419,7 @@ async fn bulk_runs(
     }
     let done = completed(q).await + jobs as i64;
     let t = Instant::now();
-    let host = serve(url, plugins, data, BATCH);
+    let host = serve(url, plugins, data, &batch());
     wait_completed(q, done).await;
     let drained = t.elapsed().as_secs_f64();
     finish(waiting);

@@ -55,6 +55,16 @@ impl Node {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Sends a signal by name (`STOP`, `CONT`) to the process.
+    pub fn signal(&self, name: &str) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .arg(format!("-{name}"))
+                .arg(child.id().to_string())
+                .status();
+        }
+    }
+
     /// A command's reply as text, `None` if the node does not answer.
     pub fn query(&self, command: &str) -> Option<String> {
         let client = redis::Client::open(self.url()).ok()?;
@@ -224,6 +234,45 @@ impl TestCluster {
     /// replica of whoever took its slots.
     pub fn restart(&mut self, node: usize) {
         self.nodes[node].spawn();
+    }
+}
+
+/// A master and its replica, nothing watching them: the test fails over
+/// by hand (`REPLICAOF NO ONE`).
+pub struct TestPair {
+    pub master: Node,
+    pub replica: Node,
+    _dir: tempfile::TempDir,
+}
+
+impl TestPair {
+    pub fn start() -> TestPair {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let node = |port: u16, args: Vec<String>| Node {
+            port,
+            dir: dir.path().join(port.to_string()),
+            args,
+            child: None,
+        };
+        let mut master = node(free_pair(), vec![]);
+        master.spawn();
+        let replica_args = vec![
+            "--replicaof".into(),
+            "127.0.0.1".into(),
+            master.port.to_string(),
+        ];
+        let mut replica = node(free_pair(), replica_args);
+        replica.spawn();
+        wait_for(Duration::from_secs(30), || {
+            master
+                .query("INFO replication")
+                .is_some_and(|i| i.contains("state=online"))
+        });
+        TestPair {
+            master,
+            replica,
+            _dir: dir,
+        }
     }
 }
 

@@ -1,3 +1,6 @@
+//! `cargo xtask bench --scale [--jobs N]`: the drain at equal concurrency
+//! against BullMQ, and on a 3-master cluster (`scale.rs`).
+//!
 //! `cargo xtask bench --overview [--jobs N]`: the dashboard's overview with
 //! N jobs in Redis (default 1,000,000; `tests/bench/overview.rs`).
 //!
@@ -32,6 +35,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     };
     if args.iter().any(|a| a == "--overview") {
         return overview(args);
+    }
+    if args.iter().any(|a| a == "--scale") {
+        return crate::scale::scale(args);
     }
     let root = root();
     build_plugins()?;
@@ -114,7 +120,7 @@ fn python_tools(tools: &Path) -> Result<PathBuf, String> {
     Ok(python)
 }
 
-fn node_tools(tools: &Path) -> Result<PathBuf, String> {
+pub(crate) fn node_tools(tools: &Path) -> Result<PathBuf, String> {
     let dir = tools.join("js");
     if !dir.join("node_modules/bullmq").is_dir() || !dir.join("node_modules/ioredis").is_dir() {
         std::fs::create_dir_all(&dir)
@@ -168,14 +174,14 @@ fn overview(args: &[String]) -> Result<(), String> {
 
 /// A `redis-server` of its own on a free port, without persistence (every
 /// system gets the same), stopped on drop.
-struct FreshRedis {
-    url: String,
-    port: u16,
+pub(crate) struct FreshRedis {
+    pub(crate) url: String,
+    pub(crate) port: u16,
     child: std::process::Child,
 }
 
 impl FreshRedis {
-    fn start() -> Result<FreshRedis, String> {
+    pub(crate) fn start() -> Result<FreshRedis, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
@@ -338,7 +344,7 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
     s
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -12,8 +12,9 @@
 --       P:content:<type>:<hash>, P:seq, P:stats, P:done, P:minutes, P:recent,
 --       P:children:<id> (expiry);
 --       publishes P:finished (the ids, space-separated) and P:wake
--- Returns: one reply per job, in order: 'ok' | 'stale' (the lease was lost:
---          someone else owns the job now)
+-- Returns: one reply per job, in order: 'ok' (recorded now, or by an earlier
+--          call with this lease) | 'stale' (the lease was lost: someone else
+--          owns the job now)
 
 local ttl = ARGV[2]
 local now = now_ms()
@@ -28,7 +29,12 @@ for i = 3, #ARGV, 5 do
     local status, held, job_type, content_hash, parent, last_error, feedback, waited_on, children =
         unpack(redis.call('HMGET', job, 'status', 'lease_token', 'type', 'content_hash', 'parent',
             'last_error', 'feedback', 'waited_on', 'children_total'))
-    if status ~= 'running' or held ~= token then
+    if status == 'completed' and held == token then
+        -- This very completion landed before (the lease fields stay): a
+        -- call sent again after its reply was lost, or after too few
+        -- replicas acknowledged it. The same answer; nothing is counted twice.
+        table.insert(replies, 'ok')
+    elseif status ~= 'running' or held ~= token then
         stale = stale + 1
         table.insert(replies, 'stale')
     else

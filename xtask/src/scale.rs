@@ -1,0 +1,308 @@
+//! `cargo xtask bench --scale [--jobs N]`: the drain at equal concurrency,
+//! Deckhand against BullMQ, at 64 and at 200 jobs in flight, each against a
+//! fresh `redis-server`; then Deckhand against a fresh 3-master Redis Cluster
+//! on loopback (`redis+cluster://`) at 200. Reports jobs/s, the ratio to
+//! BullMQ, and Redis' script time per job (`INFO commandstats`, EVALSHA
+//! usec over the drain), and writes `target/bench/scale.md`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::bench::{FreshRedis, node_tools};
+use crate::{build_plugins, cargo, root};
+
+const CONCURRENCY: [u32; 2] = [64, 200];
+
+pub fn scale(args: &[String]) -> Result<(), String> {
+    let jobs: usize = match args.iter().position(|a| a == "--jobs") {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .ok_or("--jobs takes a number")?,
+        None => 50_000,
+    };
+    let root = root();
+    build_plugins()?;
+    let node_dir = node_tools(&root.join("target/bench-tools"))?;
+    std::fs::copy(
+        root.join("tests/bench/bullmq_bench.mjs"),
+        node_dir.join("bullmq_bench.mjs"),
+    )
+    .map_err(|e| format!("cannot copy the BullMQ driver: {e}"))?;
+
+    let mut rows = Vec::new();
+    for c in CONCURRENCY {
+        let redis = FreshRedis::start()?;
+        let deckhand = deckhand(&redis.url, None, jobs, c)?;
+        drop(redis);
+        let redis = FreshRedis::start()?;
+        let mut node = Command::new("node");
+        node.current_dir(&node_dir)
+            .arg("bullmq_bench.mjs")
+            .arg(&redis.url)
+            .arg(jobs.to_string())
+            .env("BENCH_CONCURRENCY", c.to_string());
+        let bullmq = figures("bullmq", &mut node)?;
+        let bullmq_us = script_us(&[redis.port], jobs + jobs / 10);
+        rows.push(row("one Redis", c, &deckhand, Some((&bullmq, bullmq_us))));
+    }
+    let cluster = Cluster::start(3)?;
+    let deckhand = deckhand(&cluster.url(), Some(&cluster.stats_urls()), jobs, 200)?;
+    rows.push(row("3-master cluster", 200, &deckhand, None));
+    drop(cluster);
+
+    let table = format!(
+        "| Redis | in flight | Deckhand jobs/s | BullMQ jobs/s | ratio | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job |\n\
+         |---|---|---|---|---|---|---|---|\n{}\n\n\
+         {jobs} no-op jobs queued then drained (plus a tenth more queued one by one); \
+         Deckhand: 1 host, `--batch-size` = in flight, echo.wasm, content store off; \
+         BullMQ 6.7.0: 1 Node process, Worker concurrency = in flight. \
+         Script µs/job: EVALSHA usec in `INFO commandstats` over the drain, per job \
+         (BullMQ's: over the whole run, adds included). {}",
+        rows.join("\n"),
+        crate::bench::machine()
+    );
+    println!("{table}");
+    let out = root.join("target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    std::fs::write(out.join("scale.md"), &table)
+        .map_err(|e| format!("cannot write scale.md: {e}"))?;
+    Ok(())
+}
+
+fn row(redis: &str, c: u32, deckhand: &Value, bullmq: Option<(&Value, f64)>) -> String {
+    let drain = deckhand["drain_per_s"].as_f64().unwrap_or(0.0);
+    let (peer, ratio, peer_us) = match bullmq {
+        Some((b, us)) => {
+            let peer = b["drain_per_s"].as_f64().unwrap_or(0.0);
+            (
+                format!("{peer:.0}"),
+                format!("{:.2}x", drain / peer.max(1.0)),
+                format!("{us:.1}"),
+            )
+        }
+        None => ("".into(), "".into(), "".into()),
+    };
+    format!(
+        "| {redis} | {c} | {drain:.0} | {peer} | {ratio} | {} | {peer_us} | {} |",
+        deckhand["script_us_per_job"], deckhand["redis_commands_per_job"]
+    )
+}
+
+/// The Deckhand driver in drain-only mode.
+fn deckhand(url: &str, stats: Option<&str>, jobs: usize, c: u32) -> Result<Value, String> {
+    let mut cmd = cargo();
+    cmd.current_dir(root())
+        .args([
+            "test",
+            "--release",
+            "--workspace",
+            "--bench",
+            "deckhand",
+            "--",
+        ])
+        .arg(url)
+        .arg(jobs.to_string())
+        .env("BENCH_DRAIN_ONLY", "1")
+        .env("BENCH_CONCURRENCY", c.to_string());
+    if let Some(stats) = stats {
+        cmd.env("BENCH_STATS_URL", stats);
+    }
+    figures("deckhand", &mut cmd)
+}
+
+fn figures(name: &str, cmd: &mut Command) -> Result<Value, String> {
+    eprintln!("xtask: bench --scale: {name}");
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run the {name} driver: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("the {name} driver failed ({})", out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .ok_or(format!("the {name} driver printed no figures"))?;
+    serde_json::from_str(line).map_err(|e| format!("{name} figures: {e}"))
+}
+
+/// EVALSHA microseconds per job on these Redis ports, from `INFO commandstats`.
+fn script_us(ports: &[u16], jobs: usize) -> f64 {
+    let mut usec = 0.0;
+    for port in ports {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "INFO", "commandstats"])
+            .output();
+        let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        usec += text
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_fcall:"))
+            .filter_map(|l| l.split(',').find_map(|f| f.strip_prefix("usec=")))
+            .filter_map(|v| v.parse::<f64>().ok())
+            .sum::<f64>();
+    }
+    usec / jobs.max(1) as f64
+}
+
+/// A Redis Cluster of `masters` loopback masters without replicas.
+struct Cluster {
+    nodes: Vec<(u16, Child)>,
+    _dir: tempfile_dir::Dir,
+}
+
+impl Cluster {
+    fn start(masters: usize) -> Result<Cluster, String> {
+        let dir = tempfile_dir::Dir::new()?;
+        let mut nodes = Vec::new();
+        for _ in 0..masters {
+            let port = free_pair()?;
+            let node_dir = dir.path().join(port.to_string());
+            std::fs::create_dir_all(&node_dir).map_err(|e| format!("node dir: {e}"))?;
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args([
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--cluster-enabled",
+                    "yes",
+                ])
+                .args(["--cluster-config-file", "nodes.conf"])
+                .arg("--dir")
+                .arg(&node_dir)
+                .stdout(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot start redis-server: {e}"))?;
+            nodes.push((port, child));
+        }
+        let cluster = Cluster { nodes, _dir: dir };
+        for (port, _) in &cluster.nodes {
+            wait_port(*port)?;
+        }
+        let addrs: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|(p, _)| format!("127.0.0.1:{p}"))
+            .collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .map_err(|e| format!("cannot run redis-cli: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "redis-cli --cluster create failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            ));
+        }
+        for _ in 0..400 {
+            let ok = cluster.nodes.iter().all(|(p, _)| {
+                Command::new("redis-cli")
+                    .args(["-p", &p.to_string(), "CLUSTER", "INFO"])
+                    .output()
+                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+            });
+            if ok {
+                return Ok(cluster);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err("the cluster did not come up".into())
+    }
+
+    fn url(&self) -> String {
+        let seeds: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|(p, _)| format!("127.0.0.1:{p}"))
+            .collect();
+        format!("redis+cluster://{}", seeds.join(","))
+    }
+
+    fn stats_urls(&self) -> String {
+        let urls: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|(p, _)| format!("redis://127.0.0.1:{p}"))
+            .collect();
+        urls.join(",")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.nodes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A port whose cluster bus port (+10000) is free too, below 55000.
+fn free_pair() -> Result<u16, String> {
+    let start = u32::from(offset());
+    for i in 0..5_000u32 {
+        let port = 20_000 + ((start + i * 7) % 25_000) as u16;
+        let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if free(port) && free(port + 10_000) {
+            return Ok(port);
+        }
+    }
+    Err("no free port pair below 55000".into())
+}
+
+/// A changing number below 20,000 (xtask has no random crate).
+fn offset() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    (nanos % 20_000) as u16
+}
+
+fn wait_port(port: u16) -> Result<(), String> {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Err(format!("redis-server on {port} did not start"))
+}
+
+/// A scratch directory removed on drop (xtask has no tempfile crate).
+mod tempfile_dir {
+    use std::path::{Path, PathBuf};
+
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new() -> Result<Dir, String> {
+            let path = std::env::temp_dir().join(format!(
+                "deckhand-scale-{}-{}",
+                std::process::id(),
+                super::offset()
+            ));
+            std::fs::create_dir_all(&path).map_err(|e| format!("temp dir: {e}"))?;
+            Ok(Dir(path))
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
