@@ -594,6 +594,48 @@ async fn stale_tokens_are_rejected_and_expired_leases_are_reaped_as_attempts() {
     assert_eq!(stats["completed"], 1);
 }
 
+/// A failover can lose the token counter's last increments, so the
+/// promoted replica hands out the same numbers again (here: the counter set
+/// back by hand). A job claimed again after such a rollback still gets a
+/// token of its own: the earlier holder is refused.
+#[tokio::test]
+async fn fencing_tokens_stay_unique_when_the_counter_goes_back() {
+    let redis = TestRedis::start();
+    let q = queue_with(&redis, no_backoff(3)).await;
+    let id = submit(&q, job("a", "{}")).await;
+    let before: i64 = ::redis::cmd("GET")
+        .arg("{deckhand}:token")
+        .query(&mut redis.conn())
+        .unwrap_or(0);
+    let first = q
+        .claim(HOST, &["a"], 1, Duration::from_millis(100))
+        .await
+        .unwrap()
+        .remove(0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    q.reap().await.unwrap();
+    let _: () = ::redis::cmd("SET")
+        .arg("{deckhand}:token")
+        .arg(before)
+        .query(&mut redis.conn())
+        .unwrap();
+    let second = q
+        .claim("other-host", &["a"], 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(second.id, id);
+    assert_ne!(second.token, first.token, "a token of its own");
+    assert_eq!(
+        q.complete(&first, r#""late""#, "v1").await.unwrap(),
+        Ack::Stale
+    );
+    assert_eq!(
+        q.complete(&second, r#""on time""#, "v1").await.unwrap(),
+        Ack::Recorded(JobStatus::Completed)
+    );
+}
+
 #[tokio::test]
 async fn a_job_that_keeps_losing_its_host_reaches_the_dlq() {
     let redis = TestRedis::start();

@@ -135,9 +135,7 @@ pub async fn export(queue: &Queue, dir: &ContentDir) -> Result<usize, ContentErr
 /// Loads every result in `dir` into the Redis index. Returns how many.
 pub async fn import(queue: &Queue, dir: &ContentDir) -> Result<usize, ContentError> {
     let stored = dir.all()?;
-    for s in &stored {
-        queue.store_content(s).await?;
-    }
+    queue.store_content(&stored).await?;
     Ok(stored.len())
 }
 

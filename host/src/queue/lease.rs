@@ -31,10 +31,14 @@ impl Queue {
             return Ok(Claim::default());
         }
         let mut invocation = self.invocation(&scripts().claim);
+        // Makes this call's fencing tokens unique even if a failover makes
+        // Redis' token counter hand out the same numbers again.
+        let nonce = format!("{:016x}", fastrand::u64(..));
         invocation
             .arg(count.min(MAX_CLAIM))
             .arg(millis(lease))
-            .arg(host);
+            .arg(host)
+            .arg(nonce);
         for t in job_types {
             invocation.arg(*t);
         }

@@ -92,46 +92,63 @@ impl Queue {
         let mut conn = self.conn.clone();
         let prefix = format!("{}:{}:", self.tag, key::CONTENT);
         let mut out = Vec::new();
-        for key in keys {
-            let Some((job_type, hash)) = key
-                .strip_prefix(&prefix)
-                .and_then(|rest| rest.rsplit_once(':'))
-            else {
-                continue;
-            };
-            let f: HashMap<String, String> = conn.hgetall(&key).await?;
-            let Some(result) = f.get("result") else {
-                continue;
-            };
-            out.push(crate::job::StoredResult {
-                job_type: job_type.to_string(),
-                content_hash: hash.to_string(),
-                result: result.clone(),
-                job_id: f.get("job_id").cloned().unwrap_or_default(),
-                plugin_version: f.get("plugin_version").cloned().unwrap_or_default(),
-                stored_at: f.get("stored_at").and_then(|s| s.parse().ok()).unwrap_or(0),
-            });
+        // One pipelined round trip per 500 entries.
+        for chunk in keys.chunks(500) {
+            let mut pipe = redis::pipe();
+            for key in chunk {
+                pipe.hgetall(key);
+            }
+            let entries: Vec<HashMap<String, String>> = pipe.query_async(&mut conn).await?;
+            for (key, f) in chunk.iter().zip(entries) {
+                let Some((job_type, hash)) = key
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.rsplit_once(':'))
+                else {
+                    continue;
+                };
+                let Some(result) = f.get(field::RESULT) else {
+                    continue;
+                };
+                out.push(crate::job::StoredResult {
+                    job_type: job_type.to_string(),
+                    content_hash: hash.to_string(),
+                    result: result.clone(),
+                    job_id: f.get(field::JOB_ID).cloned().unwrap_or_default(),
+                    plugin_version: f.get(field::PLUGIN_VERSION).cloned().unwrap_or_default(),
+                    stored_at: f
+                        .get(field::STORED_AT)
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
+                });
+            }
         }
         out.sort_by(|a, b| (&a.job_type, &a.content_hash).cmp(&(&b.job_type, &b.content_hash)));
         Ok(out)
     }
 
-    /// Puts one result into the content index (import).
-    pub async fn store_content(&self, s: &crate::job::StoredResult) -> Result<(), QueueError> {
-        let key = self.key(&[key::CONTENT, &s.job_type, &s.content_hash]);
-        let _: () = self
-            .conn
-            .clone()
-            .hset_multiple(
-                key,
-                &[
-                    ("result", s.result.clone()),
-                    ("job_id", s.job_id.clone()),
-                    ("plugin_version", s.plugin_version.clone()),
-                    ("stored_at", s.stored_at.to_string()),
-                ],
-            )
-            .await?;
+    /// Puts results into the content index (import): one pipelined round
+    /// trip per 500.
+    pub async fn store_content(
+        &self,
+        results: &[crate::job::StoredResult],
+    ) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        for chunk in results.chunks(500) {
+            let mut pipe = redis::pipe();
+            for s in chunk {
+                pipe.hset_multiple(
+                    self.key(&[key::CONTENT, &s.job_type, &s.content_hash]),
+                    &[
+                        (field::RESULT, s.result.clone()),
+                        (field::JOB_ID, s.job_id.clone()),
+                        (field::PLUGIN_VERSION, s.plugin_version.clone()),
+                        (field::STORED_AT, s.stored_at.to_string()),
+                    ],
+                )
+                .ignore();
+            }
+            let _: () = pipe.query_async(&mut conn).await?;
+        }
         Ok(())
     }
 }

@@ -227,6 +227,9 @@ impl QueueError {
                             | redis::ErrorKind::MasterDown
                             | redis::ErrorKind::ReadOnly
                             | redis::ErrorKind::BusyLoadingError
+                            // Mid-failover the sentinels may name no master
+                            // (or one that does not yet say it is one).
+                            | redis::ErrorKind::MasterNameNotFoundBySentinel
                     )
             }
             QueueError::NotReplicated { .. } => true,

@@ -11,7 +11,7 @@
 -- command per type, and the leases and fencing tokens in one each. The host
 -- bounds `count` (MAX_CLAIM) well below Lua's limit on unpacked arguments.
 --
--- ARGV: prefix, count, lease_ms, host, job types...
+-- ARGV: prefix, count, lease_ms, host, nonce (random, per call), job types...
 -- Keys: P:scheduled, P:paused, P:caps, P:running, P:rates, P:rate:<type>,
 --       P:ready:<type> for each type, P:groups:<type>, P:fair:<type>,
 --       P:job:<id>, P:leases, P:token, P:seq, P:stats
@@ -23,7 +23,7 @@
 --   token, lease_until, priority, content hash ('' for none), forced ('1'/''),
 --   group ('' for none), trace (its traceparent, '' for none)
 
-local count, lease_ms, host = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local count, lease_ms, host, nonce = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local now = now_ms()
 -- Formatted once: number formatting is a large share of a script's time.
 local now_s = int(now)
@@ -86,7 +86,7 @@ end
 -- room left out).
 local function heads_of(want)
     local heads = {}
-    for i = 5, #ARGV do
+    for i = 6, #ARGV do
         local job_type = ARGV[i]
         local n = math.min(want, room[job_type] or want)
         if not paused[job_type] and n > 0 then
@@ -188,9 +188,11 @@ while claimed < count do
         break
     end
     -- One fencing token per id, taken at once (ids skipped waste theirs).
+    -- The caller's nonce keeps tokens unique when a failover loses the
+    -- counter's last increments and a promoted replica counts them again.
     local last_token = redis.call('INCRBY', k('token'), #ids)
     for n, id in ipairs(ids) do
-        lease(id, int(last_token - #ids + n))
+        lease(id, int(last_token - #ids + n) .. '-' .. nonce)
     end
 end
 if claimed > 0 then
