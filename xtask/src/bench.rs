@@ -36,9 +36,6 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--overview") {
         return overview(args);
     }
-    if args.iter().any(|a| a == "--scale") {
-        return crate::scale::scale(args);
-    }
     let root = root();
     build_plugins()?;
     let tools = root.join("target/bench-tools");

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(&args[1..]),
         Some("plugins") => build_plugins().map(|_| ()),
         Some("templates") => build_plugins().and_then(|_| build_templates()).map(|_| ()),
+        Some("bench") if args.iter().any(|a| a == "--scale") => scale::scale(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("align") => align(&args[1..]),
         _ => {

@@ -32,7 +32,8 @@
 --   P:dead              zset    the dead-letter queue; score = time of death (ms);
 --                               entries and records expire together (dead ttl)
 --   P:types             hash    job type -> JSON of the host that last registered it
---   P:seq, P:token      string  counters: FIFO sequence, fencing tokens
+--   P:seq, P:token      string  counters: FIFO sequence, fencing tokens (a token
+--                               is <count>-<the claim call's random nonce>)
 --   P:identity          string  the queue's identity marker (hosts notice data loss
 --                               when it vanishes or changes; written from Rust)
 --   P:layout            string  the layout version the queue was brought to (Rust)
