@@ -300,7 +300,7 @@ impl SentinelShared {
 pub enum Connector {
     Single(redis::Client),
     /// The seed nodes: in a cluster, a message published on any node
-    /// reaches the subscribers of every node.
+    /// reaches the subscribers of every node, so any live seed will do.
     Cluster(Vec<redis::Client>),
     Sentinel(Arc<SentinelShared>),
 }
@@ -310,8 +310,11 @@ impl Connector {
         match self {
             Connector::Single(client) => client.get_async_pubsub().await,
             Connector::Cluster(seeds) => {
+                // From a random seed on, so many hosts' subscriptions spread
+                // over the nodes instead of all landing on the first.
+                let start = fastrand::usize(..seeds.len().max(1));
                 let mut last = None;
-                for seed in seeds {
+                for seed in seeds.iter().cycle().skip(start).take(seeds.len()) {
                     match tokio::time::timeout(CONNECT_TIMEOUT, seed.get_async_pubsub()).await {
                         Ok(Ok(pubsub)) => return Ok(pubsub),
                         Ok(Err(e)) => last = Some(e),
