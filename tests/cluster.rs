@@ -213,12 +213,7 @@ async fn drain_through_failover(redis: impl Failover + 'static, acks: u32) -> Re
                 );
             }
         } else if let Some(round) = id.strip_prefix('f').filter(|r| !r.contains('.')) {
-            let children: Vec<String> = result["children"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap().to_string())
-                .collect();
+            let children = common::api::children_in(&result);
             let want: Vec<String> = (0..CHILDREN)
                 .map(|c| format!("f{round}.child.{c}"))
                 .collect();

@@ -371,14 +371,7 @@ async fn children_inherit_the_group_and_can_be_submitted_for_later() {
     assert_eq!(status, 201, "{body}");
     let parent = api.wait(&[body["id"].as_str().unwrap()]).await.remove(0);
     assert_eq!(parent["status"], "completed", "{parent}");
-    let result: serde_json::Value =
-        serde_json::from_str(parent["result"].as_str().unwrap()).unwrap();
-    let children: Vec<String> = result["children"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
+    let children = common::api::children_of(&parent);
     assert_eq!(children.len(), 3);
     let q = Queue::connect(&redis.url(), QueueConfig::default())
         .await

@@ -159,12 +159,7 @@ async fn submit_over_the_cli_and_wait_for_the_result() {
         .unwrap();
     assert!(out.status.success(), "{}", host.log());
     let result: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    let children: Vec<String> = result["children"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
+    let children = common::api::children_in(&result);
     assert_eq!(children.len(), 3);
     let done = wait_all(&q, &children, &[&host]).await;
     for child in done {

@@ -15,6 +15,11 @@ pub struct Api {
 /// The ids a `chaos.fanout` job's result names (`{"children": [...]}`).
 pub fn children_of(job: &Value) -> Vec<String> {
     let result: Value = serde_json::from_str(job["result"].as_str().unwrap_or("null")).unwrap();
+    children_in(&result)
+}
+
+/// The ids in a `chaos.fanout` result (`{"children": [...]}`), parsed.
+pub fn children_in(result: &Value) -> Vec<String> {
     result["children"]
         .as_array()
         .unwrap()

@@ -109,6 +109,14 @@ impl Drop for Node {
     }
 }
 
+/// Each node's `127.0.0.1:<port>`.
+fn addresses(nodes: &[Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect()
+}
+
 pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
@@ -149,13 +157,9 @@ impl TestCluster {
             node.spawn();
             nodes.push(node);
         }
-        let addrs: Vec<String> = nodes
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port))
-            .collect();
         let out = Command::new("redis-cli")
             .args(["--cluster", "create"])
-            .args(&addrs)
+            .args(addresses(&nodes))
             .args(["--cluster-replicas", "1", "--cluster-yes"])
             .output()
             .expect("redis-cli on PATH");
@@ -171,12 +175,7 @@ impl TestCluster {
 
     /// `redis+cluster://` with every node as a seed.
     pub fn url(&self) -> String {
-        let seeds: Vec<String> = self
-            .nodes
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port))
-            .collect();
-        format!("redis+cluster://{}", seeds.join(","))
+        format!("redis+cluster://{}", addresses(&self.nodes).join(","))
     }
 
     /// Every slot served and every live master with a replica in sync.
@@ -352,12 +351,10 @@ impl TestSentinel {
     }
 
     pub fn url(&self) -> String {
-        let seeds: Vec<String> = self
-            .sentinels
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port))
-            .collect();
-        format!("redis+sentinel://{}/main", seeds.join(","))
+        format!(
+            "redis+sentinel://{}/main",
+            addresses(&self.sentinels).join(",")
+        )
     }
 
     /// Starts a killed data node again, as a replica of `master`.

@@ -78,22 +78,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     for (name, mut cmd) in drivers {
         let redis = FreshRedis::start()?;
         eprintln!("xtask: bench {name}: {jobs} jobs against {}", redis.url);
-        let out = cmd
-            .arg(&redis.url)
-            .arg(&n)
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("cannot run the {name} driver: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("the {name} driver failed ({})", out.status));
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
-        let line = text
-            .lines()
-            .rev()
-            .find(|l| l.trim_start().starts_with('{'))
-            .ok_or(format!("the {name} driver printed no figures"))?;
-        results.push(serde_json::from_str(line).map_err(|e| format!("{name} figures: {e}"))?);
+        results.push(figures(name, cmd.arg(&redis.url).arg(&n))?);
     }
     let limit = redis_benchmark(smoke)?;
     let table = table(&results, &limit, jobs);
@@ -103,6 +88,25 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     std::fs::write(out.join("results.md"), &table)
         .map_err(|e| format!("cannot write results.md: {e}"))?;
     Ok(())
+}
+
+/// Runs a peer driver and reads its one JSON line of figures (the last
+/// line of its output that starts with `{`).
+pub(crate) fn figures(name: &str, cmd: &mut Command) -> Result<Value, String> {
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run the {name} driver: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("the {name} driver failed ({})", out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .ok_or(format!("the {name} driver printed no figures"))?;
+    serde_json::from_str(line).map_err(|e| format!("{name} figures: {e}"))
 }
 
 fn python_tools(tools: &Path) -> Result<PathBuf, String> {

@@ -115,20 +115,7 @@ fn deckhand(url: &str, stats: Option<&str>, jobs: usize, c: u32) -> Result<Value
 
 fn figures(name: &str, cmd: &mut Command) -> Result<Value, String> {
     eprintln!("xtask: bench --scale: {name}");
-    let out = cmd
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run the {name} driver: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("the {name} driver failed ({})", out.status));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'))
-        .ok_or(format!("the {name} driver printed no figures"))?;
-    serde_json::from_str(line).map_err(|e| format!("{name} figures: {e}"))
+    crate::bench::figures(name, cmd)
 }
 
 /// EVALSHA microseconds per job on these Redis ports, from `INFO commandstats`.
@@ -218,22 +205,22 @@ impl Cluster {
         Err("the cluster did not come up".into())
     }
 
-    fn url(&self) -> String {
-        let seeds: Vec<String> = self
+    /// Every node as `<scheme>127.0.0.1:<port>`, separated by commas.
+    fn nodes(&self, scheme: &str) -> String {
+        let nodes: Vec<String> = self
             .nodes
             .iter()
-            .map(|(p, _)| format!("127.0.0.1:{p}"))
+            .map(|(p, _)| format!("{scheme}127.0.0.1:{p}"))
             .collect();
-        format!("redis+cluster://{}", seeds.join(","))
+        nodes.join(",")
+    }
+
+    fn url(&self) -> String {
+        format!("redis+cluster://{}", self.nodes(""))
     }
 
     fn stats_urls(&self) -> String {
-        let urls: Vec<String> = self
-            .nodes
-            .iter()
-            .map(|(p, _)| format!("redis://127.0.0.1:{p}"))
-            .collect();
-        urls.join(",")
+        self.nodes("redis://")
     }
 }
 
