@@ -180,6 +180,12 @@ impl Config {
             self.queue.replica_ack_timeout_ms,
             "must be 1 to 60000",
         )?;
+        bound(
+            (1..=crate::queue::MAX_PARTITIONS).contains(&self.queue.partitions),
+            "queue.partitions",
+            self.queue.partitions,
+            "must be 1 to 256",
+        )?;
         Ok(())
     }
 

@@ -207,6 +207,7 @@ impl Config {
             },
             min_replica_acks: self.queue.min_replica_acks,
             replica_ack_timeout_ms: self.queue.replica_ack_timeout_ms,
+            partitions: self.queue.partitions,
         }
     }
 

@@ -48,6 +48,11 @@ pub struct QueueSection {
     pub min_replica_acks: u32,
     /// Milliseconds a write waits for those replicas (1 to 60000).
     pub replica_ack_timeout_ms: u64,
+    /// Partitions the queue is split into, each under its own hash tag so
+    /// a Redis Cluster spreads them over its masters (1 to 256; 1: one
+    /// slot, the layout of every release before partitions). Fixed for the
+    /// life of a queue.
+    pub partitions: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,6 +147,7 @@ impl Default for QueueSection {
             reload_interval_ms: w.reload_interval_ms,
             min_replica_acks: q.min_replica_acks,
             replica_ack_timeout_ms: q.replica_ack_timeout_ms,
+            partitions: q.partitions,
         }
     }
 }

@@ -83,6 +83,9 @@ impl Queue {
         offset: usize,
         limit: usize,
     ) -> Result<JobPage, QueueError> {
+        if self.spread() {
+            return self.list_across(filter, offset, limit).await;
+        }
         let index = self.index_for(filter).await?;
         let total = self.index_len(&index).await?;
         let mut page = JobPage {
@@ -117,6 +120,48 @@ impl Queue {
         }
         if (cursor as u64) < total {
             page.next_offset = Some(cursor);
+        }
+        Ok(page)
+    }
+
+    /// Lists a partitioned queue: its partitions' indexes one after
+    /// another, so `offset` counts across them.
+    async fn list_across(
+        &self,
+        filter: &JobFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<JobPage, QueueError> {
+        let sizes = self
+            .on_every(|part| async move {
+                let index = part.index_for(filter).await?;
+                part.index_len(&index).await
+            })
+            .await?;
+        let total: u64 = sizes.iter().sum();
+        let mut page = JobPage {
+            total,
+            ..JobPage::default()
+        };
+        let mut before = 0usize;
+        for (p, size) in (0..).zip(sizes) {
+            let size = usize::try_from(size).unwrap_or(usize::MAX);
+            let start = before;
+            before = before.saturating_add(size);
+            if offset >= before || page.jobs.len() >= limit {
+                continue;
+            }
+            let wanted = limit - page.jobs.len();
+            let local = offset.saturating_sub(start);
+            let part = Box::pin(self.part(p).list_jobs(filter, local, wanted)).await?;
+            page.jobs.extend(part.jobs);
+            if let Some(next) = part.next_offset {
+                page.next_offset = Some(start + next);
+                return Ok(page);
+            }
+        }
+        if page.jobs.len() >= limit && (before as u64) < total {
+            page.next_offset = Some(before);
         }
         Ok(page)
     }
@@ -203,6 +248,13 @@ impl Queue {
 
     /// Summaries of `ids` (None: no such job), one pipelined round trip.
     pub async fn summaries(&self, ids: &[String]) -> Result<Vec<Option<JobSummary>>, QueueError> {
+        if self.spread() {
+            return self
+                .per_job(ids, |part, ids| async move {
+                    Box::pin(part.summaries(&ids)).await
+                })
+                .await;
+        }
         let mut pipe = redis::pipe();
         for id in ids {
             pipe.cmd("HMGET")
@@ -225,7 +277,9 @@ impl Queue {
         offset: usize,
         limit: usize,
     ) -> Result<(u64, Vec<JobSummary>), QueueError> {
-        let key = self.key(&[key::CHILDREN, id]);
+        // A job's children live in its partition (see route.rs).
+        let home = self.home(id).await?;
+        let key = home.key(&[key::CHILDREN, id]);
         let (total, ids): (u64, Vec<String>) = redis::pipe()
             .llen(&key)
             .lrange(&key, offset as isize, (offset + limit) as isize - 1)
@@ -233,7 +287,7 @@ impl Queue {
             .await?;
         let jobs = ids
             .iter()
-            .zip(self.summaries(&ids).await?)
+            .zip(home.summaries(&ids).await?)
             .map(|(id, s)| {
                 s.unwrap_or_else(|| JobSummary {
                     id: id.clone(),

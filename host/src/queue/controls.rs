@@ -84,26 +84,43 @@ impl std::fmt::Display for RateLimit {
 }
 
 /// Pausing job types: no host claims a paused type (running jobs finish;
-/// submissions still queue) until it is resumed.
+/// submissions still queue) until it is resumed. Pauses, caps and rates are
+/// written to every partition (claims read them in their own slot); the
+/// answers are the first partition's.
 impl Queue {
     /// Pauses `job_type` on every host at once; true if it was running.
     pub async fn pause(&self, job_type: &str) -> Result<bool, QueueError> {
-        let added: i64 = self
-            .conn
-            .clone()
-            .sadd(self.key(&[key::PAUSED]), job_type)
+        let added = self
+            .on_every_spread(|part| async move {
+                let added: i64 = part
+                    .conn
+                    .clone()
+                    .sadd(part.key(&[key::PAUSED]), job_type)
+                    .await?;
+                Ok(added)
+            })
             .await?;
-        Ok(added == 1)
+        Ok(added.first() == Some(&1))
     }
 
     /// Resumes `job_type`; true if it was paused. Wakes idle hosts.
     pub async fn resume(&self, job_type: &str) -> Result<bool, QueueError> {
-        let (removed, _): (i64, i64) = redis::pipe()
-            .srem(self.key(&[key::PAUSED]), job_type)
-            .publish(self.key(&[key::WAKE]), job_type)
-            .query_async(&mut self.conn.clone())
+        let removed = self
+            .on_every_spread(|part| async move {
+                let removed: i64 = part
+                    .conn
+                    .clone()
+                    .srem(part.key(&[key::PAUSED]), job_type)
+                    .await?;
+                Ok(removed)
+            })
             .await?;
-        Ok(removed == 1)
+        let _: i64 = self
+            .conn
+            .clone()
+            .publish(self.channel(key::WAKE), job_type)
+            .await?;
+        Ok(removed.first() == Some(&1))
     }
 
     /// The paused job types.
@@ -134,15 +151,21 @@ impl Queue {
         job_type: &str,
         value: Option<String>,
     ) -> Result<(), QueueError> {
-        let key = self.key(&[kind]);
-        let mut pipe = redis::pipe();
-        match value {
-            Some(v) => pipe.hset(&key, job_type, v),
-            None => pipe.hdel(&key, job_type),
-        };
-        let _: () = pipe
-            .publish(self.key(&[key::WAKE]), job_type)
-            .query_async(&mut self.conn.clone())
+        let value = value.as_deref();
+        self.on_every_spread(|part| async move {
+            let key = part.key(&[kind]);
+            let mut conn = part.conn.clone();
+            let _: () = match value {
+                Some(v) => conn.hset(&key, job_type, v).await?,
+                None => conn.hdel(&key, job_type).await?,
+            };
+            Ok(())
+        })
+        .await?;
+        let _: i64 = self
+            .conn
+            .clone()
+            .publish(self.channel(key::WAKE), job_type)
             .await?;
         Ok(())
     }
@@ -154,9 +177,14 @@ impl Queue {
 
     /// Jobs running now, by job type, across all hosts.
     pub async fn running_by_type(&self) -> Result<BTreeMap<String, u64>, QueueError> {
-        let raw: BTreeMap<String, i64> =
-            self.conn.clone().hgetall(self.key(&[key::RUNNING])).await?;
-        Ok(non_negative(raw))
+        let each = self
+            .on_every_spread(|part| async move {
+                let raw: BTreeMap<String, i64> =
+                    part.conn.clone().hgetall(part.key(&[key::RUNNING])).await?;
+                Ok(non_negative(raw))
+            })
+            .await?;
+        Ok(super::partition::add_up(each))
     }
 }
 
@@ -189,12 +217,17 @@ impl Queue {
 impl Queue {
     /// The groups of `job_type` that have ready jobs, with how many.
     pub async fn ready_groups(&self, job_type: &str) -> Result<BTreeMap<String, u64>, QueueError> {
-        let raw: BTreeMap<String, i64> = self
-            .conn
-            .clone()
-            .hgetall(self.key(&[key::GROUPS, job_type]))
+        let each = self
+            .on_every_spread(|part| async move {
+                let raw: BTreeMap<String, i64> = part
+                    .conn
+                    .clone()
+                    .hgetall(part.key(&[key::GROUPS, job_type]))
+                    .await?;
+                Ok(non_negative(raw))
+            })
             .await?;
-        Ok(non_negative(raw))
+        Ok(super::partition::add_up(each))
     }
 }
 

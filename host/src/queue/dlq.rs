@@ -16,12 +16,43 @@ impl Queue {
             isize::try_from(offset.saturating_add(limit) - 1).unwrap_or(isize::MAX)
         };
         self.dlq_trim().await?;
-        let ids: Vec<String> = self
-            .conn
-            .clone()
-            .zrange(self.key(&[key::DEAD]), start, stop)
-            .await?;
+        let ids = if self.spread() {
+            self.dead_across(offset, limit).await?
+        } else {
+            self.conn
+                .clone()
+                .zrange(self.key(&[key::DEAD]), start, stop)
+                .await?
+        };
         Ok(self.get_many(&ids).await?.into_iter().flatten().collect())
+    }
+
+    /// A window of the dead-letter queues of every partition merged by time
+    /// of death: each partition's first `offset + limit` entries, merged.
+    async fn dead_across(&self, offset: usize, limit: usize) -> Result<Vec<String>, QueueError> {
+        let stop = if limit == 0 {
+            -1
+        } else {
+            isize::try_from(offset.saturating_add(limit) - 1).unwrap_or(isize::MAX)
+        };
+        let each = self
+            .on_every(|part| async move {
+                let entries: Vec<(String, f64)> = part
+                    .conn
+                    .clone()
+                    .zrange_withscores(part.key(&[key::DEAD]), 0, stop)
+                    .await?;
+                Ok(entries)
+            })
+            .await?;
+        let mut all: Vec<(String, f64)> = each.into_iter().flatten().collect();
+        all.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        let window = all.into_iter().skip(offset).map(|(id, _)| id);
+        Ok(if limit == 0 {
+            window.collect()
+        } else {
+            window.take(limit).collect()
+        })
     }
 
     /// Jobs in the dead-letter queue.
@@ -32,6 +63,12 @@ impl Queue {
     /// Drops dead-letter entries past their lifetime or the cap, and stale
     /// entries among the oldest; returns how many are left.
     pub async fn dlq_trim(&self) -> Result<u64, QueueError> {
+        if self.spread() {
+            let left = self
+                .on_every(|part| async move { Box::pin(part.dlq_trim()).await })
+                .await?;
+            return Ok(left.into_iter().sum());
+        }
         Ok(self
             .invocation(&scripts().dlq_trim)
             .arg(self.lifetimes())
@@ -42,6 +79,14 @@ impl Queue {
 
     /// Replays the given dead jobs (none: all of them). Returns the ids replayed.
     pub async fn dlq_replay(&self, ids: &[String]) -> Result<Vec<String>, QueueError> {
+        if self.spread() {
+            let each = self
+                .per_partition(ids, |part, ids| async move {
+                    Box::pin(part.dlq_replay(&ids)).await
+                })
+                .await?;
+            return Ok(each.into_iter().flatten().collect());
+        }
         let mut invocation = self.invocation(&scripts().replay);
         for id in ids {
             invocation.arg(id);
@@ -51,6 +96,14 @@ impl Queue {
 
     /// Deletes the given dead jobs (none: all of them). Returns how many.
     pub async fn dlq_purge(&self, ids: &[String]) -> Result<u64, QueueError> {
+        if self.spread() {
+            let each = self
+                .per_partition(ids, |part, ids| async move {
+                    Box::pin(part.dlq_purge(&ids)).await
+                })
+                .await?;
+            return Ok(each.into_iter().sum());
+        }
         let mut invocation = self.invocation(&scripts().purge);
         for id in ids {
             invocation.arg(id);

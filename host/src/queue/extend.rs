@@ -33,9 +33,12 @@ impl Queue {
         }
         let deps =
             serde_json::to_string(depends_on).map_err(|e| invalid("depends_on", e.to_string()))?;
-        let reply: Vec<String> = self
+        // The caller's partition, which holds its children and its
+        // parent's (see route.rs); jobs elsewhere are unknown there.
+        let home = self.leased(token);
+        let reply: Vec<String> = home
             .write(
-                self.invocation(&scripts().wait_also)
+                home.invocation(&scripts().wait_also)
                     .arg(caller)
                     .arg(token)
                     .arg(target)

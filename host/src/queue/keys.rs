@@ -18,6 +18,8 @@ pub mod key {
     pub const TOKEN: &str = "token";
     pub const IDENTITY: &str = "identity";
     pub const LAYOUT: &str = "layout";
+    /// The queue's partition count, recorded on first connect (Rust).
+    pub const PARTITIONS: &str = "partitions";
     pub const HOSTS: &str = "hosts";
     pub const CONTENT: &str = "content";
     pub const STATS: &str = "stats";
@@ -44,12 +46,16 @@ pub mod key {
     pub const MINUTES: &str = "minutes";
     pub const RECENT: &str = "recent";
     pub const CHILDREN: &str = "children";
+    /// Cross-partition dependencies: the jobs waiting on other partitions,
+    /// and which of a job's remote dependencies were applied (relay.lua).
+    pub const REMOTE: &str = "remote";
+    pub const SATISFIED: &str = "satisfied";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
-        HOSTS, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED, RUNNING, CAPS,
-        INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS, DONE, DIED, MINUTES, RECENT,
-        CHILDREN,
+        PARTITIONS, HOSTS, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED, RUNNING,
+        CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS, DONE, DIED, MINUTES,
+        RECENT, CHILDREN, REMOTE, SATISFIED,
     ];
 }
 
@@ -65,6 +71,8 @@ pub mod field {
     pub const MAX_RETRIES: &str = "max_retries";
     pub const METADATA: &str = "metadata";
     pub const DEPENDS_ON: &str = "depends_on";
+    /// Its dependencies in other partitions: JSON object id -> partition.
+    pub const REMOTE_DEPS: &str = "remote_deps";
     pub const PENDING_DEPS: &str = "pending_deps";
     pub const RUN_AFTER_FAILURE: &str = "run_after_failure";
     pub const WAITED_ON: &str = "waited_on";
@@ -116,6 +124,7 @@ pub mod field {
         MAX_RETRIES,
         METADATA,
         DEPENDS_ON,
+        REMOTE_DEPS,
         PENDING_DEPS,
         RUN_AFTER_FAILURE,
         WAITED_ON,
@@ -231,6 +240,9 @@ pub mod word {
     pub const TOO_MANY_DEPENDENCIES: &str = "too_many_dependencies";
     /// Failure kinds of the queue's own making.
     pub const DEPENDENCY_FAILED: &str = "dependency_failed";
+    /// What relay.lua is told of a remote dependency (or COMPLETED).
+    pub const FAILED: &str = "failed";
+    pub const COMPLETED: &str = "completed";
     pub const LEASE_EXPIRED: &str = "lease_expired";
     pub const CANCELLED: &str = "cancelled";
     /// Fields of an error entry (`P:errors:<id>`, `last_error`).
@@ -258,6 +270,8 @@ pub mod word {
         NOT_WAITING,
         TOO_MANY_DEPENDENCIES,
         DEPENDENCY_FAILED,
+        FAILED,
+        COMPLETED,
         LEASE_EXPIRED,
         CANCELLED,
         KIND,

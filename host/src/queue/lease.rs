@@ -30,15 +30,20 @@ impl Queue {
         if job_types.is_empty() || count == 0 {
             return Ok(Claim::default());
         }
+        if self.spread() {
+            return self.claim_across(host, job_types, count, lease).await;
+        }
         let mut invocation = self.invocation(&scripts().claim);
         // Makes this call's fencing tokens unique even if a failover makes
-        // Redis' token counter hand out the same numbers again.
-        let nonce = format!("{:016x}", fastrand::u64(..));
+        // Redis' token counter hand out the same numbers again, and names
+        // the partition, so the lease's later calls go straight to it.
+        let nonce = partition::claim_nonce(self.index());
         invocation
             .arg(count.min(MAX_CLAIM))
             .arg(millis(lease))
             .arg(host)
-            .arg(nonce);
+            .arg(nonce)
+            .arg(self.partitions());
         for t in job_types {
             invocation.arg(*t);
         }
@@ -85,6 +90,36 @@ impl Queue {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Claim { jobs, next_due })
+    }
+
+    /// Claims across partitions: from a random one first (over many calls
+    /// every partition is first as often), then the next, until `count`
+    /// jobs are taken or every partition was asked. The next due time is
+    /// the soonest of those asked.
+    async fn claim_across(
+        &self,
+        host: &str,
+        job_types: &[&str],
+        count: usize,
+        lease: Duration,
+    ) -> Result<Claim, QueueError> {
+        let n = self.partitions();
+        let first = fastrand::u32(..n);
+        let mut claim = Claim::default();
+        for step in 0..n {
+            let wanted = count.min(MAX_CLAIM) - claim.jobs.len();
+            if wanted == 0 {
+                break;
+            }
+            let part = self.part((first + step) % n);
+            let taken = Box::pin(part.claim_next(host, job_types, wanted, lease)).await?;
+            claim.jobs.extend(taken.jobs);
+            claim.next_due = match (claim.next_due, taken.next_due) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok(claim)
     }
 
     /// Records a result, if `job`'s lease is still held.
@@ -138,6 +173,9 @@ impl Queue {
         if completions.is_empty() {
             return Ok(vec![]);
         }
+        if self.spread() {
+            return self.complete_across(completions).await;
+        }
         let mut invocation = self.invocation(&scripts().complete);
         invocation.arg(self.config.result_ttl_secs);
         for c in completions {
@@ -166,6 +204,34 @@ impl Queue {
             .collect()
     }
 
+    /// Records results in the partitions their leases name, one call per
+    /// partition, all at once; the acks in the order of `completions`.
+    async fn complete_across(
+        &self,
+        completions: &[Completion<'_>],
+    ) -> Result<Vec<Ack>, QueueError> {
+        let mut groups: BTreeMap<u32, (Vec<usize>, Vec<Completion<'_>>)> = BTreeMap::new();
+        for (i, c) in completions.iter().enumerate() {
+            let group = groups
+                .entry(self.of_token(&c.job.token).index())
+                .or_default();
+            group.0.push(i);
+            group.1.push(*c);
+        }
+        let calls = groups.into_iter().map(|(p, (at, group))| async move {
+            let acks = Box::pin(self.part(p).complete_many(&group)).await?;
+            Ok::<_, QueueError>((at, acks))
+        });
+        let mut out = vec![Ack::Stale; completions.len()];
+        for (at, acks) in futures::future::try_join_all(calls).await? {
+            for (i, ack) in at.into_iter().zip(acks) {
+                out[i] = ack;
+            }
+        }
+        self.share_content(completions, &out).await;
+        Ok(out)
+    }
+
     /// Records a failed attempt, if `job`'s lease is still held: a retry
     /// after the strategy's backoff while retries remain and the failure is
     /// retryable, otherwise the dead-letter queue.
@@ -186,9 +252,10 @@ impl Queue {
         let entry =
             serde_json::to_string(&entry).map_err(|e| QueueError::Protocol(e.to_string()))?;
         let delay = self.config.retry.delay(job.attempt);
-        let reply: String = self
+        let home = self.leased(&job.token);
+        let reply: String = home
             .write(
-                self.invocation(&scripts().fail)
+                home.invocation(&scripts().fail)
                     .arg(&job.id)
                     .arg(&job.token)
                     .arg(entry)
@@ -214,6 +281,18 @@ impl Queue {
         if leases.is_empty() {
             return Ok(vec![]);
         }
+        if self.spread() {
+            let mut groups: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
+            for pair in leases {
+                let p = self.of_token(&pair.1).index();
+                groups.entry(p).or_default().push(pair.clone());
+            }
+            let calls = groups
+                .into_iter()
+                .map(|(p, group)| async move { Box::pin(self.part(p).renew(&group, lease)).await });
+            let lost = futures::future::try_join_all(calls).await?;
+            return Ok(lost.into_iter().flatten().collect());
+        }
         let mut invocation = self.invocation(&scripts().renew);
         invocation.arg(millis(lease));
         for (id, token) in leases {
@@ -225,6 +304,12 @@ impl Queue {
     /// Returns jobs with expired leases to the queue (or the dead-letter
     /// queue, when out of retries). Returns (id, new status) pairs.
     pub async fn reap(&self) -> Result<Vec<(String, JobStatus)>, QueueError> {
+        if self.spread() {
+            let reaped = self
+                .on_every(|part| async move { Box::pin(part.reap()).await })
+                .await?;
+            return Ok(reaped.into_iter().flatten().collect());
+        }
         let flat: Vec<String> = self
             .invocation(&scripts().reap)
             .arg(1000)
@@ -242,6 +327,7 @@ impl Queue {
     /// Hands a running job back to the queue at once; the attempt does not count.
     pub async fn release(&self, job: &ClaimedJob) -> Result<Ack, QueueError> {
         let reply: String = self
+            .leased(&job.token)
             .invocation(&scripts().release)
             .arg(&job.id)
             .arg(&job.token)
@@ -256,6 +342,8 @@ impl Queue {
     /// Cancels a job that has not finished; its dependents end dead.
     pub async fn cancel(&self, id: &str) -> Result<Cancel, QueueError> {
         let reply: String = self
+            .home(id)
+            .await?
             .invocation(&scripts().cancel)
             .arg(id)
             .arg(self.lifetimes())
@@ -277,11 +365,12 @@ impl Queue {
         fraction: f32,
         message: &str,
     ) -> Result<(), QueueError> {
+        let home = self.home(id).await?;
         let _: () = self
             .conn
             .clone()
             .hset_multiple(
-                self.key(&[key::JOB, id]),
+                home.key(&[key::JOB, id]),
                 &[
                     ("progress", fraction.to_string()),
                     ("progress_message", message.to_string()),
@@ -299,7 +388,7 @@ impl Queue {
         prompt_tokens: u32,
         completion_tokens: u32,
     ) -> Result<(), QueueError> {
-        let key = self.key(&[key::JOB, id]);
+        let key = self.home(id).await?.key(&[key::JOB, id]);
         let _: () = redis::pipe()
             .hincr(&key, field::LLM_CALLS, calls)
             .hincr(&key, field::PROMPT_TOKENS, prompt_tokens)

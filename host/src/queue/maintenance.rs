@@ -40,6 +40,12 @@ impl Queue {
     ///
     /// Returns how many jobs step 1 flagged.
     pub async fn migrate(&self) -> Result<u64, QueueError> {
+        if self.spread() {
+            let flagged = self
+                .on_every(|part| async move { Box::pin(part.migrate()).await })
+                .await?;
+            return Ok(flagged.into_iter().sum());
+        }
         let layout: u32 = self
             .conn
             .clone()
@@ -88,6 +94,9 @@ impl Queue {
 
     /// Every result in the content index.
     pub async fn content_results(&self) -> Result<Vec<crate::job::StoredResult>, QueueError> {
+        if self.spread() {
+            return self.content_results_across().await;
+        }
         let keys = self.scan(&["content", "*"]).await?;
         let mut conn = self.conn.clone();
         let prefix = format!("{}:{}:", self.tag, key::CONTENT);
@@ -132,6 +141,9 @@ impl Queue {
         &self,
         results: &[crate::job::StoredResult],
     ) -> Result<(), QueueError> {
+        if self.spread() {
+            return self.store_content_across(results).await;
+        }
         let mut conn = self.conn.clone();
         for chunk in results.chunks(500) {
             let mut pipe = redis::pipe();

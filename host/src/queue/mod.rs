@@ -10,6 +10,11 @@
 //! handle defined here, with the types every operation shares):
 //! - `connection.rs`: the Redis URL (one server, a cluster, Sentinel) and
 //!   the one connection type over them; replication acknowledgements;
+//! - `partition.rs`: the queue split into partitions, each in its own
+//!   slot; a handle on one, and the helpers that spread an operation;
+//! - `route.rs`: which partition a new job goes to; batches split by it;
+//! - `relay.rs`: dependencies on jobs in other partitions;
+//! - `shared_content.rs`: content store results shared across partitions;
 //! - `submit.rs`: submit one job or a batch; the checks before Redis;
 //! - `lease.rs`: claim, complete, fail and retry, renew, reap, release, cancel;
 //! - `read.rs`: read jobs (one, many pipelined, their states), wait, figures;
@@ -35,22 +40,28 @@ pub mod keys;
 mod lease;
 mod maintenance;
 mod overview;
+mod partition;
 mod presence;
 mod provider;
 mod read;
 mod record;
+mod relay;
 mod retry;
+mod route;
 mod schedules;
 mod scripts;
+mod shared_content;
 mod submit;
 
 pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
 pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit};
 pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
+pub use partition::MAX_PARTITIONS;
 pub use presence::{Durability, TypeInfo};
 pub use provider::Budget;
 pub use read::{Outcome, QueueFigures};
 pub use record::{Children, ErrorEntry, JobRecord, JobStatus};
+pub use relay::GRACE as REMOTE_DEPENDENCY_GRACE;
 pub use retry::RetryStrategy;
 pub use schedules::{Fired, StoredSchedule};
 pub use submit::{BatchError, check_request, valid_id};
@@ -136,6 +147,9 @@ pub struct QueueConfig {
     /// How long a write waits for `min_replica_acks` replicas, in ms; past
     /// it the write is reported as failed (it may still reach them).
     pub replica_ack_timeout_ms: u64,
+    /// Partitions the queue is split into (see `partition.rs`); 1 is the
+    /// single-slot layout. Every host and client of a queue must agree.
+    pub partitions: u32,
 }
 
 impl QueueConfig {
@@ -166,6 +180,7 @@ impl Default for QueueConfig {
             retry: RetryStrategy::default(),
             min_replica_acks: 0,
             replica_ack_timeout_ms: 1_000,
+            partitions: 1,
         }
     }
 }
@@ -373,6 +388,11 @@ pub struct Queue {
     tag: String,
     /// The cluster slot of every key (the tag's).
     slot: u16,
+    /// The partition `tag` names.
+    index: u32,
+    /// Whether this is the handle `connect` made, which spreads operations
+    /// over the partitions (see `partition.rs`), or one partition's.
+    root: bool,
 }
 
 impl Queue {
@@ -384,26 +404,36 @@ impl Queue {
         if config.prefix.is_empty()
             || config
                 .prefix
-                .contains(['{', '}', ' ', '*', '?', '[', ']', '\\'])
+                .contains(['{', '}', '~', ' ', '*', '?', '[', ']', '\\'])
         {
             return Err(invalid(
                 "prefix",
                 format!(
-                    "{:?}: must be non-empty, without braces, spaces or glob characters (*?[]\\)",
+                    "{:?}: must be non-empty, without braces, '~', spaces or glob characters (*?[]\\)",
                     config.prefix
                 ),
             ));
         }
         connection::check_replication(&config)?;
+        if !(1..=MAX_PARTITIONS).contains(&config.partitions) {
+            return Err(invalid(
+                "partitions",
+                format!("{}: must be 1 to {MAX_PARTITIONS}", config.partitions),
+            ));
+        }
         let (conn, connector) = Endpoint::parse(url)?.connect().await?;
         let tag = format!("{{{}}}", config.prefix);
-        Ok(Queue {
+        let queue = Queue {
             connector,
             conn,
             slot: connection::slot(&config.prefix),
             config,
             tag,
-        })
+            index: 0,
+            root: true,
+        };
+        queue.check_partitions().await?;
+        Ok(queue)
     }
 
     pub fn config(&self) -> &QueueConfig {
@@ -412,10 +442,13 @@ impl Queue {
 
     /// The lifetimes argument of the scripts that may end a job:
     /// "<result ttl>/<dead ttl>/<dead max>" (see `lifetimes` in prelude.lua).
+    /// With several partitions each holds its share of `dead_max` (divided
+    /// by the partitions, rounded up).
     fn lifetimes(&self) -> String {
+        let dead_max = self.config.dead_max.div_ceil(u64::from(self.partitions()));
         format!(
             "{}/{}/{}",
-            self.config.result_ttl_secs, self.config.dead_ttl_secs, self.config.dead_max
+            self.config.result_ttl_secs, self.config.dead_ttl_secs, dead_max
         )
     }
 
@@ -437,21 +470,27 @@ impl Queue {
         invocation
     }
 
+    /// A channel of the queue's: every partition publishes on the same
+    /// one (`{prefix}:<name>`).
+    fn channel(&self, name: &str) -> String {
+        format!("{{{}}}:{name}", self.config.prefix)
+    }
+
     /// The pub/sub channel job ids are published on when jobs end (several
     /// ids in one message are separated by spaces).
     pub fn finished_channel(&self) -> String {
-        self.key(&[key::FINISHED])
+        self.channel(key::FINISHED)
     }
 
     /// The pub/sub channel a job type is published on when a job is ready.
     pub fn wake_channel(&self) -> String {
-        self.key(&[key::WAKE])
+        self.channel(key::WAKE)
     }
 
     /// The pub/sub channel the id of a running job is published on when it
     /// is cancelled, so that its host stops it at once.
     pub fn cancelled_channel(&self) -> String {
-        self.key(&[key::CANCELLED])
+        self.channel(key::CANCELLED)
     }
 
     /// A dedicated pub/sub connection (pub/sub cannot share the multiplexed one).

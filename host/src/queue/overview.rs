@@ -57,6 +57,42 @@ pub struct Overview {
     pub hosts: BTreeMap<String, serde_json::Value>,
 }
 
+impl Overview {
+    /// A partitioned queue's overview from its partitions': counts added
+    /// up; hosts, pauses, caps, rates and liveness from the first (they are
+    /// the same in each, or kept in the first only).
+    fn add_up(each: Vec<Overview>) -> Overview {
+        let mut parts = each.into_iter();
+        let mut total = parts.next().unwrap_or_default();
+        for part in parts {
+            total.scheduled += part.scheduled;
+            total.running += part.running;
+            total.dead_letter += part.dead_letter;
+            total.stats = super::partition::add_up([std::mem::take(&mut total.stats), part.stats]);
+            for (sum, m) in total.throughput.iter_mut().zip(part.throughput) {
+                sum.completed += m.completed;
+                sum.dead += m.dead;
+            }
+            for figures in part.job_types {
+                match total
+                    .job_types
+                    .iter_mut()
+                    .find(|t| t.job_type == figures.job_type)
+                {
+                    Some(sum) => {
+                        sum.ready += figures.ready;
+                        sum.running += figures.running;
+                        sum.completed += figures.completed;
+                        sum.dead += figures.dead;
+                    }
+                    None => total.job_types.push(figures),
+                }
+            }
+        }
+        total
+    }
+}
+
 /// The first round trip: the queue's clock, counters and tables.
 struct Tables {
     now_ms: u64,
@@ -97,6 +133,12 @@ impl Tables {
 impl Queue {
     /// Reads the overview: two pipelined round trips.
     pub async fn overview(&self) -> Result<Overview, QueueError> {
+        if self.spread() {
+            let each = self
+                .on_every(|part| async move { Box::pin(part.overview()).await })
+                .await?;
+            return Ok(Overview::add_up(each));
+        }
         let tables = self.overview_tables().await?;
         let names: Names = tables.types.keys().chain(&tables.paused).cloned().collect();
         let this_minute = tables.now_ms / 60_000;

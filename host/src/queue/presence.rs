@@ -118,11 +118,18 @@ impl Queue {
                 (t.job_type.clone(), info.to_string())
             })
             .collect();
-        let _: () = self
-            .conn
-            .clone()
-            .hset_multiple(self.key(&[key::TYPES]), &entries)
-            .await?;
+        // Every partition's submissions read the registrations in their own
+        // slot (see partition.rs).
+        let entries = &entries;
+        self.on_every_spread(|part| async move {
+            let _: () = part
+                .conn
+                .clone()
+                .hset_multiple(part.key(&[key::TYPES]), entries)
+                .await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -148,13 +155,22 @@ impl Queue {
             .hgetall(self.key(&[key::RUNNING]))
             .query_async(&mut self.conn.clone())
             .await?;
-        let running = non_negative(running);
         let rates = self.rates().await?;
-        let mut groups = redis::pipe();
-        for job_type in types.keys() {
-            groups.hgetall(self.key(&[key::GROUPS, job_type]));
-        }
-        let groups: Vec<Counts> = groups.query_async(&mut self.conn.clone()).await?;
+        let (running, groups) = if self.spread() {
+            let groups = types.keys().map(|t| self.ready_groups(t));
+            let groups = futures::future::try_join_all(groups).await?;
+            (self.running_by_type().await?, groups)
+        } else {
+            let mut groups = redis::pipe();
+            for job_type in types.keys() {
+                groups.hgetall(self.key(&[key::GROUPS, job_type]));
+            }
+            let groups: Vec<Counts> = groups.query_async(&mut self.conn.clone()).await?;
+            (
+                non_negative(running),
+                groups.into_iter().map(non_negative).collect(),
+            )
+        };
         let now = now_ms();
         Ok(types
             .into_iter()
@@ -165,7 +181,7 @@ impl Queue {
                 info.max_running = caps.get(&info.job_type).copied();
                 info.rate_limit = rates.get(&info.job_type).copied();
                 info.running = running.get(&info.job_type).copied().unwrap_or(0);
-                info.ready_groups = non_negative(groups);
+                info.ready_groups = groups;
                 info
             })
             .collect())

@@ -12,6 +12,13 @@ impl Queue {
     /// Reads many jobs in pipelined round trips (1,000 a trip), in the
     /// order of `ids`; `None` for a job that does not exist.
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<JobRecord>>, QueueError> {
+        if self.spread() {
+            return self
+                .per_job(ids, |part, ids| async move {
+                    Box::pin(part.get_many(&ids)).await
+                })
+                .await;
+        }
         let mut out = Vec::with_capacity(ids.len());
         let mut conn = self.conn.clone();
         for chunk in ids.chunks(1000) {
@@ -45,6 +52,13 @@ impl Queue {
     /// The status of many jobs in pipelined round trips (5,000 a trip), in
     /// the order of `ids`; `None` for a job that does not exist.
     pub async fn statuses(&self, ids: &[String]) -> Result<Vec<Option<JobStatus>>, QueueError> {
+        if self.spread() {
+            return self
+                .per_job(ids, |part, ids| async move {
+                    Box::pin(part.statuses(&ids)).await
+                })
+                .await;
+        }
         let mut out = Vec::with_capacity(ids.len());
         let mut conn = self.conn.clone();
         for chunk in ids.chunks(5000) {
@@ -68,6 +82,13 @@ impl Queue {
     /// report of outcomes needs and a fraction of each record to read;
     /// `None` for a job that does not exist.
     pub async fn outcomes(&self, ids: &[String]) -> Result<Vec<Option<Outcome>>, QueueError> {
+        if self.spread() {
+            return self
+                .per_job(ids, |part, ids| async move {
+                    Box::pin(part.outcomes(&ids)).await
+                })
+                .await;
+        }
         let mut out = Vec::with_capacity(ids.len());
         let mut conn = self.conn.clone();
         for chunk in ids.chunks(1000) {
@@ -144,20 +165,44 @@ impl Queue {
 
     /// The queue's counters (submitted, claimed, completed, retried, dead, ...).
     pub async fn stats(&self) -> Result<BTreeMap<String, i64>, QueueError> {
-        Ok(self.conn.clone().hgetall(self.key(&[key::STATS])).await?)
+        let each = self
+            .on_every_spread(|part| async move {
+                let stats: Counts = part.conn.clone().hgetall(part.key(&[key::STATS])).await?;
+                Ok(stats)
+            })
+            .await?;
+        Ok(partition::add_up(each))
     }
 
     /// Ready jobs per job type.
     pub async fn ready_counts(&self, job_types: &[&str]) -> Result<Vec<u64>, QueueError> {
-        let mut pipe = redis::pipe();
-        for t in job_types {
-            pipe.zcard(self.key(&[key::READY, t]));
+        let each = self
+            .on_every_spread(|part| async move {
+                let mut pipe = redis::pipe();
+                for t in job_types {
+                    pipe.zcard(part.key(&[key::READY, t]));
+                }
+                let counts: Vec<u64> = pipe.query_async(&mut part.conn.clone()).await?;
+                Ok(counts)
+            })
+            .await?;
+        let mut total = vec![0; job_types.len()];
+        for counts in each {
+            for (sum, n) in total.iter_mut().zip(counts) {
+                *sum += n;
+            }
         }
-        Ok(pipe.query_async(&mut self.conn.clone()).await?)
+        Ok(total)
     }
 
     /// Queue sizes and counters for `/metrics`.
     pub async fn figures(&self) -> Result<QueueFigures, QueueError> {
+        if self.spread() {
+            let each = self
+                .on_every(|part| async move { Box::pin(part.figures()).await })
+                .await?;
+            return Ok(QueueFigures::add_up(each));
+        }
         let types: Vec<String> = self.conn.clone().hkeys(self.key(&[key::TYPES])).await?;
         // Per type: ready jobs, and ready jobs by fairness group.
         let mut per_type = redis::pipe();
@@ -237,6 +282,30 @@ pub struct QueueFigures {
     pub rates: BTreeMap<String, super::RateLimit>,
     /// Ready jobs by job type and fairness group (types with groups only).
     pub ready_groups: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl QueueFigures {
+    /// The figures of a partitioned queue from its partitions' (job types,
+    /// pauses, caps and rates are the same in each: the first one's).
+    fn add_up(each: Vec<QueueFigures>) -> QueueFigures {
+        let mut total = each.first().cloned().unwrap_or_default();
+        for part in each.iter().skip(1) {
+            total.ready += part.ready;
+            total.scheduled += part.scheduled;
+            total.running += part.running;
+            total.dead += part.dead;
+        }
+        total.stats = partition::add_up(each.iter().map(|f| f.stats.clone()));
+        total.running_by_type = partition::add_up(each.iter().map(|f| f.running_by_type.clone()));
+        total.ready_groups = BTreeMap::new();
+        for part in &each {
+            for (job_type, groups) in &part.ready_groups {
+                let sum = total.ready_groups.entry(job_type.clone()).or_default();
+                *sum = partition::add_up([std::mem::take(sum), groups.clone()]);
+            }
+        }
+        total
+    }
 }
 
 /// What became of a job, as [`Queue::outcomes`] reads it.

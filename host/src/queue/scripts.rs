@@ -33,6 +33,7 @@ pub(crate) struct Scripts {
     pub fire: Script,
     pub dlq_trim: Script,
     pub wait_also: Script,
+    pub relay: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -65,5 +66,6 @@ pub(crate) fn scripts() -> &'static Scripts {
         fire: submit_script(include_str!("scripts/fire.lua")),
         dlq_trim: script(include_str!("scripts/dlq_trim.lua")),
         wait_also: script(include_str!("scripts/wait_also.lua")),
+        relay: script(include_str!("scripts/relay.lua")),
     })
 }

@@ -9,11 +9,22 @@ impl Queue {
     /// that job (`created: false`) and writes nothing. Invalid input, an
     /// unknown job type or an unknown dependency write nothing either.
     pub async fn submit(&self, req: SubmitRequest) -> Result<Submitted, QueueError> {
-        let spec = self.spec(&req)?;
+        let mut specs = [self.spec(&req)?];
+        if self.spread() {
+            let p = self.route(&[&req], &mut specs).await?;
+            let [spec] = specs;
+            return self.part(p[0]).write_one(&spec).await;
+        }
+        let [spec] = specs;
+        self.write_one(&spec).await
+    }
+
+    /// Writes one checked job into this handle's partition.
+    async fn write_one(&self, spec: &Spec) -> Result<Submitted, QueueError> {
         let mut invocation = self.invocation(&scripts().submit);
         spec.push_args(&mut invocation);
         let reply: Vec<String> = self.write(&invocation).await?;
-        submitted(&reply, &spec)
+        submitted(&reply, spec)
     }
 
     /// Submits many jobs, all or nothing: if any is refused (bad input,
@@ -55,7 +66,16 @@ impl Queue {
             }
             specs.push(spec);
         }
-        let json = serde_json::to_string(&batch_argument(&specs)).map_err(|e| BatchError {
+        if self.spread() {
+            return self.submit_across(&requests, specs).await;
+        }
+        self.write_batch(&specs).await
+    }
+
+    /// Writes a checked batch into this handle's partition in one script
+    /// call, all or nothing.
+    pub(super) async fn write_batch(&self, specs: &[Spec]) -> Result<Vec<Submitted>, BatchError> {
+        let json = serde_json::to_string(&batch_argument(specs)).map_err(|e| BatchError {
             index: 0,
             error: QueueError::Protocol(e.to_string()),
         })?;
@@ -78,7 +98,7 @@ impl Queue {
         match (reply.ok, reply.error, reply.index) {
             (Some(replies), _, _) => replies
                 .iter()
-                .zip(&specs)
+                .zip(specs)
                 .enumerate()
                 .map(|(index, (r, spec))| {
                     submitted(r, spec).map_err(|error| BatchError { index, error })
@@ -140,6 +160,7 @@ impl Queue {
             delay: req.delay_ms.map(|t| t.to_string()).unwrap_or_default(),
             group: req.group.clone().unwrap_or_default(),
             trace: req.trace.clone().unwrap_or_default(),
+            remote: String::new(),
         })
     }
 }
@@ -245,25 +266,28 @@ fn check_schedule(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Queue
 /// One job as the submit scripts take it (every field a string).
 #[derive(Debug, Clone)]
 pub(super) struct Spec {
-    id: String,
-    job_type: String,
-    payload: String,
-    priority: String,
-    max_retries: String,
-    metadata: String,
-    depends_on: String,
-    parent: String,
-    check_type: String,
-    ttl: String,
-    content_hash: String,
-    force: String,
-    use_store: String,
-    run_after_failure: String,
-    max_children: String,
-    run_at: String,
-    delay: String,
-    group: String,
-    trace: String,
+    pub(super) id: String,
+    pub(super) job_type: String,
+    pub(super) payload: String,
+    pub(super) priority: String,
+    pub(super) max_retries: String,
+    pub(super) metadata: String,
+    pub(super) depends_on: String,
+    pub(super) parent: String,
+    pub(super) check_type: String,
+    pub(super) ttl: String,
+    pub(super) content_hash: String,
+    pub(super) force: String,
+    pub(super) use_store: String,
+    pub(super) run_after_failure: String,
+    pub(super) max_children: String,
+    pub(super) run_at: String,
+    pub(super) delay: String,
+    pub(super) group: String,
+    pub(super) trace: String,
+    /// Its dependencies in other partitions (JSON id -> partition; '' for
+    /// none), set by `route`.
+    pub(super) remote: String,
 }
 
 impl Spec {
@@ -289,6 +313,7 @@ impl Spec {
             &self.delay,
             &self.group,
             &self.trace,
+            &self.remote,
         ] {
             invocation.arg(arg);
         }
@@ -326,6 +351,7 @@ fn batch_argument(specs: &[Spec]) -> serde_json::Value {
             put("delay", &spec.delay, Some(""));
             put("group", &spec.group, Some(""));
             put("trace", &spec.trace, Some(""));
+            put("remote", &spec.remote, Some(""));
             serde_json::Value::Object(job)
         })
         .collect();

@@ -1,6 +1,8 @@
 //! The content directory from a host's side: a job whose content's result
 //! the directory keeps completes from it without running (the Redis index
 //! lost it, the directory did not), and each completed result is kept.
+//! On a partitioned queue the same goes for a result another partition
+//! shares (see `queue/shared_content.rs`).
 
 use super::*;
 use crate::content::StoredResult;
@@ -10,14 +12,21 @@ impl Worker {
     /// its content's result but the directory has it (no run, no paying
     /// again); false when the directory has nothing for it.
     pub(super) async fn complete_from_directory(&self, job: &ClaimedJob) -> bool {
-        let Some(stored) = self.stored_result(job) else {
+        let stored = match self.queue.shared_result(job).await {
+            Ok(Some(shared)) => Some(shared),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(job_id = %job.id, "cannot read the shared content store: {e}");
+                None
+            }
+        };
+        let Some((result, version)) = stored.or_else(|| {
+            self.stored_result(job)
+                .map(|s| (s.result, s.plugin_version))
+        }) else {
             return false;
         };
-        match self
-            .completer
-            .complete(job, &stored.result, &stored.plugin_version, true)
-            .await
-        {
+        match self.completer.complete(job, &result, &version, true).await {
             Ok(ack) => {
                 tracing::info!(job_id = %job.id, ?ack, "completed from the content directory")
             }

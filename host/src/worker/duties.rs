@@ -1,9 +1,13 @@
 //! A host's background duties beside its claim loops: renewing the leases
-//! of its running jobs, reaping the leases of dead hosts, and listening for
-//! jobs made ready (to wake idle claim loops) and running jobs cancelled
-//! (to stop them at once).
+//! of its running jobs, reaping the leases of dead hosts, relaying remote
+//! dependencies on a partitioned queue, and listening for jobs made ready
+//! (to wake idle claim loops) and running jobs cancelled (to stop them at
+//! once).
 
 use super::*;
+
+/// How often the relay looks for jobs waiting on other partitions.
+const RELAY_INTERVAL: Duration = Duration::from_millis(100);
 
 impl Worker {
     /// Renews the leases of running jobs every third of the lease, and stops
@@ -51,6 +55,22 @@ impl Worker {
                     }
                 }
                 Err(e) => tracing::debug!("reap failed: {e}"),
+            }
+        }
+    }
+
+    /// On a partitioned queue: tells jobs waiting on jobs in other
+    /// partitions that those finished (see `queue/relay.rs`).
+    pub(super) async fn relay_loop(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RELAY_INTERVAL) => {}
+                _ = stop.cancelled() => return,
+            }
+            match self.queue.relay().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!("relayed {n} remote dependency outcomes"),
+                Err(e) => tracing::debug!("relay failed: {e}"),
             }
         }
     }

@@ -143,13 +143,16 @@ impl Worker {
         if let Some(writer) = lock(&self.writer).take() {
             tokio::spawn(writer.run(self.queue.clone()));
         }
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(self.clone().presence_loop(background.clone())),
             tokio::spawn(self.clone().renew_loop(background.clone())),
             tokio::spawn(self.clone().reap_loop(background.clone())),
             tokio::spawn(self.clone().listen_loop(background.clone())),
             tokio::spawn(self.clone().cron_loop(background.clone())),
         ];
+        if self.queue.partitions() > 1 {
+            tasks.push(tokio::spawn(self.clone().relay_loop(background.clone())));
+        }
         let mut loops = Vec::new();
         for n in 0..self.config.worker_count.max(1) {
             loops.push(tokio::spawn(self.clone().claim_loop(n)));

@@ -18,6 +18,6 @@ local now = now_ms()
 local entry = cjson.encode({ kind = 'cancelled', message = 'cancelled', at = now })
 finish_failed(id, 'cancelled', entry, now, ttl)
 if status == 'running' then
-    redis.call('PUBLISH', k('cancelled'), id)
+    redis.call('PUBLISH', channel('cancelled'), id)
 end
 return 'ok'

@@ -11,7 +11,10 @@
 -- command per type, and the leases and fencing tokens in one each. The host
 -- bounds `count` (MAX_CLAIM) well below Lua's limit on unpacked arguments.
 --
--- ARGV: prefix, count, lease_ms, host, nonce (random, per call), job types...
+-- ARGV: prefix, count, lease_ms, host, nonce (random, per call; it ends in
+--       ".<partition>" outside partition 0), partitions, job types...
+-- With several partitions, each enforces its share of a cap or a rate:
+-- the limit divided by the partitions, rounded up (see partition.rs).
 -- Keys: P:scheduled, P:paused, P:caps, P:running, P:rates, P:rate:<type>,
 --       P:ready:<type> for each type, P:groups:<type>, P:fair:<type>,
 --       P:job:<id>, P:leases, P:token, P:seq, P:stats
@@ -24,6 +27,8 @@
 --   group ('' for none), trace (its traceparent, '' for none)
 
 local count, lease_ms, host, nonce = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local parts = math.max(tonumber(ARGV[6]) or 1, 1)
+local FIRST_TYPE = 7
 local now = now_ms()
 -- Formatted once: number formatting is a large share of a script's time.
 local now_s = int(now)
@@ -52,7 +57,8 @@ local function read_pauses_and_caps()
     local caps = redis.call('HGETALL', k('caps'))
     for i = 1, #caps, 2 do
         local running = tonumber(redis.call('HGET', k('running'), caps[i]) or '0')
-        room[caps[i]] = math.max(tonumber(caps[i + 1]) - math.max(running, 0), 0)
+        local share = math.ceil(tonumber(caps[i + 1]) / parts)
+        room[caps[i]] = math.max(share - math.max(running, 0), 0)
     end
 end
 
@@ -67,7 +73,7 @@ local function read_rates()
         local limit, interval = string.match(raw[i + 1], '^(%d+)/(%d+)$')
         if limit then
             local used = tonumber(redis.call('GET', k('rate', job_type)) or '0')
-            local left = math.max(tonumber(limit) - used, 0)
+            local left = math.max(math.ceil(tonumber(limit) / parts) - used, 0)
             rates[job_type] = tonumber(interval)
             room[job_type] = math.min(room[job_type] or left, left)
             if left == 0 and not paused[job_type]
@@ -86,7 +92,7 @@ end
 -- room left out).
 local function heads_of(want)
     local heads = {}
-    for i = 6, #ARGV do
+    for i = FIRST_TYPE, #ARGV do
         local job_type = ARGV[i]
         local n = math.min(want, room[job_type] or want)
         if not paused[job_type] and n > 0 then

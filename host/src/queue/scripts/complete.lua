@@ -85,7 +85,7 @@ if #done > 0 then
     stat('completed', #done)
     count_minute('c', #done)
     note_recent(done)
-    redis.call('PUBLISH', k('finished'), table.concat(done, ' '))
+    redis.call('PUBLISH', channel('finished'), table.concat(done, ' '))
 end
 if hits > 0 then
     stat('cache_hits', hits)

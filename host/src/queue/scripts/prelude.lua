@@ -57,6 +57,11 @@
 --   P:recent            list    ids of the jobs that ended last (completed, dead,
 --                               cancelled), newest first, at most RECENT_MAX
 --   P:children:<id>     list    the jobs <id> submitted, in order; expires with <id>
+--   P:remote            zset    jobs waiting on jobs in other partitions (their
+--                               remote_deps field: id -> partition); score = when
+--                               submitted (ms); relay.lua takes them off
+--   P:satisfied:<id>    set     the remote dependencies of <id> already applied
+-- Channels ({prefix}:<name> from every partition, see ROOT):
 --   P:finished          channel job ids, published when jobs end (several ids
 --                               in one message are separated by spaces)
 --   P:wake              channel job types, published when a job becomes ready
@@ -67,6 +72,10 @@
 -- on lease deadlines and retry times.
 
 local P = ARGV[1]
+-- Channels belong to the queue, not to a partition (in a cluster a publish
+-- reaches every node's subscribers): "{prefix}:<name>" from every
+-- partition's "{prefix~n}".
+local ROOT = (string.gsub(P, '~%d+}$', '}'))
 
 -- Two or three parts at most; spelled out because it runs several times per
 -- job and a vararg table costs more than the concatenation.
@@ -82,6 +91,11 @@ end
 -- Read once per script call: a script runs atomically, so everything it
 -- does happens at one moment (and a batch asks the clock once, not per job).
 local clock = nil
+-- A pub/sub channel of the queue's.
+local function channel(name)
+    return ROOT .. ':' .. name
+end
+
 local function now_ms()
     if not clock then
         local t = redis.call('TIME')
@@ -135,7 +149,7 @@ local function wake(job_type)
     if wakes then
         wakes[job_type] = true
     else
-        redis.call('PUBLISH', k('wake'), job_type)
+        redis.call('PUBLISH', channel('wake'), job_type)
     end
 end
 
@@ -403,7 +417,7 @@ local function finish_failed(id, status, entry, now, ttl)
         end
         child_finished(jid, true)
         note_recent({ jid })
-        redis.call('PUBLISH', k('finished'), jid)
+        redis.call('PUBLISH', channel('finished'), jid)
         local waiting = k('waiting', jid)
         for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
             local child_status, tolerant = unpack(redis.call('HMGET', k('job', child),

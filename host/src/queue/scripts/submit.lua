@@ -16,11 +16,13 @@
 --       (most children the parent may have; '0': no limit), run_at (Unix
 --       ms to run at, '' for now), delay (ms from now to run at, '' for
 --       none; a job with dependencies has neither), group (its fairness
---       group, '' for none)
+--       group, '' for none), trace ('' for none), remote (its dependencies
+--       in other partitions: '' for none, or a JSON object id -> partition;
+--       the job waits on them until relay.lua says they finished)
 -- Keys: P:job:<id>, P:types, P:job:<dep> (read), P:waiting:<dep>, P:ready:<type>,
 --       P:scheduled, P:groups:<type>, P:fair:<type>,
 --       P:content:<type>:<hash>, P:job:<attached id> (read), P:seq, P:stats,
---       P:job:<parent> (children counters);
+--       P:job:<parent> (children counters), P:remote;
 --       and, when a dependency already failed, what finish_failed touches.
 -- Returns: { 'exists', status } | { 'created', status (pending, waiting,
 --        scheduled, or dead when a dependency already failed) } | { 'cached', 'completed' }

@@ -7,7 +7,8 @@
 --       "jobs": [{id, job_type, payload, max_retries, content_hash, and,
 --       when not at their default: priority ('0'), metadata ('{}'),
 --       depends_on ('[]'), parent (''), force ('0'), run_after_failure ('0'),
---       run_at (''), delay (''), group (''), trace ('')},
+--       run_at (''), delay (''), group (''), trace (''), remote ('': its
+--       dependencies in other partitions, a JSON object id -> partition)},
 --       ...]}, all strings, each job read as submit.lua reads its arguments
 -- Keys: those of submit.lua, for each job
 -- Returns: JSON: {"ok": [reply, ...]} with submit.lua's reply per job, or
@@ -16,7 +17,7 @@
 local batch = cjson.decode(ARGV[2])
 local defaults = {
     priority = '0', metadata = '{}', depends_on = '[]', parent = '', force = '0',
-    run_after_failure = '0', run_at = '', delay = '', group = '', trace = '',
+    run_after_failure = '0', run_at = '', delay = '', group = '', trace = '', remote = '',
 }
 for name, value in pairs(batch.common) do
     defaults[name] = value
@@ -36,11 +37,12 @@ for i, spec in ipairs(specs) do
         if unknown_type then
             return cjson.encode({ error = { 'error', 'unknown_type' }, index = i - 1 })
         end
+        local remote = spec.remote ~= '' and cjson.decode(spec.remote) or {}
         for _, dep in ipairs(deps) do
             if dep == spec.id then
                 return cjson.encode({ error = { 'error', 'self_dependency' }, index = i - 1 })
             end
-            if not ids[dep] and redis.call('EXISTS', k('job', dep)) == 0 then
+            if not ids[dep] and not remote[dep] and redis.call('EXISTS', k('job', dep)) == 0 then
                 return cjson.encode({ error = { 'error', 'unknown_dependency', dep }, index = i - 1 })
             end
         end
@@ -57,6 +59,6 @@ for _, spec in ipairs(specs) do
 end
 flush_stats()
 for job_type in pairs(wakes) do
-    redis.call('PUBLISH', k('wake'), job_type)
+    redis.call('PUBLISH', channel('wake'), job_type)
 end
 return cjson.encode({ ok = replies })

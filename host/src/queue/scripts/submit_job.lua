@@ -38,6 +38,15 @@ local function producer_hash(input_hash, version_id, model)
     return input_hash .. '-' .. string.sub(redis.sha1hex(producer), 1, 16)
 end
 
+-- A job's dependencies held by other partitions: dep id -> partition
+-- (see relay.lua); an empty table when all are in this one.
+local function remote_deps(spec)
+    if not spec.remote or spec.remote == '' then
+        return {}
+    end
+    return cjson.decode(spec.remote)
+end
+
 -- The checks a new job passes before anything is written: a refusal
 -- reply, or nil and its distinct dependencies. `registered` is its type's
 -- registration (false: none).
@@ -56,6 +65,7 @@ local function check_submission(spec, registered)
         return { 'error', 'unknown_type' }
     end
     local deps = spec.depends_on == '[]' and {} or cjson.decode(spec.depends_on)
+    local remote = remote_deps(spec)
     local seen, unique = {}, {}
     for _, dep in ipairs(deps) do
         if dep == id then
@@ -63,7 +73,8 @@ local function check_submission(spec, registered)
         end
         if not seen[dep] then
             seen[dep] = true
-            if redis.call('EXISTS', k('job', dep)) == 0 then
+            -- A remote dependency was found in its partition by the host.
+            if not remote[dep] and redis.call('EXISTS', k('job', dep)) == 0 then
                 return { 'error', 'unknown_dependency', dep }
             end
             table.insert(unique, dep)
@@ -109,7 +120,7 @@ local function from_store(spec, content, content_hash, now)
         stat('submitted')
         stat('cache_hits')
         stat('completed')
-        redis.call('PUBLISH', k('finished'), id)
+        redis.call('PUBLISH', channel('finished'), id)
         return { 'cached', 'completed' }
     end
     if linked then
@@ -127,12 +138,15 @@ end
 
 -- Puts job `id` on the waiting list of each unfinished dependency. Returns
 -- how many it waits on, and the first that already failed (fatal to the
--- job unless it runs after failures).
-local function wait_on(id, unique, tolerant)
+-- job unless it runs after failures). A remote dependency counts as
+-- unfinished: the relay tells this partition when it finishes.
+local function wait_on(id, unique, tolerant, remote)
     local pending, failed = 0, nil
     for _, dep in ipairs(unique) do
-        local dep_status = redis.call('HGET', k('job', dep), 'status')
-        if dep_status == 'dead' or dep_status == 'cancelled' then
+        local dep_status = not remote[dep] and redis.call('HGET', k('job', dep), 'status')
+        if remote[dep] then
+            pending = pending + 1
+        elseif dep_status == 'dead' or dep_status == 'cancelled' then
             if not tolerant then
                 failed = failed or dep
             end
@@ -167,7 +181,8 @@ local function write_job(spec, unique, content, content_hash, now)
     local id, job_type, priority = spec.id, spec.job_type, tonumber(spec.priority)
     local tolerant = spec.run_after_failure == '1'
     local job = k('job', id)
-    local pending, failed = wait_on(id, unique, tolerant)
+    local remote = remote_deps(spec)
+    local pending, failed = wait_on(id, unique, tolerant, remote)
     local ready = pending == 0 and not failed
     local run_at = ready and scheduled_for(spec, now)
     local now_s = int(now)
@@ -191,6 +206,9 @@ local function write_job(spec, unique, content, content_hash, now)
     if #unique > 0 then
         put('depends_on', spec.depends_on)
         put('pending_deps', pending)
+    end
+    if next(remote) then
+        put('remote_deps', spec.remote)
     end
     if spec.parent ~= '' then
         put('parent', spec.parent)
@@ -220,7 +238,9 @@ local function write_job(spec, unique, content, content_hash, now)
     if failed then
         -- A dependency already failed: the job is dead on arrival, with the reason.
         for _, dep in ipairs(unique) do
-            redis.call('SREM', k('waiting', dep), id)
+            if not remote[dep] then
+                redis.call('SREM', k('waiting', dep), id)
+            end
         end
         local entry = cjson.encode({
             kind = 'dependency_failed', message = 'dependency ' .. failed .. ' failed',
@@ -238,6 +258,10 @@ local function write_job(spec, unique, content, content_hash, now)
     if ready then
         push_ready(id, job_type, priority, spec.group)
         return { 'created', 'pending' }
+    end
+    if next(remote) then
+        -- The relay's list of jobs with dependencies in other partitions.
+        redis.call('ZADD', k('remote'), now, id)
     end
     return { 'created', 'waiting' }
 end
@@ -276,5 +300,6 @@ local function spec_from_argv(at)
         check_type = a(8), ttl = a(9), content_hash = a(10), force = a(11),
         use_store = a(12), run_after_failure = a(13), max_children = a(14),
         run_at = a(15), delay = a(16), group = a(17), trace = a(18) or '',
+        remote = a(19) or '',
     }
 end

@@ -1,0 +1,526 @@
+//! A queue split into partitions, against a real Redis: routing, claims
+//! across partitions, remote dependencies through the relay, controls,
+//! figures and listings over every partition, the content store shared
+//! between partitions, and the partition count fixed for a queue's life.
+//! (The same on a real 3-master cluster, through a failover: cluster.rs.)
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use common::redis::TestRedis;
+use deckhand::queue::{
+    Ack, ClaimedJob, Completion, JobFilter, JobStatus, Queue, QueueConfig, RegisteredType,
+    SubmitRequest,
+};
+use redis::Commands;
+
+const HOST: &str = "test-host";
+const LEASE: Duration = Duration::from_secs(30);
+const PARTS: u32 = 3;
+
+fn config(prefix: &str, partitions: u32) -> QueueConfig {
+    QueueConfig {
+        prefix: prefix.into(),
+        partitions,
+        ..QueueConfig::default()
+    }
+}
+
+async fn queue(redis: &TestRedis, prefix: &str) -> Queue {
+    common::queue_with_types(
+        &redis.url(),
+        config(prefix, PARTS),
+        HOST,
+        &["a", "b", "echo"],
+    )
+    .await
+}
+
+fn job(id: &str) -> SubmitRequest {
+    SubmitRequest {
+        id: Some(id.into()),
+        job_type: "echo".into(),
+        payload: format!("{{\"id\":\"{id}\"}}"),
+        ..SubmitRequest::default()
+    }
+}
+
+fn after(id: &str, deps: &[&str]) -> SubmitRequest {
+    SubmitRequest {
+        depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        ..job(id)
+    }
+}
+
+async fn place(q: &Queue, id: &str) -> u32 {
+    q.partition_of(id).await.unwrap().expect("the job exists")
+}
+
+async fn status(q: &Queue, id: &str) -> JobStatus {
+    q.get(id).await.unwrap().expect("the job exists").status
+}
+
+/// Root jobs submitted until one sits in each partition: (id, partition).
+async fn one_per_partition(q: &Queue, stem: &str) -> Vec<String> {
+    let mut found: BTreeMap<u32, String> = BTreeMap::new();
+    for i in 0..200 {
+        let id = format!("{stem}{i}");
+        q.submit(job(&id)).await.unwrap();
+        found.entry(place(q, &id).await).or_insert(id);
+        if found.len() == PARTS as usize {
+            return found.into_values().collect();
+        }
+    }
+    panic!("200 ids did not cover {PARTS} partitions: {found:?}");
+}
+
+/// Claims until `id` is claimed (other jobs claimed on the way go back).
+async fn claim(q: &Queue, id: &str) -> ClaimedJob {
+    for _ in 0..50 {
+        let jobs = q.claim(HOST, &["echo"], 100, LEASE).await.unwrap();
+        let mut wanted = None;
+        for j in jobs {
+            if j.id == id {
+                wanted = Some(j);
+            } else {
+                q.release(&j).await.unwrap();
+            }
+        }
+        if let Some(j) = wanted {
+            return j;
+        }
+    }
+    panic!("{id} was never claimed");
+}
+
+async fn run(q: &Queue, id: &str) {
+    let j = claim(q, id).await;
+    assert_eq!(
+        q.complete(&j, "{}", "v1").await.unwrap(),
+        Ack::Recorded(JobStatus::Completed)
+    );
+}
+
+fn count(redis: &TestRedis, key: &str) -> u64 {
+    redis.conn().zcard(key).unwrap()
+}
+
+#[tokio::test]
+async fn jobs_spread_over_the_partitions_and_every_read_sees_them_all() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "spread").await;
+    let ids: Vec<String> = (0..90).map(|i| format!("j{i}")).collect();
+    let reqs: Vec<SubmitRequest> = ids.iter().map(|id| job(id)).collect();
+    q.submit_batch(reqs).await.unwrap();
+    let mut per_partition = BTreeMap::new();
+    for id in &ids {
+        *per_partition.entry(place(&q, id).await).or_insert(0) += 1;
+    }
+    assert_eq!(per_partition.len(), PARTS as usize, "{per_partition:?}");
+    assert!(
+        per_partition.values().all(|&n| n >= 15),
+        "{per_partition:?}"
+    );
+    for p in 0..PARTS {
+        let tag = if p == 0 {
+            "spread".into()
+        } else {
+            format!("spread~{p}")
+        };
+        assert_eq!(
+            count(&redis, &format!("{{{tag}}}:ready:echo")),
+            per_partition[&p]
+        );
+    }
+    assert_eq!(q.ready_counts(&["echo"]).await.unwrap(), vec![90]);
+    assert_eq!(q.figures().await.unwrap().ready, 90);
+
+    // A page of 20 at a time walks every partition once.
+    let filter = JobFilter {
+        status: JobStatus::Pending,
+        job_type: Some("echo".into()),
+        group: None,
+    };
+    let (mut listed, mut offset) = (BTreeSet::new(), Some(0));
+    while let Some(at) = offset {
+        let page = q.list_jobs(&filter, at, 20).await.unwrap();
+        assert_eq!(page.total, 90);
+        for j in page.jobs {
+            assert!(listed.insert(j.id.clone()), "{} listed twice", j.id);
+        }
+        offset = page.next_offset;
+    }
+    assert_eq!(listed.len(), 90);
+
+    // Claims take from every partition; one call completes them all.
+    let mut claimed: Vec<ClaimedJob> = Vec::new();
+    while claimed.len() < 90 {
+        let got = q.claim(HOST, &["echo"], 40, LEASE).await.unwrap();
+        assert!(!got.is_empty(), "claims stopped at {}", claimed.len());
+        assert!(got.len() <= 40);
+        claimed.extend(got);
+    }
+    let distinct: BTreeSet<&str> = claimed.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(distinct.len(), 90);
+    let completions: Vec<Completion<'_>> = claimed
+        .iter()
+        .map(|job| Completion {
+            job,
+            result: &job.payload,
+            plugin_version: "v1",
+            cache_hit: false,
+        })
+        .collect();
+    let acks = q.complete_many(&completions).await.unwrap();
+    assert!(
+        acks.iter()
+            .all(|a| *a == Ack::Recorded(JobStatus::Completed))
+    );
+    // A completion sent again is refused by nobody and counted once.
+    assert!(
+        q.complete_many(&completions[..5])
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| *a != Ack::Stale)
+    );
+    assert_eq!(q.stats().await.unwrap()["completed"], 90);
+    let records = q.get_many(&ids).await.unwrap();
+    for (id, r) in ids.iter().zip(records) {
+        let r = r.expect("kept");
+        assert_eq!(r.status, JobStatus::Completed);
+        assert_eq!(
+            r.result.as_deref(),
+            Some(format!("{{\"id\":\"{id}\"}}").as_str())
+        );
+    }
+    let overview = q.overview().await.unwrap();
+    let echo = overview
+        .job_types
+        .iter()
+        .find(|t| t.job_type == "echo")
+        .unwrap();
+    assert_eq!((echo.completed, echo.ready, echo.running), (90, 0, 0));
+    let done: u64 = overview.throughput.iter().map(|m| m.completed).sum();
+    assert_eq!(done, 90);
+    let waited = q.wait_for_jobs(&ids, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(waited.len(), 90);
+}
+
+#[tokio::test]
+async fn children_follow_their_parent_and_dependents_their_first_dependency() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "follow").await;
+    let roots = one_per_partition(&q, "r").await;
+    for (n, root) in roots.iter().enumerate() {
+        let child = SubmitRequest {
+            parent: Some(root.clone()),
+            ..job(&format!("{root}.child"))
+        };
+        q.submit(child).await.unwrap();
+        assert_eq!(
+            place(&q, &format!("{root}.child")).await,
+            place(&q, root).await
+        );
+        let dependent = format!("d{n}");
+        q.submit(after(&dependent, &[root])).await.unwrap();
+        assert_eq!(place(&q, &dependent).await, place(&q, root).await);
+        let (total, children) = q.children(root, 0, 10).await.unwrap();
+        assert_eq!(total, 1);
+        assert_eq!(children[0].id, format!("{root}.child"));
+        assert_eq!(q.get(root).await.unwrap().unwrap().children.total, 1);
+    }
+    // Cancel and read by id wherever the job lives.
+    let last = roots.last().unwrap();
+    q.cancel(last).await.unwrap();
+    assert_eq!(status(&q, last).await, JobStatus::Cancelled);
+    assert!(q.partition_of("no-such-job").await.unwrap().is_none());
+    assert!(q.get("no-such-job").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_dependency_in_another_partition_is_relayed_once() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "relay").await;
+    let roots = one_per_partition(&q, "r").await;
+    let (x, y, z) = (&roots[0], &roots[1], &roots[2]);
+    // w lives with x, its first dependency; y and z are remote.
+    q.submit(after("w", &[x, y, z])).await.unwrap();
+    let home = place(&q, "w").await;
+    assert_eq!(home, place(&q, x).await);
+    let listing = if home == 0 {
+        "{relay}:remote".to_string()
+    } else {
+        format!("{{relay~{home}}}:remote")
+    };
+    assert_eq!(count(&redis, &listing), 1);
+    assert_eq!(status(&q, "w").await, JobStatus::Waiting);
+    assert_eq!(q.relay().await.unwrap(), 0, "nothing finished yet");
+
+    run(&q, y).await;
+    assert_eq!(q.relay().await.unwrap(), 1);
+    // y is seen completed again: applied once only, w still waits on x and z.
+    assert_eq!(q.relay().await.unwrap(), 0);
+    assert_eq!(status(&q, "w").await, JobStatus::Waiting);
+    assert_eq!(count(&redis, &listing), 1, "z is still remote");
+
+    run(&q, x).await;
+    assert_eq!(status(&q, "w").await, JobStatus::Waiting, "z is left");
+    run(&q, z).await;
+    assert_eq!(q.relay().await.unwrap(), 1);
+    assert_eq!(status(&q, "w").await, JobStatus::Pending);
+    assert_eq!(count(&redis, &listing), 0, "nothing remote is left");
+    run(&q, "w").await;
+    let w = q.get("w").await.unwrap().unwrap();
+    for dep in [x, y, z] {
+        let dep = q.get(dep).await.unwrap().unwrap();
+        assert!(w.started_at >= dep.finished_at);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_remote_dependency_kills_its_dependent_unless_it_runs_after_failures() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "fails").await;
+    let roots = one_per_partition(&q, "r").await;
+    let (x, y) = (&roots[0], &roots[1]);
+    q.submit(after("strict", &[x, y])).await.unwrap();
+    q.submit(SubmitRequest {
+        run_after_failure: true,
+        ..after("tolerant", &[x, y])
+    })
+    .await
+    .unwrap();
+    q.submit(after("dropped", &[x, y])).await.unwrap();
+    q.cancel("dropped").await.unwrap();
+    q.cancel(y).await.unwrap();
+    assert_eq!(q.relay().await.unwrap(), 2, "strict and tolerant");
+    let strict = q.get("strict").await.unwrap().unwrap();
+    assert_eq!(strict.status, JobStatus::Dead);
+    let error = strict.errors.last().unwrap();
+    assert_eq!(error.kind, "dependency_failed");
+    assert!(error.message.contains(y.as_str()), "{error:?}");
+    assert_eq!(
+        status(&q, "tolerant").await,
+        JobStatus::Waiting,
+        "x is left"
+    );
+    run(&q, x).await;
+    assert_eq!(status(&q, "tolerant").await, JobStatus::Pending);
+    let home = place(&q, x).await;
+    let listing = if home == 0 {
+        "{fails}:remote".to_string()
+    } else {
+        format!("{{fails~{home}}}:remote")
+    };
+    assert_eq!(
+        count(&redis, &listing),
+        0,
+        "the cancelled and the dead are off the list"
+    );
+    assert_eq!(q.dlq_len().await.unwrap(), 1);
+    let dead = q.dlq_list(0, 10).await.unwrap();
+    assert_eq!(dead[0].id, "strict");
+    assert_eq!(
+        q.dlq_replay(&["strict".to_string()]).await.unwrap(),
+        vec!["strict".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn a_batch_splits_by_partition_and_a_refusal_writes_nothing() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "batch").await;
+    // Each of the 30 roots is a dependency of the next job, whose second
+    // dependency is another root (often in another partition).
+    let mut reqs: Vec<SubmitRequest> = (0..30).map(|i| job(&format!("b{i}"))).collect();
+    for i in 0..30 {
+        let deps = [format!("b{i}"), format!("b{}", (i + 7) % 30)];
+        let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+        reqs.push(after(&format!("c{i}"), &deps));
+    }
+    let answers = q.submit_batch(reqs).await.unwrap();
+    assert_eq!(answers.len(), 60);
+    assert!(answers.iter().all(|a| a.created));
+    let parts: BTreeSet<u32> = futures::future::join_all((0..30).map(|i| {
+        let q = q.clone();
+        async move { place(&q, &format!("b{i}")).await }
+    }))
+    .await
+    .into_iter()
+    .collect();
+    assert_eq!(parts.len(), PARTS as usize);
+
+    // Drain: claim, complete, relay, until everything ended.
+    for _ in 0..100 {
+        let jobs = q.claim(HOST, &["echo"], 100, LEASE).await.unwrap();
+        for j in &jobs {
+            q.complete(j, "{}", "v1").await.unwrap();
+        }
+        q.relay().await.unwrap();
+        if q.stats().await.unwrap().get("completed") == Some(&60) {
+            break;
+        }
+    }
+    assert_eq!(q.stats().await.unwrap()["completed"], 60);
+
+    // A type no host registered, in a batch that spans partitions: refused
+    // by index, and no job of the batch written.
+    let mut bad: Vec<SubmitRequest> = (0..12).map(|i| job(&format!("n{i}"))).collect();
+    bad[7].job_type = "unregistered".into();
+    let refused = q.submit_batch(bad).await.unwrap_err();
+    assert_eq!(refused.index, 7, "{refused}");
+    for i in 0..12 {
+        assert!(
+            q.get(&format!("n{i}")).await.unwrap().is_none(),
+            "n{i} written"
+        );
+    }
+}
+
+#[tokio::test]
+async fn controls_reach_every_partition_and_caps_are_shared_out() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "controls").await;
+    one_per_partition(&q, "r").await;
+    let more: Vec<SubmitRequest> = (0..60).map(|i| job(&format!("m{i}"))).collect();
+    q.submit_batch(more).await.unwrap();
+
+    q.pause("echo").await.unwrap();
+    assert!(
+        q.claim(HOST, &["echo"], 100, LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(q.resume("echo").await.unwrap());
+
+    // A cap of 3 over 3 partitions: each partition starts at most 1.
+    q.set_cap("echo", Some(3)).await.unwrap();
+    assert_eq!(q.caps().await.unwrap()["echo"], 3);
+    let claimed = q.claim(HOST, &["echo"], 100, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 3, "one per partition");
+    let parts: BTreeSet<String> = claimed
+        .iter()
+        .map(|j| j.token.rsplit_once('.').map_or("0", |(_, p)| p).to_string())
+        .collect();
+    assert_eq!(parts.len(), 3, "{claimed:?}");
+    assert_eq!(q.running_by_type().await.unwrap()["echo"], 3);
+    assert!(
+        q.claim(HOST, &["echo"], 100, LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    q.set_cap("echo", None).await.unwrap();
+    assert!(
+        !q.claim(HOST, &["echo"], 100, LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_partition_count_is_fixed_for_the_life_of_a_queue() {
+    let redis = TestRedis::start();
+    let _q = queue(&redis, "fixed").await;
+    let refused = Queue::connect(&redis.url(), config("fixed", 2))
+        .await
+        .err()
+        .unwrap();
+    let message = refused.to_string();
+    assert!(
+        message.contains("partitions") && message.contains('3') && message.contains('2'),
+        "{message}"
+    );
+    for bad in [0, 257] {
+        let refused = Queue::connect(&redis.url(), config("other", bad))
+            .await
+            .err()
+            .unwrap();
+        assert!(refused.to_string().contains("partitions"), "{refused}");
+    }
+    // A queue from before partitions is a one-partition queue.
+    let old = common::queue_with_types(&redis.url(), config("old", 1), HOST, &["echo"]).await;
+    old.submit(job("x")).await.unwrap();
+    let keys: Vec<String> = redis.conn().keys("*old*").unwrap();
+    assert!(keys.iter().all(|k| k.starts_with("{old}:")), "{keys:?}");
+    assert!(
+        Queue::connect(&redis.url(), config("old", 4))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn the_content_store_is_shared_between_partitions() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "content").await;
+    let llm = RegisteredType {
+        job_type: "llm".into(),
+        plugin: "test".into(),
+        version_id: "v1".into(),
+        cache: true,
+    };
+    q.register_job_types(HOST, &[llm]).await.unwrap();
+    let work = |id: &str, parent: Option<&String>| SubmitRequest {
+        id: Some(id.into()),
+        job_type: "llm".into(),
+        payload: if parent.is_some() {
+            "{\"text\":\"a record\"}"
+        } else {
+            "{\"text\":\"a root\"}"
+        }
+        .into(),
+        parent: parent.cloned(),
+        ..SubmitRequest::default()
+    };
+    // Roots with the same content meet in one partition: the second
+    // attaches to the first.
+    let first = q.submit(work("same-1", None)).await.unwrap();
+    let second = q.submit(work("same-2", None)).await.unwrap();
+    assert!(first.created);
+    assert_eq!((second.id.as_str(), second.created), ("same-1", false));
+
+    // Children stay with their parents, in different partitions: the one
+    // claimed after the other completed finds the shared result.
+    let parents = one_per_partition(&q, "p").await;
+    for (n, parent) in parents.iter().enumerate() {
+        q.submit(work(&format!("child-{n}"), Some(parent)))
+            .await
+            .unwrap();
+    }
+    let mut done = None;
+    let mut checked = 0;
+    for _ in 0..20 {
+        for j in q.claim(HOST, &["llm"], 10, LEASE).await.unwrap() {
+            if !j.id.starts_with("child-") {
+                q.complete(&j, "{\"other\":1}", "v1").await.unwrap();
+                continue;
+            }
+            match &done {
+                None => {
+                    assert_eq!(q.shared_result(&j).await.unwrap(), None);
+                    q.complete(&j, "{\"answer\":42}", "v1").await.unwrap();
+                    done = Some(j.id.clone());
+                }
+                Some(_) => {
+                    let shared = q.shared_result(&j).await.unwrap();
+                    assert_eq!(
+                        shared,
+                        Some(("{\"answer\":42}".to_string(), "v1".to_string())),
+                        "{} found no shared result",
+                        j.id
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 2, "both other children found the result");
+    let exported = q.content_results().await.unwrap();
+    assert!(exported.iter().any(|r| r.result == "{\"answer\":42}"));
+}
