@@ -83,6 +83,19 @@ async fn priority_holds_across_job_types_and_claims_only_named_types() {
     let order: Vec<&str> = claimed.iter().map(|j| j.id.as_str()).collect();
     assert_eq!(order, [high_b.as_str(), low_a.as_str()]);
     assert_eq!(status(&q, &echo).await, JobStatus::Pending);
+
+    // Only one of the named types has jobs ready: taken from its head in
+    // order, the rest left for the next claim.
+    let mut later = Vec::new();
+    for n in 0..3 {
+        later.push(submit(&q, job("a", &n.to_string())).await);
+    }
+    let first = q.claim(HOST, &["a", "b"], 2, LEASE).await.unwrap();
+    let first: Vec<&str> = first.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(first, [later[0].as_str(), later[1].as_str()]);
+    let rest = q.claim(HOST, &["b", "a"], 5, LEASE).await.unwrap();
+    let rest: Vec<&str> = rest.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(rest, [later[2].as_str()]);
 }
 
 #[tokio::test]

@@ -26,6 +26,15 @@ fn stats_urls(url: &str) -> Vec<String> {
         .unwrap_or_else(|_| vec![url.to_string()])
 }
 
+/// The queue's partitions: `DECKHAND_QUEUE_PARTITIONS`, which the hosts
+/// this driver starts read too (default 1).
+fn partitions() -> u32 {
+    std::env::var("DECKHAND_QUEUE_PARTITIONS")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -103,16 +112,36 @@ fn job() -> SubmitRequest {
 /// included), the number of EVALSHA calls (the host's round trips on the
 /// hot path: every state change is one script) and the microseconds Redis
 /// spent in them.
-fn commands(url: &str) -> (i64, i64, i64) {
-    let mut sum = (0, 0, 0);
+/// Every node's commands, script calls, script µs and CPU seconds (user
+/// and system), summed.
+fn commands(url: &str) -> (i64, i64, i64, f64) {
+    let mut sum = (0, 0, 0, 0.0);
     for url in stats_urls(url) {
-        let (total, evalsha, usec) = node_commands(&url);
-        sum = (sum.0 + total, sum.1 + evalsha, sum.2 + usec);
+        let (total, evalsha, usec, cpu) = node_commands(&url);
+        sum = (sum.0 + total, sum.1 + evalsha, sum.2 + usec, sum.3 + cpu);
     }
     sum
 }
 
-fn node_commands(url: &str) -> (i64, i64, i64) {
+/// CPU seconds a process has used (user and system), from /proc.
+fn process_cpu_s(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the
+    // 12th, stime the 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // SAFETY: sysconf reads a constant of the system.
+    let per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    (ticks(11) + ticks(12)) / per_s
+}
+
+fn node_commands(url: &str) -> (i64, i64, i64, f64) {
     let client = redis::Client::open(url).expect("redis url");
     let mut conn = client.get_connection().expect("redis");
     let info: String = redis::cmd("INFO")
@@ -135,7 +164,18 @@ fn node_commands(url: &str) -> (i64, i64, i64) {
         .and_then(|v| v.split(',').find_map(|f| f.strip_prefix("usec=")))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    (total, evalsha, usec)
+    let cpu = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        total,
+        evalsha,
+        usec,
+        cpu("used_cpu_user:") + cpu("used_cpu_sys:"),
+    )
 }
 
 async fn counter(q: &Queue, name: &str) -> i64 {
@@ -169,6 +209,7 @@ async fn run(url: &str, jobs: usize) {
     let config = QueueConfig {
         // The benchmark measures the queue, not the content store.
         content_store: false,
+        partitions: partitions(),
         ..QueueConfig::default()
     };
     let q = Queue::connect(url, config).await.expect("redis");
@@ -226,18 +267,24 @@ async fn run(url: &str, jobs: usize) {
     let per_job = (commands_after.0 - commands_before.0) as f64 / total as f64;
     let trips_per_job = (commands_after.1 - commands_before.1) as f64 / total as f64;
     let script_us_per_job = (commands_after.2 - commands_before.2) as f64 / total as f64;
+    // CPU per job, the measured inputs of the N-master model: every Redis
+    // node's, and the host process's (its start-up included).
+    let redis_cpu_us_per_job = (commands_after.3 - commands_before.3) * 1e6 / total as f64;
+    let host_cpu_us_per_job = process_cpu_s(host.id()) * 1e6 / total as f64;
     if std::env::var_os("BENCH_DRAIN_ONLY").is_some() {
         stop(host);
         println!(
             "{}",
             json!({
                 "system": "deckhand",
-                "settings": format!("1 host process, batch-size {} (jobs in flight), echo.wasm, content store off", batch()),
+                "settings": format!("1 host process, batch-size {} (jobs in flight), {} partition(s), echo.wasm, content store off", batch(), partitions()),
                 "jobs": total,
                 "drain_per_s": drain.round(),
                 "redis_commands_per_job": (per_job * 100.0).round() / 100.0,
                 "scripts_per_job": (trips_per_job * 100.0).round() / 100.0,
                 "script_us_per_job": (script_us_per_job * 10.0).round() / 10.0,
+                "redis_cpu_us_per_job": (redis_cpu_us_per_job * 10.0).round() / 10.0,
+                "host_cpu_us_per_job": (host_cpu_us_per_job * 10.0).round() / 10.0,
             })
         );
         return;

@@ -48,19 +48,29 @@ pub fn scale(args: &[String]) -> Result<(), String> {
         let bullmq_us = script_us(&[redis.port], jobs + jobs / 10);
         rows.push(row("one Redis", c, &deckhand, Some((&bullmq, bullmq_us))));
     }
-    let cluster = Cluster::start(3)?;
-    let deckhand = deckhand(&cluster.url(), Some(&cluster.stats_urls()), jobs, 200)?;
-    rows.push(row("3-master cluster", 200, &deckhand, None));
-    drop(cluster);
+    for (c, partitions) in [(200, 1), (200, 3)] {
+        let cluster = Cluster::start(3)?;
+        let deckhand = deckhand_on(
+            &cluster.url(),
+            Some(&cluster.stats_urls()),
+            jobs,
+            c,
+            partitions,
+        )?;
+        let name = format!("3-master cluster, {partitions} partition(s)");
+        rows.push(row(&name, c, &deckhand, None));
+    }
 
     let table = format!(
-        "| Redis | in flight | Deckhand jobs/s | BullMQ jobs/s | ratio | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job |\n\
-         |---|---|---|---|---|---|---|---|\n{}\n\n\
+        "| Redis | in flight | Deckhand jobs/s | BullMQ jobs/s | ratio | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job | Redis CPU µs/job | host CPU µs/job |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n{}\n\n\
          {jobs} no-op jobs queued then drained (plus a tenth more queued one by one); \
          Deckhand: 1 host, `--batch-size` = in flight, echo.wasm, content store off; \
          BullMQ 6.7.0: 1 Node process, Worker concurrency = in flight. \
          Script µs/job: EVALSHA usec in `INFO commandstats` over the drain, per job \
-         (BullMQ's: over the whole run, adds included). {}",
+         (BullMQ's: over the whole run, adds included). CPU µs/job: Deckhand's drain, \
+         every Redis node's `used_cpu_user + used_cpu_sys`, and the host process's \
+         (start-up included): the inputs of the N-master model in the README. {}",
         rows.join("\n"),
         crate::bench::machine()
     );
@@ -86,13 +96,28 @@ fn row(redis: &str, c: u32, deckhand: &Value, bullmq: Option<(&Value, f64)>) -> 
         None => ("".into(), "".into(), "".into()),
     };
     format!(
-        "| {redis} | {c} | {drain:.0} | {peer} | {ratio} | {} | {peer_us} | {} |",
-        deckhand["script_us_per_job"], deckhand["redis_commands_per_job"]
+        "| {redis} | {c} | {drain:.0} | {peer} | {ratio} | {} | {peer_us} | {} | {} | {} |",
+        deckhand["script_us_per_job"],
+        deckhand["redis_commands_per_job"],
+        deckhand["redis_cpu_us_per_job"],
+        deckhand["host_cpu_us_per_job"]
     )
 }
 
 /// The Deckhand driver in drain-only mode.
 fn deckhand(url: &str, stats: Option<&str>, jobs: usize, c: u32) -> Result<Value, String> {
+    deckhand_on(url, stats, jobs, c, 1)
+}
+
+/// The Deckhand driver on a queue of `partitions` partitions (its hosts
+/// read the same variable).
+fn deckhand_on(
+    url: &str,
+    stats: Option<&str>,
+    jobs: usize,
+    c: u32,
+    partitions: u32,
+) -> Result<Value, String> {
     let mut cmd = cargo();
     cmd.current_dir(root())
         .args([
@@ -106,7 +131,8 @@ fn deckhand(url: &str, stats: Option<&str>, jobs: usize, c: u32) -> Result<Value
         .arg(url)
         .arg(jobs.to_string())
         .env("BENCH_DRAIN_ONLY", "1")
-        .env("BENCH_CONCURRENCY", c.to_string());
+        .env("BENCH_CONCURRENCY", c.to_string())
+        .env("DECKHAND_QUEUE_PARTITIONS", partitions.to_string());
     if let Some(stats) = stats {
         cmd.env("BENCH_STATS_URL", stats);
     }

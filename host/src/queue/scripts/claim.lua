@@ -88,28 +88,55 @@ local function read_rates()
     end
 end
 
--- Each ready queue's first `want` entries (paused types and types without
--- room left out).
-local function heads_of(want)
-    local heads = {}
+-- The ready queues a claim may take from: paused types and types without
+-- room left out, and, when there are several, empty ones too.
+local function queues(want)
+    local found = {}
     for i = FIRST_TYPE, #ARGV do
         local job_type = ARGV[i]
         local n = math.min(want, room[job_type] or want)
         if not paused[job_type] and n > 0 then
-            local key = k('ready', job_type)
-            local entries = redis.call('ZRANGE', key, 0, n - 1, 'WITHSCORES')
-            if #entries > 0 then
-                table.insert(heads, { key = key, entries = entries, at = 1, taken = {} })
-            end
+            table.insert(found, { key = k('ready', job_type), n = n })
+        end
+    end
+    if #found < 2 then
+        return found
+    end
+    local ready = {}
+    for _, q in ipairs(found) do
+        if redis.call('ZCARD', q.key) > 0 then
+            table.insert(ready, q)
+        end
+    end
+    return ready
+end
+
+-- Each ready queue's first entries, with their scores.
+local function heads_of(found)
+    local heads = {}
+    for _, q in ipairs(found) do
+        local entries = redis.call('ZRANGE', q.key, 0, q.n - 1, 'WITHSCORES')
+        if #entries > 0 then
+            table.insert(heads, { key = q.key, entries = entries, at = 1, taken = {} })
         end
     end
     return heads
 end
 
 -- The best `want` ready ids across the types: the queues' heads merged by
--- score (lower first), taken off their queues.
+-- score (lower first), taken off their queues. From one queue, its head
+-- as it stands: no scores to format and read back, and one trim.
 local function take(want)
-    local heads = heads_of(want)
+    local found = queues(want)
+    if #found == 1 then
+        local key = found[1].key
+        local ids = redis.call('ZRANGE', key, 0, found[1].n - 1)
+        if #ids > 0 then
+            redis.call('ZREMRANGEBYRANK', key, 0, #ids - 1)
+        end
+        return ids
+    end
+    local heads = heads_of(found)
     local ids = {}
     while #ids < want do
         local best = nil

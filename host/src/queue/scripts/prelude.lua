@@ -297,9 +297,21 @@ end
 -- `has_errors` false: the caller knows the job has no error history (it
 -- has no last_error), which saves a command on the hot path; likewise
 -- `has_children` false (no children_total) for its list of children.
+local ttl_text = {}
 local function expire_finished(id, ttl, has_errors, has_children)
-    ttl = lifetimes(ttl)
-    if ttl and ttl > 0 then
+    -- Formatted once per call of the script, not per job: Redis formats
+    -- every number argument of a command it is handed from Lua.
+    if ttl == nil then
+        return
+    end
+    local text = ttl_text[ttl]
+    if text == nil then
+        local secs = lifetimes(ttl)
+        text = secs and secs > 0 and int(secs) or false
+        ttl_text[ttl] = text
+    end
+    ttl = text
+    if ttl then
         redis.call('EXPIRE', k('job', id), ttl)
         if has_errors ~= false then
             redis.call('EXPIRE', k('errors', id), ttl)
