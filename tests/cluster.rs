@@ -567,6 +567,8 @@ async fn bad_cluster_and_sentinel_urls_are_refused_by_name() {
     let bad = [
         ("DECKHAND_QUEUE_MIN_REPLICA_ACKS", "17"),
         ("DECKHAND_QUEUE_REPLICA_ACK_TIMEOUT_MS", "0"),
+        ("DECKHAND_QUEUE_PARTITIONS", "0"),
+        ("DECKHAND_QUEUE_PARTITIONS", "257"),
     ];
     for (var, value) in bad {
         let out = common::deckhand()

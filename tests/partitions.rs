@@ -524,3 +524,29 @@ async fn the_content_store_is_shared_between_partitions() {
     let exported = q.content_results().await.unwrap();
     assert!(exported.iter().any(|r| r.result == "{\"answer\":42}"));
 }
+
+#[tokio::test]
+async fn losing_any_partition_is_noticed() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "marked").await;
+    let marker = q.claim_identity().await.unwrap();
+    assert_eq!(
+        q.identity().await.unwrap().as_deref(),
+        Some(marker.as_str())
+    );
+    for p in 0..PARTS {
+        let tag = if p == 0 {
+            "marked".to_string()
+        } else {
+            format!("marked~{p}")
+        };
+        let held: String = redis.conn().get(format!("{{{tag}}}:identity")).unwrap();
+        assert_eq!(held, marker, "partition {p}");
+    }
+    // The master of partition 2 comes back empty: its marker is gone.
+    let _: () = redis.conn().del("{marked~2}:identity").unwrap();
+    assert_eq!(q.identity().await.unwrap(), None);
+    // Another marker there (a host that started on the empty master alone).
+    let _: () = redis.conn().set("{marked~2}:identity", "other").unwrap();
+    assert_eq!(q.identity().await.unwrap().as_deref(), Some("other"));
+}

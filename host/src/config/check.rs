@@ -167,6 +167,11 @@ impl Config {
             self.queue.max_payload_bytes,
             "must be 1 to 536870912 (512 MiB)",
         )?;
+        self.check_scale_out()
+    }
+
+    /// Replica acknowledgements and partitions (`[queue]`).
+    fn check_scale_out(&self) -> Result<(), ConfigError> {
         bound(
             self.queue.min_replica_acks <= crate::queue::connection::MAX_REPLICA_ACKS,
             "queue.min_replica_acks",

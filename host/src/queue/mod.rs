@@ -15,6 +15,7 @@
 //! - `route.rs`: which partition a new job goes to; batches split by it;
 //! - `relay.rs`: dependencies on jobs in other partitions;
 //! - `shared_content.rs`: content store results shared across partitions;
+//! - `error.rs`: why an operation failed, and which failures are transient;
 //! - `submit.rs`: submit one job or a batch; the checks before Redis;
 //! - `lease.rs`: claim, complete, fail and retry, renew, reap, release, cancel;
 //! - `read.rs`: read jobs (one, many pipelined, their states), wait, figures;
@@ -35,6 +36,7 @@ mod browse;
 pub mod connection;
 mod controls;
 mod dlq;
+mod error;
 mod extend;
 pub mod keys;
 mod lease;
@@ -55,6 +57,7 @@ mod submit;
 
 pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
 pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit};
+pub use error::QueueError;
 pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
 pub use partition::MAX_PARTITIONS;
 pub use presence::{Durability, TypeInfo};
@@ -181,74 +184,6 @@ impl Default for QueueConfig {
             min_replica_acks: 0,
             replica_ack_timeout_ms: 1_000,
             partitions: 1,
-        }
-    }
-}
-
-/// Why a queue operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
-    #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
-    #[error(
-        "unknown job type {0:?}: no host has registered it (is a host with that plugin running?)"
-    )]
-    UnknownJobType(String),
-    #[error("unknown dependency {0:?}: no such job")]
-    UnknownDependency(String),
-    #[error("a job cannot depend on itself ({0:?})")]
-    SelfDependency(String),
-    #[error(
-        "job {parent:?} has submitted its limit of {max} child jobs (queue.max_children); no more are accepted"
-    )]
-    TooManyChildren { parent: String, max: String },
-    #[error("job {target:?} cannot wait on more jobs: {reason}")]
-    CannotExtend { target: String, reason: String },
-    #[error("no job {0:?}")]
-    NotFound(String),
-    #[error("timed out after {0:?} waiting for jobs")]
-    WaitTimeout(Duration),
-    #[error("unexpected reply from redis: {0}")]
-    Protocol(String),
-    #[error(
-        "only {acked} of {wanted} replicas acknowledged the write within {timeout_ms} ms (queue.min_replica_acks); it may be lost if the master fails now"
-    )]
-    NotReplicated {
-        acked: u32,
-        wanted: u32,
-        timeout_ms: u64,
-    },
-}
-
-impl QueueError {
-    /// Whether trying again shortly may succeed: Redis unreachable, a
-    /// cluster or Sentinel failover under way (a slot still moving once the
-    /// client's redirects ran out), too few replica acks.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            QueueError::Redis(e) => {
-                e.is_io_error()
-                    || e.is_connection_dropped()
-                    || e.is_connection_refusal()
-                    || e.is_timeout()
-                    || matches!(
-                        e.kind(),
-                        redis::ErrorKind::TryAgain
-                            | redis::ErrorKind::Moved
-                            | redis::ErrorKind::Ask
-                            | redis::ErrorKind::ClusterDown
-                            | redis::ErrorKind::MasterDown
-                            | redis::ErrorKind::ReadOnly
-                            | redis::ErrorKind::BusyLoadingError
-                            // Mid-failover the sentinels may name no master
-                            // (or one that does not yet say it is one).
-                            | redis::ErrorKind::MasterNameNotFoundBySentinel
-                    )
-            }
-            QueueError::NotReplicated { .. } => true,
-            _ => false,
         }
     }
 }

@@ -222,12 +222,25 @@ impl Queue {
     /// Hosts remember it: if it vanishes or changes, Redis has lost the
     /// queue's data (restarted empty, flushed, failed over to an empty
     /// replica).
+    /// With several partitions every partition holds partition 0's marker,
+    /// so a master that restarts empty is noticed whichever it is.
     pub async fn claim_identity(&self) -> Result<String, QueueError> {
-        let key = self.key(&[key::IDENTITY]);
         let fresh = uuid::Uuid::now_v7().to_string();
+        let held = self.put_identity(&fresh).await?;
+        if self.spread() {
+            let held = &held;
+            self.on_every(|part| async move { part.put_identity(held).await })
+                .await?;
+        }
+        Ok(held)
+    }
+
+    /// Writes `marker` unless a marker is there; the marker that is.
+    async fn put_identity(&self, marker: &str) -> Result<String, QueueError> {
+        let key = self.key(&[key::IDENTITY]);
         let _: Option<String> = redis::cmd("SET")
             .arg(&key)
-            .arg(&fresh)
+            .arg(marker)
             .arg("NX")
             .query_async(&mut self.conn.clone())
             .await?;
@@ -237,9 +250,26 @@ impl Queue {
         })
     }
 
-    /// The identity marker as it is now (`None`: gone).
+    /// The identity marker as it is now (`None`: gone). With several
+    /// partitions: gone if any partition lost it, and a partition's other
+    /// marker if one differs.
     pub async fn identity(&self) -> Result<Option<String>, QueueError> {
-        Ok(self.conn.clone().get(self.key(&[key::IDENTITY])).await?)
+        let markers = self
+            .on_every_spread(|part| async move {
+                let marker: Option<String> =
+                    part.conn.clone().get(part.key(&[key::IDENTITY])).await?;
+                Ok(marker)
+            })
+            .await?;
+        if markers.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        let first = markers.first().cloned().flatten();
+        Ok(markers
+            .into_iter()
+            .flatten()
+            .find(|m| Some(m) != first.as_ref())
+            .or(first))
     }
 
     /// Redis' persistence and eviction settings; unknown where CONFIG is
