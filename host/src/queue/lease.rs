@@ -95,7 +95,10 @@ impl Queue {
     /// Claims across partitions: from a random one first (over many calls
     /// every partition is first as often), then the next, until `count`
     /// jobs are taken or every partition was asked. The next due time is
-    /// the soonest of those asked.
+    /// the soonest of those asked. A partition that cannot answer (its
+    /// master failing over) is passed over, so the jobs already leased in
+    /// others are run, not left to expire; the error is returned only when
+    /// no partition answered.
     async fn claim_across(
         &self,
         host: &str,
@@ -106,20 +109,32 @@ impl Queue {
         let n = self.partitions();
         let first = fastrand::u32(..n);
         let mut claim = Claim::default();
+        let (mut answered, mut failed) = (false, None);
         for step in 0..n {
             let wanted = count.min(MAX_CLAIM) - claim.jobs.len();
             if wanted == 0 {
                 break;
             }
             let part = self.part((first + step) % n);
-            let taken = Box::pin(part.claim_next(host, job_types, wanted, lease)).await?;
+            let taken = match Box::pin(part.claim_next(host, job_types, wanted, lease)).await {
+                Ok(taken) => taken,
+                Err(e) => {
+                    tracing::debug!(partition = part.index(), "claim failed: {e}");
+                    failed.get_or_insert(e);
+                    continue;
+                }
+            };
+            answered = true;
             claim.jobs.extend(taken.jobs);
             claim.next_due = match (claim.next_due, taken.next_due) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
         }
-        Ok(claim)
+        match failed {
+            Some(e) if !answered => Err(e),
+            _ => Ok(claim),
+        }
     }
 
     /// Records a result, if `job`'s lease is still held.
