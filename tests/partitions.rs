@@ -550,3 +550,29 @@ async fn losing_any_partition_is_noticed() {
     let _: () = redis.conn().set("{marked~2}:identity", "other").unwrap();
     assert_eq!(q.identity().await.unwrap().as_deref(), Some("other"));
 }
+
+#[tokio::test]
+async fn the_relay_reaches_a_job_listed_behind_a_thousand_slow_ones() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "many").await;
+    let roots = one_per_partition(&q, "r").await;
+    let (here, slow, quick) = (&roots[0], &roots[1], &roots[2]);
+    // 1,200 jobs wait on `slow` in another partition, listed first.
+    for start in (0..1200).step_by(100) {
+        let batch: Vec<SubmitRequest> = (start..start + 100)
+            .map(|i| after(&format!("w{i}"), &[here, slow]))
+            .collect();
+        q.submit_batch(batch).await.unwrap();
+    }
+    q.submit(after("last", &[here, quick])).await.unwrap();
+    run(&q, here).await;
+    run(&q, quick).await;
+    let mut passes = 0;
+    while status(&q, "last").await == JobStatus::Waiting {
+        passes += 1;
+        assert!(passes <= 200, "the relay never reached the last job listed");
+        q.relay().await.unwrap();
+    }
+    assert_eq!(status(&q, "last").await, JobStatus::Pending);
+    assert_eq!(status(&q, "w7").await, JobStatus::Waiting);
+}

@@ -23,7 +23,9 @@
 use super::keys::word;
 use super::*;
 
-/// Most listed jobs one pass looks at per partition.
+/// Most listed jobs one pass looks at per partition. A longer list is read
+/// a window at a time from a random place, so jobs listed behind a
+/// thousand that wait on something slow are still reached.
 const RELAY_BATCH: isize = 1000;
 /// Outcomes per script call.
 const APPLY_CHUNK: usize = 300;
@@ -94,11 +96,23 @@ impl Queue {
 
     /// This partition's listed jobs and their remote dependencies.
     async fn listed(&self) -> Result<Vec<Listed>, QueueError> {
-        let entries: Vec<(String, f64)> = self
-            .conn
-            .clone()
-            .zrange_withscores(self.key(&[key::REMOTE]), 0, RELAY_BATCH - 1)
+        let key = self.key(&[key::REMOTE]);
+        let listed: isize = self.conn.clone().zcard(&key).await?;
+        let start = if listed > RELAY_BATCH {
+            fastrand::isize(0..listed)
+        } else {
+            0
+        };
+        // The window, wrapping round to the head when it runs off the end
+        // (`1 0` is an empty range: no wrap).
+        let wrap = (start + RELAY_BATCH - listed).min(start);
+        let (from, to) = if wrap > 0 { (0, wrap - 1) } else { (1, 0) };
+        let (head, tail): (Vec<(String, f64)>, Vec<(String, f64)>) = redis::pipe()
+            .zrange_withscores(&key, start, start + RELAY_BATCH - 1)
+            .zrange_withscores(&key, from, to)
+            .query_async(&mut self.conn.clone())
             .await?;
+        let entries: Vec<(String, f64)> = head.into_iter().chain(tail).collect();
         if entries.is_empty() {
             return Ok(vec![]);
         }
