@@ -35,6 +35,8 @@ pub const GRACE: Duration = Duration::from_secs(60);
 /// A listed job: its id, when it was listed (Redis ms), its remote
 /// dependencies (`None`: not waiting on any any more).
 type Listed = (String, u64, Option<BTreeMap<String, u32>>);
+/// Entries of `P:remote` with their scores.
+type Window = Vec<(String, f64)>;
 
 impl Queue {
     /// One relay pass over every partition; returns the outcomes applied.
@@ -107,12 +109,12 @@ impl Queue {
         // (`1 0` is an empty range: no wrap).
         let wrap = (start + RELAY_BATCH - listed).min(start);
         let (from, to) = if wrap > 0 { (0, wrap - 1) } else { (1, 0) };
-        let (head, tail): (Vec<(String, f64)>, Vec<(String, f64)>) = redis::pipe()
+        let (head, tail): (Window, Window) = redis::pipe()
             .zrange_withscores(&key, start, start + RELAY_BATCH - 1)
             .zrange_withscores(&key, from, to)
             .query_async(&mut self.conn.clone())
             .await?;
-        let entries: Vec<(String, f64)> = head.into_iter().chain(tail).collect();
+        let entries: Window = head.into_iter().chain(tail).collect();
         if entries.is_empty() {
             return Ok(vec![]);
         }
