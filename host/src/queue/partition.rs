@@ -13,10 +13,11 @@
 //!   store), else by id. A lease's token names its partition, so the hot
 //!   path (complete, fail, renew) needs no lookup; other calls by id find
 //!   the job with one pipelined `EXISTS` per partition, sent concurrently.
-//! - Queue-wide state lives in partition 0 only: hosts, identity,
-//!   schedules, provider slots and budgets. Job types, pauses, caps and
-//!   rates are written to every partition, since claims and submissions
-//!   read them in their own slot.
+//! - Queue-wide state lives in partition 0 only: hosts, schedules,
+//!   provider slots and budgets. Job types, pauses, caps, rates and the
+//!   identity marker are written to every partition, since claims and
+//!   submissions read them in their own slot (and any master may come back
+//!   empty).
 //! - `P` is fixed for the life of a queue: `{prefix}:partitions` records it
 //!   on first connect, and a handle with another `P` is refused.
 
