@@ -90,37 +90,36 @@ impl std::fmt::Display for RateLimit {
 impl Queue {
     /// Pauses `job_type` on every host at once; true if it was running.
     pub async fn pause(&self, job_type: &str) -> Result<bool, QueueError> {
-        let added = self
-            .on_every_spread(|part| async move {
-                let added: i64 = part
-                    .conn
-                    .clone()
-                    .sadd(part.key(&[key::PAUSED]), job_type)
-                    .await?;
-                Ok(added)
-            })
-            .await?;
-        Ok(added.first() == Some(&1))
+        self.set_paused(job_type, true).await
     }
 
     /// Resumes `job_type`; true if it was paused. Wakes idle hosts.
     pub async fn resume(&self, job_type: &str) -> Result<bool, QueueError> {
-        let removed = self
-            .on_every_spread(|part| async move {
-                let removed: i64 = part
-                    .conn
-                    .clone()
-                    .srem(part.key(&[key::PAUSED]), job_type)
-                    .await?;
-                Ok(removed)
-            })
-            .await?;
+        let changed = self.set_paused(job_type, false).await?;
         let _: i64 = self
             .conn
             .clone()
             .publish(self.channel(key::WAKE), job_type)
             .await?;
-        Ok(removed.first() == Some(&1))
+        Ok(changed)
+    }
+
+    /// Adds `job_type` to (or takes it from) every partition's paused set;
+    /// true if the first partition's set changed.
+    async fn set_paused(&self, job_type: &str, paused: bool) -> Result<bool, QueueError> {
+        let changed = self
+            .on_every_spread(|part| async move {
+                let key = part.key(&[key::PAUSED]);
+                let mut conn = part.conn.clone();
+                let changed: i64 = if paused {
+                    conn.sadd(key, job_type).await?
+                } else {
+                    conn.srem(key, job_type).await?
+                };
+                Ok(changed)
+            })
+            .await?;
+        Ok(changed.first() == Some(&1))
     }
 
     /// The paused job types.

@@ -225,24 +225,20 @@ impl Queue {
         &self,
         completions: &[Completion<'_>],
     ) -> Result<Vec<Ack>, QueueError> {
-        let mut groups: BTreeMap<u32, (Vec<usize>, Vec<Completion<'_>>)> = BTreeMap::new();
-        for (i, c) in completions.iter().enumerate() {
-            let group = groups
-                .entry(self.of_token(&c.job.token).index())
-                .or_default();
-            group.0.push(i);
-            group.1.push(*c);
-        }
+        let groups = partition::group(
+            completions
+                .iter()
+                .map(|c| (self.of_token(&c.job.token).index(), *c)),
+        );
         let calls = groups.into_iter().map(|(p, (at, group))| async move {
             let acks = Box::pin(self.part(p).complete_many(&group)).await?;
             Ok::<_, QueueError>((at, acks))
         });
-        let mut out = vec![Ack::Stale; completions.len()];
-        for (at, acks) in futures::future::try_join_all(calls).await? {
-            for (i, ack) in at.into_iter().zip(acks) {
-                out[i] = ack;
-            }
-        }
+        let answered = futures::future::try_join_all(calls).await?;
+        let out: Vec<Ack> = partition::scatter(completions.len(), answered)
+            .into_iter()
+            .map(|ack| ack.unwrap_or(Ack::Stale))
+            .collect();
         self.share_content(completions, &out).await;
         Ok(out)
     }
@@ -297,14 +293,14 @@ impl Queue {
             return Ok(vec![]);
         }
         if self.spread() {
-            let mut groups: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
-            for pair in leases {
-                let p = self.of_token(&pair.1).index();
-                groups.entry(p).or_default().push(pair.clone());
-            }
-            let calls = groups
-                .into_iter()
-                .map(|(p, group)| async move { Box::pin(self.part(p).renew(&group, lease)).await });
+            let groups = partition::group(
+                leases
+                    .iter()
+                    .map(|pair| (self.of_token(&pair.1).index(), pair.clone())),
+            );
+            let calls = groups.into_iter().map(|(p, (_, group))| async move {
+                Box::pin(self.part(p).renew(&group, lease)).await
+            });
             let lost = futures::future::try_join_all(calls).await?;
             return Ok(lost.into_iter().flatten().collect());
         }

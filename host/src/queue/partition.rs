@@ -197,29 +197,20 @@ impl Queue {
         F: Fn(Queue, Vec<String>) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<Option<T>>, QueueError>>,
     {
+        // Every id keeps its place; ids no partition holds stay unanswered.
         let located = self.locate(ids).await?;
-        let mut groups: BTreeMap<u32, (Vec<usize>, Vec<String>)> = BTreeMap::new();
-        for (i, (id, p)) in ids.iter().zip(&located).enumerate() {
-            if let Some(p) = p {
-                let group = groups.entry(*p).or_default();
-                group.0.push(i);
-                group.1.push(id.clone());
-            }
-        }
-        let reads = groups
+        let found = ids.iter().zip(located).enumerate();
+        let groups = group(found.filter_map(|(i, (id, p))| Some((p?, (i, id.clone())))));
+        let reads = groups.into_iter().map(|(p, (_, group))| {
+            let (places, ids): (Vec<usize>, Vec<String>) = group.into_iter().unzip();
+            let read = read(self.part(p), ids);
+            async move { Ok::<_, QueueError>((places, read.await?)) }
+        });
+        let answered = try_join_all(reads).await?;
+        Ok(scatter(ids.len(), answered)
             .into_iter()
-            .map(|(p, (at, ids))| {
-                let read = read(self.part(p), ids);
-                async move { Ok::<_, QueueError>((at, read.await?)) }
-            })
-            .collect::<Vec<_>>();
-        let mut out: Vec<Option<T>> = (0..ids.len()).map(|_| None).collect();
-        for (at, answers) in try_join_all(reads).await? {
-            for (i, answer) in at.into_iter().zip(answers) {
-                out[i] = answer;
-            }
-        }
-        Ok(out)
+            .map(Option::flatten)
+            .collect())
     }
 
     /// Runs an operation over named jobs on each partition with the ids it
@@ -237,13 +228,18 @@ impl Queue {
         if ids.is_empty() {
             return self.on_every(|part| run(part, vec![])).await;
         }
-        let mut groups: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-        for (id, p) in ids.iter().zip(self.locate(ids).await?) {
-            if let Some(p) = p {
-                groups.entry(p).or_default().push(id.clone());
-            }
-        }
-        try_join_all(groups.into_iter().map(|(p, ids)| run(self.part(p), ids))).await
+        let located = self.locate(ids).await?;
+        let groups = group(
+            ids.iter()
+                .zip(located)
+                .filter_map(|(id, p)| Some((p?, id.clone()))),
+        );
+        try_join_all(
+            groups
+                .into_iter()
+                .map(|(p, (_, ids))| run(self.part(p), ids)),
+        )
+        .await
     }
 
     /// Records the queue's partition count on first connect; refuses a
@@ -269,6 +265,36 @@ impl Queue {
             _ => Ok(()),
         }
     }
+}
+
+/// Items grouped by partition, in their order within each group, with each
+/// item's place among the items (to put answers back in order).
+pub(super) type Groups<T> = BTreeMap<u32, (Vec<usize>, Vec<T>)>;
+
+/// Groups `(partition, item)` pairs by partition.
+pub(super) fn group<T>(items: impl IntoIterator<Item = (u32, T)>) -> Groups<T> {
+    let mut groups: Groups<T> = BTreeMap::new();
+    for (i, (p, item)) in items.into_iter().enumerate() {
+        let group = groups.entry(p).or_default();
+        group.0.push(i);
+        group.1.push(item);
+    }
+    groups
+}
+
+/// Puts each group's answers back at their items' places among `len`
+/// (`None` where no group answered).
+pub(super) fn scatter<T>(
+    len: usize,
+    answered: impl IntoIterator<Item = (Vec<usize>, Vec<T>)>,
+) -> Vec<Option<T>> {
+    let mut out: Vec<Option<T>> = (0..len).map(|_| None).collect();
+    for (places, answers) in answered {
+        for (i, answer) in places.into_iter().zip(answers) {
+            out[i] = Some(answer);
+        }
+    }
+    out
 }
 
 /// Counters from every partition added up by name.

@@ -57,13 +57,13 @@ impl Queue {
         if listed.is_empty() {
             return Ok(0);
         }
-        let mut wanted: BTreeMap<u32, Vec<String>> = BTreeMap::new();
-        for (_, _, deps) in &listed {
-            for (dep, p) in deps.iter().flatten() {
-                wanted.entry(*p).or_default().push(dep.clone());
-            }
-        }
-        let reads = wanted.into_iter().map(|(p, mut ids)| async move {
+        let wanted = partition::group(
+            listed
+                .iter()
+                .flat_map(|(_, _, deps)| deps.iter().flatten())
+                .map(|(dep, p)| (*p, dep.clone())),
+        );
+        let reads = wanted.into_iter().map(|(p, (_, mut ids))| async move {
             ids.sort();
             ids.dedup();
             let statuses = Box::pin(self.part(p).statuses(&ids)).await?;

@@ -45,7 +45,20 @@ impl Queue {
             .collect();
         wanted.sort();
         wanted.dedup();
-        let types: Vec<String> = specs.iter().map(|s| s.job_type.clone()).collect();
+        // Only jobs that would route by content need their type's
+        // registration: none, and no round trip, for children, dependents,
+        // or with the content store off.
+        let types: Vec<String> = reqs
+            .iter()
+            .zip(specs.iter())
+            .filter(|(r, s)| {
+                r.parent.is_none()
+                    && r.depends_on.is_empty()
+                    && s.use_store == "1"
+                    && !s.content_hash.is_empty()
+            })
+            .map(|(_, s)| s.job_type.clone())
+            .collect();
         let types: Vec<&str> = types.iter().map(String::as_str).collect();
         let (located, cached) =
             futures::future::try_join(self.locate(&wanted), self.cache_types(&types)).await?;
@@ -129,12 +142,7 @@ impl Queue {
         let at = |index: usize| move |error| BatchError { index, error };
         let reqs: Vec<&SubmitRequest> = requests.iter().collect();
         let parts = self.route(&reqs, &mut specs).await.map_err(at(0))?;
-        let mut groups: BTreeMap<u32, (Vec<usize>, Vec<Spec>)> = BTreeMap::new();
-        for (i, (spec, p)) in specs.iter().zip(&parts).enumerate() {
-            let group = groups.entry(*p).or_default();
-            group.0.push(i);
-            group.1.push(spec.clone());
-        }
+        let groups = partition::group(parts.iter().copied().zip(specs.iter().cloned()));
         if groups.len() > 1 && self.config.check_job_types {
             let types: Vec<&str> = specs.iter().map(|s| s.job_type.as_str()).collect();
             let registered = self.registrations(&types).await.map_err(at(0))?;

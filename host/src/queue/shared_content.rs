@@ -108,12 +108,11 @@ impl Queue {
         &self,
         results: &[crate::job::StoredResult],
     ) -> Result<(), QueueError> {
-        let mut groups: BTreeMap<u32, Vec<crate::job::StoredResult>> = BTreeMap::new();
-        for s in results {
+        let groups = partition::group(results.iter().map(|s| {
             let home = self.content_home(&s.job_type, &s.content_hash).index();
-            groups.entry(home).or_default().push(s.clone());
-        }
-        let stores = groups.into_iter().map(|(p, results)| async move {
+            (home, s.clone())
+        }));
+        let stores = groups.into_iter().map(|(p, (_, results))| async move {
             Box::pin(self.part(p).store_content(&results)).await
         });
         futures::future::try_join_all(stores).await?;
