@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct WorkerConfig {
     /// Concurrent claim loops on this host.
     pub worker_count: usize,
-    /// Jobs one loop keeps running at once; it claims up to this many in one
-    /// atomic step. A host runs at most `worker_count × batch_size` jobs.
+    /// Jobs one loop keeps running at once; it claims them in atomic steps
+    /// of half this many, kept within 32 to 50. A host runs at most
+    /// `worker_count × batch_size` jobs.
     pub batch_size: usize,
     /// How long a claim holds a job before other hosts may take it back.
     /// Renewed every third of this while the job runs.

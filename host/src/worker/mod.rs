@@ -206,7 +206,8 @@ impl Worker {
     }
 
     /// Keeps up to `batch_size` jobs running: claims as many as there are
-    /// free slots (in one atomic step), then waits for a job to finish, a
+    /// free slots, at most [`claim_chunk`] in one atomic step (and at once
+    /// again while claims come back full), then waits for a job to finish, a
     /// wake-up from pub/sub, or the idle poll. Stops claiming on shutdown and
     /// returns once its running jobs have finished.
     async fn claim_loop(self: Arc<Self>, n: usize) {
@@ -225,7 +226,9 @@ impl Worker {
             let notified = self.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let free = capacity.saturating_sub(running.len());
+            let free = capacity
+                .saturating_sub(running.len())
+                .min(claim_chunk(capacity));
             let paused = self.memory_guard();
             // How long to wait when nothing wakes the loop: the idle poll,
             // or less when a scheduled job comes due sooner.
@@ -333,7 +336,9 @@ impl Worker {
             return;
         }
         let outcome = tokio::select! {
-            outcome = self.run_plugin(&job) => Some(outcome),
+            // Boxed, like the recording below: the plugin call's state is
+            // large, and run_job's own future is moved when it is spawned.
+            outcome = Box::pin(self.run_plugin(&job)) => Some(outcome),
             _ = cancel.cancelled() => None,
         };
         let Some((result, version)) = outcome else {
@@ -353,7 +358,7 @@ impl Worker {
                 tracing::info!(job_id = %job.id, job_type = %job.job_type, attempt = job.attempt, kind = f.kind(), "attempt failed: {f}")
             }
         }
-        let outcome = self.record(&job, result, &version).await;
+        let outcome = Box::pin(self.record(&job, result, &version)).await;
         tracing::Span::current().record("outcome", outcome);
         self.metrics.job_processed(&job.job_type, outcome, took);
         lock(&self.in_flight).remove(&job.id);
@@ -445,6 +450,35 @@ impl Worker {
     }
 }
 
+/// Most jobs one claim takes: half the loop's capacity, between 32 and 50
+/// (never more than the capacity). A loop that fills all its slots in one
+/// claim moves them in lockstep: Redis claims them all while the host
+/// waits, the host runs them all while Redis waits, then records them all.
+/// Smaller claims keep some slots running while others are being claimed
+/// or recorded. Measured (`--scale` drain, one Redis, 2 cores): at 200 in
+/// flight, claims of 50 drained 16-32% more than claims of 200 in three
+/// interleaved pairs; at 64, claims of 32 drained 8-18% more than claims
+/// of 64, and claims of 16 less (each claim call has a fixed cost).
+fn claim_chunk(capacity: usize) -> usize {
+    (capacity / 2).clamp(32, 50).min(capacity).max(1)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::claim_chunk;
+
+    #[test]
+    fn claims_are_half_the_capacity_between_32_and_50() {
+        assert_eq!(claim_chunk(1), 1);
+        assert_eq!(claim_chunk(10), 10);
+        assert_eq!(claim_chunk(40), 32);
+        assert_eq!(claim_chunk(64), 32);
+        assert_eq!(claim_chunk(90), 45);
+        assert_eq!(claim_chunk(200), 50);
+        assert_eq!(claim_chunk(10_000), 50);
+    }
 }
