@@ -549,6 +549,81 @@ async fn a_partitioned_queue_spreads_over_the_cluster_masters() {
     queue.migrate().await.unwrap();
 }
 
+/// /health asks every partition: with the master of partition 1 and its
+/// replica stopped (no failover can happen), the host is degraded and names
+/// that partition, while the others answer; healthy again once they resume.
+#[tokio::test]
+async fn health_names_the_partition_whose_master_is_down() {
+    let cluster = TestCluster::start(3);
+    // The other masters keep serving their slots while one is down.
+    for node in &cluster.nodes {
+        node.query("CONFIG SET cluster-require-full-coverage no");
+    }
+    let master = cluster
+        .owner(deckhand::queue::connection::slot("deckhand~1"))
+        .expect("a master owns partition 1");
+    let port = cluster.nodes[master].port.to_string();
+    let replica = (0..cluster.nodes.len())
+        .find(|&i| {
+            i != master
+                && cluster.nodes[i]
+                    .query("ROLE")
+                    .is_some_and(|r| r.contains("slave") && r.contains(&port))
+        })
+        .expect("the master's replica");
+    let dir = plugin_dir(&["echo"]);
+    let host = Host::start_with_env(
+        "hp",
+        &cluster.url(),
+        dir.path(),
+        &[],
+        &[("DECKHAND_QUEUE_PARTITIONS", "3")],
+    );
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let (status, health) = api.get("/health").await;
+    assert_eq!(
+        (status, &health["status"]),
+        (200, &json!("healthy")),
+        "{health}"
+    );
+    assert!(
+        health["redis"].get("unreachable_partitions").is_none(),
+        "{health}"
+    );
+
+    cluster.nodes[replica].signal("STOP");
+    cluster.nodes[master].signal("STOP");
+    let degraded = until_health(&api, |h| h["status"] == "degraded").await;
+    assert_eq!(degraded["redis"]["reachable"], true, "{degraded}");
+    let down = degraded["redis"]["unreachable_partitions"]
+        .as_array()
+        .expect("unreachable_partitions");
+    assert_eq!(down.len(), 1, "{degraded}");
+    assert_eq!(down[0]["partition"], 1, "{degraded}");
+    assert!(
+        down[0]["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{degraded}"
+    );
+
+    cluster.nodes[master].signal("CONT");
+    cluster.nodes[replica].signal("CONT");
+    until_health(&api, |h| h["status"] == "healthy").await;
+}
+
+/// /health once `wanted` holds (asked every 200 ms, for up to 30 s).
+async fn until_health(api: &Api, wanted: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, health) = api.get("/health").await;
+        if wanted(&health) {
+            return health;
+        }
+        assert!(Instant::now() < deadline, "/health stayed {health}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn bad_cluster_and_sentinel_urls_are_refused_by_name() {
     for url in [

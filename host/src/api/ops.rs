@@ -53,12 +53,8 @@ pub(super) async fn job_types(State(state): State<Arc<ApiState>>) -> ApiResult {
 
 pub(super) async fn health(State(state): State<Arc<ApiState>>) -> Response {
     let worker = &state.worker;
-    let redis = match tokio::time::timeout(Duration::from_secs(2), worker.queue().ping()).await {
-        Ok(Ok(())) => json!({ "reachable": true }),
-        Ok(Err(e)) => json!({ "reachable": false, "error": e.to_string() }),
-        Err(_) => json!({ "reachable": false, "error": "no answer within 2 s" }),
-    };
-    let mut redis = redis;
+    let mut redis = reachability(worker.queue()).await;
+    let partly_down = redis.get("unreachable_partitions").is_some();
     let durability = worker.presence().durability();
     redis["appendonly"] = json!(durability.appendonly);
     redis["maxmemory_policy"] = json!(durability.maxmemory_policy);
@@ -77,7 +73,7 @@ pub(super) async fn health(State(state): State<Arc<ApiState>>) -> Response {
     let over_memory = worker.over_memory();
     let status = if redis["reachable"] != true {
         "unhealthy"
-    } else if over_memory || data_lost {
+    } else if over_memory || data_lost || partly_down {
         "degraded"
     } else {
         "healthy"
@@ -114,6 +110,30 @@ pub(super) async fn health(State(state): State<Arc<ApiState>>) -> Response {
         StatusCode::OK
     };
     (code, axum::Json(body)).into_response()
+}
+
+/// Whether Redis answers, each partition asked: reachable when every one
+/// answers; unreachable (with the first error) when none does; reachable
+/// with `unreachable_partitions` (index and error of each) when some do not,
+/// as when one cluster master is down and its jobs wait.
+async fn reachability(queue: &crate::queue::Queue) -> serde_json::Value {
+    let answers = queue.ping_each(Duration::from_secs(2)).await;
+    let down: Vec<serde_json::Value> = answers
+        .iter()
+        .enumerate()
+        .filter_map(|(p, a)| {
+            a.as_ref()
+                .err()
+                .map(|e| json!({ "partition": p, "error": e }))
+        })
+        .collect();
+    match down.first() {
+        None => json!({ "reachable": true }),
+        Some(first) if down.len() == answers.len() => {
+            json!({ "reachable": false, "error": first["error"] })
+        }
+        Some(_) => json!({ "reachable": true, "unreachable_partitions": down }),
+    }
 }
 
 pub(super) async fn metrics(State(state): State<Arc<ApiState>>) -> Response {

@@ -252,7 +252,7 @@ impl Queue {
         })
     }
 
-    /// Whether Redis answers now.
+    /// Whether Redis answers now (the node holding this handle's partition).
     pub async fn ping(&self) -> Result<(), QueueError> {
         let _: String = self
             .conn
@@ -260,6 +260,19 @@ impl Queue {
             .on_slot(&redis::cmd("PING"), self.slot)
             .await?;
         Ok(())
+    }
+
+    /// Whether each partition's node answers within `limit`, all asked at
+    /// once: the answers in partition order (one, unless partitioned). On a
+    /// cluster, a master that is down fails its own partitions only.
+    pub async fn ping_each(&self, limit: Duration) -> Vec<Result<(), String>> {
+        let pings = self.parts().into_iter().map(|part| async move {
+            match tokio::time::timeout(limit, part.ping()).await {
+                Ok(answer) => answer.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {} s", limit.as_secs_f64())),
+            }
+        });
+        futures::future::join_all(pings).await
     }
 }
 
