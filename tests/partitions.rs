@@ -240,6 +240,53 @@ async fn children_follow_their_parent_and_dependents_their_first_dependency() {
     assert!(q.get("no-such-job").await.unwrap().is_none());
 }
 
+/// A wait-also naming a job in another partition is refused with both
+/// partitions named; one naming no job anywhere stays an unknown
+/// dependency; one in the caller's partition is added.
+#[tokio::test]
+async fn wait_also_names_the_partition_of_a_job_out_of_reach() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "reach").await;
+    let roots = one_per_partition(&q, "w").await;
+    let caller = &roots[0];
+    q.submit(after("report", &[caller])).await.unwrap();
+    let child = SubmitRequest {
+        parent: Some(caller.clone()),
+        ..job("w.child")
+    };
+    q.submit(child).await.unwrap();
+    let held = claim(&q, caller).await;
+    let home = place(&q, caller).await;
+    let far = &roots[1];
+    let err = q
+        .wait_also(caller, &held.token, "report", &[far.clone()])
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, deckhand::queue::QueueError::CannotExtend { .. }),
+        "{text}"
+    );
+    let there = format!(
+        "is in partition {}, not in the caller's ({home})",
+        place(&q, far).await
+    );
+    assert!(text.contains(&there), "{text}");
+    let err = q
+        .wait_also(caller, &held.token, "report", &["nowhere".to_string()])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, deckhand::queue::QueueError::UnknownDependency(ref d) if d == "nowhere"),
+        "{err}"
+    );
+    let added = q
+        .wait_also(caller, &held.token, "report", &["w.child".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(added, 1);
+}
+
 #[tokio::test]
 async fn a_dependency_in_another_partition_is_relayed_once() {
     let redis = TestRedis::start();

@@ -61,7 +61,7 @@ impl Queue {
                 Some(word::NOT_WAITING) => refused(format!(
                     "it is not waiting on {caller:?} or its parent (only a job still waiting on the caller or its parent can be made to wait on more)"
                 )),
-                Some(word::UNKNOWN_DEPENDENCY) => QueueError::UnknownDependency(named()),
+                Some(word::UNKNOWN_DEPENDENCY) => self.elsewhere(&home, target, named()).await?,
                 Some(word::SELF_DEPENDENCY) => QueueError::SelfDependency(named()),
                 Some(word::DEPENDENCY_FAILED) => refused(format!(
                     "dependency {:?} already failed and it does not run after failures",
@@ -74,5 +74,29 @@ impl Queue {
             }),
             _ => Err(QueueError::Protocol(format!("wait_also replied {reply:?}"))),
         }
+    }
+
+    /// The refusal of a dependency `home` (the caller's partition) does not
+    /// hold: unknown, or, when it is in another partition, that it is
+    /// there (asked only on this path, so a wait-also costs nothing more).
+    async fn elsewhere(
+        &self,
+        home: &Queue,
+        target: &str,
+        dep: String,
+    ) -> Result<QueueError, QueueError> {
+        let found = self.locate(std::slice::from_ref(&dep)).await?;
+        Ok(match found.first().copied().flatten() {
+            Some(p) if p != home.index() => QueueError::CannotExtend {
+                target: target.to_string(),
+                reason: format!(
+                    "dependency {dep:?} is in partition {p}, not in the caller's ({}); \
+                     wait-also reaches only the caller's partition, which holds its \
+                     children and its parent's",
+                    home.index()
+                ),
+            },
+            _ => QueueError::UnknownDependency(dep),
+        })
     }
 }
