@@ -259,7 +259,7 @@ async fn wait_also_names_the_partition_of_a_job_out_of_reach() {
     let home = place(&q, caller).await;
     let far = &roots[1];
     let err = q
-        .wait_also(caller, &held.token, "report", &[far.clone()])
+        .wait_also(caller, &held.token, "report", std::slice::from_ref(far))
         .await
         .unwrap_err();
     let text = err.to_string();
