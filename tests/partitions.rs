@@ -240,6 +240,31 @@ async fn children_follow_their_parent_and_dependents_their_first_dependency() {
     assert!(q.get("no-such-job").await.unwrap().is_none());
 }
 
+/// Progress and token usage land on the running job's record in its own
+/// partition, found from its lease token.
+#[tokio::test]
+async fn progress_and_usage_reach_the_partition_of_the_lease() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "usage").await;
+    let roots = one_per_partition(&q, "u").await;
+    for id in &roots[1..] {
+        let held = claim(&q, id).await;
+        q.set_progress(id, &held.token, 0.5, "half").await.unwrap();
+        q.add_usage(id, &held.token, 2, 30, 7).await.unwrap();
+        q.add_usage(id, &held.token, 1, 10, 3).await.unwrap();
+        let record = q.get(id).await.unwrap().expect("the job exists");
+        assert_eq!(record.progress, Some(0.5));
+        assert_eq!(record.progress_message.as_deref(), Some("half"));
+        assert_eq!((record.llm_calls, record.prompt_tokens), (3, 40));
+    }
+    // Nothing was written anywhere else: one record per id across the
+    // partitions.
+    for id in &roots {
+        let records: Vec<String> = redis.conn().keys(format!("{{usage*}}:job:{id}")).unwrap();
+        assert_eq!(records.len(), 1, "{id}: {records:?}");
+    }
+}
+
 /// A wait-also naming a job in another partition is refused with both
 /// partitions named; one naming no job anywhere stays an unknown
 /// dependency; one in the caller's partition is added.

@@ -369,14 +369,16 @@ impl Queue {
         }
     }
 
-    /// Records progress reported by a running job.
+    /// Records progress reported by a running job, in the partition its
+    /// lease `token` names (no lookup).
     pub async fn set_progress(
         &self,
         id: &str,
+        token: &str,
         fraction: f32,
         message: &str,
     ) -> Result<(), QueueError> {
-        let home = self.home(id).await?;
+        let home = self.leased(token);
         let _: () = self
             .conn
             .clone()
@@ -391,15 +393,17 @@ impl Queue {
         Ok(())
     }
 
-    /// Adds LLM calls and their token usage to a job's record.
+    /// Adds LLM calls and their token usage to a running job's record, in
+    /// the partition its lease `token` names (no lookup).
     pub async fn add_usage(
         &self,
         id: &str,
+        token: &str,
         calls: u32,
         prompt_tokens: u32,
         completion_tokens: u32,
     ) -> Result<(), QueueError> {
-        let key = self.home(id).await?.key(&[key::JOB, id]);
+        let key = self.leased(token).key(&[key::JOB, id]);
         let _: () = redis::pipe()
             .hincr(&key, field::LLM_CALLS, calls)
             .hincr(&key, field::PROMPT_TOKENS, prompt_tokens)

@@ -149,7 +149,11 @@ impl HostServices for QueueServices {
     }
 
     async fn progress(&self, job: &JobInput, fraction: f32, message: String) {
-        if let Err(e) = self.queue.set_progress(&job.id, fraction, &message).await {
+        if let Err(e) = self
+            .queue
+            .set_progress(&job.id, &self.token, fraction, &message)
+            .await
+        {
             tracing::debug!(job_id = %job.id, "cannot record progress: {e}");
         }
     }
@@ -205,7 +209,7 @@ impl HostServices for QueueServices {
         if calls > 0
             && let Err(e) = self
                 .queue
-                .add_usage(&job.id, calls, prompt, completion)
+                .add_usage(&job.id, &self.token, calls, prompt, completion)
                 .await
         {
             tracing::warn!(job_id = %job.id, "cannot record token usage: {e}");
