@@ -69,6 +69,42 @@ async fn higher_priority_first_then_first_in_first_out() {
     assert!(claimed.iter().all(|j| j.attempt == 1));
 }
 
+/// The queue's functions are one library in Redis, loaded by the first call
+/// that finds it missing: on a new server, and again after the server lost
+/// it (restarted empty, a new master, `FUNCTION FLUSH`), by a write and by
+/// a claim alike; never twice.
+#[tokio::test]
+async fn a_server_without_the_library_gets_it_from_the_next_call() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let libraries = || -> Vec<String> {
+        let list: Vec<::redis::Value> = ::redis::cmd("FUNCTION")
+            .arg("LIST")
+            .query(&mut redis.conn())
+            .unwrap();
+        list.iter().map(|l| format!("{l:?}")).collect()
+    };
+    let flush = || {
+        let _: () = ::redis::cmd("FUNCTION")
+            .arg("FLUSH")
+            .query(&mut redis.conn())
+            .unwrap();
+    };
+    let first = submit(&q, job("a", "{}")).await;
+    let loaded = libraries();
+    assert_eq!(loaded.len(), 1, "{loaded:?}");
+    assert!(loaded[0].contains("deckhand_"), "{loaded:?}");
+
+    flush();
+    let second = submit(&q, job("a", "{}")).await;
+    assert_eq!(libraries(), loaded, "loaded again, the same library");
+    flush();
+    let claimed = q.claim(HOST, &["a"], 2, LEASE).await.unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, [first.as_str(), second.as_str()]);
+    assert_eq!(libraries(), loaded);
+}
+
 #[tokio::test]
 async fn priority_holds_across_job_types_and_claims_only_named_types() {
     let redis = TestRedis::start();

@@ -2,8 +2,8 @@
 //! Deckhand against BullMQ, at 64 and at 200 jobs in flight, each against a
 //! fresh `redis-server`; then Deckhand against a fresh 3-master Redis Cluster
 //! on loopback (`redis+cluster://`) at 200. Reports jobs/s, the ratio to
-//! BullMQ, and Redis' script time per job (`INFO commandstats`, EVALSHA
-//! usec over the drain), and writes `target/bench/scale.md`.
+//! BullMQ, and Redis' script time per job (`INFO commandstats`, FCALL
+//! usec over the drain; BullMQ's EVALSHA), and writes `target/bench/scale.md`.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -67,7 +67,7 @@ pub fn scale(args: &[String]) -> Result<(), String> {
          {jobs} no-op jobs queued then drained (plus a tenth more queued one by one); \
          Deckhand: 1 host, `--batch-size` = in flight, echo.wasm, content store off; \
          BullMQ 6.7.0: 1 Node process, Worker concurrency = in flight. \
-         Script µs/job: EVALSHA usec in `INFO commandstats` over the drain, per job \
+         Script µs/job: FCALL (and EVALSHA) usec in `INFO commandstats` over the drain, per job \
          (BullMQ's: over the whole run, adds included). CPU µs/job: Deckhand's drain, \
          every Redis node's `used_cpu_user + used_cpu_sys`, and the host process's \
          (start-up included): the inputs of the N-master model in the README. {}",
@@ -144,7 +144,7 @@ fn figures(name: &str, cmd: &mut Command) -> Result<Value, String> {
     crate::bench::figures(name, cmd)
 }
 
-/// EVALSHA microseconds per job on these Redis ports, from `INFO commandstats`.
+/// Script (FCALL, EVALSHA) microseconds per job on these Redis ports, from `INFO commandstats`.
 fn script_us(ports: &[u16], jobs: usize) -> f64 {
     let mut usec = 0.0;
     for port in ports {

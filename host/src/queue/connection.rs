@@ -362,31 +362,31 @@ pub(super) fn check_replication(config: &super::QueueConfig) -> Result<(), Queue
 }
 
 impl super::Queue {
-    /// Runs a script that records a submission or an outcome. With
+    /// Runs a function that records a submission or an outcome. With
     /// `min_replica_acks`, `WAIT` follows it in one pipeline, on the same
     /// connection to the same master, so it counts this very write; too few
     /// acknowledgements fail the call with [`QueueError::NotReplicated`].
     pub(super) async fn write<T: FromRedisValue>(
         &self,
-        invocation: &redis::ScriptInvocation<'_>,
+        call: &super::scripts::Call,
     ) -> Result<T, QueueError> {
         let mut conn = self.conn.clone();
         let wanted = self.config.min_replica_acks;
         if wanted == 0 {
-            return Ok(invocation.invoke_async(&mut conn).await?);
+            return Ok(call.invoke_async(&mut conn).await?);
         }
         let timeout_ms = self.config.replica_ack_timeout_ms;
         let mut pipe = redis::pipe();
-        pipe.invoke_script(invocation)
+        pipe.add_command(call.cmd().clone())
             .cmd("WAIT")
             .arg(wanted)
             .arg(timeout_ms);
         let (value, acked): (T, u32) = match pipe.query_async(&mut conn).await {
-            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
-                invocation.load_async(&mut conn).await?;
+            Err(e) if super::scripts::missing(&e) => {
+                call.load(&mut conn).await?;
                 pipe.query_async(&mut conn).await?
             }
-            other => other?,
+            other => other.map_err(super::scripts::explain)?,
         };
         if acked < wanted {
             return Err(QueueError::NotReplicated {

@@ -70,7 +70,7 @@ impl Queue {
             return Ok(left.into_iter().sum());
         }
         Ok(self
-            .invocation(&scripts().dlq_trim)
+            .invocation(&functions().dlq_trim)
             .arg(self.lifetimes())
             .arg(DLQ_CHECK)
             .invoke_async(&mut self.conn.clone())
@@ -87,7 +87,7 @@ impl Queue {
                 .await?;
             return Ok(each.into_iter().flatten().collect());
         }
-        let mut invocation = self.invocation(&scripts().replay);
+        let mut invocation = self.invocation(&functions().replay);
         for id in ids {
             invocation.arg(id);
         }
@@ -104,7 +104,7 @@ impl Queue {
                 .await?;
             return Ok(each.into_iter().sum());
         }
-        let mut invocation = self.invocation(&scripts().purge);
+        let mut invocation = self.invocation(&functions().purge);
         for id in ids {
             invocation.arg(id);
         }

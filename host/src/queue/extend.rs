@@ -38,7 +38,7 @@ impl Queue {
         let home = self.leased(token);
         let reply: Vec<String> = home
             .write(
-                home.invocation(&scripts().wait_also)
+                home.invocation(&functions().wait_also)
                     .arg(caller)
                     .arg(token)
                     .arg(target)

@@ -33,7 +33,7 @@ impl Queue {
         if self.spread() {
             return self.claim_across(host, job_types, count, lease).await;
         }
-        let mut invocation = self.invocation(&scripts().claim);
+        let mut invocation = self.invocation(&functions().claim);
         // Makes this call's fencing tokens unique even if a failover makes
         // Redis' token counter hand out the same numbers again, and names
         // the partition, so the lease's later calls go straight to it.
@@ -191,7 +191,7 @@ impl Queue {
         if self.spread() {
             return self.complete_across(completions).await;
         }
-        let mut invocation = self.invocation(&scripts().complete);
+        let mut invocation = self.invocation(&functions().complete);
         invocation.arg(self.config.result_ttl_secs);
         for c in completions {
             invocation
@@ -266,7 +266,7 @@ impl Queue {
         let home = self.leased(&job.token);
         let reply: String = home
             .write(
-                home.invocation(&scripts().fail)
+                home.invocation(&functions().fail)
                     .arg(&job.id)
                     .arg(&job.token)
                     .arg(entry)
@@ -304,7 +304,7 @@ impl Queue {
             let lost = futures::future::try_join_all(calls).await?;
             return Ok(lost.into_iter().flatten().collect());
         }
-        let mut invocation = self.invocation(&scripts().renew);
+        let mut invocation = self.invocation(&functions().renew);
         invocation.arg(millis(lease));
         for (id, token) in leases {
             invocation.arg(id).arg(token);
@@ -322,7 +322,7 @@ impl Queue {
             return Ok(reaped.into_iter().flatten().collect());
         }
         let flat: Vec<String> = self
-            .invocation(&scripts().reap)
+            .invocation(&functions().reap)
             .arg(1000)
             .arg(self.lifetimes())
             .invoke_async(&mut self.conn.clone())
@@ -339,7 +339,7 @@ impl Queue {
     pub async fn release(&self, job: &ClaimedJob) -> Result<Ack, QueueError> {
         let reply: String = self
             .leased(&job.token)
-            .invocation(&scripts().release)
+            .invocation(&functions().release)
             .arg(&job.id)
             .arg(&job.token)
             .invoke_async(&mut self.conn.clone())
@@ -355,7 +355,7 @@ impl Queue {
         let reply: String = self
             .home(id)
             .await?
-            .invocation(&scripts().cancel)
+            .invocation(&functions().cancel)
             .arg(id)
             .arg(self.lifetimes())
             .invoke_async(&mut self.conn.clone())

@@ -61,7 +61,7 @@ impl Queue {
             0
         };
         let _: u64 = self
-            .invocation(&scripts().recount_running)
+            .invocation(&functions().recount_running)
             .invoke_async(&mut self.conn.clone())
             .await?;
         let _: () = self
@@ -82,7 +82,7 @@ impl Queue {
             .collect();
         let mut flagged = 0;
         for chunk in ids.chunks(500) {
-            let mut invocation = self.invocation(&scripts().mark_waited);
+            let mut invocation = self.invocation(&functions().mark_waited);
             for id in chunk {
                 invocation.arg(id);
             }

@@ -1,7 +1,7 @@
 //! The Redis job queue: submit, claim under a lease, complete, fail and
 //! retry, dead-letter, dependencies, and waiting for results.
 //!
-//! Every change of a job's state is one Lua script (see [`scripts`]), so a
+//! Every change of a job's state is one Lua function (see [`scripts`]), so a
 //! crash between two Redis commands can never leave a job half-moved. Leases
 //! carry a fencing token: a host that lost its lease (frozen, cut off) cannot
 //! overwrite the outcome of whoever holds the job now.
@@ -30,7 +30,8 @@
 //! - `overview.rs`, `browse.rs`: what the dashboard reads: the queue at a
 //!   glance from counters; jobs listed by state, a job's children;
 //! - `record.rs`, `retry.rs`: the job record read back; the retry strategy;
-//! - `scripts.rs` and `scripts/*.lua`: every state change, one script each.
+//! - `scripts.rs` and `scripts/*.lua`: every state change, one Lua function
+//!   each, in one Redis Functions library;
 
 mod browse;
 pub mod connection;
@@ -79,7 +80,7 @@ use serde::{Deserialize, Serialize};
 use crate::job::{JobFailure, valid_job_type_name};
 use connection::{Conn, Connector, Endpoint};
 use keys::{field, key};
-use scripts::scripts;
+use scripts::functions;
 
 /// A hash of counters as Redis gives it back (job type or name -> count).
 type Counts = BTreeMap<String, i64>;
@@ -396,13 +397,13 @@ impl Queue {
         key
     }
 
-    /// Starts a script call: KEYS[1] is a key under the queue's hash tag, so
-    /// a Redis Cluster client routes the script to the node that owns every
-    /// key it touches; ARGV[1] is the tag the script builds its keys from.
-    fn invocation<'a>(&self, script: &'a redis::Script) -> redis::ScriptInvocation<'a> {
-        let mut invocation = script.prepare_invoke();
-        invocation.key(self.key(&[key::SEQ])).arg(&self.tag);
-        invocation
+    /// Starts a function call: its one key is under the queue's hash tag, so
+    /// a Redis Cluster client routes it to the node that owns every
+    /// key it touches; ARGV[1] is the tag the function builds its keys from.
+    fn invocation(&self, function: &scripts::Function) -> scripts::Call {
+        let mut call = scripts::Call::new(function, self.key(&[key::SEQ]), self.slot);
+        call.arg(&self.tag);
+        call
     }
 
     /// A channel of the queue's: every partition publishes on the same

@@ -8,7 +8,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 
 use super::keys::{field, key};
-use super::scripts::scripts;
+use super::scripts::functions;
 use super::{Queue, QueueError, millis};
 
 /// What a provider's per-minute budget is asked for.
@@ -32,7 +32,7 @@ impl Queue {
         hold: Duration,
     ) -> Result<Option<Duration>, QueueError> {
         let wait: u64 = self
-            .invocation(&scripts().slot)
+            .invocation(&functions().slot)
             .arg(name)
             .arg(limit)
             .arg(token)
@@ -94,7 +94,7 @@ impl Queue {
         hold: Duration,
     ) -> Result<(), QueueError> {
         let _: () = self
-            .invocation(&scripts().slot_hold)
+            .invocation(&functions().slot_hold)
             .arg(name)
             .arg(token)
             .arg(millis(hold).max(1))
@@ -113,7 +113,7 @@ impl Queue {
         tokens: u64,
     ) -> Result<Option<Duration>, QueueError> {
         let wait: u64 = self
-            .invocation(&scripts().budget)
+            .invocation(&functions().budget)
             .arg(name)
             .arg(budget.requests_per_minute)
             .arg(budget.tokens_per_minute)
@@ -135,7 +135,7 @@ impl Queue {
         used: u64,
     ) -> Result<(), QueueError> {
         let _: u64 = self
-            .invocation(&scripts().budget)
+            .invocation(&functions().budget)
             .arg(name)
             .arg(budget.requests_per_minute)
             .arg(budget.tokens_per_minute)

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use redis::AsyncCommands;
 
 use super::keys::{key, word};
-use super::scripts::scripts;
+use super::scripts::functions;
 use super::submit::submitted;
 use super::{Queue, QueueError, SubmitRequest, Submitted, invalid};
 use crate::schedule::{MAX_SCHEDULES, Schedule};
@@ -114,7 +114,7 @@ impl Queue {
     /// tick or a later one was fired already, and records it.
     pub async fn fire(&self, schedule: &Schedule, tick: u64) -> Result<Fired, QueueError> {
         let spec = self.spec(&self.scheduled_job(schedule, Some(schedule.job_id(tick)), tick))?;
-        let mut invocation = self.invocation(&scripts().fire);
+        let mut invocation = self.invocation(&functions().fire);
         invocation.arg(&schedule.name).arg(tick);
         spec.push_args(&mut invocation);
         let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;

@@ -1,71 +1,224 @@
-//! Every Lua script the queue runs, loaded from `scripts/*.lua`.
+//! Every Lua function the queue runs: one Redis Functions library assembled
+//! from `scripts/*.lua`, and [`Call`], one call of a function.
 //!
-//! Each script is `prelude.lua` (shared helpers and the key layout) followed
-//! by its own body (the two submit scripts also by `submit_job.lua`, the
-//! submission they share); each body's header lists its arguments, the keys it
-//! touches and what it returns. Scripts are atomic: every state change of a
-//! job happens inside exactly one of them.
+//! The library is `prelude.lua` (shared helpers, the key layout and the
+//! per-call state), `submit_job.lua` (the submission the submit functions
+//! share), then one function per body file; each body's header lists its
+//! arguments, the keys it touches and what it returns. Functions are
+//! atomic: every state change of a job happens inside exactly one of them.
+//!
+//! A library rather than EVALSHA scripts: a script runs its whole prelude
+//! on every call (some 40 helpers defined before its first command, ~6 µs a
+//! call on the reference machine), a library once, when it loads. Redis
+//! keeps a library in its data set and replicates it, but a server that
+//! restarts empty, or a new master, lacks it: a call that finds it missing
+//! loads it on that master and runs again. Its name carries a digest of its
+//! code, so hosts of different versions sharing one Redis each call their
+//! own. Needs Redis 7.0 or later.
 
 use std::sync::OnceLock;
 
-use redis::Script;
+use redis::{Cmd, FromRedisValue, RedisError, RedisResult, ToRedisArgs};
+use sha2::{Digest, Sha256};
+
+use super::connection::Conn;
 
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
 const SUBMIT_JOB: &str = include_str!("scripts/submit_job.lua");
 
-pub(crate) struct Scripts {
-    pub submit: Script,
-    pub submit_batch: Script,
-    pub claim: Script,
-    pub complete: Script,
-    pub fail: Script,
-    pub renew: Script,
-    pub reap: Script,
-    pub release: Script,
-    pub cancel: Script,
-    pub replay: Script,
-    pub purge: Script,
-    pub mark_waited: Script,
-    pub recount_running: Script,
-    pub slot: Script,
-    pub slot_hold: Script,
-    pub budget: Script,
-    pub fire: Script,
-    pub dlq_trim: Script,
-    pub wait_also: Script,
-    pub relay: Script,
+/// The body of every function, by name.
+const BODIES: [(&str, &str); 20] = [
+    ("submit", include_str!("scripts/submit.lua")),
+    ("submit_batch", include_str!("scripts/submit_batch.lua")),
+    ("claim", include_str!("scripts/claim.lua")),
+    ("complete", include_str!("scripts/complete.lua")),
+    ("fail", include_str!("scripts/fail.lua")),
+    ("renew", include_str!("scripts/renew.lua")),
+    ("reap", include_str!("scripts/reap.lua")),
+    ("release", include_str!("scripts/release.lua")),
+    ("cancel", include_str!("scripts/cancel.lua")),
+    ("replay", include_str!("scripts/replay.lua")),
+    ("purge", include_str!("scripts/purge.lua")),
+    ("mark_waited", include_str!("scripts/mark_waited.lua")),
+    (
+        "recount_running",
+        include_str!("scripts/recount_running.lua"),
+    ),
+    ("slot", include_str!("scripts/slot.lua")),
+    ("slot_hold", include_str!("scripts/slot_hold.lua")),
+    ("budget", include_str!("scripts/budget.lua")),
+    ("fire", include_str!("scripts/fire.lua")),
+    ("dlq_trim", include_str!("scripts/dlq_trim.lua")),
+    ("wait_also", include_str!("scripts/wait_also.lua")),
+    ("relay", include_str!("scripts/relay.lua")),
+];
+
+/// A function of the library, by its name in Redis.
+pub(crate) struct Function(String);
+
+pub(crate) struct Functions {
+    /// The library's source, loaded by `FUNCTION LOAD`.
+    code: String,
+    pub submit: Function,
+    pub submit_batch: Function,
+    pub claim: Function,
+    pub complete: Function,
+    pub fail: Function,
+    pub renew: Function,
+    pub reap: Function,
+    pub release: Function,
+    pub cancel: Function,
+    pub replay: Function,
+    pub purge: Function,
+    pub mark_waited: Function,
+    pub recount_running: Function,
+    pub slot: Function,
+    pub slot_hold: Function,
+    pub budget: Function,
+    pub fire: Function,
+    pub dlq_trim: Function,
+    pub wait_also: Function,
+    pub relay: Function,
 }
 
-fn script(body: &str) -> Script {
-    Script::new(&format!("{PRELUDE}\n{body}"))
+/// `deckhand_<digest>`: the library's name, and the start of its functions'.
+fn library_name() -> String {
+    let mut digest = Sha256::new();
+    for part in [PRELUDE, SUBMIT_JOB] {
+        digest.update(part);
+    }
+    for (name, body) in BODIES {
+        digest.update(name);
+        digest.update(body);
+    }
+    let hex: String = digest.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("deckhand_{hex}")
 }
 
-fn submit_script(body: &str) -> Script {
-    Script::new(&format!("{PRELUDE}\n{SUBMIT_JOB}\n{body}"))
-}
-
-pub(crate) fn scripts() -> &'static Scripts {
-    static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
-    SCRIPTS.get_or_init(|| Scripts {
-        submit: submit_script(include_str!("scripts/submit.lua")),
-        submit_batch: submit_script(include_str!("scripts/submit_batch.lua")),
-        claim: script(include_str!("scripts/claim.lua")),
-        complete: script(include_str!("scripts/complete.lua")),
-        fail: script(include_str!("scripts/fail.lua")),
-        renew: script(include_str!("scripts/renew.lua")),
-        reap: script(include_str!("scripts/reap.lua")),
-        release: script(include_str!("scripts/release.lua")),
-        cancel: script(include_str!("scripts/cancel.lua")),
-        replay: script(include_str!("scripts/replay.lua")),
-        purge: script(include_str!("scripts/purge.lua")),
-        mark_waited: script(include_str!("scripts/mark_waited.lua")),
-        recount_running: script(include_str!("scripts/recount_running.lua")),
-        slot: script(include_str!("scripts/slot.lua")),
-        slot_hold: script(include_str!("scripts/slot_hold.lua")),
-        budget: script(include_str!("scripts/budget.lua")),
-        fire: submit_script(include_str!("scripts/fire.lua")),
-        dlq_trim: script(include_str!("scripts/dlq_trim.lua")),
-        wait_also: script(include_str!("scripts/wait_also.lua")),
-        relay: script(include_str!("scripts/relay.lua")),
+pub(crate) fn functions() -> &'static Functions {
+    static FUNCTIONS: OnceLock<Functions> = OnceLock::new();
+    FUNCTIONS.get_or_init(|| {
+        let library = library_name();
+        let mut code = format!("#!lua name={library}\n{PRELUDE}\n{SUBMIT_JOB}\n");
+        for (name, body) in BODIES {
+            // `begin` sets ARGV for the body, which reads its arguments
+            // from there as a script would.
+            code.push_str(&format!(
+                "redis.register_function('{library}_{name}', function(_, args)\nbegin(args)\n{body}\nend)\n"
+            ));
+        }
+        let f = |name: &str| Function(format!("{library}_{name}"));
+        Functions {
+            submit: f("submit"),
+            submit_batch: f("submit_batch"),
+            claim: f("claim"),
+            complete: f("complete"),
+            fail: f("fail"),
+            renew: f("renew"),
+            reap: f("reap"),
+            release: f("release"),
+            cancel: f("cancel"),
+            replay: f("replay"),
+            purge: f("purge"),
+            mark_waited: f("mark_waited"),
+            recount_running: f("recount_running"),
+            slot: f("slot"),
+            slot_hold: f("slot_hold"),
+            budget: f("budget"),
+            fire: f("fire"),
+            dlq_trim: f("dlq_trim"),
+            wait_also: f("wait_also"),
+            relay: f("relay"),
+            code,
+        }
     })
+}
+
+/// One call of a function: `FCALL <function> 1 <key> <args...>`, its one
+/// key naming the slot a cluster routes it to.
+pub(crate) struct Call {
+    cmd: Cmd,
+    /// The key's slot: where the library is loaded when it is missing.
+    slot: u16,
+}
+
+impl Call {
+    pub fn new(function: &Function, key: String, slot: u16) -> Call {
+        let mut cmd = redis::cmd("FCALL");
+        cmd.arg(&function.0).arg(1).arg(key);
+        Call { cmd, slot }
+    }
+
+    pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Call {
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn cmd(&self) -> &Cmd {
+        &self.cmd
+    }
+
+    /// Runs the call, first loading the library where it is missing.
+    pub async fn invoke_async<T: FromRedisValue>(&self, conn: &mut Conn) -> RedisResult<T> {
+        match self.cmd.query_async(conn).await {
+            Err(e) if missing(&e) => {
+                self.load(conn).await?;
+                self.cmd.query_async(conn).await.map_err(explain)
+            }
+            other => other.map_err(explain),
+        }
+    }
+
+    /// Loads the library on the master of the call's slot (replacing a
+    /// copy another host loaded meanwhile: the same code).
+    pub async fn load(&self, conn: &mut Conn) -> RedisResult<()> {
+        let mut cmd = redis::cmd("FUNCTION");
+        cmd.arg("LOAD").arg("REPLACE").arg(&functions().code);
+        conn.on_slot::<String>(&cmd, self.slot)
+            .await
+            .map(drop)
+            .map_err(explain)
+    }
+}
+
+/// Whether `e` says the function called is not loaded on that server.
+pub(crate) fn missing(e: &RedisError) -> bool {
+    e.kind() == redis::ErrorKind::ResponseError
+        && e.detail()
+            .is_some_and(|d| d.starts_with("Function not found"))
+}
+
+/// A server without Redis Functions (before 7.0) answers FCALL and
+/// FUNCTION as unknown commands: said as what it means.
+pub(crate) fn explain(e: RedisError) -> RedisError {
+    let unknown = e.detail().is_some_and(|d| {
+        d.starts_with("unknown command") && (d.contains("FCALL") || d.contains("FUNCTION"))
+    });
+    if unknown {
+        return RedisError::from((
+            redis::ErrorKind::ClientError,
+            "Redis 7.0 or later is needed",
+            "this server has no Redis Functions (FCALL, FUNCTION LOAD)".to_string(),
+        ));
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_body_has_its_function_and_the_name_follows_the_code() {
+        let f = functions();
+        for (name, _) in BODIES {
+            let registered = format!("redis.register_function('{}_{name}',", library_name());
+            assert!(f.code.contains(&registered), "{name}");
+        }
+        assert!(f.claim.0.starts_with("deckhand_") && f.claim.0.ends_with("_claim"));
+        assert_eq!(f.claim.0, format!("{}_claim", library_name()));
+    }
 }

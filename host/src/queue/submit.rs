@@ -21,7 +21,7 @@ impl Queue {
 
     /// Writes one checked job into this handle's partition.
     async fn write_one(&self, spec: &Spec) -> Result<Submitted, QueueError> {
-        let mut invocation = self.invocation(&scripts().submit);
+        let mut invocation = self.invocation(&functions().submit);
         spec.push_args(&mut invocation);
         let reply: Vec<String> = self.write(&invocation).await?;
         submitted(&reply, spec)
@@ -80,7 +80,7 @@ impl Queue {
             error: QueueError::Protocol(e.to_string()),
         })?;
         let reply: String = self
-            .write(self.invocation(&scripts().submit_batch).arg(json))
+            .write(self.invocation(&functions().submit_batch).arg(json))
             .await
             .map_err(|error| BatchError { index: 0, error })?;
         #[derive(Deserialize)]
@@ -292,7 +292,7 @@ pub(super) struct Spec {
 
 impl Spec {
     /// The arguments in `submit.lua`'s order (`fire.lua` takes them too).
-    pub(super) fn push_args(&self, invocation: &mut redis::ScriptInvocation<'_>) {
+    pub(super) fn push_args(&self, invocation: &mut super::scripts::Call) {
         for arg in [
             &self.id,
             &self.job_type,

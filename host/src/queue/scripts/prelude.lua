@@ -1,4 +1,7 @@
--- Shared by every script: prepended to each one before it is loaded.
+-- The top of the queue's Redis Functions library (see scripts.rs): shared
+-- by every function, run once when the library loads. Each function's body
+-- (one file each) runs on every call, after begin() has set the call's
+-- arguments and cleared what the last call left in the state below.
 --
 -- ARGV[1] is always the key prefix, hash tag included (e.g. "{deckhand}"), so
 -- every key a script touches lands in one Redis Cluster slot. Scripts build
@@ -71,11 +74,12 @@
 -- Times come from Redis' own clock (TIME), so hosts with skewed clocks agree
 -- on lease deadlines and retry times.
 
-local P = ARGV[1]
+-- The call's arguments, and the key prefix from them (set by begin()).
+local ARGV, P = nil, nil
 -- Channels belong to the queue, not to a partition (in a cluster a publish
 -- reaches every node's subscribers): "{prefix}:<name>" from every
 -- partition's "{prefix~n}".
-local ROOT = (string.gsub(P, '~%d+}$', '}'))
+local ROOT = nil
 
 -- Two or three parts at most; spelled out because it runs several times per
 -- job and a vararg table costs more than the concatenation.
@@ -476,4 +480,16 @@ local function fail_or_retry(id, entry, retryable, delay_ms, now, ttl)
     end
     finish_failed(id, 'dead', entry, now, ttl)
     return 'dead'
+end
+
+-- Starts a call: its arguments, and the state above as a new call finds
+-- it (a call that failed halfway may have left any of it behind).
+local function begin(args)
+    ARGV = args
+    if args[1] ~= P then
+        P = args[1]
+        ROOT = (string.gsub(P, '~%d+}$', '}'))
+    end
+    clock, wakes, seq_next, seq_end, tally = nil, nil, nil, nil, nil
+    registrations, ttl_text = {}, {}
 end
