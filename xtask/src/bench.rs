@@ -222,8 +222,8 @@ impl Drop for FreshRedis {
     }
 }
 
-/// The Redis-side ceiling on this machine: single commands and EVALSHA of a
-/// small script, one connection and 50, no pipelining.
+/// The Redis-side ceiling on this machine: single commands (SET, GET,
+/// LPUSH, LPOP) from 50 connections, no pipelining.
 fn redis_benchmark(smoke: bool) -> Result<String, String> {
     let redis = FreshRedis::start()?;
     let n = if smoke { "2000" } else { "200000" };
