@@ -31,7 +31,7 @@
 //!   glance from counters; jobs listed by state, a job's children;
 //! - `record.rs`, `retry.rs`: the job record read back; the retry strategy;
 //! - `scripts.rs` and `scripts/*.lua`: every state change, one Lua function
-//!   each, in one Redis Functions library;
+//!   each, in one Redis Functions library.
 
 mod browse;
 pub mod connection;
