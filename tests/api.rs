@@ -131,7 +131,7 @@ async fn every_route_works_and_bad_input_writes_nothing() {
     }
     let (status, reply) = api.raw("/v1/jobs", b"{not json".to_vec()).await;
     assert_eq!((status, code(&reply)), (400, "invalid_json"));
-    let (status, reply) = api.raw("/v1/jobs", vec![b' '; 17 * 1024 * 1024]).await;
+    let (status, reply) = api.oversized("/v1/jobs", 17 * 1024 * 1024).await;
     assert_eq!((status, code(&reply)), (413, "body_too_large"));
     // A batch with one bad job writes none of them.
     let (status, reply) = api

@@ -80,6 +80,47 @@ impl Api {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// POSTs a body of `len` spaces over a plain socket and reads the
+    /// answer. An HTTP client reports a server that answers before reading
+    /// the whole body (as it should for one too large) as a failed write;
+    /// here the body is written beside the read, and a refused write is
+    /// what the server is expected to do.
+    pub async fn oversized(&self, path: &str, len: usize) -> (u16, Value) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (mut reader, mut writer) = stream.into_split();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+             content-length: {len}\r\nconnection: close\r\n\r\n"
+        );
+        let write = tokio::spawn(async move {
+            writer.write_all(head.as_bytes()).await?;
+            let chunk = vec![b' '; 64 * 1024];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                writer.write_all(&chunk[..n]).await?;
+                left -= n;
+            }
+            writer.shutdown().await
+        });
+        let mut answer = Vec::new();
+        // A reset after the whole answer arrived ends the read, not the test.
+        let _ = reader.read_to_end(&mut answer).await;
+        write.abort();
+        let answer = String::from_utf8_lossy(&answer);
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("no HTTP answer: {answer:?}"));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {head:?}"));
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
     pub async fn text(&self, path: &str) -> String {
         self.http
             .get(format!("{}{path}", self.base))

@@ -27,60 +27,57 @@ use super::connection::Conn;
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
 const SUBMIT_JOB: &str = include_str!("scripts/submit_job.lua");
 
-/// The body of every function, by name.
-const BODIES: [(&str, &str); 20] = [
-    ("submit", include_str!("scripts/submit.lua")),
-    ("submit_batch", include_str!("scripts/submit_batch.lua")),
-    ("claim", include_str!("scripts/claim.lua")),
-    ("complete", include_str!("scripts/complete.lua")),
-    ("fail", include_str!("scripts/fail.lua")),
-    ("renew", include_str!("scripts/renew.lua")),
-    ("reap", include_str!("scripts/reap.lua")),
-    ("release", include_str!("scripts/release.lua")),
-    ("cancel", include_str!("scripts/cancel.lua")),
-    ("replay", include_str!("scripts/replay.lua")),
-    ("purge", include_str!("scripts/purge.lua")),
-    ("mark_waited", include_str!("scripts/mark_waited.lua")),
-    (
-        "recount_running",
-        include_str!("scripts/recount_running.lua"),
-    ),
-    ("slot", include_str!("scripts/slot.lua")),
-    ("slot_hold", include_str!("scripts/slot_hold.lua")),
-    ("budget", include_str!("scripts/budget.lua")),
-    ("fire", include_str!("scripts/fire.lua")),
-    ("dlq_trim", include_str!("scripts/dlq_trim.lua")),
-    ("wait_also", include_str!("scripts/wait_also.lua")),
-    ("relay", include_str!("scripts/relay.lua")),
+/// Declares the library's functions once: each name is a body file
+/// `scripts/<name>.lua` and a field of [`Functions`].
+macro_rules! library {
+    ($($name:ident),* $(,)?) => {
+        /// The body of every function, by name.
+        const BODIES: &[(&str, &str)] = &[
+            $((stringify!($name), include_str!(concat!("scripts/", stringify!($name), ".lua")))),*
+        ];
+
+        pub(crate) struct Functions {
+            /// The library's source, loaded by `FUNCTION LOAD`.
+            code: String,
+            $(pub $name: Function,)*
+        }
+
+        impl Functions {
+            fn named(library: &str, code: String) -> Functions {
+                Functions {
+                    code,
+                    $($name: Function(format!("{library}_{}", stringify!($name))),)*
+                }
+            }
+        }
+    };
+}
+
+library![
+    submit,
+    submit_batch,
+    claim,
+    complete,
+    fail,
+    renew,
+    reap,
+    release,
+    cancel,
+    replay,
+    purge,
+    mark_waited,
+    recount_running,
+    slot,
+    slot_hold,
+    budget,
+    fire,
+    dlq_trim,
+    wait_also,
+    relay,
 ];
 
 /// A function of the library, by its name in Redis.
 pub(crate) struct Function(String);
-
-pub(crate) struct Functions {
-    /// The library's source, loaded by `FUNCTION LOAD`.
-    code: String,
-    pub submit: Function,
-    pub submit_batch: Function,
-    pub claim: Function,
-    pub complete: Function,
-    pub fail: Function,
-    pub renew: Function,
-    pub reap: Function,
-    pub release: Function,
-    pub cancel: Function,
-    pub replay: Function,
-    pub purge: Function,
-    pub mark_waited: Function,
-    pub recount_running: Function,
-    pub slot: Function,
-    pub slot_hold: Function,
-    pub budget: Function,
-    pub fire: Function,
-    pub dlq_trim: Function,
-    pub wait_also: Function,
-    pub relay: Function,
-}
 
 /// `deckhand_<digest>`: the library's name, and the start of its functions'.
 fn library_name() -> String {
@@ -111,30 +108,7 @@ pub(crate) fn functions() -> &'static Functions {
                 "redis.register_function('{library}_{name}', function(_, args)\nbegin(args)\n{body}\nend)\n"
             ));
         }
-        let f = |name: &str| Function(format!("{library}_{name}"));
-        Functions {
-            submit: f("submit"),
-            submit_batch: f("submit_batch"),
-            claim: f("claim"),
-            complete: f("complete"),
-            fail: f("fail"),
-            renew: f("renew"),
-            reap: f("reap"),
-            release: f("release"),
-            cancel: f("cancel"),
-            replay: f("replay"),
-            purge: f("purge"),
-            mark_waited: f("mark_waited"),
-            recount_running: f("recount_running"),
-            slot: f("slot"),
-            slot_hold: f("slot_hold"),
-            budget: f("budget"),
-            fire: f("fire"),
-            dlq_trim: f("dlq_trim"),
-            wait_also: f("wait_also"),
-            relay: f("relay"),
-            code,
-        }
+        Functions::named(&library, code)
     })
 }
 
