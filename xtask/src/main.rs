@@ -67,8 +67,31 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Cargo, without the variables `cargo run` set for xtask itself. Cargo
+/// compares a build script's watched variables (ring's build script watches
+/// `CARGO_PKG_NAME` and others) with its own environment, so a cargo started
+/// with xtask's would rebuild ring and everything above it whenever one
+/// started from a plain shell built last, and the other way round.
 fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        let own = name.to_str().is_some_and(|n| {
+            n.starts_with("CARGO_PKG_")
+                || matches!(
+                    n,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_MANIFEST_LINKS"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_BIN_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                )
+        });
+        if own {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
 }
 
 /// Builds every guest crate to a component and copies the shipped ones into
@@ -253,8 +276,11 @@ fn test() -> Result<(), String> {
     run(cargo()
         .current_dir(root.join("tests/bench/apalis"))
         .args(["fmt", "--check"]))?;
+    // In the release profile, like the tests below: the build scripts and
+    // proc macros it compiles serve the test build too.
     run(cargo().current_dir(&root).args([
         "clippy",
+        "--release",
         "--workspace",
         "--all-targets",
         "--",

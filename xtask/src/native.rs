@@ -81,7 +81,7 @@ fn scratch(path: &Path) -> Result<(), String> {
 /// The Go runtime support package (`go.bytecodealliance.org/pkg`) as shipped
 /// inside the wit-bindgen-go crate, so no Go module proxy is needed.
 fn go_pkg(root: &Path) -> Result<PathBuf, String> {
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let out = crate::cargo()
         .current_dir(root)
         .args(["metadata", "--format-version", "1", "--locked"])
         .output()

@@ -35,7 +35,13 @@ local now_s = int(now)
 local lease_until = int(now + lease_ms)
 
 -- Due jobs (retries, and jobs submitted with run_at) to their ready queues.
+-- Returns the first scheduled job left, with its score (empty: none): one
+-- command when nothing is due, the usual case.
 local function promote_due()
+    local head = redis.call('ZRANGE', k('scheduled'), 0, 0, 'WITHSCORES')
+    if not head[2] or tonumber(head[2]) > now then
+        return head
+    end
     local due = redis.call('ZRANGEBYSCORE', k('scheduled'), '-inf', int(now), 'LIMIT', 0, 1000)
     for _, id in ipairs(due) do
         redis.call('ZREM', k('scheduled'), id)
@@ -44,6 +50,7 @@ local function promote_due()
             enqueue(id)
         end
     end
+    return redis.call('ZRANGE', k('scheduled'), 0, 0, 'WITHSCORES')
 end
 
 local paused, room, rates, next_look = {}, {}, {}, nil
@@ -174,7 +181,8 @@ local function lease(id, token)
     if f[1] ~= 'pending' then
         return
     end
-    local attempts = tostring((tonumber(f[2]) or 0) + 1)
+    -- Most claims are first attempts: no number to format.
+    local attempts = f[2] and tostring((tonumber(f[2]) or 0) + 1) or '1'
     redis.call('HSET', job, 'status', 'running', 'attempts', attempts,
         'lease_token', token, 'lease_until', lease_until, 'worker', host,
         'started_at', now_s, 'updated_at', now_s)
@@ -206,10 +214,9 @@ local function record_claims()
     stat('claimed', claimed)
 end
 
-promote_due()
+local next_due = promote_due()
 read_pauses_and_caps()
 read_rates()
-local next_due = redis.call('ZRANGE', k('scheduled'), 0, 0, 'WITHSCORES')
 if next_due[2] then
     local due_in = math.max(tonumber(next_due[2]) - now, 0)
     next_look = next_look and math.min(next_look, due_in) or due_in
@@ -225,7 +232,7 @@ while claimed < count do
     -- counter's last increments and a promoted replica counts them again.
     local last_token = redis.call('INCRBY', k('token'), #ids)
     for n, id in ipairs(ids) do
-        lease(id, int(last_token - #ids + n) .. '-' .. nonce)
+        lease(id, string.format('%d-%s', last_token - #ids + n, nonce))
     end
 end
 if claimed > 0 then

@@ -66,7 +66,7 @@ for i = 3, #ARGV, 5 do
         end
         count_finished(parent, false)
         -- HMGET gives false, not nil, for a missing field.
-        expire_finished(id, ttl, last_error ~= false, children ~= false)
+        expire_finished(id, ttl, last_error ~= false, children ~= false, job)
         table.insert(done, id)
         ended[job_type] = (ended[job_type] or 0) + 1
         table.insert(replies, 'ok')

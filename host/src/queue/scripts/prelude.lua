@@ -301,8 +301,9 @@ end
 -- `has_errors` false: the caller knows the job has no error history (it
 -- has no last_error), which saves a command on the hot path; likewise
 -- `has_children` false (no children_total) for its list of children.
+-- `job`: the record's key, when the caller has it already.
 local ttl_text = {}
-local function expire_finished(id, ttl, has_errors, has_children)
+local function expire_finished(id, ttl, has_errors, has_children, job)
     -- Formatted once per call of the script, not per job: Redis formats
     -- every number argument of a command it is handed from Lua.
     if ttl == nil then
@@ -316,7 +317,7 @@ local function expire_finished(id, ttl, has_errors, has_children)
     end
     ttl = text
     if ttl then
-        redis.call('EXPIRE', k('job', id), ttl)
+        redis.call('EXPIRE', job or k('job', id), ttl)
         if has_errors ~= false then
             redis.call('EXPIRE', k('errors', id), ttl)
         end
@@ -491,5 +492,11 @@ local function begin(args)
         ROOT = (string.gsub(P, '~%d+}$', '}'))
     end
     clock, wakes, seq_next, seq_end, tally = nil, nil, nil, nil, nil
-    registrations, ttl_text = {}, {}
+    -- Emptied only when used: a new table per call is an allocation.
+    if next(registrations) then
+        registrations = {}
+    end
+    if next(ttl_text) then
+        ttl_text = {}
+    end
 end
