@@ -81,10 +81,10 @@ impl Api {
     }
 
     /// POSTs a body of `len` spaces over a plain socket and reads the
-    /// answer. An HTTP client reports a server that answers before reading
-    /// the whole body (as it should for one too large) as a failed write;
-    /// here the body is written beside the read, and a refused write is
-    /// what the server is expected to do.
+    /// answer. A server answers a body too large before reading all of it
+    /// and closes the connection; an HTTP client then reports the failed
+    /// write, not the answer. Here the body is written beside the read, and
+    /// a write cut short is expected.
     pub async fn oversized(&self, path: &str, len: usize) -> (u16, Value) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let addr = self.base.trim_start_matches("http://");
