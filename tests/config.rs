@@ -215,3 +215,45 @@ fn the_compile_cache_variable_is_a_switch_for_every_command() {
         stderr(&out)
     );
 }
+
+/// `threads` sizes the host's runtime: from the flag over the environment,
+/// and one per core when 0; out of bounds, the host does not start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threads_size_the_hosts_runtime() {
+    let redis = TestRedis::start();
+    let url = redis.url();
+    let plugins = plugin_dir(&["echo"]);
+    let http = reqwest::Client::new();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for (flag, env, want) in [(Some("1"), "3", 1), (None, "3", 3), (None, "0", cores)] {
+        let extra: Vec<&str> = flag.map(|n| vec!["--threads", n]).unwrap_or_default();
+        let host = Host::start_with_env(
+            "threads-host",
+            &url,
+            plugins.path(),
+            &extra,
+            &[("DECKHAND_THREADS", env)],
+        );
+        let mut metrics = String::new();
+        for _ in 0..300 {
+            if let Ok(r) = http.get(format!("{}/metrics", host.api)).send().await {
+                metrics = r.text().await.unwrap_or_default();
+                if !metrics.is_empty() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            metrics.contains(&format!("\ndeckhand_runtime_threads {want}\n")),
+            "flag {flag:?}, DECKHAND_THREADS={env}: want {want}: {metrics}\n{}",
+            host.log()
+        );
+    }
+    let out = deckhand()
+        .args(["serve", "--redis-url", &url, "--threads", "1025"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("threads"), "{}", stderr(&out));
+}

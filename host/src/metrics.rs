@@ -197,6 +197,15 @@ impl Metrics {
         );
         header(
             w,
+            "deckhand_runtime_threads",
+            "gauge",
+            "Threads running this host's jobs, claims and API (the threads setting; 0 outside a runtime).",
+        );
+        let threads =
+            tokio::runtime::Handle::try_current().map_or(0, |h| h.metrics().num_workers());
+        let _ = writeln!(w, "deckhand_runtime_threads {threads}");
+        header(
+            w,
             "deckhand_uptime_seconds",
             "gauge",
             "Seconds since this host started.",

@@ -282,7 +282,7 @@ async fn run(url: &str, jobs: usize) {
             "{}",
             json!({
                 "system": "deckhand",
-                "settings": format!("1 host process, batch-size {} (jobs in flight), {} partition(s), echo.wasm, content store off", batch(), partitions()),
+                "settings": format!("1 host process, batch-size {} (jobs in flight), threads {} (0: one per core), {} partition(s), echo.wasm, content store off", batch(), std::env::var("DECKHAND_THREADS").unwrap_or_else(|_| "0".into()), partitions()),
                 "jobs": total,
                 "drain_per_s": drain.round(),
                 "redis_commands_per_job": (per_job * 100.0).round() / 100.0,

@@ -15,6 +15,34 @@ use crate::{build_plugins, cargo, root};
 
 const CONCURRENCY: [u32; 2] = [64, 200];
 
+/// The host's runtime threads in each Deckhand run: one per core (the
+/// default), and one, as BullMQ's worker has (one Node thread), which
+/// leaves the second core to Redis.
+const THREADS: [Threads; 2] = [Threads::PerCore, Threads::One];
+
+#[derive(Clone, Copy)]
+enum Threads {
+    PerCore,
+    One,
+}
+
+impl Threads {
+    /// `DECKHAND_THREADS` for the host.
+    fn setting(self) -> &'static str {
+        match self {
+            Threads::PerCore => "0",
+            Threads::One => "1",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Threads::PerCore => "one per core",
+            Threads::One => "1",
+        }
+    }
+}
+
 pub fn scale(args: &[String]) -> Result<(), String> {
     let jobs: usize = match args.iter().position(|a| a == "--jobs") {
         Some(i) => args
@@ -34,9 +62,11 @@ pub fn scale(args: &[String]) -> Result<(), String> {
 
     let mut rows = Vec::new();
     for c in CONCURRENCY {
-        let redis = FreshRedis::start()?;
-        let deckhand = deckhand(&redis.url, None, jobs, c)?;
-        drop(redis);
+        let mut runs = Vec::new();
+        for threads in THREADS {
+            let redis = FreshRedis::start()?;
+            runs.push((threads, deckhand_on(&redis.url, None, jobs, c, 1, threads)?));
+        }
         let redis = FreshRedis::start()?;
         let mut node = Command::new("node");
         node.current_dir(&node_dir)
@@ -46,26 +76,33 @@ pub fn scale(args: &[String]) -> Result<(), String> {
             .env("BENCH_CONCURRENCY", c.to_string());
         let bullmq = figures("bullmq", &mut node)?;
         let bullmq_us = script_us(&[redis.port], jobs + jobs / 10);
-        rows.push(row("one Redis", c, &deckhand, Some((&bullmq, bullmq_us))));
+        for (threads, deckhand) in runs {
+            let peer = Some((&bullmq, bullmq_us));
+            rows.push(row("one Redis", c, threads, &deckhand, peer));
+        }
     }
     for (c, partitions) in [(200, 1), (200, 3)] {
-        let cluster = Cluster::start(3)?;
-        let deckhand = deckhand_on(
-            &cluster.url(),
-            Some(&cluster.stats_urls()),
-            jobs,
-            c,
-            partitions,
-        )?;
-        let name = format!("3-master cluster, {partitions} partition(s)");
-        rows.push(row(&name, c, &deckhand, None));
+        for threads in THREADS {
+            let cluster = Cluster::start(3)?;
+            let deckhand = deckhand_on(
+                &cluster.url(),
+                Some(&cluster.stats_urls()),
+                jobs,
+                c,
+                partitions,
+                threads,
+            )?;
+            let name = format!("3-master cluster, {partitions} partition(s)");
+            rows.push(row(&name, c, threads, &deckhand, None));
+        }
     }
 
     let table = format!(
-        "| Redis | in flight | Deckhand jobs/s | BullMQ jobs/s | ratio | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job | Redis CPU µs/job | host CPU µs/job |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n{}\n\n\
+        "| Redis | in flight | host threads | Deckhand jobs/s | BullMQ jobs/s | ratio | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job | Redis CPU µs/job | host CPU µs/job |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n{}\n\n\
          {jobs} no-op jobs queued then drained (plus a tenth more queued one by one); \
-         Deckhand: 1 host, `--batch-size` = in flight, echo.wasm, content store off; \
+         Deckhand: 1 host, `--batch-size` = in flight, `--threads` as given (one per core: 2 here), \
+         echo.wasm, content store off; \
          BullMQ 6.7.0: 1 Node process, Worker concurrency = in flight. \
          Script µs/job: FCALL (and EVALSHA) usec in `INFO commandstats` over the drain, per job \
          (BullMQ's: over the whole run, adds included). CPU µs/job: Deckhand's drain, \
@@ -82,7 +119,13 @@ pub fn scale(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn row(redis: &str, c: u32, deckhand: &Value, bullmq: Option<(&Value, f64)>) -> String {
+fn row(
+    redis: &str,
+    c: u32,
+    threads: Threads,
+    deckhand: &Value,
+    bullmq: Option<(&Value, f64)>,
+) -> String {
     let drain = deckhand["drain_per_s"].as_f64().unwrap_or(0.0);
     let (peer, ratio, peer_us) = match bullmq {
         Some((b, us)) => {
@@ -96,7 +139,8 @@ fn row(redis: &str, c: u32, deckhand: &Value, bullmq: Option<(&Value, f64)>) -> 
         None => ("".into(), "".into(), "".into()),
     };
     format!(
-        "| {redis} | {c} | {drain:.0} | {peer} | {ratio} | {} | {peer_us} | {} | {} | {} |",
+        "| {redis} | {c} | {} | {drain:.0} | {peer} | {ratio} | {} | {peer_us} | {} | {} | {} |",
+        threads.label(),
         deckhand["script_us_per_job"],
         deckhand["redis_commands_per_job"],
         deckhand["redis_cpu_us_per_job"],
@@ -104,19 +148,15 @@ fn row(redis: &str, c: u32, deckhand: &Value, bullmq: Option<(&Value, f64)>) -> 
     )
 }
 
-/// The Deckhand driver in drain-only mode.
-fn deckhand(url: &str, stats: Option<&str>, jobs: usize, c: u32) -> Result<Value, String> {
-    deckhand_on(url, stats, jobs, c, 1)
-}
-
-/// The Deckhand driver on a queue of `partitions` partitions (its hosts
-/// read the same variable).
+/// The Deckhand driver in drain-only mode, on a queue of `partitions`
+/// partitions (its host reads the same variables, threads among them).
 fn deckhand_on(
     url: &str,
     stats: Option<&str>,
     jobs: usize,
     c: u32,
     partitions: u32,
+    threads: Threads,
 ) -> Result<Value, String> {
     let mut cmd = cargo();
     cmd.current_dir(root())
@@ -132,7 +172,8 @@ fn deckhand_on(
         .arg(jobs.to_string())
         .env("BENCH_DRAIN_ONLY", "1")
         .env("BENCH_CONCURRENCY", c.to_string())
-        .env("DECKHAND_QUEUE_PARTITIONS", partitions.to_string());
+        .env("DECKHAND_QUEUE_PARTITIONS", partitions.to_string())
+        .env("DECKHAND_THREADS", threads.setting());
     if let Some(stats) = stats {
         cmd.env("BENCH_STATS_URL", stats);
     }

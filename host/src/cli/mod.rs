@@ -205,6 +205,15 @@ enum PluginsCommand {
     },
 }
 
+/// Runtime threads the command asks for (0: one per core). A configuration
+/// that does not load asks for none here: `run` reports it.
+pub fn threads(cli: &Cli) -> usize {
+    match &cli.command {
+        Command::Serve(args) => args.config().map_or(0, |c| c.threads),
+        _ => 0,
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Command::Serve(args) = cli.command {
         // The configuration decides the log format, so it is read first.

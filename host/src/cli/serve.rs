@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Jobs each loop keeps running.
     #[arg(long)]
     batch_size: Option<usize>,
+    /// Threads that run jobs, claims and the API (0: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
     #[arg(long)]
     lease_ms: Option<u64>,
     #[arg(long)]
@@ -129,6 +132,7 @@ impl ServeArgs {
         set!(self.plugin_dir => plugin_dir);
         set!(self.workers => worker_count);
         set!(self.batch_size => batch_size);
+        set!(self.threads => threads);
         set!(self.lease_ms => queue.lease_ms);
         set!(self.reap_interval_ms => queue.reap_interval_ms);
         set!(self.reload_interval_ms => queue.reload_interval_ms);

@@ -83,6 +83,12 @@ impl Config {
             "must be ≥ 1",
         )?;
         bound(
+            self.threads <= MAX_THREADS,
+            "threads",
+            self.threads,
+            "must be 0 (one per core) to 1024",
+        )?;
+        bound(
             !self.limits.pooling
                 || self.limits.pool_instances == 0
                 || self.limits.pool_instances as usize >= self.jobs_in_flight(),

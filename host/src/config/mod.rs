@@ -44,6 +44,10 @@ pub struct Config {
     pub worker_count: usize,
     /// Jobs each loop keeps running (≥ 1).
     pub batch_size: usize,
+    /// Threads that run jobs, claims and the API (0: one per core; at most
+    /// [`MAX_THREADS`]). A host that shares a small machine with its Redis
+    /// drains more with fewer: README, "Past one Redis".
+    pub threads: usize,
     /// Retries for jobs submitted without their own (≥ 0).
     pub max_retries: u32,
     /// Seconds running jobs may finish after SIGTERM (≥ 0).
@@ -84,6 +88,7 @@ impl Default for Config {
             prefix: QueueConfig::default().prefix,
             worker_count: worker.worker_count,
             batch_size: worker.batch_size,
+            threads: 0,
             max_retries: retry.max_retries,
             shutdown_timeout: worker.shutdown_timeout_ms as f64 / 1000.0,
             health_check_interval: 60,
@@ -104,6 +109,9 @@ impl Default for Config {
 }
 
 const MIB: u64 = 1024 * 1024;
+/// The most runtime threads `threads` may ask for (its bound's message
+/// says the number).
+pub const MAX_THREADS: usize = 1024;
 /// The furthest `queue.max_schedule_ahead_days` may reach (about 10 years).
 const MAX_SCHEDULE_AHEAD_DAYS: u64 = 3660;
 

@@ -22,6 +22,7 @@ fn every_bound_names_its_key() {
     let cases = [
         ("worker_count = 0", "worker_count"),
         ("batch_size = 0", "batch_size"),
+        ("threads = 1025", "threads"),
         ("shutdown_timeout = -1.0", "shutdown_timeout"),
         ("health_check_interval = 9", "health_check_interval"),
         ("[retry]\nbackoff_factor = -1.0", "retry.backoff_factor"),

@@ -3,6 +3,7 @@
 //! hosts, firing due schedule ticks, and handing its own jobs back at once
 //! on shutdown.
 
+mod claim_loop;
 mod completer;
 mod config;
 mod cron;
@@ -21,14 +22,13 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::content::ContentDir;
 use crate::llm::LlmClient;
 use crate::metrics::{Metrics, resident_bytes};
 use services::QueueServices;
 
-use crate::queue::{Ack, Claim, ClaimedJob, JobStatus, Queue, QueueError, SubmitRequest};
+use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError, SubmitRequest};
 use crate::registry::Registry;
 use crate::runtime::{
     ChildJob, HostServices, JobFailure, JobInput, JobView, LlmError, LlmRequest, LlmResponse,
@@ -205,85 +205,6 @@ impl Worker {
         tracing::info!(host = %self.host_id, "worker stopped");
     }
 
-    /// Keeps up to `batch_size` jobs running: claims as many as there are
-    /// free slots, at most [`claim_chunk`] in one atomic step (and at once
-    /// again while claims come back full), then waits for a job to finish, a
-    /// wake-up from pub/sub, or the idle poll. Stops claiming on shutdown and
-    /// returns once its running jobs have finished.
-    async fn claim_loop(self: Arc<Self>, n: usize) {
-        let capacity = self.config.batch_size.max(1);
-        let idle = Duration::from_millis(self.config.idle_poll_ms.max(10));
-        let mut running = tokio::task::JoinSet::new();
-        let mut backoff = Duration::from_millis(100);
-        while !self.stopping.is_cancelled() {
-            while let Some(done) = running.try_join_next() {
-                if let Err(e) = done {
-                    tracing::error!("job task failed: {e}");
-                }
-            }
-            // Register interest before looking, so a wake-up between the
-            // claim and the wait is not lost.
-            let notified = self.wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let free = capacity
-                .saturating_sub(running.len())
-                .min(claim_chunk(capacity));
-            let paused = self.memory_guard();
-            // How long to wait when nothing wakes the loop: the idle poll,
-            // or less when a scheduled job comes due sooner.
-            let mut wait = idle;
-            if free > 0 && !paused {
-                let snapshot = self.registry.snapshot();
-                let types: Vec<&str> = snapshot.job_types().collect();
-                match self
-                    .queue
-                    .claim_next(&self.host_id, &types, free, self.config.lease())
-                    .await
-                {
-                    Ok(Claim { jobs, next_due }) => {
-                        if let Some(due) = next_due {
-                            wait = wait.min(due + SCHEDULE_SLACK);
-                        }
-                        backoff = Duration::from_millis(100);
-                        if !jobs.is_empty() {
-                            tracing::debug!(worker = n, count = jobs.len(), "claimed");
-                            let full = jobs.len() == free;
-                            for job in jobs {
-                                let span = self.job_span(&job);
-                                running.spawn(self.clone().run_job(job).instrument(span));
-                            }
-                            if full {
-                                // There may be more: look again at once.
-                                continue;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(worker = n, "claim failed ({e}); retrying in {backoff:?}");
-                        tokio::select! {
-                            _ = tokio::time::sleep(backoff) => {}
-                            _ = self.stopping.cancelled() => {}
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
-                        continue;
-                    }
-                }
-            }
-            tokio::select! {
-                Some(_) = running.join_next(), if !running.is_empty() => {}
-                _ = notified => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.stopping.cancelled() => {}
-            }
-        }
-        while let Some(done) = running.join_next().await {
-            if let Err(e) = done {
-                tracing::error!("job task failed: {e}");
-            }
-        }
-    }
-
     /// Whether the memory guard holds claims now; says so when that changes.
     fn memory_guard(&self) -> bool {
         let paused = self.over_memory();
@@ -450,35 +371,6 @@ impl Worker {
     }
 }
 
-/// Most jobs one claim takes: half the loop's capacity, between 32 and 50
-/// (never more than the capacity). A loop that fills all its slots in one
-/// claim moves them in lockstep: Redis claims them all while the host
-/// waits, the host runs them all while Redis waits, then records them all.
-/// Smaller claims keep some slots running while others are being claimed
-/// or recorded. Measured (`--scale` drain, one Redis, 2 cores): at 200 in
-/// flight, claims of 50 drained 16-32% more than claims of 200 in three
-/// interleaved pairs; at 64, claims of 32 drained 8-18% more than claims
-/// of 64, and claims of 16 less (each claim call has a fixed cost).
-fn claim_chunk(capacity: usize) -> usize {
-    (capacity / 2).clamp(32, 50).min(capacity).max(1)
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::claim_chunk;
-
-    #[test]
-    fn claims_are_half_the_capacity_between_32_and_50() {
-        assert_eq!(claim_chunk(1), 1);
-        assert_eq!(claim_chunk(10), 10);
-        assert_eq!(claim_chunk(40), 32);
-        assert_eq!(claim_chunk(64), 32);
-        assert_eq!(claim_chunk(90), 45);
-        assert_eq!(claim_chunk(200), 50);
-        assert_eq!(claim_chunk(10_000), 50);
-    }
 }
