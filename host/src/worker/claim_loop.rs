@@ -108,26 +108,33 @@ impl Worker {
     }
 }
 
-/// Most jobs one claim takes: half the loop's capacity, between 32 and 50
-/// (never more than the capacity). A loop that fills all its slots in one
-/// claim moves them in lockstep: Redis claims them all while the host
-/// waits, the host runs them all while Redis waits, then records them all.
-/// Smaller claims keep some slots running while others are being claimed
-/// or recorded. Measured (`--scale` drain, one Redis, 2 cores): at 200 in
-/// flight, claims of 50 drained 16-32% more than claims of 200 in three
-/// interleaved pairs; at 64, claims of 32 drained 8-18% more than claims
-/// of 64, and claims of 16 less (each claim call has a fixed cost).
+/// Most jobs one claim takes: a quarter of the loop's capacity, between 16
+/// and 50 (never more than the capacity). A loop that fills all its slots
+/// in one claim moves them in lockstep: Redis claims them all while the
+/// host waits, the host runs them all while Redis waits, then records them
+/// all. Smaller claims keep some slots running while others are being
+/// claimed or recorded; too small, and each claim call's fixed cost
+/// shows. Measured (`--scale` drains of 55,000 no-op jobs, one Redis, 2
+/// cores, freed slots gathering a quarter of a chunk): at 64 in flight and
+/// one runtime thread, claims of 16 drained 46.0-49.6k jobs/s in four runs,
+/// of 12 45.4-46.4k, of 8 40.5-42.4k, of 24 44.8-45.1k, of 32 38.3-41.4k,
+/// of 48 and 64 35.2-36.7k; with two threads 16 and 32 were level
+/// (31.9-34.3k against 30.6-33.4k). At 200 in flight claims of 50 drained
+/// 54.7-59.3k, of 16 50.8-52.7k. Earlier, at 200, claims of 50 drained
+/// 16-32% more than claims of 200.
 pub(super) fn claim_chunk(capacity: usize) -> usize {
-    (capacity / 2).clamp(32, 50).min(capacity).max(1)
+    (capacity / 4).clamp(16, 50).min(capacity).max(1)
 }
 
 /// While the last claim came back full (the queue has a backlog), freed
 /// slots wait until a quarter of a chunk is free, or [`GATHER_MAX`] after
 /// the first freed, whichever comes first; otherwise a freed slot is
 /// claimed for at once. Without it a busy loop claims for one or two slots
-/// at a time. Measured (one Redis, 2 cores, 64 in flight, one runtime
-/// thread, three interleaved rounds of 55,000 no-op jobs): 40.6-41.2k
-/// jobs/s gathering 8 slots, 39.7-40.8k gathering 16, 36.8-39.5k without.
+/// at a time. Measured with claims of 32 (one Redis, 2 cores, 64 in
+/// flight, one runtime thread, three interleaved rounds of 55,000 no-op
+/// jobs): 40.6-41.2k jobs/s gathering 8 slots, 39.7-40.8k gathering 16,
+/// 36.8-39.5k without; with claims of 16, gathering 4 drained 46.0-49.6k
+/// and gathering 8 41.2-46.6k.
 #[derive(Debug)]
 pub(super) struct Gather {
     /// Free slots worth a claim while there is a backlog.
@@ -170,12 +177,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn claims_are_half_the_capacity_between_32_and_50() {
+    fn claims_are_a_quarter_of_the_capacity_between_16_and_50() {
         assert_eq!(claim_chunk(1), 1);
         assert_eq!(claim_chunk(10), 10);
-        assert_eq!(claim_chunk(40), 32);
-        assert_eq!(claim_chunk(64), 32);
-        assert_eq!(claim_chunk(90), 45);
+        assert_eq!(claim_chunk(40), 16);
+        assert_eq!(claim_chunk(64), 16);
+        assert_eq!(claim_chunk(100), 25);
         assert_eq!(claim_chunk(200), 50);
         assert_eq!(claim_chunk(10_000), 50);
     }
@@ -183,7 +190,7 @@ mod tests {
     #[test]
     fn freed_slots_gather_only_behind_a_backlog_and_not_for_long() {
         let t = Instant::now();
-        let mut g = Gather::new(64);
+        let mut g = Gather::new(128);
         assert_eq!(g.want, 8);
         // No claim yet, or the last one came back short: claim at once.
         assert_eq!(g.hold(1, 63, t), None);
