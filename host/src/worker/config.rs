@@ -11,7 +11,7 @@ pub struct WorkerConfig {
     /// Concurrent claim loops on this host.
     pub worker_count: usize,
     /// Jobs one loop keeps running at once; it claims them in atomic steps
-    /// of half this many, kept within 32 to 50. A host runs at most
+    /// of a quarter this many, kept within 16 to 50. A host runs at most
     /// `worker_count × batch_size` jobs.
     pub batch_size: usize,
     /// How long a claim holds a job before other hosts may take it back.
