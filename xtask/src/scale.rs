@@ -1,7 +1,9 @@
 //! `cargo xtask bench --scale [--jobs N]`: the drain at equal concurrency,
 //! Deckhand against BullMQ, at 64 and at 200 jobs in flight, each against a
 //! fresh `redis-server`; then Deckhand against a fresh 3-master Redis Cluster
-//! on loopback (`redis+cluster://`) at 200. Reports jobs/s, the ratio to
+//! on loopback (`redis+cluster://`) at 200. Each Deckhand drain runs twice:
+//! with the host's runtime threads at one per core (the default) and at one
+//! (`DECKHAND_THREADS`), as BullMQ's one Node thread. Reports jobs/s, the ratio to
 //! BullMQ, and Redis' script time per job (`INFO commandstats`, FCALL
 //! usec over the drain; BullMQ's EVALSHA), and writes `target/bench/scale.md`.
 
@@ -97,11 +99,12 @@ pub fn scale(args: &[String]) -> Result<(), String> {
         }
     }
 
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let table = format!(
         "| Redis | in flight | host threads | Deckhand jobs/s | BullMQ jobs/s | ratio | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job | Redis CPU µs/job | host CPU µs/job |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n{}\n\n\
          {jobs} no-op jobs queued then drained (plus a tenth more queued one by one); \
-         Deckhand: 1 host, `--batch-size` = in flight, `--threads` as given (one per core: 2 here), \
+         Deckhand: 1 host, `--batch-size` = in flight, `--threads` as given (one per core: {cores} here), \
          echo.wasm, content store off; \
          BullMQ 6.7.0: 1 Node process, Worker concurrency = in flight. \
          Script µs/job: FCALL (and EVALSHA) usec in `INFO commandstats` over the drain, per job \
