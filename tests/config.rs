@@ -7,6 +7,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::api::Api;
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
@@ -223,7 +224,6 @@ async fn threads_size_the_hosts_runtime() {
     let redis = TestRedis::start();
     let url = redis.url();
     let plugins = plugin_dir(&["echo"]);
-    let http = reqwest::Client::new();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     for (flag, env, want) in [(Some("1"), "3", 1), (None, "3", 3), (None, "0", cores)] {
         let extra: Vec<&str> = flag.map(|n| vec!["--threads", n]).unwrap_or_default();
@@ -234,16 +234,9 @@ async fn threads_size_the_hosts_runtime() {
             &extra,
             &[("DECKHAND_THREADS", env)],
         );
-        let mut metrics = String::new();
-        for _ in 0..300 {
-            if let Ok(r) = http.get(format!("{}/metrics", host.api)).send().await {
-                metrics = r.text().await.unwrap_or_default();
-                if !metrics.is_empty() {
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let api = Api::new(&host);
+        api.ready(&host).await;
+        let metrics = api.text("/metrics").await;
         assert!(
             metrics.contains(&format!("\ndeckhand_runtime_threads {want}\n")),
             "flag {flag:?}, DECKHAND_THREADS={env}: want {want}: {metrics}\n{}",

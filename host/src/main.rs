@@ -15,11 +15,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    match cli::threads(&args) {
-        0 => {}
-        n => {
-            builder.worker_threads(n);
-        }
+    let threads = cli::threads(&args);
+    if threads > 0 {
+        builder.worker_threads(threads);
     }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
