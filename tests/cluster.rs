@@ -7,6 +7,8 @@
 //! (printed as `LOSS ...`).
 
 mod common;
+#[path = "cluster/resharding.rs"]
+mod resharding;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;

@@ -14,15 +14,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection, PubSub};
-use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value};
 
+use super::cluster::Cluster;
 use super::{QueueError, invalid};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A Redis URL taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,7 +142,7 @@ impl Endpoint {
                 Ok((Conn::Single(conn), Connector::Single(client)))
             }
             Endpoint::Cluster(nodes) => {
-                let conn = redis::cluster::ClusterClient::builder(nodes.clone())
+                let routed = redis::cluster::ClusterClient::builder(nodes.clone())
                     .connection_timeout(CONNECT_TIMEOUT)
                     .response_timeout(RESPONSE_TIMEOUT)
                     .retries(10)
@@ -152,11 +151,23 @@ impl Endpoint {
                     .build()?
                     .get_async_connection()
                     .await?;
-                let seeds = nodes
+                let seeds: Vec<redis::Client> = nodes
                     .iter()
                     .map(|n| redis::Client::open(n.as_str()))
                     .collect::<RedisResult<_>>()?;
-                Ok((Conn::Cluster(conn), Connector::Cluster(seeds)))
+                let template = seeds
+                    .first()
+                    .map(|seed| seed.get_connection_info().clone())
+                    .ok_or_else(|| {
+                        redis::RedisError::from((
+                            redis::ErrorKind::InvalidClientConfig,
+                            "a cluster URL names no seed node",
+                        ))
+                    })?;
+                Ok((
+                    Conn::Cluster(Cluster::new(routed, template)),
+                    Connector::Cluster(seeds),
+                ))
             }
             Endpoint::Sentinel {
                 sentinels,
@@ -189,21 +200,28 @@ impl Endpoint {
 #[derive(Clone)]
 pub enum Conn {
     Single(ConnectionManager),
-    Cluster(ClusterConnection),
+    /// Sends a partition's commands straight to its slot's master (see
+    /// `cluster.rs`).
+    Cluster(Cluster),
     Sentinel(Arc<SentinelShared>),
 }
 
 impl Conn {
+    /// A handle for commands whose keys are all in `slot` (or that have
+    /// none): in a cluster, they go straight to the slot's master.
+    pub fn on(&self, slot: u16) -> Conn {
+        match self {
+            Conn::Cluster(c) => Conn::Cluster(c.on(slot)),
+            other => other.clone(),
+        }
+    }
+
     /// Runs `cmd`, a command without keys (TIME, CONFIG, PING, SCAN), on
     /// the master that owns `slot`: in a cluster, the node the queue's
     /// keys live on; otherwise the one server.
     pub async fn on_slot<T: FromRedisValue>(&mut self, cmd: &Cmd, slot: u16) -> RedisResult<T> {
         match self {
-            Conn::Cluster(c) => {
-                let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
-                let value = c.route_command(cmd, RoutingInfo::SingleNode(route)).await?;
-                T::from_redis_value(&value)
-            }
+            Conn::Cluster(c) => c.on_slot(cmd, slot).await,
             other => cmd.query_async(other).await,
         }
     }
@@ -217,7 +235,7 @@ impl ConnectionLike for Conn {
             Conn::Sentinel(s) => Box::pin(async move {
                 let mut conn = s.connection().await?;
                 let reply = conn.req_packed_command(cmd).await;
-                s.check(&reply);
+                s.check(reply.as_ref().map(std::slice::from_ref));
                 reply
             }),
         }
@@ -235,7 +253,7 @@ impl ConnectionLike for Conn {
             Conn::Sentinel(s) => Box::pin(async move {
                 let mut conn = s.connection().await?;
                 let reply = conn.req_packed_commands(cmd, offset, count).await;
-                s.check(&reply);
+                s.check(reply.as_ref().map(Vec::as_slice));
                 reply
             }),
         }
@@ -279,19 +297,33 @@ impl SentinelShared {
 
     /// Forgets the connection after an error that says its server is gone
     /// or is no longer the master, so the next call asks the sentinels.
-    fn check<T>(&self, reply: &RedisResult<T>) {
-        let Err(e) = reply else { return };
-        let gone = e.is_io_error()
+    fn check(&self, reply: Result<&[Value], &redis::RedisError>) {
+        if not_the_master(reply) {
+            *lock(&self.current) = None;
+        }
+    }
+}
+
+/// Whether a reply says its server is gone or is no longer the master: a
+/// connection error, or an error reply (READONLY, MASTERDOWN), which comes
+/// back as a value (in a pipeline's replies too).
+fn not_the_master(reply: Result<&[Value], &redis::RedisError>) -> bool {
+    let gone = |e: &redis::RedisError| {
+        e.is_io_error()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
             || e.is_timeout()
             || matches!(
                 e.kind(),
                 redis::ErrorKind::ReadOnly | redis::ErrorKind::MasterDown
-            );
-        if gone {
-            *lock(&self.current) = None;
-        }
+            )
+    };
+    match reply {
+        Err(e) => gone(e),
+        Ok(values) => values.iter().any(|v| match v {
+            Value::ServerError(e) => gone(&e.clone().into()),
+            _ => false,
+        }),
     }
 }
 
@@ -422,6 +454,25 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_only_reply_or_a_dropped_connection_means_the_master_moved() {
+        let reply = |line: &str| {
+            redis::parse_redis_value(format!("-{line}\r\n").as_bytes()).expect("an error reply")
+        };
+        let read_only = reply("READONLY You can't write against a read only replica.");
+        let script_error = reply("ERR something else");
+        let ok = Value::Okay;
+        assert!(not_the_master(Ok(std::slice::from_ref(&read_only))));
+        assert!(not_the_master(Ok(&[ok.clone(), read_only])));
+        assert!(not_the_master(Ok(&[reply(
+            "MASTERDOWN Link with MASTER is down"
+        )])));
+        let dropped = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(not_the_master(Err(&dropped)));
+        assert!(!not_the_master(Ok(&[ok, script_error])));
+        assert!(!not_the_master(Ok(&[])));
+    }
 
     #[test]
     fn slots_match_redis() {

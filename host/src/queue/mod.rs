@@ -34,6 +34,7 @@
 //!   each, in one Redis Functions library.
 
 mod browse;
+mod cluster;
 pub mod connection;
 mod controls;
 mod dlq;
@@ -359,10 +360,11 @@ impl Queue {
         }
         let (conn, connector) = Endpoint::parse(url)?.connect().await?;
         let tag = format!("{{{}}}", config.prefix);
+        let slot = connection::slot(&config.prefix);
         let queue = Queue {
             connector,
-            conn,
-            slot: connection::slot(&config.prefix),
+            conn: conn.on(slot),
+            slot,
             config,
             tag,
             index: 0,

@@ -83,12 +83,13 @@ impl Queue {
     /// A handle on partition `p` alone.
     pub(super) fn part(&self, p: u32) -> Queue {
         let name = tag_name(&self.config.prefix, p);
+        let slot = connection::slot(&name);
         Queue {
             connector: self.connector.clone(),
-            conn: self.conn.clone(),
+            conn: self.conn.on(slot),
             config: self.config.clone(),
             tag: format!("{{{name}}}"),
-            slot: connection::slot(&name),
+            slot,
             index: p,
             root: false,
         }
