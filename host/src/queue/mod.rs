@@ -10,6 +10,8 @@
 //! handle defined here, with the types every operation shares):
 //! - `connection.rs`: the Redis URL (one server, a cluster, Sentinel) and
 //!   the one connection type over them; replication acknowledgements;
+//! - `cluster.rs`: on a Redis Cluster, each partition's commands straight
+//!   to its slot's master, the cluster client taking over when that is stale;
 //! - `partition.rs`: the queue split into partitions, each in its own
 //!   slot; a handle on one, and the helpers that spread an operation;
 //! - `route.rs`: which partition a new job goes to; batches split by it;
