@@ -368,68 +368,7 @@ impl Connector {
     }
 }
 
-/// Most replicas `min_replica_acks` may ask for.
-pub const MAX_REPLICA_ACKS: u32 = 16;
-/// The longest `replica_ack_timeout_ms`.
-pub const MAX_REPLICA_ACK_TIMEOUT_MS: u64 = 60_000;
-
-/// Checks the replication settings (range) before anything connects.
-pub(super) fn check_replication(config: &super::QueueConfig) -> Result<(), QueueError> {
-    if config.min_replica_acks > MAX_REPLICA_ACKS {
-        return Err(invalid(
-            "queue.min_replica_acks",
-            format!("{}: at most {MAX_REPLICA_ACKS}", config.min_replica_acks),
-        ));
-    }
-    if !(1..=MAX_REPLICA_ACK_TIMEOUT_MS).contains(&config.replica_ack_timeout_ms) {
-        return Err(invalid(
-            "queue.replica_ack_timeout_ms",
-            format!(
-                "{}: between 1 and {MAX_REPLICA_ACK_TIMEOUT_MS}",
-                config.replica_ack_timeout_ms
-            ),
-        ));
-    }
-    Ok(())
-}
-
-impl super::Queue {
-    /// Runs a function that records a submission or an outcome. With
-    /// `min_replica_acks`, `WAIT` follows it in one pipeline, on the same
-    /// connection to the same master, so it counts this very write; too few
-    /// acknowledgements fail the call with [`QueueError::NotReplicated`].
-    pub(super) async fn write<T: FromRedisValue>(
-        &self,
-        call: &super::scripts::Call,
-    ) -> Result<T, QueueError> {
-        let mut conn = self.conn.clone();
-        let wanted = self.config.min_replica_acks;
-        if wanted == 0 {
-            return Ok(call.invoke_async(&mut conn).await?);
-        }
-        let timeout_ms = self.config.replica_ack_timeout_ms;
-        let mut pipe = redis::pipe();
-        pipe.add_command(call.cmd().clone())
-            .cmd("WAIT")
-            .arg(wanted)
-            .arg(timeout_ms);
-        let (value, acked): (T, u32) = match pipe.query_async(&mut conn).await {
-            Err(e) if super::scripts::missing(&e) => {
-                call.load(&mut conn).await?;
-                pipe.query_async(&mut conn).await?
-            }
-            other => other.map_err(super::scripts::explain)?,
-        };
-        if acked < wanted {
-            return Err(QueueError::NotReplicated {
-                acked,
-                wanted,
-                timeout_ms,
-            });
-        }
-        Ok(value)
-    }
-}
+pub use super::replication::{MAX_REPLICA_ACK_TIMEOUT_MS, MAX_REPLICA_ACKS};
 
 /// The Redis Cluster slot of a hash tag's content (CRC16/XMODEM mod 16384).
 pub fn slot(tag: &str) -> u16 {

@@ -9,7 +9,8 @@
 //! Layout, one concern a file (all of them `impl Queue` blocks on the one
 //! handle defined here, with the types every operation shares):
 //! - `connection.rs`: the Redis URL (one server, a cluster, Sentinel) and
-//!   the one connection type over them; replication acknowledgements;
+//!   the one connection type over them;
+//! - `replication.rs`: writes that wait for replicas (`min_replica_acks`);
 //! - `cluster.rs`: on a Redis Cluster, each partition's commands straight
 //!   to its slot's master, the cluster client taking over when that is stale;
 //! - `partition.rs`: the queue split into partitions, each in its own
@@ -52,6 +53,7 @@ mod provider;
 mod read;
 mod record;
 mod relay;
+mod replication;
 mod retry;
 mod route;
 mod schedules;
@@ -353,7 +355,7 @@ impl Queue {
                 ),
             ));
         }
-        connection::check_replication(&config)?;
+        replication::check(&config)?;
         if !(1..=MAX_PARTITIONS).contains(&config.partitions) {
             return Err(invalid(
                 "partitions",
