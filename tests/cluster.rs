@@ -4,7 +4,8 @@
 //! partitions, fan-out) while the master that holds partition 0 is killed
 //! with SIGKILL and its replica takes over. With `min_replica_acks = 1`
 //! nothing acknowledged may be lost; with 0 the test measures what was
-//! (printed as `LOSS ...`).
+//! (printed as `LOSS ...`). `cluster/resharding.rs` moves the queue's slot
+//! to another master while it runs.
 
 mod common;
 #[path = "cluster/resharding.rs"]
