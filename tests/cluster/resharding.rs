@@ -1,7 +1,7 @@
 //! A partition's slot moved to another master while the queue runs: the
-//! queue's direct connection to the old master answers MOVED, and every
-//! call still lands (through the routed connection, then directly on the
-//! new master).
+//! queue's direct connection to the old master answers MOVED, to single
+//! commands and inside pipelines, and every call still lands (through the
+//! routed connection, then directly on the new master).
 
 use std::time::Duration;
 
@@ -94,8 +94,13 @@ fn move_slot(cluster: &TestCluster, slot: u16, from: usize, to: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_follows_its_slot_to_another_master() {
     let cluster = TestCluster::start(3);
-    let queue =
-        common::queue_with_types(&cluster.url(), QueueConfig::default(), "h", &["echo"]).await;
+    // With a replica acknowledgement, submissions and completions go as a
+    // pipeline (the function, then WAIT); claims as a single command.
+    let config = QueueConfig {
+        min_replica_acks: 1,
+        ..QueueConfig::default()
+    };
+    let queue = common::queue_with_types(&cluster.url(), config, "h", &["echo"]).await;
     run(&queue, 0..20).await;
     // The direct connection to the slot's master is set up in the
     // background after the first calls; give it time to be in use.

@@ -10,8 +10,8 @@
 //! single commands there.
 //!
 //! The routed connection stays the authority. A slot without a direct
-//! connection yet, a pipeline, and any command whose direct reply says the
-//! map is stale (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, READONLY, a
+//! connection yet, a pipeline that writes more than once, and any command
+//! (or pipeline that wrote nothing) whose direct reply says the map is stale (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, READONLY, a
 //! dropped, refused or timed-out connection) go through it: it follows
 //! redirects, refreshes its slot map and retries exactly as before. The
 //! stale direct connection is dropped, and the slot's master is looked up
@@ -119,6 +119,53 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// A pipeline that writes at most once (a function and its `WAIT`, or
+    /// reads alone) goes straight to the slot's master like a command. It
+    /// is sent again through the routed connection only when nothing in it
+    /// wrote: the one writing command's own reply says it did not run
+    /// (MOVED, ASK, READONLY, ...), or the connection failed before a reply
+    /// (as the routed connection itself would resend it). Any other
+    /// pipeline goes routed from the start.
+    async fn send_pipeline(
+        &mut self,
+        pipe: &Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        let commands = pipe.cmd_iter().count();
+        let simple = offset == 0 && count == commands;
+        let writes = pipe.cmd_iter().filter(|c| !is_read(c)).count();
+        let direct = match self.slot {
+            Some(slot) if simple && writes <= 1 => self
+                .direct
+                .connection(slot, &self.routed)
+                .map(|conn| (slot, conn)),
+            _ => None,
+        };
+        let Some((slot, mut conn)) = direct else {
+            return self.routed.req_packed_commands(pipe, offset, count).await;
+        };
+        match conn.req_packed_commands(pipe, offset, count).await {
+            Err(e) if stale(&e) => {}
+            Ok(replies) if replies.iter().any(stale_reply) => {
+                if !nothing_written(pipe, &replies) {
+                    // Cannot be sent again whole; the caller sees the error.
+                    self.direct.forget(slot);
+                    return Ok(replies);
+                }
+            }
+            other => return other,
+        }
+        tracing::debug!(
+            slot,
+            "direct pipeline to the slot's master went stale; routing"
+        );
+        self.direct.forget(slot);
+        self.routed.req_packed_commands(pipe, offset, count).await
+    }
+}
+
 impl ConnectionLike for Cluster {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         let slot = self.slot;
@@ -127,14 +174,11 @@ impl ConnectionLike for Cluster {
 
     fn req_packed_commands<'a>(
         &'a mut self,
-        cmd: &'a Pipeline,
+        pipe: &'a Pipeline,
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        // A pipeline might stop part-way on a stale node; resending its
-        // rest through the routed connection is not safe, so it goes there
-        // from the start.
-        self.routed.req_packed_commands(cmd, offset, count)
+        Box::pin(self.send_pipeline(pipe, offset, count))
     }
 
     fn get_db(&self) -> i64 {
@@ -269,6 +313,61 @@ fn master_of(map: &Value, slot: u16) -> Option<(String, u16)> {
     })
 }
 
+/// Commands that write nothing: a pipeline of these and one writing
+/// command can be sent again if that command did not run.
+const READS: &[&str] = &[
+    "EXISTS",
+    "WAIT",
+    "GET",
+    "MGET",
+    "HGET",
+    "HMGET",
+    "HGETALL",
+    "HLEN",
+    "HEXISTS",
+    "LRANGE",
+    "LLEN",
+    "ZCARD",
+    "ZSCORE",
+    "ZRANGE",
+    "ZCOUNT",
+    "SCARD",
+    "SMEMBERS",
+    "SISMEMBER",
+    "TTL",
+    "PTTL",
+    "TYPE",
+    "PING",
+    "TIME",
+    "FCALL_RO",
+];
+
+fn is_read(cmd: &Cmd) -> bool {
+    match cmd.args_iter().next() {
+        Some(redis::Arg::Simple(name)) => READS
+            .iter()
+            .any(|r| r.as_bytes().eq_ignore_ascii_case(name)),
+        _ => false,
+    }
+}
+
+/// Whether no writing command of `pipe` ran, by its replies: each one's
+/// own reply says its node did not serve the slot.
+fn nothing_written(pipe: &Pipeline, replies: &[Value]) -> bool {
+    !pipe
+        .cmd_iter()
+        .zip(replies)
+        .any(|(c, reply)| !is_read(c) && !stale_reply(reply))
+}
+
+/// Whether one reply in a pipeline says the node no longer serves the slot.
+fn stale_reply(reply: &Value) -> bool {
+    match reply {
+        Value::ServerError(e) => stale(&e.clone().into()),
+        _ => false,
+    }
+}
+
 /// Whether an error says the direct connection is no longer the way to
 /// the slot's master (so the routed connection should take the command).
 fn stale(e: &RedisError) -> bool {
@@ -307,6 +406,46 @@ mod tests {
             Value::Array(vec![bulk(host), Value::Int(port), bulk("id")]),
             Value::Array(vec![bulk("10.0.0.9"), Value::Int(7009), bulk("replica")]),
         ])
+    }
+
+    #[test]
+    fn a_pipeline_goes_again_only_if_nothing_in_it_wrote() {
+        let error = |line: &str| {
+            redis::parse_redis_value(format!("-{line}\r\n").as_bytes()).expect("an error reply")
+        };
+        let moved = error("MOVED 3999 127.0.0.1:6381");
+        let mut write_and_wait = redis::pipe();
+        write_and_wait
+            .cmd("FCALL")
+            .arg("f")
+            .arg(1)
+            .arg("{q}:seq")
+            .cmd("WAIT")
+            .arg(1)
+            .arg(1000);
+        let writes = write_and_wait.cmd_iter().filter(|c| !is_read(c)).count();
+        assert_eq!(writes, 1);
+        // The function did not run: send it again.
+        assert!(nothing_written(
+            &write_and_wait,
+            &[moved.clone(), Value::Int(0)]
+        ));
+        // It ran (whatever WAIT said), or failed in itself: never again.
+        assert!(!nothing_written(
+            &write_and_wait,
+            &[Value::Okay, moved.clone()]
+        ));
+        let script_error = error("ERR in the script");
+        assert!(!nothing_written(
+            &write_and_wait,
+            &[script_error, Value::Int(0)]
+        ));
+        // Reads alone may always go again.
+        let mut reads = redis::pipe();
+        reads.exists("{q}:job:a").exists("{q}:job:b");
+        assert!(nothing_written(&reads, &[moved, Value::Int(1)]));
+        assert!(is_read(redis::cmd("wait").arg(1)));
+        assert!(!is_read(redis::cmd("HSET").arg("k")));
     }
 
     #[test]
