@@ -7,12 +7,13 @@
 //! knows the slot of everything it sends (a partition's keys share one
 //! hash tag), so [`Cluster`] keeps a plain multiplexed connection to the
 //! master `CLUSTER SLOTS` names for each slot it has been given, and sends
-//! single commands there.
+//! single commands there, and pipelines that write at most once.
 //!
-//! The routed connection stays the authority. A slot without a direct
-//! connection yet, a pipeline that writes more than once, and any command
-//! (or pipeline that wrote nothing) whose direct reply says the map is stale (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, READONLY, a
-//! dropped, refused or timed-out connection) go through it: it follows
+//! The routed connection stays the authority. These go through it: a slot
+//! without a direct connection yet; a pipeline that writes more than once;
+//! and any command, or pipeline that wrote nothing, whose direct reply
+//! says the map is stale (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, MASTERDOWN,
+//! READONLY, a dropped, refused or timed-out connection). It follows
 //! redirects, refreshes its slot map and retries exactly as before. The
 //! stale direct connection is dropped, and the slot's master is looked up
 //! again in the background no sooner than [`LOOKUP_PAUSE`] later.
