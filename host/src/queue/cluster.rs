@@ -30,7 +30,8 @@ use redis::{
     Pipeline, RedisError, RedisFuture, RedisResult, Value,
 };
 
-use super::connection::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT};
+use super::connection::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT, lock};
+use super::error::{connection_failed, error_reply, not_serving};
 
 /// How long a slot waits between lookups of its master, after a lookup
 /// failed or its direct connection went stale.
@@ -95,11 +96,7 @@ impl Cluster {
             return self.routed.req_packed_command(cmd).await;
         };
         let Some(mut conn) = self.direct.connection(slot, &self.routed) else {
-            let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
-            return self
-                .routed
-                .route_command(cmd, RoutingInfo::SingleNode(route))
-                .await;
+            return self.routed.route_command(cmd, master_of_slot(slot)).await;
         };
         // A server's error reply (MOVED among them) comes back as a value.
         let reply = match conn.req_packed_command(cmd).await {
@@ -110,10 +107,7 @@ impl Cluster {
             Err(e) if stale(&e) => {
                 tracing::debug!(slot, "direct connection to the slot's master: {e}; routing");
                 self.direct.forget(slot);
-                let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
-                self.routed
-                    .route_command(cmd, RoutingInfo::SingleNode(route))
-                    .await
+                self.routed.route_command(cmd, master_of_slot(slot)).await
             }
             other => other,
         }
@@ -226,12 +220,8 @@ impl Direct {
     /// Asks the slot's master which node serves `slot`, then connects to it
     /// (or reuses a direct connection to the same node).
     async fn look_up(&self, slot: u16, mut routed: ClusterConnection) -> RedisResult<Pin> {
-        let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
         let map = routed
-            .route_command(
-                redis::cmd("CLUSTER").arg("SLOTS"),
-                RoutingInfo::SingleNode(route),
-            )
+            .route_command(redis::cmd("CLUSTER").arg("SLOTS"), master_of_slot(slot))
             .await?;
         let addr = master_of(&map, slot).ok_or_else(|| {
             RedisError::from((
@@ -314,6 +304,14 @@ fn master_of(map: &Value, slot: u16) -> Option<(String, u16)> {
     })
 }
 
+/// Routing to the master that serves `slot`.
+fn master_of_slot(slot: u16) -> RoutingInfo {
+    RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::new(
+        slot,
+        SlotAddr::Master,
+    )))
+}
+
 /// Commands that write nothing: a pipeline of these and one writing
 /// command can be sent again if that command did not run.
 const READS: &[&str] = &[
@@ -363,33 +361,13 @@ fn nothing_written(pipe: &Pipeline, replies: &[Value]) -> bool {
 
 /// Whether one reply in a pipeline says the node no longer serves the slot.
 fn stale_reply(reply: &Value) -> bool {
-    match reply {
-        Value::ServerError(e) => stale(&e.clone().into()),
-        _ => false,
-    }
+    error_reply(reply).is_some_and(|e| stale(&e))
 }
 
 /// Whether an error says the direct connection is no longer the way to
 /// the slot's master (so the routed connection should take the command).
 fn stale(e: &RedisError) -> bool {
-    e.is_io_error()
-        || e.is_connection_dropped()
-        || e.is_connection_refusal()
-        || e.is_timeout()
-        || matches!(
-            e.kind(),
-            ErrorKind::Moved
-                | ErrorKind::Ask
-                | ErrorKind::TryAgain
-                | ErrorKind::ClusterDown
-                | ErrorKind::MasterDown
-                | ErrorKind::ReadOnly
-                | ErrorKind::BusyLoadingError
-        )
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    connection_failed(e) || not_serving(e)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServer
 use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::cluster::Cluster;
+use super::error::{connection_failed, error_reply};
 use super::{QueueError, invalid};
 
 pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -309,10 +310,7 @@ impl SentinelShared {
 /// back as a value (in a pipeline's replies too).
 fn not_the_master(reply: Result<&[Value], &redis::RedisError>) -> bool {
     let gone = |e: &redis::RedisError| {
-        e.is_io_error()
-            || e.is_connection_dropped()
-            || e.is_connection_refusal()
-            || e.is_timeout()
+        connection_failed(e)
             || matches!(
                 e.kind(),
                 redis::ErrorKind::ReadOnly | redis::ErrorKind::MasterDown
@@ -320,10 +318,7 @@ fn not_the_master(reply: Result<&[Value], &redis::RedisError>) -> bool {
     };
     match reply {
         Err(e) => gone(e),
-        Ok(values) => values.iter().any(|v| match v {
-            Value::ServerError(e) => gone(&e.clone().into()),
-            _ => false,
-        }),
+        Ok(values) => values.iter().filter_map(error_reply).any(|e| gone(&e)),
     }
 }
 
@@ -386,7 +381,7 @@ pub fn slot(tag: &str) -> u16 {
     crc % 16384
 }
 
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
