@@ -12,7 +12,8 @@ use common::api::Api;
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
-use deckhand::queue::{Queue, QueueConfig};
+use deckhand::queue::{FIRE_BATCH, Fired, Queue, QueueConfig, QueueError};
+use deckhand::schedule::Schedule;
 use serde_json::json;
 
 /// The ids of the jobs a schedule has fired (read straight from Redis).
@@ -266,41 +267,104 @@ payload = { state = "IL" }
 async fn a_tick_fires_once_and_never_for_a_removed_schedule() {
     let redis = TestRedis::start();
     let q = queue_with_types(&redis.url(), QueueConfig::default(), "h", &["echo"]).await;
-    let schedule = deckhand::schedule::Schedule {
-        name: "s".into(),
-        cron: "@hourly".into(),
-        job_type: "echo".into(),
-        payload: json!({ "n": 1 }),
-        timezone: None,
-        priority: 0,
-        group: Some("g".into()),
-    };
+    let schedule = schedule("s", "echo");
     q.put_schedule(&schedule).await.unwrap();
     let tick = deckhand::job::unix_ms_now() + 3_600_000;
-    let fired = q.fire(&schedule, tick).await.unwrap();
-    let deckhand::queue::Fired::Submitted(submitted) = fired else {
+    let fired = q.fire(&[(&schedule, tick)]).await.unwrap();
+    let [Ok(Fired::Submitted(submitted))] = &fired[..] else {
         panic!("{fired:?}")
     };
     assert_eq!(submitted.id, format!("cron:s:{tick}"));
     let job = q.get(&submitted.id).await.unwrap().unwrap();
     assert_eq!(job.group.as_deref(), Some("g"));
     assert_eq!(job.metadata["tick"], tick.to_string());
-    for again in [tick, tick - 1] {
-        assert_eq!(
-            q.fire(&schedule, again).await.unwrap(),
-            deckhand::queue::Fired::Skipped
-        );
-    }
+    let again = q
+        .fire(&[(&schedule, tick), (&schedule, tick - 1)])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&again[..], [Ok(Fired::Skipped), Ok(Fired::Skipped)]),
+        "{again:?}"
+    );
     assert!(q.remove_schedule("s").await.unwrap());
     assert!(!q.remove_schedule("s").await.unwrap());
-    assert_eq!(
-        q.fire(&schedule, tick + 3_600_000).await.unwrap(),
-        deckhand::queue::Fired::Skipped
-    );
+    let gone = q.fire(&[(&schedule, tick + 3_600_000)]).await.unwrap();
+    assert!(matches!(&gone[..], [Ok(Fired::Skipped)]), "{gone:?}");
     assert!(
         q.get(&format!("cron:s:{}", tick + 3_600_000))
             .await
             .unwrap()
             .is_none()
     );
+}
+
+/// Due ticks of many schedules fire in one call per [`FIRE_BATCH`] ticks,
+/// not a round trip each; a tick refused (its job type unknown) is
+/// answered on its own and the others fire.
+#[tokio::test]
+async fn due_ticks_fire_in_one_call_per_batch_and_a_refusal_stays_its_own() {
+    let redis = TestRedis::start();
+    let config = QueueConfig {
+        check_job_types: true,
+        ..QueueConfig::default()
+    };
+    let q = queue_with_types(&redis.url(), config, "h", &["echo"]).await;
+    let mut schedules: Vec<Schedule> = (0..FIRE_BATCH + 20)
+        .map(|i| schedule(&format!("m{i}"), "echo"))
+        .collect();
+    schedules.insert(7, schedule("nobody-runs-it", "unknown.type"));
+    for s in &schedules {
+        q.put_schedule(s).await.unwrap();
+    }
+    let tick = deckhand::job::unix_ms_now() + 3_600_000;
+    let due: Vec<(&Schedule, u64)> = schedules.iter().map(|s| (s, tick)).collect();
+    // The first call loads the library (an FCALL refused, then sent again).
+    let warm = deckhand::queue::SubmitRequest {
+        job_type: "echo".into(),
+        payload: "{}".into(),
+        ..Default::default()
+    };
+    q.submit(warm).await.unwrap();
+    let before = redis.calls("fcall");
+    let fired = q.fire(&due).await.unwrap();
+    assert_eq!(
+        redis.calls("fcall") - before,
+        2,
+        "two calls for {} ticks",
+        due.len()
+    );
+    assert_eq!(fired.len(), due.len());
+    for (s, fired) in schedules.iter().zip(&fired) {
+        match fired {
+            Ok(Fired::Submitted(job)) => {
+                assert_eq!(job.id, s.job_id(tick));
+                assert!(job.created, "{job:?}");
+            }
+            Err(QueueError::UnknownJobType(t)) if s.name == "nobody-runs-it" => {
+                assert_eq!(t, "unknown.type")
+            }
+            other => panic!("{}: {other:?}", s.name),
+        }
+    }
+    let ids: Vec<String> = due.iter().map(|(s, _)| s.job_id(tick)).collect();
+    let made = q.get_many(&ids).await.unwrap();
+    assert_eq!(made.iter().filter(|j| j.is_some()).count(), FIRE_BATCH + 20);
+    // Every tick is recorded, the refused one too: none fires again.
+    let again = q.fire(&due).await.unwrap();
+    assert!(
+        again.iter().all(|f| matches!(f, Ok(Fired::Skipped))),
+        "{again:?}"
+    );
+}
+
+fn schedule(name: &str, job_type: &str) -> Schedule {
+    Schedule {
+        name: name.into(),
+        cron: "@hourly".into(),
+        job_type: job_type.into(),
+        payload: json!({ "n": 1 }),
+        timezone: None,
+        priority: 0,
+        group: Some("g".into()),
+    }
 }

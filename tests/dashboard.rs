@@ -19,23 +19,6 @@ fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no code>")
 }
 
-/// Calls of `command` Redis has served (`INFO commandstats`).
-async fn calls(redis_url: &str, command: &str) -> u64 {
-    let client = ::redis::Client::open(redis_url).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let info: String = ::redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let prefix = format!("cmdstat_{command}:calls=");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Jobs of every kind: completed echo jobs, a fan-out with children, dead
 /// chaos.fail jobs, and paused echo jobs waiting in two groups.
 async fn populate(api: &Api) {
@@ -90,14 +73,11 @@ async fn the_pages_api_counts_lists_and_refuses_bad_input() {
     populate(&api).await;
 
     // The overview, from counters: no key is scanned to draw it.
-    let (scans, keys) = (
-        calls(&redis.url(), "scan").await,
-        calls(&redis.url(), "keys").await,
-    );
+    let (scans, keys) = (redis.calls("scan"), redis.calls("keys"));
     let (s, o) = api.get("/v1/overview").await;
     assert_eq!(s, 200, "{o}");
-    assert_eq!(calls(&redis.url(), "scan").await, scans);
-    assert_eq!(calls(&redis.url(), "keys").await, keys);
+    assert_eq!(redis.calls("scan"), scans);
+    assert_eq!(redis.calls("keys"), keys);
     let by_type = |t: &str| {
         o["job_types"]
             .as_array()

@@ -115,6 +115,20 @@ impl TestRedis {
         self.spawn();
     }
 
+    /// Calls of `command` this Redis has served (`INFO commandstats`).
+    pub fn calls(&self, command: &str) -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query(&mut self.conn())
+            .expect("INFO commandstats");
+        let prefix = format!("cmdstat_{command}:calls=");
+        info.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// A digest of the whole dataset: equal digests, equal data.
     pub fn digest(&self) -> String {
         redis::cmd("DEBUG")

@@ -72,7 +72,7 @@ pub use read::{Outcome, QueueFigures};
 pub use record::{Children, ErrorEntry, JobRecord, JobStatus};
 pub use relay::GRACE as REMOTE_DEPENDENCY_GRACE;
 pub use retry::RetryStrategy;
-pub use schedules::{Fired, StoredSchedule};
+pub use schedules::{FIRE_BATCH, Fired, StoredSchedule};
 pub use submit::{BatchError, check_request, valid_id};
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -8,9 +8,13 @@ use redis::AsyncCommands;
 
 use super::keys::{key, word};
 use super::scripts::functions;
-use super::submit::submitted;
+use super::submit::{Spec, submitted};
 use super::{Queue, QueueError, SubmitRequest, Submitted, invalid};
 use crate::schedule::{MAX_SCHEDULES, Schedule};
+
+/// Most ticks fired in one call: each is a submission, and a call holds
+/// its Redis while it runs.
+pub const FIRE_BATCH: usize = 100;
 
 /// A stored schedule with the last tick it fired (Unix ms; when it was
 /// added, until its first tick).
@@ -110,18 +114,58 @@ impl Queue {
         Ok((now, out))
     }
 
-    /// Fires `tick` of `schedule`: submits `cron:<name>:<tick>` unless that
-    /// tick or a later one was fired already, and records it.
-    pub async fn fire(&self, schedule: &Schedule, tick: u64) -> Result<Fired, QueueError> {
-        let spec = self.spec(&self.scheduled_job(schedule, Some(schedule.job_id(tick)), tick))?;
-        let mut invocation = self.invocation(&functions().fire);
-        invocation.arg(&schedule.name).arg(tick);
-        spec.push_args(&mut invocation);
-        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
-        if reply.first().map(String::as_str) == Some(word::SKIPPED) {
-            return Ok(Fired::Skipped);
+    /// Fires each tick of `due` (a schedule and one of its ticks): submits
+    /// `cron:<name>:<tick>` unless that tick or a later one of the schedule
+    /// was fired already, and records it. One call for up to [`FIRE_BATCH`]
+    /// ticks; a result per tick, in order: a tick refused (its job does not
+    /// check, or its type is unknown) does not hold up the others.
+    pub async fn fire(
+        &self,
+        due: &[(&Schedule, u64)],
+    ) -> Result<Vec<Result<Fired, QueueError>>, QueueError> {
+        let mut out = Vec::with_capacity(due.len());
+        for chunk in due.chunks(FIRE_BATCH) {
+            let mut call = self.invocation(&functions().fire);
+            call.arg(2 + Spec::ARGS);
+            let mut sent = Vec::with_capacity(chunk.len());
+            let mut specs = Vec::with_capacity(chunk.len());
+            for (schedule, tick) in chunk {
+                let req = self.scheduled_job(schedule, Some(schedule.job_id(*tick)), *tick);
+                match self.spec(&req) {
+                    Ok(spec) => {
+                        call.arg(&schedule.name).arg(tick);
+                        spec.push_args(&mut call);
+                        sent.push(specs.len());
+                        specs.push(Ok(spec));
+                    }
+                    Err(e) => specs.push(Err(e)),
+                }
+            }
+            let replies: Vec<Vec<String>> = if sent.is_empty() {
+                Vec::new()
+            } else {
+                self.write(&call).await?
+            };
+            if replies.len() != sent.len() {
+                return Err(QueueError::Protocol(format!(
+                    "{} replies to {} ticks fired",
+                    replies.len(),
+                    sent.len()
+                )));
+            }
+            let mut replies = replies.into_iter();
+            for spec in specs {
+                out.push(spec.and_then(|spec| {
+                    let reply = replies.next().unwrap_or_default();
+                    if reply.first().map(String::as_str) == Some(word::SKIPPED) {
+                        Ok(Fired::Skipped)
+                    } else {
+                        submitted(&reply, &spec).map(Fired::Submitted)
+                    }
+                }));
+            }
         }
-        submitted(&reply, &spec).map(Fired::Submitted)
+        Ok(out)
     }
 
     /// Submits a schedule's job now, outside its ticks (`run now`); the

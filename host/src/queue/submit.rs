@@ -291,9 +291,12 @@ pub(super) struct Spec {
 }
 
 impl Spec {
+    /// How many arguments [`Spec::push_args`] adds.
+    pub(super) const ARGS: usize = 20;
+
     /// The arguments in `submit.lua`'s order (`fire.lua` takes them too).
     pub(super) fn push_args(&self, invocation: &mut super::scripts::Call) {
-        for arg in [
+        let args: [&String; Spec::ARGS] = [
             &self.id,
             &self.job_type,
             &self.payload,
@@ -314,7 +317,8 @@ impl Spec {
             &self.group,
             &self.trace,
             &self.remote,
-        ] {
+        ];
+        for arg in args {
             invocation.arg(arg);
         }
     }
