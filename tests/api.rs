@@ -256,6 +256,108 @@ async fn a_token_guards_v1_but_not_health_or_metrics() {
     );
 }
 
+/// Wrong tokens hold up their address: after `MAX_WRONG` wrong bearer
+/// tokens, that address's next tries (the right token too, and the
+/// dashboard's login) are answered 429 with Retry-After; another address,
+/// and a session opened before, go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_tokens_hold_up_their_address_for_a_window() {
+    use deckhand::api::guesses::{MAX_WRONG, WINDOW_MS};
+    const TOKEN: &str = "s3cret-enough";
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let host = Host::start_with_env(
+        "guesses",
+        &redis.url(),
+        dir.path(),
+        &[],
+        &[("DECKHAND_API_TOKEN", TOKEN)],
+    );
+    let mut api = Api::new(&host);
+    api.token = Some(TOKEN.into());
+    api.ready(&host).await;
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let (here, there) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    let base = host.api.clone();
+    let plugins = format!("{base}/v1/plugins");
+    let login = format!("{base}/ui/login");
+    // A session opened before the guessing.
+    let r = here
+        .post(&login)
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+
+    for _ in 0..MAX_WRONG {
+        let r = here
+            .get(&plugins)
+            .bearer_auth("guess")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let r = here.get(&plugins).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=WINDOW_MS / 1000).contains(&wait), "{wait}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "too_many_wrong_tokens");
+    let r = here
+        .post(&login)
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(r.text().await.unwrap().contains("Too many wrong tokens"));
+    // The session is not a guess: it goes on.
+    let r = here
+        .get(&plugins)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Another address is counted on its own.
+    let r = there
+        .get(&plugins)
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = there.get(&plugins).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = there
+        .post(&login)
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
 #[test]
 fn an_open_listener_without_a_token_is_refused() {
     let dir = plugin_dir(&["echo"]);

@@ -6,11 +6,13 @@
 //! stable code. Bad input is answered 4xx and writes nothing. With a token
 //! configured, `/v1/*` needs `Authorization: Bearer <token>` or a dashboard
 //! session (`ui/session.rs`, with its CSRF rules); `/health` and `/metrics`
-//! stay open. The dashboard (`ui/`) is served at `/ui`.
+//! stay open. Wrong tokens hold up their client's address for a while
+//! (`guesses.rs`). The dashboard (`ui/`) is served at `/ui`.
 
 mod browse;
 mod controls;
 mod dlq;
+pub mod guesses;
 mod jobs;
 mod ops;
 mod schedules;
@@ -44,6 +46,8 @@ pub struct ApiState {
     /// The API token's checks and the dashboard's sessions (an empty
     /// token: no authentication).
     pub sessions: ui::session::Sessions,
+    /// Wrong tokens per client address (`guesses.rs`).
+    pub guesses: guesses::Guesses,
 }
 
 /// Longest `wait` a client may ask for.
@@ -199,15 +203,48 @@ fn parse_body<T: serde::de::DeserializeOwned>(
 
 async fn authenticate(
     State(state): State<Arc<ApiState>>,
+    from: Option<guesses::Client>,
     headers: HeaderMap,
     request: Request,
     next: Next,
 ) -> Response {
     let now = crate::queue::now_ms();
-    if let Err(e) = state.sessions.admit(&headers, request.method(), now) {
-        return e.into_response();
+    let addr = guesses::address(from);
+    // Only a bearer token is a guess of the token; a session cookie is not.
+    let bearer = headers.contains_key(header::AUTHORIZATION) && !state.sessions.open();
+    if bearer && let Err(wait_ms) = state.guesses.check(addr, now) {
+        return too_many_guesses(wait_ms);
+    }
+    match state.sessions.admit(&headers, request.method(), now) {
+        Err(e) => {
+            if bearer && e.status == StatusCode::UNAUTHORIZED {
+                state.guesses.wrong(addr, now);
+            }
+            return e.into_response();
+        }
+        Ok(()) if bearer => state.guesses.right(addr),
+        Ok(()) => {}
     }
     next.run(request).await
+}
+
+/// 429 for an address held for its wrong tokens, with `Retry-After`.
+fn too_many_guesses(wait_ms: u64) -> Response {
+    let secs = wait_ms.div_ceil(1000).max(1);
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_wrong_tokens",
+        format!(
+            "{} wrong tokens from this address within {} s: try again in {secs} s",
+            guesses::MAX_WRONG,
+            guesses::WINDOW_MS / 1000
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, secs.into());
+    response
 }
 
 async fn not_found() -> ApiError {

@@ -425,11 +425,15 @@ fn spawn_api(
         Arc::new(ApiState {
             worker: worker.clone(),
             sessions: deckhand::api::ui::session::Sessions::new(&token),
+            guesses: deckhand::api::guesses::Guesses::new(),
         }),
         config.api.max_body_bytes,
     );
     let stop = shutdown.clone();
     tokio::spawn(async move {
+        // Each request knows its client's address: wrong tokens are
+        // counted per address (`api/guesses.rs`).
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await;

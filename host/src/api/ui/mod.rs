@@ -20,7 +20,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, ApiState};
+use super::{ApiError, ApiState, guesses};
 use crate::queue::now_ms;
 use session::{COOKIE, Refused, SESSION_TTL, Session, cookie, refuse_cross_site};
 
@@ -165,6 +165,7 @@ struct LoginForm {
 async fn login(
     State(state): State<Arc<ApiState>>,
     headers: HeaderMap,
+    from: Option<guesses::Client>,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     if let Err(e) = refuse_cross_site(&headers) {
@@ -173,6 +174,19 @@ async fn login(
     if state.sessions.open() {
         return Redirect::to("/ui/").into_response();
     }
+    let addr = guesses::address(from);
+    let now = now_ms();
+    if let Err(wait_ms) = state.guesses.check(addr, now) {
+        let secs = wait_ms.div_ceil(1000).max(1);
+        let mut response = login_form(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too many wrong tokens from this address. Try again in {secs} s."),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, secs.into());
+        return response;
+    }
     let Ok(Form(form)) = form else {
         return login_form(
             StatusCode::BAD_REQUEST,
@@ -180,10 +194,12 @@ async fn login(
         );
     };
     if !state.sessions.token_matches(form.token.trim()) {
+        state.guesses.wrong(addr, now);
         // A wrong guess costs the guesser a moment.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         return login_form(StatusCode::UNAUTHORIZED, "That is not the API token.");
     }
+    state.guesses.right(addr);
     let mut response = Redirect::to("/ui/").into_response();
     set_cookie(
         &mut response,
