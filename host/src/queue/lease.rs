@@ -6,6 +6,33 @@ use super::*;
 /// Fields per job in the claim script's reply.
 const CLAIM_FIELDS: usize = 13;
 
+/// One job of a claim's reply, from its [`CLAIM_FIELDS`] fields in
+/// `claim.lua`'s order.
+fn claimed_job(mut field: impl FnMut() -> String) -> Result<ClaimedJob, QueueError> {
+    let (id, job_type, payload, attempt) = (field(), field(), field(), field());
+    let (feedback, metadata, token, lease_until) = (field(), field(), field(), field());
+    let (priority, content_hash, forced) = (field(), field(), field());
+    let (group, trace) = (field(), field());
+    let some = |s: String| (!s.is_empty()).then_some(s);
+    Ok(ClaimedJob {
+        attempt: attempt
+            .parse()
+            .map_err(|_| QueueError::Protocol(format!("attempt {attempt:?}")))?,
+        id,
+        job_type,
+        payload,
+        feedback: some(feedback),
+        metadata: serde_json::from_str(&metadata).unwrap_or_default(),
+        token,
+        lease_until_ms: lease_until.parse().unwrap_or(0),
+        priority: priority.parse().unwrap_or(0),
+        content_hash: some(content_hash),
+        forced: forced == "1",
+        group: some(group),
+        trace: some(trace),
+    })
+}
+
 impl Queue {
     /// Claims up to `count` ready jobs of the given types for `host`.
     pub async fn claim(
@@ -48,47 +75,22 @@ impl Queue {
             invocation.arg(*t);
         }
         let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
-        let Some((due, flat)) = reply.split_first() else {
+        let mut fields = reply.into_iter();
+        let Some(due) = fields.next() else {
             return Err(QueueError::Protocol("claim returned nothing".into()));
         };
+        if !fields.len().is_multiple_of(CLAIM_FIELDS) {
+            return Err(QueueError::Protocol(format!(
+                "claim returned {} fields, not {CLAIM_FIELDS} a job",
+                fields.len()
+            )));
+        }
         let next_due = due.parse::<u64>().ok().map(Duration::from_millis);
-        let jobs = flat
-            .chunks(CLAIM_FIELDS)
-            .map(|f| match f {
-                [
-                    id,
-                    job_type,
-                    payload,
-                    attempt,
-                    feedback,
-                    metadata,
-                    token,
-                    lease_until,
-                    priority,
-                    content_hash,
-                    forced,
-                    group,
-                    trace,
-                ] => Ok(ClaimedJob {
-                    id: id.clone(),
-                    job_type: job_type.clone(),
-                    payload: payload.clone(),
-                    attempt: attempt
-                        .parse()
-                        .map_err(|_| QueueError::Protocol(format!("attempt {attempt:?}")))?,
-                    feedback: (!feedback.is_empty()).then(|| feedback.clone()),
-                    metadata: serde_json::from_str(metadata).unwrap_or_default(),
-                    token: token.clone(),
-                    lease_until_ms: lease_until.parse().unwrap_or(0),
-                    priority: priority.parse().unwrap_or(0),
-                    content_hash: (!content_hash.is_empty()).then(|| content_hash.clone()),
-                    forced: forced == "1",
-                    group: (!group.is_empty()).then(|| group.clone()),
-                    trace: (!trace.is_empty()).then(|| trace.clone()),
-                }),
-                other => Err(QueueError::Protocol(format!("claim returned {other:?}"))),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = Vec::with_capacity(fields.len() / CLAIM_FIELDS);
+        while fields.len() > 0 {
+            // The fields are moved out, not copied: a payload can be large.
+            jobs.push(claimed_job(|| fields.next().unwrap_or_default())?);
+        }
         Ok(Claim { jobs, next_due })
     }
 
