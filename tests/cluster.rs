@@ -555,7 +555,10 @@ async fn a_partitioned_queue_spreads_over_the_cluster_masters() {
 /// /health asks every partition: with the master of partition 1 and its
 /// replica stopped (no failover can happen), the host is degraded and names
 /// that partition, while the others answer; healthy again once they resume.
-#[tokio::test]
+/// Meanwhile the results of jobs in the other partitions are written: each
+/// partition has its own result writer, so a batch does not wait on the
+/// stopped master (whose calls time out only after 10 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_names_the_partition_whose_master_is_down() {
     let cluster = TestCluster::start(3);
     // The other masters keep serving their slots while one is down.
@@ -574,12 +577,12 @@ async fn health_names_the_partition_whose_master_is_down() {
                     .is_some_and(|r| r.contains("slave") && r.contains(&port))
         })
         .expect("the master's replica");
-    let dir = plugin_dir(&["echo"]);
+    let dir = plugin_dir(&["echo", "chaos"]);
     let host = Host::start_with_env(
         "hp",
         &cluster.url(),
         dir.path(),
-        &[],
+        &["--batch-size", "64"],
         &[("DECKHAND_QUEUE_PARTITIONS", "3")],
     );
     let api = Api::new(&host);
@@ -595,8 +598,62 @@ async fn health_names_the_partition_whose_master_is_down() {
         "{health}"
     );
 
+    // Jobs in every partition, running when the master stops.
+    let ids: Vec<String> = (0..30).map(|i| format!("s{i}")).collect();
+    for id in &ids {
+        let (status, body) = api
+            .post(
+                "/v1/jobs",
+                json!({"job_type": "chaos.sleep", "payload": {"ms": 1500}, "id": id}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // Where each job lives: partition `p`'s keys carry its hash tag.
+    let tags = ["{deckhand}", "{deckhand~1}", "{deckhand~2}"];
+    let owners: Vec<usize> = tags
+        .iter()
+        .map(|t| {
+            let slot = deckhand::queue::connection::slot(t.trim_matches(['{', '}']));
+            let owner = cluster.owner(slot);
+            owner.unwrap_or_else(|| {
+                panic!(
+                    "no owner of {t}: {:?}",
+                    cluster.nodes[0].query("CLUSTER NODES")
+                )
+            })
+        })
+        .collect();
+    let status_of = |id: &str, p: usize| {
+        cluster.nodes[owners[p]].query(&format!("HGET {}:job:{id} status", tags[p]))
+    };
+    let home: Vec<usize> = ids
+        .iter()
+        .map(|id| {
+            (0..3)
+                .find(|&p| status_of(id, p).is_some_and(|s| s != "nil"))
+                .expect("the job is in a partition")
+        })
+        .collect();
+    assert!(
+        home.contains(&1) && home.iter().any(|&p| p != 1),
+        "{home:?}"
+    );
+    wait_for(Duration::from_secs(10), || {
+        ids.iter()
+            .zip(&home)
+            .all(|(id, &p)| status_of(id, p).as_deref() == Some("running"))
+    });
+
     cluster.nodes[replica].signal("STOP");
     cluster.nodes[master].signal("STOP");
+    // Well within the 10 s a call to the stopped master waits.
+    wait_for(Duration::from_secs(6), || {
+        ids.iter()
+            .zip(&home)
+            .filter(|(_, p)| **p != 1)
+            .all(|(id, &p)| status_of(id, p).as_deref() == Some("completed"))
+    });
     let degraded = until_health(&api, |h| h["status"] == "degraded").await;
     assert_eq!(degraded["redis"]["reachable"], true, "{degraded}");
     let down = degraded["redis"]["unreachable_partitions"]

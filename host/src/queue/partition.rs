@@ -137,6 +137,17 @@ impl Queue {
         }
     }
 
+    /// The partition a lease's token names, as [`Queue::of_token`] reads
+    /// it (0 on a queue of one).
+    pub fn lease_partition(&self, token: &str) -> u32 {
+        let p = token_partition(token);
+        if self.spread() && p < self.partitions() {
+            p
+        } else {
+            0
+        }
+    }
+
     /// The handle for the partition of a lease (this one, unless spread).
     pub(super) fn leased(&self, token: &str) -> Queue {
         if self.spread() {

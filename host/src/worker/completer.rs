@@ -7,6 +7,10 @@
 //! An idle host therefore writes each result at once (a batch of one), and a
 //! busy one pays one round trip for many jobs. Each result is still checked
 //! against its own lease.
+//!
+//! On a partitioned queue each partition has its own writer: a batch goes
+//! to one partition's master, and a slow partition does not hold up the
+//! results bound for the others.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -21,9 +25,12 @@ struct Pending {
     reply: oneshot::Sender<Result<Ack, String>>,
 }
 
-/// The job tasks' side: hands a result over and waits until it is written.
+/// The job tasks' side: hands a result over to the writer of its lease's
+/// partition and waits until it is written.
 pub(super) struct Completer {
-    tx: mpsc::UnboundedSender<Pending>,
+    queue: Queue,
+    /// One per partition, in partition order.
+    tx: Vec<mpsc::UnboundedSender<Pending>>,
 }
 
 /// The writer's side, until the worker starts it.
@@ -31,9 +38,19 @@ pub(super) struct Writer {
     rx: mpsc::UnboundedReceiver<Pending>,
 }
 
-pub(super) fn channel() -> (Completer, Writer) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    (Completer { tx }, Writer { rx })
+/// A completer for `queue`, and a writer for each of its partitions.
+pub(super) fn channel(queue: &Queue) -> (Completer, Vec<Writer>) {
+    let (tx, writers) = (0..queue.partitions())
+        .map(|_| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (tx, Writer { rx })
+        })
+        .unzip();
+    let completer = Completer {
+        queue: queue.clone(),
+        tx,
+    };
+    (completer, writers)
 }
 
 impl Completer {
@@ -55,7 +72,11 @@ impl Completer {
             cache_hit,
             reply,
         };
+        let p = self.queue.lease_partition(&job.token) as usize;
         self.tx
+            .get(p)
+            .or(self.tx.first())
+            .ok_or_else(|| "the host has no result writer".to_string())?
             .send(pending)
             .map_err(|_| "the result writer has stopped".to_string())?;
         answer

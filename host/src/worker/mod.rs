@@ -67,8 +67,9 @@ pub struct Worker {
     stopping: CancellationToken,
     /// Where job tasks hand their results to be written in batches.
     completer: completer::Completer,
-    /// The writer behind `completer`, until `run` starts it.
-    writer: Mutex<Option<completer::Writer>>,
+    /// The writers behind `completer` (one per partition), until `run`
+    /// starts them.
+    writers: Mutex<Vec<completer::Writer>>,
     presence: Presence,
 }
 
@@ -82,10 +83,10 @@ impl Worker {
         if config.host_id.is_empty() {
             config.host_id = default_host_id();
         }
-        let (completer, writer) = completer::channel();
+        let (completer, writers) = completer::channel(&queue);
         Arc::new(Worker {
             completer,
-            writer: Mutex::new(Some(writer)),
+            writers: Mutex::new(writers),
             host_id: config.host_id.clone(),
             queue,
             registry,
@@ -139,8 +140,9 @@ impl Worker {
     /// jobs finish for up to `shutdown_timeout_ms`, and hands the rest back.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         let background = CancellationToken::new();
-        // Ends by itself once the worker (the completer's only owner) is gone.
-        if let Some(writer) = lock(&self.writer).take() {
+        // Each ends by itself once the worker (the completer's only owner)
+        // is gone.
+        for writer in std::mem::take(&mut *lock(&self.writers)) {
             tokio::spawn(writer.run(self.queue.clone()));
         }
         let mut tasks = vec![
