@@ -725,3 +725,156 @@ async fn the_memory_guard_holds_claims_and_memory_is_given_back() {
         "RSS {after:.0} MiB after the burst, {before:.0} MiB before"
     );
 }
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, all
+/// made by `openssl` in `dir`.
+fn make_certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("openssl on PATH (Debian: apt-get install openssl)");
+        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=deckhand-test-ca",
+    ]);
+    std::fs::write(dir.join("san"), "subjectAltName=IP:127.0.0.1,DNS:localhost").unwrap();
+    for name in ["server", "client"] {
+        let (key, csr, crt) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.crt"),
+        );
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={name}"),
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &crt,
+            "-days",
+            "2",
+            "-extfile",
+            "san",
+        ]);
+    }
+}
+
+/// `rediss://` to a Redis whose certificate a private CA signed and which
+/// asks every client for a certificate: a host given the CA and a client
+/// certificate (`queue.tls_*_file`) runs jobs over TLS; a client without
+/// the client certificate, or without the CA, is refused; TLS files with a
+/// plain `redis://` URL are refused by name. Nothing panics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_private_ca_and_a_client_certificate() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certificates(certs.path());
+    let file = |name: &str| certs.path().join(name).display().to_string();
+    let tls_port = common::redis::free_port().to_string();
+    let (server_crt, server_key, ca) = (file("server.crt"), file("server.key"), file("ca.crt"));
+    let redis = TestRedis::start_with(
+        &[
+            "--tls-port",
+            &tls_port,
+            "--tls-cert-file",
+            &server_crt,
+            "--tls-key-file",
+            &server_key,
+            "--tls-ca-cert-file",
+            &ca,
+            "--tls-auth-clients",
+            "yes",
+        ],
+        None,
+    );
+    let url = format!("rediss://127.0.0.1:{tls_port}");
+    let (client_crt, client_key) = (file("client.crt"), file("client.key"));
+    let tls_env = [
+        ("DECKHAND_QUEUE_TLS_CA_FILE", ca.as_str()),
+        ("DECKHAND_QUEUE_TLS_CERT_FILE", client_crt.as_str()),
+        ("DECKHAND_QUEUE_TLS_KEY_FILE", client_key.as_str()),
+    ];
+    let dir = plugin_dir(&["echo"]);
+    let host = Host::start_with_env("tls-host", &url, dir.path(), &[], &tls_env);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let (status, body) = api
+        .post(
+            "/v1/jobs",
+            json!({"job_type": "echo", "payload": {"over": "tls"}, "id": "t1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let done = api.wait(&["t1"]).await;
+    assert_eq!(done[0]["status"], "completed", "{done:?}");
+    // The job is in this Redis (read over its plain port).
+    let stored: Option<String> = redis.conn().hget("{deckhand}:job:t1", "status").unwrap();
+    assert_eq!(stored.as_deref(), Some("completed"));
+
+    let status_with = |url: &str, env: &[(&str, &str)]| {
+        let mut cmd = deckhand();
+        cmd.args(["status", "t1", "--redis-url", url]);
+        for var in [
+            "DECKHAND_QUEUE_TLS_CA_FILE",
+            "DECKHAND_QUEUE_TLS_CERT_FILE",
+            "DECKHAND_QUEUE_TLS_KEY_FILE",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied()).output().unwrap()
+    };
+    // The CLI with the same files reads the job over TLS.
+    let out = status_with(&url, &tls_env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("completed"), "{}", stdout(&out));
+    // Without the client certificate, or without the CA: refused.
+    for env in [&tls_env[..1], &tls_env[1..]] {
+        let out = status_with(&url, env);
+        assert!(!out.status.success(), "{env:?}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains("cannot reach the queue"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+    // TLS files with a plain URL: refused, naming the setting.
+    let out = status_with(&redis.url(), &tls_env);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("queue.tls_ca_file") && stderr(&out).contains("rediss://"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -89,6 +89,9 @@ pub(super) fn apply_env(
         ("llm", "tokens_per_minute"),
         ("llm", "dialect"),
         ("content", "dir"),
+        ("queue", "tls_ca_file"),
+        ("queue", "tls_cert_file"),
+        ("queue", "tls_key_file"),
     ];
     let mut env: Vec<(String, String)> = env.into_iter().collect();
     env.sort();

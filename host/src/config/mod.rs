@@ -216,6 +216,11 @@ impl Config {
             min_replica_acks: self.queue.min_replica_acks,
             replica_ack_timeout_ms: self.queue.replica_ack_timeout_ms,
             partitions: self.queue.partitions,
+            tls: crate::queue::TlsFiles {
+                ca_file: self.queue.tls_ca_file.clone(),
+                cert_file: self.queue.tls_cert_file.clone(),
+                key_file: self.queue.tls_key_file.clone(),
+            },
         }
     }
 

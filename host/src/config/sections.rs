@@ -53,6 +53,14 @@ pub struct QueueSection {
     /// slot, the layout of every release before partitions). Fixed for the
     /// life of a queue.
     pub partitions: u32,
+    /// PEM file of the CAs to trust for a `rediss://` Redis instead of the
+    /// system's (a private or self-signed server certificate).
+    pub tls_ca_file: Option<std::path::PathBuf>,
+    /// PEM client certificate, for a Redis that asks for one; with
+    /// `tls_key_file`.
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +156,9 @@ impl Default for QueueSection {
             min_replica_acks: q.min_replica_acks,
             replica_ack_timeout_ms: q.replica_ack_timeout_ms,
             partitions: q.partitions,
+            tls_ca_file: q.tls.ca_file,
+            tls_cert_file: q.tls.cert_file,
+            tls_key_file: q.tls.key_file,
         }
     }
 }

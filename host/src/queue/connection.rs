@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use redis::TlsCertificates;
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection, PubSub};
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value};
@@ -30,7 +31,8 @@ pub enum Endpoint {
     /// `redis://[user:password@]host:port[/db]` (or `rediss://`, `unix://`).
     Single(String),
     /// `redis+cluster://[user:password@]host:port[,host:port...]`: the seed
-    /// nodes, each as a `redis://` URL carrying the credentials.
+    /// nodes, each as a `redis://` URL carrying the credentials
+    /// (`rediss+cluster://`: `rediss://`, over TLS).
     Cluster(Vec<String>),
     /// `redis+sentinel://[user:password@]host:port[,host:port...]/<master>[/db]`:
     /// the credentials and db are the data nodes'; the sentinels take none.
@@ -69,7 +71,7 @@ impl Endpoint {
             Ok(nodes)
         };
         let endpoint = match scheme {
-            "redis+cluster" => {
+            "redis+cluster" | "rediss+cluster" => {
                 if !matches!(path, "" | "/") {
                     return Err(invalid(
                         "redis_url",
@@ -77,10 +79,11 @@ impl Endpoint {
                     ));
                 }
                 let seeds = nodes()?;
+                let node_scheme = scheme.trim_end_matches("+cluster");
                 Endpoint::Cluster(
                     seeds
                         .iter()
-                        .map(|n| format!("redis://{userinfo}{n}"))
+                        .map(|n| format!("{node_scheme}://{userinfo}{n}"))
                         .collect(),
                 )
             }
@@ -129,11 +132,25 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Connects; fails if no node answers now.
-    pub async fn connect(&self) -> RedisResult<(Conn, Connector)> {
+    /// Whether it connects over TLS (`rediss://`, `rediss+cluster://`).
+    pub fn tls(&self) -> bool {
+        match self {
+            Endpoint::Single(url) => url.starts_with("rediss://"),
+            Endpoint::Cluster(nodes) => nodes.iter().all(|n| n.starts_with("rediss://")),
+            Endpoint::Sentinel { .. } => false,
+        }
+    }
+
+    /// Connects (with `tls`'s CA and client certificate, if given); fails if
+    /// no node answers now.
+    pub async fn connect(&self, tls: Option<TlsCertificates>) -> RedisResult<(Conn, Connector)> {
+        let client = |url: &str| match &tls {
+            Some(certs) => redis::Client::build_with_tls(url, certs.clone()),
+            None => redis::Client::open(url),
+        };
         match self {
             Endpoint::Single(url) => {
-                let client = redis::Client::open(url.as_str())?;
+                let client = client(url)?;
                 let config = redis::aio::ConnectionManagerConfig::new()
                     .set_connection_timeout(CONNECT_TIMEOUT)
                     .set_response_timeout(RESPONSE_TIMEOUT)
@@ -143,7 +160,11 @@ impl Endpoint {
                 Ok((Conn::Single(conn), Connector::Single(client)))
             }
             Endpoint::Cluster(nodes) => {
-                let routed = redis::cluster::ClusterClient::builder(nodes.clone())
+                let mut builder = redis::cluster::ClusterClient::builder(nodes.clone());
+                if let Some(certs) = &tls {
+                    builder = builder.certs(certs.clone());
+                }
+                let routed = builder
                     .connection_timeout(CONNECT_TIMEOUT)
                     .response_timeout(RESPONSE_TIMEOUT)
                     .retries(10)
@@ -154,7 +175,7 @@ impl Endpoint {
                     .await?;
                 let seeds: Vec<redis::Client> = nodes
                     .iter()
-                    .map(|n| redis::Client::open(n.as_str()))
+                    .map(|n| client(n))
                     .collect::<RedisResult<_>>()?;
                 let template = seeds
                     .first()
@@ -175,6 +196,12 @@ impl Endpoint {
                 master,
                 node,
             } => {
+                if tls.is_some() {
+                    return Err(redis::RedisError::from((
+                        redis::ErrorKind::InvalidClientConfig,
+                        "TLS is not supported with redis+sentinel:// (one server or a cluster only)",
+                    )));
+                }
                 let node = node.as_str().into_connection_info()?;
                 let client = SentinelClient::build(
                     sentinels.clone(),
@@ -427,6 +454,16 @@ mod tests {
                 "redis://:pw@10.0.0.2:7001".into()
             ])
         );
+        let tls = Endpoint::parse("rediss+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001").unwrap();
+        assert_eq!(
+            tls,
+            Endpoint::Cluster(vec![
+                "rediss://:pw@10.0.0.1:7000".into(),
+                "rediss://:pw@10.0.0.2:7001".into()
+            ])
+        );
+        assert!(tls.tls() && Endpoint::parse("rediss://h:1").unwrap().tls());
+        assert!(!Endpoint::parse("redis+cluster://h:1").unwrap().tls());
         assert_eq!(
             Endpoint::parse("redis+sentinel://:pw@h1:26379,h2:26379/main/3").unwrap(),
             Endpoint::Sentinel {

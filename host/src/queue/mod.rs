@@ -10,6 +10,8 @@
 //! handle defined here, with the types every operation shares):
 //! - `connection.rs`: the Redis URL (one server, a cluster, Sentinel) and
 //!   the one connection type over them;
+//! - `tls.rs`: TLS files beyond the URL's `rediss://` (a CA, a client
+//!   certificate);
 //! - `replication.rs`: writes that wait for replicas (`min_replica_acks`);
 //! - `cluster.rs`: on a Redis Cluster, each partition's commands straight
 //!   to its slot's master, the cluster client taking over when that is stale;
@@ -60,6 +62,7 @@ mod schedules;
 mod scripts;
 mod shared_content;
 mod submit;
+mod tls;
 
 pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
 pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit};
@@ -74,6 +77,7 @@ pub use relay::GRACE as REMOTE_DEPENDENCY_GRACE;
 pub use retry::RetryStrategy;
 pub use schedules::{FIRE_BATCH, Fired, StoredSchedule};
 pub use submit::{BatchError, check_request, valid_id};
+pub use tls::TlsFiles;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -159,6 +163,8 @@ pub struct QueueConfig {
     /// Partitions the queue is split into (see `partition.rs`); 1 is the
     /// single-slot layout. Every host and client of a queue must agree.
     pub partitions: u32,
+    /// TLS files for a `rediss://` connection (see `tls.rs`).
+    pub tls: TlsFiles,
 }
 
 impl QueueConfig {
@@ -190,6 +196,7 @@ impl Default for QueueConfig {
             min_replica_acks: 0,
             replica_ack_timeout_ms: 1_000,
             partitions: 1,
+            tls: TlsFiles::default(),
         }
     }
 }
@@ -362,7 +369,15 @@ impl Queue {
                 format!("{}: must be 1 to {MAX_PARTITIONS}", config.partitions),
             ));
         }
-        let (conn, connector) = Endpoint::parse(url)?.connect().await?;
+        let endpoint = Endpoint::parse(url)?;
+        let tls = config.tls.load()?;
+        if tls.is_some() && !endpoint.tls() {
+            return Err(invalid(
+                "queue.tls_ca_file",
+                "TLS files are set, but the Redis URL does not ask for TLS: use rediss:// or rediss+cluster://",
+            ));
+        }
+        let (conn, connector) = endpoint.connect(tls).await?;
         let tag = format!("{{{}}}", config.prefix);
         let slot = connection::slot(&config.prefix);
         let queue = Queue {
