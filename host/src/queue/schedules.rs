@@ -127,7 +127,7 @@ impl Queue {
         for chunk in due.chunks(FIRE_BATCH) {
             let mut call = self.invocation(&functions().fire);
             call.arg(2 + Spec::ARGS);
-            let mut sent = Vec::with_capacity(chunk.len());
+            let mut sent = 0;
             let mut specs = Vec::with_capacity(chunk.len());
             for (schedule, tick) in chunk {
                 let req = self.scheduled_job(schedule, Some(schedule.job_id(*tick)), *tick);
@@ -135,22 +135,21 @@ impl Queue {
                     Ok(spec) => {
                         call.arg(&schedule.name).arg(tick);
                         spec.push_args(&mut call);
-                        sent.push(specs.len());
+                        sent += 1;
                         specs.push(Ok(spec));
                     }
                     Err(e) => specs.push(Err(e)),
                 }
             }
-            let replies: Vec<Vec<String>> = if sent.is_empty() {
+            let replies: Vec<Vec<String>> = if sent == 0 {
                 Vec::new()
             } else {
                 self.write(&call).await?
             };
-            if replies.len() != sent.len() {
+            if replies.len() != sent {
                 return Err(QueueError::Protocol(format!(
-                    "{} replies to {} ticks fired",
-                    replies.len(),
-                    sent.len()
+                    "{} replies to {sent} ticks fired",
+                    replies.len()
                 )));
             }
             let mut replies = replies.into_iter();
