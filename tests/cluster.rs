@@ -5,11 +5,14 @@
 //! with SIGKILL and its replica takes over. With `min_replica_acks = 1`
 //! nothing acknowledged may be lost; with 0 the test measures what was
 //! (printed as `LOSS ...`). `cluster/resharding.rs` moves the queue's slot
-//! to another master while it runs.
+//! to another master while it runs; `cluster/tls.rs` runs a host on a
+//! cluster that speaks TLS only.
 
 mod common;
 #[path = "cluster/resharding.rs"]
 mod resharding;
+#[path = "cluster/tls.rs"]
+mod tls;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;

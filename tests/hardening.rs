@@ -726,71 +726,6 @@ async fn the_memory_guard_holds_claims_and_memory_is_given_back() {
     );
 }
 
-/// A CA, a server certificate for 127.0.0.1 and a client certificate, all
-/// made by `openssl` in `dir`.
-fn make_certificates(dir: &std::path::Path) {
-    let openssl = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .expect("openssl on PATH (Debian: apt-get install openssl)");
-        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=deckhand-test-ca",
-    ]);
-    std::fs::write(dir.join("san"), "subjectAltName=IP:127.0.0.1,DNS:localhost").unwrap();
-    for name in ["server", "client"] {
-        let (key, csr, crt) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.crt"),
-        );
-        openssl(&[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &format!("/CN={name}"),
-        ]);
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            &crt,
-            "-days",
-            "2",
-            "-extfile",
-            "san",
-        ]);
-    }
-}
-
 /// `rediss://` to a Redis whose certificate a private CA signed and which
 /// asks every client for a certificate: a host given the CA and a client
 /// certificate (`queue.tls_*_file`) runs jobs over TLS; a client without
@@ -799,7 +734,7 @@ fn make_certificates(dir: &std::path::Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_private_ca_and_a_client_certificate() {
     let certs = tempfile::tempdir().unwrap();
-    make_certificates(certs.path());
+    common::tls::make_certificates(certs.path());
     let file = |name: &str| certs.path().join(name).display().to_string();
     let tls_port = common::redis::free_port().to_string();
     let (server_crt, server_key, ca) = (file("server.crt"), file("server.key"), file("ca.crt"));

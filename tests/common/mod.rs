@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod fake_llm;
 pub mod host;
 pub mod redis;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
