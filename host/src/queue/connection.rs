@@ -52,7 +52,9 @@ impl Endpoint {
         let Some((scheme, rest)) = url.split_once("://") else {
             return Err(invalid(
                 "redis_url",
-                format!("{shown:?} is not a URL (redis://, redis+cluster:// or redis+sentinel://)"),
+                format!(
+                    "{shown:?} is not a URL (redis://, rediss://, redis+cluster://, rediss+cluster:// or redis+sentinel://)"
+                ),
             ));
         };
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
