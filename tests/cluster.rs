@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::api::Api;
-use common::cluster::{TestCluster, TestPair, TestSentinel, wait_for};
+use common::cluster::{TestCluster, TestPair, TestSentinel, wait_for, wait_or_explain};
 use common::host::Host;
 use common::plugin_dir;
 use deckhand::queue::{JobStatus, Queue, QueueConfig};
@@ -82,11 +82,18 @@ impl Failover for TestSentinel {
     fn bring_back(&mut self, killed: usize) {
         self.restart_as_replica(killed, 1 - killed);
         let master = &self.data[1 - killed];
-        wait_for(Duration::from_secs(30), || {
-            master
-                .query("INFO replication")
-                .is_some_and(|i| i.contains("connected_slaves:1") && i.contains("state=online"))
-        });
+        wait_or_explain(
+            Duration::from_secs(60),
+            || {
+                master
+                    .query("INFO replication")
+                    .is_some_and(|i| i.contains("connected_slaves:1") && i.contains("state=online"))
+            },
+            || {
+                let nodes = self.data.iter().chain(&self.sentinels);
+                nodes.map(|n| n.report(30)).collect::<Vec<_>>().join("\n\n")
+            },
+        );
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::api::Api;
+use common::api::{Api, session_cookie};
 use common::fake_llm::{Answer, FakeLlm};
 use common::host::Host;
 use common::redis::TestRedis;
@@ -195,16 +195,6 @@ async fn the_pages_api_counts_lists_and_refuses_bad_input() {
             "{path}: {b}"
         );
     }
-}
-
-/// A cookie header value from a `Set-Cookie` response.
-fn session_cookie(resp: &reqwest::Response) -> Option<String> {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("deckhand_session=") && !v.starts_with("deckhand_session=;"))
-        .map(|v| v.split(';').next().unwrap_or("").to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,17 @@ pub fn children_of(job: &Value) -> Vec<String> {
     children_in(&result)
 }
 
+/// The `name=value` of the session cookie a response sets, if it sets one
+/// (a cleared cookie, `deckhand_session=;`, is not one).
+pub fn session_cookie(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("deckhand_session=") && !v.starts_with("deckhand_session=;"))
+        .map(|v| v.split(';').next().unwrap_or("").to_string())
+}
+
 /// The ids in a `chaos.fanout` result (`{"children": [...]}`), parsed.
 pub fn children_in(result: &Value) -> Vec<String> {
     result["children"]

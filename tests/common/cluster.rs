@@ -35,6 +35,8 @@ impl Node {
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
+            .arg("--logfile")
+            .arg(self.dir.join("redis.log"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -53,6 +55,21 @@ impl Node {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The last `lines` lines of the node's log, and its replication state:
+    /// what a failed wait prints.
+    pub fn report(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        let tail = all[all.len().saturating_sub(lines)..].join("\n");
+        format!(
+            "node {} replication: {}\n{tail}",
+            self.port,
+            self.query("INFO replication")
+                .unwrap_or_else(|| "(no answer)".into())
+                .replace("\r\n", " ")
+        )
     }
 
     /// Sends a signal by name (`STOP`, `CONT`) to the process.
@@ -117,10 +134,21 @@ fn addresses(nodes: &[Node]) -> Vec<String> {
         .collect()
 }
 
-pub fn wait_for(limit: Duration, mut ready: impl FnMut() -> bool) {
+pub fn wait_for(limit: Duration, ready: impl FnMut() -> bool) {
+    wait_or_explain(limit, ready, String::new);
+}
+
+/// [`wait_for`], and on timeout, `explain()` in the panic message.
+pub fn wait_or_explain(
+    limit: Duration,
+    mut ready: impl FnMut() -> bool,
+    explain: impl FnOnce() -> String,
+) {
     let start = Instant::now();
     while !ready() {
-        assert!(start.elapsed() < limit, "not ready within {limit:?}");
+        if start.elapsed() >= limit {
+            panic!("not ready within {limit:?}\n{}", explain());
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }

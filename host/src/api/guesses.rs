@@ -19,6 +19,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use axum::Extension;
 use axum::extract::ConnectInfo;
+use axum::http::header;
+use axum::response::Response;
 
 /// Wrong tokens an address may send within a window.
 pub const MAX_WRONG: u32 = 10;
@@ -36,6 +38,38 @@ pub type Client = Extension<ConnectInfo<SocketAddr>>;
 /// The address a request came from ([`SHARED`] when it has none).
 pub fn address(from: Option<Client>) -> IpAddr {
     from.map_or(SHARED, |Extension(ConnectInfo(a))| a.ip())
+}
+
+/// An address held for its wrong tokens, and for how long: what the API and
+/// the login form both answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub wait_ms: u64,
+}
+
+impl Held {
+    /// Whole seconds until the address may try again, at least 1: the
+    /// `Retry-After` value.
+    pub fn secs(self) -> u64 {
+        self.wait_ms.div_ceil(1000).max(1)
+    }
+
+    /// What the client is told, naming the limit and the wait.
+    pub fn message(self) -> String {
+        format!(
+            "{MAX_WRONG} wrong tokens from this address within {} s: try again in {} s",
+            WINDOW_MS / 1000,
+            self.secs()
+        )
+    }
+
+    /// `response` (a 429) with its `Retry-After` header.
+    pub fn answer(self, mut response: Response) -> Response {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, self.secs().into());
+        response
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,14 +101,14 @@ impl Guesses {
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether `addr` may present a token at `now_ms`; if not, the ms until
-    /// it may.
-    pub fn check(&self, addr: IpAddr, now_ms: u64) -> Result<(), u64> {
+    /// Whether `addr` may present a token at `now_ms`; if not, how long it
+    /// is held.
+    pub fn check(&self, addr: IpAddr, now_ms: u64) -> Result<(), Held> {
         let counts = self.counts();
         match counts.get(&key(&counts, addr)) {
-            Some(c) if c.wrong >= MAX_WRONG && c.live(now_ms) => {
-                Err(c.since_ms.saturating_add(WINDOW_MS) - now_ms)
-            }
+            Some(c) if c.wrong >= MAX_WRONG && c.live(now_ms) => Err(Held {
+                wait_ms: c.since_ms.saturating_add(WINDOW_MS) - now_ms,
+            }),
             _ => Ok(()),
         }
     }
@@ -132,7 +166,14 @@ mod tests {
             assert_eq!(g.check(ip(1), 1_000 + u64::from(i)), Ok(()));
             g.wrong(ip(1), 1_000 + u64::from(i));
         }
-        assert_eq!(g.check(ip(1), 2_000), Err(WINDOW_MS - 1_000));
+        let held = g.check(ip(1), 2_000).unwrap_err();
+        assert_eq!(held.wait_ms, WINDOW_MS - 1_000);
+        assert_eq!(held.secs(), 59);
+        assert_eq!(
+            Held { wait_ms: 1 }.secs(),
+            1,
+            "a wait under a second is 1 s"
+        );
         // Another address is not held.
         assert_eq!(g.check(ip(2), 2_000), Ok(()));
         // The window ends: a new count starts with the next wrong token.

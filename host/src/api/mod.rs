@@ -212,8 +212,8 @@ async fn authenticate(
     let addr = guesses::address(from);
     // Only a bearer token is a guess of the token; a session cookie is not.
     let bearer = headers.contains_key(header::AUTHORIZATION) && !state.sessions.open();
-    if bearer && let Err(wait_ms) = state.guesses.check(addr, now) {
-        return too_many_guesses(wait_ms);
+    if bearer && let Err(held) = state.guesses.check(addr, now) {
+        return too_many_guesses(held);
     }
     match state.sessions.admit(&headers, request.method(), now) {
         Err(e) => {
@@ -229,22 +229,15 @@ async fn authenticate(
 }
 
 /// 429 for an address held for its wrong tokens, with `Retry-After`.
-fn too_many_guesses(wait_ms: u64) -> Response {
-    let secs = wait_ms.div_ceil(1000).max(1);
-    let mut response = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_wrong_tokens",
-        format!(
-            "{} wrong tokens from this address within {} s: try again in {secs} s",
-            guesses::MAX_WRONG,
-            guesses::WINDOW_MS / 1000
-        ),
+fn too_many_guesses(held: guesses::Held) -> Response {
+    held.answer(
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_wrong_tokens",
+            held.message(),
+        )
+        .into_response(),
     )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, secs.into());
-    response
 }
 
 async fn not_found() -> ApiError {

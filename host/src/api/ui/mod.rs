@@ -176,16 +176,8 @@ async fn login(
     }
     let addr = guesses::address(from);
     let now = now_ms();
-    if let Err(wait_ms) = state.guesses.check(addr, now) {
-        let secs = wait_ms.div_ceil(1000).max(1);
-        let mut response = login_form(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Too many wrong tokens from this address. Try again in {secs} s."),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, secs.into());
-        return response;
+    if let Err(held) = state.guesses.check(addr, now) {
+        return held.answer(login_form(StatusCode::TOO_MANY_REQUESTS, &held.message()));
     }
     let Ok(Form(form)) = form else {
         return login_form(
