@@ -1,6 +1,6 @@
 //! The HTTP API, /health and /metrics over real HTTP against real hosts.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

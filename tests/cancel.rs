@@ -2,7 +2,7 @@
 //! (pub/sub) and stops it at once, a job blocked in an LLM call included;
 //! no late outcome is recorded, and the host goes on working.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -8,7 +8,7 @@
 //! to another master while it runs; `cluster/tls.rs` runs a host on a
 //! cluster that speaks TLS only.
 
-mod common;
+use crate::common;
 #[path = "cluster/resharding.rs"]
 mod resharding;
 #[path = "cluster/tls.rs"]

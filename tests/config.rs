@@ -3,7 +3,7 @@
 //! each setting has one meaning wherever it is read. Real Redis, the real
 //! binary and real components.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

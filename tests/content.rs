@@ -2,7 +2,7 @@
 //! job type calling the host's LLM client, and a fake LLM API that counts
 //! what would have been paid for.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! CLI `--at` / `--in`), and pausing a job type on every host at once.
 //! Real Redis, the real binary and real components.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! from the configuration, the API and the CLI; bad ones are refused.
 //! Real Redis, the real binary and real components.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! pages themselves in a real browser (Debian's chromium driven by
 //! playwright-core, `tests/ui/dashboard.mjs`).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! `jobs.wait-also`): the fan-in over work that fans out in stages. Every
 //! branch of `wait_also.lua` against a real Redis.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

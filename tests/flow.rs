@@ -1,7 +1,7 @@
 //! Steering the flow of work: fairness groups within a job type, and rate
 //! limits per job type. Real Redis, the real binary and real components.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -9,7 +9,7 @@ use deckhand::content::content_hash;
 use deckhand::queue::{JobRecord, QueueConfig, SubmitRequest, check_request};
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 
 /// Strings that look like what a submit body holds, plus anything at all.
 fn jsonish() -> impl Strategy<Value = String> {

@@ -4,7 +4,7 @@
 //! plugin cannot take a job type, settings take effect wherever given.
 //! Real Redis, the real binary and real components throughout.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

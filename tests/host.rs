@@ -1,7 +1,7 @@
 //! Whole hosts (`deckhand serve` processes) against a private Redis: crashes,
 //! freezes, Redis restarts, poison jobs, graceful shutdown, hot reload.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -8,18 +8,18 @@
 //! `../shared/tools/local-llm.sh`), `bulk_over_the_sample_with_a_real_llm`
 //! also runs the 64 sample records through a real local model.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use ::hsds::convert::{Limits, Measure, alignment_schema};
 use common::fake_llm::{Answer, FakeLlm};
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
 use deckhand::queue::{JobRecord, JobStatus, Queue, QueueConfig, SubmitRequest};
 use deckhand::runtime::{JobInput, Plugin, Runtime, RuntimeConfig, Standalone};
-use hsds::convert::{Limits, Measure, alignment_schema};
 use serde_json::{Map, Value, json};
 
 // ---------------------------------------------------------------- fixtures

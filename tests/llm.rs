@@ -2,7 +2,7 @@
 //! (standing in for a paid remote API), plus an opt-in run against a real
 //! local LLM server.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! timed out keeping its slot. Real Redis; a scripted fake
 //! OpenAI-compatible server stands in for the provider.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

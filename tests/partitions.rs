@@ -4,7 +4,7 @@
 //! between partitions, and the partition count fixed for a queue's life.
 //! (The same on a real 3-master cluster, through a failover: cluster.rs.)
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

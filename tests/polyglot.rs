@@ -2,7 +2,7 @@
 //! `pantry_hours` (Python, componentize-py) and `html_extract` (JavaScript,
 //! componentize-js).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The queue's semantics against a real Redis (one private server per test).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! hosts dying, while `deckhand bulk` waits for its results. Real Redis,
 //! the real binary, real components.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;

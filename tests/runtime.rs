@@ -1,7 +1,7 @@
 //! The plugin runtime, end to end: the real `deckhand` binary and the real
 //! compiled components from `plugins/`.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! here; one submission's trace reaches through the job, the jobs it
 //! submits (on the other host), its host calls and its LLM requests.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The plugin templates in `examples/plugin-templates/`, built as their
 //! comments say (by `cargo xtask test`), run through `deckhand exec`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

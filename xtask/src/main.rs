@@ -16,6 +16,7 @@
 mod bench;
 mod native;
 mod scale;
+mod suites;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -304,9 +305,7 @@ fn test() -> Result<(), String> {
         &host_triple()?,
     ]))?;
     browser_deps(&root)?;
-    run(cargo()
-        .current_dir(&root)
-        .args(["test", "--release", "--workspace"]))?;
+    suites::run_all(&root)?;
     // Not a benchmark: a tiny run that checks the peer harness still works.
     bench::bench(&["--smoke".to_string()])
 }
