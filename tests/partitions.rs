@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::redis::TestRedis;
 use deckhand::queue::{
-    Ack, ClaimedJob, Completion, JobFilter, JobStatus, Queue, QueueConfig, RegisteredType,
-    SubmitRequest,
+    Ack, ClaimedJob, Completion, JobFilter, JobStatus, Queue, QueueConfig, RateLimit,
+    RegisteredType, SubmitRequest,
 };
 use redis::Commands;
 
@@ -469,17 +469,38 @@ async fn controls_reach_every_partition_and_caps_are_shared_out() {
     );
     assert!(q.resume("echo").await.unwrap());
 
-    // A cap of 3 over 3 partitions: each partition starts at most 1.
-    q.set_cap("echo", Some(3)).await.unwrap();
-    assert_eq!(q.caps().await.unwrap()["echo"], 3);
+    // A cap below the partition count cannot be shared out whole: refused,
+    // naming why, and nothing set.
+    let refused = q.set_cap("echo", Some(2)).await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("below the queue's 3 partitions"),
+        "{refused}"
+    );
+    assert!(q.caps().await.unwrap().is_empty());
+    let refused = q
+        .set_rate("echo", Some(RateLimit::new(2, 60_000).unwrap()))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("rate_limit"), "{refused}");
+
+    // A cap of 4 over 3 partitions: shares of 2, 1 and 1, exactly 4 in all
+    // (rounding each share up would start 6).
+    q.set_cap("echo", Some(4)).await.unwrap();
+    assert_eq!(q.caps().await.unwrap()["echo"], 4);
     let claimed = q.claim(HOST, &["echo"], 100, LEASE).await.unwrap();
-    assert_eq!(claimed.len(), 3, "one per partition");
-    let parts: BTreeSet<String> = claimed
-        .iter()
-        .map(|j| j.token.rsplit_once('.').map_or("0", |(_, p)| p).to_string())
-        .collect();
-    assert_eq!(parts.len(), 3, "{claimed:?}");
-    assert_eq!(q.running_by_type().await.unwrap()["echo"], 3);
+    assert_eq!(claimed.len(), 4, "{claimed:?}");
+    let mut per_part: BTreeMap<String, usize> = BTreeMap::new();
+    for j in &claimed {
+        let p = j.token.rsplit_once('.').map_or("0", |(_, p)| p);
+        *per_part.entry(p.to_string()).or_default() += 1;
+    }
+    let want: BTreeMap<String, usize> = [("0", 2), ("1", 1), ("2", 1)]
+        .map(|(p, n)| (p.to_string(), n))
+        .into();
+    assert_eq!(per_part, want);
+    assert_eq!(q.running_by_type().await.unwrap()["echo"], 4);
     assert!(
         q.claim(HOST, &["echo"], 100, LEASE)
             .await
@@ -493,6 +514,23 @@ async fn controls_reach_every_partition_and_caps_are_shared_out() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_shared_out_to_add_up_to_itself() {
+    let redis = TestRedis::start();
+    let q = queue(&redis, "rates").await;
+    let many: Vec<SubmitRequest> = (0..90).map(|i| job(&format!("j{i}"))).collect();
+    q.submit_batch(many).await.unwrap();
+    // 5 an hour over 3 partitions: 2, 2 and 1 (rounded up, 6).
+    q.set_rate("echo", Some(RateLimit::new(5, 3_600_000).unwrap()))
+        .await
+        .unwrap();
+    let mut claimed = 0;
+    for _ in 0..4 {
+        claimed += q.claim(HOST, &["echo"], 100, LEASE).await.unwrap().len();
+    }
+    assert_eq!(claimed, 5);
 }
 
 #[tokio::test]

@@ -255,9 +255,18 @@ impl Config {
                     "[job_types.{name:?}]: max_payload_bytes must be 1 to {MAX_PAYLOAD_BYTES} (512 MiB)"
                 )));
             }
+            let partitions = self.queue.partitions;
+            if let Some(n) = limits.max_running {
+                crate::queue::shareable(n, partitions).map_err(|e| {
+                    ConfigError::Invalid(format!("[job_types.{name:?}]: max_running {e}"))
+                })?;
+            }
             if let Some(rate) = &limits.rate_limit {
-                crate::queue::RateLimit::parse(rate).map_err(|e| {
+                let rate = crate::queue::RateLimit::parse(rate).map_err(|e| {
                     ConfigError::Invalid(format!("[job_types.{name:?}]: rate_limit: {e}"))
+                })?;
+                crate::queue::shareable(rate.jobs, partitions).map_err(|e| {
+                    ConfigError::Invalid(format!("[job_types.{name:?}]: rate_limit jobs {e}"))
                 })?;
             }
         }

@@ -188,3 +188,22 @@ fn schedules_and_rate_limits_are_checked_where_they_are_read() {
     assert_eq!(ok.schedules[0].payload, serde_json::json!({ "x": 1 }));
     assert_eq!(ok.job_types["echo"].rate_limit.as_deref(), Some("10/1s"));
 }
+
+#[test]
+fn caps_and_rates_below_the_partition_count_are_refused() {
+    let with = |partitions: u32, limits: &str| {
+        let text = format!("[queue]\npartitions = {partitions}\n[job_types.echo]\n{limits}");
+        Config::from_toml(&text, "test", env(&[]))
+    };
+    for limits in ["max_running = 2", "rate_limit = \"2/1s\""] {
+        let err = with(3, limits).unwrap_err().to_string();
+        assert!(
+            err.contains("echo") && err.contains("below the queue's 3 partitions"),
+            "{limits}: {err}"
+        );
+        // At or above the count, or on one partition, any in range is taken.
+        with(1, limits).unwrap();
+        with(2, limits).unwrap();
+    }
+    with(3, "max_running = 3\nrate_limit = \"4/1s\"").unwrap();
+}

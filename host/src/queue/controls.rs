@@ -128,6 +128,23 @@ impl Queue {
     }
 }
 
+/// Whether a cap or a rate limit of `limit` can be kept on a queue of
+/// `partitions`: each partition enforces a whole share of it (the claim
+/// script's `share`, adding up to the limit), so with several partitions
+/// the limit must be at least their count. A smaller one could only be kept
+/// by coordinating every claim across partitions; it is refused rather
+/// than allowed to run more than it says.
+pub fn shareable(limit: u64, partitions: u32) -> Result<(), String> {
+    if partitions > 1 && limit < u64::from(partitions) {
+        return Err(format!(
+            "{limit} is below the queue's {partitions} partitions: each partition keeps a whole \
+             share of a cap or a rate limit, so it must be at least {partitions} (a queue of one \
+             partition takes any)"
+        ));
+    }
+    Ok(())
+}
+
 /// Caps on running jobs per job type, across all hosts: the claim script
 /// starts no more of a capped type than the cap leaves room for.
 impl Queue {
@@ -138,6 +155,12 @@ impl Queue {
         job_type: &str,
         max_running: Option<u64>,
     ) -> Result<(), QueueError> {
+        if let Some(n) = max_running {
+            shareable(n, self.partitions()).map_err(|reason| QueueError::Invalid {
+                field: "max_running",
+                reason,
+            })?;
+        }
         self.set_control(key::CAPS, job_type, max_running.map(|n| n.to_string()))
             .await
     }
@@ -197,6 +220,12 @@ impl Queue {
         job_type: &str,
         limit: Option<RateLimit>,
     ) -> Result<(), QueueError> {
+        if let Some(l) = limit {
+            shareable(l.jobs, self.partitions()).map_err(|reason| QueueError::Invalid {
+                field: "rate_limit",
+                reason,
+            })?;
+        }
         self.set_control(key::RATES, job_type, limit.map(|l| l.stored()))
             .await
     }

@@ -65,7 +65,7 @@ mod submit;
 mod tls;
 
 pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
-pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit};
+pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit, shareable};
 pub use error::QueueError;
 pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
 pub use partition::MAX_PARTITIONS;

@@ -13,8 +13,8 @@
 --
 -- ARGV: prefix, count, lease_ms, host, nonce (random, per call; it ends in
 --       ".<partition>" outside partition 0), partitions, job types...
--- With several partitions, each enforces its share of a cap or a rate:
--- the limit divided by the partitions, rounded up (see partition.rs).
+-- With several partitions, each enforces its share of a cap or a rate
+-- (see `share` below): the shares add up to the limit.
 -- Keys: P:scheduled, P:paused, P:caps, P:running, P:rates, P:rate:<type>,
 --       P:ready:<type> for each type, P:groups:<type>, P:fair:<type>,
 --       P:job:<id>, P:leases, P:token, P:seq, P:stats
@@ -28,6 +28,7 @@
 
 local count, lease_ms, host, nonce = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local parts = math.max(tonumber(ARGV[6]) or 1, 1)
+local part = tonumber(string.match(nonce, '%.(%d+)$')) or 0
 local FIRST_TYPE = 7
 local now = now_ms()
 -- Formatted once: number formatting is a large share of a script's time.
@@ -55,6 +56,25 @@ end
 
 local paused, room, rates, next_look = {}, {}, {}, nil
 
+-- This partition's share of a cap or a rate over `parts` partitions: the
+-- limit divided evenly, the remainder one each to the lowest partitions,
+-- so the shares add up to the limit (a cap of 4 on 3 partitions: 2, 1, 1).
+-- A limit below the partition count is refused when set; one stored
+-- before that gives every partition 1.
+local function share(limit)
+    if parts == 1 then
+        return limit
+    end
+    if limit < parts then
+        return 1
+    end
+    local extra = 0
+    if part < limit % parts then
+        extra = 1
+    end
+    return math.floor(limit / parts) + extra
+end
+
 -- Paused types, and how many more of each capped type may start now
 -- (P:caps less P:running, never below 0).
 local function read_pauses_and_caps()
@@ -64,8 +84,7 @@ local function read_pauses_and_caps()
     local caps = redis.call('HGETALL', k('caps'))
     for i = 1, #caps, 2 do
         local running = tonumber(redis.call('HGET', k('running'), caps[i]) or '0')
-        local share = math.ceil(tonumber(caps[i + 1]) / parts)
-        room[caps[i]] = math.max(share - math.max(running, 0), 0)
+        room[caps[i]] = math.max(share(tonumber(caps[i + 1])) - math.max(running, 0), 0)
     end
 end
 
@@ -80,7 +99,7 @@ local function read_rates()
         local limit, interval = string.match(raw[i + 1], '^(%d+)/(%d+)$')
         if limit then
             local used = tonumber(redis.call('GET', k('rate', job_type)) or '0')
-            local left = math.max(math.ceil(tonumber(limit) / parts) - used, 0)
+            local left = math.max(share(tonumber(limit)) - used, 0)
             rates[job_type] = tonumber(interval)
             room[job_type] = math.min(room[job_type] or left, left)
             if left == 0 and not paused[job_type]
