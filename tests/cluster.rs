@@ -6,11 +6,14 @@
 //! nothing acknowledged may be lost; with 0 the test measures what was
 //! (printed as `LOSS ...`). `cluster/resharding.rs` moves the queue's slot
 //! to another master while it runs; `cluster/tls.rs` runs a host on a
-//! cluster that speaks TLS only.
+//! cluster that speaks TLS only, `cluster/sentinel_tls.rs` on a Sentinel
+//! group that does, through a failover.
 
 use crate::common;
 #[path = "cluster/resharding.rs"]
 mod resharding;
+#[path = "cluster/sentinel_tls.rs"]
+mod sentinel_tls;
 #[path = "cluster/tls.rs"]
 mod tls;
 

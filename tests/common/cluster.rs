@@ -37,13 +37,6 @@ impl Node {
             .arg(&self.dir)
             .arg("--logfile")
             .arg(self.dir.join("redis.log"))
-            // A replica's full sync starts at once, not after the default 5 s
-            // wait for more replicas (sentinels take no such setting).
-            .args(if self.args.iter().any(|a| a == "--sentinel") {
-                &[][..]
-            } else {
-                &["--repl-diskless-sync-delay", "0"][..]
-            })
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

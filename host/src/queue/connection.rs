@@ -1,7 +1,8 @@
 //! Where the queue's Redis is and how to reach it, behind one connection
 //! type: a single server (`redis://`), a Redis Cluster
 //! (`redis+cluster://`), or the master a Sentinel group names
-//! (`redis+sentinel://`).
+//! (`redis+sentinel://`, kept in `sentinel.rs`); each over TLS with
+//! `rediss` in place of `redis`.
 //!
 //! - [`Endpoint`]: the URL, checked and taken apart.
 //! - [`Conn`]: the multiplexed connection every queue operation uses. It
@@ -14,12 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::TlsCertificates;
-use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection, PubSub};
-use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::aio::{ConnectionLike, ConnectionManager, PubSub};
 use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::cluster::Cluster;
-use super::error::{connection_failed, error_reply};
+use super::sentinel::{self, SentinelShared};
 use super::{QueueError, invalid};
 
 pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -53,7 +53,7 @@ impl Endpoint {
             return Err(invalid(
                 "redis_url",
                 format!(
-                    "{shown:?} is not a URL (redis://, rediss://, redis+cluster://, rediss+cluster:// or redis+sentinel://)"
+                    "{shown:?} is not a URL (redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel://)"
                 ),
             ));
         };
@@ -89,7 +89,7 @@ impl Endpoint {
                         .collect(),
                 )
             }
-            "redis+sentinel" => {
+            "redis+sentinel" | "rediss+sentinel" => {
                 let mut parts = path.trim_start_matches('/').splitn(2, '/');
                 let master = parts.next().unwrap_or_default();
                 let db = parts.next().unwrap_or("0");
@@ -102,10 +102,14 @@ impl Endpoint {
                     ));
                 }
                 let sentinels = nodes()?;
+                let node_scheme = scheme.trim_end_matches("+sentinel");
                 Endpoint::Sentinel {
-                    sentinels: sentinels.iter().map(|n| format!("redis://{n}")).collect(),
+                    sentinels: sentinels
+                        .iter()
+                        .map(|n| format!("{node_scheme}://{n}"))
+                        .collect(),
                     master: master.to_string(),
-                    node: format!("redis://{userinfo}{}/{db}", sentinels[0]),
+                    node: format!("{node_scheme}://{userinfo}{}/{db}", sentinels[0]),
                 }
             }
             _ => Endpoint::Single(url.to_string()),
@@ -134,12 +138,13 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Whether it connects over TLS (`rediss://`, `rediss+cluster://`).
+    /// Whether it connects over TLS (`rediss://`, `rediss+cluster://`,
+    /// `rediss+sentinel://`).
     pub fn tls(&self) -> bool {
         match self {
             Endpoint::Single(url) => url.starts_with("rediss://"),
             Endpoint::Cluster(nodes) => nodes.iter().all(|n| n.starts_with("rediss://")),
-            Endpoint::Sentinel { .. } => false,
+            Endpoint::Sentinel { node, .. } => node.starts_with("rediss://"),
         }
     }
 
@@ -198,26 +203,8 @@ impl Endpoint {
                 master,
                 node,
             } => {
-                if tls.is_some() {
-                    return Err(redis::RedisError::from((
-                        redis::ErrorKind::InvalidClientConfig,
-                        "TLS is not supported with redis+sentinel:// (one server or a cluster only)",
-                    )));
-                }
-                let node = node.as_str().into_connection_info()?;
-                let client = SentinelClient::build(
-                    sentinels.clone(),
-                    master.clone(),
-                    Some(SentinelNodeConnectionInfo {
-                        tls_mode: None,
-                        redis_connection_info: Some(node.redis),
-                    }),
-                    SentinelServerType::Master,
-                )?;
-                let shared = Arc::new(SentinelShared {
-                    client: tokio::sync::Mutex::new(client),
-                    current: std::sync::Mutex::new(None),
-                });
+                let client = sentinel::client(sentinels, master, node, self.tls(), tls)?;
+                let shared = Arc::new(SentinelShared::new(client));
                 // Fails now if no sentinel names a master that answers.
                 shared.connection().await?;
                 Ok((Conn::Sentinel(shared.clone()), Connector::Sentinel(shared)))
@@ -298,59 +285,6 @@ impl ConnectionLike for Conn {
     }
 }
 
-/// The master the sentinels name, and the connection to it while it
-/// answers.
-pub struct SentinelShared {
-    client: tokio::sync::Mutex<SentinelClient>,
-    current: std::sync::Mutex<Option<MultiplexedConnection>>,
-}
-
-impl SentinelShared {
-    /// The connection to the master, asking the sentinels for it when
-    /// there is none.
-    async fn connection(&self) -> RedisResult<MultiplexedConnection> {
-        if let Some(conn) = lock(&self.current).clone() {
-            return Ok(conn);
-        }
-        let mut client = self.client.lock().await;
-        // Another caller may have connected while this one waited.
-        if let Some(conn) = lock(&self.current).clone() {
-            return Ok(conn);
-        }
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT);
-        let conn = client.get_async_connection_with_config(&config).await?;
-        *lock(&self.current) = Some(conn.clone());
-        Ok(conn)
-    }
-
-    /// Forgets the connection after an error that says its server is gone
-    /// or is no longer the master, so the next call asks the sentinels.
-    fn check(&self, reply: Result<&[Value], &redis::RedisError>) {
-        if not_the_master(reply) {
-            *lock(&self.current) = None;
-        }
-    }
-}
-
-/// Whether a reply says its server is gone or is no longer the master: a
-/// connection error, or an error reply (READONLY, MASTERDOWN), which comes
-/// back as a value (in a pipeline's replies too).
-fn not_the_master(reply: Result<&[Value], &redis::RedisError>) -> bool {
-    let gone = |e: &redis::RedisError| {
-        connection_failed(e)
-            || matches!(
-                e.kind(),
-                redis::ErrorKind::ReadOnly | redis::ErrorKind::MasterDown
-            )
-    };
-    match reply {
-        Err(e) => gone(e),
-        Ok(values) => values.iter().filter_map(error_reply).any(|e| gone(&e)),
-    }
-}
-
 /// Opens dedicated pub/sub connections (pub/sub cannot share [`Conn`]).
 #[derive(Clone)]
 pub enum Connector {
@@ -419,25 +353,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_read_only_reply_or_a_dropped_connection_means_the_master_moved() {
-        let reply = |line: &str| {
-            redis::parse_redis_value(format!("-{line}\r\n").as_bytes()).expect("an error reply")
-        };
-        let read_only = reply("READONLY You can't write against a read only replica.");
-        let script_error = reply("ERR something else");
-        let ok = Value::Okay;
-        assert!(not_the_master(Ok(std::slice::from_ref(&read_only))));
-        assert!(not_the_master(Ok(&[ok.clone(), read_only])));
-        assert!(not_the_master(Ok(&[reply(
-            "MASTERDOWN Link with MASTER is down"
-        )])));
-        let dropped = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
-        assert!(not_the_master(Err(&dropped)));
-        assert!(!not_the_master(Ok(&[ok, script_error])));
-        assert!(!not_the_master(Ok(&[])));
-    }
-
-    #[test]
     fn slots_match_redis() {
         // `CLUSTER KEYSLOT` gives these.
         assert_eq!(slot("123456789"), 12739);
@@ -474,6 +389,17 @@ mod tests {
                 node: "redis://:pw@h1:26379/3".into(),
             }
         );
+        let tls = Endpoint::parse("rediss+sentinel://:pw@h1:26379,h2:26379/main").unwrap();
+        assert_eq!(
+            tls,
+            Endpoint::Sentinel {
+                sentinels: vec!["rediss://h1:26379".into(), "rediss://h2:26379".into()],
+                master: "main".into(),
+                node: "rediss://:pw@h1:26379/0".into(),
+            }
+        );
+        assert!(tls.tls());
+        assert!(!Endpoint::parse("redis+sentinel://h1:1/main").unwrap().tls());
     }
 
     #[test]

@@ -60,6 +60,7 @@ mod retry;
 mod route;
 mod schedules;
 mod scripts;
+mod sentinel;
 mod shared_content;
 mod submit;
 mod tls;
