@@ -4,78 +4,18 @@
 //! killed, and once the sentinels name its replica the host runs jobs
 //! there, reached over TLS through the sentinels again.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-use serde_json::json;
 
 use super::common::api::Api;
 use super::common::cluster::wait_for;
 use super::common::host::Host;
-use super::common::{plugin_dir, redis::free_port, tls::make_certificates};
+use super::common::tls::{cli, make_certificates, start_tls_server};
+use super::common::{plugin_dir, redis::free_port};
 
-/// A node's process, stopped when dropped.
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `redis-cli` over TLS with the test CA.
-fn cli(certs: &Path, port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["--tls", "--cacert"])
-        .arg(certs.join("ca.crt"))
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("redis-cli on PATH");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A TLS-only `redis-server` on `port` with `extra` arguments.
-fn start(certs: &Path, dir: &Path, port: u16, extra: &[String]) -> Node {
-    let child = Command::new("redis-server")
-        .args(extra)
-        .args(["--port", "0", "--tls-port", &port.to_string()])
-        .arg("--tls-cert-file")
-        .arg(certs.join("server.crt"))
-        .arg("--tls-key-file")
-        .arg(certs.join("server.key"))
-        .arg("--tls-ca-cert-file")
-        .arg(certs.join("ca.crt"))
-        .args(["--tls-auth-clients", "no", "--tls-replication", "yes"])
-        .args(["--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server on PATH");
-    wait_for(Duration::from_secs(10), || {
-        cli(certs, port, &["PING"]).starts_with("PONG")
-    });
-    Node(child)
-}
-
+/// 10 echo jobs named `<stem><i>`, run to completion.
 async fn run(api: &Api, stem: &str) {
     let ids: Vec<String> = (0..10).map(|i| format!("{stem}{i}")).collect();
-    for id in &ids {
-        let (status, body) = api
-            .post(
-                "/v1/jobs",
-                json!({"job_type": "echo", "payload": {"id": id}, "id": id}),
-            )
-            .await;
-        assert_eq!(status, 201, "{stem}: {body}");
-    }
-    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let done = api.wait(&id_refs).await;
-    assert!(done.iter().all(|j| j["status"] == "completed"), "{done:?}");
+    api.run_echo(&ids).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,9 +29,22 @@ async fn a_tls_sentinel_group_serves_the_queue_through_a_failover() {
         d
     };
     let (m, r) = (free_port(), free_port());
-    let mut master = Some(start(certs.path(), &sub(m.to_string()), m, &[]));
-    let replica_of = ["--replicaof".into(), "127.0.0.1".into(), m.to_string()];
-    let _replica = start(certs.path(), &sub(r.to_string()), r, &replica_of);
+    let replicated = ["--tls-replication", "yes"];
+    let mut master = Some(start_tls_server(
+        certs.path(),
+        &sub(m.to_string()),
+        m,
+        &replicated,
+    ));
+    let m_port = m.to_string();
+    let replica_of = [
+        "--replicaof",
+        "127.0.0.1",
+        &m_port,
+        "--tls-replication",
+        "yes",
+    ];
+    let _replica = start_tls_server(certs.path(), &sub(r.to_string()), r, &replica_of);
     let mut sentinels = Vec::new();
     let mut ports = Vec::new();
     for _ in 0..3 {
@@ -107,8 +60,9 @@ async fn a_tls_sentinel_group_serves_the_queue_through_a_failover() {
             ),
         )
         .unwrap();
-        let args = [conf.display().to_string(), "--sentinel".into()];
-        sentinels.push(start(certs.path(), &node_dir, port, &args));
+        let conf = conf.display().to_string();
+        let args = [conf.as_str(), "--sentinel", "--tls-replication", "yes"];
+        sentinels.push(start_tls_server(certs.path(), &node_dir, port, &args));
         ports.push(port);
     }
     wait_for(Duration::from_secs(30), || {

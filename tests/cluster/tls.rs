@@ -3,36 +3,13 @@
 //! and 3 partitions runs jobs in every partition, its direct connections
 //! to each slot's master over TLS as well.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-use serde_json::json;
 
 use super::common::api::Api;
 use super::common::cluster::wait_for;
 use super::common::host::Host;
-use super::common::{plugin_dir, redis::free_port, tls::make_certificates};
-
-/// A node's process, stopped when dropped.
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `redis-cli` over TLS with the test CA.
-fn cli(certs: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("redis-cli")
-        .args(["--tls", "--cacert"])
-        .arg(certs.join("ca.crt"))
-        .args(args)
-        .output()
-        .expect("redis-cli on PATH")
-}
+use super::common::tls::{cli, cli_output, make_certificates, start_tls_server};
+use super::common::{plugin_dir, redis::free_port};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tls_cluster_runs_jobs_in_every_partition() {
@@ -44,53 +21,24 @@ async fn a_tls_cluster_runs_jobs_in_every_partition() {
     let mut nodes = Vec::new();
     for port in &ports {
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--tls-port", &port.to_string()])
-            .arg("--tls-cert-file")
-            .arg(certs.path().join("server.crt"))
-            .arg("--tls-key-file")
-            .arg(certs.path().join("server.key"))
-            .arg("--tls-ca-cert-file")
-            .arg(certs.path().join("ca.crt"))
-            .args(["--tls-auth-clients", "no", "--tls-cluster", "yes"])
-            .args([
-                "--cluster-enabled",
-                "yes",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH");
-        nodes.push(Node(child));
+        let cluster = ["--tls-cluster", "yes", "--cluster-enabled", "yes"];
+        nodes.push(start_tls_server(certs.path(), dir.path(), *port, &cluster));
         dirs.push(dir);
-        let port = port.to_string();
-        wait_for(Duration::from_secs(10), || {
-            cli(certs.path(), &["-p", &port, "PING"])
-                .stdout
-                .starts_with(b"PONG")
-        });
     }
     let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let mut create = vec!["--cluster", "create"];
     create.extend(addrs.iter().map(String::as_str));
     create.push("--cluster-yes");
-    let out = cli(certs.path(), &create);
+    let out = cli_output(certs.path(), &create);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
     wait_for(Duration::from_secs(20), || {
-        ports.iter().all(|p| {
-            let info = cli(certs.path(), &["-p", &p.to_string(), "CLUSTER", "INFO"]);
-            String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok")
-        })
+        ports
+            .iter()
+            .all(|p| cli(certs.path(), *p, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
     });
 
     let ca = certs.path().join("ca.crt").display().to_string();
@@ -108,22 +56,10 @@ async fn a_tls_cluster_runs_jobs_in_every_partition() {
     let api = Api::new(&host);
     api.ready(&host).await;
     let ids: Vec<String> = (0..30).map(|i| format!("t{i}")).collect();
-    for id in &ids {
-        let (status, body) = api
-            .post(
-                "/v1/jobs",
-                json!({"job_type": "echo", "payload": {"id": id}, "id": id}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-    }
-    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let done = api.wait(&id_refs).await;
-    assert!(done.iter().all(|j| j["status"] == "completed"), "{done:?}");
+    api.run_echo(&ids).await;
     // Every master holds part of the queue.
     for port in &ports {
-        let size = cli(certs.path(), &["-p", &port.to_string(), "DBSIZE"]);
-        let keys: u64 = String::from_utf8_lossy(&size.stdout)
+        let keys: u64 = cli(certs.path(), *port, &["DBSIZE"])
             .trim()
             .parse()
             .unwrap_or(0);

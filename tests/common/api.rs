@@ -168,4 +168,21 @@ impl Api {
         assert_eq!(status, 200, "{body}");
         body["jobs"].as_array().unwrap().clone()
     }
+
+    /// Submits an `echo` job for each id (`{"id": id}`), waits for them,
+    /// and asserts every one completed.
+    pub async fn run_echo(&self, ids: &[String]) {
+        for id in ids {
+            let (status, body) = self
+                .post(
+                    "/v1/jobs",
+                    json!({"job_type": "echo", "payload": {"id": id}, "id": id}),
+                )
+                .await;
+            assert_eq!(status, 201, "{id}: {body}");
+        }
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let done = self.wait(&id_refs).await;
+        assert!(done.iter().all(|j| j["status"] == "completed"), "{done:?}");
+    }
 }
