@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::{cargo, run};
+use crate::{cargo, run, run_quiet};
 
 /// The test binary that holds the end-to-end suites.
 const E2E: &str = "e2e";
@@ -39,16 +39,6 @@ pub fn run_all(root: &Path) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("failing suites: {}", failed.join(", ")))
-    }
-}
-
-/// `cmd` run, without echoing its (long) list of test names.
-fn run_quiet(cmd: &mut std::process::Command) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("cannot start: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("exit {status}"))
     }
 }
 
