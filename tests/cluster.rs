@@ -5,11 +5,14 @@
 //! with SIGKILL and its replica takes over. With `min_replica_acks = 1`
 //! nothing acknowledged may be lost; with 0 the test measures what was
 //! (printed as `LOSS ...`). `cluster/resharding.rs` moves the queue's slot
-//! to another master while it runs; `cluster/tls.rs` runs a host on a
-//! cluster that speaks TLS only, `cluster/sentinel_tls.rs` on a Sentinel
-//! group that does, through a failover.
+//! to another master while it runs; `cluster/acks.rs` shows what
+//! `min_replica_acks` buys with a frozen replica; `cluster/tls.rs` runs a
+//! host on a cluster that speaks TLS only, `cluster/sentinel_tls.rs` on a
+//! Sentinel group that does, through a failover.
 
 use crate::common;
+#[path = "cluster/acks.rs"]
+mod acks;
 #[path = "cluster/resharding.rs"]
 mod resharding;
 #[path = "cluster/sentinel_tls.rs"]
@@ -23,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::api::Api;
-use common::cluster::{TestCluster, TestPair, TestSentinel, wait_for, wait_or_explain};
+use common::cluster::{TestCluster, TestSentinel, wait_for, wait_or_explain};
 use common::host::Host;
 use common::plugin_dir;
 use deckhand::queue::{JobStatus, Queue, QueueConfig};
@@ -383,88 +386,6 @@ async fn a_sentinel_master_killed_mid_drain_loses_nothing_acknowledged_with_one_
     assert_eq!(
         report.lost_completions, 0,
         "completions lost or counted twice"
-    );
-}
-
-/// What `min_replica_acks` buys, shown without timing luck: the replica is
-/// frozen and its link cut, so the master cannot pass anything on. With 1, a submission is
-/// refused (`NotReplicated`) rather than acknowledged; with 0 it is
-/// acknowledged, and once the master dies and the replica is promoted, that
-/// acknowledged job is gone, while what was acknowledged with 1 before the
-/// freeze is there.
-#[tokio::test]
-async fn with_a_frozen_replica_one_ack_refuses_what_zero_acks_would_lose() {
-    let mut pair = TestPair::start();
-    let acked = |n: u32| QueueConfig {
-        min_replica_acks: n,
-        replica_ack_timeout_ms: 300,
-        ..QueueConfig::default()
-    };
-    let job = |id: &str| deckhand::queue::SubmitRequest {
-        id: Some(id.into()),
-        job_type: "echo".into(),
-        payload: "{}".into(),
-        ..Default::default()
-    };
-    let url = pair.master.url();
-    let safe = common::queue_with_types(&url, acked(1), "h", &["echo"]).await;
-    let fast = Queue::connect(&url, acked(0)).await.unwrap();
-    let kept = safe.submit(job("kept")).await.unwrap();
-    assert!(kept.created);
-
-    // Frozen, and cut off: what the master writes from now on stays with it.
-    pair.replica.signal("STOP");
-    let cut: i64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("replica")
-        .query(
-            &mut redis::Client::open(url.as_str())
-                .unwrap()
-                .get_connection()
-                .unwrap(),
-        )
-        .unwrap();
-    assert_eq!(cut, 1, "the replica's link closed");
-    let refused = safe.submit(job("refused")).await.unwrap_err();
-    assert!(
-        matches!(
-            refused,
-            deckhand::queue::QueueError::NotReplicated {
-                acked: 0,
-                wanted: 1,
-                ..
-            }
-        ),
-        "{refused}"
-    );
-    assert!(refused.is_transient());
-    let lost = fast.submit(job("lost")).await.unwrap();
-    assert!(lost.created, "acknowledged with 0 replica acks");
-
-    pair.master.kill();
-    pair.replica.signal("CONT");
-    let promoted: String = redis::cmd("REPLICAOF")
-        .arg("NO")
-        .arg("ONE")
-        .query(
-            &mut redis::Client::open(pair.replica.url())
-                .unwrap()
-                .get_connection()
-                .unwrap(),
-        )
-        .unwrap();
-    assert_eq!(promoted, "OK");
-    let after = Queue::connect(&pair.replica.url(), QueueConfig::default())
-        .await
-        .unwrap();
-    assert!(
-        after.get("kept").await.unwrap().is_some(),
-        "acknowledged with 1: kept"
-    );
-    assert!(
-        after.get("lost").await.unwrap().is_none(),
-        "acknowledged with 0: lost"
     );
 }
 

@@ -50,12 +50,15 @@ pub mod key {
     /// and which of a job's remote dependencies were applied (relay.lua).
     pub const REMOTE: &str = "remote";
     pub const SATISFIED: &str = "satisfied";
+    /// A marker written only to wait for the replicas to have it
+    /// (replication.rs, `synced`).
+    pub const SYNCED: &str = "synced";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
         PARTITIONS, HOSTS, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED, RUNNING,
         CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS, DONE, DIED, MINUTES,
-        RECENT, CHILDREN, REMOTE, SATISFIED,
+        RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED,
     ];
 }
 

@@ -117,7 +117,9 @@ impl Queue {
     }
 
     /// Waits until every job in `ids` has finished (completed, dead or
-    /// cancelled), woken by pub/sub, and returns their final records.
+    /// cancelled), woken by pub/sub, and returns their final records; with
+    /// `min_replica_acks`, only once the replicas hold them
+    /// ([`QueueError::NotReplicated`] if they do not in time).
     pub async fn wait_for_jobs(
         &self,
         ids: &[String],
@@ -157,8 +159,15 @@ impl Queue {
             }
         }
         drop(messages);
+        let jobs = self.get_many(ids).await?;
+        // With `min_replica_acks`, what is answered is on the replicas too:
+        // a caller does not act on a result a failover could take back.
+        if self.config.min_replica_acks > 0 {
+            self.per_partition(ids, |part, _| async move { part.synced().await })
+                .await?;
+        }
         ids.iter()
-            .zip(self.get_many(ids).await?)
+            .zip(jobs)
             .map(|(id, job)| job.ok_or_else(|| QueueError::NotFound(id.clone())))
             .collect()
     }

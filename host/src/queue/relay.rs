@@ -7,7 +7,11 @@
 //!
 //! What is atomic where, and what a crash leaves:
 //! - The listing is written with the job, in one script (submit).
-//! - Reading the states is a read; nothing to mend.
+//! - Reading the states is a read; nothing to mend. With
+//!   `min_replica_acks`, a partition's states are used only once its
+//!   replicas are known to hold them (`synced`): a dependency whose
+//!   completion a dying master had not passed on runs again on the promoted
+//!   replica, and its dependents must not have gone ahead of it.
 //! - Applying an outcome is one script in the waiting job's partition. It
 //!   remembers each applied (job, dependency) in `P:satisfied:<id>`, so an
 //!   outcome sent twice (by two hosts, or again after a crash before the
@@ -66,11 +70,24 @@ impl Queue {
         let reads = wanted.into_iter().map(|(p, (_, mut ids))| async move {
             ids.sort();
             ids.dedup();
-            let statuses = Box::pin(self.part(p).statuses(&ids)).await?;
-            Ok::<_, QueueError>((p, ids.into_iter().zip(statuses).collect::<Vec<_>>()))
+            let source = self.part(p);
+            let statuses = Box::pin(source.statuses(&ids)).await?;
+            // Only what the source's replicas hold too is passed on; the
+            // rest waits for a later pass.
+            match source.synced().await {
+                Ok(()) => {}
+                Err(QueueError::NotReplicated { .. }) => return Ok((p, None)),
+                Err(e) => return Err(e),
+            }
+            Ok::<_, QueueError>((p, Some(ids.into_iter().zip(statuses).collect::<Vec<_>>())))
         });
         let mut states: HashMap<(u32, String), Option<JobStatus>> = HashMap::new();
+        let mut unsure: HashSet<u32> = HashSet::new();
         for (p, read) in futures::future::try_join_all(reads).await? {
+            let Some(read) = read else {
+                unsure.insert(p);
+                continue;
+            };
             for (id, status) in read {
                 states.insert((p, id), status);
             }
@@ -83,7 +100,7 @@ impl Queue {
                 outcomes.push([id, String::new(), String::new()]);
                 continue;
             };
-            for (dep, p) in deps {
+            for (dep, p) in deps.into_iter().filter(|(_, p)| !unsure.contains(p)) {
                 let outcome = match states.get(&(p, dep.clone())).copied().flatten() {
                     Some(JobStatus::Completed) => word::COMPLETED,
                     Some(JobStatus::Dead | JobStatus::Cancelled) => word::FAILED,

@@ -58,13 +58,52 @@ impl super::Queue {
             }
             other => other.map_err(super::scripts::explain)?,
         };
+        self.enough(acked)?;
+        Ok(value)
+    }
+
+    /// Makes sure that what this partition's master held a moment ago is
+    /// on `min_replica_acks` replicas, before a caller acts on having read
+    /// it: a marker write, then `WAIT` for it. Replication keeps the
+    /// master's order, so once a replica has the marker it has every state
+    /// read before the call. Without it, a job seen completed on a master
+    /// that dies before passing the completion on would run again after the
+    /// failover, while what its completion released elsewhere (a dependent
+    /// in another partition, an answer to `wait`) went ahead.
+    /// [`QueueError::NotReplicated`] when too few replicas answer in time.
+    pub(super) async fn synced(&self) -> Result<(), QueueError> {
+        let wanted = self.config.min_replica_acks;
+        if wanted == 0 {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(self.key(&[super::key::SYNCED]))
+            .arg(super::now_ms())
+            .arg("PX")
+            .arg(SYNCED_TTL_MS)
+            .ignore()
+            .cmd("WAIT")
+            .arg(wanted)
+            .arg(self.config.replica_ack_timeout_ms);
+        let (acked,): (u32,) = pipe.query_async(&mut self.conn.clone()).await?;
+        self.enough(acked)
+    }
+
+    /// [`QueueError::NotReplicated`] unless `acked` replicas are enough.
+    fn enough(&self, acked: u32) -> Result<(), QueueError> {
+        let wanted = self.config.min_replica_acks;
         if acked < wanted {
             return Err(QueueError::NotReplicated {
                 acked,
                 wanted,
-                timeout_ms,
+                timeout_ms: self.config.replica_ack_timeout_ms,
             });
         }
-        Ok(value)
+        Ok(())
     }
 }
+
+/// How long the marker [`Queue::synced`](super::Queue) writes is kept: it
+/// only has to reach the replicas.
+const SYNCED_TTL_MS: u64 = 60_000;
