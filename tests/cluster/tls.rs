@@ -6,16 +6,17 @@
 use std::time::Duration;
 
 use super::common::api::Api;
-use super::common::cluster::wait_for;
+use super::common::cluster::{free_pair, wait_for};
 use super::common::host::Host;
+use super::common::plugin_dir;
 use super::common::tls::{cli, cli_output, make_certificates, start_tls_server};
-use super::common::{plugin_dir, redis::free_port};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tls_cluster_runs_jobs_in_every_partition() {
     let certs = tempfile::tempdir().unwrap();
     make_certificates(certs.path());
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    // Each with its cluster bus port (port + 10000) free too.
+    let ports: Vec<u16> = (0..3).map(|_| free_pair()).collect();
     // Declared before the nodes, so dropped after them.
     let mut dirs = Vec::new();
     let mut nodes = Vec::new();

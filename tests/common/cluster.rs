@@ -6,10 +6,19 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A port whose cluster bus port (port + 10000) is free too, below 55000.
-fn free_pair() -> u16 {
+/// A port whose cluster bus port (port + 10000) is free too, both below the
+/// kernel's range for outgoing connections.
+pub fn free_pair() -> u16 {
+    // Both ports below the range the kernel hands out to outgoing
+    // connections (the tests' own clients among them), so no client can
+    // take one between this check and the server's bind.
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768)
+        .clamp(22_000, 55_000);
     loop {
-        let port = 20_000 + fastrand::u16(..25_000);
+        let port = 10_000 + fastrand::u16(..ephemeral - 20_000);
         let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
         if free(port) && free(port + 10_000) {
             return port;
@@ -42,7 +51,11 @@ impl Node {
             .spawn()
             .expect("redis-server on PATH");
         self.child = Some(child);
-        wait_for(Duration::from_secs(10), || self.query("PING").is_some());
+        wait_or_explain(
+            Duration::from_secs(10),
+            || self.query("PING").is_some(),
+            || self.report(20),
+        );
     }
 
     /// SIGKILL.
