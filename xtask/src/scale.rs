@@ -1,4 +1,4 @@
-//! `cargo xtask bench --scale [--jobs N]`: the drain at equal concurrency,
+//! `cargo xtask bench --scale [--jobs N] [--runs R]`: the drain at equal concurrency,
 //! Deckhand against BullMQ, at 64 and at 200 jobs in flight, each against a
 //! fresh `redis-server`; then Deckhand against a fresh 3-master Redis Cluster
 //! on loopback (`redis+cluster://`) at 200. Each Deckhand drain runs twice:
@@ -6,6 +6,9 @@
 //! (`DECKHAND_THREADS`), as BullMQ's one Node thread. Reports jobs/s, the ratio to
 //! BullMQ, and Redis' script time per job (`INFO commandstats`, FCALL
 //! usec over the drain; BullMQ's EVALSHA), and writes `target/bench/scale.md`.
+//! Figures on a shared 2-core machine swing by ±15% from one drain to the
+//! next; `--runs R` (1 to 9, default 1) repeats every setting R times in
+//! rounds and reports medians with their ranges.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -45,14 +48,22 @@ impl Threads {
     }
 }
 
+/// Most rounds `--runs` may ask for.
+const MAX_RUNS: usize = 9;
+
 pub fn scale(args: &[String]) -> Result<(), String> {
-    let jobs: usize = match args.iter().position(|a| a == "--jobs") {
+    let number = |flag: &str, default: usize| match args.iter().position(|a| a == flag) {
         Some(i) => args
             .get(i + 1)
-            .and_then(|n| n.parse().ok())
-            .ok_or("--jobs takes a number")?,
-        None => 50_000,
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or(format!("{flag} takes a number")),
+        None => Ok(default),
     };
+    let jobs = number("--jobs", 50_000)?;
+    let runs = number("--runs", 1)?;
+    if !(1..=MAX_RUNS).contains(&runs) {
+        return Err(format!("--runs {runs}: between 1 and {MAX_RUNS}"));
+    }
     let root = root();
     build_plugins()?;
     let node_dir = node_tools(&root.join("target/bench-tools"))?;
@@ -64,46 +75,66 @@ pub fn scale(args: &[String]) -> Result<(), String> {
 
     let mut rows = Vec::new();
     for c in CONCURRENCY {
-        let mut runs = Vec::new();
-        for threads in THREADS {
+        // Rounds, each every Deckhand setting then BullMQ, one after the
+        // other: a ratio compares runs minutes apart, not a setting's
+        // first run with another's last.
+        let mut deckhand: Vec<Vec<Value>> = vec![Vec::new(); THREADS.len()];
+        let mut bullmq: Vec<Value> = Vec::new();
+        for _ in 0..runs {
+            for (i, threads) in THREADS.into_iter().enumerate() {
+                let redis = FreshRedis::start()?;
+                deckhand[i].push(deckhand_on(&redis.url, None, jobs, c, 1, threads)?);
+            }
             let redis = FreshRedis::start()?;
-            runs.push((threads, deckhand_on(&redis.url, None, jobs, c, 1, threads)?));
+            let mut node = Command::new("node");
+            node.current_dir(&node_dir)
+                .arg("bullmq_bench.mjs")
+                .arg(&redis.url)
+                .arg(jobs.to_string())
+                .env("BENCH_CONCURRENCY", c.to_string());
+            let mut run = figures("bullmq", &mut node)?;
+            run["script_us_per_job"] = script_us(&[redis.port], jobs + jobs / 10).into();
+            bullmq.push(run);
         }
-        let redis = FreshRedis::start()?;
-        let mut node = Command::new("node");
-        node.current_dir(&node_dir)
-            .arg("bullmq_bench.mjs")
-            .arg(&redis.url)
-            .arg(jobs.to_string())
-            .env("BENCH_CONCURRENCY", c.to_string());
-        let bullmq = figures("bullmq", &mut node)?;
-        let bullmq_us = script_us(&[redis.port], jobs + jobs / 10);
-        for (threads, deckhand) in runs {
-            let peer = Some((&bullmq, bullmq_us));
-            rows.push(row("one Redis", c, threads, &deckhand, peer));
+        for (threads, runs) in THREADS.into_iter().zip(&deckhand) {
+            rows.push(row("one Redis", c, threads, runs, Some(&bullmq)));
         }
     }
     for (c, partitions) in [(200, 1), (200, 3)] {
-        for threads in THREADS {
-            let cluster = Cluster::start(3)?;
-            let deckhand = deckhand_on(
-                &cluster.url(),
-                Some(&cluster.stats_urls()),
-                jobs,
-                c,
-                partitions,
-                threads,
-            )?;
-            let name = format!("3-master cluster, {partitions} partition(s)");
-            rows.push(row(&name, c, threads, &deckhand, None));
+        let mut deckhand: Vec<Vec<Value>> = vec![Vec::new(); THREADS.len()];
+        for _ in 0..runs {
+            for (i, threads) in THREADS.into_iter().enumerate() {
+                let cluster = Cluster::start(3)?;
+                deckhand[i].push(deckhand_on(
+                    &cluster.url(),
+                    Some(&cluster.stats_urls()),
+                    jobs,
+                    c,
+                    partitions,
+                    threads,
+                )?);
+            }
+        }
+        let name = format!("3-master cluster, {partitions} partition(s)");
+        for (threads, runs) in THREADS.into_iter().zip(&deckhand) {
+            rows.push(row(&name, c, threads, runs, None));
         }
     }
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let spread = if runs > 1 {
+        format!(
+            "{runs} rounds; each figure is the median of the rounds, with the lowest and highest \
+             in brackets; the ratio is the median of each round's Deckhand run over that round's \
+             BullMQ run. "
+        )
+    } else {
+        String::new()
+    };
     let table = format!(
         "| Redis | in flight | host threads | Deckhand jobs/s | BullMQ jobs/s | ratio | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job | Redis CPU µs/job | host CPU µs/job |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n{}\n\n\
-         {jobs} no-op jobs queued then drained (plus a tenth more queued one by one); \
+         {spread}{jobs} no-op jobs queued then drained (plus a tenth more queued one by one); \
          Deckhand: 1 host, `--batch-size` = in flight, `--threads` as given (one per core: {cores} here), \
          echo.wasm, content store off; \
          BullMQ 6.7.0: 1 Node process, Worker concurrency = in flight. \
@@ -122,33 +153,62 @@ pub fn scale(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn row(
-    redis: &str,
-    c: u32,
-    threads: Threads,
-    deckhand: &Value,
-    bullmq: Option<(&Value, f64)>,
-) -> String {
-    let drain = deckhand["drain_per_s"].as_f64().unwrap_or(0.0);
+/// One row of the table: a setting's runs, and BullMQ's of the same
+/// rounds (in round order) when compared with it.
+fn row(redis: &str, c: u32, threads: Threads, runs: &[Value], bullmq: Option<&[Value]>) -> String {
+    const DRAIN: &str = "drain_per_s";
     let (peer, ratio, peer_us) = match bullmq {
-        Some((b, us)) => {
-            let peer = b["drain_per_s"].as_f64().unwrap_or(0.0);
+        Some(peers) => {
+            let ratios: Vec<f64> = runs
+                .iter()
+                .zip(peers)
+                .map(|(d, b)| number(d, DRAIN) / number(b, DRAIN).max(1.0))
+                .collect();
             (
-                format!("{peer:.0}"),
-                format!("{:.2}x", drain / peer.max(1.0)),
-                format!("{us:.1}"),
+                spread(peers, DRAIN, 0),
+                format!("{:.2}x", median(&ratios)),
+                spread(peers, "script_us_per_job", 1),
             )
         }
-        None => ("".into(), "".into(), "".into()),
+        None => (String::new(), String::new(), String::new()),
     };
     format!(
-        "| {redis} | {c} | {} | {drain:.0} | {peer} | {ratio} | {} | {peer_us} | {} | {} | {} |",
+        "| {redis} | {c} | {} | {} | {peer} | {ratio} | {} | {peer_us} | {} | {} | {} |",
         threads.label(),
-        deckhand["script_us_per_job"],
-        deckhand["redis_commands_per_job"],
-        deckhand["redis_cpu_us_per_job"],
-        deckhand["host_cpu_us_per_job"]
+        spread(runs, DRAIN, 0),
+        spread(runs, "script_us_per_job", 1),
+        spread(runs, "redis_commands_per_job", 2),
+        spread(runs, "redis_cpu_us_per_job", 1),
+        spread(runs, "host_cpu_us_per_job", 1),
     )
+}
+
+fn number(run: &Value, key: &str) -> f64 {
+    run[key].as_f64().unwrap_or(0.0)
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// A figure over the runs: the median, and with several runs the lowest
+/// and highest, to `decimals` places.
+fn spread(runs: &[Value], key: &str, decimals: usize) -> String {
+    let values: Vec<f64> = runs.iter().map(|r| number(r, key)).collect();
+    let mid = median(&values);
+    if values.len() < 2 {
+        return format!("{mid:.decimals$}");
+    }
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{mid:.decimals$} ({low:.decimals$}–{high:.decimals$})")
 }
 
 /// The Deckhand driver in drain-only mode, on a queue of `partitions`
@@ -361,5 +421,29 @@ mod tempfile_dir {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn medians_and_ranges_over_the_runs() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        let runs = [json!({"x": 30.0}), json!({"x": 10.0}), json!({"x": 25.0})];
+        assert_eq!(spread(&runs, "x", 0), "25 (10–30)");
+        assert_eq!(spread(&runs[..1], "x", 1), "30.0");
+    }
+
+    #[test]
+    fn a_ratio_pairs_each_round_with_its_own_peer_run() {
+        let deckhand = [json!({"drain_per_s": 200.0}), json!({"drain_per_s": 90.0})];
+        let bullmq = [json!({"drain_per_s": 100.0}), json!({"drain_per_s": 30.0})];
+        // Rounds: 2.00x and 3.00x; the medians' ratio would be 145/65 = 2.23x.
+        let line = row("one Redis", 64, Threads::One, &deckhand, Some(&bullmq));
+        assert!(line.contains("| 2.50x |"), "{line}");
     }
 }
