@@ -1,11 +1,14 @@
-//! `cargo xtask bench --scale [--jobs N] [--runs R]`: the drain at equal concurrency,
-//! Deckhand against BullMQ, at 64 and at 200 jobs in flight, each against a
-//! fresh `redis-server`; then Deckhand against a fresh 3-master Redis Cluster
-//! on loopback (`redis+cluster://`) at 200. Each Deckhand drain runs twice:
-//! with the host's runtime threads at one per core (the default) and at one
-//! (`DECKHAND_THREADS`), as BullMQ's one Node thread. Reports jobs/s, the ratio to
-//! BullMQ, and Redis' script time per job (`INFO commandstats`, FCALL
-//! usec over the drain; BullMQ's EVALSHA), and writes `target/bench/scale.md`.
+//! `cargo xtask bench --scale [--jobs N] [--runs R]`: the drain at equal
+//! concurrency, Deckhand against BullMQ, at 64 and at 200 jobs in flight,
+//! each against a fresh `redis-server`; at 200, Deckhand also against a
+//! fresh 3-master Redis Cluster on loopback (`redis+cluster://`) with the
+//! queue in 1 and in 3 partitions. Each Deckhand drain runs twice: with the
+//! host's runtime threads at one per core (the default) and at one
+//! (`DECKHAND_THREADS`), as BullMQ's one Node thread. Reports jobs/s, the
+//! ratio to BullMQ (a cluster's: to one Redis), and Redis' script time per
+//! job (`INFO commandstats`, FCALL usec over the drain; BullMQ's EVALSHA),
+//! and writes `target/bench/scale.md`.
+//!
 //! Figures on a shared 2-core machine swing by ±15% from one drain to the
 //! next; `--runs R` (1 to 9, default 1) repeats every setting R times in
 //! rounds and reports medians with their ranges.
@@ -75,49 +78,35 @@ pub fn scale(args: &[String]) -> Result<(), String> {
 
     let mut rows = Vec::new();
     for c in CONCURRENCY {
-        // Rounds, each every Deckhand setting then BullMQ, one after the
-        // other: a ratio compares runs minutes apart, not a setting's
-        // first run with another's last.
-        let mut deckhand: Vec<Vec<Value>> = vec![Vec::new(); THREADS.len()];
+        // The clusters only at 200 in flight.
+        let setups: &[Setup] = if c == 200 {
+            &[Setup::One, Setup::Cluster(1), Setup::Cluster(3)]
+        } else {
+            &[Setup::One]
+        };
+        // Rounds, each every setting then BullMQ, one after the other: a
+        // ratio compares runs minutes apart, not one setting's first run
+        // with another's last.
+        let mut deckhand = vec![vec![Vec::new(); THREADS.len()]; setups.len()];
         let mut bullmq: Vec<Value> = Vec::new();
         for _ in 0..runs {
-            for (i, threads) in THREADS.into_iter().enumerate() {
-                let redis = FreshRedis::start()?;
-                deckhand[i].push(deckhand_on(&redis.url, None, jobs, c, 1, threads)?);
-            }
-            let redis = FreshRedis::start()?;
-            let mut node = Command::new("node");
-            node.current_dir(&node_dir)
-                .arg("bullmq_bench.mjs")
-                .arg(&redis.url)
-                .arg(jobs.to_string())
-                .env("BENCH_CONCURRENCY", c.to_string());
-            let mut run = figures("bullmq", &mut node)?;
-            run["script_us_per_job"] = script_us(&[redis.port], jobs + jobs / 10).into();
-            bullmq.push(run);
-        }
-        for (threads, runs) in THREADS.into_iter().zip(&deckhand) {
-            rows.push(row("one Redis", c, threads, runs, Some(&bullmq)));
-        }
-    }
-    for (c, partitions) in [(200, 1), (200, 3)] {
-        let mut deckhand: Vec<Vec<Value>> = vec![Vec::new(); THREADS.len()];
-        for _ in 0..runs {
-            for (i, threads) in THREADS.into_iter().enumerate() {
-                let cluster = Cluster::start(3)?;
-                deckhand[i].push(deckhand_on(
-                    &cluster.url(),
-                    Some(&cluster.stats_urls()),
-                    jobs,
-                    c,
-                    partitions,
-                    threads,
-                )?);
+            for (s, setup) in setups.iter().enumerate() {
+                for (i, threads) in THREADS.into_iter().enumerate() {
+                    deckhand[s][i].push(setup.drain(jobs, c, threads)?);
+                }
+                if let Setup::One = setup {
+                    bullmq.push(bullmq_on(&node_dir, jobs, c)?);
+                }
             }
         }
-        let name = format!("3-master cluster, {partitions} partition(s)");
-        for (threads, runs) in THREADS.into_iter().zip(&deckhand) {
-            rows.push(row(&name, c, threads, runs, None));
+        for (setup, runs) in setups.iter().zip(&deckhand) {
+            for (i, threads) in THREADS.into_iter().enumerate() {
+                let peer = match setup {
+                    Setup::One => Peer::BullMq(&bullmq),
+                    Setup::Cluster(_) => Peer::OneRedis(&deckhand[0][i]),
+                };
+                rows.push(row(&setup.name(), c, threads, &runs[i], peer));
+            }
         }
     }
 
@@ -125,8 +114,8 @@ pub fn scale(args: &[String]) -> Result<(), String> {
     let spread = if runs > 1 {
         format!(
             "{runs} rounds; each figure is the median of the rounds, with the lowest and highest \
-             in brackets; the ratio is the median of each round's Deckhand run over that round's \
-             BullMQ run. "
+             in brackets; the ratio is the median of each round's run over that round's \
+             BullMQ run (a cluster: over that round's run of the same setting on one Redis). "
         )
     } else {
         String::new()
@@ -153,27 +142,84 @@ pub fn scale(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// One row of the table: a setting's runs, and BullMQ's of the same
-/// rounds (in round order) when compared with it.
-fn row(redis: &str, c: u32, threads: Threads, runs: &[Value], bullmq: Option<&[Value]>) -> String {
-    const DRAIN: &str = "drain_per_s";
-    let (peer, ratio, peer_us) = match bullmq {
-        Some(peers) => {
-            let ratios: Vec<f64> = runs
-                .iter()
-                .zip(peers)
-                .map(|(d, b)| number(d, DRAIN) / number(b, DRAIN).max(1.0))
-                .collect();
-            (
-                spread(peers, DRAIN, 0),
-                format!("{:.2}x", median(&ratios)),
-                spread(peers, "script_us_per_job", 1),
-            )
+/// What a row's ratio compares with: BullMQ's runs of the same rounds, or
+/// (for a cluster) the same setting's runs on one Redis.
+enum Peer<'a> {
+    BullMq(&'a [Value]),
+    OneRedis(&'a [Value]),
+}
+
+/// Where the Deckhand host drains.
+enum Setup {
+    One,
+    /// A fresh 3-master cluster, the queue in this many partitions.
+    Cluster(u32),
+}
+
+impl Setup {
+    fn name(&self) -> String {
+        match self {
+            Setup::One => "one Redis".into(),
+            Setup::Cluster(p) => format!("3-master cluster, {p} partition(s)"),
         }
-        None => (String::new(), String::new(), String::new()),
+    }
+
+    /// One drain on a fresh Redis (or cluster).
+    fn drain(&self, jobs: usize, c: u32, threads: Threads) -> Result<Value, String> {
+        match self {
+            Setup::One => {
+                let redis = FreshRedis::start()?;
+                deckhand_on(&redis.url, None, jobs, c, 1, threads)
+            }
+            Setup::Cluster(p) => {
+                let cluster = Cluster::start(3)?;
+                let stats = cluster.stats_urls();
+                deckhand_on(&cluster.url(), Some(&stats), jobs, c, *p, threads)
+            }
+        }
+    }
+}
+
+/// One BullMQ run on a fresh Redis, with its script time per job.
+fn bullmq_on(node_dir: &std::path::Path, jobs: usize, c: u32) -> Result<Value, String> {
+    let redis = FreshRedis::start()?;
+    let mut node = Command::new("node");
+    node.current_dir(node_dir)
+        .arg("bullmq_bench.mjs")
+        .arg(&redis.url)
+        .arg(jobs.to_string())
+        .env("BENCH_CONCURRENCY", c.to_string());
+    let mut run = figures("bullmq", &mut node)?;
+    run["script_us_per_job"] = script_us(&[redis.port], jobs + jobs / 10).into();
+    Ok(run)
+}
+
+/// One row of the table: a setting's runs and what its ratio compares
+/// with, run in the same rounds (in round order).
+fn row(redis: &str, c: u32, threads: Threads, runs: &[Value], peer: Peer<'_>) -> String {
+    const DRAIN: &str = "drain_per_s";
+    let ratio = |peers: &[Value]| {
+        let ratios: Vec<f64> = runs
+            .iter()
+            .zip(peers)
+            .map(|(d, p)| number(d, DRAIN) / number(p, DRAIN).max(1.0))
+            .collect();
+        median(&ratios)
+    };
+    let (bullmq, ratio, bullmq_us) = match peer {
+        Peer::BullMq(peers) => (
+            spread(peers, DRAIN, 0),
+            format!("{:.2}x BullMQ", ratio(peers)),
+            spread(peers, "script_us_per_job", 1),
+        ),
+        Peer::OneRedis(peers) => (
+            String::new(),
+            format!("{:.2}x one Redis", ratio(peers)),
+            String::new(),
+        ),
     };
     format!(
-        "| {redis} | {c} | {} | {} | {peer} | {ratio} | {} | {peer_us} | {} | {} | {} |",
+        "| {redis} | {c} | {} | {} | {bullmq} | {ratio} | {} | {bullmq_us} | {} | {} | {} |",
         threads.label(),
         spread(runs, DRAIN, 0),
         spread(runs, "script_us_per_job", 1),
@@ -443,7 +489,13 @@ mod tests {
         let deckhand = [json!({"drain_per_s": 200.0}), json!({"drain_per_s": 90.0})];
         let bullmq = [json!({"drain_per_s": 100.0}), json!({"drain_per_s": 30.0})];
         // Rounds: 2.00x and 3.00x; the medians' ratio would be 145/65 = 2.23x.
-        let line = row("one Redis", 64, Threads::One, &deckhand, Some(&bullmq));
-        assert!(line.contains("| 2.50x |"), "{line}");
+        let line = row(
+            "one Redis",
+            64,
+            Threads::One,
+            &deckhand,
+            Peer::BullMq(&bullmq),
+        );
+        assert!(line.contains("| 2.50x BullMQ |"), "{line}");
     }
 }
