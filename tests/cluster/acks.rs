@@ -147,6 +147,11 @@ async fn with_one_ack_a_completion_only_the_master_holds_releases_nothing() {
         }
     }
     q.complete(&claimed[&near], "{}", "v1").await.unwrap();
+    // The far root is still running: nothing to pass on, so the relay
+    // does not make its partition's replicas acknowledge anything.
+    let marker = || pair.master.query("EXISTS {deckhand~1}:synced");
+    assert_eq!(q.relay().await.unwrap(), 0);
+    assert_eq!(marker().as_deref(), Some("0"));
 
     freeze_replica(&pair);
     let refused = q.complete(&claimed[&far], "{}", "v1").await.unwrap_err();
@@ -157,6 +162,7 @@ async fn with_one_ack_a_completion_only_the_master_holds_releases_nothing() {
     let on_master = q.get(&far).await.unwrap().unwrap();
     assert_eq!(on_master.status, JobStatus::Completed, "the master has it");
     assert_eq!(q.relay().await.unwrap(), 0, "nothing relayed");
+    assert_eq!(marker().as_deref(), Some("1"), "the replicas were asked");
     let w = q.get("w").await.unwrap().unwrap();
     assert_eq!(w.status, JobStatus::Waiting);
     let waited = q

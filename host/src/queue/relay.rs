@@ -73,8 +73,10 @@ impl Queue {
             let source = self.part(p);
             let statuses = Box::pin(source.statuses(&ids)).await?;
             // Only what the source's replicas hold too is passed on; the
-            // rest waits for a later pass.
-            match source.synced().await {
+            // rest waits for a later pass. Nothing to pass on (every
+            // dependency still to finish): no need to ask.
+            let news = statuses.iter().any(|s| s.is_none_or(|s| s.is_finished()));
+            match if news { source.synced().await } else { Ok(()) } {
                 Ok(()) => {}
                 Err(QueueError::NotReplicated { .. }) => return Ok((p, None)),
                 Err(e) => return Err(e),
