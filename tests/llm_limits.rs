@@ -1,16 +1,18 @@
 //! An LLM provider's limits kept by every host together: a per-minute
-//! token budget, the provider's own rate-limit headers, and a request that
-//! timed out keeping its slot. Real Redis; a scripted fake
-//! OpenAI-compatible server stands in for the provider.
+//! token budget, the provider's own rate-limit headers, a request that
+//! timed out keeping its slot, and a job's wait for a slot not counted in
+//! its timeout. Real Redis; a scripted fake OpenAI-compatible server stands
+//! in for the provider.
 
 use crate::common;
 
 use std::time::Duration;
 
 use common::fake_llm::{Answer, FakeLlm};
+use common::host::Host;
 use common::redis::TestRedis;
 use deckhand::llm::{LlmClient, LlmConfig, Provider};
-use deckhand::queue::{Queue, QueueConfig};
+use deckhand::queue::{JobStatus, Queue, QueueConfig, SubmitRequest};
 use deckhand::runtime::{LlmMessage, LlmRequest};
 use serde_json::json;
 
@@ -189,4 +191,89 @@ async fn holding_a_slot_extends_it_and_never_revives_one_that_is_gone() {
         None,
         "a slot given back stays given back"
     );
+}
+
+/// A job waiting its turn at a server that answers one request at a time
+/// is not timed out by the wait: its timeout counts its own time. Four jobs
+/// start at once with a 2.5 s timeout; each answer takes 1 s, one at a
+/// time, so the fourth waits about 3 s for the slot. Before, the wait
+/// counted and it died of a timeout; now all four complete on their first
+/// attempt. A job whose own answer takes longer than its timeout still
+/// times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_waiting_its_turn_at_the_provider_is_not_timed_out_by_the_wait() {
+    let redis = TestRedis::start();
+    let fake = FakeLlm::start().await;
+    let answer = Duration::from_millis(1000);
+    fake.always(Answer::content("ok").after(answer));
+    let dir = common::plugin_dir(&["llm"]);
+    let url = fake.url();
+    let host = Host::start(
+        "h",
+        &redis.url(),
+        dir.path(),
+        &[
+            "--llm-provider",
+            "llamacpp",
+            "--llm-base-url",
+            &url,
+            "--llm-model",
+            "fake",
+            "--batch-size",
+            "4",
+            "--job-type-limits",
+            "llm:timeout_ms=2500",
+        ],
+    );
+    let q = queue(&redis).await;
+    for _ in 0..600 {
+        if q.job_types().await.unwrap().contains_key("llm") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Distinct prompts: the content store would answer a repeated one.
+    let job = |prompt: String| SubmitRequest {
+        job_type: "llm".into(),
+        payload: json!({ "prompt": prompt }).to_string(),
+        max_retries: Some(0),
+        ..SubmitRequest::default()
+    };
+    let reqs = (0..4).map(|i| job(format!("pantry {i}"))).collect();
+    let ids: Vec<String> = q
+        .submit_batch(reqs)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let jobs = q
+        .wait_for_jobs(&ids, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+    for j in &jobs {
+        assert_eq!(j.status, JobStatus::Completed, "{j:?}\n{}", host.log());
+        assert_eq!(j.attempts, 1, "{j:?}");
+    }
+    // They did queue: the server saw the four one at a time, the last
+    // sent about 3 s after the first, past the timeout.
+    let mut arrivals: Vec<_> = fake.seen().iter().map(|s| s.at).collect();
+    arrivals.sort();
+    assert_eq!(arrivals.len(), 4);
+    assert!(
+        arrivals[3] - arrivals[0] >= Duration::from_millis(2500),
+        "the last request was sent {:?} after the first",
+        arrivals[3] - arrivals[0]
+    );
+
+    // The job's own time still counts: an answer slower than the timeout.
+    fake.always(Answer::content("late").after(Duration::from_millis(4000)));
+    let slow = q.submit(job("pantry slow".into())).await.unwrap().id;
+    let slow = q
+        .wait_for_jobs(&[slow], Duration::from_secs(30))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(slow.status, JobStatus::Dead, "{slow:?}");
+    assert_eq!(slow.errors.last().map(|e| e.kind.as_str()), Some("timeout"));
 }

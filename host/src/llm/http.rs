@@ -43,8 +43,11 @@ impl LlmClient {
         let tokens = self.estimate_tokens(call).await;
         let mut last = String::new();
         for attempt in 1..=attempts {
-            self.wait_for_cooldown().await;
-            self.take_budget(tokens).await?;
+            {
+                let _waiting = usage.waited.start();
+                self.wait_for_cooldown().await;
+                self.take_budget(tokens).await?;
+            }
             let after = match self
                 .traced_attempt(call, attempt, &url, &body, tokens, usage)
                 .await?
@@ -125,7 +128,10 @@ impl LlmClient {
         }
         self.count(stat::LLM_CALLS, 1).await;
         usage.calls.fetch_add(1, Ordering::Relaxed);
-        let slot = self.take_slot().await?;
+        let slot = {
+            let _waiting = usage.waited.start();
+            self.take_slot().await?
+        };
         let exchange = async {
             let resp = req.send().await?;
             Ok::<_, reqwest::Error>(Answer {

@@ -10,8 +10,10 @@ mod budget;
 mod dialect;
 mod http;
 mod shared;
+mod waited;
 
 pub use dialect::{Call, Dialect, Provider, Reply, ReplyError};
+pub use waited::Waited;
 
 use std::time::Duration;
 
@@ -100,12 +102,14 @@ pub enum LlmConfigError {
 }
 
 /// What one generation spent: HTTP calls made and tokens billed, failed
-/// asks included.
+/// asks included; and the time its job waited for the provider's shared
+/// limits (shared with the job, which reads it while the call runs).
 #[derive(Debug, Default)]
 pub struct Usage {
     pub calls: AtomicU32,
     pub prompt_tokens: AtomicU32,
     pub completion_tokens: AtomicU32,
+    pub waited: std::sync::Arc<Waited>,
 }
 
 impl Usage {

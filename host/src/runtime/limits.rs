@@ -1,6 +1,10 @@
-//! Per-job resource limits enforced inside the store.
+//! Per-job resource limits: memory, enforced inside the store, and time.
+
+use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
+
+use super::HostServices;
 
 /// Caps a job's linear memory. A denied `memory.grow` returns -1 to the
 /// guest, as WebAssembly specifies; most guests then abort, and the runtime
@@ -36,5 +40,27 @@ impl ResourceLimiter for MemoryCap {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Runs `call` for at most `timeout` of the job's own time: the time its
+/// host calls waited for limits shared with other jobs
+/// ([`HostServices::waited`]) is added to the deadline as it accrues.
+/// `Err(())` when the deadline passed first.
+pub(super) async fn within<T>(
+    timeout: Duration,
+    services: &dyn HostServices,
+    call: impl std::future::Future<Output = T>,
+) -> Result<T, ()> {
+    let started = tokio::time::Instant::now();
+    let mut call = std::pin::pin!(call);
+    loop {
+        let deadline = started + timeout + services.waited();
+        match tokio::time::timeout_at(deadline, &mut call).await {
+            Ok(done) => return Ok(done),
+            // Waits while the call ran moved the deadline: run on to it.
+            Err(_) if started + timeout + services.waited() > deadline => {}
+            Err(_) => return Err(()),
+        }
     }
 }

@@ -223,6 +223,7 @@ impl Runtime {
         };
         let limits = self.limits_for(job_type);
         let needs_llm = job_type.needs_llm;
+        let waits = services.clone();
         let mut store = self.new_store(
             limits,
             JobContext {
@@ -247,7 +248,7 @@ impl Runtime {
                 .call_process(&mut store, &wit_job)
                 .await
         };
-        let outcome = tokio::time::timeout(limits.timeout, call).await;
+        let outcome = limits::within(limits.timeout, waits.as_ref(), call).await;
         let state = store.data();
         state.log_output();
         match outcome {
@@ -301,7 +302,8 @@ impl Runtime {
         // hogs a worker thread.
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|ctx| {
-            if Instant::now() >= ctx.data().deadline {
+            let state = ctx.data();
+            if Instant::now() >= state.deadline + state.context.services.waited() {
                 Err(wasmtime::Error::new(DeadlineExceeded))
             } else {
                 Ok(wasmtime::UpdateDeadline::Yield(1))

@@ -100,6 +100,14 @@ pub trait HostServices: Send + Sync + 'static {
 
     /// `llm.generate`.
     async fn generate(&self, job: &JobInput, request: LlmRequest) -> Result<LlmResponse, LlmError>;
+
+    /// How long the job's calls have waited, so far, for limits shared
+    /// with other jobs (an LLM provider's request slots, budget and
+    /// cooldown), a wait under way included. The job's timeout does not
+    /// count it: it is extended by this much.
+    fn waited(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// The services of a host with no queue and no LLM: `deckhand exec` and

@@ -318,6 +318,7 @@ impl Worker {
             trace: job.trace.clone(),
             token: job.token.clone(),
             llm: self.services.llm.clone(),
+            waited: Default::default(),
         });
         let runtime = self.registry.runtime().clone();
         let result = runtime.run(&plugin, input, services).await;

@@ -34,6 +34,9 @@ pub(super) struct QueueServices {
     /// lets the job change other jobs' waits.
     pub(super) token: String,
     pub(super) llm: Option<LlmClient>,
+    /// How long this attempt's LLM calls waited for the provider's shared
+    /// limits: the runtime extends the attempt's timeout by it.
+    pub(super) waited: Arc<crate::llm::Waited>,
 }
 
 impl QueueServices {
@@ -109,6 +112,10 @@ impl Transient for (usize, QueueError) {
 
 #[async_trait::async_trait]
 impl HostServices for QueueServices {
+    fn waited(&self) -> Duration {
+        self.waited.total()
+    }
+
     async fn submit_children(
         &self,
         parent: &JobInput,
@@ -203,7 +210,10 @@ impl HostServices for QueueServices {
             ));
         };
         // The job's cost counts every ask, the failed ones too.
-        let usage = crate::llm::Usage::default();
+        let usage = crate::llm::Usage {
+            waited: self.waited.clone(),
+            ..Default::default()
+        };
         let response = llm.generate_metered(&request, &usage).await;
         let (calls, prompt, completion) = usage.figures();
         if calls > 0
