@@ -1,7 +1,7 @@
 //! How long a job's LLM calls waited for the provider's shared limits: a
 //! request slot (`max_in_flight`), the budget (`requests_per_minute`,
 //! `tokens_per_minute`), a rate-limit cooldown. That time is the queue's,
-//! not the job's: the job's timeout is extended by it (runtime/mod.rs), so
+//! not the job's: the job's timeout is extended by it (runtime/limits.rs), so
 //! a job behind others at a one-at-a-time local server waits its turn
 //! instead of timing out before its own request is sent.
 

@@ -46,21 +46,21 @@ impl ResourceLimiter for MemoryCap {
 /// Runs `call` for at most `timeout` of the job's own time: the time its
 /// host calls waited for limits shared with other jobs
 /// ([`HostServices::waited`]) is added to the deadline as it accrues.
-/// `Err(())` when the deadline passed first.
+/// `None` when the deadline passed first.
 pub(super) async fn within<T>(
     timeout: Duration,
     services: &dyn HostServices,
     call: impl std::future::Future<Output = T>,
-) -> Result<T, ()> {
+) -> Option<T> {
     let started = tokio::time::Instant::now();
     let mut call = std::pin::pin!(call);
     loop {
         let deadline = started + timeout + services.waited();
         match tokio::time::timeout_at(deadline, &mut call).await {
-            Ok(done) => return Ok(done),
+            Ok(done) => return Some(done),
             // Waits while the call ran moved the deadline: run on to it.
             Err(_) if started + timeout + services.waited() > deadline => {}
-            Err(_) => return Err(()),
+            Err(_) => return None,
         }
     }
 }

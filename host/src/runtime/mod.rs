@@ -252,11 +252,11 @@ impl Runtime {
         let state = store.data();
         state.log_output();
         match outcome {
-            Err(_elapsed) => Err(JobFailure::Timeout {
+            None => Err(JobFailure::Timeout {
                 limit_ms: millis(limits.timeout),
             }),
-            Ok(Err(err)) => Err(state.classify(err, &limits, self.config.max_stack_bytes)),
-            Ok(Ok(Err(job_error))) => Err(match job_error {
+            Some(Err(err)) => Err(state.classify(err, &limits, self.config.max_stack_bytes)),
+            Some(Ok(Err(job_error))) => Err(match job_error {
                 JobError::Retry(message) => JobFailure::Retry { message },
                 JobError::Fail(message) => JobFailure::Fail { message },
                 JobError::RetryWithFeedback(f) => JobFailure::RetryWithFeedback {
@@ -264,7 +264,7 @@ impl Runtime {
                     feedback: f.feedback,
                 },
             }),
-            Ok(Ok(Ok(result))) => match serde_json::from_str::<serde_json::Value>(&result) {
+            Some(Ok(Ok(result))) => match serde_json::from_str::<serde_json::Value>(&result) {
                 Ok(_) => Ok(result),
                 Err(e) => Err(JobFailure::BadResult {
                     message: e.to_string(),
