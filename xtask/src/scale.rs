@@ -53,6 +53,8 @@ impl Threads {
 
 /// Most rounds `--runs` may ask for.
 const MAX_RUNS: usize = 9;
+/// Most jobs `--jobs` may ask for a drain.
+const MAX_JOBS: usize = 10_000_000;
 
 pub fn scale(args: &[String]) -> Result<(), String> {
     let number = |flag: &str, default: usize| match args.iter().position(|a| a == flag) {
@@ -63,6 +65,9 @@ pub fn scale(args: &[String]) -> Result<(), String> {
         None => Ok(default),
     };
     let jobs = number("--jobs", 50_000)?;
+    if !(1..=MAX_JOBS).contains(&jobs) {
+        return Err(format!("--jobs {jobs}: between 1 and {MAX_JOBS}"));
+    }
     let runs = number("--runs", 1)?;
     if !(1..=MAX_RUNS).contains(&runs) {
         return Err(format!("--runs {runs}: between 1 and {MAX_RUNS}"));
