@@ -98,6 +98,26 @@ async fn a_token_budget_holds_across_hosts_against_the_usage_the_provider_report
         "the budget made the last calls wait: {:?}",
         arrivals[33] - arrivals[0]
     );
+    // The bucket is spent: the next call waits about 2 s for 1,000 tokens,
+    // and that wait is clocked as the job's time waited (which its timeout
+    // does not count), not as its own.
+    let host_c = LlmClient::new(
+        LlmConfig {
+            tokens_per_minute: Some(30_000),
+            ..config(&fake, Provider::Openai)
+        },
+        Some(q.clone()),
+    )
+    .unwrap();
+    let usage = deckhand::llm::Usage::default();
+    let started = std::time::Instant::now();
+    host_c.generate_metered(&req, &usage).await.unwrap();
+    let waited = usage.waited.total();
+    assert!(
+        waited >= Duration::from_millis(500) && waited <= started.elapsed(),
+        "waited {waited:?} of {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
