@@ -1,10 +1,13 @@
 //! `rediss+sentinel://`: a master, its replica and three sentinels that
 //! speak TLS only (replication and the sentinels' own links too), under a
 //! private CA. A host with `queue.tls_ca_file` runs jobs, the master is
-//! killed, and once the sentinels name its replica the host runs jobs
-//! there, reached over TLS through the sentinels again.
+//! killed, and once every sentinel names its replica the host runs jobs
+//! there, reached over TLS through the sentinels again (a submission made
+//! before the host has reconnected is refused with 503 and tried again).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
 
 use super::common::api::Api;
 use super::common::cluster::wait_for;
@@ -95,14 +98,31 @@ async fn a_tls_sentinel_group_serves_the_queue_through_a_failover() {
 
     master.take();
     wait_for(Duration::from_secs(60), || {
-        cli(
-            certs.path(),
-            ports[0],
-            &["SENTINEL", "get-master-addr-by-name", "main"],
-        )
-        .contains(&r.to_string())
-            && cli(certs.path(), r, &["ROLE"]).starts_with("master")
+        ports.iter().all(|p| {
+            cli(
+                certs.path(),
+                *p,
+                &["SENTINEL", "get-master-addr-by-name", "main"],
+            )
+            .contains(&r.to_string())
+        }) && cli(certs.path(), r, &["ROLE"]).starts_with("master")
     });
+    // The host finds the new master on its next connection; until then a
+    // submission is refused as an outage (503), which a client retries.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let probe = json!({"job_type": "echo", "payload": {}, "id": "probe"});
+        let (status, body) = api.post("/v1/jobs", probe).await;
+        if status == 201 || status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "only an outage may refuse it: {body}");
+        assert!(
+            Instant::now() < deadline,
+            "no new master within 30 s: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     run(&api, "after").await;
     let keys: u64 = cli(certs.path(), r, &["DBSIZE"])
         .trim()
