@@ -245,13 +245,8 @@ async fn a_job_waiting_its_turn_at_the_provider_is_not_timed_out_by_the_wait() {
             "llm:timeout_ms=2500",
         ],
     );
+    common::api::Api::new(&host).ready(&host).await;
     let q = queue(&redis).await;
-    for _ in 0..600 {
-        if q.job_types().await.unwrap().contains_key("llm") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     // Distinct prompts: the content store would answer a repeated one.
     let job = |prompt: String| SubmitRequest {
         job_type: "llm".into(),
