@@ -194,21 +194,14 @@ async fn drain_through_failover(
     let mut acknowledged = Vec::new();
     for (n, batch) in batches().into_iter().enumerate() {
         let api = &apis[n % 2];
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            let (status, body) = api.post("/v1/jobs/batch", json!({ "jobs": batch })).await;
-            if status == 200 || status == 201 {
-                acknowledged.extend(batch.iter().map(|j| j["id"].as_str().unwrap().to_string()));
-                acked.fetch_add(1, Ordering::SeqCst);
-                break;
-            }
-            assert_eq!(status, 503, "only outages may refuse a batch: {body}");
-            assert!(
-                Instant::now() < deadline,
-                "batch {n} refused for 90 s: {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        api.post_through_outage(
+            "/v1/jobs/batch",
+            &json!({ "jobs": batch }),
+            Duration::from_secs(90),
+        )
+        .await;
+        acknowledged.extend(batch.iter().map(|j| j["id"].as_str().unwrap().to_string()));
+        acked.fetch_add(1, Ordering::SeqCst);
     }
     let failover = tokio::task::spawn_blocking(move || killer.join().unwrap())
         .await

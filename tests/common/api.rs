@@ -169,6 +169,24 @@ impl Api {
         body["jobs"].as_array().unwrap().clone()
     }
 
+    /// POSTs `body` until it is accepted (200 or 201), through an outage:
+    /// only 503 may refuse it meanwhile, for at most `limit`.
+    pub async fn post_through_outage(&self, path: &str, body: &Value, limit: Duration) -> Value {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let (status, answer) = self.post(path, body.clone()).await;
+            if status == 200 || status == 201 {
+                return answer;
+            }
+            assert_eq!(status, 503, "only outages may refuse {path}: {answer}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path} refused for {limit:?}: {answer}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Submits an `echo` job for each id (`{"id": id}`), waits for them,
     /// and asserts every one completed.
     pub async fn run_echo(&self, ids: &[String]) {
