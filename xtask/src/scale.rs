@@ -414,17 +414,27 @@ impl Drop for Cluster {
     }
 }
 
-/// A port whose cluster bus port (+10000) is free too, below 55000.
+/// A port whose cluster bus port (+10000) is free too, both below the
+/// kernel's range for outgoing connections, so no client (the bench's own
+/// among them) can take one between this check and the server's bind.
 fn free_pair() -> Result<u16, String> {
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768)
+        .clamp(22_000, 55_000);
+    let span = u32::from(ephemeral - 20_000);
     let start = u32::from(offset());
     for i in 0..5_000u32 {
-        let port = 20_000 + ((start + i * 7) % 25_000) as u16;
+        let port = 10_000 + ((start + i * 7) % span) as u16;
         let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
         if free(port) && free(port + 10_000) {
             return Ok(port);
         }
     }
-    Err("no free port pair below 55000".into())
+    Err(format!(
+        "no free port pair below {ephemeral}, the start of the outgoing range"
+    ))
 }
 
 /// A changing number below 20,000 (xtask has no random crate).
