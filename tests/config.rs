@@ -5,8 +5,6 @@
 
 use crate::common;
 
-use std::time::Duration;
-
 use common::api::Api;
 use common::host::Host;
 use common::redis::TestRedis;
@@ -35,7 +33,7 @@ async fn client_commands_honour_the_config_file() {
     ));
     let config = dir.path().join("deckhand.toml");
     let plugins = plugin_dir(&["echo"]);
-    let host = Host::start(
+    let _host = Host::start(
         "config-host",
         &url,
         plugins.path(),
@@ -50,17 +48,8 @@ async fn client_commands_honour_the_config_file() {
     )
     .await
     .unwrap();
-    for _ in 0..300 {
-        if pantry.job_types().await.unwrap().contains_key("echo") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        pantry.job_types().await.unwrap().contains_key("echo"),
-        "the host registered echo under the file's prefix: {}",
-        host.log()
-    );
+    // The host registered echo under the file's prefix.
+    common::registered(&pantry, &["echo"], None).await;
 
     // Run where the file is, with no flags: its Redis, prefix and retries.
     let small = payload_file(r#"{"n": 1}"#);

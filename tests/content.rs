@@ -54,7 +54,7 @@ async fn setup(hosts: usize) -> (Setup, Queue) {
     let q = Queue::connect(&redis.url(), QueueConfig::default())
         .await
         .unwrap();
-    wait_registered(&q).await;
+    common::registered(&q, &["chaos.llm"], None).await;
     (
         Setup {
             redis,
@@ -65,16 +65,6 @@ async fn setup(hosts: usize) -> (Setup, Queue) {
         },
         q,
     )
-}
-
-async fn wait_registered(q: &Queue) {
-    for _ in 0..600 {
-        if q.job_types().await.unwrap().contains_key("chaos.llm") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("chaos.llm was never registered");
 }
 
 fn llm_job(prompt: &str, force: bool) -> SubmitRequest {
@@ -191,7 +181,7 @@ async fn a_second_run_is_free_and_results_survive_a_wiped_redis() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("exported 20 result(s)"));
     let _: () = ::redis::cmd("FLUSHALL").query(&mut s.redis.conn()).unwrap();
-    wait_registered(&q).await;
+    common::registered(&q, &["chaos.llm"], None).await;
     let out = deckhand()
         .args(["content", "import"])
         .arg(export.path())
@@ -211,7 +201,7 @@ async fn a_second_run_is_free_and_results_survive_a_wiped_redis() {
     // Wiped again, no import: the job is queued, and the host completes it
     // from its content directory without calling the LLM.
     let _: () = ::redis::cmd("FLUSHALL").query(&mut s.redis.conn()).unwrap();
-    wait_registered(&q).await;
+    common::registered(&q, &["chaos.llm"], None).await;
     let lost = q.submit(llm_job(&prompts[3], false)).await.unwrap();
     assert!(lost.created && !lost.cache_hit);
     let rec = &wait(&q, &s, std::slice::from_ref(&lost.id)).await[0];

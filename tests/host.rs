@@ -18,20 +18,6 @@ async fn connect(redis: &TestRedis) -> Queue {
         .unwrap()
 }
 
-/// Waits until some host has registered `job_type` (with `version`, if given).
-async fn wait_registered(q: &Queue, job_type: &str, version: Option<&str>) {
-    for _ in 0..600 {
-        if let Some(info) = q.job_types().await.unwrap().get(job_type) {
-            let info: Value = serde_json::from_str(info).unwrap();
-            if version.is_none_or(|v| info["version_id"] == v) {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no host registered {job_type} {version:?} within 30 s");
-}
-
 async fn submit_many(q: &Queue, job_type: &str, payload: Value, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
@@ -86,7 +72,7 @@ async fn submit_over_the_cli_and_wait_for_the_result() {
     let dir = plugin_dir(&["echo", "chaos"]);
     let host = Host::start("h1", &redis.url(), dir.path(), &[]);
     let q = connect(&redis).await;
-    wait_registered(&q, "echo", None).await;
+    common::registered(&q, &["echo"], None).await;
 
     let payload = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(payload.path(), r#"{"pantry":"Food Bank"}"#).unwrap();
@@ -178,7 +164,7 @@ async fn kill_9_mid_run_loses_nothing_and_completes_each_job_once() {
     let lease = ["--lease-ms", "1500", "--workers", "2", "--batch-size", "4"];
     let mut a = Host::start("a", &redis.url(), dir.path(), &lease);
     let q = connect(&redis).await;
-    wait_registered(&q, "chaos.sleep", None).await;
+    common::registered(&q, &["chaos.sleep"], None).await;
     let ids = submit_many(&q, "chaos.sleep", json!({"ms": 300}), 40).await;
 
     wait_count(&q, &ids, JobStatus::Completed, 4).await;
@@ -207,7 +193,7 @@ async fn a_frozen_host_cannot_overwrite_results_when_it_wakes() {
     let flags = ["--lease-ms", "1000", "--workers", "1", "--batch-size", "6"];
     let a = Host::start("a", &redis.url(), dir.path(), &flags);
     let q = connect(&redis).await;
-    wait_registered(&q, "chaos.sleep", None).await;
+    common::registered(&q, &["chaos.sleep"], None).await;
     let ids = submit_many(&q, "chaos.sleep", json!({"ms": 2000}), 6).await;
     wait_count(&q, &ids, JobStatus::Running, 6).await;
     a.stop();
@@ -269,7 +255,7 @@ async fn hosts_ride_out_a_redis_restart() {
     let a = Host::start("a", &redis.url(), dir.path(), &flags);
     let b = Host::start("b", &redis.url(), dir.path(), &flags);
     let q = connect(&redis).await;
-    wait_registered(&q, "chaos.sleep", None).await;
+    common::registered(&q, &["chaos.sleep"], None).await;
     let mut ids = submit_many(&q, "chaos.sleep", json!({"ms": 100}), 40).await;
     wait_count(&q, &ids, JobStatus::Completed, 5).await;
 
@@ -320,7 +306,7 @@ async fn a_poison_job_ends_in_the_dead_letter_queue() {
         &["--max-retries", "2", "--backoff-factor", "0.05"],
     );
     let q = connect(&redis).await;
-    wait_registered(&q, "chaos.abort", None).await;
+    common::registered(&q, &["chaos.abort"], None).await;
     let ids = vec![
         q.submit(SubmitRequest {
             job_type: "chaos.abort".into(),
@@ -396,7 +382,7 @@ async fn graceful_shutdown_hands_unfinished_jobs_back_at_once() {
     ];
     let mut a = Host::start("a", &redis.url(), dir.path(), &flags);
     let q = connect(&redis).await;
-    wait_registered(&q, "chaos.sleep", None).await;
+    common::registered(&q, &["chaos.sleep"], None).await;
     let ids = submit_many(&q, "chaos.sleep", json!({"ms": 2500}), 4).await;
     wait_count(&q, &ids, JobStatus::Running, 4).await;
 
@@ -430,12 +416,12 @@ async fn hot_reload_in_a_running_host_records_the_version_on_each_result() {
     install(&path, &v1);
     let host = Host::start("h", &redis.url(), dir.path(), &[]);
     let q = connect(&redis).await;
-    wait_registered(&q, "chaos.sleep", Some(&sha256_hex(&v1))).await;
+    common::registered(&q, &["chaos.sleep"], Some(&sha256_hex(&v1))).await;
 
     let old = submit_many(&q, "chaos.sleep", json!({"ms": 1500}), 1).await;
     wait_count(&q, &old, JobStatus::Running, 1).await;
     install(&path, &v2);
-    wait_registered(&q, "chaos.sleep", Some(&sha256_hex(&v2))).await;
+    common::registered(&q, &["chaos.sleep"], Some(&sha256_hex(&v2))).await;
     let new = submit_many(&q, "chaos.counter", json!({}), 1).await;
 
     let done = wait_all(&q, &[old[0].clone(), new[0].clone()], &[&host]).await;

@@ -564,13 +564,7 @@ async fn setup(llm_url: Option<&str>) -> (Setup, Queue) {
     let q = Queue::connect(&redis.url(), QueueConfig::default())
         .await
         .unwrap();
-    for _ in 0..600 {
-        let known = q.job_types().await.unwrap();
-        if TYPES.iter().all(|t| known.contains_key(*t)) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::registered(&q, &TYPES, None).await;
     (
         Setup {
             _redis: redis,
@@ -1001,14 +995,7 @@ async fn a_plugin_upgrade_invalidates_stored_results() {
     let new = with_custom_section(&bytes, "build", b"2");
     install(&s._plugins.path().join("hsds_alignment.wasm"), &new);
     let new_version = sha256_hex(&new);
-    for _ in 0..600 {
-        let types = q.job_types().await.unwrap();
-        let info: Value = serde_json::from_str(&types["hsds_alignment"]).unwrap();
-        if info["version_id"] == new_version.as_str() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::registered(&q, &["hsds_alignment"], Some(&new_version)).await;
     // Both hosts must run the new build before the key is stable.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = q.submit(map_first(&raw)).await.unwrap();

@@ -232,13 +232,7 @@ async fn python_and_javascript_job_types_run_through_the_queue() {
     let q = Queue::connect(&redis.url(), QueueConfig::default())
         .await
         .unwrap();
-    for _ in 0..1200 {
-        let types = q.job_types().await.unwrap();
-        if types.contains_key("pantry_hours") && types.contains_key("html_extract") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::registered(&q, &["pantry_hours", "html_extract"], None).await;
     let sub = q
         .submit(SubmitRequest {
             job_type: "pantry_hours".into(),

@@ -126,3 +126,33 @@ pub async fn queue_with_types(
     queue.register_job_types(host, &types).await.unwrap();
     queue
 }
+
+/// Waits (60 s at most: a cold compile of a large component takes a
+/// while) until some host has registered each of
+/// `job_types`, at `version` (its version id) when given; panics naming
+/// what is missing.
+pub async fn registered(queue: &deckhand::queue::Queue, job_types: &[&str], version: Option<&str>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let known = queue.job_types().await.unwrap();
+        let missing: Vec<&str> = job_types
+            .iter()
+            .copied()
+            .filter(|t| {
+                let Some(info) = known.get(*t) else {
+                    return true;
+                };
+                let info: serde_json::Value = serde_json::from_str(info).unwrap();
+                version.is_some_and(|v| info["version_id"] != v)
+            })
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no host registered {missing:?} (version {version:?}) within 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
