@@ -291,4 +291,16 @@ async fn a_job_waiting_its_turn_at_the_provider_is_not_timed_out_by_the_wait() {
         .remove(0);
     assert_eq!(slow.status, JobStatus::Dead, "{slow:?}");
     assert_eq!(slow.errors.last().map(|e| e.kind.as_str()), Some("timeout"));
+    // The call the timeout cut short was sent, and counts on the job: it
+    // is written in the background once the call is dropped.
+    let id = slow.id.clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let slow = loop {
+        let slow = q.get(&id).await.unwrap().unwrap();
+        if slow.llm_calls > 0 || std::time::Instant::now() > deadline {
+            break slow;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(slow.llm_calls, 1, "{slow:?}");
 }

@@ -209,21 +209,69 @@ impl HostServices for QueueServices {
                 "no LLM configured on this host".into(),
             ));
         };
-        // The job's cost counts every ask, the failed ones too.
-        let usage = crate::llm::Usage {
+        // The job's cost counts every ask, the failed ones too, and one
+        // cut short: a job that times out mid-call drops this future, and
+        // the recorder writes what was sent when it is dropped.
+        let usage = Arc::new(crate::llm::Usage {
             waited: self.waited.clone(),
             ..Default::default()
+        });
+        let mut recorder = UsageRecorder {
+            queue: self.queue.clone(),
+            id: job.id.clone(),
+            token: self.token.clone(),
+            usage: Some(usage.clone()),
         };
         let response = llm.generate_metered(&request, &usage).await;
-        let (calls, prompt, completion) = usage.figures();
-        if calls > 0
-            && let Err(e) = self
-                .queue
-                .add_usage(&job.id, &self.token, calls, prompt, completion)
-                .await
-        {
-            tracing::warn!(job_id = %job.id, "cannot record token usage: {e}");
-        }
+        // Before the job goes on, so its outcome finds the usage written.
+        recorder.record().await;
         response
+    }
+}
+
+/// Writes an LLM call's usage on its job: after the call ([`record`]), or,
+/// when the job's timeout drops the call midway, in the background when
+/// dropped (the request was sent, and a provider may charge for it).
+///
+/// [`record`]: UsageRecorder::record
+struct UsageRecorder {
+    queue: Queue,
+    id: String,
+    token: String,
+    /// None once written.
+    usage: Option<Arc<crate::llm::Usage>>,
+}
+
+impl UsageRecorder {
+    async fn record(&mut self) {
+        if let Some(usage) = self.usage.take() {
+            write_usage(&self.queue, &self.id, &self.token, &usage).await;
+        }
+    }
+}
+
+impl Drop for UsageRecorder {
+    fn drop(&mut self) {
+        let Some(usage) = self.usage.take() else {
+            return;
+        };
+        let (queue, id, token) = (self.queue.clone(), self.id.clone(), self.token.clone());
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { write_usage(&queue, &id, &token, &usage).await });
+            }
+            Err(_) => tracing::warn!(job_id = %id, "cannot record token usage: no runtime"),
+        }
+    }
+}
+
+/// Adds `usage` to the job's record, if it made any call.
+async fn write_usage(queue: &Queue, id: &str, token: &str, usage: &crate::llm::Usage) {
+    let (calls, prompt, completion) = usage.figures();
+    if calls == 0 {
+        return;
+    }
+    if let Err(e) = queue.add_usage(id, token, calls, prompt, completion).await {
+        tracing::warn!(job_id = %id, "cannot record token usage: {e}");
     }
 }
