@@ -132,6 +132,9 @@ struct Report {
     acknowledged: usize,
     /// Acknowledged submissions with no job at the end.
     lost_submissions: usize,
+    /// Children a fan-out was told were submitted (its result lists them)
+    /// with no job at the end: a child submission acknowledged and lost.
+    lost_children: usize,
     /// Completions hosts were told were recorded, past one per job: each is
     /// a completion acknowledged and then lost (the job ran again). A
     /// completion sent again by the same lease is acknowledged once.
@@ -222,6 +225,7 @@ async fn drain_through_failover(
         .iter()
         .filter(|id| !jobs.contains_key(*id))
         .count();
+    let mut lost_children = 0;
     for (id, job) in &jobs {
         assert_eq!(job.status, JobStatus::Completed, "{id}: {job:?}");
         let result: Value = serde_json::from_str(job.result.as_deref().unwrap()).unwrap();
@@ -232,7 +236,7 @@ async fn drain_through_failover(
                 if let Some(dep) = jobs.get(&format!("e{dep}")) {
                     assert!(
                         job.started_at >= dep.finished_at,
-                        "{id} started before its dependency finished"
+                        "{id} started before its dependency finished:\n{job:?}\n{dep:?}"
                     );
                 }
             }
@@ -242,11 +246,19 @@ async fn drain_through_failover(
                 .map(|c| format!("f{round}.child.{c}"))
                 .collect();
             assert_eq!(children, want, "{id}: each child once");
+            // A child whose submission was lost in the failover is not
+            // on the parent either: the parent counts exactly the
+            // children that exist, each once, all finished.
+            let present = children.iter().filter(|c| jobs.contains_key(*c)).count();
+            for child in children.iter().filter(|c| !jobs.contains_key(*c)) {
+                println!("LOST CHILD {child} of {id}");
+            }
+            lost_children += CHILDREN - present;
             assert_eq!(
-                job.children.total, CHILDREN as u64,
-                "{id}: children counted once"
+                job.children.total, present as u64,
+                "{id}: the children that exist, counted once"
             );
-            assert_eq!(job.children.finished, CHILDREN as u64, "{id}");
+            assert_eq!(job.children.finished, present as u64, "{id}");
         }
     }
 
@@ -301,13 +313,16 @@ async fn drain_through_failover(
     let report = Report {
         acknowledged: acknowledged.len(),
         lost_submissions,
+        lost_children,
         lost_completions: recorded - jobs.len() as i64,
         failover,
     };
     println!(
-        "LOSS min_replica_acks={acks}: {} of {} acknowledged submissions lost; {} completions recorded past one per job ({} jobs); failover took {:?}",
+        "LOSS min_replica_acks={acks}: {} of {} acknowledged submissions lost, and {} of {} children; {} completions recorded past one per job ({} jobs); failover took {:?}",
         report.lost_submissions,
         report.acknowledged,
+        report.lost_children,
+        ROUNDS * CHILDREN,
         report.lost_completions,
         jobs.len(),
         report.failover
@@ -357,6 +372,7 @@ async fn wait_all_finished(
 async fn a_cluster_master_killed_mid_drain_loses_nothing_acknowledged_with_one_replica_ack() {
     let report = drain_through_failover(TestCluster::start(3), 1, 3).await;
     assert_eq!(report.lost_submissions, 0);
+    assert_eq!(report.lost_children, 0);
     assert_eq!(
         report.lost_completions, 0,
         "completions lost or counted twice"
@@ -376,6 +392,7 @@ async fn a_cluster_master_killed_mid_drain_without_replica_acks_is_measured() {
 async fn a_sentinel_master_killed_mid_drain_loses_nothing_acknowledged_with_one_replica_ack() {
     let report = drain_through_failover(TestSentinel::start(), 1, 1).await;
     assert_eq!(report.lost_submissions, 0);
+    assert_eq!(report.lost_children, 0);
     assert_eq!(
         report.lost_completions, 0,
         "completions lost or counted twice"

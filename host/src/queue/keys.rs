@@ -51,7 +51,7 @@ pub mod key {
     pub const REMOTE: &str = "remote";
     pub const SATISFIED: &str = "satisfied";
     /// A marker written only to wait for the replicas to have it
-    /// (replication.rs, `synced`).
+    /// (replication.rs, `Queue::read`).
     pub const SYNCED: &str = "synced";
 
     pub const ALL: &[&str] = &[

@@ -1,6 +1,7 @@
 //! Reading jobs back: one, many (pipelined), their states, waiting for them to finish,
 //! and the queue's figures.
 
+use super::replication::Read;
 use super::*;
 
 impl Queue {
@@ -12,31 +13,29 @@ impl Queue {
     /// Reads many jobs in pipelined round trips (1,000 a trip), in the
     /// order of `ids`; `None` for a job that does not exist.
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<JobRecord>>, QueueError> {
+        self.records(ids, Read::AsIs).await
+    }
+
+    /// [`Queue::get_many`], answered as `read` says.
+    async fn records(&self, ids: &[String], read: Read) -> Result<Vec<Option<JobRecord>>, QueueError> {
         if self.spread() {
             return self
                 .per_job(ids, |part, ids| async move {
-                    Box::pin(part.get_many(&ids)).await
+                    Box::pin(part.records(&ids, read)).await
                 })
                 .await;
         }
         let mut out = Vec::with_capacity(ids.len());
-        let mut conn = self.conn.clone();
         for chunk in ids.chunks(1000) {
             let mut pipe = redis::pipe();
             for id in chunk {
                 pipe.hgetall(self.key(&[key::JOB, id]))
                     .lrange(self.key(&[key::ERRORS, id]), 0, -1);
             }
-            let replies: Vec<(HashMap<String, String>, Vec<String>)> = {
-                let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
-                let mut pairs = Vec::with_capacity(chunk.len());
-                let mut it = flat.into_iter();
-                while let (Some(f), Some(e)) = (it.next(), it.next()) {
-                    pairs.push((redis::from_redis_value(&f)?, redis::from_redis_value(&e)?));
-                }
-                pairs
-            };
-            for (fields, errors) in replies {
+            let mut flat = self.read(pipe, read).await?.into_iter();
+            while let (Some(fields), Some(errors)) = (flat.next(), flat.next()) {
+                let fields: HashMap<String, String> = redis::from_redis_value(&fields)?;
+                let errors: Vec<String> = redis::from_redis_value(&errors)?;
                 if fields.is_empty() {
                     out.push(None);
                 } else {
@@ -52,23 +51,31 @@ impl Queue {
     /// The status of many jobs in pipelined round trips (5,000 a trip), in
     /// the order of `ids`; `None` for a job that does not exist.
     pub async fn statuses(&self, ids: &[String]) -> Result<Vec<Option<JobStatus>>, QueueError> {
+        self.statuses_read(ids, Read::AsIs).await
+    }
+
+    /// [`Queue::statuses`], answered as `read` says.
+    pub(super) async fn statuses_read(
+        &self,
+        ids: &[String],
+        read: Read,
+    ) -> Result<Vec<Option<JobStatus>>, QueueError> {
         if self.spread() {
             return self
                 .per_job(ids, |part, ids| async move {
-                    Box::pin(part.statuses(&ids)).await
+                    Box::pin(part.statuses_read(&ids, read)).await
                 })
                 .await;
         }
         let mut out = Vec::with_capacity(ids.len());
-        let mut conn = self.conn.clone();
         for chunk in ids.chunks(5000) {
             let mut pipe = redis::pipe();
             for id in chunk {
                 pipe.hget(self.key(&[key::JOB, id]), "status");
             }
-            let replies: Vec<Option<String>> = pipe.query_async(&mut conn).await?;
-            for reply in replies {
-                out.push(match reply {
+            for reply in self.read(pipe, read).await? {
+                let status: Option<String> = redis::from_redis_value(&reply)?;
+                out.push(match status {
                     None => None,
                     Some(s) => Some(s.parse().map_err(QueueError::Protocol)?),
                 });
@@ -140,36 +147,42 @@ impl Queue {
             }
         }
         let mut messages = pubsub.on_message();
-        while !open.is_empty() {
-            let next = tokio::time::timeout_at(deadline, messages.next()).await;
-            match next {
-                Err(_) => return Err(QueueError::WaitTimeout(timeout)),
-                Ok(None) => {
-                    return Err(QueueError::Protocol(
-                        "pub/sub connection closed while waiting".into(),
-                    ));
-                }
-                Ok(Some(msg)) => {
-                    if let Ok(ids) = msg.get_payload::<String>() {
-                        for id in ids.split(' ') {
-                            open.remove(id);
+        loop {
+            while !open.is_empty() {
+                let next = tokio::time::timeout_at(deadline, messages.next()).await;
+                match next {
+                    Err(_) => return Err(QueueError::WaitTimeout(timeout)),
+                    Ok(None) => {
+                        return Err(QueueError::Protocol(
+                            "pub/sub connection closed while waiting".into(),
+                        ));
+                    }
+                    Ok(Some(msg)) => {
+                        if let Ok(ids) = msg.get_payload::<String>() {
+                            for id in ids.split(' ') {
+                                open.remove(id);
+                            }
                         }
                     }
                 }
             }
+            // With `min_replica_acks`, what is answered is on the replicas
+            // too: a caller does not act on a result a failover could take
+            // back. One the failover did take back is waited for again.
+            let jobs = self.records(ids, Read::Replicated).await?;
+            for (id, job) in ids.iter().zip(&jobs) {
+                match job {
+                    None => return Err(QueueError::NotFound(id.clone())),
+                    Some(job) if job.status.is_finished() => {}
+                    Some(_) => {
+                        open.insert(id.clone());
+                    }
+                }
+            }
+            if open.is_empty() {
+                return Ok(jobs.into_iter().flatten().collect());
+            }
         }
-        drop(messages);
-        let jobs = self.get_many(ids).await?;
-        // With `min_replica_acks`, what is answered is on the replicas too:
-        // a caller does not act on a result a failover could take back.
-        if self.config.min_replica_acks > 0 {
-            self.per_partition(ids, |part, _| async move { part.synced().await })
-                .await?;
-        }
-        ids.iter()
-            .zip(jobs)
-            .map(|(id, job)| job.ok_or_else(|| QueueError::NotFound(id.clone())))
-            .collect()
     }
 
     /// The queue's counters (submitted, claimed, completed, retried, dead, ...).

@@ -9,9 +9,11 @@
 //! - The listing is written with the job, in one script (submit).
 //! - Reading the states is a read; nothing to mend. With
 //!   `min_replica_acks`, a partition's states are used only once its
-//!   replicas are known to hold them (`synced`): a dependency whose
-//!   completion a dying master had not passed on runs again on the promoted
-//!   replica, and its dependents must not have gone ahead of it.
+//!   replicas are known to hold them: read again as [`Read::Replicated`],
+//!   whose acknowledgement is counted on the node that served the read. A
+//!   dependency whose completion a dying master had not passed on runs
+//!   again on the promoted replica, and its dependents must not have gone
+//!   ahead of it.
 //! - Applying an outcome is one script in the waiting job's partition. It
 //!   remembers each applied (job, dependency) in `P:satisfied:<id>`, so an
 //!   outcome sent twice (by two hosts, or again after a crash before the
@@ -25,6 +27,7 @@
 //! written beside it, not before it, and a purged dependency never comes.
 
 use super::keys::word;
+use super::replication::Read;
 use super::*;
 
 /// Most listed jobs one pass looks at per partition. A longer list is read
@@ -71,15 +74,18 @@ impl Queue {
             ids.sort();
             ids.dedup();
             let source = self.part(p);
-            let statuses = Box::pin(source.statuses(&ids)).await?;
-            // Only what the source's replicas hold too is passed on; the
-            // rest waits for a later pass. Nothing to pass on (every
-            // dependency still to finish): no need to ask.
+            let mut statuses = Box::pin(source.statuses(&ids)).await?;
+            // Only what the source's replicas hold too is passed on: read
+            // again, answered once they do (the rest waits for a later
+            // pass). Nothing to pass on (every dependency still to
+            // finish): no need to ask.
             let news = statuses.iter().any(|s| s.is_none_or(|s| s.is_finished()));
-            match if news { source.synced().await } else { Ok(()) } {
-                Ok(()) => {}
-                Err(QueueError::NotReplicated { .. }) => return Ok((p, None)),
-                Err(e) => return Err(e),
+            if news && self.config.min_replica_acks > 0 {
+                match Box::pin(source.statuses_read(&ids, Read::Replicated)).await {
+                    Ok(replicated) => statuses = replicated,
+                    Err(QueueError::NotReplicated { .. }) => return Ok((p, None)),
+                    Err(e) => return Err(e),
+                }
             }
             Ok::<_, QueueError>((p, Some(ids.into_iter().zip(statuses).collect::<Vec<_>>())))
         });

@@ -1,6 +1,7 @@
 //! Replication acknowledgements (`min_replica_acks`): the settings' range,
-//! and the write that waits for replicas with `WAIT` after the function
-//! that records a submission or an outcome.
+//! the write that waits for replicas with `WAIT` after the function that
+//! records a submission or an outcome, and the read whose answer waits for
+//! the replicas to hold what it read.
 
 use redis::FromRedisValue;
 
@@ -62,21 +63,31 @@ impl super::Queue {
         Ok(value)
     }
 
-    /// Makes sure that what this partition's master held a moment ago is
-    /// on `min_replica_acks` replicas, before a caller acts on having read
-    /// it: a marker write, then `WAIT` for it. Replication keeps the
-    /// master's order, so once a replica has the marker it has every state
-    /// read before the call. Without it, a job seen completed on a master
-    /// that dies before passing the completion on would run again after the
-    /// failover, while what its completion released elsewhere (a dependent
-    /// in another partition, an answer to `wait`) went ahead.
+    /// The replies of `pipe`, reads of this partition. Read
+    /// [`Read::Replicated`] with `min_replica_acks`, a marker write and
+    /// `WAIT` for it follow the reads in the same pipeline: replication keeps
+    /// the master's order, so once the replicas have the marker they have
+    /// every state read before it. Without that, a job seen completed on a
+    /// master that dies before passing the completion on runs again after
+    /// the failover, while what its completion released elsewhere (a
+    /// dependent in another partition, an answer to `wait`) went ahead.
+    ///
+    /// One pipeline: a pipeline goes to one node, and is sent again whole
+    /// if that node fails over, so the acknowledgements counted are always
+    /// for the node whose state was read. (A marker written in a second
+    /// round trip could reach the promoted replica after the reads were
+    /// served by the master that died, and count for what they never saw.)
     /// [`QueueError::NotReplicated`] when too few replicas answer in time.
-    pub(super) async fn synced(&self) -> Result<(), QueueError> {
+    pub(super) async fn read(
+        &self,
+        mut pipe: redis::Pipeline,
+        read: Read,
+    ) -> Result<Vec<redis::Value>, QueueError> {
+        let mut conn = self.conn.clone();
         let wanted = self.config.min_replica_acks;
-        if wanted == 0 {
-            return Ok(());
+        if wanted == 0 || matches!(read, Read::AsIs) {
+            return Ok(pipe.query_async(&mut conn).await?);
         }
-        let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(self.key(&[super::key::SYNCED]))
             .arg(super::now_ms())
@@ -86,8 +97,13 @@ impl super::Queue {
             .cmd("WAIT")
             .arg(wanted)
             .arg(self.config.replica_ack_timeout_ms);
-        let (acked,): (u32,) = pipe.query_async(&mut self.conn.clone()).await?;
-        self.enough(acked)
+        let mut replies: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        let acked = match replies.pop() {
+            Some(acked) => redis::from_redis_value(&acked)?,
+            None => 0,
+        };
+        self.enough(acked)?;
+        Ok(replies)
     }
 
     /// [`QueueError::NotReplicated`] unless `acked` replicas are enough.
@@ -104,6 +120,14 @@ impl super::Queue {
     }
 }
 
-/// How long the marker [`Queue::synced`](super::Queue) writes is kept: it
-/// only has to reach the replicas.
+/// How a read is answered: as the master holds it, or only once
+/// `min_replica_acks` replicas hold it too (see `Queue::read`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Read {
+    AsIs,
+    Replicated,
+}
+
+/// How long the marker a [`Read::Replicated`] writes is kept: it only has
+/// to reach the replicas.
 const SYNCED_TTL_MS: u64 = 60_000;
