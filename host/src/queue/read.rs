@@ -17,7 +17,11 @@ impl Queue {
     }
 
     /// [`Queue::get_many`], answered as `read` says.
-    async fn records(&self, ids: &[String], read: Read) -> Result<Vec<Option<JobRecord>>, QueueError> {
+    async fn records(
+        &self,
+        ids: &[String],
+        read: Read,
+    ) -> Result<Vec<Option<JobRecord>>, QueueError> {
         if self.spread() {
             return self
                 .per_job(ids, |part, ids| async move {

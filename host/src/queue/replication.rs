@@ -63,7 +63,7 @@ impl super::Queue {
         Ok(value)
     }
 
-    /// The replies of `pipe`, reads of this partition. Read
+    /// The replies of `pipe`, reads of this partition. Read as
     /// [`Read::Replicated`] with `min_replica_acks`, a marker write and
     /// `WAIT` for it follow the reads in the same pipeline: replication keeps
     /// the master's order, so once the replicas have the marker they have
