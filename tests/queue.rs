@@ -843,6 +843,30 @@ async fn wait_for_jobs_returns_when_they_finish() {
     ));
 }
 
+/// A wait whose Redis goes away ends with a connection failure, which
+/// callers (and the API, as 503) treat as worth trying again, not as an
+/// unexpected reply.
+#[tokio::test]
+async fn a_wait_cut_off_by_redis_going_away_is_a_transient_failure() {
+    let mut redis = TestRedis::start();
+    let q = queue_with(&redis, no_backoff(0)).await;
+    let id = submit(&q, job("a", "1")).await;
+    let waiting = {
+        let q = q.clone();
+        tokio::spawn(async move { q.wait_for_jobs(&[id], Duration::from_secs(30)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.kill();
+    let ended = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the wait ends once its connection is gone")
+        .unwrap();
+    match ended {
+        Err(e) => assert!(e.is_transient(), "{e:?}"),
+        Ok(jobs) => panic!("nothing finished, yet the wait answered {jobs:?}"),
+    }
+}
+
 #[tokio::test]
 async fn one_claim_merges_types_by_priority_and_one_call_records_many_results() {
     let redis = TestRedis::start();

@@ -156,10 +156,13 @@ impl Queue {
                 let next = tokio::time::timeout_at(deadline, messages.next()).await;
                 match next {
                     Err(_) => return Err(QueueError::WaitTimeout(timeout)),
+                    // The server went away (a restart, a failover): a
+                    // connection failure, worth waiting again for.
                     Ok(None) => {
-                        return Err(QueueError::Protocol(
-                            "pub/sub connection closed while waiting".into(),
-                        ));
+                        return Err(QueueError::Redis(redis::RedisError::from((
+                            redis::ErrorKind::IoError,
+                            "the pub/sub connection closed while waiting",
+                        ))));
                     }
                     Ok(Some(msg)) => {
                         if let Ok(ids) = msg.get_payload::<String>() {
