@@ -127,10 +127,9 @@ pub async fn queue_with_types(
     queue
 }
 
-/// Waits (60 s at most: a cold compile of a large component takes a
-/// while) until some host has registered each of
-/// `job_types`, at `version` (its version id) when given; panics naming
-/// what is missing.
+/// Waits until some host has registered each of `job_types`, at `version`
+/// (its version id) when given; panics naming what is missing after 60 s
+/// (a cold compile of a large component takes a while).
 pub async fn registered(queue: &deckhand::queue::Queue, job_types: &[&str], version: Option<&str>) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
