@@ -249,11 +249,12 @@ async fn drain_through_failover(
             // A child whose submission was lost in the failover is not
             // on the parent either: the parent counts exactly the
             // children that exist, each once, all finished.
-            let present = children.iter().filter(|c| jobs.contains_key(*c)).count();
-            for child in children.iter().filter(|c| !jobs.contains_key(*c)) {
+            let lost: Vec<&String> = children.iter().filter(|c| !jobs.contains_key(*c)).collect();
+            for child in &lost {
                 println!("LOST CHILD {child} of {id}");
             }
-            lost_children += CHILDREN - present;
+            lost_children += lost.len();
+            let present = CHILDREN - lost.len();
             assert_eq!(
                 job.children.total, present as u64,
                 "{id}: the children that exist, counted once"

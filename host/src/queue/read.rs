@@ -140,16 +140,7 @@ impl Queue {
         // Subscribe first, then read: a job that ends in between is seen by one or the other.
         let mut pubsub = self.pubsub().await?;
         pubsub.subscribe(self.finished_channel()).await?;
-        let mut open: HashSet<String> = HashSet::new();
-        for (id, job) in ids.iter().zip(self.get_many(ids).await?) {
-            match job {
-                None => return Err(QueueError::NotFound(id.clone())),
-                Some(job) if job.status.is_finished() => {}
-                Some(_) => {
-                    open.insert(id.clone());
-                }
-            }
-        }
+        let mut open = unfinished(ids, &self.get_many(ids).await?)?;
         let mut messages = pubsub.on_message();
         loop {
             while !open.is_empty() {
@@ -177,15 +168,7 @@ impl Queue {
             // too: a caller does not act on a result a failover could take
             // back. One the failover did take back is waited for again.
             let jobs = self.records(ids, Read::Replicated).await?;
-            for (id, job) in ids.iter().zip(&jobs) {
-                match job {
-                    None => return Err(QueueError::NotFound(id.clone())),
-                    Some(job) if job.status.is_finished() => {}
-                    Some(_) => {
-                        open.insert(id.clone());
-                    }
-                }
-            }
+            open = unfinished(ids, &jobs)?;
             if open.is_empty() {
                 return Ok(jobs.into_iter().flatten().collect());
             }
@@ -358,4 +341,20 @@ pub struct Outcome {
     pub result: Option<String>,
     /// The last failed attempt's entry, if any.
     pub last_error: Option<ErrorEntry>,
+}
+
+/// The ids of `jobs` (read for `ids`, in order) that have not finished;
+/// [`QueueError::NotFound`] for the first that does not exist.
+fn unfinished(ids: &[String], jobs: &[Option<JobRecord>]) -> Result<HashSet<String>, QueueError> {
+    let mut open = HashSet::new();
+    for (id, job) in ids.iter().zip(jobs) {
+        match job {
+            None => return Err(QueueError::NotFound(id.clone())),
+            Some(job) if !job.status.is_finished() => {
+                open.insert(id.clone());
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(open)
 }
