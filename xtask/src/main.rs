@@ -7,7 +7,8 @@
 //! - `cargo xtask plugins`: only build the plugins into `target/plugins/`.
 //! - `cargo xtask templates`: build `examples/plugin-templates/` into `target/templates/`.
 //! - `cargo xtask bench [--jobs N] [--smoke]`: Deckhand against its peers (see `bench.rs`);
-//!   `--scale`: at equal concurrency (64, 200) and on a cluster (see `scale.rs`).
+//!   `--scale`: at equal concurrency (64, 200) and on a cluster (see `scale.rs`), with
+//!   this machine's Redis script speed beside the figures (see `yardstick.rs`).
 //! - `cargo xtask align [--path mapper|llm] [--records N]`: the HSDS alignment
 //!   measurement over the 64 sample records with a real local LLM
 //!   (`DECKHAND_TEST_LLM_URL`, default `http://127.0.0.1:8089/v1` from
@@ -17,6 +18,7 @@ mod bench;
 mod native;
 mod scale;
 mod suites;
+mod yardstick;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -7,7 +7,8 @@
 //! (`DECKHAND_THREADS`), as BullMQ's one Node thread. Reports jobs/s, the
 //! ratio to BullMQ (a cluster's: to one Redis), and Redis' script time per
 //! job (`INFO commandstats`, FCALL usec over the drain; BullMQ's EVALSHA),
-//! and writes `target/bench/scale.md`.
+//! and writes `target/bench/scale.md`, with what this machine's Redis
+//! charges for a script call and each command in it (`yardstick.rs`).
 //!
 //! Figures on a shared 2-core machine swing by ±15% from one drain to the
 //! next; `--runs R` (1 to 9, default 1) repeats every setting R times in
@@ -74,6 +75,9 @@ pub fn scale(args: &[String]) -> Result<(), String> {
     }
     let root = root();
     build_plugins()?;
+    // Before the drains, on a Redis of its own: what this machine's Redis
+    // charges for a script call and for each command inside one.
+    let yardstick = crate::yardstick::redis_yardstick();
     let node_dir = node_tools(&root.join("target/bench-tools"))?;
     std::fs::copy(
         root.join("tests/bench/bullmq_bench.mjs"),
@@ -135,7 +139,7 @@ pub fn scale(args: &[String]) -> Result<(), String> {
          Script µs/job: FCALL (and EVALSHA) usec in `INFO commandstats` over the drain, per job \
          (BullMQ's: over the whole run, adds included). CPU µs/job: Deckhand's drain, \
          every Redis node's `used_cpu_user + used_cpu_sys`, and the host process's \
-         (start-up included): the inputs of the N-master model in the README. {}",
+         (start-up included): the inputs of the N-master model in the README. {}. {yardstick}",
         rows.join("\n"),
         crate::bench::machine()
     );
