@@ -15,6 +15,7 @@
 //!   `../shared/tools/local-llm.sh`); skipped when no LLM answers there.
 
 mod bench;
+mod cluster;
 mod native;
 mod scale;
 mod suites;
