@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::bench::{FreshRedis, node_tools};
 use crate::cluster::Cluster;
+use crate::yardstick::commandstat;
 use crate::{build_plugins, cargo, root};
 
 const CONCURRENCY: [u32; 2] = [64, 200];
@@ -311,12 +312,10 @@ fn script_us(ports: &[u16], jobs: usize) -> f64 {
             .args(["-p", &port.to_string(), "INFO", "commandstats"])
             .output();
         let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-        usec += text
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_fcall:"))
-            .filter_map(|l| l.split(',').find_map(|f| f.strip_prefix("usec=")))
-            .filter_map(|v| v.parse::<f64>().ok())
+        let text = text.unwrap_or_default();
+        usec += ["evalsha", "fcall"]
+            .iter()
+            .filter_map(|command| commandstat(&text, command, "usec"))
             .sum::<f64>();
     }
     usec / jobs.max(1) as f64

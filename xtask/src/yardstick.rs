@@ -58,7 +58,7 @@ fn measure() -> Result<String, String> {
         if !status.success() {
             return Err(format!("redis-benchmark {} failed", command.join(" ")));
         }
-        usec_per_call(&cli(&["INFO", "commandstats"])?, stat)
+        commandstat(&cli(&["INFO", "commandstats"])?, stat, "usec_per_call")
             .ok_or_else(|| format!("INFO commandstats has no {stat} after {CALLS} calls"))
     };
     let returns = time("fcall", &["FCALL", "yardstick_return", "0"])?;
@@ -72,13 +72,15 @@ fn measure() -> Result<String, String> {
     ))
 }
 
-/// `usec_per_call` of `cmdstat_<command>` in an `INFO commandstats` reply.
-fn usec_per_call(info: &str, command: &str) -> Option<f64> {
+/// `field` of `cmdstat_<command>` in an `INFO commandstats` reply (`usec`,
+/// `usec_per_call`, `calls`, ...).
+pub(crate) fn commandstat(info: &str, command: &str, field: &str) -> Option<f64> {
     let prefix = format!("cmdstat_{command}:");
+    let field = format!("{field}=");
     info.lines()
         .find_map(|l| l.trim().strip_prefix(prefix.as_str()))?
         .split(',')
-        .find_map(|f| f.strip_prefix("usec_per_call="))?
+        .find_map(|f| f.strip_prefix(field.as_str()))?
         .parse()
         .ok()
 }
@@ -88,12 +90,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_one_commands_time_per_call() {
+    fn reads_one_field_of_one_command() {
         let info = "# Commandstats\r\n\
             cmdstat_config|resetstat:calls=1,usec=3,usec_per_call=3.00,rejected_calls=0,failed_calls=0\r\n\
             cmdstat_fcall:calls=20000,usec=36200,usec_per_call=1.81,rejected_calls=0,failed_calls=0\r\n";
-        assert_eq!(usec_per_call(info, "fcall"), Some(1.81));
-        assert_eq!(usec_per_call(info, "get"), None);
-        assert_eq!(usec_per_call("cmdstat_get:calls=1,usec=x", "get"), None);
+        assert_eq!(commandstat(info, "fcall", "usec_per_call"), Some(1.81));
+        assert_eq!(commandstat(info, "fcall", "usec"), Some(36200.0));
+        assert_eq!(commandstat(info, "get", "usec"), None);
+        assert_eq!(
+            commandstat("cmdstat_get:calls=1,usec=x", "get", "usec"),
+            None
+        );
     }
 }
