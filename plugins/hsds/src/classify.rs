@@ -92,15 +92,23 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         .to_ascii_lowercase();
     let exact = match k.as_str() {
         "name" | "sitename" | "locationname" | "pantryname" | "title" | "distributionsite"
-        | "facility" | "facilityname" | "placename" | "programname" => Some(Role::Name),
+        | "facility" | "facilityname" | "placename" | "programname" | "nombre" => Some(Role::Name),
         "organization" | "organizationname" | "orgname" | "agency" | "agencyname" | "provider"
-        | "providername" => Some(Role::OrgName),
+        | "providername" | "organizacion" | "agencia" => Some(Role::OrgName),
         "address" | "address1" | "addressline1" | "street" | "streetaddress" | "addr"
-        | "fulladdress" | "location" | "streetaddress1" => Some(Role::Address),
+        | "fulladdress" | "location" | "streetaddress1" | "direccion" | "calle" => {
+            Some(Role::Address)
+        }
         "address2" | "addressline2" | "streetaddress2" | "suite" | "unit" => Some(Role::Address2),
-        "city" | "town" | "municipality" | "locality" => Some(Role::City),
-        "state" | "stateprovince" | "province" | "region" | "st" | "statecode" => Some(Role::State),
-        "zip" | "zipcode" | "postal" | "postalcode" | "postcode" => Some(Role::Zip),
+        "city" | "town" | "municipality" | "locality" | "ciudad" | "municipio" | "pueblo" => {
+            Some(Role::City)
+        }
+        "state" | "stateprovince" | "province" | "region" | "st" | "statecode" | "estado" => {
+            Some(Role::State)
+        }
+        "zip" | "zipcode" | "postal" | "postalcode" | "postcode" | "codigopostal" => {
+            Some(Role::Zip)
+        }
         "lat" | "latitude" | "y" => Some(Role::Latitude),
         "lon" | "lng" | "long" | "longitude" | "x" => Some(Role::Longitude),
         "source" | "foodbank" | "id" | "siteid" | "distance" | "county" | "collectionname"
@@ -125,15 +133,21 @@ fn role_by_words(k: &str) -> Role {
     let has = |w: &str| k.contains(w);
     if has("phone") || has("tel") || has("fax") {
         Role::Phone
-    } else if has("email") || has("mail") {
+    } else if has("email") || has("mail") || has("correo") {
         Role::Email
-    } else if has("hour") || has("schedule") || has("open") || has("times") || has("days") {
+    } else if has("hour")
+        || has("schedule")
+        || has("open")
+        || has("times")
+        || has("days")
+        || has("horario")
+    {
         Role::Hours
     } else if has("zip") || has("postal") {
         Role::Zip
-    } else if has("address") || has("street") {
+    } else if has("address") || has("street") || has("direcc") {
         Role::Address
-    } else if has("city") {
+    } else if has("city") || has("ciudad") {
         Role::City
     } else if has("latitude") {
         Role::Latitude
@@ -143,9 +157,16 @@ fn role_by_words(k: &str) -> Role {
         Role::Website
     } else if has("desc") || has("about") || has("summary") {
         Role::Description
-    } else if has("note") || has("comment") || has("info") || has("detail") || has("eligib") {
+    } else if has("note")
+        || has("nota")
+        || has("comment")
+        || has("info")
+        || has("detail")
+        || has("eligib")
+    {
         Role::Notes
-    } else if has("service") || has("program") || has("categor") || has("offer") {
+    } else if has("service") || has("servicio") || has("program") || has("categor") || has("offer")
+    {
         Role::Services
     } else if has("org") || has("agency") {
         Role::OrgName
@@ -158,10 +179,13 @@ fn role_by_words(k: &str) -> Role {
 
 struct Patterns {
     phone: Regex,
+    extension: Regex,
     email: Regex,
     url: Regex,
+    site: Regex,
     zip_tail: Regex,
     street: Regex,
+    embedded_address: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -170,10 +194,16 @@ fn patterns() -> &'static Patterns {
         let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("pattern {p}: {e}"));
         Patterns {
             phone: compile(r"(?:\+?1[\s.\-]?)?\(?\b(\d{3})\)?[\s.\-]?(\d{3})[\s.\-](\d{4})\b"),
+            extension: compile(r"(?i)(?:\bext\.?|\bextension|\bx)\s*(\d{1,6})\s*$"),
             email: compile(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b"),
             url: compile(r"(?i)^(?:https?://|www\.)[^\s]+$"),
+            site: compile(r"(?i)^[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.[a-z]{2,}(?:/\S*)?$"),
             zip_tail: compile(r"(\d{5})(?:-\d{4})?\s*$"),
             street: compile(r"(?i)^\d+[a-z]?\s+\S"),
+            embedded_address: compile(&format!(
+                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}})\s+\d{{5}}(?:-\d{{4}})?\b",
+                SUFFIXES.join("|")
+            )),
         }
     })
 }
@@ -182,6 +212,19 @@ fn patterns() -> &'static Patterns {
 /// `(NNN) NNN-NNNN`; `None` when the text is something else or holds more.
 pub fn phone(text: &str) -> Option<String> {
     let t = text.trim();
+    // Ten digits with nothing between them ("2155550123", "+12155550123").
+    let bare = t
+        .strip_prefix("+1")
+        .or_else(|| t.strip_prefix('+'))
+        .unwrap_or(t);
+    let bare = if bare.len() == 11 {
+        bare.strip_prefix('1').unwrap_or(bare)
+    } else {
+        bare
+    };
+    if bare.len() == 10 && bare.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(format!("({}) {}-{}", &bare[..3], &bare[3..6], &bare[6..]));
+    }
     let found: Vec<_> = patterns().phone.captures_iter(t).collect();
     if found.len() != 1 {
         return None;
@@ -198,6 +241,21 @@ pub fn phone(text: &str) -> Option<String> {
         || rest.starts_with("ext")
         || rest.starts_with('x');
     label_only.then(|| format!("({}) {}-{}", &c[1], &c[2], &c[3]))
+}
+
+/// Whether `text` is a seven-digit local number ("555-0100").
+pub fn local_phone(text: &str) -> bool {
+    let b = text.trim().as_bytes();
+    b.len() == 8
+        && matches!(b[3], b'-' | b'.' | b' ')
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 3 || c.is_ascii_digit())
+}
+
+/// The extension after a phone number ("x204", "ext. 12", "extension 3").
+pub fn extension(text: &str) -> Option<u64> {
+    patterns().extension.captures(text.trim())?[1].parse().ok()
 }
 
 /// Every phone number inside free text, formatted.
@@ -227,6 +285,24 @@ pub fn url(text: &str) -> Option<(String, bool)> {
     } else {
         Some((t.to_string(), false))
     }
+}
+
+/// A web address without a scheme or `www.` ("example.org/pantry"), for a
+/// field whose key says it is a website; with `https://` put in front.
+pub fn site(text: &str) -> Option<String> {
+    let t = text.trim();
+    (patterns().site.is_match(t) && !t.contains('@')).then(|| format!("https://{t}"))
+}
+
+/// A whole US address inside longer text ("... Pantry, 88 Oak Ave, Dayton
+/// OH 45402. Call ..."): where it starts, and the address. It must end in a
+/// state code and a ZIP code, so a number in prose is not taken for one.
+pub fn address_in(text: &str) -> Option<(usize, Address)> {
+    patterns().embedded_address.find_iter(text).find_map(|m| {
+        let a = address(m.as_str())?;
+        let whole = a.street.is_some() && a.city.is_some() && a.state.is_some() && a.zip.is_some();
+        whole.then_some((m.start(), a))
+    })
 }
 
 /// A US address read from one line of text.

@@ -109,6 +109,90 @@ pub fn us_state_code(text: &str) -> Option<&'static str> {
         .map(|(code, _)| *code)
 }
 
+/// The first three digits of ZIP codes, as ranges, and the state they lie
+/// in (USPS; military and unassigned prefixes left out).
+const ZIP3: &[(u16, u16, &str)] = &[
+    (5, 5, "NY"),
+    (6, 7, "PR"),
+    (8, 8, "VI"),
+    (9, 9, "PR"),
+    (10, 27, "MA"),
+    (28, 29, "RI"),
+    (30, 38, "NH"),
+    (39, 49, "ME"),
+    (50, 54, "VT"),
+    (55, 55, "MA"),
+    (56, 59, "VT"),
+    (60, 69, "CT"),
+    (70, 89, "NJ"),
+    (100, 149, "NY"),
+    (150, 196, "PA"),
+    (197, 199, "DE"),
+    (200, 200, "DC"),
+    (201, 201, "VA"),
+    (202, 205, "DC"),
+    (206, 219, "MD"),
+    (220, 246, "VA"),
+    (247, 268, "WV"),
+    (270, 289, "NC"),
+    (290, 299, "SC"),
+    (300, 319, "GA"),
+    (320, 339, "FL"),
+    (341, 349, "FL"),
+    (350, 369, "AL"),
+    (370, 385, "TN"),
+    (386, 397, "MS"),
+    (398, 399, "GA"),
+    (400, 427, "KY"),
+    (430, 459, "OH"),
+    (460, 479, "IN"),
+    (480, 499, "MI"),
+    (500, 528, "IA"),
+    (530, 549, "WI"),
+    (550, 567, "MN"),
+    (569, 569, "DC"),
+    (570, 577, "SD"),
+    (580, 588, "ND"),
+    (590, 599, "MT"),
+    (600, 629, "IL"),
+    (630, 658, "MO"),
+    (660, 679, "KS"),
+    (680, 693, "NE"),
+    (700, 715, "LA"),
+    (716, 729, "AR"),
+    (730, 732, "OK"),
+    (733, 733, "TX"),
+    (734, 749, "OK"),
+    (750, 799, "TX"),
+    (800, 816, "CO"),
+    (820, 831, "WY"),
+    (832, 838, "ID"),
+    (840, 847, "UT"),
+    (850, 865, "AZ"),
+    (870, 884, "NM"),
+    (885, 885, "TX"),
+    (889, 898, "NV"),
+    (900, 961, "CA"),
+    (967, 968, "HI"),
+    (969, 969, "GU"),
+    (970, 979, "OR"),
+    (980, 994, "WA"),
+    (995, 999, "AK"),
+];
+
+/// The state a US ZIP code ("19133", "19133-2201") lies in, by its first
+/// three digits; None for anything else.
+pub fn state_of_zip(zip: &str) -> Option<&'static str> {
+    let digits = zip
+        .trim()
+        .get(..5)
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?;
+    let prefix: u16 = digits[..3].parse().ok()?;
+    ZIP3.iter()
+        .find(|(low, high, _)| (*low..=*high).contains(&prefix))
+        .map(|(_, _, state)| *state)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +214,20 @@ mod tests {
         assert_eq!(classify(100.0, 101.0), Coordinates::OutOfRange);
         assert_eq!(us_state_code("pennsylvania"), Some("PA"));
         assert_eq!(us_state_code("MyState"), None);
+        for (zip, state) in [
+            ("19133", "PA"),
+            ("08105", "NJ"),
+            ("00901", "PR"),
+            ("46516-2233", "IN"),
+            ("73301", "TX"),
+            ("20500", "DC"),
+            ("99501", "AK"),
+            ("94559", "CA"),
+        ] {
+            assert_eq!(state_of_zip(zip), Some(state), "{zip}");
+        }
+        assert_eq!(state_of_zip("09001"), None);
+        assert_eq!(state_of_zip("1913"), None);
+        assert_eq!(state_of_zip("ABCDE"), None);
     }
 }

@@ -27,7 +27,8 @@ const DAY_PATTERNS: [&str; 7] = [
     r"sat(?:urday)?s?|sa",
     r"sun(?:day)?s?|su",
 ];
-const TIME: &str = r"(?:noon|midnight|\d{1,2}(?::\d{2}){0,2}\s*(?:am|pm|a|p)?)";
+// A meridiem ends its word: the "a" of "10-2 and" is not one.
+const TIME: &str = r"(?:noon|midnight|\d{1,2}(?::\d{2}){0,2}\s*(?:(?:am|pm|a|p)\b)?)";
 
 struct Patterns {
     day: Regex,
@@ -76,14 +77,21 @@ pub fn looks_like_hours(text: &str) -> bool {
         .range
         .find_iter(&t)
         .any(|m| clean_edges(&t, m.start(), m.end()));
-    has_range && (p.day.is_match(&t) || t.contains("am") || t.contains("pm"))
+    has_range && (names_a_day(&t) || t.contains("am") || t.contains("pm"))
+}
+
+/// Whether normalised text names a day, or days at once ("daily").
+fn names_a_day(t: &str) -> bool {
+    patterns().day.is_match(t)
+        || ["daily", "weekday", "weekend"]
+            .iter()
+            .any(|w| t.contains(w))
 }
 
 /// Whether `text` speaks of opening times at all: a day and a clock time
 /// ("3rd Monday of the Month, 10am"), even where [`parse`] cannot read it.
 pub fn mentions_hours(text: &str) -> bool {
     let t = normalise(text);
-    let p = patterns();
     let clock = t
         .split(|c: char| !c.is_ascii_alphanumeric() && c != ':')
         .any(|w| {
@@ -94,7 +102,33 @@ pub fn mentions_hours(text: &str) -> bool {
                 && digits.chars().all(|c| c.is_ascii_digit() || c == ':')
                 && (matches!(suffix, "am" | "pm" | "a" | "p") || digits.contains(':'))
         });
-    looks_like_hours(text) || (p.day.is_match(&t) && (clock || t.contains("noon")))
+    looks_like_hours(text) || (names_a_day(&t) && (clock || t.contains("noon")))
+}
+
+/// Whether `text` names days and nothing else ("Monday", "mon-fri",
+/// "TH,FR", "weekdays"): a key of a day-by-day hours object, say.
+pub fn names_days(text: &str) -> bool {
+    let t = normalise(&text.replace('_', " "));
+    if parse_days(&t).is_empty() {
+        return false;
+    }
+    let rest = patterns().day.replace_all(&t, " ");
+    rest.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .all(|w| {
+            matches!(
+                w,
+                "daily"
+                    | "weekday"
+                    | "weekdays"
+                    | "weekend"
+                    | "weekends"
+                    | "to"
+                    | "and"
+                    | "thru"
+                    | "through"
+            )
+        })
 }
 
 /// Reads `text` into schedules.
@@ -271,7 +305,12 @@ fn resolve(start: Time, end: Time) -> Option<(u32, u32)> {
             .min()
             .map(|e| (s, e));
     }
-    let e = secs(to_24(eh, emer), em, es);
+    let mut e = secs(to_24(eh, emer), em, es);
+    if smer.is_none() && emer.is_none() && eh < 12 && e <= secs(sh, sm, ss) && sh <= 12 {
+        // "9-5", "10-2": no pantry opens overnight, so the end is in the
+        // afternoon (the start, a morning hour, stays as it is).
+        e += 12 * 3600;
+    }
     if smer.is_none() {
         // "9:00-1:00 pm": the reading of the start that comes before the end.
         let mut candidates = vec![secs(sh, sm, ss)];
@@ -306,6 +345,21 @@ fn parse_days(text: &str) -> Vec<&'static str> {
         })
         .collect();
     let mut found = [false; 7];
+    // Words for several days at once.
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let phrase = |a: &str, b: &str| words.windows(2).any(|w| w[0] == a && w[1] == b);
+    if words.contains(&"daily") || phrase("every", "day") || phrase("7", "days") {
+        found = [true; 7];
+    }
+    if words.iter().any(|w| matches!(*w, "weekday" | "weekdays")) {
+        found[..5].fill(true);
+    }
+    if words.iter().any(|w| matches!(*w, "weekend" | "weekends")) {
+        found[5..].fill(true);
+    }
     let mut i = 0;
     while i < matches.len() {
         let (day, _, end) = matches[i];
@@ -375,95 +429,5 @@ fn merge(schedules: Vec<Value>) -> Vec<Value> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(text: &str) -> Vec<(String, String, String, String)> {
-        let h = parse(text);
-        h.schedules
-            .iter()
-            .map(|s| {
-                (
-                    s["freq"].as_str().unwrap().to_string(),
-                    s["byday"].as_str().unwrap().to_string(),
-                    s["opens_at"].as_str().unwrap().to_string(),
-                    s["closes_at"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-
-    fn s(f: &str, d: &str, o: &str, c: &str) -> (String, String, String, String) {
-        (f.into(), d.into(), o.into(), c.into())
-    }
-
-    #[test]
-    fn the_forms_seen_in_scraped_records() {
-        assert_eq!(
-            read("Monday: 9:00:00-12:00:00"),
-            vec![s("WEEKLY", "MO", "09:00", "12:00")]
-        );
-        assert_eq!(
-            read("Tues 10:00-11:00am"),
-            vec![s("WEEKLY", "TU", "10:00", "11:00")]
-        );
-        assert_eq!(
-            read("Mon-Fri 9am-5pm"),
-            vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "17:00")]
-        );
-        assert_eq!(
-            read("M - F: 8:30a-4:30"),
-            vec![s("WEEKLY", "MO,TU,WE,TH,FR", "08:30", "16:30")]
-        );
-        assert_eq!(
-            read("2nd & 4th Tuesday 12:00pm - 4:00pm"),
-            vec![s("MONTHLY", "2TU,4TU", "12:00", "16:00")]
-        );
-        assert_eq!(
-            read("Sundays from 4:00 pm until 6:00 pm"),
-            vec![s("WEEKLY", "SU", "16:00", "18:00")]
-        );
-        assert_eq!(
-            read(
-                "Monday: Closed Tuesday: 12:00 PM - 02:00 PM Wednesday: Closed Thursday: 12:00 PM - 02:00 PM Friday: Closed"
-            ),
-            vec![s("WEEKLY", "TU,TH", "12:00", "14:00")]
-        );
-        assert_eq!(
-            read("Open Tuesday, Wednesday, & Thursday Hours: 9:00-1:00 PM"),
-            vec![s("WEEKLY", "TU,WE,TH", "09:00", "13:00")]
-        );
-        assert_eq!(
-            read("1st and 3rd Saturday 9am-11am"),
-            vec![s("MONTHLY", "1SA,3SA", "09:00", "11:00")]
-        );
-    }
-
-    #[test]
-    fn each_line_keeps_its_own_ordinals() {
-        assert_eq!(
-            read("2nd Tuesday 11:00 am -1:00 pm\n3rd Tuesday 5:00 pm -7:00 pm"),
-            vec![
-                s("MONTHLY", "2TU", "11:00", "13:00"),
-                s("MONTHLY", "3TU", "17:00", "19:00")
-            ]
-        );
-    }
-
-    #[test]
-    fn what_it_cannot_read_is_returned_not_guessed() {
-        let h = parse("Monday: 3rd Monday of the Month, 10am (except holidays)");
-        assert!(h.schedules.is_empty());
-        assert!(!h.unparsed.is_empty());
-        let h = parse("(610) 268-3365");
-        assert!(h.schedules.is_empty(), "{h:?}");
-        assert!(!looks_like_hours("(610) 268-3365"));
-        assert!(looks_like_hours("Sundays from 4:00 pm until 6:00 pm"));
-        assert!(mentions_hours(
-            "Monday: 3rd Monday of the Month, 10am (except holidays)"
-        ));
-        assert!(!mentions_hours(
-            "Participants can receive food once every 30 days."
-        ));
-    }
-}
+#[path = "hours_tests.rs"]
+mod tests;

@@ -19,6 +19,7 @@ pub mod hours;
 pub mod mapper;
 pub mod repair;
 pub mod schemas;
+pub mod text;
 
 /// The HSDS objects a document built by Deckhand holds at its top level.
 pub const TOP_LEVEL: [&str; 4] = ["organization", "service", "location", "service_at_location"];

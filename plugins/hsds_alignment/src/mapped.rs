@@ -125,8 +125,11 @@ pub fn align(mut mapping: Mapping, seed: &str) -> Result<String, JobError> {
         let (schedules, p, c) = ask_hours(&q)?;
         prompt_tokens += p;
         completion_tokens += c;
-        let list = mapping.draft["location"][0]
-            .as_object_mut()
+        let list = mapping
+            .draft
+            .get_mut("location")
+            .and_then(|locations| locations.get_mut(q.location))
+            .and_then(Value::as_object_mut)
             .map(|loc| loc.entry("schedules").or_insert_with(|| json!([])));
         if let Some(Value::Array(list)) = list {
             for s in schedules {
@@ -138,7 +141,7 @@ pub fn align(mut mapping: Mapping, seed: &str) -> Result<String, JobError> {
                         How::Llm
                     };
                     mapping.provenance.insert(
-                        format!("/location/0/schedules/{i}/{key}"),
+                        format!("/location/{}/schedules/{i}/{key}", q.location),
                         Source {
                             source: format!("raw:{}", q.from),
                             how,

@@ -3,9 +3,10 @@
 
 use serde_json::{Map, Value};
 
+use super::opening::{has_times, schedule_text};
 use super::{How, Source};
 use crate::classify::{self, Rank, Role};
-use crate::{geo, hours};
+use crate::{geo, hours, text};
 
 /// One raw field: its pointer, role and value, how deep it sits and how
 /// surely its key says its role.
@@ -22,14 +23,16 @@ struct Field {
 const MAX_DEPTH: usize = 3;
 /// Items of one list read at most.
 const MAX_ITEMS: usize = 20;
+/// GeoJSON's object types: a `type` holding one is not record content.
+const GEOJSON_TYPES: [&str; 4] = ["Feature", "FeatureCollection", "Point", "MultiPoint"];
 
 /// Collects the record's fields, nested ones too, in the order they are
 /// placed: shallow before deep, then those whose key says their role (an
 /// exact spelling first) before those placed by content, so `name` wins
 /// over `alternate_name` and `website` over a URL in some other field.
-fn fields(record: &Map<String, Value>) -> Vec<Field> {
+fn fields(record: &Map<String, Value>, prefix: &str) -> Vec<Field> {
     let mut out = Vec::new();
-    walk(record, "", None, 0, &mut out);
+    walk(record, prefix, None, 0, &mut out);
     out.sort_by_key(|f| (f.depth, f.rank));
     out
 }
@@ -49,7 +52,24 @@ fn walk(
             continue;
         }
         let objects = |items: &Vec<Value>| items.iter().any(Value::is_object);
+        let field = |pointer: String, role: Role, value: Value| Field {
+            pointer,
+            role,
+            value,
+            depth,
+            rank,
+        };
         match value {
+            // GeoJSON's `"type": "Feature"` and the like say nothing of the place.
+            Value::String(t) if role == Role::Unknown && GEOJSON_TYPES.contains(&t.as_str()) => {}
+            // GeoJSON's point: `"coordinates": [longitude, latitude]`.
+            Value::Array(items) if key.eq_ignore_ascii_case("coordinates") => {
+                if let [Value::Number(lon), Value::Number(lat)] = items.as_slice() {
+                    let at = |i: usize| format!("{pointer}/{i}");
+                    out.push(field(at(0), Role::Longitude, Value::Number(lon.clone())));
+                    out.push(field(at(1), Role::Latitude, Value::Number(lat.clone())));
+                }
+            }
             Value::Object(inner) if depth < MAX_DEPTH => {
                 nested(inner, &pointer, role, depth, out);
             }
@@ -57,6 +77,15 @@ fn walk(
                 for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
                     if let Value::Object(inner) = item {
                         nested(inner, &format!("{pointer}/{i}"), role, depth, out);
+                    }
+                }
+            }
+            // A list of texts (phones, hours lines): each item on its own;
+            // services are read as a list where they are placed.
+            Value::Array(items) if role != Role::Services => {
+                for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+                    if item.is_string() || item.is_number() {
+                        out.push(field(format!("{pointer}/{i}"), role, item.clone()));
                     }
                 }
             }
@@ -80,28 +109,40 @@ fn nested(
     depth: usize,
     out: &mut Vec<Field>,
 ) {
-    if role == Role::Hours
-        && let Some(text) = schedule_text(inner)
-    {
-        out.push(Field {
-            pointer: pointer.to_string(),
-            role,
-            value: Value::String(text),
-            depth: depth + 1,
-            rank: Rank::Exact,
-        });
+    let hours = |pointer: String, text: String| Field {
+        pointer,
+        role: Role::Hours,
+        value: Value::String(text),
+        depth: depth + 1,
+        rank: Rank::Exact,
+    };
+    if let Some(text) = schedule_text(inner) {
+        // Outside an hours field, only an opening on a day (a dated
+        // event's start and end is not a regular schedule: left out).
+        let on_a_day = text
+            .split_whitespace()
+            .next()
+            .is_some_and(hours::names_days);
+        if role == Role::Hours || on_a_day {
+            out.push(hours(pointer.to_string(), text));
+        }
+        if role == Role::Hours || on_a_day || has_times(inner) {
+            return;
+        }
+    }
+    // `{"monday": "9-5", "tuesday": "closed"}`: each day's text with its day.
+    if role == Role::Hours && !inner.is_empty() && inner.keys().all(|k| hours::names_days(k)) {
+        for (day, value) in inner {
+            if let Some(text) = value.as_str().filter(|t| !t.trim().is_empty()) {
+                out.push(hours(
+                    format!("{pointer}/{}", escape(day)),
+                    format!("{day} {text}"),
+                ));
+            }
+        }
         return;
     }
     walk(inner, pointer, Some(role), depth + 1, out);
-}
-
-/// `{byday: "TH,FR", opens_at: "10:00", closes_at: "18:00"}` as the text
-/// "TH,FR 10:00-18:00"; None for an object without opening times.
-fn schedule_text(object: &Map<String, Value>) -> Option<String> {
-    let text = |k: &str| object.get(k).and_then(Value::as_str).map(str::trim);
-    let (opens, closes) = (text("opens_at")?, text("closes_at")?);
-    let days = text("byday").unwrap_or_default();
-    Some(format!("{days} {opens}-{closes}").trim().to_string())
 }
 
 /// A field's role inside an object whose own key has a role: a `name`
@@ -116,19 +157,19 @@ fn in_context(parent: Option<Role>, own: Role) -> Role {
     }
 }
 
-fn escape(key: &str) -> String {
+pub(super) fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// Decodes HTML entities scrapers leave in names (`&#8217;`, `&amp;`).
+/// A scraped text as plain text: HTML markup scrapers leave in (`<p>`,
+/// `<br>`: line breaks become "; ") and entities (`&#8217;`, `&amp;`,
+/// `&nbsp;`) decoded, runs of white space made one. A placeholder for
+/// nothing ("N/A", "none", "-") is the empty text.
 fn unescape(text: &str) -> String {
-    let mut t = text
-        .replace("&amp;", "&")
-        .replace("&#8217;", "\u{2019}")
-        .replace("&#039;", "'")
-        .replace("&#39;", "'")
-        .replace("&quot;", "\"");
-    t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let t = text::plain(text);
+    if text::is_placeholder(&t) {
+        return String::new();
+    }
     t
 }
 
@@ -146,6 +187,8 @@ pub(super) struct Found {
     pub(super) latitude: Option<(f64, Source)>,
     pub(super) longitude: Option<(f64, Source)>,
     pub(super) phones: Vec<(String, Source)>,
+    /// Extensions of the phones above, by number.
+    pub(super) extensions: Vec<(String, u64)>,
     pub(super) email: Option<(String, Source)>,
     pub(super) website: Option<(String, Source)>,
     /// Texts with opening hours, and where they came from.
@@ -198,6 +241,27 @@ fn place_by_content(found: &mut Found, pointer: &str, text: &str, how: How) -> b
     false
 }
 
+/// What free text holds besides its prose ("St. Vincent Pantry, 88 Oak
+/// Ave, Dayton OH 45402. Call (937) 555-0177."): a whole address (and the
+/// short name before it, when the record has none), and phone numbers.
+fn embedded(found: &mut Found, pointer: &str, text: &str) {
+    if let Some((at, address)) = classify::address_in(text) {
+        let before = text[..at]
+            .trim()
+            .trim_end_matches([',', ':', '-', '\u{2014}'])
+            .trim();
+        let named = found.name.is_some() || found.org_name.is_some() || found.place.is_some();
+        let words = before.split_whitespace().count();
+        if !named && (1..=8).contains(&words) && before.len() >= 3 && !before.contains(';') {
+            found.place = Some((before.to_string(), src(pointer, How::Inferred)));
+        }
+        put_address(found, pointer, &address, How::Inferred);
+    }
+    for number in classify::phones_in(text) {
+        found.phones.push((number, src(pointer, How::Inferred)));
+    }
+}
+
 fn put_address(found: &mut Found, pointer: &str, a: &classify::Address, how: How) {
     let s = || src(pointer, how);
     if let Some(place) = &a.place {
@@ -227,13 +291,19 @@ fn number(value: &Value) -> Option<f64> {
 
 /// Reads every field into [`Found`].
 pub(super) fn gather(record: &Map<String, Value>) -> Found {
+    gather_at(record, "")
+}
+
+/// Reads every field of an object found at `prefix` (a JSON pointer into
+/// the record: one site of several) into [`Found`].
+pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
     let mut found = Found::default();
     for Field {
         pointer,
         role,
         value,
         ..
-    } in fields(record)
+    } in fields(record, prefix)
     {
         let p = pointer.as_str();
         if role == Role::Latitude || role == Role::Longitude {
@@ -311,7 +381,14 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         Role::Address2 => set(&mut found.street2, text, copied()),
         Role::Phone => match classify::phone(&text) {
             Some(n) if n == text => found.phones.push((n, copied())),
-            Some(n) => found.phones.push((n, src(p, How::Normalised))),
+            Some(n) => {
+                if let Some(ext) = classify::extension(&text) {
+                    found.extensions.push((n.clone(), ext));
+                }
+                found.phones.push((n, src(p, How::Normalised)))
+            }
+            // A local number without its area code, as written.
+            None if classify::local_phone(&text) => found.phones.push((text, copied())),
             None if !place_by_content(found, p, &text, How::Inferred) => {
                 found.notes.push((p.to_string(), text))
             }
@@ -326,9 +403,12 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         Role::Website => match classify::url(&text) {
             Some((u, false)) => set(&mut found.website, u, copied()),
             Some((u, true)) => set(&mut found.website, u, src(p, How::Normalised)),
-            None => {
-                place_by_content(found, p, &text, How::Inferred);
-            }
+            None => match classify::site(&text) {
+                Some(u) => set(&mut found.website, u, src(p, How::Normalised)),
+                None => {
+                    place_by_content(found, p, &text, How::Inferred);
+                }
+            },
         },
         Role::Hours => {
             if hours::looks_like_hours(&text) {
@@ -354,11 +434,15 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             if hours::looks_like_hours(&text) {
                 found.hours.push((p.to_string(), text.clone()));
             }
+            embedded(found, p, &text);
             set(&mut found.description, text, copied());
         }
         // Placed by content when it reads as something; notes otherwise.
-        Role::Notes | Role::Unknown if !place_by_content(found, p, &text, How::Inferred) => {
-            found.notes.push((p.to_string(), text));
+        Role::Notes | Role::Unknown => {
+            embedded(found, p, &text);
+            if !place_by_content(found, p, &text, How::Inferred) {
+                found.notes.push((p.to_string(), text));
+            }
         }
         // A name, city or ZIP field holding a phone number (say).
         Role::Name | Role::City | Role::Zip => {

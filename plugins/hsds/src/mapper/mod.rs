@@ -44,6 +44,8 @@ pub struct Source {
 pub struct Question {
     /// `hours`.
     pub kind: &'static str,
+    /// The draft's location the answer belongs to.
+    pub location: usize,
     /// The raw field: a JSON pointer into the record.
     pub from: String,
     pub text: String,
@@ -60,10 +62,12 @@ pub struct Mapping {
 }
 
 mod gather;
+mod opening;
+mod sites;
 #[cfg(test)]
 mod tests;
 
-use gather::{Found, gather, src};
+use gather::{Found, gather, gather_at, src};
 
 /// The JSON pointer of every leaf value in `value` (what provenance is
 /// given for), in document order.
@@ -105,15 +109,33 @@ pub fn has_content(raw: &Value) -> bool {
 }
 
 /// Maps a scraped record. `None` when `raw` is not a JSON object with at
-/// least a name (free text goes to the LLM whole).
+/// least a name (free text goes to the LLM whole). A record that lists
+/// several sites (`"sites": [{...}, {...}]`, each with its own address)
+/// gives one location per site, each with only its own address, phones
+/// and hours (the record's own filling what a site leaves out).
 pub fn map_record(raw: &Value) -> Option<Mapping> {
     let record = raw.as_object()?;
-    let mut f = gather(record);
+    let (shared, sites) = sites::split(record);
+    let mut f = gather(&shared);
+    state_of_zip(&mut f);
+    let mut sites: Vec<Found> = sites
+        .into_iter()
+        .map(|(prefix, site)| {
+            let mut found = gather_at(site, &prefix);
+            sites::fill_from(&mut found, &f);
+            state_of_zip(&mut found);
+            found
+        })
+        .collect();
+    let first_site = sites
+        .first()
+        .and_then(|s| s.name.clone().or(s.place.clone()));
     let (name, name_src) = f
         .name
         .clone()
         .or_else(|| f.org_name.clone())
-        .or_else(|| f.place.clone())?;
+        .or_else(|| f.place.clone())
+        .or(first_site)?;
     let mut prov = BTreeMap::new();
     let mut questions = Vec::new();
 
@@ -126,7 +148,7 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
     prov.insert("/organization/0/name".into(), org_name.1);
     let description = match f.description.clone() {
         Some(d) => d,
-        None => derived_description(&f, &name),
+        None => derived_description(sites.first().unwrap_or(&f), &f, &name),
     };
     org.insert("description".into(), json!(description.0));
     prov.insert("/organization/0/description".into(), description.1);
@@ -139,43 +161,26 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
         prov.insert("/organization/0/website".into(), s);
     }
 
-    let mut loc = Map::new();
-    let (loc_name, loc_src) = f.place.clone().unwrap_or((name.clone(), name_src.clone()));
-    loc.insert("name".into(), json!(loc_name));
-    prov.insert("/location/0/name".into(), loc_src);
-    loc.insert("location_type".into(), json!("physical"));
-    prov.insert("/location/0/location_type".into(), derived());
-    if let (Some((lat, ls)), Some((lon, os))) = (f.latitude.clone(), f.longitude.clone()) {
-        loc.insert("latitude".into(), json!(lat));
-        loc.insert("longitude".into(), json!(lon));
-        let how = match geo::classify(lat, lon) {
-            geo::Coordinates::Mercator { .. } => How::Normalised,
-            _ => How::Copied,
-        };
-        prov.insert("/location/0/latitude".into(), Source { how, ..ls });
-        prov.insert("/location/0/longitude".into(), Source { how, ..os });
-    }
-    if let Some(address) = address(&f, &mut prov) {
-        loc.insert("addresses".into(), json!([address]));
-    }
-    let mut phones = Vec::new();
-    f.phones.dedup_by(|a, b| a.0 == b.0);
-    for (i, (number, s)) in f.phones.iter().take(3).enumerate() {
-        phones.push(json!({ "number": number }));
-        prov.insert(format!("/location/0/phones/{i}/number"), s.clone());
-    }
-    if !phones.is_empty() {
-        loc.insert("phones".into(), Value::Array(phones));
-    }
-    let schedules = schedules(&f, &mut prov, &mut questions);
-    if !schedules.is_empty() {
-        loc.insert("schedules".into(), Value::Array(schedules));
-    }
+    let locations: Vec<Value> = if sites.is_empty() {
+        vec![location(
+            0,
+            &mut f,
+            (&name, &name_src),
+            &mut prov,
+            &mut questions,
+        )]
+    } else {
+        sites
+            .iter_mut()
+            .enumerate()
+            .map(|(i, site)| location(i, site, (&name, &name_src), &mut prov, &mut questions))
+            .collect()
+    };
 
     let services = services(&f, &name, &name_src, &mut prov);
     let draft = json!({
         "organization": [org],
-        "location": [loc],
+        "location": locations,
         "service": services,
     });
     Some(Mapping {
@@ -183,6 +188,79 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
         provenance: prov,
         questions,
     })
+}
+
+/// A ZIP code without its state: the state the ZIP code lies in.
+fn state_of_zip(f: &mut Found) {
+    if f.state.is_none()
+        && let Some((zip, zs)) = &f.zip
+        && let Some(code) = geo::state_of_zip(zip)
+    {
+        let source = Source {
+            how: How::Derived,
+            ..zs.clone()
+        };
+        f.state = Some((code.to_string(), source));
+    }
+}
+
+/// Location `i` of the draft, from what was found for it; `name` names it
+/// when nothing else does.
+fn location(
+    i: usize,
+    f: &mut Found,
+    name: (&String, &Source),
+    prov: &mut BTreeMap<String, Source>,
+    questions: &mut Vec<Question>,
+) -> Value {
+    let base = format!("/location/{i}");
+    let mut loc = Map::new();
+    let (loc_name, loc_src) = f
+        .place
+        .clone()
+        .or_else(|| f.name.clone())
+        .unwrap_or((name.0.clone(), name.1.clone()));
+    loc.insert("name".into(), json!(loc_name));
+    prov.insert(format!("{base}/name"), loc_src);
+    loc.insert("location_type".into(), json!("physical"));
+    prov.insert(format!("{base}/location_type"), derived());
+    if let (Some((lat, ls)), Some((lon, os))) = (f.latitude.clone(), f.longitude.clone()) {
+        loc.insert("latitude".into(), json!(lat));
+        loc.insert("longitude".into(), json!(lon));
+        let how = match geo::classify(lat, lon) {
+            geo::Coordinates::Mercator { .. } => How::Normalised,
+            _ => How::Copied,
+        };
+        prov.insert(format!("{base}/latitude"), Source { how, ..ls });
+        prov.insert(format!("{base}/longitude"), Source { how, ..os });
+    }
+    if let Some(address) = address(f, &base, prov) {
+        loc.insert("addresses".into(), json!([address]));
+    }
+    let mut phones = Vec::new();
+    let mut seen = Vec::new();
+    f.phones.retain(|(n, _)| {
+        let first = !seen.contains(n);
+        seen.push(n.clone());
+        first
+    });
+    for (j, (number, s)) in f.phones.iter().take(3).enumerate() {
+        let mut phone = json!({ "number": number });
+        if let Some((_, ext)) = f.extensions.iter().find(|(n, _)| n == number) {
+            phone["extension"] = json!(ext);
+            prov.insert(format!("{base}/phones/{j}/extension"), s.clone());
+        }
+        phones.push(phone);
+        prov.insert(format!("{base}/phones/{j}/number"), s.clone());
+    }
+    if !phones.is_empty() {
+        loc.insert("phones".into(), Value::Array(phones));
+    }
+    let schedules = schedules(f, i, prov, questions);
+    if !schedules.is_empty() {
+        loc.insert("schedules".into(), Value::Array(schedules));
+    }
+    Value::Object(loc)
 }
 
 fn derived() -> Source {
@@ -194,14 +272,14 @@ fn derived() -> Source {
 
 /// "Food Pantry at 938 Kaiser Road, Napa, CA": from the record's own
 /// values, for records without a description.
-fn derived_description(f: &Found, name: &str) -> (String, Source) {
+fn derived_description(place: &Found, f: &Found, name: &str) -> (String, Source) {
     let what: Vec<&str> = f.services.iter().map(|(s, _)| s.as_str()).take(3).collect();
     let mut text = if what.is_empty() {
         name.to_string()
     } else {
         what.join(", ")
     };
-    let place: Vec<&str> = [&f.street, &f.city, &f.state]
+    let place: Vec<&str> = [&place.street, &place.city, &place.state]
         .iter()
         .filter_map(|v| v.as_ref().map(|(s, _)| s.as_str()))
         .collect();
@@ -212,12 +290,12 @@ fn derived_description(f: &Found, name: &str) -> (String, Source) {
 }
 
 /// The address, when HSDS' required parts are all there.
-fn address(f: &Found, prov: &mut BTreeMap<String, Source>) -> Option<Value> {
+fn address(f: &Found, location: &str, prov: &mut BTreeMap<String, Source>) -> Option<Value> {
     let (street, ss) = f.street.clone()?;
     let (city, cs) = f.city.clone()?;
     let (state, st) = f.state.clone()?;
     let (zip, zs) = f.zip.clone()?;
-    let base = "/location/0/addresses/0";
+    let base = format!("{location}/addresses/0");
     let mut a = json!({
         "address_1": street, "city": city, "state_province": state,
         "postal_code": zip, "country": "US", "address_type": "physical",
@@ -239,6 +317,7 @@ fn address(f: &Found, prov: &mut BTreeMap<String, Source>) -> Option<Value> {
 /// the parser cannot read becomes a question.
 fn schedules(
     f: &Found,
+    location: usize,
     prov: &mut BTreeMap<String, Source>,
     questions: &mut Vec<Question>,
 ) -> Vec<Value> {
@@ -261,7 +340,7 @@ fn schedules(
                     How::Normalised
                 };
                 prov.insert(
-                    format!("/location/0/schedules/{i}/{key}"),
+                    format!("/location/{location}/schedules/{i}/{key}"),
                     src(pointer, how),
                 );
             }
@@ -275,6 +354,7 @@ fn schedules(
         if worth_asking && out.is_empty() {
             questions.push(Question {
                 kind: "hours",
+                location,
                 from: pointer.clone(),
                 text: text.clone(),
             });

@@ -236,3 +236,223 @@ fn identifiers_and_pictures_are_not_content() {
         assert_eq!(role_of(key), role, "{key}");
     }
 }
+
+/// Shapes other scrapers give (none of the shared samples has them): a
+/// store locator's hours as objects, a GeoJSON feature, free text, HTML, a
+/// food bank's list of sites, Spanish keys, placeholders for nothing.
+#[test]
+fn hours_given_as_objects_with_other_spellings() {
+    let raw = json!({
+        "location_name": "Grace Church Food Pantry",
+        "hours_of_operation": [
+            { "day_of_week": "Monday", "start_time": "0900", "end_time": "1200" },
+            { "day": "Thursday", "open": "5:00 PM", "close": "7:30 PM" }
+        ],
+        "website_url": "gracechurch.org/pantry",
+        "phone_number": "+1 574-555-0142 ext. 12"
+    });
+    let m = map_record(&raw).unwrap();
+    let loc = &m.draft["location"][0];
+    let s = &loc["schedules"];
+    assert_eq!(
+        (&s[0]["byday"], &s[0]["opens_at"]),
+        (&json!("MO"), &json!("09:00"))
+    );
+    assert_eq!(
+        (&s[1]["byday"], &s[1]["closes_at"]),
+        (&json!("TH"), &json!("19:30"))
+    );
+    assert_eq!(
+        m.provenance["/location/0/schedules/1/byday"].source,
+        "raw:/hours_of_operation/1"
+    );
+    // The day went into the schedule, not into a description.
+    assert!(m.draft["service"][0].get("description").is_none());
+    assert_eq!(
+        m.draft["organization"][0]["website"],
+        "https://gracechurch.org/pantry"
+    );
+    assert_eq!(loc["phones"][0]["number"], "(574) 555-0142");
+    assert_eq!(loc["phones"][0]["extension"], 12);
+    // Day-keyed hours; "closed" days give nothing.
+    let raw = json!({ "name": "A", "hours": { "monday": "9-5", "Wed": "10am-noon", "friday": "closed" } });
+    let mut days: Vec<Value> = map_record(&raw).unwrap().draft["location"][0]["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| json!([s["byday"], s["opens_at"], s["closes_at"]]))
+        .collect();
+    days.sort_by_key(|d| d[0].as_str().map(|d| d != "MO"));
+    assert_eq!(
+        days,
+        vec![
+            json!(["MO", "09:00", "17:00"]),
+            json!(["WE", "10:00", "12:00"])
+        ]
+    );
+    // A dated event's start and end is not a weekly schedule, nor a note.
+    let raw = json!({ "name": "B", "events": [{ "date": "2024-06-01", "start_time": "10:00 AM", "end_time": "12:00 PM" }] });
+    let m = map_record(&raw).unwrap();
+    assert!(m.draft["location"][0].get("schedules").is_none());
+    assert!(m.draft["service"][0].get("description").is_none());
+    assert!(m.questions.is_empty());
+}
+
+#[test]
+fn a_geojson_feature_and_a_zip_code_without_its_state() {
+    let raw = json!({
+        "type": "Feature",
+        "geometry": { "type": "Point", "coordinates": [-75.16, 39.95] },
+        "properties": { "NAME": "PHILABUNDANCE KITCHEN", "ADDRESS": "2224 N 10TH ST",
+                        "CITY": "PHILADELPHIA", "ZIP": "19133", "PHONE": "2155550123",
+                        "HOURS": "M-F 8AM-4PM" }
+    });
+    let m = map_record(&raw).unwrap();
+    let loc = &m.draft["location"][0];
+    assert_eq!(
+        (loc["latitude"].clone(), loc["longitude"].clone()),
+        (json!(39.95), json!(-75.16))
+    );
+    assert_eq!(
+        m.provenance["/location/0/latitude"].source,
+        "raw:/geometry/coordinates/1"
+    );
+    assert_eq!(loc["phones"][0]["number"], "(215) 555-0123");
+    assert_eq!(loc["addresses"][0]["state_province"], "PA");
+    let state = &m.provenance["/location/0/addresses/0/state_province"];
+    assert_eq!(
+        (state.source.as_str(), state.how),
+        ("raw:/properties/ZIP", How::Derived)
+    );
+    // "Feature" is no description of anything.
+    assert!(m.draft["service"][0].get("description").is_none());
+}
+
+#[test]
+fn free_text_and_html_are_read_for_what_they_hold() {
+    let raw = json!({ "text": "St. Vincent de Paul Pantry, 88 Oak Ave, Dayton OH 45402. Call (937) 555-0177. Open Tuesdays 10-2 and Saturdays 9-11." });
+    let m = map_record(&raw).unwrap();
+    let loc = &m.draft["location"][0];
+    assert_eq!(loc["name"], "St. Vincent de Paul Pantry");
+    assert_eq!(m.provenance["/location/0/name"].how, How::Inferred);
+    let a = &loc["addresses"][0];
+    assert_eq!(
+        json!([
+            a["address_1"],
+            a["city"],
+            a["state_province"],
+            a["postal_code"]
+        ]),
+        json!(["88 Oak Ave", "Dayton", "OH", "45402"])
+    );
+    assert_eq!(loc["phones"][0]["number"], "(937) 555-0177");
+    let days: Vec<&str> = loc["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["byday"].as_str().unwrap())
+        .collect();
+    assert_eq!(days, vec!["TU", "SA"]);
+    assert_eq!(loc["schedules"][0]["closes_at"], "14:00");
+
+    let raw = json!({ "title": "Food Pantry at Shiloh Baptist",
+        "content": "<p>Open every 2nd and 4th Saturday 9:00 am &ndash; 11:00 am</p><p>500 Shiloh Rd, Greensboro, NC 27401</p>" });
+    let m = map_record(&raw).unwrap();
+    let loc = &m.draft["location"][0];
+    assert_eq!(loc["addresses"][0]["city"], "Greensboro");
+    assert_eq!(loc["schedules"][0]["byday"], "2SA,4SA");
+    let text = loc["schedules"][0]["description"].as_str().unwrap();
+    assert!(!text.contains('<') && !text.contains("&ndash;"), "{text}");
+}
+
+#[test]
+fn each_site_of_a_list_is_its_own_location() {
+    let raw = json!({
+        "org": "Helping Hands", "state": "TX", "phone": "512-555-0100",
+        "sites": [
+            { "site_name": "North", "addr": "1 First St, Austin, TX 78701", "hours": "Wed 1-3pm" },
+            { "site_name": "South", "street": "2 Second St", "city": "Austin", "zip": "78704",
+              "hours": "Fri 9am-noon", "phone": "512-555-0199" }
+        ]
+    });
+    let m = map_record(&raw).unwrap();
+    let locs = m.draft["location"].as_array().unwrap();
+    assert_eq!(locs.len(), 2);
+    assert_eq!(m.draft["organization"][0]["name"], "Helping Hands");
+    let (north, south) = (&locs[0], &locs[1]);
+    assert_eq!(
+        (&north["name"], &south["name"]),
+        (&json!("North"), &json!("South"))
+    );
+    // Each keeps its own hours: the second site's are not the first's.
+    assert_eq!(north["schedules"].as_array().unwrap().len(), 1);
+    assert_eq!(north["schedules"][0]["byday"], "WE");
+    assert_eq!(south["schedules"][0]["byday"], "FR");
+    assert_eq!(
+        m.provenance["/location/1/schedules/0/byday"].source,
+        "raw:/sites/1/hours"
+    );
+    // A site without a phone has the record's; one with its own keeps it.
+    assert_eq!(north["phones"][0]["number"], "(512) 555-0100");
+    assert_eq!(south["phones"][0]["number"], "(512) 555-0199");
+    assert_eq!(south["addresses"][0]["state_province"], "TX");
+    assert_eq!(
+        m.provenance["/location/1/addresses/0/state_province"].source,
+        "raw:/state"
+    );
+    // A question about one site's hours is about that site.
+    let raw = json!({ "name": "P", "sites": [
+        { "addr": "1 First St, Austin, TX 78701" },
+        { "addr": "2 Second St, Austin, TX 78704", "hours": "3rd Monday of the month, 10am" }
+    ]});
+    let m = map_record(&raw).unwrap();
+    assert_eq!(m.questions.len(), 1);
+    assert_eq!(
+        (m.questions[0].location, m.questions[0].from.as_str()),
+        (1, "/sites/1/hours")
+    );
+    // Two addresses of one place (street and mail) are not two sites.
+    let raw = json!({ "name": "Q", "addresses": [
+        { "address_1": "1 First St", "city": "Austin", "state": "TX", "zip": "78701" },
+        { "address_1": "PO Box 9", "city": "Austin", "state": "TX", "zip": "78702" }
+    ]});
+    assert_eq!(
+        map_record(&raw).unwrap().draft["location"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn spanish_keys_lists_and_placeholders() {
+    let raw = json!({
+        "nombre": "Banco de Alimentos", "dirección": "Calle 5 #123", "ciudad": "San Juan",
+        "estado": "PR", "código postal": "00901", "teléfono": "787-555-0111",
+        "correo": "info@banco.org"
+    });
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft["location"][0]["addresses"][0];
+    assert_eq!(
+        json!([a["address_1"], a["city"], a["postal_code"]]),
+        json!(["Calle 5 #123", "San Juan", "00901"])
+    );
+    assert_eq!(m.draft["organization"][0]["email"], "info@banco.org");
+    // Phones as a list, one of them local; "N/A" is nothing, not a note.
+    let raw = json!({ "name": "L", "phone": ["555-0100", "(212) 555-0101"], "fax": "N/A",
+                      "website": "none", "notes": "-" });
+    let m = map_record(&raw).unwrap();
+    let loc = &m.draft["location"][0];
+    assert_eq!(
+        loc["phones"],
+        json!([{ "number": "555-0100" }, { "number": "(212) 555-0101" }])
+    );
+    assert_eq!(
+        m.provenance["/location/0/phones/1/number"].source,
+        "raw:/phone/1"
+    );
+    assert!(m.draft["organization"][0].get("website").is_none());
+    assert!(m.draft["service"][0].get("description").is_none());
+    assert!(!has_content(&json!({ "name": "N/A", "phone": "none" })));
+}

@@ -1,0 +1,139 @@
+//! The hours parser on the forms scraped records use.
+
+use super::*;
+
+fn read(text: &str) -> Vec<(String, String, String, String)> {
+    let h = parse(text);
+    h.schedules
+        .iter()
+        .map(|s| {
+            (
+                s["freq"].as_str().unwrap().to_string(),
+                s["byday"].as_str().unwrap().to_string(),
+                s["opens_at"].as_str().unwrap().to_string(),
+                s["closes_at"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn s(f: &str, d: &str, o: &str, c: &str) -> (String, String, String, String) {
+    (f.into(), d.into(), o.into(), c.into())
+}
+
+#[test]
+fn the_forms_seen_in_scraped_records() {
+    assert_eq!(
+        read("Monday: 9:00:00-12:00:00"),
+        vec![s("WEEKLY", "MO", "09:00", "12:00")]
+    );
+    assert_eq!(
+        read("Tues 10:00-11:00am"),
+        vec![s("WEEKLY", "TU", "10:00", "11:00")]
+    );
+    assert_eq!(
+        read("Mon-Fri 9am-5pm"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "17:00")]
+    );
+    assert_eq!(
+        read("M - F: 8:30a-4:30"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "08:30", "16:30")]
+    );
+    assert_eq!(
+        read("2nd & 4th Tuesday 12:00pm - 4:00pm"),
+        vec![s("MONTHLY", "2TU,4TU", "12:00", "16:00")]
+    );
+    assert_eq!(
+        read("Sundays from 4:00 pm until 6:00 pm"),
+        vec![s("WEEKLY", "SU", "16:00", "18:00")]
+    );
+    assert_eq!(
+        read(
+            "Monday: Closed Tuesday: 12:00 PM - 02:00 PM Wednesday: Closed Thursday: 12:00 PM - 02:00 PM Friday: Closed"
+        ),
+        vec![s("WEEKLY", "TU,TH", "12:00", "14:00")]
+    );
+    assert_eq!(
+        read("Open Tuesday, Wednesday, & Thursday Hours: 9:00-1:00 PM"),
+        vec![s("WEEKLY", "TU,WE,TH", "09:00", "13:00")]
+    );
+    assert_eq!(
+        read("1st and 3rd Saturday 9am-11am"),
+        vec![s("MONTHLY", "1SA,3SA", "09:00", "11:00")]
+    );
+}
+
+#[test]
+fn each_line_keeps_its_own_ordinals() {
+    assert_eq!(
+        read("2nd Tuesday 11:00 am -1:00 pm\n3rd Tuesday 5:00 pm -7:00 pm"),
+        vec![
+            s("MONTHLY", "2TU", "11:00", "13:00"),
+            s("MONTHLY", "3TU", "17:00", "19:00")
+        ]
+    );
+}
+
+#[test]
+fn what_it_cannot_read_is_returned_not_guessed() {
+    let h = parse("Monday: 3rd Monday of the Month, 10am (except holidays)");
+    assert!(h.schedules.is_empty());
+    assert!(!h.unparsed.is_empty());
+    let h = parse("(610) 268-3365");
+    assert!(h.schedules.is_empty(), "{h:?}");
+    assert!(!looks_like_hours("(610) 268-3365"));
+    assert!(looks_like_hours("Sundays from 4:00 pm until 6:00 pm"));
+    assert!(mentions_hours(
+        "Monday: 3rd Monday of the Month, 10am (except holidays)"
+    ));
+    assert!(!mentions_hours(
+        "Participants can receive food once every 30 days."
+    ));
+}
+
+#[test]
+fn days_at_once_and_hours_without_am_or_pm() {
+    assert_eq!(
+        read("Daily 3:30pm - 5pm, closed holidays"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR,SA,SU", "15:30", "17:00")]
+    );
+    assert_eq!(
+        read("Weekdays 9am-4pm; weekends 10am-1pm"),
+        vec![
+            s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "16:00"),
+            s("WEEKLY", "SA,SU", "10:00", "13:00")
+        ]
+    );
+    // No pantry opens overnight: the end of "9-5" is in the afternoon.
+    assert_eq!(
+        read("Monday 9-5"),
+        vec![s("WEEKLY", "MO", "09:00", "17:00")]
+    );
+    assert_eq!(read("Thu 12-2"), vec![s("WEEKLY", "TH", "12:00", "14:00")]);
+    assert_eq!(read("Fri 8-11"), vec![s("WEEKLY", "FR", "08:00", "11:00")]);
+    // The "a" of "and" is no meridiem.
+    assert_eq!(
+        read("Open Tuesdays 10-2 and Saturdays 9-11."),
+        vec![
+            s("WEEKLY", "TU", "10:00", "14:00"),
+            s("WEEKLY", "SA", "09:00", "11:00")
+        ]
+    );
+}
+
+#[test]
+fn keys_that_name_days() {
+    for key in [
+        "monday",
+        "Mon",
+        "TH,FR",
+        "mon-fri",
+        "weekdays",
+        "day_monday",
+    ] {
+        assert_eq!(names_days(key), key != "day_monday", "{key}");
+    }
+    for key in ["day_of_week", "hours", "open", ""] {
+        assert!(!names_days(key), "{key}");
+    }
+}

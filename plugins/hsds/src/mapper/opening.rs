@@ -1,0 +1,61 @@
+//! Opening times given as objects rather than text: a store locator's
+//! `{"day_of_week": "Monday", "start_time": "0900", "end_time": "1200"}`,
+//! HSDS' own `{byday, opens_at, closes_at}`, `{"day": "Monday", "hours":
+//! "9-5"}`, each read as one text the hours parser takes.
+
+use serde_json::{Map, Value};
+
+/// An opening time given as an object, as one text: `{byday: "TH,FR",
+/// opens_at: "10:00", closes_at: "18:00"}` as "TH,FR 10:00-18:00",
+/// `{day_of_week: "Monday", start_time: "0900", end_time: "1200"}` as
+/// "Monday 09:00-12:00", `{day: "Monday", hours: "9-5"}` as "Monday 9-5".
+/// Keys are read by their words (a day; an opening, start or from; a
+/// closing, end or to). None for an object without opening times.
+pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
+    let texts: Vec<(String, &str)> = object
+        .iter()
+        .filter_map(|(k, v)| {
+            let k: String = k.chars().filter(char::is_ascii_alphanumeric).collect();
+            let v = v.as_str().map(str::trim).filter(|v| !v.is_empty())?;
+            // A date's start or end (`dtstart`, `valid_from`) is not a time of day.
+            let k = k.to_ascii_lowercase();
+            let dated = k.starts_with("dt") || k.contains("valid") || k.contains("date");
+            (!dated).then_some((k, v))
+        })
+        .collect();
+    // The first key holding a word, the words tried in order.
+    let find = |words: &[&str]| {
+        words.iter().find_map(|w| {
+            texts
+                .iter()
+                .find(|(k, _)| if w.len() < 3 { k == w } else { k.contains(w) })
+                .map(|(_, v)| *v)
+        })
+    };
+    let days = find(&["day", "dow"]).unwrap_or_default();
+    let opens = find(&["open", "start", "begin", "from"]);
+    let closes = find(&["close", "end", "until", "to"]);
+    let text = match (opens, closes) {
+        (Some(opens), Some(closes)) => format!("{days} {}-{}", clock(opens), clock(closes)),
+        _ if !days.is_empty() => format!("{days} {}", find(&["hour", "time"])?),
+        _ => return None,
+    };
+    Some(text.trim().to_string())
+}
+
+/// Whether an object holds a start and an end time (an event).
+pub(super) fn has_times(object: &Map<String, Value>) -> bool {
+    let keys: Vec<String> = object.keys().map(|k| k.to_ascii_lowercase()).collect();
+    let any = |w: &str| keys.iter().any(|k| k.contains(w) && k.contains("time"));
+    (any("start") || any("open")) && (any("end") || any("close"))
+}
+
+/// "0900" (a 24-hour clock without its colon) as "09:00"; anything else
+/// as it is.
+fn clock(text: &str) -> String {
+    if text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}:{}", &text[..2], &text[2..])
+    } else {
+        text.to_string()
+    }
+}

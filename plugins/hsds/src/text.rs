@@ -1,0 +1,158 @@
+//! Scraped text as plain text: the HTML markup and entities scrapers
+//! leave in values, and the placeholders they write for "nothing".
+
+use regex::Regex;
+use std::sync::OnceLock;
+
+struct Patterns {
+    /// A tag that ends a line or a block (`<br>`, `</p>`, `</li>`).
+    breaks: Regex,
+    tag: Regex,
+    entity: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| {
+        let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("text pattern {p}: {e}"));
+        Patterns {
+            breaks: compile(r"(?i)<br\s*/?>|</(?:p|div|li|tr|h[1-6])\s*>"),
+            tag: compile(r"</?[a-zA-Z][^<>]*>"),
+            entity: compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});"),
+        }
+    })
+}
+
+/// `text` without markup: line-ending tags become "; " (so each line stays
+/// its own part), other tags go, entities are decoded, and white space
+/// runs become one space. Text without `<` or `&` is only re-spaced.
+pub fn plain(text: &str) -> String {
+    let mut t = text.to_string();
+    if t.contains('<') {
+        let p = patterns();
+        t = p.breaks.replace_all(&t, "; ").into_owned();
+        t = p.tag.replace_all(&t, " ").into_owned();
+    }
+    if t.contains('&') {
+        t = patterns()
+            .entity
+            .replace_all(&t, |c: &regex::Captures| {
+                entity(&c[1]).map_or_else(|| c[0].to_string(), String::from)
+            })
+            .into_owned();
+    }
+    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Breaks at the ends, or doubled by empty paragraphs, mean nothing.
+    let mut parts: Vec<&str> = t.split("; ").map(str::trim).collect();
+    parts.retain(|p| !p.is_empty() && *p != ";");
+    parts.join("; ").trim_matches([';', ' ']).to_string()
+}
+
+/// The character an entity's name (`amp`, `#8217`, `#x2019`) stands for.
+fn entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(code).filter(|c| !c.is_control() || c.is_whitespace());
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        "rsquo" => '\u{2019}',
+        "lsquo" => '\u{2018}',
+        "rdquo" => '\u{201D}',
+        "ldquo" => '\u{201C}',
+        "ndash" => '\u{2013}',
+        "mdash" => '\u{2014}',
+        "hellip" => '\u{2026}',
+        "eacute" => '\u{e9}',
+        "aacute" => '\u{e1}',
+        "iacute" => '\u{ed}',
+        "oacute" => '\u{f3}',
+        "uacute" => '\u{fa}',
+        "ntilde" => '\u{f1}',
+        _ => return None,
+    })
+}
+
+/// Whether `text` is a scraper's way of saying there is nothing: "N/A",
+/// "none", "null", "-", "TBD", "unknown", "not available".
+pub fn is_placeholder(text: &str) -> bool {
+    let t: String = text
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    t.chars().all(|c| matches!(c, '-' | '_' | '?' | '*' | '.'))
+        || matches!(
+            t.as_str(),
+            "n/a"
+                | "na"
+                | "n.a"
+                | "none"
+                | "null"
+                | "nil"
+                | "undefined"
+                | "tbd"
+                | "tba"
+                | "unknown"
+                | "not available"
+                | "not applicable"
+                | "not listed"
+                | "not provided"
+                | "no data"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_and_entities_become_plain_text() {
+        assert_eq!(
+            plain("<p>Open every 2nd Saturday 9-11</p><p>500 Shiloh Rd,&nbsp;Greensboro</p>"),
+            "Open every 2nd Saturday 9-11; 500 Shiloh Rd, Greensboro"
+        );
+        assert_eq!(plain("Mon<br/>Tue<br>"), "Mon; Tue");
+        assert_eq!(
+            plain("St. Mary&#8217;s &amp; Sons"),
+            "St. Mary\u{2019}s & Sons"
+        );
+        assert_eq!(
+            plain("Caf&eacute; &#x2014; &bogus; a<b"),
+            "Caf\u{e9} \u{2014} &bogus; a<b"
+        );
+        assert_eq!(plain("  two   spaces\n"), "two spaces");
+        // A "<" that opens no tag stays.
+        assert_eq!(plain("ages < 18 & > 5"), "ages < 18 & > 5");
+    }
+
+    #[test]
+    fn placeholders_are_nothing() {
+        for t in [
+            "N/A",
+            "n/a",
+            "None",
+            "-",
+            "--",
+            "TBD",
+            "Not available.",
+            "  null ",
+            "",
+        ] {
+            assert!(is_placeholder(t), "{t:?}");
+        }
+        for t in ["Nancy's Pantry", "No ID required", "NA Food Bank", "0"] {
+            assert!(!is_placeholder(t), "{t:?}");
+        }
+    }
+}
