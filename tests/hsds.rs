@@ -502,6 +502,65 @@ fn the_mapper_covers_the_sample_records() {
     );
 }
 
+/// Records shaped as other scrapers give them (store locators, GeoJSON and
+/// ArcGIS features, free text, WordPress HTML, a food bank with sites,
+/// Spanish and camelCase keys; `tests/fixtures/other-scrapers.jsonl`):
+/// each maps to valid HSDS with the values its line expects (a `null`
+/// expects the pointer absent).
+#[test]
+fn the_mapper_reads_other_scrapers_shapes() {
+    let validator = strict_validator();
+    let text = std::fs::read_to_string(root().join("tests/fixtures/other-scrapers.jsonl"))
+        .expect("the fixture");
+    let mut checked = 0;
+    for line in text.lines() {
+        let case: Value = serde_json::from_str(line).unwrap();
+        let shape = case["shape"].as_str().unwrap();
+        let m = hsds::mapper::map_record(&case["record"])
+            .unwrap_or_else(|| panic!("{shape}: not mapped"));
+        for (pointer, want) in case["expect"].as_object().unwrap() {
+            let got = m.draft.pointer(pointer);
+            match want {
+                Value::Null => assert!(got.is_none(), "{shape}: {pointer} is {got:?}"),
+                want => assert_eq!(got, Some(want), "{shape}: {pointer}\n{:#}", m.draft),
+            }
+            checked += 1;
+        }
+        let repaired = hsds::repair::repair(&m.draft, "seed").unwrap();
+        let e = errors(&validator, &repaired.document);
+        assert!(e.is_empty(), "{shape}: {e:?}\n{:#}", repaired.document);
+        // Every value the document holds says where it came from.
+        for pointer in ["/organization/0/name", "/location/0/name"] {
+            assert!(m.provenance.contains_key(pointer), "{shape}: {pointer}");
+        }
+    }
+    assert!(checked >= 40, "{checked} expectations");
+}
+
+/// The official HSDS examples as raw records (another directory's export):
+/// each maps, natively, to valid HSDS without a question for an LLM.
+#[test]
+fn the_mapper_reads_the_official_examples() {
+    let validator = strict_validator();
+    let mut how = std::collections::BTreeMap::<String, usize>::new();
+    let examples = official_examples();
+    for (i, r) in examples.iter().enumerate() {
+        let raw: Value = serde_json::from_str(&r.raw_input).unwrap();
+        let m = hsds::mapper::map_record(&raw).unwrap_or_else(|| panic!("example {i}"));
+        assert!(m.questions.is_empty(), "example {i}: {:?}", m.questions);
+        for source in m.provenance.values() {
+            *how.entry(format!("{:?}", source.how)).or_default() += 1;
+        }
+        let repaired = hsds::repair::repair(&m.draft, "seed").unwrap();
+        let e = errors(&validator, &repaired.document);
+        assert!(e.is_empty(), "example {i}: {e:?}\n{:#}", repaired.document);
+    }
+    eprintln!(
+        "{} examples mapped; values by provenance: {how:?}",
+        examples.len()
+    );
+}
+
 // ---------------------------------------------------------------- through hosts
 
 struct Setup {
@@ -940,6 +999,60 @@ async fn the_mapper_places_misfiled_fields_without_an_llm_call() {
     let v = &wait(&q, &s, std::slice::from_ref(&v.id), 60).await[0];
     let report = result(v);
     assert_eq!(report["status"], "verified", "{report:#}");
+}
+
+/// Free text that holds a whole address is mapped too, through the real
+/// plugin: no LLM call, every value's source the whole text (`raw:`), two
+/// sites of a list two locations; text without one goes to the LLM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_text_and_lists_of_sites_are_mapped_without_an_llm_call() {
+    let (s, q) = setup(None).await;
+    let text = json!(
+        "St. Anne Pantry, 88 Oak Ave, Dayton OH 45402. Call (937) 555-0177. Open Tuesdays 10-2."
+    );
+    let sites = json!({ "org": "Helping Hands", "sites": [
+        { "site_name": "North", "addr": "1 First St, Austin, TX 78701", "hours": "Wed 1-3pm" },
+        { "site_name": "South", "addr": "2 Second St, Austin, TX 78704", "hours": "Fri 9am-noon" }
+    ]});
+    let ids: Vec<String> = [
+        q.submit(map_first(&text)).await.unwrap().id,
+        q.submit(map_first(&sites)).await.unwrap().id,
+    ]
+    .into();
+    let jobs = wait(&q, &s, &ids, 120).await;
+    assert_eq!(s.fake.calls(), 0, "both are mapped by code");
+    let r = result(&jobs[0]);
+    assert_eq!(r["path"], "mapper", "{r:#}");
+    assert!(errors(&strict_validator(), &r["hsds"]).is_empty(), "{r:#}");
+    let loc = &r["hsds"]["location"][0];
+    assert_eq!(loc["name"], "St. Anne Pantry");
+    assert_eq!(loc["addresses"][0]["postal_code"], "45402");
+    assert_eq!(loc["schedules"][0]["byday"], "TU");
+    assert_eq!(
+        r["provenance"]["/location/0/phones/0/number"]["source"],
+        "raw:"
+    );
+    let r = result(&jobs[1]);
+    assert!(errors(&strict_validator(), &r["hsds"]).is_empty(), "{r:#}");
+    let locations = r["hsds"]["location"].as_array().unwrap();
+    assert_eq!(locations.len(), 2, "{r:#}");
+    assert_eq!(locations[1]["schedules"][0]["byday"], "FR");
+    // The one service is offered at both.
+    assert_eq!(
+        r["hsds"]["service_at_location"].as_array().unwrap().len(),
+        2
+    );
+
+    // Text without a whole address still goes to the LLM.
+    let sub = q
+        .submit(map_first(&json!("Pantry open Tuesdays, call the church.")))
+        .await
+        .unwrap();
+    wait(&q, &s, std::slice::from_ref(&sub.id), 120).await;
+    assert!(
+        s.fake.calls() > 0,
+        "free text without an address is the LLM's"
+    );
 }
 
 /// Hours the parser cannot read go to the LLM as one small question with a

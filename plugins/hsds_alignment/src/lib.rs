@@ -8,7 +8,10 @@
 //! questions about what code could not read (opening hours), and a record
 //! the mapper covers makes no LLM call at all.
 //!
-//! Free text (a page without structure) takes the full-schema path:
+//! Free text is mapped too when it holds a whole US address with a name
+//! before it ("St. Anne Pantry, 88 Oak Ave, Dayton OH 45402. Call ..."):
+//! provenance then names the whole text (`raw:`). Free text without one
+//! (a page without structure) takes the full-schema path:
 //! 1. The SchemaConverter ([`hsds::convert`]) gives the strict structured
 //!    output schema; the prompt (`prompt.md`) and the record (plus the known
 //!    fields, and the previous attempt's feedback) go to `llm.generate`.
@@ -99,6 +102,16 @@ impl Guest for Alignment {
                 )));
             }
         };
+        // Free text is read by the mapper too, as a record of one field: a
+        // whole address in it (with the name before it), phones and hours
+        // are placed by code; text it cannot name goes to the LLM whole.
+        if !full_schema
+            && record.is_none()
+            && let Some(mut mapping) = hsds::mapper::map_record(&json!({ "text": raw }))
+        {
+            mapping.whole_text();
+            return mapped::align(mapping, &seed);
+        }
         if !full_schema && let Some(record) = &record {
             if let Some(mapping) = hsds::mapper::map_record(record) {
                 return mapped::align(mapping, &seed);

@@ -69,6 +69,23 @@ mod tests;
 
 use gather::{Found, gather, gather_at, src};
 
+impl Mapping {
+    /// For a mapping of free text read as `{"text": <the text>}`: every
+    /// source names the whole raw text (`raw:`), not a field it never had.
+    pub fn whole_text(&mut self) {
+        for source in self.provenance.values_mut() {
+            if let Some(rest) = source.source.strip_prefix("raw:/text") {
+                source.source = format!("raw:{rest}");
+            }
+        }
+        for q in &mut self.questions {
+            if let Some(rest) = q.from.strip_prefix("/text") {
+                q.from = rest.to_string();
+            }
+        }
+    }
+}
+
 /// The JSON pointer of every leaf value in `value` (what provenance is
 /// given for), in document order.
 pub fn leaf_pointers(value: &Value) -> Vec<String> {
