@@ -2,7 +2,7 @@
 // fields. No DOM, no dependencies: it runs the same in the component and in
 // node, and never fetches anything.
 
-const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ndash: "–", mdash: "—", rsquo: "’", lsquo: "‘", rdquo: "”", ldquo: "“", hellip: "…" };
+const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ndash: "–", mdash: "—", rsquo: "’", lsquo: "‘", rdquo: "”", ldquo: "“", hellip: "…", middot: "·", bull: "•", copy: "©", reg: "®", trade: "™", eacute: "é", aacute: "á", iacute: "í", oacute: "ó", uacute: "ú", ntilde: "ñ" };
 
 export function decode(text) {
   return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, code) => {
@@ -61,14 +61,33 @@ function formatPhone(m) {
   return m ? `(${m[1]}) ${m[2]}-${m[3]}` : null;
 }
 
+/** schema.org's `openingHoursSpecification` ([{dayOfWeek, opens, closes}],
+ * days as names or as `https://schema.org/Monday`) as "Monday 09:00-12:00"
+ * lines; null when there is none. */
+function openingSpecification(spec) {
+  const items = Array.isArray(spec) ? spec : spec && typeof spec === "object" ? [spec] : [];
+  const lines = items
+    .filter((s) => s && typeof s === "object" && typeof s.opens === "string" && typeof s.closes === "string")
+    .map((s) => {
+      const days = (Array.isArray(s.dayOfWeek) ? s.dayOfWeek : [s.dayOfWeek])
+        .filter((d) => typeof d === "string")
+        .map((d) => d.replace(/^https?:\/\/schema\.org\//i, ""));
+      const time = (t) => t.replace(/^(\d{2}:\d{2}):\d{2}$/, "$1");
+      return `${days.join(", ")} ${time(s.opens)}-${time(s.closes)}`.trim();
+    });
+  return lines.length ? lines.join("; ") : null;
+}
+
 /** The page's text and fields; `missing` names the fields not found. */
 export function extract(html) {
   const text = toText(html);
-  const ld = jsonLd(html).find((x) => x.address || x.telephone || x.openingHours) ?? {};
-  const ldAddress = ld.address && typeof ld.address === "object"
-    ? [ld.address.streetAddress, ld.address.addressLocality, [ld.address.addressRegion, ld.address.postalCode].filter(Boolean).join(" ")]
+  const ld = jsonLd(html).find((x) => x.address || x.telephone || x.openingHours || x.openingHoursSpecification) ?? {};
+  // An address may come as a list (the first is taken) or as text.
+  const place = Array.isArray(ld.address) ? ld.address[0] : ld.address;
+  const ldAddress = place && typeof place === "object"
+    ? [place.streetAddress, place.addressLocality, [place.addressRegion, place.postalCode].filter(Boolean).join(" ")]
         .filter(Boolean).join(", ")
-    : typeof ld.address === "string" ? ld.address : null;
+    : typeof place === "string" ? place : null;
 
   const telHref = firstMatch(/href=["']tel:([^"']+)["']/i, html);
   const mailHref = firstMatch(/href=["']mailto:([^"'?]+)/i, html);
@@ -87,7 +106,8 @@ export function extract(html) {
       ?? firstMatch(/<meta[^>]+property=["']og:url["'][^>]+content=["']([^"']+)/i, html),
     hours_text: Array.isArray(ld.openingHours) ? ld.openingHours.join("; ")
       : typeof ld.openingHours === "string" ? ld.openingHours
-      : hoursLines.length ? hoursLines.join("; ") : null,
+      : openingSpecification(ld.openingHoursSpecification)
+        ?? (hoursLines.length ? hoursLines.join("; ") : null),
   };
   for (const k of Object.keys(fields)) if (fields[k] === "" || fields[k] === undefined) fields[k] = null;
   const missing = Object.keys(fields).filter((k) => fields[k] === null);

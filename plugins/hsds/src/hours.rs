@@ -18,14 +18,15 @@ use serde_json::{Value, json};
 use std::sync::OnceLock;
 
 const ORDER: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+// English, then Spanish.
 const DAY_PATTERNS: [&str; 7] = [
-    r"mon(?:day)?s?|mo|m",
-    r"tue(?:s(?:day)?)?s?|tu",
-    r"wed(?:nesday)?s?|we|w",
-    r"thu(?:r(?:s(?:day)?)?)?s?|th",
-    r"fri(?:day)?s?|fr|f",
-    r"sat(?:urday)?s?|sa",
-    r"sun(?:day)?s?|su",
+    r"mon(?:day)?s?|mo|m|lunes",
+    r"tue(?:s(?:day)?)?s?|tu|martes",
+    r"wed(?:nesday)?s?|we|w|mi[ée]rcoles",
+    r"thu(?:r(?:s(?:day)?)?)?s?|th|jueves",
+    r"fri(?:day)?s?|fr|f|viernes",
+    r"sat(?:urday)?s?|sa|s[áa]bados?",
+    r"sun(?:day)?s?|su|domingos?",
 ];
 // A meridiem ends its word: the "a" of "10-2 and" is not one.
 const TIME: &str = r"(?:noon|midnight|\d{1,2}(?::\d{2}){0,2}\s*(?:(?:am|pm|a|p)\b)?)";
@@ -54,7 +55,7 @@ fn patterns() -> &'static Patterns {
             )),
             ordinal: compile(r"\b(1st|first|2nd|second|3rd|third|4th|fourth|5th|fifth|last)\b"),
             time: compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm|a|p)?$"),
-            between_days: compile(r"^\s*(?:-|to|through|thru)\s*$"),
+            between_days: compile(r"^\s*(?:-|to|through|thru|a|al|hasta)\s*$"),
         }
     })
 }

@@ -137,3 +137,15 @@ fn keys_that_name_days() {
         assert!(!names_days(key), "{key}");
     }
 }
+
+#[test]
+fn spanish_days() {
+    assert_eq!(
+        read("Lunes a Viernes 8:00-12:00"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "08:00", "12:00")]
+    );
+    assert_eq!(
+        read("Miércoles y sábados 9am-11am"),
+        vec![s("WEEKLY", "WE,SA", "09:00", "11:00")]
+    );
+}

@@ -10,7 +10,9 @@
 //!   empty values, coordinates in degrees;
 //! - [`mapper`]: a scraped record into the same draft without an LLM, by
 //!   key meaning ([`classify`]) and content, hours by [`hours`], every value
-//!   with its provenance; only what it cannot place goes to an LLM.
+//!   with its provenance; only what it cannot place goes to an LLM;
+//! - [`text`]: scraped text as plain text (HTML markup and entities out,
+//!   placeholders such as "N/A" read as nothing).
 
 pub mod classify;
 pub mod convert;

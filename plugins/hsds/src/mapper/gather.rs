@@ -80,9 +80,10 @@ fn walk(
                     }
                 }
             }
-            // A list of texts (phones, hours lines): each item on its own;
-            // services are read as a list where they are placed.
-            Value::Array(items) if role != Role::Services => {
+            // A list of texts (phones, hours lines): each item on its own.
+            // Services are read as a list where they are placed; a list
+            // under a key that says nothing (tags, languages) is not content.
+            Value::Array(items) if !matches!(role, Role::Services | Role::Unknown) => {
                 for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
                     if item.is_string() || item.is_number() {
                         out.push(field(format!("{pointer}/{i}"), role, item.clone()));
@@ -250,16 +251,39 @@ fn embedded(found: &mut Found, pointer: &str, text: &str) {
             .trim()
             .trim_end_matches([',', ':', '-', '\u{2014}'])
             .trim();
-        let named = found.name.is_some() || found.org_name.is_some() || found.place.is_some();
-        let words = before.split_whitespace().count();
-        if !named && (1..=8).contains(&words) && before.len() >= 3 && !before.contains(';') {
-            found.place = Some((before.to_string(), src(pointer, How::Inferred)));
+        // Never parts of it beside another address the record has.
+        if found.street.is_none() {
+            let named = found.name.is_some() || found.org_name.is_some() || found.place.is_some();
+            if !named && names_a_place(before) {
+                found.place = Some((before.to_string(), src(pointer, How::Inferred)));
+            }
+            put_address(found, pointer, &address, How::Inferred);
         }
-        put_address(found, pointer, &address, How::Inferred);
     }
     for number in classify::phones_in(text) {
         found.phones.push((number, src(pointer, How::Inferred)));
     }
+}
+
+/// Whether the text before an address reads as the place's name ("St.
+/// Anne Pantry"), not as prose ("Visit us at", "located on").
+fn names_a_place(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let capitalised = text.chars().next().is_some_and(char::is_uppercase);
+    let last = words.last().map(|w| w.to_lowercase()).unwrap_or_default();
+    let linking = [
+        "at", "on", "in", "to", "is", "are", "located", "address", "visit", "us", "near", "by",
+        "from",
+    ];
+    // A word of four letters or more that ends in a period ends a
+    // sentence; "St." and "Ave." do not.
+    let sentence = words.iter().any(|w| {
+        w.ends_with(['.', '!', '?', ';']) && w.trim_end_matches(['.', '!', '?', ';']).len() > 3
+    });
+    capitalised
+        && (1..=8).contains(&words.len())
+        && !sentence
+        && !linking.contains(&last.trim_end_matches(':'))
 }
 
 fn put_address(found: &mut Found, pointer: &str, a: &classify::Address, how: How) {

@@ -5,6 +5,10 @@
 //!
 //! What code cannot decide is returned as [`Question`]s for an LLM, each
 //! small: today, opening hours the parser cannot read.
+//!
+//! - `gather`: every field of the record into `Found`, by key and content;
+//! - `opening`: opening times given as objects, as texts the hours parser reads;
+//! - `sites`: a record that lists several sites, one location each.
 
 use std::collections::BTreeMap;
 

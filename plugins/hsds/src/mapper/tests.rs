@@ -355,6 +355,18 @@ fn free_text_and_html_are_read_for_what_they_hold() {
     assert_eq!(days, vec!["TU", "SA"]);
     assert_eq!(loc["schedules"][0]["closes_at"], "14:00");
 
+    // Prose before an address names nothing; an address in the notes is
+    // not mixed into the one the record gives.
+    let raw = json!({ "notes": "Come see us. Visit us at 88 Oak Ave, Dayton OH 45402." });
+    assert!(map_record(&raw).is_none());
+    let raw = json!({ "name": "R", "street": "1 Main St", "notes": "Our warehouse: 9 Dock Rd, Dayton OH 45402" });
+    let m = map_record(&raw).unwrap();
+    assert!(
+        m.draft["location"][0].get("addresses").is_none(),
+        "{:#}",
+        m.draft
+    );
+
     let raw = json!({ "title": "Food Pantry at Shiloh Baptist",
         "content": "<p>Open every 2nd and 4th Saturday 9:00 am &ndash; 11:00 am</p><p>500 Shiloh Rd, Greensboro, NC 27401</p>" });
     let m = map_record(&raw).unwrap();
