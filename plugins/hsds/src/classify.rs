@@ -92,7 +92,8 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         .to_ascii_lowercase();
     let exact = match k.as_str() {
         "name" | "sitename" | "locationname" | "pantryname" | "title" | "distributionsite"
-        | "facility" | "facilityname" | "placename" | "programname" | "nombre" => Some(Role::Name),
+        | "facility" | "facilityname" | "placename" | "programname" | "nombre" | "pantry"
+        | "site" | "branch" => Some(Role::Name),
         "organization" | "organizationname" | "orgname" | "agency" | "agencyname" | "provider"
         | "providername" | "organizacion" | "agencia" => Some(Role::OrgName),
         "address" | "address1" | "addressline1" | "street" | "streetaddress" | "addr"
@@ -163,6 +164,7 @@ fn role_by_words(k: &str) -> Role {
         || has("info")
         || has("detail")
         || has("eligib")
+        || has("requirement")
     {
         Role::Notes
     } else if has("service") || has("servicio") || has("program") || has("categor") || has("offer")
@@ -256,6 +258,33 @@ pub fn local_phone(text: &str) -> bool {
 /// The extension after a phone number ("x204", "ext. 12", "extension 3").
 pub fn extension(text: &str) -> Option<u64> {
     patterns().extension.captures(text.trim())?[1].parse().ok()
+}
+
+/// Every phone number inside `text`, with whether the words right after it
+/// (or right before it) say it is a fax: "555.123.9999 (Fax)", "Fax: ...".
+pub fn labelled_phones(text: &str) -> Vec<(String, bool)> {
+    patterns()
+        .phone
+        .captures_iter(text)
+        .filter_map(|c| {
+            let whole = c.get(0)?;
+            let after: String = text[whole.end()..].chars().take(8).collect();
+            let before: String = text[..whole.start()].chars().rev().take(6).collect();
+            let fax = after.to_ascii_lowercase().contains("fax")
+                || before.to_ascii_lowercase().contains("xaf");
+            Some((format!("({}) {}-{}", &c[1], &c[2], &c[3]), fax))
+        })
+        .collect()
+}
+
+/// Whether an address is a post-office box ("PO Box 55", "P.O. Box 9").
+pub fn is_po_box(text: &str) -> bool {
+    let t: String = text
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, '.' | ' '))
+        .collect();
+    t.starts_with("pobox") || t.starts_with("postofficebox")
 }
 
 /// Every phone number inside free text, formatted.
@@ -369,7 +398,7 @@ pub fn address(text: &str) -> Option<Address> {
             break;
         }
     }
-    if !patterns().street.is_match(&rest) {
+    if !patterns().street.is_match(&rest) && !is_po_box(&rest) {
         return None;
     }
     if let Some(c) = patterns().zip_tail.captures(&rest) {

@@ -109,6 +109,29 @@ pub fn us_state_code(text: &str) -> Option<&'static str> {
         .map(|(code, _)| *code)
 }
 
+/// "40.1, -75.2" (or "-75.2, 40.1"): a latitude and a longitude in one
+/// text, in degrees; the order by which of the two can be a latitude.
+pub fn pair(text: &str) -> Option<(f64, f64)> {
+    let (a, b) = text.trim().split_once(',')?;
+    let number = |t: &str| {
+        let t = t.trim();
+        let ok = t.contains('.')
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-');
+        ok.then(|| t.parse::<f64>().ok()).flatten()
+    };
+    let (a, b) = (number(a)?, number(b)?);
+    let latitude = |x: f64| (-90.0..=90.0).contains(&x);
+    let longitude = |x: f64| (-180.0..=180.0).contains(&x);
+    if latitude(a) && longitude(b) {
+        Some((a, b))
+    } else if latitude(b) && longitude(a) {
+        Some((b, a))
+    } else {
+        None
+    }
+}
+
 /// The first three digits of ZIP codes, as ranges, and the state they lie
 /// in (USPS; military and unassigned prefixes left out).
 const ZIP3: &[(u16, u16, &str)] = &[

@@ -145,6 +145,18 @@ pub fn parse(text: &str) -> Hours {
         schedules.extend(s);
         unparsed.extend(u);
     }
+    if schedules.is_empty()
+        && let Some(days) = round_the_clock(text)
+    {
+        unparsed.clear();
+        schedules.push(json!({
+            "freq": "WEEKLY",
+            "byday": days.join(","),
+            "opens_at": "00:00",
+            "closes_at": "23:59",
+            "description": text.trim(),
+        }));
+    }
     if schedules.is_empty() && unparsed.is_empty() && !text.trim().is_empty() {
         unparsed.push(text.trim().to_string());
     }
@@ -152,6 +164,34 @@ pub fn parse(text: &str) -> Hours {
         schedules: merge(schedules),
         unparsed,
     }
+}
+
+/// "24/7", "Open 24 hours", "24 hrs Mon-Fri": open round the clock, on the
+/// days the text names (every day when it names none).
+fn round_the_clock(text: &str) -> Option<Vec<&'static str>> {
+    let t = normalise(text);
+    let words: Vec<&str> = t
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '/')
+        .collect();
+    let days = parse_days(&t);
+    let day_long = words
+        .windows(2)
+        .any(|w| w[0] == "24" && matches!(w[1], "hours" | "hrs"))
+        || words.iter().any(|w| matches!(*w, "24hrs" | "24hours"));
+    // "24 hours" is an opening time only as one: "open 24 hours", "24
+    // hours a day", "24 hrs Mon-Fri", not "call 24 hours ahead".
+    let opening = words.contains(&"open")
+        || t.contains("a day")
+        || !days.is_empty()
+        || t.trim_end_matches('.') == "24 hours";
+    if !(words.contains(&"24/7") || (day_long && opening)) {
+        return None;
+    }
+    Some(if days.is_empty() {
+        ORDER.to_vec()
+    } else {
+        days
+    })
 }
 
 fn normalise(text: &str) -> String {

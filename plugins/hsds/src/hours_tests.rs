@@ -149,3 +149,23 @@ fn spanish_days() {
         vec![s("WEEKLY", "WE,SA", "09:00", "11:00")]
     );
 }
+
+#[test]
+fn round_the_clock() {
+    let all = "MO,TU,WE,TH,FR,SA,SU";
+    assert_eq!(
+        read("Open 24 hours"),
+        vec![s("WEEKLY", all, "00:00", "23:59")]
+    );
+    assert_eq!(
+        read("24/7 drive-up locker"),
+        vec![s("WEEKLY", all, "00:00", "23:59")]
+    );
+    assert_eq!(
+        read("24 hrs Mon-Fri"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "00:00", "23:59")]
+    );
+    // A number of hours in prose is no opening time.
+    assert!(read("Call 24 hours ahead").is_empty());
+    assert!(read("Food for 7 days").is_empty());
+}

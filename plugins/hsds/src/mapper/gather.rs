@@ -190,6 +190,10 @@ pub(super) struct Found {
     pub(super) phones: Vec<(String, Source)>,
     /// Extensions of the phones above, by number.
     pub(super) extensions: Vec<(String, u64)>,
+    /// Numbers of the phones above that are faxes.
+    pub(super) faxes: Vec<String>,
+    /// A PO box: the address only when the record gives no street.
+    postal: Option<(String, classify::Address)>,
     pub(super) email: Option<(String, Source)>,
     pub(super) website: Option<(String, Source)>,
     /// Texts with opening hours, and where they came from.
@@ -237,6 +241,12 @@ fn place_by_content(found: &mut Found, pointer: &str, text: &str, how: How) -> b
     }
     if hours::looks_like_hours(text) {
         found.hours.push((pointer.to_string(), text.to_string()));
+        return true;
+    }
+    // "40.1, -75.2": a latitude and a longitude in one text.
+    if let Some((lat, lon)) = geo::pair(text) {
+        set(&mut found.latitude, lat, src(pointer, How::Normalised));
+        set(&mut found.longitude, lon, src(pointer, How::Normalised));
         return true;
     }
     false
@@ -354,7 +364,7 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
                     .collect(),
                 Value::String(s) => {
                     let parts: Vec<String> = s
-                        .split([',', ';'])
+                        .split([',', ';', '|', '\u{2022}'])
                         .map(unescape)
                         .filter(|s| !s.is_empty())
                         .collect();
@@ -377,10 +387,22 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
             Value::Number(n) if role == Role::Zip => n.to_string(),
             _ => continue,
         };
+        // A ZIP code of four digits lost its leading zero to a spreadsheet.
+        let four_digits = text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit());
+        let text = if role == Role::Zip && four_digits {
+            format!("0{text}")
+        } else {
+            text
+        };
         if text.is_empty() || role == Role::Ignore {
             continue;
         }
         place_field(&mut found, p, role, text);
+    }
+    if found.street.is_none()
+        && let Some((pointer, postal)) = found.postal.take()
+    {
+        put_address(&mut found, &pointer, &postal, How::Normalised);
     }
     found
 }
@@ -404,12 +426,29 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         }
         Role::Address2 => set(&mut found.street2, text, copied()),
         Role::Phone => match classify::phone(&text) {
-            Some(n) if n == text => found.phones.push((n, copied())),
             Some(n) => {
                 if let Some(ext) = classify::extension(&text) {
                     found.extensions.push((n.clone(), ext));
                 }
-                found.phones.push((n, src(p, How::Normalised)))
+                if p.to_ascii_lowercase().contains("fax") {
+                    found.faxes.push(n.clone());
+                }
+                let how = if n == text {
+                    How::Copied
+                } else {
+                    How::Normalised
+                };
+                found.phones.push((n, src(p, how)))
+            }
+            // "555.123.4567 (Main), 555.123.9999 (Fax)": each number, a
+            // fax marked as one.
+            None if !classify::phones_in(&text).is_empty() => {
+                for (number, fax) in classify::labelled_phones(&text) {
+                    if fax || p.to_ascii_lowercase().contains("fax") {
+                        found.faxes.push(number.clone());
+                    }
+                    found.phones.push((number, src(p, How::Normalised)));
+                }
             }
             // A local number without its area code, as written.
             None if classify::local_phone(&text) => found.phones.push((text, copied())),
@@ -440,6 +479,11 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             } else if !place_by_content(found, p, &text, How::Inferred) {
                 // Hours the parser may still not read: a question.
                 found.hours.push((p.to_string(), text));
+            }
+        }
+        Role::Address if classify::is_po_box(&text) => {
+            if let Some(a) = classify::address(&text) {
+                found.postal.get_or_insert((p.to_string(), a));
             }
         }
         Role::Address => match classify::address(&text) {

@@ -271,6 +271,10 @@ fn location(
             phone["extension"] = json!(ext);
             prov.insert(format!("{base}/phones/{j}/extension"), s.clone());
         }
+        if f.faxes.contains(number) {
+            phone["type"] = json!("fax");
+            prov.insert(format!("{base}/phones/{j}/type"), s.clone());
+        }
         phones.push(phone);
         prov.insert(format!("{base}/phones/{j}/number"), s.clone());
     }

@@ -76,6 +76,7 @@ pub(super) fn fill_from(site: &mut Found, shared: &Found) {
     if site.phones.is_empty() {
         site.phones.clone_from(&shared.phones);
         site.extensions.clone_from(&shared.extensions);
+        site.faxes.clone_from(&shared.faxes);
     }
     if site.hours.is_empty() {
         site.hours.clone_from(&shared.hours);
