@@ -510,15 +510,10 @@ fn the_mapper_covers_the_sample_records() {
 #[test]
 fn the_mapper_reads_other_scrapers_shapes() {
     let validator = strict_validator();
-    let text = std::fs::read_to_string(root().join("tests/fixtures/other-scrapers.jsonl"))
-        .expect("the fixture");
     let mut checked = 0;
-    for line in text.lines() {
-        let case: Value = serde_json::from_str(line).unwrap();
-        let shape = case["shape"].as_str().unwrap();
-        let m = hsds::mapper::map_record(&case["record"])
-            .unwrap_or_else(|| panic!("{shape}: not mapped"));
-        for (pointer, want) in case["expect"].as_object().unwrap() {
+    for (shape, record, expect) in other_scrapers() {
+        let m = hsds::mapper::map_record(&record).unwrap_or_else(|| panic!("{shape}: not mapped"));
+        for (pointer, want) in expect.as_object().unwrap() {
             let got = m.draft.pointer(pointer);
             match want {
                 Value::Null => assert!(got.is_none(), "{shape}: {pointer} is {got:?}"),
@@ -535,6 +530,19 @@ fn the_mapper_reads_other_scrapers_shapes() {
         }
     }
     assert!(checked >= 40, "{checked} expectations");
+}
+
+/// `tests/fixtures/other-scrapers.jsonl`: (shape, record, expected values).
+fn other_scrapers() -> Vec<(String, Value, Value)> {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/other-scrapers.jsonl"))
+        .expect("the fixture");
+    text.lines()
+        .map(|line| {
+            let case: Value = serde_json::from_str(line).unwrap();
+            let shape = case["shape"].as_str().unwrap_or_default().to_string();
+            (shape, case["record"].clone(), case["expect"].clone())
+        })
+        .collect()
 }
 
 /// The official HSDS examples as raw records (another directory's export):
@@ -1217,10 +1225,18 @@ async fn bulk_over_the_sample_with_a_real_llm() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(usize::MAX);
     // DECKHAND_TEST_LLM_INPUT=examples: the official HSDS example documents
-    // as raw records (another directory's export), instead of the sample.
+    // as raw records (another directory's export), instead of the sample;
+    // =other: the records shaped as other scrapers give them.
     let input = std::env::var("DECKHAND_TEST_LLM_INPUT").unwrap_or_else(|_| "sample".into());
     let records: Vec<Record> = match input.as_str() {
         "examples" => official_examples(),
+        "other" => other_scrapers()
+            .into_iter()
+            .map(|(_, record, _)| Record {
+                raw_input: record.to_string(),
+                production: String::new(),
+            })
+            .collect(),
         _ => sample(),
     };
     let records: Vec<Record> = records.into_iter().take(limit).collect();

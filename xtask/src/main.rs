@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         Some("align") => align(&args[1..]),
         _ => {
-            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins | templates | bench [--jobs N] [--smoke] | align [--path mapper|llm] [--records N] [--retries N]>".to_string())
+            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins | templates | bench [--jobs N] [--smoke] | align [--path mapper|llm] [--records N] [--retries N] [--input sample|examples|other]>".to_string())
         }
     };
     match result {
@@ -375,7 +375,7 @@ fn align(args: &[String]) -> Result<(), String> {
             "--input" => env.push(("DECKHAND_TEST_LLM_INPUT", value.clone())),
             other => {
                 return Err(format!(
-                    "unknown flag {other} (--path, --records, --retries, --input sample|examples)"
+                    "unknown flag {other} (--path, --records, --retries, --input sample|examples|other)"
                 ));
             }
         }
@@ -388,9 +388,10 @@ fn align(args: &[String]) -> Result<(), String> {
         "-p",
         "deckhand",
         "--test",
-        "hsds",
-        "bulk_over_the_sample_with_a_real_llm",
+        "e2e",
+        "hsds::bulk_over_the_sample_with_a_real_llm",
         "--",
+        "--exact",
         "--nocapture",
     ]);
     for (k, v) in env {
