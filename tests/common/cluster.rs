@@ -354,11 +354,15 @@ impl TestSentinel {
             let node_dir = dir.path().join(port.to_string());
             std::fs::create_dir_all(&node_dir).expect("sentinel dir");
             let conf = node_dir.join("sentinel.conf");
+            // Down after 3 s: with 1 s, a CI run on 2 busy cores once saw the
+            // sentinels mark the just-promoted master down a second after the
+            // switch and fail over again, onto the killed node restarted a
+            // moment before as a replica that had not finished its sync.
             std::fs::write(
                 &conf,
                 format!(
                     "sentinel monitor main 127.0.0.1 {} 2\n\
-                     sentinel down-after-milliseconds main 1000\n\
+                     sentinel down-after-milliseconds main 3000\n\
                      sentinel failover-timeout main 5000\n\
                      sentinel parallel-syncs main 1\n",
                     data[0].port

@@ -321,9 +321,15 @@ fn address(f: &Found, location: &str, prov: &mut BTreeMap<String, Source>) -> Op
     let (state, st) = f.state.clone()?;
     let (zip, zs) = f.zip.clone()?;
     let base = format!("{location}/addresses/0");
+    // A PO box takes mail; nobody visits it.
+    let kind = if classify::is_po_box(&street) {
+        "postal"
+    } else {
+        "physical"
+    };
     let mut a = json!({
         "address_1": street, "city": city, "state_province": state,
-        "postal_code": zip, "country": "US", "address_type": "physical",
+        "postal_code": zip, "country": "US", "address_type": kind,
     });
     prov.insert(format!("{base}/address_1"), ss);
     prov.insert(format!("{base}/city"), cs);

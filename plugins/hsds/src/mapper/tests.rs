@@ -468,3 +468,22 @@ fn spanish_keys_lists_and_placeholders() {
     assert!(m.draft["service"][0].get("description").is_none());
     assert!(!has_content(&json!({ "name": "N/A", "phone": "none" })));
 }
+
+#[test]
+fn a_po_box_is_a_postal_address() {
+    let raw = json!({ "name": "Box Pantry", "address": "PO Box 55, Dover, DE 19901" });
+    let a = &map_record(&raw).unwrap().draft["location"][0]["addresses"][0];
+    assert_eq!(
+        (&a["address_1"], &a["city"]),
+        (&json!("PO Box 55"), &json!("Dover"))
+    );
+    assert_eq!(a["address_type"], "postal");
+    // Beside a street, the street is the address.
+    let raw = json!({ "name": "B", "address": "PO Box 55, Dover, DE 19901",
+                      "physical_address": "10 Loockerman St, Dover, DE 19901" });
+    let a = &map_record(&raw).unwrap().draft["location"][0]["addresses"][0];
+    assert_eq!(
+        (&a["address_1"], &a["address_type"]),
+        (&json!("10 Loockerman St"), &json!("physical"))
+    );
+}
