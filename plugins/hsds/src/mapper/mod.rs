@@ -130,7 +130,7 @@ pub fn has_content(raw: &Value) -> bool {
 }
 
 /// Maps a scraped record. `None` when `raw` is not a JSON object with at
-/// least a name (free text goes to the LLM whole). A record that lists
+/// least a name (`hsds_alignment` reads free text as `{"text": ...}`). A record that lists
 /// several sites (`"sites": [{...}, {...}]`, each with its own address)
 /// gives one location per site, each with only its own address, phones
 /// and hours (the record's own filling what a site leaves out).
