@@ -481,12 +481,8 @@ fn the_mapper_covers_the_sample_records() {
         };
         mapped += 1;
         questions += m.questions.len();
-        for source in m.provenance.values() {
-            *how.entry(format!("{:?}", source.how)).or_default() += 1;
-        }
-        let repaired = hsds::repair::repair(&m.draft, "seed").unwrap();
-        let e = errors(&validator, &repaired.document);
-        assert!(e.is_empty(), "record {i}: {e:?}\n{:#}", repaired.document);
+        tally(&mut how, &m);
+        assert_valid_once_repaired(&validator, &m, &format!("record {i}"));
     }
     eprintln!(
         "{mapped} of {} records mapped; {questions} questions for an LLM; values by provenance: {how:?}",
@@ -500,6 +496,24 @@ fn the_mapper_covers_the_sample_records() {
         (questions as f64) / (records.len() as f64) <= 0.3,
         "{questions} questions"
     );
+}
+
+/// Counts a mapping's values by how they were obtained.
+fn tally(how: &mut std::collections::BTreeMap<String, usize>, m: &hsds::mapper::Mapping) {
+    for source in m.provenance.values() {
+        *how.entry(format!("{:?}", source.how)).or_default() += 1;
+    }
+}
+
+/// The mapping, repaired, is valid HSDS (`label` names it when it is not).
+fn assert_valid_once_repaired(
+    validator: &jsonschema::Validator,
+    m: &hsds::mapper::Mapping,
+    label: &str,
+) {
+    let repaired = hsds::repair::repair(&m.draft, "seed").unwrap();
+    let e = errors(validator, &repaired.document);
+    assert!(e.is_empty(), "{label}: {e:?}\n{:#}", repaired.document);
 }
 
 /// Records shaped as other scrapers give them (store locators, GeoJSON and
@@ -521,9 +535,7 @@ fn the_mapper_reads_other_scrapers_shapes() {
             }
             checked += 1;
         }
-        let repaired = hsds::repair::repair(&m.draft, "seed").unwrap();
-        let e = errors(&validator, &repaired.document);
-        assert!(e.is_empty(), "{shape}: {e:?}\n{:#}", repaired.document);
+        assert_valid_once_repaired(&validator, &m, &shape);
         // Every value the document holds says where it came from.
         for pointer in ["/organization/0/name", "/location/0/name"] {
             assert!(m.provenance.contains_key(pointer), "{shape}: {pointer}");
@@ -556,12 +568,8 @@ fn the_mapper_reads_the_official_examples() {
         let raw: Value = serde_json::from_str(&r.raw_input).unwrap();
         let m = hsds::mapper::map_record(&raw).unwrap_or_else(|| panic!("example {i}"));
         assert!(m.questions.is_empty(), "example {i}: {:?}", m.questions);
-        for source in m.provenance.values() {
-            *how.entry(format!("{:?}", source.how)).or_default() += 1;
-        }
-        let repaired = hsds::repair::repair(&m.draft, "seed").unwrap();
-        let e = errors(&validator, &repaired.document);
-        assert!(e.is_empty(), "example {i}: {e:?}\n{:#}", repaired.document);
+        tally(&mut how, &m);
+        assert_valid_once_repaired(&validator, &m, &format!("example {i}"));
     }
     eprintln!(
         "{} examples mapped; values by provenance: {how:?}",

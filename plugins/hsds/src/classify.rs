@@ -242,7 +242,7 @@ pub fn phone(text: &str) -> Option<String> {
         || ["phone", "tel", "telephone", "call", "ph", "phone number"].contains(&rest.as_str())
         || rest.starts_with("ext")
         || rest.starts_with('x');
-    label_only.then(|| format!("({}) {}-{}", &c[1], &c[2], &c[3]))
+    label_only.then(|| formatted(c))
 }
 
 /// Whether `text` is a seven-digit local number ("555-0100").
@@ -272,9 +272,14 @@ pub fn labelled_phones(text: &str) -> Vec<(String, bool)> {
             let before: String = text[..whole.start()].chars().rev().take(6).collect();
             let fax = after.to_ascii_lowercase().contains("fax")
                 || before.to_ascii_lowercase().contains("xaf");
-            Some((format!("({}) {}-{}", &c[1], &c[2], &c[3]), fax))
+            Some((formatted(&c), fax))
         })
         .collect()
+}
+
+/// A matched phone number as `(NNN) NNN-NNNN`.
+fn formatted(c: &regex::Captures) -> String {
+    format!("({}) {}-{}", &c[1], &c[2], &c[3])
 }
 
 /// Whether an address is a post-office box ("PO Box 55", "P.O. Box 9").
@@ -292,7 +297,7 @@ pub fn phones_in(text: &str) -> Vec<String> {
     patterns()
         .phone
         .captures_iter(text)
-        .map(|c| format!("({}) {}-{}", &c[1], &c[2], &c[3]))
+        .map(|c| formatted(&c))
         .collect()
 }
 

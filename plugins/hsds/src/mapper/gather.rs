@@ -425,38 +425,43 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             set(&mut found.zip, zip, copied());
         }
         Role::Address2 => set(&mut found.street2, text, copied()),
-        Role::Phone => match classify::phone(&text) {
-            Some(n) => {
-                if let Some(ext) = classify::extension(&text) {
-                    found.extensions.push((n.clone(), ext));
-                }
-                if p.to_ascii_lowercase().contains("fax") {
-                    found.faxes.push(n.clone());
-                }
-                let how = if n == text {
-                    How::Copied
-                } else {
-                    How::Normalised
-                };
-                found.phones.push((n, src(p, how)))
-            }
-            // "555.123.4567 (Main), 555.123.9999 (Fax)": each number, a
-            // fax marked as one.
-            None if !classify::phones_in(&text).is_empty() => {
-                for (number, fax) in classify::labelled_phones(&text) {
-                    if fax || p.to_ascii_lowercase().contains("fax") {
-                        found.faxes.push(number.clone());
+        Role::Phone => {
+            let fax_field = p.to_ascii_lowercase().contains("fax");
+            // One number (a label or an extension beside it at most), else
+            // each number the text holds ("555.123.4567 (Main),
+            // 555.123.9999 (Fax)"), a fax marked as one.
+            let numbers: Vec<(String, bool, How)> = match classify::phone(&text) {
+                Some(n) => {
+                    if let Some(ext) = classify::extension(&text) {
+                        found.extensions.push((n.clone(), ext));
                     }
-                    found.phones.push((number, src(p, How::Normalised)));
+                    let how = if n == text {
+                        How::Copied
+                    } else {
+                        How::Normalised
+                    };
+                    vec![(n, false, how)]
+                }
+                None => classify::labelled_phones(&text)
+                    .into_iter()
+                    .map(|(n, fax)| (n, fax, How::Normalised))
+                    .collect(),
+            };
+            for (number, fax, how) in &numbers {
+                if *fax || fax_field {
+                    found.faxes.push(number.clone());
+                }
+                found.phones.push((number.clone(), src(p, *how)));
+            }
+            if numbers.is_empty() {
+                if classify::local_phone(&text) {
+                    // A local number without its area code, as written.
+                    found.phones.push((text, copied()));
+                } else if !place_by_content(found, p, &text, How::Inferred) {
+                    found.notes.push((p.to_string(), text));
                 }
             }
-            // A local number without its area code, as written.
-            None if classify::local_phone(&text) => found.phones.push((text, copied())),
-            None if !place_by_content(found, p, &text, How::Inferred) => {
-                found.notes.push((p.to_string(), text))
-            }
-            None => {}
-        },
+        }
         Role::Email => match classify::email(&text) {
             Some(e) => set(&mut found.email, e, copied()),
             None => {

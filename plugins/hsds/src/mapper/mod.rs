@@ -71,7 +71,7 @@ mod sites;
 #[cfg(test)]
 mod tests;
 
-use gather::{Found, gather, gather_at, src};
+use gather::{Found, gather, src};
 
 impl Mapping {
     /// For a mapping of free text read as `{"text": <the text>}`: every
@@ -141,8 +141,7 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
     state_of_zip(&mut f);
     let mut sites: Vec<Found> = sites
         .into_iter()
-        .map(|(prefix, site)| {
-            let mut found = gather_at(site, &prefix);
+        .map(|mut found| {
             sites::fill_from(&mut found, &f);
             state_of_zip(&mut found);
             found

@@ -11,15 +11,13 @@ use serde_json::{Map, Value};
 use super::gather::{Found, escape, gather_at};
 use crate::classify::{self, Role};
 
-/// A site: the JSON pointer it sits at, and its fields.
-pub(super) type Site<'a> = (String, &'a Map<String, Value>);
-
 /// Splits off the record's list of sites, if it has one: the rest of the
-/// record (shared by every site: the organization, its services) and each
-/// site with the JSON pointer it sits at. A list counts as sites when at
-/// least two of its objects have an address or coordinates of their own;
-/// lists of a site's parts (phones, hours, addresses, services) never do.
-pub(super) fn split(record: &Map<String, Value>) -> (Map<String, Value>, Vec<Site<'_>>) {
+/// record (shared by every site: the organization, its services) and what
+/// was found in each site (its sources point into the list). A list counts
+/// as sites when at least two of its objects have an address or
+/// coordinates of their own; lists of a site's parts (phones, hours,
+/// addresses, services) never do.
+pub(super) fn split(record: &Map<String, Value>) -> (Map<String, Value>, Vec<Found>) {
     let found = record.iter().find_map(|(key, value)| {
         let items = value.as_array()?;
         let parts = matches!(
@@ -36,17 +34,19 @@ pub(super) fn split(record: &Map<String, Value>) -> (Map<String, Value>, Vec<Sit
         if parts {
             return None;
         }
-        let sites: Vec<Site> = items
+        let sites: Vec<Found> = items
             .iter()
             .enumerate()
-            .filter_map(|(i, item)| Some((format!("/{}/{i}", escape(key)), item.as_object()?)))
+            .filter_map(|(i, item)| {
+                Some(gather_at(
+                    item.as_object()?,
+                    &format!("/{}/{i}", escape(key)),
+                ))
+            })
             .collect();
         let placed = sites
             .iter()
-            .filter(|(prefix, site)| {
-                let f = gather_at(site, prefix);
-                f.street.is_some() || (f.latitude.is_some() && f.longitude.is_some())
-            })
+            .filter(|f| f.street.is_some() || (f.latitude.is_some() && f.longitude.is_some()))
             .count();
         (placed >= 2).then(|| (key.clone(), sites))
     });
