@@ -2,12 +2,15 @@
 //! group, on loopback ports picked for the test, that a test can SIGKILL a
 //! node of and bring back.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A port whose cluster bus port (port + 10000) is free too, both below the
-/// kernel's range for outgoing connections.
+/// kernel's range for outgoing connections, and neither handed out before
+/// in this process.
 pub fn free_pair() -> u16 {
     // Both ports below the range the kernel hands out to outgoing
     // connections (the tests' own clients among them), so no client can
@@ -17,10 +20,20 @@ pub fn free_pair() -> u16 {
         .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
         .unwrap_or(32_768)
         .clamp(22_000, 55_000);
+    // Tests run side by side in one process: two that each found a port
+    // free before either server bound it would both start a node there,
+    // and the second one's node would be the first one's.
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         let port = 10_000 + fastrand::u16(..ephemeral - 20_000);
+        let bus = port + 10_000;
+        if [port, bus].iter().any(|p| handed_out.contains(p)) {
+            continue;
+        }
         let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
-        if free(port) && free(port + 10_000) {
+        if free(port) && free(bus) {
+            handed_out.extend([port, bus]);
             return port;
         }
     }
@@ -219,18 +232,49 @@ impl TestCluster {
         format!("redis+cluster://{}", addresses(&self.nodes).join(","))
     }
 
-    /// Every slot served and every live master with a replica in sync.
+    /// Every slot served and every live master with a replica in sync; on
+    /// timeout, what each node says of the cluster and its replication.
     pub fn wait_healthy(&self) {
-        wait_for(Duration::from_secs(60), || {
-            self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
-                n.query("CLUSTER INFO")
-                    .is_some_and(|i| i.contains("cluster_state:ok"))
-            }) && self.masters().iter().all(|&m| {
-                self.nodes[m]
-                    .query("INFO replication")
-                    .is_some_and(|i| i.contains("connected_slaves:1") && i.contains("state=online"))
-            })
-        });
+        wait_or_explain(
+            Duration::from_secs(60),
+            || {
+                self.live().all(|n| {
+                    n.query("CLUSTER INFO")
+                        .is_some_and(|i| i.contains("cluster_state:ok"))
+                }) && self.masters().iter().all(|&m| {
+                    self.nodes[m].query("INFO replication").is_some_and(|i| {
+                        i.contains("connected_slaves:1") && i.contains("state=online")
+                    })
+                })
+            },
+            || {
+                let nodes = self.live().map(|n| {
+                    let state = n
+                        .query("CLUSTER INFO")
+                        .and_then(|i| {
+                            i.lines()
+                                .find(|l| l.starts_with("cluster_state"))
+                                .map(str::to_string)
+                        })
+                        .unwrap_or_else(|| "(no CLUSTER INFO)".into());
+                    format!("{state}\n{}", n.report(15))
+                });
+                let seen = self
+                    .live()
+                    .next()
+                    .and_then(|n| n.query("CLUSTER NODES"))
+                    .unwrap_or_default();
+                format!(
+                    "{}\n\nCLUSTER NODES:\n{seen}",
+                    nodes.collect::<Vec<_>>().join("\n\n")
+                )
+            },
+        );
+    }
+
+    /// The nodes not killed.
+    fn live(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.child.is_some())
     }
 
     /// The indices of the nodes that are masters now.

@@ -46,13 +46,35 @@ pub enum Rank {
     Content,
 }
 
+/// A key's letter without its accent (`dirección` is `direccion`,
+/// `teléfono` is `telefono`), so Spanish keys read however they are typed.
+fn unaccented(c: char) -> char {
+    match c {
+        'á' | 'à' | 'â' | 'ä' => 'a',
+        'Á' | 'À' | 'Â' | 'Ä' => 'A',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'É' | 'È' | 'Ê' | 'Ë' => 'E',
+        'í' | 'ì' | 'î' | 'ï' => 'i',
+        'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
+        'ó' | 'ò' | 'ô' | 'ö' => 'o',
+        'Ó' | 'Ò' | 'Ô' | 'Ö' => 'O',
+        'ú' | 'ù' | 'û' | 'ü' => 'u',
+        'Ú' | 'Ù' | 'Û' | 'Ü' => 'U',
+        'ñ' => 'n',
+        'Ñ' => 'N',
+        'ç' => 'c',
+        'Ç' => 'C',
+        other => other,
+    }
+}
+
 /// The words of a key: `parentOrganizationId` and `parent_organization_id`
 /// are both `parent organization id`.
 fn words(key: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut word = String::new();
     let mut prev_lower = false;
-    for c in key.chars() {
+    for c in key.chars().map(unaccented) {
         let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower);
         if boundary && !word.is_empty() {
             out.push(std::mem::take(&mut word));
@@ -87,6 +109,7 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
     }
     let k: String = key
         .chars()
+        .map(unaccented)
         .filter(char::is_ascii_alphanumeric)
         .collect::<String>()
         .to_ascii_lowercase();
@@ -97,10 +120,10 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         "organization" | "organizationname" | "orgname" | "agency" | "agencyname" | "provider"
         | "providername" | "organizacion" | "agencia" => Some(Role::OrgName),
         "address" | "address1" | "addressline1" | "street" | "streetaddress" | "addr"
-        | "fulladdress" | "location" | "streetaddress1" | "direccion" | "calle" => {
-            Some(Role::Address)
-        }
-        "address2" | "addressline2" | "streetaddress2" | "suite" | "unit" => Some(Role::Address2),
+        | "fulladdress" | "location" | "streetaddress1" | "direccion" | "calle" | "line1"
+        | "addressline" | "addr1" | "street1" | "domicilio" => Some(Role::Address),
+        "address2" | "addressline2" | "streetaddress2" | "suite" | "unit" | "line2" | "addr2"
+        | "street2" => Some(Role::Address2),
         "city" | "town" | "municipality" | "locality" | "ciudad" | "municipio" | "pueblo" => {
             Some(Role::City)
         }
@@ -146,6 +169,10 @@ fn role_by_words(k: &str) -> Role {
         Role::Hours
     } else if has("zip") || has("postal") {
         Role::Zip
+    } else if (has("address") || has("street") || has("direcc") || has("line")) && k.ends_with('2')
+    {
+        // `PhysicalAddress2`, `address_line_2`.
+        Role::Address2
     } else if has("address") || has("street") || has("direcc") {
         Role::Address
     } else if has("city") || has("ciudad") {
@@ -167,6 +194,10 @@ fn role_by_words(k: &str) -> Role {
         || has("requirement")
     {
         Role::Notes
+    } else if has("nombre") && !has("organiza") && !has("agencia") {
+        // `nombre_del_programa`: the name of the program, not a service
+        // list.
+        Role::Name
     } else if has("service") || has("servicio") || has("program") || has("categor") || has("offer")
     {
         Role::Services

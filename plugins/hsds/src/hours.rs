@@ -8,28 +8,22 @@
 //!
 //! Reads: "Monday: 9:00:00-12:00:00", "Tues 10:00-11:00am", "Mon-Fri 9am-5pm",
 //! "M - F: 8:30a-4:30", "2nd & 4th Tuesday 12:00pm - 4:00pm", "Sundays from
-//! 4:00 pm until 6:00 pm", "Monday: Closed Tuesday: 12:00 PM - 02:00 PM".
+//! 4:00 pm until 6:00 pm", "Monday: Closed Tuesday: 12:00 PM - 02:00 PM",
+//! "MWF 0800-1200", "Mon 9-11am & 1-3pm", "every other Tuesday 2-4",
+//! "Lunes a Viernes de 9:00 a 17:00".
 //! A time range takes its days (and ordinals) from the text just before it,
-//! else from the text just after it on the same line, never from a line of
-//! its own.
+//! else from the text just after it on the same line, else from a range it
+//! is joined to by "and"; never from a line of its own.
 
 use regex::Regex;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 
-const ORDER: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
-// English, then Spanish.
-const DAY_PATTERNS: [&str; 7] = [
-    r"mon(?:day)?s?|mo|m|lunes",
-    r"tue(?:s(?:day)?)?s?|tu|martes",
-    r"wed(?:nesday)?s?|we|w|mi[ée]rcoles",
-    r"thu(?:r(?:s(?:day)?)?)?s?|th|jueves",
-    r"fri(?:day)?s?|fr|f|viernes",
-    r"sat(?:urday)?s?|sa|s[áa]bados?",
-    r"sun(?:day)?s?|su|domingos?",
-];
-// A meridiem ends its word: the "a" of "10-2 and" is not one.
-const TIME: &str = r"(?:noon|midnight|\d{1,2}(?::\d{2}){0,2}\s*(?:(?:am|pm|a|p)\b)?)";
+mod clock;
+mod days;
+
+use clock::{TIME, clock, parse_time, resolve};
+use days::{DAY_PATTERNS, ORDER, ordinal, parse_days};
 
 struct Patterns {
     day: Regex,
@@ -37,6 +31,10 @@ struct Patterns {
     ordinal: Regex,
     time: Regex,
     between_days: Regex,
+    military: Regex,
+    clock_suffix: Regex,
+    spanish_to: Regex,
+    spanish_and: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -56,6 +54,10 @@ fn patterns() -> &'static Patterns {
             ordinal: compile(r"\b(1st|first|2nd|second|3rd|third|4th|fourth|5th|fifth|last)\b"),
             time: compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm|a|p)?$"),
             between_days: compile(r"^\s*(?:-|to|through|thru|a|al|hasta)\s*$"),
+            military: compile(r"\b([01]\d|2[0-3])([0-5]\d)\s*(-|to)\s*([01]\d|2[0-3])([0-5]\d)\b"),
+            clock_suffix: compile(r"(\d:\d{2})\s*(?:hrs|horas|hs|h)\b\.?"),
+            spanish_to: compile(r"(\d|\bam|\bpm)\s+(?:a|hasta)\s+(\d)"),
+            spanish_and: compile(r"\by\b"),
         }
     })
 }
@@ -84,6 +86,7 @@ pub fn looks_like_hours(text: &str) -> bool {
 /// Whether normalised text names a day, or days at once ("daily").
 fn names_a_day(t: &str) -> bool {
     patterns().day.is_match(t)
+        || days::has_compact(t)
         || ["daily", "weekday", "weekend"]
             .iter()
             .any(|w| t.contains(w))
@@ -202,6 +205,21 @@ fn normalise(text: &str) -> String {
         t = t.replace(from, to);
     }
     t = t.replace('&', " and ");
+    let p = patterns();
+    // "0800-1600"; not "2023-2024", two years.
+    let t = p.military.replace_all(&t, |c: &regex::Captures| {
+        let year = |h: &str| matches!(h, "19" | "20");
+        if year(&c[1]) && year(&c[4]) {
+            c[0].to_string()
+        } else {
+            format!("{}:{}-{}:{}", &c[1], &c[2], &c[4], &c[5])
+        }
+    });
+    // "9:00 hrs", "13:00 h".
+    let t = p.clock_suffix.replace_all(&t, "$1");
+    // "de 9:00 a 17:00", "8 a 12 y 14 a 17".
+    let t = p.spanish_to.replace_all(&t, "$1 - $2");
+    let t = p.spanish_and.replace_all(&t, "and");
     t.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -213,10 +231,26 @@ fn clean_edges(t: &str, start: usize, end: usize) -> bool {
         && !after.is_some_and(|c| c.is_ascii_digit() || c == ':')
 }
 
+/// One time range of a line and the days it was given.
+struct Range<'t> {
+    /// The range as written.
+    raw: &'t str,
+    /// (opens, closes) in seconds; None when the clock times do not read.
+    span: Option<(u32, u32)>,
+    /// The text before it back to the previous range (after the last
+    /// "closed"); the days it names, if any.
+    before: &'t str,
+    /// Whether only joining words ("and", "from", ",", "/") stand between
+    /// it and the previous range: "Mon 9-11am & 1-3pm".
+    joined: bool,
+    /// The days it goes with, and the text they were read from.
+    days: Option<(Vec<&'static str>, &'t str)>,
+}
+
 fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
     let t = normalise(text);
     let p = patterns();
-    let ranges: Vec<_> = p
+    let found: Vec<_> = p
         .range
         .captures_iter(&t)
         .filter(|c| {
@@ -224,64 +258,71 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
             clean_edges(&t, m.0, m.1)
         })
         .collect();
-    let mut schedules = Vec::new();
-    let mut unparsed = Vec::new();
+    let mut ranges: Vec<Range> = Vec::new();
     let mut previous_end = 0;
-    for (n, r) in ranges.iter().enumerate() {
+    for (n, r) in found.iter().enumerate() {
         let whole = r.get(0).map_or((0, 0), |m| (m.start(), m.end()));
         let before_all = &t[previous_end..whole.0];
         // "monday: closed tuesday: 12-2": only what follows the last "closed".
         let before = before_all.rsplit("closed").next().unwrap_or("");
-        let next_start = ranges
+        let next_start = found
             .get(n + 1)
             .and_then(|c| c.get(0))
             .map_or(t.len(), |m| m.start());
         let after_all = &t[whole.1..next_start];
         let after = after_all.split(['.', ',']).next().unwrap_or("");
         let after = after.split("closed").next().unwrap_or("");
-        previous_end = whole.1;
-        let span = match (parse_time(&r["start"]).zip(parse_time(&r["end"])),) {
-            (Some((s, e)),) => resolve(s, e),
-            _ => None,
-        };
-        let Some((opens, closes)) = span else {
-            unparsed.push(r[0].to_string());
-            continue;
-        };
+        let span = parse_time(&r["start"])
+            .zip(parse_time(&r["end"]))
+            .and_then(|(s, e)| resolve(s, e));
         // Days and ordinals from the same side: before the range, else after.
-        let (days, side) = match parse_days(before) {
-            d if !d.is_empty() => (d, before),
-            _ => (parse_days(after), after),
+        let days = match parse_days(before) {
+            d if !d.is_empty() => Some((d, before)),
+            _ => Some((parse_days(after), after)).filter(|(d, _)| !d.is_empty()),
         };
-        if days.is_empty() {
-            unparsed.push(format!("{}{}", before, &r[0]).trim().to_string());
-            continue;
+        previous_end = whole.1;
+        if days.as_ref().is_some_and(|(_, side)| *side == after) {
+            // "9am-12pm monday, 1pm-3pm wednesday": "monday" is this
+            // range's, not the next one's.
+            previous_end += after.len();
         }
-        let mut ordinals: Vec<i32> = p
-            .ordinal
-            .find_iter(side)
-            .map(|m| ordinal(m.as_str()))
-            .collect();
-        ordinals.sort_unstable();
-        ordinals.dedup();
-        let (freq, byday) = if ordinals.is_empty() {
-            ("WEEKLY", days.join(","))
-        } else {
-            let mut parts = Vec::new();
-            for d in &days {
-                for o in &ordinals {
-                    parts.push(format!("{o}{d}"));
-                }
-            }
-            ("MONTHLY", parts.join(","))
+        let joined = n > 0
+            && before_all
+                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
+                .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"));
+        ranges.push(Range {
+            raw: r.get(0).map_or("", |m| m.as_str()),
+            span,
+            before,
+            joined,
+            days,
+        });
+    }
+    // A range with no days of its own joined to one with days takes them:
+    // the one before ("mon 9-11am and 1-3pm"), else the one after
+    // ("9-11am and 1-3pm mon").
+    for n in 1..ranges.len() {
+        if ranges[n].days.is_none() && ranges[n].joined {
+            ranges[n].days = ranges[n - 1].days.clone();
+        }
+    }
+    for n in (0..ranges.len().saturating_sub(1)).rev() {
+        if ranges[n].days.is_none() && ranges[n + 1].joined {
+            ranges[n].days = ranges[n + 1].days.clone();
+        }
+    }
+    let mut schedules = Vec::new();
+    let mut unparsed = Vec::new();
+    for range in &ranges {
+        let Some((opens, closes)) = range.span else {
+            unparsed.push(range.raw.to_string());
+            continue;
         };
-        schedules.push(json!({
-            "freq": freq,
-            "byday": byday,
-            "opens_at": clock(opens),
-            "closes_at": clock(closes),
-            "description": text.trim(),
-        }));
+        let Some((days, side)) = &range.days else {
+            unparsed.push(format!("{}{}", range.before, range.raw).trim().to_string());
+            continue;
+        };
+        schedules.push(schedule(days, side, opens, closes, text.trim()));
     }
     if ranges.is_empty() && !t.is_empty() {
         unparsed.push(text.trim().to_string());
@@ -289,151 +330,53 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
     (schedules, unparsed)
 }
 
-fn ordinal(word: &str) -> i32 {
-    match word {
-        "1st" | "first" => 1,
-        "2nd" | "second" => 2,
-        "3rd" | "third" => 3,
-        "4th" | "fourth" => 4,
-        "5th" | "fifth" => 5,
-        _ => -1,
-    }
-}
-
-/// (hour, minute, second, meridiem: Some(true) for pm).
-type Time = (u32, u32, u32, Option<bool>);
-
-fn parse_time(raw: &str) -> Option<Time> {
-    let raw = raw.trim();
-    match raw {
-        "noon" => return Some((12, 0, 0, Some(true))),
-        "midnight" => return Some((0, 0, 0, Some(false))),
-        _ => {}
-    }
-    let c = patterns().time.captures(raw)?;
-    let num = |i: usize| c.get(i).map_or(Some(0), |m| m.as_str().parse::<u32>().ok());
-    let (h, m, s) = (num(1)?, num(2)?, num(3)?);
-    let meridiem = c.get(4).map(|m| m.as_str().starts_with('p'));
-    if h > 23 || m > 59 || s > 59 || (meridiem.is_some() && !(1..=12).contains(&h)) {
-        return None;
-    }
-    Some((h, m, s, meridiem))
-}
-
-fn to_24(hour: u32, pm: Option<bool>) -> u32 {
-    match pm {
-        Some(false) if hour == 12 => 0,
-        Some(true) if hour != 12 => hour + 12,
-        _ => hour,
-    }
-}
-
-/// Both ends in seconds since midnight, inferring a missing am/pm.
-fn resolve(start: Time, end: Time) -> Option<(u32, u32)> {
-    let secs = |h: u32, m: u32, s: u32| h * 3600 + m * 60 + s;
-    let (sh, sm, ss, smer) = start;
-    let (eh, em, es, emer) = end;
-    if emer.is_none() && smer.is_some() {
-        // "8:30a-4:30": the first reading of the end after the start.
-        let s = secs(to_24(sh, smer), sm, ss);
-        let mut candidates = vec![secs(eh, em, es)];
-        if eh <= 12 {
-            candidates.push(secs(to_24(eh, Some(true)), em, es));
-        }
-        return candidates
-            .into_iter()
-            .filter(|c| *c > s)
-            .min()
-            .map(|e| (s, e));
-    }
-    let mut e = secs(to_24(eh, emer), em, es);
-    if smer.is_none() && emer.is_none() && eh < 12 && e <= secs(sh, sm, ss) && sh <= 12 {
-        // "9-5", "10-2": no pantry opens overnight, so the end is in the
-        // afternoon (the start, a morning hour, stays as it is).
-        e += 12 * 3600;
-    }
-    if smer.is_none() {
-        // "9:00-1:00 pm": the reading of the start that comes before the end.
-        let mut candidates = vec![secs(sh, sm, ss)];
-        if sh < 12 {
-            candidates.push(secs(sh + 12, sm, ss));
-        }
-        return candidates
-            .into_iter()
-            .filter(|c| *c < e)
-            .max()
-            .map(|s| (s, e));
-    }
-    let s = secs(to_24(sh, smer), sm, ss);
-    (s < e).then_some((s, e))
-}
-
-fn clock(seconds: u32) -> String {
-    format!("{:02}:{:02}", seconds / 3600, seconds / 60 % 60)
-}
-
-/// Day codes named in `text`, ranges ("mon-fri", "m - th") expanded, in
-/// week order.
-fn parse_days(text: &str) -> Vec<&'static str> {
-    let p = patterns();
-    let matches: Vec<(usize, usize, usize)> = p
-        .day
-        .captures_iter(text)
-        .filter_map(|c| {
-            let whole = c.get(0)?;
-            let day = (0..7).find(|i| c.name(&format!("d{i}")).is_some())?;
-            Some((day, whole.start(), whole.end()))
-        })
+/// One HSDS schedule: weekly on `days`, monthly when `side` (the text the
+/// days were read from) names ordinals ("2nd and 4th"), every other week
+/// when it says so ("every other", "biweekly").
+fn schedule(days: &[&str], side: &str, opens: u32, closes: u32, description: &str) -> Value {
+    let mut ordinals: Vec<i32> = patterns()
+        .ordinal
+        .find_iter(side)
+        .map(|m| ordinal(m.as_str()))
         .collect();
-    let mut found = [false; 7];
-    // Words for several days at once.
-    let words: Vec<&str> = text
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let phrase = |a: &str, b: &str| words.windows(2).any(|w| w[0] == a && w[1] == b);
-    if words.contains(&"daily") || phrase("every", "day") || phrase("7", "days") {
-        found = [true; 7];
+    ordinals.sort_unstable();
+    ordinals.dedup();
+    let mut schedule = if ordinals.is_empty() {
+        json!({"freq": "WEEKLY", "byday": days.join(",")})
+    } else {
+        let byday: Vec<String> = days
+            .iter()
+            .flat_map(|d| ordinals.iter().map(move |o| format!("{o}{d}")))
+            .collect();
+        json!({"freq": "MONTHLY", "byday": byday.join(",")})
+    };
+    if ordinals.is_empty()
+        && [
+            "every other",
+            "alternate",
+            "biweekly",
+            "bi-weekly",
+            "fortnightly",
+        ]
+        .iter()
+        .any(|w| side.contains(w))
+    {
+        schedule["interval"] = json!(2);
     }
-    if words.iter().any(|w| matches!(*w, "weekday" | "weekdays")) {
-        found[..5].fill(true);
-    }
-    if words.iter().any(|w| matches!(*w, "weekend" | "weekends")) {
-        found[5..].fill(true);
-    }
-    let mut i = 0;
-    while i < matches.len() {
-        let (day, _, end) = matches[i];
-        if let Some(&(next, next_start, _)) = matches.get(i + 1)
-            && p.between_days.is_match(&text[end..next_start])
-        {
-            let mut d = day;
-            loop {
-                found[d] = true;
-                if d == next {
-                    break;
-                }
-                d = (d + 1) % 7;
-            }
-            i += 2;
-            continue;
-        }
-        // A lone letter (m, w, f) counts only next to other day words.
-        if matches[i].2 - matches[i].1 > 1 || matches.len() > 1 {
-            found[day] = true;
-        }
-        i += 1;
-    }
-    (0..7).filter(|d| found[*d]).map(|d| ORDER[d]).collect()
+    schedule["opens_at"] = json!(clock(opens));
+    schedule["closes_at"] = json!(clock(closes));
+    schedule["description"] = json!(description);
+    schedule
 }
 
-/// One schedule per (freq, opens_at, closes_at), days joined in week order.
+/// One schedule per (freq, interval, opens_at, closes_at), days joined in week order.
 fn merge(schedules: Vec<Value>) -> Vec<Value> {
     let mut merged: Vec<Value> = Vec::new();
     for s in schedules {
         let key = |v: &Value| {
             (
                 v["freq"].clone(),
+                v["interval"].clone(),
                 v["opens_at"].clone(),
                 v["closes_at"].clone(),
             )
@@ -470,5 +413,4 @@ fn merge(schedules: Vec<Value>) -> Vec<Value> {
 }
 
 #[cfg(test)]
-#[path = "hours_tests.rs"]
 mod tests;

@@ -363,7 +363,8 @@ fn schedules(
                 break;
             }
             let i = out.len();
-            for key in ["freq", "byday", "opens_at", "closes_at", "description"] {
+            // Every field the schedule has (`interval` too, when given).
+            for key in s.as_object().into_iter().flat_map(|o| o.keys()) {
                 let how = if key == "description" {
                     How::Copied
                 } else {

@@ -232,6 +232,17 @@ fn identifiers_and_pictures_are_not_content() {
         ("Hours_of_Operation", Role::Hours),
         ("valid_from", Role::Unknown),
         ("organizationName", Role::OrgName),
+        // Accents do not matter; the name of a program is a name.
+        ("dirección", Role::Address),
+        ("teléfono", Role::Phone),
+        ("nombre_del_programa", Role::Name),
+        ("nombre_de_la_organización", Role::OrgName),
+        // Address lines, whatever they are called.
+        ("line1", Role::Address),
+        ("line2", Role::Address2),
+        ("PhysicalAddress1", Role::Address),
+        ("PhysicalAddress2", Role::Address2),
+        ("address_line_2", Role::Address2),
     ] {
         assert_eq!(role_of(key), role, "{key}");
     }

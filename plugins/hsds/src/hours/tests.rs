@@ -148,6 +148,116 @@ fn spanish_days() {
         read("Miércoles y sábados 9am-11am"),
         vec![s("WEEKLY", "WE,SA", "09:00", "11:00")]
     );
+    // Spanish times: "de 9:00 a 17:00", "8 a 12 y 14 a 17", "9:00 hrs".
+    assert_eq!(
+        read("Lunes a Viernes de 9:00 a 17:00"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "17:00")]
+    );
+    assert_eq!(
+        read("Martes de 8 a 12 y de 14 a 17"),
+        vec![
+            s("WEEKLY", "TU", "08:00", "12:00"),
+            s("WEEKLY", "TU", "14:00", "17:00")
+        ]
+    );
+    assert_eq!(
+        read("Jueves de 9:00 hrs a 13:00 hrs"),
+        vec![s("WEEKLY", "TH", "09:00", "13:00")]
+    );
+}
+
+#[test]
+fn compact_day_letters() {
+    assert_eq!(
+        read("MWF 9am-12pm"),
+        vec![s("WEEKLY", "MO,WE,FR", "09:00", "12:00")]
+    );
+    assert_eq!(
+        read("TTh 10-2"),
+        vec![s("WEEKLY", "TU,TH", "10:00", "14:00")]
+    );
+    // The second T of MTWTF is Thursday's.
+    assert_eq!(
+        read("MTWTF 8-5"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "08:00", "17:00")]
+    );
+    // "Mt." (Mount) and "Tr." (Trail) are no days.
+    assert_eq!(
+        read("Mt. Zion Church Sat 9-11"),
+        vec![s("WEEKLY", "SA", "09:00", "11:00")]
+    );
+    assert!(looks_like_hours("MWF 9-12"));
+    assert!(!looks_like_hours("Mt 9-12"));
+}
+
+#[test]
+fn two_ranges_share_their_days() {
+    assert_eq!(
+        read("Mon 9-11am & 1-3pm"),
+        vec![
+            s("WEEKLY", "MO", "09:00", "11:00"),
+            s("WEEKLY", "MO", "13:00", "15:00")
+        ]
+    );
+    assert_eq!(
+        read("9-11am and 1-3pm Mon"),
+        vec![
+            s("WEEKLY", "MO", "09:00", "11:00"),
+            s("WEEKLY", "MO", "13:00", "15:00")
+        ]
+    );
+    // Days written after each range stay with it.
+    assert_eq!(
+        read("9am-12pm Monday, 1pm-3pm Wednesday"),
+        vec![
+            s("WEEKLY", "MO", "09:00", "12:00"),
+            s("WEEKLY", "WE", "13:00", "15:00")
+        ]
+    );
+    // A range with days of its own keeps them.
+    assert_eq!(
+        read("Mon 9-11, Wed 1-3"),
+        vec![
+            s("WEEKLY", "MO", "09:00", "11:00"),
+            s("WEEKLY", "WE", "13:00", "15:00")
+        ]
+    );
+}
+
+#[test]
+fn clock_forms() {
+    // 24-hour times without a colon.
+    assert_eq!(
+        read("Monday-Friday 0800-1600"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "08:00", "16:00")]
+    );
+    // Two years are no times.
+    assert!(read("2023-2024 season").is_empty());
+    // "1-3", "5-7" without am/pm: afternoon and evening, no pantry opens
+    // before dawn; "7-9" stays as written.
+    assert_eq!(
+        read("Thursday 1-3 and 5-7"),
+        vec![
+            s("WEEKLY", "TH", "13:00", "15:00"),
+            s("WEEKLY", "TH", "17:00", "19:00")
+        ]
+    );
+    assert_eq!(read("Sat 7-9"), vec![s("WEEKLY", "SA", "07:00", "09:00")]);
+}
+
+#[test]
+fn every_other_week() {
+    for text in ["Every other Tuesday 2-4pm", "Biweekly Tuesdays 2-4pm"] {
+        let h = parse(text);
+        assert_eq!(h.schedules.len(), 1, "{text}");
+        assert_eq!(h.schedules[0]["freq"], "WEEKLY", "{text}");
+        assert_eq!(h.schedules[0]["byday"], "TU", "{text}");
+        assert_eq!(h.schedules[0]["interval"], 2, "{text}");
+    }
+    // Weekly and fortnightly on the same times stay apart.
+    let h = parse("Mon 9-11; every other Wed 9-11");
+    assert_eq!(h.schedules.len(), 2);
+    assert!(parse("Tue 2-4pm").schedules[0].get("interval").is_none());
 }
 
 #[test]

@@ -1,0 +1,131 @@
+//! Which days a piece of hours text names: day words in English and
+//! Spanish, ranges ("mon-fri"), words for several days ("weekdays"), and
+//! ordinals ("2nd", "last") for monthly schedules.
+
+use super::patterns;
+
+pub(super) const ORDER: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+// English, then Spanish.
+pub(super) const DAY_PATTERNS: [&str; 7] = [
+    r"mon(?:day)?s?|mo|m|lunes",
+    r"tue(?:s(?:day)?)?s?|tu|martes",
+    r"wed(?:nesday)?s?|we|w|mi[ée]rcoles",
+    r"thu(?:r(?:s(?:day)?)?)?s?|th|jueves",
+    r"fri(?:day)?s?|fr|f|viernes",
+    r"sat(?:urday)?s?|sa|s[áa]bados?",
+    r"sun(?:day)?s?|su|domingos?",
+];
+
+/// The letters of a compact run of days ("MWF", "TTh", "MTWRF"), longest
+/// first, with the day each stands for.
+const LETTERS: [(&str, usize); 9] = [
+    ("th", 3),
+    ("tu", 1),
+    ("sa", 5),
+    ("su", 6),
+    ("m", 0),
+    ("t", 1),
+    ("w", 2),
+    ("r", 3),
+    ("f", 4),
+];
+
+/// The days a compact run of day letters names ("mwf", "tth", "mtwtf"):
+/// at least two days, each later in the week than the one before, the
+/// whole word read. Two letters only for "mw", "mf" and "wf", so that "mt"
+/// (Mount) or "tr" (Trail) is not read as days.
+pub(super) fn compact(word: &str) -> Option<Vec<usize>> {
+    if word.len() < 3 && !matches!(word, "mw" | "mf" | "wf") {
+        return None;
+    }
+    let mut days: Vec<usize> = Vec::new();
+    let mut rest = word;
+    while !rest.is_empty() {
+        let (letters, mut day) = *LETTERS.iter().find(|(l, _)| rest.starts_with(l))?;
+        // "MTWTF": a T after Tuesday is Thursday's.
+        if letters == "t" && days.last().is_some_and(|&last| last >= 1) {
+            day = 3;
+        }
+        if days.last().is_some_and(|&last| last >= day) {
+            return None;
+        }
+        days.push(day);
+        rest = &rest[letters.len()..];
+    }
+    (days.len() >= 2).then_some(days)
+}
+
+/// Whether `text` holds a compact run of day letters.
+pub(super) fn has_compact(text: &str) -> bool {
+    words(text).any(|w| compact(w).is_some())
+}
+
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+/// Day codes named in `text`, ranges ("mon-fri", "m - th") expanded, in
+/// week order.
+pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
+    let p = patterns();
+    let matches: Vec<(usize, usize, usize)> = p
+        .day
+        .captures_iter(text)
+        .filter_map(|c| {
+            let whole = c.get(0)?;
+            let day = (0..7).find(|i| c.name(&format!("d{i}")).is_some())?;
+            Some((day, whole.start(), whole.end()))
+        })
+        .collect();
+    let mut found = [false; 7];
+    // Words for several days at once.
+    let words: Vec<&str> = words(text).collect();
+    let phrase = |a: &str, b: &str| words.windows(2).any(|w| w[0] == a && w[1] == b);
+    if words.contains(&"daily") || phrase("every", "day") || phrase("7", "days") {
+        found = [true; 7];
+    }
+    if words.iter().any(|w| matches!(*w, "weekday" | "weekdays")) {
+        found[..5].fill(true);
+    }
+    if words.iter().any(|w| matches!(*w, "weekend" | "weekends")) {
+        found[5..].fill(true);
+    }
+    for day in words.iter().filter_map(|w| compact(w)).flatten() {
+        found[day] = true;
+    }
+    let mut i = 0;
+    while i < matches.len() {
+        let (day, _, end) = matches[i];
+        if let Some(&(next, next_start, _)) = matches.get(i + 1)
+            && p.between_days.is_match(&text[end..next_start])
+        {
+            let mut d = day;
+            loop {
+                found[d] = true;
+                if d == next {
+                    break;
+                }
+                d = (d + 1) % 7;
+            }
+            i += 2;
+            continue;
+        }
+        // A lone letter (m, w, f) counts only next to other day words.
+        if matches[i].2 - matches[i].1 > 1 || matches.len() > 1 {
+            found[day] = true;
+        }
+        i += 1;
+    }
+    (0..7).filter(|d| found[*d]).map(|d| ORDER[d]).collect()
+}
+
+pub(super) fn ordinal(word: &str) -> i32 {
+    match word {
+        "1st" | "first" => 1,
+        "2nd" | "second" => 2,
+        "3rd" | "third" => 3,
+        "4th" | "fourth" => 4,
+        "5th" | "fifth" => 5,
+        _ => -1,
+    }
+}
