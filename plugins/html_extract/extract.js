@@ -52,10 +52,62 @@ function jsonLd(html) {
 
 const PHONE = /(?:\+?1[\s.-]?)?\(?\b(\d{3})\)?[\s.-]?(\d{3})[\s.-](\d{4})\b/;
 const EMAIL = /\b([A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,})\b/i;
-const STREET = "(?:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|pike|highway|hwy|court|ct|place|pl|parkway|pkwy)";
+const STREET = "(?:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|pike|highway|hwy|court|ct|place|pl|parkway|pkwy|circle|cir|terrace|ter|trail|trl|plaza|plz|square|sq|loop|turnpike|tpke|route|rte|center|ctr|crossing|xing|alley|row|run|path|point|pt)";
+// "45 Elm Street, Westfield, NJ 07090": a street by its suffix.
 const ADDRESS = new RegExp("\\b(\\d{1,6}\\s+[A-Za-z0-9 .'-]{2,40}?\\s" + STREET + "\\.?(?:,?\\s*(?:suite|ste|unit|#)\\s*[A-Za-z0-9-]+)?,?\\s+[A-Za-z .'-]{2,30},?\\s+[A-Z]{2}\\s+\\d{5}(?:-\\d{4})?)", "i");
-const DAY = "(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?";
-const HOURS_LINE = new RegExp("\\b" + DAY + "\\b.*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
+// "500 Calle Sol, Laredo, TX 78040", "1 Church Plaza<br>Smalltown, OH
+// 45000": a numbered line before "City, ST 12345", whatever the street is
+// called.
+const ADDRESS_BY_ZIP = /\b(\d{1,6}\s+[A-Za-z][^\n,;:]{1,40}?)\s*(?:,\s*|\n\s*)([A-Za-z][A-Za-z .'-]{1,29}?)\s*,?\s+([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b/;
+// Day words in English and Spanish, and runs of days written as letters.
+const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|m-f|mwf|tth|daily|weekdays)";
+const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
+// Headings that name the page, not the pantry.
+const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us)?|hours|location|locations|services|menu|news|events|get help|find food)$/i;
+
+/** schema.org microdata (`itemprop="streetAddress"`): each property's
+ * first value, from the element's text or a `content` attribute. */
+function microdata(html) {
+  const found = {};
+  const re = /<([a-z0-9]+)\b[^>]*\bitemprop=["']([A-Za-z]+)["'][^>]*>/gi;
+  let m;
+  while ((m = re.exec(html)) !== null) {
+    const prop = m[2];
+    if (prop in found) continue;
+    const content = /\bcontent=["']([^"']*)["']/i.exec(m[0]);
+    let value = content ? content[1] : null;
+    if (value === null) {
+      const close = html.indexOf(`</${m[1]}`, re.lastIndex);
+      if (close < 0) continue;
+      value = html.slice(re.lastIndex, close).replace(/<[^>]+>/g, " ");
+    }
+    value = decode(value).replace(/\s+/g, " ").trim();
+    if (value) found[prop] = value;
+  }
+  return found;
+}
+
+/** The page's own name: the first heading that is not a generic one
+ * ("Welcome", "Home"), else og:site_name, else the title's part that is
+ * not generic ("Home | Grace Food Pantry"). */
+function pageName(html) {
+  const headings = [];
+  const re = /<h([12])[^>]*>([\s\S]*?)<\/h\1>/gi;
+  let m;
+  while ((m = re.exec(html)) !== null) {
+    const text = decode(m[2].replace(/<[^>]+>/g, " ")).replace(/\s+/g, " ").trim();
+    if (text) headings.push([m[1], text]);
+  }
+  const useful = (t) => t && !GENERIC.test(t);
+  const h1 = headings.find(([level, t]) => level === "1" && useful(t));
+  if (h1) return h1[1];
+  const site = firstMatch(/<meta[^>]+property=["']og:site_name["'][^>]+content=["']([^"']+)/i, html);
+  if (site) return site;
+  const title = firstMatch(/<title[^>]*>([\s\S]*?)<\/title>/i, html);
+  const part = title?.split(/\s+[|–—-]\s+|\s*[|:]\s*/).map((p) => p.trim()).find(useful);
+  if (part) return part;
+  return headings.find(([, t]) => useful(t))?.[1] ?? null;
+}
 
 function formatPhone(m) {
   return m ? `(${m[1]}) ${m[2]}-${m[3]}` : null;
@@ -82,6 +134,12 @@ function openingSpecification(spec) {
 export function extract(html) {
   const text = toText(html);
   const ld = jsonLd(html).find((x) => x.address || x.telephone || x.openingHours || x.openingHoursSpecification) ?? {};
+  const md = microdata(html);
+  const mdAddress = md.streetAddress && (md.addressLocality || md.postalCode)
+    ? [md.streetAddress, md.addressLocality, [md.addressRegion, md.postalCode].filter(Boolean).join(" ")]
+        .filter(Boolean).join(", ")
+    : null;
+  const byZip = ADDRESS_BY_ZIP.exec(text);
   // An address may come as a list (the first is taken) or as text.
   const place = Array.isArray(ld.address) ? ld.address[0] : ld.address;
   const ldAddress = place && typeof place === "object"
@@ -94,12 +152,11 @@ export function extract(html) {
   const hoursLines = text.split("\n").filter((l) => HOURS_LINE.test(l) && l.length < 200);
 
   const fields = {
-    name: (typeof ld.name === "string" ? ld.name.trim() : null)
-      ?? firstMatch(/<h1[^>]*>([\s\S]*?)<\/h1>/i, html)?.replace(/<[^>]+>/g, "").trim()
-      ?? firstMatch(/<meta[^>]+property=["']og:site_name["'][^>]+content=["']([^"']+)/i, html)
-      ?? firstMatch(/<title[^>]*>([\s\S]*?)<\/title>/i, html),
-    address: ldAddress || (ADDRESS.exec(text)?.[1]?.replace(/\s+/g, " ") ?? null),
-    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(telHref ?? "") ?? PHONE.exec(text)),
+    name: (typeof ld.name === "string" ? ld.name.trim() : null) ?? pageName(html),
+    address: ldAddress || mdAddress
+      || (ADDRESS.exec(text)?.[1]?.replace(/\s*\n\s*/g, ", ").replace(/\s+/g, " ") ?? null)
+      || (byZip ? `${byZip[1].trim()}, ${byZip[2].trim()}, ${byZip[3]} ${byZip[4]}` : null),
+    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? PHONE.exec(telHref ?? "") ?? PHONE.exec(text)),
     email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? EMAIL.exec(text)?.[1] ?? null,
     website: (typeof ld.url === "string" ? ld.url : null)
       ?? firstMatch(/<link[^>]+rel=["']canonical["'][^>]+href=["']([^"']+)/i, html)
