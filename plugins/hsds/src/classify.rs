@@ -24,6 +24,9 @@ pub enum Role {
     Latitude,
     Longitude,
     Notes,
+    /// Who may come and what to bring: the service's
+    /// `eligibility_description`.
+    Eligibility,
     Description,
     Services,
     /// Known not to be record content (scraper bookkeeping).
@@ -70,7 +73,7 @@ fn unaccented(c: char) -> char {
 
 /// The words of a key: `parentOrganizationId` and `parent_organization_id`
 /// are both `parent organization id`.
-fn words(key: &str) -> Vec<String> {
+pub(crate) fn words(key: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut word = String::new();
     let mut prev_lower = false;
@@ -136,7 +139,8 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         "lat" | "latitude" | "y" => Some(Role::Latitude),
         "lon" | "lng" | "long" | "longitude" | "x" => Some(Role::Longitude),
         "source" | "foodbank" | "id" | "siteid" | "distance" | "county" | "collectionname"
-        | "collectioncategory" | "scrapedat" | "updatedat" | "createdat" => Some(Role::Ignore),
+        | "collectioncategory" | "scrapedat" | "updatedat" | "createdat" | "language"
+        | "languagecode" | "lang" | "locale" => Some(Role::Ignore),
         _ => None,
     };
     if let Some(role) = exact {
@@ -183,16 +187,17 @@ fn role_by_words(k: &str) -> Role {
         Role::Longitude
     } else if has("url") || has("website") || has("web") || has("link") {
         Role::Website
+    } else if has("eligib")
+        || has("requirement")
+        || has("qualif")
+        || has("requisito")
+        || has("documents")
+        || has("whocan")
+    {
+        Role::Eligibility
     } else if has("desc") || has("about") || has("summary") {
         Role::Description
-    } else if has("note")
-        || has("nota")
-        || has("comment")
-        || has("info")
-        || has("detail")
-        || has("eligib")
-        || has("requirement")
-    {
+    } else if has("note") || has("nota") || has("comment") || has("info") || has("detail") {
         Role::Notes
     } else if has("nombre") && !has("organiza") && !has("agencia") {
         // `nombre_del_programa`: the name of the program, not a service
@@ -436,6 +441,20 @@ pub fn address(text: &str) -> Option<Address> {
     }
     if !patterns().street.is_match(&rest) && !is_po_box(&rest) {
         return None;
+    }
+    // "..., CO 80027, USA": the country the document gives anyway.
+    let lower = rest.to_ascii_lowercase();
+    for country in [
+        ", usa",
+        ", us",
+        ", united states",
+        ", united states of america",
+    ] {
+        if lower.trim_end_matches('.').ends_with(country) {
+            let cut = lower.trim_end_matches('.').len() - country.len();
+            rest.truncate(cut);
+            break;
+        }
     }
     if let Some(c) = patterns().zip_tail.captures(&rest) {
         out.zip = Some(c[1].to_string());

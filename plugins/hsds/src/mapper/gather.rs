@@ -47,8 +47,29 @@ fn walk(
     for (key, value) in record {
         let pointer = format!("{prefix}/{}", escape(key));
         let (own, rank) = classify::rank_role(key);
-        let role = in_context(parent, own);
+        let role = match parent {
+            // `"displayName": {"text": "Community Food Share"}`: the text
+            // of a field given as an object is the field's.
+            Some(p) if own == Role::Unknown && is_wrapper(key) => p,
+            _ => in_context(parent, own),
+        };
         if role == Role::Ignore {
+            continue;
+        }
+        // `"Mon": "9-12"`, `"tuesday_hours": "1-3"`: the day is in the key.
+        if let (Some(days), Value::String(text)) = (days_of_key(key), value)
+            && matches!(role, Role::Unknown | Role::Hours)
+            && !text.trim().is_empty()
+        {
+            // The key as written when it is the days ("Mon"), else its days.
+            let days = if hours::names_days(key) { key } else { &days };
+            out.push(Field {
+                pointer,
+                role: Role::Hours,
+                value: Value::String(format!("{days} {text}")),
+                depth,
+                rank,
+            });
             continue;
         }
         let objects = |items: &Vec<Value>| items.iter().any(Value::is_object);
@@ -78,6 +99,16 @@ fn walk(
                     if let Value::Object(inner) = item {
                         nested(inner, &format!("{pointer}/{i}"), role, depth, out);
                     }
+                }
+            }
+            // Prose given as a list ("requirements": ["Photo ID", "Proof
+            // of address"]): one text.
+            Value::Array(items)
+                if matches!(role, Role::Eligibility | Role::Notes | Role::Description) =>
+            {
+                let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                if !texts.is_empty() {
+                    out.push(field(pointer, role, Value::String(texts.join("; "))));
                 }
             }
             // A list of texts (phones, hours lines): each item on its own.
@@ -153,9 +184,32 @@ fn in_context(parent: Option<Role>, own: Role) -> Role {
     match (parent, own) {
         (Some(Role::Services), Role::Name) => Role::Services,
         (Some(Role::OrgName), Role::Name) => Role::OrgName,
+        // `"regularOpeningHours": {"weekdayDescriptions": [...]}`.
+        (Some(Role::Hours), Role::Unknown | Role::Description) => Role::Hours,
         (Some(p @ (Role::Phone | Role::Email | Role::Website)), Role::Unknown) => p,
         _ => own,
     }
+}
+
+/// A key that only holds its parent's value: `text`, `value`.
+fn is_wrapper(key: &str) -> bool {
+    ["text", "value", "#text", "label", "display"]
+        .iter()
+        .any(|w| key.eq_ignore_ascii_case(w))
+}
+
+/// The days a key names, besides words for hours ("Mon", "tuesday_hours",
+/// "HoursWednesday"): `None` for a key that names no day or more.
+fn days_of_key(key: &str) -> Option<String> {
+    let hourly = [
+        "hours", "hour", "hrs", "open", "opening", "time", "times", "schedule",
+    ];
+    let words: Vec<String> = classify::words(key)
+        .into_iter()
+        .filter(|w| !hourly.contains(&w.as_str()))
+        .collect();
+    let days = words.join(" ");
+    (!words.is_empty() && hours::names_days(&days)).then_some(days)
 }
 
 pub(super) fn escape(key: &str) -> String {
@@ -200,6 +254,8 @@ pub(super) struct Found {
     pub(super) hours: Vec<(String, String)>,
     pub(super) notes: Vec<(String, String)>,
     pub(super) description: Option<(String, Source)>,
+    /// Who may come, what to bring.
+    pub(super) eligibility: Option<(String, Source)>,
     pub(super) services: Vec<(String, Source)>,
 }
 
@@ -254,7 +310,8 @@ fn place_by_content(found: &mut Found, pointer: &str, text: &str, how: How) -> b
 
 /// What free text holds besides its prose ("St. Vincent Pantry, 88 Oak
 /// Ave, Dayton OH 45402. Call (937) 555-0177."): a whole address (and the
-/// short name before it, when the record has none), and phone numbers.
+/// short name before it, when the record has none), phone numbers and an
+/// email address.
 fn embedded(found: &mut Found, pointer: &str, text: &str) {
     if let Some((at, address)) = classify::address_in(text) {
         let before = text[..at]
@@ -272,6 +329,10 @@ fn embedded(found: &mut Found, pointer: &str, text: &str) {
     }
     for number in classify::phones_in(text) {
         found.phones.push((number, src(pointer, How::Inferred)));
+    }
+    // "Call Mary at 417-555-0142 or email svdp@example.org".
+    if let Some(email) = classify::email(text) {
+        set(&mut found.email, email, src(pointer, How::Inferred));
     }
 }
 
@@ -503,6 +564,10 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             None if place_by_content(found, p, &text, How::Inferred) => {}
             None => set(&mut found.street, text, copied()),
         },
+        Role::Eligibility => {
+            embedded(found, p, &text);
+            set(&mut found.eligibility, text, copied());
+        }
         Role::Description => {
             if hours::looks_like_hours(&text) {
                 found.hours.push((p.to_string(), text.clone()));

@@ -423,6 +423,10 @@ fn services(
                 svc["description"] = json!(text);
                 prov.insert(format!("/service/{i}/description"), src(p, How::Copied));
             }
+            if let Some((text, s)) = &f.eligibility {
+                svc["eligibility_description"] = json!(text);
+                prov.insert(format!("/service/{i}/eligibility_description"), s.clone());
+            }
             svc
         })
         .collect()

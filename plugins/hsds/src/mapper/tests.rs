@@ -243,6 +243,10 @@ fn identifiers_and_pictures_are_not_content() {
         ("PhysicalAddress1", Role::Address),
         ("PhysicalAddress2", Role::Address2),
         ("address_line_2", Role::Address2),
+        // Who may come is the service's eligibility, not its description.
+        ("requirements", Role::Eligibility),
+        ("eligibility_description", Role::Eligibility),
+        ("languageCode", Role::Ignore),
     ] {
         assert_eq!(role_of(key), role, "{key}");
     }
