@@ -63,10 +63,16 @@ impl Node {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server on PATH");
+        // The server on the port must be this one: one that found the port
+        // taken has exited, and another's node answers in its place.
+        let ours = format!("process_id:{}", child.id());
         self.child = Some(child);
         wait_or_explain(
             Duration::from_secs(10),
-            || self.query("PING").is_some(),
+            || {
+                self.query("INFO server")
+                    .is_some_and(|info| info.contains(&ours))
+            },
             || self.report(20),
         );
     }

@@ -35,6 +35,7 @@ struct Patterns {
     clock_suffix: Regex,
     spanish_to: Regex,
     spanish_and: Regex,
+    day_dot: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -58,6 +59,7 @@ fn patterns() -> &'static Patterns {
             clock_suffix: compile(r"(\d:\d{2})\s*(?:hrs|horas|hs|h)\b\.?"),
             spanish_to: compile(r"(\d|\bam|\bpm)\s+(?:a|hasta)\s+(\d)"),
             spanish_and: compile(r"\by\b"),
+            day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
         }
     })
 }
@@ -206,6 +208,8 @@ fn normalise(text: &str) -> String {
     }
     t = t.replace('&', " and ");
     let p = patterns();
+    // "Mon.-Fri.": an abbreviation's dot ends no sentence.
+    let t = p.day_dot.replace_all(&t, "$1");
     // "0800-1600"; not "2023-2024", two years.
     let t = p.military.replace_all(&t, |c: &regex::Captures| {
         let year = |h: &str| matches!(h, "19" | "20");
@@ -240,6 +244,9 @@ struct Range<'t> {
     /// The text before it back to the previous range (after the last
     /// "closed"); the days it names, if any.
     before: &'t str,
+    /// The clause right after it, up to a comma: "(1st & 3rd)", "(first
+    /// Saturday only)".
+    clause: &'t str,
     /// Whether only joining words ("and", "from", ",", "/") stand between
     /// it and the previous range: "Mon 9-11am & 1-3pm".
     joined: bool,
@@ -270,7 +277,7 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
             .and_then(|c| c.get(0))
             .map_or(t.len(), |m| m.start());
         let after_all = &t[whole.1..next_start];
-        let after = after_all.split(['.', ',']).next().unwrap_or("");
+        let after = after_all.split('.').next().unwrap_or("");
         let after = after.split("closed").next().unwrap_or("");
         let span = parse_time(&r["start"])
             .zip(parse_time(&r["end"]))
@@ -294,6 +301,7 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
             raw: r.get(0).map_or("", |m| m.as_str()),
             span,
             before,
+            clause: after.split(',').next().unwrap_or(""),
             joined,
             days,
         });
@@ -322,7 +330,18 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
             unparsed.push(format!("{}{}", range.before, range.raw).trim().to_string());
             continue;
         };
-        schedules.push(schedule(days, side, opens, closes, text.trim()));
+        // "Sat 10-12 (first Saturday only)", "Fri 9-11 (1st & 3rd)": the
+        // ordinals of a clause after the range that names no other days.
+        let clause_days = parse_days(range.clause);
+        let side = if clause_days.iter().all(|d| days.contains(d))
+            && p.ordinal.is_match(range.clause)
+            && !p.ordinal.is_match(side)
+        {
+            format!("{side} {}", range.clause)
+        } else {
+            side.to_string()
+        };
+        schedules.push(schedule(days, &side, opens, closes, text.trim()));
     }
     if ranges.is_empty() && !t.is_empty() {
         unparsed.push(text.trim().to_string());

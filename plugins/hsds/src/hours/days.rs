@@ -8,7 +8,7 @@ pub(super) const ORDER: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 // English, then Spanish.
 pub(super) const DAY_PATTERNS: [&str; 7] = [
     r"mon(?:day)?s?|mo|m|lunes",
-    r"tue(?:s(?:day)?)?s?|tu|martes",
+    r"tue(?:s(?:day)?)?s?|tu|t|martes",
     r"wed(?:nesday)?s?|we|w|mi[ée]rcoles",
     r"thu(?:r(?:s(?:day)?)?)?s?|th|jueves",
     r"fri(?:day)?s?|fr|f|viernes",
@@ -110,7 +110,7 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
             i += 2;
             continue;
         }
-        // A lone letter (m, w, f) counts only next to other day words.
+        // A lone letter (m, t, w, f) counts only next to other day words.
         if matches[i].2 - matches[i].1 > 1 || matches.len() > 1 {
             found[day] = true;
         }

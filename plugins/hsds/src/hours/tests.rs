@@ -225,6 +225,46 @@ fn two_ranges_share_their_days() {
 }
 
 #[test]
+fn days_and_ordinals_after_the_range() {
+    assert_eq!(
+        read("9:00am - 12:00pm Mon, Wed & Fri"),
+        vec![s("WEEKLY", "MO,WE,FR", "09:00", "12:00")]
+    );
+    assert_eq!(
+        read("Mon.-Fri. 8:30-4:30"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "08:30", "16:30")]
+    );
+    assert_eq!(
+        read("M, T, W 10-2"),
+        vec![s("WEEKLY", "MO,TU,WE", "10:00", "14:00")]
+    );
+    assert_eq!(
+        read("Sat 10AM-12PM (first Saturday only)"),
+        vec![s("MONTHLY", "1SA", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("Fridays 9:00 am – 11:00 am (1st & 3rd)"),
+        vec![s("MONTHLY", "1FR,3FR", "09:00", "11:00")]
+    );
+    // A clause naming other days lends no ordinals.
+    assert_eq!(
+        read("Mon 9-11 (then 2nd Sat)"),
+        vec![s("WEEKLY", "MO", "09:00", "11:00")]
+    );
+    // One of the shared sample records: each sentence keeps its days.
+    assert_eq!(
+        read(
+            "Pantry is open from 9:00 – 11:00 a.m. on the 1st, 3rd, and 4th Tuesday of each \
+             month. On the 2nd Tuesday of each month, it is open from 6:00 – 8:00 p.m."
+        ),
+        vec![
+            s("MONTHLY", "1TU,3TU,4TU", "09:00", "11:00"),
+            s("MONTHLY", "2TU", "18:00", "20:00")
+        ]
+    );
+}
+
+#[test]
 fn clock_forms() {
     // 24-hour times without a colon.
     assert_eq!(
