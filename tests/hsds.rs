@@ -1086,7 +1086,7 @@ async fn unreadable_hours_ask_one_narrow_question() {
     let raw = json!({
         "name": "Seventh Day Adventist Church", "address": "162 Kapiolani St",
         "city": "Hilo", "state": "HI", "zip": "96720", "services": ["Food Pantry"],
-        "notes": "Monday: 3rd Monday of the Month, 10am (except holidays)"
+        "notes": "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)"
     });
     let sub = q.submit(map_first(&raw)).await.unwrap();
     let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];

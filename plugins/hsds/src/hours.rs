@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 mod clock;
 mod days;
 
-use clock::{TIME, clock, parse_time, resolve};
+use clock::{TIME, clock, parse_time, resolve, to_24};
 use days::{DAY_PATTERNS, ORDER, ordinal, parse_days};
 
 struct Patterns {
@@ -36,6 +36,7 @@ struct Patterns {
     spanish_to: Regex,
     spanish_and: Regex,
     day_dot: Regex,
+    opening: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -60,6 +61,7 @@ fn patterns() -> &'static Patterns {
             spanish_to: compile(r"(\d|\bam|\bpm)\s+(?:a|hasta)\s+(\d)"),
             spanish_and: compile(r"\by\b"),
             day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
+            opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
         }
     })
 }
@@ -341,18 +343,53 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
         } else {
             side.to_string()
         };
-        schedules.push(schedule(days, &side, opens, closes, text.trim()));
+        schedules.push(schedule(days, &side, opens, Some(closes), text.trim()));
     }
     if ranges.is_empty() && !t.is_empty() {
-        unparsed.push(text.trim().to_string());
+        match opening_only(&t) {
+            Some((days, opens)) => {
+                schedules.push(schedule(&days, &t, opens, None, text.trim()));
+            }
+            None => unparsed.push(text.trim().to_string()),
+        }
     }
     (schedules, unparsed)
+}
+
+/// "Last Wednesday of the month: 9:00 AM until food is gone", "3rd Monday,
+/// 10am": days and one opening time with its am/pm, no closing time. `None`
+/// unless the line names days and exactly one such time.
+fn opening_only(t: &str) -> Option<(Vec<&'static str>, u32)> {
+    let times: Vec<_> = patterns().opening.find_iter(t).collect();
+    let [time] = times.as_slice() else {
+        return None;
+    };
+    // "Call Monday after 2pm": a time to call, not an opening.
+    let words: Vec<&str> = t.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    if ["call", "appointment", "before", "after", "by"]
+        .iter()
+        .any(|w| words.contains(w))
+    {
+        return None;
+    }
+    let days = parse_days(t);
+    if days.is_empty() || !clean_edges(t, time.start(), time.end()) {
+        return None;
+    }
+    let (h, m, s, meridiem) = parse_time(time.as_str())?;
+    Some((days, (to_24(h, meridiem) * 60 + m) * 60 + s))
 }
 
 /// One HSDS schedule: weekly on `days`, monthly when `side` (the text the
 /// days were read from) names ordinals ("2nd and 4th"), every other week
 /// when it says so ("every other", "biweekly").
-fn schedule(days: &[&str], side: &str, opens: u32, closes: u32, description: &str) -> Value {
+fn schedule(
+    days: &[&str],
+    side: &str,
+    opens: u32,
+    closes: Option<u32>,
+    description: &str,
+) -> Value {
     let mut ordinals: Vec<i32> = patterns()
         .ordinal
         .find_iter(side)
@@ -383,7 +420,9 @@ fn schedule(days: &[&str], side: &str, opens: u32, closes: u32, description: &st
         schedule["interval"] = json!(2);
     }
     schedule["opens_at"] = json!(clock(opens));
-    schedule["closes_at"] = json!(clock(closes));
+    if let Some(closes) = closes {
+        schedule["closes_at"] = json!(clock(closes));
+    }
     schedule["description"] = json!(description);
     schedule
 }

@@ -26,7 +26,7 @@ pub(super) fn parse_time(raw: &str) -> Option<Time> {
     Some((h, m, s, meridiem))
 }
 
-fn to_24(hour: u32, pm: Option<bool>) -> u32 {
+pub(super) fn to_24(hour: u32, pm: Option<bool>) -> u32 {
     match pm {
         Some(false) if hour == 12 => 0,
         Some(true) if hour != 12 => hour + 12,

@@ -76,7 +76,10 @@ fn each_line_keeps_its_own_ordinals() {
 
 #[test]
 fn what_it_cannot_read_is_returned_not_guessed() {
-    let h = parse("Monday: 3rd Monday of the Month, 10am (except holidays)");
+    let h = parse("Screening on 3rd Thursday; Pantry on 1st Saturday after 3rd Thursday");
+    assert!(h.schedules.is_empty());
+    assert!(!h.unparsed.is_empty());
+    let h = parse("3rd Monday of the Month, 10am or 2pm");
     assert!(h.schedules.is_empty());
     assert!(!h.unparsed.is_empty());
     let h = parse("(610) 268-3365");
@@ -262,6 +265,43 @@ fn days_and_ordinals_after_the_range() {
             s("MONTHLY", "2TU", "18:00", "20:00")
         ]
     );
+}
+
+#[test]
+fn an_opening_time_without_a_closing_time() {
+    let opens = |text: &str| {
+        let h = parse(text);
+        assert!(h.unparsed.is_empty(), "{text}: {:?}", h.unparsed);
+        h.schedules
+            .iter()
+            .map(|s| {
+                assert!(s.get("closes_at").is_none(), "{text}: {s}");
+                (
+                    s["freq"].as_str().unwrap().to_string(),
+                    s["byday"].as_str().unwrap().to_string(),
+                    s["opens_at"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let o = |f: &str, d: &str, at: &str| (f.to_string(), d.to_string(), at.to_string());
+    assert_eq!(
+        opens("Last Wednesday of the month: 9:00 AM until food is gone."),
+        vec![o("MONTHLY", "-1WE", "09:00")]
+    );
+    assert_eq!(
+        opens("Monday: 3rd Monday of the Month, 10am (except holidays)"),
+        vec![o("MONTHLY", "3MO", "10:00")]
+    );
+    assert_eq!(opens("Saturdays at noon"), vec![o("WEEKLY", "SA", "12:00")]);
+    // Not an opening: a time to call, two times that are no range, no day.
+    for text in [
+        "Call Monday after 2pm",
+        "Tuesday 10am or 2pm",
+        "Opens at 9am",
+    ] {
+        assert!(parse(text).schedules.is_empty(), "{text}");
+    }
 }
 
 #[test]

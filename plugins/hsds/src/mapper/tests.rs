@@ -74,13 +74,11 @@ fn hours_in_notes_and_unreadable_hours() {
         m.provenance["/location/0/schedules/0/opens_at"].source,
         "raw:/notes"
     );
-    let raw =
-        json!({"name": "B", "hours": "Monday: 3rd Monday of the Month, 10am (except holidays)"});
+    let raw = json!({"name": "B", "hours": "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)"});
     let m = map_record(&raw).unwrap();
     assert_eq!(m.questions.len(), 1);
     assert_eq!(m.questions[0].from, "/hours");
-    let raw =
-        json!({"name": "C", "notes": "Monday: 3rd Monday of the Month, 10am (except holidays)"});
+    let raw = json!({"name": "C", "notes": "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)"});
     let m = map_record(&raw).unwrap();
     assert_eq!(m.questions.len(), 1, "hours in notes ask too");
     let raw = json!({"name": "D", "notes": "Bring two forms of ID, once every 30 days."});
@@ -430,7 +428,7 @@ fn each_site_of_a_list_is_its_own_location() {
     // A question about one site's hours is about that site.
     let raw = json!({ "name": "P", "sites": [
         { "addr": "1 First St, Austin, TX 78701" },
-        { "addr": "2 Second St, Austin, TX 78704", "hours": "3rd Monday of the month, 10am" }
+        { "addr": "2 Second St, Austin, TX 78704", "hours": "3rd Monday of the month, 10am or 2pm" }
     ]});
     let m = map_record(&raw).unwrap();
     assert_eq!(m.questions.len(), 1);
