@@ -285,12 +285,15 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
             .zip(parse_time(&r["end"]))
             .and_then(|(s, e)| resolve(s, e));
         // Days and ordinals from the same side: before the range, else after.
-        let days = match parse_days(before) {
-            d if !d.is_empty() => Some((d, before)),
-            _ => Some((parse_days(after), after)).filter(|(d, _)| !d.is_empty()),
+        let (days, from_after) = match parse_days(before) {
+            d if !d.is_empty() => (Some((d, before)), false),
+            _ => match parse_days(after) {
+                d if !d.is_empty() => (Some((d, after)), true),
+                _ => (None, false),
+            },
         };
         previous_end = whole.1;
-        if days.as_ref().is_some_and(|(_, side)| *side == after) {
+        if from_after {
             // "9am-12pm monday, 1pm-3pm wednesday": "monday" is this
             // range's, not the next one's.
             previous_end += after.len();

@@ -65,6 +65,7 @@ pub struct Mapping {
     pub questions: Vec<Question>,
 }
 
+mod fields;
 mod gather;
 mod opening;
 mod sites;

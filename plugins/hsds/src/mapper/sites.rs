@@ -8,7 +8,8 @@
 
 use serde_json::{Map, Value};
 
-use super::gather::{Found, escape, gather_at};
+use super::fields::escape;
+use super::gather::{Found, gather_at};
 use crate::classify::{self, Role};
 
 /// Splits off the record's list of sites, if it has one: the rest of the

@@ -1,0 +1,219 @@
+//! A record's fields in the order they are placed: nested objects and
+//! lists walked, each field given its role by its key and by the key of the
+//! object it sits in, values that are really one field (an object's
+//! `text`, a day's hours under the day's key, a list of requirements) made
+//! one.
+
+use serde_json::{Map, Value};
+
+use super::opening::{has_times, schedule_text};
+use crate::classify::{self, Rank, Role};
+use crate::hours;
+
+/// One raw field: its pointer, role and value, how deep it sits and how
+/// surely its key says its role.
+pub(super) struct Field {
+    pub(super) pointer: String,
+    pub(super) role: Role,
+    pub(super) value: Value,
+    pub(super) depth: usize,
+    pub(super) rank: Rank,
+}
+
+/// How deep into nested objects and lists fields are read (an HSDS
+/// document nests `organization > locations > addresses`).
+const MAX_DEPTH: usize = 3;
+/// Items of one list read at most.
+const MAX_ITEMS: usize = 20;
+/// GeoJSON's object types: a `type` holding one is not record content.
+const GEOJSON_TYPES: [&str; 4] = ["Feature", "FeatureCollection", "Point", "MultiPoint"];
+
+/// Collects the record's fields, nested ones too, in the order they are
+/// placed: shallow before deep, then those whose key says their role (an
+/// exact spelling first) before those placed by content, so `name` wins
+/// over `alternate_name` and `website` over a URL in some other field.
+pub(super) fn fields(record: &Map<String, Value>, prefix: &str) -> Vec<Field> {
+    let mut out = Vec::new();
+    walk(record, prefix, None, 0, &mut out);
+    out.sort_by_key(|f| (f.depth, f.rank));
+    out
+}
+
+fn walk(
+    record: &Map<String, Value>,
+    prefix: &str,
+    parent: Option<Role>,
+    depth: usize,
+    out: &mut Vec<Field>,
+) {
+    for (key, value) in record {
+        let pointer = format!("{prefix}/{}", escape(key));
+        let (own, rank) = classify::rank_role(key);
+        let role = match parent {
+            // `"displayName": {"text": "Community Food Share"}`: the text
+            // of a field given as an object is the field's.
+            Some(p) if own == Role::Unknown && is_wrapper(key) => p,
+            _ => in_context(parent, own),
+        };
+        if role == Role::Ignore {
+            continue;
+        }
+        // `"Mon": "9-12"`, `"tuesday_hours": "1-3"`: the day is in the key.
+        if let (Some(days), Value::String(text)) = (days_of_key(key), value)
+            && matches!(role, Role::Unknown | Role::Hours)
+            && !text.trim().is_empty()
+        {
+            // The key as written when it is the days ("Mon"), else its days.
+            let days = if hours::names_days(key) { key } else { &days };
+            out.push(Field {
+                pointer,
+                role: Role::Hours,
+                value: Value::String(format!("{days} {text}")),
+                depth,
+                rank,
+            });
+            continue;
+        }
+        let objects = |items: &Vec<Value>| items.iter().any(Value::is_object);
+        let field = |pointer: String, role: Role, value: Value| Field {
+            pointer,
+            role,
+            value,
+            depth,
+            rank,
+        };
+        match value {
+            // GeoJSON's `"type": "Feature"` and the like say nothing of the place.
+            Value::String(t) if role == Role::Unknown && GEOJSON_TYPES.contains(&t.as_str()) => {}
+            // GeoJSON's point: `"coordinates": [longitude, latitude]`.
+            Value::Array(items) if key.eq_ignore_ascii_case("coordinates") => {
+                if let [Value::Number(lon), Value::Number(lat)] = items.as_slice() {
+                    let at = |i: usize| format!("{pointer}/{i}");
+                    out.push(field(at(0), Role::Longitude, Value::Number(lon.clone())));
+                    out.push(field(at(1), Role::Latitude, Value::Number(lat.clone())));
+                }
+            }
+            Value::Object(inner) if depth < MAX_DEPTH => {
+                nested(inner, &pointer, role, depth, out);
+            }
+            Value::Array(items) if depth < MAX_DEPTH && objects(items) => {
+                for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+                    if let Value::Object(inner) = item {
+                        nested(inner, &format!("{pointer}/{i}"), role, depth, out);
+                    }
+                }
+            }
+            // Prose given as a list ("requirements": ["Photo ID", "Proof
+            // of address"]): one text.
+            Value::Array(items)
+                if matches!(role, Role::Eligibility | Role::Notes | Role::Description) =>
+            {
+                let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                if !texts.is_empty() {
+                    out.push(field(pointer, role, Value::String(texts.join("; "))));
+                }
+            }
+            // A list of texts (phones, hours lines): each item on its own.
+            // Services are read as a list where they are placed; a list
+            // under a key that says nothing (tags, languages) is not content.
+            Value::Array(items) if !matches!(role, Role::Services | Role::Unknown) => {
+                for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+                    if item.is_string() || item.is_number() {
+                        out.push(field(format!("{pointer}/{i}"), role, item.clone()));
+                    }
+                }
+            }
+            _ => out.push(Field {
+                pointer,
+                role,
+                value: value.clone(),
+                depth,
+                rank,
+            }),
+        }
+    }
+}
+
+/// An object inside the record: a structured opening time (an HSDS
+/// schedule, say) is read as one text; anything else field by field.
+fn nested(
+    inner: &Map<String, Value>,
+    pointer: &str,
+    role: Role,
+    depth: usize,
+    out: &mut Vec<Field>,
+) {
+    let hours = |pointer: String, text: String| Field {
+        pointer,
+        role: Role::Hours,
+        value: Value::String(text),
+        depth: depth + 1,
+        rank: Rank::Exact,
+    };
+    if let Some(text) = schedule_text(inner) {
+        // Outside an hours field, only an opening on a day (a dated
+        // event's start and end is not a regular schedule: left out).
+        let on_a_day = text
+            .split_whitespace()
+            .next()
+            .is_some_and(hours::names_days);
+        if role == Role::Hours || on_a_day {
+            out.push(hours(pointer.to_string(), text));
+        }
+        if role == Role::Hours || on_a_day || has_times(inner) {
+            return;
+        }
+    }
+    // `{"monday": "9-5", "tuesday": "closed"}`: each day's text with its day.
+    if role == Role::Hours && !inner.is_empty() && inner.keys().all(|k| hours::names_days(k)) {
+        for (day, value) in inner {
+            if let Some(text) = value.as_str().filter(|t| !t.trim().is_empty()) {
+                out.push(hours(
+                    format!("{pointer}/{}", escape(day)),
+                    format!("{day} {text}"),
+                ));
+            }
+        }
+        return;
+    }
+    walk(inner, pointer, Some(role), depth + 1, out);
+}
+
+/// A field's role inside an object whose own key has a role: a `name`
+/// inside `services` is a service, inside `organization` the
+/// organization's; a `number` inside `phones` a phone.
+fn in_context(parent: Option<Role>, own: Role) -> Role {
+    match (parent, own) {
+        (Some(Role::Services), Role::Name) => Role::Services,
+        (Some(Role::OrgName), Role::Name) => Role::OrgName,
+        // `"regularOpeningHours": {"weekdayDescriptions": [...]}`.
+        (Some(Role::Hours), Role::Unknown | Role::Description) => Role::Hours,
+        (Some(p @ (Role::Phone | Role::Email | Role::Website)), Role::Unknown) => p,
+        _ => own,
+    }
+}
+
+/// A key that only holds its parent's value: `text`, `value`.
+fn is_wrapper(key: &str) -> bool {
+    ["text", "value", "#text", "label", "display"]
+        .iter()
+        .any(|w| key.eq_ignore_ascii_case(w))
+}
+
+/// The days a key names, besides words for hours ("Mon", "tuesday_hours",
+/// "HoursWednesday"): `None` for a key that names no day or more.
+fn days_of_key(key: &str) -> Option<String> {
+    let hourly = [
+        "hours", "hour", "hrs", "open", "opening", "time", "times", "schedule",
+    ];
+    let words: Vec<String> = classify::words(key)
+        .into_iter()
+        .filter(|w| !hourly.contains(&w.as_str()))
+        .collect();
+    let days = words.join(" ");
+    (!words.is_empty() && hours::names_days(&days)).then_some(days)
+}
+
+pub(super) fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
