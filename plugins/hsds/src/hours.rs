@@ -20,9 +20,13 @@ use serde_json::{Value, json};
 use std::sync::OnceLock;
 
 mod clock;
+mod date;
 mod days;
 
+pub use date::starts_with_date;
+
 use clock::{TIME, clock, parse_time, resolve, to_24};
+use date::Date;
 use days::{DAY_PATTERNS, ORDER, ordinal, parse_days};
 
 struct Patterns {
@@ -254,10 +258,20 @@ struct Range<'t> {
     joined: bool,
     /// The days it goes with, and the text they were read from.
     days: Option<(Vec<&'static str>, &'t str)>,
+    /// The one day it is on ("2024-06-01 10-12"), when a date goes with it.
+    date: Option<Date>,
 }
 
 fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
     let t = normalise(text);
+    // Dates are read first and blanked out, so "06-01" of "2024-06-01" is
+    // no time range; the blanks keep every other position where it was.
+    let dates = date::dates(&t);
+    let mut t = t.into_bytes();
+    for (start, end, _) in &dates {
+        t[*start..*end].fill(b'#');
+    }
+    let t = String::from_utf8(t).unwrap_or_default();
     let p = patterns();
     let found: Vec<_> = p
         .range
@@ -285,8 +299,21 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
             .zip(parse_time(&r["end"]))
             .and_then(|(s, e)| resolve(s, e));
         // Days and ordinals from the same side: before the range, else after.
-        let (days, from_after) = match parse_days(before) {
-            d if !d.is_empty() => (Some((d, before)), false),
+        // A date just before the range, else just after it.
+        let date = dates
+            .iter()
+            .rev()
+            .find(|(s, e, _)| *s >= previous_end && *e <= whole.0)
+            .or_else(|| {
+                let after_end = whole.1 + after.len();
+                dates
+                    .iter()
+                    .find(|(s, e, _)| *s >= whole.1 && *e <= after_end)
+            })
+            .map(|(_, _, d)| *d);
+        let (days, from_after) = match (date, parse_days(before)) {
+            (Some(d), _) => (Some((vec![d.weekday()], before)), false),
+            (None, d) if !d.is_empty() => (Some((d, before)), false),
             _ => match parse_days(after) {
                 d if !d.is_empty() => (Some((d, after)), true),
                 _ => (None, false),
@@ -309,6 +336,7 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
             clause: after.split(',').next().unwrap_or(""),
             joined,
             days,
+            date,
         });
     }
     // A range with no days of its own joined to one with days takes them:
@@ -317,11 +345,13 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
     for n in 1..ranges.len() {
         if ranges[n].days.is_none() && ranges[n].joined {
             ranges[n].days = ranges[n - 1].days.clone();
+            ranges[n].date = ranges[n - 1].date;
         }
     }
     for n in (0..ranges.len().saturating_sub(1)).rev() {
         if ranges[n].days.is_none() && ranges[n + 1].joined {
             ranges[n].days = ranges[n + 1].days.clone();
+            ranges[n].date = ranges[n + 1].date;
         }
     }
     let mut schedules = Vec::new();
@@ -346,7 +376,16 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
         } else {
             side.to_string()
         };
-        schedules.push(schedule(days, &side, opens, Some(closes), text.trim()));
+        let mut schedule = schedule(days, &side, opens, Some(closes), text.trim());
+        if let Some(date) = range.date {
+            // One opening: that day, once.
+            let day = date.iso();
+            for key in ["dtstart", "valid_from", "valid_to"] {
+                schedule[key] = json!(day);
+            }
+            schedule["count"] = json!(1);
+        }
+        schedules.push(schedule);
     }
     if ranges.is_empty() && !t.is_empty() {
         match opening_only(&t) {
@@ -430,7 +469,8 @@ fn schedule(
     schedule
 }
 
-/// One schedule per (freq, interval, opens_at, closes_at), days joined in week order.
+/// One schedule per (freq, interval, dtstart, opens_at, closes_at), days
+/// joined in week order.
 fn merge(schedules: Vec<Value>) -> Vec<Value> {
     let mut merged: Vec<Value> = Vec::new();
     for s in schedules {
@@ -438,6 +478,7 @@ fn merge(schedules: Vec<Value>) -> Vec<Value> {
             (
                 v["freq"].clone(),
                 v["interval"].clone(),
+                v["dtstart"].clone(),
                 v["opens_at"].clone(),
                 v["closes_at"].clone(),
             )

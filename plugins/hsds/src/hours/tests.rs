@@ -305,6 +305,34 @@ fn an_opening_time_without_a_closing_time() {
 }
 
 #[test]
+fn a_date_makes_one_opening() {
+    let h = parse("Saturday, June 1, 2024 10am-12pm; 6/8/2024 10-12");
+    let got: Vec<Value> = h
+        .schedules
+        .iter()
+        .map(|s| {
+            json!([
+                s["freq"],
+                s["byday"],
+                s["dtstart"],
+                s["count"],
+                s["opens_at"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            json!(["WEEKLY", "SA", "2024-06-01", 1, "10:00"]),
+            json!(["WEEKLY", "SA", "2024-06-08", 1, "10:00"])
+        ]
+    );
+    // The date's digits are no time range: "06-01" is not 6 to 1.
+    assert_eq!(parse("2024-06-01 10:00-12:00").schedules.len(), 1);
+    assert!(parse("2024-06-01").schedules.is_empty());
+}
+
+#[test]
 fn clock_forms() {
     // 24-hour times without a colon.
     assert_eq!(

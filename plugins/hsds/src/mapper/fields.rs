@@ -151,12 +151,12 @@ fn nested(
         rank: Rank::Exact,
     };
     if let Some(text) = schedule_text(inner) {
-        // Outside an hours field, only an opening on a day (a dated
-        // event's start and end is not a regular schedule: left out).
+        // Outside an hours field, only an opening on a day of the week or
+        // on a date (a mobile pantry's stop).
         let on_a_day = text
             .split_whitespace()
             .next()
-            .is_some_and(hours::names_days);
+            .is_some_and(|first| hours::names_days(first) || hours::starts_with_date(first));
         if role == Role::Hours || on_a_day {
             out.push(hours(pointer.to_string(), text));
         }

@@ -1,7 +1,10 @@
 //! Opening times given as objects rather than text: a store locator's
 //! `{"day_of_week": "Monday", "start_time": "0900", "end_time": "1200"}`,
 //! HSDS' own `{byday, opens_at, closes_at}`, `{"day": "Monday", "hours":
-//! "9-5"}`, each read as one text the hours parser takes.
+//! "9-5"}`, a mobile pantry's stop `{"date": "2024-06-01", "start_time":
+//! "10:00 AM", "end_time": "12:00 PM"}` or `{"start":
+//! "2024-06-01T10:00:00", "end": ...}`, each read as one text the hours
+//! parser takes.
 
 use serde_json::{Map, Value};
 
@@ -12,13 +15,18 @@ use serde_json::{Map, Value};
 /// Keys are read by their words (a day; an opening, start or from; a
 /// closing, end or to). None for an object without opening times.
 pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
+    let mut date = None;
     let texts: Vec<(String, &str)> = object
         .iter()
         .filter_map(|(k, v)| {
             let k: String = k.chars().filter(char::is_ascii_alphanumeric).collect();
             let v = v.as_str().map(str::trim).filter(|v| !v.is_empty())?;
-            // A date's start or end (`dtstart`, `valid_from`) is not a time of day.
+            // A date's start or end (`dtstart`, `valid_from`) is not a time
+            // of day; an event's `date` is its day.
             let k = k.to_ascii_lowercase();
+            if k == "date" || k == "eventdate" {
+                date = Some(v);
+            }
             let dated = k.starts_with("dt") || k.contains("valid") || k.contains("date");
             (!dated).then_some((k, v))
         })
@@ -32,9 +40,16 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
                 .map(|(_, v)| *v)
         })
     };
-    let days = find(&["day", "dow"]).unwrap_or_default();
     let opens = find(&["open", "start", "begin", "from"]);
     let closes = find(&["close", "end", "until", "to"]);
+    // `"start": "2024-06-01T10:00:00"`: the date and the time of day.
+    let (opens, start_date) = opens.map(split_datetime).unzip();
+    let closes = closes.map(|c| split_datetime(c).0);
+    // The weekday a weekly schedule gives, else the day of an event.
+    let days = find(&["day", "dow"])
+        .or(date)
+        .or(start_date.flatten())
+        .unwrap_or_default();
     let text = match (opens, closes) {
         (Some(opens), Some(closes)) => format!("{days} {}-{}", clock(opens), clock(closes)),
         _ if !days.is_empty() => format!("{days} {}", find(&["hour", "time"])?),
@@ -48,6 +63,23 @@ pub(super) fn has_times(object: &Map<String, Value>) -> bool {
     let keys: Vec<String> = object.keys().map(|k| k.to_ascii_lowercase()).collect();
     let any = |w: &str| keys.iter().any(|k| k.contains(w) && k.contains("time"));
     (any("start") || any("open")) && (any("end") || any("close"))
+}
+
+/// "2024-06-01T10:00:00" as ("10:00:00", Some("2024-06-01")); a time
+/// alone as it is.
+fn split_datetime(text: &str) -> (&str, Option<&str>) {
+    match text.split_once(['T', ' ']) {
+        Some((day, time)) if crate::hours::starts_with_date(day) => {
+            // An offset or zone after the time is not part of it.
+            let end = time.find(['+', 'Z', 'z']).unwrap_or(time.len());
+            let time = match time[..end].rfind('-') {
+                Some(i) if i > 4 => &time[..i],
+                _ => &time[..end],
+            };
+            (time, Some(day))
+        }
+        _ => (text, None),
+    }
 }
 
 /// "0900" (a 24-hour clock without its colon) as "09:00"; anything else

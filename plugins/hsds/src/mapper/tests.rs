@@ -303,10 +303,51 @@ fn hours_given_as_objects_with_other_spellings() {
             json!(["WE", "10:00", "12:00"])
         ]
     );
-    // A dated event's start and end is not a weekly schedule, nor a note.
-    let raw = json!({ "name": "B", "events": [{ "date": "2024-06-01", "start_time": "10:00 AM", "end_time": "12:00 PM" }] });
+    // A mobile pantry's dated stops: each one opening on its day, once.
+    let raw = json!({ "name": "B", "events": [
+        { "date": "2024-06-01", "start_time": "10:00 AM", "end_time": "12:00 PM" },
+        { "start": "2024-06-04T16:00:00-04:00", "end": "2024-06-04T18:00:00-04:00" }
+    ] });
     let m = map_record(&raw).unwrap();
-    assert!(m.draft["location"][0].get("schedules").is_none());
+    let s = m.draft["location"][0]["schedules"].as_array().unwrap();
+    let once = |s: &Value| {
+        json!([
+            s["byday"],
+            s["dtstart"],
+            s["valid_from"],
+            s["valid_to"],
+            s["count"],
+            s["opens_at"],
+            s["closes_at"]
+        ])
+    };
+    assert_eq!(
+        s.iter().map(once).collect::<Vec<_>>(),
+        vec![
+            json!([
+                "SA",
+                "2024-06-01",
+                "2024-06-01",
+                "2024-06-01",
+                1,
+                "10:00",
+                "12:00"
+            ]),
+            json!([
+                "TU",
+                "2024-06-04",
+                "2024-06-04",
+                "2024-06-04",
+                1,
+                "16:00",
+                "18:00"
+            ])
+        ]
+    );
+    assert_eq!(
+        m.provenance["/location/0/schedules/1/dtstart"].source,
+        "raw:/events/1"
+    );
     assert!(m.draft["service"][0].get("description").is_none());
     assert!(m.questions.is_empty());
 }

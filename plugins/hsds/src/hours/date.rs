@@ -1,0 +1,138 @@
+//! Calendar dates in hours text: "2024-06-01", "6/1/2024", "June 1, 2024",
+//! "Sat, Jun 1 2024". A time range with a date is one opening on that day
+//! (a mobile pantry's stop), not a weekly one.
+
+use regex::Regex;
+use std::sync::OnceLock;
+
+use super::days::ORDER;
+
+/// A valid calendar date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Date {
+    year: i32,
+    month: u32,
+    day: u32,
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+fn patterns() -> &'static [Regex; 3] {
+    static P: OnceLock<[Regex; 3]> = OnceLock::new();
+    P.get_or_init(|| {
+        let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("date pattern {p}: {e}"));
+        [
+            // ISO 8601, a time after it ("2024-06-01t10:00:00") allowed.
+            compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:\b|t)"),
+            // US month/day/year.
+            compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"),
+            // "june 1, 2024", "jun. 1st 2024".
+            compile(
+                r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b",
+            ),
+        ]
+    })
+}
+
+impl Date {
+    fn new(year: i32, month: u32, day: u32) -> Option<Date> {
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days_in_month = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            1..=12 => 31,
+            _ => return None,
+        };
+        ((1900..=2200).contains(&year) && (1..=days_in_month).contains(&day)).then_some(Date {
+            year,
+            month,
+            day,
+        })
+    }
+
+    /// `YYYY-MM-DD`.
+    pub(super) fn iso(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+
+    /// The day of the week as an RFC 5545 code (`MO`..`SU`).
+    pub(super) fn weekday(&self) -> &'static str {
+        // Sakamoto's method: 0 is Sunday.
+        const T: [i32; 12] = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
+        let y = if self.month < 3 {
+            self.year - 1
+        } else {
+            self.year
+        };
+        let sunday_first =
+            (y + y / 4 - y / 100 + y / 400 + T[self.month as usize - 1] + self.day as i32) % 7;
+        ORDER[(sunday_first as usize + 6) % 7]
+    }
+}
+
+/// The dates in lower-case text, with their byte spans, in order.
+pub(super) fn dates(t: &str) -> Vec<(usize, usize, Date)> {
+    let [iso, us, named] = patterns();
+    let mut found: Vec<(usize, usize, Date)> = Vec::new();
+    let mut add = |re: &Regex, read: &dyn Fn(&regex::Captures) -> Option<Date>| {
+        for c in re.captures_iter(t) {
+            let Some(whole) = c.get(0) else { continue };
+            // The "t" of an ISO date-time stays with the time.
+            let end = whole.end() - usize::from(whole.as_str().ends_with('t'));
+            let overlaps = found.iter().any(|(s, e, _)| whole.start() < *e && *s < end);
+            if let Some(date) = read(&c).filter(|_| !overlaps) {
+                found.push((whole.start(), end, date));
+            }
+        }
+    };
+    let num = |c: &regex::Captures, i: usize| c.get(i)?.as_str().parse::<u32>().ok();
+    add(iso, &|c| {
+        Date::new(num(c, 1)? as i32, num(c, 2)?, num(c, 3)?)
+    });
+    add(us, &|c| {
+        Date::new(num(c, 3)? as i32, num(c, 1)?, num(c, 2)?)
+    });
+    add(named, &|c| {
+        let month = MONTHS.iter().position(|m| *m == &c[1])? as u32 + 1;
+        Date::new(num(c, 3)? as i32, month, num(c, 2)?)
+    });
+    found.sort_by_key(|(s, _, _)| *s);
+    found
+}
+
+/// Whether `text` begins with a date ("2024-06-01 10:00-12:00").
+pub fn starts_with_date(text: &str) -> bool {
+    dates(&text.trim_start().to_lowercase())
+        .first()
+        .is_some_and(|(s, _, _)| *s == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_three_spellings_and_their_weekdays() {
+        let read = |t: &str| -> Vec<(String, &str)> {
+            dates(t)
+                .into_iter()
+                .map(|(_, _, d)| (d.iso(), d.weekday()))
+                .collect()
+        };
+        assert_eq!(read("2024-06-01 10:00"), vec![("2024-06-01".into(), "SA")]);
+        assert_eq!(read("on 6/3/2024"), vec![("2024-06-03".into(), "MO")]);
+        assert_eq!(
+            read("sat, june 1st, 2024 and dec. 25 2023"),
+            vec![("2024-06-01".into(), "SA"), ("2023-12-25".into(), "MO")]
+        );
+        assert_eq!(read("2000-02-29t09:00"), vec![("2000-02-29".into(), "TU")]);
+        // Not dates: a 31st of June, a February 29th of a common year,
+        // phone numbers, times.
+        assert!(read("2024-06-31 2023-02-29 555-0100 9/5 10-12").is_empty());
+        assert!(starts_with_date("2024-06-01 10:00 AM-12:00 PM"));
+        assert!(!starts_with_date("Saturday 2024-06-01"));
+    }
+}
