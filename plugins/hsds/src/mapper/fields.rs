@@ -108,7 +108,11 @@ fn walk(
             Value::Array(items)
                 if matches!(role, Role::Eligibility | Role::Notes | Role::Description) =>
             {
-                let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                let texts: Vec<&str> = items
+                    .iter()
+                    .take(MAX_ITEMS)
+                    .filter_map(Value::as_str)
+                    .collect();
                 if !texts.is_empty() {
                     out.push(field(pointer, role, Value::String(texts.join("; "))));
                 }
