@@ -382,11 +382,12 @@ fn align(args: &[String]) -> Result<(), String> {
     }
     build_plugins()?;
     let mut cmd = cargo();
+    // `--workspace`, as `cargo xtask test` builds it: with `-p deckhand`
+    // the features unify differently and wasmtime is built a second time.
     cmd.current_dir(root()).args([
         "test",
         "--release",
-        "-p",
-        "deckhand",
+        "--workspace",
         "--test",
         "e2e",
         "hsds::bulk_over_the_sample_with_a_real_llm",
