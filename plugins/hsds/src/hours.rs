@@ -57,7 +57,9 @@ fn patterns() -> &'static Patterns {
             range: compile(&format!(
                 r"(?P<start>{TIME})\s*(?:-|to|until|till|through)\s*(?P<end>{TIME})"
             )),
-            ordinal: compile(r"\b(1st|first|2nd|second|3rd|third|4th|fourth|5th|fifth|last)\b"),
+            ordinal: compile(
+                r"\b(1st|first|2nd|second|3rd|third|4th|fourth|5th|fifth|last|primer|primero|primera|segundo|segunda|tercer|tercero|tercera|cuarto|cuarta|quinto|quinta|[uú]ltimo|[uú]ltima)\b",
+            ),
             time: compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm|a|p)?$"),
             between_days: compile(r"^\s*(?:-|to|through|thru|a|al|hasta)\s*$"),
             military: compile(r"\b([01]\d|2[0-3])([0-5]\d)\s*(-|to)\s*([01]\d|2[0-3])([0-5]\d)\b"),
@@ -424,7 +426,7 @@ fn opening_only(t: &str) -> Option<(Vec<&'static str>, u32)> {
 
 /// One HSDS schedule: weekly on `days`, monthly when `side` (the text the
 /// days were read from) names ordinals ("2nd and 4th"), every other week
-/// when it says so ("every other", "biweekly").
+/// when it says so ("every other", "biweekly", "cada dos semanas").
 fn schedule(
     days: &[&str],
     side: &str,
@@ -455,6 +457,9 @@ fn schedule(
             "biweekly",
             "bi-weekly",
             "fortnightly",
+            "cada dos semanas",
+            "cada otra semana",
+            "quincenal",
         ]
         .iter()
         .any(|w| side.contains(w))

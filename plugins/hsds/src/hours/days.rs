@@ -121,11 +121,12 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
 
 pub(super) fn ordinal(word: &str) -> i32 {
     match word {
-        "1st" | "first" => 1,
-        "2nd" | "second" => 2,
-        "3rd" | "third" => 3,
-        "4th" | "fourth" => 4,
-        "5th" | "fifth" => 5,
+        "1st" | "first" | "primer" | "primero" | "primera" => 1,
+        "2nd" | "second" | "segundo" | "segunda" => 2,
+        "3rd" | "third" | "tercer" | "tercero" | "tercera" => 3,
+        "4th" | "fourth" | "cuarto" | "cuarta" => 4,
+        "5th" | "fifth" | "quinto" | "quinta" => 5,
+        // "last", "último", "última".
         _ => -1,
     }
 }

@@ -167,6 +167,17 @@ fn spanish_days() {
         read("Jueves de 9:00 hrs a 13:00 hrs"),
         vec![s("WEEKLY", "TH", "09:00", "13:00")]
     );
+    // Spanish ordinals and fortnights.
+    assert_eq!(
+        read("Segundo y cuarto martes de 10 a 12"),
+        vec![s("MONTHLY", "2TU,4TU", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("Último sábado del mes 9am-11am"),
+        vec![s("MONTHLY", "-1SA", "09:00", "11:00")]
+    );
+    let h = parse("Jueves cada dos semanas 4-6pm");
+    assert_eq!(h.schedules[0]["interval"], 2, "{h:?}");
 }
 
 #[test]
