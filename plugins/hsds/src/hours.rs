@@ -434,6 +434,12 @@ fn schedule(
     closes: Option<u32>,
     description: &str,
 ) -> Value {
+    // "every 2nd week" is a fortnight, not the 2nd day of the month ("the
+    // 2nd week of the month" stays an ordinal).
+    let side = side
+        .replace("every 2nd week", "every other week")
+        .replace("every second week", "every other week");
+    let side = side.as_str();
     let mut ordinals: Vec<i32> = patterns()
         .ordinal
         .find_iter(side)

@@ -366,7 +366,12 @@ fn clock_forms() {
 
 #[test]
 fn every_other_week() {
-    for text in ["Every other Tuesday 2-4pm", "Biweekly Tuesdays 2-4pm"] {
+    for text in [
+        "Every other Tuesday 2-4pm",
+        "Biweekly Tuesdays 2-4pm",
+        "Every 2nd week Tuesday 2-4pm",
+        "Tuesday every second week 2-4pm",
+    ] {
         let h = parse(text);
         assert_eq!(h.schedules.len(), 1, "{text}");
         assert_eq!(h.schedules[0]["freq"], "WEEKLY", "{text}");
@@ -377,6 +382,11 @@ fn every_other_week() {
     let h = parse("Mon 9-11; every other Wed 9-11");
     assert_eq!(h.schedules.len(), 2);
     assert!(parse("Tue 2-4pm").schedules[0].get("interval").is_none());
+    // The 2nd week of the month is the month's second Tuesday.
+    assert_eq!(
+        read("2nd week of the month, Tuesday 2-4pm"),
+        vec![s("MONTHLY", "2TU", "14:00", "16:00")]
+    );
 }
 
 #[test]
