@@ -1,5 +1,6 @@
-//! Reading a record's fields: each by its key's role, or by its content
-//! when the key says nothing useful or the content contradicts it.
+//! Placing a record's fields (walked by `fields`): each by its key's role,
+//! or by its content when the key says nothing useful or the content
+//! contradicts it.
 
 use serde_json::{Map, Value};
 

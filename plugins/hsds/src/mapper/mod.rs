@@ -6,6 +6,8 @@
 //! What code cannot decide is returned as [`Question`]s for an LLM, each
 //! small: today, opening hours the parser cannot read.
 //!
+//! - `fields`: the record's fields walked (nested objects and lists), each
+//!   with its role from its key and its parent's key, in placing order;
 //! - `gather`: every field of the record into `Found`, by key and content;
 //! - `opening`: opening times given as objects, as texts the hours parser reads;
 //! - `sites`: a record that lists several sites, one location each.
