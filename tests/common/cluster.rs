@@ -297,7 +297,7 @@ impl TestCluster {
 
     /// The node that serves `slot` now, as the live nodes see it.
     pub fn owner(&self, slot: u16) -> Option<usize> {
-        let live = self.nodes.iter().find(|n| n.child.is_some())?;
+        let live = self.live().next()?;
         let text = live.query("CLUSTER NODES")?;
         for line in text.lines() {
             let fields: Vec<&str> = line.split(' ').collect();

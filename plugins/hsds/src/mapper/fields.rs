@@ -58,23 +58,6 @@ fn walk(
         if role == Role::Ignore {
             continue;
         }
-        // `"Mon": "9-12"`, `"tuesday_hours": "1-3"`: the day is in the key.
-        if let (Some(days), Value::String(text)) = (days_of_key(key), value)
-            && matches!(role, Role::Unknown | Role::Hours)
-            && !text.trim().is_empty()
-        {
-            // The key as written when it is the days ("Mon"), else its days.
-            let days = if hours::names_days(key) { key } else { &days };
-            out.push(Field {
-                pointer,
-                role: Role::Hours,
-                value: Value::String(format!("{days} {text}")),
-                depth,
-                rank,
-            });
-            continue;
-        }
-        let objects = |items: &Vec<Value>| items.iter().any(Value::is_object);
         let field = |pointer: String, role: Role, value: Value| Field {
             pointer,
             role,
@@ -82,6 +65,21 @@ fn walk(
             depth,
             rank,
         };
+        // `"Mon": "9-12"`, `"tuesday_hours": "1-3"`: the day is in the key.
+        if let (Some(days), Value::String(text)) = (days_of_key(key), value)
+            && matches!(role, Role::Unknown | Role::Hours)
+            && !text.trim().is_empty()
+        {
+            // The key as written when it is the days ("Mon"), else its days.
+            let days = if hours::names_days(key) { key } else { &days };
+            out.push(field(
+                pointer,
+                Role::Hours,
+                Value::String(format!("{days} {text}")),
+            ));
+            continue;
+        }
+        let objects = |items: &Vec<Value>| items.iter().any(Value::is_object);
         match value {
             // GeoJSON's `"type": "Feature"` and the like say nothing of the place.
             Value::String(t) if role == Role::Unknown && GEOJSON_TYPES.contains(&t.as_str()) => {}
@@ -127,13 +125,7 @@ fn walk(
                     }
                 }
             }
-            _ => out.push(Field {
-                pointer,
-                role,
-                value: value.clone(),
-                depth,
-                rank,
-            }),
+            _ => out.push(field(pointer, role, value.clone())),
         }
     }
 }
