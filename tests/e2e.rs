@@ -31,3 +31,4 @@ mod resilience;
 mod runtime;
 mod telemetry;
 mod templates;
+mod trust;

@@ -147,6 +147,77 @@ async fn bulk_survives_redis_and_host_kills() {
     }
 }
 
+/// 5,000 jobs through `deckhand bulk` on 3 partitions while Redis (no
+/// persistence) is killed with SIGKILL and comes back empty: results marked
+/// finished but not yet written are lost with it. The client runs them
+/// again and ends with every record completed, or says (by its exit status)
+/// that it did not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_on_partitions_survives_an_empty_restart() {
+    const N: usize = 5000;
+    let mut redis = TestRedis::start_volatile();
+    let dir = plugin_dir(&["chaos"]);
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("records.jsonl");
+    let output = work.path().join("results.jsonl");
+    let lines: Vec<String> = (0..N)
+        .map(|i| json!({ "ms": 2, "n": i }).to_string())
+        .collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let env = [("DECKHAND_QUEUE_PARTITIONS", "3")];
+    let args = ["--batch-size", "16", "--lease-ms", "2000"];
+    let a = Host::start_with_env("part-a", &redis.url(), dir.path(), &args, &env);
+    let _b = Host::start_with_env("part-b", &redis.url(), dir.path(), &args, &env);
+    let bulk = deckhand()
+        .args(["bulk", "chaos.sleep"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&output)
+        .args(["--redis-url", &redis.url(), "--timeout", "600"])
+        .envs(env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let config = deckhand::queue::QueueConfig {
+        partitions: 3,
+        ..Default::default()
+    };
+    let q = deckhand::queue::Queue::connect(&redis.url(), config)
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        let done = q.stats().await.ok().and_then(|s| s.get("completed").copied());
+        if done.unwrap_or(0) >= 2000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    redis.kill();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    redis.restart();
+    let out = tokio::task::spawn_blocking(move || bulk.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let results = read_results(&output);
+    assert_eq!(results.len(), N, "a line per record");
+    let missing: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["status"] != "completed")
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} records not completed (exit {:?}), e.g. {:?}\n{}\nhost:\n{}",
+        missing.len(),
+        out.status.code(),
+        missing.first(),
+        stderr(&out),
+        a.log()
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_keeps_what_it_knows_and_a_rerun_attaches() {
     let redis = TestRedis::start();

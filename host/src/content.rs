@@ -149,9 +149,14 @@ mod tests {
         let b = content_hash(r#"{ "b": [1, 2], "a": 1 }"#, None).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, content_hash(r#"{"a":2,"b":[1,2]}"#, None).unwrap());
-        assert_eq!(
-            content_hash("{}", Some("abcdef0123")).unwrap(),
-            "abcdef0123"
+        // A submitter's hash is a version mixed in, never the key: two
+        // payloads under one given hash stay apart.
+        let versioned = content_hash("{}", Some("abcdef0123")).unwrap();
+        assert_ne!(versioned, "abcdef0123");
+        assert_ne!(versioned, content_hash("{}", None).unwrap());
+        assert_ne!(
+            versioned,
+            content_hash(r#"{"other":1}"#, Some("abcdef0123")).unwrap()
         );
         assert!(content_hash("{}", Some("../etc")).is_err());
     }

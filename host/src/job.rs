@@ -105,20 +105,30 @@ pub fn valid_group(group: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The content hash of a submission: the submitter's
-/// `metadata.content_hash` when given, else SHA-256 of the canonical payload
-/// (object keys sorted, no whitespace), so `{"a":1,"b":2}` and
-/// `{ "b": 2, "a": 1 }` are the same content.
+/// The content hash of a submission, computed by the host from what it
+/// will run: SHA-256 of the canonical payload (object keys sorted, no
+/// whitespace), so `{"a":1,"b":2}` and `{ "b": 2, "a": 1 }` are the same
+/// content. A submitter's `metadata.content_hash` is mixed in as a version
+/// (change it to compute again), never taken as the key: a job naming
+/// another payload's hash must not be answered with, or answer for, that
+/// payload's result.
 pub fn content_hash(payload: &str, metadata_hash: Option<&str>) -> Result<String, String> {
     if let Some(given) = metadata_hash {
         valid_hash(given)?;
-        return Ok(given.to_string());
     }
     let value: Value =
         serde_json::from_str(payload).map_err(|e| format!("payload is not valid JSON: {e}"))?;
     // serde_json's maps are ordered by key, so this serialization is canonical.
     let canonical = serde_json::to_string(&value).map_err(|e| e.to_string())?;
-    Ok(hex::encode(Sha256::digest(canonical.as_bytes())))
+    let mut hash = Sha256::new();
+    hash.update(canonical.as_bytes());
+    if let Some(given) = metadata_hash {
+        // Canonical JSON holds no raw newline, so no payload alone hashes
+        // like a payload with a version.
+        hash.update(b"\n");
+        hash.update(given.as_bytes());
+    }
+    Ok(hex::encode(hash.finalize()))
 }
 
 /// Content hashes become key and file names: 8–128 of `[0-9A-Za-z_-]`.
@@ -228,6 +238,11 @@ pub fn parse_rfc3339_ms(text: &str) -> Result<u64, String> {
         30,
         31,
     ];
+    if (0..1970).contains(&year) {
+        return Err(format!(
+            "{text:?} is before 1970: a time to run must be 1970-01-01T00:00:00Z or later"
+        ));
+    }
     if !(1970..=9999).contains(&year)
         || !(1..=12).contains(&month)
         || day < 1
@@ -240,7 +255,9 @@ pub fn parse_rfc3339_ms(text: &str) -> Result<u64, String> {
     }
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_minutes * 60;
-    u64::try_from(seconds * 1000 + millis).map_err(|_| format!("{text:?} is before 1970"))
+    u64::try_from(seconds * 1000 + millis).map_err(|_| {
+        format!("{text:?} is before 1970: a time to run must be 1970-01-01T00:00:00Z or later")
+    })
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's

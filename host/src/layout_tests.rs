@@ -34,7 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("metrics", &["queue"]),
-    ("llm", &["runtime", "queue", "redact"]),
+    ("llm", &["runtime", "queue", "redact", "schema"]),
     ("content", &["queue", "job"]),
     ("registry", &["runtime"]),
     ("runtime", &["job", "schema"]),

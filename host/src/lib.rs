@@ -11,7 +11,7 @@
 //! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, llm, queue, schedule, redact, telemetry |
 //! | [`worker`] | a host's loops: claim, run, complete, leases, presence, cron | registry, runtime, llm, content, metrics, queue, schedule, telemetry |
 //! | [`metrics`] | counters and the Prometheus text | queue |
-//! | [`llm`] | the LLM client: dialects, retries, shared limits (slots, budgets, cooldowns), structured output | runtime (its port's types), queue (shared limits), redact |
+//! | [`llm`] | the LLM client: dialects, retries, shared limits (slots, budgets, cooldowns), structured output | runtime (its port's types), queue (shared limits), redact, schema |
 //! | [`content`] | the content store's durable copy and export/import | queue, job |
 //! | [`registry`] | the plugin directory, with hot reload | runtime |
 //! | [`runtime`] | compiles plugins and runs each job in a fresh, limited instance; the `HostServices` port | job, schema |

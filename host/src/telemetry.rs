@@ -71,11 +71,17 @@ pub fn init(verbose: u8, json: bool, otel: Option<&OtelSettings>) -> Telemetry {
     use std::io::IsTerminal;
     use tracing_subscriber::Layer;
     type Boxed = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = tracing_subscriber::fmt::layer();
     let fmt: Boxed = if json {
-        fmt.json().boxed()
+        fmt.with_writer(std::io::stderr).json().boxed()
     } else {
-        fmt.with_ansi(std::io::stderr().is_terminal()).boxed()
+        let ansi = std::io::stderr().is_terminal();
+        fmt.with_writer(move || OneLine {
+            out: std::io::stderr(),
+            ansi,
+        })
+        .with_ansi(ansi)
+        .boxed()
     };
     let (provider, error) = match otel.filter(|o| !o.endpoint.is_empty()) {
         Some(o) => match exporter(o) {
@@ -226,9 +232,64 @@ pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
     }
 }
 
+/// The text log's writer: one event is one line. A newline or carriage
+/// return inside an event (a plugin's message, a provider's body, a job's
+/// error) is written as `\\n` / `\\r`, so no text from outside can forge a
+/// line of its own; without colours, every other control character (an
+/// escape sequence, say) is written as `\\x..` too.
+struct OneLine {
+    out: std::io::Stderr,
+    ansi: bool,
+}
+
+impl std::io::Write for OneLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write_all(&one_line(buf, self.ansi))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `event` with its control characters escaped, its last newline kept.
+fn one_line(event: &[u8], ansi: bool) -> Vec<u8> {
+    let (body, end) = match event.strip_suffix(b"\n") {
+        Some(body) => (body, &b"\n"[..]),
+        None => (event, &b""[..]),
+    };
+    let mut line = Vec::with_capacity(event.len() + 8);
+    for &b in body {
+        match b {
+            b'\n' => line.extend_from_slice(b"\\n"),
+            b'\r' => line.extend_from_slice(b"\\r"),
+            b'\t' => line.push(b),
+            0x1b if ansi => line.push(b),
+            0..=0x1f | 0x7f => line.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+            _ => line.push(b),
+        }
+    }
+    line.extend_from_slice(end);
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_is_one_line_whatever_it_holds() {
+        let forged = b"INFO job: failed: x\n2026-01-01T00:00:00Z ERROR forged\r\x1b[31m\n";
+        let line = one_line(forged, false);
+        assert_eq!(
+            line,
+            b"INFO job: failed: x\\n2026-01-01T00:00:00Z ERROR forged\\r\\x1b[31m\n"
+        );
+        assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+        // With colours on, the escape byte stays (the log's own colours).
+        assert!(one_line(b"\x1b[1mx\n", true).starts_with(b"\x1b"));
+    }
 
     #[test]
     fn traceparents_are_checked_and_written_back_alike() {

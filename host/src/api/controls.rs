@@ -17,8 +17,26 @@ use crate::queue::{MAX_RUNNING_CAP, RateLimit};
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CapBody {
-    /// `null` lifts the cap.
-    max_running: Option<u64>,
+    /// Required; `null` lifts the cap (an empty body must not).
+    #[serde(default, deserialize_with = "given")]
+    max_running: Option<Option<u64>>,
+}
+
+/// A field that must be given, `null` included: `Some(None)` for `null`,
+/// and (through `default`) `None` when it is missing.
+fn given<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// The error for a body without its one field.
+fn missing(field: &str, lifts: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{field} is required (null lifts the {lifts}); an empty body changes nothing"
+    ))
 }
 
 /// `POST /v1/job-types/{job_type}/cap` `{"max_running": N}` (1 to
@@ -31,7 +49,10 @@ pub(super) async fn cap(
 ) -> ApiResult {
     let job_type = job_type(path)?;
     let body: CapBody = parse_body(body)?;
-    if let Some(n) = body.max_running
+    let max_running = body
+        .max_running
+        .ok_or_else(|| missing("max_running", "cap"))?;
+    if let Some(n) = max_running
         && !(1..=MAX_RUNNING_CAP).contains(&n)
     {
         return Err(ApiError::bad_request(format!(
@@ -41,19 +62,20 @@ pub(super) async fn cap(
     state
         .worker
         .queue()
-        .set_cap(&job_type, body.max_running)
+        .set_cap(&job_type, max_running)
         .await?;
     ok(
         StatusCode::OK,
-        json!({ "job_type": job_type, "max_running": body.max_running }),
+        json!({ "job_type": job_type, "max_running": max_running }),
     )
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RateBody {
-    /// `"<jobs>/<interval>"` (`"100/1m"`); `null` lifts the limit.
-    rate_limit: Option<String>,
+    /// `"<jobs>/<interval>"` (`"100/1m"`); required, `null` lifts the limit.
+    #[serde(default, deserialize_with = "given")]
+    rate_limit: Option<Option<String>>,
 }
 
 /// `POST /v1/job-types/{job_type}/rate` `{"rate_limit": "100/1m"}` (jobs 1
@@ -68,6 +90,7 @@ pub(super) async fn rate(
     let body: RateBody = parse_body(body)?;
     let limit = body
         .rate_limit
+        .ok_or_else(|| missing("rate_limit", "limit"))?
         .as_deref()
         .map(RateLimit::parse)
         .transpose()

@@ -1,17 +1,26 @@
-//! Wrong tokens, counted per client address. A bearer token or a dashboard
-//! login that does not match the API token counts against the address it
-//! came from. After [`MAX_WRONG`] within [`WINDOW_MS`] of the first, that
-//! address's attempts with a token are answered 429 with `Retry-After`,
-//! unchecked, right token or not, until the window ends: a guesser gets
-//! [`MAX_WRONG`] tries a window, however many requests it sends at once.
+//! Wrong tokens, counted per client address and in all. A bearer token or
+//! a dashboard login that does not match the API token counts against the
+//! address it came from. After [`MAX_WRONG`] within [`WINDOW_MS`] of the
+//! first, that address's attempts with a token are answered 429 with
+//! `Retry-After`, unchecked, right token or not, until the window ends: a
+//! guesser gets [`MAX_WRONG`] tries a window, however many requests it
+//! sends at once.
+//!
+//! Many addresses (a guesser rotating through 127.x.y.z, say) are bounded
+//! in all: past [`MAX_WRONG_ALL`] wrong tokens within a window, a token
+//! from an address that never presented the right one is held too, until
+//! that window ends. An address that presented the right token and has no
+//! wrong one of its own is never held: the operator's own clients keep
+//! working while a flood is held back. At most [`MAX_ADDRESSES`] addresses
+//! are counted on their own; past that, an address not yet counted is
+//! counted in all only, and is not held for guesses it did not make.
 //!
 //! What it does not touch: sessions already issued (their cookie is not a
 //! guess of the token) and requests without a token. A right token clears
 //! its address's count. Behind a reverse proxy every client has the
 //! proxy's address, so one client's guesses hold up the others' tokens for
 //! the window: the price of not trusting a forwarded-for header, which any
-//! client can write. At most [`MAX_ADDRESSES`] addresses are counted;
-//! past that, addresses not yet counted share one count.
+//! client can write.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -26,10 +35,13 @@ use axum::response::Response;
 pub const MAX_WRONG: u32 = 10;
 /// How long an address's count lasts from its first wrong token.
 pub const WINDOW_MS: u64 = 60_000;
-/// Most addresses counted on their own.
+/// Most addresses counted on their own, and most remembered for a right
+/// token.
 const MAX_ADDRESSES: usize = 10_000;
-/// The count addresses share once [`MAX_ADDRESSES`] are counted, and the
-/// address of a request that came without one (not over TCP).
+/// Wrong tokens from all addresses within a window before tokens from
+/// addresses that never presented the right one are held.
+pub const MAX_WRONG_ALL: u32 = 1_000;
+/// The address of a request that came without one (not over TCP).
 pub const SHARED: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
 /// A request's client, as `deckhand serve` records it (an extractor).
@@ -45,6 +57,8 @@ pub fn address(from: Option<Client>) -> IpAddr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
     pub wait_ms: u64,
+    /// Held for the guesses of every address ([`MAX_WRONG_ALL`]), not its own.
+    pub flood: bool,
 }
 
 impl Held {
@@ -56,8 +70,13 @@ impl Held {
 
     /// What the client is told, naming the limit and the wait.
     pub fn message(self) -> String {
+        let limit = if self.flood {
+            format!("{MAX_WRONG_ALL} wrong tokens from all addresses")
+        } else {
+            format!("{MAX_WRONG} wrong tokens from this address")
+        };
         format!(
-            "{MAX_WRONG} wrong tokens from this address within {} s: try again in {} s",
+            "{limit} within {} s: try again in {} s",
             WINDOW_MS / 1000,
             self.secs()
         )
@@ -82,12 +101,30 @@ impl Count {
     fn live(&self, now_ms: u64) -> bool {
         now_ms < self.since_ms.saturating_add(WINDOW_MS)
     }
+
+    /// How long a held count holds from `now_ms`.
+    fn held(&self, now_ms: u64, flood: bool) -> Held {
+        Held {
+            wait_ms: self.since_ms.saturating_add(WINDOW_MS).saturating_sub(now_ms),
+            flood,
+        }
+    }
 }
 
 /// The counts; see the module's documentation.
 #[derive(Default)]
 pub struct Guesses {
-    counts: Mutex<HashMap<IpAddr, Count>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Wrong tokens per address.
+    counts: HashMap<IpAddr, Count>,
+    /// Wrong tokens from every address.
+    all: Option<Count>,
+    /// Addresses that presented the right token (when they last did).
+    trusted: HashMap<IpAddr, u64>,
 }
 
 impl Guesses {
@@ -95,60 +132,85 @@ impl Guesses {
         Guesses::default()
     }
 
-    fn counts(&self) -> MutexGuard<'_, HashMap<IpAddr, Count>> {
-        // A count is two plain numbers: a panic elsewhere leaves no half
-        // state behind.
-        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        // Counts are plain numbers: a panic elsewhere leaves no half state
+        // behind.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether `addr` may present a token at `now_ms`; if not, how long it
     /// is held.
     pub fn check(&self, addr: IpAddr, now_ms: u64) -> Result<(), Held> {
-        let counts = self.counts();
-        match counts.get(&key(&counts, addr)) {
-            Some(c) if c.wrong >= MAX_WRONG && c.live(now_ms) => Err(Held {
-                wait_ms: c.since_ms.saturating_add(WINDOW_MS) - now_ms,
-            }),
+        let inner = self.inner();
+        let own = inner.counts.get(&addr);
+        if let Some(c) = own.filter(|c| c.wrong >= MAX_WRONG && c.live(now_ms)) {
+            return Err(c.held(now_ms, false));
+        }
+        let flood = inner
+            .all
+            .as_ref()
+            .filter(|c| c.wrong >= MAX_WRONG_ALL && c.live(now_ms));
+        match flood {
+            Some(c) if addr == SHARED || !inner.trusted.contains_key(&addr) => {
+                Err(c.held(now_ms, true))
+            }
             _ => Ok(()),
         }
     }
 
     /// Counts a wrong token from `addr`.
     pub fn wrong(&self, addr: IpAddr, now_ms: u64) {
-        let mut counts = self.counts();
+        let mut inner = self.inner();
+        bump(&mut inner.all, now_ms);
+        // A wrong token ends an address's trust.
+        inner.trusted.remove(&addr);
+        let counts = &mut inner.counts;
         if counts.len() >= MAX_ADDRESSES && !counts.contains_key(&addr) {
             counts.retain(|_, c| c.live(now_ms));
+            if counts.len() >= MAX_ADDRESSES {
+                return;
+            }
         }
-        let key = key(&counts, addr);
-        let count = counts.entry(key).or_insert(Count {
-            wrong: 0,
-            since_ms: now_ms,
-        });
-        if !count.live(now_ms) {
-            *count = Count {
-                wrong: 0,
-                since_ms: now_ms,
-            };
+        let mut count = counts.get(&addr).copied();
+        bump(&mut count, now_ms);
+        if let Some(count) = count {
+            counts.insert(addr, count);
         }
-        count.wrong = count.wrong.saturating_add(1);
     }
 
-    /// A right token from `addr`: its count starts again.
-    pub fn right(&self, addr: IpAddr) {
-        if addr != SHARED {
-            self.counts().remove(&addr);
+    /// A right token from `addr`: its count starts again, and it is trusted
+    /// through a flood of other addresses' guesses.
+    pub fn right(&self, addr: IpAddr, now_ms: u64) {
+        if addr == SHARED {
+            return;
         }
+        let mut inner = self.inner();
+        inner.counts.remove(&addr);
+        let trusted = &mut inner.trusted;
+        if trusted.len() >= MAX_ADDRESSES && !trusted.contains_key(&addr) {
+            // The least recently seen half makes room.
+            let mut seen: Vec<u64> = trusted.values().copied().collect();
+            seen.sort_unstable();
+            let cut = seen[seen.len() / 2];
+            trusted.retain(|_, at| *at > cut);
+        }
+        trusted.insert(addr, now_ms);
     }
 }
 
-/// Where `addr` is counted: on its own, or in the shared count once the
-/// table is full.
-fn key(counts: &HashMap<IpAddr, Count>, addr: IpAddr) -> IpAddr {
-    if counts.contains_key(&addr) || counts.len() < MAX_ADDRESSES {
-        addr
-    } else {
-        SHARED
+/// One more wrong token in `count`, a new window if its own has ended.
+fn bump(count: &mut Option<Count>, now_ms: u64) {
+    let c = count.get_or_insert(Count {
+        wrong: 0,
+        since_ms: now_ms,
+    });
+    if !c.live(now_ms) {
+        *c = Count {
+            wrong: 0,
+            since_ms: now_ms,
+        };
     }
+    c.wrong = c.wrong.saturating_add(1);
 }
 
 #[cfg(test)]
@@ -170,7 +232,11 @@ mod tests {
         assert_eq!(held.wait_ms, WINDOW_MS - 1_000);
         assert_eq!(held.secs(), 59);
         assert_eq!(
-            Held { wait_ms: 1 }.secs(),
+            Held {
+                wait_ms: 1,
+                flood: false
+            }
+            .secs(),
             1,
             "a wait under a second is 1 s"
         );
@@ -185,26 +251,45 @@ mod tests {
             g.wrong(ip(3), 5_000);
         }
         assert!(g.check(ip(3), 5_000).is_err());
-        g.right(ip(3));
+        g.right(ip(3), 5_000);
         assert_eq!(g.check(ip(3), 5_000), Ok(()));
     }
 
     #[test]
-    fn past_max_addresses_new_ones_share_a_count_and_old_ones_are_dropped() {
+    fn a_flood_from_many_addresses_is_bounded_and_locks_out_no_right_token() {
+        let g = Guesses::new();
+        g.right(ip(999_999), 0);
+        // Each address guesses a few times: never held on its own.
+        for n in 0..MAX_WRONG_ALL {
+            assert_eq!(g.check(ip(n), 5), Ok(()));
+            g.wrong(ip(n), 5);
+        }
+        // The flood is held in all: a new address waits out the window...
+        let held = g.check(ip(MAX_WRONG_ALL + 1), 10).unwrap_err();
+        assert_eq!(held.wait_ms, WINDOW_MS - 5);
+        // ...but an address that presented the right token does not.
+        assert_eq!(g.check(ip(999_999), 10), Ok(()));
+        // The window ends: new addresses are checked again.
+        assert_eq!(g.check(ip(MAX_WRONG_ALL + 1), 5 + WINDOW_MS), Ok(()));
+    }
+
+    #[test]
+    fn past_max_addresses_new_ones_are_counted_in_all_only() {
         let g = Guesses::new();
         for n in 0..MAX_ADDRESSES as u32 {
             g.wrong(ip(n), 0);
         }
-        // Full, none expired: new addresses share one count.
-        let (a, b) = (ip(MAX_ADDRESSES as u32), ip(MAX_ADDRESSES as u32 + 1));
+        // Full, none expired: a new address guessing is not held for the
+        // others' guesses, nor for its own (it is bounded in all).
+        let a = ip(MAX_ADDRESSES as u32);
+        g.right(a, 10);
         for _ in 0..MAX_WRONG {
             g.wrong(a, 10);
         }
-        assert!(g.check(b, 10).is_err(), "b shares a's count");
-        assert_eq!(g.check(ip(0), 10), Ok(()), "counted alone, one wrong");
+        assert_eq!(g.inner().counts.len(), MAX_ADDRESSES);
         // After the window, the old counts are dropped on the next wrong.
-        g.wrong(b, WINDOW_MS + 20);
-        assert_eq!(g.counts().len(), 1);
-        assert_eq!(g.check(a, WINDOW_MS + 20), Ok(()));
+        g.wrong(a, WINDOW_MS + 20);
+        assert_eq!(g.inner().counts.len(), 1);
+        assert_eq!(g.check(ip(1), WINDOW_MS + 20), Ok(()));
     }
 }

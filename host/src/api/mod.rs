@@ -7,7 +7,8 @@
 //! configured, `/v1/*` needs `Authorization: Bearer <token>` or a dashboard
 //! session (`ui/session.rs`, with its CSRF rules); `/health` and `/metrics`
 //! stay open. Wrong tokens hold up their client's address for a while
-//! (`guesses.rs`). The dashboard (`ui/`) is served at `/ui`.
+//! (`guesses.rs`). Without a token, only requests addressed to a loopback
+//! name are served (`rebinding.rs`). The dashboard (`ui/`) is served at `/ui`.
 
 mod browse;
 mod controls;
@@ -15,6 +16,7 @@ mod dlq;
 pub mod guesses;
 mod jobs;
 mod ops;
+pub mod rebinding;
 mod schedules;
 pub mod ui;
 
@@ -48,6 +50,9 @@ pub struct ApiState {
     pub sessions: ui::session::Sessions,
     /// Wrong tokens per client address (`guesses.rs`).
     pub guesses: guesses::Guesses,
+    /// Host names served without a token besides loopback ones
+    /// (`api.allowed_hosts`, `rebinding.rs`).
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Longest `wait` a client may ask for.
@@ -97,6 +102,7 @@ pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
             axum::routing::put(schedules::put).delete(schedules::remove),
         )
         .route("/schedules/{name}/run", post(schedules::run))
+        .layer(middleware::from_fn(json_only))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest("/v1", v1)
@@ -104,7 +110,12 @@ pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rebinding::guard,
+        ))
         .with_state(state)
 }
 
@@ -222,7 +233,7 @@ async fn authenticate(
             }
             return e.into_response();
         }
-        Ok(()) if bearer => state.guesses.right(addr),
+        Ok(()) if bearer => state.guesses.right(addr, now),
         Ok(()) => {}
     }
     next.run(request).await
@@ -242,6 +253,41 @@ fn too_many_guesses(held: guesses::Held) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not served at {}", request.method(), request.uri().path()),
+    )
+}
+
+/// Refuses a body that says it is not JSON (`text/plain`, a form): every
+/// body of the API is JSON, and those are the types a page on another site
+/// may send without asking the browser first. A body without a type is
+/// read as JSON (curl's `--data-binary`, say, when told nothing).
+async fn json_only(request: Request, next: Next) -> Response {
+    let media = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("?"))
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    if let Some(media) = media
+        && media != "application/json"
+        && !(media.starts_with("application/") && media.ends_with("+json"))
+    {
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "Content-Type {:?}: send application/json",
+                media.chars().take(100).collect::<String>()
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// The `{id}` of a route, with errors in the API's shape (a path that is

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::{ApiError, ApiResult, ApiState, ok, parse_body};
+use crate::queue::QueueError;
 use crate::schedule::Schedule;
 
 /// `GET /v1/schedules`: every schedule with the last tick it fired and
@@ -55,7 +56,12 @@ pub(super) async fn put(
     }
     let schedule: Schedule = serde_json::from_value(body)
         .map_err(|e| ApiError::bad_request(format!("not a schedule: {e}")))?;
-    state.worker.queue().put_schedule(&schedule).await?;
+    // A schedule of a type no host offers would only warn at every tick.
+    let queue = state.worker.queue();
+    if schedule.check().is_ok() && !queue.type_known(&schedule.job_type).await? {
+        return Err(QueueError::UnknownJobType(schedule.job_type).into());
+    }
+    queue.put_schedule(&schedule).await?;
     ok(StatusCode::OK, json!({ "schedule": schedule }))
 }
 

@@ -426,6 +426,7 @@ fn spawn_api(
             worker: worker.clone(),
             sessions: deckhand::api::ui::session::Sessions::new(&token),
             guesses: deckhand::api::guesses::Guesses::new(),
+            allowed_hosts: config.api.allowed_hosts.clone(),
         }),
         config.api.max_body_bytes,
     );

@@ -116,6 +116,10 @@ pub struct ApiSection {
     /// Prefer `DECKHAND_API_TOKEN` to writing it here.
     pub token: String,
     pub max_body_bytes: usize,
+    /// Host names the API answers to without a token, besides `localhost`
+    /// and loopback addresses (a `Host` naming anything else is refused:
+    /// DNS rebinding).
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,6 +196,7 @@ impl Default for ApiSection {
             listen: "127.0.0.1:8080".into(),
             token: String::new(),
             max_body_bytes: 16 * 1024 * 1024,
+            allowed_hosts: Vec::new(),
         }
     }
 }

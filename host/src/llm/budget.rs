@@ -60,7 +60,7 @@ impl RateHeaders {
 pub(super) fn parse_reset(text: &str) -> Option<Duration> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return provider_wait(secs);
     }
     let mut total = 0.0f64;
     let mut rest = text;
@@ -85,7 +85,10 @@ pub(super) fn parse_reset(text: &str) -> Option<Duration> {
         total += value * scale;
         rest = &rest[unit_len..];
     }
-    (total.is_finite() && !text.is_empty()).then(|| Duration::from_secs_f64(total))
+    if text.is_empty() {
+        return None;
+    }
+    provider_wait(total)
 }
 
 impl LlmClient {
@@ -218,5 +221,14 @@ mod tests {
         assert_eq!(RateHeaders::read(&HeaderMap::new()).pause(100), None);
         h.insert("x-ratelimit-reset-requests", "99h".parse().unwrap());
         assert_eq!(RateHeaders::read(&h).pause(100), Some(MAX_WAIT));
+        // Numbers no Duration can hold are clamped, not panicked on.
+        for huge in ["1e20", "1e300", "99999999999999999999h", "1e20s"] {
+            let read = parse_reset(huge);
+            assert!(read.is_none_or(|d| d <= LONGEST_HEADER_WAIT), "{huge}");
+        }
+        h.insert("x-ratelimit-reset-requests", "1e20".parse().unwrap());
+        assert_eq!(RateHeaders::read(&h).pause(100), Some(MAX_WAIT));
+        assert_eq!(parse_reset("-1"), None);
+        assert_eq!(parse_reset("NaN"), None);
     }
 }

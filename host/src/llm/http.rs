@@ -23,11 +23,30 @@ enum Attempt {
 }
 
 /// An answer read whole.
-struct Answer {
+struct Answer<T = String> {
     status: StatusCode,
     retry_after: Option<Duration>,
     limits: RateHeaders,
-    text: String,
+    text: T,
+}
+
+/// Largest answer body read from a provider; a longer one is refused
+/// before it is held whole (a provider's body is outside data).
+const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// A provider's body, read up to [`MAX_ANSWER_BYTES`]: `Err` says it was
+/// longer. A body cut off by the connection reads as what arrived.
+async fn read_body(mut resp: reqwest::Response) -> Result<String, String> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(format!(
+                "the provider's answer is longer than {MAX_ANSWER_BYTES} bytes: not read"
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 impl LlmClient {
@@ -138,7 +157,7 @@ impl LlmClient {
                 status: resp.status(),
                 retry_after: parse_retry_after(resp.headers()),
                 limits: RateHeaders::read(resp.headers()),
-                text: resp.text().await.unwrap_or_default(),
+                text: read_body(resp).await.map(|t| self.redacted(t)),
             })
         }
         .await;
@@ -165,6 +184,19 @@ impl LlmClient {
             }
         };
         self.heed(&answer.limits, tokens).await;
+        let answer = match answer.text {
+            Ok(text) => Answer {
+                status: answer.status,
+                retry_after: answer.retry_after,
+                limits: answer.limits,
+                text,
+            },
+            Err(too_large) => {
+                self.settle_budget(tokens, tokens).await;
+                self.count(stat::LLM_ERRORS, 1).await;
+                return Err(LlmError::InvalidResponse(too_large));
+            }
+        };
         if answer.status.is_success() {
             return self
                 .accept(&answer.text, tokens, usage)
@@ -233,8 +265,9 @@ impl LlmClient {
                 } else {
                     format!("${}", self.config.api_key_env)
                 };
+                // The body is left out: providers echo (part of) the key.
                 Err(LlmError::NotConfigured(format!(
-                    "the provider refused the credentials (HTTP {status}); check {key}: {excerpt}"
+                    "the provider refused the credentials (HTTP {status}); check {key}"
                 )))
             }
             429 => {
@@ -263,16 +296,42 @@ impl LlmClient {
     }
 }
 
+impl LlmClient {
+    /// `text` (a provider's body) with the API key replaced, and in a body
+    /// of error size (64 KiB at most) any run of eight or more of its
+    /// characters too: providers echo the key, whole or in part.
+    fn redacted(&self, text: String) -> String {
+        let Some(key) = self.api_key.as_deref() else {
+            return text;
+        };
+        let mut out = text.replace(key, "[redacted]");
+        if out.len() > 64 * 1024 {
+            return out;
+        }
+        for len in (8..key.len()).rev() {
+            for start in 0..=key.len() - len {
+                if let Some(part) = key.get(start..start + len)
+                    && out.contains(part)
+                {
+                    out = out.replace(part, "[redacted]");
+                }
+            }
+        }
+        out
+    }
+}
+
 /// `Retry-After` as seconds or an HTTP date.
 fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     if let Ok(secs) = value.trim().parse::<f64>() {
-        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
+        return super::provider_wait(secs);
     }
     let when = httpdate::parse_http_date(value.trim()).ok()?;
     Some(
         when.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .min(super::LONGEST_HEADER_WAIT),
     )
 }
 
@@ -291,6 +350,13 @@ mod tests {
             httpdate::fmt_http_date(future).parse().unwrap(),
         );
         let d = parse_retry_after(&h).unwrap();
+        // A number no Duration can hold is clamped, not panicked on.
+        let mut huge = reqwest::header::HeaderMap::new();
+        huge.insert(reqwest::header::RETRY_AFTER, "1e20".parse().unwrap());
+        assert_eq!(
+            parse_retry_after(&huge),
+            Some(super::super::LONGEST_HEADER_WAIT)
+        );
         assert!(
             d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
             "{d:?}"

@@ -58,6 +58,9 @@ pub struct LlmConfig {
     /// hosts (none: no limit). A request takes its prompt and `max_tokens`
     /// up front, as providers count it, and settles what it used.
     pub tokens_per_minute: Option<u64>,
+    /// Models a job may name besides `model` (a request naming any other is
+    /// refused before it reaches the provider); empty: only `model`.
+    pub allowed_models: Vec<String>,
 }
 
 impl Default for LlmConfig {
@@ -76,6 +79,7 @@ impl Default for LlmConfig {
             max_in_flight: None,
             requests_per_minute: None,
             tokens_per_minute: None,
+            allowed_models: Vec::new(),
         }
     }
 }
@@ -137,6 +141,19 @@ pub const DEFAULT_MAX_TOKENS: u32 = 2048;
 /// Longest wait for a provider's `Retry-After` or a shared cooldown.
 const MAX_WAIT: Duration = Duration::from_secs(300);
 
+/// The longest wait a provider's header is read as; what the host then
+/// holds back for is bounded again by [`MAX_WAIT`].
+const LONGEST_HEADER_WAIT: Duration = Duration::from_secs(86_400);
+
+/// A wait a provider asks for in seconds (a header), clamped to
+/// [`LONGEST_HEADER_WAIT`]: a provider's number is outside data, and
+/// `Duration::from_secs_f64` panics on values it cannot hold (`1e20`).
+/// `None` for a negative or non-finite number.
+pub(crate) fn provider_wait(secs: f64) -> Option<Duration> {
+    (secs.is_finite() && secs >= 0.0)
+        .then(|| Duration::from_secs_f64(secs.min(LONGEST_HEADER_WAIT.as_secs_f64())))
+}
+
 impl LlmClient {
     pub fn new(config: LlmConfig, queue: Option<Queue>) -> Result<LlmClient, LlmConfigError> {
         if !(config.timeout_secs > 0.0 && config.timeout_secs.is_finite()) {
@@ -190,7 +207,7 @@ impl LlmClient {
             .as_deref()
             .map(compile_schema)
             .transpose()?;
-        let model = request.model.as_deref().unwrap_or(&self.config.model);
+        let model = self.model_for(request)?;
         let mut messages = request.messages.clone();
         let (mut prompt_tokens, mut completion_tokens) = (0u32, 0u32);
         let attempts = if schema.is_some() {
@@ -248,6 +265,28 @@ impl LlmClient {
         )))
     }
 
+    /// The model that serves `request`: the configured one, or one it
+    /// names that `llm.allowed_models` lists. A job's payload is outside
+    /// data: it must not pick what the operator pays for.
+    fn model_for<'r>(&'r self, request: &'r LlmRequest) -> Result<&'r str, LlmError> {
+        match request.model.as_deref() {
+            None => Ok(&self.config.model),
+            Some(m) if m == self.config.model || self.config.allowed_models.iter().any(|a| a == m) => {
+                Ok(m)
+            }
+            Some(m) => Err(LlmError::InvalidRequest(format!(
+                "model {:?} is not allowed on this host: it serves {:?}{}",
+                truncate(m, 100),
+                self.config.model,
+                if self.config.allowed_models.is_empty() {
+                    " (llm.allowed_models lists no other)".to_string()
+                } else {
+                    format!(" and llm.allowed_models {:?}", self.config.allowed_models)
+                }
+            ))),
+        }
+    }
+
     fn response(&self, reply: Reply, prompt_tokens: u32, completion_tokens: u32) -> LlmResponse {
         LlmResponse {
             content: reply.content,
@@ -263,12 +302,9 @@ impl LlmClient {
 fn compile_schema(text: &str) -> Result<(Value, jsonschema::Validator), LlmError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| LlmError::InvalidRequest(format!("response-schema is not JSON: {e}")))?;
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&value)
-        .map_err(|e| {
-            LlmError::InvalidRequest(format!("response-schema is not a valid JSON Schema: {e}"))
-        })?;
+    let validator = crate::schema::compile(&value).map_err(|e| {
+        LlmError::InvalidRequest(format!("response-schema is not a valid JSON Schema: {e}"))
+    })?;
     Ok((value, validator))
 }
 

@@ -106,6 +106,10 @@ pub const MAX_DEPENDENCIES: usize = 1_000;
 pub const MAX_BATCH_JOBS: usize = 100_000;
 /// Most retries a job may ask for.
 pub const MAX_RETRIES: u32 = 1_000;
+/// Most `metadata` entries one job may carry.
+pub const MAX_METADATA_ENTRIES: usize = 64;
+/// Most bytes of `metadata` (keys and values) one job may carry.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 /// The largest cap on jobs of one type running at once (`set_cap`).
 pub const MAX_RUNNING_CAP: u64 = 1_000_000;
 

@@ -187,6 +187,15 @@ impl Queue {
             .collect())
     }
 
+    /// Whether any host ever registered `job_type` on this queue.
+    pub async fn type_known(&self, job_type: &str) -> Result<bool, QueueError> {
+        Ok(self
+            .conn
+            .clone()
+            .hexists(self.key(&[key::TYPES]), job_type)
+            .await?)
+    }
+
     /// Whether a live host offers `job_type` (false also when none ever did).
     pub async fn type_is_live(&self, job_type: &str) -> Result<bool, QueueError> {
         let raw: Option<String> = self

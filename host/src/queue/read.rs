@@ -137,10 +137,13 @@ impl Queue {
         timeout: Duration,
     ) -> Result<Vec<JobRecord>, QueueError> {
         let deadline = deadline_after(timeout);
+        // An id named twice is waited for and answered once; only statuses
+        // are read until every job has finished, then each record once.
+        let ids = &unique(ids);
         // Subscribe first, then read: a job that ends in between is seen by one or the other.
         let mut pubsub = self.pubsub().await?;
         pubsub.subscribe(self.finished_channel()).await?;
-        let mut open = unfinished(ids, &self.get_many(ids).await?)?;
+        let mut open = unfinished(ids, &self.statuses(ids).await?)?;
         let mut messages = pubsub.on_message();
         loop {
             while !open.is_empty() {
@@ -167,9 +170,9 @@ impl Queue {
             // With `min_replica_acks`, what is answered is on the replicas
             // too: a caller does not act on a result a failover could take
             // back. One the failover did take back is waited for again.
-            let jobs = self.records(ids, Read::Replicated).await?;
-            open = unfinished(ids, &jobs)?;
+            open = unfinished(ids, &self.statuses_read(ids, Read::Replicated).await?)?;
             if open.is_empty() {
+                let jobs = self.records(ids, Read::Replicated).await?;
                 return Ok(jobs.into_iter().flatten().collect());
             }
         }
@@ -345,16 +348,25 @@ pub struct Outcome {
 
 /// The ids of `jobs` (read for `ids`, in order) that have not finished;
 /// [`QueueError::NotFound`] for the first that does not exist.
-fn unfinished(ids: &[String], jobs: &[Option<JobRecord>]) -> Result<HashSet<String>, QueueError> {
+fn unfinished(
+    ids: &[String],
+    statuses: &[Option<JobStatus>],
+) -> Result<HashSet<String>, QueueError> {
     let mut open = HashSet::new();
-    for (id, job) in ids.iter().zip(jobs) {
-        match job {
+    for (id, status) in ids.iter().zip(statuses) {
+        match status {
             None => return Err(QueueError::NotFound(id.clone())),
-            Some(job) if !job.status.is_finished() => {
+            Some(status) if !status.is_finished() => {
                 open.insert(id.clone());
             }
             Some(_) => {}
         }
     }
     Ok(open)
+}
+
+/// `ids` without repeats, in the order each first appears.
+fn unique(ids: &[String]) -> Vec<String> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
 }

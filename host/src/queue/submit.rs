@@ -199,6 +199,7 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
             format!("{n} is over the limit of {MAX_RETRIES}"),
         ));
     }
+    check_metadata(req)?;
     if let Some(id) = &req.id {
         valid_id(id).map_err(|r| invalid("job id", r))?;
     }
@@ -221,6 +222,26 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
         valid_id(dep).map_err(|r| invalid("depends_on", r))?;
     }
     check_schedule(config, req)
+}
+
+/// `metadata` within [`MAX_METADATA_ENTRIES`] and [`MAX_METADATA_BYTES`]:
+/// it is stored with the job and handed to its plugin on every attempt.
+fn check_metadata(req: &SubmitRequest) -> Result<(), QueueError> {
+    let entries = req.metadata.len();
+    if entries > MAX_METADATA_ENTRIES {
+        return Err(invalid(
+            "metadata",
+            format!("{entries} entries; at most {MAX_METADATA_ENTRIES}"),
+        ));
+    }
+    let bytes: usize = req.metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if bytes > MAX_METADATA_BYTES {
+        return Err(invalid(
+            "metadata",
+            format!("{bytes} bytes of keys and values; at most {MAX_METADATA_BYTES}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The checks of a job scheduled for later: a time or a delay, not both;

@@ -16,10 +16,11 @@ pub use config::{WorkerConfig, default_host_id};
 pub use presence::{DATA_LOSS_DEGRADED, Presence};
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -253,21 +254,27 @@ impl Worker {
                 cancel: cancel.clone(),
             },
         );
+        // Leaves `in_flight` on every way out, a panic included: a job left
+        // there would have its lease renewed until the host restarts.
+        let _running = Running {
+            worker: &self,
+            id: &job.id,
+        };
         let started = std::time::Instant::now();
         if self.complete_from_directory(&job).await {
-            lock(&self.in_flight).remove(&job.id);
             return;
         }
         let outcome = tokio::select! {
             // Boxed, like the recording below: the plugin call's state is
             // large, and run_job's own future is moved when it is spawned.
-            outcome = Box::pin(self.run_plugin(&job)) => Some(outcome),
+            outcome = Box::pin(AssertUnwindSafe(self.run_plugin(&job)).catch_unwind()) => {
+                Some(outcome.unwrap_or_else(|panic| (Err(host_failure(&*panic)), String::new())))
+            }
             _ = cancel.cancelled() => None,
         };
         let Some((result, version)) = outcome else {
             // The lease was lost or the host is handing the job back; whoever
             // holds the job now records its outcome.
-            lock(&self.in_flight).remove(&job.id);
             tracing::info!(job_id = %job.id, "stopped: this host no longer holds the lease");
             return;
         };
@@ -284,7 +291,6 @@ impl Worker {
         let outcome = Box::pin(self.record(&job, result, &version)).await;
         tracing::Span::current().record("outcome", outcome);
         self.metrics.job_processed(&job.job_type, outcome, took);
-        lock(&self.in_flight).remove(&job.id);
     }
 
     /// Runs `job` in its plugin: the result and the plugin's version id.
@@ -371,6 +377,32 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+/// A job's place in `in_flight`, given up when dropped.
+struct Running<'w> {
+    worker: &'w Worker,
+    id: &'w str,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        lock(&self.worker.in_flight).remove(self.id);
+    }
+}
+
+/// The failure recorded when the host itself panicked while running a job
+/// (a bug, never the plugin's doing): retried, with what the panic said.
+fn host_failure(panic: &(dyn std::any::Any + Send)) -> JobFailure {
+    let said = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!("the host panicked while running a job: {said}");
+    JobFailure::Retry {
+        message: format!("the host failed while running the job ({said})"),
     }
 }
 

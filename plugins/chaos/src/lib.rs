@@ -169,7 +169,9 @@ impl Guest for Chaos {
                         json!({ "attempt": job.attempt, "feedback": job.feedback }).to_string()
                     );
                 }
-                let message = format!("attempt {} failed on purpose", job.attempt);
+                // `say`: text added to the error (a newline, say).
+                let say = p["say"].as_str().unwrap_or("");
+                let message = format!("attempt {} failed on purpose{say}", job.attempt);
                 match p["error"].as_str().unwrap_or("retry") {
                     "fail" => Err(JobError::Fail(message)),
                     "feedback" => Err(JobError::RetryWithFeedback(RetryFeedback {

@@ -191,7 +191,7 @@ async fn login(
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         return login_form(StatusCode::UNAUTHORIZED, "That is not the API token.");
     }
-    state.guesses.right(addr);
+    state.guesses.right(addr, now);
     let mut response = Redirect::to("/ui/").into_response();
     set_cookie(
         &mut response,

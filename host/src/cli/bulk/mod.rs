@@ -142,6 +142,15 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
             );
             EXIT_ERROR
         }
+        // Every job finished, yet a result could not be read back (Redis
+        // lost it after the last check): the output is not complete.
+        None if c.unfinished > 0 => {
+            eprintln!(
+                "deckhand: {} results could not be read back; run the same command again to collect them",
+                c.unfinished
+            );
+            EXIT_ERROR
+        }
         None if c.failed > 0 => EXIT_JOB_FAILED,
         None => EXIT_OK,
     })
@@ -263,13 +272,15 @@ impl Run<'_> {
             let mut recheck_at = tokio::time::Instant::now() + RECHECK;
             loop {
                 self.report(&bar, &mut last_line);
-                if self.finished == self.ids.len() {
-                    clear(&bar);
-                    return None;
-                }
                 if let Err(e) = self.write_finished(out).await {
                     eprintln!("deckhand: lost Redis while writing results ({e}); reconnecting");
                     continue 'connect;
+                }
+                // Done once every result is written, not when every job is
+                // marked finished: a result Redis lost is run again.
+                if self.written == self.ids.len() {
+                    clear(&bar);
+                    return None;
                 }
                 tokio::select! {
                     msg = messages.next() => match msg {

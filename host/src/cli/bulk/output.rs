@@ -5,7 +5,10 @@
 use super::*;
 
 impl Run<'_> {
-    /// Writes the finished records at the front of the output order.
+    /// Writes the finished records at the front of the output order. A
+    /// record marked finished whose job Redis no longer has (it came back
+    /// empty between the message and this read), or has again unfinished,
+    /// is not written: it is followed again, and submitted again if lost.
     pub(super) async fn write_finished(&mut self, out: &mut impl Write) -> Result<(), QueueError> {
         loop {
             let end = (self.written..self.ids.len())
@@ -20,13 +23,49 @@ impl Run<'_> {
                 .queue
                 .outcomes(&self.followed[self.written..end])
                 .await?;
+            let (mut stalled, mut lost) = (false, Vec::new());
             for (i, record) in (self.written..end).zip(records) {
-                let line = self.line(i, record.as_ref());
-                writeln!(out, "{line}").map_err(|e| QueueError::Protocol(e.to_string()))?;
+                match record {
+                    Some(job) if job.status.is_finished() => {
+                        if !stalled {
+                            let line = self.line(i, Some(&job));
+                            writeln!(out, "{line}")
+                                .map_err(|e| QueueError::Protocol(e.to_string()))?;
+                            self.written = i + 1;
+                        }
+                    }
+                    unfinished => {
+                        stalled = true;
+                        self.reopen(i);
+                        if unfinished.is_none() {
+                            lost.push(i);
+                        }
+                    }
+                }
             }
             out.flush()
                 .map_err(|e| QueueError::Protocol(e.to_string()))?;
-            self.written = end;
+            if !lost.is_empty() {
+                eprintln!(
+                    "deckhand: Redis no longer has {} finished jobs of this run (it lost data); submitting them again",
+                    lost.len()
+                );
+                return self
+                    .submit_indices(&lost)
+                    .await
+                    .map_err(QueueError::Protocol);
+            }
+            if stalled {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Follows record `i` again: it was marked finished, but is not.
+    fn reopen(&mut self, i: usize) {
+        if self.done[i] {
+            self.done[i] = false;
+            self.finished -= 1;
         }
     }
 

@@ -1,0 +1,443 @@
+//! The third round of attacks on the host, each kept fixed: a job's schema
+//! reaches no file or network; a rebound page cannot steer a loopback API;
+//! a provider's numbers cannot panic the host, its bodies are bounded and
+//! never echo the key, and the payload does not pick the model; a submitter
+//! cannot name another payload's stored result; metadata is bounded; a wait
+//! reads each job once; no text from outside forges a log line. Real Redis,
+//! the real binary and real components; a fake provider where one is needed.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::api::Api;
+use common::fake_llm::{Answer, FakeLlm};
+use common::host::Host;
+use common::redis::TestRedis;
+use common::*;
+use serde_json::{Value, json};
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no code>")
+}
+
+/// A host with the `llm` and `chaos` plugins against `fake`, configured by
+/// `toml` (an `[llm]` section at least) and `env`.
+fn llm_host(
+    id: &str,
+    redis: &TestRedis,
+    dir: &tempfile::TempDir,
+    toml: &str,
+    env: &[(&str, &str)],
+) -> Host {
+    let config = dir.path().join(format!("{id}.toml"));
+    std::fs::write(&config, toml).unwrap();
+    let config = config.display().to_string();
+    Host::start_with_env(id, &redis.url(), dir.path(), &["--config", &config], env)
+}
+
+fn llm_toml(fake: &FakeLlm) -> String {
+    format!(
+        "[llm]\nprovider = \"openai-compatible\"\nbase_url = \"{}\"\nmodel = \"m\"\nmax_http_attempts = 1\nmax_schema_attempts = 1\n",
+        fake.url()
+    )
+}
+
+/// Submits `job_type` with `payload` (no retries) and waits for its end.
+async fn run_once(api: &Api, job_type: &str, payload: Value) -> Value {
+    let (status, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": job_type, "payload": payload, "max_retries": 0 }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    api.wait(&[id.as_str()]).await.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_reaches_no_file_and_blocks_no_thread() {
+    let redis = TestRedis::start();
+    let fake = FakeLlm::start().await;
+    fake.always(Answer::content("{\"key\": \"x\"}"));
+    let dir = plugin_dir(&["llm"]);
+    let secret = dir.path().join("secret.json");
+    std::fs::write(&secret, r#"{"key": {"const": "the-secret-value"}}"#).unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let host = llm_host("refs", &redis, &dir, &llm_toml(&fake), &[]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+
+    for target in [
+        format!("file://{}#/key", secret.display()),
+        format!("file://{}", fifo.display()),
+        "file:///dev/zero".to_string(),
+        "http://127.0.0.1:9/schema.json".to_string(),
+    ] {
+        let job = tokio::time::timeout(
+            Duration::from_secs(30),
+            run_once(
+                &api,
+                "llm",
+                json!({ "prompt": "x", "schema": { "$ref": target } }),
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{target}: the job did not end:\n{}", host.log()));
+        assert_eq!(job["status"], "dead", "{target}: {job}");
+        let error = job["errors"].to_string();
+        assert!(error.contains("external references"), "{target}: {error}");
+        assert!(!error.contains("the-secret-value"), "{error}");
+        let (status, _) = api.get("/health").await;
+        assert_eq!(status, 200, "{target}: the host still answers");
+    }
+    assert_eq!(fake.calls(), 0, "no schema that fails to compile is sent");
+    assert!(!host.log().contains("the-secret-value"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_page_cannot_reach_the_api_without_a_token() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let config = dir.path().join("api.toml");
+    std::fs::write(&config, "[api]\nallowed_hosts = [\"deckhand.lan\"]\n").unwrap();
+    let config = config.display().to_string();
+    let host = Host::start("rebind", &redis.url(), dir.path(), &["--config", &config]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let port = host.api.rsplit(':').next().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, host_header: String| {
+        http.request(method, format!("{}{path}", host.api))
+            .header("host", host_header)
+            .header("origin", "http://attacker.example")
+            .json(&json!({ "job_type": "echo", "payload": {} }))
+            .send()
+    };
+    for (method, path) in [
+        (reqwest::Method::POST, "/v1/jobs"),
+        (reqwest::Method::POST, "/v1/job-types/echo/pause"),
+        (reqwest::Method::POST, "/v1/dlq/purge"),
+        (reqwest::Method::GET, "/ui/"),
+        (reqwest::Method::GET, "/health"),
+    ] {
+        let resp = send(method.clone(), path, format!("attacker.example:{port}"))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{method} {path}");
+        assert!(
+            resp.headers().get("set-cookie").is_none(),
+            "{path}: no session for a rebound page"
+        );
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(code(&body), "host_not_allowed", "{body}");
+    }
+    // Loopback names and the listed name are served.
+    for name in [format!("localhost:{port}"), format!("deckhand.lan:{port}")] {
+        let resp = http
+            .get(format!("{}/health", host.api))
+            .header("host", &name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{name}");
+    }
+    let stats = deckhand::queue::Queue::connect(&redis.url(), Default::default())
+        .await
+        .unwrap()
+        .stats()
+        .await
+        .unwrap();
+    assert_eq!(stats.get("submitted"), None, "nothing was submitted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_numbers_and_bodies_cannot_hurt_the_host() {
+    let redis = TestRedis::start();
+    let fake = FakeLlm::start().await;
+    let key = "sk-test-0123456789abcdefSECRET";
+    let dir = plugin_dir(&["llm", "chaos"]);
+    let toml = format!("{}allowed_models = [\"m-small\"]\n", llm_toml(&fake));
+    let host = llm_host(
+        "provider",
+        &redis,
+        &dir,
+        &toml,
+        &[("DECKHAND_LLM_API_KEY", key)],
+    );
+    let api = Api::new(&host);
+    api.ready(&host).await;
+
+    // Numbers no Duration holds, on a success and on a failure: clamped.
+    fake.script([
+        Answer::content("hi")
+            .header("x-ratelimit-reset-requests", "1e20")
+            .header("x-ratelimit-reset-tokens", "1e300s"),
+        Answer::status(500, "{}").header("retry-after", "1e20"),
+    ]);
+    let ok = run_once(&api, "chaos.llm", json!({ "prompt": "a" })).await;
+    assert_eq!(ok["status"], "completed", "{ok}\n{}", host.log());
+    let failed = run_once(&api, "chaos.llm", json!({ "prompt": "b" })).await;
+    assert_eq!(failed["status"], "dead", "{failed}");
+
+    // A provider echoing the key, whole or in part: never repeated.
+    fake.script([
+        Answer::status(401, &format!("{{\"error\": \"bad key {key}\"}}")),
+        Answer::status(400, &format!("{{\"error\": \"key {} is odd\"}}", &key[..12])),
+    ]);
+    for prompt in ["c", "d"] {
+        let job = run_once(&api, "chaos.llm", json!({ "prompt": prompt })).await;
+        assert_eq!(job["status"], "dead", "{job}");
+        assert!(!job.to_string().contains(&key[..12]), "{job}");
+    }
+
+    // An answer past the body bound is refused, not held.
+    fake.script([Answer::status(200, &" ".repeat(17 * 1024 * 1024))]);
+    let big = run_once(&api, "chaos.llm", json!({ "prompt": "e" })).await;
+    assert_eq!(big["status"], "dead", "{big}");
+    assert!(big["errors"].to_string().contains("longer than"), "{big}");
+
+    // The payload names a model the operator did not allow: never sent.
+    let calls = fake.calls();
+    let job = run_once(&api, "llm", json!({ "prompt": "x", "model": "gpt-pricey" })).await;
+    assert_eq!(job["status"], "dead", "{job}");
+    assert!(job["errors"].to_string().contains("not allowed"), "{job}");
+    assert_eq!(fake.calls(), calls, "no request for a model not allowed");
+    fake.script([Answer::content("small")]);
+    let job = run_once(&api, "llm", json!({ "prompt": "x", "model": "m-small" })).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(fake.seen().last().unwrap().body["model"], "m-small");
+
+    let log = host.log();
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(!log.contains(&key[..12]), "the key reached the log");
+    let (_, health) = api.get("/health").await;
+    assert_eq!(health["running_jobs"], 0, "nothing stranded in flight: {health}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitter_cannot_name_another_payloads_result() {
+    let redis = TestRedis::start();
+    let fake = FakeLlm::start().await;
+    // Each answer names the prompt it was asked.
+    fake.respond_with(|body| {
+        let asked = body["messages"].to_string();
+        let who = if asked.contains("victim") { "victim" } else { "attacker" };
+        Answer::content(&format!("answer to {who}"))
+    });
+    let dir = plugin_dir(&["llm"]);
+    let host = llm_host("poison", &redis, &dir, &llm_toml(&fake), &[]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+
+    let victim = json!({ "prompt": "victim" });
+    // The hash the host once took the submitter's word for.
+    let victims_hash = deckhand::content::content_hash(&victim.to_string(), None).unwrap();
+    let (status, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "llm", "payload": { "prompt": "attacker" },
+                    "metadata": { "content_hash": victims_hash } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let attacker = body["id"].as_str().unwrap().to_string();
+    api.wait(&[attacker.as_str()]).await;
+
+    let job = run_once(&api, "llm", victim).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_ne!(job["cache_hit"], true, "{job}");
+    assert!(
+        job["result"].to_string().contains("answer to victim"),
+        "the victim got its own answer: {job}"
+    );
+    assert_eq!(fake.calls(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_is_bounded_and_a_wait_reads_each_job_once() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let host = Host::start("bounds", &redis.url(), dir.path(), &[]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+
+    let many: serde_json::Map<String, Value> =
+        (0..65).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let large = json!({ "k": "x".repeat(70 * 1024) });
+    for metadata in [Value::Object(many), large] {
+        let (status, body) = api
+            .post(
+                "/v1/jobs",
+                json!({ "job_type": "echo", "payload": {}, "metadata": metadata }),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.to_string().contains("metadata"), "{body}");
+    }
+
+    let (status, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "echo", "payload": { "blob": "y".repeat(1 << 20) } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let ids = vec![id.as_str(); 1000];
+    let jobs = api.wait(&ids).await;
+    assert_eq!(jobs.len(), 1, "an id named 1,000 times is answered once");
+    assert_eq!(jobs[0]["id"], id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_from_outside_forges_no_log_line() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["chaos"]);
+    let host = Host::start("forge", &redis.url(), dir.path(), &[]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let forged = "\n2099-01-01T00:00:00.000000Z ERROR deckhand: forged by a plugin\r\n";
+    let job = run_once(&api, "chaos.fail", json!({ "error": "fail", "say": forged })).await;
+    assert_eq!(job["status"], "dead", "{job}");
+    host.wait_for_log("forged by a plugin");
+    let log = host.log();
+    assert!(
+        !log.lines().any(|l| l.starts_with("2099-01-01")),
+        "a plugin's text began a line of its own:\n{log}"
+    );
+    assert!(log.contains("\\n2099-01-01"), "{log}");
+}
+
+/// Guesses from many addresses (127.0.x.y) are bounded in all; an address
+/// that presented the right token keeps working through the flood, and
+/// addresses past the table of counted ones are not held for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_guesses_is_bounded_and_locks_out_no_right_token() {
+    use deckhand::api::guesses::MAX_WRONG_ALL;
+    const TOKEN: &str = "s3cret-enough";
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let host = Host::start_with_env(
+        "flood",
+        &redis.url(),
+        dir.path(),
+        &[],
+        &[("DECKHAND_API_TOKEN", TOKEN)],
+    );
+    let mut api = Api::new(&host);
+    api.token = Some(TOKEN.into());
+    api.ready(&host).await;
+    let from = |n: u32| {
+        let ip = std::net::Ipv4Addr::from(0x7f00_0000 + 0x0100 + n);
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let plugins = format!("{}/v1/plugins", host.api);
+    let regular = from(0);
+    let r = regular.get(&plugins).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    for n in 1..=MAX_WRONG_ALL {
+        let r = from(n).get(&plugins).bearer_auth("guess").send().await.unwrap();
+        assert_eq!(r.status(), 401, "guess {n}");
+    }
+    // A new address is held until the window ends...
+    let r = from(MAX_WRONG_ALL + 1)
+        .get(&plugins)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: Value = r.json().await.unwrap();
+    assert!(body.to_string().contains("all addresses"), "{body}");
+    // ...the client that had used the right token is not.
+    let r = regular.get(&plugins).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200, "a right token is never locked out");
+}
+
+/// The smaller points: bodies that are not JSON, methods a route does not
+/// serve, times before 1970, controls given nothing, schedules of a type
+/// no host offers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_points_answer_clearly_and_change_nothing() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let host = Host::start("small", &redis.url(), dir.path(), &[]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let http = reqwest::Client::new();
+    let job = r#"{"job_type": "echo", "payload": {}}"#;
+    for media in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"] {
+        let r = http
+            .post(format!("{}/v1/jobs", host.api))
+            .header("content-type", media)
+            .body(job)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415, "{media}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(code(&body), "unsupported_media_type", "{body}");
+    }
+    let r = http
+        .delete(format!("{}/v1/jobs", host.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "method_not_allowed", "{body}");
+
+    let (status, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "echo", "payload": {}, "run_at": "1969-12-31T23:59:59Z" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("before 1970"), "{body}");
+
+    for (route, field) in [("cap", "max_running"), ("rate", "rate_limit")] {
+        let (status, body) = api
+            .post(&format!("/v1/job-types/echo/{route}"), json!({}))
+            .await;
+        assert_eq!(status, 400, "{route} {{}}: {body}");
+        assert!(body.to_string().contains(field), "{body}");
+    }
+
+    let (status, body) = api
+        .call(
+            reqwest::Method::PUT,
+            "/v1/schedules/ghost",
+            Some(json!({ "cron": "* * * * *", "job_type": "no.such.type" })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(code(&body), "unknown_job_type", "{body}");
+    let out = deckhand()
+        .args(["schedule", "add", "ghost", "--cron", "* * * * *"])
+        .args(["--job-type", "no.such.type", "--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no.such.type"), "{}", stderr(&out));
+    let (_, list) = api.get("/v1/schedules").await;
+    assert_eq!(list["schedules"], json!([]), "{list}");
+    let stats = deckhand::queue::Queue::connect(&redis.url(), Default::default())
+        .await
+        .unwrap()
+        .stats()
+        .await
+        .unwrap();
+    assert_eq!(stats.get("submitted"), None, "nothing was submitted");
+}
