@@ -285,7 +285,7 @@ async fn metadata_is_bounded_and_a_wait_reads_each_job_once() {
     let (status, body) = api
         .post(
             "/v1/jobs",
-            json!({ "job_type": "echo", "payload": { "blob": "y".repeat(1 << 20) } }),
+            json!({ "job_type": "echo", "payload": { "blob": "y".repeat(1000 * 1000) } }),
         )
         .await;
     assert_eq!(status, 201, "{body}");
