@@ -187,7 +187,11 @@ async fn bulk_on_partitions_survives_an_empty_restart() {
         .await
         .unwrap();
     for _ in 0..600 {
-        let done = q.stats().await.ok().and_then(|s| s.get("completed").copied());
+        let done = q
+            .stats()
+            .await
+            .ok()
+            .and_then(|s| s.get("completed").copied());
         if done.unwrap_or(0) >= 2000 {
             break;
         }

@@ -189,7 +189,10 @@ async fn provider_numbers_and_bodies_cannot_hurt_the_host() {
     // A provider echoing the key, whole or in part: never repeated.
     fake.script([
         Answer::status(401, &format!("{{\"error\": \"bad key {key}\"}}")),
-        Answer::status(400, &format!("{{\"error\": \"key {} is odd\"}}", &key[..12])),
+        Answer::status(
+            400,
+            &format!("{{\"error\": \"key {} is odd\"}}", &key[..12]),
+        ),
     ]);
     for prompt in ["c", "d"] {
         let job = run_once(&api, "chaos.llm", json!({ "prompt": prompt })).await;
@@ -218,7 +221,10 @@ async fn provider_numbers_and_bodies_cannot_hurt_the_host() {
     assert!(!log.contains("panicked"), "{log}");
     assert!(!log.contains(&key[..12]), "the key reached the log");
     let (_, health) = api.get("/health").await;
-    assert_eq!(health["running_jobs"], 0, "nothing stranded in flight: {health}");
+    assert_eq!(
+        health["running_jobs"], 0,
+        "nothing stranded in flight: {health}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,7 +234,11 @@ async fn a_submitter_cannot_name_another_payloads_result() {
     // Each answer names the prompt it was asked.
     fake.respond_with(|body| {
         let asked = body["messages"].to_string();
-        let who = if asked.contains("victim") { "victim" } else { "attacker" };
+        let who = if asked.contains("victim") {
+            "victim"
+        } else {
+            "attacker"
+        };
         Answer::content(&format!("answer to {who}"))
     });
     let dir = plugin_dir(&["llm"]);
@@ -304,7 +314,12 @@ async fn text_from_outside_forges_no_log_line() {
     let api = Api::new(&host);
     api.ready(&host).await;
     let forged = "\n2099-01-01T00:00:00.000000Z ERROR deckhand: forged by a plugin\r\n";
-    let job = run_once(&api, "chaos.fail", json!({ "error": "fail", "say": forged })).await;
+    let job = run_once(
+        &api,
+        "chaos.fail",
+        json!({ "error": "fail", "say": forged }),
+    )
+    .await;
     assert_eq!(job["status"], "dead", "{job}");
     host.wait_for_log("forged by a plugin");
     let log = host.log();
@@ -343,10 +358,20 @@ async fn a_flood_of_guesses_is_bounded_and_locks_out_no_right_token() {
     };
     let plugins = format!("{}/v1/plugins", host.api);
     let regular = from(0);
-    let r = regular.get(&plugins).bearer_auth(TOKEN).send().await.unwrap();
+    let r = regular
+        .get(&plugins)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     for n in 1..=MAX_WRONG_ALL {
-        let r = from(n).get(&plugins).bearer_auth("guess").send().await.unwrap();
+        let r = from(n)
+            .get(&plugins)
+            .bearer_auth("guess")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "guess {n}");
     }
     // A new address is held until the window ends...
@@ -361,7 +386,12 @@ async fn a_flood_of_guesses_is_bounded_and_locks_out_no_right_token() {
     let body: Value = r.json().await.unwrap();
     assert!(body.to_string().contains("all addresses"), "{body}");
     // ...the client that had used the right token is not.
-    let r = regular.get(&plugins).bearer_auth(TOKEN).send().await.unwrap();
+    let r = regular
+        .get(&plugins)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "a right token is never locked out");
 }
 
@@ -377,7 +407,11 @@ async fn small_points_answer_clearly_and_change_nothing() {
     api.ready(&host).await;
     let http = reqwest::Client::new();
     let job = r#"{"job_type": "echo", "payload": {}}"#;
-    for media in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"] {
+    for media in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ] {
         let r = http
             .post(format!("{}/v1/jobs", host.api))
             .header("content-type", media)
@@ -440,4 +474,41 @@ async fn small_points_answer_clearly_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(stats.get("submitted"), None, "nothing was submitted");
+}
+
+/// Replaying or purging the whole dead-letter queue is many bounded script
+/// calls, not one that holds Redis for all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_dead_letter_queue_is_handled_in_chunks() {
+    use deckhand::queue::DLQ_CHUNK;
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["chaos"]);
+    let host = Host::start("dlq", &redis.url(), dir.path(), &[]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let n = DLQ_CHUNK * 2 + 100;
+    let mut ids: Vec<String> = Vec::new();
+    for batch in (0..n).collect::<Vec<_>>().chunks(100) {
+        let jobs: Vec<Value> = batch
+            .iter()
+            .map(|i| json!({ "job_type": "chaos.fail", "payload": { "error": "fail", "i": i }, "max_retries": 0 }))
+            .collect();
+        let (status, body) = api.post("/v1/jobs/batch", json!({ "jobs": jobs })).await;
+        assert_eq!(status, 201, "{body}");
+        let submitted = body["jobs"].as_array().unwrap().iter();
+        ids.extend(submitted.map(|v| v["id"].as_str().unwrap().to_string()));
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    api.wait(&refs).await;
+    // Paused, so what is replayed stays ready to count.
+    let (status, _) = api.post("/v1/job-types/chaos.fail/pause", json!({})).await;
+    assert_eq!(status, 200);
+    let before = redis.calls("fcall");
+    let (status, body) = api.post("/v1/dlq/replay", json!({ "all": true })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["replayed"].as_array().unwrap().len(), n);
+    let calls = redis.calls("fcall") - before;
+    assert!(calls >= 3, "{n} dead jobs replayed in {calls} script calls");
+    let (_, dlq) = api.get("/v1/dlq?limit=1").await;
+    assert_eq!(dlq["total"], 0, "{dlq}");
 }

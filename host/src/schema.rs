@@ -97,10 +97,10 @@ impl jsonschema::Retrieve for NoRetrieval {
             named.truncate(cut.unwrap_or(0));
             named.push('…');
         }
-        Err(format!(
-            "external references are not resolved ({named}): inline the referenced schema"
+        Err(
+            format!("external references are not resolved ({named}): inline the referenced schema")
+                .into(),
         )
-        .into())
     }
 }
 

@@ -59,11 +59,7 @@ pub(super) async fn cap(
             "max_running {n} is outside 1..={MAX_RUNNING_CAP} (null lifts the cap)"
         )));
     }
-    state
-        .worker
-        .queue()
-        .set_cap(&job_type, max_running)
-        .await?;
+    state.worker.queue().set_cap(&job_type, max_running).await?;
     ok(
         StatusCode::OK,
         json!({ "job_type": job_type, "max_running": max_running }),

@@ -59,7 +59,8 @@ pub(super) async fn dlq_replay(
 ) -> ApiResult {
     let ids = selection(body)?;
     let replayed = state.worker.queue().dlq_replay(&ids).await?;
-    let missing: Vec<&String> = ids.iter().filter(|id| !replayed.contains(id)).collect();
+    let done: std::collections::HashSet<&String> = replayed.iter().collect();
+    let missing: Vec<&String> = ids.iter().filter(|id| !done.contains(id)).collect();
     ok(
         StatusCode::OK,
         json!({ "replayed": replayed, "not_in_dlq": missing }),

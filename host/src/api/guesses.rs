@@ -105,7 +105,10 @@ impl Count {
     /// How long a held count holds from `now_ms`.
     fn held(&self, now_ms: u64, flood: bool) -> Held {
         Held {
-            wait_ms: self.since_ms.saturating_add(WINDOW_MS).saturating_sub(now_ms),
+            wait_ms: self
+                .since_ms
+                .saturating_add(WINDOW_MS)
+                .saturating_sub(now_ms),
             flood,
         }
     }

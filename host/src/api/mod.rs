@@ -259,7 +259,11 @@ async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{} is not served at {}", request.method(), request.uri().path()),
+        format!(
+            "{} is not served at {}",
+            request.method(),
+            request.uri().path()
+        ),
     )
 }
 
@@ -272,7 +276,13 @@ async fn json_only(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap_or("?"))
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     if let Some(media) = media
         && media != "application/json"
         && !(media.starts_with("application/") && media.ends_with("+json"))

@@ -90,7 +90,10 @@ pub async fn schedule(command: ScheduleCommand) -> anyhow::Result<u8> {
             let queue = queue.connect().await?;
             // A schedule of a type no host offers would only warn at every tick.
             if !queue.type_known(&schedule.job_type).await? {
-                eprintln!("deckhand: {}", QueueError::UnknownJobType(schedule.job_type));
+                eprintln!(
+                    "deckhand: {}",
+                    QueueError::UnknownJobType(schedule.job_type)
+                );
                 return Ok(EXIT_ERROR);
             }
             match queue.put_schedule(&schedule).await {

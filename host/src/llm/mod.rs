@@ -271,7 +271,9 @@ impl LlmClient {
     fn model_for<'r>(&'r self, request: &'r LlmRequest) -> Result<&'r str, LlmError> {
         match request.model.as_deref() {
             None => Ok(&self.config.model),
-            Some(m) if m == self.config.model || self.config.allowed_models.iter().any(|a| a == m) => {
+            Some(m)
+                if m == self.config.model || self.config.allowed_models.iter().any(|a| a == m) =>
+            {
                 Ok(m)
             }
             Some(m) => Err(LlmError::InvalidRequest(format!(

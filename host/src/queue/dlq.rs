@@ -87,11 +87,12 @@ impl Queue {
                 .await?;
             return Ok(each.into_iter().flatten().collect());
         }
-        let mut invocation = self.invocation(&functions().replay);
-        for id in ids {
-            invocation.arg(id);
+        let mut replayed = Vec::new();
+        for chunk in self.dead_or(ids).await?.chunks(DLQ_CHUNK) {
+            let done: Vec<String> = self.dlq_call(&functions().replay, chunk).await?;
+            replayed.extend(done);
         }
-        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
+        Ok(replayed)
     }
 
     /// Deletes the given dead jobs (none: all of them). Returns how many.
@@ -104,10 +105,54 @@ impl Queue {
                 .await?;
             return Ok(each.into_iter().sum());
         }
-        let mut invocation = self.invocation(&functions().purge);
+        let mut purged = 0;
+        for chunk in self.dead_or(ids).await?.chunks(DLQ_CHUNK) {
+            let n: u64 = self.dlq_call(&functions().purge, chunk).await?;
+            purged += n;
+        }
+        Ok(purged)
+    }
+
+    /// `ids`, or when none are given every id in the dead-letter queue,
+    /// read a page at a time.
+    async fn dead_or(&self, ids: &[String]) -> Result<Vec<String>, QueueError> {
+        if !ids.is_empty() {
+            return Ok(ids.to_vec());
+        }
+        let dead = self.key(&[key::DEAD]);
+        let mut all = Vec::new();
+        loop {
+            let start = all.len() as isize;
+            let page: Vec<String> = self
+                .conn
+                .clone()
+                .zrange(&dead, start, start + DEAD_PAGE - 1)
+                .await?;
+            let last = page.len() < DEAD_PAGE as usize;
+            all.extend(page);
+            if last {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// One call of a dead-letter script on `ids` (never none: that would
+    /// be the whole queue in one call).
+    async fn dlq_call<T: redis::FromRedisValue>(
+        &self,
+        function: &scripts::Function,
+        ids: &[String],
+    ) -> Result<T, QueueError> {
+        let mut invocation = self.invocation(function);
         for id in ids {
             invocation.arg(id);
         }
         Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
     }
 }
+
+/// Dead jobs one replay or purge call handles: a replay of the whole queue
+/// is many short calls, and other clients are answered between them.
+pub const DLQ_CHUNK: usize = 500;
+/// Dead ids read per round trip when every one is replayed or purged.
+const DEAD_PAGE: isize = 10_000;

@@ -67,6 +67,7 @@ mod tls;
 
 pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
 pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit, shareable};
+pub use dlq::DLQ_CHUNK;
 pub use error::QueueError;
 pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
 pub use partition::MAX_PARTITIONS;

@@ -368,5 +368,8 @@ fn unfinished(
 /// `ids` without repeats, in the order each first appears.
 fn unique(ids: &[String]) -> Vec<String> {
     let mut seen = HashSet::with_capacity(ids.len());
-    ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+    ids.iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .cloned()
+        .collect()
 }
