@@ -512,3 +512,60 @@ async fn the_whole_dead_letter_queue_is_handled_in_chunks() {
     let (_, dlq) = api.get("/v1/dlq?limit=1").await;
     assert_eq!(dlq["total"], 0, "{dlq}");
 }
+
+/// Many API waits share one subscription: 300 waits do not take 300 Redis
+/// connections, and every one of them is answered when its job ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_waits_share_one_redis_subscription() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let host = Host::start("waits", &redis.url(), dir.path(), &[]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let (status, _) = api.post("/v1/job-types/echo/pause", json!({})).await;
+    assert_eq!(status, 200);
+    let (status, body) = api
+        .post("/v1/jobs", json!({ "job_type": "echo", "payload": {} }))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let clients = || -> u64 {
+        let info: String = ::redis::cmd("INFO")
+            .arg("clients")
+            .query(&mut redis.conn())
+            .unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap()
+    };
+    let before = clients();
+    let waits: Vec<_> = (0..300)
+        .map(|_| {
+            let (http, url, id) = (reqwest::Client::new(), host.api.clone(), id.clone());
+            tokio::spawn(async move {
+                let r = http
+                    .post(format!("{url}/v1/jobs/wait"))
+                    .json(&json!({ "ids": [id], "timeout_secs": 60 }))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let during = clients();
+    assert!(
+        during <= before + 5,
+        "300 waits took {} Redis connections",
+        during - before
+    );
+    let (status, _) = api.post("/v1/job-types/echo/resume", json!({})).await;
+    assert_eq!(status, 200);
+    for wait in waits {
+        let (status, body) = wait.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["jobs"][0]["status"], "completed", "{body}");
+    }
+}

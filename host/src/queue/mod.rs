@@ -45,6 +45,7 @@ mod controls;
 mod dlq;
 mod error;
 mod extend;
+mod finished;
 pub mod keys;
 mod lease;
 mod maintenance;
@@ -84,7 +85,6 @@ pub use tls::TlsFiles;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use futures::StreamExt;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
@@ -347,6 +347,8 @@ pub struct Queue {
     /// Whether this is the handle `connect` made, which spreads operations
     /// over the partitions (see `partition.rs`), or one partition's.
     root: bool,
+    /// The finished channel's one subscription, shared by every wait.
+    feed: finished::FinishedFeed,
 }
 
 impl Queue {
@@ -394,6 +396,7 @@ impl Queue {
             tag,
             index: 0,
             root: true,
+            feed: Default::default(),
         };
         queue.check_partitions().await?;
         Ok(queue)

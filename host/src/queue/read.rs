@@ -1,6 +1,8 @@
 //! Reading jobs back: one, many (pipelined), their states, waiting for them to finish,
 //! and the queue's figures.
 
+use tokio::sync::broadcast;
+
 use super::replication::Read;
 use super::*;
 
@@ -141,29 +143,31 @@ impl Queue {
         // are read until every job has finished, then each record once.
         let ids = &unique(ids);
         // Subscribe first, then read: a job that ends in between is seen by one or the other.
-        let mut pubsub = self.pubsub().await?;
-        pubsub.subscribe(self.finished_channel()).await?;
+        let mut feed = self.finished_feed().await?;
         let mut open = unfinished(ids, &self.statuses(ids).await?)?;
-        let mut messages = pubsub.on_message();
         loop {
             while !open.is_empty() {
-                let next = tokio::time::timeout_at(deadline, messages.next()).await;
+                let next = tokio::time::timeout_at(deadline, feed.recv()).await;
                 match next {
                     Err(_) => return Err(QueueError::WaitTimeout(timeout)),
+                    Ok(Ok(message)) => {
+                        for id in message.split(' ') {
+                            open.remove(id);
+                        }
+                    }
+                    // Behind the feed: some messages were missed, so the
+                    // states are read again.
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
+                        let still: Vec<String> = open.iter().cloned().collect();
+                        open = unfinished(&still, &self.statuses(&still).await?)?;
+                    }
                     // The server went away (a restart, a failover): a
                     // connection failure, worth waiting again for.
-                    Ok(None) => {
+                    Ok(Err(broadcast::error::RecvError::Closed)) => {
                         return Err(QueueError::Redis(redis::RedisError::from((
                             redis::ErrorKind::IoError,
                             "the pub/sub connection closed while waiting",
                         ))));
-                    }
-                    Ok(Some(msg)) => {
-                        if let Ok(ids) = msg.get_payload::<String>() {
-                            for id in ids.split(' ') {
-                                open.remove(id);
-                            }
-                        }
                     }
                 }
             }
