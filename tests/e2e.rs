@@ -32,3 +32,4 @@ mod runtime;
 mod telemetry;
 mod templates;
 mod trust;
+mod trust_jobs;

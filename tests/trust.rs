@@ -1,17 +1,16 @@
-//! The third round of attacks on the host, each kept fixed: a job's schema
-//! reaches no file or network; a rebound page cannot steer a loopback API;
-//! a provider's numbers cannot panic the host, its bodies are bounded and
-//! never echo the key, and the payload does not pick the model; a submitter
-//! cannot name another payload's stored result; metadata is bounded; a wait
-//! reads each job once; no text from outside forges a log line. Real Redis,
-//! the real binary and real components; a fake provider where one is needed.
+//! The third round of attacks on the API: a rebound page cannot steer a
+//! loopback API; guesses are bounded in all without locking out a right
+//! token; bodies, methods, times and controls are answered clearly;
+//! metadata is bounded; a wait reads each job once and waits share one
+//! subscription; the dead-letter queue is handled in chunks; connections
+//! are capped and late heads cut off; a stop is bounded with Redis down.
+//! Real Redis, the real binary and real components.
 
 use crate::common;
 
 use std::time::Duration;
 
 use common::api::Api;
-use common::fake_llm::{Answer, FakeLlm};
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
@@ -19,86 +18,6 @@ use serde_json::{Value, json};
 
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no code>")
-}
-
-/// A host with the `llm` and `chaos` plugins against `fake`, configured by
-/// `toml` (an `[llm]` section at least) and `env`.
-fn llm_host(
-    id: &str,
-    redis: &TestRedis,
-    dir: &tempfile::TempDir,
-    toml: &str,
-    env: &[(&str, &str)],
-) -> Host {
-    let config = dir.path().join(format!("{id}.toml"));
-    std::fs::write(&config, toml).unwrap();
-    let config = config.display().to_string();
-    Host::start_with_env(id, &redis.url(), dir.path(), &["--config", &config], env)
-}
-
-fn llm_toml(fake: &FakeLlm) -> String {
-    format!(
-        "[llm]\nprovider = \"openai-compatible\"\nbase_url = \"{}\"\nmodel = \"m\"\nmax_http_attempts = 1\nmax_schema_attempts = 1\n",
-        fake.url()
-    )
-}
-
-/// Submits `job_type` with `payload` (no retries) and waits for its end.
-async fn run_once(api: &Api, job_type: &str, payload: Value) -> Value {
-    let (status, body) = api
-        .post(
-            "/v1/jobs",
-            json!({ "job_type": job_type, "payload": payload, "max_retries": 0 }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["id"].as_str().unwrap().to_string();
-    api.wait(&[id.as_str()]).await.remove(0)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_schema_reaches_no_file_and_blocks_no_thread() {
-    let redis = TestRedis::start();
-    let fake = FakeLlm::start().await;
-    fake.always(Answer::content("{\"key\": \"x\"}"));
-    let dir = plugin_dir(&["llm"]);
-    let secret = dir.path().join("secret.json");
-    std::fs::write(&secret, r#"{"key": {"const": "the-secret-value"}}"#).unwrap();
-    let fifo = dir.path().join("fifo");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let host = llm_host("refs", &redis, &dir, &llm_toml(&fake), &[]);
-    let api = Api::new(&host);
-    api.ready(&host).await;
-
-    for target in [
-        format!("file://{}#/key", secret.display()),
-        format!("file://{}", fifo.display()),
-        "file:///dev/zero".to_string(),
-        "http://127.0.0.1:9/schema.json".to_string(),
-    ] {
-        let job = tokio::time::timeout(
-            Duration::from_secs(30),
-            run_once(
-                &api,
-                "llm",
-                json!({ "prompt": "x", "schema": { "$ref": target } }),
-            ),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{target}: the job did not end:\n{}", host.log()));
-        assert_eq!(job["status"], "dead", "{target}: {job}");
-        let error = job["errors"].to_string();
-        assert!(error.contains("external references"), "{target}: {error}");
-        assert!(!error.contains("the-secret-value"), "{error}");
-        let (status, _) = api.get("/health").await;
-        assert_eq!(status, 200, "{target}: the host still answers");
-    }
-    assert_eq!(fake.calls(), 0, "no schema that fails to compile is sent");
-    assert!(!host.log().contains("the-secret-value"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,119 +77,6 @@ async fn a_rebound_page_cannot_reach_the_api_without_a_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn provider_numbers_and_bodies_cannot_hurt_the_host() {
-    let redis = TestRedis::start();
-    let fake = FakeLlm::start().await;
-    let key = "sk-test-0123456789abcdefSECRET";
-    let dir = plugin_dir(&["llm", "chaos"]);
-    let toml = format!("{}allowed_models = [\"m-small\"]\n", llm_toml(&fake));
-    let host = llm_host(
-        "provider",
-        &redis,
-        &dir,
-        &toml,
-        &[("DECKHAND_LLM_API_KEY", key)],
-    );
-    let api = Api::new(&host);
-    api.ready(&host).await;
-
-    // Numbers no Duration holds, on a success and on a failure: clamped.
-    fake.script([
-        Answer::content("hi")
-            .header("x-ratelimit-reset-requests", "1e20")
-            .header("x-ratelimit-reset-tokens", "1e300s"),
-        Answer::status(500, "{}").header("retry-after", "1e20"),
-    ]);
-    let ok = run_once(&api, "chaos.llm", json!({ "prompt": "a" })).await;
-    assert_eq!(ok["status"], "completed", "{ok}\n{}", host.log());
-    let failed = run_once(&api, "chaos.llm", json!({ "prompt": "b" })).await;
-    assert_eq!(failed["status"], "dead", "{failed}");
-
-    // A provider echoing the key, whole or in part: never repeated.
-    fake.script([
-        Answer::status(401, &format!("{{\"error\": \"bad key {key}\"}}")),
-        Answer::status(
-            400,
-            &format!("{{\"error\": \"key {} is odd\"}}", &key[..12]),
-        ),
-    ]);
-    for prompt in ["c", "d"] {
-        let job = run_once(&api, "chaos.llm", json!({ "prompt": prompt })).await;
-        assert_eq!(job["status"], "dead", "{job}");
-        assert!(!job.to_string().contains(&key[..12]), "{job}");
-    }
-
-    // An answer past the body bound is refused, not held.
-    fake.script([Answer::status(200, &" ".repeat(17 * 1024 * 1024))]);
-    let big = run_once(&api, "chaos.llm", json!({ "prompt": "e" })).await;
-    assert_eq!(big["status"], "dead", "{big}");
-    assert!(big["errors"].to_string().contains("longer than"), "{big}");
-
-    // The payload names a model the operator did not allow: never sent.
-    let calls = fake.calls();
-    let job = run_once(&api, "llm", json!({ "prompt": "x", "model": "gpt-pricey" })).await;
-    assert_eq!(job["status"], "dead", "{job}");
-    assert!(job["errors"].to_string().contains("not allowed"), "{job}");
-    assert_eq!(fake.calls(), calls, "no request for a model not allowed");
-    fake.script([Answer::content("small")]);
-    let job = run_once(&api, "llm", json!({ "prompt": "x", "model": "m-small" })).await;
-    assert_eq!(job["status"], "completed", "{job}");
-    assert_eq!(fake.seen().last().unwrap().body["model"], "m-small");
-
-    let log = host.log();
-    assert!(!log.contains("panicked"), "{log}");
-    assert!(!log.contains(&key[..12]), "the key reached the log");
-    let (_, health) = api.get("/health").await;
-    assert_eq!(
-        health["running_jobs"], 0,
-        "nothing stranded in flight: {health}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_submitter_cannot_name_another_payloads_result() {
-    let redis = TestRedis::start();
-    let fake = FakeLlm::start().await;
-    // Each answer names the prompt it was asked.
-    fake.respond_with(|body| {
-        let asked = body["messages"].to_string();
-        let who = if asked.contains("victim") {
-            "victim"
-        } else {
-            "attacker"
-        };
-        Answer::content(&format!("answer to {who}"))
-    });
-    let dir = plugin_dir(&["llm"]);
-    let host = llm_host("poison", &redis, &dir, &llm_toml(&fake), &[]);
-    let api = Api::new(&host);
-    api.ready(&host).await;
-
-    let victim = json!({ "prompt": "victim" });
-    // The hash the host once took the submitter's word for.
-    let victims_hash = deckhand::content::content_hash(&victim.to_string(), None).unwrap();
-    let (status, body) = api
-        .post(
-            "/v1/jobs",
-            json!({ "job_type": "llm", "payload": { "prompt": "attacker" },
-                    "metadata": { "content_hash": victims_hash } }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let attacker = body["id"].as_str().unwrap().to_string();
-    api.wait(&[attacker.as_str()]).await;
-
-    let job = run_once(&api, "llm", victim).await;
-    assert_eq!(job["status"], "completed", "{job}");
-    assert_ne!(job["cache_hit"], true, "{job}");
-    assert!(
-        job["result"].to_string().contains("answer to victim"),
-        "the victim got its own answer: {job}"
-    );
-    assert_eq!(fake.calls(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_is_bounded_and_a_wait_reads_each_job_once() {
     let redis = TestRedis::start();
     let dir = plugin_dir(&["echo"]);
@@ -304,30 +110,6 @@ async fn metadata_is_bounded_and_a_wait_reads_each_job_once() {
     let jobs = api.wait(&ids).await;
     assert_eq!(jobs.len(), 1, "an id named 1,000 times is answered once");
     assert_eq!(jobs[0]["id"], id.as_str());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn text_from_outside_forges_no_log_line() {
-    let redis = TestRedis::start();
-    let dir = plugin_dir(&["chaos"]);
-    let host = Host::start("forge", &redis.url(), dir.path(), &[]);
-    let api = Api::new(&host);
-    api.ready(&host).await;
-    let forged = "\n2099-01-01T00:00:00.000000Z ERROR deckhand: forged by a plugin\r\n";
-    let job = run_once(
-        &api,
-        "chaos.fail",
-        json!({ "error": "fail", "say": forged }),
-    )
-    .await;
-    assert_eq!(job["status"], "dead", "{job}");
-    host.wait_for_log("forged by a plugin");
-    let log = host.log();
-    assert!(
-        !log.lines().any(|l| l.starts_with("2099-01-01")),
-        "a plugin's text began a line of its own:\n{log}"
-    );
-    assert!(log.contains("\\n2099-01-01"), "{log}");
 }
 
 /// Guesses from many addresses (127.0.x.y) are bounded in all; an address
@@ -568,4 +350,93 @@ async fn many_waits_share_one_redis_subscription() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["jobs"][0]["status"], "completed", "{body}");
     }
+}
+
+/// Half-sent requests are cut off once their head is late, and past
+/// `api.max_connections` new connections wait rather than exhaust the
+/// process' descriptors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_heads_are_cut_off_and_connections_are_capped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let config = dir.path().join("api.toml");
+    std::fs::write(
+        &config,
+        "[api]\nmax_connections = 8\nheader_timeout_secs = 2\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let host = Host::start("conns", &redis.url(), dir.path(), &["--config", &config]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let addr = host.api.trim_start_matches("http://").to_string();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        held.push(s);
+    }
+    // Every slot is held: a new request is not served yet.
+    let quick = reqwest::Client::builder()
+        .timeout(Duration::from_millis(700))
+        .build()
+        .unwrap();
+    let health = format!("{}/health", host.api);
+    assert!(
+        quick.get(&health).send().await.is_err(),
+        "served past the cap"
+    );
+    // Once their heads are late, the held connections are closed...
+    for mut s in held {
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+        assert!(
+            read.is_ok(),
+            "a half-sent request was held past its deadline"
+        );
+    }
+    // ...and the waiting clients are served.
+    let r = reqwest::get(&health).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// SIGTERM while Redis is down: the host stops within its bound instead of
+/// retrying its hand-back forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_is_bounded_while_redis_is_down() {
+    let mut redis = TestRedis::start();
+    let dir = plugin_dir(&["chaos"]);
+    let mut host = Host::start(
+        "stop",
+        &redis.url(),
+        dir.path(),
+        &["--shutdown-timeout-ms", "500"],
+    );
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let (status, _) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "chaos.sleep", "payload": { "ms": 60000 } }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for _ in 0..100 {
+        let (_, health) = api.get("/health").await;
+        if health["running_jobs"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    redis.kill();
+    let started = std::time::Instant::now();
+    host.terminate();
+    assert!(
+        started.elapsed() < Duration::from_secs(28),
+        "took {:?}",
+        started.elapsed()
+    );
 }

@@ -147,19 +147,42 @@ impl Parsed {
 
     /// The latest tick at or before `now` (Unix ms).
     pub fn latest_at_or_before(&self, now: u64) -> Option<u64> {
-        let t = self
-            .cron
-            .find_previous_occurrence(&self.at(now)?, true)
-            .ok()?;
-        u64::try_from(t.timestamp_millis()).ok()
+        let mut from = self.at(now)?;
+        for _ in 0..GAPS {
+            let t = self.cron.find_previous_occurrence(&from, true).ok()?;
+            if self.named(&t) {
+                return u64::try_from(t.timestamp_millis()).ok();
+            }
+            from = t - chrono::Duration::seconds(1);
+        }
+        None
     }
 
     /// The first tick after `now` (Unix ms).
     pub fn next_after(&self, now: u64) -> Option<u64> {
-        let t = self.cron.find_next_occurrence(&self.at(now)?, false).ok()?;
-        u64::try_from(t.timestamp_millis()).ok()
+        let mut from = self.at(now)?;
+        for _ in 0..GAPS {
+            let t = self.cron.find_next_occurrence(&from, false).ok()?;
+            if self.named(&t) {
+                return u64::try_from(t.timestamp_millis()).ok();
+            }
+            from = t;
+        }
+        None
+    }
+
+    /// Whether the expression names `t`'s local time. A time a
+    /// daylight-saving change skips (02:30 on the night clocks go from 02:00
+    /// to 03:00) comes back from the search moved past the gap (03:00); it
+    /// is not a tick: skipped times do not fire.
+    fn named(&self, t: &chrono::DateTime<Tz>) -> bool {
+        self.cron.is_time_matching(t).unwrap_or(false)
     }
 }
+
+/// Skipped times passed over in one search, at most (one a year: every
+/// search ends within a few).
+const GAPS: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -175,6 +198,33 @@ mod tests {
             priority: 0,
             group: None,
         }
+    }
+
+    #[test]
+    fn a_time_skipped_by_daylight_saving_does_not_fire() {
+        // 02:30 on 2027-03-14 does not exist in New York (02:00 -> 03:00).
+        let ny = Schedule {
+            timezone: Some("America/New_York".into()),
+            ..schedule("30 2 14 3 *")
+        }
+        .check()
+        .unwrap();
+        // From 2027-03-01: not 03:00 EDT that night (07:00Z), but
+        // 2028-03-14T02:30-04:00.
+        assert_eq!(ny.next_after(1_803_859_200_000), Some(1_836_628_200_000));
+        // Looking back from 2027-03-20: 2026-03-14T02:30-04:00.
+        assert_eq!(
+            ny.latest_at_or_before(1_805_500_800_000),
+            Some(1_773_469_800_000)
+        );
+        // A time that exists every year is unaffected.
+        let three = Schedule {
+            timezone: Some("America/New_York".into()),
+            ..schedule("0 3 14 3 *")
+        }
+        .check()
+        .unwrap();
+        assert_eq!(three.next_after(1_803_859_200_000), Some(1_805_007_600_000));
     }
 
     #[test]

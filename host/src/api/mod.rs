@@ -15,6 +15,7 @@ mod controls;
 mod dlq;
 pub mod guesses;
 mod jobs;
+pub mod listener;
 mod ops;
 pub mod rebinding;
 mod schedules;

@@ -217,7 +217,8 @@ fn set_opt<T: Clone>(slot: &mut T, value: &Option<T>) {
 
 pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
     let shutdown = CancellationToken::new();
-    tokio::spawn(signal_on_shutdown(shutdown.clone()));
+    let grace = Duration::from_secs_f64(config.shutdown_timeout.min(86_400.0));
+    tokio::spawn(signal_on_shutdown(shutdown.clone(), grace));
     // Refuse an open API before touching anything else.
     let (listener, token) = bind_api(&config).await?;
     let registry = open_plugins(&config).await?;
@@ -430,18 +431,18 @@ fn spawn_api(
         }),
         config.api.max_body_bytes,
     );
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        // Each request knows its client's address: wrong tokens are
-        // counted per address (`api/guesses.rs`).
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!("HTTP API stopped: {e}");
-        }
-    })
+    let limits = deckhand::api::listener::Limits {
+        max_connections: config.api.max_connections,
+        header_timeout: Duration::from_secs(config.api.header_timeout_secs),
+    };
+    // Each request knows its client's address: wrong tokens are counted
+    // per address (`api/guesses.rs`).
+    tokio::spawn(deckhand::api::listener::serve(
+        listener,
+        app,
+        limits,
+        shutdown.clone(),
+    ))
 }
 
 /// Connects, retrying while Redis is not up yet. `None`: shut down while waiting.
@@ -472,7 +473,7 @@ async fn connect_with_retry(
 }
 
 /// Cancels `token` on the first SIGTERM or SIGINT.
-async fn signal_on_shutdown(token: CancellationToken) {
+async fn signal_on_shutdown(token: CancellationToken, grace: Duration) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
@@ -486,4 +487,16 @@ async fn signal_on_shutdown(token: CancellationToken) {
         _ = int.recv() => tracing::info!("SIGINT received"),
     }
     token.cancel();
+    // The last resort of a bounded stop: a host whose hand-back cannot
+    // finish (Redis down, say) still exits, and its leases expire instead.
+    tokio::time::sleep(grace + STOP_BOUND).await;
+    tracing::error!(
+        "still stopping {:?} after the signal (shutdown_timeout + {STOP_BOUND:?}): exiting now; unfinished jobs run again when their leases expire",
+        grace + STOP_BOUND
+    );
+    std::process::exit(1);
 }
+
+/// How long past `shutdown_timeout` a stopping host may take to hand its
+/// jobs back and stop its loops before it exits regardless.
+const STOP_BOUND: Duration = Duration::from_secs(20);

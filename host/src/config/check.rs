@@ -221,6 +221,18 @@ impl Config {
             "must be ≥ 1024",
         )?;
         bound(
+            (1..=100_000).contains(&self.api.max_connections),
+            "api.max_connections",
+            self.api.max_connections,
+            "must be 1 to 100000",
+        )?;
+        bound(
+            (1..=3600).contains(&self.api.header_timeout_secs),
+            "api.header_timeout_secs",
+            self.api.header_timeout_secs,
+            "must be 1 to 3600",
+        )?;
+        bound(
             matches!(self.log.format.as_str(), "text" | "json"),
             "log.format",
             format!("{:?}", self.log.format),

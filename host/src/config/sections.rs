@@ -120,6 +120,11 @@ pub struct ApiSection {
     /// and loopback addresses (a `Host` naming anything else is refused:
     /// DNS rebinding).
     pub allowed_hosts: Vec<String>,
+    /// Connections served at once; past it, new ones wait to be accepted.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's head, and may
+    /// stay idle between requests, in seconds.
+    pub header_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,6 +202,8 @@ impl Default for ApiSection {
             token: String::new(),
             max_body_bytes: 16 * 1024 * 1024,
             allowed_hosts: Vec::new(),
+            max_connections: 1024,
+            header_timeout_secs: 10,
         }
     }
 }

@@ -35,6 +35,10 @@ use crate::runtime::{
     ChildJob, HostServices, JobFailure, JobInput, JobView, LlmError, LlmRequest, LlmResponse,
 };
 
+/// How long a stopping host tries to hand its jobs back, and then waits
+/// for its background duties to stop.
+const HAND_BACK: Duration = Duration::from_secs(5);
+
 /// Past a scheduled job's time before an idle loop looks again, so Redis'
 /// clock has surely reached it.
 const SCHEDULE_SLACK: Duration = Duration::from_millis(2);
@@ -186,26 +190,38 @@ impl Worker {
             for f in &unfinished {
                 f.cancel.cancel();
             }
-            for f in unfinished {
-                match self.queue.release(&f.job).await {
-                    Ok(Ack::Recorded(_)) => {
-                        tracing::info!(job_id = %f.job.id, "handed back")
-                    }
-                    Ok(Ack::Stale) => {
-                        tracing::info!(job_id = %f.job.id, "already taken elsewhere")
-                    }
-                    Err(e) => tracing::warn!(
-                        job_id = %f.job.id,
-                        "could not hand back ({e}); its lease will expire instead"
-                    ),
-                }
+            // Bounded: with Redis down, the leases expire instead.
+            let hand_back = self.hand_back(unfinished);
+            if tokio::time::timeout(HAND_BACK, hand_back).await.is_err() {
+                tracing::warn!(
+                    "Redis did not take the jobs back within {HAND_BACK:?}; their leases will expire instead"
+                );
             }
         }
         background.cancel();
-        for t in tasks {
-            let _ = t.await;
+        let stopped = futures::future::join_all(tasks);
+        if tokio::time::timeout(HAND_BACK, stopped).await.is_err() {
+            tracing::warn!("background duties did not stop within {HAND_BACK:?}");
         }
         tracing::info!(host = %self.host_id, "worker stopped");
+    }
+
+    /// Hands unfinished jobs back to the queue at shutdown.
+    async fn hand_back(&self, unfinished: Vec<InFlight>) {
+        for f in unfinished {
+            match self.queue.release(&f.job).await {
+                Ok(Ack::Recorded(_)) => {
+                    tracing::info!(job_id = %f.job.id, "handed back")
+                }
+                Ok(Ack::Stale) => {
+                    tracing::info!(job_id = %f.job.id, "already taken elsewhere")
+                }
+                Err(e) => tracing::warn!(
+                    job_id = %f.job.id,
+                    "could not hand back ({e}); its lease will expire instead"
+                ),
+            }
+        }
     }
 
     /// Whether the memory guard holds claims now; says so when that changes.
