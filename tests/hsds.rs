@@ -1008,6 +1008,8 @@ async fn the_mapper_places_misfiled_fields_without_an_llm_call() {
         .submit(SubmitRequest {
             job_type: "hsds_validation".into(),
             payload: json!({ "alignment_job": sub.id, "raw_data": raw }).to_string(),
+            // A job reads the jobs it depends on (and its own family only).
+            depends_on: vec![sub.id.clone()],
             ..SubmitRequest::default()
         })
         .await

@@ -232,3 +232,33 @@ async fn text_from_outside_forges_no_log_line() {
     );
     assert!(log.contains("\\n2099-01-01"), "{log}");
 }
+
+/// A plugin reads its own family's jobs by id, never another submitter's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_reads_only_its_own_familys_jobs() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["chaos", "echo"]);
+    let host = Host::start("family", &redis.url(), dir.path(), &[]);
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let (status, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "echo", "payload": { "secret": "someone else's" } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let stranger = body["id"].as_str().unwrap().to_string();
+    let (status, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "chaos.lookup", "id": "looker",
+                    "payload": { "ids": [stranger, "looker"] } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let job = api.wait(&["looker"]).await.remove(0);
+    assert_eq!(job["status"], "completed", "{job}");
+    let result: Value = serde_json::from_str(job["result"].as_str().unwrap()).unwrap();
+    assert_eq!(result["found"], json!([null, "looker"]), "{result}");
+}

@@ -109,7 +109,7 @@ impl jobs::Host for JobState {
     async fn get_many(&mut self, ids: Vec<String>) -> Vec<Option<jobs::JobState>> {
         let services = self.context.services.clone();
         services
-            .get_jobs(&ids)
+            .get_jobs(&self.context.job, &ids)
             .instrument(host_call("jobs.get-many"))
             .await
             .into_iter()

@@ -86,8 +86,10 @@ pub trait HostServices: Send + Sync + 'static {
     /// `jobs.progress`.
     async fn progress(&self, job: &JobInput, fraction: f32, message: String);
 
-    /// `jobs.get` and `jobs.get-many`, in the order of `ids`.
-    async fn get_jobs(&self, ids: &[String]) -> Vec<Option<JobView>>;
+    /// `jobs.get` and `jobs.get-many`, in the order of `ids`: the jobs of
+    /// `job`'s family only (itself, its parent, its children, its siblings,
+    /// what it depends on); any other reads as none.
+    async fn get_jobs(&self, job: &JobInput, ids: &[String]) -> Vec<Option<JobView>>;
 
     /// `jobs.wait-also`: make `target`, which waits on `job`, also wait on
     /// `depends_on`. Returns how many dependencies were added.
@@ -134,7 +136,7 @@ impl HostServices for Standalone {
         tracing::info!(job_id = %job.id, fraction, %message, "progress");
     }
 
-    async fn get_jobs(&self, ids: &[String]) -> Vec<Option<JobView>> {
+    async fn get_jobs(&self, _job: &JobInput, ids: &[String]) -> Vec<Option<JobView>> {
         vec![None; ids.len()]
     }
 

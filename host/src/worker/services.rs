@@ -4,6 +4,9 @@
 //! the job.
 
 use super::*;
+use std::collections::HashSet;
+
+use crate::queue::JobRecord;
 
 /// The id of the `index`th child (from 0) a job submits without naming
 /// it: `<parent>.child.<index>`, or, when that would pass the id length
@@ -16,6 +19,22 @@ fn child_id(parent: &str, index: u64) -> String {
     use sha2::Digest;
     let digest = hex::encode(sha2::Sha256::digest(parent.as_bytes()));
     format!("{digest}.child.{index}")
+}
+
+/// Most jobs one `jobs.get-many` looks up; past it, the rest read as none.
+pub const MAX_LOOKUPS: usize = 10_000;
+
+/// Whether a running job (`me_id`, its record `me`) may read `other`: it
+/// is the job itself, its parent, its child, a sibling (a child of its
+/// parent) or one of its dependencies. With what those depend on (looked
+/// up in the same call), that is a plugin's own family of work; another
+/// submitter's jobs read as none.
+fn in_family(me_id: &str, me: Option<&JobRecord>, other: &JobRecord) -> bool {
+    let parent = me.and_then(|m| m.parent.as_deref());
+    other.id == me_id
+        || other.parent.as_deref() == Some(me_id)
+        || parent.is_some_and(|p| other.id == p || other.parent.as_deref() == Some(p))
+        || me.is_some_and(|m| m.depends_on.contains(&other.id))
 }
 
 /// Host capabilities backed by the queue: child jobs are real jobs.
@@ -165,26 +184,57 @@ impl HostServices for QueueServices {
         }
     }
 
-    async fn get_jobs(&self, ids: &[String]) -> Vec<Option<JobView>> {
-        match self.queue.get_many(ids).await {
-            Ok(jobs) => jobs
-                .into_iter()
-                .map(|job| {
-                    job.map(|job| JobView {
-                        error: job.errors.last().map(|e| e.message.clone()),
-                        id: job.id,
-                        job_type: job.job_type,
-                        status: job.status.to_string(),
-                        result: job.result,
-                        attempts: job.attempts,
-                    })
-                })
-                .collect(),
+    async fn get_jobs(&self, job: &JobInput, ids: &[String]) -> Vec<Option<JobView>> {
+        if ids.len() > MAX_LOOKUPS {
+            tracing::warn!(
+                job_id = %job.id,
+                asked = ids.len(),
+                "jobs.get-many asked for more than {MAX_LOOKUPS} jobs: the rest read as none"
+            );
+        }
+        let asked = &ids[..ids.len().min(MAX_LOOKUPS)];
+        // The job's own record (its parent and dependencies) in the same trip.
+        let mut wanted = asked.to_vec();
+        wanted.push(job.id.clone());
+        let mut jobs = match self.queue.get_many(&wanted).await {
+            Ok(jobs) => jobs,
             Err(e) => {
                 tracing::warn!(jobs = ids.len(), "cannot look up jobs for a plugin: {e}");
-                vec![None; ids.len()]
+                return vec![None; ids.len()];
             }
-        }
+        };
+        let me = jobs.pop().flatten();
+        // What the job's own family depends on is its to read too (a
+        // report reads the alignments its validations waited on).
+        let theirs: HashSet<&str> = jobs
+            .iter()
+            .flatten()
+            .filter(|other| in_family(&job.id, me.as_ref(), other))
+            .flat_map(|other| other.depends_on.iter().map(String::as_str))
+            .collect();
+        let visible = |other: &JobRecord| {
+            in_family(&job.id, me.as_ref(), other) || theirs.contains(other.id.as_str())
+        };
+        let visible: Vec<bool> = jobs
+            .iter()
+            .map(|j| j.as_ref().is_some_and(visible))
+            .collect();
+        let mut out: Vec<Option<JobView>> = jobs
+            .into_iter()
+            .zip(visible)
+            .map(|(found, visible)| {
+                found.filter(|_| visible).map(|other| JobView {
+                    error: other.errors.last().map(|e| e.message.clone()),
+                    id: other.id,
+                    job_type: other.job_type,
+                    status: other.status.to_string(),
+                    result: other.result,
+                    attempts: other.attempts,
+                })
+            })
+            .collect();
+        out.resize(ids.len(), None);
+        out
     }
 
     async fn wait_also(

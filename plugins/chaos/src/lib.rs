@@ -103,6 +103,7 @@ impl Guest for Chaos {
                 job_type("chaos.fanout", "Submits child echo jobs.", None, None),
                 job_type("chaos.llm", "Asks the host's LLM.", None, None),
                 job_type("chaos.talk", "Logs and reports progress.", None, None),
+                job_type("chaos.lookup", "Looks jobs up by id.", None, None),
             ],
         }
     }
@@ -230,6 +231,21 @@ impl Guest for Chaos {
                     Ok(r) => Ok(json!({ "content": r.content, "cached": r.cached }).to_string()),
                     Err(e) => Err(JobError::Fail(format!("llm: {e:?}"))),
                 }
+            }
+            "chaos.lookup" => {
+                let ids: Vec<String> = p["ids"]
+                    .as_array()
+                    .map(|ids| {
+                        ids.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let found: Vec<Option<String>> = jobs::get_many(&ids)
+                    .into_iter()
+                    .map(|j| j.map(|j| j.id))
+                    .collect();
+                Ok(json!({ "found": found }).to_string())
             }
             "chaos.talk" => {
                 log::log(

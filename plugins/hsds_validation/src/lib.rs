@@ -2,7 +2,8 @@
 //!
 //! Payload: `{"hsds_data": <document>, "raw_data": ..., "known_fields": {...}}`,
 //! or `{"alignment_job": "<id>", ...}` to check the result of a finished
-//! `hsds_alignment` job (how `bulk` chains them). `raw_data` and
+//! `hsds_alignment` job the validation depends on (how `bulk` chains them;
+//! the host lets a job read only its own family's jobs). `raw_data` and
 //! `known_fields` are optional.
 //!
 //! Checks, each finding with a severity, a code, a JSON Pointer and a message:
