@@ -224,20 +224,8 @@ pub fn parse_rfc3339_ms(text: &str) -> Result<u64, String> {
         _ => return Err(bad()),
     };
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
+    let february = if leap { 29 } else { 28 };
+    let month_days = [31, february, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     if (0..1970).contains(&year) {
         return Err(format!(
             "{text:?} is before 1970: a time to run must be 1970-01-01T00:00:00Z or later"

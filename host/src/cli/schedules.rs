@@ -87,29 +87,7 @@ pub async fn schedule(command: ScheduleCommand) -> anyhow::Result<u8> {
                 eprintln!("deckhand: {e}");
                 return Ok(EXIT_ERROR);
             }
-            let queue = queue.connect().await?;
-            // A schedule of a type no host offers would only warn at every tick.
-            if !queue.type_known(&schedule.job_type).await? {
-                eprintln!(
-                    "deckhand: {}",
-                    QueueError::UnknownJobType(schedule.job_type)
-                );
-                return Ok(EXIT_ERROR);
-            }
-            match queue.put_schedule(&schedule).await {
-                Ok(()) => {
-                    println!(
-                        "{}: {} ({})",
-                        schedule.name, schedule.cron, schedule.job_type
-                    );
-                    Ok(EXIT_OK)
-                }
-                Err(e @ QueueError::Redis(_)) => Err(e.into()),
-                Err(e) => {
-                    eprintln!("deckhand: {e}");
-                    Ok(EXIT_ERROR)
-                }
-            }
+            add(&queue, &schedule).await
         }
         ScheduleCommand::Remove { name, queue } => {
             if queue.connect().await?.remove_schedule(&name).await? {
@@ -136,6 +114,31 @@ pub async fn schedule(command: ScheduleCommand) -> anyhow::Result<u8> {
                     Ok(EXIT_ERROR)
                 }
             }
+        }
+    }
+}
+
+/// Adds (or replaces) a checked schedule.
+async fn add(queue: &QueueArgs, schedule: &Schedule) -> anyhow::Result<u8> {
+    let queue = queue.connect().await?;
+    // A schedule of a type no host offers would only warn at every tick.
+    if !queue.type_known(&schedule.job_type).await? {
+        let unknown = QueueError::UnknownJobType(schedule.job_type.clone());
+        eprintln!("deckhand: {unknown}");
+        return Ok(EXIT_ERROR);
+    }
+    match queue.put_schedule(schedule).await {
+        Ok(()) => {
+            println!(
+                "{}: {} ({})",
+                schedule.name, schedule.cron, schedule.job_type
+            );
+            Ok(EXIT_OK)
+        }
+        Err(e @ QueueError::Redis(_)) => Err(e.into()),
+        Err(e) => {
+            eprintln!("deckhand: {e}");
+            Ok(EXIT_ERROR)
         }
     }
 }

@@ -431,18 +431,14 @@ fn spawn_api(
         }),
         config.api.max_body_bytes,
     );
-    let limits = deckhand::api::listener::Limits {
-        max_connections: config.api.max_connections,
-        header_timeout: Duration::from_secs(config.api.header_timeout_secs),
+    use deckhand::api::listener::{self as connections, Limits};
+    let header_timeout = Duration::from_secs(config.api.header_timeout_secs);
+    let (max_connections, stop) = (config.api.max_connections, shutdown.clone());
+    let limits = Limits {
+        max_connections,
+        header_timeout,
     };
-    // Each request knows its client's address: wrong tokens are counted
-    // per address (`api/guesses.rs`).
-    tokio::spawn(deckhand::api::listener::serve(
-        listener,
-        app,
-        limits,
-        shutdown.clone(),
-    ))
+    tokio::spawn(connections::serve(listener, app, limits, stop))
 }
 
 /// Connects, retrying while Redis is not up yet. `None`: shut down while waiting.

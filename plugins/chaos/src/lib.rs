@@ -163,90 +163,10 @@ impl Guest for Chaos {
                 let n = COUNTER.fetch_add(1, Ordering::SeqCst) + 1;
                 Ok(json!({ "count": n }).to_string())
             }
-            "chaos.fail" => {
-                let succeed_on = p["succeed_on"].as_u64().unwrap_or(u64::MAX);
-                if u64::from(job.attempt) >= succeed_on {
-                    return Ok(
-                        json!({ "attempt": job.attempt, "feedback": job.feedback }).to_string()
-                    );
-                }
-                // `say`: text added to the error (a newline, say).
-                let say = p["say"].as_str().unwrap_or("");
-                let message = format!("attempt {} failed on purpose{say}", job.attempt);
-                match p["error"].as_str().unwrap_or("retry") {
-                    "fail" => Err(JobError::Fail(message)),
-                    "feedback" => Err(JobError::RetryWithFeedback(RetryFeedback {
-                        message,
-                        feedback: format!("feedback from attempt {}", job.attempt),
-                    })),
-                    "trap" => panic!("{message}"),
-                    _ => Err(JobError::Retry(message)),
-                }
-            }
-            "chaos.fanout" => {
-                let n = p["children"].as_u64().unwrap_or(2);
-                let mut ids = Vec::new();
-                for i in 0..n {
-                    let child = jobs::ChildJob {
-                        job_type: "echo".into(),
-                        payload: json!({ "parent": job.id, "index": i }).to_string(),
-                        priority: None,
-                        id: None,
-                        metadata: vec![],
-                        depends_on: vec![],
-                        max_retries: None,
-                        run_after_failure: false,
-                    };
-                    // `later_ms`: each child runs no earlier than that from now.
-                    let id = match p["later_ms"].as_u64() {
-                        Some(ms) => jobs::submit_later(&child, ms),
-                        None => jobs::submit(&child),
-                    };
-                    ids.push(id.map_err(JobError::Fail)?);
-                }
-                // `fail_until`: ask for a retry after submitting, until
-                // that attempt (a parent that dies after its fan-out).
-                let fail_until = p["fail_until"].as_u64().unwrap_or(0);
-                if u64::from(job.attempt) < fail_until {
-                    return Err(JobError::Retry(format!(
-                        "failing attempt {} after the fan-out",
-                        job.attempt
-                    )));
-                }
-                Ok(json!({ "children": ids }).to_string())
-            }
-            "chaos.llm" => {
-                let prompt = p["prompt"].as_str().unwrap_or("Say hello.");
-                let request = llm::Request {
-                    messages: vec![llm::Message {
-                        role: "user".into(),
-                        content: prompt.into(),
-                    }],
-                    model: None,
-                    temperature: None,
-                    max_tokens: None,
-                    response_schema: None,
-                };
-                match llm::generate(&request) {
-                    Ok(r) => Ok(json!({ "content": r.content, "cached": r.cached }).to_string()),
-                    Err(e) => Err(JobError::Fail(format!("llm: {e:?}"))),
-                }
-            }
-            "chaos.lookup" => {
-                let ids: Vec<String> = p["ids"]
-                    .as_array()
-                    .map(|ids| {
-                        ids.iter()
-                            .filter_map(|v| v.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let found: Vec<Option<String>> = jobs::get_many(&ids)
-                    .into_iter()
-                    .map(|j| j.map(|j| j.id))
-                    .collect();
-                Ok(json!({ "found": found }).to_string())
-            }
+            "chaos.fail" => fail(&job, &p),
+            "chaos.fanout" => fanout(&job, &p),
+            "chaos.llm" => ask_llm(&p),
+            "chaos.lookup" => lookup(&p),
             "chaos.talk" => {
                 log::log(
                     log::Level::Info,
@@ -262,6 +182,100 @@ impl Guest for Chaos {
             ))),
         }
     }
+}
+
+/// `chaos.fail`: fails until attempt `succeed_on`, as `error` says (`retry`,
+/// `fail`, `feedback`, `trap`); `say` is added to the error.
+fn fail(job: &Job, p: &Value) -> Result<String, JobError> {
+    let succeed_on = p["succeed_on"].as_u64().unwrap_or(u64::MAX);
+    if u64::from(job.attempt) >= succeed_on {
+        return Ok(json!({ "attempt": job.attempt, "feedback": job.feedback }).to_string());
+    }
+    // `say`: text added to the error (a newline, say).
+    let say = p["say"].as_str().unwrap_or("");
+    let message = format!("attempt {} failed on purpose{say}", job.attempt);
+    match p["error"].as_str().unwrap_or("retry") {
+        "fail" => Err(JobError::Fail(message)),
+        "feedback" => Err(JobError::RetryWithFeedback(RetryFeedback {
+            message,
+            feedback: format!("feedback from attempt {}", job.attempt),
+        })),
+        "trap" => panic!("{message}"),
+        _ => Err(JobError::Retry(message)),
+    }
+}
+
+/// `chaos.fanout`: submits `children` echo jobs (`later_ms`: each runs no
+/// earlier than that from now); `fail_until`: asks for a retry after
+/// submitting, until that attempt.
+fn fanout(job: &Job, p: &Value) -> Result<String, JobError> {
+    let n = p["children"].as_u64().unwrap_or(2);
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let child = jobs::ChildJob {
+            job_type: "echo".into(),
+            payload: json!({ "parent": job.id, "index": i }).to_string(),
+            priority: None,
+            id: None,
+            metadata: vec![],
+            depends_on: vec![],
+            max_retries: None,
+            run_after_failure: false,
+        };
+        // `later_ms`: each child runs no earlier than that from now.
+        let id = match p["later_ms"].as_u64() {
+            Some(ms) => jobs::submit_later(&child, ms),
+            None => jobs::submit(&child),
+        };
+        ids.push(id.map_err(JobError::Fail)?);
+    }
+    // `fail_until`: ask for a retry after submitting, until
+    // that attempt (a parent that dies after its fan-out).
+    let fail_until = p["fail_until"].as_u64().unwrap_or(0);
+    if u64::from(job.attempt) < fail_until {
+        return Err(JobError::Retry(format!(
+            "failing attempt {} after the fan-out",
+            job.attempt
+        )));
+    }
+    Ok(json!({ "children": ids }).to_string())
+}
+
+/// `chaos.llm`: asks the host's LLM `prompt`.
+fn ask_llm(p: &Value) -> Result<String, JobError> {
+    let prompt = p["prompt"].as_str().unwrap_or("Say hello.");
+    let request = llm::Request {
+        messages: vec![llm::Message {
+            role: "user".into(),
+            content: prompt.into(),
+        }],
+        model: None,
+        temperature: None,
+        max_tokens: None,
+        response_schema: None,
+    };
+    match llm::generate(&request) {
+        Ok(r) => Ok(json!({ "content": r.content, "cached": r.cached }).to_string()),
+        Err(e) => Err(JobError::Fail(format!("llm: {e:?}"))),
+    }
+}
+
+/// `chaos.lookup`: looks up `ids` and answers the ids found (null for
+/// none).
+fn lookup(p: &Value) -> Result<String, JobError> {
+    let ids: Vec<String> = p["ids"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let found: Vec<Option<String>> = jobs::get_many(&ids)
+        .into_iter()
+        .map(|j| j.map(|j| j.id))
+        .collect();
+    Ok(json!({ "found": found }).to_string())
 }
 
 export!(Chaos);

@@ -128,11 +128,16 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         c.unfinished,
         args.out.display()
     );
-    Ok(match stop {
+    Ok(exit_status(stop, c, args.timeout))
+}
+
+/// The exit status of a run, and why it is not 0 on stderr.
+fn exit_status(stop: Option<Stop>, c: &Counts, timeout: u64) -> u8 {
+    match stop {
         Some(Stop::Timeout) => {
             eprintln!(
-                "deckhand: {} jobs still unfinished after {} s; run the same command again to keep waiting for them",
-                c.unfinished, args.timeout
+                "deckhand: {} jobs still unfinished after {timeout} s; run the same command again to keep waiting for them",
+                c.unfinished
             );
             EXIT_ERROR
         }
@@ -153,7 +158,7 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         }
         None if c.failed > 0 => EXIT_JOB_FAILED,
         None => EXIT_OK,
-    })
+    }
 }
 
 #[derive(Default)]
