@@ -440,3 +440,57 @@ async fn a_stop_is_bounded_while_redis_is_down() {
         started.elapsed()
     );
 }
+
+/// A logout ends the session for every host, also after a restart: its
+/// cookie no longer opens the API or the dashboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_ends_the_session_everywhere() {
+    const TOKEN: &str = "s3cret-enough";
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["echo"]);
+    let env = [("DECKHAND_API_TOKEN", TOKEN)];
+    let mut host = Host::start_with_env("logout", &redis.url(), dir.path(), &[], &env);
+    let mut api = Api::new(&host);
+    api.token = Some(TOKEN.into());
+    api.ready(&host).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{}/ui/login", host.api))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = common::api::session_cookie(&r).expect("a session cookie");
+    let with_cookie = |base: &str, path: &str| {
+        http.get(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    let r = with_cookie(&host.api, "/v1/plugins").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http
+        .post(format!("{}/ui/logout", host.api))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = with_cookie(&host.api, "/v1/plugins").await.unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(code(&body), "session_ended", "{body}");
+    // Another host (or this one restarted) refuses it too.
+    host.kill9();
+    let other = Host::start_with_env("after", &redis.url(), dir.path(), &[], &env);
+    let mut api = Api::new(&other);
+    api.token = Some(TOKEN.into());
+    api.ready(&other).await;
+    let r = with_cookie(&other.api, "/v1/plugins").await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = with_cookie(&other.api, "/ui/").await.unwrap();
+    assert_eq!(r.status(), 303, "the dashboard sends it to the login page");
+}

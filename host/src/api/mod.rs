@@ -227,6 +227,9 @@ async fn authenticate(
     if bearer && let Err(held) = state.guesses.check(addr, now) {
         return too_many_guesses(held);
     }
+    if let Err(e) = ui::refuse_ended(&state, &headers).await {
+        return e.into_response();
+    }
     match state.sessions.admit(&headers, request.method(), now) {
         Err(e) => {
             if bearer && e.status == StatusCode::UNAUTHORIZED {

@@ -53,12 +53,14 @@ pub mod key {
     /// A marker written only to wait for the replicas to have it
     /// (replication.rs, `Queue::read`).
     pub const SYNCED: &str = "synced";
+    /// Dashboard sessions ended by a logout (`sessions.rs`).
+    pub const ENDED: &str = "ended";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
         PARTITIONS, HOSTS, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED, RUNNING,
         CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS, DONE, DIED, MINUTES,
-        RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED,
+        RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED,
     ];
 }
 

@@ -62,6 +62,7 @@ mod route;
 mod schedules;
 mod scripts;
 mod sentinel;
+mod sessions;
 mod shared_content;
 mod submit;
 mod tls;

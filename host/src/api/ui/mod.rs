@@ -97,6 +97,40 @@ fn current(state: &ApiState, headers: &HeaderMap) -> Option<Result<Session, Refu
     cookie(headers, COOKIE).map(|c| state.sessions.check(c, now_ms()))
 }
 
+/// The request's session, unless a logout ended it (`queue/sessions.rs`);
+/// an ended one reads as none. Redis not answering ends nothing here: the
+/// request goes on to whatever it needs of Redis, and fails there.
+async fn live(state: &ApiState, headers: &HeaderMap) -> Option<Result<Session, Refused>> {
+    match current(state, headers)? {
+        Ok(s) if ended(state, &s).await => None,
+        other => Some(other),
+    }
+}
+
+async fn ended(state: &ApiState, session: &Session) -> bool {
+    let queue = state.worker.queue();
+    queue
+        .session_ended(session::Sessions::nonce(session))
+        .await
+        .unwrap_or(false)
+}
+
+/// Refuses a request whose session cookie a logout ended (for the API's
+/// authentication; a bearer token is not a session).
+pub(super) async fn refuse_ended(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Ok(());
+    }
+    match current(state, headers) {
+        Some(Ok(s)) if ended(state, &s).await => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "session_ended",
+            "this dashboard session was ended by a logout: log in again",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn set_cookie(response: &mut Response, value: &str, max_age_secs: u64) {
     let cookie =
         format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}");
@@ -106,7 +140,7 @@ fn set_cookie(response: &mut Response, value: &str, max_age_secs: u64) {
 }
 
 async fn index(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
-    match current(&state, &headers) {
+    match live(&state, &headers).await {
         Some(Ok(_)) => page(StatusCode::OK, INDEX.to_string()),
         // No token: any page load gets a session (loopback only).
         _ if state.sessions.open() => {
@@ -201,9 +235,18 @@ async fn login(
     response
 }
 
-async fn logout(headers: HeaderMap) -> Response {
+async fn logout(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
     if let Err(e) = refuse_cross_site(&headers) {
         return e.into_response();
+    }
+    // The cookie is ended for every host, not only dropped by this browser.
+    if let Some(Ok(s)) = current(&state, &headers) {
+        let queue = state.worker.queue();
+        let nonce = session::Sessions::nonce(&s);
+        if let Err(e) = queue.end_session(nonce, s.expires_ms).await {
+            tracing::warn!("logout: cannot record the session as ended ({e})");
+            return ApiError::from(e).into_response();
+        }
     }
     let mut response = Redirect::to("/ui/login").into_response();
     set_cookie(&mut response, "", 0);
@@ -212,7 +255,7 @@ async fn logout(headers: HeaderMap) -> Response {
 
 /// `GET /ui/session`: `{"csrf", "expires_ms", "open"}` for a valid session.
 async fn session_info(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
-    match current(&state, &headers) {
+    match live(&state, &headers).await {
         Some(Ok(s)) => axum::Json(json!({
             "csrf": state.sessions.csrf(&s),
             "expires_ms": s.expires_ms,

@@ -108,6 +108,11 @@ impl Sessions {
         })
     }
 
+    /// The session's nonce: what a logout records as ended.
+    pub fn nonce(session: &Session) -> &str {
+        &session.nonce
+    }
+
     /// The CSRF token of a session.
     pub fn csrf(&self, session: &Session) -> String {
         let m = mac(&self.key, format!("csrf.{}", session.nonce).as_bytes());
