@@ -33,6 +33,10 @@ async fn losing_the_queue_is_detected_reported_and_mended() {
     let host = Host::start("lost", &redis.url(), dir.path(), &[]);
     let api = Api::new(&host);
     api.ready(&host).await;
+    // A second host, started after the first claimed the identity marker,
+    // notices the loss too.
+    let second = Host::start("lost-too", &redis.url(), dir.path(), &[]);
+    Api::new(&second).ready(&second).await;
     let (_, health) = api.get("/health").await;
     assert_eq!(health["status"], "healthy", "{health}");
     assert_eq!(health["redis"]["appendonly"], "no", "{health}");
@@ -50,6 +54,7 @@ async fn losing_the_queue_is_detected_reported_and_mended() {
     // Redis restarts with nothing.
     redis.restart();
     host.wait_for_log("the queue's data is gone");
+    second.wait_for_log("the queue's data is gone");
     // Job types come back at once, not at the next heartbeat (a minute).
     let mut accepted = false;
     for _ in 0..50 {

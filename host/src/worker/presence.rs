@@ -75,6 +75,10 @@ impl Worker {
                 Ok(id) => *lock(&self.presence.identity) = Some(id),
                 Err(e) => tracing::warn!("cannot write the queue's identity marker: {e}"),
             }
+        } else if seen.is_none() {
+            // A host that starts after another claimed the marker keeps it
+            // too: else it would never notice the marker vanish.
+            *lock(&self.presence.identity) = now;
         }
         if lost {
             self.metrics.queue_data_lost.fetch_add(1, Ordering::Relaxed);
