@@ -32,4 +32,5 @@ mod runtime;
 mod telemetry;
 mod templates;
 mod trust;
+mod trust_host;
 mod trust_jobs;

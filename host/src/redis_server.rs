@@ -22,8 +22,10 @@ pub enum EmbeddedError {
     },
     #[error("cannot start redis-server: {0}")]
     Spawn(std::io::Error),
-    #[error("redis-server started but did not answer on port {port} within 10 s")]
-    NotReady { port: u16 },
+    #[error("redis-server did not answer on port {port} within 10 s; its log ends:\n{log}")]
+    NotReady { port: u16, log: String },
+    #[error("redis-server exited at start ({status}); its log ends:\n{log}")]
+    Exited { status: String, log: String },
 }
 
 /// Whether a Redis answers PING at `url` (within a second).
@@ -69,8 +71,8 @@ impl Embedded {
                 dir: dir.to_path_buf(),
                 source,
             })?;
-        let child = spawn(port, &dir).map_err(EmbeddedError::Spawn)?;
-        wait_ready(&url, port).await?;
+        let mut child = spawn(port, &dir).map_err(EmbeddedError::Spawn)?;
+        wait_ready(&url, port, &mut child, &dir).await?;
         tracing::info!(
             %url,
             dir = %dir.display(),
@@ -111,15 +113,49 @@ fn spawn(port: u16, dir: &Path) -> std::io::Result<Child> {
         .spawn()
 }
 
-async fn wait_ready(url: &str, port: u16) -> Result<(), EmbeddedError> {
+/// Waits until the new `child` answers; if it exits or stays silent, the
+/// error quotes the end of its log (a full disk, a bad AOF, a port taken).
+async fn wait_ready(
+    url: &str,
+    port: u16,
+    child: &mut Child,
+    dir: &Path,
+) -> Result<(), EmbeddedError> {
     for _ in 0..100 {
         if answers(url).await {
             return Ok(());
         }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(EmbeddedError::Exited {
+                status: status.to_string(),
+                log: log_tail(dir),
+            });
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(EmbeddedError::NotReady { port })
+    Err(EmbeddedError::NotReady {
+        port,
+        log: log_tail(dir),
+    })
 }
+
+/// The last lines of the embedded Redis' log, where it says why it stopped.
+fn log_tail(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(LOG_TAIL)..].join("\n");
+    if tail.is_empty() {
+        "(empty)".to_string()
+    } else {
+        tail
+    }
+}
+
+/// Lines of the embedded Redis' log quoted when it fails.
+const LOG_TAIL: usize = 5;
+/// The longest wait between restarts of an embedded Redis that keeps
+/// exiting (a full disk does not heal in a second).
+const MAX_RESTART_WAIT: Duration = Duration::from_secs(60);
 
 async fn supervise(
     mut child: Child,
@@ -128,16 +164,32 @@ async fn supervise(
     url: String,
     stop: CancellationToken,
 ) {
+    let mut wait = Duration::from_secs(1);
     loop {
         tokio::select! {
             status = child.wait() => {
-                tracing::error!(?status, "embedded redis-server exited; restarting it");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tracing::error!(
+                    ?status,
+                    "embedded redis-server exited; restarting it in {wait:?}; its log ends:\n{}",
+                    log_tail(&dir)
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.cancelled() => return,
+                }
                 match spawn(port, &dir) {
                     Ok(c) => {
                         child = c;
-                        if wait_ready(&url, port).await.is_ok() {
-                            tracing::info!(%url, "embedded redis-server is back");
+                        match wait_ready(&url, port, &mut child, &dir).await {
+                            Ok(()) => {
+                                tracing::info!(%url, "embedded redis-server is back");
+                                wait = Duration::from_secs(1);
+                            }
+                            // Exits again at start: wait longer each time.
+                            Err(e) => {
+                                tracing::error!("{e}");
+                                wait = (wait * 2).min(MAX_RESTART_WAIT);
+                            }
                         }
                     }
                     Err(e) => {
