@@ -20,6 +20,28 @@ fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no code>")
 }
 
+/// The queue's counters say nothing was submitted.
+async fn nothing_submitted(redis: &TestRedis) {
+    let queue = deckhand::queue::Queue::connect(&redis.url(), Default::default())
+        .await
+        .unwrap();
+    let stats = queue.stats().await.unwrap();
+    assert_eq!(stats.get("submitted"), None, "nothing was submitted");
+}
+
+/// The API token the tests that need one use.
+const TOKEN: &str = "s3cret-enough";
+
+/// A host with `echo` and the API token, and an API client that sends it.
+async fn token_host(id: &str, redis: &TestRedis, dir: &tempfile::TempDir) -> (Host, Api) {
+    let env = [("DECKHAND_API_TOKEN", TOKEN)];
+    let host = Host::start_with_env(id, &redis.url(), dir.path(), &[], &env);
+    let mut api = Api::new(&host);
+    api.token = Some(TOKEN.into());
+    api.ready(&host).await;
+    (host, api)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebound_page_cannot_reach_the_api_without_a_token() {
     let redis = TestRedis::start();
@@ -67,13 +89,7 @@ async fn a_rebound_page_cannot_reach_the_api_without_a_token() {
             .unwrap();
         assert_eq!(resp.status(), 200, "{name}");
     }
-    let stats = deckhand::queue::Queue::connect(&redis.url(), Default::default())
-        .await
-        .unwrap()
-        .stats()
-        .await
-        .unwrap();
-    assert_eq!(stats.get("submitted"), None, "nothing was submitted");
+    nothing_submitted(&redis).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,19 +134,9 @@ async fn metadata_is_bounded_and_a_wait_reads_each_job_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_guesses_is_bounded_and_locks_out_no_right_token() {
     use deckhand::api::guesses::MAX_WRONG_ALL;
-    const TOKEN: &str = "s3cret-enough";
     let redis = TestRedis::start();
     let dir = plugin_dir(&["echo"]);
-    let host = Host::start_with_env(
-        "flood",
-        &redis.url(),
-        dir.path(),
-        &[],
-        &[("DECKHAND_API_TOKEN", TOKEN)],
-    );
-    let mut api = Api::new(&host);
-    api.token = Some(TOKEN.into());
-    api.ready(&host).await;
+    let (host, _api) = token_host("flood", &redis, &dir).await;
     let from = |n: u32| {
         let ip = std::net::Ipv4Addr::from(0x7f00_0000 + 0x0100 + n);
         reqwest::Client::builder()
@@ -249,13 +255,7 @@ async fn small_points_answer_clearly_and_change_nothing() {
     assert!(stderr(&out).contains("no.such.type"), "{}", stderr(&out));
     let (_, list) = api.get("/v1/schedules").await;
     assert_eq!(list["schedules"], json!([]), "{list}");
-    let stats = deckhand::queue::Queue::connect(&redis.url(), Default::default())
-        .await
-        .unwrap()
-        .stats()
-        .await
-        .unwrap();
-    assert_eq!(stats.get("submitted"), None, "nothing was submitted");
+    nothing_submitted(&redis).await;
 }
 
 /// Replaying or purging the whole dead-letter queue is many bounded script
@@ -407,14 +407,9 @@ async fn late_heads_are_cut_off_and_connections_are_capped() {
 /// cookie no longer opens the API or the dashboard.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_ends_the_session_everywhere() {
-    const TOKEN: &str = "s3cret-enough";
     let redis = TestRedis::start();
     let dir = plugin_dir(&["echo"]);
-    let env = [("DECKHAND_API_TOKEN", TOKEN)];
-    let mut host = Host::start_with_env("logout", &redis.url(), dir.path(), &[], &env);
-    let mut api = Api::new(&host);
-    api.token = Some(TOKEN.into());
-    api.ready(&host).await;
+    let (mut host, _api) = token_host("logout", &redis, &dir).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -447,10 +442,7 @@ async fn a_logout_ends_the_session_everywhere() {
     assert_eq!(code(&body), "session_ended", "{body}");
     // Another host (or this one restarted) refuses it too.
     host.kill9();
-    let other = Host::start_with_env("after", &redis.url(), dir.path(), &[], &env);
-    let mut api = Api::new(&other);
-    api.token = Some(TOKEN.into());
-    api.ready(&other).await;
+    let (other, _api) = token_host("after", &redis, &dir).await;
     let r = with_cookie(&other.api, "/v1/plugins").await.unwrap();
     assert_eq!(r.status(), 401);
     let r = with_cookie(&other.api, "/ui/").await.unwrap();
