@@ -75,3 +75,57 @@ fn an_embedded_redis_that_cannot_start_says_why() {
     assert!(err.contains("its log ends"), "{err}");
     assert!(err.contains("append-only dir"), "Redis' own reason: {err}");
 }
+
+/// An embedded Redis that stops and cannot start again is named on
+/// `/health` with the end of its log, not only as unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_names_why_the_embedded_redis_is_down() {
+    let dir = plugin_dir(&["echo"]);
+    let data = tempfile::tempdir().unwrap();
+    let port = common::redis::free_port();
+    let listen = format!("127.0.0.1:{}", common::redis::free_port());
+    let mut child = deckhand()
+        .args(["serve", "--embedded-redis-port", &port.to_string()])
+        .arg("--plugin-dir")
+        .arg(dir.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--listen", &listen])
+        .env_remove("DECKHAND_REDIS_URL")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let health = format!("http://{listen}/health");
+    let read = async || -> Option<serde_json::Value> {
+        reqwest::get(&health).await.ok()?.json().await.ok()
+    };
+    let mut up = false;
+    for _ in 0..200 {
+        if read().await.is_some() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the host never answered");
+    // Its AOF directory becomes a file, then Redis stops: it cannot start again.
+    let redis_dir = data.path().join("redis");
+    std::fs::rename(redis_dir.join("appendonlydir"), redis_dir.join("moved")).unwrap();
+    std::fs::write(redis_dir.join("appendonlydir"), "").unwrap();
+    let client = ::redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    let _: Result<(), _> = ::redis::cmd("SHUTDOWN")
+        .arg("NOSAVE")
+        .query(&mut client.get_connection().unwrap());
+    let mut named = None;
+    for _ in 0..150 {
+        let failure = read().await.map(|h| h["redis"]["embedded_failure"].clone());
+        if let Some(f) = failure.filter(|f| f.to_string().contains("append-only dir")) {
+            named = Some(f);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(named.is_some(), "/health never named the cause");
+}

@@ -7,7 +7,17 @@ use std::path::Path;
 
 /// Module -> the modules it may import (the table in `lib.rs`).
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("api", &["worker", "queue", "metrics", "schedule", "job"]),
+    (
+        "api",
+        &[
+            "worker",
+            "queue",
+            "metrics",
+            "schedule",
+            "job",
+            "redis_server",
+        ],
+    ),
     (
         "config",
         &[

@@ -7,7 +7,7 @@
 //!
 //! | module | owns | imports |
 //! |---|---|---|
-//! | `api` | the HTTP API (axum): jobs, DLQ, job-type controls, schedules, health, metrics; the dashboard (`api/ui/`) | worker, queue, metrics, schedule, job |
+//! | `api` | the HTTP API (axum): jobs, DLQ, job-type controls, schedules, health, metrics; the dashboard (`api/ui/`) | worker, queue, metrics, schedule, job, redis_server (the embedded Redis' last failure) |
 //! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, llm, queue, schedule, redact, telemetry |
 //! | [`worker`] | a host's loops: claim, run, complete, leases, presence, cron | registry, runtime, llm, content, metrics, queue, schedule, telemetry |
 //! | [`metrics`] | counters and the Prometheus text | queue |

@@ -47,7 +47,26 @@ pub async fn answers(url: &str) -> bool {
 /// when `stop` is cancelled.
 pub struct Embedded {
     pub url: String,
+    /// Why it last stopped, while it is not back (for `/health`).
+    pub last_failure: LastFailure,
     supervisor: tokio::task::JoinHandle<()>,
+}
+
+/// The embedded Redis' last exit and the end of its log, from when it
+/// stopped until it answers again; none while it runs. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct LastFailure(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl LastFailure {
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().map(|f| f.clone()).unwrap_or_default()
+    }
+
+    fn set(&self, failure: Option<String>) {
+        if let Ok(mut f) = self.0.lock() {
+            *f = failure;
+        }
+    }
 }
 
 impl Embedded {
@@ -78,8 +97,19 @@ impl Embedded {
             dir = %dir.display(),
             "started an embedded redis-server (AOF on, fsync always); it stops with this host"
         );
-        let supervisor = tokio::spawn(supervise(child, port, dir, url.clone(), stop));
-        Ok(Embedded { url, supervisor })
+        let last_failure = LastFailure::default();
+        let watch = Watch {
+            port,
+            dir,
+            url: url.clone(),
+            failure: last_failure.clone(),
+        };
+        let supervisor = tokio::spawn(supervise(child, watch, stop));
+        Ok(Embedded {
+            url,
+            last_failure,
+            supervisor,
+        })
     }
 
     /// Waits for the supervisor to stop Redis (after `stop` was cancelled).
@@ -157,22 +187,32 @@ const LOG_TAIL: usize = 5;
 /// exiting (a full disk does not heal in a second).
 const MAX_RESTART_WAIT: Duration = Duration::from_secs(60);
 
-async fn supervise(
-    mut child: Child,
+/// What the supervisor of an embedded Redis watches over.
+struct Watch {
     port: u16,
     dir: PathBuf,
     url: String,
-    stop: CancellationToken,
-) {
+    failure: LastFailure,
+}
+
+async fn supervise(mut child: Child, watch: Watch, stop: CancellationToken) {
+    let Watch {
+        port,
+        dir,
+        url,
+        failure,
+    } = watch;
     let mut wait = Duration::from_secs(1);
     loop {
         tokio::select! {
             status = child.wait() => {
-                tracing::error!(
-                    ?status,
-                    "embedded redis-server exited; restarting it in {wait:?}; its log ends:\n{}",
+                let why = format!(
+                    "exited ({}); its log ends:\n{}",
+                    status.map_or_else(|e| e.to_string(), |s| s.to_string()),
                     log_tail(&dir)
                 );
+                tracing::error!("embedded redis-server {why}; restarting it in {wait:?}");
+                failure.set(Some(why));
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = stop.cancelled() => return,
@@ -183,11 +223,13 @@ async fn supervise(
                         match wait_ready(&url, port, &mut child, &dir).await {
                             Ok(()) => {
                                 tracing::info!(%url, "embedded redis-server is back");
+                                failure.set(None);
                                 wait = Duration::from_secs(1);
                             }
                             // Exits again at start: wait longer each time.
                             Err(e) => {
                                 tracing::error!("{e}");
+                                failure.set(Some(e.to_string()));
                                 wait = (wait * 2).min(MAX_RESTART_WAIT);
                             }
                         }

@@ -54,6 +54,8 @@ pub struct ApiState {
     /// Host names served without a token besides loopback ones
     /// (`api.allowed_hosts`, `rebinding.rs`).
     pub allowed_hosts: Vec<String>,
+    /// Why the embedded Redis last stopped, if this host runs one.
+    pub embedded: Option<crate::redis_server::LastFailure>,
 }
 
 /// Longest `wait` a client may ask for.

@@ -59,6 +59,9 @@ pub(super) async fn health(State(state): State<Arc<ApiState>>) -> Response {
     redis["appendonly"] = json!(durability.appendonly);
     redis["maxmemory_policy"] = json!(durability.maxmemory_policy);
     redis["risks"] = json!(durability.risks());
+    if let Some(failure) = state.embedded.as_ref().and_then(|e| e.get()) {
+        redis["embedded_failure"] = json!(failure);
+    }
     let presence = worker.presence();
     let data_lost = presence.recently_lost();
     let unserved: Vec<String> =

@@ -234,15 +234,14 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
         worker_config.heartbeat_ms = ms;
     }
     let worker = Worker::new(queue, registry, worker_config, services);
-    let api = listener.map(|l| spawn_api(l, &worker, token, &config, &shutdown));
-
+    let failure = embedded.as_ref().map(|e| e.last_failure.clone());
+    let api = listener.map(|l| spawn_api(l, &worker, (token, failure), &config, &shutdown));
     tracing::info!(host = %worker.host_id(), url = %redact::url(&url), prefix = %config.prefix, "serving");
     let stop = shutdown.clone();
     worker.run(async move { stop.cancelled().await }).await;
     if let Some(api) = api {
         let _ = tokio::time::timeout(Duration::from_secs(5), api).await;
     }
-
     if let Some(embedded) = embedded {
         redis_stop.cancel();
         embedded.wait().await;
@@ -413,7 +412,7 @@ fn worker_services(config: &Config, queue: &Queue) -> anyhow::Result<WorkerServi
 fn spawn_api(
     listener: tokio::net::TcpListener,
     worker: &Arc<Worker>,
-    token: String,
+    (token, embedded): (String, Option<deckhand::redis_server::LastFailure>),
     config: &Config,
     shutdown: &CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
@@ -428,6 +427,7 @@ fn spawn_api(
             sessions: deckhand::api::ui::session::Sessions::new(&token),
             guesses: deckhand::api::guesses::Guesses::new(),
             allowed_hosts: config.api.allowed_hosts.clone(),
+            embedded,
         }),
         config.api.max_body_bytes,
     );
