@@ -18,6 +18,45 @@ fn write_records(path: &std::path::Path, n: usize) {
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
+/// `n` records for `chaos.sleep`, each sleeping `ms`, one a line.
+fn write_sleep_records(path: &std::path::Path, n: usize, ms: u64) {
+    let lines: Vec<String> = (0..n)
+        .map(|i| json!({ "ms": ms, "n": i }).to_string())
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// `deckhand bulk chaos.sleep` over `input` into `output`, with `env`.
+fn spawn_bulk(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    url: &str,
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    deckhand()
+        .args(["bulk", "chaos.sleep"])
+        .arg(input)
+        .arg("--out")
+        .arg(output)
+        .args(["--redis-url", url, "--timeout", "600"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (30 s at most) until `q` counts `n` jobs completed.
+async fn until_completed(q: &deckhand::queue::Queue, n: i64) {
+    for _ in 0..600 {
+        let stats = q.stats().await.ok();
+        if stats.and_then(|s| s.get("completed").copied()).unwrap_or(0) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn read_results(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -96,39 +135,15 @@ async fn bulk_survives_redis_and_host_kills() {
     let input = work.path().join("records.jsonl");
     let output = work.path().join("results.jsonl");
     // Each job sleeps a little, so the drain lasts through the kills.
-    let lines: Vec<String> = (0..N)
-        .map(|i| json!({ "ms": 5, "n": i }).to_string())
-        .collect();
-    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    write_sleep_records(&input, N, 5);
     let args = ["--batch-size", "16", "--lease-ms", "2000"];
     let mut doomed = Host::start("doomed", &redis.url(), dir.path(), &args);
     let survivor = Host::start("survivor", &redis.url(), dir.path(), &args);
-    let bulk = deckhand()
-        .args(["bulk", "chaos.sleep"])
-        .arg(&input)
-        .arg("--out")
-        .arg(&output)
-        .args(["--redis-url", &redis.url(), "--timeout", "600"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let bulk = spawn_bulk(&input, &output, &redis.url(), &[]);
     let q = deckhand::queue::Queue::connect(&redis.url(), Default::default())
         .await
         .unwrap();
-    let completed = async || -> i64 {
-        q.stats()
-            .await
-            .ok()
-            .and_then(|s| s.get("completed").copied())
-            .unwrap_or(0)
-    };
-    for _ in 0..600 {
-        if completed().await >= 1000 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_completed(&q, 1000).await;
     doomed.kill9();
     redis.kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -165,25 +180,12 @@ async fn bulk_on_partitions_survives_an_empty_restart() {
     let work = tempfile::tempdir().unwrap();
     let input = work.path().join("records.jsonl");
     let output = work.path().join("results.jsonl");
-    let lines: Vec<String> = (0..N)
-        .map(|i| json!({ "ms": 2, "n": i }).to_string())
-        .collect();
-    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    write_sleep_records(&input, N, 2);
     let env = [("DECKHAND_QUEUE_PARTITIONS", "3")];
     let args = ["--batch-size", "16", "--lease-ms", "2000"];
     let a = Host::start_with_env("part-a", &redis.url(), dir.path(), &args, &env);
     let _b = Host::start_with_env("part-b", &redis.url(), dir.path(), &args, &env);
-    let bulk = deckhand()
-        .args(["bulk", "chaos.sleep"])
-        .arg(&input)
-        .arg("--out")
-        .arg(&output)
-        .args(["--redis-url", &redis.url(), "--timeout", "600"])
-        .envs(env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let bulk = spawn_bulk(&input, &output, &redis.url(), &env);
     let config = deckhand::queue::QueueConfig {
         partitions: 3,
         ..Default::default()
@@ -191,17 +193,7 @@ async fn bulk_on_partitions_survives_an_empty_restart() {
     let q = deckhand::queue::Queue::connect(&redis.url(), config)
         .await
         .unwrap();
-    for _ in 0..600 {
-        let done = q
-            .stats()
-            .await
-            .ok()
-            .and_then(|s| s.get("completed").copied());
-        if done.unwrap_or(0) >= 2000 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_completed(&q, 2000).await;
     redis.kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
     redis.restart();

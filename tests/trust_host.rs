@@ -51,6 +51,26 @@ async fn a_stop_is_bounded_while_redis_is_down() {
     );
 }
 
+/// `deckhand serve` with no Redis URL: its own Redis on `port`, its data
+/// in `data`, its API on `listen` (empty: none).
+fn embedded_serve(
+    plugins: &std::path::Path,
+    data: &std::path::Path,
+    port: u16,
+    listen: &str,
+) -> std::process::Command {
+    let mut serve = deckhand();
+    serve
+        .args(["serve", "--embedded-redis-port", &port.to_string()])
+        .arg("--plugin-dir")
+        .arg(plugins)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--listen", listen])
+        .env_remove("DECKHAND_REDIS_URL");
+    serve
+}
+
 /// An embedded Redis that exits at start (here its AOF directory is a
 /// file; a full disk reads the same way) is named by its own log line.
 #[test]
@@ -60,14 +80,7 @@ fn an_embedded_redis_that_cannot_start_says_why() {
     std::fs::create_dir_all(data.path().join("redis")).unwrap();
     std::fs::write(data.path().join("redis").join("appendonlydir"), "").unwrap();
     let port = common::redis::free_port();
-    let out = deckhand()
-        .args(["serve", "--embedded-redis-port", &port.to_string()])
-        .arg("--plugin-dir")
-        .arg(dir.path())
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["--listen", ""])
-        .env_remove("DECKHAND_REDIS_URL")
+    let out = embedded_serve(dir.path(), data.path(), port, "")
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -84,14 +97,7 @@ async fn health_names_why_the_embedded_redis_is_down() {
     let data = tempfile::tempdir().unwrap();
     let port = common::redis::free_port();
     let listen = format!("127.0.0.1:{}", common::redis::free_port());
-    let mut child = deckhand()
-        .args(["serve", "--embedded-redis-port", &port.to_string()])
-        .arg("--plugin-dir")
-        .arg(dir.path())
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["--listen", &listen])
-        .env_remove("DECKHAND_REDIS_URL")
+    let mut child = embedded_serve(dir.path(), data.path(), port, &listen)
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
