@@ -178,6 +178,8 @@ pub struct Address {
     /// A place name before the address ("St. Rocco Center — 9016 ...").
     pub place: Option<String>,
     pub street: Option<String>,
+    /// A unit after the street ("111 Church St, Room 7").
+    pub street2: Option<String>,
     pub city: Option<String>,
     /// Two-letter code.
     pub state: Option<String>,
@@ -225,7 +227,15 @@ const SUFFIXES: &[&str] = &[
 /// street number.
 pub fn address(text: &str) -> Option<Address> {
     let mut out = Address::default();
-    let mut rest = text.trim().to_string();
+    // A line break ("; ") parts an address as a comma does; a remark in
+    // brackets at its end ("(Downtown Hilo)") is no part of it.
+    let mut rest = text.trim().replace("; ", ", ");
+    if rest.ends_with(')')
+        && let Some(open) = rest.rfind('(')
+    {
+        rest.truncate(open);
+        rest = rest.trim_end().to_string();
+    }
     for sep in [" \u{2014} ", " \u{2013} ", " - ", " -- "] {
         if let Some((place, addr)) = rest.split_once(sep)
             && !place.chars().any(|c| c.is_ascii_digit())
@@ -280,6 +290,8 @@ pub fn address(text: &str) -> Option<Address> {
         rest = trimmed;
     }
     let rest = rest.trim().trim_end_matches(',').trim();
+    let (rest, unit) = unit_after(rest);
+    out.street2 = unit;
     if let Some((street, city)) = rest.rsplit_once(',') {
         out.street = Some(street.trim().to_string());
         let city = city.trim();
@@ -287,12 +299,18 @@ pub fn address(text: &str) -> Option<Address> {
             out.city = Some(city.to_string());
         }
     } else if out.state.is_some() {
-        // "9016 Gap Newport Pike Avondale": the city follows the last
-        // street-type word.
+        // "9016 Gap Newport Pike Avondale", "136 W Cedar St Kennett
+        // Square": the city follows the first street-type word after the
+        // street's name (and any that follow it at once).
         let words: Vec<&str> = rest.split_whitespace().collect();
-        let cut = words.iter().rposition(|w| {
-            SUFFIXES.contains(&w.trim_end_matches('.').to_ascii_lowercase().as_str())
-        });
+        let suffix =
+            |w: &str| SUFFIXES.contains(&w.trim_end_matches('.').to_ascii_lowercase().as_str());
+        let cut = words
+            .iter()
+            .skip(2)
+            .position(|w| suffix(w))
+            .map(|i| i + 2)
+            .map(|i| i + words[i + 1..].iter().take_while(|w| suffix(w)).count());
         match cut {
             Some(i) if i + 1 < words.len() => {
                 out.street = Some(words[..=i].join(" "));
@@ -305,6 +323,49 @@ pub fn address(text: &str) -> Option<Address> {
     }
     out.street.as_ref()?;
     Some(out)
+}
+
+/// Words that start a unit within a building, not a city.
+const UNITS: &[&str] = &[
+    "suite",
+    "ste",
+    "unit",
+    "room",
+    "rm",
+    "apt",
+    "apartment",
+    "floor",
+    "fl",
+    "bldg",
+    "building",
+    "#",
+];
+
+/// "111 Church St, Room 7" (or "..., Suite B, Elkhart"): the street part
+/// without its unit, and the unit.
+fn unit_after(rest: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = rest.split(',').map(str::trim).collect();
+    let is_unit = |p: &str| {
+        let first = p
+            .split(|c: char| c.is_whitespace() || c == '.')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        UNITS.contains(&first.as_str()) || (p.starts_with('#') && p.len() > 1)
+    };
+    match parts.iter().skip(1).position(|p| is_unit(p)) {
+        Some(i) => {
+            let unit = parts[i + 1].to_string();
+            let kept: Vec<&str> = parts
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i + 1)
+                .map(|(_, p)| *p)
+                .collect();
+            (kept.join(", "), Some(unit))
+        }
+        None => (rest.to_string(), None),
+    }
 }
 
 #[cfg(test)]
@@ -345,6 +406,14 @@ mod tests {
         assert_eq!(a.street.as_deref(), Some("9016 Gap Newport Pike"));
         assert_eq!(a.city.as_deref(), Some("Avondale"));
         assert_eq!(a.state.as_deref(), Some("PA"));
+        // A city whose name holds a street-type word.
+        let a = address("136 W Cedar St Kennett Square, PA").unwrap();
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref()),
+            (Some("136 W Cedar St"), Some("Kennett Square"))
+        );
+        let a = address("12 Court St Springfield, MA").unwrap();
+        assert_eq!(a.street.as_deref(), Some("12 Court St"));
         let a = address("123 Main St, New York, NY 10001").unwrap();
         assert_eq!(
             (
@@ -361,5 +430,27 @@ mod tests {
             )
         );
         assert_eq!(address("Phone: 718-292-8734"), None);
+        // A unit is no city; a remark in brackets is no part; a line break
+        // parts as a comma does.
+        let a = address("111 Church St, Room 7").unwrap();
+        assert_eq!(
+            (a.street.as_deref(), a.street2.as_deref(), a.city),
+            (Some("111 Church St"), Some("Room 7"), None)
+        );
+        let a = address("410 N. Main St., Suite B, Elkhart, IN 46516").unwrap();
+        assert_eq!(
+            (a.street2.as_deref(), a.city.as_deref()),
+            (Some("Suite B"), Some("Elkhart"))
+        );
+        let a = address("219 Ponahawai St, Hilo, HI 96720 (Downtown Hilo)").unwrap();
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref(), a.zip.as_deref()),
+            (Some("219 Ponahawai St"), Some("Hilo"), Some("96720"))
+        );
+        let a = address("12 Oak St; Camden, NJ 08102").unwrap();
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref()),
+            (Some("12 Oak St"), Some("Camden"))
+        );
     }
 }

@@ -11,6 +11,8 @@
 //! - [`mapper`]: a scraped record into the same draft without an LLM, by
 //!   key meaning ([`classify`]) and content, hours by [`hours`], every value
 //!   with its provenance; only what it cannot place goes to an LLM;
+//! - [`score`]: a document against what a person took from the record by
+//!   hand: recall and precision per field;
 //! - [`text`]: scraped text as plain text (HTML markup and entities out,
 //!   placeholders such as "N/A" read as nothing).
 
@@ -21,6 +23,7 @@ pub mod hours;
 pub mod mapper;
 pub mod repair;
 pub mod schemas;
+pub mod score;
 pub mod text;
 
 /// The HSDS objects a document built by Deckhand holds at its top level.

@@ -11,7 +11,9 @@
 //!   addresses, and one `service_at_location` per service and location it is
 //!   offered at (by the helper `location_names`, else every location);
 //! - Web-Mercator metres become degrees; an address without the parts HSDS
-//!   requires, or a phone without a number, is dropped; a missing country
+//!   requires, or a phone without a number, is dropped (an address lacking
+//!   only its ZIP code keeps an empty one: it still says where to go); a
+//!   missing country
 //!   becomes `US` when the state is a US state.
 //!
 //! Every change beyond clean-up is reported as a repair, so nothing is
@@ -219,7 +221,14 @@ fn nested(
                     .filter(|k| *k != "id")
                     .filter(|k| !item.contains_key(*k))
                     .collect();
-                if !missing.is_empty() {
+                // A street, city and state without a ZIP code: still where
+                // the pantry is; the code is left empty, never invented.
+                if missing == ["postal_code"] {
+                    item.insert("postal_code".into(), json!(""));
+                    repairs.push(format!(
+                        "{path}: postal_code left empty, the record gives none"
+                    ));
+                } else if !missing.is_empty() {
                     repairs.push(format!(
                         "{path}: address dropped, HSDS requires {} and the answer has none",
                         missing.join(", ")
@@ -363,6 +372,31 @@ mod tests {
             a.repairs
         );
         assert!(a.repairs.iter().any(|r| r.contains("address dropped")));
+    }
+
+    #[test]
+    fn an_address_without_only_its_zip_code_keeps_an_empty_one() {
+        let doc = |zip: Value, city: Value| {
+            json!({"organization": [{"name": "P", "description": "d"}],
+                   "location": [{"name": "P", "location_type": "physical", "addresses": [
+                       {"address_1": "9016 Gap Newport Pike", "city": city, "state_province": "PA",
+                        "postal_code": zip, "address_type": "physical"}]}]})
+        };
+        let a = repair(&doc(Value::Null, json!("Avondale")), "s").unwrap();
+        let address = &a.document["location"][0]["addresses"][0];
+        assert_eq!(address["postal_code"], "");
+        assert_eq!(address["address_1"], "9016 Gap Newport Pike");
+        assert!(
+            a.repairs
+                .iter()
+                .any(|r| r.contains("postal_code left empty"))
+        );
+        // Without its city too, it is dropped as before.
+        let b = repair(&doc(Value::Null, Value::Null), "s").unwrap();
+        let kept = b.document["location"][0]["addresses"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(kept, 0, "{:#}", b.document);
     }
 
     #[test]

@@ -24,8 +24,8 @@ fn patterns() -> &'static Patterns {
 }
 
 /// `text` without markup: line-ending tags become "; " (so each line stays
-/// its own part), other tags go, entities are decoded, and white space
-/// runs become one space. Text without `<` or `&` is only re-spaced.
+/// its own part), other tags go, entities are decoded, line breaks are
+/// read as [`lines`] says, and white space runs become one space.
 pub fn plain(text: &str) -> String {
     let mut t = text.to_string();
     if t.contains('<') {
@@ -41,11 +41,43 @@ pub fn plain(text: &str) -> String {
             })
             .into_owned();
     }
-    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let t = lines(&t);
     // Breaks at the ends, or doubled by empty paragraphs, mean nothing.
     let mut parts: Vec<&str> = t.split("; ").map(str::trim).collect();
     parts.retain(|p| !p.is_empty() && *p != ";");
     parts.join("; ").trim_matches([';', ' ']).to_string()
+}
+
+/// Zero-width characters scrapers copy from pages: they separate nothing.
+const ZERO_WIDTH: [char; 4] = ['\u{200b}', '\u{200c}', '\u{200d}', '\u{feff}'];
+
+/// Lines made one text, white space runs one space. A line break between
+/// a line that ends in a letter or digit and one that starts in capitals
+/// or digits ends a part ("Wednesdays: call ahead" / "Fridays: 8-9 am")
+/// and becomes "; "; any other ("9:00 AM" / "until food is gone") joins
+/// as a space.
+fn lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        let line: String = line
+            .split(|c: char| c.is_whitespace() || ZERO_WIDTH.contains(&c))
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if line.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            let ends = out.chars().next_back().is_some_and(char::is_alphanumeric);
+            let starts = line
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
+            out.push_str(if ends && starts { "; " } else { " " });
+        }
+        out.push_str(&line);
+    }
+    out
 }
 
 /// The character an entity's name (`amp`, `#8217`, `#x2019`) stands for.
@@ -132,6 +164,21 @@ mod tests {
             "Caf\u{e9} \u{2014} &bogus; a<b"
         );
         assert_eq!(plain("  two   spaces\n"), "two spaces");
+        // A line that ends a part and one that starts another: two parts;
+        // a line that goes on ("until ...") or ends in punctuation: one.
+        assert_eq!(
+            plain("Wednesdays: call ahead\n\nFridays: 8:30 - 9:30 am"),
+            "Wednesdays: call ahead; Fridays: 8:30 - 9:30 am"
+        );
+        assert_eq!(
+            plain("Last Wednesday: 9:00 AM\n\nuntil food is gone."),
+            "Last Wednesday: 9:00 AM until food is gone."
+        );
+        assert_eq!(
+            plain("9 a.m. - 4:30 p.m.\nCall first"),
+            "9 a.m. - 4:30 p.m. Call first"
+        );
+        assert_eq!(plain("North\u{200b} Semmes"), "North Semmes");
         // A "<" that opens no tag stays.
         assert_eq!(plain("ages < 18 & > 5"), "ages < 18 & > 5");
     }

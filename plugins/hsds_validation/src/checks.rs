@@ -101,23 +101,32 @@ fn address(map: &Map<String, Value>, path: &str, findings: &mut Vec<Finding>) {
             )),
         }
     }
-    if let Some(zip) = map.get("postal_code").and_then(Value::as_str) {
-        let z = zip.trim();
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        let ok = match z.split_once('-') {
-            Some((five, four)) => {
-                five.len() == 5 && digits(five) && four.len() == 4 && digits(four)
-            }
-            None => z.len() == 5 && digits(z),
-        };
-        if !ok {
-            findings.push(Finding::new(
-                Severity::Warning,
-                "address.postal_code",
-                &format!("{path}/postal_code"),
-                format!("postal code {zip:?} is not a US ZIP code (12345 or 12345-6789)"),
-            ));
-        }
+    match map.get("postal_code").and_then(Value::as_str) {
+        Some(zip) if zip.trim().is_empty() => findings.push(Finding::new(
+            Severity::Warning,
+            "address.postal_code_missing",
+            &format!("{path}/postal_code"),
+            "the address has no postal code (the record gives none)".to_string(),
+        )),
+        Some(zip) => postal_code(zip, path, findings),
+        None => {}
+    }
+}
+
+fn postal_code(zip: &str, path: &str, findings: &mut Vec<Finding>) {
+    let z = zip.trim();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let ok = match z.split_once('-') {
+        Some((five, four)) => five.len() == 5 && digits(five) && four.len() == 4 && digits(four),
+        None => z.len() == 5 && digits(z),
+    };
+    if !ok {
+        findings.push(Finding::new(
+            Severity::Warning,
+            "address.postal_code",
+            &format!("{path}/postal_code"),
+            format!("postal code {zip:?} is not a US ZIP code (12345 or 12345-6789)"),
+        ));
     }
 }
 

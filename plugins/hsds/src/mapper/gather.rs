@@ -39,8 +39,9 @@ pub(super) struct Found {
     pub(super) extensions: Vec<(String, u64)>,
     /// Numbers of the phones above that are faxes.
     pub(super) faxes: Vec<String>,
-    /// A PO box: the address only when the record gives no street.
-    postal: Option<(String, classify::Address)>,
+    /// A PO box: the address only when the record gives no street, else
+    /// the mailing address beside it.
+    pub(super) postal: Option<(String, classify::Address)>,
     pub(super) email: Option<(String, Source)>,
     pub(super) website: Option<(String, Source)>,
     /// Texts with opening hours, and where they came from.
@@ -158,6 +159,9 @@ fn put_address(found: &mut Found, pointer: &str, a: &classify::Address, how: How
     if let Some(street) = &a.street {
         set(&mut found.street, street.clone(), s());
     }
+    if let Some(unit) = &a.street2 {
+        set(&mut found.street2, unit.clone(), s());
+    }
     if let Some(city) = &a.city {
         set(&mut found.city, city.clone(), s());
     }
@@ -253,6 +257,8 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
         }
         place_field(&mut found, p, role, text);
     }
+    // A PO box is the address only when the record gives no street;
+    // beside one it is the mailing address.
     if found.street.is_none()
         && let Some((pointer, postal)) = found.postal.take()
     {

@@ -10,7 +10,8 @@
 //!   with its role from its key and its parent's key, in placing order;
 //! - `gather`: every field of the record into `Found`, by key and content;
 //! - `opening`: opening times given as objects, as texts the hours parser reads;
-//! - `sites`: a record that lists several sites, one location each.
+//! - `sites`: a record that lists several sites, one location each;
+//! - `tidy`: an address's parts checked against each other.
 
 use std::collections::BTreeMap;
 
@@ -73,6 +74,7 @@ mod opening;
 mod sites;
 #[cfg(test)]
 mod tests;
+mod tidy;
 
 use gather::{Found, gather, src};
 
@@ -141,12 +143,12 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
     let record = raw.as_object()?;
     let (shared, sites) = sites::split(record);
     let mut f = gather(&shared);
-    state_of_zip(&mut f);
+    tidy::address(&mut f);
     let mut sites: Vec<Found> = sites
         .into_iter()
         .map(|mut found| {
             sites::fill_from(&mut found, &f);
-            state_of_zip(&mut found);
+            tidy::address(&mut found);
             found
         })
         .collect();
@@ -213,20 +215,6 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
     })
 }
 
-/// A ZIP code without its state: the state the ZIP code lies in.
-fn state_of_zip(f: &mut Found) {
-    if f.state.is_none()
-        && let Some((zip, zs)) = &f.zip
-        && let Some(code) = geo::state_of_zip(zip)
-    {
-        let source = Source {
-            how: How::Derived,
-            ..zs.clone()
-        };
-        f.state = Some((code.to_string(), source));
-    }
-}
-
 /// Location `i` of the draft, from what was found for it; `name` names it
 /// when nothing else does.
 fn location(
@@ -257,8 +245,12 @@ fn location(
         prov.insert(format!("{base}/latitude"), Source { how, ..ls });
         prov.insert(format!("{base}/longitude"), Source { how, ..os });
     }
-    if let Some(address) = address(f, &base, prov) {
-        loc.insert("addresses".into(), json!([address]));
+    let addresses: Vec<Value> = address(f, &base, prov)
+        .into_iter()
+        .chain(mailing(f, &base, prov))
+        .collect();
+    if !addresses.is_empty() {
+        loc.insert("addresses".into(), Value::Array(addresses));
     }
     let mut phones = Vec::new();
     let mut seen = Vec::new();
@@ -316,12 +308,15 @@ fn derived_description(place: &Found, f: &Found, name: &str) -> (String, Source)
     (text, derived())
 }
 
-/// The address, when HSDS' required parts are all there.
+/// The address, when it has a street, a city and a state (the ZIP code
+/// may be missing).
 fn address(f: &Found, location: &str, prov: &mut BTreeMap<String, Source>) -> Option<Value> {
     let (street, ss) = f.street.clone()?;
     let (city, cs) = f.city.clone()?;
     let (state, st) = f.state.clone()?;
-    let (zip, zs) = f.zip.clone()?;
+    // HSDS requires the key; a record without a ZIP code keeps its address
+    // with an empty one rather than losing it (nothing is invented).
+    let (zip, zs) = f.zip.clone().unwrap_or_else(|| (String::new(), derived()));
     let base = format!("{location}/addresses/0");
     // A PO box takes mail; nobody visits it.
     let kind = if classify::is_po_box(&street) {
@@ -344,6 +339,27 @@ fn address(f: &Found, location: &str, prov: &mut BTreeMap<String, Source>) -> Op
         prov.insert(format!("{base}/address_2"), s2);
     }
     Some(a)
+}
+
+/// A PO box beside the street address: the second, postal, address.
+fn mailing(f: &Found, location: &str, prov: &mut BTreeMap<String, Source>) -> Option<Value> {
+    let (pointer, a) = f.postal.as_ref()?;
+    f.street.as_ref()?;
+    let parts = [&a.street, &a.city, &a.state];
+    let [Some(street), Some(city), Some(state)] = parts else {
+        return None;
+    };
+    let base = format!("{location}/addresses/1");
+    for key in ["address_1", "city", "state_province", "postal_code"] {
+        prov.insert(format!("{base}/{key}"), src(pointer, How::Normalised));
+    }
+    prov.insert(format!("{base}/country"), derived());
+    prov.insert(format!("{base}/address_type"), derived());
+    Some(json!({
+        "address_1": street, "city": city, "state_province": state,
+        "postal_code": a.zip.clone().unwrap_or_default(), "country": "US",
+        "address_type": "postal",
+    }))
 }
 
 /// Schedules from every hours text (and notes that read as hours); what

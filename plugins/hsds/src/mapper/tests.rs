@@ -24,8 +24,14 @@ fn misfiled_fields_land_where_they_belong() {
         How::Inferred
     );
     assert!(m.questions.is_empty());
-    // No ZIP code: no address (HSDS requires one), nothing invented.
-    assert!(loc.get("addresses").is_none());
+    // No ZIP code: the address stays, its ZIP code empty (derived), never
+    // invented.
+    let address = &loc["addresses"][0];
+    assert_eq!(address["address_1"], "9016 Gap Newport Pike");
+    assert_eq!(address["city"], "Avondale");
+    assert_eq!(address["postal_code"], "");
+    let zip = &m.provenance["/location/0/addresses/0/postal_code"];
+    assert_eq!((zip.source.as_str(), zip.how), ("derived", How::Derived));
 }
 
 #[test]

@@ -1,0 +1,139 @@
+//! An address's parts checked against each other once every field is
+//! gathered: what one part says about another, and the splits a scraper
+//! got wrong.
+
+use super::gather::Found;
+use super::{How, Source};
+use crate::geo;
+
+/// Every check, in order.
+pub(super) fn address(f: &mut Found) {
+    number_led_city(f);
+    zip_against_state(f);
+    state_of_zip(f);
+}
+
+/// A ZIP code without its state: the state the ZIP code lies in.
+fn state_of_zip(f: &mut Found) {
+    if f.state.is_none()
+        && let Some((zip, zs)) = &f.zip
+        && let Some(code) = geo::state_of_zip(zip)
+    {
+        let source = Source {
+            how: How::Derived,
+            ..zs.clone()
+        };
+        f.state = Some((code.to_string(), source));
+    }
+}
+
+/// A ZIP code that lies in another state than the one the record gives is
+/// not the address's ("18464" in Alabama: the house number copied into the
+/// ZIP field); the address keeps no ZIP code rather than a wrong one.
+fn zip_against_state(f: &mut Found) {
+    if let (Some((zip, _)), Some((state, _))) = (&f.zip, &f.state)
+        && let Some(zip_state) = geo::state_of_zip(zip)
+        && zip_state != state
+    {
+        f.zip = None;
+    }
+}
+
+/// Compass words that may end a street ("Highway 59 North").
+const COMPASS: [&str; 8] = ["north", "south", "east", "west", "n", "s", "e", "w"];
+
+/// A city that starts with a number ("45 Citronelle" beside "21276
+/// Highway"): no city does, so the number (and a compass word after it)
+/// ends the street, split off at the wrong space.
+fn number_led_city(f: &mut Found) {
+    let (Some((city, cs)), Some((street, ss))) = (&f.city, &f.street) else {
+        return;
+    };
+    let words: Vec<&str> = city.split_whitespace().collect();
+    let numeric = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
+    if words.len() < 2 || !numeric(words[0]) {
+        return;
+    }
+    let mut moved = 1;
+    if words.len() > 2 && COMPASS.contains(&words[1].to_ascii_lowercase().as_str()) {
+        moved = 2;
+    }
+    let street = format!("{street} {}", words[..moved].join(" "));
+    let city = words[moved..].join(" ");
+    let how = |s: &Source| Source {
+        how: How::Normalised,
+        source: s.source.clone(),
+    };
+    let (street_source, city_source) = (how(ss), how(cs));
+    f.street = Some((street, street_source));
+    f.city = Some((city, city_source));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s() -> Source {
+        Source {
+            source: "raw:/x".into(),
+            how: How::Copied,
+        }
+    }
+
+    fn found(street: &str, city: &str, state: &str, zip: &str) -> Found {
+        Found {
+            street: Some((street.into(), s())),
+            city: Some((city.into(), s())),
+            state: Some((state.into(), s())),
+            zip: Some((zip.into(), s())),
+            ..Found::default()
+        }
+    }
+
+    fn parts(f: &Found) -> (String, String, Option<String>) {
+        let v = |o: &Option<(String, Source)>| o.as_ref().map(|(v, _)| v.clone());
+        (
+            v(&f.street).unwrap_or_default(),
+            v(&f.city).unwrap_or_default(),
+            v(&f.zip),
+        )
+    }
+
+    #[test]
+    fn a_split_at_the_wrong_space_is_mended_and_a_foreign_zip_dropped() {
+        let mut f = found("23010 Highway", "59 North Robertsdale", "AL", "23010");
+        address(&mut f);
+        assert_eq!(
+            parts(&f),
+            ("23010 Highway 59 North".into(), "Robertsdale".into(), None)
+        );
+        assert_eq!(f.street.as_ref().map(|(_, s)| s.how), Some(How::Normalised));
+        let mut f = found("21276 Highway", "45 Citronelle", "AL", "21276");
+        address(&mut f);
+        assert_eq!(
+            parts(&f),
+            ("21276 Highway 45".into(), "Citronelle".into(), None)
+        );
+    }
+
+    #[test]
+    fn a_right_address_is_left_as_it_is() {
+        for (street, city, state, zip) in [
+            ("1 Lenape Way", "Honey Brook", "PA", "19344"),
+            ("208 North Main Street", "North Little Rock", "AR", "72114"),
+            ("1500 Refugee Rd", "Columbus", "OH", "43207-1234"),
+        ] {
+            let mut f = found(street, city, state, zip);
+            address(&mut f);
+            assert_eq!(
+                parts(&f),
+                (street.into(), city.into(), Some(zip.into())),
+                "{street}"
+            );
+        }
+        // A city that is only a number is left alone too.
+        let mut f = found("5 Main St", "12", "PA", "19344");
+        address(&mut f);
+        assert_eq!(parts(&f).1, "12");
+    }
+}

@@ -1,0 +1,146 @@
+//! The mapper (with repair, no LLM) against the answers a person took by
+//! hand from every shared record and every other-scraper record
+//! (`tests/fixtures/answers.jsonl`): recall and precision per field.
+
+use std::path::PathBuf;
+
+use hsds::score::{Answer, Tally, score};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+struct Row {
+    input: String,
+    record: usize,
+    #[serde(flatten)]
+    answer: Answer,
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn lines(name: &str) -> Vec<Value> {
+    let path = fixtures().join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The raw record as `hsds_alignment` reads it: a JSON object, or free
+/// text as `{"text": ...}`.
+fn raw(input: &str, i: usize) -> Value {
+    let line = match input {
+        "sample" => lines("haarrrvest-sample.jsonl")[i]["raw_input"].clone(),
+        _ => lines("other-scrapers.jsonl")[i]["record"].clone(),
+    };
+    match line {
+        Value::String(s) => {
+            serde_json::from_str::<Value>(&s).unwrap_or_else(|_| json!({ "text": s }))
+        }
+        v => v,
+    }
+}
+
+/// What the mapper path makes of `record` without an LLM.
+fn document(record: &Value) -> Value {
+    let Some(mapping) = hsds::mapper::map_record(record) else {
+        return json!({});
+    };
+    hsds::repair::repair(&mapping.draft, "seed")
+        .map(|r| r.document)
+        .unwrap_or_else(|e| panic!("repair failed: {e}"))
+}
+
+fn run(input: &str) -> Tally {
+    let rows: Vec<Row> = lines("answers.jsonl")
+        .into_iter()
+        .map(|v| serde_json::from_value(v).unwrap())
+        .filter(|r: &Row| r.input == input)
+        .collect();
+    let mut total = Tally::default();
+    for row in rows {
+        let doc = document(&raw(input, row.record));
+        let t = score(&doc, &row.answer);
+        for (field, c) in &t.0 {
+            if c.recalled < c.expected || c.right < c.found {
+                eprintln!(
+                    "{input} {} {field}: expected {:?} found {}",
+                    row.record,
+                    expected(&row.answer, field),
+                    found(&doc, field)
+                );
+            }
+        }
+        total.add(&t);
+    }
+    eprintln!("{input}:\n{}", total.report());
+    total
+}
+
+fn expected(a: &Answer, field: &str) -> String {
+    match field {
+        "schedules" => format!("{:?}", a.schedules),
+        "phones" => format!("{:?}", a.phones),
+        _ => format!("{:?}", a.addresses),
+    }
+}
+
+fn found(doc: &Value, field: &str) -> String {
+    let locations = doc["location"].as_array().cloned().unwrap_or_default();
+    let pick = |k: &str| -> Vec<Value> {
+        locations
+            .iter()
+            .flat_map(|l| l[k].as_array().cloned().unwrap_or_default())
+            .collect()
+    };
+    match field {
+        "schedules" => pick("schedules")
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}-{}",
+                    s["byday"].as_str().unwrap_or("?"),
+                    s["opens_at"].as_str().unwrap_or(""),
+                    s["closes_at"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "phones" => json!(pick("phones")).to_string(),
+        _ => json!(pick("addresses")).to_string(),
+    }
+}
+
+/// The floors the mapper holds on the records it was measured on (per
+/// field: schedules, phones, address lines, ZIP codes); a change that reads
+/// less falls below them.
+fn holds(t: &Tally, recall: f64, precision: f64) {
+    for field in ["schedules", "phones", "address_1", "postal_code"] {
+        let c = t.field(field);
+        assert!(
+            c.recall() >= recall && c.precision() >= precision,
+            "{field}: recall {:.3} precision {:.3}\n{}",
+            c.recall(),
+            c.precision(),
+            t.report()
+        );
+    }
+}
+
+#[test]
+fn the_shared_records_against_the_hand_made_answers() {
+    let t = run("sample");
+    // One address line and city of 52 are wrong: record 14's "North"
+    // belongs to the street, which no rule can tell from a town named
+    // "North ..." (README: what the mapper cannot read).
+    holds(&t, 0.97, 0.98);
+}
+
+#[test]
+fn other_scrapers_records_against_the_hand_made_answers() {
+    let t = run("other");
+    holds(&t, 0.97, 0.99);
+}
