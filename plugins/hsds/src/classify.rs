@@ -21,6 +21,7 @@ struct Patterns {
     zip_tail: Regex,
     street: Regex,
     embedded_address: Regex,
+    bare_phone: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -36,9 +37,13 @@ fn patterns() -> &'static Patterns {
             zip_tail: compile(r"(\d{5})(?:-\d{4})?\s*$"),
             street: compile(r"(?i)^\d+[a-z]?\s+\S"),
             embedded_address: compile(&format!(
-                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}})\s+\d{{5}}(?:-\d{{4}})?\b",
-                SUFFIXES.join("|")
+                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}})\s+\d{{5}}(?:-\d{{4}})?\b",
+                SUFFIXES.join("|"),
+                REMARK
             )),
+            // Ten digits (eleven with a leading 1) written together, as
+            // NANP numbers are: area code and exchange not starting 0 or 1.
+            bare_phone: compile(r"\b(?:\+?1)?([2-9]\d{2})([2-9]\d{2})(\d{4})\b"),
         }
     })
 }
@@ -125,13 +130,42 @@ pub fn is_po_box(text: &str) -> bool {
     t.starts_with("pobox") || t.starts_with("postofficebox")
 }
 
-/// Every phone number inside free text, formatted.
+/// Every phone number inside free text, formatted: with separators, or
+/// ten (eleven) digits together ("Call 18005550142").
 pub fn phones_in(text: &str) -> Vec<String> {
-    patterns()
-        .phone
-        .captures_iter(text)
-        .map(|c| formatted(&c))
-        .collect()
+    let p = patterns();
+    let mut out: Vec<String> = p.phone.captures_iter(text).map(|c| formatted(&c)).collect();
+    for number in p.bare_phone.captures_iter(text).map(|c| formatted(&c)) {
+        if !out.contains(&number) {
+            out.push(number);
+        }
+    }
+    out
+}
+
+/// A remark between a street and its city ("12 Oak St, in the rear lot,
+/// Camden"): a clause that starts with a word of place.
+const REMARK: &str =
+    r"\s*,\s*(?:in|at|on|behind|near|next|across|by|off|around|rear|back)\b[^,\d]{0,40}";
+
+/// A street without the remarks after it ("12 Oak St, in the rear lot").
+fn without_remarks(street: &str) -> String {
+    let remark = |part: &str| {
+        let first = part.split_whitespace().next().unwrap_or("");
+        [
+            "in", "at", "on", "behind", "near", "next", "across", "by", "off", "around", "rear",
+            "back",
+        ]
+        .contains(&first)
+    };
+    street
+        .split(',')
+        .map(str::trim)
+        .enumerate()
+        .take_while(|(i, part)| *i == 0 || !remark(part))
+        .map(|(_, part)| part)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The email address `text` is (or holds, once).
@@ -293,7 +327,7 @@ pub fn address(text: &str) -> Option<Address> {
     let (rest, unit) = unit_after(rest);
     out.street2 = unit;
     if let Some((street, city)) = rest.rsplit_once(',') {
-        out.street = Some(street.trim().to_string());
+        out.street = Some(without_remarks(street));
         let city = city.trim();
         if !city.is_empty() {
             out.city = Some(city.to_string());
@@ -447,6 +481,20 @@ mod tests {
             (a.street.as_deref(), a.city.as_deref(), a.zip.as_deref()),
             (Some("219 Ponahawai St"), Some("Hilo"), Some("96720"))
         );
+        let (_, a) =
+            address_in("Behind the church at 12 Oak St, in the rear lot, Camden, NJ 08102")
+                .unwrap();
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref(), a.zip.as_deref()),
+            (Some("12 Oak St"), Some("Camden"), Some("08102"))
+        );
+        assert_eq!(
+            phones_in("Call 18005550142 two days before, or 215.555.0100"),
+            ["(215) 555-0100", "(800) 555-0142"]
+        );
+        // Not a number that starts 0 or 1 after its country code, nor
+        // part of a longer run of digits.
+        assert!(phones_in("order 0123456789 or 123456789012").is_empty());
         let a = address("12 Oak St; Camden, NJ 08102").unwrap();
         assert_eq!(
             (a.street.as_deref(), a.city.as_deref()),

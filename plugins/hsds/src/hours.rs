@@ -19,15 +19,19 @@ use regex::Regex;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 
+mod build;
 mod clock;
 mod date;
 mod days;
+mod parts;
 
 pub use date::starts_with_date;
+pub use parts::{combine, names_monthly_days};
 
-use clock::{TIME, clock, parse_time, resolve, to_24};
+use build::{merge, schedule};
+use clock::{TIME, parse_time, resolve, to_24};
 use date::Date;
-use days::{DAY_PATTERNS, ORDER, ordinal, parse_days};
+use days::{DAY_PATTERNS, ORDER, parse_days};
 
 struct Patterns {
     day: Regex,
@@ -157,6 +161,22 @@ pub fn parse(text: &str) -> Hours {
         let (s, u) = parse_line(line);
         schedules.extend(s);
         unparsed.extend(u);
+    }
+    // The day in one part, the time in another; else monthly days alone.
+    if schedules.is_empty()
+        && let Some(joined) = parts::combine([text])
+    {
+        let (s, _) = parse_line(&joined);
+        if !s.is_empty() {
+            unparsed.clear();
+            schedules.extend(s);
+        }
+    }
+    if schedules.is_empty() {
+        schedules.extend(text.split(['\n', ';', '|']).filter_map(parts::monthly_days));
+        if !schedules.is_empty() {
+            unparsed.clear();
+        }
     }
     if schedules.is_empty()
         && let Some(days) = round_the_clock(text)
@@ -378,7 +398,7 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
         } else {
             side.to_string()
         };
-        let mut schedule = schedule(days, &side, opens, Some(closes), text.trim());
+        let mut schedule = schedule(days, &side, Some(opens), Some(closes), text.trim());
         if let Some(date) = range.date {
             // One opening: that day, once.
             let day = date.iso();
@@ -392,7 +412,7 @@ fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
     if ranges.is_empty() && !t.is_empty() {
         match opening_only(&t) {
             Some((days, opens)) => {
-                schedules.push(schedule(&days, &t, opens, None, text.trim()));
+                schedules.push(schedule(&days, &t, Some(opens), None, text.trim()));
             }
             None => unparsed.push(text.trim().to_string()),
         }
@@ -413,6 +433,7 @@ fn opening_only(t: &str) -> Option<(Vec<&'static str>, u32)> {
     if ["call", "appointment", "before", "after", "by"]
         .iter()
         .any(|w| words.contains(w))
+        || parts::not_opening(t)
     {
         return None;
     }
@@ -422,107 +443,6 @@ fn opening_only(t: &str) -> Option<(Vec<&'static str>, u32)> {
     }
     let (h, m, s, meridiem) = parse_time(time.as_str())?;
     Some((days, (to_24(h, meridiem) * 60 + m) * 60 + s))
-}
-
-/// One HSDS schedule: weekly on `days`, monthly when `side` (the text the
-/// days were read from) names ordinals ("2nd and 4th"), every other week
-/// when it says so ("every other", "biweekly", "cada dos semanas").
-fn schedule(
-    days: &[&str],
-    side: &str,
-    opens: u32,
-    closes: Option<u32>,
-    description: &str,
-) -> Value {
-    // "every 2nd week" is a fortnight, not the 2nd day of the month ("the
-    // 2nd week of the month" stays an ordinal).
-    let side = side
-        .replace("every 2nd week", "every other week")
-        .replace("every second week", "every other week");
-    let side = side.as_str();
-    let mut ordinals: Vec<i32> = patterns()
-        .ordinal
-        .find_iter(side)
-        .map(|m| ordinal(m.as_str()))
-        .collect();
-    ordinals.sort_unstable();
-    ordinals.dedup();
-    let mut schedule = if ordinals.is_empty() {
-        json!({"freq": "WEEKLY", "byday": days.join(",")})
-    } else {
-        let byday: Vec<String> = days
-            .iter()
-            .flat_map(|d| ordinals.iter().map(move |o| format!("{o}{d}")))
-            .collect();
-        json!({"freq": "MONTHLY", "byday": byday.join(",")})
-    };
-    if ordinals.is_empty()
-        && [
-            "every other",
-            "alternate",
-            "biweekly",
-            "bi-weekly",
-            "fortnightly",
-            "cada dos semanas",
-            "cada otra semana",
-            "quincenal",
-        ]
-        .iter()
-        .any(|w| side.contains(w))
-    {
-        schedule["interval"] = json!(2);
-    }
-    schedule["opens_at"] = json!(clock(opens));
-    if let Some(closes) = closes {
-        schedule["closes_at"] = json!(clock(closes));
-    }
-    schedule["description"] = json!(description);
-    schedule
-}
-
-/// One schedule per (freq, interval, dtstart, opens_at, closes_at), days
-/// joined in week order.
-fn merge(schedules: Vec<Value>) -> Vec<Value> {
-    let mut merged: Vec<Value> = Vec::new();
-    for s in schedules {
-        let key = |v: &Value| {
-            (
-                v["freq"].clone(),
-                v["interval"].clone(),
-                v["dtstart"].clone(),
-                v["opens_at"].clone(),
-                v["closes_at"].clone(),
-            )
-        };
-        match merged.iter_mut().find(|m| key(m) == key(&s)) {
-            Some(m) => {
-                let mut days: Vec<String> = m["byday"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .split(',')
-                    .chain(s["byday"].as_str().unwrap_or_default().split(','))
-                    .map(str::to_string)
-                    .collect();
-                days.dedup();
-                days.sort_by_key(|d| {
-                    let code = &d[d.len().saturating_sub(2)..];
-                    (ORDER.iter().position(|o| *o == code), d.clone())
-                });
-                days.dedup();
-                m["byday"] = json!(days.join(","));
-                if m["description"] != s["description"] {
-                    let joined = format!(
-                        "{}; {}",
-                        m["description"].as_str().unwrap_or_default(),
-                        s["description"].as_str().unwrap_or_default()
-                    );
-                    m["description"] = json!(joined);
-                }
-            }
-            None => merged.push(s),
-        }
-    }
-    merged
 }
 
 #[cfg(test)]

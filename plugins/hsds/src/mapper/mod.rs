@@ -371,11 +371,28 @@ fn schedules(
     questions: &mut Vec<Question>,
 ) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
-    let texts = f
+    let mut texts: Vec<(String, String)> = f
         .hours
         .iter()
-        .chain(f.notes.iter().filter(|(_, t)| hours::mentions_hours(t)));
-    for (pointer, text) in texts {
+        .chain(
+            f.notes
+                .iter()
+                .filter(|(_, t)| hours::mentions_hours(t) || hours::names_monthly_days(t)),
+        )
+        .cloned()
+        .collect();
+    // The day in one field and the time in another ("day_of_week":
+    // "Wednesdays", "hours": "4pm-6pm"), when no field says both: one
+    // text, from both fields (of this site only).
+    let fields = f.hours.iter().chain(&f.notes);
+    let readable = texts
+        .iter()
+        .any(|(_, t)| !hours::parse(t).schedules.is_empty());
+    if !readable && let Some(joined) = hours::combine(fields.clone().map(|(_, t)| t.as_str())) {
+        let from: Vec<&str> = fields.map(|(p, _)| p.as_str()).collect();
+        texts = vec![(from.join("+raw:"), joined)];
+    }
+    for (pointer, text) in &texts {
         let read = hours::parse(text);
         for s in read.schedules {
             if out.len() >= 7 {

@@ -2,6 +2,10 @@
 //! gathered: what one part says about another, and the splits a scraper
 //! got wrong.
 
+use std::sync::OnceLock;
+
+use regex::Regex;
+
 use super::gather::Found;
 use super::{How, Source};
 use crate::geo;
@@ -10,7 +14,50 @@ use crate::geo;
 pub(super) fn address(f: &mut Found) {
     number_led_city(f);
     zip_against_state(f);
+    zip_in_prose(f);
     state_of_zip(f);
+}
+
+/// "Pantry serving Essex County, NJ. 07102": the one ZIP code that follows
+/// the record's own state code in its prose (and lies in that state), for
+/// a street no field gives a ZIP code for. A list of ZIP codes served
+/// ("Serves 39455, 39426") follows no state code and is not taken.
+fn zip_in_prose(f: &mut Found) {
+    static AFTER_STATE: OnceLock<Regex> = OnceLock::new();
+    let (None, Some(_), Some((state, _))) = (&f.zip, &f.street, &f.state) else {
+        return;
+    };
+    let pattern = AFTER_STATE.get_or_init(|| {
+        Regex::new(r"\b([A-Z]{2})[.,]?\s+(\d{5})(?:-\d{4})?\b").unwrap_or_else(|e| panic!("{e}"))
+    });
+    let texts = f
+        .description
+        .iter()
+        .map(|(t, s)| (t.as_str(), s.source.clone()))
+        .chain(
+            f.notes
+                .iter()
+                .map(|(p, t)| (t.as_str(), format!("raw:{p}"))),
+        );
+    let mut found: Vec<(String, String)> = Vec::new();
+    for (text, source) in texts {
+        for c in pattern.captures_iter(text) {
+            let zip = c[2].to_string();
+            if &c[1] == state
+                && geo::state_of_zip(&zip) == Some(state.as_str())
+                && !found.iter().any(|(z, _)| *z == zip)
+            {
+                found.push((zip, source.clone()));
+            }
+        }
+    }
+    if let [(zip, source)] = found.as_slice() {
+        let source = Source {
+            source: source.clone(),
+            how: How::Inferred,
+        };
+        f.zip = Some((zip.clone(), source));
+    }
 }
 
 /// A ZIP code without its state: the state the ZIP code lies in.
@@ -114,6 +161,28 @@ mod tests {
             parts(&f),
             ("21276 Highway 45".into(), "Citronelle".into(), None)
         );
+    }
+
+    #[test]
+    fn a_zip_code_after_the_state_in_prose_fills_a_missing_one() {
+        let mut f = found("310 Clinton Ave", "Newark", "NJ", "");
+        f.zip = None;
+        f.description = Some(("Pantry serving Essex County, NJ. 07102".into(), s()));
+        address(&mut f);
+        assert_eq!(parts(&f).2.as_deref(), Some("07102"));
+        assert_eq!(f.zip.as_ref().map(|(_, s)| s.how), Some(How::Inferred));
+        // ZIP codes served, another state's, or two different: none taken.
+        for note in [
+            "Serves 39455, 39426, 39470 residents.",
+            "Also a site in PA 19104.",
+            "NJ 07102 and NJ 08102",
+        ] {
+            let mut f = found("310 Clinton Ave", "Newark", "NJ", "");
+            f.zip = None;
+            f.notes = vec![("/notes".into(), note.into())];
+            address(&mut f);
+            assert_eq!(parts(&f).2, None, "{note}");
+        }
     }
 
     #[test]

@@ -1,0 +1,112 @@
+//! Schedules as HSDS writes them: one from the days and times read, and
+//! those that differ only in their days made one.
+
+use serde_json::{Value, json};
+
+use super::clock::clock;
+use super::days::{ORDER, ordinal};
+use super::patterns;
+
+/// One HSDS schedule: weekly on `days`, monthly when `side` (the text the
+/// days were read from) names ordinals ("2nd and 4th"), every other week
+/// when it says so ("every other", "biweekly", "cada dos semanas"); without
+/// times when the text gives none ("every 2nd Friday").
+pub(super) fn schedule(
+    days: &[&str],
+    side: &str,
+    opens: Option<u32>,
+    closes: Option<u32>,
+    description: &str,
+) -> Value {
+    // "every 2nd week" is a fortnight, not the 2nd day of the month ("the
+    // 2nd week of the month" stays an ordinal).
+    let side = side
+        .replace("every 2nd week", "every other week")
+        .replace("every second week", "every other week");
+    let side = side.as_str();
+    let mut ordinals: Vec<i32> = patterns()
+        .ordinal
+        .find_iter(side)
+        .map(|m| ordinal(m.as_str()))
+        .collect();
+    ordinals.sort_unstable();
+    ordinals.dedup();
+    let mut schedule = if ordinals.is_empty() {
+        json!({"freq": "WEEKLY", "byday": days.join(",")})
+    } else {
+        let byday: Vec<String> = days
+            .iter()
+            .flat_map(|d| ordinals.iter().map(move |o| format!("{o}{d}")))
+            .collect();
+        json!({"freq": "MONTHLY", "byday": byday.join(",")})
+    };
+    if ordinals.is_empty()
+        && [
+            "every other",
+            "alternate",
+            "biweekly",
+            "bi-weekly",
+            "fortnightly",
+            "cada dos semanas",
+            "cada otra semana",
+            "quincenal",
+        ]
+        .iter()
+        .any(|w| side.contains(w))
+    {
+        schedule["interval"] = json!(2);
+    }
+    if let Some(opens) = opens {
+        schedule["opens_at"] = json!(clock(opens));
+    }
+    if let Some(closes) = closes {
+        schedule["closes_at"] = json!(clock(closes));
+    }
+    schedule["description"] = json!(description);
+    schedule
+}
+
+/// One schedule per (freq, interval, dtstart, opens_at, closes_at), days
+/// joined in week order.
+pub(super) fn merge(schedules: Vec<Value>) -> Vec<Value> {
+    let mut merged: Vec<Value> = Vec::new();
+    for s in schedules {
+        let key = |v: &Value| {
+            (
+                v["freq"].clone(),
+                v["interval"].clone(),
+                v["dtstart"].clone(),
+                v["opens_at"].clone(),
+                v["closes_at"].clone(),
+            )
+        };
+        match merged.iter_mut().find(|m| key(m) == key(&s)) {
+            Some(m) => {
+                let mut days: Vec<String> = m["byday"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .split(',')
+                    .chain(s["byday"].as_str().unwrap_or_default().split(','))
+                    .map(str::to_string)
+                    .collect();
+                days.dedup();
+                days.sort_by_key(|d| {
+                    let code = &d[d.len().saturating_sub(2)..];
+                    (ORDER.iter().position(|o| *o == code), d.clone())
+                });
+                days.dedup();
+                m["byday"] = json!(days.join(","));
+                if m["description"] != s["description"] {
+                    let joined = format!(
+                        "{}; {}",
+                        m["description"].as_str().unwrap_or_default(),
+                        s["description"].as_str().unwrap_or_default()
+                    );
+                    m["description"] = json!(joined);
+                }
+            }
+            None => merged.push(s),
+        }
+    }
+    merged
+}

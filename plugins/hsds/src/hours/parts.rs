@@ -1,0 +1,219 @@
+//! Hours given in parts: the day in one labelled part (or field) and the
+//! time in another ("Pickup Day: Thursday | Pickup Time: 10:00 am - 11:30
+//! am"), and monthly days without any time ("Open every 2nd Friday").
+//! Times and days under labels that are not openings ("Sign-up Time",
+//! "call by", "deadline", "screening") are never read as openings.
+
+use serde_json::Value;
+
+use super::build::schedule;
+use super::days::parse_days;
+use super::{clean_edges, normalise, patterns};
+
+/// Words that make a part something other than an opening time.
+const NOT_OPENING: [&str; 13] = [
+    "sign-up",
+    "signup",
+    "sign up",
+    "register",
+    "registration",
+    "call",
+    "deadline",
+    "screening",
+    "apply",
+    "application",
+    "appointment",
+    "reserve",
+    "order by",
+];
+
+pub(super) fn not_opening(t: &str) -> bool {
+    NOT_OPENING.iter().any(|w| {
+        t.match_indices(w).any(|(at, _)| {
+            let before = t[..at].chars().next_back();
+            let after = t[at + w.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    })
+}
+
+/// The text after a label without digits ("pickup day: thursday").
+fn unlabelled(t: &str) -> &str {
+    match t.split_once(':') {
+        Some((label, rest)) if !label.chars().any(|c| c.is_ascii_digit()) => rest.trim(),
+        _ => t.trim(),
+    }
+}
+
+/// Whether normalised text holds a clock time or a time range.
+fn has_time(t: &str) -> bool {
+    let p = patterns();
+    p.opening.is_match(t)
+        || p.range
+            .find_iter(t)
+            .any(|m| clean_edges(t, m.start(), m.end()))
+}
+
+/// A part that names days and no time ("Pickup Day: Thursday",
+/// "Wednesdays", "1st and 3rd Monday"): the days' text, unlabelled.
+fn days_only(part: &str) -> Option<String> {
+    let t = normalise(part);
+    if not_opening(&t) || has_time(&t) {
+        return None;
+    }
+    let text = unlabelled(&t);
+    // Days and the words that go with them, nothing else: a sentence that
+    // happens to name a day ("bring ID on Mondays") is no day field.
+    let extra = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .filter(|w| parse_days(w).is_empty() && !patterns().ordinal.is_match(w))
+        .filter(|w| {
+            !matches!(
+                *w,
+                "and" | "of" | "each" | "every" | "the" | "month" | "on" | "open" | "only" | "to"
+            )
+        })
+        .count();
+    (!parse_days(text).is_empty() && extra == 0).then(|| text.to_string())
+}
+
+/// A part that gives a time range and names no day ("10:00 am - 11:30
+/// am", "Pickup Time: 10-11:30am"): the range as written.
+fn range_only(part: &str) -> Option<String> {
+    let t = normalise(part);
+    let text = unlabelled(&t);
+    if not_opening(&t) || !parse_days(text).is_empty() {
+        return None;
+    }
+    let p = patterns();
+    let m = p
+        .range
+        .find_iter(text)
+        .find(|m| clean_edges(text, m.start(), m.end()))?;
+    Some(m.as_str().to_string())
+}
+
+/// Parts of one record (the labelled parts of a field, or the fields of
+/// one site) where one names the days and others the times: the text
+/// that says both ("thursday 10:00 am - 11:30 am"). `None` unless exactly
+/// one set of days and at least one time range are found.
+pub fn combine<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut days: Vec<String> = Vec::new();
+    let mut ranges: Vec<String> = Vec::new();
+    for part in parts.into_iter().flat_map(|p| p.split(['\n', ';', '|'])) {
+        if let Some(d) = days_only(part) {
+            if !days.contains(&d) {
+                days.push(d);
+            }
+        } else if let Some(r) = range_only(part)
+            && !ranges.contains(&r)
+        {
+            ranges.push(r);
+        }
+    }
+    match (days.as_slice(), ranges.is_empty()) {
+        ([d], false) => Some(format!("{d} {}", ranges.join(" and "))),
+        _ => None,
+    }
+}
+
+/// "Open every 2nd Friday.", "1st and 3rd Monday of each month": monthly
+/// days with no time, as a schedule without `opens_at`. Not a part with a
+/// time, a label that is no opening, or a day fixed by another ("the 1st
+/// Saturday after the 3rd Thursday").
+pub(super) fn monthly_days(part: &str) -> Option<Value> {
+    let t = normalise(part);
+    let words: Vec<&str> = t.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    if not_opening(&t)
+        || has_time(&t)
+        || ["after", "before", "following", "prior"]
+            .iter()
+            .any(|w| words.contains(w))
+        || !patterns().ordinal.is_match(&t)
+    {
+        return None;
+    }
+    let days = parse_days(&t);
+    if days.is_empty() {
+        return None;
+    }
+    let s = schedule(&days, &t, None, None, part.trim());
+    (s["freq"] == "MONTHLY").then_some(s)
+}
+
+/// Whether `text` names monthly days in any of its parts.
+pub fn names_monthly_days(text: &str) -> bool {
+    text.split(['\n', ';', '|'])
+        .any(|p| monthly_days(p).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use serde_json::json;
+
+    fn read(text: &str) -> Vec<(String, String, String)> {
+        parse(text)
+            .schedules
+            .iter()
+            .map(|s| {
+                let f = |k: &str| s[k].as_str().unwrap_or_default().to_string();
+                (f("byday"), f("opens_at"), f("closes_at"))
+            })
+            .collect()
+    }
+
+    fn one(byday: &str, opens: &str, closes: &str) -> Vec<(String, String, String)> {
+        vec![(byday.into(), opens.into(), closes.into())]
+    }
+
+    #[test]
+    fn a_day_in_one_labelled_part_and_the_time_in_another() {
+        assert_eq!(
+            read(
+                "Pickup Day: Thursday | Pickup Time: 10:00 am - 11:30 am | Sign-up Time: 10:30 am"
+            ),
+            one("TH", "10:00", "11:30")
+        );
+        assert_eq!(
+            read("Distribution day: Saturdays; Hours: 9-11am"),
+            one("SA", "09:00", "11:00")
+        );
+        // Two different days and one time: which goes with it is unknown.
+        assert!(read("Day: Monday | Also: Friday | Time: 9-11am").is_empty());
+        // A sign-up time is no opening, with or without a day.
+        assert!(read("Sign-up Day: Monday | Sign-up Time: 9-11am").is_empty());
+    }
+
+    #[test]
+    fn monthly_days_without_a_time() {
+        assert_eq!(read("Open every 2nd Friday."), one("2FR", "", ""));
+        assert_eq!(
+            read("1st and 3rd Monday of each month"),
+            one("1MO,3MO", "", "")
+        );
+        assert_eq!(
+            parse("Last Saturday of the month").schedules[0]["freq"],
+            json!("MONTHLY")
+        );
+        // Not a screening day, not a day fixed by another, not a weekly
+        // day without a time, not a call.
+        for text in [
+            "Screening on 3rd Thursday of each month",
+            "Pantry on 1st Saturday after 3rd Thursday",
+            "Mondays",
+            "Call the 2nd Monday to register",
+        ] {
+            assert!(read(text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn labels_that_are_not_openings_stay_out() {
+        assert_eq!(
+            read("Tuesday 1-3pm; Call by 5pm Monday to reserve; Deadline: Friday 12pm"),
+            one("TU", "13:00", "15:00")
+        );
+    }
+}
