@@ -22,6 +22,7 @@ mod fuzz;
 mod hardening;
 mod host;
 mod hsds;
+mod hsds_answers;
 mod llm;
 mod llm_limits;
 mod partitions;

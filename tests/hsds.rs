@@ -24,12 +24,12 @@ use serde_json::{Map, Value, json};
 
 // ---------------------------------------------------------------- fixtures
 
-struct Record {
-    raw_input: String,
-    production: String,
+pub(crate) struct Record {
+    pub(crate) raw_input: String,
+    pub(crate) production: String,
 }
 
-fn sample() -> Vec<Record> {
+pub(crate) fn sample() -> Vec<Record> {
     let text = std::fs::read_to_string(root().join("tests/fixtures/haarrrvest-sample.jsonl"))
         .expect("the sample fixture");
     text.lines()
@@ -545,7 +545,7 @@ fn the_mapper_reads_other_scrapers_shapes() {
 }
 
 /// `tests/fixtures/other-scrapers.jsonl`: (shape, record, expected values).
-fn other_scrapers() -> Vec<(String, Value, Value)> {
+pub(crate) fn other_scrapers() -> Vec<(String, Value, Value)> {
     let text = std::fs::read_to_string(root().join("tests/fixtures/other-scrapers.jsonl"))
         .expect("the fixture");
     text.lines()
@@ -579,9 +579,9 @@ fn the_mapper_reads_the_official_examples() {
 
 // ---------------------------------------------------------------- through hosts
 
-struct Setup {
+pub(crate) struct Setup {
     _redis: TestRedis,
-    fake: FakeLlm,
+    pub(crate) fake: FakeLlm,
     _plugins: tempfile::TempDir,
     hosts: Vec<Host>,
 }
@@ -594,7 +594,7 @@ const TYPES: [&str; 5] = [
     "bulk.report",
 ];
 
-async fn setup(llm_url: Option<&str>) -> (Setup, Queue) {
+pub(crate) async fn setup(llm_url: Option<&str>) -> (Setup, Queue) {
     let redis = TestRedis::start();
     let fake = FakeLlm::start().await;
     let plugins = plugin_dir(&["llm", "hsds_alignment", "hsds_validation", "bulk"]);
@@ -672,7 +672,7 @@ fn align(raw: &str, force: bool, max_retries: u32) -> SubmitRequest {
     }
 }
 
-fn result(job: &JobRecord) -> Value {
+pub(crate) fn result(job: &JobRecord) -> Value {
     serde_json::from_str(job.result.as_deref().unwrap_or("null")).unwrap()
 }
 
@@ -844,7 +844,7 @@ async fn run_bulk(
 }
 
 /// [`run_bulk`] with the alignment path named ("mapper" or "llm").
-async fn run_bulk_on(
+pub(crate) async fn run_bulk_on(
     q: &Queue,
     s: &Setup,
     id: &str,
@@ -1090,7 +1090,20 @@ async fn unreadable_hours_ask_one_narrow_question() {
         "city": "Hilo", "state": "HI", "zip": "96720", "services": ["Food Pantry"],
         "notes": "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)"
     });
+    // Unasked (the default), the text stays, listed as unsettled.
     let sub = q.submit(map_first(&raw)).await.unwrap();
+    let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
+    let r = result(job);
+    assert_eq!((s.fake.calls(), r["llm_questions"].as_u64()), (0, Some(0)));
+    assert_eq!(r["unsettled"][0]["from"], "/notes", "{r:#}");
+    let kept = &r["hsds"]["location"][0]["schedules"][0];
+    assert_eq!(kept["description"], raw["notes"]);
+    assert!(kept.get("byday").is_none() && kept.get("opens_at").is_none());
+    let mut ask = map_first(&raw);
+    let mut payload: Value = serde_json::from_str(&ask.payload).unwrap();
+    payload["ask_llm"] = json!(true);
+    ask.payload = payload.to_string();
+    let sub = q.submit(ask).await.unwrap();
     let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
     assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
     assert_eq!(s.fake.calls(), 1, "one question");
@@ -1259,6 +1272,14 @@ async fn bulk_over_the_sample_with_a_real_llm() {
     let path = std::env::var("DECKHAND_TEST_LLM_PATH").unwrap_or_else(|_| "mapper".into());
     let (_, report) = run_bulk_on(&q, &s, "real-1", &records, retries, 7200, &path).await;
     let first_secs = started.elapsed().as_secs();
+    let answers = match input.as_str() {
+        "sample" | "other" => super::hsds_answers::answers(&input),
+        _ => Vec::new(),
+    };
+    if !answers.is_empty() {
+        let t = super::hsds_answers::score_report(&q, &report, &answers).await;
+        eprintln!("against the hand-made answers ({input}):\n{}", t.report());
+    }
     // Calls and tokens as the LLM client counts them: every request,
     // answered or not (a job's own counters keep only answered ones).
     let stat =

@@ -93,6 +93,8 @@ struct Settings {
     known: Value,
     /// "mapper" (the default) or "llm": which alignment path every record takes.
     path: Value,
+    /// Whether alignments ask the LLM about hours code cannot read.
+    ask_llm: Value,
     max_retries: Option<u32>,
 }
 
@@ -108,6 +110,7 @@ impl Settings {
         Ok(Settings {
             known: p.get("known_fields").cloned().unwrap_or(Value::Null),
             path: p.get("path").cloned().unwrap_or(Value::Null),
+            ask_llm: p.get("ask_llm").cloned().unwrap_or(Value::Null),
             max_retries,
         })
     }
@@ -216,7 +219,8 @@ fn submit_records(
             let mut a = child(
                 "hsds_alignment",
                 format!("{bulk}.align.{}", offset + i),
-                json!({ "raw_data": raw, "known_fields": known, "path": settings.path }),
+                json!({ "raw_data": raw, "known_fields": known, "path": settings.path,
+                        "ask_llm": settings.ask_llm }),
                 vec![],
             );
             a.max_retries = settings.max_retries;
@@ -296,6 +300,7 @@ fn split(job: &Job, records: Vec<(Value, Value)>, settings: &Settings) -> Result
             "records": records,
             "known_fields": settings.known,
             "path": settings.path,
+            "ask_llm": settings.ask_llm,
             "max_retries": settings.max_retries,
             "part": { "bulk": job.id, "index": k, "offset": offset },
         });

@@ -12,7 +12,8 @@
 //! A schedule counts when its days and times match: each schedule is
 //! spread into (day, opens, closes) slots, an answer's schedule is found
 //! when the document holds all its slots, and a document's schedule is
-//! right when the answer holds all of its own. Recurrence (`interval`,
+//! right when the answer holds all of its own; one with no day and no time
+//! (a description only) claims nothing and is not counted. Recurrence (`interval`,
 //! `freq`) is not compared. Text is compared without case, punctuation
 //! or repeated spaces; a ZIP code by its first five digits.
 
@@ -134,9 +135,15 @@ impl Tally {
 /// holding `schedules`, `phones` and `addresses` lists) against `answer`.
 pub fn score(document: &Value, answer: &Answer) -> Tally {
     let mut tally = Tally::default();
+    // A schedule with no day and no time (its text only) claims nothing.
     let found: Vec<Vec<Slot>> = lists(document, "schedules")
         .iter()
         .map(|s| document_slots(s))
+        .filter(|slots| {
+            slots
+                .iter()
+                .any(|(d, o, c)| !(d.is_empty() && o.is_empty() && c.is_empty()))
+        })
         .collect();
     let expected: Vec<Vec<Slot>> = answer.schedules.iter().map(|s| answer_slots(s)).collect();
     let all_found: BTreeSet<&Slot> = found.iter().flatten().collect();
@@ -321,6 +328,10 @@ mod tests {
             json!({"schedules": [{"byday": "2FR", "opens_at": "09:00", "closes_at": "17:00"}]});
         let c = score(&doc, &answer(json!({"schedules": ["2FR"]}))).field("schedules");
         assert_eq!((c.recalled, c.right), (0, 0));
+        // Text alone claims no day or time.
+        let doc =
+            json!({"schedules": [{"description": "Pantry on 1st Saturday after 3rd Thursday"}]});
+        assert_eq!(score(&doc, &Answer::default()).field("schedules").found, 0);
     }
 
     #[test]

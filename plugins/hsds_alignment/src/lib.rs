@@ -1,12 +1,14 @@
 //! `hsds_alignment`: one raw scraped record into valid HSDS.
 //!
-//! Payload: `{"raw_data": <string or any JSON>, "known_fields": {...}?}`.
+//! Payload: `{"raw_data": <string or any JSON>, "known_fields": {...}?,
+//! "path": "mapper" | "llm"?, "ask_llm": bool?}`.
 //!
 //! A record that is a JSON object (what scrapers give) goes through the
 //! deterministic mapper first ([`mapped`]): every field placed by its key's
-//! meaning and its content, with provenance; the LLM is asked only small
-//! questions about what code could not read (opening hours), and a record
-//! the mapper covers makes no LLM call at all.
+//! meaning and its content, with provenance, and no LLM call. Opening
+//! hours code cannot read stay as text (a schedule's `description`) and
+//! are listed in the result's `unsettled`; with `"ask_llm": true` they go
+//! to the LLM as one small question each instead.
 //!
 //! Free text is mapped too when it holds a whole US address with a name
 //! before it ("St. Anne Pantry, 88 Oak Ave, Dayton OH 45402. Call ..."):
@@ -26,7 +28,8 @@
 //!
 //! Result: `{"hsds": {organization, service, location, service_at_location},
 //! "provenance": {<JSON pointer>: {source, how}}, "path": "mapper" | "llm",
-//! "llm_questions": n, "repairs": [...], "model": ..., "usage": {...}}`.
+//! "llm_questions": n, "unsettled": [{kind, location, from, text}],
+//! "repairs": [...], "model": ..., "usage": {...}}`.
 //! Provenance is given for every value the mapper placed (`raw:/phone`,
 //! copied / normalised / inferred / derived / llm); the full-schema path
 //! marks the whole document as the LLM's.
@@ -102,6 +105,19 @@ impl Guest for Alignment {
                 )));
             }
         };
+        // `ask_llm`: whether hours code cannot read go to the LLM as a
+        // question (off by default: a small model's schedules were kept 0
+        // times of 21); unasked, their text stays as the schedule's
+        // description and the result lists them as `unsettled`.
+        let ask = match p.get("ask_llm") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(JobError::Fail(format!(
+                    "`ask_llm` must be true or false, not {other}"
+                )));
+            }
+        };
         // Free text is read by the mapper too, as a record of one field: a
         // whole address in it (with the name before it), phones and hours
         // are placed by code; text it cannot name goes to the LLM whole.
@@ -110,11 +126,11 @@ impl Guest for Alignment {
             && let Some(mut mapping) = hsds::mapper::map_record(&json!({ "text": raw }))
         {
             mapping.whole_text();
-            return mapped::align(mapping, &seed);
+            return mapped::align(mapping, &seed, ask);
         }
         if !full_schema && let Some(record) = &record {
             if let Some(mapping) = hsds::mapper::map_record(record) {
-                return mapped::align(mapping, &seed);
+                return mapped::align(mapping, &seed, ask);
             }
             if !hsds::mapper::has_content(record) {
                 return Err(JobError::Fail(

@@ -117,9 +117,47 @@ fn ask_hours(q: &Question) -> Result<(Vec<Value>, u32, u32), JobError> {
     ))
 }
 
-/// The mapper path, from mapping to result.
-pub fn align(mut mapping: Mapping, seed: &str) -> Result<String, JobError> {
+/// Hours code could not read, unasked: their text as a schedule's
+/// description (what a reader can still use), and an `unsettled` entry.
+fn keep_unsettled(mapping: &mut Mapping) -> Vec<Value> {
+    let mut unsettled = Vec::new();
+    for q in std::mem::take(&mut mapping.questions) {
+        let list = mapping
+            .draft
+            .get_mut("location")
+            .and_then(|locations| locations.get_mut(q.location))
+            .and_then(Value::as_object_mut)
+            .map(|loc| loc.entry("schedules").or_insert_with(|| json!([])));
+        if let Some(Value::Array(list)) = list {
+            mapping.provenance.insert(
+                format!(
+                    "/location/{}/schedules/{}/description",
+                    q.location,
+                    list.len()
+                ),
+                Source {
+                    source: format!("raw:{}", q.from),
+                    how: How::Copied,
+                },
+            );
+            list.push(json!({ "description": q.text }));
+        }
+        unsettled.push(
+            json!({ "kind": q.kind, "location": q.location, "from": q.from, "text": q.text }),
+        );
+    }
+    unsettled
+}
+
+/// The mapper path, from mapping to result; `ask` puts what code could not
+/// read to the LLM.
+pub fn align(mut mapping: Mapping, seed: &str, ask: bool) -> Result<String, JobError> {
     let (mut prompt_tokens, mut completion_tokens) = (0, 0);
+    let unsettled = if ask {
+        Vec::new()
+    } else {
+        keep_unsettled(&mut mapping)
+    };
     let asked = mapping.questions.len();
     for q in mapping.questions.clone() {
         let (schedules, p, c) = ask_hours(&q)?;
@@ -170,6 +208,7 @@ pub fn align(mut mapping: Mapping, seed: &str) -> Result<String, JobError> {
         "provenance": provenance,
         "path": "mapper",
         "llm_questions": asked,
+        "unsettled": unsettled,
         "repairs": repaired.repairs,
         "usage": { "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens },
     })
