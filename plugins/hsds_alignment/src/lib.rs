@@ -109,15 +109,7 @@ impl Guest for Alignment {
         // question (off by default: a small model's schedules were kept 0
         // times of 21); unasked, their text stays as the schedule's
         // description and the result lists them as `unsettled`.
-        let ask = match p.get("ask_llm") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                return Err(JobError::Fail(format!(
-                    "`ask_llm` must be true or false, not {other}"
-                )));
-            }
-        };
+        let ask = flag(&p, "ask_llm")?;
         // Free text is read by the mapper too, as a record of one field: a
         // whole address in it (with the name before it), phones and hours
         // are placed by code; text it cannot name goes to the LLM whole.
@@ -235,6 +227,17 @@ fn hsds_errors(document: &Value) -> Result<Option<(usize, String)>, JobError> {
         feedback.push_str(&format!("\n- and {more} more"));
     }
     Ok(Some((errors.len(), feedback)))
+}
+
+/// A true-or-false payload field; absent or null is false.
+fn flag(p: &Value, key: &str) -> Result<bool, JobError> {
+    match p.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(JobError::Fail(format!(
+            "`{key}` must be true or false, not {other}"
+        ))),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -1,0 +1,244 @@
+//! A US address read from one line of text: a place's name before it,
+//! the street (and a unit after it), the city, the state and the ZIP code.
+
+use super::{is_po_box, patterns};
+use crate::geo;
+
+/// A remark between a street and its city ("12 Oak St, in the rear lot,
+/// Camden"): a clause that starts with a word of place.
+pub(super) const REMARK: &str =
+    r"\s*,\s*(?:in|at|on|behind|near|next|across|by|off|around|rear|back)\b[^,\d]{0,40}";
+
+/// A street without the remarks after it ("12 Oak St, in the rear lot").
+fn without_remarks(street: &str) -> String {
+    let remark = |part: &str| {
+        let first = part.split_whitespace().next().unwrap_or("");
+        [
+            "in", "at", "on", "behind", "near", "next", "across", "by", "off", "around", "rear",
+            "back",
+        ]
+        .contains(&first)
+    };
+    street
+        .split(',')
+        .map(str::trim)
+        .enumerate()
+        .take_while(|(i, part)| *i == 0 || !remark(part))
+        .map(|(_, part)| part)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A US address read from one line of text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Address {
+    /// A place name before the address ("St. Rocco Center — 9016 ...").
+    pub place: Option<String>,
+    pub street: Option<String>,
+    /// A unit after the street ("111 Church St, Room 7").
+    pub street2: Option<String>,
+    pub city: Option<String>,
+    /// Two-letter code.
+    pub state: Option<String>,
+    pub zip: Option<String>,
+}
+
+pub(super) const SUFFIXES: &[&str] = &[
+    "st",
+    "street",
+    "ave",
+    "avenue",
+    "rd",
+    "road",
+    "dr",
+    "drive",
+    "blvd",
+    "boulevard",
+    "ln",
+    "lane",
+    "hwy",
+    "highway",
+    "pike",
+    "way",
+    "ct",
+    "court",
+    "pl",
+    "place",
+    "pkwy",
+    "parkway",
+    "cir",
+    "circle",
+    "ter",
+    "terrace",
+    "trl",
+    "trail",
+    "sq",
+    "square",
+    "tpke",
+    "turnpike",
+];
+
+/// Reads "123 Main St, New York, NY 10001", "9016 Gap Newport Pike
+/// Avondale, PA" or "St. Rocco Center — 9016 Gap Newport Pike Avondale, PA".
+/// `None` when the text does not start (after an optional place name) with a
+/// street number.
+pub fn address(text: &str) -> Option<Address> {
+    let mut out = Address::default();
+    let rest = place_before(&mut out, &without_trailers(text));
+    if !patterns().street.is_match(&rest) && !is_po_box(&rest) {
+        return None;
+    }
+    let mut rest = without_country(rest);
+    if let Some(c) = patterns().zip_tail.captures(&rest) {
+        out.zip = Some(c[1].to_string());
+        rest = rest[..c.get(0).map_or(rest.len(), |m| m.start())].to_string();
+    }
+    let rest = state_at_end(&mut out, &rest);
+    let rest = rest.trim().trim_end_matches(',').trim();
+    let (rest, unit) = unit_after(rest);
+    out.street2 = unit;
+    if let Some((street, city)) = rest.rsplit_once(',') {
+        out.street = Some(without_remarks(street));
+        let city = city.trim();
+        if !city.is_empty() {
+            out.city = Some(city.to_string());
+        }
+    } else if out.state.is_some() {
+        let (street, city) = street_then_city(&rest);
+        out.street = Some(street);
+        out.city = city;
+    } else {
+        out.street = Some(rest.to_string());
+    }
+    out.street.as_ref()?;
+    Some(out)
+}
+
+/// A line break ("; ") parts an address as a comma does; a remark in
+/// brackets at its end ("(Downtown Hilo)") is no part of it.
+fn without_trailers(text: &str) -> String {
+    let mut rest = text.trim().replace("; ", ", ");
+    if rest.ends_with(')')
+        && let Some(open) = rest.rfind('(')
+    {
+        rest.truncate(open);
+        rest = rest.trim_end().to_string();
+    }
+    rest
+}
+
+/// "St. Rocco Center — 9016 ...": the place's name before the street.
+fn place_before(out: &mut Address, rest: &str) -> String {
+    for sep in [" \u{2014} ", " \u{2013} ", " - ", " -- "] {
+        if let Some((place, addr)) = rest.split_once(sep)
+            && !place.chars().any(|c| c.is_ascii_digit())
+            && patterns().street.is_match(addr.trim())
+        {
+            out.place = Some(place.trim().to_string());
+            return addr.trim().to_string();
+        }
+    }
+    rest.to_string()
+}
+
+/// "..., CO 80027, USA": the country the document gives anyway.
+fn without_country(mut rest: String) -> String {
+    let lower = rest.to_ascii_lowercase();
+    for country in [
+        ", usa",
+        ", us",
+        ", united states",
+        ", united states of america",
+    ] {
+        if lower.trim_end_matches('.').ends_with(country) {
+            let cut = lower.trim_end_matches('.').len() - country.len();
+            rest.truncate(cut);
+            break;
+        }
+    }
+    rest
+}
+
+/// The state: the last word(s), if they name a US state; the rest.
+fn state_at_end(out: &mut Address, rest: &str) -> String {
+    let trimmed = rest.trim().trim_end_matches([',', '.']).trim().to_string();
+    let words: Vec<&str> = trimmed.split_whitespace().collect();
+    for take in [1usize, 2, 3] {
+        if words.len() <= take {
+            break;
+        }
+        let tail = words[words.len() - take..].join(" ");
+        // "123 Oak Ct" is not Connecticut: a state needs a comma before it
+        // or a ZIP code after it.
+        let marked = out.zip.is_some() || words[words.len() - take - 1].ends_with(',');
+        if let Some(code) = geo::us_state_code(tail.trim_end_matches([',', '.']))
+            && marked
+        {
+            out.state = Some(code.to_string());
+            return words[..words.len() - take].join(" ");
+        }
+    }
+    trimmed
+}
+
+/// "9016 Gap Newport Pike Avondale", "136 W Cedar St Kennett Square": the
+/// city follows the first street-type word after the street's name (and
+/// any that follow it at once).
+fn street_then_city(rest: &str) -> (String, Option<String>) {
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let suffix =
+        |w: &str| SUFFIXES.contains(&w.trim_end_matches('.').to_ascii_lowercase().as_str());
+    let cut = words
+        .iter()
+        .skip(2)
+        .position(|w| suffix(w))
+        .map(|i| i + 2)
+        .map(|i| i + words[i + 1..].iter().take_while(|w| suffix(w)).count());
+    match cut {
+        Some(i) if i + 1 < words.len() => (words[..=i].join(" "), Some(words[i + 1..].join(" "))),
+        _ => (rest.to_string(), None),
+    }
+}
+
+/// Words that start a unit within a building, not a city.
+const UNITS: &[&str] = &[
+    "suite",
+    "ste",
+    "unit",
+    "room",
+    "rm",
+    "apt",
+    "apartment",
+    "floor",
+    "fl",
+    "bldg",
+    "building",
+    "#",
+];
+
+/// "111 Church St, Room 7" (or "..., Suite B, Elkhart"): the street part
+/// without its unit, and the unit.
+fn unit_after(rest: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = rest.split(',').map(str::trim).collect();
+    let is_unit = |p: &str| {
+        let first = p
+            .split(|c: char| c.is_whitespace() || c == '.')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        UNITS.contains(&first.as_str()) || (p.starts_with('#') && p.len() > 1)
+    };
+    match parts.iter().skip(1).position(|p| is_unit(p)) {
+        Some(i) => {
+            let unit = parts[i + 1].to_string();
+            let kept: Vec<&str> = parts
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i + 1)
+                .map(|(_, p)| *p)
+                .collect();
+            (kept.join(", "), Some(unit))
+        }
+        None => (rest.to_string(), None),
+    }
+}
