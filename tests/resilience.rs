@@ -219,6 +219,76 @@ async fn bulk_on_partitions_survives_an_empty_restart() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
+/// 5,000 jobs through `deckhand bulk` on 3 partitions while Redis is
+/// paused (SIGSTOP) for 20 s mid-drain: claims that ran as Redis came back
+/// but whose replies the hosts had given up on are given back without
+/// spending an attempt. Every record completes once, none dies, and no job
+/// shows an attempt that its host never started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_on_partitions_survives_a_redis_pause() {
+    const N: usize = 5000;
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["chaos"]);
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("records.jsonl");
+    let output = work.path().join("results.jsonl");
+    write_sleep_records(&input, N, 2);
+    let env = [("DECKHAND_QUEUE_PARTITIONS", "3")];
+    let args = ["--batch-size", "16", "--lease-ms", "3000"];
+    let a = Host::start_with_env("pause-a", &redis.url(), dir.path(), &args, &env);
+    let _b = Host::start_with_env("pause-b", &redis.url(), dir.path(), &args, &env);
+    let bulk = spawn_bulk(&input, &output, &redis.url(), &env);
+    let config = deckhand::queue::QueueConfig {
+        partitions: 3,
+        ..Default::default()
+    };
+    let q = deckhand::queue::Queue::connect(&redis.url(), config)
+        .await
+        .unwrap();
+    until_completed(&q, 1500).await;
+    redis.signal("STOP");
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    redis.signal("CONT");
+    let out = tokio::task::spawn_blocking(move || bulk.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), a.log());
+    let results = read_results(&output);
+    assert_eq!(results.len(), N, "a line per record");
+    assert!(results.iter().all(|r| r["status"] == "completed"));
+    let stats = q.stats().await.unwrap();
+    assert_eq!(stats.get("dead").copied().unwrap_or(0), 0, "{stats:?}");
+    assert_eq!(
+        stats["completed"], N as i64,
+        "each recorded once: {stats:?}"
+    );
+    // An attempt that counted was started: its host renewed the lease or is
+    // gone. Both hosts live, so every lease_expired entry names a job that
+    // had been renewed; the refunded ones wrote none.
+    let ids: Vec<String> = results
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect();
+    let jobs = q.get_many(&ids).await.unwrap();
+    let spent: usize = jobs.iter().flatten().map(|j| j.attempts as usize - 1).sum();
+    let expired: usize = jobs
+        .iter()
+        .flatten()
+        .map(|j| {
+            j.errors
+                .iter()
+                .filter(|e| e.kind == "lease_expired")
+                .count()
+        })
+        .sum();
+    eprintln!(
+        "a 20 s pause: {} refunded, {expired} lease_expired entries, {spent} extra attempts",
+        stats.get("refunded").copied().unwrap_or(0)
+    );
+    assert_eq!(spent, expired, "every extra attempt has its error entry");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_keeps_what_it_knows_and_a_rerun_attaches() {
     let redis = TestRedis::start();

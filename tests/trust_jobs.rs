@@ -262,3 +262,91 @@ async fn a_plugin_reads_only_its_own_familys_jobs() {
     let result: Value = serde_json::from_str(job["result"].as_str().unwrap()).unwrap();
     assert_eq!(result["found"], json!([null, "looker"]), "{result}");
 }
+
+/// Jobs of a run that are still to finish, by the queue's counters.
+async fn unfinished(q: &deckhand::queue::Queue) -> i64 {
+    let s = q.stats().await.unwrap();
+    let n = |k: &str| s.get(k).copied().unwrap_or(0);
+    n("submitted") - n("completed") - n("dead") - n("cancelled")
+}
+
+/// A fan-out of fan-outs is bounded as a whole: past `queue.max_run_jobs`
+/// jobs below a top-level job, every submission of its run is refused with
+/// an error naming the setting; a run whose top-level record is gone adds
+/// to no count and leaves no stray key behind (submit_job.lua's EXISTS
+/// branch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_makes_at_most_max_run_jobs() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["chaos", "echo"]);
+    let host = Host::start_with_env(
+        "run",
+        &redis.url(),
+        dir.path(),
+        &["--backoff-factor", "0"],
+        &[("DECKHAND_QUEUE_MAX_RUN_JOBS", "10")],
+    );
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let q = deckhand::queue::Queue::connect(&redis.url(), Default::default())
+        .await
+        .unwrap();
+    // 4 fan-outs of 4 fan-outs of 4 echoes would be 84 jobs below the top.
+    let (status, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "chaos.fanout", "id": "top",
+                    "payload": { "children": 4, "depth": 2 }, "max_retries": 0 }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    api.wait(&["top"]).await;
+    for _ in 0..600 {
+        if unfinished(&q).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stats = q.stats().await.unwrap();
+    assert_eq!(
+        stats["submitted"], 11,
+        "the top and ten below it: {stats:?}"
+    );
+    let dead = q.dlq_list(0, 100).await.unwrap();
+    assert!(!dead.is_empty(), "a fan-out past the bound fails");
+    let why: Vec<&str> = dead[0].errors.iter().map(|e| e.message.as_str()).collect();
+    assert!(why.iter().any(|m| m.contains("max_run_jobs")), "{why:?}");
+
+    // The top's record gone before its run goes on: nothing is counted on
+    // it, and no key of it comes back.
+    let (status, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "chaos.fanout", "id": "gone",
+                    "payload": { "children": 2, "depth": 1, "later_ms": 1500 } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    api.wait(&["gone"]).await;
+    let mut conn = redis.conn();
+    let _: () = ::redis::cmd("DEL")
+        .arg("{deckhand}:job:gone")
+        .query(&mut conn)
+        .unwrap();
+    for _ in 0..600 {
+        if unfinished(&q).await == 0 && q.stats().await.unwrap()["submitted"] == 18 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        q.stats().await.unwrap()["submitted"],
+        18,
+        "2 fan-outs and their 4 echoes"
+    );
+    let back: i64 = ::redis::cmd("EXISTS")
+        .arg("{deckhand}:job:gone")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(back, 0, "no stray record of the top");
+}

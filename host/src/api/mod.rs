@@ -175,6 +175,9 @@ impl From<QueueError> for ApiError {
             QueueError::TooManyChildren { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "too_many_children")
             }
+            QueueError::TooManyInRun { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "too_many_in_run")
+            }
             QueueError::CannotExtend { .. } => (StatusCode::CONFLICT, "cannot_extend"),
             QueueError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             QueueError::WaitTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "wait_timeout"),

@@ -162,6 +162,12 @@ impl Config {
             "must be ≥ 1",
         )?;
         bound(
+            self.queue.max_run_jobs >= 1,
+            "queue.max_run_jobs",
+            self.queue.max_run_jobs,
+            "must be ≥ 1",
+        )?;
+        bound(
             self.queue.lease_ms >= 100,
             "queue.lease_ms",
             self.queue.lease_ms,

@@ -201,6 +201,7 @@ impl Config {
             dead_max: self.queue.dead_max,
             max_batch_jobs: self.queue.max_batch_jobs,
             max_children: self.queue.max_children,
+            max_run_jobs: self.queue.max_run_jobs,
             max_schedule_ahead_ms: self
                 .queue
                 .max_schedule_ahead_days

@@ -36,6 +36,9 @@ pub struct QueueSection {
     pub max_batch_jobs: usize,
     /// Most child jobs one job may submit (≥ 1).
     pub max_children: u64,
+    /// Most jobs one run may make: the jobs a top-level job's children,
+    /// their children and so on submit, at any depth (≥ 1).
+    pub max_run_jobs: u64,
     pub max_payload_bytes: usize,
     /// Milliseconds a claim holds a job (≥ 100).
     pub lease_ms: u64,
@@ -157,6 +160,7 @@ impl Default for QueueSection {
             dead_max: q.dead_max,
             max_batch_jobs: q.max_batch_jobs,
             max_children: q.max_children,
+            max_run_jobs: q.max_run_jobs,
             max_payload_bytes: q.max_payload_bytes,
             lease_ms: w.lease_ms,
             max_schedule_ahead_days: q.max_schedule_ahead_ms / DAY_MS,

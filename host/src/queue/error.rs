@@ -21,6 +21,14 @@ pub enum QueueError {
         "job {parent:?} has submitted its limit of {max} child jobs (queue.max_children); no more are accepted"
     )]
     TooManyChildren { parent: String, max: String },
+    #[error(
+        "the run of job {root:?} has made its limit of {max} jobs (queue.max_run_jobs); job {parent:?} may submit no more"
+    )]
+    TooManyInRun {
+        root: String,
+        parent: String,
+        max: String,
+    },
     #[error("job {target:?} cannot wait on more jobs: {reason}")]
     CannotExtend { target: String, reason: String },
     #[error("no job {0:?}")]

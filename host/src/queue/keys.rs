@@ -88,6 +88,10 @@ pub mod field {
     pub const CHILDREN_TOTAL: &str = "children_total";
     pub const CHILDREN_DONE: &str = "children_done";
     pub const CHILDREN_FAILED: &str = "children_failed";
+    /// The top-level job of the run a child belongs to.
+    pub const ROOT: &str = "root";
+    /// On a top-level job: the jobs its run has made below it.
+    pub const RUN_JOBS: &str = "run_jobs";
     pub const RESULT: &str = "result";
     pub const PLUGIN_VERSION: &str = "plugin_version";
     pub const WORKER: &str = "worker";
@@ -102,6 +106,10 @@ pub mod field {
     pub const RUN_AT: &str = "run_at";
     pub const LEASE_TOKEN: &str = "lease_token";
     pub const LEASE_UNTIL: &str = "lease_until";
+    /// '0' from a claim until the first renewal: whether the host got it.
+    pub const RENEWED: &str = "renewed";
+    /// Attempts given back because they never started (reap.lua).
+    pub const REFUNDS: &str = "refunds";
     pub const CONTENT_HASH: &str = "content_hash";
     pub const CACHE_HIT: &str = "cache_hit";
     pub const FORCE: &str = "force";
@@ -139,6 +147,8 @@ pub mod field {
         CHILDREN_TOTAL,
         CHILDREN_DONE,
         CHILDREN_FAILED,
+        ROOT,
+        RUN_JOBS,
         RESULT,
         PLUGIN_VERSION,
         WORKER,
@@ -153,6 +163,8 @@ pub mod field {
         RUN_AT,
         LEASE_TOKEN,
         LEASE_UNTIL,
+        RENEWED,
+        REFUNDS,
         CONTENT_HASH,
         CACHE_HIT,
         FORCE,
@@ -180,6 +192,8 @@ pub mod stat {
     pub const REPLAYED: &str = "replayed";
     pub const REAPED: &str = "reaped";
     pub const RELEASED: &str = "released";
+    /// Jobs whose attempt never started, given back by the reaper.
+    pub const REFUNDED: &str = "refunded";
     pub const STALE_REJECTED: &str = "stale_rejected";
     pub const CACHE_HITS: &str = "cache_hits";
     pub const ATTACHED: &str = "attached";
@@ -201,6 +215,7 @@ pub mod stat {
         REPLAYED,
         REAPED,
         RELEASED,
+        REFUNDED,
         STALE_REJECTED,
         CACHE_HITS,
         ATTACHED,
@@ -239,6 +254,7 @@ pub mod word {
     pub const UNKNOWN_DEPENDENCY: &str = "unknown_dependency";
     pub const SELF_DEPENDENCY: &str = "self_dependency";
     pub const TOO_MANY_CHILDREN: &str = "too_many_children";
+    pub const TOO_MANY_IN_RUN: &str = "too_many_in_run";
     /// `wait_also.lua`'s refusals (with STALE, UNKNOWN_DEPENDENCY,
     /// SELF_DEPENDENCY and DEPENDENCY_FAILED).
     pub const NOT_WAITING: &str = "not_waiting";
@@ -272,6 +288,7 @@ pub mod word {
         UNKNOWN_DEPENDENCY,
         SELF_DEPENDENCY,
         TOO_MANY_CHILDREN,
+        TOO_MANY_IN_RUN,
         NOT_WAITING,
         TOO_MANY_DEPENDENCIES,
         DEPENDENCY_FAILED,

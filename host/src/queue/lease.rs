@@ -316,10 +316,19 @@ impl Queue {
 
     /// Returns jobs with expired leases to the queue (or the dead-letter
     /// queue, when out of retries). Returns (id, new status) pairs.
+    /// A job whose claiming host is alive and never renewed its lease never
+    /// started (the claim's reply was lost): it goes back without spending
+    /// an attempt (see `reap.lua`).
     pub async fn reap(&self) -> Result<Vec<(String, JobStatus)>, QueueError> {
+        let live = serde_json::to_string(&self.live_hosts().await?)
+            .map_err(|e| QueueError::Protocol(e.to_string()))?;
+        self.reap_with(&live).await
+    }
+
+    async fn reap_with(&self, live: &str) -> Result<Vec<(String, JobStatus)>, QueueError> {
         if self.spread() {
             let reaped = self
-                .on_every(|part| async move { Box::pin(part.reap()).await })
+                .on_every(|part| async move { Box::pin(part.reap_with(live)).await })
                 .await?;
             return Ok(reaped.into_iter().flatten().collect());
         }
@@ -327,6 +336,7 @@ impl Queue {
             .invocation(&functions().reap)
             .arg(1000)
             .arg(self.lifetimes())
+            .arg(live)
             .invoke_async(&mut self.conn.clone())
             .await?;
         flat.chunks(2)

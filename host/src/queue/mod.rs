@@ -154,6 +154,9 @@ pub struct QueueConfig {
     pub max_batch_jobs: usize,
     /// Most child jobs one job may submit.
     pub max_children: u64,
+    /// Most jobs one run may make below its top-level job, at any depth
+    /// (a fan-out of fan-outs is bounded as a whole).
+    pub max_run_jobs: u64,
     /// The furthest ahead a job may be scheduled (`run_at`, a delay), in ms.
     pub max_schedule_ahead_ms: u64,
     /// Refuse submissions of job types no host has registered.
@@ -196,6 +199,7 @@ impl Default for QueueConfig {
             dead_max: 1_000_000,
             max_batch_jobs: 100,
             max_children: 10_000,
+            max_run_jobs: 250_000,
             max_schedule_ahead_ms: crate::job::MAX_SCHEDULE_AHEAD_MS,
             check_job_types: true,
             content_store: true,

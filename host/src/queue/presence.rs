@@ -226,6 +226,23 @@ impl Queue {
             .collect())
     }
 
+    /// The hosts whose heartbeat is fresh: at most three of their own
+    /// intervals old (one second at least).
+    pub async fn live_hosts(&self) -> Result<Vec<String>, QueueError> {
+        let now = now_ms();
+        Ok(self
+            .hosts()
+            .await?
+            .into_iter()
+            .filter(|(_, beat)| {
+                let at = beat["at"].as_u64().unwrap_or(0);
+                let interval = beat["interval_ms"].as_u64().unwrap_or(0).max(1000);
+                at.saturating_add(interval.saturating_mul(3)) >= now
+            })
+            .map(|(host, _)| host)
+            .collect())
+    }
+
     /// The queue's identity marker, written by the first host to start on
     /// this Redis (a new random value when none is there) and read back.
     /// Hosts remember it: if it vanishes or changes, Redis has lost the

@@ -156,6 +156,7 @@ impl Queue {
             use_store: flag(self.config.content_store),
             run_after_failure: flag(req.run_after_failure),
             max_children: self.config.max_children.to_string(),
+            max_run_jobs: self.config.max_run_jobs.to_string(),
             run_at: req.run_at.map(|t| t.to_string()).unwrap_or_default(),
             delay: req.delay_ms.map(|t| t.to_string()).unwrap_or_default(),
             group: req.group.clone().unwrap_or_default(),
@@ -309,11 +310,12 @@ pub(super) struct Spec {
     /// Its dependencies in other partitions (JSON id -> partition; '' for
     /// none), set by `route`.
     pub(super) remote: String,
+    pub(super) max_run_jobs: String,
 }
 
 impl Spec {
     /// How many arguments [`Spec::push_args`] adds.
-    pub(super) const ARGS: usize = 20;
+    pub(super) const ARGS: usize = 21;
 
     /// The arguments in `submit.lua`'s order (`fire.lua` takes them too).
     pub(super) fn push_args(&self, invocation: &mut super::scripts::Call) {
@@ -338,6 +340,7 @@ impl Spec {
             &self.group,
             &self.trace,
             &self.remote,
+            &self.max_run_jobs,
         ];
         for arg in args {
             invocation.arg(arg);
@@ -387,6 +390,7 @@ fn batch_argument(specs: &[Spec]) -> serde_json::Value {
             "ttl": first.ttl,
             "use_store": first.use_store,
             "max_children": first.max_children,
+            "max_run_jobs": first.max_run_jobs,
         },
         "jobs": jobs,
     })
@@ -420,6 +424,13 @@ pub(super) fn submitted(reply: &[String], spec: &Spec) -> Result<Submitted, Queu
             Err(QueueError::TooManyChildren {
                 parent: spec.parent.clone(),
                 max: spec.max_children.clone(),
+            })
+        }
+        [e, kind, root] if e == "error" && kind == "too_many_in_run" => {
+            Err(QueueError::TooManyInRun {
+                root: root.clone(),
+                parent: spec.parent.clone(),
+                max: spec.max_run_jobs.clone(),
             })
         }
         [e, kind, dep] if e == "error" && kind == "unknown_dependency" => {

@@ -14,7 +14,7 @@
 //! | `chaos.env`     | returns the environment and arguments it can see      |                   |
 //! | `chaos.counter` | bumps a global counter and returns it (fresh instance: always 1) | |
 //! | `chaos.fail`    | fails as `{"error": "retry"|"fail"|"feedback"}` until attempt `succeed_on` | |
-//! | `chaos.fanout`  | submits `{"children": N}` echo jobs (each `later_ms` from now, if given; then retries until attempt `fail_until`) | |
+//! | `chaos.fanout`  | submits `{"children": N}` echo jobs (each `later_ms` from now, if given; then retries until attempt `fail_until`); with `"depth": D` > 0 the children are `chaos.fanout` jobs of depth D-1 | |
 //! | `chaos.llm`     | asks the host's LLM `{"prompt": P}`                   | needs LLM         |
 //! | `chaos.talk`    | logs and reports progress, then returns               |                   |
 
@@ -210,11 +210,18 @@ fn fail(job: &Job, p: &Value) -> Result<String, JobError> {
 /// submitting, until that attempt.
 fn fanout(job: &Job, p: &Value) -> Result<String, JobError> {
     let n = p["children"].as_u64().unwrap_or(2);
+    let depth = p["depth"].as_u64().unwrap_or(0);
     let mut ids = Vec::new();
     for i in 0..n {
+        // `depth`: a fan-out of fan-outs, `depth` levels below this one.
+        let (job_type, payload) = if depth > 0 {
+            ("chaos.fanout", json!({ "children": n, "depth": depth - 1 }))
+        } else {
+            ("echo", json!({ "parent": job.id, "index": i }))
+        };
         let child = jobs::ChildJob {
-            job_type: "echo".into(),
-            payload: json!({ "parent": job.id, "index": i }).to_string(),
+            job_type: job_type.into(),
+            payload: payload.to_string(),
             priority: None,
             id: None,
             metadata: vec![],

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 mod address;
 mod key;
 
-pub use address::{Address, address};
+pub use address::{Address, address, city_line};
 use address::{REMARK, SUFFIXES};
 pub(crate) use key::words;
 pub use key::{Rank, Role, rank_role, role_of};

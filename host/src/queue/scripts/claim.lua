@@ -202,9 +202,10 @@ local function lease(id, token)
     end
     -- Most claims are first attempts: no number to format.
     local attempts = f[2] and tostring((tonumber(f[2]) or 0) + 1) or '1'
+    -- `renewed` 0: no renewal has shown yet that the host got this claim.
     redis.call('HSET', job, 'status', 'running', 'attempts', attempts,
         'lease_token', token, 'lease_until', lease_until, 'worker', host,
-        'started_at', now_s, 'updated_at', now_s)
+        'started_at', now_s, 'updated_at', now_s, 'renewed', '0')
     table.insert(leases, lease_until)
     table.insert(leases, id)
     started[f[3]] = (started[f[3]] or 0) + 1

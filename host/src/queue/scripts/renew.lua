@@ -12,7 +12,7 @@ local lost = {}
 for i = 3, #ARGV, 2 do
     local id, token = ARGV[i], ARGV[i + 1]
     if holds_lease(id, token) then
-        redis.call('HSET', k('job', id), 'lease_until', lease_until)
+        redis.call('HSET', k('job', id), 'lease_until', lease_until, 'renewed', '1')
         -- XX: only a lease that exists is extended (P:running counts them).
         redis.call('ZADD', k('leases'), 'XX', lease_until, id)
     else

@@ -18,7 +18,9 @@
 --       none; a job with dependencies has neither), group (its fairness
 --       group, '' for none), trace ('' for none), remote (its dependencies
 --       in other partitions: '' for none, or a JSON object id -> partition;
---       the job waits on them until relay.lua says they finished)
+--       the job waits on them until relay.lua says they finished),
+--       max_run_jobs (most jobs the run of the parent's top-level job may
+--       make; '0': no limit)
 -- Keys: P:job:<id>, P:types, P:job:<dep> (read), P:waiting:<dep>, P:ready:<type>,
 --       P:scheduled, P:groups:<type>, P:fair:<type>,
 --       P:content:<type>:<hash>, P:job:<attached id> (read), P:seq, P:stats,
@@ -28,6 +30,7 @@
 --        scheduled, or dead when a dependency already failed) } | { 'cached', 'completed' }
 --        | { 'attached', existing id, status }
 --        | { 'error', 'unknown_type' } | { 'error', 'unknown_dependency', dep }
+--        | { 'error', 'too_many_in_run', top-level job id }
 --        | { 'error', 'self_dependency' } | { 'error', 'too_many_children' }
 -- Nothing is written unless the answer is 'created' or 'cached'.
 

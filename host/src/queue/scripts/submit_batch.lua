@@ -3,7 +3,8 @@
 -- depending on itself); only if all pass is any written, each as submit.lua
 -- would. Scripts run atomically, so nothing can change between the phases.
 --
--- ARGV: prefix, JSON {"common": {check_type, ttl, use_store, max_children},
+-- ARGV: prefix, JSON {"common": {check_type, ttl, use_store, max_children,
+--       max_run_jobs},
 --       "jobs": [{id, job_type, payload, max_retries, content_hash, and,
 --       when not at their default: priority ('0'), metadata ('{}'),
 --       depends_on ('[]'), parent (''), force ('0'), run_after_failure ('0'),

@@ -16,14 +16,27 @@ local function answer_failed(last_error)
     return ok and type(entry) == 'table' and entry['kind'] == 'retry_with_feedback'
 end
 
+-- The top-level job of a live parent's run: the parent's own `root`, or
+-- the parent when it has none (it is the top).
+local function run_root(parent)
+    return redis.call('HGET', k('job', parent), 'root') or parent
+end
+
 -- Counts a new child on its parent and lists it among the parent's
--- children; `done` when it finished on arrival.
+-- children; `done` when it finished on arrival. The child joins its
+-- parent's run: it records the run's top-level job, which counts the job
+-- while its own record lives (a run outlived by its top adds to no count).
 local function count_child(parent, id, done)
     if live_parent(parent) then
         redis.call('HINCRBY', k('job', parent), 'children_total', 1)
         redis.call('RPUSH', k('children', parent), id)
         if done then
             redis.call('HINCRBY', k('job', parent), 'children_done', 1)
+        end
+        local root = run_root(parent)
+        redis.call('HSET', k('job', id), 'root', root)
+        if redis.call('EXISTS', k('job', root)) == 1 then
+            redis.call('HINCRBY', k('job', root), 'run_jobs', 1)
         end
     end
 end
@@ -59,6 +72,16 @@ local function check_submission(spec, registered)
         local made = tonumber(redis.call('HGET', k('job', parent), 'children_total') or '0')
         if made >= max_children then
             return { 'error', 'too_many_children' }
+        end
+    end
+    -- A run (a top-level job and every job below it) may make at most
+    -- max_run_jobs jobs: a fan-out of fan-outs is bounded as a whole.
+    local max_run = tonumber(spec.max_run_jobs or '0') or 0
+    if max_run > 0 and live_parent(parent) then
+        local root = run_root(parent)
+        local made = tonumber(redis.call('HGET', k('job', root), 'run_jobs') or '0') or 0
+        if made >= max_run then
+            return { 'error', 'too_many_in_run', root }
         end
     end
     if spec.check_type == '1' and not registered then
@@ -300,6 +323,6 @@ local function spec_from_argv(at)
         check_type = a(8), ttl = a(9), content_hash = a(10), force = a(11),
         use_store = a(12), run_after_failure = a(13), max_children = a(14),
         run_at = a(15), delay = a(16), group = a(17), trace = a(18) or '',
-        remote = a(19) or '',
+        remote = a(19) or '', max_run_jobs = a(20) or '0',
     }
 end

@@ -127,9 +127,10 @@ fn without_trailers(text: &str) -> String {
     rest
 }
 
-/// "St. Rocco Center — 9016 ...": the place's name before the street.
+/// "St. Rocco Center — 9016 ...", "First Baptist Church, 45 Church St,
+/// ...": the place's name before the street.
 fn place_before(out: &mut Address, rest: &str) -> String {
-    for sep in [" \u{2014} ", " \u{2013} ", " - ", " -- "] {
+    for sep in [" \u{2014} ", " \u{2013} ", " - ", " -- ", ", "] {
         if let Some((place, addr)) = rest.split_once(sep)
             && !place.chars().any(|c| c.is_ascii_digit())
             && patterns().street.is_match(addr.trim())
@@ -195,7 +196,15 @@ fn street_then_city(rest: &str) -> (String, Option<String>) {
         .map(|i| i + 2)
         .map(|i| i + words[i + 1..].iter().take_while(|w| suffix(w)).count());
     match cut {
-        Some(i) if i + 1 < words.len() => (words[..=i].join(" "), Some(words[i + 1..].join(" "))),
+        // "77 Market Street in Salem": the city without the word before it.
+        Some(i) if i + 1 < words.len() => {
+            let city = &words[i + 1..];
+            let city = match city.split_first() {
+                Some((first, rest)) if matches!(*first, "in" | "at") && !rest.is_empty() => rest,
+                _ => city,
+            };
+            (words[..=i].join(" "), Some(city.join(" ")))
+        }
         _ => (rest.to_string(), None),
     }
 }
@@ -241,4 +250,25 @@ fn unit_after(rest: &str) -> (String, Option<String>) {
         }
         None => (rest.to_string(), None),
     }
+}
+
+/// "Springfield, IL 62701" (an address's second line in a field of its
+/// own): the city, the state code and the ZIP code, without a street.
+pub fn city_line(text: &str) -> Option<Address> {
+    let t = text.trim();
+    let c = patterns().zip_tail.captures(t)?;
+    let before = t[..c.get(0)?.start()].trim().trim_end_matches(',');
+    let (city, state) = before.rsplit_once([' ', ','])?;
+    let state = geo::us_state_code(state.trim())?;
+    let city = city.trim().trim_end_matches(',').trim();
+    let words = city.split_whitespace().count();
+    let plain = city
+        .chars()
+        .all(|c| c.is_alphabetic() || matches!(c, ' ' | '.' | '\'' | '-'));
+    ((1..=4).contains(&words) && plain).then(|| Address {
+        city: Some(city.to_string()),
+        state: Some(state.to_string()),
+        zip: Some(c[1].to_string()),
+        ..Address::default()
+    })
 }

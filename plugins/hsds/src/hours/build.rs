@@ -27,6 +27,7 @@ pub(super) fn schedule(
     let mut ordinals: Vec<i32> = patterns()
         .ordinal
         .find_iter(side)
+        .filter(|m| before_a_day(m.as_str(), &side[m.end()..]))
         .map(|m| ordinal(m.as_str()))
         .collect();
     ordinals.sort_unstable();
@@ -64,6 +65,22 @@ pub(super) fn schedule(
     }
     schedule["description"] = json!(description);
     schedule
+}
+
+/// Whether an ordinal is one of a day ("1st & 3rd Saturdays", "2nd, 3rd,
+/// and 4th Tuesday", "the 2nd week", "Fri 9-11 (1st & 3rd)"), not a word
+/// in passing ("until supplies last", "first come"): after other ordinals
+/// and joining words, a day or a week follows, or nothing after a numeral.
+fn before_a_day(ordinal: &str, rest: &str) -> bool {
+    let p = patterns();
+    let next = rest
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .find(|w| !matches!(*w, "and" | "or" | "of" | "the" | "each") && !p.ordinal.is_match(w));
+    match next {
+        Some(w) => !super::days::parse_days(w).is_empty() || w.starts_with("week") || w == "semana",
+        None => ordinal.starts_with(|c: char| c.is_ascii_digit()),
+    }
 }
 
 /// One schedule per (freq, interval, dtstart, opens_at, closes_at), days

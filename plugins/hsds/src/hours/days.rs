@@ -74,7 +74,12 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
         .filter_map(|c| {
             let whole = c.get(0)?;
             let day = (0..7).find(|i| c.name(&format!("d{i}")).is_some())?;
-            Some((day, whole.start(), whole.end()))
+            // "we are open", "su despensa": a word of a sentence, not a day.
+            let pronoun = matches!(whole.as_str(), "we" | "su")
+                && text[whole.end()..]
+                    .strip_prefix(' ')
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_alphabetic()));
+            (!pronoun).then_some((day, whole.start(), whole.end()))
         })
         .collect();
     let mut found = [false; 7];

@@ -94,23 +94,43 @@ fn range_only(part: &str) -> Option<String> {
     Some(m.as_str().to_string())
 }
 
+/// A part that is one clock time and nothing else ("9:00 AM", "Close:
+/// 1 pm"): the time as written.
+fn single_time(part: &str) -> Option<String> {
+    let t = normalise(part);
+    let text = unlabelled(&t);
+    if not_opening(&t) || !parse_days(text).is_empty() {
+        return None;
+    }
+    let m = patterns().opening.find(text)?;
+    (m.as_str().len() == text.len()).then(|| m.as_str().to_string())
+}
+
 /// Parts of one record (the labelled parts of a field, or the fields of
 /// one site) where one names the days and others the times: the text
 /// that says both ("thursday 10:00 am - 11:30 am"). `None` unless exactly
-/// one set of days and at least one time range are found.
+/// one set of days and at least one time range are found, or, without a
+/// range, exactly two single times (an opening and a closing field, in
+/// that order).
 pub fn combine<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut days: Vec<String> = Vec::new();
     let mut ranges: Vec<String> = Vec::new();
+    let mut singles: Vec<String> = Vec::new();
     for part in parts.into_iter().flat_map(|p| p.split(['\n', ';', '|'])) {
         if let Some(d) = days_only(part) {
             if !days.contains(&d) {
                 days.push(d);
             }
-        } else if let Some(r) = range_only(part)
-            && !ranges.contains(&r)
-        {
-            ranges.push(r);
+        } else if let Some(r) = range_only(part) {
+            if !ranges.contains(&r) {
+                ranges.push(r);
+            }
+        } else if let Some(t) = single_time(part) {
+            singles.push(t);
         }
+    }
+    if let ([opens, closes], true) = (singles.as_slice(), ranges.is_empty()) {
+        ranges.push(format!("{opens} - {closes}"));
     }
     match (days.as_slice(), ranges.is_empty()) {
         ([d], false) => Some(format!("{d} {}", ranges.join(" and "))),
@@ -179,6 +199,11 @@ mod tests {
         assert_eq!(
             read("Distribution day: Saturdays; Hours: 9-11am"),
             one("SA", "09:00", "11:00")
+        );
+        // An opening and a closing time in parts of their own.
+        assert_eq!(
+            read("Days: Mon, Tue, Thu | Opens: 9:00 AM | Closes: 1:00 PM"),
+            one("MO,TU,TH", "09:00", "13:00")
         );
         // Two different days and one time: which goes with it is unknown.
         assert!(read("Day: Monday | Also: Friday | Time: 9-11am").is_empty());

@@ -82,6 +82,12 @@ fn place_by_content(found: &mut Found, pointer: &str, text: &str, how: How) -> b
         set(&mut found.website, url, src(pointer, how));
         return true;
     }
+    // "Springfield, IL 62701": the city, state and ZIP code of a street
+    // given elsewhere.
+    if let Some(line) = classify::city_line(text) {
+        put_address(found, pointer, &line, how);
+        return true;
+    }
     // A street number alone ("30 days ...") is not an address: it also
     // needs a state or a ZIP code.
     if let Some(address) = classify::address(text).filter(|a| a.state.is_some() || a.zip.is_some())
@@ -275,6 +281,12 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         Role::Name if classify::phone(&text).is_none() => set(&mut found.name, text, copied()),
         Role::OrgName => set(&mut found.org_name, text, copied()),
         Role::City if classify::phone(&text).is_none() => set(&mut found.city, text, copied()),
+        // `city_state_zip`: "Springfield, IL 62701".
+        Role::Zip | Role::City | Role::State if classify::city_line(&text).is_some() => {
+            if let Some(line) = classify::city_line(&text) {
+                put_address(found, p, &line, How::Normalised);
+            }
+        }
         Role::State => match geo::us_state_code(&text) {
             Some(code) if code == text => set(&mut found.state, text, copied()),
             Some(code) => set(&mut found.state, code.to_string(), src(p, How::Normalised)),

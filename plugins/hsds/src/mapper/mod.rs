@@ -385,10 +385,15 @@ fn schedules(
     // "Wednesdays", "hours": "4pm-6pm"), when no field says both: one
     // text, from both fields (of this site only).
     let fields = f.hours.iter().chain(&f.notes);
-    let readable = texts
-        .iter()
-        .any(|(_, t)| !hours::parse(t).schedules.is_empty());
-    if !readable && let Some(joined) = hours::combine(fields.clone().map(|(_, t)| t.as_str())) {
+    // (Monthly days without a time, "2nd and 4th Wednesday", give way to
+    // the same days with the times another field gives.)
+    let timed = texts.iter().any(|(_, t)| {
+        hours::parse(t)
+            .schedules
+            .iter()
+            .any(|s| s.get("opens_at").is_some())
+    });
+    if !timed && let Some(joined) = hours::combine(fields.clone().map(|(_, t)| t.as_str())) {
         let from: Vec<&str> = fields.map(|(p, _)| p.as_str()).collect();
         texts = vec![(from.join("+raw:"), joined)];
     }
