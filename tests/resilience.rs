@@ -57,6 +57,62 @@ async fn until_completed(q: &deckhand::queue::Queue, n: i64) {
     }
 }
 
+/// Partitions for a fault run: `DECKHAND_CHAOS_PARTITIONS` (`cargo xtask
+/// chaos` runs each on 1 and on 3), else `default`.
+fn partitions(default: u32) -> u32 {
+    std::env::var("DECKHAND_CHAOS_PARTITIONS")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .filter(|p| (1..=16).contains(p))
+        .unwrap_or(default)
+}
+
+/// A client of a queue of `n` partitions, and the setting hosts and
+/// `deckhand bulk` take for it.
+async fn partitioned(url: &str, n: u32) -> (deckhand::queue::Queue, String) {
+    let config = deckhand::queue::QueueConfig {
+        partitions: n,
+        ..Default::default()
+    };
+    let q = deckhand::queue::Queue::connect(url, config).await.unwrap();
+    (q, n.to_string())
+}
+
+/// The queue's own ledger after a fault run whose Redis kept its data:
+/// every record completed and recorded once, none dead, and every attempt
+/// past the first has its error entry (none spent on a job that never
+/// started). Prints what the run cost.
+async fn ledger_holds(url: &str, partitions: &str, results: &[Value], what: &str) {
+    // A new client: the test's own lost its connection to a killed Redis.
+    let (q, _) = partitioned(url, partitions.parse().unwrap()).await;
+    let stats = q.stats().await.unwrap();
+    let n = results.len() as i64;
+    assert_eq!(stats.get("dead").copied().unwrap_or(0), 0, "{stats:?}");
+    assert_eq!(stats["completed"], n, "each recorded once: {stats:?}");
+    let ids: Vec<String> = results
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect();
+    let jobs = q.get_many(&ids).await.unwrap();
+    let spent: usize = jobs.iter().flatten().map(|j| j.attempts as usize - 1).sum();
+    let entries: usize = jobs.iter().flatten().map(|j| j.errors.len()).sum();
+    let expired: usize = jobs
+        .iter()
+        .flatten()
+        .map(|j| {
+            j.errors
+                .iter()
+                .filter(|e| e.kind == "lease_expired")
+                .count()
+        })
+        .sum();
+    eprintln!(
+        "{what}: {} refunded, {expired} lease_expired entries, {spent} extra attempts",
+        stats.get("refunded").copied().unwrap_or(0)
+    );
+    assert_eq!(spent, entries, "every extra attempt has its error entry");
+}
+
 fn read_results(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -124,7 +180,8 @@ async fn losing_the_queue_is_detected_reported_and_mended() {
 /// The chaos drain: 5,000 jobs through `deckhand bulk` while Redis (AOF
 /// everysec) is killed with SIGKILL and restarted, and one of two hosts is
 /// killed with SIGKILL. The client finishes; its results file lists every
-/// job completed.
+/// job completed, and the queue's ledger holds. One partition (or
+/// `DECKHAND_CHAOS_PARTITIONS`, as for every fault run here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_survives_redis_and_host_kills() {
     const N: usize = 5000;
@@ -137,12 +194,11 @@ async fn bulk_survives_redis_and_host_kills() {
     // Each job sleeps a little, so the drain lasts through the kills.
     write_sleep_records(&input, N, 5);
     let args = ["--batch-size", "16", "--lease-ms", "2000"];
-    let mut doomed = Host::start("doomed", &redis.url(), dir.path(), &args);
-    let survivor = Host::start("survivor", &redis.url(), dir.path(), &args);
-    let bulk = spawn_bulk(&input, &output, &redis.url(), &[]);
-    let q = deckhand::queue::Queue::connect(&redis.url(), Default::default())
-        .await
-        .unwrap();
+    let (q, n) = partitioned(&redis.url(), partitions(1)).await;
+    let env = [("DECKHAND_QUEUE_PARTITIONS", n.as_str())];
+    let mut doomed = Host::start_with_env("doomed", &redis.url(), dir.path(), &args, &env);
+    let survivor = Host::start_with_env("survivor", &redis.url(), dir.path(), &args, &env);
+    let bulk = spawn_bulk(&input, &output, &redis.url(), &env);
     until_completed(&q, 1000).await;
     doomed.kill9();
     redis.kill();
@@ -165,6 +221,8 @@ async fn bulk_survives_redis_and_host_kills() {
     for (i, r) in results.iter().enumerate() {
         assert_eq!(r["status"], "completed", "record {i}: {r}");
     }
+    let what = format!("Redis and a host killed, {n} partition(s)");
+    ledger_holds(&redis.url(), &n, &results, &what).await;
 }
 
 /// 5,000 jobs through `deckhand bulk` on 3 partitions while Redis (no
@@ -181,18 +239,12 @@ async fn bulk_on_partitions_survives_an_empty_restart() {
     let input = work.path().join("records.jsonl");
     let output = work.path().join("results.jsonl");
     write_sleep_records(&input, N, 2);
-    let env = [("DECKHAND_QUEUE_PARTITIONS", "3")];
+    let (q, n) = partitioned(&redis.url(), partitions(3)).await;
+    let env = [("DECKHAND_QUEUE_PARTITIONS", n.as_str())];
     let args = ["--batch-size", "16", "--lease-ms", "2000"];
     let a = Host::start_with_env("part-a", &redis.url(), dir.path(), &args, &env);
     let _b = Host::start_with_env("part-b", &redis.url(), dir.path(), &args, &env);
     let bulk = spawn_bulk(&input, &output, &redis.url(), &env);
-    let config = deckhand::queue::QueueConfig {
-        partitions: 3,
-        ..Default::default()
-    };
-    let q = deckhand::queue::Queue::connect(&redis.url(), config)
-        .await
-        .unwrap();
     until_completed(&q, 2000).await;
     redis.kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -233,18 +285,12 @@ async fn bulk_on_partitions_survives_a_redis_pause() {
     let input = work.path().join("records.jsonl");
     let output = work.path().join("results.jsonl");
     write_sleep_records(&input, N, 2);
-    let env = [("DECKHAND_QUEUE_PARTITIONS", "3")];
+    let (q, n) = partitioned(&redis.url(), partitions(3)).await;
+    let env = [("DECKHAND_QUEUE_PARTITIONS", n.as_str())];
     let args = ["--batch-size", "16", "--lease-ms", "3000"];
     let a = Host::start_with_env("pause-a", &redis.url(), dir.path(), &args, &env);
     let _b = Host::start_with_env("pause-b", &redis.url(), dir.path(), &args, &env);
     let bulk = spawn_bulk(&input, &output, &redis.url(), &env);
-    let config = deckhand::queue::QueueConfig {
-        partitions: 3,
-        ..Default::default()
-    };
-    let q = deckhand::queue::Queue::connect(&redis.url(), config)
-        .await
-        .unwrap();
     until_completed(&q, 1500).await;
     redis.signal("STOP");
     tokio::time::sleep(Duration::from_secs(20)).await;
@@ -257,36 +303,8 @@ async fn bulk_on_partitions_survives_a_redis_pause() {
     let results = read_results(&output);
     assert_eq!(results.len(), N, "a line per record");
     assert!(results.iter().all(|r| r["status"] == "completed"));
-    let stats = q.stats().await.unwrap();
-    assert_eq!(stats.get("dead").copied().unwrap_or(0), 0, "{stats:?}");
-    assert_eq!(
-        stats["completed"], N as i64,
-        "each recorded once: {stats:?}"
-    );
-    // An attempt that counted was started: its host renewed the lease or is
-    // gone. Both hosts live, so every lease_expired entry names a job that
-    // had been renewed; the refunded ones wrote none.
-    let ids: Vec<String> = results
-        .iter()
-        .filter_map(|r| r["id"].as_str().map(str::to_string))
-        .collect();
-    let jobs = q.get_many(&ids).await.unwrap();
-    let spent: usize = jobs.iter().flatten().map(|j| j.attempts as usize - 1).sum();
-    let expired: usize = jobs
-        .iter()
-        .flatten()
-        .map(|j| {
-            j.errors
-                .iter()
-                .filter(|e| e.kind == "lease_expired")
-                .count()
-        })
-        .sum();
-    eprintln!(
-        "a 20 s pause: {} refunded, {expired} lease_expired entries, {spent} extra attempts",
-        stats.get("refunded").copied().unwrap_or(0)
-    );
-    assert_eq!(spent, expired, "every extra attempt has its error entry");
+    let what = format!("a 20 s pause, {n} partition(s)");
+    ledger_holds(&redis.url(), &n, &results, &what).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

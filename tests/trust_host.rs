@@ -136,18 +136,19 @@ async fn health_names_why_the_embedded_redis_is_down() {
     assert!(named.is_some(), "/health never named the cause");
 }
 
-/// A lease that expires on an attempt that never started (its host is
-/// alive and never renewed it: the claim's reply was lost, as when Redis
-/// is paused mid-claim) spends no attempt; one whose host is gone, or that
-/// was renewed, does; and no job is given back more than three times
-/// (reap.lua's branches).
+/// A lease that expires on an attempt that never started (its host never
+/// renewed it and pulsed after it ran out: the claim's reply was lost, as
+/// when Redis is paused mid-claim) spends no attempt; until the host pulses
+/// again the job waits; one whose host never pulsed or stopped pulsing, or
+/// that was renewed, counts; and no job is given back more than three
+/// times (reap.lua's branches).
 #[tokio::test]
 async fn an_attempt_that_never_started_spends_none() {
     use deckhand::queue::{JobStatus, QueueConfig, SubmitRequest};
     let redis = TestRedis::start();
     let q = common::queue_with_types(&redis.url(), QueueConfig::default(), "alive", &["a"]).await;
-    let beat = json!({ "at": deckhand::job::unix_ms_now(), "interval_ms": 60_000 });
-    q.heartbeat("alive", &beat).await.unwrap();
+    let every = Duration::from_secs(60);
+    q.pulse("alive", every).await.unwrap();
     let lease = Duration::from_millis(50);
     let id = q
         .submit(SubmitRequest {
@@ -159,9 +160,10 @@ async fn an_attempt_that_never_started_spends_none() {
         .await
         .unwrap()
         .id;
-    // Claim as `host`, renew it or not, let the lease run out, reap: the
+    // Claim as `host`, renew it or not, let the lease run out, reap (once
+    // more after a pulse of `alive`, when the job waited for one): the
     // job's attempts and its error entries afterwards.
-    let lost_claim = async |host: &str, renew: bool| {
+    let lost_claim = async |host: &str, renew: bool, waits: bool| {
         let claimed = q.claim(host, &["a"], 1, lease).await.unwrap();
         assert_eq!(claimed.len(), 1, "claimed by {host}");
         if renew {
@@ -169,21 +171,30 @@ async fn an_attempt_that_never_started_spends_none() {
             q.renew(&[pair], lease).await.unwrap();
         }
         tokio::time::sleep(Duration::from_millis(120)).await;
-        let reaped = q.reap().await.unwrap();
+        let mut reaped = q.reap().await.unwrap();
+        if waits {
+            assert!(reaped.is_empty(), "waits for a pulse after the lease");
+            q.pulse("alive", every).await.unwrap();
+            reaped = q.reap().await.unwrap();
+        }
         assert_eq!(reaped, vec![(id.clone(), JobStatus::Pending)]);
         let job = q.get(&id).await.unwrap().unwrap();
         (job.attempts, job.errors.len())
     };
     // Never started on a live host: nothing spent, nothing recorded.
-    assert_eq!(lost_claim("alive", false).await, (0, 0));
-    // Its host gone: the attempt counts, as a lease_expired error.
-    assert_eq!(lost_claim("gone", false).await, (1, 1));
+    assert_eq!(lost_claim("alive", false, true).await, (0, 0));
+    // A host that never pulsed: the attempt counts, as a lease_expired error.
+    assert_eq!(lost_claim("gone", false, false).await, (1, 1));
+    // A host whose pulses stopped (the newest pulse is two of its
+    // intervals past its own): it counts.
+    q.pulse("dying", Duration::from_millis(10)).await.unwrap();
+    assert_eq!(lost_claim("dying", false, true).await, (2, 2));
     // Renewed, so it started: it counts.
-    assert_eq!(lost_claim("alive", true).await, (2, 2));
+    assert_eq!(lost_claim("alive", true, true).await, (3, 3));
     // Given back at most three times in all: the fourth lost claim counts.
-    assert_eq!(lost_claim("alive", false).await, (2, 2));
-    assert_eq!(lost_claim("alive", false).await, (2, 2));
-    assert_eq!(lost_claim("alive", false).await, (3, 3));
+    assert_eq!(lost_claim("alive", false, true).await, (3, 3));
+    assert_eq!(lost_claim("alive", false, true).await, (3, 3));
+    assert_eq!(lost_claim("alive", false, true).await, (4, 4));
     let stats = q.stats().await.unwrap();
     assert_eq!(stats.get("refunded").copied(), Some(3), "{stats:?}");
 }

@@ -13,6 +13,9 @@
 //!   measurement over the 64 sample records with a real local LLM
 //!   (`DECKHAND_TEST_LLM_URL`, default `http://127.0.0.1:8089/v1` from
 //!   `../shared/tools/local-llm.sh`); skipped when no LLM answers there.
+//! - `cargo xtask chaos`: the fault runs of `tests/resilience.rs` (Redis
+//!   killed with and without persistence, paused 20 s, a host killed, each
+//!   under 5,000 jobs through `deckhand bulk`) on 1 and on 3 partitions.
 
 mod bench;
 mod cluster;
@@ -38,8 +41,9 @@ fn main() -> ExitCode {
         Some("bench") if args.iter().any(|a| a == "--scale") => scale::scale(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("align") => align(&args[1..]),
+        Some("chaos") => chaos(),
         _ => {
-            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins | templates | bench [--jobs N] [--smoke] | align [--path mapper|llm] [--records N] [--retries N] [--input sample|examples|other]>".to_string())
+            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins | templates | chaos | bench [--jobs N] [--smoke] | align [--path mapper|llm] [--records N] [--retries N] [--input sample|examples|other]>".to_string())
         }
     };
     match result {
@@ -399,6 +403,29 @@ fn align(args: &[String]) -> Result<(), String> {
         cmd.env(k, v);
     }
     run(&mut cmd)
+}
+
+/// The fault runs (`tests/resilience.rs`, `resilience::bulk_*`) once on one
+/// partition and once on three (`DECKHAND_CHAOS_PARTITIONS`); CI runs each
+/// on the partitions its test names.
+fn chaos() -> Result<(), String> {
+    build_plugins()?;
+    for partitions in ["1", "3"] {
+        eprintln!("xtask: the fault runs on {partitions} partition(s)");
+        let mut cmd = cargo();
+        cmd.current_dir(root())
+            .args(["test", "--release", "--workspace", "--test", "e2e"])
+            .args([
+                "resilience::bulk_",
+                "--",
+                "--test-threads",
+                "1",
+                "--nocapture",
+            ])
+            .env("DECKHAND_CHAOS_PARTITIONS", partitions);
+        run(&mut cmd)?;
+    }
+    Ok(())
 }
 
 /// The target triple of this machine, as rustc reports it.

@@ -21,6 +21,8 @@ pub mod key {
     /// The queue's partition count, recorded on first connect (Rust).
     pub const PARTITIONS: &str = "partitions";
     pub const HOSTS: &str = "hosts";
+    /// Host id -> "<Redis ms>:<interval ms>" of its last lease-loop pulse.
+    pub const PULSE: &str = "pulse";
     pub const CONTENT: &str = "content";
     pub const STATS: &str = "stats";
     /// Channels.
@@ -58,9 +60,9 @@ pub mod key {
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
-        PARTITIONS, HOSTS, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED, RUNNING,
-        CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS, DONE, DIED, MINUTES,
-        RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED,
+        PARTITIONS, HOSTS, PULSE, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED,
+        RUNNING, CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS, DONE, DIED,
+        MINUTES, RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED,
     ];
 }
 

@@ -316,11 +316,11 @@ impl Queue {
 
     /// Returns jobs with expired leases to the queue (or the dead-letter
     /// queue, when out of retries). Returns (id, new status) pairs.
-    /// A job whose claiming host is alive and never renewed its lease never
-    /// started (the claim's reply was lost): it goes back without spending
-    /// an attempt (see `reap.lua`).
+    /// A job whose claiming host never renewed its lease but pulsed after
+    /// it ran out never started (the claim's reply was lost): it goes back
+    /// without spending an attempt (see `reap.lua`).
     pub async fn reap(&self) -> Result<Vec<(String, JobStatus)>, QueueError> {
-        let live = serde_json::to_string(&self.live_hosts().await?)
+        let live = serde_json::to_string(&self.pulses().await?)
             .map_err(|e| QueueError::Protocol(e.to_string()))?;
         self.reap_with(&live).await
     }

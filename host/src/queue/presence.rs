@@ -226,21 +226,21 @@ impl Queue {
             .collect())
     }
 
-    /// The hosts whose heartbeat is fresh: at most three of their own
-    /// intervals old (one second at least).
-    pub async fn live_hosts(&self) -> Result<Vec<String>, QueueError> {
-        let now = now_ms();
-        Ok(self
-            .hosts()
-            .await?
-            .into_iter()
-            .filter(|(_, beat)| {
-                let at = beat["at"].as_u64().unwrap_or(0);
-                let interval = beat["interval_ms"].as_u64().unwrap_or(0).max(1000);
-                at.saturating_add(interval.saturating_mul(3)) >= now
-            })
-            .map(|(host, _)| host)
-            .collect())
+    /// Records that `host` is alive and renewing its leases, `every` so
+    /// often (`pulse.lua`).
+    pub async fn pulse(&self, host: &str, every: Duration) -> Result<(), QueueError> {
+        let _: String = self
+            .invocation(&super::scripts::functions().pulse)
+            .arg(host)
+            .arg(super::millis(every))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// Every host's last pulse: host id -> "<Redis ms>:<interval ms>".
+    pub async fn pulses(&self) -> Result<BTreeMap<String, String>, QueueError> {
+        Ok(self.conn.clone().hgetall(self.key(&[key::PULSE])).await?)
     }
 
     /// The queue's identity marker, written by the first host to start on

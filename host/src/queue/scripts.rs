@@ -74,6 +74,7 @@ library![
     dlq_trim,
     wait_also,
     relay,
+    pulse,
 ];
 
 /// A function of the library, by its name in Redis.

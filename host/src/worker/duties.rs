@@ -14,6 +14,7 @@ impl Worker {
     /// any job whose lease this host has lost.
     pub(super) async fn renew_loop(self: Arc<Self>, stop: CancellationToken) {
         let every = self.config.lease() / 3;
+        self.pulse(every).await;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
@@ -37,6 +38,17 @@ impl Worker {
                 }
                 Err(e) => tracing::warn!("lease renewal failed: {e}"),
             }
+            // After the renewal: a pulse newer than a lease's end says the
+            // host let it go (or never got it), not that it was late.
+            self.pulse(every).await;
+        }
+    }
+
+    /// Alive and renewing: how the reaper tells a claim whose reply never
+    /// came from a crashed host's job (`reap.lua`).
+    async fn pulse(&self, every: Duration) {
+        if let Err(e) = self.queue.pulse(&self.host_id, every).await {
+            tracing::debug!("pulse failed: {e}");
         }
     }
 
