@@ -651,7 +651,7 @@ pub(crate) async fn setup(llm_url: Option<&str>) -> (Setup, Queue) {
     )
 }
 
-async fn wait(q: &Queue, s: &Setup, ids: &[String], secs: u64) -> Vec<JobRecord> {
+pub(crate) async fn wait(q: &Queue, s: &Setup, ids: &[String], secs: u64) -> Vec<JobRecord> {
     match q.wait_for_jobs(ids, Duration::from_secs(secs)).await {
         Ok(r) => r,
         Err(e) => {

@@ -4,13 +4,13 @@
 //! (schedules, phones, address line, city, state, ZIP code), values the
 //! record does not support, and LLM calls a record.
 
-use deckhand::queue::{JobStatus, Queue};
+use deckhand::queue::{JobStatus, Queue, SubmitRequest};
 use hsds::score::{Answer, Tally, score};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::common::root;
-use super::hsds::{Record, other_scrapers, result, run_bulk_on, sample, setup};
+use super::hsds::{Record, other_scrapers, result, run_bulk_on, sample, setup, wait};
 
 #[derive(Deserialize)]
 struct Row {
@@ -98,5 +98,38 @@ async fn bulk_output_against_the_hand_made_answers() {
         }
     }
     // Everything was read by code: the LLM was never asked.
+    assert_eq!(s.fake.calls(), 0);
+}
+
+/// `known_fields` steer the mapper path too: a field the caller says the
+/// record holds that the document lacks is listed as unsettled, with the
+/// value it must have, never silently absent; one the document holds is
+/// not listed; no LLM is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_field_the_mapper_did_not_place_is_unsettled() {
+    let (s, q) = setup(None).await;
+    let raw = json!({ "name": "Hillside Pantry", "address": "5 Hill Rd, Albany, NY 12203",
+                      "notes": "Ask at the side door" });
+    let known = json!({ "name": "Hillside Pantry", "phone": "518-555-0100", "hours": true });
+    let sub = q
+        .submit(SubmitRequest {
+            job_type: "hsds_alignment".into(),
+            payload: json!({ "raw_data": raw, "known_fields": known }).to_string(),
+            max_retries: Some(0),
+            ..SubmitRequest::default()
+        })
+        .await
+        .unwrap();
+    let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    let r = result(job);
+    assert_eq!(
+        r["unsettled"],
+        json!([
+            { "kind": "known_field", "field": "hours", "text": null },
+            { "kind": "known_field", "field": "phone", "text": "518-555-0100" },
+        ]),
+        "{r:#}"
+    );
     assert_eq!(s.fake.calls(), 0);
 }

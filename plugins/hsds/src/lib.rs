@@ -8,6 +8,8 @@
 //!   schema an LLM answers to, within provider limits;
 //! - [`repair`]: an LLM answer into HSDS: deterministic UUIDs, links, no
 //!   empty values, coordinates in degrees;
+//! - [`known`]: what `known_fields` says a record holds that a document
+//!   lacks;
 //! - [`mapper`]: a scraped record into the same draft without an LLM, by
 //!   key meaning ([`classify`]) and content, hours by [`hours`], every value
 //!   with its provenance; only what it cannot place goes to an LLM;
@@ -20,6 +22,7 @@ pub mod classify;
 pub mod convert;
 pub mod geo;
 pub mod hours;
+pub mod known;
 pub mod mapper;
 pub mod repair;
 pub mod schemas;

@@ -118,11 +118,11 @@ impl Guest for Alignment {
             && let Some(mut mapping) = hsds::mapper::map_record(&json!({ "text": raw }))
         {
             mapping.whole_text();
-            return mapped::align(mapping, &seed, ask);
+            return mapped::align(mapping, &seed, ask, known.and_then(Value::as_object));
         }
         if !full_schema && let Some(record) = &record {
             if let Some(mapping) = hsds::mapper::map_record(record) {
-                return mapped::align(mapping, &seed, ask);
+                return mapped::align(mapping, &seed, ask, known.and_then(Value::as_object));
             }
             if !hsds::mapper::has_content(record) {
                 return Err(JobError::Fail(

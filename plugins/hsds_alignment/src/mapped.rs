@@ -150,10 +150,17 @@ fn keep_unsettled(mapping: &mut Mapping) -> Vec<Value> {
 }
 
 /// The mapper path, from mapping to result; `ask` puts what code could not
-/// read to the LLM.
-pub fn align(mut mapping: Mapping, seed: &str, ask: bool) -> Result<String, JobError> {
+/// read to the LLM. A field `known` says the record holds that the
+/// document lacks is listed as unsettled (`kind: known_field`), never
+/// silently absent.
+pub fn align(
+    mut mapping: Mapping,
+    seed: &str,
+    ask: bool,
+    known: Option<&serde_json::Map<String, Value>>,
+) -> Result<String, JobError> {
     let (mut prompt_tokens, mut completion_tokens) = (0, 0);
-    let unsettled = if ask {
+    let mut unsettled = if ask {
         Vec::new()
     } else {
         keep_unsettled(&mut mapping)
@@ -195,6 +202,11 @@ pub fn align(mut mapping: Mapping, seed: &str, ask: bool) -> Result<String, JobE
         return Err(JobError::Fail(format!(
             "the mapped record is not valid HSDS ({count} problems):\n{errors}"
         )));
+    }
+    if let Some(known) = known {
+        for m in hsds::known::missing(known, &repaired.document) {
+            unsettled.push(json!({ "kind": "known_field", "field": m.field, "text": m.value }));
+        }
     }
     // Only values that made it into the document.
     let provenance: serde_json::Map<String, Value> = mapping
