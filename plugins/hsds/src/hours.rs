@@ -41,6 +41,7 @@ struct Patterns {
     between_days: Regex,
     military: Regex,
     clock_suffix: Regex,
+    hour_h: Regex,
     spanish_to: Regex,
     spanish_and: Regex,
     day_dot: Regex,
@@ -68,6 +69,7 @@ fn patterns() -> &'static Patterns {
             between_days: compile(r"^\s*(?:-|to|through|thru|a|al|hasta)\s*$"),
             military: compile(r"\b([01]\d|2[0-3])([0-5]\d)\s*(-|to)\s*([01]\d|2[0-3])([0-5]\d)\b"),
             clock_suffix: compile(r"(\d:\d{2})\s*(?:hrs|horas|hs|h)\b\.?"),
+            hour_h: compile(r"\b([01]?\d|2[0-3])h([0-5]\d)?\b"),
             spanish_to: compile(r"(\d|\bam|\bpm)\s+(?:a|hasta)\s+(\d)"),
             spanish_and: compile(r"\by\b"),
             day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
@@ -249,6 +251,10 @@ fn normalise(text: &str) -> String {
     });
     // "9:00 hrs", "13:00 h".
     let t = p.clock_suffix.replace_all(&t, "$1");
+    // "14h-16h", "9h30": the hour before an h.
+    let t = p.hour_h.replace_all(&t, |c: &regex::Captures| {
+        format!("{}:{}", &c[1], c.get(2).map_or("00", |m| m.as_str()))
+    });
     // "de 9:00 a 17:00", "8 a 12 y 14 a 17".
     let t = p.spanish_to.replace_all(&t, "$1 - $2");
     let t = p.spanish_and.replace_all(&t, "and");

@@ -110,8 +110,41 @@ pub fn address(text: &str) -> Option<Address> {
     } else {
         out.street = Some(rest.to_string());
     }
+    // "13 Main St #4", "5 Oak Ave Apt 2": a unit at the end of a numbered
+    // street (in "Calle 5 #123" the number is the house's).
+    if out.street2.is_none()
+        && let Some((street, unit)) = out.street.as_deref().and_then(trailing_unit)
+    {
+        out.street = Some(street);
+        out.street2 = Some(unit);
+    }
     out.street.as_ref()?;
     Some(out)
+}
+
+/// A unit at the end of a street that starts with its number.
+fn trailing_unit(street: &str) -> Option<(String, String)> {
+    if !street.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let words: Vec<&str> = street.split_whitespace().collect();
+    let n = words.len();
+    let last = words.last()?;
+    let cut = if last.starts_with('#') && last.len() > 1 {
+        n - 1
+    } else if n >= 4
+        && UNITS.contains(
+            &words[n - 2]
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+                .as_str(),
+        )
+    {
+        n - 2
+    } else {
+        return None;
+    };
+    (cut >= 2).then(|| (words[..cut].join(" "), words[cut..].join(" ")))
 }
 
 /// A line break ("; ") parts an address as a comma does; a remark in

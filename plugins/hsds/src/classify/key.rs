@@ -113,7 +113,7 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
     let exact = match k.as_str() {
         "name" | "sitename" | "locationname" | "pantryname" | "title" | "distributionsite"
         | "facility" | "facilityname" | "placename" | "programname" | "nombre" | "pantry"
-        | "site" | "branch" => Some(Role::Name),
+        | "site" | "branch" | "store" | "storename" => Some(Role::Name),
         "organization" | "organizationname" | "orgname" | "agency" | "agencyname" | "provider"
         | "providername" | "organizacion" | "agencia" => Some(Role::OrgName),
         "address" | "address1" | "addressline1" | "street" | "streetaddress" | "addr"

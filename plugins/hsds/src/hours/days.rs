@@ -7,13 +7,13 @@ use super::patterns;
 pub(super) const ORDER: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 // English, then Spanish.
 pub(super) const DAY_PATTERNS: [&str; 7] = [
-    r"mon(?:day)?s?|mo|m|lunes",
+    r"mon(?:day)?s?|mo|m|lun(?:es)?",
     r"tue(?:s(?:day)?)?s?|tu|t|martes",
-    r"wed(?:nesday)?s?|we|w|mi[ée]rcoles",
-    r"thu(?:r(?:s(?:day)?)?)?s?|th|jueves",
-    r"fri(?:day)?s?|fr|f|viernes",
-    r"sat(?:urday)?s?|sa|s[áa]bados?",
-    r"sun(?:day)?s?|su|domingos?",
+    r"wed(?:nesday)?s?|we|w|mi[ée](?:rcoles)?",
+    r"thu(?:r(?:s(?:day)?)?)?s?|th|jue(?:ves)?",
+    r"fri(?:day)?s?|fr|f|vie(?:rnes)?",
+    r"sat(?:urday)?s?|sa|s[áa]b(?:ados?)?",
+    r"sun(?:day)?s?|su|dom(?:ingos?)?",
 ];
 
 /// The letters of a compact run of days ("MWF", "TTh", "MTWRF"), longest
@@ -101,7 +101,17 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
     let mut i = 0;
     while i < matches.len() {
         let (day, _, end) = matches[i];
+        // "mon-wed-fri": days joined by dashes three or more in a row are
+        // a list, not a range.
+        let chain = |j: usize| {
+            matches.get(j + 1).is_some_and(|&(_, start, _)| {
+                let between = &text[matches[j].2..start];
+                between.trim() == "-" && p.between_days.is_match(between)
+            })
+        };
+        let listed = chain(i) && (chain(i + 1) || (i > 0 && chain(i - 1)));
         if let Some(&(next, next_start, _)) = matches.get(i + 1)
+            && !listed
             && p.between_days.is_match(&text[end..next_start])
         {
             let mut d = day;

@@ -94,6 +94,14 @@ fn walk(
             Value::Object(inner) if depth < MAX_DEPTH => {
                 nested(inner, &pointer, role, depth, out);
             }
+            // An object written as a string (open-data portals' `"human_address":
+            // "{\"address\": ...}"`): read as the object.
+            Value::String(t) if depth < MAX_DEPTH && t.trim_start().starts_with('{') => {
+                match serde_json::from_str::<Value>(t) {
+                    Ok(Value::Object(inner)) => nested(&inner, &pointer, role, depth, out),
+                    _ => out.push(field(pointer, role, value.clone())),
+                }
+            }
             Value::Array(items) if depth < MAX_DEPTH && objects(items) => {
                 for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
                     if let Value::Object(inner) = item {

@@ -351,6 +351,10 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             },
         },
         Role::Hours => {
+            // "By appointment: call (518) 555-0111".
+            for number in classify::phones_in(&text) {
+                found.phones.push((number, src(p, How::Inferred)));
+            }
             if hours::looks_like_hours(&text) {
                 found.hours.push((p.to_string(), text));
             } else if !place_by_content(found, p, &text, How::Inferred) {

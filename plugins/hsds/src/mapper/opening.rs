@@ -15,17 +15,27 @@ use serde_json::{Map, Value};
 /// Keys are read by their words (a day; an opening, start or from; a
 /// closing, end or to). None for an object without opening times.
 pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
-    let mut date = None;
-    let texts: Vec<(String, &str)> = object
+    let mut date: Option<String> = None;
+    let texts: Vec<(String, String)> = object
         .iter()
         .filter_map(|(k, v)| {
             let k: String = k.chars().filter(char::is_ascii_alphanumeric).collect();
-            let v = v.as_str().map(str::trim).filter(|v| !v.is_empty())?;
+            // `"days": ["Monday", "Wednesday"]`: the list as one text.
+            let v = match v {
+                Value::Array(items) => {
+                    let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                    texts.join(", ")
+                }
+                v => v.as_str()?.trim().to_string(),
+            };
+            if v.is_empty() {
+                return None;
+            }
             // A date's start or end (`dtstart`, `valid_from`) is not a time
             // of day; an event's `date` is its day.
             let k = k.to_ascii_lowercase();
             if k == "date" || k == "eventdate" {
-                date = Some(v);
+                date = Some(v.clone());
             }
             let dated = k.starts_with("dt") || k.contains("valid") || k.contains("date");
             (!dated).then_some((k, v))
@@ -37,7 +47,7 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
             texts
                 .iter()
                 .find(|(k, _)| if w.len() < 3 { k == w } else { k.contains(w) })
-                .map(|(_, v)| *v)
+                .map(|(_, v)| v.as_str())
         })
     };
     let opens = find(&["open", "start", "begin", "from"]);
@@ -47,7 +57,7 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
     let closes = closes.map(|c| split_datetime(c).0);
     // The weekday a weekly schedule gives, else the day of an event.
     let days = find(&["day", "dow"])
-        .or(date)
+        .or(date.as_deref())
         .or(start_date.flatten())
         .unwrap_or_default();
     let text = match (opens, closes) {
