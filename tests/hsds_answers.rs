@@ -6,31 +6,20 @@
 
 use deckhand::queue::{JobStatus, Queue, SubmitRequest};
 use hsds::score::{Answer, Tally, score};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::root;
 use super::hsds::{Record, other_scrapers, result, run_bulk_on, sample, setup, wait};
 
-#[derive(Deserialize)]
-struct Row {
-    input: String,
-    record: usize,
-    #[serde(flatten)]
-    answer: Answer,
-}
-
 /// The hand-made answers for one input (`sample` or `other`), by record.
 pub(crate) fn answers(input: &str) -> Vec<Answer> {
     let text = std::fs::read_to_string(root().join("tests/fixtures/answers.jsonl"))
         .expect("the answers fixture");
-    let mut rows: Vec<Row> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("an answer line"))
-        .filter(|r: &Row| r.input == input)
-        .collect();
-    rows.sort_by_key(|r| r.record);
-    rows.into_iter().map(|r| r.answer).collect()
+    hsds::score::answers(&text, input)
+        .expect("the answers fixture")
+        .into_iter()
+        .map(|(_, answer)| answer)
+        .collect()
 }
 
 /// The other scrapers' records as bulk input lines.

@@ -113,6 +113,79 @@ async fn ledger_holds(url: &str, partitions: &str, results: &[Value], what: &str
     assert_eq!(spent, entries, "every extra attempt has its error entry");
 }
 
+/// The drain every fault run makes: `N` `chaos.sleep` records of `ms`
+/// each through `deckhand bulk`, two hosts named `names` holding leases of
+/// `lease_ms`, on `partitions(default)` partitions; returns once `after`
+/// jobs have completed, so the fault strikes mid-drain.
+struct Drain {
+    /// The number of partitions, as hosts and `deckhand bulk` are told it.
+    n: String,
+    hosts: [Host; 2],
+    bulk: std::process::Child,
+    output: std::path::PathBuf,
+    _work: tempfile::TempDir,
+    _plugins: tempfile::TempDir,
+}
+
+const N: usize = 5000;
+
+async fn drain(
+    redis: &TestRedis,
+    names: [&str; 2],
+    ms: u64,
+    lease_ms: &str,
+    default: u32,
+    after: i64,
+) -> Drain {
+    let dir = plugin_dir(&["chaos"]);
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("records.jsonl");
+    let output = work.path().join("results.jsonl");
+    write_sleep_records(&input, N, ms);
+    let (q, n) = partitioned(&redis.url(), partitions(default)).await;
+    let env = [("DECKHAND_QUEUE_PARTITIONS", n.as_str())];
+    let args = ["--batch-size", "16", "--lease-ms", lease_ms];
+    let hosts = names.map(|name| Host::start_with_env(name, &redis.url(), dir.path(), &args, &env));
+    let bulk = spawn_bulk(&input, &output, &redis.url(), &env);
+    until_completed(&q, after).await;
+    Drain {
+        n,
+        hosts,
+        bulk,
+        output,
+        _work: work,
+        _plugins: dir,
+    }
+}
+
+/// What a drain left: `deckhand bulk`'s output, its results, the number
+/// of partitions, and the hosts (still running on their plugins).
+struct Ended {
+    out: std::process::Output,
+    results: Vec<Value>,
+    n: String,
+    hosts: [Host; 2],
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl Drain {
+    /// Waits for `deckhand bulk` to end.
+    async fn finish(self) -> Ended {
+        let bulk = self.bulk;
+        let out = tokio::task::spawn_blocking(move || bulk.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        Ended {
+            out,
+            results: read_results(&self.output),
+            n: self.n,
+            hosts: self.hosts,
+            _dirs: (self._work, self._plugins),
+        }
+    }
+}
+
 fn read_results(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -184,45 +257,31 @@ async fn losing_the_queue_is_detected_reported_and_mended() {
 /// `DECKHAND_CHAOS_PARTITIONS`, as for every fault run here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_survives_redis_and_host_kills() {
-    const N: usize = 5000;
     let mut redis =
         TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "everysec"], None);
-    let dir = plugin_dir(&["chaos"]);
-    let work = tempfile::tempdir().unwrap();
-    let input = work.path().join("records.jsonl");
-    let output = work.path().join("results.jsonl");
     // Each job sleeps a little, so the drain lasts through the kills.
-    write_sleep_records(&input, N, 5);
-    let args = ["--batch-size", "16", "--lease-ms", "2000"];
-    let (q, n) = partitioned(&redis.url(), partitions(1)).await;
-    let env = [("DECKHAND_QUEUE_PARTITIONS", n.as_str())];
-    let mut doomed = Host::start_with_env("doomed", &redis.url(), dir.path(), &args, &env);
-    let survivor = Host::start_with_env("survivor", &redis.url(), dir.path(), &args, &env);
-    let bulk = spawn_bulk(&input, &output, &redis.url(), &env);
-    until_completed(&q, 1000).await;
-    doomed.kill9();
+    let mut run = drain(&redis, ["doomed", "survivor"], 5, "2000", 1, 1000).await;
+    run.hosts[0].kill9();
     redis.kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
     redis.restart();
-    let out = tokio::task::spawn_blocking(move || bulk.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    // Everything kept to the end of the test: the hosts, their plugins.
+    let end = run.finish().await;
+    let (out, results, n, survivor) = (&end.out, &end.results, &end.n, &end.hosts[1]);
     assert_eq!(
         out.status.code(),
         Some(0),
         "bulk: {}\n{}\nsurvivor:\n{}",
-        stdout(&out),
-        stderr(&out),
+        stdout(out),
+        stderr(out),
         survivor.log()
     );
-    let results = read_results(&output);
     assert_eq!(results.len(), N, "a line per record");
     for (i, r) in results.iter().enumerate() {
         assert_eq!(r["status"], "completed", "record {i}: {r}");
     }
     let what = format!("Redis and a host killed, {n} partition(s)");
-    ledger_holds(&redis.url(), &n, &results, &what).await;
+    ledger_holds(&redis.url(), n, results, &what).await;
 }
 
 /// 5,000 jobs through `deckhand bulk` on 3 partitions while Redis (no
@@ -232,28 +291,13 @@ async fn bulk_survives_redis_and_host_kills() {
 /// that it did not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_on_partitions_survives_an_empty_restart() {
-    const N: usize = 5000;
     let mut redis = TestRedis::start_volatile();
-    let dir = plugin_dir(&["chaos"]);
-    let work = tempfile::tempdir().unwrap();
-    let input = work.path().join("records.jsonl");
-    let output = work.path().join("results.jsonl");
-    write_sleep_records(&input, N, 2);
-    let (q, n) = partitioned(&redis.url(), partitions(3)).await;
-    let env = [("DECKHAND_QUEUE_PARTITIONS", n.as_str())];
-    let args = ["--batch-size", "16", "--lease-ms", "2000"];
-    let a = Host::start_with_env("part-a", &redis.url(), dir.path(), &args, &env);
-    let _b = Host::start_with_env("part-b", &redis.url(), dir.path(), &args, &env);
-    let bulk = spawn_bulk(&input, &output, &redis.url(), &env);
-    until_completed(&q, 2000).await;
+    let run = drain(&redis, ["part-a", "part-b"], 2, "2000", 3, 2000).await;
     redis.kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
     redis.restart();
-    let out = tokio::task::spawn_blocking(move || bulk.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let results = read_results(&output);
+    let end = run.finish().await;
+    let (out, results, a) = (&end.out, &end.results, &end.hosts[0]);
     assert_eq!(results.len(), N, "a line per record");
     let missing: Vec<&Value> = results
         .iter()
@@ -265,10 +309,10 @@ async fn bulk_on_partitions_survives_an_empty_restart() {
         missing.len(),
         out.status.code(),
         missing.first(),
-        stderr(&out),
+        stderr(out),
         a.log()
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
 }
 
 /// 5,000 jobs through `deckhand bulk` on 3 partitions while Redis is
@@ -278,33 +322,18 @@ async fn bulk_on_partitions_survives_an_empty_restart() {
 /// shows an attempt that its host never started.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_on_partitions_survives_a_redis_pause() {
-    const N: usize = 5000;
     let redis = TestRedis::start();
-    let dir = plugin_dir(&["chaos"]);
-    let work = tempfile::tempdir().unwrap();
-    let input = work.path().join("records.jsonl");
-    let output = work.path().join("results.jsonl");
-    write_sleep_records(&input, N, 2);
-    let (q, n) = partitioned(&redis.url(), partitions(3)).await;
-    let env = [("DECKHAND_QUEUE_PARTITIONS", n.as_str())];
-    let args = ["--batch-size", "16", "--lease-ms", "3000"];
-    let a = Host::start_with_env("pause-a", &redis.url(), dir.path(), &args, &env);
-    let _b = Host::start_with_env("pause-b", &redis.url(), dir.path(), &args, &env);
-    let bulk = spawn_bulk(&input, &output, &redis.url(), &env);
-    until_completed(&q, 1500).await;
+    let run = drain(&redis, ["pause-a", "pause-b"], 2, "3000", 3, 1500).await;
     redis.signal("STOP");
     tokio::time::sleep(Duration::from_secs(20)).await;
     redis.signal("CONT");
-    let out = tokio::task::spawn_blocking(move || bulk.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), a.log());
-    let results = read_results(&output);
+    let end = run.finish().await;
+    let (out, results, n, a) = (&end.out, &end.results, &end.n, &end.hosts[0]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(out), a.log());
     assert_eq!(results.len(), N, "a line per record");
     assert!(results.iter().all(|r| r["status"] == "completed"));
     let what = format!("a 20 s pause, {n} partition(s)");
-    ledger_holds(&redis.url(), &n, &results, &what).await;
+    ledger_holds(&redis.url(), n, results, &what).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

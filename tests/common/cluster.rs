@@ -107,10 +107,7 @@ impl Node {
     /// Sends a signal by name (`STOP`, `CONT`) to the process.
     pub fn signal(&self, name: &str) {
         if let Some(child) = &self.child {
-            let _ = Command::new("kill")
-                .arg(format!("-{name}"))
-                .arg(child.id().to_string())
-                .status();
+            super::signal(child, name);
         }
     }
 

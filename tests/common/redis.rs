@@ -113,10 +113,7 @@ impl TestRedis {
     /// Sends a signal by name (`STOP`, `CONT`) to the server.
     pub fn signal(&self, name: &str) {
         if let Some(child) = &self.child {
-            let _ = Command::new("kill")
-                .arg(format!("-{name}"))
-                .arg(child.id().to_string())
-                .status();
+            super::signal(child, name);
         }
     }
 

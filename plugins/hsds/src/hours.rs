@@ -151,12 +151,15 @@ pub fn names_days(text: &str) -> bool {
         })
 }
 
+/// What ends one part of an hours text: each is read on its own.
+const PART_ENDS: [char; 3] = ['\n', ';', '|'];
+
 /// Reads `text` into schedules.
 pub fn parse(text: &str) -> Hours {
     let mut schedules = Vec::new();
     let mut unparsed = Vec::new();
     // Each line (or `;`-separated part) is read on its own.
-    for line in text.split(['\n', ';', '|']) {
+    for line in text.split(PART_ENDS) {
         if line.trim().is_empty() {
             continue;
         }
@@ -175,7 +178,7 @@ pub fn parse(text: &str) -> Hours {
         }
     }
     if schedules.is_empty() {
-        schedules.extend(text.split(['\n', ';', '|']).filter_map(parts::monthly_days));
+        schedules.extend(text.split(PART_ENDS).filter_map(parts::monthly_days));
         if !schedules.is_empty() {
             unparsed.clear();
         }

@@ -52,6 +52,30 @@ pub struct Answer {
     pub addresses: Vec<AnswerAddress>,
 }
 
+/// One line of an answers file (`tests/fixtures/answers.jsonl`): which
+/// input and record it answers, and the answer.
+#[derive(Deserialize)]
+struct Row {
+    input: String,
+    record: usize,
+    #[serde(flatten)]
+    answer: Answer,
+}
+
+/// The answers a JSON-lines answers file holds for one input (`sample`,
+/// `other`), as (record number, answer), in record order.
+pub fn answers(jsonl: &str, input: &str) -> Result<Vec<(usize, Answer)>, serde_json::Error> {
+    let mut rows = Vec::new();
+    for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
+        let row: Row = serde_json::from_str(line)?;
+        if row.input == input {
+            rows.push((row.record, row.answer));
+        }
+    }
+    rows.sort_by_key(|(record, _)| *record);
+    Ok(rows)
+}
+
 /// Counts for one field: values the answer holds, values the document
 /// holds, and values both hold.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,16 +5,7 @@
 use std::path::PathBuf;
 
 use hsds::score::{Answer, Tally, score};
-use serde::Deserialize;
 use serde_json::{Value, json};
-
-#[derive(Deserialize)]
-struct Row {
-    input: String,
-    record: usize,
-    #[serde(flatten)]
-    answer: Answer,
-}
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
@@ -55,21 +46,19 @@ fn document(record: &Value) -> Value {
 }
 
 fn run(input: &str) -> Tally {
-    let rows: Vec<Row> = lines("answers.jsonl")
-        .into_iter()
-        .map(|v| serde_json::from_value(v).unwrap())
-        .filter(|r: &Row| r.input == input)
-        .collect();
+    let path = fixtures().join("answers.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rows = hsds::score::answers(&text, input).expect("the answers fixture");
     let mut total = Tally::default();
-    for row in rows {
-        let doc = document(&raw(input, row.record));
-        let t = score(&doc, &row.answer);
+    for (record, answer) in rows {
+        let doc = document(&raw(input, record));
+        let t = score(&doc, &answer);
         for (field, c) in &t.0 {
             if c.recalled < c.expected || c.right < c.found {
                 eprintln!(
                     "{input} {} {field}: expected {:?} found {}",
-                    row.record,
-                    expected(&row.answer, field),
+                    record,
+                    expected(&answer, field),
                     found(&doc, field)
                 );
             }

@@ -117,18 +117,23 @@ fn ask_hours(q: &Question) -> Result<(Vec<Value>, u32, u32), JobError> {
     ))
 }
 
+/// The schedules list of the draft's location `i` (made when missing).
+fn schedules_at(draft: &mut Value, i: usize) -> Option<&mut Vec<Value>> {
+    draft
+        .get_mut("location")?
+        .get_mut(i)?
+        .as_object_mut()?
+        .entry("schedules")
+        .or_insert_with(|| json!([]))
+        .as_array_mut()
+}
+
 /// Hours code could not read, unasked: their text as a schedule's
 /// description (what a reader can still use), and an `unsettled` entry.
 fn keep_unsettled(mapping: &mut Mapping) -> Vec<Value> {
     let mut unsettled = Vec::new();
     for q in std::mem::take(&mut mapping.questions) {
-        let list = mapping
-            .draft
-            .get_mut("location")
-            .and_then(|locations| locations.get_mut(q.location))
-            .and_then(Value::as_object_mut)
-            .map(|loc| loc.entry("schedules").or_insert_with(|| json!([])));
-        if let Some(Value::Array(list)) = list {
+        if let Some(list) = schedules_at(&mut mapping.draft, q.location) {
             mapping.provenance.insert(
                 format!(
                     "/location/{}/schedules/{}/description",
@@ -170,13 +175,7 @@ pub fn align(
         let (schedules, p, c) = ask_hours(&q)?;
         prompt_tokens += p;
         completion_tokens += c;
-        let list = mapping
-            .draft
-            .get_mut("location")
-            .and_then(|locations| locations.get_mut(q.location))
-            .and_then(Value::as_object_mut)
-            .map(|loc| loc.entry("schedules").or_insert_with(|| json!([])));
-        if let Some(Value::Array(list)) = list {
+        if let Some(list) = schedules_at(&mut mapping.draft, q.location) {
             for s in schedules {
                 let i = list.len();
                 for key in ["freq", "byday", "opens_at", "closes_at", "description"] {

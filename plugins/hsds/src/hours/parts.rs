@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::build::schedule;
 use super::days::parse_days;
-use super::{clean_edges, normalise, patterns};
+use super::{PART_ENDS, clean_edges, normalise, patterns};
 
 /// Words that make a part something other than an opening time.
 const NOT_OPENING: [&str; 13] = [
@@ -116,7 +116,7 @@ pub fn combine<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut days: Vec<String> = Vec::new();
     let mut ranges: Vec<String> = Vec::new();
     let mut singles: Vec<String> = Vec::new();
-    for part in parts.into_iter().flat_map(|p| p.split(['\n', ';', '|'])) {
+    for part in parts.into_iter().flat_map(|p| p.split(PART_ENDS)) {
         if let Some(d) = days_only(part) {
             if !days.contains(&d) {
                 days.push(d);
@@ -164,8 +164,7 @@ pub(super) fn monthly_days(part: &str) -> Option<Value> {
 
 /// Whether `text` names monthly days in any of its parts.
 pub fn names_monthly_days(text: &str) -> bool {
-    text.split(['\n', ';', '|'])
-        .any(|p| monthly_days(p).is_some())
+    text.split(PART_ENDS).any(|p| monthly_days(p).is_some())
 }
 
 #[cfg(test)]

@@ -371,7 +371,8 @@ fn schedules(
     questions: &mut Vec<Question>,
 ) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
-    let mut texts: Vec<(String, String)> = f
+    // Each text read once: (where it came from, the text, what it says).
+    let mut texts: Vec<(String, String, hours::Hours)> = f
         .hours
         .iter()
         .chain(
@@ -379,7 +380,7 @@ fn schedules(
                 .iter()
                 .filter(|(_, t)| hours::mentions_hours(t) || hours::names_monthly_days(t)),
         )
-        .cloned()
+        .map(|(p, t)| (p.clone(), t.clone(), hours::parse(t)))
         .collect();
     // The day in one field and the time in another ("day_of_week":
     // "Wednesdays", "hours": "4pm-6pm"), when no field says both: one
@@ -387,18 +388,15 @@ fn schedules(
     let fields = f.hours.iter().chain(&f.notes);
     // (Monthly days without a time, "2nd and 4th Wednesday", give way to
     // the same days with the times another field gives.)
-    let timed = texts.iter().any(|(_, t)| {
-        hours::parse(t)
-            .schedules
-            .iter()
-            .any(|s| s.get("opens_at").is_some())
-    });
+    let timed = texts
+        .iter()
+        .any(|(_, _, read)| read.schedules.iter().any(|s| s.get("opens_at").is_some()));
     if !timed && let Some(joined) = hours::combine(fields.clone().map(|(_, t)| t.as_str())) {
         let from: Vec<&str> = fields.map(|(p, _)| p.as_str()).collect();
-        texts = vec![(from.join("+raw:"), joined)];
+        let read = hours::parse(&joined);
+        texts = vec![(from.join("+raw:"), joined, read)];
     }
-    for (pointer, text) in &texts {
-        let read = hours::parse(text);
+    for (pointer, text, read) in texts {
         for s in read.schedules {
             if out.len() >= 7 {
                 break;
@@ -413,7 +411,7 @@ fn schedules(
                 };
                 prov.insert(
                     format!("/location/{location}/schedules/{i}/{key}"),
-                    src(pointer, how),
+                    src(&pointer, how),
                 );
             }
             out.push(s);
@@ -427,8 +425,8 @@ fn schedules(
             questions.push(Question {
                 kind: "hours",
                 location,
-                from: pointer.clone(),
-                text: text.clone(),
+                from: pointer,
+                text,
             });
         }
     }
