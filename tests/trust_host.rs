@@ -197,4 +197,17 @@ async fn an_attempt_that_never_started_spends_none() {
     assert_eq!(lost_claim("alive", false, true).await, (4, 4));
     let stats = q.stats().await.unwrap();
     assert_eq!(stats.get("refunded").copied(), Some(3), "{stats:?}");
+    // A pulse over an hour old (a host gone for good) goes with the next
+    // pulse of any host (pulse.lua); a recent one stays.
+    let mut conn = redis.conn();
+    let _: () = ::redis::cmd("HSET")
+        .arg("{deckhand}:pulse")
+        .arg("long-gone")
+        .arg("1:1000")
+        .query(&mut conn)
+        .unwrap();
+    q.pulse("alive", every).await.unwrap();
+    let pulses = q.pulses().await.unwrap();
+    assert!(!pulses.contains_key("long-gone"), "{pulses:?}");
+    assert!(pulses.contains_key("alive") && pulses.contains_key("dying"));
 }
