@@ -35,3 +35,4 @@ mod templates;
 mod trust;
 mod trust_host;
 mod trust_jobs;
+mod waits;

@@ -232,6 +232,7 @@ fn render_queue(w: &mut String, queue: &QueueFigures) {
     for (status, n) in [
         ("pending", queue.ready),
         ("scheduled", queue.scheduled),
+        ("suspended", queue.suspended),
         ("running", queue.running),
         ("dead", queue.dead),
     ] {

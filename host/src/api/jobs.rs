@@ -227,3 +227,28 @@ pub(super) async fn cancel(
         )),
     }
 }
+
+/// `POST /v1/tokens/{token}`: hands the body (any JSON value) to the job
+/// suspended on `token`; it runs again with the value in its feedback.
+pub(super) async fn resume_wait(
+    State(state): State<Arc<ApiState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let token = path_id(path)?;
+    let value: Value = parse_body(body)?;
+    let value = value.to_string();
+    match state.worker.queue().resume_wait(&token, &value).await? {
+        Resumed::Resumed => ok(StatusCode::OK, json!({ "status": "resumed" })),
+        Resumed::Ended => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "wait_ended",
+            "that wait has already ended (resumed, ran out or cancelled)",
+        )),
+        Resumed::Unknown => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_token",
+            "no job waits on that token",
+        )),
+    }
+}

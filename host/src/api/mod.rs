@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::metrics::{QueueFigures, resident_bytes};
-use crate::queue::{BatchError, Cancel, JobStatus, QueueError, SubmitRequest};
+use crate::queue::{BatchError, Cancel, JobStatus, QueueError, Resumed, SubmitRequest};
 use crate::worker::Worker;
 
 /// What the handlers share.
@@ -88,6 +88,7 @@ pub fn router(state: Arc<ApiState>, max_body_bytes: usize) -> Router {
         .route("/bulk/{id}", get(browse::bulk))
         .route("/bulk/{id}/results.jsonl", get(browse::bulk_download))
         .route("/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/tokens/{token}", post(jobs::resume_wait))
         .route("/dlq", get(dlq::dlq_list))
         .route("/dlq/replay", post(dlq::dlq_replay))
         .route("/dlq/purge", post(dlq::dlq_purge))

@@ -69,3 +69,46 @@ pub async fn rate(
     }
     Ok(EXIT_OK)
 }
+
+/// `deckhand resume TOKEN --value FILE`: hands the JSON in `file` (`-`:
+/// standard input) to the job suspended on `token`.
+pub async fn resume_wait(
+    queue: &QueueArgs,
+    token: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<u8> {
+    use deckhand::job::wait::MAX_RESUME_VALUE_LEN;
+    use deckhand::queue::{QueueError, Resumed};
+    use std::io::Read;
+    let limit = MAX_RESUME_VALUE_LEN as u64 + 1;
+    let mut value = String::new();
+    let read = if file == std::path::Path::new("-") {
+        std::io::stdin().take(limit).read_to_string(&mut value)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(limit).read_to_string(&mut value))
+    };
+    if let Err(e) = read {
+        eprintln!("deckhand: cannot read {}: {e}", file.display());
+        return Ok(EXIT_ERROR);
+    }
+    let queue = queue.connect().await?;
+    match queue.resume_wait(token, value.trim()).await {
+        Ok(Resumed::Resumed) => {
+            println!("resumed");
+            Ok(EXIT_OK)
+        }
+        Ok(Resumed::Ended) => {
+            eprintln!("deckhand: that wait has already ended (resumed, ran out or cancelled)");
+            Ok(EXIT_ERROR)
+        }
+        Ok(Resumed::Unknown) => {
+            eprintln!("deckhand: no job waits on that token");
+            Ok(EXIT_ERROR)
+        }
+        Err(e @ QueueError::Invalid { .. }) => {
+            eprintln!("deckhand: {e}");
+            Ok(EXIT_ERROR)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

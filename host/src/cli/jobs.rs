@@ -376,6 +376,7 @@ pub async fn stats(queue: &QueueArgs) -> anyhow::Result<u8> {
         serde_json::json!({
             "ready": figures.ready,
             "scheduled": figures.scheduled,
+            "suspended": figures.suspended,
             "running": figures.running,
             "dead": figures.dead,
         }),

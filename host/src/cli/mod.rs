@@ -150,9 +150,15 @@ enum Command {
         #[command(flatten)]
         queue: QueueArgs,
     },
-    /// Let hosts claim a paused job type again.
+    /// Let hosts claim a paused job type again; with `--value`, resume the
+    /// suspended job waiting on a wait token instead.
     Resume {
-        job_type: String,
+        /// A job type, or with `--value` a wait token.
+        target: String,
+        /// A file holding the JSON value to hand the suspended job (`-`:
+        /// standard input).
+        #[arg(long)]
+        value: Option<PathBuf>,
         #[command(flatten)]
         queue: QueueArgs,
     },
@@ -263,6 +269,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             ..
         } => controls::rate(&queue, &job_type, limit).await,
         Command::Pause { job_type, queue } => controls::pause(&queue, &job_type, true).await,
-        Command::Resume { job_type, queue } => controls::pause(&queue, &job_type, false).await,
+        Command::Resume {
+            target,
+            value: Some(file),
+            queue,
+        } => controls::resume_wait(&queue, &target, &file).await,
+        Command::Resume {
+            target,
+            value: None,
+            queue,
+        } => controls::pause(&queue, &target, false).await,
     }
 }

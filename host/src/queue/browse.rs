@@ -187,6 +187,7 @@ impl Queue {
                 }
             },
             JobStatus::Scheduled => zset(key::SCHEDULED, false),
+            JobStatus::Suspended => zset(key::SUSPENDED, false),
             JobStatus::Running => zset(key::LEASES, false),
             JobStatus::Dead => zset(key::DEAD, true),
             JobStatus::Completed | JobStatus::Cancelled => Index::List(self.key(&[key::RECENT])),

@@ -10,6 +10,8 @@ pub mod key {
     pub const ERRORS: &str = "errors";
     pub const READY: &str = "ready";
     pub const SCHEDULED: &str = "scheduled";
+    /// Jobs suspended on a wait token, by when the wait runs out.
+    pub const SUSPENDED: &str = "suspended";
     pub const LEASES: &str = "leases";
     pub const WAITING: &str = "waiting";
     pub const DEAD: &str = "dead";
@@ -59,10 +61,10 @@ pub mod key {
     pub const ENDED: &str = "ended";
 
     pub const ALL: &[&str] = &[
-        JOB, ERRORS, READY, SCHEDULED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN, IDENTITY, LAYOUT,
-        PARTITIONS, HOSTS, PULSE, CONTENT, STATS, FINISHED, WAKE, CANCELLED, COOLDOWN, PAUSED,
-        RUNNING, CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES, TICKS, DONE, DIED,
-        MINUTES, RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED,
+        JOB, ERRORS, READY, SCHEDULED, SUSPENDED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN,
+        IDENTITY, LAYOUT, PARTITIONS, HOSTS, PULSE, CONTENT, STATS, FINISHED, WAKE, CANCELLED,
+        COOLDOWN, PAUSED, RUNNING, CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES,
+        TICKS, DONE, DIED, MINUTES, RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED,
     ];
 }
 
@@ -112,6 +114,17 @@ pub mod field {
     pub const RENEWED: &str = "renewed";
     /// Attempts given back because they never started (reap.lua).
     pub const REFUNDS: &str = "refunds";
+    /// A suspended job's wait (suspend.lua): the token that resumes it,
+    /// its name, the question (JSON), when it runs out (ms), what then
+    /// ('fail' | 'complete' | 'dead'), the suspending attempt's result.
+    pub const WAIT_TOKEN: &str = "wait_token";
+    pub const WAIT_NAME: &str = "wait_name";
+    pub const WAIT_QUESTION: &str = "wait_question";
+    pub const WAIT_UNTIL: &str = "wait_until";
+    pub const WAIT_POLICY: &str = "wait_policy";
+    pub const WAIT_RESULT: &str = "wait_result";
+    /// Attempts started by a resume: they spend no retry.
+    pub const RESUMES: &str = "resumes";
     pub const CONTENT_HASH: &str = "content_hash";
     pub const CACHE_HIT: &str = "cache_hit";
     pub const FORCE: &str = "force";
@@ -167,6 +180,13 @@ pub mod field {
         LEASE_UNTIL,
         RENEWED,
         REFUNDS,
+        WAIT_TOKEN,
+        WAIT_NAME,
+        WAIT_QUESTION,
+        WAIT_UNTIL,
+        WAIT_POLICY,
+        WAIT_RESULT,
+        RESUMES,
         CONTENT_HASH,
         CACHE_HIT,
         FORCE,
@@ -197,6 +217,10 @@ pub mod stat {
     /// Jobs whose attempt never started, given back by the reaper.
     pub const REFUNDED: &str = "refunded";
     pub const STALE_REJECTED: &str = "stale_rejected";
+    /// Durable waits: jobs suspended, resumed, and waits that ran out.
+    pub const SUSPENDED: &str = "suspended";
+    pub const RESUMED: &str = "resumed";
+    pub const WAITS_TIMED_OUT: &str = "waits_timed_out";
     pub const CACHE_HITS: &str = "cache_hits";
     pub const ATTACHED: &str = "attached";
     pub const THROTTLED: &str = "throttled";
@@ -219,6 +243,9 @@ pub mod stat {
         RELEASED,
         REFUNDED,
         STALE_REJECTED,
+        SUSPENDED,
+        RESUMED,
+        WAITS_TIMED_OUT,
         CACHE_HITS,
         ATTACHED,
         THROTTLED,
@@ -268,6 +295,15 @@ pub mod word {
     pub const COMPLETED: &str = "completed";
     pub const LEASE_EXPIRED: &str = "lease_expired";
     pub const CANCELLED: &str = "cancelled";
+    /// Durable waits: a wait that ran out (a failure kind), what
+    /// resume.lua answers besides RESUMED, and the timeout policies
+    /// besides DEAD (`crate::job::OnTimeout`).
+    pub const WAIT_TIMEOUT: &str = "wait_timeout";
+    pub const RESUMED: &str = "resumed";
+    pub const ENDED: &str = "ended";
+    pub const UNKNOWN: &str = "unknown";
+    pub const FAIL: &str = "fail";
+    pub const COMPLETE: &str = "complete";
     /// Fields of an error entry (`P:errors:<id>`, `last_error`).
     pub const KIND: &str = "kind";
     pub const MESSAGE: &str = "message";
@@ -298,6 +334,12 @@ pub mod word {
         COMPLETED,
         LEASE_EXPIRED,
         CANCELLED,
+        WAIT_TIMEOUT,
+        RESUMED,
+        ENDED,
+        UNKNOWN,
+        FAIL,
+        COMPLETE,
         KIND,
         MESSAGE,
         CACHE,
@@ -356,6 +398,7 @@ mod tests {
             JobStatus::Pending,
             JobStatus::Waiting,
             JobStatus::Scheduled,
+            JobStatus::Suspended,
             JobStatus::Running,
             JobStatus::Completed,
             JobStatus::Dead,

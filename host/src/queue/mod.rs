@@ -66,6 +66,7 @@ mod sessions;
 mod shared_content;
 mod submit;
 mod tls;
+mod waits;
 
 pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
 pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit, shareable};
@@ -76,12 +77,13 @@ pub use partition::MAX_PARTITIONS;
 pub use presence::{Durability, TypeInfo};
 pub use provider::Budget;
 pub use read::{Outcome, QueueFigures};
-pub use record::{Children, ErrorEntry, JobRecord, JobStatus};
+pub use record::{Children, ErrorEntry, JobRecord, JobStatus, WaitState};
 pub use relay::GRACE as REMOTE_DEPENDENCY_GRACE;
 pub use retry::RetryStrategy;
 pub use schedules::{FIRE_BATCH, Fired, StoredSchedule};
 pub use submit::{BatchError, check_request, valid_id};
 pub use tls::TlsFiles;
+pub use waits::Resumed;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -101,7 +103,7 @@ type Names = std::collections::BTreeSet<String>;
 
 pub use crate::job::{MAX_GROUP_LEN, MAX_PRIORITY, valid_group};
 /// Longest caller-chosen job id.
-pub const MAX_ID_LEN: usize = 256;
+pub const MAX_ID_LEN: usize = crate::job::MAX_JOB_ID_LEN;
 /// Most dependencies one job may have.
 pub const MAX_DEPENDENCIES: usize = 1_000;
 /// The ceiling of `max_batch_jobs`.

@@ -46,6 +46,8 @@ pub struct Overview {
     pub job_types: Vec<TypeFigures>,
     /// Queue-wide: waiting for their time, running, in the dead-letter queue.
     pub scheduled: u64,
+    /// Suspended on a wait token (a durable wait).
+    pub suspended: u64,
     pub running: u64,
     pub dead_letter: u64,
     /// The last hour, oldest minute first (the current minute last).
@@ -66,6 +68,7 @@ impl Overview {
         let mut total = parts.next().unwrap_or_default();
         for part in parts {
             total.scheduled += part.scheduled;
+            total.suspended += part.suspended;
             total.running += part.running;
             total.dead_letter += part.dead_letter;
             total.stats = super::partition::add_up([std::mem::take(&mut total.stats), part.stats]);
@@ -98,6 +101,7 @@ struct Tables {
     now_ms: u64,
     types: BTreeMap<String, String>,
     scheduled: u64,
+    suspended: u64,
     leases: u64,
     dead_letter: u64,
     running: Counts,
@@ -162,6 +166,7 @@ impl Queue {
             now_ms: tables.now_ms,
             job_types,
             scheduled: tables.scheduled,
+            suspended: tables.suspended,
             running: tables.leases,
             dead_letter: tables.dead_letter,
             throughput,
@@ -179,6 +184,7 @@ impl Queue {
             .cmd("TIME")
             .hgetall(self.key(&[key::TYPES]))
             .zcard(self.key(&[key::SCHEDULED]))
+            .zcard(self.key(&[key::SUSPENDED]))
             .zcard(self.key(&[key::LEASES]))
             .zcard(self.key(&[key::DEAD]))
             .hgetall(self.key(&[key::RUNNING]))
@@ -198,6 +204,7 @@ impl Queue {
             now_ms: time.0 * 1000 + time.1 / 1000,
             types: redis::from_redis_value(next())?,
             scheduled: redis::from_redis_value(next())?,
+            suspended: redis::from_redis_value(next())?,
             leases: redis::from_redis_value(next())?,
             dead_letter: redis::from_redis_value(next())?,
             running: redis::from_redis_value(next())?,

@@ -239,16 +239,18 @@ impl Queue {
             .map(|(t, (_, groups))| (t.clone(), super::presence::non_negative(groups)))
             .collect();
         let mut conn = self.conn.clone();
-        type Reply = (u64, u64, Names, Counts, Counts, BTreeMap<String, u64>);
-        let (scheduled, running, paused, running_by_type, stats, caps): Reply = redis::pipe()
-            .zcard(self.key(&[key::SCHEDULED]))
-            .zcard(self.key(&[key::LEASES]))
-            .smembers(self.key(&[key::PAUSED]))
-            .hgetall(self.key(&[key::RUNNING]))
-            .hgetall(self.key(&[key::STATS]))
-            .hgetall(self.key(&[key::CAPS]))
-            .query_async(&mut conn)
-            .await?;
+        type Reply = (u64, u64, u64, Names, Counts, Counts, BTreeMap<String, u64>);
+        let (scheduled, suspended, running, paused, running_by_type, stats, caps): Reply =
+            redis::pipe()
+                .zcard(self.key(&[key::SCHEDULED]))
+                .zcard(self.key(&[key::SUSPENDED]))
+                .zcard(self.key(&[key::LEASES]))
+                .smembers(self.key(&[key::PAUSED]))
+                .hgetall(self.key(&[key::RUNNING]))
+                .hgetall(self.key(&[key::STATS]))
+                .hgetall(self.key(&[key::CAPS]))
+                .query_async(&mut conn)
+                .await?;
         let rates = self.rates().await?;
         let dead = self.dlq_trim().await?;
         let job_types = types
@@ -265,6 +267,7 @@ impl Queue {
             redis_up: true,
             ready,
             scheduled,
+            suspended,
             running,
             dead,
             stats,
@@ -301,6 +304,8 @@ pub struct QueueFigures {
     pub redis_up: bool,
     pub ready: u64,
     pub scheduled: u64,
+    /// Suspended on a wait token.
+    pub suspended: u64,
     pub running: u64,
     pub dead: u64,
     pub stats: BTreeMap<String, i64>,
@@ -324,6 +329,7 @@ impl QueueFigures {
         for part in each.iter().skip(1) {
             total.ready += part.ready;
             total.scheduled += part.scheduled;
+            total.suspended += part.suspended;
             total.running += part.running;
             total.dead += part.dead;
         }

@@ -17,6 +17,9 @@ pub enum JobStatus {
     Waiting,
     /// Waiting for a retry's backoff to pass.
     Scheduled,
+    /// Waiting, with no lease, for a value from outside (a wait token) or
+    /// for its wait to run out.
+    Suspended,
     /// Claimed by a host, under a lease.
     Running,
     Completed,
@@ -31,6 +34,7 @@ impl JobStatus {
             JobStatus::Pending => "pending",
             JobStatus::Waiting => "waiting",
             JobStatus::Scheduled => "scheduled",
+            JobStatus::Suspended => "suspended",
             JobStatus::Running => "running",
             JobStatus::Completed => "completed",
             JobStatus::Dead => "dead",
@@ -61,6 +65,7 @@ impl FromStr for JobStatus {
             "pending" => JobStatus::Pending,
             "waiting" => JobStatus::Waiting,
             "scheduled" => JobStatus::Scheduled,
+            "suspended" => JobStatus::Suspended,
             "running" => JobStatus::Running,
             "completed" => JobStatus::Completed,
             "dead" => JobStatus::Dead,
@@ -134,6 +139,23 @@ pub struct JobRecord {
     /// or were cancelled): the progress of a fan-out.
     pub children: Children,
     pub errors: Vec<ErrorEntry>,
+    /// What a suspended job waits for; none in any other status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitState>,
+}
+
+/// A suspended job's wait, as its record shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitState {
+    /// What resumes the job (`POST /v1/tokens/{token}`).
+    pub token: String,
+    pub name: String,
+    /// The question, as the plugin wrote it (JSON text).
+    pub question: String,
+    /// When the wait runs out (Unix ms).
+    pub until: u64,
+    /// `fail`, `complete` or `dead`.
+    pub on_timeout: String,
 }
 
 /// The children of a fan-out job, counted as they are submitted and finish.
@@ -176,6 +198,16 @@ impl JobRecord {
         let metadata = take(field::METADATA)
             .and_then(|m| serde_json::from_str(&m).ok())
             .unwrap_or_default();
+        let wait = match (take(field::WAIT_TOKEN), take(field::WAIT_UNTIL)) {
+            (Some(token), Some(until)) if status == JobStatus::Suspended => Some(WaitState {
+                token,
+                name: take(field::WAIT_NAME).unwrap_or_default(),
+                question: take(field::WAIT_QUESTION).unwrap_or_else(|| "{}".into()),
+                until: number(Some(until), field::WAIT_UNTIL)?.unwrap_or(0),
+                on_timeout: take(field::WAIT_POLICY).unwrap_or_default(),
+            }),
+            _ => None,
+        };
         let record = JobRecord {
             status,
             job_type,
@@ -214,6 +246,7 @@ impl JobRecord {
                 failed: number(take(field::CHILDREN_FAILED), field::CHILDREN_FAILED)?.unwrap_or(0),
             },
             errors: errors.iter().map(|e| ErrorEntry::read(e)).collect(),
+            wait,
             id,
         };
         Ok(record)

@@ -75,6 +75,9 @@ library![
     wait_also,
     relay,
     pulse,
+    suspend,
+    resume,
+    expire_waits,
 ];
 
 /// A function of the library, by its name in Redis.

@@ -7,6 +7,7 @@ use wasmtime::component::{HasSelf, Linker};
 use super::JobState;
 use super::bindings::{self, jobs, llm, log, schema};
 use super::services::{ChildJob, LlmError, LlmMessage, LlmRequest};
+use crate::job::{OnTimeout, Wait};
 
 /// A span per host call (a child of the job attempt's span).
 fn host_call(call: &'static str) -> tracing::Span {
@@ -104,6 +105,21 @@ impl jobs::Host for JobState {
             .instrument(host_call("jobs.wait-also"))
             .await
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn suspend(&mut self, wait: jobs::Wait) -> Result<String, String> {
+        let on_timeout = match wait.on_timeout {
+            jobs::OnTimeout::Fail => OnTimeout::Fail,
+            jobs::OnTimeout::Complete => OnTimeout::Complete,
+            jobs::OnTimeout::DeadLetter => OnTimeout::DeadLetter,
+        };
+        let wait = Wait::new(wait.name, wait.question, wait.timeout_ms, on_timeout)
+            .map_err(|e| e.to_string())?;
+        let services = self.context.services.clone();
+        services
+            .suspend(&self.context.job, wait)
+            .instrument(host_call("jobs.suspend"))
+            .await
     }
 
     async fn get_many(&mut self, ids: Vec<String>) -> Vec<Option<jobs::JobState>> {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::JobInput;
+use crate::job::Wait;
 
 /// A child job a plugin submits from inside a running job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +103,16 @@ pub trait HostServices: Send + Sync + 'static {
 
     /// `llm.generate`.
     async fn generate(&self, job: &JobInput, request: LlmRequest) -> Result<LlmResponse, LlmError>;
+
+    /// `jobs.suspend`: once this attempt returns `ok`, the job suspends on
+    /// `wait` instead of completing. Returns the token that resumes it.
+    async fn suspend(&self, job: &JobInput, wait: Wait) -> Result<String, String> {
+        let _ = wait;
+        Err(format!(
+            "job {:?} cannot suspend: this host has no queue (that needs `deckhand serve`)",
+            job.id
+        ))
+    }
 
     /// How long the job's calls have waited, so far, for limits shared
     /// with other jobs (an LLM provider's request slots, budget and

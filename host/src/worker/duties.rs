@@ -52,7 +52,8 @@ impl Worker {
         }
     }
 
-    /// Returns jobs whose lease expired (their host died) to the queue.
+    /// Returns jobs whose lease expired (their host died) to the queue,
+    /// and ends the durable waits that ran out.
     pub(super) async fn reap_loop(self: Arc<Self>, stop: CancellationToken) {
         let every = Duration::from_millis(self.config.reap_interval_ms.max(50));
         loop {
@@ -67,6 +68,14 @@ impl Worker {
                     }
                 }
                 Err(e) => tracing::debug!("reap failed: {e}"),
+            }
+            match self.queue.expire_waits().await {
+                Ok(ended) => {
+                    for (id, status) in ended {
+                        tracing::info!(job_id = %id, %status, "a wait ran out");
+                    }
+                }
+                Err(e) => tracing::debug!("ending waits that ran out failed: {e}"),
             }
         }
     }

@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::content::ContentDir;
+use crate::job::{Wait, WaitToken};
 use crate::llm::LlmClient;
 use crate::metrics::{Metrics, resident_bytes};
 use services::QueueServices;
@@ -284,11 +285,11 @@ impl Worker {
             // Boxed, like the recording below: the plugin call's state is
             // large, and run_job's own future is moved when it is spawned.
             outcome = Box::pin(AssertUnwindSafe(self.run_plugin(&job)).catch_unwind()) => {
-                Some(outcome.unwrap_or_else(|panic| (Err(host_failure(&*panic)), String::new())))
+                Some(outcome.unwrap_or_else(|panic| (Err(host_failure(&*panic)), String::new(), None)))
             }
             _ = cancel.cancelled() => None,
         };
-        let Some((result, version)) = outcome else {
+        let Some((result, version, suspension)) = outcome else {
             // The lease was lost or the host is handing the job back; whoever
             // holds the job now records its outcome.
             tracing::info!(job_id = %job.id, "stopped: this host no longer holds the lease");
@@ -304,20 +305,21 @@ impl Worker {
                 tracing::info!(job_id = %job.id, job_type = %job.job_type, attempt = job.attempt, kind = f.kind(), "attempt failed: {f}")
             }
         }
-        let outcome = Box::pin(self.record(&job, result, &version)).await;
+        let outcome = Box::pin(self.record(&job, result, &version, suspension)).await;
         tracing::Span::current().record("outcome", outcome);
         self.metrics.job_processed(&job.job_type, outcome, took);
     }
 
-    /// Runs `job` in its plugin: the result and the plugin's version id.
-    async fn run_plugin(&self, job: &ClaimedJob) -> (Result<String, JobFailure>, String) {
+    /// Runs `job` in its plugin: the result, the plugin's version id, and
+    /// the wait the attempt asked to suspend on.
+    async fn run_plugin(&self, job: &ClaimedJob) -> Attempt {
         let snapshot = self.registry.snapshot();
         let Some(plugin) = snapshot.plugin_for(&job.job_type) else {
             let message = format!(
                 "host {} no longer has a plugin for job type {:?}",
                 self.host_id, job.job_type
             );
-            return (Err(JobFailure::Retry { message }), String::new());
+            return (Err(JobFailure::Retry { message }), String::new(), None);
         };
         let plugin = plugin.clone();
         let input = JobInput {
@@ -341,10 +343,12 @@ impl Worker {
             token: job.token.clone(),
             llm: self.services.llm.clone(),
             waited: Default::default(),
+            suspension: Default::default(),
         });
         let runtime = self.registry.runtime().clone();
-        let result = runtime.run(&plugin, input, services).await;
-        (result, plugin.version_id.clone())
+        let result = runtime.run(&plugin, input, services.clone()).await;
+        let suspension = lock(&services.suspension).take();
+        (result, plugin.version_id.clone(), suspension)
     }
 
     /// Writes an outcome, retrying through Redis outages. Gives up only when
@@ -356,12 +360,18 @@ impl Worker {
         job: &ClaimedJob,
         result: Result<String, JobFailure>,
         version: &str,
+        suspension: Option<(Wait, WaitToken)>,
     ) -> &'static str {
         let mut backoff = Duration::from_millis(100);
         loop {
-            let ack = match &result {
-                Ok(out) => self.completer.complete(job, out, version, false).await,
-                Err(failure) => self
+            let ack = match (&result, &suspension) {
+                (Ok(out), Some((wait, token))) => self
+                    .queue
+                    .suspend(job, wait, token, out, version)
+                    .await
+                    .map_err(|e| e.to_string()),
+                (Ok(out), None) => self.completer.complete(job, out, version, false).await,
+                (Err(failure), _) => self
                     .queue
                     .fail(job, failure, &self.host_id, version)
                     .await
@@ -375,6 +385,7 @@ impl Worker {
                     }
                     return match status {
                         JobStatus::Completed => "completed",
+                        JobStatus::Suspended => "suspended",
                         JobStatus::Dead => "dead",
                         _ => "retried",
                     };
@@ -395,6 +406,14 @@ impl Worker {
         }
     }
 }
+
+/// What one attempt came to: its result, the plugin's version id, and the
+/// wait it asked to suspend on (taken only with an `ok` result).
+type Attempt = (
+    Result<String, JobFailure>,
+    String,
+    Option<(Wait, WaitToken)>,
+);
 
 /// A job's place in `in_flight`, given up when dropped.
 struct Running<'w> {

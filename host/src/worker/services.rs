@@ -6,6 +6,7 @@
 use super::*;
 use std::collections::HashSet;
 
+use crate::job::{Wait, WaitToken};
 use crate::queue::JobRecord;
 
 /// The id of the `index`th child (from 0) a job submits without naming
@@ -56,6 +57,8 @@ pub(super) struct QueueServices {
     /// How long this attempt's LLM calls waited for the provider's shared
     /// limits: the runtime extends the attempt's timeout by it.
     pub(super) waited: Arc<crate::llm::Waited>,
+    /// The wait this attempt asked to suspend on, and its token.
+    pub(super) suspension: std::sync::Mutex<Option<(Wait, WaitToken)>>,
 }
 
 impl QueueServices {
@@ -172,6 +175,17 @@ impl HostServices for QueueServices {
             }
         }
         Ok(ids)
+    }
+
+    async fn suspend(&self, job: &JobInput, wait: Wait) -> Result<String, String> {
+        let mut asked = lock(&self.suspension);
+        if asked.is_some() {
+            return Err(crate::job::WaitError::Twice.to_string());
+        }
+        let token = WaitToken::new(&job.id);
+        let text = token.to_string();
+        *asked = Some((wait, token));
+        Ok(text)
     }
 
     async fn progress(&self, job: &JobInput, fraction: f32, message: String) {

@@ -17,6 +17,7 @@
 //! | `chaos.fanout`  | submits `{"children": N}` echo jobs (each `later_ms` from now, if given; then retries until attempt `fail_until`); with `"depth": D` > 0 the children are `chaos.fanout` jobs of depth D-1 | |
 //! | `chaos.llm`     | asks the host's LLM `{"prompt": P}`                   | needs LLM         |
 //! | `chaos.talk`    | logs and reports progress, then returns               |                   |
+//! | `chaos.wait`    | suspends on a wait (`name`, `question`, `timeout_ms`, `on_timeout`: `fail`, `complete`, `dead-letter`); resumed, returns the value it was handed | |
 
 wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
 
@@ -104,6 +105,7 @@ impl Guest for Chaos {
                 job_type("chaos.llm", "Asks the host's LLM.", None, None),
                 job_type("chaos.talk", "Logs and reports progress.", None, None),
                 job_type("chaos.lookup", "Looks jobs up by id.", None, None),
+                job_type("chaos.wait", "Suspends until resumed.", None, None),
             ],
         }
     }
@@ -167,6 +169,7 @@ impl Guest for Chaos {
             "chaos.fanout" => fanout(&job, &p),
             "chaos.llm" => ask_llm(&p),
             "chaos.lookup" => lookup(&p),
+            "chaos.wait" => wait(&job, &p),
             "chaos.talk" => {
                 log::log(
                     log::Level::Info,
@@ -182,6 +185,38 @@ impl Guest for Chaos {
             ))),
         }
     }
+}
+
+/// `chaos.wait`: a resumed attempt returns what it was handed; any other
+/// suspends and returns `{"as_is": attempt}` (kept for a wait that
+/// completes as is). `"twice": true` asks to suspend a second time and
+/// reports the host's answer.
+fn wait(job: &Job, p: &Value) -> Result<String, JobError> {
+    let resumed = job
+        .feedback
+        .as_deref()
+        .and_then(|f| serde_json::from_str::<Value>(f).ok())
+        .and_then(|f| f.get("resume").cloned());
+    if let Some(resumed) = resumed {
+        return Ok(json!({ "resumed": resumed, "attempt": job.attempt }).to_string());
+    }
+    let on_timeout = match p["on_timeout"].as_str().unwrap_or("fail") {
+        "complete" => jobs::OnTimeout::Complete,
+        "dead-letter" => jobs::OnTimeout::DeadLetter,
+        _ => jobs::OnTimeout::Fail,
+    };
+    let asked = jobs::Wait {
+        name: p["name"].as_str().unwrap_or("chaos").to_string(),
+        question: p.get("question").unwrap_or(&json!({})).to_string(),
+        timeout_ms: p["timeout_ms"].as_u64().unwrap_or(60_000),
+        on_timeout,
+    };
+    jobs::suspend(&asked).map_err(JobError::Fail)?;
+    let again = p["twice"]
+        .as_bool()
+        .unwrap_or(false)
+        .then(|| jobs::suspend(&asked).err());
+    Ok(json!({ "as_is": job.attempt, "second": again }).to_string())
 }
 
 /// `chaos.fail`: fails until attempt `succeed_on`, as `error` says (`retry`,

@@ -3,7 +3,7 @@
 // (GET /v1/jobs/{id}/children), cancel and replay.
 import { api, h, fill, num, when, badge, jobLink, pretty, errorBox, confirmAction, go, intParam } from './lib.js';
 
-const STATUSES = ['pending', 'running', 'scheduled', 'dead', 'completed', 'cancelled'];
+const STATUSES = ['pending', 'running', 'scheduled', 'suspended', 'dead', 'completed', 'cancelled'];
 const PAGE = 50;
 
 export async function jobs(view, _parts, params) {

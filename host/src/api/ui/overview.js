@@ -9,6 +9,7 @@ const FIGURES = [
   ['ready', 'Ready'],
   ['running', 'Running'],
   ['scheduled', 'Scheduled'],
+  ['suspended', 'Awaiting an answer'],
   ['dead_letter', 'Dead letters'],
   ['completed_hour', 'Completed, last hour'],
   ['per_minute', 'Per minute, last 5 min'],
@@ -59,7 +60,7 @@ export async function overview(view) {
       const hour = o.throughput.reduce((a, m) => a + m.completed, 0);
       const last5 = o.throughput.slice(-6, -1).reduce((a, m) => a + m.completed, 0) / 5;
       const values = {
-        ready: sum('ready'), running: o.running, scheduled: o.scheduled, dead_letter: o.dead_letter,
+        ready: sum('ready'), running: o.running, scheduled: o.scheduled, suspended: o.suspended, dead_letter: o.dead_letter,
         completed_hour: hour, per_minute: Math.round(last5),
         llm_calls: stats.llm_calls || 0,
         llm_tokens: (stats.llm_prompt_tokens || 0) + (stats.llm_completion_tokens || 0),

@@ -56,13 +56,7 @@ for i = 3, #ARGV, 5 do
                 'result', result, 'job_id', id, 'plugin_version', version, 'stored_at', now_s)
         end
         if waited_on then
-            local waiting = k('waiting', id)
-            for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
-                if redis.call('HGET', k('job', child), 'status') == 'waiting' then
-                    dependency_done(child)
-                end
-            end
-            redis.call('DEL', waiting)
+            release_waiting(id)
         end
         count_finished(parent, false)
         -- HMGET gives false, not nil, for a missing field.

@@ -21,6 +21,9 @@
 --   P:fair:<type>       hash    group -> the turn its last ready job was given
 --   P:scheduled         zset    jobs waiting for their time (a retry's delay, or
 --                               run_at on submit); score = run-at (ms)
+--   P:suspended         zset    jobs suspended on a wait token (suspend.lua); score =
+--                               when the wait runs out (ms); the wait's fields
+--                               (wait_token, wait_name, ...) are on the job record
 --   P:paused            set     job types no host claims until resumed (Rust)
 --   P:leases            zset    running jobs; score = lease deadline (ms)
 --   P:running           hash    job type -> its jobs in P:leases (claim adds,
@@ -375,6 +378,17 @@ local function dependency_done(id)
     end
 end
 
+-- `id` completed: every job waiting on it has one dependency fewer.
+local function release_waiting(id)
+    local waiting = k('waiting', id)
+    for _, child in ipairs(redis.call('SMEMBERS', waiting)) do
+        if redis.call('HGET', k('job', child), 'status') == 'waiting' then
+            dependency_done(child)
+        end
+    end
+    redis.call('DEL', waiting)
+end
+
 -- Whether `parent` names a job that still exists. Parents that have
 -- expired are left alone rather than recreated as fragments.
 local function live_parent(parent)
@@ -414,6 +428,7 @@ local function finish_failed(id, status, entry, now, ttl)
             group_left(job_type, group)
         end
         redis.call('ZREM', k('scheduled'), jid)
+        redis.call('ZREM', k('suspended'), jid)
         unlease(jid, job_type)
         if err then
             add_error(jid, err)
@@ -457,13 +472,15 @@ local function finish_failed(id, status, entry, now, ttl)
     trim_dead(now, dead_ttl, dead_max)
 end
 
--- Ends a running job as dead, or schedules its retry when retries remain.
+-- Ends a running (or suspended) job as dead, or schedules its retry when
+-- retries remain. Attempts a resume started (resume.lua) spend no retry.
 -- Returns 'dead', 'scheduled', or 'pending' (retry at once, delay 0).
 local function fail_or_retry(id, entry, retryable, delay_ms, now, ttl)
     local job = k('job', id)
-    local job_type, attempts, max_retries = unpack(redis.call('HMGET', job, 'type', 'attempts',
-        'max_retries'))
-    attempts, max_retries = tonumber(attempts or '0'), tonumber(max_retries or '0')
+    local job_type, attempts, max_retries, resumes = unpack(redis.call('HMGET', job, 'type',
+        'attempts', 'max_retries', 'resumes'))
+    attempts = tonumber(attempts or '0') - tonumber(resumes or '0')
+    max_retries = tonumber(max_retries or '0')
     unlease(id, job_type)
     if retryable and attempts <= max_retries then
         add_error(id, entry)

@@ -14,7 +14,7 @@ for _, id in ipairs(ids) do
         redis.call('PERSIST', job)
         redis.call('PERSIST', k('errors', id))
         redis.call('HSET', job, 'attempts', 0, 'pending_deps', 0)
-        redis.call('HDEL', job, 'finished_at', 'feedback')
+        redis.call('HDEL', job, 'finished_at', 'feedback', 'resumes')
         enqueue(id)
         stat('replayed')
         table.insert(out, id)

@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub mod wait;
+pub use wait::{OnTimeout, Wait, WaitError, WaitToken};
+
+/// The longest job id, in bytes.
+pub const MAX_JOB_ID_LEN: usize = 256;
+
 /// Why an attempt did not produce a result. The first three come from the
 /// plugin itself; the rest are the host ending a job that broke a rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]

@@ -1,0 +1,113 @@
+//! Durable waits: a running job suspends on a token (`suspend.lua`), a
+//! value from outside resumes it (`resume.lua`), and the waits that run out
+//! end as their policy says (`expire_waits.lua`, a maintenance duty).
+//!
+//! A suspended job is a record and an entry in `P:suspended`, nothing
+//! else: no lease, no running count (so no cap or slot), no instance. It
+//! lives in Redis like any other state, so host restarts and failovers
+//! keep it as they keep a scheduled retry.
+
+use crate::job::{Wait, WaitError, WaitToken, wait};
+
+use super::*;
+
+/// Most waits one maintenance call ends per partition.
+const EXPIRE_BATCH: u32 = 500;
+
+/// What a resume found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resumed {
+    /// The job is ready again, the value in its feedback.
+    Resumed,
+    /// The wait was resumed before, ran out, or the job was cancelled:
+    /// nothing was written.
+    Ended,
+    /// No job waits on this token: nothing was written.
+    Unknown,
+}
+
+impl Queue {
+    /// Suspends `job` (this host holds its lease) on `wait`, keeping
+    /// `result` for a wait that ends `complete`. `token` is what resumes it.
+    pub async fn suspend(
+        &self,
+        job: &ClaimedJob,
+        wait: &Wait,
+        token: &WaitToken,
+        result: &str,
+        plugin_version: &str,
+    ) -> Result<Ack, QueueError> {
+        let home = self.leased(&job.token);
+        let reply: String = home
+            .write(
+                home.invocation(&functions().suspend)
+                    .arg(&job.id)
+                    .arg(&job.token)
+                    .arg(token.to_string())
+                    .arg(&wait.name)
+                    .arg(&wait.question)
+                    .arg(wait.timeout_ms)
+                    .arg(wait.on_timeout.as_str())
+                    .arg(result)
+                    .arg(plugin_version),
+            )
+            .await?;
+        match reply.as_str() {
+            keys::word::STALE => Ok(Ack::Stale),
+            _ => Ok(Ack::Recorded(JobStatus::Suspended)),
+        }
+    }
+
+    /// Resumes the job waiting on `token` with `value` (JSON text).
+    /// A token that does not parse, or a value that is not JSON within its
+    /// bound, is refused before anything is sent.
+    pub async fn resume_wait(&self, token: &str, value: &str) -> Result<Resumed, QueueError> {
+        let invalid = |field, e: WaitError| QueueError::Invalid {
+            field,
+            reason: e.to_string(),
+        };
+        let token = WaitToken::parse(token).map_err(|e| invalid("token", e))?;
+        wait::check_value(value).map_err(|e| invalid("value", e))?;
+        let home = self.home(&token.job_id).await?;
+        let reply: String = home
+            .write(
+                home.invocation(&functions().resume)
+                    .arg(&token.job_id)
+                    .arg(token.to_string())
+                    .arg(value),
+            )
+            .await?;
+        match reply.as_str() {
+            keys::word::RESUMED => Ok(Resumed::Resumed),
+            keys::word::ENDED => Ok(Resumed::Ended),
+            keys::word::UNKNOWN => Ok(Resumed::Unknown),
+            other => Err(QueueError::Protocol(format!("resume returned {other:?}"))),
+        }
+    }
+
+    /// Ends the waits that ran out, as each one's policy says. Returns
+    /// (id, new status) pairs.
+    pub async fn expire_waits(&self) -> Result<Vec<(String, JobStatus)>, QueueError> {
+        if self.spread() {
+            let ended = self
+                .on_every(|part| async move { Box::pin(part.expire_waits()).await })
+                .await?;
+            return Ok(ended.into_iter().flatten().collect());
+        }
+        let flat: Vec<String> = self
+            .write(
+                self.invocation(&functions().expire_waits)
+                    .arg(self.lifetimes())
+                    .arg(EXPIRE_BATCH),
+            )
+            .await?;
+        flat.chunks(2)
+            .map(|pair| match pair {
+                [id, status] => Ok((id.clone(), status.parse().map_err(QueueError::Protocol)?)),
+                other => Err(QueueError::Protocol(format!(
+                    "expire_waits returned {other:?}"
+                ))),
+            })
+            .collect()
+    }
+}

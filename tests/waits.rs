@@ -1,0 +1,207 @@
+//! Durable waits, through the real binary: a job suspended on a token holds
+//! no slot (a cap of 1 lets another run), survives a host kill -9 and a
+//! Redis restart from its AOF, is resumed once by the API or the CLI (a
+//! second resume is refused), and a wait that runs out ends as its policy
+//! says.
+
+use crate::common;
+
+use std::time::{Duration, Instant};
+
+use common::api::Api;
+use common::host::Host;
+use common::redis::TestRedis;
+use common::*;
+use serde_json::{Value, json};
+
+/// Polls job `id` until its status is `status`; its record then.
+async fn until_status(api: &Api, id: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, job) = api.get(&format!("/v1/jobs/{id}")).await;
+        if code == 200 && job["status"] == status {
+            return job;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} never became {status}: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn wait_job(id: &str, wait: Value) -> Value {
+    json!({ "job_type": "chaos.wait", "id": id, "payload": wait, "max_retries": 0 })
+}
+
+fn start_host(name: &str, redis: &TestRedis, dir: &std::path::Path) -> Host {
+    // The test host ends waits that ran out every 200 ms (its reap interval).
+    Host::start(name, &redis.url(), dir, &[])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_job_holds_no_slot_survives_kill_and_restart_and_resumes_once() {
+    let mut redis = TestRedis::start();
+    let dir = plugin_dir(&["chaos"]);
+    let mut host = start_host("wait-a", &redis, dir.path());
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let (code, body) = api
+        .post("/v1/job-types/chaos.wait/cap", json!({ "max_running": 1 }))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let question = json!({ "prompt": "Which day?", "candidates": ["Monday", "Tuesday"] });
+    let wait = json!({ "name": "review", "question": question, "timeout_ms": 600_000 });
+    for id in ["w1", "w2"] {
+        let (code, body) = api.post("/v1/jobs", wait_job(id, wait.clone())).await;
+        assert_eq!(code, 201, "{body}");
+    }
+    // Both suspend: with a cap of 1, the second ran only because the
+    // first, suspended, holds no slot.
+    let w1 = until_status(&api, "w1", "suspended").await;
+    until_status(&api, "w2", "suspended").await;
+    assert_eq!(w1["wait"]["name"], "review", "{w1}");
+    assert_eq!(w1["wait"]["on_timeout"], "fail", "{w1}");
+    let asked: Value = serde_json::from_str(w1["wait"]["question"].as_str().unwrap()).unwrap();
+    assert_eq!(asked, question);
+    let (_, listed) = api.get("/v1/jobs?status=suspended").await;
+    assert_eq!(listed["jobs"].as_array().map(Vec::len), Some(2), "{listed}");
+    let (_, health) = api.get("/health").await;
+    assert_eq!(health["running_jobs"], 0, "{health}");
+    let metrics = api.text("/metrics").await;
+    assert!(
+        metrics.contains("deckhand_queue_jobs{status=\"suspended\"} 2"),
+        "{metrics}"
+    );
+
+    // The host dies hard, Redis restarts from its AOF, a new host comes.
+    host.kill9();
+    redis.kill();
+    redis.restart();
+    let host = start_host("wait-b", &redis, dir.path());
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let w1 = until_status(&api, "w1", "suspended").await;
+    let token = w1["wait"]["token"].as_str().unwrap().to_string();
+
+    // Refusals write nothing: a token that does not parse, one that names
+    // the job with the wrong secret, a value that is not JSON.
+    let (code, body) = api.post("/v1/tokens/not-a-token", json!(1)).await;
+    assert_eq!(
+        (code, &body["error"]["code"]),
+        (400, &json!("invalid_request")),
+        "{body}"
+    );
+    let forged = format!("{}{}", "0".repeat(32), &token[32..]);
+    let (code, body) = api.post(&format!("/v1/tokens/{forged}"), json!(1)).await;
+    assert_eq!(
+        (code, &body["error"]["code"]),
+        (404, &json!("unknown_token")),
+        "{body}"
+    );
+    let (code, _) = api
+        .raw(&format!("/v1/tokens/{token}"), b"{oops".to_vec())
+        .await;
+    assert_eq!(code, 400);
+    until_status(&api, "w1", "suspended").await;
+
+    // Resumed by the API: it runs again with the value, once.
+    let (code, body) = api
+        .post(&format!("/v1/tokens/{token}"), json!({ "day": "Monday" }))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let done = until_status(&api, "w1", "completed").await;
+    let result: Value = serde_json::from_str(done["result"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        result["resumed"],
+        json!({ "name": "review", "value": { "day": "Monday" } })
+    );
+    assert_eq!(result["attempt"], 2, "{result}");
+    let (code, body) = api
+        .post(&format!("/v1/tokens/{token}"), json!("again"))
+        .await;
+    assert_eq!(
+        (code, &body["error"]["code"]),
+        (409, &json!("wait_ended")),
+        "{body}"
+    );
+
+    // Resumed by the CLI, from a file; a second time is refused.
+    let w2 = until_status(&api, "w2", "suspended").await;
+    let token = w2["wait"]["token"].as_str().unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), r#"{"day": "Tuesday"}"#).unwrap();
+    let resume = || {
+        deckhand()
+            .args(["resume", token, "--value"])
+            .arg(file.path())
+            .args(["--redis-url", &redis.url()])
+            .output()
+            .unwrap()
+    };
+    let out = resume();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let done = until_status(&api, "w2", "completed").await;
+    assert!(
+        done["result"].as_str().unwrap().contains("Tuesday"),
+        "{done}"
+    );
+    let out = resume();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already ended"), "{}", stderr(&out));
+    let (_, stats) = api.get("/v1/overview").await;
+    assert_eq!(stats["stats"]["resumed"], 2, "{stats}");
+    assert_eq!(stats["suspended"], 0, "{stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_that_runs_out_ends_as_its_policy_says() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["chaos"]);
+    let host = start_host("wait-t", &redis, dir.path());
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let short = |policy: &str| json!({ "name": "late", "timeout_ms": 300, "on_timeout": policy });
+    let jobs = [
+        wait_job("as-is", short("complete")),
+        wait_job("gone", short("dead-letter")),
+        json!({ "job_type": "chaos.wait", "id": "again", "payload": short("fail"), "max_retries": 1 }),
+        wait_job(
+            "twice",
+            json!({ "twice": true, "timeout_ms": 300, "on_timeout": "complete" }),
+        ),
+    ];
+    for job in jobs {
+        let (code, body) = api.post("/v1/jobs", job).await;
+        assert_eq!(code, 201, "{body}");
+    }
+    let as_is = until_status(&api, "as-is", "completed").await;
+    assert_eq!(
+        as_is["result"],
+        json!({ "as_is": 1, "second": null }).to_string()
+    );
+    let gone = until_status(&api, "gone", "dead").await;
+    assert_eq!(gone["errors"][0]["kind"], "wait_timeout", "{gone}");
+    // `fail`: a failed attempt, retried once (it suspends again), then dead.
+    let again = until_status(&api, "again", "dead").await;
+    let kinds: Vec<&Value> = again["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["kind"])
+        .collect();
+    assert_eq!(
+        kinds,
+        [&json!("wait_timeout"), &json!("wait_timeout")],
+        "{again}"
+    );
+    assert_eq!(again["attempts"], 2, "{again}");
+    // A second suspend in one attempt is refused, the first stands.
+    let twice = until_status(&api, "twice", "completed").await;
+    assert!(
+        twice["result"].as_str().unwrap().contains("already asked"),
+        "{twice}"
+    );
+    let (_, overview) = api.get("/v1/overview").await;
+    assert_eq!(overview["stats"]["waits_timed_out"], 5, "{overview}");
+}
