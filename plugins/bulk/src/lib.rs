@@ -2,7 +2,7 @@
 //!
 //! Payload: `{"records": [...]}` (a JSON array) or `{"jsonl": "..."}` (one
 //! JSON value a line), with optional `known_fields` for every record and
-//! optional `max_retries` for every alignment (the host's default if absent). A
+//! optional `max_retries`, `path`, `ask_llm` and `review` for every alignment. A
 //! record is taken as `{"raw_data", "known_fields"}` when it has `raw_data`,
 //! as `{"raw_input": ...}` (the HAARRRvest export) when it has that, and as
 //! the raw data itself otherwise.
@@ -93,8 +93,11 @@ struct Settings {
     known: Value,
     /// "mapper" (the default) or "llm": which alignment path every record takes.
     path: Value,
-    /// Whether alignments ask the LLM about hours code cannot read.
+    /// Whether alignments ask the LLM about hours code cannot read, or a
+    /// person (`review`: the alignment waits for an answer, and so does
+    /// the run's report).
     ask_llm: Value,
+    review: Value,
     max_retries: Option<u32>,
 }
 
@@ -111,6 +114,7 @@ impl Settings {
             known: p.get("known_fields").cloned().unwrap_or(Value::Null),
             path: p.get("path").cloned().unwrap_or(Value::Null),
             ask_llm: p.get("ask_llm").cloned().unwrap_or(Value::Null),
+            review: p.get("review").cloned().unwrap_or(Value::Null),
             max_retries,
         })
     }
@@ -220,7 +224,7 @@ fn submit_records(
                 "hsds_alignment",
                 format!("{bulk}.align.{}", offset + i),
                 json!({ "raw_data": raw, "known_fields": known, "path": settings.path,
-                        "ask_llm": settings.ask_llm }),
+                        "ask_llm": settings.ask_llm, "review": settings.review }),
                 vec![],
             );
             a.max_retries = settings.max_retries;
@@ -301,6 +305,7 @@ fn split(job: &Job, records: Vec<(Value, Value)>, settings: &Settings) -> Result
             "known_fields": settings.known,
             "path": settings.path,
             "ask_llm": settings.ask_llm,
+            "review": settings.review,
             "max_retries": settings.max_retries,
             "part": { "bulk": job.id, "index": k, "offset": offset },
         });

@@ -20,11 +20,13 @@ use serde_json::{Value, json};
 use std::sync::OnceLock;
 
 mod build;
+mod candidates;
 mod clock;
 mod date;
 mod days;
 mod parts;
 
+pub use candidates::candidates;
 pub use date::starts_with_date;
 pub use parts::{combine, names_monthly_days};
 

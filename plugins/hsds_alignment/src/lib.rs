@@ -8,7 +8,8 @@
 //! meaning and its content, with provenance, and no LLM call. Opening
 //! hours code cannot read stay as text (a schedule's `description`) and
 //! are listed in the result's `unsettled`; with `"ask_llm": true` they go
-//! to the LLM as one small question each instead.
+//! to the LLM as one small question each instead; with `"review": true`
+//! they go to a person (the job suspends until answered, [`review`]).
 //!
 //! Free text is mapped too when it holds a whole US address with a name
 //! before it ("St. Anne Pantry, 88 Oak Ave, Dayton OH 45402. Call ..."):
@@ -29,12 +30,14 @@
 //! Result: `{"hsds": {organization, service, location, service_at_location},
 //! "provenance": {<JSON pointer>: {source, how}}, "path": "mapper" | "llm",
 //! "llm_questions": n, "unsettled": [{kind, location, from, text}],
+//! "reviewed": [{key, answer, settled}], "awaiting_review": bool,
 //! "repairs": [...], "model": ..., "usage": {...}}`.
 //! Provenance is given for every value the mapper placed (`raw:/phone`,
 //! copied / normalised / inferred / derived / llm); the full-schema path
 //! marks the whole document as the LLM's.
 
 mod mapped;
+mod review;
 
 wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
 
@@ -110,6 +113,9 @@ impl Guest for Alignment {
         // times of 21); unasked, their text stays as the schedule's
         // description and the result lists them as `unsettled`.
         let ask = flag(&p, "ask_llm")?;
+        // `review`: whether hours code cannot read go to a person (the
+        // job suspends until answered; see `review.rs`).
+        let review = review::Review::read(&p, &raw, job.feedback.as_deref())?;
         // Free text is read by the mapper too, as a record of one field: a
         // whole address in it (with the name before it), phones and hours
         // are placed by code; text it cannot name goes to the LLM whole.
@@ -118,11 +124,21 @@ impl Guest for Alignment {
             && let Some(mut mapping) = hsds::mapper::map_record(&json!({ "text": raw }))
         {
             mapping.whole_text();
-            return mapped::align(mapping, &seed, ask, known.and_then(Value::as_object));
+            return mapped::align(
+                mapping,
+                &seed,
+                (ask, review.as_ref()),
+                known.and_then(Value::as_object),
+            );
         }
         if !full_schema && let Some(record) = &record {
             if let Some(mapping) = hsds::mapper::map_record(record) {
-                return mapped::align(mapping, &seed, ask, known.and_then(Value::as_object));
+                return mapped::align(
+                    mapping,
+                    &seed,
+                    (ask, review.as_ref()),
+                    known.and_then(Value::as_object),
+                );
             }
             if !hsds::mapper::has_content(record) {
                 return Err(JobError::Fail(
@@ -230,7 +246,7 @@ fn hsds_errors(document: &Value) -> Result<Option<(usize, String)>, JobError> {
 }
 
 /// A true-or-false payload field; absent or null is false.
-fn flag(p: &Value, key: &str) -> Result<bool, JobError> {
+pub(crate) fn flag(p: &Value, key: &str) -> Result<bool, JobError> {
     match p.get(key) {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),

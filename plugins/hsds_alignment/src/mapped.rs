@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::deckhand::plugin::llm::{self, Message, Request};
 use crate::deckhand::plugin::types::JobError;
+use crate::review::Review;
 use hsds::mapper::{How, Mapping, Question, Source};
 
 /// Tokens one hours answer may take: four schedules fit in well under this.
@@ -118,7 +119,7 @@ fn ask_hours(q: &Question) -> Result<(Vec<Value>, u32, u32), JobError> {
 }
 
 /// The schedules list of the draft's location `i` (made when missing).
-fn schedules_at(draft: &mut Value, i: usize) -> Option<&mut Vec<Value>> {
+pub(crate) fn schedules_at(draft: &mut Value, i: usize) -> Option<&mut Vec<Value>> {
     draft
         .get_mut("location")?
         .get_mut(i)?
@@ -155,16 +156,25 @@ fn keep_unsettled(mapping: &mut Mapping) -> Vec<Value> {
 }
 
 /// The mapper path, from mapping to result; `ask` puts what code could not
-/// read to the LLM. A field `known` says the record holds that the
+/// read to the LLM, `review` (when not asking the LLM) to a person. A field `known` says the record holds that the
 /// document lacks is listed as unsettled (`kind: known_field`), never
 /// silently absent.
 pub fn align(
     mut mapping: Mapping,
     seed: &str,
-    ask: bool,
+    (ask, review): (bool, Option<&Review>),
     known: Option<&serde_json::Map<String, Value>>,
 ) -> Result<String, JobError> {
     let (mut prompt_tokens, mut completion_tokens) = (0, 0);
+    // A person's answers first; what they leave open stays unsettled.
+    let reviewed = match review.and_then(|r| r.answers.as_ref()) {
+        Some(answers) => crate::review::apply(&mut mapping, answers),
+        None => Vec::new(),
+    };
+    let to_review = review.filter(|r| r.answers.is_none() && !ask && !mapping.questions.is_empty());
+    if let Some(review) = to_review {
+        crate::review::suspend(review, &mapping.questions)?;
+    }
     let mut unsettled = if ask {
         Vec::new()
     } else {
@@ -220,6 +230,8 @@ pub fn align(
         "path": "mapper",
         "llm_questions": asked,
         "unsettled": unsettled,
+        "reviewed": reviewed,
+        "awaiting_review": to_review.is_some(),
         "repairs": repaired.repairs,
         "usage": { "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens },
     })

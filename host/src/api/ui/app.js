@@ -4,8 +4,9 @@ import { startSession, route } from './lib.js';
 import { overview } from './overview.js';
 import { jobs, job } from './jobs.js';
 import { dlq, plugins, bulk } from './ops.js';
+import { review } from './review.js';
 
-const pages = { '': overview, jobs, job, dlq, plugins, bulk };
+const pages = { '': overview, jobs, job, dlq, plugins, bulk, review };
 const nav = { '': 'overview', job: 'jobs' };
 
 let stop = null;

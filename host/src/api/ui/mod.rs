@@ -33,6 +33,7 @@ const ASSETS: &[(&str, &str)] = &[
     ("overview.js", include_str!("overview.js")),
     ("jobs.js", include_str!("jobs.js")),
     ("ops.js", include_str!("ops.js")),
+    ("review.js", include_str!("review.js")),
     ("app.css", include_str!("app.css")),
 ];
 

@@ -85,7 +85,7 @@ export async function plugins(view) {
   }
 }
 
-const ROW_STATES = ['', 'verified', 'needs_review', 'rejected', 'dead', 'cancelled', 'pending', 'running', 'waiting', 'scheduled', 'missing'];
+const ROW_STATES = ['', 'verified', 'needs_review', 'rejected', 'dead', 'cancelled', 'pending', 'running', 'suspended', 'waiting', 'scheduled', 'missing'];
 
 export async function bulk(view, parts, params) {
   const id = parts.join('/');

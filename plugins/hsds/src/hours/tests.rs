@@ -408,3 +408,23 @@ fn round_the_clock() {
     assert!(read("Call 24 hours ahead").is_empty());
     assert!(read("Food for 7 days").is_empty());
 }
+
+#[test]
+fn candidates_are_the_pieces_that_speak_of_times() {
+    let text = "Food pantry. Tuesdays 10ish to noonish; Call first | 2nd Saturday 9-11";
+    assert_eq!(
+        candidates(text),
+        ["Tuesdays 10ish to noonish", "2nd Saturday 9-11"]
+    );
+    // Days in one part, the time in another: the pair, as the text spells them.
+    let split = "Hours: 10am - noon | Days: Tuesday and Thursday when school is in session";
+    let found = candidates(split);
+    assert_eq!(found[0], "tuesday and thursday 10am - noon", "{found:?}");
+    assert_eq!(parse(&found[0]).schedules[0]["byday"], "TU,TH");
+    assert_eq!(candidates("2nd Saturday; 9-11")[0], "2nd saturday 9-11");
+    assert!(candidates("Call 555-0100 for help").is_empty());
+    let many: String = (1..=12)
+        .map(|i| format!("Monday {i}am-{}pm\n", i % 11 + 1))
+        .collect();
+    assert_eq!(candidates(&many).len(), 8);
+}

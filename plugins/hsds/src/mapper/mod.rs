@@ -36,6 +36,8 @@ pub enum How {
     Derived,
     /// An LLM's answer to a question about the raw field.
     Llm,
+    /// A person's answer to a question about the raw field (review).
+    Reviewed,
 }
 
 /// Where one value of the document came from.

@@ -1,0 +1,237 @@
+//! Review: the opening hours code could not read, put to a person through
+//! the host's durable wait (`jobs.suspend`) instead of being dropped, and
+//! their answers applied when the job runs again.
+//!
+//! The question (a wait named `review`) is JSON the dashboard's Review page
+//! reads: `{"kind": "hsds_review", "prompt", "context": <the raw record>,
+//! "questions": [{"key", "prompt", "text", "candidates": [...]}]}`, each
+//! question's candidates the pieces of the record's own text that speak of
+//! times. The answer comes back as `{"answers": {<key>: <text> | null}}`: a
+//! text is read by the same hours parser as the record, so "Tue 10-12"
+//! becomes a schedule with provenance `how: reviewed`; `null` says the
+//! record gives no such value; a text the parser cannot read stays
+//! unsettled, with the answer beside it. The attempt that asks returns the
+//! document as it stands, which is what the job completes with if nobody
+//! answers in time (`review_timeout_ms`, 7 days by default).
+
+use serde_json::{Map, Value, json};
+
+use crate::deckhand::plugin::jobs;
+use crate::deckhand::plugin::types::JobError;
+use hsds::mapper::{How, Mapping, Question, Source};
+
+/// The wait's name: what the dashboard's Review page lists.
+pub const WAIT_NAME: &str = "review";
+/// How long a record waits for a person by default: 7 days.
+const DEFAULT_TIMEOUT_MS: u64 = 7 * 24 * 3600 * 1000;
+/// The longest wait the host allows: 30 days.
+const MAX_TIMEOUT_MS: u64 = 30 * 24 * 3600 * 1000;
+/// The raw record shown beside the questions, at most (characters).
+const MAX_CONTEXT_CHARS: usize = 8_000;
+
+/// A review asked for in the payload, and the answers a resume brought.
+pub struct Review {
+    raw: String,
+    timeout_ms: u64,
+    /// Present on the attempt a person's answer resumed.
+    pub answers: Option<Map<String, Value>>,
+}
+
+impl Review {
+    /// `review: true` in the payload (and `review_timeout_ms`, 1 ms to 30
+    /// days); none when not asked. `feedback` is the attempt's: a resume
+    /// of the `review` wait carries the answers.
+    pub fn read(p: &Value, raw: &str, feedback: Option<&str>) -> Result<Option<Review>, JobError> {
+        if !crate::flag(p, "review")? {
+            return Ok(None);
+        }
+        let timeout_ms = match p.get("review_timeout_ms") {
+            None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
+            Some(v) => v
+                .as_u64()
+                .filter(|ms| (1..=MAX_TIMEOUT_MS).contains(ms))
+                .ok_or_else(|| {
+                    JobError::Fail(format!(
+                        "`review_timeout_ms` must be 1 to {MAX_TIMEOUT_MS} (30 days), not {v}"
+                    ))
+                })?,
+        };
+        let resumed: Option<Value> = feedback.and_then(|f| serde_json::from_str(f).ok());
+        let answers = resumed
+            .as_ref()
+            .map(|f| &f["resume"])
+            .filter(|r| r["name"] == WAIT_NAME)
+            .map(|r| {
+                r["value"]["answers"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+            });
+        Ok(Some(Review {
+            raw: raw.to_string(),
+            timeout_ms,
+            answers,
+        }))
+    }
+}
+
+/// The key of a question: which hours text of which location.
+fn key(q: &Question) -> String {
+    format!("hours:{}:{}", q.location, q.from)
+}
+
+/// Applies the answers to the questions they answer: those leave
+/// `mapping.questions` (with their schedules placed, or none when the
+/// record has no such value); the rest stay. Returns what was reviewed.
+pub fn apply(mapping: &mut Mapping, answers: &Map<String, Value>) -> Vec<Value> {
+    let mut reviewed = Vec::new();
+    let mut open = Vec::new();
+    for q in std::mem::take(&mut mapping.questions) {
+        let k = key(&q);
+        let Some(answer) = answers.get(&k) else {
+            open.push(q);
+            continue;
+        };
+        let Some(text) = answer.as_str() else {
+            reviewed.push(json!({ "key": k, "answer": null, "settled": "no such value" }));
+            continue;
+        };
+        let read = hsds::hours::parse(text);
+        if read.schedules.is_empty() {
+            reviewed.push(json!({ "key": k, "answer": text, "settled": false }));
+            open.push(q);
+            continue;
+        }
+        place(mapping, &q, read.schedules);
+        reviewed.push(json!({ "key": k, "answer": text, "settled": true }));
+    }
+    mapping.questions = open;
+    reviewed
+}
+
+/// Adds a reviewer's schedules to the question's location, each value's
+/// provenance the raw field they answer, `how: reviewed`.
+fn place(mapping: &mut Mapping, q: &Question, schedules: Vec<Value>) {
+    let Some(list) = crate::mapped::schedules_at(&mut mapping.draft, q.location) else {
+        return;
+    };
+    for s in schedules {
+        let i = list.len();
+        if let Some(fields) = s.as_object() {
+            for field in fields.keys() {
+                mapping.provenance.insert(
+                    format!("/location/{}/schedules/{i}/{field}", q.location),
+                    Source {
+                        source: format!("raw:{}", q.from),
+                        how: How::Reviewed,
+                    },
+                );
+            }
+        }
+        list.push(s);
+    }
+}
+
+/// The question a person sees for `questions`.
+fn question(review: &Review, questions: &[Question]) -> Value {
+    let context: String = review.raw.chars().take(MAX_CONTEXT_CHARS).collect();
+    let items: Vec<Value> = questions
+        .iter()
+        .map(|q| {
+            json!({
+                "key": key(q),
+                "prompt": format!(
+                    "Opening hours of location {}: the record says {:?}. When is it open?",
+                    q.location + 1,
+                    q.text
+                ),
+                "text": q.text,
+                "candidates": hsds::hours::candidates(&q.text),
+            })
+        })
+        .collect();
+    json!({
+        "kind": "hsds_review",
+        "prompt": "Code could not read these opening hours. Pick what the record says, \
+                   type the hours (\"Tue, Thu 10:00-12:00\"), or say it gives none.",
+        "context": context,
+        "questions": items,
+    })
+}
+
+/// Asks the host to suspend this job on the review of `questions` once
+/// this attempt returns.
+pub fn suspend(review: &Review, questions: &[Question]) -> Result<(), JobError> {
+    let wait = jobs::Wait {
+        name: WAIT_NAME.into(),
+        question: question(review, questions).to_string(),
+        timeout_ms: review.timeout_ms,
+        on_timeout: jobs::OnTimeout::Complete,
+    };
+    jobs::suspend(&wait)
+        .map(drop)
+        .map_err(|m| JobError::Retry(format!("cannot ask for review: {m}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOURS: &str = "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)";
+
+    fn mapping_with_question() -> Mapping {
+        let record = json!({ "name": "Pantry", "address": "1 Main St, Camden, NJ 08102",
+                             "hours": HOURS });
+        hsds::mapper::map_record(&record).expect("a mapping")
+    }
+
+    #[test]
+    fn an_answer_the_parser_reads_becomes_a_reviewed_schedule() {
+        let mut m = mapping_with_question();
+        assert_eq!(m.questions.len(), 1, "{:?}", m.questions);
+        let k = key(&m.questions[0]);
+        let answers = json!({ k.clone(): "3rd Monday 10:00-11:00" });
+        let reviewed = apply(&mut m, answers.as_object().unwrap());
+        assert!(m.questions.is_empty());
+        assert_eq!(reviewed[0]["settled"], true);
+        let s = &m.draft["location"][0]["schedules"][0];
+        assert_eq!(
+            (s["byday"].as_str(), s["opens_at"].as_str()),
+            (Some("3MO"), Some("10:00"))
+        );
+        let how = &m.provenance["/location/0/schedules/0/opens_at"];
+        assert_eq!(how.how, How::Reviewed);
+    }
+
+    #[test]
+    fn none_settles_and_an_unreadable_answer_stays_open() {
+        let mut m = mapping_with_question();
+        let k = key(&m.questions[0]);
+        let none = json!({ k.clone(): null });
+        assert_eq!(
+            apply(&mut m, none.as_object().unwrap())[0]["settled"],
+            "no such value"
+        );
+        assert!(m.questions.is_empty());
+        let mut m = mapping_with_question();
+        let vague = json!({ k: "mornings" });
+        assert_eq!(
+            apply(&mut m, vague.as_object().unwrap())[0]["settled"],
+            false
+        );
+        assert_eq!(m.questions.len(), 1);
+    }
+
+    #[test]
+    fn the_question_offers_the_records_own_pieces() {
+        let m = mapping_with_question();
+        let review = Review {
+            raw: "raw".into(),
+            timeout_ms: 1,
+            answers: None,
+        };
+        let q = question(&review, &m.questions);
+        assert_eq!(q["questions"][0]["candidates"], json!([HOURS]));
+        assert_eq!(q["context"], "raw");
+    }
+}
