@@ -588,6 +588,23 @@ async fn every_page_works_in_a_real_browser() {
         .await;
     assert_eq!(s, 201, "{b}");
     api.wait(&["replay-me"]).await;
+    // A record whose hours code cannot read, waiting for review (its
+    // notes try to inject markup the page must show as text).
+    let unclear = json!({ "name": "Hope Pantry", "address": "12 Oak St, Camden, NJ 08102",
+        "hours": "Hours: 10am - noon | Days: Tuesday and Thursday when school is in session",
+        "notes": "<b id=injected>bold</b>" });
+    let (s, b) = api
+        .post("/v1/jobs", json!({"job_type": "hsds_alignment", "id": "review-me", "payload": {"raw_data": unclear, "review": true}}))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while api.get("/v1/jobs/review-me").await.1["status"] != "suspended" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "review-me never suspended"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // A file that is not a component, which the plugins page lists as a
     // load error.
     install(&dir.path().join("broken.wasm"), b"not a component");
@@ -627,6 +644,13 @@ async fn every_page_works_in_a_real_browser() {
     assert_eq!(job["status"], "completed", "{job}");
     let (_, job) = api.get("/v1/jobs/held-4").await;
     assert_eq!(job["status"], "cancelled", "{job}");
+    // Answered in the browser by clicking a candidate.
+    let (_, job) = api.get("/v1/jobs/review-me").await;
+    let result: Value = serde_json::from_str(job["result"].as_str().unwrap_or("{}")).unwrap();
+    assert_eq!(
+        result["provenance"]["/location/0/schedules/0/byday"]["how"], "reviewed",
+        "{job}"
+    );
     let (_, dlq) = api.get("/v1/dlq").await;
     assert_eq!(dlq["total"].as_u64(), Some(dead_before - 1), "{dlq}");
     for page in [
@@ -635,6 +659,7 @@ async fn every_page_works_in_a_real_browser() {
         "dlq",
         "bulk",
         "plugins",
+        "review",
         "overview-phone-dark",
     ] {
         assert!(

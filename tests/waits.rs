@@ -205,3 +205,83 @@ async fn a_wait_that_runs_out_ends_as_its_policy_says() {
     let (_, overview) = api.get("/v1/overview").await;
     assert_eq!(overview["stats"]["waits_timed_out"], 5, "{overview}");
 }
+
+/// Hours code cannot read, put to a person: the record's alignment waits
+/// (and so does its validation and the run's report); the answer, picked
+/// from the candidates, lands as a schedule with provenance `reviewed`, and
+/// validation then runs on the completed document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_run_with_review_waits_for_the_answer_and_ends_with_it() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["hsds_alignment", "hsds_validation", "bulk"]);
+    let host = start_host("wait-r", &redis, dir.path());
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let unclear = json!({ "name": "Hope Pantry", "address": "12 Oak St, Camden, NJ 08102",
+        "hours": "Hours: 10am - noon | Days: Tuesday and Thursday when school is in session" });
+    let clear = json!({ "name": "Elm Pantry", "address": "3 Elm St, Camden, NJ 08102",
+        "hours": "Mon 9:00-11:00" });
+    let (code, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "bulk", "id": "rv",
+            "payload": { "records": [unclear, clear], "review": true, "max_retries": 0 } }),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let waiting = until_status(&api, "rv.align.0", "suspended").await;
+    until_status(&api, "rv.align.1", "completed").await;
+    let question: Value =
+        serde_json::from_str(waiting["wait"]["question"].as_str().unwrap()).unwrap();
+    assert_eq!(waiting["wait"]["name"], "review");
+    assert!(
+        question["context"]
+            .as_str()
+            .unwrap()
+            .contains("Hope Pantry"),
+        "{question}"
+    );
+    let asked = &question["questions"][0];
+    let pick = asked["candidates"][0].as_str().unwrap();
+    assert_eq!(pick, "tuesday and thursday 10am - noon", "{asked}");
+    // The run waits for the person: its report has not run.
+    let (_, report) = api.get("/v1/jobs/rv.report").await;
+    assert_eq!(report["status"], "waiting", "{report}");
+    let (_, rows) = api.get("/v1/bulk/rv").await;
+    assert_eq!(rows["states_seen"]["suspended"], 1, "{rows}");
+
+    let token = waiting["wait"]["token"].as_str().unwrap();
+    let key = asked["key"].as_str().unwrap();
+    let (code, body) = api
+        .post(
+            &format!("/v1/tokens/{token}"),
+            json!({ "answers": { key: pick } }),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let done = until_status(&api, "rv.align.0", "completed").await;
+    let result: Value = serde_json::from_str(done["result"].as_str().unwrap()).unwrap();
+    let schedule = &result["hsds"]["location"][0]["schedules"][0];
+    assert_eq!(
+        (schedule["byday"].as_str(), schedule["opens_at"].as_str()),
+        (Some("TU,TH"), Some("10:00")),
+        "{result}"
+    );
+    assert_eq!(
+        result["provenance"]["/location/0/schedules/0/opens_at"]["how"], "reviewed",
+        "{result}"
+    );
+    assert_eq!(result["unsettled"], json!([]), "{result}");
+    assert_eq!(result["reviewed"][0]["settled"], true, "{result}");
+    let report = until_status(&api, "rv.report", "completed").await;
+    let report: Value = serde_json::from_str(report["result"].as_str().unwrap()).unwrap();
+    assert_eq!(report["alignment"]["completed"], 2, "{report}");
+    assert!(report["validation"].get("missing").is_none(), "{report}");
+    assert_eq!(
+        report["results"][0]["validation_status"]
+            .as_str()
+            .map(|s| s.starts_with("not_run")),
+        Some(false),
+        "{report}"
+    );
+}

@@ -250,6 +250,28 @@ await step('the pause button resumes a paused type on every host', async () => {
   assert.equal((await api('/v1/job-types')).body.job_types.find((t) => t.job_type === 'echo').paused, false);
 });
 
+await step('review: a candidate clicked and sent completes the record, provenance reviewed', async () => {
+  await go('#/review');
+  const card = page.locator('section.review[data-id="review-me"]');
+  await card.waitFor();
+  assert.match(await card.locator('[data-test=context]').innerText(), /Hope Pantry/);
+  assert.match(await card.locator('[data-test=context]').innerText(), /<b id=injected>/);
+  assert.equal(await page.locator('#injected').count(), 0, 'markup in the record is shown as text');
+  await card.locator('[data-test=candidate]').first().click();
+  assert.equal(await card.locator('input.answer').inputValue(), 'tuesday and thursday 10am - noon');
+  await shot('review');
+  await card.locator('[data-action=send]').click();
+  await card.locator('[data-test=answered], [data-test=error]').first().waitFor();
+  assert.equal(await card.locator('[data-test=error]').count(), 0, await card.innerText());
+  await until('the record completes', async () => (await api('/v1/jobs/review-me')).body.status === 'completed');
+  const result = JSON.parse((await api('/v1/jobs/review-me')).body.result);
+  assert.equal(result.hsds.location[0].schedules[0].byday, 'TU,TH');
+  assert.equal(result.provenance['/location/0/schedules/0/opens_at'].how, 'reviewed');
+  await go('#/');
+  await go('#/review');
+  await page.locator('[data-test=empty]').waitFor();
+});
+
 await step('a phone-sized screen in dark mode: no sideways scrolling, dark colours', async () => {
   const phone = await browser.newContext({
     viewport: { width: 390, height: 844 }, colorScheme: 'dark', isMobile: true, hasTouch: true,

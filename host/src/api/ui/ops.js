@@ -20,7 +20,12 @@ export async function dlq(view, _parts, params) {
   }
   const boxes = page.jobs.map((j) => h('input', { type: 'checkbox', value: j.id, 'aria-label': 'select ' + j.id }));
   const selected = () => boxes.filter((b) => b.checked).map((b) => b.value);
-  const reload = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
+  // Later, and only if the dead letters are still what is shown: a reload
+  // must not redraw a page the user went on to (and lose what they typed).
+  const here = location.hash;
+  const reload = () => {
+    if (location.hash === here && view.isConnected) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  };
   const run = async (verb, ids) => {
     const what = ids ? `${ids.length} selected job${ids.length === 1 ? '' : 's'}` : `all ${num(page.total)} dead jobs`;
     const question = verb === 'replay' ? `Replay ${what}? They run again from a fresh attempt.` : `Purge ${what}? They are deleted for good.`;
