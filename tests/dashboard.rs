@@ -591,7 +591,7 @@ async fn every_page_works_in_a_real_browser() {
     // A record whose hours code cannot read, waiting for review (its
     // notes try to inject markup the page must show as text).
     let unclear = json!({ "name": "Hope Pantry", "address": "12 Oak St, Camden, NJ 08102",
-        "hours": "Hours: 10am - noon | Days: Tuesday and Thursday when school is in session",
+        "hours": "Hours: 10am - noon, office 1pm - 4pm | Days: Tuesday and Thursday when school is in session",
         "notes": "<b id=injected>bold</b>" });
     let (s, b) = api
         .post("/v1/jobs", json!({"job_type": "hsds_alignment", "id": "review-me", "payload": {"raw_data": unclear, "review": true}}))

@@ -1073,22 +1073,22 @@ async fn free_text_and_lists_of_sites_are_mapped_without_an_llm_call() {
     );
 }
 
-/// Hours the parser cannot read go to the LLM as one small question with a
-/// schema of a few fields, never the whole HSDS schema.
+/// Hours the parser cannot read go to the LLM as a choice among the pieces
+/// of the record's own text the parser reads (an enum, plus "none"), never
+/// as a schedule to write; with nothing to choose from, nothing is asked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreadable_hours_ask_one_narrow_question() {
+async fn unreadable_hours_ask_a_choice_among_the_records_own_pieces() {
     let (s, q) = setup(None).await;
-    s.fake.always(Answer::content(
-        &json!({ "schedules": [
-            { "freq": "MONTHLY", "byday": "3MO", "opens_at": "10:00", "closes_at": "12:00" },
-            { "freq": "WEEKLY", "byday": "Hourly", "opens_at": "15:38", "closes_at": "09:00" }
-        ] })
-        .to_string(),
-    ));
+    // The fake picks the first candidate it is offered.
+    s.fake.respond_with(|body| {
+        let options =
+            &body["response_format"]["json_schema"]["schema"]["properties"]["choice"]["enum"];
+        Answer::content(&json!({ "choice": options[0] }).to_string())
+    });
+    let notes = "Hours: 10am - noon, office 1pm - 4pm | Days: Tuesday and Thursday when school is in session";
     let raw = json!({
         "name": "Seventh Day Adventist Church", "address": "162 Kapiolani St",
-        "city": "Hilo", "state": "HI", "zip": "96720", "services": ["Food Pantry"],
-        "notes": "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)"
+        "city": "Hilo", "state": "HI", "zip": "96720", "notes": notes
     });
     // Unasked (the default), the text stays, listed as unsettled.
     let sub = q.submit(map_first(&raw)).await.unwrap();
@@ -1097,31 +1097,65 @@ async fn unreadable_hours_ask_one_narrow_question() {
     assert_eq!((s.fake.calls(), r["llm_questions"].as_u64()), (0, Some(0)));
     assert_eq!(r["unsettled"][0]["from"], "/notes", "{r:#}");
     let kept = &r["hsds"]["location"][0]["schedules"][0];
-    assert_eq!(kept["description"], raw["notes"]);
+    assert_eq!(kept["description"], notes);
     assert!(kept.get("byday").is_none() && kept.get("opens_at").is_none());
-    let mut ask = map_first(&raw);
-    let mut payload: Value = serde_json::from_str(&ask.payload).unwrap();
-    payload["ask_llm"] = json!(true);
-    ask.payload = payload.to_string();
-    let sub = q.submit(ask).await.unwrap();
+    let asking = |raw: &Value| {
+        let mut ask = map_first(raw);
+        let mut payload: Value = serde_json::from_str(&ask.payload).unwrap();
+        payload["ask_llm"] = json!(true);
+        ask.payload = payload.to_string();
+        ask
+    };
+    let sub = q.submit(asking(&raw)).await.unwrap();
     let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
     assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
     assert_eq!(s.fake.calls(), 1, "one question");
     let body = &s.fake.seen()[0].body;
     let schema = &body["response_format"]["json_schema"]["schema"];
-    assert_eq!(schema["required"], json!(["schedules"]), "{body:#}");
-    assert!(schema.to_string().len() < 1500, "a small schema: {schema}");
-    assert_eq!(body["max_tokens"], 300);
+    assert_eq!(
+        schema["properties"]["choice"]["enum"],
+        json!([
+            "tuesday and thursday 10am - noon",
+            "tuesday and thursday 1pm - 4pm",
+            "none"
+        ]),
+        "{body:#}"
+    );
+    assert_eq!(body["max_tokens"], 60);
     let r = result(job);
-    assert_eq!(r["llm_questions"], 1);
-    let schedules = r["hsds"]["location"][0]["schedules"].as_array().unwrap();
-    assert_eq!(schedules.len(), 1, "the invalid schedule is dropped: {r:#}");
-    assert_eq!(schedules[0]["byday"], "3MO");
+    assert_eq!(
+        (r["llm_questions"].as_u64(), &r["unsettled"]),
+        (Some(1), &json!([])),
+        "{r:#}"
+    );
+    let chosen = &r["hsds"]["location"][0]["schedules"][0];
+    assert_eq!(
+        (chosen["byday"].as_str(), chosen["closes_at"].as_str()),
+        (Some("TU,TH"), Some("12:00"))
+    );
+    assert_eq!(chosen["description"], notes);
     let p = &r["provenance"]["/location/0/schedules/0/byday"];
     assert_eq!(
         (p["source"].as_str(), p["how"].as_str()),
         (Some("raw:/notes"), Some("llm"))
     );
+
+    // "none" keeps nothing: the text stays unsettled.
+    s.fake
+        .respond_with(|_| Answer::content(r#"{"choice": "none"}"#));
+    let mut other = raw.clone();
+    other["name"] = json!("Another Church");
+    let sub = q.submit(asking(&other)).await.unwrap();
+    let r = result(&wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0]);
+    assert_eq!((s.fake.calls(), r["llm_questions"].as_u64()), (2, Some(1)));
+    assert_eq!(r["unsettled"][0]["from"], "/notes", "{r:#}");
+    // Nothing in the text the parser reads: nothing to choose, no call.
+    let vague = json!({ "name": "B", "address": "1 Main St, Hilo, HI 96720",
+        "notes": "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)" });
+    let sub = q.submit(asking(&vague)).await.unwrap();
+    let r = result(&wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0]);
+    assert_eq!((s.fake.calls(), r["llm_questions"].as_u64()), (2, Some(0)));
+    assert_eq!(r["unsettled"][0]["from"], "/notes", "{r:#}");
 }
 
 /// The content store's key covers the plugin's version: a new build of the

@@ -122,3 +122,106 @@ async fn a_known_field_the_mapper_did_not_place_is_unsettled() {
     );
     assert_eq!(s.fake.calls(), 0);
 }
+
+/// Opening hours code cannot settle, each with the schedule a person takes
+/// from it (`byday opens-closes`): the day in one labelled part, two time
+/// ranges in another (one of them not the pantry's), and words around them
+/// the parser does not know.
+const SPLIT_HOURS: &[(&str, &str)] = &[
+    (
+        "Pantry 10am - noon, office 1pm - 4pm | Days: Tuesday and Thursday when school is in session",
+        "TU,TH 10:00-12:00",
+    ),
+    (
+        "Food distribution 1pm-3pm; volunteers arrive 11am-1pm | Distribution day: every Friday unless it snows",
+        "FR 13:00-15:00",
+    ),
+    (
+        "Office 9am-12pm; pantry open 4:30-6:30 pm | Open on Wednesday evenings during the school year",
+        "WE 16:30-18:30",
+    ),
+    (
+        "Pantry hours: 8-10 am. Clothing closet 10-11 am | Day: Saturday mornings, weather permitting",
+        "SA 08:00-10:00",
+    ),
+    (
+        "Groceries 5pm - 7pm, hot meal 7pm - 8pm | Days: Mon and Wed, while supplies last",
+        "MO,WE 17:00-19:00",
+    ),
+    (
+        "Pantry: 9:00 am - 11:30 am; office: 1:00 pm - 3:00 pm | Day: Monday (except holidays)",
+        "MO 09:00-11:30",
+    ),
+    (
+        "Food pantry 2-4pm, senior lunch 11am-1pm | Thursdays when the truck comes",
+        "TH 14:00-16:00",
+    ),
+    (
+        "Serving 11am-1pm, choir practice 2pm-3pm | Serving on Sundays after the service",
+        "SU 11:00-13:00",
+    ),
+];
+
+/// With `ask_llm`, a real model (`DECKHAND_TEST_LLM_URL`, e.g. SmolLM2
+/// from `../shared/tools/local-llm.sh`) is asked to choose among the
+/// pieces of the record's own text the parser reads: the server enforces
+/// the choice (every asked record completes, no schedule outside the
+/// candidates), and the share of answers kept and right is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_llm_chooses_among_the_records_own_pieces() {
+    let Ok(url) = std::env::var("DECKHAND_TEST_LLM_URL") else {
+        eprintln!("DECKHAND_TEST_LLM_URL is not set: the real-LLM choice run is skipped");
+        return;
+    };
+    let (s, q) = setup(Some(&url)).await;
+    let mut ids = Vec::new();
+    for (i, (hours, _)) in SPLIT_HOURS.iter().enumerate() {
+        let raw = json!({ "name": format!("Pantry {i}"), "address": "1 Main St, Camden, NJ 08102",
+                          "hours": hours });
+        let sub = q
+            .submit(SubmitRequest {
+                job_type: "hsds_alignment".into(),
+                payload: json!({ "raw_data": raw, "ask_llm": true }).to_string(),
+                max_retries: Some(0),
+                ..SubmitRequest::default()
+            })
+            .await
+            .unwrap();
+        ids.push(sub.id);
+    }
+    let jobs = wait(&q, &s, &ids, 1200).await;
+    let (mut asked, mut kept, mut right) = (0, 0, 0);
+    for (job, (hours, expected)) in jobs.iter().zip(SPLIT_HOURS) {
+        assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+        let r = result(job);
+        asked += r["llm_questions"].as_u64().unwrap_or(0);
+        let got: Vec<String> = r["hsds"]["location"][0]["schedules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s.get("byday").is_some())
+            .map(|s| {
+                format!(
+                    "{} {}-{}",
+                    s["byday"].as_str().unwrap_or(""),
+                    s["opens_at"].as_str().unwrap_or(""),
+                    s["closes_at"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        if !got.is_empty() {
+            kept += 1;
+            right += usize::from(got == [expected.to_string()]);
+        }
+        eprintln!("{hours:?}: chose {got:?} (expected {expected})");
+    }
+    eprintln!(
+        "choices: {asked} asked over {} records, {kept} kept, {right} kept and right",
+        SPLIT_HOURS.len()
+    );
+    assert_eq!(
+        asked as usize,
+        SPLIT_HOURS.len(),
+        "each record asks one choice"
+    );
+}

@@ -218,7 +218,7 @@ async fn a_bulk_run_with_review_waits_for_the_answer_and_ends_with_it() {
     let api = Api::new(&host);
     api.ready(&host).await;
     let unclear = json!({ "name": "Hope Pantry", "address": "12 Oak St, Camden, NJ 08102",
-        "hours": "Hours: 10am - noon | Days: Tuesday and Thursday when school is in session" });
+        "hours": "Hours: 10am - noon, office 1pm - 4pm | Days: Tuesday and Thursday when school is in session" });
     let clear = json!({ "name": "Elm Pantry", "address": "3 Elm St, Camden, NJ 08102",
         "hours": "Mon 9:00-11:00" });
     let (code, body) = api

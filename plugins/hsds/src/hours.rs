@@ -26,7 +26,7 @@ mod date;
 mod days;
 mod parts;
 
-pub use candidates::candidates;
+pub use candidates::{candidates, pairs};
 pub use date::starts_with_date;
 pub use parts::{combine, names_monthly_days};
 

@@ -7,9 +7,12 @@
 //! deterministic mapper first ([`mapped`]): every field placed by its key's
 //! meaning and its content, with provenance, and no LLM call. Opening
 //! hours code cannot read stay as text (a schedule's `description`) and
-//! are listed in the result's `unsettled`; with `"ask_llm": true` they go
-//! to the LLM as one small question each instead; with `"review": true`
-//! they go to a person (the job suspends until answered, [`review`]).
+//! are listed in the result's `unsettled`. With `"ask_llm": true` each is
+//! put to the LLM as a choice among the pieces of the record's own text
+//! that the hours parser reads (an `enum` the server enforces, plus
+//! "none"): the model picks, never writes. With `"review": true` what is
+//! still open goes to a person (the job suspends until answered,
+//! [`review`]).
 //!
 //! Free text is mapped too when it holds a whole US address with a name
 //! before it ("St. Anne Pantry, 88 Oak Ave, Dayton OH 45402. Call ..."):
@@ -109,9 +112,9 @@ impl Guest for Alignment {
             }
         };
         // `ask_llm`: whether hours code cannot read go to the LLM as a
-        // question (off by default: a small model's schedules were kept 0
-        // times of 21); unasked, their text stays as the schedule's
-        // description and the result lists them as `unsettled`.
+        // choice among the record's own pieces (off by default); unasked,
+        // their text stays as the schedule's description and the result
+        // lists them as `unsettled`.
         let ask = flag(&p, "ask_llm")?;
         // `review`: whether hours code cannot read go to a person (the
         // job suspends until answered; see `review.rs`).

@@ -1,6 +1,7 @@
-//! The mapper-first path: the deterministic mapping, small LLM questions for
-//! what it left (opening hours it could not read), repair, validation, and
-//! the provenance of every value.
+//! The mapper-first path: the deterministic mapping; for what it left
+//! (opening hours it could not read) a choice put to the LLM among the
+//! record's own pieces, then a person's review; repair, validation, and the
+//! provenance of every value.
 
 use serde_json::{Value, json};
 
@@ -9,74 +10,57 @@ use crate::deckhand::plugin::types::JobError;
 use crate::review::Review;
 use hsds::mapper::{How, Mapping, Question, Source};
 
-/// Tokens one hours answer may take: four schedules fit in well under this.
-const HOURS_MAX_TOKENS: u32 = 300;
-/// Schedules one answer may hold.
-const HOURS_MAX_ITEMS: usize = 4;
+/// Tokens one answer may take: a choice is a few words.
+const CHOICE_MAX_TOKENS: u32 = 60;
+/// What the model answers when no candidate is right.
+const NONE: &str = "none";
 
-const HOURS_PROMPT: &str = "You read the opening hours of a food pantry. Answer with JSON only: \
-{\"schedules\": [...]}, one item per regular opening. freq is WEEKLY, or MONTHLY for \
-\"1st/2nd/3rd/4th/last <day>\". byday: two-letter days (MO,TU,WE,TH,FR,SA,SU) joined by \
-commas; for MONTHLY put the week number before the day (1MO, 3TU, -1FR for the last Friday). \
-opens_at and closes_at: 24-hour HH:MM. Use only times the text gives; if it gives none, \
-answer {\"schedules\": []}.";
+const CHOICE_PROMPT: &str = "You read the opening hours of a food pantry. The record says \
+what is quoted below. Choose the candidate that says when the pantry is open, copied exactly; \
+answer \"none\" if no candidate does. Answer with JSON only: {\"choice\": ...}.";
 
-/// The answer schema for an hours question: a few small fields.
-fn hours_schema() -> Value {
+/// The answer schema for a choice: one of `candidates`, or "none". The
+/// server enforces it, so the model cannot write a value the record lacks.
+fn choice_schema(candidates: &[String]) -> Value {
+    let mut options: Vec<Value> = candidates.iter().map(|c| json!(c)).collect();
+    options.push(json!(NONE));
     json!({
         "type": "object",
-        "properties": {
-            "schedules": {
-                "type": "array",
-                "maxItems": HOURS_MAX_ITEMS,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "freq": { "type": "string", "enum": ["WEEKLY", "MONTHLY"] },
-                        "byday": { "type": "string", "maxLength": 40 },
-                        "opens_at": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$" },
-                        "closes_at": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$" }
-                    },
-                    "required": ["freq", "byday", "opens_at", "closes_at"],
-                    "additionalProperties": false
-                }
-            }
-        },
-        "required": ["schedules"],
+        "properties": { "choice": { "type": "string", "enum": options } },
+        "required": ["choice"],
         "additionalProperties": false
     })
 }
 
-/// Whether a byday list is RFC 5545 days, with week numbers only for MONTHLY.
-fn valid_byday(byday: &str, monthly: bool) -> bool {
-    !byday.is_empty()
-        && byday.split(',').all(|token| {
-            let t = token.trim();
-            let (num, day) = t.split_at(t.len().saturating_sub(2));
-            ["MO", "TU", "WE", "TH", "FR", "SA", "SU"].contains(&day)
-                && (num.is_empty()
-                    || (monthly && matches!(num, "1" | "2" | "3" | "4" | "5" | "-1")))
-        })
+/// The candidates for `q` that the hours parser reads: what the model may
+/// choose among (none: nothing to ask).
+pub(crate) fn readable_candidates(q: &Question) -> Vec<String> {
+    hsds::hours::candidates(&q.text)
+        .into_iter()
+        .filter(|c| !hsds::hours::parse(c).schedules.is_empty())
+        .collect()
 }
 
-/// Asks the LLM the hours question; returns the schedules it gave that hold
-/// up (valid days, opening before closing), and the tokens it spent.
-fn ask_hours(q: &Question) -> Result<(Vec<Value>, u32, u32), JobError> {
+/// Asks the LLM to choose among `candidates` for the hours question `q`;
+/// returns the schedules of its choice (none for "none" or an answer
+/// outside the candidates), and the tokens it spent.
+fn ask_choice(q: &Question, candidates: &[String]) -> Result<(Vec<Value>, u32, u32), JobError> {
+    let listed: String = candidates.iter().map(|c| format!("- {c}\n")).collect();
     let answer = llm::generate(&Request {
         messages: vec![
             Message {
                 role: "system".into(),
-                content: HOURS_PROMPT.into(),
+                content: CHOICE_PROMPT.into(),
             },
             Message {
                 role: "user".into(),
-                content: format!("Opening hours: {}", q.text),
+                content: format!("The record: {:?}\nCandidates:\n{listed}- {NONE}", q.text),
             },
         ],
         model: None,
         temperature: Some(0.0),
-        max_tokens: Some(HOURS_MAX_TOKENS),
-        response_schema: Some(hours_schema().to_string()),
+        max_tokens: Some(CHOICE_MAX_TOKENS),
+        response_schema: Some(choice_schema(candidates).to_string()),
     })
     .map_err(|e| {
         use crate::deckhand::plugin::llm::LlmError;
@@ -91,26 +75,13 @@ fn ask_hours(q: &Question) -> Result<(Vec<Value>, u32, u32), JobError> {
         }
     })?;
     let value: Value = serde_json::from_str(&answer.content).unwrap_or_default();
-    let kept = value["schedules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|s| {
-            let monthly = s["freq"] == "MONTHLY";
-            let opens = s["opens_at"].as_str().unwrap_or_default();
-            let closes = s["closes_at"].as_str().unwrap_or_default();
-            valid_byday(s["byday"].as_str().unwrap_or_default(), monthly)
-                && !opens.is_empty()
-                && opens < closes
-        })
-        .take(HOURS_MAX_ITEMS)
-        .map(|s| {
-            json!({
-                "freq": s["freq"], "byday": s["byday"], "opens_at": s["opens_at"],
-                "closes_at": s["closes_at"], "description": q.text,
-            })
-        })
-        .collect();
+    let choice = value["choice"].as_str().unwrap_or(NONE);
+    // Checked again here: only a candidate, and only what the parser reads.
+    let kept = if candidates.iter().any(|c| c == choice) {
+        hsds::hours::parse(choice).schedules
+    } else {
+        Vec::new()
+    };
     Ok((
         kept,
         answer.usage.prompt_tokens,
@@ -155,57 +126,86 @@ fn keep_unsettled(mapping: &mut Mapping) -> Vec<Value> {
     unsettled
 }
 
-/// The mapper path, from mapping to result; `ask` puts what code could not
-/// read to the LLM, `review` (when not asking the LLM) to a person. A field `known` says the record holds that the
-/// document lacks is listed as unsettled (`kind: known_field`), never
-/// silently absent.
+/// Puts the hours questions that have readable candidates to the LLM as a
+/// choice; what it does not settle stays in `mapping.questions`. Returns
+/// the questions asked and the tokens spent.
+fn ask_llm(mapping: &mut Mapping) -> Result<(usize, u32, u32), JobError> {
+    let (mut asked, mut prompt_tokens, mut completion_tokens) = (0, 0, 0);
+    for q in std::mem::take(&mut mapping.questions) {
+        let candidates = readable_candidates(&q);
+        if candidates.is_empty() {
+            // Nothing in the record to choose from: nothing to ask.
+            mapping.questions.push(q);
+            continue;
+        }
+        asked += 1;
+        let (schedules, p, c) = ask_choice(&q, &candidates)?;
+        prompt_tokens += p;
+        completion_tokens += c;
+        if schedules.is_empty() {
+            mapping.questions.push(q);
+        } else {
+            place_chosen(mapping, &q, schedules);
+        }
+    }
+    Ok((asked, prompt_tokens, completion_tokens))
+}
+
+/// The LLM's chosen schedules at the question's location: the values its
+/// choice gave (`how: llm`), the record's text as their description.
+fn place_chosen(mapping: &mut Mapping, q: &Question, schedules: Vec<Value>) {
+    let Some(list) = schedules_at(&mut mapping.draft, q.location) else {
+        return;
+    };
+    for mut s in schedules {
+        let i = list.len();
+        s["description"] = json!(q.text);
+        for key in ["freq", "byday", "opens_at", "closes_at", "description"] {
+            let how = if key == "description" {
+                How::Copied
+            } else {
+                How::Llm
+            };
+            mapping.provenance.insert(
+                format!("/location/{}/schedules/{i}/{key}", q.location),
+                Source {
+                    source: format!("raw:{}", q.from),
+                    how,
+                },
+            );
+        }
+        list.push(s);
+    }
+}
+
+/// The mapper path, from mapping to result. What code could not read goes
+/// to the LLM as a choice among the record's own pieces (`ask`), then what
+/// is still open to a person (`review`); what nobody settled stays as text
+/// and is listed as unsettled. A field `known` says the record holds that
+/// the document lacks is listed as unsettled too (`kind: known_field`),
+/// never silently absent.
 pub fn align(
     mut mapping: Mapping,
     seed: &str,
     (ask, review): (bool, Option<&Review>),
     known: Option<&serde_json::Map<String, Value>>,
 ) -> Result<String, JobError> {
-    let (mut prompt_tokens, mut completion_tokens) = (0, 0);
-    // A person's answers first; what they leave open stays unsettled.
+    // A person's answers first: a resumed attempt asks nobody again.
     let reviewed = match review.and_then(|r| r.answers.as_ref()) {
         Some(answers) => crate::review::apply(&mut mapping, answers),
         None => Vec::new(),
     };
-    let to_review = review.filter(|r| r.answers.is_none() && !ask && !mapping.questions.is_empty());
+    let resumed = review.is_some_and(|r| r.answers.is_some());
+    let (asked, prompt_tokens, completion_tokens) = if ask && !resumed {
+        ask_llm(&mut mapping)?
+    } else {
+        (0, 0, 0)
+    };
+    let to_review = review.filter(|r| r.answers.is_none() && !mapping.questions.is_empty());
     if let Some(review) = to_review {
         crate::review::suspend(review, &mapping.questions)?;
     }
-    let mut unsettled = if ask {
-        Vec::new()
-    } else {
-        keep_unsettled(&mut mapping)
-    };
-    let asked = mapping.questions.len();
-    for q in mapping.questions.clone() {
-        let (schedules, p, c) = ask_hours(&q)?;
-        prompt_tokens += p;
-        completion_tokens += c;
-        if let Some(list) = schedules_at(&mut mapping.draft, q.location) {
-            for s in schedules {
-                let i = list.len();
-                for key in ["freq", "byday", "opens_at", "closes_at", "description"] {
-                    let how = if key == "description" {
-                        How::Copied
-                    } else {
-                        How::Llm
-                    };
-                    mapping.provenance.insert(
-                        format!("/location/{}/schedules/{i}/{key}", q.location),
-                        Source {
-                            source: format!("raw:{}", q.from),
-                            how,
-                        },
-                    );
-                }
-                list.push(s);
-            }
-        }
-    }
+    let mut unsettled = keep_unsettled(&mut mapping);
     let repaired = hsds::repair::repair(&mapping.draft, seed).map_err(JobError::Fail)?;
     if let Some((count, errors)) = crate::hsds_errors(&repaired.document)? {
         return Err(JobError::Fail(format!(
@@ -243,11 +243,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn byday_lists() {
-        assert!(valid_byday("MO,WE", false));
-        assert!(valid_byday("1SA,3SA", true));
-        assert!(!valid_byday("1SA", false));
-        assert!(!valid_byday("Hourly", false));
-        assert!(!valid_byday("", false));
+    fn the_choice_schema_lists_the_candidates_and_none() {
+        let schema = choice_schema(&["Tue 10-12".to_string()]);
+        assert_eq!(
+            schema["properties"]["choice"]["enum"],
+            json!(["Tue 10-12", "none"])
+        );
+        assert_eq!(schema["required"], json!(["choice"]));
+    }
+
+    #[test]
+    fn only_candidates_the_parser_reads_are_offered() {
+        let q = Question {
+            kind: "hours",
+            location: 0,
+            from: "/hours".into(),
+            text: "Hours: 10am - noon | Days: Tuesday and Thursday when school is in session"
+                .into(),
+        };
+        assert_eq!(
+            readable_candidates(&q),
+            ["tuesday and thursday 10am - noon"]
+        );
     }
 }

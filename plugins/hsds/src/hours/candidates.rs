@@ -12,8 +12,20 @@ const MAX_CANDIDATES: usize = 8;
 /// the hours parser reads the pair; then the pieces that speak of opening
 /// times (a line, a `;` or `|` part, a sentence), as written.
 pub fn candidates(text: &str) -> Vec<String> {
+    let mut out = pairs(text);
+    for piece in pieces(text) {
+        if !out.contains(&piece) {
+            out.push(piece);
+        }
+    }
+    out.truncate(MAX_CANDIDATES);
+    out
+}
+
+/// The days a piece without times names, each joined with each time range
+/// a piece without days gives, where the hours parser reads the pair.
+pub fn pairs(text: &str) -> Vec<String> {
     let pieces = pieces(text);
-    // Days from pieces without times, times from pieces without days.
     let days: Vec<String> = pieces
         .iter()
         .filter(|p| range_spans(p).is_empty())
@@ -25,23 +37,14 @@ pub fn candidates(text: &str) -> Vec<String> {
         .flat_map(|p| range_spans(p))
         .collect();
     let mut out: Vec<String> = Vec::new();
-    let mut add = |c: String, out: &mut Vec<String>| {
-        if !out.contains(&c) {
-            out.push(c);
-        }
-    };
     for d in &days {
         for r in &ranges {
             let pair = format!("{d} {r}");
-            if !parse(&pair).schedules.is_empty() {
-                add(pair, &mut out);
+            if !out.contains(&pair) && !parse(&pair).schedules.is_empty() {
+                out.push(pair);
             }
         }
     }
-    for piece in pieces {
-        add(piece, &mut out);
-    }
-    out.truncate(MAX_CANDIDATES);
     out
 }
 

@@ -423,6 +423,27 @@ fn schedules(
             let l = u.to_lowercase();
             l.chars().any(|c| c.is_ascii_digit()) && classify::phone(u).is_none()
         });
+        // The days one part names and the one time range another gives,
+        // when that pairing is the only one: code's reading, not a question.
+        let paired = hours::pairs(&text);
+        if worth_asking && out.is_empty() && paired.len() == 1 {
+            for mut s in hours::parse(&paired[0]).schedules {
+                s["description"] = json!(text);
+                let i = out.len();
+                for key in ["freq", "byday", "opens_at", "closes_at", "description"] {
+                    let how = if key == "description" {
+                        How::Copied
+                    } else {
+                        How::Inferred
+                    };
+                    prov.insert(
+                        format!("/location/{location}/schedules/{i}/{key}"),
+                        src(&pointer, how),
+                    );
+                }
+                out.push(s);
+            }
+        }
         if worth_asking && out.is_empty() {
             questions.push(Question {
                 kind: "hours",
