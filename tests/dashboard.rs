@@ -572,6 +572,26 @@ fn screenshot_dir() -> std::path::PathBuf {
     root().join("target/ui-screenshots")
 }
 
+/// A record whose hours code cannot settle, waiting for review (its notes
+/// try to inject markup the page must show as text).
+async fn review_me(api: &Api) {
+    let unclear = json!({ "name": "Hope Pantry", "address": "12 Oak St, Camden, NJ 08102",
+        "hours": "Hours: 10am - noon, office 1pm - 4pm | Days: Tuesday and Thursday when school is in session",
+        "notes": "<b id=injected>bold</b>" });
+    let (s, b) = api
+        .post("/v1/jobs", json!({"job_type": "hsds_alignment", "id": "review-me", "payload": {"raw_data": unclear, "review": true}}))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while api.get("/v1/jobs/review-me").await.1["status"] != "suspended" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "review-me never suspended"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_works_in_a_real_browser() {
     const TOKEN: &str = "browser-token";
@@ -588,23 +608,7 @@ async fn every_page_works_in_a_real_browser() {
         .await;
     assert_eq!(s, 201, "{b}");
     api.wait(&["replay-me"]).await;
-    // A record whose hours code cannot read, waiting for review (its
-    // notes try to inject markup the page must show as text).
-    let unclear = json!({ "name": "Hope Pantry", "address": "12 Oak St, Camden, NJ 08102",
-        "hours": "Hours: 10am - noon, office 1pm - 4pm | Days: Tuesday and Thursday when school is in session",
-        "notes": "<b id=injected>bold</b>" });
-    let (s, b) = api
-        .post("/v1/jobs", json!({"job_type": "hsds_alignment", "id": "review-me", "payload": {"raw_data": unclear, "review": true}}))
-        .await;
-    assert_eq!(s, 201, "{b}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while api.get("/v1/jobs/review-me").await.1["status"] != "suspended" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "review-me never suspended"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    review_me(&api).await;
     // A file that is not a component, which the plugins page lists as a
     // load error.
     install(&dir.path().join("broken.wasm"), b"not a component");

@@ -39,6 +39,56 @@ fn start_host(name: &str, redis: &TestRedis, dir: &std::path::Path) -> Host {
     Host::start(name, &redis.url(), dir, &[])
 }
 
+/// Resumes suspended job `id` with `deckhand resume TOKEN --value FILE`,
+/// then checks a second resume is refused.
+async fn resume_by_cli(api: &Api, redis: &TestRedis, id: &str) {
+    let suspended = until_status(api, id, "suspended").await;
+    let token = suspended["wait"]["token"].as_str().unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), r#"{"day": "Tuesday"}"#).unwrap();
+    let resume = || {
+        deckhand()
+            .args(["resume", token, "--value"])
+            .arg(file.path())
+            .args(["--redis-url", &redis.url()])
+            .output()
+            .unwrap()
+    };
+    let out = resume();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let done = until_status(api, id, "completed").await;
+    assert!(
+        done["result"].as_str().unwrap().contains("Tuesday"),
+        "{done}"
+    );
+    let out = resume();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already ended"), "{}", stderr(&out));
+}
+
+/// Resumes that are refused write nothing: a token that does not parse,
+/// one that names the job with the wrong secret, a value that is not JSON.
+async fn refusals_write_nothing(api: &Api, token: &str) {
+    let (code, body) = api.post("/v1/tokens/not-a-token", json!(1)).await;
+    assert_eq!(
+        (code, &body["error"]["code"]),
+        (400, &json!("invalid_request")),
+        "{body}"
+    );
+    let forged = format!("{}{}", "0".repeat(32), &token[32..]);
+    let (code, body) = api.post(&format!("/v1/tokens/{forged}"), json!(1)).await;
+    assert_eq!(
+        (code, &body["error"]["code"]),
+        (404, &json!("unknown_token")),
+        "{body}"
+    );
+    let (code, _) = api
+        .raw(&format!("/v1/tokens/{token}"), b"{oops".to_vec())
+        .await;
+    assert_eq!(code, 400);
+    until_status(api, "w1", "suspended").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_job_holds_no_slot_survives_kill_and_restart_and_resumes_once() {
     let mut redis = TestRedis::start();
@@ -84,27 +134,7 @@ async fn a_suspended_job_holds_no_slot_survives_kill_and_restart_and_resumes_onc
     let w1 = until_status(&api, "w1", "suspended").await;
     let token = w1["wait"]["token"].as_str().unwrap().to_string();
 
-    // Refusals write nothing: a token that does not parse, one that names
-    // the job with the wrong secret, a value that is not JSON.
-    let (code, body) = api.post("/v1/tokens/not-a-token", json!(1)).await;
-    assert_eq!(
-        (code, &body["error"]["code"]),
-        (400, &json!("invalid_request")),
-        "{body}"
-    );
-    let forged = format!("{}{}", "0".repeat(32), &token[32..]);
-    let (code, body) = api.post(&format!("/v1/tokens/{forged}"), json!(1)).await;
-    assert_eq!(
-        (code, &body["error"]["code"]),
-        (404, &json!("unknown_token")),
-        "{body}"
-    );
-    let (code, _) = api
-        .raw(&format!("/v1/tokens/{token}"), b"{oops".to_vec())
-        .await;
-    assert_eq!(code, 400);
-    until_status(&api, "w1", "suspended").await;
-
+    refusals_write_nothing(&api, &token).await;
     // Resumed by the API: it runs again with the value, once.
     let (code, body) = api
         .post(&format!("/v1/tokens/{token}"), json!({ "day": "Monday" }))
@@ -127,28 +157,7 @@ async fn a_suspended_job_holds_no_slot_survives_kill_and_restart_and_resumes_onc
     );
 
     // Resumed by the CLI, from a file; a second time is refused.
-    let w2 = until_status(&api, "w2", "suspended").await;
-    let token = w2["wait"]["token"].as_str().unwrap();
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), r#"{"day": "Tuesday"}"#).unwrap();
-    let resume = || {
-        deckhand()
-            .args(["resume", token, "--value"])
-            .arg(file.path())
-            .args(["--redis-url", &redis.url()])
-            .output()
-            .unwrap()
-    };
-    let out = resume();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let done = until_status(&api, "w2", "completed").await;
-    assert!(
-        done["result"].as_str().unwrap().contains("Tuesday"),
-        "{done}"
-    );
-    let out = resume();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("already ended"), "{}", stderr(&out));
+    resume_by_cli(&api, &redis, "w2").await;
     let (_, stats) = api.get("/v1/overview").await;
     assert_eq!(stats["stats"]["resumed"], 2, "{stats}");
     assert_eq!(stats["suspended"], 0, "{stats}");
@@ -284,4 +293,77 @@ async fn a_bulk_run_with_review_waits_for_the_answer_and_ends_with_it() {
         Some(false),
         "{report}"
     );
+}
+
+/// suspend.lua's branches, through the queue's API: a lost lease is
+/// refused (nothing written), the same call again after a lost reply is
+/// answered as before, and a cancel takes a suspended job off the waits.
+mod scripts {
+    use std::time::Duration;
+
+    use crate::common::queue_with_types;
+    use crate::common::redis::TestRedis;
+    use deckhand::job::{OnTimeout, Wait, WaitToken};
+    use deckhand::queue::{Ack, JobStatus, QueueConfig, Resumed, SubmitRequest};
+
+    #[tokio::test]
+    async fn a_lost_lease_cannot_suspend_and_a_repeated_call_is_answered_the_same() {
+        let redis = TestRedis::start();
+        let q = queue_with_types(&redis.url(), QueueConfig::default(), "h", &["x"]).await;
+        for id in ["a", "b"] {
+            let req = SubmitRequest {
+                id: Some(id.into()),
+                job_type: "x".into(),
+                payload: "{}".into(),
+                ..Default::default()
+            };
+            q.submit(req).await.unwrap();
+        }
+        let claimed = q
+            .claim("h", &["x"], 2, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let wait = Wait::new("w".into(), "{}".into(), 60_000, OnTimeout::Fail).unwrap();
+        let (a, b) = (&claimed[0], &claimed[1]);
+        let token = WaitToken::new(&a.id);
+        let first = q.suspend(a, &wait, &token, "{}", "v").await.unwrap();
+        assert_eq!(first, Ack::Recorded(JobStatus::Suspended));
+        let again = q.suspend(a, &wait, &token, "{}", "v").await.unwrap();
+        assert_eq!(
+            again,
+            Ack::Recorded(JobStatus::Suspended),
+            "the same call again"
+        );
+        let other = WaitToken::new(&a.id);
+        assert_eq!(
+            q.suspend(a, &wait, &other, "{}", "v").await.unwrap(),
+            Ack::Stale
+        );
+        // A lease taken over by another claim: refused, the job untouched.
+        let mut lost = b.clone();
+        lost.token = format!("{}-x", b.token);
+        let token_b = WaitToken::new(&b.id);
+        assert_eq!(
+            q.suspend(&lost, &wait, &token_b, "{}", "v").await.unwrap(),
+            Ack::Stale
+        );
+        assert_eq!(
+            q.get(&b.id).await.unwrap().unwrap().status,
+            JobStatus::Running
+        );
+        assert_eq!(
+            q.running_by_type().await.unwrap()["x"],
+            1,
+            "a's slot is free"
+        );
+        // A cancelled suspended job leaves the waits: its token ends.
+        q.cancel(&a.id).await.unwrap();
+        assert_eq!(q.figures().await.unwrap().suspended, 0);
+        let resumed = q.resume_wait(&token.to_string(), "1").await.unwrap();
+        assert_eq!(resumed, Resumed::Ended);
+        assert_eq!(
+            q.resume_wait(&token_b.to_string(), "1").await.unwrap(),
+            Resumed::Unknown
+        );
+    }
 }

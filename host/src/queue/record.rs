@@ -198,16 +198,7 @@ impl JobRecord {
         let metadata = take(field::METADATA)
             .and_then(|m| serde_json::from_str(&m).ok())
             .unwrap_or_default();
-        let wait = match (take(field::WAIT_TOKEN), take(field::WAIT_UNTIL)) {
-            (Some(token), Some(until)) if status == JobStatus::Suspended => Some(WaitState {
-                token,
-                name: take(field::WAIT_NAME).unwrap_or_default(),
-                question: take(field::WAIT_QUESTION).unwrap_or_else(|| "{}".into()),
-                until: number(Some(until), field::WAIT_UNTIL)?.unwrap_or(0),
-                on_timeout: take(field::WAIT_POLICY).unwrap_or_default(),
-            }),
-            _ => None,
-        };
+        let wait = wait_state(status, &mut take)?;
         let record = JobRecord {
             status,
             job_type,
@@ -251,6 +242,29 @@ impl JobRecord {
         };
         Ok(record)
     }
+}
+
+/// A suspended job's wait, from its record's fields (`take` removes one).
+fn wait_state(
+    status: JobStatus,
+    take: &mut impl FnMut(&str) -> Option<String>,
+) -> Result<Option<WaitState>, String> {
+    if status != JobStatus::Suspended {
+        return Ok(None);
+    }
+    let (Some(token), Some(until)) = (take(field::WAIT_TOKEN), take(field::WAIT_UNTIL)) else {
+        return Ok(None);
+    };
+    let until = until
+        .parse::<u64>()
+        .map_err(|_| format!("{} is {until:?}", field::WAIT_UNTIL))?;
+    Ok(Some(WaitState {
+        token,
+        name: take(field::WAIT_NAME).unwrap_or_default(),
+        question: take(field::WAIT_QUESTION).unwrap_or_else(|| "{}".into()),
+        until,
+        on_timeout: take(field::WAIT_POLICY).unwrap_or_default(),
+    }))
 }
 
 impl ErrorEntry {

@@ -99,18 +99,7 @@ impl Guest for Alignment {
                 .ok()
                 .filter(Value::is_object),
         };
-        // `path`: "mapper" (the default: mapper first, small questions) or
-        // "llm" (the whole record to the LLM with the full schema).
-        let full_schema = match p.get("path") {
-            None | Some(Value::Null) => false,
-            Some(Value::String(s)) if s == "mapper" => false,
-            Some(Value::String(s)) if s == "llm" => true,
-            Some(other) => {
-                return Err(JobError::Fail(format!(
-                    "`path` must be \"mapper\" or \"llm\", not {other}"
-                )));
-            }
-        };
+        let full_schema = full_schema(&p)?;
         // `ask_llm`: whether hours code cannot read go to the LLM as a
         // choice among the record's own pieces (off by default); unasked,
         // their text stays as the schedule's description and the result
@@ -246,6 +235,19 @@ fn hsds_errors(document: &Value) -> Result<Option<(usize, String)>, JobError> {
         feedback.push_str(&format!("\n- and {more} more"));
     }
     Ok(Some((errors.len(), feedback)))
+}
+
+/// `path`: "mapper" (the default: mapper first, small questions) or "llm"
+/// (the whole record to the LLM with the full schema): whether it is "llm".
+fn full_schema(p: &Value) -> Result<bool, JobError> {
+    match p.get("path") {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::String(s)) if s == "mapper" => Ok(false),
+        Some(Value::String(s)) if s == "llm" => Ok(true),
+        Some(other) => Err(JobError::Fail(format!(
+            "`path` must be \"mapper\" or \"llm\", not {other}"
+        ))),
+    }
 }
 
 /// A true-or-false payload field; absent or null is false.

@@ -423,26 +423,8 @@ fn schedules(
             let l = u.to_lowercase();
             l.chars().any(|c| c.is_ascii_digit()) && classify::phone(u).is_none()
         });
-        // The days one part names and the one time range another gives,
-        // when that pairing is the only one: code's reading, not a question.
-        let paired = hours::pairs(&text);
-        if worth_asking && out.is_empty() && paired.len() == 1 {
-            for mut s in hours::parse(&paired[0]).schedules {
-                s["description"] = json!(text);
-                let i = out.len();
-                for key in ["freq", "byday", "opens_at", "closes_at", "description"] {
-                    let how = if key == "description" {
-                        How::Copied
-                    } else {
-                        How::Inferred
-                    };
-                    prov.insert(
-                        format!("/location/{location}/schedules/{i}/{key}"),
-                        src(&pointer, how),
-                    );
-                }
-                out.push(s);
-            }
+        if worth_asking && out.is_empty() {
+            out.extend(only_pairing(&text, &pointer, location, prov));
         }
         if worth_asking && out.is_empty() {
             questions.push(Question {
@@ -452,6 +434,38 @@ fn schedules(
                 text,
             });
         }
+    }
+    out
+}
+
+/// The days one part of `text` names with the one time range another
+/// gives, when that pairing is the only one: code's reading, not a
+/// question (`how: inferred`, the whole text as the description).
+fn only_pairing(
+    text: &str,
+    pointer: &str,
+    location: usize,
+    prov: &mut BTreeMap<String, Source>,
+) -> Vec<Value> {
+    let paired = hours::pairs(text);
+    let [pair] = paired.as_slice() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for mut s in hours::parse(pair).schedules {
+        s["description"] = json!(text);
+        for key in ["freq", "byday", "opens_at", "closes_at", "description"] {
+            let how = if key == "description" {
+                How::Copied
+            } else {
+                How::Inferred
+            };
+            prov.insert(
+                format!("/location/{location}/schedules/{}/{key}", out.len()),
+                src(pointer, how),
+            );
+        }
+        out.push(s);
     }
     out
 }
