@@ -41,6 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "queue",
             "schedule",
             "telemetry",
+            "job",
         ],
     ),
     ("metrics", &["queue"]),
