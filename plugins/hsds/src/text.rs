@@ -49,7 +49,7 @@ pub fn plain(text: &str) -> String {
 }
 
 /// Zero-width characters scrapers copy from pages: they separate nothing.
-const ZERO_WIDTH: [char; 4] = ['\u{200b}', '\u{200c}', '\u{200d}', '\u{feff}'];
+pub(crate) const ZERO_WIDTH: [char; 4] = ['\u{200b}', '\u{200c}', '\u{200d}', '\u{feff}'];
 
 /// Lines made one text, white space runs one space. A line break between
 /// a line that ends in a letter or digit and one that starts in capitals

@@ -30,6 +30,9 @@ pub(super) struct Found {
     pub(super) street: Option<(String, Source)>,
     pub(super) street2: Option<(String, Source)>,
     pub(super) city: Option<(String, Source)>,
+    /// The city field broke after a leading compass word with a
+    /// zero-width character ("North\u{200b} Semmes"): two lines joined.
+    pub(super) city_break: bool,
     pub(super) state: Option<(String, Source)>,
     pub(super) zip: Option<(String, Source)>,
     pub(super) latitude: Option<(f64, Source)>,
@@ -251,6 +254,11 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
             Value::Number(n) if role == Role::Zip => n.to_string(),
             _ => continue,
         };
+        if role == Role::City
+            && let Value::String(raw) = &value
+        {
+            found.city_break |= super::tidy::broken_after_compass(raw);
+        }
         // A ZIP code of four digits lost its leading zero to a spreadsheet.
         let four_digits = text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit());
         let text = if role == Role::Zip && four_digits {

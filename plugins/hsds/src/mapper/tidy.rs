@@ -13,6 +13,7 @@ use crate::geo;
 /// Every check, in order.
 pub(super) fn address(f: &mut Found) {
     number_led_city(f);
+    compass_led_city(f);
     zip_against_state(f);
     zip_in_prose(f);
     state_of_zip(f);
@@ -116,6 +117,38 @@ fn number_led_city(f: &mut Found) {
     f.city = Some((city, city_source));
 }
 
+/// Whether a raw city field breaks after a leading compass word with a
+/// zero-width character ("North\u{200b} Semmes"): a page's two lines
+/// ("Schillinger Road North" / "Semmes") joined into one field.
+pub(super) fn broken_after_compass(raw: &str) -> bool {
+    let Some((first, _)) = raw.split_once(crate::text::ZERO_WIDTH) else {
+        return false;
+    };
+    COMPASS.contains(&first.trim().to_ascii_lowercase().as_str())
+}
+
+/// A city that starts with a compass word its field broke after (see
+/// [`broken_after_compass`]): the word ends the street. Without that
+/// break "North Little Rock" is a city and stays one.
+fn compass_led_city(f: &mut Found) {
+    let (true, Some((city, cs)), Some((street, ss))) = (f.city_break, &f.city, &f.street) else {
+        return;
+    };
+    let Some((first, rest)) = city.split_once(' ') else {
+        return;
+    };
+    if !COMPASS.contains(&first.to_ascii_lowercase().as_str()) || rest.trim().is_empty() {
+        return;
+    }
+    let how = |s: &Source| Source {
+        how: How::Normalised,
+        source: s.source.clone(),
+    };
+    let (street_source, city_source) = (how(ss), how(cs));
+    f.street = Some((format!("{street} {first}"), street_source));
+    f.city = Some((rest.trim().to_string(), city_source));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +177,25 @@ mod tests {
             v(&f.city).unwrap_or_default(),
             v(&f.zip),
         )
+    }
+
+    #[test]
+    fn a_compass_word_the_city_field_broke_after_ends_the_street() {
+        assert!(broken_after_compass("North\u{200b} Semmes"));
+        assert!(!broken_after_compass("North Little Rock"));
+        assert!(!broken_after_compass("Semmes\u{200b}"));
+        let mut f = found("3550 Schillinger Road", "North Semmes", "AL", "36575");
+        f.city_break = true;
+        address(&mut f);
+        let (street, city, _) = parts(&f);
+        assert_eq!(
+            (street.as_str(), city.as_str()),
+            ("3550 Schillinger Road North", "Semmes")
+        );
+        // Without the break, a city named "North ..." stays whole.
+        let mut f = found("1 Main St", "North Little Rock", "AR", "72114");
+        address(&mut f);
+        assert_eq!(parts(&f).1, "North Little Rock");
     }
 
     #[test]
