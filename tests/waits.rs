@@ -303,7 +303,7 @@ mod scripts {
 
     use crate::common::queue_with_types;
     use crate::common::redis::TestRedis;
-    use deckhand::job::{OnTimeout, Wait, WaitToken};
+    use deckhand::job::{JobFailure, OnTimeout, Wait, WaitToken};
     use deckhand::queue::{Ack, JobStatus, QueueConfig, Resumed, SubmitRequest};
 
     #[tokio::test]
@@ -364,6 +364,47 @@ mod scripts {
         assert_eq!(
             q.resume_wait(&token_b.to_string(), "1").await.unwrap(),
             Resumed::Unknown
+        );
+    }
+
+    /// A resumed attempt spends no retry: with one retry, the attempt a
+    /// resume started fails and is retried (counted without the resume it
+    /// would be the second attempt and out of retries).
+    #[tokio::test]
+    async fn a_resumed_attempt_spends_no_retry() {
+        let redis = TestRedis::start();
+        let q = queue_with_types(&redis.url(), QueueConfig::default(), "h", &["x"]).await;
+        let req = SubmitRequest {
+            id: Some("c".into()),
+            job_type: "x".into(),
+            payload: "{}".into(),
+            max_retries: Some(1),
+            ..Default::default()
+        };
+        q.submit(req).await.unwrap();
+        let lease = Duration::from_secs(60);
+        let first = q.claim("h", &["x"], 1, lease).await.unwrap().remove(0);
+        let wait = Wait::new("w".into(), "{}".into(), 60_000, OnTimeout::Fail).unwrap();
+        let token = WaitToken::new("c");
+        q.suspend(&first, &wait, &token, "{}", "v").await.unwrap();
+        let resumed = q.resume_wait(&token.to_string(), "\"go\"").await.unwrap();
+        assert_eq!(resumed, Resumed::Resumed);
+        let second = q.claim("h", &["x"], 1, lease).await.unwrap().remove(0);
+        assert_eq!(second.attempt, 2);
+        assert_eq!(
+            second.feedback.as_deref(),
+            Some(r#"{"resume":{"name":"w","value":"go"}}"#)
+        );
+        let failure = JobFailure::Retry {
+            message: "once more".into(),
+        };
+        let after = q.fail(&second, &failure, "h", "v").await.unwrap();
+        assert!(
+            matches!(
+                after,
+                Ack::Recorded(JobStatus::Scheduled | JobStatus::Pending)
+            ),
+            "{after:?}"
         );
     }
 }
