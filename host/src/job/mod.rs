@@ -14,6 +14,19 @@ pub use wait::{OnTimeout, Wait, WaitError, WaitToken};
 /// The longest job id, in bytes.
 pub const MAX_JOB_ID_LEN: usize = 256;
 
+/// Job ids: 1–256 printable ASCII characters, no spaces.
+pub fn valid_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_JOB_ID_LEN {
+        return Err(format!("{id:?} must be 1 to {MAX_JOB_ID_LEN} characters"));
+    }
+    if let Some(c) = id.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "{id:?} contains {c:?}; use printable ASCII without spaces"
+        ));
+    }
+    Ok(())
+}
+
 /// Why an attempt did not produce a result. The first three come from the
 /// plugin itself; the rest are the host ending a job that broke a rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]

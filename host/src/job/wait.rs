@@ -144,7 +144,7 @@ impl WaitToken {
     pub fn parse(text: &str) -> Result<WaitToken, WaitError> {
         let (secret, job_id) = text.split_once('.').ok_or(WaitError::Token)?;
         let hex = secret.len() == 32 && secret.bytes().all(|b| b.is_ascii_hexdigit());
-        if !hex || job_id.is_empty() || job_id.len() > crate::job::MAX_JOB_ID_LEN {
+        if !hex || crate::job::valid_id(job_id).is_err() {
             return Err(WaitError::Token);
         }
         Ok(WaitToken {
@@ -196,12 +196,14 @@ mod tests {
             WaitToken::parse(&text).map(|t| t.job_id).as_deref(),
             Ok("job.with.dots")
         );
+        let spaced = format!("{}.job id", "a".repeat(32));
         for bad in [
             "",
             "abc",
             "abc.job",
             &format!("{}.", "a".repeat(32)),
             &"a".repeat(40),
+            &spaced,
         ] {
             assert_eq!(WaitToken::parse(bad), Err(WaitError::Token), "{bad}");
         }

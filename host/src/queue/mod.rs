@@ -68,6 +68,7 @@ mod submit;
 mod tls;
 mod waits;
 
+pub use crate::job::valid_id;
 pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
 pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit, shareable};
 pub use dlq::DLQ_CHUNK;
@@ -81,7 +82,7 @@ pub use record::{Children, ErrorEntry, JobRecord, JobStatus, WaitState};
 pub use relay::GRACE as REMOTE_DEPENDENCY_GRACE;
 pub use retry::RetryStrategy;
 pub use schedules::{FIRE_BATCH, Fired, StoredSchedule};
-pub use submit::{BatchError, check_request, valid_id};
+pub use submit::{BatchError, check_request};
 pub use tls::TlsFiles;
 pub use waits::Resumed;
 

@@ -447,16 +447,3 @@ pub struct BatchError {
     pub index: usize,
     pub error: QueueError,
 }
-
-/// Job ids: 1–256 printable ASCII characters, no spaces.
-pub fn valid_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > MAX_ID_LEN {
-        return Err(format!("{id:?} must be 1 to {MAX_ID_LEN} characters"));
-    }
-    if let Some(c) = id.chars().find(|c| !c.is_ascii_graphic()) {
-        return Err(format!(
-            "{id:?} contains {c:?}; use printable ASCII without spaces"
-        ));
-    }
-    Ok(())
-}
