@@ -952,9 +952,14 @@ async fn bulk_fans_out_validates_reports_and_reruns_for_free() {
 
 /// An alignment on the default path: the mapper first.
 fn map_first(raw: &Value) -> SubmitRequest {
+    align_request(json!({ "raw_data": raw }))
+}
+
+/// An `hsds_alignment` job with `payload`, no retries.
+pub(crate) fn align_request(payload: Value) -> SubmitRequest {
     SubmitRequest {
         job_type: "hsds_alignment".into(),
-        payload: json!({ "raw_data": raw }).to_string(),
+        payload: payload.to_string(),
         max_retries: Some(0),
         ..SubmitRequest::default()
     }
@@ -1099,13 +1104,7 @@ async fn unreadable_hours_ask_a_choice_among_the_records_own_pieces() {
     let kept = &r["hsds"]["location"][0]["schedules"][0];
     assert_eq!(kept["description"], notes);
     assert!(kept.get("byday").is_none() && kept.get("opens_at").is_none());
-    let asking = |raw: &Value| {
-        let mut ask = map_first(raw);
-        let mut payload: Value = serde_json::from_str(&ask.payload).unwrap();
-        payload["ask_llm"] = json!(true);
-        ask.payload = payload.to_string();
-        ask
-    };
+    let asking = |raw: &Value| align_request(json!({ "raw_data": raw, "ask_llm": true }));
     let sub = q.submit(asking(&raw)).await.unwrap();
     let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
     assert_eq!(job.status, JobStatus::Completed, "{job:#?}");

@@ -4,12 +4,14 @@
 //! (schedules, phones, address line, city, state, ZIP code), values the
 //! record does not support, and LLM calls a record.
 
-use deckhand::queue::{JobStatus, Queue, SubmitRequest};
+use deckhand::queue::{JobStatus, Queue};
 use hsds::score::{Answer, Tally, score};
 use serde_json::{Value, json};
 
 use super::common::root;
-use super::hsds::{Record, other_scrapers, result, run_bulk_on, sample, setup, wait};
+use super::hsds::{
+    Record, align_request, other_scrapers, result, run_bulk_on, sample, setup, wait,
+};
 
 /// The hand-made answers for one input (`sample` or `other`), by record.
 pub(crate) fn answers(input: &str) -> Vec<Answer> {
@@ -99,15 +101,8 @@ async fn a_known_field_the_mapper_did_not_place_is_unsettled() {
     let raw = json!({ "name": "Hillside Pantry", "address": "5 Hill Rd, Albany, NY 12203",
                       "notes": "Ask at the side door" });
     let known = json!({ "name": "Hillside Pantry", "phone": "518-555-0100", "hours": true });
-    let sub = q
-        .submit(SubmitRequest {
-            job_type: "hsds_alignment".into(),
-            payload: json!({ "raw_data": raw, "known_fields": known }).to_string(),
-            max_retries: Some(0),
-            ..SubmitRequest::default()
-        })
-        .await
-        .unwrap();
+    let request = align_request(json!({ "raw_data": raw, "known_fields": known }));
+    let sub = q.submit(request).await.unwrap();
     let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
     assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
     let r = result(job);
@@ -177,15 +172,8 @@ async fn a_real_llm_chooses_among_the_records_own_pieces() {
     for (i, (hours, _)) in SPLIT_HOURS.iter().enumerate() {
         let raw = json!({ "name": format!("Pantry {i}"), "address": "1 Main St, Camden, NJ 08102",
                           "hours": hours });
-        let sub = q
-            .submit(SubmitRequest {
-                job_type: "hsds_alignment".into(),
-                payload: json!({ "raw_data": raw, "ask_llm": true }).to_string(),
-                max_retries: Some(0),
-                ..SubmitRequest::default()
-            })
-            .await
-            .unwrap();
+        let request = align_request(json!({ "raw_data": raw, "ask_llm": true }));
+        let sub = q.submit(request).await.unwrap();
         ids.push(sub.id);
     }
     let jobs = wait(&q, &s, &ids, 1200).await;
@@ -194,25 +182,16 @@ async fn a_real_llm_chooses_among_the_records_own_pieces() {
         assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
         let r = result(job);
         asked += r["llm_questions"].as_u64().unwrap_or(0);
-        let got: Vec<String> = r["hsds"]["location"][0]["schedules"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|s| s.get("byday").is_some())
-            .map(|s| {
-                format!(
-                    "{} {}-{}",
-                    s["byday"].as_str().unwrap_or(""),
-                    s["opens_at"].as_str().unwrap_or(""),
-                    s["closes_at"].as_str().unwrap_or("")
-                )
-            })
-            .collect();
-        if !got.is_empty() {
+        let answer = Answer {
+            schedules: vec![expected.to_string()],
+            ..Answer::default()
+        };
+        let got = score(&r["hsds"], &answer).field("schedules");
+        if got.found > 0 {
             kept += 1;
-            right += usize::from(got == [expected.to_string()]);
+            right += usize::from(got.recalled == got.expected && got.right == got.found);
         }
-        eprintln!("{hours:?}: chose {got:?} (expected {expected})");
+        eprintln!("{hours:?}: {got:?} (expected {expected})");
     }
     eprintln!(
         "choices: {asked} asked over {} records, {kept} kept, {right} kept and right",
