@@ -91,16 +91,19 @@ async fn bulk_output_against_the_hand_made_answers() {
     assert_eq!(s.fake.calls(), 0);
 }
 
-/// `known_fields` steer the mapper path too: a field the caller says the
-/// record holds that the document lacks is listed as unsettled, with the
-/// value it must have, never silently absent; one the document holds is
-/// not listed; no LLM is asked.
+/// `known_fields` steer the mapper path too: a value the caller gives that
+/// the mapper did not place is placed (provenance `known:<key>`); a field
+/// named without a value that nobody found is listed as unsettled, never
+/// silently absent; one the document holds is not listed; no LLM is asked
+/// unless asked for. With `ask_llm`, a known field the record's text offers
+/// candidates for is a choice among them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_known_field_the_mapper_did_not_place_is_unsettled() {
+async fn a_known_field_the_mapper_did_not_place_is_given_asked_or_unsettled() {
     let (s, q) = setup(None).await;
     let raw = json!({ "name": "Hillside Pantry", "address": "5 Hill Rd, Albany, NY 12203",
-                      "notes": "Ask at the side door" });
-    let known = json!({ "name": "Hillside Pantry", "phone": "518-555-0100", "hours": true });
+                      "notes": "Ask at the side door; dates at hillside.org/food" });
+    let known = json!({ "name": "Hillside Pantry", "phone": "518-555-0100", "hours": true,
+                        "website": true });
     let request = align_request(json!({ "raw_data": raw, "known_fields": known }));
     let sub = q.submit(request).await.unwrap();
     let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
@@ -110,11 +113,56 @@ async fn a_known_field_the_mapper_did_not_place_is_unsettled() {
         r["unsettled"],
         json!([
             { "kind": "known_field", "field": "hours", "text": null },
-            { "kind": "known_field", "field": "phone", "text": "518-555-0100" },
+            { "kind": "known_field", "field": "website", "text": null },
         ]),
         "{r:#}"
     );
+    assert_eq!(
+        r["hsds"]["location"][0]["phones"][0]["number"],
+        "(518) 555-0100"
+    );
+    let p = &r["provenance"]["/location/0/phones/0/number"];
+    assert_eq!(
+        (p["source"].as_str(), p["how"].as_str()),
+        (Some("known:phone"), Some("normalised"))
+    );
     assert_eq!(s.fake.calls(), 0);
+
+    // Asked: the website is a choice among the record's own web addresses
+    // (the fake picks the first); the hours have nothing to choose from.
+    s.fake.respond_with(|body| {
+        let options =
+            &body["response_format"]["json_schema"]["schema"]["properties"]["choice"]["enum"];
+        super::common::fake_llm::Answer::content(&json!({ "choice": options[0] }).to_string())
+    });
+    let request = align_request(json!({ "raw_data": raw, "known_fields": known, "ask_llm": true }));
+    let sub = q.submit(request).await.unwrap();
+    let r = result(&wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0]);
+    assert_eq!(
+        (s.fake.calls(), r["llm_questions"].as_u64()),
+        (1, Some(1)),
+        "{r:#}"
+    );
+    let body = &s.fake.seen()[0].body;
+    assert_eq!(
+        body["response_format"]["json_schema"]["schema"]["properties"]["choice"]["enum"],
+        json!(["hillside.org/food", "none"]),
+        "{body:#}"
+    );
+    assert_eq!(
+        r["hsds"]["organization"][0]["website"], "https://hillside.org/food",
+        "{r:#}"
+    );
+    let p = &r["provenance"]["/organization/0/website"];
+    assert_eq!(
+        (p["source"].as_str(), p["how"].as_str()),
+        (Some("raw:"), Some("llm"))
+    );
+    assert_eq!(
+        r["unsettled"],
+        json!([{ "kind": "known_field", "field": "hours", "text": null }]),
+        "{r:#}"
+    );
 }
 
 /// Opening hours code cannot settle, each with the schedule a person takes

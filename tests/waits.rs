@@ -215,10 +215,11 @@ async fn a_wait_that_runs_out_ends_as_its_policy_says() {
     assert_eq!(overview["stats"]["waits_timed_out"], 5, "{overview}");
 }
 
-/// Hours code cannot read, put to a person: the record's alignment waits
-/// (and so does its validation and the run's report); the answer, picked
-/// from the candidates, lands as a schedule with provenance `reviewed`, and
-/// validation then runs on the completed document.
+/// Hours code cannot read, and a known field it did not place, put to a
+/// person: the record's alignment waits (and so does its validation and the
+/// run's report); the answers, picked from the candidates, land as a
+/// schedule and a website with provenance `reviewed`, validation then runs
+/// on the completed document, and the report counts the answered review.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_run_with_review_waits_for_the_answer_and_ends_with_it() {
     let redis = TestRedis::start();
@@ -226,8 +227,9 @@ async fn a_bulk_run_with_review_waits_for_the_answer_and_ends_with_it() {
     let host = start_host("wait-r", &redis, dir.path());
     let api = Api::new(&host);
     api.ready(&host).await;
-    let unclear = json!({ "name": "Hope Pantry", "address": "12 Oak St, Camden, NJ 08102",
-        "hours": "Hours: 10am - noon, office 1pm - 4pm | Days: Tuesday and Thursday when school is in session" });
+    let unclear = json!({ "raw_data": { "name": "Hope Pantry", "address": "12 Oak St, Camden, NJ 08102",
+        "hours": "Hours: 10am - noon, office 1pm - 4pm | Days: Tuesday and Thursday when school is in session",
+        "notes": "News at hopepantry.org/news" }, "known_fields": { "website": true } });
     let clear = json!({ "name": "Elm Pantry", "address": "3 Elm St, Camden, NJ 08102",
         "hours": "Mon 9:00-11:00" });
     let (code, body) = api
@@ -253,6 +255,9 @@ async fn a_bulk_run_with_review_waits_for_the_answer_and_ends_with_it() {
     let asked = &question["questions"][0];
     let pick = asked["candidates"][0].as_str().unwrap();
     assert_eq!(pick, "tuesday and thursday 10am - noon", "{asked}");
+    let site = &question["questions"][1];
+    assert_eq!(site["key"], "website:0:", "{question}");
+    assert_eq!(site["candidates"], json!(["hopepantry.org/news"]), "{site}");
     // The run waits for the person: its report has not run.
     let (_, report) = api.get("/v1/jobs/rv.report").await;
     assert_eq!(report["status"], "waiting", "{report}");
@@ -264,7 +269,7 @@ async fn a_bulk_run_with_review_waits_for_the_answer_and_ends_with_it() {
     let (code, body) = api
         .post(
             &format!("/v1/tokens/{token}"),
-            json!({ "answers": { key: pick } }),
+            json!({ "answers": { key: pick, "website:0:": "hopepantry.org/news" } }),
         )
         .await;
     assert_eq!(code, 200, "{body}");
@@ -282,9 +287,19 @@ async fn a_bulk_run_with_review_waits_for_the_answer_and_ends_with_it() {
     );
     assert_eq!(result["unsettled"], json!([]), "{result}");
     assert_eq!(result["reviewed"][0]["settled"], true, "{result}");
+    assert_eq!(
+        result["hsds"]["organization"][0]["website"],
+        "https://hopepantry.org/news"
+    );
+    assert_eq!(
+        result["provenance"]["/organization/0/website"]["how"], "reviewed",
+        "{result}"
+    );
     let report = until_status(&api, "rv.report", "completed").await;
     let report: Value = serde_json::from_str(report["result"].as_str().unwrap()).unwrap();
     assert_eq!(report["alignment"]["completed"], 2, "{report}");
+    assert_eq!(report["review"], json!({ "answered": 1 }), "{report}");
+    assert_eq!(report["results"][0]["review"], "answered", "{report}");
     assert!(report["validation"].get("missing").is_none(), "{report}");
     assert_eq!(
         report["results"][0]["validation_status"]
@@ -293,6 +308,67 @@ async fn a_bulk_run_with_review_waits_for_the_answer_and_ends_with_it() {
         Some(false),
         "{report}"
     );
+}
+
+/// Records waiting for a person are counted where a run is followed:
+/// `deckhand bulk` says how many of its unfinished records wait for an
+/// answer when it stops waiting; a `bulk` run whose review runs out ends
+/// with the record as it stood, and its report counts it `timed_out`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviews_left_unanswered_are_counted_by_bulk_and_its_report() {
+    let redis = TestRedis::start();
+    let dir = plugin_dir(&["hsds_alignment", "hsds_validation", "bulk"]);
+    let host = start_host("wait-c", &redis, dir.path());
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let unclear = |review_timeout_ms: u64| {
+        json!({ "raw_data": { "name": "Hope Pantry", "address": "12 Oak St, Camden, NJ 08102",
+            "hours": "Pantry 10am - noon, office 1pm - 4pm | Days: Tuesday when school is in session" },
+            "review": true, "review_timeout_ms": review_timeout_ms })
+    };
+    let clear = json!({ "raw_data": { "name": "Elm Pantry", "hours": "Mon 9:00-11:00" } });
+    let work = tempfile::tempdir().unwrap();
+    let (records, out) = (work.path().join("in.jsonl"), work.path().join("out.jsonl"));
+    std::fs::write(&records, format!("{}\n{clear}\n", unclear(600_000))).unwrap();
+    let run = deckhand()
+        .args(["bulk", "hsds_alignment"])
+        .arg(&records)
+        .arg("--out")
+        .arg(&out)
+        .args(["--timeout", "8", "--redis-url", &redis.url()])
+        .output()
+        .unwrap();
+    // Still waiting when it stops waiting: the exit status says so (2).
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("1 completed (0 from the content store), 0 dead or cancelled, 1 unfinished (1 waiting for an answer)"),
+        "{}",
+        stdout(&run)
+    );
+    let first: Value = serde_json::from_str(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["status"], "suspended", "{first}");
+
+    let mut short = unclear(300)["raw_data"].clone();
+    short["name"] = json!("Late Pantry");
+    let (code, body) = api
+        .post(
+            "/v1/jobs",
+            json!({ "job_type": "bulk", "id": "rt",
+            "payload": { "records": [short], "review": true, "review_timeout_ms": 300 } }),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let report = until_status(&api, "rt.report", "completed").await;
+    let report: Value = serde_json::from_str(report["result"].as_str().unwrap()).unwrap();
+    assert_eq!(report["review"], json!({ "timed_out": 1 }), "{report}");
+    assert_eq!(report["alignment"]["completed"], 1, "{report}");
 }
 
 /// suspend.lua's branches, through the queue's API: a lost lease is

@@ -42,3 +42,5 @@ pub mod worker;
 
 #[cfg(test)]
 mod layout_tests;
+#[cfg(test)]
+mod size_tests;

@@ -282,53 +282,8 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
         s.push('\n');
     }
     if let Some(d) = results.iter().find(|r| r["system"] == "deckhand") {
-        s.push_str("\nDeckhand's ratio to each peer (higher is better for Deckhand: throughput as Deckhand/peer, latency and memory as peer/Deckhand):\n\n| peer | drain | enqueue single | enqueue bulk | p99 latency | peak RSS |\n|---|---|---|---|---|---|\n");
-        for r in results.iter().filter(|r| r["system"] != "deckhand") {
-            let ratio = |k: &str, inverse: bool| {
-                let (a, b) = (d[k].as_f64().unwrap_or(0.0), r[k].as_f64().unwrap_or(0.0));
-                let (num, den) = if inverse { (b, a) } else { (a, b) };
-                if den > 0.0 {
-                    format!("{:.2}×", num / den)
-                } else {
-                    "n/a".into()
-                }
-            };
-            s.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
-                r["system"].as_str().unwrap_or("?"),
-                ratio("drain_per_s", false),
-                ratio("enqueue_single_per_s", false),
-                ratio("enqueue_bulk_per_s", false),
-                ratio("latency_p99_ms", true),
-                ratio("peak_rss_mb", true),
-            ));
-        }
-        s.push_str(&format!(
-            "\nDeckhand during the drain: {} Redis round trips per job (script calls: one claim per batch of free slots, one completion call per batch of finished jobs) and {} Redis commands per job counting those run inside the scripts.\n",
-            d["redis_round_trips_per_job"], d["redis_commands_per_job"]
-        ));
-    }
-    if let Some(d) = results.iter().find(|r| r["system"] == "deckhand") {
-        s.push_str(&format!(
-            "\nDeckhand's drain time includes starting its host process (connecting, compiling the plugins): {} ms from the spawn to the first job's start; without it, {} jobs/s.\n",
-            d["drain_startup_ms"], d["drain_per_s_after_startup"]
-        ));
-        s.push_str(&format!(
-            "\nDeckhand drain with 1, 2 and 4 jobs in flight (`--batch-size`): {}\n",
-            d["drain_per_s_by_tasks"]
-        ));
-        s.push_str(&format!(
-            "\n`deckhand bulk` over as many no-op records, end to end (read the file, submit, follow, write every result; host running, batch-size 256): {} s, {}× the drain of as many jobs already queued, {}× the host's drain of the run's own jobs (first start to last end, {} s). The host's drain while a `bulk` client follows the jobs (submitted by that client with no host running): {} jobs/s.\n",
-            d["bulk_end_to_end_s"],
-            d["bulk_vs_drain"],
-            d["bulk_vs_drain_in_run"],
-            d["bulk_drain_in_run_s"],
-            d["drain_per_s_while_bulk_waits"]
-        ));
-        s.push_str(&format!(
-            "\nA cache-hit job (submitted content whose result the content store holds; completed by the submit, nothing runs), submit round trip in µs: {}\n",
-            d["cache_hit_submit_us"]
-        ));
+        s.push_str(&ratios(d, results));
+        s.push_str(&deckhand_notes(d));
     }
     s.push_str("\nSettings and modes:\n\n");
     for r in results {
@@ -341,6 +296,64 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
     }
     s.push_str(&format!(
         "\nRedis ceiling (redis-benchmark, 50 clients, no pipelining): {limit}\n"
+    ));
+    s
+}
+
+/// Deckhand's ratio to each peer, and its round trips and commands a job.
+fn ratios(d: &Value, results: &[Value]) -> String {
+    let mut s = String::new();
+    s.push_str("\nDeckhand's ratio to each peer (higher is better for Deckhand: throughput as Deckhand/peer, latency and memory as peer/Deckhand):\n\n| peer | drain | enqueue single | enqueue bulk | p99 latency | peak RSS |\n|---|---|---|---|---|---|\n");
+    for r in results.iter().filter(|r| r["system"] != "deckhand") {
+        let ratio = |k: &str, inverse: bool| {
+            let (a, b) = (d[k].as_f64().unwrap_or(0.0), r[k].as_f64().unwrap_or(0.0));
+            let (num, den) = if inverse { (b, a) } else { (a, b) };
+            if den > 0.0 {
+                format!("{:.2}×", num / den)
+            } else {
+                "n/a".into()
+            }
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            r["system"].as_str().unwrap_or("?"),
+            ratio("drain_per_s", false),
+            ratio("enqueue_single_per_s", false),
+            ratio("enqueue_bulk_per_s", false),
+            ratio("latency_p99_ms", true),
+            ratio("peak_rss_mb", true),
+        ));
+    }
+    s.push_str(&format!(
+        "\nDeckhand during the drain: {} Redis round trips per job (script calls: one claim per batch of free slots, one completion call per batch of finished jobs) and {} Redis commands per job counting those run inside the scripts.\n",
+        d["redis_round_trips_per_job"], d["redis_commands_per_job"]
+    ));
+    s
+}
+
+/// What Deckhand's row does not say: start-up, drains by tasks in flight,
+/// `deckhand bulk` end to end, a cache hit's submit.
+fn deckhand_notes(d: &Value) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "\nDeckhand's drain time includes starting its host process (connecting, compiling the plugins): {} ms from the spawn to the first job's start; without it, {} jobs/s.\n",
+        d["drain_startup_ms"], d["drain_per_s_after_startup"]
+    ));
+    s.push_str(&format!(
+        "\nDeckhand drain with 1, 2 and 4 jobs in flight (`--batch-size`): {}\n",
+        d["drain_per_s_by_tasks"]
+    ));
+    s.push_str(&format!(
+        "\n`deckhand bulk` over as many no-op records, end to end (read the file, submit, follow, write every result; host running, batch-size 256): {} s, {}× the drain of as many jobs already queued, {}× the host's drain of the run's own jobs (first start to last end, {} s). The host's drain while a `bulk` client follows the jobs (submitted by that client with no host running): {} jobs/s.\n",
+        d["bulk_end_to_end_s"],
+        d["bulk_vs_drain"],
+        d["bulk_vs_drain_in_run"],
+        d["bulk_drain_in_run_s"],
+        d["drain_per_s_while_bulk_waits"]
+    ));
+    s.push_str(&format!(
+        "\nA cache-hit job (submitted content whose result the content store holds; completed by the submit, nothing runs), submit round trip in µs: {}\n",
+        d["cache_hit_submit_us"]
     ));
     s
 }

@@ -306,12 +306,19 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
-    // The guest crates' own unit tests (the shared `hsds` crate), natively.
+    // The guest crates' own unit tests (the shared `hsds` crate and the
+    // HSDS job types' logic), natively.
     run(cargo().current_dir(root.join("plugins")).args([
         "test",
         "--release",
         "-p",
         "hsds",
+        "-p",
+        "hsds_alignment",
+        "-p",
+        "hsds_validation",
+        "-p",
+        "bulk",
         "--target",
         &host_triple()?,
     ]))?;

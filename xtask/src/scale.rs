@@ -88,36 +88,7 @@ pub fn scale(args: &[String]) -> Result<(), String> {
 
     let mut rows = Vec::new();
     for c in CONCURRENCY {
-        // The clusters only at 200 in flight.
-        let setups: &[Setup] = if c == 200 {
-            &[Setup::One, Setup::Cluster(1), Setup::Cluster(3)]
-        } else {
-            &[Setup::One]
-        };
-        // Rounds, each every setting then BullMQ, one after the other: a
-        // ratio compares runs minutes apart, not one setting's first run
-        // with another's last.
-        let mut deckhand = vec![vec![Vec::new(); THREADS.len()]; setups.len()];
-        let mut bullmq: Vec<Value> = Vec::new();
-        for _ in 0..runs {
-            for (s, setup) in setups.iter().enumerate() {
-                for (i, threads) in THREADS.into_iter().enumerate() {
-                    deckhand[s][i].push(setup.drain(jobs, c, threads)?);
-                }
-                if let Setup::One = setup {
-                    bullmq.push(bullmq_on(&node_dir, jobs, c)?);
-                }
-            }
-        }
-        for (setup, runs) in setups.iter().zip(&deckhand) {
-            for (i, threads) in THREADS.into_iter().enumerate() {
-                let peer = match setup {
-                    Setup::One => Peer::BullMq(&bullmq),
-                    Setup::Cluster(_) => Peer::OneRedis(&deckhand[0][i]),
-                };
-                rows.push(row(&setup.name(), c, threads, &runs[i], peer));
-            }
-        }
+        rows.extend(rounds(&node_dir, jobs, c, runs)?);
     }
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -150,6 +121,48 @@ pub fn scale(args: &[String]) -> Result<(), String> {
     std::fs::write(out.join("scale.md"), &table)
         .map_err(|e| format!("cannot write scale.md: {e}"))?;
     Ok(())
+}
+
+/// The rows for `c` in flight: every setting, `runs` rounds each, beside
+/// BullMQ (or, for a cluster, the same setting on one Redis).
+fn rounds(
+    node_dir: &std::path::Path,
+    jobs: usize,
+    c: u32,
+    runs: usize,
+) -> Result<Vec<String>, String> {
+    let mut rows = Vec::new();
+    // The clusters only at 200 in flight.
+    let setups: &[Setup] = if c == 200 {
+        &[Setup::One, Setup::Cluster(1), Setup::Cluster(3)]
+    } else {
+        &[Setup::One]
+    };
+    // Rounds, each every setting then BullMQ, one after the other: a
+    // ratio compares runs minutes apart, not one setting's first run
+    // with another's last.
+    let mut deckhand = vec![vec![Vec::new(); THREADS.len()]; setups.len()];
+    let mut bullmq: Vec<Value> = Vec::new();
+    for _ in 0..runs {
+        for (s, setup) in setups.iter().enumerate() {
+            for (i, threads) in THREADS.into_iter().enumerate() {
+                deckhand[s][i].push(setup.drain(jobs, c, threads)?);
+            }
+            if let Setup::One = setup {
+                bullmq.push(bullmq_on(node_dir, jobs, c)?);
+            }
+        }
+    }
+    for (setup, runs) in setups.iter().zip(&deckhand) {
+        for (i, threads) in THREADS.into_iter().enumerate() {
+            let peer = match setup {
+                Setup::One => Peer::BullMq(&bullmq),
+                Setup::Cluster(_) => Peer::OneRedis(&deckhand[0][i]),
+            };
+            rows.push(row(&setup.name(), c, threads, &runs[i], peer));
+        }
+    }
+    Ok(rows)
 }
 
 /// What a row's ratio compares with: BullMQ's runs of the same rounds, or

@@ -2,8 +2,9 @@
 //! from `scripts/*.lua`, and [`Call`], one call of a function.
 //!
 //! The library is `prelude.lua` (shared helpers, the key layout and the
-//! per-call state), `submit_job.lua` (the submission the submit functions
-//! share), then one function per body file; each body's header lists its
+//! per-call state), `endings.lua` (how a failed job ends, and what waits on
+//! it), `submit_job.lua` (the submission the submit functions share), then
+//! one function per body file; each body's header lists its
 //! arguments, the keys it touches and what it returns. Functions are
 //! atomic: every state change of a job happens inside exactly one of them.
 //!
@@ -25,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::connection::Conn;
 
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
+const ENDINGS: &str = include_str!("scripts/endings.lua");
 const SUBMIT_JOB: &str = include_str!("scripts/submit_job.lua");
 
 /// Declares the library's functions once: each name is a body file
@@ -86,7 +88,7 @@ pub(crate) struct Function(String);
 /// `deckhand_<digest>`: the library's name, and the start of its functions'.
 fn library_name() -> String {
     let mut digest = Sha256::new();
-    for part in [PRELUDE, SUBMIT_JOB] {
+    for part in [PRELUDE, ENDINGS, SUBMIT_JOB] {
         digest.update(part);
     }
     for (name, body) in BODIES {
@@ -104,7 +106,7 @@ pub(crate) fn functions() -> &'static Functions {
     static FUNCTIONS: OnceLock<Functions> = OnceLock::new();
     FUNCTIONS.get_or_init(|| {
         let library = library_name();
-        let mut code = format!("#!lua name={library}\n{PRELUDE}\n{SUBMIT_JOB}\n");
+        let mut code = format!("#!lua name={library}\n{PRELUDE}\n{ENDINGS}\n{SUBMIT_JOB}\n");
         for (name, body) in BODIES {
             // `begin` sets ARGV for the body, which reads its arguments
             // from there as a script would.

@@ -2,10 +2,11 @@
 //!
 //! Payload: `{"records": [...]}` (a JSON array) or `{"jsonl": "..."}` (one
 //! JSON value a line), with optional `known_fields` for every record and
-//! optional `max_retries`, `path`, `ask_llm` and `review` for every alignment. A
-//! record is taken as `{"raw_data", "known_fields"}` when it has `raw_data`,
-//! as `{"raw_input": ...}` (the HAARRRvest export) when it has that, and as
-//! the raw data itself otherwise.
+//! optional `max_retries`, `path`, `ask_llm`, `review` and
+//! `review_timeout_ms` for every alignment. A record is taken as
+//! `{"raw_data", "known_fields"}` when it has `raw_data`, as
+//! `{"raw_input": ...}` (the HAARRRvest export) when it has that, and as the
+//! raw data itself otherwise.
 //!
 //! For record `i` of bulk job `B` it submits, through the host's
 //! `jobs.submit-many` (a hundred children a trip):
@@ -15,7 +16,10 @@
 //!
 //! and `B.report`, a `bulk.report` that runs once every validation has
 //! finished however it ended (`run-after-failure`), and reports counts by
-//! status and where each result is (read in one `get-many`).
+//! status and where each result is (read in one `get-many`). With
+//! `review`, a record whose alignment waits for a person holds the report
+//! back until it is answered or its wait runs out; the report counts both
+//! (`review: {answered, timed_out}`).
 //!
 //! A job waits on at most 1,000 others and submits at most
 //! `queue.max_children`, so a run of more than 1,000 records is split: `B`
@@ -33,7 +37,7 @@
 
 wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
 
-use std::collections::BTreeMap;
+mod report;
 
 use deckhand::plugin::jobs::{self, ChildJob};
 use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo};
@@ -81,7 +85,7 @@ impl Guest for Bulk {
             .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))?;
         match job.job_type.as_str() {
             "bulk" => fan_out(&job, &p),
-            "bulk.report" => report(&p),
+            "bulk.report" => report::report(&p),
             other => Err(JobError::Fail(format!("bulk does not run {other:?}"))),
         }
     }
@@ -98,6 +102,8 @@ struct Settings {
     /// the run's report).
     ask_llm: Value,
     review: Value,
+    /// How long each record waits for its review (the alignment checks it).
+    review_timeout_ms: Value,
     max_retries: Option<u32>,
 }
 
@@ -115,6 +121,7 @@ impl Settings {
             path: p.get("path").cloned().unwrap_or(Value::Null),
             ask_llm: p.get("ask_llm").cloned().unwrap_or(Value::Null),
             review: p.get("review").cloned().unwrap_or(Value::Null),
+            review_timeout_ms: p.get("review_timeout_ms").cloned().unwrap_or(Value::Null),
             max_retries,
         })
     }
@@ -224,7 +231,8 @@ fn submit_records(
                 "hsds_alignment",
                 format!("{bulk}.align.{}", offset + i),
                 json!({ "raw_data": raw, "known_fields": known, "path": settings.path,
-                        "ask_llm": settings.ask_llm, "review": settings.review }),
+                        "ask_llm": settings.ask_llm, "review": settings.review,
+                        "review_timeout_ms": settings.review_timeout_ms }),
                 vec![],
             );
             a.max_retries = settings.max_retries;
@@ -306,6 +314,7 @@ fn split(job: &Job, records: Vec<(Value, Value)>, settings: &Settings) -> Result
             "path": settings.path,
             "ask_llm": settings.ask_llm,
             "review": settings.review,
+            "review_timeout_ms": settings.review_timeout_ms,
             "max_retries": settings.max_retries,
             "part": { "bulk": job.id, "index": k, "offset": offset },
         });
@@ -382,110 +391,6 @@ fn records(p: &Value) -> Result<Vec<(Value, Value)>, String> {
             other => (other, Value::Null),
         })
         .collect())
-}
-
-/// The report over part reports: their counts added, their rows joined.
-/// A part that did not report (it died before its records were all
-/// submitted) is listed in `missing_parts` with its state.
-fn merge_parts(p: &Value, parts: &[Value]) -> Result<String, JobError> {
-    let ids: Vec<String> = parts
-        .iter()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect();
-    let mut alignment: BTreeMap<String, u64> = BTreeMap::new();
-    let mut validation: BTreeMap<String, u64> = BTreeMap::new();
-    let mut results = Vec::new();
-    let mut missing = Vec::new();
-    let mut records = 0;
-    for (id, state) in ids.iter().zip(jobs::get_many(&ids)) {
-        let report: Option<Value> = state
-            .as_ref()
-            .and_then(|s| s.result.as_deref())
-            .and_then(|r| serde_json::from_str(r).ok());
-        let Some(r) = report else {
-            let status = state.map_or("missing".to_string(), |s| s.status);
-            missing.push(json!({ "report": id, "status": status }));
-            continue;
-        };
-        records += r["records"].as_u64().unwrap_or(0);
-        for (counts, key) in [
-            (&mut alignment, "alignment"),
-            (&mut validation, "validation"),
-        ] {
-            for (k, n) in r[key].as_object().into_iter().flatten() {
-                *counts.entry(k.clone()).or_default() += n.as_u64().unwrap_or(0);
-            }
-        }
-        results.extend(r["results"].as_array().cloned().unwrap_or_default());
-    }
-    let mut out = json!({
-        "bulk": p["bulk"],
-        "records": records,
-        "parts": parts,
-        "alignment": alignment,
-        "validation": validation,
-        "results": results,
-    });
-    if !missing.is_empty() {
-        out["missing_parts"] = json!(missing);
-    }
-    Ok(out.to_string())
-}
-
-fn report(p: &Value) -> Result<String, JobError> {
-    if let Some(parts) = p["parts"].as_array() {
-        return merge_parts(p, parts);
-    }
-    let rows = p["records"]
-        .as_array()
-        .ok_or_else(|| JobError::Fail("the payload needs `records`".into()))?;
-    let mut ids = Vec::with_capacity(rows.len() * 2);
-    for row in rows {
-        let (Some(a), Some(v)) = (row["alignment"].as_str(), row["validation"].as_str()) else {
-            return Err(JobError::Fail(format!("record without job ids: {row}")));
-        };
-        ids.push(a.to_string());
-        ids.push(v.to_string());
-    }
-    // Every alignment and validation in one trip.
-    let mut states = jobs::get_many(&ids).into_iter();
-    let mut alignment: BTreeMap<String, usize> = BTreeMap::new();
-    let mut validation: BTreeMap<String, usize> = BTreeMap::new();
-    let mut results = Vec::with_capacity(rows.len());
-    for (row, pair) in rows.iter().zip(ids.chunks(2)) {
-        let (align, check) = (states.next().flatten(), states.next().flatten());
-        let a_status = align
-            .as_ref()
-            .map_or("missing".to_string(), |s| s.status.clone());
-        *alignment.entry(a_status.clone()).or_default() += 1;
-        let verdict: Option<Value> = check
-            .as_ref()
-            .and_then(|s| s.result.as_deref())
-            .and_then(|r| serde_json::from_str(r).ok());
-        let v_status = match (&verdict, &check) {
-            (Some(r), _) => r["status"].as_str().unwrap_or("unknown").to_string(),
-            (None, Some(s)) => format!("not_run ({})", s.status),
-            (None, None) => "missing".into(),
-        };
-        *validation.entry(v_status.clone()).or_default() += 1;
-        results.push(json!({
-            "index": row["index"],
-            "alignment_job": pair[0],
-            "alignment_status": a_status,
-            "alignment_error": align.and_then(|s| s.error),
-            "validation_job": pair[1],
-            "validation_status": v_status,
-            "score": verdict.as_ref().map(|r| r["score"].clone()),
-        }));
-    }
-    Ok(json!({
-        "bulk": p["bulk"],
-        "records": rows.len(),
-        "alignment": alignment,
-        "validation": validation,
-        "results": results,
-    })
-    .to_string())
 }
 
 export!(Bulk);

@@ -150,6 +150,15 @@ pub fn email(text: &str) -> Option<String> {
     (found.len() == 1).then(|| found[0].as_str().to_string())
 }
 
+/// Every email address inside `text`.
+pub fn emails_in(text: &str) -> Vec<String> {
+    patterns()
+        .email
+        .find_iter(text)
+        .map(|m| m.as_str().to_string())
+        .collect()
+}
+
 /// A URL, with a scheme (a bare `www.` gets `https://`); `bool` says
 /// whether the scheme was added.
 pub fn url(text: &str) -> Option<(String, bool)> {

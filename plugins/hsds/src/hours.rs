@@ -24,16 +24,17 @@ mod candidates;
 mod clock;
 mod date;
 mod days;
+mod line;
 mod parts;
 
 pub use candidates::{candidates, pairs};
 pub use date::starts_with_date;
 pub use parts::{combine, names_monthly_days};
 
-use build::{merge, schedule};
-use clock::{TIME, parse_time, resolve, to_24};
-use date::Date;
+use build::merge;
+use clock::{TIME, parse_time, to_24};
 use days::{DAY_PATTERNS, ORDER, parse_days};
+use line::parse_line;
 
 struct Patterns {
     day: Regex,
@@ -272,163 +273,6 @@ fn clean_edges(t: &str, start: usize, end: usize) -> bool {
     let after = t[end..].chars().next();
     !before.is_some_and(|c| c.is_ascii_digit() || c == ':')
         && !after.is_some_and(|c| c.is_ascii_digit() || c == ':')
-}
-
-/// One time range of a line and the days it was given.
-struct Range<'t> {
-    /// The range as written.
-    raw: &'t str,
-    /// (opens, closes) in seconds; None when the clock times do not read.
-    span: Option<(u32, u32)>,
-    /// The text before it back to the previous range (after the last
-    /// "closed"); the days it names, if any.
-    before: &'t str,
-    /// The clause right after it, up to a comma: "(1st & 3rd)", "(first
-    /// Saturday only)".
-    clause: &'t str,
-    /// Whether only joining words ("and", "from", ",", "/") stand between
-    /// it and the previous range: "Mon 9-11am & 1-3pm".
-    joined: bool,
-    /// The days it goes with, and the text they were read from.
-    days: Option<(Vec<&'static str>, &'t str)>,
-    /// The one day it is on ("2024-06-01 10-12"), when a date goes with it.
-    date: Option<Date>,
-}
-
-fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
-    let t = normalise(text);
-    // Dates are read first and blanked out, so "06-01" of "2024-06-01" is
-    // no time range; the blanks keep every other position where it was.
-    let dates = date::dates(&t);
-    let mut t = t.into_bytes();
-    for (start, end, _) in &dates {
-        t[*start..*end].fill(b'#');
-    }
-    let t = String::from_utf8(t).unwrap_or_default();
-    let p = patterns();
-    let found: Vec<_> = p
-        .range
-        .captures_iter(&t)
-        .filter(|c| {
-            let m = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
-            clean_edges(&t, m.0, m.1)
-        })
-        .collect();
-    let mut ranges: Vec<Range> = Vec::new();
-    let mut previous_end = 0;
-    for (n, r) in found.iter().enumerate() {
-        let whole = r.get(0).map_or((0, 0), |m| (m.start(), m.end()));
-        let before_all = &t[previous_end..whole.0];
-        // "monday: closed tuesday: 12-2": only what follows the last "closed".
-        let before = before_all.rsplit("closed").next().unwrap_or("");
-        let next_start = found
-            .get(n + 1)
-            .and_then(|c| c.get(0))
-            .map_or(t.len(), |m| m.start());
-        let after_all = &t[whole.1..next_start];
-        let after = after_all.split('.').next().unwrap_or("");
-        let after = after.split("closed").next().unwrap_or("");
-        let span = parse_time(&r["start"])
-            .zip(parse_time(&r["end"]))
-            .and_then(|(s, e)| resolve(s, e));
-        // Days and ordinals from the same side: before the range, else after.
-        // A date just before the range, else just after it.
-        let date = dates
-            .iter()
-            .rev()
-            .find(|(s, e, _)| *s >= previous_end && *e <= whole.0)
-            .or_else(|| {
-                let after_end = whole.1 + after.len();
-                dates
-                    .iter()
-                    .find(|(s, e, _)| *s >= whole.1 && *e <= after_end)
-            })
-            .map(|(_, _, d)| *d);
-        let (days, from_after) = match (date, parse_days(before)) {
-            (Some(d), _) => (Some((vec![d.weekday()], before)), false),
-            (None, d) if !d.is_empty() => (Some((d, before)), false),
-            _ => match parse_days(after) {
-                d if !d.is_empty() => (Some((d, after)), true),
-                _ => (None, false),
-            },
-        };
-        previous_end = whole.1;
-        if from_after {
-            // "9am-12pm monday, 1pm-3pm wednesday": "monday" is this
-            // range's, not the next one's.
-            previous_end += after.len();
-        }
-        let joined = n > 0
-            && before_all
-                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
-                .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"));
-        ranges.push(Range {
-            raw: r.get(0).map_or("", |m| m.as_str()),
-            span,
-            before,
-            clause: after.split(',').next().unwrap_or(""),
-            joined,
-            days,
-            date,
-        });
-    }
-    // A range with no days of its own joined to one with days takes them:
-    // the one before ("mon 9-11am and 1-3pm"), else the one after
-    // ("9-11am and 1-3pm mon").
-    for n in 1..ranges.len() {
-        if ranges[n].days.is_none() && ranges[n].joined {
-            ranges[n].days = ranges[n - 1].days.clone();
-            ranges[n].date = ranges[n - 1].date;
-        }
-    }
-    for n in (0..ranges.len().saturating_sub(1)).rev() {
-        if ranges[n].days.is_none() && ranges[n + 1].joined {
-            ranges[n].days = ranges[n + 1].days.clone();
-            ranges[n].date = ranges[n + 1].date;
-        }
-    }
-    let mut schedules = Vec::new();
-    let mut unparsed = Vec::new();
-    for range in &ranges {
-        let Some((opens, closes)) = range.span else {
-            unparsed.push(range.raw.to_string());
-            continue;
-        };
-        let Some((days, side)) = &range.days else {
-            unparsed.push(format!("{}{}", range.before, range.raw).trim().to_string());
-            continue;
-        };
-        // "Sat 10-12 (first Saturday only)", "Fri 9-11 (1st & 3rd)": the
-        // ordinals of a clause after the range that names no other days.
-        let clause_days = parse_days(range.clause);
-        let side = if clause_days.iter().all(|d| days.contains(d))
-            && p.ordinal.is_match(range.clause)
-            && !p.ordinal.is_match(side)
-        {
-            format!("{side} {}", range.clause)
-        } else {
-            side.to_string()
-        };
-        let mut schedule = schedule(days, &side, Some(opens), Some(closes), text.trim());
-        if let Some(date) = range.date {
-            // One opening: that day, once.
-            let day = date.iso();
-            for key in ["dtstart", "valid_from", "valid_to"] {
-                schedule[key] = json!(day);
-            }
-            schedule["count"] = json!(1);
-        }
-        schedules.push(schedule);
-    }
-    if ranges.is_empty() && !t.is_empty() {
-        match opening_only(&t) {
-            Some((days, opens)) => {
-                schedules.push(schedule(&days, &t, Some(opens), None, text.trim()));
-            }
-            None => unparsed.push(text.trim().to_string()),
-        }
-    }
-    (schedules, unparsed)
 }
 
 /// "Last Wednesday of the month: 9:00 AM until food is gone", "3rd Monday,

@@ -8,42 +8,118 @@
 
 use serde_json::{Map, Value};
 
+/// What a known field is: the document's fields it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Name,
+    Phone,
+    Email,
+    Website,
+    /// The street address (with its city and state).
+    Address,
+    City,
+    PostalCode,
+    Hours,
+}
+
+impl Kind {
+    /// The kind a `known_fields` key means (in any case); `None` for keys
+    /// that are not checked.
+    pub fn of(key: &str) -> Option<Kind> {
+        Some(match key.to_ascii_lowercase().as_str() {
+            "name" | "organization_name" | "location_name" => Kind::Name,
+            "phone" | "phones" | "number" | "telephone" => Kind::Phone,
+            "email" => Kind::Email,
+            "website" | "url" => Kind::Website,
+            "address" | "address_1" | "street" => Kind::Address,
+            "city" => Kind::City,
+            "postal_code" | "zip" | "zip_code" => Kind::PostalCode,
+            "hours" | "schedule" | "schedules" | "opening_hours" => Kind::Hours,
+            _ => return None,
+        })
+    }
+
+    /// The kind a [`Kind::label`] names.
+    pub fn from_label(label: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.label() == label)
+    }
+
+    const ALL: [Kind; 8] = [
+        Kind::Name,
+        Kind::Phone,
+        Kind::Email,
+        Kind::Website,
+        Kind::Address,
+        Kind::City,
+        Kind::PostalCode,
+        Kind::Hours,
+    ];
+
+    /// Its name in questions and results: `phone`, `postal_code`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Name => "name",
+            Kind::Phone => "phone",
+            Kind::Email => "email",
+            Kind::Website => "website",
+            Kind::Address => "address",
+            Kind::City => "city",
+            Kind::PostalCode => "postal_code",
+            Kind::Hours => "hours",
+        }
+    }
+
+    /// What a person (or a model) is asked for.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Name => "name",
+            Kind::Phone => "phone number",
+            Kind::Email => "email address",
+            Kind::Website => "website",
+            Kind::Address => "street address (with city and state)",
+            Kind::City => "city",
+            Kind::PostalCode => "ZIP code",
+            Kind::Hours => "opening hours",
+        }
+    }
+
+    /// The document's fields it means.
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::Name => &["name"],
+            Kind::Phone => &["number"],
+            Kind::Email => &["email"],
+            Kind::Website => &["website", "url"],
+            Kind::Address => &["address_1"],
+            Kind::City => &["city"],
+            Kind::PostalCode => &["postal_code"],
+            Kind::Hours => &["byday", "opens_at", "dtstart"],
+        }
+    }
+}
+
 /// One known field the document lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missing {
     /// The `known_fields` key.
     pub field: String,
+    pub kind: Kind,
     /// The value it must have, when one was given.
     pub value: Option<String>,
-}
-
-/// The document's fields a `known_fields` key means.
-fn fields_of(key: &str) -> Option<&'static [&'static str]> {
-    Some(match key {
-        "name" | "organization_name" | "location_name" => &["name"],
-        "phone" | "phones" | "number" | "telephone" => &["number"],
-        "email" => &["email"],
-        "website" | "url" => &["website", "url"],
-        "address" | "address_1" | "street" => &["address_1"],
-        "city" => &["city"],
-        "postal_code" | "zip" | "zip_code" => &["postal_code"],
-        "hours" | "schedule" | "schedules" | "opening_hours" => &["byday", "opens_at", "dtstart"],
-        _ => return None,
-    })
 }
 
 /// Every known field of `known` the document does not hold.
 pub fn missing(known: &Map<String, Value>, document: &Value) -> Vec<Missing> {
     let mut out = Vec::new();
     for (key, value) in known {
-        let Some(fields) = fields_of(&key.to_ascii_lowercase()) else {
+        let Some(kind) = Kind::of(key) else {
             continue;
         };
         let mut held = Vec::new();
-        collect(document, fields, &mut held);
+        collect(document, kind.fields(), &mut held);
         let wanted = value.as_str().map(str::trim).filter(|v| !v.is_empty());
         let found = match wanted {
-            Some(v) if fields == ["number"] => {
+            Some(v) if kind == Kind::Phone => {
                 let digits =
                     |s: &str| -> String { s.chars().filter(char::is_ascii_digit).collect() };
                 let want = digits(v);
@@ -60,6 +136,7 @@ pub fn missing(known: &Map<String, Value>, document: &Value) -> Vec<Missing> {
         if !found {
             out.push(Missing {
                 field: key.clone(),
+                kind,
                 value: wanted.map(str::to_string),
             });
         }

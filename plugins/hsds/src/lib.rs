@@ -9,7 +9,8 @@
 //! - [`repair`]: an LLM answer into HSDS: deterministic UUIDs, links, no
 //!   empty values, coordinates in degrees;
 //! - [`known`]: what `known_fields` says a record holds that a document
-//!   lacks;
+//!   lacks; [`answer`]: a question about one such field (or hours code
+//!   could not read), the record's own pieces as its candidates;
 //! - [`mapper`]: a scraped record into the same draft without an LLM, by
 //!   key meaning ([`classify`]) and content, hours by [`hours`], every value
 //!   with its provenance; only what it cannot place goes to an LLM;
@@ -18,6 +19,7 @@
 //! - [`text`]: scraped text as plain text (HTML markup and entities out,
 //!   placeholders such as "N/A" read as nothing).
 
+pub mod answer;
 pub mod classify;
 pub mod convert;
 pub mod geo;

@@ -49,7 +49,6 @@ pub fn repair(answer: &Value, seed: &str) -> Result<Repaired, String> {
     let Value::Object(top) = clean(answer.clone()).unwrap_or(Value::Null) else {
         return Err("the answer is not a JSON object".into());
     };
-    let mut repairs = Vec::new();
     let list = |key: &str| -> Vec<Map<String, Value>> {
         match top.get(key) {
             Some(Value::Array(items)) => items
@@ -69,103 +68,16 @@ pub fn repair(answer: &Value, seed: &str) -> Result<Repaired, String> {
                 .into(),
         );
     }
-
-    let mut org_ids = Vec::new();
-    for (i, org) in organizations.iter_mut().enumerate() {
-        let path = format!("organization/{i}");
-        let id = id_for(seed, &path);
-        org.insert("id".into(), json!(id));
-        nested(
-            org,
-            "phones",
-            &path,
-            seed,
-            &[("organization_id", &id)],
-            &mut repairs,
-        );
-        org_ids.push((
-            id,
-            org.get("name")
-                .and_then(Value::as_str)
-                .map(normalise)
-                .unwrap_or_default(),
-        ));
-    }
-    let owner = |item: &mut Map<String, Value>, what: &str, repairs: &mut Vec<String>| {
-        let named = item
-            .remove("organization_name")
-            .and_then(|v| v.as_str().map(normalise));
-        let found = named
-            .as_ref()
-            .and_then(|n| org_ids.iter().find(|(_, name)| name == n));
-        if let (Some(n), None) = (&named, found)
-            && org_ids.len() > 1
-        {
-            repairs.push(format!(
-                "{what}: organization {n:?} is not in the answer; linked to the first organization"
-            ));
-        }
-        found.unwrap_or(&org_ids[0]).0.clone()
+    let mut links = Links {
+        seed,
+        organizations: Vec::new(),
+        locations: Vec::new(),
+        service_at_location: Vec::new(),
+        repairs: Vec::new(),
     };
-
-    let mut location_ids = Vec::new();
-    for (i, loc) in locations.iter_mut().enumerate() {
-        let path = format!("location/{i}");
-        let id = id_for(seed, &path);
-        loc.insert("id".into(), json!(id));
-        let org_id = owner(loc, &path, &mut repairs);
-        loc.insert("organization_id".into(), json!(org_id));
-        coordinates(loc, &path, &mut repairs);
-        let links: &[(&str, &str)] = &[("location_id", &id)];
-        nested(loc, "addresses", &path, seed, links, &mut repairs);
-        nested(loc, "phones", &path, seed, links, &mut repairs);
-        nested(loc, "schedules", &path, seed, links, &mut repairs);
-        location_ids.push((
-            id,
-            loc.get("name")
-                .and_then(Value::as_str)
-                .map(normalise)
-                .unwrap_or_default(),
-        ));
-    }
-
-    let mut service_at_location = Vec::new();
-    for (i, svc) in services.iter_mut().enumerate() {
-        let path = format!("service/{i}");
-        let id = id_for(seed, &path);
-        svc.insert("id".into(), json!(id));
-        let org_id = owner(svc, &path, &mut repairs);
-        svc.insert("organization_id".into(), json!(org_id));
-        let links: &[(&str, &str)] = &[("service_id", &id)];
-        nested(svc, "phones", &path, seed, links, &mut repairs);
-        nested(svc, "schedules", &path, seed, links, &mut repairs);
-        let names: Vec<String> = match svc.remove("location_names") {
-            Some(Value::Array(n)) => n.iter().filter_map(Value::as_str).map(normalise).collect(),
-            _ => vec![],
-        };
-        let mut at: Vec<&String> = Vec::new();
-        for name in &names {
-            match location_ids.iter().find(|(_, n)| n == name) {
-                Some((lid, _)) if !at.contains(&lid) => at.push(lid),
-                Some(_) => {}
-                None => repairs.push(format!(
-                    "{path}: location {name:?} is not in the answer; no link made to it"
-                )),
-            }
-        }
-        if names.is_empty() {
-            at = location_ids.iter().map(|(lid, _)| lid).collect();
-        }
-        for lid in at {
-            let sal_path = format!("service_at_location/{}", service_at_location.len());
-            service_at_location.push(json!({
-                "id": id_for(seed, &sal_path),
-                "service_id": id,
-                "location_id": lid,
-            }));
-        }
-    }
-
+    links.organizations(&mut organizations);
+    links.locations(&mut locations);
+    links.services(&mut services);
     let objects =
         |v: Vec<Map<String, Value>>| Value::Array(v.into_iter().map(Value::Object).collect());
     Ok(Repaired {
@@ -173,10 +85,120 @@ pub fn repair(answer: &Value, seed: &str) -> Result<Repaired, String> {
             "organization": objects(organizations),
             "service": objects(services),
             "location": objects(locations),
-            "service_at_location": service_at_location,
+            "service_at_location": links.service_at_location,
         }),
-        repairs,
+        repairs: links.repairs,
     })
+}
+
+/// The ids given so far and the links made, while a document is repaired.
+struct Links<'s> {
+    seed: &'s str,
+    /// (id, normalised name) of each organization, in order.
+    organizations: Vec<(String, String)>,
+    /// (id, normalised name) of each location, in order.
+    locations: Vec<(String, String)>,
+    service_at_location: Vec<Value>,
+    repairs: Vec<String>,
+}
+
+/// An object's id and its normalised name.
+fn named(id: String, item: &Map<String, Value>) -> (String, String) {
+    let name = item.get("name").and_then(Value::as_str).map(normalise);
+    (id, name.unwrap_or_default())
+}
+
+impl Links<'_> {
+    fn organizations(&mut self, organizations: &mut [Map<String, Value>]) {
+        for (i, org) in organizations.iter_mut().enumerate() {
+            let path = format!("organization/{i}");
+            let id = id_for(self.seed, &path);
+            org.insert("id".into(), json!(id));
+            let links: &[(&str, &str)] = &[("organization_id", &id)];
+            nested(org, "phones", &path, self.seed, links, &mut self.repairs);
+            self.organizations.push(named(id, org));
+        }
+    }
+
+    /// The organization `item` names (`organization_name`, removed), else
+    /// the first one.
+    fn owner(&mut self, item: &mut Map<String, Value>, what: &str) -> String {
+        let named = item
+            .remove("organization_name")
+            .and_then(|v| v.as_str().map(normalise));
+        let found = named
+            .as_ref()
+            .and_then(|n| self.organizations.iter().find(|(_, name)| name == n));
+        if let (Some(n), None) = (&named, found)
+            && self.organizations.len() > 1
+        {
+            self.repairs.push(format!(
+                "{what}: organization {n:?} is not in the answer; linked to the first organization"
+            ));
+        }
+        found.unwrap_or(&self.organizations[0]).0.clone()
+    }
+
+    fn locations(&mut self, locations: &mut [Map<String, Value>]) {
+        for (i, loc) in locations.iter_mut().enumerate() {
+            let path = format!("location/{i}");
+            let id = id_for(self.seed, &path);
+            loc.insert("id".into(), json!(id));
+            let org_id = self.owner(loc, &path);
+            loc.insert("organization_id".into(), json!(org_id));
+            coordinates(loc, &path, &mut self.repairs);
+            let links: &[(&str, &str)] = &[("location_id", &id)];
+            for key in ["addresses", "phones", "schedules"] {
+                nested(loc, key, &path, self.seed, links, &mut self.repairs);
+            }
+            self.locations.push(named(id, loc));
+        }
+    }
+
+    fn services(&mut self, services: &mut [Map<String, Value>]) {
+        for (i, svc) in services.iter_mut().enumerate() {
+            let path = format!("service/{i}");
+            let id = id_for(self.seed, &path);
+            svc.insert("id".into(), json!(id));
+            let org_id = self.owner(svc, &path);
+            svc.insert("organization_id".into(), json!(org_id));
+            let links: &[(&str, &str)] = &[("service_id", &id)];
+            for key in ["phones", "schedules"] {
+                nested(svc, key, &path, self.seed, links, &mut self.repairs);
+            }
+            self.link_service(svc, &path, &id);
+        }
+    }
+
+    /// A `service_at_location` for each location the service names
+    /// (`location_names`, removed), or for every location when it names none.
+    fn link_service(&mut self, svc: &mut Map<String, Value>, path: &str, id: &str) {
+        let names: Vec<String> = match svc.remove("location_names") {
+            Some(Value::Array(n)) => n.iter().filter_map(Value::as_str).map(normalise).collect(),
+            _ => vec![],
+        };
+        let mut at: Vec<String> = Vec::new();
+        for name in &names {
+            match self.locations.iter().find(|(_, n)| n == name) {
+                Some((lid, _)) if !at.contains(lid) => at.push(lid.clone()),
+                Some(_) => {}
+                None => self.repairs.push(format!(
+                    "{path}: location {name:?} is not in the answer; no link made to it"
+                )),
+            }
+        }
+        if names.is_empty() {
+            at = self.locations.iter().map(|(lid, _)| lid.clone()).collect();
+        }
+        for lid in at {
+            let sal_path = format!("service_at_location/{}", self.service_at_location.len());
+            self.service_at_location.push(json!({
+                "id": id_for(self.seed, &sal_path),
+                "service_id": id,
+                "location_id": lid,
+            }));
+        }
+    }
 }
 
 /// Gives ids and links to the objects in `parent[key]`, dropping those that

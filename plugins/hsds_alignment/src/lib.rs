@@ -78,133 +78,163 @@ impl Guest for Alignment {
     fn process(job: Job) -> Result<String, JobError> {
         let p: Value = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))?;
-        let raw = match p.get("raw_data") {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            Some(Value::String(_)) | Some(Value::Null) | None => {
-                return Err(JobError::Fail(
-                    "the payload needs `raw_data`: the scraped record, as text or JSON".into(),
-                ));
-            }
-            Some(other) => other.to_string(),
-        };
+        let (raw, record) = raw_data(&p)?;
         let known = match p.get("known_fields") {
             None | Some(Value::Null) => None,
-            Some(k @ Value::Object(_)) => Some(k),
+            Some(Value::Object(k)) => Some(k),
             Some(_) => return Err(JobError::Fail("`known_fields` must be an object".into())),
         };
         let seed = hex(&Sha256::digest(raw.as_bytes()));
-        let record: Option<Value> = match p.get("raw_data") {
-            Some(v @ Value::Object(_)) => Some(v.clone()),
-            _ => serde_json::from_str::<Value>(&raw)
-                .ok()
-                .filter(Value::is_object),
-        };
-        let full_schema = full_schema(&p)?;
-        // `ask_llm`: whether hours code cannot read go to the LLM as a
-        // choice among the record's own pieces (off by default); unasked,
-        // their text stays as the schedule's description and the result
-        // lists them as `unsettled`.
-        let ask = flag(&p, "ask_llm")?;
-        // `review`: whether hours code cannot read go to a person (the
-        // job suspends until answered; see `review.rs`).
-        let review = review::Review::read(&p, &raw, job.feedback.as_deref())?;
-        // Free text is read by the mapper too, as a record of one field: a
-        // whole address in it (with the name before it), phones and hours
-        // are placed by code; text it cannot name goes to the LLM whole.
-        if !full_schema
-            && record.is_none()
-            && let Some(mut mapping) = hsds::mapper::map_record(&json!({ "text": raw }))
-        {
-            mapping.whole_text();
-            return mapped::align(
-                mapping,
-                &seed,
-                (ask, review.as_ref()),
-                known.and_then(Value::as_object),
-            );
-        }
-        if !full_schema && let Some(record) = &record {
-            if let Some(mapping) = hsds::mapper::map_record(record) {
-                return mapped::align(
-                    mapping,
-                    &seed,
-                    (ask, review.as_ref()),
-                    known.and_then(Value::as_object),
-                );
-            }
-            if !hsds::mapper::has_content(record) {
-                return Err(JobError::Fail(
-                    "nothing to align: the record has no name, address, phone, email, website or opening hours"
-                        .into(),
-                ));
+        if !full_schema(&p)? {
+            let asks = mapped::Asks {
+                // `ask_llm`: what code cannot settle goes to the LLM as a
+                // choice among the record's own pieces (off by default).
+                ask: flag(&p, "ask_llm")?,
+                // `review`: ... and then to a person (the job suspends until
+                // answered; see `review.rs`).
+                review: review::Review::read(&p, &raw, job.feedback.as_deref())?,
+                known,
+                text: String::new(),
+            };
+            if let Some(result) = by_mapper(&raw, record.as_ref(), &seed, asks) {
+                return result;
             }
         }
-        let output_schema = hsds::convert::alignment_schema(&hsds::convert::Limits::default())
-            .map_err(|e| JobError::Fail(e.to_string()))?;
+        whole_record(&raw, known, job.feedback.as_deref(), &seed)
+    }
+}
 
-        let mut user = format!("The record:\n```\n{raw}\n```\n");
-        if let Some(known) = known {
-            user.push_str(&format!(
-                "\nFields already known to be in this record (use them exactly):\n{known}\n"
+/// `raw_data` as text, and as a JSON object when it is one (given as an
+/// object, or as text that parses to one).
+fn raw_data(p: &Value) -> Result<(String, Option<Value>), JobError> {
+    let raw = match p.get("raw_data") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::String(_)) | Some(Value::Null) | None => {
+            return Err(JobError::Fail(
+                "the payload needs `raw_data`: the scraped record, as text or JSON".into(),
             ));
         }
-        if let Some(feedback) = &job.feedback {
-            user.push_str(&format!(
-                "\nA previous answer for this record was not valid HSDS. Fix these problems:\n{feedback}\n"
-            ));
-        }
-        let answer = llm::generate(&Request {
-            messages: vec![
-                Message {
-                    role: "system".into(),
-                    content: PROMPT.into(),
-                },
-                Message {
-                    role: "user".into(),
-                    content: user,
-                },
-            ],
-            model: None,
-            temperature: Some(0.0),
-            max_tokens: None,
-            response_schema: Some(output_schema.to_string()),
-        })
-        .map_err(|e| match e {
-            LlmError::Unavailable(m) => JobError::Retry(format!("LLM unavailable: {m}")),
-            LlmError::InvalidResponse(m) => JobError::RetryWithFeedback(RetryFeedback {
-                message: format!("the LLM's answer did not fit the HSDS output schema: {m}"),
-                feedback: m,
-            }),
-            LlmError::InvalidRequest(m) => JobError::Fail(format!("invalid LLM request: {m}")),
-            LlmError::NotConfigured(m) => JobError::Fail(format!("no LLM: {m}")),
-        })?;
-        let value: Value = serde_json::from_str(&answer.content)
-            .map_err(|e| JobError::Retry(format!("structured output is not JSON: {e}")))?;
-        let repaired = hsds::repair::repair(&value, &seed).map_err(|m| {
-            JobError::RetryWithFeedback(RetryFeedback {
-                message: format!("the answer cannot become HSDS: {m}"),
-                feedback: m,
-            })
-        })?;
-        if let Some((count, feedback)) = hsds_errors(&repaired.document)? {
-            return Err(JobError::RetryWithFeedback(RetryFeedback {
-                message: format!("the answer is not valid HSDS ({count} problems):\n{feedback}"),
-                feedback,
-            }));
-        }
-        Ok(json!({
-            "hsds": repaired.document,
-            "provenance": { "": { "source": "llm:raw", "how": "llm" } },
-            "path": "llm",
-            "llm_questions": 1,
-            "repairs": repaired.repairs,
-            "model": answer.model,
-            "usage": {
-                "prompt_tokens": answer.usage.prompt_tokens,
-                "completion_tokens": answer.usage.completion_tokens,
+        Some(other) => other.to_string(),
+    };
+    let record = match p.get("raw_data") {
+        Some(v @ Value::Object(_)) => Some(v.clone()),
+        _ => serde_json::from_str::<Value>(&raw)
+            .ok()
+            .filter(Value::is_object),
+    };
+    Ok((raw, record))
+}
+
+/// The mapper path, for a record the mapper reads; `None` hands the record
+/// to the LLM whole. Free text is read by the mapper too, as a record of
+/// one field: a whole address in it (with the name before it), phones and
+/// hours are placed by code; text it cannot name goes to the LLM whole.
+fn by_mapper(
+    raw: &str,
+    record: Option<&Value>,
+    seed: &str,
+    mut asks: mapped::Asks,
+) -> Option<Result<String, JobError>> {
+    let Some(record) = record else {
+        let mut mapping = hsds::mapper::map_record(&json!({ "text": raw }))?;
+        mapping.whole_text();
+        asks.text = raw.to_string();
+        return Some(mapped::align(mapping, seed, asks));
+    };
+    if let Some(mapping) = hsds::mapper::map_record(record) {
+        asks.text = hsds::mapper::record_text(record);
+        return Some(mapped::align(mapping, seed, asks));
+    }
+    if !hsds::mapper::has_content(record) {
+        return Some(Err(JobError::Fail(
+            "nothing to align: the record has no name, address, phone, email, website or opening hours"
+                .into(),
+        )));
+    }
+    None
+}
+
+/// The whole record to the LLM with the full HSDS output schema (`path:
+/// "llm"`, or a record the mapper cannot read); what is not valid HSDS
+/// goes back with the errors as the next attempt's feedback.
+fn whole_record(
+    raw: &str,
+    known: Option<&serde_json::Map<String, Value>>,
+    feedback: Option<&str>,
+    seed: &str,
+) -> Result<String, JobError> {
+    let output_schema = hsds::convert::alignment_schema(&hsds::convert::Limits::default())
+        .map_err(|e| JobError::Fail(e.to_string()))?;
+
+    let mut user = format!("The record:\n```\n{raw}\n```\n");
+    if let Some(known) = known {
+        let known = Value::Object(known.clone());
+        user.push_str(&format!(
+            "\nFields already known to be in this record (use them exactly):\n{known}\n"
+        ));
+    }
+    if let Some(feedback) = feedback {
+        user.push_str(&format!(
+            "\nA previous answer for this record was not valid HSDS. Fix these problems:\n{feedback}\n"
+        ));
+    }
+    let answer = llm::generate(&Request {
+        messages: vec![
+            Message {
+                role: "system".into(),
+                content: PROMPT.into(),
             },
+            Message {
+                role: "user".into(),
+                content: user,
+            },
+        ],
+        model: None,
+        temperature: Some(0.0),
+        max_tokens: None,
+        response_schema: Some(output_schema.to_string()),
+    })
+    .map_err(llm_error)?;
+    let value: Value = serde_json::from_str(&answer.content)
+        .map_err(|e| JobError::Retry(format!("structured output is not JSON: {e}")))?;
+    let repaired = hsds::repair::repair(&value, seed).map_err(|m| {
+        JobError::RetryWithFeedback(RetryFeedback {
+            message: format!("the answer cannot become HSDS: {m}"),
+            feedback: m,
         })
-        .to_string())
+    })?;
+    if let Some((count, feedback)) = hsds_errors(&repaired.document)? {
+        return Err(JobError::RetryWithFeedback(RetryFeedback {
+            message: format!("the answer is not valid HSDS ({count} problems):\n{feedback}"),
+            feedback,
+        }));
+    }
+    Ok(json!({
+        "hsds": repaired.document,
+        "provenance": { "": { "source": "llm:raw", "how": "llm" } },
+        "path": "llm",
+        "llm_questions": 1,
+        "repairs": repaired.repairs,
+        "model": answer.model,
+        "usage": {
+            "prompt_tokens": answer.usage.prompt_tokens,
+            "completion_tokens": answer.usage.completion_tokens,
+        },
+    })
+    .to_string())
+}
+
+/// What a failed whole-record call means for the job: an answer outside
+/// the schema is retried with the error as feedback.
+fn llm_error(e: LlmError) -> JobError {
+    match e {
+        LlmError::Unavailable(m) => JobError::Retry(format!("LLM unavailable: {m}")),
+        LlmError::InvalidResponse(m) => JobError::RetryWithFeedback(RetryFeedback {
+            message: format!("the LLM's answer did not fit the HSDS output schema: {m}"),
+            feedback: m,
+        }),
+        LlmError::InvalidRequest(m) => JobError::Fail(format!("invalid LLM request: {m}")),
+        LlmError::NotConfigured(m) => JobError::Fail(format!("no LLM: {m}")),
     }
 }
 

@@ -1,23 +1,37 @@
 //! The mapper-first path: the deterministic mapping; for what it left
-//! (opening hours it could not read) a choice put to the LLM among the
-//! record's own pieces, then a person's review; repair, validation, and the
-//! provenance of every value.
+//! (opening hours it could not read, a field `known_fields` names that it
+//! did not place) a choice put to the LLM among the record's own pieces,
+//! then a person's review; repair, validation, and the provenance of every
+//! value.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::deckhand::plugin::llm::{self, Message, Request};
 use crate::deckhand::plugin::types::JobError;
 use crate::review::Review;
+use hsds::answer::{self, Answer};
+use hsds::known::Kind;
 use hsds::mapper::{How, Mapping, Question, Source};
 
 /// Tokens one answer may take: a choice is a few words.
 const CHOICE_MAX_TOKENS: u32 = 60;
 /// What the model answers when no candidate is right.
 const NONE: &str = "none";
+/// The record's text quoted in a question, at most (characters).
+const MAX_QUOTE_CHARS: usize = 4_000;
 
-const CHOICE_PROMPT: &str = "You read the opening hours of a food pantry. The record says \
-what is quoted below. Choose the candidate that says when the pantry is open, copied exactly; \
-answer \"none\" if no candidate does. Answer with JSON only: {\"choice\": ...}.";
+/// The system prompt for a question of `kind`.
+fn choice_prompt(kind: Kind) -> String {
+    let what = match kind {
+        Kind::Hours => "says when the pantry is open".to_string(),
+        other => format!("is the pantry's {}", other.noun()),
+    };
+    format!(
+        "You read a food pantry's record, quoted below. Choose the candidate that {what}, \
+         copied exactly; answer \"none\" if no candidate does. Answer with JSON only: \
+         {{\"choice\": ...}}."
+    )
+}
 
 /// The answer schema for a choice: one of `candidates`, or "none". The
 /// server enforces it, so the model cannot write a value the record lacks.
@@ -32,29 +46,32 @@ fn choice_schema(candidates: &[String]) -> Value {
     })
 }
 
-/// The candidates for `q` that the hours parser reads: what the model may
-/// choose among (none: nothing to ask).
-pub(crate) fn readable_candidates(q: &Question) -> Vec<String> {
-    hsds::hours::candidates(&q.text)
-        .into_iter()
-        .filter(|c| !hsds::hours::parse(c).schedules.is_empty())
-        .collect()
+/// What `q` asks for.
+pub(crate) fn kind(q: &Question) -> Kind {
+    Kind::from_label(q.kind).unwrap_or(Kind::Hours)
 }
 
-/// Asks the LLM to choose among `candidates` for the hours question `q`;
-/// returns the schedules of its choice (none for "none" or an answer
-/// outside the candidates), and the tokens it spent.
-fn ask_choice(q: &Question, candidates: &[String]) -> Result<(Vec<Value>, u32, u32), JobError> {
+/// The candidates for `q`: the pieces of the record's text that read as
+/// its kind (none: nothing to choose from).
+pub(crate) fn candidates(q: &Question) -> Vec<String> {
+    answer::candidates(kind(q), &q.text)
+}
+
+/// Asks the LLM to choose among `candidates` for `q`; returns what its
+/// choice reads as (none for "none" or an answer outside the candidates),
+/// and the tokens it spent.
+fn ask_choice(q: &Question, candidates: &[String]) -> Result<(Option<Answer>, u32, u32), JobError> {
     let listed: String = candidates.iter().map(|c| format!("- {c}\n")).collect();
+    let quoted: String = q.text.chars().take(MAX_QUOTE_CHARS).collect();
     let answer = llm::generate(&Request {
         messages: vec![
             Message {
                 role: "system".into(),
-                content: CHOICE_PROMPT.into(),
+                content: choice_prompt(kind(q)),
             },
             Message {
                 role: "user".into(),
-                content: format!("The record: {:?}\nCandidates:\n{listed}- {NONE}", q.text),
+                content: format!("The record: {quoted:?}\nCandidates:\n{listed}- {NONE}"),
             },
         ],
         model: None,
@@ -67,26 +84,60 @@ fn ask_choice(q: &Question, candidates: &[String]) -> Result<(Vec<Value>, u32, u
         match e {
             LlmError::Unavailable(m) => JobError::Retry(format!("LLM unavailable: {m}")),
             LlmError::NotConfigured(_) => {
-                JobError::Fail("no LLM configured to read these hours".into())
+                JobError::Fail("no LLM configured to answer the record's questions".into())
             }
             LlmError::InvalidRequest(m) | LlmError::InvalidResponse(m) => {
-                JobError::Retry(format!("the hours question failed: {m}"))
+                JobError::Retry(format!("the {} question failed: {m}", q.kind))
             }
         }
     })?;
     let value: Value = serde_json::from_str(&answer.content).unwrap_or_default();
     let choice = value["choice"].as_str().unwrap_or(NONE);
-    // Checked again here: only a candidate, and only what the parser reads.
-    let kept = if candidates.iter().any(|c| c == choice) {
-        hsds::hours::parse(choice).schedules
-    } else {
-        Vec::new()
-    };
+    // Checked again here: only a candidate, and only what reads as its kind.
+    let kept = candidates
+        .iter()
+        .any(|c| c == choice)
+        .then(|| answer::read(kind(q), choice))
+        .flatten();
     Ok((
         kept,
         answer.usage.prompt_tokens,
         answer.usage.completion_tokens,
     ))
+}
+
+/// Places an answer to `q` (the LLM's or a person's, `how`): its values
+/// with the raw field asked about as their source; a schedule read from
+/// a field of hours keeps that field's text as its description. Returns
+/// whether anything was placed.
+pub(crate) fn settle(mapping: &mut Mapping, q: &Question, answer: Answer, how: How) -> bool {
+    let from_field = !q.from.is_empty();
+    let answer = match answer {
+        Answer::Schedules(list) if from_field => Answer::Schedules(
+            list.into_iter()
+                .map(|mut s| {
+                    s["description"] = json!(q.text);
+                    s
+                })
+                .collect(),
+        ),
+        other => other,
+    };
+    let source = Source {
+        source: format!("raw:{}", q.from),
+        how,
+    };
+    let placed = mapping.place(q.location, answer, &source);
+    for pointer in placed.iter().filter(|p| p.ends_with("/description")) {
+        mapping.provenance.insert(
+            pointer.clone(),
+            Source {
+                how: How::Copied,
+                ..source.clone()
+            },
+        );
+    }
+    !placed.is_empty()
 }
 
 /// The schedules list of the draft's location `i` (made when missing).
@@ -100,11 +151,17 @@ pub(crate) fn schedules_at(draft: &mut Value, i: usize) -> Option<&mut Vec<Value
         .as_array_mut()
 }
 
-/// Hours code could not read, unasked: their text as a schedule's
-/// description (what a reader can still use), and an `unsettled` entry.
+/// Questions nobody settled, each an `unsettled` entry; the text of
+/// hours code could not read in a field stays as a schedule's description
+/// (what a reader can still use).
 fn keep_unsettled(mapping: &mut Mapping) -> Vec<Value> {
     let mut unsettled = Vec::new();
     for q in std::mem::take(&mut mapping.questions) {
+        if q.from.is_empty() {
+            // About the whole record: a known field nobody found.
+            unsettled.push(json!({ "kind": "known_field", "field": q.kind, "text": null }));
+            continue;
+        }
         if let Some(list) = schedules_at(&mut mapping.draft, q.location) {
             mapping.provenance.insert(
                 format!(
@@ -126,77 +183,65 @@ fn keep_unsettled(mapping: &mut Mapping) -> Vec<Value> {
     unsettled
 }
 
-/// Puts the hours questions that have readable candidates to the LLM as a
-/// choice; what it does not settle stays in `mapping.questions`. Returns
-/// the questions asked and the tokens spent.
+/// Puts the questions that have candidates to the LLM as a choice; what it
+/// does not settle stays in `mapping.questions`. Returns the questions
+/// asked and the tokens spent.
 fn ask_llm(mapping: &mut Mapping) -> Result<(usize, u32, u32), JobError> {
     let (mut asked, mut prompt_tokens, mut completion_tokens) = (0, 0, 0);
     for q in std::mem::take(&mut mapping.questions) {
-        let candidates = readable_candidates(&q);
+        let candidates = candidates(&q);
         if candidates.is_empty() {
             // Nothing in the record to choose from: nothing to ask.
             mapping.questions.push(q);
             continue;
         }
         asked += 1;
-        let (schedules, p, c) = ask_choice(&q, &candidates)?;
+        let (answer, p, c) = ask_choice(&q, &candidates)?;
         prompt_tokens += p;
         completion_tokens += c;
-        if schedules.is_empty() {
+        let placed = answer.is_some_and(|a| settle(mapping, &q, a, How::Llm));
+        if !placed {
             mapping.questions.push(q);
-        } else {
-            place_chosen(mapping, &q, schedules);
         }
     }
     Ok((asked, prompt_tokens, completion_tokens))
 }
 
-/// The LLM's chosen schedules at the question's location: the values its
-/// choice gave (`how: llm`), the record's text as their description.
-fn place_chosen(mapping: &mut Mapping, q: &Question, schedules: Vec<Value>) {
-    let Some(list) = schedules_at(&mut mapping.draft, q.location) else {
-        return;
-    };
-    for mut s in schedules {
-        let i = list.len();
-        s["description"] = json!(q.text);
-        for key in ["freq", "byday", "opens_at", "closes_at", "description"] {
-            let how = if key == "description" {
-                How::Copied
-            } else {
-                How::Llm
-            };
-            mapping.provenance.insert(
-                format!("/location/{}/schedules/{i}/{key}", q.location),
-                Source {
-                    source: format!("raw:{}", q.from),
-                    how,
-                },
-            );
-        }
-        list.push(s);
-    }
+/// Who is asked what code left, and what the caller says the record holds.
+pub struct Asks<'a> {
+    /// The LLM, as a choice among the record's pieces (`ask_llm`).
+    pub ask: bool,
+    /// A person (`review`), and the answers a resume brought.
+    pub review: Option<Review>,
+    /// `known_fields`.
+    pub known: Option<&'a Map<String, Value>>,
+    /// The record's text, for questions about the whole record.
+    pub text: String,
 }
 
-/// The mapper path, from mapping to result. What code could not read goes
-/// to the LLM as a choice among the record's own pieces (`ask`), then what
-/// is still open to a person (`review`); what nobody settled stays as text
-/// and is listed as unsettled. A field `known` says the record holds that
-/// the document lacks is listed as unsettled too (`kind: known_field`),
-/// never silently absent.
-pub fn align(
-    mut mapping: Mapping,
-    seed: &str,
-    (ask, review): (bool, Option<&Review>),
-    known: Option<&serde_json::Map<String, Value>>,
-) -> Result<String, JobError> {
+/// The mapper path, from mapping to result. A known field the mapping
+/// lacks is placed from its given value, or asked about; what code could
+/// not settle goes to the LLM as a choice among the record's own pieces
+/// (`ask`), then what is still open to a person (`review`); what nobody
+/// settled is listed as unsettled (hours as their text), never silently
+/// absent.
+pub fn align(mut mapping: Mapping, seed: &str, asks: Asks) -> Result<String, JobError> {
+    let mut unsettled: Vec<Value> = match asks.known {
+        Some(known) => mapping
+            .settle_known(known, &asks.text)
+            .into_iter()
+            .map(|m| json!({ "kind": "known_field", "field": m.field, "text": m.value }))
+            .collect(),
+        None => Vec::new(),
+    };
     // A person's answers first: a resumed attempt asks nobody again.
+    let review = asks.review.as_ref();
     let reviewed = match review.and_then(|r| r.answers.as_ref()) {
         Some(answers) => crate::review::apply(&mut mapping, answers),
         None => Vec::new(),
     };
     let resumed = review.is_some_and(|r| r.answers.is_some());
-    let (asked, prompt_tokens, completion_tokens) = if ask && !resumed {
+    let (asked, prompt_tokens, completion_tokens) = if asks.ask && !resumed {
         ask_llm(&mut mapping)?
     } else {
         (0, 0, 0)
@@ -205,16 +250,21 @@ pub fn align(
     if let Some(review) = to_review {
         crate::review::suspend(review, &mapping.questions)?;
     }
-    let mut unsettled = keep_unsettled(&mut mapping);
+    unsettled.extend(keep_unsettled(&mut mapping));
     let repaired = hsds::repair::repair(&mapping.draft, seed).map_err(JobError::Fail)?;
     if let Some((count, errors)) = crate::hsds_errors(&repaired.document)? {
         return Err(JobError::Fail(format!(
             "the mapped record is not valid HSDS ({count} problems):\n{errors}"
         )));
     }
-    if let Some(known) = known {
+    if let Some(known) = asks.known {
+        // What repair dropped, once per kind.
+        let listed = |u: &Value| u["field"].as_str().and_then(Kind::of);
+        let kinds: Vec<Kind> = unsettled.iter().filter_map(listed).collect();
         for m in hsds::known::missing(known, &repaired.document) {
-            unsettled.push(json!({ "kind": "known_field", "field": m.field, "text": m.value }));
+            if !kinds.contains(&m.kind) {
+                unsettled.push(json!({ "kind": "known_field", "field": m.field, "text": m.value }));
+            }
         }
     }
     // Only values that made it into the document.
@@ -261,9 +311,44 @@ mod tests {
             text: "Hours: 10am - noon | Days: Tuesday and Thursday when school is in session"
                 .into(),
         };
+        assert_eq!(candidates(&q), ["tuesday and thursday 10am - noon"]);
+    }
+
+    #[test]
+    fn a_known_field_nobody_placed_is_given_or_asked_and_settled() {
+        let record = json!({ "name": "Grace Pantry", "notes": "Dates at grace.org/food" });
+        let mut mapping = hsds::mapper::map_record(&record).expect("a mapping");
+        let known = json!({ "website": true, "email": "help@grace.org", "colour": "blue" });
+        let text = hsds::mapper::record_text(&record);
+        let left = mapping.settle_known(known.as_object().unwrap(), &text);
+        assert!(left.is_empty(), "{left:?}");
+        // The given email is placed; the website is a question offering the record's own.
+        assert_eq!(mapping.draft["organization"][0]["email"], "help@grace.org");
         assert_eq!(
-            readable_candidates(&q),
-            ["tuesday and thursday 10am - noon"]
+            mapping.provenance["/organization/0/email"].source,
+            "known:email"
+        );
+        let q = mapping
+            .questions
+            .iter()
+            .find(|q| q.kind == "website")
+            .cloned();
+        let q = q.expect("a website question");
+        assert_eq!(candidates(&q), ["grace.org/food"]);
+        let answer = answer::read(Kind::Website, "grace.org/food").unwrap();
+        assert!(settle(&mut mapping, &q, answer, How::Llm));
+        assert_eq!(
+            mapping.draft["organization"][0]["website"],
+            "https://grace.org/food"
+        );
+        assert_eq!(mapping.provenance["/organization/0/website"].how, How::Llm);
+        // A phone answer lands at the location, once.
+        let phone = || answer::read(Kind::Phone, "856-555-0142").unwrap();
+        assert!(settle(&mut mapping, &q, phone(), How::Reviewed));
+        assert!(!settle(&mut mapping, &q, phone(), How::Reviewed));
+        assert_eq!(
+            mapping.draft["location"][0]["phones"][0]["number"],
+            "(856) 555-0142"
         );
     }
 }

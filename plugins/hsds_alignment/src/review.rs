@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::deckhand::plugin::jobs;
 use crate::deckhand::plugin::types::JobError;
-use hsds::mapper::{How, Mapping, Question, Source};
+use hsds::mapper::{How, Mapping, Question};
 
 /// The wait's name: what the dashboard's Review page lists.
 pub const WAIT_NAME: &str = "review";
@@ -75,9 +75,10 @@ impl Review {
     }
 }
 
-/// The key of a question: which hours text of which location.
+/// The key of a question: what it asks, of which location, about which
+/// raw field (none: the whole record).
 fn key(q: &Question) -> String {
-    format!("hours:{}:{}", q.location, q.from)
+    format!("{}:{}:{}", q.kind, q.location, q.from)
 }
 
 /// Applies the answers to the questions they answer: those leave
@@ -96,40 +97,31 @@ pub fn apply(mapping: &mut Mapping, answers: &Map<String, Value>) -> Vec<Value> 
             reviewed.push(json!({ "key": k, "answer": null, "settled": "no such value" }));
             continue;
         };
-        let read = hsds::hours::parse(text);
-        if read.schedules.is_empty() {
-            reviewed.push(json!({ "key": k, "answer": text, "settled": false }));
+        let settled = hsds::answer::read(crate::mapped::kind(&q), text)
+            .is_some_and(|a| crate::mapped::settle(mapping, &q, a, How::Reviewed));
+        if !settled {
             open.push(q);
-            continue;
         }
-        place(mapping, &q, read.schedules);
-        reviewed.push(json!({ "key": k, "answer": text, "settled": true }));
+        reviewed.push(json!({ "key": k, "answer": text, "settled": settled }));
     }
     mapping.questions = open;
     reviewed
 }
 
-/// Adds a reviewer's schedules to the question's location, each value's
-/// provenance the raw field they answer, `how: reviewed`.
-fn place(mapping: &mut Mapping, q: &Question, schedules: Vec<Value>) {
-    let Some(list) = crate::mapped::schedules_at(&mut mapping.draft, q.location) else {
-        return;
-    };
-    for s in schedules {
-        let i = list.len();
-        if let Some(fields) = s.as_object() {
-            for field in fields.keys() {
-                mapping.provenance.insert(
-                    format!("/location/{}/schedules/{i}/{field}", q.location),
-                    Source {
-                        source: format!("raw:{}", q.from),
-                        how: How::Reviewed,
-                    },
-                );
-            }
-        }
-        list.push(s);
+/// What one question asks a person.
+fn prompt(q: &Question) -> String {
+    let kind = crate::mapped::kind(q);
+    if q.from.is_empty() {
+        return format!(
+            "The record is said to give its {}, but code found none. What is it?",
+            kind.noun()
+        );
     }
+    format!(
+        "Opening hours of location {}: the record says {:?}. When is it open?",
+        q.location + 1,
+        q.text
+    )
 }
 
 /// The question a person sees for `questions`.
@@ -140,20 +132,16 @@ fn question(review: &Review, questions: &[Question]) -> Value {
         .map(|q| {
             json!({
                 "key": key(q),
-                "prompt": format!(
-                    "Opening hours of location {}: the record says {:?}. When is it open?",
-                    q.location + 1,
-                    q.text
-                ),
+                "prompt": prompt(q),
                 "text": q.text,
-                "candidates": hsds::hours::candidates(&q.text),
+                "candidates": hsds::answer::pieces(crate::mapped::kind(q), &q.text),
             })
         })
         .collect();
     json!({
         "kind": "hsds_review",
-        "prompt": "Code could not read these opening hours. Pick what the record says, \
-                   type the hours (\"Tue, Thu 10:00-12:00\"), or say it gives none.",
+        "prompt": "Code could not settle these fields. Pick what the record says, type it \
+                   (hours as \"Tue, Thu 10:00-12:00\"), or say it gives none.",
         "context": context,
         "questions": items,
     })

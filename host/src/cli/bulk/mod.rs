@@ -101,6 +101,7 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         done: vec![false; ids.len()],
         finished: 0,
         written: 0,
+        suspended: 0,
         counts: Counts::default(),
     };
     // Subscribed before the first submission, every job that ends from
@@ -119,8 +120,12 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
     run.write_rest(&mut out).await?;
     out.flush()?;
     let c = &run.counts;
+    let waiting = match c.waiting {
+        0 => String::new(),
+        n => format!(" ({n} waiting for an answer)"),
+    };
     println!(
-        "{} records: {} completed ({} from the content store), {} dead or cancelled, {} unfinished; results in {}",
+        "{} records: {} completed ({} from the content store), {} dead or cancelled, {} unfinished{waiting}; results in {}",
         ids.len(),
         c.completed,
         c.cache_hits,
@@ -167,6 +172,8 @@ struct Counts {
     cache_hits: usize,
     failed: usize,
     unfinished: usize,
+    /// Of the unfinished, those suspended on a durable wait (a review).
+    waiting: usize,
 }
 
 /// One bulk run: its jobs, which have finished, how far the output is.
@@ -184,6 +191,9 @@ struct Run<'a> {
     finished: usize,
     /// Records before this index are in the output file.
     written: usize,
+    /// Open jobs suspended on a durable wait (a person's review) at the
+    /// last reading of their states.
+    suspended: usize,
     counts: Counts,
 }
 
@@ -356,12 +366,14 @@ impl Run<'_> {
         let open_ids: Vec<String> = open.iter().map(|&i| self.followed[i].clone()).collect();
         let states = self.queue.statuses(&open_ids).await?;
         let mut lost = Vec::new();
+        self.suspended = 0;
         for (&i, state) in open.iter().zip(states) {
             match state {
                 Some(s) if s.is_finished() => {
                     self.done[i] = true;
                     self.finished += 1;
                 }
+                Some(JobStatus::Suspended) => self.suspended += 1,
                 Some(_) => {}
                 None => lost.push(i),
             }
@@ -386,11 +398,18 @@ impl Run<'_> {
         last: &mut Option<tokio::time::Instant>,
     ) {
         let due = last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY);
+        let waiting = match self.suspended {
+            0 => String::new(),
+            n => format!(", {n} waiting for an answer"),
+        };
         match bar {
-            Some(bar) => bar.set_position(self.finished as u64),
+            Some(bar) => {
+                bar.set_position(self.finished as u64);
+                bar.set_message(waiting);
+            }
             None if due || self.finished == self.ids.len() => {
                 *last = Some(tokio::time::Instant::now());
-                eprintln!("{}/{} finished", self.finished, self.ids.len());
+                eprintln!("{}/{} finished{waiting}", self.finished, self.ids.len());
             }
             None => {}
         }
@@ -439,7 +458,7 @@ fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::new(len as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} finished  {elapsed}  eta {eta}",
+            "{bar:40} {pos}/{len} finished{msg}  {elapsed}  eta {eta}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );

@@ -114,6 +114,7 @@ impl Run<'_> {
             }
             status => {
                 self.counts.unfinished += 1;
+                self.counts.waiting += usize::from(status == JobStatus::Suspended);
                 serde_json::json!({ "id": id, "status": status })
             }
         }

@@ -197,6 +197,42 @@ local function scheduled_for(spec, now)
     return nil
 end
 
+-- Puts a new job where it belongs: dead when a dependency already
+-- failed, scheduled, ready, or waiting on its dependencies (listed for the
+-- relay when some are in other partitions). Returns the submit reply.
+local function place_new(spec, unique, remote, failed, run_at, ready, now)
+    local id, job_type = spec.id, spec.job_type
+    if failed then
+        -- A dependency already failed: the job is dead on arrival, with the reason.
+        for _, dep in ipairs(unique) do
+            if not remote[dep] then
+                redis.call('SREM', k('waiting', dep), id)
+            end
+        end
+        local entry = cjson.encode({
+            kind = 'dependency_failed', message = 'dependency ' .. failed .. ' failed',
+            attempt = 0, at = now,
+        })
+        finish_failed(id, 'dead', entry, now, spec.ttl)
+        return { 'created', 'dead' }
+    end
+    if run_at then
+        redis.call('ZADD', k('scheduled'), int(run_at), id)
+        -- Idle hosts look again and learn when the next job comes due.
+        wake(job_type)
+        return { 'created', 'scheduled' }
+    end
+    if ready then
+        push_ready(id, job_type, tonumber(spec.priority), spec.group)
+        return { 'created', 'pending' }
+    end
+    if next(remote) then
+        -- The relay's list of jobs with dependencies in other partitions.
+        redis.call('ZADD', k('remote'), now, id)
+    end
+    return { 'created', 'waiting' }
+end
+
 -- Writes a new job and puts it where it belongs: ready, scheduled (it
 -- waits in P:scheduled, which every claim promotes from once due), waiting
 -- on dependencies, or dead when a dependency already failed.
@@ -258,35 +294,7 @@ local function write_job(spec, unique, content, content_hash, now)
     redis.call('HSET', job, unpack(fields))
     count_child(spec.parent, id, false)
     stat('submitted')
-    if failed then
-        -- A dependency already failed: the job is dead on arrival, with the reason.
-        for _, dep in ipairs(unique) do
-            if not remote[dep] then
-                redis.call('SREM', k('waiting', dep), id)
-            end
-        end
-        local entry = cjson.encode({
-            kind = 'dependency_failed', message = 'dependency ' .. failed .. ' failed',
-            attempt = 0, at = now,
-        })
-        finish_failed(id, 'dead', entry, now, spec.ttl)
-        return { 'created', 'dead' }
-    end
-    if run_at then
-        redis.call('ZADD', k('scheduled'), int(run_at), id)
-        -- Idle hosts look again and learn when the next job comes due.
-        wake(job_type)
-        return { 'created', 'scheduled' }
-    end
-    if ready then
-        push_ready(id, job_type, priority, spec.group)
-        return { 'created', 'pending' }
-    end
-    if next(remote) then
-        -- The relay's list of jobs with dependencies in other partitions.
-        redis.call('ZADD', k('remote'), now, id)
-    end
-    return { 'created', 'waiting' }
+    return place_new(spec, unique, remote, failed, run_at, ready, now)
 end
 
 -- Submits one job described by `spec` (see submit.lua for the fields and

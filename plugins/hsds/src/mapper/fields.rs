@@ -79,62 +79,99 @@ fn walk(
             ));
             continue;
         }
-        let objects = |items: &Vec<Value>| items.iter().any(Value::is_object);
-        match value {
-            // GeoJSON's `"type": "Feature"` and the like say nothing of the place.
-            Value::String(t) if role == Role::Unknown && GEOJSON_TYPES.contains(&t.as_str()) => {}
-            // GeoJSON's point: `"coordinates": [longitude, latitude]`.
-            Value::Array(items) if key.eq_ignore_ascii_case("coordinates") => {
-                if let [Value::Number(lon), Value::Number(lat)] = items.as_slice() {
-                    let at = |i: usize| format!("{pointer}/{i}");
-                    out.push(field(at(0), Role::Longitude, Value::Number(lon.clone())));
-                    out.push(field(at(1), Role::Latitude, Value::Number(lat.clone())));
-                }
-            }
-            Value::Object(inner) if depth < MAX_DEPTH => {
-                nested(inner, &pointer, role, depth, out);
-            }
-            // An object written as a string (open-data portals' `"human_address":
-            // "{\"address\": ...}"`): read as the object.
-            Value::String(t) if depth < MAX_DEPTH && t.trim_start().starts_with('{') => {
-                match serde_json::from_str::<Value>(t) {
-                    Ok(Value::Object(inner)) => nested(&inner, &pointer, role, depth, out),
-                    _ => out.push(field(pointer, role, value.clone())),
-                }
-            }
-            Value::Array(items) if depth < MAX_DEPTH && objects(items) => {
-                for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
-                    if let Value::Object(inner) = item {
-                        nested(inner, &format!("{pointer}/{i}"), role, depth, out);
-                    }
-                }
-            }
-            // Prose given as a list ("requirements": ["Photo ID", "Proof
-            // of address"]): one text.
-            Value::Array(items)
-                if matches!(role, Role::Eligibility | Role::Notes | Role::Description) =>
-            {
-                let texts: Vec<&str> = items
-                    .iter()
-                    .take(MAX_ITEMS)
-                    .filter_map(Value::as_str)
-                    .collect();
-                if !texts.is_empty() {
-                    out.push(field(pointer, role, Value::String(texts.join("; "))));
-                }
-            }
-            // A list of texts (phones, hours lines): each item on its own.
-            // Services are read as a list where they are placed; a list
-            // under a key that says nothing (tags, languages) is not content.
-            Value::Array(items) if !matches!(role, Role::Services | Role::Unknown) => {
-                for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
-                    if item.is_string() || item.is_number() {
-                        out.push(field(format!("{pointer}/{i}"), role, item.clone()));
-                    }
-                }
-            }
-            _ => out.push(field(pointer, role, value.clone())),
+        read_value(
+            key,
+            value,
+            &At {
+                pointer,
+                role,
+                depth,
+                rank,
+            },
+            out,
+        );
+    }
+}
+
+/// Where a field sits: its pointer, role, depth and rank.
+struct At {
+    pointer: String,
+    role: Role,
+    depth: usize,
+    rank: Rank,
+}
+
+impl At {
+    fn field(&self, pointer: String, role: Role, value: Value) -> Field {
+        Field {
+            pointer,
+            role,
+            value,
+            depth: self.depth,
+            rank: self.rank,
         }
+    }
+}
+
+/// One value of the record at `at` (its key `key`): a field, fields of an
+/// object or list inside it, or nothing.
+fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
+    let (pointer, role, depth) = (at.pointer.as_str(), at.role, at.depth);
+    let objects = |items: &Vec<Value>| items.iter().any(Value::is_object);
+    match value {
+        // GeoJSON's `"type": "Feature"` and the like say nothing of the place.
+        Value::String(t) if role == Role::Unknown && GEOJSON_TYPES.contains(&t.as_str()) => {}
+        // GeoJSON's point: `"coordinates": [longitude, latitude]`.
+        Value::Array(items) if key.eq_ignore_ascii_case("coordinates") => {
+            if let [Value::Number(lon), Value::Number(lat)] = items.as_slice() {
+                let item = |i: usize| format!("{pointer}/{i}");
+                out.push(at.field(item(0), Role::Longitude, Value::Number(lon.clone())));
+                out.push(at.field(item(1), Role::Latitude, Value::Number(lat.clone())));
+            }
+        }
+        Value::Object(inner) if depth < MAX_DEPTH => {
+            nested(inner, pointer, role, depth, out);
+        }
+        // An object written as a string (open-data portals' `"human_address":
+        // "{\"address\": ...}"`): read as the object.
+        Value::String(t) if depth < MAX_DEPTH && t.trim_start().starts_with('{') => {
+            match serde_json::from_str::<Value>(t) {
+                Ok(Value::Object(inner)) => nested(&inner, pointer, role, depth, out),
+                _ => out.push(at.field(pointer.to_string(), role, value.clone())),
+            }
+        }
+        Value::Array(items) if depth < MAX_DEPTH && objects(items) => {
+            for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+                if let Value::Object(inner) = item {
+                    nested(inner, &format!("{pointer}/{i}"), role, depth, out);
+                }
+            }
+        }
+        // Prose given as a list ("requirements": ["Photo ID", "Proof
+        // of address"]): one text.
+        Value::Array(items)
+            if matches!(role, Role::Eligibility | Role::Notes | Role::Description) =>
+        {
+            let texts: Vec<&str> = items
+                .iter()
+                .take(MAX_ITEMS)
+                .filter_map(Value::as_str)
+                .collect();
+            if !texts.is_empty() {
+                out.push(at.field(pointer.to_string(), role, Value::String(texts.join("; "))));
+            }
+        }
+        // A list of texts (phones, hours lines): each item on its own.
+        // Services are read as a list where they are placed; a list
+        // under a key that says nothing (tags, languages) is not content.
+        Value::Array(items) if !matches!(role, Role::Services | Role::Unknown) => {
+            for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+                if item.is_string() || item.is_number() {
+                    out.push(at.field(format!("{pointer}/{i}"), role, item.clone()));
+                }
+            }
+        }
+        _ => out.push(at.field(pointer.to_string(), role, value.clone())),
     }
 }
 

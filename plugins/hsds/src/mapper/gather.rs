@@ -219,31 +219,7 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
             continue;
         }
         if role == Role::Services {
-            // A list: each item from its place; a text listing several
-            // ("Food Pantry, Hot Meals"): each from the text, split.
-            let items: Vec<(String, Source)> = match &value {
-                Value::Array(items) => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| {
-                        Some((unescape(v.as_str()?), src(&format!("{p}/{i}"), How::Copied)))
-                    })
-                    .collect(),
-                Value::String(s) => {
-                    let parts: Vec<String> = s
-                        .split([',', ';', '|', '\u{2022}'])
-                        .map(unescape)
-                        .filter(|s| !s.is_empty())
-                        .collect();
-                    let how = if parts.len() > 1 {
-                        How::Normalised
-                    } else {
-                        How::Copied
-                    };
-                    parts.into_iter().map(|t| (t, src(p, how))).collect()
-                }
-                _ => vec![],
-            };
+            let items = services(&value, p);
             found
                 .services
                 .extend(items.into_iter().filter(|(s, _)| !s.is_empty()));
@@ -305,43 +281,7 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             set(&mut found.zip, zip, copied());
         }
         Role::Address2 => set(&mut found.street2, text, copied()),
-        Role::Phone => {
-            let fax_field = p.to_ascii_lowercase().contains("fax");
-            // One number (a label or an extension beside it at most), else
-            // each number the text holds ("555.123.4567 (Main),
-            // 555.123.9999 (Fax)"), a fax marked as one.
-            let numbers: Vec<(String, bool, How)> = match classify::phone(&text) {
-                Some(n) => {
-                    if let Some(ext) = classify::extension(&text) {
-                        found.extensions.push((n.clone(), ext));
-                    }
-                    let how = if n == text {
-                        How::Copied
-                    } else {
-                        How::Normalised
-                    };
-                    vec![(n, false, how)]
-                }
-                None => classify::labelled_phones(&text)
-                    .into_iter()
-                    .map(|(n, fax)| (n, fax, How::Normalised))
-                    .collect(),
-            };
-            for (number, fax, how) in &numbers {
-                if *fax || fax_field {
-                    found.faxes.push(number.clone());
-                }
-                found.phones.push((number.clone(), src(p, *how)));
-            }
-            if numbers.is_empty() {
-                if classify::local_phone(&text) {
-                    // A local number without its area code, as written.
-                    found.phones.push((text, copied()));
-                } else if !place_by_content(found, p, &text, How::Inferred) {
-                    found.notes.push((p.to_string(), text));
-                }
-            }
-        }
+        Role::Phone => place_phone(found, p, text),
         Role::Email => match classify::email(&text) {
             Some(e) => set(&mut found.email, e, copied()),
             None => {
@@ -353,9 +293,7 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             Some((u, true)) => set(&mut found.website, u, src(p, How::Normalised)),
             None => match classify::site(&text) {
                 Some(u) => set(&mut found.website, u, src(p, How::Normalised)),
-                None => {
-                    place_by_content(found, p, &text, How::Inferred);
-                }
+                None => drop(place_by_content(found, p, &text, How::Inferred)),
             },
         },
         Role::Hours => {
@@ -370,23 +308,7 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
                 found.hours.push((p.to_string(), text));
             }
         }
-        Role::Address if classify::is_po_box(&text) => {
-            if let Some(a) = classify::address(&text) {
-                found.postal.get_or_insert((p.to_string(), a));
-            }
-        }
-        Role::Address => match classify::address(&text) {
-            Some(a) => {
-                let how = if a.city.is_some() || a.place.is_some() {
-                    How::Normalised
-                } else {
-                    How::Copied
-                };
-                put_address(found, p, &a, how);
-            }
-            None if place_by_content(found, p, &text, How::Inferred) => {}
-            None => set(&mut found.street, text, copied()),
-        },
+        Role::Address => place_address(found, p, text),
         Role::Eligibility => {
             embedded(found, p, &text);
             set(&mut found.eligibility, text, copied());
@@ -410,5 +332,98 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             place_by_content(found, p, &text, How::Inferred);
         }
         _ => {}
+    }
+}
+
+/// A phone field: one number (a label or an extension beside it at most),
+/// else each number the text holds ("555.123.4567 (Main), 555.123.9999
+/// (Fax)"), a fax marked as one; a local number as written; else by its
+/// content, or notes.
+fn place_phone(found: &mut Found, p: &str, text: String) {
+    let fax_field = p.to_ascii_lowercase().contains("fax");
+    // One number (a label or an extension beside it at most), else
+    // each number the text holds ("555.123.4567 (Main),
+    // 555.123.9999 (Fax)"), a fax marked as one.
+    let numbers: Vec<(String, bool, How)> = match classify::phone(&text) {
+        Some(n) => {
+            if let Some(ext) = classify::extension(&text) {
+                found.extensions.push((n.clone(), ext));
+            }
+            let how = if n == text {
+                How::Copied
+            } else {
+                How::Normalised
+            };
+            vec![(n, false, how)]
+        }
+        None => classify::labelled_phones(&text)
+            .into_iter()
+            .map(|(n, fax)| (n, fax, How::Normalised))
+            .collect(),
+    };
+    for (number, fax, how) in &numbers {
+        if *fax || fax_field {
+            found.faxes.push(number.clone());
+        }
+        found.phones.push((number.clone(), src(p, *how)));
+    }
+    if numbers.is_empty() {
+        if classify::local_phone(&text) {
+            // A local number without its area code, as written.
+            found.phones.push((text, src(p, How::Copied)));
+        } else if !place_by_content(found, p, &text, How::Inferred) {
+            found.notes.push((p.to_string(), text));
+        }
+    }
+}
+
+/// A services field: a list, each item from its place; a text listing
+/// several ("Food Pantry, Hot Meals"), each from the text, split.
+fn services(value: &Value, p: &str) -> Vec<(String, Source)> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                Some((unescape(v.as_str()?), src(&format!("{p}/{i}"), How::Copied)))
+            })
+            .collect(),
+        Value::String(s) => {
+            let parts: Vec<String> = s
+                .split([',', ';', '|', '\u{2022}'])
+                .map(unescape)
+                .filter(|s| !s.is_empty())
+                .collect();
+            let how = if parts.len() > 1 {
+                How::Normalised
+            } else {
+                How::Copied
+            };
+            parts.into_iter().map(|t| (t, src(p, how))).collect()
+        }
+        _ => vec![],
+    }
+}
+
+/// An address field: a PO box (the mailing address), an address read into
+/// its parts, else by its content, else a street as written.
+fn place_address(found: &mut Found, p: &str, text: String) {
+    if classify::is_po_box(&text) {
+        if let Some(a) = classify::address(&text) {
+            found.postal.get_or_insert((p.to_string(), a));
+        }
+        return;
+    }
+    match classify::address(&text) {
+        Some(a) => {
+            let how = if a.city.is_some() || a.place.is_some() {
+                How::Normalised
+            } else {
+                How::Copied
+            };
+            put_address(found, p, &a, how);
+        }
+        None if place_by_content(found, p, &text, How::Inferred) => {}
+        None => set(&mut found.street, text, src(p, How::Copied)),
     }
 }

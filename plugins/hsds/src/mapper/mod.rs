@@ -70,14 +70,19 @@ pub struct Mapping {
     pub questions: Vec<Question>,
 }
 
+mod addresses;
+mod answer;
 mod fields;
 mod gather;
+#[cfg(test)]
+mod hours_tests;
 mod opening;
 mod sites;
 #[cfg(test)]
 mod tests;
 mod tidy;
 
+pub use answer::record_text;
 use gather::{Found, gather, src};
 
 impl Mapping {
@@ -247,9 +252,9 @@ fn location(
         prov.insert(format!("{base}/latitude"), Source { how, ..ls });
         prov.insert(format!("{base}/longitude"), Source { how, ..os });
     }
-    let addresses: Vec<Value> = address(f, &base, prov)
+    let addresses: Vec<Value> = addresses::street(f, &base, prov)
         .into_iter()
-        .chain(mailing(f, &base, prov))
+        .chain(addresses::mailing(f, &base, prov))
         .collect();
     if !addresses.is_empty() {
         loc.insert("addresses".into(), Value::Array(addresses));
@@ -284,7 +289,7 @@ fn location(
     Value::Object(loc)
 }
 
-fn derived() -> Source {
+pub(super) fn derived() -> Source {
     Source {
         source: "derived".into(),
         how: How::Derived,
@@ -308,60 +313,6 @@ fn derived_description(place: &Found, f: &Found, name: &str) -> (String, Source)
         text.push_str(&format!(" at {}", place.join(", ")));
     }
     (text, derived())
-}
-
-/// The address, when it has a street, a city and a state (the ZIP code
-/// may be missing).
-fn address(f: &Found, location: &str, prov: &mut BTreeMap<String, Source>) -> Option<Value> {
-    let (street, ss) = f.street.clone()?;
-    let (city, cs) = f.city.clone()?;
-    let (state, st) = f.state.clone()?;
-    // HSDS requires the key; a record without a ZIP code keeps its address
-    // with an empty one rather than losing it (nothing is invented).
-    let (zip, zs) = f.zip.clone().unwrap_or_else(|| (String::new(), derived()));
-    let base = format!("{location}/addresses/0");
-    // A PO box takes mail; nobody visits it.
-    let kind = if classify::is_po_box(&street) {
-        "postal"
-    } else {
-        "physical"
-    };
-    let mut a = json!({
-        "address_1": street, "city": city, "state_province": state,
-        "postal_code": zip, "country": "US", "address_type": kind,
-    });
-    prov.insert(format!("{base}/address_1"), ss);
-    prov.insert(format!("{base}/city"), cs);
-    prov.insert(format!("{base}/state_province"), st);
-    prov.insert(format!("{base}/postal_code"), zs);
-    prov.insert(format!("{base}/country"), derived());
-    prov.insert(format!("{base}/address_type"), derived());
-    if let Some((street2, s2)) = f.street2.clone() {
-        a["address_2"] = json!(street2);
-        prov.insert(format!("{base}/address_2"), s2);
-    }
-    Some(a)
-}
-
-/// A PO box beside the street address: the second, postal, address.
-fn mailing(f: &Found, location: &str, prov: &mut BTreeMap<String, Source>) -> Option<Value> {
-    let (pointer, a) = f.postal.as_ref()?;
-    f.street.as_ref()?;
-    let parts = [&a.street, &a.city, &a.state];
-    let [Some(street), Some(city), Some(state)] = parts else {
-        return None;
-    };
-    let base = format!("{location}/addresses/1");
-    for key in ["address_1", "city", "state_province", "postal_code"] {
-        prov.insert(format!("{base}/{key}"), src(pointer, How::Normalised));
-    }
-    prov.insert(format!("{base}/country"), derived());
-    prov.insert(format!("{base}/address_type"), derived());
-    Some(json!({
-        "address_1": street, "city": city, "state_province": state,
-        "postal_code": a.zip.clone().unwrap_or_default(), "country": "US",
-        "address_type": "postal",
-    }))
 }
 
 /// Schedules from every hours text (and notes that read as hours); what

@@ -72,28 +72,6 @@ fn a_complete_record_is_fully_mapped_with_provenance() {
 }
 
 #[test]
-fn hours_in_notes_and_unreadable_hours() {
-    let raw = json!({"name": "A", "notes": "Sundays from 4:00 pm until 6:00 pm"});
-    let m = map_record(&raw).unwrap();
-    assert_eq!(m.draft["location"][0]["schedules"][0]["byday"], "SU");
-    assert_eq!(
-        m.provenance["/location/0/schedules/0/opens_at"].source,
-        "raw:/notes"
-    );
-    let raw = json!({"name": "B", "hours": "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)"});
-    let m = map_record(&raw).unwrap();
-    assert_eq!(m.questions.len(), 1);
-    assert_eq!(m.questions[0].from, "/hours");
-    let raw = json!({"name": "C", "notes": "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)"});
-    let m = map_record(&raw).unwrap();
-    assert_eq!(m.questions.len(), 1, "hours in notes ask too");
-    let raw = json!({"name": "D", "notes": "Bring two forms of ID, once every 30 days."});
-    assert!(map_record(&raw).unwrap().questions.is_empty());
-    assert!(!has_content(&json!({"test": "data"})));
-    assert!(has_content(&json!({"contact": "(610) 268-3365"})));
-}
-
-#[test]
 fn other_scrapers_shapes_are_read_by_meaning() {
     // Spellings and nesting none of the sample scrapers use.
     let raw = json!({
@@ -259,105 +237,6 @@ fn identifiers_and_pictures_are_not_content() {
 /// Shapes other scrapers give (none of the shared samples has them): a
 /// store locator's hours as objects, a GeoJSON feature, free text, HTML, a
 /// food bank's list of sites, Spanish keys, placeholders for nothing.
-#[test]
-fn hours_given_as_objects_with_other_spellings() {
-    let raw = json!({
-        "location_name": "Grace Church Food Pantry",
-        "hours_of_operation": [
-            { "day_of_week": "Monday", "start_time": "0900", "end_time": "1200" },
-            { "day": "Thursday", "open": "5:00 PM", "close": "7:30 PM" }
-        ],
-        "website_url": "gracechurch.org/pantry",
-        "phone_number": "+1 574-555-0142 ext. 12"
-    });
-    let m = map_record(&raw).unwrap();
-    let loc = &m.draft["location"][0];
-    let s = &loc["schedules"];
-    assert_eq!(
-        (&s[0]["byday"], &s[0]["opens_at"]),
-        (&json!("MO"), &json!("09:00"))
-    );
-    assert_eq!(
-        (&s[1]["byday"], &s[1]["closes_at"]),
-        (&json!("TH"), &json!("19:30"))
-    );
-    assert_eq!(
-        m.provenance["/location/0/schedules/1/byday"].source,
-        "raw:/hours_of_operation/1"
-    );
-    // The day went into the schedule, not into a description.
-    assert!(m.draft["service"][0].get("description").is_none());
-    assert_eq!(
-        m.draft["organization"][0]["website"],
-        "https://gracechurch.org/pantry"
-    );
-    assert_eq!(loc["phones"][0]["number"], "(574) 555-0142");
-    assert_eq!(loc["phones"][0]["extension"], 12);
-    // Day-keyed hours; "closed" days give nothing.
-    let raw = json!({ "name": "A", "hours": { "monday": "9-5", "Wed": "10am-noon", "friday": "closed" } });
-    let mut days: Vec<Value> = map_record(&raw).unwrap().draft["location"][0]["schedules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| json!([s["byday"], s["opens_at"], s["closes_at"]]))
-        .collect();
-    days.sort_by_key(|d| d[0].as_str().map(|d| d != "MO"));
-    assert_eq!(
-        days,
-        vec![
-            json!(["MO", "09:00", "17:00"]),
-            json!(["WE", "10:00", "12:00"])
-        ]
-    );
-    // A mobile pantry's dated stops: each one opening on its day, once.
-    let raw = json!({ "name": "B", "events": [
-        { "date": "2024-06-01", "start_time": "10:00 AM", "end_time": "12:00 PM" },
-        { "start": "2024-06-04T16:00:00-04:00", "end": "2024-06-04T18:00:00-04:00" }
-    ] });
-    let m = map_record(&raw).unwrap();
-    let s = m.draft["location"][0]["schedules"].as_array().unwrap();
-    let once = |s: &Value| {
-        json!([
-            s["byday"],
-            s["dtstart"],
-            s["valid_from"],
-            s["valid_to"],
-            s["count"],
-            s["opens_at"],
-            s["closes_at"]
-        ])
-    };
-    assert_eq!(
-        s.iter().map(once).collect::<Vec<_>>(),
-        vec![
-            json!([
-                "SA",
-                "2024-06-01",
-                "2024-06-01",
-                "2024-06-01",
-                1,
-                "10:00",
-                "12:00"
-            ]),
-            json!([
-                "TU",
-                "2024-06-04",
-                "2024-06-04",
-                "2024-06-04",
-                1,
-                "16:00",
-                "18:00"
-            ])
-        ]
-    );
-    assert_eq!(
-        m.provenance["/location/0/schedules/1/dtstart"].source,
-        "raw:/events/1"
-    );
-    assert!(m.draft["service"][0].get("description").is_none());
-    assert!(m.questions.is_empty());
-}
-
 #[test]
 fn a_geojson_feature_and_a_zip_code_without_its_state() {
     let raw = json!({

@@ -1,0 +1,194 @@
+//! One line of an hours text read: its time ranges, the days (or the
+//! date) each goes with, and the schedules they make.
+
+use serde_json::{Value, json};
+
+use super::build::schedule;
+use super::clock::{parse_time, resolve};
+use super::date::{self, Date};
+use super::days::parse_days;
+use super::{clean_edges, normalise, opening_only, patterns};
+
+/// One time range of a line and the days it was given.
+struct Range<'t> {
+    /// The range as written.
+    raw: &'t str,
+    /// (opens, closes) in seconds; None when the clock times do not read.
+    span: Option<(u32, u32)>,
+    /// The text before it back to the previous range (after the last
+    /// "closed"); the days it names, if any.
+    before: &'t str,
+    /// The clause right after it, up to a comma: "(1st & 3rd)", "(first
+    /// Saturday only)".
+    clause: &'t str,
+    /// Whether only joining words ("and", "from", ",", "/") stand between
+    /// it and the previous range: "Mon 9-11am & 1-3pm".
+    joined: bool,
+    /// The days it goes with, and the text they were read from.
+    days: Option<(Vec<&'static str>, &'t str)>,
+    /// The one day it is on ("2024-06-01 10-12"), when a date goes with it.
+    date: Option<Date>,
+}
+
+pub(super) fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
+    let t = normalise(text);
+    // Dates are read first and blanked out, so "06-01" of "2024-06-01" is
+    // no time range; the blanks keep every other position where it was.
+    let dates = date::dates(&t);
+    let mut t = t.into_bytes();
+    for (start, end, _) in &dates {
+        t[*start..*end].fill(b'#');
+    }
+    let t = String::from_utf8(t).unwrap_or_default();
+    let mut ranges = ranges(&t, &dates);
+    share_days(&mut ranges);
+    let (mut schedules, mut unparsed) = schedules(&ranges, text);
+    if ranges.is_empty() && !t.is_empty() {
+        match opening_only(&t) {
+            Some((days, opens)) => {
+                schedules.push(schedule(&days, &t, Some(opens), None, text.trim()));
+            }
+            None => unparsed.push(text.trim().to_string()),
+        }
+    }
+    (schedules, unparsed)
+}
+
+/// The time ranges of `t` (dates blanked), each with the text around it
+/// and the days or date that go with it.
+fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
+    let found: Vec<_> = patterns()
+        .range
+        .captures_iter(t)
+        .filter(|c| {
+            let m = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
+            clean_edges(t, m.0, m.1)
+        })
+        .collect();
+    let mut ranges: Vec<Range> = Vec::new();
+    let mut previous_end = 0;
+    for (n, r) in found.iter().enumerate() {
+        let whole = r.get(0).map_or((0, 0), |m| (m.start(), m.end()));
+        let before_all = &t[previous_end..whole.0];
+        // "monday: closed tuesday: 12-2": only what follows the last "closed".
+        let before = before_all.rsplit("closed").next().unwrap_or("");
+        let next_start = found
+            .get(n + 1)
+            .and_then(|c| c.get(0))
+            .map_or(t.len(), |m| m.start());
+        let after = t[whole.1..next_start].split('.').next().unwrap_or("");
+        let after = after.split("closed").next().unwrap_or("");
+        let span = parse_time(&r["start"])
+            .zip(parse_time(&r["end"]))
+            .and_then(|(s, e)| resolve(s, e));
+        // A date just before the range, else just after it.
+        let date = dates
+            .iter()
+            .rev()
+            .find(|(s, e, _)| *s >= previous_end && *e <= whole.0)
+            .or_else(|| {
+                let after_end = whole.1 + after.len();
+                dates
+                    .iter()
+                    .find(|(s, e, _)| *s >= whole.1 && *e <= after_end)
+            })
+            .map(|(_, _, d)| *d);
+        let (days, from_after) = days_of(date, before, after);
+        previous_end = whole.1;
+        if from_after {
+            // "9am-12pm monday, 1pm-3pm wednesday": "monday" is this
+            // range's, not the next one's.
+            previous_end += after.len();
+        }
+        let joined = n > 0
+            && before_all
+                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
+                .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"));
+        ranges.push(Range {
+            raw: r.get(0).map_or("", |m| m.as_str()),
+            span,
+            before,
+            clause: after.split(',').next().unwrap_or(""),
+            joined,
+            days,
+            date,
+        });
+    }
+    ranges
+}
+
+/// The days a range goes with, and whether they came from after it: its
+/// date's weekday, else the days before it, else those after it.
+#[allow(clippy::type_complexity)]
+fn days_of<'t>(
+    date: Option<Date>,
+    before: &'t str,
+    after: &'t str,
+) -> (Option<(Vec<&'static str>, &'t str)>, bool) {
+    match (date, parse_days(before)) {
+        (Some(d), _) => (Some((vec![d.weekday()], before)), false),
+        (None, d) if !d.is_empty() => (Some((d, before)), false),
+        _ => match parse_days(after) {
+            d if !d.is_empty() => (Some((d, after)), true),
+            _ => (None, false),
+        },
+    }
+}
+
+/// A range with no days of its own joined to one with days takes them:
+/// the one before ("mon 9-11am and 1-3pm"), else the one after ("9-11am
+/// and 1-3pm mon").
+fn share_days(ranges: &mut [Range]) {
+    for n in 1..ranges.len() {
+        if ranges[n].days.is_none() && ranges[n].joined {
+            ranges[n].days = ranges[n - 1].days.clone();
+            ranges[n].date = ranges[n - 1].date;
+        }
+    }
+    for n in (0..ranges.len().saturating_sub(1)).rev() {
+        if ranges[n].days.is_none() && ranges[n + 1].joined {
+            ranges[n].days = ranges[n + 1].days.clone();
+            ranges[n].date = ranges[n + 1].date;
+        }
+    }
+}
+
+/// The schedules the ranges make (`text`, the line, as their
+/// description), and the ranges that make none.
+fn schedules(ranges: &[Range], text: &str) -> (Vec<Value>, Vec<String>) {
+    let p = patterns();
+    let mut schedules = Vec::new();
+    let mut unparsed = Vec::new();
+    for range in ranges {
+        let Some((opens, closes)) = range.span else {
+            unparsed.push(range.raw.to_string());
+            continue;
+        };
+        let Some((days, side)) = &range.days else {
+            unparsed.push(format!("{}{}", range.before, range.raw).trim().to_string());
+            continue;
+        };
+        // "Sat 10-12 (first Saturday only)", "Fri 9-11 (1st & 3rd)": the
+        // ordinals of a clause after the range that names no other days.
+        let clause_days = parse_days(range.clause);
+        let side = if clause_days.iter().all(|d| days.contains(d))
+            && p.ordinal.is_match(range.clause)
+            && !p.ordinal.is_match(side)
+        {
+            format!("{side} {}", range.clause)
+        } else {
+            side.to_string()
+        };
+        let mut schedule = schedule(days, &side, Some(opens), Some(closes), text.trim());
+        if let Some(date) = range.date {
+            // One opening: that day, once.
+            let day = date.iso();
+            for key in ["dtstart", "valid_from", "valid_to"] {
+                schedule[key] = json!(day);
+            }
+            schedule["count"] = json!(1);
+        }
+        schedules.push(schedule);
+    }
+    (schedules, unparsed)
+}
