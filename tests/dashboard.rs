@@ -496,6 +496,12 @@ async fn a_bulk_run_reads_as_rows_filters_by_state_and_downloads_as_jsonl() {
     let (s, page) = api.get("/v1/bulk/run-1?limit=3").await;
     assert_eq!(s, 200, "{page}");
     assert_eq!(page["records"], 5);
+    // The columns are what the run's result names (`rows.jobs`).
+    assert_eq!(
+        page["columns"],
+        json!(["alignment", "validation"]),
+        "{page}"
+    );
     let rows = page["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(page["next_offset"], 3);

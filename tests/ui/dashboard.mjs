@@ -220,6 +220,10 @@ await step('bulk runs: rows, a state filter, the JSONL download', async () => {
   assert.match(await text('[data-test=records]'), /^4 records/);
   const { body: all } = await api('/v1/bulk/run-1');
   assert.equal(await page.locator('table[data-test=bulk-rows] tbody tr').count(), all.rows.length);
+  // The columns are the jobs the run's result names, each row's linked.
+  const heads = await page.locator('table[data-test=bulk-rows] thead th').allInnerTexts();
+  assert.deepEqual(heads, ['#', 'State', 'Score', 'Alignment', 'Validation', 'Error']);
+  assert.equal(await page.locator('table[data-test=bulk-rows] tbody tr').first().locator('a[href="#/job/run-1.validate.0"]').count(), 1);
   const state = all.rows[0].state;
   await page.selectOption('select[name=state]', state);
   await page.waitForFunction((s) => location.hash.includes('state=' + s), state);

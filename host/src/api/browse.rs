@@ -1,11 +1,12 @@
 //! What the dashboard reads, as API calls anyone may make: the overview,
-//! jobs listed by state, a job's children, a bulk run's records and their
-//! results as JSON lines.
+//! jobs listed by state, a job's children, a bulk run's rows (as its result
+//! describes them: `rows.rs`) and their results as JSON lines.
 
 use axum::body::Body;
 
+use super::rows::Rows;
 use super::*;
-use crate::queue::{JobFilter, MAX_SCAN, Outcome};
+use crate::queue::{JobFilter, MAX_SCAN};
 
 /// Most jobs (or bulk rows) one page holds.
 const MAX_PAGE: usize = 500;
@@ -121,93 +122,47 @@ pub(super) async fn children(
     )
 }
 
-/// The records of bulk run `id`: how many, read from its result (a `bulk`
-/// job's result says `records` once it has submitted them). Reads the
-/// type and the result only, not the whole record: a bulk job's payload
-/// carries every record.
-async fn bulk_records(state: &ApiState, id: &str) -> Result<usize, ApiError> {
-    let queue = state.worker.queue();
+/// The rows of run `id`, as its result describes them (see `rows.rs`);
+/// none until it has a result. Reads the result only, not the whole record:
+/// a bulk job's payload carries every record.
+async fn run_rows(state: &ApiState, id: &str) -> Result<Option<Rows>, ApiError> {
     let ids = [id.to_string()];
-    let (Some(Some(job)), Some(Some(outcome))) = (
-        queue.summaries(&ids).await?.pop(),
-        queue.outcomes(&ids).await?.pop(),
-    ) else {
+    let Some(Some(outcome)) = state.worker.queue().outcomes(&ids).await?.pop() else {
         return Err(QueueError::NotFound(id.to_string()).into());
     };
-    if job.job_type != "bulk" {
-        return Err(ApiError::new(
+    let Some(result) = outcome.result.as_deref() else {
+        return Ok(None);
+    };
+    let result: Value = serde_json::from_str(result).unwrap_or(Value::Null);
+    match Rows::of_result(&result) {
+        Ok(Some(rows)) => Ok(Some(rows)),
+        Ok(None) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "not_a_bulk_run",
-            format!("job {id} is a {} job, not a bulk run", job.job_type),
-        ));
+            format!("job {id} is not a bulk run: its result describes no `rows`"),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_bulk_run",
+            format!("job {id} is not a bulk run the host can read: {e}"),
+        )),
     }
-    let records = outcome
-        .result
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<Value>(r).ok())
-        .and_then(|r| r["records"].as_u64())
-        .unwrap_or(0);
-    Ok(usize::try_from(records).unwrap_or(usize::MAX))
 }
 
-/// Rows `range` of bulk run `id`: record `i`'s jobs are `<id>.align.<i>`
-/// and `<id>.validate.<i>` (the `bulk` plugin's naming), read pipelined.
-async fn bulk_rows(
+/// Rows `range` of a run, their jobs read pipelined.
+async fn rows_at(
     state: &ApiState,
-    id: &str,
+    rows: &Rows,
     range: std::ops::Range<usize>,
     with_results: bool,
 ) -> Result<Vec<Value>, ApiError> {
-    let ids: Vec<String> = range
-        .clone()
-        .flat_map(|i| [format!("{id}.align.{i}"), format!("{id}.validate.{i}")])
-        .collect();
+    let per_row = rows.names().len();
+    let ids: Vec<String> = range.clone().flat_map(|i| rows.ids(i)).collect();
     let outcomes = state.worker.queue().outcomes(&ids).await?;
     Ok(range
-        .zip(ids.chunks(2).zip(outcomes.chunks(2)))
-        .map(|(i, (ids, out))| bulk_row(i, ids, out, with_results))
+        .zip(outcomes.chunks(per_row))
+        .map(|(i, out)| rows.row(i, out, with_results))
         .collect())
-}
-
-fn bulk_row(i: usize, ids: &[String], out: &[Option<Outcome>], with_results: bool) -> Value {
-    let job = |k: usize| {
-        let o = out.get(k).and_then(Option::as_ref);
-        let mut v = json!({
-            "id": ids[k],
-            "status": o.map_or("missing", |o| o.status.as_str()),
-        });
-        if let Some(e) = o.and_then(|o| o.last_error.as_ref()) {
-            v["error"] = json!(format!("[{}] {}", e.kind, e.message));
-        }
-        v
-    };
-    let (align, mut validate) = (job(0), job(1));
-    let result: Option<Value> = out
-        .get(1)
-        .and_then(Option::as_ref)
-        .and_then(|o| o.result.as_deref())
-        .and_then(|r| serde_json::from_str(r).ok());
-    let row_state = match (
-        &result,
-        align["status"].as_str(),
-        validate["status"].as_str(),
-    ) {
-        (Some(r), _, _) if r["status"].is_string() => r["status"].clone(),
-        (_, Some(a), _) if a != "completed" => json!(a),
-        (_, _, Some(v)) => json!(v),
-        _ => json!("missing"),
-    };
-    let score = result.as_ref().map_or(Value::Null, |r| r["score"].clone());
-    if with_results {
-        validate["result"] = result.unwrap_or(Value::Null);
-    }
-    json!({
-        "index": i,
-        "state": row_state,
-        "score": score,
-        "alignment": align,
-        "validation": validate,
-    })
 }
 
 /// `GET /v1/bulk/{id}?offset&limit&state`: a page of a bulk run's records
@@ -221,7 +176,8 @@ pub(super) async fn bulk(
     let id = path_id(path)?;
     let q = query(q)?;
     page_bounds(q.offset, q.limit)?;
-    let records = bulk_records(&state, &id).await?;
+    let run = run_rows(&state, &id).await?;
+    let records = run.as_ref().map_or(0, |r| r.count);
     let wanted = q.state.filter(|s| !s.is_empty());
     let mut rows = Vec::new();
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
@@ -229,9 +185,9 @@ pub(super) async fn bulk(
         q.offset.min(records),
         q.offset.saturating_add(MAX_SCAN).min(records),
     );
-    while at < end && rows.len() < q.limit {
+    while let Some(run) = run.as_ref().filter(|_| at < end && rows.len() < q.limit) {
         let chunk = at..(at + BULK_CHUNK).min(end);
-        for row in bulk_rows(&state, &id, chunk, false).await? {
+        for row in rows_at(&state, run, chunk, false).await? {
             at = row["index"].as_u64().unwrap_or(0) as usize + 1;
             let s = row["state"].as_str().unwrap_or("").to_string();
             *counts.entry(s.clone()).or_default() += 1;
@@ -249,6 +205,7 @@ pub(super) async fn bulk(
         json!({
             "bulk": id,
             "records": records,
+            "columns": run.as_ref().map_or(Vec::new(), |r| r.names()),
             "offset": q.offset,
             "next_offset": next,
             "rows": rows,
@@ -264,7 +221,8 @@ pub(super) async fn bulk_download(
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult {
     let id = path_id(path)?;
-    let records = bulk_records(&state, &id).await?;
+    let run = run_rows(&state, &id).await?;
+    let records = run.as_ref().map_or(0, |r| r.count);
     // The file name keeps the id's safe characters only.
     let safe: String = id
         .chars()
@@ -278,13 +236,11 @@ pub(super) async fn bulk_download(
         .collect();
     let disposition = format!("attachment; filename=\"{safe}.jsonl\"");
     let stream = futures::stream::unfold(0usize, move |at| {
-        let (state, id) = (state.clone(), id.clone());
+        let (state, run) = (state.clone(), run.clone());
         async move {
-            if at >= records {
-                return None;
-            }
+            let run = run.filter(|_| at < records)?;
             let end = (at + BULK_CHUNK).min(records);
-            let chunk = match bulk_rows(&state, &id, at..end, true).await {
+            let chunk = match rows_at(&state, &run, at..end, true).await {
                 Ok(rows) => rows.iter().map(|r| format!("{r}\n")).collect::<String>(),
                 Err(e) => return Some((Err(std::io::Error::other(e.message)), records)),
             };

@@ -18,6 +18,7 @@ mod jobs;
 pub mod listener;
 mod ops;
 pub mod rebinding;
+mod rows;
 mod schedules;
 pub mod ui;
 

@@ -31,7 +31,9 @@
 //! and rows: one report, for any number of records up to 1,000 parts.
 //!
 //! The ids are derived from `B`, so a retried bulk job submits nothing
-//! twice. The host counts the children on `B`'s record as they finish: that
+//! twice. Its result says so in `rows` (count, offset, the id of each job
+//! of record `i`, which gives the verdict): what the host's bulk pages
+//! read. The host counts the children on `B`'s record as they finish: that
 //! is the progress of the run (`deckhand status B`; of a part for a split
 //! run).
 
@@ -165,9 +167,25 @@ fn fan_out(job: &Job, p: &Value) -> Result<String, JobError> {
         let report = report_id(&job.id, None);
         submit_and_report(&job.id, 0, records, &settings, &report)?;
         jobs::progress(1.0, &format!("submitted {n} records"));
-        return Ok(json!({ "records": n, "report": report }).to_string());
+        let rows = rows(&job.id, n, 0);
+        return Ok(json!({ "records": n, "report": report, "rows": rows }).to_string());
     }
     split(job, records, &settings)
+}
+
+/// What the run's result says of its rows, for the host's bulk pages: `n`
+/// records from `offset`, record `i` an alignment and its validation (the
+/// verdict: its result's status and score are the row's).
+fn rows(bulk: &str, n: usize, offset: usize) -> Value {
+    json!({
+        "count": n,
+        "offset": offset,
+        "jobs": [
+            { "name": "alignment", "id": format!("{bulk}.align.{{i}}") },
+            { "name": "validation", "id": format!("{bulk}.validate.{{i}}") },
+        ],
+        "verdict": "validation",
+    })
 }
 
 /// The id of run `bulk`'s report, or of its part `k`'s.
@@ -333,7 +351,9 @@ fn split(job: &Job, records: Vec<(Value, Value)>, settings: &Settings) -> Result
         1.0,
         &format!("submitted {n} records in {} parts", part_ids.len()),
     );
-    Ok(json!({ "records": n, "parts": part_ids, "report": report }).to_string())
+    Ok(json!({ "records": n, "parts": part_ids, "report": report,
+               "rows": rows(&job.id, n, 0) })
+    .to_string())
 }
 
 /// One part of a split run: its records fanned out as the run's (ids count
@@ -360,7 +380,7 @@ fn run_part(
     let report = report_id(bulk, None);
     jobs::wait_also(&report, std::slice::from_ref(&part_report))
         .map_err(|e| JobError::Retry(format!("cannot make {report} wait on {part_report}: {e}")))?;
-    Ok(json!({ "records": n, "report": part_report }).to_string())
+    Ok(json!({ "records": n, "report": part_report, "rows": rows(bulk, n, offset) }).to_string())
 }
 
 /// (raw data, known fields) per record.

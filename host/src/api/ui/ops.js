@@ -92,6 +92,11 @@ export async function plugins(view) {
 
 const ROW_STATES = ['', 'verified', 'needs_review', 'rejected', 'dead', 'cancelled', 'pending', 'running', 'suspended', 'waiting', 'scheduled', 'missing'];
 
+/** "alignment" as a column title: "Alignment". */
+function title(name) {
+  return name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, ' ');
+}
+
 export async function bulk(view, parts, params) {
   const id = parts.join('/');
   const input = h('input', { name: 'id', value: id, placeholder: 'bulk job id', 'aria-label': 'bulk job id' });
@@ -116,6 +121,8 @@ export async function bulk(view, parts, params) {
     const q = new URLSearchParams({ offset, limit: PAGE });
     if (state) q.set('state', state);
     const page = await api('GET', `/v1/bulk/${encodeURIComponent(id)}?${q}`);
+    // The jobs a row is made of, as the run's result names them.
+    const columns = Array.isArray(page.columns) ? page.columns.map(String) : [];
     const filter = h('select', { name: 'state', 'aria-label': 'state', onchange: (e) => go('bulk/' + encodeURIComponent(id), { state: e.target.value }) },
       ROW_STATES.map((s) => h('option', { value: s, selected: s === state }, s || 'any state')));
     fill(body,
@@ -123,12 +130,11 @@ export async function bulk(view, parts, params) {
         h('a', { href: `/v1/bulk/${encodeURIComponent(id)}/results.jsonl`, download: `${id}.jsonl`, 'data-test': 'download' }, 'Download the results (JSONL)')),
       h('div', { class: 'filters' }, h('label', {}, 'Show', filter)),
       page.rows.length ? h('div', { class: 'scroll' }, h('table', { 'data-test': 'bulk-rows' },
-        h('thead', {}, h('tr', {}, ['#', 'State', 'Score', 'Alignment', 'Validation', 'Error'].map((x) => h('th', {}, x)))),
+        h('thead', {}, h('tr', {}, ['#', 'State', 'Score', ...columns.map(title), 'Error'].map((x) => h('th', {}, x)))),
         h('tbody', {}, page.rows.map((r) => h('tr', { 'data-index': r.index, 'data-state': r.state },
           h('td', { class: 'num' }, r.index), h('td', {}, badge(r.state)), h('td', { class: 'num' }, r.score ?? '–'),
-          h('td', {}, jobLink(r.alignment.id), ' ', badge(r.alignment.status)),
-          h('td', {}, jobLink(r.validation.id), ' ', badge(r.validation.status)),
-          h('td', { class: 'wrap' }, r.alignment.error || r.validation.error || '–')))))) : h('p', { class: 'muted', 'data-test': 'empty' }, 'No records here.'),
+          columns.map((c) => h('td', {}, jobLink(r[c]?.id ?? ''), ' ', badge(r[c]?.status ?? 'missing'))),
+          h('td', { class: 'wrap' }, columns.map((c) => r[c]?.error).find(Boolean) || '–')))))) : h('p', { class: 'muted', 'data-test': 'empty' }, 'No records here.'),
       pager('bulk/' + encodeURIComponent(id), { state }, offset, page.next_offset));
   } catch (e) {
     fill(body, errorBox(e));
