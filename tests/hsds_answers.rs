@@ -165,6 +165,51 @@ async fn a_known_field_the_mapper_did_not_place_is_given_asked_or_unsettled() {
     );
 }
 
+/// A record with no name code can tell goes, with `ask_llm`, to the model
+/// as a choice among its own short texts (one small question, not a whole
+/// document to write); the chosen name lands with provenance `llm` and the
+/// mapper reads the rest. Unasked, it takes the whole-record path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nameless_record_asks_a_choice_among_its_own_texts() {
+    let (s, q) = setup(None).await;
+    s.fake.respond_with(|body| {
+        let options =
+            &body["response_format"]["json_schema"]["schema"]["properties"]["choice"]["enum"];
+        super::common::fake_llm::Answer::content(&json!({ "choice": options[0] }).to_string())
+    });
+    let raw = json!({ "Address": "12 Oak St, Camden, NJ 08102", "Hours": "Tue 10-12",
+                      "Phone": "856-555-0142", "Line 1": "Hope Pantry" });
+    let request = align_request(json!({ "raw_data": raw, "ask_llm": true }));
+    let sub = q.submit(request).await.unwrap();
+    let job = &wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0];
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    let r = result(job);
+    assert_eq!(
+        (r["path"].as_str(), r["llm_questions"].as_u64()),
+        (Some("mapper"), Some(1)),
+        "{r:#}"
+    );
+    let body = &s.fake.seen()[0].body;
+    assert_eq!(
+        body["response_format"]["json_schema"]["schema"]["properties"]["choice"]["enum"],
+        json!(["Hope Pantry", "none"]),
+        "{body:#}"
+    );
+    assert_eq!(r["hsds"]["organization"][0]["name"], "Hope Pantry");
+    let p = &r["provenance"]["/organization/0/name"];
+    assert_eq!(
+        (p["source"].as_str(), p["how"].as_str()),
+        (Some("raw:"), Some("llm"))
+    );
+    // The rest is code's reading.
+    assert_eq!(
+        r["hsds"]["location"][0]["phones"][0]["number"],
+        "(856) 555-0142"
+    );
+    assert_eq!(r["hsds"]["location"][0]["schedules"][0]["byday"], "TU");
+    assert_eq!(s.fake.calls(), 1);
+}
+
 /// Opening hours code cannot settle, each with the schedule a person takes
 /// from it (`byday opens-closes`): the day in one labelled part, two time
 /// ranges in another (one of them not the pantry's), and words around them

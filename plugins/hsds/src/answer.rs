@@ -15,6 +15,8 @@ const MAX_CANDIDATES: usize = 8;
 /// The longest answer read as a name or a city (characters).
 const MAX_NAME_CHARS: usize = 200;
 const MAX_CITY_CHARS: usize = 60;
+/// Words a name candidate has at most.
+const MAX_NAME_WORDS: usize = 12;
 /// Common ends of a web address written without a scheme.
 const SITE_ENDS: [&str; 7] = [".org", ".com", ".net", ".gov", ".edu", ".us", ".info"];
 
@@ -47,8 +49,8 @@ pub fn candidates(kind: Kind, text: &str) -> Vec<String> {
 
 /// The pieces of `text` that speak of a `kind` field, as written where
 /// they can be, at most eight: what a person is offered to start from (an
-/// hours piece the parser cannot read among them). None for a city or a
-/// name: a person types those.
+/// hours piece the parser cannot read among them). None for a city: a
+/// person types it.
 pub fn pieces(kind: Kind, text: &str) -> Vec<String> {
     let found: Vec<String> = match kind {
         Kind::Hours => hours::candidates(text),
@@ -57,7 +59,8 @@ pub fn pieces(kind: Kind, text: &str) -> Vec<String> {
         Kind::Website => websites_in(text),
         Kind::Address => addresses_in(text),
         Kind::PostalCode => zips_in(text),
-        Kind::City | Kind::Name => Vec::new(),
+        Kind::Name => names_in(text),
+        Kind::City => Vec::new(),
     };
     let mut out: Vec<String> = Vec::new();
     for c in found {
@@ -149,6 +152,27 @@ fn addresses_in(text: &str) -> Vec<String> {
     out
 }
 
+/// Parts of `text` that could be a name: short, with letters, and nothing
+/// else a field reads (no phone, email, web address, address or hours).
+fn names_in(text: &str) -> Vec<String> {
+    parts(text)
+        .filter(|p| {
+            p.chars().count() <= MAX_NAME_WORDS * 8
+                && p.split_whitespace().count() <= MAX_NAME_WORDS
+        })
+        .filter(|p| p.chars().any(char::is_alphabetic))
+        .filter(|p| {
+            classify::phones_in(p).is_empty()
+                && classify::emails_in(p).is_empty()
+                && websites_in(p).is_empty()
+                && classify::address(p).is_none()
+                && classify::address_in(p).is_none()
+                && !hours::mentions_hours(p)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// ZIP codes in `text`: five digits (or ZIP+4) standing alone.
 fn zips_in(text: &str) -> Vec<String> {
     text.split(|c: char| !(c.is_ascii_digit() || c == '-'))
@@ -184,6 +208,7 @@ mod tests {
                 .any(|c| c.contains("Tue 10-12"))
         );
         assert!(candidates(Kind::City, RECORD).is_empty());
+        assert_eq!(candidates(Kind::Name, RECORD), ["Grace Pantry"]);
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl Guest for Alignment {
                 review: review::Review::read(&p, &raw, job.feedback.as_deref())?,
                 known,
                 text: String::new(),
+                spent: (0, 0, 0),
             };
             if let Some(result) = by_mapper(&raw, record.as_ref(), &seed, asks) {
                 return result;
@@ -125,8 +126,8 @@ fn raw_data(p: &Value) -> Result<(String, Option<Value>), JobError> {
     Ok((raw, record))
 }
 
-/// The mapper path, for a record the mapper reads; `None` hands the record
-/// to the LLM whole. Free text is read by the mapper too, as a record of
+/// The mapper path, for a record the mapper reads (or names, with the
+/// LLM's choice); `None` hands the record to the LLM whole. Free text is read by the mapper too, as a record of
 /// one field: a whole address in it (with the name before it), phones and
 /// hours are placed by code; text it cannot name goes to the LLM whole.
 fn by_mapper(
@@ -150,6 +151,19 @@ fn by_mapper(
             "nothing to align: the record has no name, address, phone, email, website or opening hours"
                 .into(),
         )));
+    }
+    // No name code can tell: asked, the LLM picks one of the record's own
+    // short texts, and the mapper reads the rest.
+    if asks.ask {
+        match mapped::named_by_choice(record) {
+            Ok(Some((mapping, spent))) => {
+                asks.text = hsds::mapper::record_text(record);
+                asks.spent = spent;
+                return Some(mapped::align(mapping, seed, asks));
+            }
+            Ok(None) => {}
+            Err(e) => return Some(Err(e)),
+        }
     }
     None
 }

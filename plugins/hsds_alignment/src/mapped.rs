@@ -15,6 +15,8 @@ use hsds::mapper::{How, Mapping, Question, Source};
 
 /// Tokens one answer may take: a choice is a few words.
 const CHOICE_MAX_TOKENS: u32 = 60;
+/// Questions asked, prompt tokens and completion tokens.
+pub(crate) type Spent = (usize, u32, u32);
 /// What the model answers when no candidate is right.
 const NONE: &str = "none";
 /// The record's text quoted in a question, at most (characters).
@@ -186,7 +188,7 @@ fn keep_unsettled(mapping: &mut Mapping) -> Vec<Value> {
 /// Puts the questions that have candidates to the LLM as a choice; what it
 /// does not settle stays in `mapping.questions`. Returns the questions
 /// asked and the tokens spent.
-fn ask_llm(mapping: &mut Mapping) -> Result<(usize, u32, u32), JobError> {
+fn ask_llm(mapping: &mut Mapping) -> Result<Spent, JobError> {
     let (mut asked, mut prompt_tokens, mut completion_tokens) = (0, 0, 0);
     for q in std::mem::take(&mut mapping.questions) {
         let candidates = candidates(&q);
@@ -217,6 +219,43 @@ pub struct Asks<'a> {
     pub known: Option<&'a Map<String, Value>>,
     /// The record's text, for questions about the whole record.
     pub text: String,
+    /// Questions already asked for this record, and their tokens.
+    pub spent: Spent,
+}
+
+/// A record the mapper cannot name: its name chosen by the LLM among the
+/// record's own short texts, and the mapping of the record with that name
+/// (the name's provenance `raw:`, `how: llm`), with what the question
+/// cost. `Ok(None)` when nothing is offered or the model answers "none".
+pub(crate) fn named_by_choice(record: &Value) -> Result<Option<(Mapping, Spent)>, JobError> {
+    let q = Question {
+        kind: Kind::Name.label(),
+        location: 0,
+        from: String::new(),
+        text: hsds::mapper::record_text(record),
+    };
+    let options = candidates(&q);
+    if options.is_empty() {
+        return Ok(None);
+    }
+    let (answer, p, c) = ask_choice(&q, &options)?;
+    let Some(Answer::Name(name)) = answer else {
+        return Ok(None);
+    };
+    let mut named = record.clone();
+    named["name"] = json!(name);
+    let Some(mut mapping) = hsds::mapper::map_record(&named) else {
+        return Ok(None);
+    };
+    for source in mapping.provenance.values_mut() {
+        if source.source == "raw:/name" {
+            *source = Source {
+                source: "raw:".into(),
+                how: How::Llm,
+            };
+        }
+    }
+    Ok(Some((mapping, (1, p, c))))
 }
 
 /// The mapper path, from mapping to result. A known field the mapping
@@ -241,11 +280,14 @@ pub fn align(mut mapping: Mapping, seed: &str, asks: Asks) -> Result<String, Job
         None => Vec::new(),
     };
     let resumed = review.is_some_and(|r| r.answers.is_some());
-    let (asked, prompt_tokens, completion_tokens) = if asks.ask && !resumed {
+    let (mut asked, mut prompt_tokens, mut completion_tokens) = if asks.ask && !resumed {
         ask_llm(&mut mapping)?
     } else {
         (0, 0, 0)
     };
+    asked += asks.spent.0;
+    prompt_tokens += asks.spent.1;
+    completion_tokens += asks.spent.2;
     let to_review = review.filter(|r| r.answers.is_none() && !mapping.questions.is_empty());
     if let Some(review) = to_review {
         crate::review::suspend(review, &mapping.questions)?;
@@ -350,5 +392,22 @@ mod tests {
             mapping.draft["location"][0]["phones"][0]["number"],
             "(856) 555-0142"
         );
+    }
+
+    #[test]
+    fn a_nameless_record_offers_its_short_texts_as_names() {
+        let record = json!({ "Address": "12 Oak St, Camden, NJ 08102", "Hours": "Tue 10-12",
+                             "Phone": "856-555-0142", "Line 1": "Hope Pantry" });
+        assert!(
+            hsds::mapper::map_record(&record).is_none(),
+            "no name by code"
+        );
+        let q = Question {
+            kind: Kind::Name.label(),
+            location: 0,
+            from: String::new(),
+            text: hsds::mapper::record_text(&record),
+        };
+        assert_eq!(candidates(&q), ["Hope Pantry"]);
     }
 }
