@@ -12,6 +12,7 @@
 //!   on any exit (timeout, Ctrl-C, an error) what is known is written: every
 //!   record gets a line, unfinished ones with their last status.
 
+mod follow;
 mod input;
 mod output;
 
@@ -33,6 +34,10 @@ const SUBMIT_CHUNK: usize = 100;
 const SUBMIT_IN_FLIGHT: usize = 4;
 /// Finished records read (and written) per round trip.
 const WRITE_CHUNK: usize = 1000;
+/// How long finished records wait to be read back and written when fewer
+/// than `WRITE_CHUNK` are ready: one read per message would cost Redis a
+/// round trip per completion batch while the hosts drain.
+const WRITE_EVERY: Duration = Duration::from_millis(100);
 /// How often the open jobs are re-read even when messages arrive (a
 /// message published while the subscriber was away is otherwise missed).
 const RECHECK: Duration = Duration::from_secs(15);
@@ -68,6 +73,13 @@ pub struct BulkArgs {
     queue: QueueArgs,
 }
 
+/// What following on one subscription ended with.
+enum Next {
+    /// The connection dropped: subscribe again, read what was missed.
+    Reconnect,
+    End(Option<Stop>),
+}
+
 /// How a bulk run ended before every job finished.
 enum Stop {
     Timeout,
@@ -101,6 +113,7 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         done: vec![false; ids.len()],
         finished: 0,
         written: 0,
+        front: 0,
         suspended: 0,
         counts: Counts::default(),
     };
@@ -191,6 +204,8 @@ struct Run<'a> {
     finished: usize,
     /// Records before this index are in the output file.
     written: usize,
+    /// Records before this index have finished (from `written` on).
+    front: usize,
     /// Open jobs suspended on a durable wait (a person's review) at the
     /// last reading of their states.
     suspended: usize,
@@ -244,97 +259,6 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Follows the jobs until all have finished, the timeout passes or the
-    /// user interrupts; writes finished records as the prefix grows.
-    /// `subscribed`: a subscription made before the jobs were submitted,
-    /// which has seen every end since (so the states need no reading).
-    async fn follow(
-        &mut self,
-        out: &mut impl Write,
-        mut subscribed: Option<redis::aio::PubSub>,
-    ) -> Option<Stop> {
-        let deadline = deckhand::queue::deadline_after(Duration::from_secs(self.args.timeout));
-        let bar = progress_bar(self.ids.len());
-        let mut last_line = None;
-        let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
-        'connect: loop {
-            // Subscribe, then read: a job that ends in between is seen by one or the other.
-            // A subscription made here has missed what ended meanwhile.
-            let resubscribed = subscribed.is_none();
-            let subscription = match subscribed.take() {
-                Some(p) => Ok(p),
-                None => self.subscribe().await,
-            };
-            let mut pubsub = match subscription {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("deckhand: cannot reach Redis ({e}); retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue 'connect,
-                        _ = tokio::time::sleep_until(deadline) => return Some(Stop::Timeout),
-                        _ = &mut interrupt => return Some(Stop::Interrupted),
-                    }
-                }
-            };
-            if resubscribed && let Err(e) = self.recheck().await {
-                eprintln!("deckhand: cannot read the jobs' states ({e}); trying again");
-                // Not at once: a Redis that came back empty needs a moment
-                // for the hosts to register their job types again.
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue 'connect;
-            }
-            let mut messages = pubsub.on_message();
-            let mut recheck_at = tokio::time::Instant::now() + RECHECK;
-            loop {
-                self.report(&bar, &mut last_line);
-                if let Err(e) = self.write_finished(out).await {
-                    eprintln!("deckhand: lost Redis while writing results ({e}); reconnecting");
-                    continue 'connect;
-                }
-                // Done once every result is written, not when every job is
-                // marked finished: a result Redis lost is run again.
-                if self.written == self.ids.len() {
-                    clear(&bar);
-                    return None;
-                }
-                tokio::select! {
-                    msg = messages.next() => match msg {
-                        Some(msg) => {
-                            if let Ok(text) = msg.get_payload::<String>() {
-                                self.mark(text.split(' '));
-                            }
-                        }
-                        None => {
-                            eprintln!("deckhand: the connection to Redis dropped; reconnecting");
-                            continue 'connect;
-                        }
-                    },
-                    _ = tokio::time::sleep_until(recheck_at) => {
-                        recheck_at = tokio::time::Instant::now() + RECHECK;
-                        if let Err(e) = self.recheck().await {
-                            eprintln!("deckhand: lost Redis ({e}); reconnecting");
-                            continue 'connect;
-                        }
-                    }
-                    _ = tokio::time::sleep_until(deadline) => {
-                        clear(&bar);
-                        return Some(Stop::Timeout);
-                    }
-                    _ = &mut interrupt => {
-                        clear(&bar);
-                        return Some(Stop::Interrupted);
-                    }
-                }
-            }
-        }
-    }
-
-    async fn subscribe(&self) -> Result<redis::aio::PubSub, QueueError> {
-        let mut pubsub = self.queue.pubsub().await?;
-        pubsub.subscribe(self.queue.finished_channel()).await?;
-        Ok(pubsub)
-    }
-
     /// Follows record `i` through job `id` from now on.
     fn follow_job(&mut self, i: usize, id: String) {
         let old = std::mem::replace(&mut self.followed[i], id.clone());
@@ -342,77 +266,6 @@ impl Run<'_> {
             list.retain(|&x| x != i);
         }
         self.by_id.entry(id).or_default().push(i);
-    }
-
-    /// Marks the named jobs finished (ids of other runs are ignored).
-    fn mark<'s>(&mut self, ids: impl Iterator<Item = &'s str>) {
-        for id in ids {
-            let Some(records) = self.by_id.get(id) else {
-                continue;
-            };
-            for &i in records {
-                if !self.done[i] {
-                    self.done[i] = true;
-                    self.finished += 1;
-                }
-            }
-        }
-    }
-
-    /// Reads the state of every open job in pipelined round trips; jobs
-    /// Redis no longer has (it lost its data) are submitted again.
-    async fn recheck(&mut self) -> Result<(), QueueError> {
-        let open: Vec<usize> = (0..self.ids.len()).filter(|&i| !self.done[i]).collect();
-        let open_ids: Vec<String> = open.iter().map(|&i| self.followed[i].clone()).collect();
-        let states = self.queue.statuses(&open_ids).await?;
-        let mut lost = Vec::new();
-        self.suspended = 0;
-        for (&i, state) in open.iter().zip(states) {
-            match state {
-                Some(s) if s.is_finished() => {
-                    self.done[i] = true;
-                    self.finished += 1;
-                }
-                Some(JobStatus::Suspended) => self.suspended += 1,
-                Some(_) => {}
-                None => lost.push(i),
-            }
-        }
-        if !lost.is_empty() {
-            eprintln!(
-                "deckhand: Redis no longer has {} of this run's jobs (it lost data); submitting them again",
-                lost.len()
-            );
-            self.submit_indices(&lost)
-                .await
-                .map_err(QueueError::Protocol)?;
-        }
-        Ok(())
-    }
-
-    /// Moves the bar, or prints a line every few seconds when stderr is
-    /// not a terminal (logs, CI).
-    fn report(
-        &self,
-        bar: &Option<indicatif::ProgressBar>,
-        last: &mut Option<tokio::time::Instant>,
-    ) {
-        let due = last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY);
-        let waiting = match self.suspended {
-            0 => String::new(),
-            n => format!(", {n} waiting for an answer"),
-        };
-        match bar {
-            Some(bar) => {
-                bar.set_position(self.finished as u64);
-                bar.set_message(waiting);
-            }
-            None if due || self.finished == self.ids.len() => {
-                *last = Some(tokio::time::Instant::now());
-                eprintln!("{}/{} finished{waiting}", self.finished, self.ids.len());
-            }
-            None => {}
-        }
     }
 }
 

@@ -63,6 +63,7 @@ impl Run<'_> {
 
     /// Follows record `i` again: it was marked finished, but is not.
     fn reopen(&mut self, i: usize) {
+        self.front = self.front.min(i);
         if self.done[i] {
             self.done[i] = false;
             self.finished -= 1;

@@ -1,0 +1,213 @@
+//! Following a bulk run: one subscription to the finished channel, the
+//! states read again when it drops, finished records written in input
+//! order as the front grows, progress on stderr.
+
+use super::*;
+
+impl Run<'_> {
+    /// Follows the jobs until all have finished, the timeout passes or the
+    /// user interrupts; writes finished records as the prefix grows.
+    /// `subscribed`: a subscription made before the jobs were submitted,
+    /// which has seen every end since (so the states need no reading).
+    pub(super) async fn follow(
+        &mut self,
+        out: &mut impl Write,
+        mut subscribed: Option<redis::aio::PubSub>,
+    ) -> Option<Stop> {
+        let deadline = deckhand::queue::deadline_after(Duration::from_secs(self.args.timeout));
+        let bar = progress_bar(self.ids.len());
+        let mut last_line = None;
+        let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+        'connect: loop {
+            // Subscribe, then read: a job that ends in between is seen by one or the other.
+            // A subscription made here has missed what ended meanwhile.
+            let resubscribed = subscribed.is_none();
+            let subscription = match subscribed.take() {
+                Some(p) => Ok(p),
+                None => self.subscribe().await,
+            };
+            let mut pubsub = match subscription {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("deckhand: cannot reach Redis ({e}); retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue 'connect,
+                        _ = tokio::time::sleep_until(deadline) => return Some(Stop::Timeout),
+                        _ = &mut interrupt => return Some(Stop::Interrupted),
+                    }
+                }
+            };
+            if resubscribed && let Err(e) = self.recheck().await {
+                eprintln!("deckhand: cannot read the jobs' states ({e}); trying again");
+                // Not at once: a Redis that came back empty needs a moment
+                // for the hosts to register their job types again.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue 'connect;
+            }
+            match self
+                .follow_messages(
+                    out,
+                    &mut pubsub,
+                    &bar,
+                    &mut last_line,
+                    deadline,
+                    &mut interrupt,
+                )
+                .await
+            {
+                Next::Reconnect => continue 'connect,
+                Next::End(stop) => return stop,
+            }
+        }
+    }
+
+    /// Follows the run on one subscription until it ends, or the
+    /// connection drops (`Next::Reconnect`); finished records are read
+    /// back and written `WRITE_CHUNK` at a time, or every `WRITE_EVERY`.
+    async fn follow_messages<F: std::future::Future>(
+        &mut self,
+        out: &mut impl Write,
+        pubsub: &mut redis::aio::PubSub,
+        bar: &Option<indicatif::ProgressBar>,
+        last_line: &mut Option<tokio::time::Instant>,
+        deadline: tokio::time::Instant,
+        interrupt: &mut std::pin::Pin<&mut F>,
+    ) -> Next {
+        let mut messages = pubsub.on_message();
+        let mut recheck_at = tokio::time::Instant::now() + RECHECK;
+        let mut write_at = tokio::time::Instant::now();
+        loop {
+            self.report(bar, last_line);
+            let due = tokio::time::Instant::now() >= write_at;
+            if due || self.ready() >= WRITE_CHUNK || self.finished == self.ids.len() {
+                if let Err(e) = self.write_finished(out).await {
+                    eprintln!("deckhand: lost Redis while writing results ({e}); reconnecting");
+                    return Next::Reconnect;
+                }
+                write_at = tokio::time::Instant::now() + WRITE_EVERY;
+            }
+            // Done once every result is written, not when every job is
+            // marked finished: a result Redis lost is run again.
+            if self.written == self.ids.len() {
+                clear(bar);
+                return Next::End(None);
+            }
+            let waiting = self.ready() > 0;
+            tokio::select! {
+                msg = messages.next() => match msg {
+                    Some(msg) => {
+                        if let Ok(text) = msg.get_payload::<String>() {
+                            self.mark(text.split(' '));
+                        }
+                    }
+                    None => {
+                        eprintln!("deckhand: the connection to Redis dropped; reconnecting");
+                        return Next::Reconnect;
+                    }
+                },
+                _ = tokio::time::sleep_until(write_at), if waiting => {}
+                _ = tokio::time::sleep_until(recheck_at) => {
+                    recheck_at = tokio::time::Instant::now() + RECHECK;
+                    if let Err(e) = self.recheck().await {
+                        eprintln!("deckhand: lost Redis ({e}); reconnecting");
+                        return Next::Reconnect;
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    clear(bar);
+                    return Next::End(Some(Stop::Timeout));
+                }
+                _ = interrupt.as_mut() => {
+                    clear(bar);
+                    return Next::End(Some(Stop::Interrupted));
+                }
+            }
+        }
+    }
+
+    pub(super) async fn subscribe(&self) -> Result<redis::aio::PubSub, QueueError> {
+        let mut pubsub = self.queue.pubsub().await?;
+        pubsub.subscribe(self.queue.finished_channel()).await?;
+        Ok(pubsub)
+    }
+
+    /// Finished records at the front of the output order, not yet written.
+    fn ready(&mut self) -> usize {
+        self.front = self.front.max(self.written);
+        while self.front < self.ids.len() && self.done[self.front] {
+            self.front += 1;
+        }
+        self.front - self.written
+    }
+
+    /// Marks the named jobs finished (ids of other runs are ignored).
+    fn mark<'s>(&mut self, ids: impl Iterator<Item = &'s str>) {
+        for id in ids {
+            let Some(records) = self.by_id.get(id) else {
+                continue;
+            };
+            for &i in records {
+                if !self.done[i] {
+                    self.done[i] = true;
+                    self.finished += 1;
+                }
+            }
+        }
+    }
+
+    /// Reads the state of every open job in pipelined round trips; jobs
+    /// Redis no longer has (it lost its data) are submitted again.
+    async fn recheck(&mut self) -> Result<(), QueueError> {
+        let open: Vec<usize> = (0..self.ids.len()).filter(|&i| !self.done[i]).collect();
+        let open_ids: Vec<String> = open.iter().map(|&i| self.followed[i].clone()).collect();
+        let states = self.queue.statuses(&open_ids).await?;
+        let mut lost = Vec::new();
+        self.suspended = 0;
+        for (&i, state) in open.iter().zip(states) {
+            match state {
+                Some(s) if s.is_finished() => {
+                    self.done[i] = true;
+                    self.finished += 1;
+                }
+                Some(JobStatus::Suspended) => self.suspended += 1,
+                Some(_) => {}
+                None => lost.push(i),
+            }
+        }
+        if !lost.is_empty() {
+            eprintln!(
+                "deckhand: Redis no longer has {} of this run's jobs (it lost data); submitting them again",
+                lost.len()
+            );
+            self.submit_indices(&lost)
+                .await
+                .map_err(QueueError::Protocol)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the bar, or prints a line every few seconds when stderr is
+    /// not a terminal (logs, CI).
+    fn report(
+        &self,
+        bar: &Option<indicatif::ProgressBar>,
+        last: &mut Option<tokio::time::Instant>,
+    ) {
+        let due = last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY);
+        let waiting = match self.suspended {
+            0 => String::new(),
+            n => format!(", {n} waiting for an answer"),
+        };
+        match bar {
+            Some(bar) => {
+                bar.set_position(self.finished as u64);
+                bar.set_message(waiting);
+            }
+            None if due || self.finished == self.ids.len() => {
+                *last = Some(tokio::time::Instant::now());
+                eprintln!("{}/{} finished{waiting}", self.finished, self.ids.len());
+            }
+            None => {}
+        }
+    }
+}
