@@ -210,6 +210,59 @@ async fn a_nameless_record_asks_a_choice_among_its_own_texts() {
     assert_eq!(s.fake.calls(), 1);
 }
 
+/// A record no code can name, with `review`: a person is asked for the
+/// name (its short texts offered), the job waits holding nothing, and the
+/// answer completes the record through the mapper (`how: reviewed`); no
+/// LLM is asked at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_no_code_can_name_is_named_by_a_person() {
+    let (s, q) = setup(None).await;
+    let raw = json!({ "Address": "12 Oak St, Camden, NJ 08102", "Hours": "Tue 10-12",
+                      "Line 1": "Hope Pantry" });
+    let request = align_request(json!({ "raw_data": raw, "review": true }));
+    let id = q.submit(request).await.unwrap().id;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let wait = loop {
+        let job = q.get(&id).await.unwrap().expect("the job");
+        if job.status == JobStatus::Suspended
+            && let Some(w) = job.wait
+        {
+            break w;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never suspended: {:?}",
+            job.status
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let question: Value = serde_json::from_str(&wait.question).unwrap();
+    let asked = &question["questions"][0];
+    assert_eq!(
+        (asked["key"].as_str(), &asked["candidates"]),
+        (Some("name:0:"), &json!(["Hope Pantry"])),
+        "{question}"
+    );
+    let value = json!({ "answers": { "name:0:": "Hope Pantry" } }).to_string();
+    q.resume_wait(&wait.token, &value).await.unwrap();
+    let job = &wait_done(&q, &s, &id).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    let r = result(job);
+    assert_eq!(r["path"], "mapper", "{r:#}");
+    assert_eq!(r["hsds"]["organization"][0]["name"], "Hope Pantry");
+    let p = &r["provenance"]["/organization/0/name"];
+    assert_eq!(
+        (p["source"].as_str(), p["how"].as_str()),
+        (Some("raw:"), Some("reviewed"))
+    );
+    assert_eq!(r["hsds"]["location"][0]["schedules"][0]["byday"], "TU");
+    assert_eq!(s.fake.calls(), 0, "no LLM was asked");
+}
+
+async fn wait_done(q: &Queue, s: &super::hsds::Setup, id: &str) -> deckhand::queue::JobRecord {
+    wait(q, s, &[id.to_string()], 120).await.remove(0)
+}
+
 /// Opening hours code cannot settle, each with the schedule a person takes
 /// from it (`byday opens-closes`): the day in one labelled part, two time
 /// ranges in another (one of them not the pantry's), and words around them

@@ -48,6 +48,7 @@ use deckhand::plugin::llm::{self, LlmError, Message, Request};
 use deckhand::plugin::schema;
 use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback};
 use exports::deckhand::plugin::handler::Guest;
+use hsds::mapper::How;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -152,9 +153,16 @@ fn by_mapper(
                 .into(),
         )));
     }
-    // No name code can tell: asked, the LLM picks one of the record's own
-    // short texts, and the mapper reads the rest.
-    if asks.ask {
+    // No name code can tell: a person's answer to an earlier attempt's
+    // question, else (asked) the LLM picks one of the record's own short
+    // texts, else a person is asked; the mapper reads the rest.
+    let given = asks.review.as_ref().and_then(review::Review::given_name);
+    if let Some(mapping) = given.and_then(|n| mapped::map_named(record, &n, How::Reviewed)) {
+        asks.text = hsds::mapper::record_text(record);
+        return Some(mapped::align(mapping, seed, asks));
+    }
+    let resumed = asks.review.as_ref().is_some_and(|r| r.answers.is_some());
+    if asks.ask && !resumed {
         match mapped::named_by_choice(record) {
             Ok(Some((mapping, spent))) => {
                 asks.text = hsds::mapper::record_text(record);
@@ -165,7 +173,13 @@ fn by_mapper(
             Err(e) => return Some(Err(e)),
         }
     }
-    None
+    match &asks.review {
+        Some(review) if !resumed => Some(review::suspend_for_name(
+            review,
+            &hsds::mapper::record_text(record),
+        )),
+        _ => None,
+    }
 }
 
 /// The whole record to the LLM with the full HSDS output schema (`path:

@@ -242,20 +242,24 @@ pub(crate) fn named_by_choice(record: &Value) -> Result<Option<(Mapping, Spent)>
     let Some(Answer::Name(name)) = answer else {
         return Ok(None);
     };
+    Ok(map_named(record, &name, How::Llm).map(|m| (m, (1, p, c))))
+}
+
+/// The mapping of `record` with `name` (the LLM's choice or a person's
+/// answer, `how`): the name's provenance is the whole record, `raw:`.
+pub(crate) fn map_named(record: &Value, name: &str, how: How) -> Option<Mapping> {
     let mut named = record.clone();
     named["name"] = json!(name);
-    let Some(mut mapping) = hsds::mapper::map_record(&named) else {
-        return Ok(None);
-    };
+    let mut mapping = hsds::mapper::map_record(&named)?;
     for source in mapping.provenance.values_mut() {
         if source.source == "raw:/name" {
             *source = Source {
                 source: "raw:".into(),
-                how: How::Llm,
+                how,
             };
         }
     }
-    Ok(Some((mapping, (1, p, c))))
+    Some(mapping)
 }
 
 /// The mapper path, from mapping to result. A known field the mapping

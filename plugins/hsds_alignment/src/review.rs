@@ -18,6 +18,8 @@ use serde_json::{Map, Value, json};
 
 use crate::deckhand::plugin::jobs;
 use crate::deckhand::plugin::types::JobError;
+use hsds::answer::Answer;
+use hsds::known::Kind;
 use hsds::mapper::{How, Mapping, Question};
 
 /// The wait's name: what the dashboard's Review page lists.
@@ -75,6 +77,43 @@ impl Review {
     }
 }
 
+impl Review {
+    /// The name a person gave a record no code could name (the answer to
+    /// its `name` question), when it reads as one.
+    pub fn given_name(&self) -> Option<String> {
+        let answer = self.answers.as_ref()?.get(&key(&name_question("")))?;
+        match hsds::answer::read(Kind::Name, answer.as_str()?) {
+            Some(Answer::Name(name)) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// The question about a record's name (`text`: the record's text).
+fn name_question(text: &str) -> Question {
+    Question {
+        kind: Kind::Name.label(),
+        location: 0,
+        from: String::new(),
+        text: text.to_string(),
+    }
+}
+
+/// Asks a person to name a record no code (or model) could name, its short
+/// texts as candidates. There is no document to complete with until it has
+/// a name, so a wait that runs out sends the job to the dead letters (a
+/// replay asks again). Returns this attempt's result.
+pub fn suspend_for_name(review: &Review, text: &str) -> Result<String, JobError> {
+    let wait = jobs::Wait {
+        name: WAIT_NAME.into(),
+        question: question(review, &[name_question(text)]).to_string(),
+        timeout_ms: review.timeout_ms,
+        on_timeout: jobs::OnTimeout::DeadLetter,
+    };
+    jobs::suspend(&wait).map_err(|m| JobError::Retry(format!("cannot ask for review: {m}")))?;
+    Ok(json!({ "path": "mapper", "hsds": null, "awaiting_review": true }).to_string())
+}
+
 /// The key of a question: what it asks, of which location, about which
 /// raw field (none: the whole record).
 fn key(q: &Question) -> String {
@@ -111,6 +150,9 @@ pub fn apply(mapping: &mut Mapping, answers: &Map<String, Value>) -> Vec<Value> 
 /// What one question asks a person.
 fn prompt(q: &Question) -> String {
     let kind = crate::mapped::kind(q);
+    if kind == Kind::Name {
+        return "Code could not tell this record's name. What is it?".to_string();
+    }
     if q.from.is_empty() {
         return format!(
             "The record is said to give its {}, but code found none. What is it?",
