@@ -256,6 +256,15 @@ async fn a_record_no_code_can_name_is_named_by_a_person() {
         (Some("raw:"), Some("reviewed"))
     );
     assert_eq!(r["hsds"]["location"][0]["schedules"][0]["byday"], "TU");
+    // Nobody answers in time: no document without a name, a dead letter.
+    let late = json!({ "raw_data": raw, "review": true, "review_timeout_ms": 300 });
+    let id = q.submit(align_request(late)).await.unwrap().id;
+    let job = wait_done(&q, &s, &id).await;
+    assert_eq!(job.status, JobStatus::Dead, "{job:#?}");
+    assert_eq!(
+        job.errors.last().map(|e| e.kind.as_str()),
+        Some("wait_timeout")
+    );
     assert_eq!(s.fake.calls(), 0, "no LLM was asked");
 }
 
