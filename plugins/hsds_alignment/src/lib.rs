@@ -102,7 +102,9 @@ impl Guest for Alignment {
                 return result;
             }
         }
-        whole_record(&raw, known, job.feedback.as_deref(), &seed)
+        // A resume's answers are no validation errors to quote to the model.
+        let feedback = job.feedback.as_deref().filter(|f| !review::is_resume(f));
+        whole_record(&raw, known, feedback, &seed)
     }
 }
 

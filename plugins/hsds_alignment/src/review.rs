@@ -89,6 +89,12 @@ impl Review {
     }
 }
 
+/// Whether an attempt's feedback is a resume (a wait's answer), not the
+/// errors of a previous answer.
+pub fn is_resume(feedback: &str) -> bool {
+    serde_json::from_str::<Value>(feedback).is_ok_and(|f| f.get("resume").is_some())
+}
+
 /// The question about a record's name (`text`: the record's text).
 fn name_question(text: &str) -> Question {
     Question {
@@ -263,5 +269,12 @@ mod tests {
         let q = question(&review, &m.questions);
         assert_eq!(q["questions"][0]["candidates"], json!([HOURS]));
         assert_eq!(q["context"], "raw");
+    }
+
+    #[test]
+    fn a_resume_is_told_from_validation_feedback() {
+        assert!(is_resume(r#"{"resume": {"name": "review", "value": {}}}"#));
+        assert!(!is_resume("- at /organization: missing name"));
+        assert!(!is_resume(r#"{"errors": []}"#));
     }
 }
