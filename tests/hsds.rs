@@ -1085,11 +1085,7 @@ async fn free_text_and_lists_of_sites_are_mapped_without_an_llm_call() {
 async fn unreadable_hours_ask_a_choice_among_the_records_own_pieces() {
     let (s, q) = setup(None).await;
     // The fake picks the first candidate it is offered.
-    s.fake.respond_with(|body| {
-        let options =
-            &body["response_format"]["json_schema"]["schema"]["properties"]["choice"]["enum"];
-        Answer::content(&json!({ "choice": options[0] }).to_string())
-    });
+    s.fake.respond_with(Answer::first_choice);
     let notes = "Hours: 10am - noon, office 1pm - 4pm | Days: Tuesday and Thursday when school is in session";
     let raw = json!({
         "name": "Seventh Day Adventist Church", "address": "162 Kapiolani St",

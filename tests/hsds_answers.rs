@@ -130,11 +130,8 @@ async fn a_known_field_the_mapper_did_not_place_is_given_asked_or_unsettled() {
 
     // Asked: the website is a choice among the record's own web addresses
     // (the fake picks the first); the hours have nothing to choose from.
-    s.fake.respond_with(|body| {
-        let options =
-            &body["response_format"]["json_schema"]["schema"]["properties"]["choice"]["enum"];
-        super::common::fake_llm::Answer::content(&json!({ "choice": options[0] }).to_string())
-    });
+    s.fake
+        .respond_with(super::common::fake_llm::Answer::first_choice);
     let request = align_request(json!({ "raw_data": raw, "known_fields": known, "ask_llm": true }));
     let sub = q.submit(request).await.unwrap();
     let r = result(&wait(&q, &s, std::slice::from_ref(&sub.id), 120).await[0]);
@@ -172,11 +169,8 @@ async fn a_known_field_the_mapper_did_not_place_is_given_asked_or_unsettled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nameless_record_asks_a_choice_among_its_own_texts() {
     let (s, q) = setup(None).await;
-    s.fake.respond_with(|body| {
-        let options =
-            &body["response_format"]["json_schema"]["schema"]["properties"]["choice"]["enum"];
-        super::common::fake_llm::Answer::content(&json!({ "choice": options[0] }).to_string())
-    });
+    s.fake
+        .respond_with(super::common::fake_llm::Answer::first_choice);
     let raw = json!({ "Address": "12 Oak St, Camden, NJ 08102", "Hours": "Tue 10-12",
                       "Phone": "856-555-0142", "Line 1": "Hope Pantry" });
     let request = align_request(json!({ "raw_data": raw, "ask_llm": true }));

@@ -27,6 +27,14 @@ impl Answer {
         Answer::finish(content, "stop")
     }
 
+    /// The answer to a choice question (`{"choice": <enum>}` in the
+    /// request's response schema): its first option.
+    pub fn first_choice(body: &Value) -> Answer {
+        let options =
+            &body["response_format"]["json_schema"]["schema"]["properties"]["choice"]["enum"];
+        Answer::content(&json!({ "choice": options[0] }).to_string())
+    }
+
     pub fn finish(content: &str, finish_reason: &str) -> Answer {
         Answer::json(json!({
             "id": "chatcmpl-test",
