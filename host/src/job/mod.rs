@@ -16,12 +16,17 @@ pub const MAX_JOB_ID_LEN: usize = 256;
 
 /// Job ids: 1–256 printable ASCII characters, no spaces.
 pub fn valid_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > MAX_JOB_ID_LEN {
-        return Err(format!("{id:?} must be 1 to {MAX_JOB_ID_LEN} characters"));
+    printable(id, MAX_JOB_ID_LEN)
+}
+
+/// A name of 1 to `max` printable ASCII characters, no spaces.
+fn printable(name: &str, max: usize) -> Result<(), String> {
+    if name.is_empty() || name.len() > max {
+        return Err(format!("{name:?} must be 1 to {max} characters"));
     }
-    if let Some(c) = id.chars().find(|c| !c.is_ascii_graphic()) {
+    if let Some(c) = name.chars().find(|c| !c.is_ascii_graphic()) {
         return Err(format!(
-            "{id:?} contains {c:?}; use printable ASCII without spaces"
+            "{name:?} contains {c:?}; use printable ASCII without spaces"
         ));
     }
     Ok(())
@@ -113,15 +118,7 @@ pub const MAX_GROUP_LEN: usize = 128;
 
 /// Fairness groups: 1–128 printable ASCII characters, no spaces.
 pub fn valid_group(group: &str) -> Result<(), String> {
-    if group.is_empty() || group.len() > MAX_GROUP_LEN {
-        return Err(format!("{group:?} must be 1 to {MAX_GROUP_LEN} characters"));
-    }
-    if let Some(c) = group.chars().find(|c| !c.is_ascii_graphic()) {
-        return Err(format!(
-            "{group:?} contains {c:?}; use printable ASCII without spaces"
-        ));
-    }
-    Ok(())
+    printable(group, MAX_GROUP_LEN)
 }
 
 /// The content hash of a submission, computed by the host from what it
