@@ -16,6 +16,7 @@ mod content;
 mod controls;
 mod cron;
 mod dashboard;
+mod dist;
 mod fan_in;
 mod flow;
 mod fuzz;

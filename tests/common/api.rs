@@ -48,6 +48,26 @@ impl Api {
         }
     }
 
+    /// A client of the API at `base` (`http://127.0.0.1:8080`), with a token.
+    pub fn at(base: &str, token: Option<&str>) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: base.to_string(),
+            token: token.map(str::to_string),
+        }
+    }
+
+    /// GET `path`; `None` while nothing answers (a host still starting).
+    pub async fn try_get(&self, path: &str) -> Option<(u16, Value)> {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.ok()?;
+        let status = resp.status().as_u16();
+        Some((status, resp.json().await.unwrap_or(Value::Null)))
+    }
+
     pub async fn call(
         &self,
         method: reqwest::Method,

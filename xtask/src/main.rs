@@ -4,6 +4,8 @@
 //!   every test. This is what CI runs.
 //! - `cargo xtask serve [ARGS]`: build the plugins and run `deckhand serve`
 //!   with them (extra arguments go to `deckhand serve`).
+//! - `cargo xtask dist [--smoke]`: the static binary and the OCI image in
+//!   `target/artifacts/` (see `dist.rs`); `--smoke` runs them as a user would.
 //! - `cargo xtask plugins`: only build the plugins into `target/plugins/`.
 //! - `cargo xtask templates`: build `examples/plugin-templates/` into `target/templates/`.
 //! - `cargo xtask bench [--jobs N] [--smoke]`: Deckhand against its peers (see `bench.rs`);
@@ -19,6 +21,7 @@
 
 mod bench;
 mod cluster;
+mod dist;
 mod native;
 mod scale;
 mod suites;
@@ -37,13 +40,14 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("serve") => serve(&args[1..]),
         Some("plugins") => build_plugins().map(|_| ()),
+        Some("dist") => dist::dist(&args[1..]),
         Some("templates") => build_plugins().and_then(|_| build_templates()).map(|_| ()),
         Some("bench") if args.iter().any(|a| a == "--scale") => scale::scale(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
         Some("align") => align(&args[1..]),
         Some("chaos") => chaos(),
         _ => {
-            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins | templates | chaos | bench [--jobs N] [--smoke] | align [--path mapper|llm] [--records N] [--retries N] [--input sample|examples|other]>".to_string())
+            Err("usage: cargo xtask <test | serve [deckhand serve args...] | plugins | templates | dist [--smoke] | chaos | bench [--jobs N] [--smoke] | align [--path mapper|llm] [--records N] [--retries N] [--input sample|examples|other]>".to_string())
         }
     };
     match result {
@@ -278,6 +282,8 @@ fn build_templates() -> Result<PathBuf, String> {
 
 fn test() -> Result<(), String> {
     let root = root();
+    // Tools the static build needs, before anything long starts.
+    dist::prerequisites()?;
     build_plugins()?;
     build_templates()?;
     run(cargo().current_dir(&root).args(["fmt", "--all", "--check"]))?;
@@ -323,7 +329,9 @@ fn test() -> Result<(), String> {
         &host_triple()?,
     ]))?;
     browser_deps(&root)?;
-    suites::run_all(&root)?;
+    // The release artifacts, for the `dist` suite (run with the others).
+    let dist = dist::build()?;
+    suites::run_all(&root, &dist)?;
     // Not a benchmark: a tiny run that checks the peer harness still works.
     bench::bench(&["--smoke".to_string()])
 }

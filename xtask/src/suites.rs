@@ -13,7 +13,9 @@ use crate::{cargo, run, run_quiet};
 /// The test binary that holds the end-to-end suites.
 const E2E: &str = "e2e";
 
-pub fn run_all(root: &Path) -> Result<(), String> {
+/// `dist` is the folder of `cargo xtask dist`'s artifacts, which the `dist`
+/// suite unpacks and runs (`DECKHAND_DIST`).
+pub fn run_all(root: &Path, dist: &Path) -> Result<(), String> {
     let release = ["test", "--release", "--workspace"];
     // Everything built first, so each suite below starts at once.
     run(cargo().current_dir(root).args(release).arg("--no-run"))?;
@@ -26,6 +28,7 @@ pub fn run_all(root: &Path) -> Result<(), String> {
     for (suite, tests) in suites(root)? {
         let mut cmd = cargo();
         cmd.current_dir(root)
+            .env("DECKHAND_DIST", dist)
             .args(release)
             .args(["--test", E2E, "--", "--exact"])
             .args(&tests);
