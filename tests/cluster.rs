@@ -29,6 +29,7 @@ use common::api::Api;
 use common::cluster::{TestCluster, TestSentinel, wait_for, wait_or_explain};
 use common::host::Host;
 use common::plugin_dir;
+use deckhand::job::{NewJob, Payload};
 use deckhand::queue::{JobStatus, Queue, QueueConfig};
 use serde_json::{Value, json};
 
@@ -412,11 +413,9 @@ async fn a_cluster_queue_keeps_its_keys_in_one_slot_and_scans_its_own_node() {
         common::queue_with_types(&cluster.url(), QueueConfig::default(), "h", &["echo"]).await;
     for i in 0..20 {
         queue
-            .submit(deckhand::queue::SubmitRequest {
+            .submit(NewJob {
                 id: Some(format!("j{i}")),
-                job_type: "echo".into(),
-                payload: "{}".into(),
-                ..Default::default()
+                ..NewJob::new("echo", Payload::parse("{}").unwrap())
             })
             .await
             .unwrap();
@@ -461,12 +460,10 @@ async fn a_partitioned_queue_spreads_over_the_cluster_masters() {
         })
         .collect();
     assert_eq!(owners.len(), 3, "one partition on each master");
-    let jobs: Vec<deckhand::queue::SubmitRequest> = (0..300)
-        .map(|i| deckhand::queue::SubmitRequest {
+    let jobs: Vec<NewJob> = (0..300)
+        .map(|i| NewJob {
             id: Some(format!("j{i}")),
-            job_type: "echo".into(),
-            payload: "{}".into(),
-            ..Default::default()
+            ..NewJob::new("echo", Payload::parse("{}").unwrap())
         })
         .collect();
     for batch in jobs.chunks(100) {

@@ -10,7 +10,8 @@ use common::fake_llm::{Answer, FakeLlm};
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
-use deckhand::queue::{JobRecord, JobStatus, Queue, QueueConfig, SubmitRequest, Submitted};
+use deckhand::job::{NewJob, Payload};
+use deckhand::queue::{JobRecord, JobStatus, Queue, QueueConfig, Submitted};
 use serde_json::{Value, json};
 
 struct Setup {
@@ -67,13 +68,11 @@ async fn setup(hosts: usize) -> (Setup, Queue) {
     )
 }
 
-fn llm_job(prompt: &str, force: bool) -> SubmitRequest {
-    SubmitRequest {
-        job_type: "chaos.llm".into(),
-        payload: json!({ "prompt": prompt }).to_string(),
+fn llm_job(prompt: &str, force: bool) -> NewJob {
+    NewJob {
         force,
         run_after_failure: false,
-        ..SubmitRequest::default()
+        ..NewJob::new("chaos.llm", json!({ "prompt": prompt }).into())
     }
 }
 
@@ -242,11 +241,7 @@ async fn job_types_without_an_llm_are_not_cached() {
     let mut ids = Vec::new();
     for _ in 0..2 {
         let sub = q
-            .submit(SubmitRequest {
-                job_type: "chaos.counter".into(),
-                payload: "{}".into(),
-                ..SubmitRequest::default()
-            })
+            .submit(NewJob::new("chaos.counter", Payload::parse("{}").unwrap()))
             .await
             .unwrap();
         assert!(sub.created && !sub.cache_hit);

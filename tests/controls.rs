@@ -10,6 +10,7 @@ use common::api::Api;
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
+use deckhand::job::{NewJob, Payload};
 use deckhand::queue::{JobStatus, Queue, QueueConfig};
 use serde_json::json;
 
@@ -434,11 +435,7 @@ async fn leases_from_before_the_running_counts_are_counted_once() {
         .arg("{}")
         .query(&mut conn)
         .unwrap();
-    let req = deckhand::queue::SubmitRequest {
-        job_type: "x".into(),
-        payload: "{}".into(),
-        ..Default::default()
-    };
+    let req = NewJob::new("x", Payload::parse("{}").unwrap());
     q.submit(req.clone()).await.unwrap();
     q.submit(req).await.unwrap();
     let claimed = q
@@ -467,14 +464,10 @@ async fn leases_from_before_the_running_counts_are_counted_once() {
     // With the cap at 1 and one running, a claim takes nothing; at 0 room
     // left (0 is true in Lua) the type is skipped, not fetched.
     q.set_cap("x", Some(1)).await.unwrap();
-    let req = deckhand::queue::SubmitRequest {
-        job_type: "x".into(),
-        payload: "{\"n\": 2}".into(),
-        ..Default::default()
-    };
+    let req = NewJob::new("x", Payload::parse("{\"n\": 2}").unwrap());
     q.submit(req.clone()).await.unwrap();
-    q.submit(deckhand::queue::SubmitRequest {
-        payload: "{\"n\": 3}".into(),
+    q.submit(NewJob {
+        payload: Payload::parse("{\"n\": 3}").unwrap(),
         ..req
     })
     .await

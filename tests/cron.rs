@@ -12,6 +12,7 @@ use common::api::Api;
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
+use deckhand::job::{NewJob, Payload};
 use deckhand::queue::{FIRE_BATCH, Fired, Queue, QueueConfig, QueueError};
 use deckhand::schedule::Schedule;
 use serde_json::json;
@@ -319,11 +320,7 @@ async fn due_ticks_fire_in_one_call_per_batch_and_a_refusal_stays_its_own() {
     let tick = deckhand::job::unix_ms_now() + 3_600_000;
     let due: Vec<(&Schedule, u64)> = schedules.iter().map(|s| (s, tick)).collect();
     // The first call loads the library (an FCALL refused, then sent again).
-    let warm = deckhand::queue::SubmitRequest {
-        job_type: "echo".into(),
-        payload: "{}".into(),
-        ..Default::default()
-    };
+    let warm = NewJob::new("echo", Payload::parse("{}").unwrap());
     q.submit(warm).await.unwrap();
     let before = redis.calls("fcall");
     let fired = q.fire(&due).await.unwrap();

@@ -686,7 +686,8 @@ mod scripts {
 
     use super::common;
     use super::common::redis::TestRedis;
-    use deckhand::queue::{ClaimedJob, Completion, Queue, QueueConfig, SubmitRequest};
+    use deckhand::job::{NewJob, Payload};
+    use deckhand::queue::{ClaimedJob, Completion, Queue, QueueConfig};
 
     const LEASE: Duration = Duration::from_secs(30);
 
@@ -710,7 +711,7 @@ mod scripts {
         }
     }
 
-    async fn run(q: &Queue, jobs: &[SubmitRequest]) -> Vec<ClaimedJob> {
+    async fn run(q: &Queue, jobs: &[NewJob]) -> Vec<ClaimedJob> {
         q.submit_batch(jobs.to_vec()).await.unwrap();
         // A claim takes at most 1,000.
         let mut claimed = Vec::new();
@@ -746,12 +747,10 @@ mod scripts {
         common::queue_with_types(&redis.url(), config, "h", &["a"]).await
     }
 
-    fn job(id: String) -> SubmitRequest {
-        SubmitRequest {
-            job_type: "a".into(),
-            payload: "{}".into(),
+    fn job(id: String) -> NewJob {
+        NewJob {
             id: Some(id),
-            ..SubmitRequest::default()
+            ..NewJob::new("a", Payload::parse("{}").unwrap())
         }
     }
 
@@ -818,7 +817,7 @@ mod scripts {
         let redis = TestRedis::start();
         let q = queue(&redis).await;
         let mut c = conn(&redis).await;
-        let jobs: Vec<SubmitRequest> = (0..1005).map(|i| job(format!("r{i}"))).collect();
+        let jobs: Vec<NewJob> = (0..1005).map(|i| job(format!("r{i}"))).collect();
         let claimed = run(&q, &jobs).await;
         let recent: Vec<String> = ::redis::cmd("LRANGE")
             .arg("{deckhand}:recent")
@@ -834,7 +833,7 @@ mod scripts {
         q.submit(job("parent".into())).await.unwrap();
         let parent = q.claim("h", &["a"], 1, LEASE).await.unwrap().remove(0);
         for i in 0..2 {
-            q.submit(SubmitRequest {
+            q.submit(NewJob {
                 parent: Some("parent".into()),
                 ..job(format!("kid{i}"))
             })

@@ -7,7 +7,8 @@ use crate::common;
 use std::time::Duration;
 
 use common::redis::TestRedis;
-use deckhand::queue::{ClaimedJob, JobStatus, Queue, QueueConfig, QueueError, SubmitRequest};
+use deckhand::job::{NewJob, Payload};
+use deckhand::queue::{ClaimedJob, JobStatus, Queue, QueueConfig, QueueError};
 use deckhand::runtime::JobFailure;
 
 const HOST: &str = "test-host";
@@ -23,13 +24,11 @@ async fn queue(redis: &TestRedis) -> Queue {
     .await
 }
 
-fn job(id: &str, job_type: &str, depends_on: &[&str]) -> SubmitRequest {
-    SubmitRequest {
+fn job(id: &str, job_type: &str, depends_on: &[&str]) -> NewJob {
+    NewJob {
         id: Some(id.into()),
-        job_type: job_type.into(),
-        payload: "{}".into(),
         depends_on: depends_on.iter().map(|s| s.to_string()).collect(),
-        ..SubmitRequest::default()
+        ..NewJob::new(job_type, Payload::parse("{}").unwrap())
     }
 }
 

@@ -10,23 +10,22 @@ use common::api::Api;
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
-use deckhand::queue::{ClaimedJob, Queue, QueueConfig, RateLimit, SubmitRequest};
+use deckhand::job::{NewJob, Payload};
+use deckhand::queue::{ClaimedJob, Queue, QueueConfig, RateLimit};
 use serde_json::json;
 
-fn job(job_type: &str, id: String, group: Option<&str>, priority: i32) -> SubmitRequest {
-    SubmitRequest {
-        job_type: job_type.into(),
-        payload: "{}".into(),
+fn job(job_type: &str, id: String, group: Option<&str>, priority: i32) -> NewJob {
+    NewJob {
         id: Some(id),
         group: group.map(str::to_string),
         priority,
-        ..SubmitRequest::default()
+        ..NewJob::new(job_type, Payload::parse("{}").unwrap())
     }
 }
 
 async fn submit_group(q: &Queue, job_type: &str, group: Option<&str>, n: usize) {
     let name = group.unwrap_or("none");
-    let requests: Vec<SubmitRequest> = (0..n)
+    let requests: Vec<NewJob> = (0..n)
         .map(|i| job(job_type, format!("{name}-{i}"), group, 0))
         .collect();
     for chunk in requests.chunks(100) {
@@ -126,7 +125,7 @@ async fn groups_take_turns_and_priorities_still_order_inside_a_group() {
     )
     .await
     .unwrap();
-    let far = SubmitRequest {
+    let far = NewJob {
         delay_ms: Some(2 * 24 * 3600 * 1000),
         ..job("t", "too-far".into(), None, 0)
     };

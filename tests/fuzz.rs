@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use deckhand::api::parse_submit;
-use deckhand::content::content_hash;
-use deckhand::queue::{JobRecord, QueueConfig, SubmitRequest, check_request};
+use deckhand::job::{NewJob, Payload};
+use deckhand::queue::{JobRecord, QueueConfig, check_request};
 use proptest::prelude::*;
 
 use crate::common;
@@ -57,7 +57,7 @@ proptest! {
     fn structured_submit_bodies_never_panic(body in jsonish()) {
         if let Ok(req) = parse_submit(body.as_bytes()) {
             let _ = check_request(&QueueConfig::default(), &req);
-            let _ = content_hash(&req.payload, req.metadata.get("content_hash").map(String::as_str));
+            let _ = req.payload.content_hash(req.metadata.get("content_hash").map(String::as_str));
         }
     }
 
@@ -69,13 +69,14 @@ proptest! {
         id in proptest::option::of(".{0,300}"),
         deps in prop::collection::vec(".{0,20}", 0..4),
     ) {
-        let req = SubmitRequest {
-            job_type,
-            payload,
+        // A payload is checked where it enters: text that is not JSON
+        // never becomes a job.
+        let Ok(payload) = Payload::parse(payload) else { return Ok(()) };
+        let req = NewJob {
             priority,
             id,
             depends_on: deps,
-            ..SubmitRequest::default()
+            ..NewJob::new(job_type, payload)
         };
         let _ = check_request(&QueueConfig::default(), &req);
     }

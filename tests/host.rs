@@ -9,7 +9,8 @@ use std::time::Duration;
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
-use deckhand::queue::{JobRecord, JobStatus, Queue, QueueConfig, SubmitRequest};
+use deckhand::job::{NewJob, Payload};
+use deckhand::queue::{JobRecord, JobStatus, Queue, QueueConfig};
 use serde_json::{Value, json};
 
 async fn connect(redis: &TestRedis) -> Queue {
@@ -24,11 +25,10 @@ async fn submit_many(q: &Queue, job_type: &str, payload: Value, n: usize) -> Vec
         let mut payload = payload.clone();
         payload["i"] = json!(i);
         let s = q
-            .submit(SubmitRequest {
-                job_type: job_type.into(),
-                payload: payload.to_string(),
-                ..SubmitRequest::default()
-            })
+            .submit(NewJob::new(
+                job_type,
+                Payload::parse(payload.to_string()).unwrap(),
+            ))
             .await
             .unwrap();
         ids.push(s.id);
@@ -265,11 +265,10 @@ async fn hosts_ride_out_a_redis_restart() {
     let mut more = Vec::new();
     for _ in 0..100 {
         match q
-            .submit(SubmitRequest {
-                job_type: "chaos.sleep".into(),
-                payload: r#"{"ms":50}"#.into(),
-                ..SubmitRequest::default()
-            })
+            .submit(NewJob::new(
+                "chaos.sleep",
+                Payload::parse(r#"{"ms":50}"#).unwrap(),
+            ))
             .await
         {
             Ok(s) => more.push(s.id),
@@ -308,11 +307,9 @@ async fn a_poison_job_ends_in_the_dead_letter_queue() {
     let q = connect(&redis).await;
     common::registered(&q, &["chaos.abort"], None).await;
     let ids = vec![
-        q.submit(SubmitRequest {
-            job_type: "chaos.abort".into(),
-            payload: "{}".into(),
+        q.submit(NewJob {
             max_retries: Some(2),
-            ..SubmitRequest::default()
+            ..NewJob::new("chaos.abort", Payload::parse("{}").unwrap())
         })
         .await
         .unwrap()

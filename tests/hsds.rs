@@ -18,7 +18,8 @@ use common::fake_llm::{Answer, FakeLlm};
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
-use deckhand::queue::{JobRecord, JobStatus, Queue, QueueConfig, SubmitRequest};
+use deckhand::job::{NewJob, Payload};
+use deckhand::queue::{JobRecord, JobStatus, Queue, QueueConfig};
 use deckhand::runtime::{JobInput, Plugin, Runtime, RuntimeConfig, Standalone};
 use serde_json::{Map, Value, json};
 
@@ -662,13 +663,14 @@ pub(crate) async fn wait(q: &Queue, s: &Setup, ids: &[String], secs: u64) -> Vec
 }
 
 /// An alignment on the full-schema path (the whole record to the LLM).
-fn align(raw: &str, force: bool, max_retries: u32) -> SubmitRequest {
-    SubmitRequest {
-        job_type: "hsds_alignment".into(),
-        payload: json!({ "raw_data": raw, "path": "llm" }).to_string(),
+fn align(raw: &str, force: bool, max_retries: u32) -> NewJob {
+    NewJob {
         force,
         max_retries: Some(max_retries),
-        ..SubmitRequest::default()
+        ..NewJob::new(
+            "hsds_alignment",
+            json!({ "raw_data": raw, "path": "llm" }).into(),
+        )
     }
 }
 
@@ -790,25 +792,16 @@ async fn the_llm_job_type_answers_prompts_and_structured_requests() {
         Answer::content(r#"{"pantries": 3}"#),
     ]);
     let prompt = q
-        .submit(SubmitRequest {
-            job_type: "llm".into(),
-            payload: json!({ "prompt": "Say hello." }).to_string(),
-            ..SubmitRequest::default()
-        })
+        .submit(NewJob::new("llm", json!({ "prompt": "Say hello." }).into()))
         .await
         .unwrap();
     let done = wait(&q, &s, std::slice::from_ref(&prompt.id), 60).await;
     assert_eq!(result(&done[0])["content"], "Hello.");
     let structured = q
-        .submit(SubmitRequest {
-            job_type: "llm".into(),
-            payload: json!({
+        .submit(NewJob::new("llm", json!({
                 "messages": [{ "role": "user", "content": "How many?" }],
                 "schema": { "type": "object", "properties": { "pantries": { "type": "integer" } }, "required": ["pantries"] },
-            })
-            .to_string(),
-            ..SubmitRequest::default()
-        })
+            }).into()))
         .await
         .unwrap();
     let done = wait(&q, &s, std::slice::from_ref(&structured.id), 60).await;
@@ -816,11 +809,10 @@ async fn the_llm_job_type_answers_prompts_and_structured_requests() {
     assert_eq!(r["content"]["pantries"], 3, "{r}");
     assert_eq!(r["usage"]["prompt_tokens"], 11);
     let bad = q
-        .submit(SubmitRequest {
-            job_type: "llm".into(),
-            payload: json!({ "messages": [{ "role": "robot", "content": "x" }] }).to_string(),
-            ..SubmitRequest::default()
-        })
+        .submit(NewJob::new(
+            "llm",
+            json!({ "messages": [{ "role": "robot", "content": "x" }] }).into(),
+        ))
         .await
         .unwrap();
     let done = wait(&q, &s, std::slice::from_ref(&bad.id), 60).await;
@@ -858,12 +850,13 @@ pub(crate) async fn run_bulk_on(
         .map(|r| json!({ "raw_input": r.raw_input }).to_string())
         .collect();
     let sub = q
-        .submit(SubmitRequest {
-            job_type: "bulk".into(),
+        .submit(NewJob {
             id: Some(id.into()),
-            payload: json!({ "jsonl": lines.join("\n"), "max_retries": max_retries, "path": path })
-                .to_string(),
-            ..SubmitRequest::default()
+            ..NewJob::new(
+                "bulk",
+                json!({ "jsonl": lines.join("\n"), "max_retries": max_retries, "path": path })
+                    .into(),
+            )
         })
         .await
         .unwrap();
@@ -951,17 +944,18 @@ async fn bulk_fans_out_validates_reports_and_reruns_for_free() {
 }
 
 /// An alignment on the default path: the mapper first.
-fn map_first(raw: &Value) -> SubmitRequest {
+fn map_first(raw: &Value) -> NewJob {
     align_request(json!({ "raw_data": raw }))
 }
 
 /// An `hsds_alignment` job with `payload`, no retries.
-pub(crate) fn align_request(payload: Value) -> SubmitRequest {
-    SubmitRequest {
-        job_type: "hsds_alignment".into(),
-        payload: payload.to_string(),
+pub(crate) fn align_request(payload: Value) -> NewJob {
+    NewJob {
         max_retries: Some(0),
-        ..SubmitRequest::default()
+        ..NewJob::new(
+            "hsds_alignment",
+            Payload::parse(payload.to_string()).unwrap(),
+        )
     }
 }
 
@@ -1010,12 +1004,13 @@ async fn the_mapper_places_misfiled_fields_without_an_llm_call() {
 
     // Validation reads the provenance: copied values need no raw search.
     let v = q
-        .submit(SubmitRequest {
-            job_type: "hsds_validation".into(),
-            payload: json!({ "alignment_job": sub.id, "raw_data": raw }).to_string(),
+        .submit(NewJob {
             // A job reads the jobs it depends on (and its own family only).
             depends_on: vec![sub.id.clone()],
-            ..SubmitRequest::default()
+            ..NewJob::new(
+                "hsds_validation",
+                json!({ "alignment_job": sub.id, "raw_data": raw }).into(),
+            )
         })
         .await
         .unwrap();

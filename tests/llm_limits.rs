@@ -11,8 +11,9 @@ use std::time::Duration;
 use common::fake_llm::{Answer, FakeLlm};
 use common::host::Host;
 use common::redis::TestRedis;
+use deckhand::job::NewJob;
 use deckhand::llm::{LlmClient, LlmConfig, Provider};
-use deckhand::queue::{JobStatus, Queue, QueueConfig, SubmitRequest};
+use deckhand::queue::{JobStatus, Queue, QueueConfig};
 use deckhand::runtime::{LlmMessage, LlmRequest};
 use serde_json::json;
 
@@ -248,11 +249,9 @@ async fn a_job_waiting_its_turn_at_the_provider_is_not_timed_out_by_the_wait() {
     common::api::Api::new(&host).ready(&host).await;
     let q = queue(&redis).await;
     // Distinct prompts: the content store would answer a repeated one.
-    let job = |prompt: String| SubmitRequest {
-        job_type: "llm".into(),
-        payload: json!({ "prompt": prompt }).to_string(),
+    let job = |prompt: String| NewJob {
         max_retries: Some(0),
-        ..SubmitRequest::default()
+        ..NewJob::new("llm", json!({ "prompt": prompt }).into())
     };
     let reqs = (0..4).map(|i| job(format!("pantry {i}"))).collect();
     let ids: Vec<String> = q

@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::redis::TestRedis;
+use deckhand::job::{NewJob, Payload};
 use deckhand::queue::{
     Ack, ClaimedJob, Completion, JobFilter, JobStatus, Queue, QueueConfig, RateLimit,
-    RegisteredType, SubmitRequest,
+    RegisteredType,
 };
 use redis::Commands;
 
@@ -38,17 +39,18 @@ async fn queue(redis: &TestRedis, prefix: &str) -> Queue {
     .await
 }
 
-fn job(id: &str) -> SubmitRequest {
-    SubmitRequest {
+fn job(id: &str) -> NewJob {
+    NewJob {
         id: Some(id.into()),
-        job_type: "echo".into(),
-        payload: format!("{{\"id\":\"{id}\"}}"),
-        ..SubmitRequest::default()
+        ..NewJob::new(
+            "echo",
+            Payload::parse(format!("{{\"id\":\"{id}\"}}")).unwrap(),
+        )
     }
 }
 
-fn after(id: &str, deps: &[&str]) -> SubmitRequest {
-    SubmitRequest {
+fn after(id: &str, deps: &[&str]) -> NewJob {
+    NewJob {
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         ..job(id)
     }
@@ -112,7 +114,7 @@ async fn jobs_spread_over_the_partitions_and_every_read_sees_them_all() {
     let redis = TestRedis::start();
     let q = queue(&redis, "spread").await;
     let ids: Vec<String> = (0..90).map(|i| format!("j{i}")).collect();
-    let reqs: Vec<SubmitRequest> = ids.iter().map(|id| job(id)).collect();
+    let reqs: Vec<NewJob> = ids.iter().map(|id| job(id)).collect();
     q.submit_batch(reqs).await.unwrap();
     let mut per_partition = BTreeMap::new();
     for id in &ids {
@@ -215,7 +217,7 @@ async fn children_follow_their_parent_and_dependents_their_first_dependency() {
     let q = queue(&redis, "follow").await;
     let roots = one_per_partition(&q, "r").await;
     for (n, root) in roots.iter().enumerate() {
-        let child = SubmitRequest {
+        let child = NewJob {
             parent: Some(root.clone()),
             ..job(&format!("{root}.child"))
         };
@@ -275,7 +277,7 @@ async fn wait_also_names_the_partition_of_a_job_out_of_reach() {
     let roots = one_per_partition(&q, "w").await;
     let caller = &roots[0];
     q.submit(after("report", &[caller])).await.unwrap();
-    let child = SubmitRequest {
+    let child = NewJob {
         parent: Some(caller.clone()),
         ..job("w.child")
     };
@@ -359,7 +361,7 @@ async fn a_failed_remote_dependency_kills_its_dependent_unless_it_runs_after_fai
     let roots = one_per_partition(&q, "r").await;
     let (x, y) = (&roots[0], &roots[1]);
     q.submit(after("strict", &[x, y])).await.unwrap();
-    q.submit(SubmitRequest {
+    q.submit(NewJob {
         run_after_failure: true,
         ..after("tolerant", &[x, y])
     })
@@ -407,7 +409,7 @@ async fn a_batch_splits_by_partition_and_a_refusal_writes_nothing() {
     let q = queue(&redis, "batch").await;
     // Each of the 30 roots is a dependency of the next job, whose second
     // dependency is another root (often in another partition).
-    let mut reqs: Vec<SubmitRequest> = (0..30).map(|i| job(&format!("b{i}"))).collect();
+    let mut reqs: Vec<NewJob> = (0..30).map(|i| job(&format!("b{i}"))).collect();
     for i in 0..30 {
         let deps = [format!("b{i}"), format!("b{}", (i + 7) % 30)];
         let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
@@ -440,7 +442,7 @@ async fn a_batch_splits_by_partition_and_a_refusal_writes_nothing() {
 
     // A type no host registered, in a batch that spans partitions: refused
     // by index, and no job of the batch written.
-    let mut bad: Vec<SubmitRequest> = (0..12).map(|i| job(&format!("n{i}"))).collect();
+    let mut bad: Vec<NewJob> = (0..12).map(|i| job(&format!("n{i}"))).collect();
     bad[7].job_type = "unregistered".into();
     let refused = q.submit_batch(bad).await.unwrap_err();
     assert_eq!(refused.index, 7, "{refused}");
@@ -457,7 +459,7 @@ async fn controls_reach_every_partition_and_caps_are_shared_out() {
     let redis = TestRedis::start();
     let q = queue(&redis, "controls").await;
     one_per_partition(&q, "r").await;
-    let more: Vec<SubmitRequest> = (0..60).map(|i| job(&format!("m{i}"))).collect();
+    let more: Vec<NewJob> = (0..60).map(|i| job(&format!("m{i}"))).collect();
     q.submit_batch(more).await.unwrap();
 
     q.pause("echo").await.unwrap();
@@ -520,7 +522,7 @@ async fn controls_reach_every_partition_and_caps_are_shared_out() {
 async fn a_rate_limit_is_shared_out_to_add_up_to_itself() {
     let redis = TestRedis::start();
     let q = queue(&redis, "rates").await;
-    let many: Vec<SubmitRequest> = (0..90).map(|i| job(&format!("j{i}"))).collect();
+    let many: Vec<NewJob> = (0..90).map(|i| job(&format!("j{i}"))).collect();
     q.submit_batch(many).await.unwrap();
     // 5 an hour over 3 partitions: 2, 2 and 1 (rounded up, 6).
     q.set_rate("echo", Some(RateLimit::new(5, 3_600_000).unwrap()))
@@ -576,17 +578,18 @@ async fn the_content_store_is_shared_between_partitions() {
         cache: true,
     };
     q.register_job_types(HOST, &[llm]).await.unwrap();
-    let work = |id: &str, parent: Option<&String>| SubmitRequest {
+    let work = |id: &str, parent: Option<&String>| NewJob {
         id: Some(id.into()),
-        job_type: "llm".into(),
-        payload: if parent.is_some() {
-            "{\"text\":\"a record\"}"
-        } else {
-            "{\"text\":\"a root\"}"
-        }
-        .into(),
         parent: parent.cloned(),
-        ..SubmitRequest::default()
+        ..NewJob::new(
+            "llm",
+            Payload::parse(if parent.is_some() {
+                "{\"text\":\"a record\"}"
+            } else {
+                "{\"text\":\"a root\"}"
+            })
+            .unwrap(),
+        )
     };
     // Roots with the same content meet in one partition: the second
     // attaches to the first.
@@ -669,7 +672,7 @@ async fn the_relay_reaches_a_job_listed_behind_a_thousand_slow_ones() {
     let (here, slow, quick) = (&roots[0], &roots[1], &roots[2]);
     // 1,200 jobs wait on `slow` in another partition, listed first.
     for start in (0..1200).step_by(100) {
-        let batch: Vec<SubmitRequest> = (start..start + 100)
+        let batch: Vec<NewJob> = (start..start + 100)
             .map(|i| after(&format!("w{i}"), &[here, slow]))
             .collect();
         q.submit_batch(batch).await.unwrap();

@@ -10,7 +10,8 @@ use std::time::Duration;
 use common::host::Host;
 use common::redis::TestRedis;
 use common::*;
-use deckhand::queue::{JobStatus, Queue, QueueConfig, SubmitRequest};
+use deckhand::job::NewJob;
+use deckhand::queue::{JobStatus, Queue, QueueConfig};
 use deckhand::runtime::{
     CacheOutcome, JobFailure, JobInput, Plugin, Runtime, RuntimeConfig, Standalone,
 };
@@ -236,11 +237,10 @@ async fn python_and_javascript_job_types_run_through_the_queue() {
         .unwrap();
     common::registered(&q, &["pantry_hours", "html_extract"], None).await;
     let sub = q
-        .submit(SubmitRequest {
-            job_type: "pantry_hours".into(),
-            payload: json!({"hours": "Mon-Fri 9am-5pm"}).to_string(),
-            ..SubmitRequest::default()
-        })
+        .submit(NewJob::new(
+            "pantry_hours",
+            json!({"hours": "Mon-Fri 9am-5pm"}).into(),
+        ))
         .await
         .unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
     let done = q

@@ -5,9 +5,10 @@ use crate::common;
 use std::time::Duration;
 
 use common::redis::TestRedis;
+use deckhand::job::{NewJob, Payload};
 use deckhand::queue::{
     Ack, Cancel, ClaimedJob, Completion, JobStatus, MAX_COMPLETE_BATCH, Queue, QueueConfig,
-    QueueError, RetryStrategy, SubmitRequest,
+    QueueError, RetryStrategy,
 };
 use deckhand::runtime::JobFailure;
 
@@ -22,15 +23,11 @@ async fn queue(redis: &TestRedis) -> Queue {
     queue_with(redis, QueueConfig::default()).await
 }
 
-fn job(job_type: &str, payload: &str) -> SubmitRequest {
-    SubmitRequest {
-        job_type: job_type.into(),
-        payload: payload.into(),
-        ..SubmitRequest::default()
-    }
+fn job(job_type: &str, payload: &str) -> NewJob {
+    NewJob::new(job_type, Payload::parse(payload).unwrap())
 }
 
-async fn submit(q: &Queue, req: SubmitRequest) -> String {
+async fn submit(q: &Queue, req: NewJob) -> String {
     q.submit(req).await.unwrap().id
 }
 
@@ -142,7 +139,7 @@ async fn the_same_id_twice_is_one_job() {
     req.id = Some("pantry-42".into());
     let first = q.submit(req.clone()).await.unwrap();
     assert!(first.created);
-    req.payload = r#"{"n":2}"#.into();
+    req.payload = Payload::parse(r#"{"n":2}"#).unwrap();
     let second = q.submit(req).await.unwrap();
     assert!(!second.created);
     assert_eq!(second.id, "pantry-42");
@@ -746,24 +743,26 @@ async fn bad_submissions_are_refused_and_change_nothing() {
     let q = queue_with(&redis, config).await;
     let existing = submit(&q, job("a", "{}")).await;
     let before = redis.digest();
+    // Text that is not JSON never becomes a job: refused where it enters.
+    let not_json = Payload::parse("{not json").expect_err("not JSON");
+    assert!(not_json.contains("not valid JSON"), "{not_json}");
 
-    let cases: Vec<(SubmitRequest, &str)> = vec![
+    let cases: Vec<(NewJob, &str)> = vec![
         (job("nobody-runs-this", "{}"), "unknown job type"),
-        (job("a", "{not json"), "not valid JSON"),
         (
             job("a", &format!("\"{}\"", "x".repeat(2000))),
             "over the limit",
         ),
         (job("bad type!", "{}"), "job type name"),
         (
-            SubmitRequest {
+            NewJob {
                 depends_on: vec![existing.clone(), "no-such-job".into()],
                 ..job("a", "{}")
             },
             "unknown dependency \"no-such-job\"",
         ),
         (
-            SubmitRequest {
+            NewJob {
                 id: Some("me".into()),
                 depends_on: vec!["me".into()],
                 ..job("a", "{}")
@@ -771,14 +770,14 @@ async fn bad_submissions_are_refused_and_change_nothing() {
             "cannot depend on itself",
         ),
         (
-            SubmitRequest {
+            NewJob {
                 priority: 2_000_000,
                 ..job("a", "{}")
             },
             "priority",
         ),
         (
-            SubmitRequest {
+            NewJob {
                 id: Some("has space".into()),
                 ..job("a", "{}")
             },
@@ -871,7 +870,7 @@ async fn a_wait_cut_off_by_redis_going_away_is_a_transient_failure() {
 async fn one_claim_merges_types_by_priority_and_one_call_records_many_results() {
     let redis = TestRedis::start();
     let q = queue(&redis).await;
-    let with_priority = |t: &str, p: i32| SubmitRequest {
+    let with_priority = |t: &str, p: i32| NewJob {
         priority: p,
         ..job(t, "{}")
     };
@@ -881,7 +880,7 @@ async fn one_claim_merges_types_by_priority_and_one_call_records_many_results() 
     let b_low = submit(&q, with_priority("b", 0)).await;
     let after = submit(
         &q,
-        SubmitRequest {
+        NewJob {
             depends_on: vec![b_high.clone()],
             ..job("a", "{}")
         },

@@ -4,6 +4,7 @@
 //! real binary.
 
 use crate::common;
+use deckhand::job::{NewJob, Payload};
 
 use std::time::Duration;
 
@@ -144,18 +145,16 @@ async fn health_names_why_the_embedded_redis_is_down() {
 /// times (reap.lua's branches).
 #[tokio::test]
 async fn an_attempt_that_never_started_spends_none() {
-    use deckhand::queue::{JobStatus, QueueConfig, SubmitRequest};
+    use deckhand::queue::{JobStatus, QueueConfig};
     let redis = TestRedis::start();
     let q = common::queue_with_types(&redis.url(), QueueConfig::default(), "alive", &["a"]).await;
     let every = Duration::from_secs(60);
     q.pulse("alive", every).await.unwrap();
     let lease = Duration::from_millis(50);
     let id = q
-        .submit(SubmitRequest {
-            job_type: "a".into(),
-            payload: "{}".into(),
+        .submit(NewJob {
             max_retries: Some(10),
-            ..SubmitRequest::default()
+            ..NewJob::new("a", Payload::parse("{}").unwrap())
         })
         .await
         .unwrap()

@@ -379,19 +379,17 @@ mod scripts {
 
     use crate::common::queue_with_types;
     use crate::common::redis::TestRedis;
-    use deckhand::job::{JobFailure, OnTimeout, Wait, WaitToken};
-    use deckhand::queue::{Ack, JobStatus, QueueConfig, Resumed, SubmitRequest};
+    use deckhand::job::{JobFailure, NewJob, OnTimeout, Payload, Wait, WaitToken};
+    use deckhand::queue::{Ack, JobStatus, QueueConfig, Resumed};
 
     #[tokio::test]
     async fn a_lost_lease_cannot_suspend_and_a_repeated_call_is_answered_the_same() {
         let redis = TestRedis::start();
         let q = queue_with_types(&redis.url(), QueueConfig::default(), "h", &["x"]).await;
         for id in ["a", "b"] {
-            let req = SubmitRequest {
+            let req = NewJob {
                 id: Some(id.into()),
-                job_type: "x".into(),
-                payload: "{}".into(),
-                ..Default::default()
+                ..NewJob::new("x", Payload::parse("{}").unwrap())
             };
             q.submit(req).await.unwrap();
         }
@@ -450,12 +448,10 @@ mod scripts {
     async fn a_resumed_attempt_spends_no_retry() {
         let redis = TestRedis::start();
         let q = queue_with_types(&redis.url(), QueueConfig::default(), "h", &["x"]).await;
-        let req = SubmitRequest {
+        let req = NewJob {
             id: Some("c".into()),
-            job_type: "x".into(),
-            payload: "{}".into(),
             max_retries: Some(1),
-            ..Default::default()
+            ..NewJob::new("x", Payload::parse("{}").unwrap())
         };
         q.submit(req).await.unwrap();
         let lease = Duration::from_secs(60);

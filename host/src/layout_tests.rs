@@ -26,6 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "llm",
             "queue",
             "schedule",
+            "job",
             "redact",
             "telemetry",
         ],

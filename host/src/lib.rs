@@ -8,7 +8,7 @@
 //! | module | owns | imports |
 //! |---|---|---|
 //! | `api` | the HTTP API (axum): jobs, DLQ, job-type controls, schedules, health, metrics; the dashboard (`api/ui/`) | worker, queue, metrics, schedule, job, redis_server (the embedded Redis' last failure) |
-//! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, llm, queue, schedule, redact, telemetry |
+//! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, llm, queue, schedule, job, redact, telemetry |
 //! | [`worker`] | a host's loops: claim, run, complete, leases, presence, cron, durable waits ending | registry, runtime, llm, content, metrics, queue, schedule, telemetry, job |
 //! | [`metrics`] | counters and the Prometheus text | queue |
 //! | [`llm`] | the LLM client: dialects, retries, shared limits (slots, budgets, cooldowns), structured output | runtime (its port's types), queue (shared limits), redact, schema |

@@ -9,7 +9,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use deckhand::queue::{JobStatus, Queue, QueueConfig, SubmitRequest};
+use deckhand::job::{NewJob, Payload};
+use deckhand::queue::{JobStatus, Queue, QueueConfig};
 use serde_json::json;
 
 /// Jobs in flight (`--batch-size`; a claim takes as many as are free):
@@ -100,12 +101,8 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-fn job() -> SubmitRequest {
-    SubmitRequest {
-        job_type: "echo".into(),
-        payload: "{}".into(),
-        ..SubmitRequest::default()
-    }
+fn job() -> NewJob {
+    NewJob::new("echo", Payload::parse("{}").unwrap())
 }
 
 /// Redis' `total_commands_processed` (commands run inside functions
@@ -381,10 +378,11 @@ async fn cache_hits(url: &str, n: usize) -> serde_json::Value {
     let q = Queue::connect(url, QueueConfig::default())
         .await
         .expect("redis");
-    let llm_job = || SubmitRequest {
-        job_type: "llm".into(),
-        payload: json!({"prompt": "the benchmark's cached question"}).to_string(),
-        ..SubmitRequest::default()
+    let llm_job = || {
+        NewJob::new(
+            "llm",
+            json!({"prompt": "the benchmark's cached question"}).into(),
+        )
     };
     q.submit(llm_job()).await.expect("submit");
     let claimed = q

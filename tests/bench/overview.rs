@@ -11,7 +11,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use deckhand::queue::{Queue, QueueConfig, RegisteredType, SubmitRequest};
+use deckhand::job::NewJob;
+use deckhand::queue::{Queue, QueueConfig, RegisteredType};
 use serde_json::json;
 
 const TYPES: [&str; 4] = ["scrape", "align", "validate", "report"];
@@ -53,13 +54,14 @@ async fn fill(q: &Queue, jobs: usize) -> f64 {
     let mut submitted = 0;
     while submitted < jobs {
         let n = BATCH.min(jobs - submitted);
-        let batch: Vec<SubmitRequest> = (submitted..submitted + n)
-            .map(|i| SubmitRequest {
-                job_type: TYPES[i % TYPES.len()].into(),
-                payload: json!({ "record": i, "source": "bench" }).to_string(),
+        let batch: Vec<NewJob> = (submitted..submitted + n)
+            .map(|i| NewJob {
                 id: Some(format!("bench-{i}")),
                 group: (i % 10 == 0).then(|| format!("source-{}", i % 1000 / 10)),
-                ..SubmitRequest::default()
+                ..NewJob::new(
+                    TYPES[i % TYPES.len()],
+                    json!({ "record": i, "source": "bench" }).into(),
+                )
             })
             .collect();
         q.submit_batch(batch).await.expect("submit");

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::cluster::TestPair;
+use deckhand::job::{NewJob, Payload};
 use deckhand::queue::{JobStatus, Queue, QueueConfig};
 
 /// What `min_replica_acks` buys, shown without timing luck: the replica is
@@ -25,11 +26,9 @@ async fn with_a_frozen_replica_one_ack_refuses_what_zero_acks_would_lose() {
         replica_ack_timeout_ms: 300,
         ..QueueConfig::default()
     };
-    let job = |id: &str| deckhand::queue::SubmitRequest {
+    let job = |id: &str| NewJob {
         id: Some(id.into()),
-        job_type: "echo".into(),
-        payload: "{}".into(),
-        ..Default::default()
+        ..NewJob::new("echo", Payload::parse("{}").unwrap())
     };
     let url = pair.master.url();
     let safe = common::queue_with_types(&url, acked(1), "h", &["echo"]).await;
@@ -114,12 +113,10 @@ async fn with_one_ack_a_completion_only_the_master_holds_releases_nothing() {
         ..QueueConfig::default()
     };
     let q = common::queue_with_types(&pair.master.url(), config, "h", &["echo"]).await;
-    let job = |id: &str, deps: &[&str]| deckhand::queue::SubmitRequest {
+    let job = |id: &str, deps: &[&str]| NewJob {
         id: Some(id.into()),
-        job_type: "echo".into(),
-        payload: "{}".into(),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
-        ..Default::default()
+        ..NewJob::new("echo", Payload::parse("{}").unwrap())
     };
     // Two roots in different partitions; w lives with the first and
     // waits on the second through the relay.

@@ -5,17 +5,16 @@
 
 use std::time::Duration;
 
-use deckhand::queue::{JobStatus, Queue, QueueConfig, SubmitRequest};
+use deckhand::job::{NewJob, Payload};
+use deckhand::queue::{JobStatus, Queue, QueueConfig};
 
 use super::common::{self, cluster::TestCluster};
 use super::slot;
 
-fn job(i: usize) -> SubmitRequest {
-    SubmitRequest {
+fn job(i: usize) -> NewJob {
+    NewJob {
         id: Some(format!("m{i}")),
-        job_type: "echo".into(),
-        payload: "{}".into(),
-        ..Default::default()
+        ..NewJob::new("echo", Payload::parse("{}").unwrap())
     }
 }
 

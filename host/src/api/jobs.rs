@@ -40,16 +40,14 @@ pub struct SubmitBody {
 impl SubmitBody {
     /// The request, or why the body cannot be one (a `run_at` that is not
     /// RFC 3339).
-    pub fn into_request(self) -> Result<SubmitRequest, String> {
+    pub fn into_request(self) -> Result<NewJob, String> {
         let run_at = match &self.run_at {
             Some(text) => {
                 Some(crate::job::parse_rfc3339_ms(text).map_err(|e| format!("run_at: {e}"))?)
             }
             None => None,
         };
-        Ok(SubmitRequest {
-            job_type: self.job_type,
-            payload: self.payload.to_string(),
+        Ok(NewJob {
             priority: self.priority,
             depends_on: self.depends_on,
             id: self.id,
@@ -62,19 +60,20 @@ impl SubmitBody {
             delay_ms: self.delay_ms,
             group: self.group,
             trace: self.trace,
+            ..NewJob::new(self.job_type, Payload::from_value(&self.payload))
         })
     }
 }
 
 /// Parses a submit body from raw bytes (what the fuzz test drives).
-pub fn parse_submit(bytes: &[u8]) -> Result<SubmitRequest, String> {
+pub fn parse_submit(bytes: &[u8]) -> Result<NewJob, String> {
     serde_json::from_slice::<SubmitBody>(bytes)
         .map_err(|e| e.to_string())?
         .into_request()
 }
 
 /// The request's `traceparent` header, given to jobs that name no trace.
-fn traced(headers: &HeaderMap, mut request: SubmitRequest) -> Result<SubmitRequest, ApiError> {
+fn traced(headers: &HeaderMap, mut request: NewJob) -> Result<NewJob, ApiError> {
     if request.trace.is_none()
         && let Some(value) = headers.get("traceparent")
     {

@@ -40,8 +40,9 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::job::{NewJob, Payload};
 use crate::metrics::{QueueFigures, resident_bytes};
-use crate::queue::{BatchError, Cancel, JobStatus, QueueError, Resumed, SubmitRequest};
+use crate::queue::{BatchError, Cancel, JobStatus, QueueError, Resumed};
 use crate::worker::Worker;
 
 /// What the handlers share.

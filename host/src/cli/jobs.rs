@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-use deckhand::queue::{Cancel, JobRecord, JobStatus, QueueError, SubmitRequest};
+use deckhand::job::{NewJob, Payload, parse_rfc3339_ms};
+use deckhand::queue::{Cancel, JobRecord, JobStatus, QueueError};
 
 use super::local::read_payload;
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
@@ -95,32 +96,35 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 }
 
 pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
-    let payload = read_payload(&args.payload)?;
-    let run_at = match args.at.as_deref().map(deckhand::job::parse_rfc3339_ms) {
-        Some(Err(e)) => {
+    let payload = match Payload::parse(read_payload(&args.payload)?) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("deckhand: submission refused: invalid payload: {e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let run_at = match args.at.as_deref().map(parse_rfc3339_ms).transpose() {
+        Ok(at) => at,
+        Err(e) => {
             eprintln!("deckhand: --at: {e}");
             return Ok(EXIT_ERROR);
         }
-        Some(Ok(at)) => Some(at),
-        None => None,
     };
     let queue = args.queue.connect().await?;
     let job_type = args.job_type.clone();
-    let request = SubmitRequest {
-        job_type: args.job_type,
-        payload,
+    let request = NewJob {
         priority: args.priority,
         depends_on: args.depends_on,
         id: args.id,
         max_retries: args.max_retries,
         metadata: args.metadata.into_iter().collect::<BTreeMap<_, _>>(),
-        parent: None,
         force: args.force,
         run_after_failure: args.run_after_failure,
         run_at,
         delay_ms: args.delay,
         group: args.group,
         trace: args.traceparent,
+        ..NewJob::new(args.job_type, payload)
     };
     let submitted = match queue.submit(request).await {
         Ok(s) => s,

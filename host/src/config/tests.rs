@@ -1,4 +1,5 @@
 use super::*;
+use crate::job::{NewJob, Payload};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -127,11 +128,7 @@ fn a_job_type_may_carry_larger_payloads() {
     assert_eq!(q.payload_limit("echo").0, 1024 * 1024);
 
     let big = format!("{{\"jsonl\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let req = |job_type: &str| crate::queue::SubmitRequest {
-        job_type: job_type.into(),
-        payload: big.clone(),
-        ..Default::default()
-    };
+    let req = |job_type: &str| NewJob::new(job_type, Payload::parse(big.clone()).unwrap());
     assert!(crate::queue::check_request(&q, &req("bulk")).is_ok());
     let err = crate::queue::check_request(&q, &req("echo"))
         .unwrap_err()

@@ -5,10 +5,10 @@
 //! imports nothing from the crate.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+mod new;
 pub mod wait;
+pub use new::{NewJob, Payload};
 pub use wait::{OnTimeout, Wait, WaitError, WaitToken};
 
 /// The longest job id, in bytes.
@@ -132,19 +132,8 @@ pub fn content_hash(payload: &str, metadata_hash: Option<&str>) -> Result<String
     if let Some(given) = metadata_hash {
         valid_hash(given)?;
     }
-    let value: Value =
-        serde_json::from_str(payload).map_err(|e| format!("payload is not valid JSON: {e}"))?;
-    // serde_json's maps are ordered by key, so this serialization is canonical.
-    let canonical = serde_json::to_string(&value).map_err(|e| e.to_string())?;
-    let mut hash = Sha256::new();
-    hash.update(canonical.as_bytes());
-    if let Some(given) = metadata_hash {
-        // Canonical JSON holds no raw newline, so no payload alone hashes
-        // like a payload with a version.
-        hash.update(b"\n");
-        hash.update(given.as_bytes());
-    }
-    Ok(hex::encode(hash.finalize()))
+    let payload = Payload::parse(payload).map_err(|e| format!("payload is {e}"))?;
+    Ok(payload.content_hash(metadata_hash))
 }
 
 /// Content hashes become key and file names: 8–128 of `[0-9A-Za-z_-]`.

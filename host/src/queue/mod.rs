@@ -92,7 +92,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
-use crate::job::{JobFailure, valid_job_type_name};
+use crate::job::{JobFailure, NewJob, valid_job_type_name};
 use connection::{Conn, Connector, Endpoint};
 use keys::{field, key};
 use scripts::functions;
@@ -220,43 +220,6 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> QueueError {
         field,
         reason: reason.into(),
     }
-}
-
-/// A job to submit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SubmitRequest {
-    pub job_type: String,
-    /// JSON text.
-    pub payload: String,
-    /// Higher runs first; FIFO within a priority.
-    pub priority: i32,
-    pub depends_on: Vec<String>,
-    /// Caller-chosen id, doubling as idempotency key.
-    pub id: Option<String>,
-    pub max_retries: Option<u32>,
-    pub metadata: BTreeMap<String, String>,
-    /// The job that submitted this one, for fan-out.
-    pub parent: Option<String>,
-    /// Run even if the content store has a result (and store the new one).
-    pub force: bool,
-    /// Run once every dependency has finished, even if some died (an
-    /// aggregate over them); by default a dead dependency kills this job.
-    pub run_after_failure: bool,
-    /// Run no earlier than this (Unix ms, Redis' clock); until then the job
-    /// is `scheduled`. A time already past runs at once. Not with
-    /// `depends_on` (such a job runs when its dependencies finish).
-    pub run_at: Option<u64>,
-    /// Or: run no earlier than this many milliseconds after Redis takes
-    /// the submission.
-    pub delay_ms: Option<u64>,
-    /// Its fairness group within the job type (a source, a customer):
-    /// claims take turns between the groups that have ready jobs, so one
-    /// group's backlog does not hold back another's jobs.
-    pub group: Option<String>,
-    /// W3C `traceparent` of the trace the job belongs to (its attempts'
-    /// spans are children of it; the jobs it submits join the trace).
-    pub trace: Option<String>,
 }
 
 /// What one claim took, and when the next scheduled job comes due
@@ -472,7 +435,7 @@ impl Queue {
         Ok(self.connector.pubsub().await?)
     }
 
-    fn validate(&self, req: &SubmitRequest) -> Result<(), QueueError> {
+    fn validate(&self, req: &NewJob) -> Result<(), QueueError> {
         check_request(&self.config, req)
     }
 }

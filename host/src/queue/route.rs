@@ -27,7 +27,7 @@ impl Queue {
     /// remote dependencies.
     pub(super) async fn route(
         &self,
-        reqs: &[&SubmitRequest],
+        reqs: &[&NewJob],
         specs: &mut [Spec],
     ) -> Result<Vec<u32>, QueueError> {
         let n = self.partitions();
@@ -136,11 +136,11 @@ impl Queue {
     /// order.
     pub(super) async fn submit_across(
         &self,
-        requests: &[SubmitRequest],
+        requests: &[NewJob],
         mut specs: Vec<Spec>,
     ) -> Result<Vec<Submitted>, BatchError> {
         let at = |index: usize| move |error| BatchError { index, error };
-        let reqs: Vec<&SubmitRequest> = requests.iter().collect();
+        let reqs: Vec<&NewJob> = requests.iter().collect();
         let parts = self.route(&reqs, &mut specs).await.map_err(at(0))?;
         let groups = partition::group(parts.iter().copied().zip(specs.iter().cloned()));
         if groups.len() > 1 && self.config.check_job_types {

@@ -9,7 +9,8 @@ use redis::AsyncCommands;
 use super::keys::{key, word};
 use super::scripts::functions;
 use super::submit::{Spec, submitted};
-use super::{Queue, QueueError, SubmitRequest, Submitted, invalid};
+use super::{NewJob, Queue, QueueError, Submitted, invalid};
+use crate::job::Payload;
 use crate::schedule::{MAX_SCHEDULES, Schedule};
 
 /// Most ticks fired in one call: each is a submission, and a call holds
@@ -184,10 +185,8 @@ impl Queue {
 
     /// The job a schedule submits; its metadata names the schedule and the
     /// tick it stands for.
-    fn scheduled_job(&self, schedule: &Schedule, id: Option<String>, tick: u64) -> SubmitRequest {
-        SubmitRequest {
-            job_type: schedule.job_type.clone(),
-            payload: schedule.payload.to_string(),
+    fn scheduled_job(&self, schedule: &Schedule, id: Option<String>, tick: u64) -> NewJob {
+        NewJob {
             priority: schedule.priority,
             id,
             group: schedule.group.clone(),
@@ -195,7 +194,10 @@ impl Queue {
                 ("schedule".to_string(), schedule.name.clone()),
                 ("tick".to_string(), tick.to_string()),
             ]),
-            ..SubmitRequest::default()
+            ..NewJob::new(
+                schedule.job_type.clone(),
+                Payload::from_value(&schedule.payload),
+            )
         }
     }
 }

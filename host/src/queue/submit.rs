@@ -2,13 +2,13 @@
 //! submission passes before it reaches Redis, and the submit scripts' replies.
 
 use super::*;
-use crate::job::valid_group;
+use crate::job::{NewJob, valid_group};
 
 impl Queue {
     /// Submits a job. With a caller-chosen id that already exists, returns
     /// that job (`created: false`) and writes nothing. Invalid input, an
     /// unknown job type or an unknown dependency write nothing either.
-    pub async fn submit(&self, req: SubmitRequest) -> Result<Submitted, QueueError> {
+    pub async fn submit(&self, req: NewJob) -> Result<Submitted, QueueError> {
         let mut specs = [self.spec(&req)?];
         if self.spread() {
             let p = self.route(&[&req], &mut specs).await?;
@@ -31,10 +31,7 @@ impl Queue {
     /// unknown type, unknown dependency), none is written, and the error
     /// says which (0-based index). A job may depend on one earlier in the
     /// batch by its caller-chosen id.
-    pub async fn submit_batch(
-        &self,
-        requests: Vec<SubmitRequest>,
-    ) -> Result<Vec<Submitted>, BatchError> {
+    pub async fn submit_batch(&self, requests: Vec<NewJob>) -> Result<Vec<Submitted>, BatchError> {
         if requests.len() > self.config.max_batch_jobs {
             return Err(BatchError {
                 index: self.config.max_batch_jobs,
@@ -117,20 +114,13 @@ impl Queue {
     }
 
     /// Checks a request and turns it into the script's arguments.
-    pub(super) fn spec(&self, req: &SubmitRequest) -> Result<Spec, QueueError> {
+    pub(super) fn spec(&self, req: &NewJob) -> Result<Spec, QueueError> {
         self.validate(req)?;
-        let content_hash = crate::job::content_hash(
-            &req.payload,
-            req.metadata.get("content_hash").map(String::as_str),
-        )
-        .map_err(|r| {
-            let field = if req.metadata.contains_key("content_hash") {
-                "metadata"
-            } else {
-                "payload"
-            };
-            invalid(field, r)
-        })?;
+        let version = req.metadata.get("content_hash").map(String::as_str);
+        if let Some(given) = version {
+            crate::job::valid_hash(given).map_err(|r| invalid("metadata", r))?;
+        }
+        let content_hash = req.payload.content_hash(version);
         let flag = |b: bool| if b { "1" } else { "0" }.to_string();
         Ok(Spec {
             id: req
@@ -138,7 +128,7 @@ impl Queue {
                 .clone()
                 .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
             job_type: req.job_type.clone(),
-            payload: req.payload.clone(),
+            payload: req.payload.text().to_string(),
             priority: req.priority.to_string(),
             max_retries: req
                 .max_retries
@@ -168,7 +158,7 @@ impl Queue {
 
 /// The checks every submission passes before anything reaches Redis:
 /// job type name, payload (JSON, size), priority range, ids.
-pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), QueueError> {
+pub fn check_request(config: &QueueConfig, req: &NewJob) -> Result<(), QueueError> {
     valid_job_type_name(&req.job_type).map_err(|r| invalid("job type", r))?;
     let (limit, setting) = config.payload_limit(&req.job_type);
     if req.payload.len() > limit {
@@ -181,8 +171,6 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
             ),
         ));
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(&req.payload)
-        .map_err(|e| invalid("payload", format!("not valid JSON: {e}")))?;
     if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&req.priority) {
         return Err(invalid(
             "priority",
@@ -227,7 +215,7 @@ pub fn check_request(config: &QueueConfig, req: &SubmitRequest) -> Result<(), Qu
 
 /// `metadata` within [`MAX_METADATA_ENTRIES`] and [`MAX_METADATA_BYTES`]:
 /// it is stored with the job and handed to its plugin on every attempt.
-fn check_metadata(req: &SubmitRequest) -> Result<(), QueueError> {
+fn check_metadata(req: &NewJob) -> Result<(), QueueError> {
     let entries = req.metadata.len();
     if entries > MAX_METADATA_ENTRIES {
         return Err(invalid(
@@ -247,7 +235,7 @@ fn check_metadata(req: &SubmitRequest) -> Result<(), QueueError> {
 
 /// The checks of a job scheduled for later: a time or a delay, not both;
 /// within the horizon; no dependencies.
-fn check_schedule(config: &QueueConfig, req: &SubmitRequest) -> Result<(), QueueError> {
+fn check_schedule(config: &QueueConfig, req: &NewJob) -> Result<(), QueueError> {
     if req.run_at.is_some() && req.delay_ms.is_some() {
         return Err(invalid(
             "run_at",

@@ -30,7 +30,8 @@ use crate::llm::LlmClient;
 use crate::metrics::{Metrics, resident_bytes};
 use services::QueueServices;
 
-use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError, SubmitRequest};
+use crate::job::{NewJob, Payload};
+use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError};
 use crate::registry::Registry;
 use crate::runtime::{
     ChildJob, HostServices, JobFailure, JobInput, JobView, LlmError, LlmRequest, LlmResponse,

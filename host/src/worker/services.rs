@@ -66,14 +66,16 @@ impl QueueServices {
     /// named after its parent and its place among this attempt's children,
     /// so a retried parent that submits the same children again finds them
     /// instead of doubling them.
-    fn child_request(&self, parent: &JobInput, child: ChildJob) -> SubmitRequest {
+    fn child_request(&self, parent: &JobInput, child: ChildJob) -> Result<NewJob, QueueError> {
         let index = self
             .children
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        SubmitRequest {
+        let payload = Payload::parse(child.payload).map_err(|reason| QueueError::Invalid {
+            field: "payload",
+            reason,
+        })?;
+        Ok(NewJob {
             id: Some(child.id.unwrap_or_else(|| child_id(&parent.id, index))),
-            job_type: child.job_type,
-            payload: child.payload,
             priority: child.priority.unwrap_or(self.priority),
             depends_on: child.depends_on,
             max_retries: child.max_retries,
@@ -85,7 +87,8 @@ impl QueueServices {
             delay_ms: child.delay_ms,
             group: self.group.clone(),
             trace: crate::telemetry::current_traceparent().or_else(|| self.trace.clone()),
-        }
+            ..NewJob::new(child.job_type, payload)
+        })
     }
 }
 
@@ -143,10 +146,11 @@ impl HostServices for QueueServices {
         parent: &JobInput,
         children: Vec<ChildJob>,
     ) -> Result<Vec<String>, (usize, String)> {
-        let mut requests: Vec<SubmitRequest> = children
-            .into_iter()
-            .map(|child| self.child_request(parent, child))
-            .collect();
+        let mut requests = Vec::with_capacity(children.len());
+        for (index, child) in children.into_iter().enumerate() {
+            let request = self.child_request(parent, child);
+            requests.push(request.map_err(|e| (index, e.to_string()))?);
+        }
         if requests.len() == 1 {
             // One child (`jobs.submit`): the single submit script.
             let request = requests.remove(0);
@@ -160,7 +164,7 @@ impl HostServices for QueueServices {
         let mut ids = Vec::with_capacity(requests.len());
         let mut requests = requests.into_iter().peekable();
         while requests.peek().is_some() {
-            let batch: Vec<SubmitRequest> = requests.by_ref().take(size).collect();
+            let batch: Vec<NewJob> = requests.by_ref().take(size).collect();
             let done = ids.len();
             let submitted = through_outages(|| async {
                 self.queue

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use sha2::Digest;
 
+use deckhand::job::Payload;
 use deckhand::queue::Queue;
 
 use super::BulkArgs;
 
 /// Reads and checks every line before anything is submitted. The outer
 /// error is an I/O failure; the inner one a record that is not JSON.
-pub(super) fn read_records(source: &str) -> anyhow::Result<Result<Vec<String>, String>> {
+pub(super) fn read_records(source: &str) -> anyhow::Result<Result<Vec<Payload>, String>> {
     let reader: Box<dyn BufRead> = if source == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
@@ -27,21 +28,20 @@ pub(super) fn read_records(source: &str) -> anyhow::Result<Result<Vec<String>, S
         if line.trim().is_empty() {
             continue;
         }
-        // A full parse: it also refuses nesting deeper than the queue takes.
-        if let Err(e) = serde_json::from_str::<serde_json::Value>(&line) {
-            return Ok(Err(format!(
-                "{source} line {}: the payload is not valid JSON ({e})",
-                n + 1
-            )));
+        // Parsed once, here: the job carries it (and its hash) from now on.
+        match Payload::parse(line) {
+            Ok(payload) => payloads.push(payload),
+            Err(e) => {
+                return Ok(Err(format!("{source} line {}: the payload is {e}", n + 1)));
+            }
         }
-        payloads.push(line);
     }
     Ok(Ok(payloads))
 }
 
 /// `bulk-<16 hex of SHA-256 over the job type and every line>-<n>`: the
 /// same input gives the same ids; `force` takes a random run key instead.
-pub(super) fn job_ids(job_type: &str, payloads: &[String], force: bool) -> Vec<String> {
+pub(super) fn job_ids(job_type: &str, payloads: &[Payload], force: bool) -> Vec<String> {
     let key = if force {
         uuid::Uuid::now_v7().simple().to_string()[..16].to_string()
     } else {
@@ -49,7 +49,7 @@ pub(super) fn job_ids(job_type: &str, payloads: &[String], force: bool) -> Vec<S
         hash.update(job_type.as_bytes());
         for p in payloads {
             hash.update(b"\n");
-            hash.update(p.as_bytes());
+            hash.update(p.text().as_bytes());
         }
         hex::encode(hash.finalize())[..16].to_string()
     };

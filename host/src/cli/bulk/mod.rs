@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use deckhand::queue::{JobStatus, Outcome, Queue, QueueError, SubmitRequest};
+use deckhand::job::{NewJob, Payload};
+use deckhand::queue::{JobStatus, Outcome, Queue, QueueError};
 
 use super::jobs::MAX_WAIT_SECS;
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
@@ -193,7 +194,7 @@ struct Counts {
 struct Run<'a> {
     queue: Queue,
     args: &'a BulkArgs,
-    payloads: &'a [String],
+    payloads: &'a [Payload],
     ids: &'a [String],
     /// The job each record is followed through: its own, or the job it was
     /// attached to (the same content already queued or running).
@@ -225,16 +226,14 @@ impl Run<'_> {
         // Redis' work; each batch is all or nothing on its own.
         for group in chunks.chunks(SUBMIT_IN_FLIGHT) {
             let calls = group.iter().map(|chunk| {
-                let requests: Vec<SubmitRequest> = chunk
+                let requests: Vec<NewJob> = chunk
                     .iter()
-                    .map(|&i| SubmitRequest {
-                        job_type: self.args.job_type.clone(),
-                        payload: self.payloads[i].clone(),
+                    .map(|&i| NewJob {
                         id: Some(self.ids[i].clone()),
                         max_retries: self.args.max_retries,
                         force: self.args.force,
                         group: self.args.group.clone(),
-                        ..SubmitRequest::default()
+                        ..NewJob::new(self.args.job_type.clone(), self.payloads[i].clone())
                     })
                     .collect();
                 submit_chunk(&self.queue, requests, chunk)
@@ -279,7 +278,7 @@ fn clear(bar: &Option<indicatif::ProgressBar>) {
 /// repeated batch harmless). `chunk` are the records' indices, for errors.
 async fn submit_chunk(
     queue: &Queue,
-    requests: Vec<SubmitRequest>,
+    requests: Vec<NewJob>,
     chunk: &[usize],
 ) -> Result<Vec<deckhand::queue::Submitted>, String> {
     let mut backoff = Duration::from_millis(200);
