@@ -157,7 +157,8 @@ impl Queue {
 }
 
 /// The checks every submission passes before anything reaches Redis:
-/// job type name, payload (JSON, size), priority range, ids.
+/// job type name, payload size (a `Payload` is JSON by construction),
+/// priority range, ids.
 pub fn check_request(config: &QueueConfig, req: &NewJob) -> Result<(), QueueError> {
     valid_job_type_name(&req.job_type).map_err(|r| invalid("job type", r))?;
     let (limit, setting) = config.payload_limit(&req.job_type);
