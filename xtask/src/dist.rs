@@ -52,7 +52,7 @@ pub fn prerequisites() -> Result<(), String> {
     if Command::new("rustup").arg("--version").output().is_ok() {
         run(Command::new("rustup").args(["target", "add", TARGET]))?;
     }
-    let cc = std::env::var("CC_x86_64_unknown_linux_musl").unwrap_or_else(|_| MUSL_CC.into());
+    let cc = musl_cc();
     match Command::new(&cc).arg("--version").output() {
         Ok(out) if out.status.success() => Ok(()),
         _ => Err(format!(
@@ -61,6 +61,11 @@ pub fn prerequisites() -> Result<(), String> {
              or set CC_x86_64_unknown_linux_musl"
         )),
     }
+}
+
+/// The musl C compiler: `CC_x86_64_unknown_linux_musl`, or [`MUSL_CC`].
+fn musl_cc() -> String {
+    std::env::var("CC_x86_64_unknown_linux_musl").unwrap_or_else(|_| MUSL_CC.into())
 }
 
 /// The `dist` suite of the end-to-end tests, on the artifacts in `dir`.
@@ -84,10 +89,9 @@ pub fn smoke_suite(root: &Path, dir: &Path) -> Command {
 /// returns the folder that holds them.
 pub fn build() -> Result<PathBuf, String> {
     let root = root();
-    let cc = std::env::var("CC_x86_64_unknown_linux_musl").unwrap_or_else(|_| MUSL_CC.into());
     run(cargo()
         .current_dir(&root)
-        .env("CC_x86_64_unknown_linux_musl", cc)
+        .env("CC_x86_64_unknown_linux_musl", musl_cc())
         .args([
             "build",
             "--profile",

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::valid_hash;
+
 /// A job's input: JSON, checked where it entered. Its text is kept as
 /// given (what the job's plugin reads); its content hash is over the
 /// canonical form (keys sorted, no spaces), so two payloads that differ
@@ -51,27 +53,19 @@ impl Payload {
         &self.text
     }
 
-    /// Its size in bytes, as stored.
-    pub fn len(&self) -> usize {
-        self.text.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.text.is_empty()
-    }
-
     /// The content hash: SHA-256 (hex) of the canonical JSON, or, with a
     /// `version` (the job's `content_hash` metadata: a plugin or prompt
     /// version), of the canonical JSON, a newline and the version. Canonical
     /// JSON holds no raw newline, so no payload alone hashes like a payload
-    /// with a version.
-    pub fn content_hash(&self, version: Option<&str>) -> String {
+    /// with a version. A version that is not a valid hash name is refused.
+    pub fn content_hash(&self, version: Option<&str>) -> Result<String, String> {
         let mut hash = self.canonical.clone();
         if let Some(version) = version {
+            valid_hash(version)?;
             hash.update(b"\n");
             hash.update(version.as_bytes());
         }
-        hex::encode(hash.finalize())
+        Ok(hex::encode(hash.finalize()))
     }
 }
 
@@ -172,15 +166,16 @@ mod tests {
     fn key_order_and_spacing_do_not_change_the_hash_and_the_text_is_kept() {
         let a = Payload::parse(r#"{"a":1,"b":[1,2]}"#).unwrap();
         let b = Payload::parse(r#"{ "b": [1, 2], "a": 1 }"#).unwrap();
-        assert_eq!(a.content_hash(None), b.content_hash(None));
+        assert_eq!(a.content_hash(None).unwrap(), b.content_hash(None).unwrap());
         assert_eq!(b.text(), r#"{ "b": [1, 2], "a": 1 }"#);
         let c = Payload::from_value(&json!({"b": [1, 2], "a": 1}));
-        assert_eq!(c.content_hash(None), a.content_hash(None));
+        assert_eq!(c.content_hash(None).unwrap(), a.content_hash(None).unwrap());
         assert_ne!(
             Payload::parse(r#"{"a":2,"b":[1,2]}"#)
                 .unwrap()
-                .content_hash(None),
-            a.content_hash(None)
+                .content_hash(None)
+                .unwrap(),
+            a.content_hash(None).unwrap()
         );
     }
 
@@ -188,9 +183,11 @@ mod tests {
     fn the_hash_is_sha256_of_the_canonical_json_and_a_version_changes_it() {
         let p = Payload::parse(r#"{ "x" : true }"#).unwrap();
         let canonical = hex::encode(Sha256::digest(br#"{"x":true}"#));
-        assert_eq!(p.content_hash(None), canonical);
-        let versioned = hex::encode(Sha256::digest(b"{\"x\":true}\nv2"));
-        assert_eq!(p.content_hash(Some("v2")), versioned);
+        assert_eq!(p.content_hash(None).unwrap(), canonical);
+        let versioned = hex::encode(Sha256::digest(b"{\"x\":true}\nprompt-v2"));
+        assert_eq!(p.content_hash(Some("prompt-v2")).unwrap(), versioned);
+        // A version becomes part of key and file names: refused unless safe.
+        assert!(p.content_hash(Some("../etc")).is_err());
     }
 
     #[test]

@@ -117,10 +117,10 @@ impl Queue {
     pub(super) fn spec(&self, req: &NewJob) -> Result<Spec, QueueError> {
         self.validate(req)?;
         let version = req.metadata.get("content_hash").map(String::as_str);
-        if let Some(given) = version {
-            crate::job::valid_hash(given).map_err(|r| invalid("metadata", r))?;
-        }
-        let content_hash = req.payload.content_hash(version);
+        let content_hash = req
+            .payload
+            .content_hash(version)
+            .map_err(|r| invalid("metadata", r))?;
         let flag = |b: bool| if b { "1" } else { "0" }.to_string();
         Ok(Spec {
             id: req
@@ -162,12 +162,12 @@ impl Queue {
 pub fn check_request(config: &QueueConfig, req: &NewJob) -> Result<(), QueueError> {
     valid_job_type_name(&req.job_type).map_err(|r| invalid("job type", r))?;
     let (limit, setting) = config.payload_limit(&req.job_type);
-    if req.payload.len() > limit {
+    if req.payload.text().len() > limit {
         return Err(invalid(
             "payload",
             format!(
                 "{} bytes is over the limit of {limit} bytes for {:?} ({setting})",
-                req.payload.len(),
+                req.payload.text().len(),
                 req.job_type
             ),
         ));
