@@ -26,6 +26,7 @@ mod hsds;
 mod hsds_answers;
 mod llm;
 mod llm_limits;
+mod notifier;
 mod partitions;
 mod polyglot;
 mod queue;

@@ -125,3 +125,46 @@ fn the_import_reader_sees_paths_and_groups() {
     let found: Vec<String> = imports(text).into_iter().collect();
     assert_eq!(found, ["job", "metrics", "queue", "redact"]);
 }
+
+/// The Rust guests' folders: every crate under `plugins/` that builds a
+/// component (`cdylib`), and the Rust plugin template.
+fn rust_guests(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut guests: Vec<_> = std::fs::read_dir(root.join("plugins"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("cdylib"))
+        })
+        .collect();
+    guests.push(root.join("examples/plugin-templates/rust"));
+    guests.sort();
+    guests
+}
+
+/// One copy of the contract's Rust code: `plugins/guest` generates the
+/// bindings and holds what every guest would repeat; each Rust plugin and
+/// the template use it and generate none of their own.
+#[test]
+fn every_rust_guest_takes_its_bindings_from_the_guest_crate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let guests = rust_guests(&root);
+    assert!(guests.len() >= 7, "the guests were not found: {guests:?}");
+    let mut wrong = Vec::new();
+    for dir in guests {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+        if !manifest.contains("deckhand-guest") {
+            wrong.push(format!("{} does not use deckhand-guest", dir.display()));
+        }
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            if text.contains("wit_bindgen::generate!") {
+                wrong.push(format!("{} generates its own bindings", file.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

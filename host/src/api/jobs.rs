@@ -105,16 +105,9 @@ pub(super) async fn submit(
     };
     let mut reply = serde_json::to_value(&submitted).unwrap_or_default();
     if !submitted.status.is_finished() && !queue.type_is_live(&job_type).await.unwrap_or(true) {
-        reply["warning"] = json!(no_live_host(&job_type));
+        reply["warning"] = json!(Queue::no_live_host(&job_type));
     }
     ok(status, reply)
-}
-
-/// What a client is told when it queues a job no live host can run.
-pub fn no_live_host(job_type: &str) -> String {
-    format!(
-        "no live host runs job type {job_type:?} (its last host stopped beating); the job waits in the queue until one starts"
-    )
 }
 
 #[derive(Deserialize)]

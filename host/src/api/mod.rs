@@ -22,7 +22,7 @@ mod rows;
 mod schedules;
 pub mod ui;
 
-pub use jobs::{SubmitBody, no_live_host, parse_submit};
+pub use jobs::{SubmitBody, parse_submit};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ use serde_json::{Value, json};
 
 use crate::job::{NewJob, Payload};
 use crate::metrics::{QueueFigures, resident_bytes};
-use crate::queue::{BatchError, Cancel, JobStatus, QueueError, Resumed};
+use crate::queue::{BatchError, Cancel, JobStatus, Queue, QueueError, Resumed};
 use crate::worker::Worker;
 
 /// What the handlers share.

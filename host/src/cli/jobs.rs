@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::bail;
 
 use deckhand::job::{NewJob, Payload, parse_rfc3339_ms};
-use deckhand::queue::{Cancel, JobRecord, JobStatus, QueueError};
+use deckhand::queue::{Cancel, JobRecord, JobStatus, Queue, QueueError};
 
 use super::local::read_payload;
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
@@ -135,10 +135,7 @@ pub async fn submit(args: SubmitArgs) -> anyhow::Result<u8> {
         }
     };
     if !submitted.status.is_finished() && !queue.type_is_live(&job_type).await.unwrap_or(true) {
-        eprintln!(
-            "deckhand: warning: {}",
-            deckhand::api::no_live_host(&job_type)
-        );
+        eprintln!("deckhand: warning: {}", Queue::no_live_host(&job_type));
     }
     if submitted.cache_hit {
         eprintln!("job {}: result taken from the content store", submitted.id);

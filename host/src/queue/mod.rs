@@ -24,6 +24,8 @@
 //! - `submit.rs`: submit one job or a batch; the checks before Redis;
 //! - `lease.rs`: claim, complete, fail and retry, renew, reap, release, cancel;
 //! - `read.rs`: read jobs (one, many pipelined, their states), wait, figures;
+//! - `notifier.rs`: the process's one pub/sub connection, with typed topics
+//!   (wake, finished, cancelled) and a cue to read again after a gap;
 //! - `dlq.rs`: the dead-letter queue, its lifetime and cap;
 //! - `extend.rs`: a waiting job made to wait on more jobs (staged fan-in);
 //! - `presence.rs`: job types and live hosts, the identity marker, durability;
@@ -45,10 +47,10 @@ mod controls;
 mod dlq;
 mod error;
 mod extend;
-mod finished;
 pub mod keys;
 mod lease;
 mod maintenance;
+mod notifier;
 mod overview;
 mod partition;
 mod presence;
@@ -73,6 +75,7 @@ pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
 pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit, shareable};
 pub use dlq::DLQ_CHUNK;
 pub use error::QueueError;
+pub use notifier::{Listener, Message, Notice, Topic};
 pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
 pub use partition::MAX_PARTITIONS;
 pub use presence::{Durability, TypeInfo};
@@ -318,8 +321,8 @@ pub struct Queue {
     /// Whether this is the handle `connect` made, which spreads operations
     /// over the partitions (see `partition.rs`), or one partition's.
     root: bool,
-    /// The finished channel's one subscription, shared by every wait.
-    feed: finished::FinishedFeed,
+    /// The process's one pub/sub subscription (see `notifier.rs`).
+    notifier: notifier::Notifier,
 }
 
 impl Queue {
@@ -367,7 +370,7 @@ impl Queue {
             tag,
             index: 0,
             root: true,
-            feed: Default::default(),
+            notifier: Default::default(),
         };
         queue.check_partitions().await?;
         Ok(queue)
@@ -430,8 +433,9 @@ impl Queue {
         self.channel(key::CANCELLED)
     }
 
-    /// A dedicated pub/sub connection (pub/sub cannot share the multiplexed one).
-    pub async fn pubsub(&self) -> Result<redis::aio::PubSub, QueueError> {
+    /// A dedicated pub/sub connection (pub/sub cannot share the multiplexed
+    /// one); the notifier's.
+    async fn pubsub(&self) -> Result<redis::aio::PubSub, QueueError> {
         Ok(self.connector.pubsub().await?)
     }
 

@@ -92,7 +92,7 @@ impl Queue {
             slot,
             index: p,
             root: false,
-            feed: self.feed.clone(),
+            notifier: self.notifier.clone(),
         }
     }
 

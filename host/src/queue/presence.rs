@@ -196,6 +196,13 @@ impl Queue {
             .await?)
     }
 
+    /// What a client is told when it queues a job no live host can run.
+    pub fn no_live_host(job_type: &str) -> String {
+        format!(
+            "no live host runs job type {job_type:?} (its last host stopped beating); the job waits in the queue until one starts"
+        )
+    }
+
     /// Whether a live host offers `job_type` (false also when none ever did).
     pub async fn type_is_live(&self, job_type: &str) -> Result<bool, QueueError> {
         let raw: Option<String> = self

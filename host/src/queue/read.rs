@@ -1,8 +1,6 @@
 //! Reading jobs back: one, many (pipelined), their states, waiting for them to finish,
 //! and the queue's figures.
 
-use tokio::sync::broadcast;
-
 use super::replication::Read;
 use super::*;
 
@@ -142,32 +140,24 @@ impl Queue {
         // An id named twice is waited for and answered once; only statuses
         // are read until every job has finished, then each record once.
         let ids = &unique(ids);
-        // Subscribe first, then read: a job that ends in between is seen by one or the other.
-        let mut feed = self.finished_feed().await?;
+        // Listen first, then read: a job that ends in between is seen by one or the other.
+        let mut finished = self.listen(Topic::Finished).await?;
         let mut open = unfinished(ids, &self.statuses(ids).await?)?;
         loop {
             while !open.is_empty() {
-                let next = tokio::time::timeout_at(deadline, feed.recv()).await;
+                let next = tokio::time::timeout_at(deadline, finished.recv()).await;
                 match next {
                     Err(_) => return Err(QueueError::WaitTimeout(timeout)),
-                    Ok(Ok(message)) => {
-                        for id in message.split(' ') {
+                    Ok(Notice::Message(ended)) => {
+                        for id in ended.ids() {
                             open.remove(id);
                         }
                     }
-                    // Behind the feed: some messages were missed, so the
-                    // states are read again.
-                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    // Messages were missed (behind the feed, or the
+                    // connection was made again): the states are read again.
+                    Ok(Notice::Missed) => {
                         let still: Vec<String> = open.iter().cloned().collect();
                         open = unfinished(&still, &self.statuses(&still).await?)?;
-                    }
-                    // The server went away (a restart, a failover): a
-                    // connection failure, worth waiting again for.
-                    Ok(Err(broadcast::error::RecvError::Closed)) => {
-                        return Err(QueueError::Redis(redis::RedisError::from((
-                            redis::ErrorKind::IoError,
-                            "the pub/sub connection closed while waiting",
-                        ))));
                     }
                 }
             }

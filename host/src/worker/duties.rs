@@ -96,44 +96,37 @@ impl Worker {
         }
     }
 
-    /// Listens on one pub/sub connection: a job ready anywhere wakes idle
+    /// Listens through the queue's notifier: a job ready anywhere wakes idle
     /// claim loops; a running job of this host cancelled anywhere is
     /// stopped at once (its instance dropped, a host call such as an LLM
     /// request with it), not at the next lease renewal.
     pub(super) async fn listen_loop(self: Arc<Self>, stop: CancellationToken) {
-        let (wake, cancelled) = (self.queue.wake_channel(), self.queue.cancelled_channel());
-        loop {
-            let subscribed = async {
-                let mut pubsub = self.queue.pubsub().await?;
-                pubsub.subscribe(&[&wake, &cancelled]).await?;
-                Ok::<_, QueueError>(pubsub)
-            }
-            .await;
-            match subscribed {
-                Ok(mut pubsub) => {
-                    // Anything may have become ready while we were away.
-                    self.wake.notify_waiters();
-                    let mut messages = pubsub.on_message();
-                    loop {
-                        tokio::select! {
-                            msg = messages.next() => match msg {
-                                Some(msg) if msg.get_channel_name() == cancelled => {
-                                    if let Ok(id) = msg.get_payload::<String>() {
-                                        self.stop_cancelled(&id);
-                                    }
-                                }
-                                Some(_) => self.wake.notify_waiters(),
-                                None => break,
-                            },
-                            _ = stop.cancelled() => return,
-                        }
-                    }
-                    tracing::debug!("pub/sub subscription dropped; resubscribing");
-                }
-                Err(e) => tracing::debug!("cannot subscribe for wake-ups and cancels: {e}"),
+        let (mut wake, mut cancelled) = loop {
+            let listening = async {
+                let wake = self.queue.listen(Topic::Wake).await?;
+                Ok::<_, QueueError>((wake, self.queue.listen(Topic::Cancelled).await?))
+            };
+            match listening.await {
+                Ok(listeners) => break listeners,
+                Err(e) => tracing::debug!("cannot listen for wake-ups and cancels: {e}"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.cancelled() => return,
+            }
+        };
+        // Anything may have become ready before we listened.
+        self.wake.notify_waiters();
+        loop {
+            tokio::select! {
+                // A wake-up, or a gap in which one may have been missed.
+                _ = wake.recv() => self.wake.notify_waiters(),
+                notice = cancelled.recv() => {
+                    // A cancel missed in a gap is seen at the next renewal.
+                    if let Notice::Message(id) = notice {
+                        self.stop_cancelled(id.as_str());
+                    }
+                }
                 _ = stop.cancelled() => return,
             }
         }

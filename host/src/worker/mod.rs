@@ -20,7 +20,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -31,7 +31,7 @@ use crate::metrics::{Metrics, resident_bytes};
 use services::QueueServices;
 
 use crate::job::{NewJob, Payload};
-use crate::queue::{Ack, ClaimedJob, JobStatus, Queue, QueueError};
+use crate::queue::{Ack, ClaimedJob, JobStatus, Notice, Queue, QueueError, Topic};
 use crate::registry::Registry;
 use crate::runtime::{
     ChildJob, HostServices, JobFailure, JobInput, JobView, LlmError, LlmRequest, LlmResponse,

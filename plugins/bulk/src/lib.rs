@@ -37,13 +37,10 @@
 //! is the progress of the run (`deckhand status B`; of a part for a split
 //! run).
 
-wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
-
 mod report;
 
-use deckhand::plugin::jobs::{self, ChildJob};
-use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo};
-use exports::deckhand::plugin::handler::Guest;
+use deckhand_guest::jobs::{self, ChildJob};
+use deckhand_guest::{Guest, Job, JobError, JobTypeInfo, PluginInfo, payload};
 use serde_json::{Value, json};
 
 /// Records one report waits on at most (the host caps a job's dependencies
@@ -83,8 +80,7 @@ impl Guest for Bulk {
     }
 
     fn process(job: Job) -> Result<String, JobError> {
-        let p: Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))?;
+        let p: Value = payload(&job)?;
         match job.job_type.as_str() {
             "bulk" => fan_out(&job, &p),
             "bulk.report" => report::report(&p),
@@ -413,4 +409,4 @@ fn records(p: &Value) -> Result<Vec<(Value, Value)>, String> {
         .collect())
 }
 
-export!(Bulk);
+deckhand_guest::export!(Bulk);

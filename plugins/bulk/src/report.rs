@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::deckhand::plugin::jobs;
-use crate::deckhand::plugin::types::JobError;
+use deckhand_guest::JobError;
+use deckhand_guest::jobs;
 use serde_json::{Value, json};
 
 /// The report over part reports: their counts added, their rows joined.

@@ -19,11 +19,9 @@
 //! | `chaos.talk`    | logs and reports progress, then returns               |                   |
 //! | `chaos.wait`    | suspends on a wait (`name`, `question`, `timeout_ms`, `on_timeout`: `fail`, `complete`, `dead-letter`); resumed, returns the value it was handed | |
 
-wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
-
-use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback};
-use deckhand::plugin::{jobs, llm, log};
-use exports::deckhand::plugin::handler::Guest;
+use deckhand_guest::{
+    Guest, Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback, jobs, llm, log, payload,
+};
 use serde_json::{Value, json};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,11 +46,6 @@ fn job_type(
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn payload(job: &Job) -> Result<Value, JobError> {
-    serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))
-}
 
 // Unbounded on purpose: the host must turn this into a stack-overflow error.
 // No addressable locals, so every frame lives on the wasm stack (which the
@@ -111,7 +104,7 @@ impl Guest for Chaos {
     }
 
     fn process(job: Job) -> Result<String, JobError> {
-        let p = payload(&job)?;
+        let p: Value = payload(&job)?;
         match job.job_type.as_str() {
             "chaos.sleep" => {
                 let ms = p["ms"].as_u64().unwrap_or(100);
@@ -320,4 +313,4 @@ fn lookup(p: &Value) -> Result<String, JobError> {
     Ok(json!({ "found": found }).to_string())
 }
 
-export!(Chaos);
+deckhand_guest::export!(Chaos);

@@ -1,12 +1,10 @@
 //! `echo`: the smallest useful job type. Its result is its payload.
 //!
 //! Read this first when writing a plugin: `describe` names the job types,
-//! `process` runs one attempt of one job.
+//! `process` runs one attempt of one job; `deckhand_guest` holds the
+//! contract's bindings.
 
-wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
-
-use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo};
-use exports::deckhand::plugin::handler::Guest;
+use deckhand_guest::{Guest, Job, JobError, PluginInfo, job_type};
 
 struct Echo;
 
@@ -15,13 +13,7 @@ impl Guest for Echo {
         PluginInfo {
             name: "echo".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            job_types: vec![JobTypeInfo {
-                name: "echo".into(),
-                description: "Returns its payload unchanged.".into(),
-                needs_llm: false,
-                timeout_ms: None,
-                memory_limit_bytes: None,
-            }],
+            job_types: vec![job_type("echo", "Returns its payload unchanged.")],
         }
     }
 
@@ -30,4 +22,4 @@ impl Guest for Echo {
     }
 }
 
-export!(Echo);
+deckhand_guest::export!(Echo);

@@ -42,12 +42,10 @@
 mod mapped;
 mod review;
 
-wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
-
-use deckhand::plugin::llm::{self, LlmError, Message, Request};
-use deckhand::plugin::schema;
-use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback};
-use exports::deckhand::plugin::handler::Guest;
+use deckhand_guest::llm::{self, Message, Request};
+use deckhand_guest::{
+    Guest, Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback, llm_error, payload, schema,
+};
 use hsds::mapper::How;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -77,8 +75,7 @@ impl Guest for Alignment {
     }
 
     fn process(job: Job) -> Result<String, JobError> {
-        let p: Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))?;
+        let p: Value = payload(&job)?;
         let (raw, record) = raw_data(&p)?;
         let known = match p.get("known_fields") {
             None | Some(Value::Null) => None,
@@ -224,7 +221,14 @@ fn whole_record(
         max_tokens: None,
         response_schema: Some(output_schema.to_string()),
     })
-    .map_err(llm_error)?;
+    .map_err(|e| match e {
+        // The schema broken is named for what it is here.
+        llm::LlmError::InvalidResponse(m) => JobError::RetryWithFeedback(RetryFeedback {
+            message: format!("the LLM's answer did not fit the HSDS output schema: {m}"),
+            feedback: m,
+        }),
+        other => llm_error(other),
+    })?;
     let value: Value = serde_json::from_str(&answer.content)
         .map_err(|e| JobError::Retry(format!("structured output is not JSON: {e}")))?;
     let repaired = hsds::repair::repair(&value, seed).map_err(|m| {
@@ -252,20 +256,6 @@ fn whole_record(
         },
     })
     .to_string())
-}
-
-/// What a failed whole-record call means for the job: an answer outside
-/// the schema is retried with the error as feedback.
-fn llm_error(e: LlmError) -> JobError {
-    match e {
-        LlmError::Unavailable(m) => JobError::Retry(format!("LLM unavailable: {m}")),
-        LlmError::InvalidResponse(m) => JobError::RetryWithFeedback(RetryFeedback {
-            message: format!("the LLM's answer did not fit the HSDS output schema: {m}"),
-            feedback: m,
-        }),
-        LlmError::InvalidRequest(m) => JobError::Fail(format!("invalid LLM request: {m}")),
-        LlmError::NotConfigured(m) => JobError::Fail(format!("no LLM: {m}")),
-    }
 }
 
 /// What the strict HSDS schemas say of `document`: `None` when it is
@@ -325,4 +315,4 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-export!(Alignment);
+deckhand_guest::export!(Alignment);

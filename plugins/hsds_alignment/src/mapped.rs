@@ -6,9 +6,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::deckhand::plugin::llm::{self, Message, Request};
-use crate::deckhand::plugin::types::JobError;
 use crate::review::Review;
+use deckhand_guest::JobError;
+use deckhand_guest::llm::{self, Message, Request};
 use hsds::answer::{self, Answer};
 use hsds::known::Kind;
 use hsds::mapper::{How, Mapping, Question, Source};
@@ -82,7 +82,7 @@ fn ask_choice(q: &Question, candidates: &[String]) -> Result<(Option<Answer>, u3
         response_schema: Some(choice_schema(candidates).to_string()),
     })
     .map_err(|e| {
-        use crate::deckhand::plugin::llm::LlmError;
+        use deckhand_guest::llm::LlmError;
         match e {
             LlmError::Unavailable(m) => JobError::Retry(format!("LLM unavailable: {m}")),
             LlmError::NotConfigured(_) => {

@@ -16,8 +16,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::deckhand::plugin::jobs;
-use crate::deckhand::plugin::types::JobError;
+use deckhand_guest::JobError;
+use deckhand_guest::jobs;
 use hsds::answer::Answer;
 use hsds::known::Kind;
 use hsds::mapper::{How, Mapping, Question};

@@ -23,16 +23,12 @@
 //! error caps the score at 79. Status: `verified` ≥ 80, `needs_review` ≥ 10,
 //! `rejected` below.
 
-wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
-
 mod checks;
 mod shape;
 
 use std::collections::BTreeMap;
 
-use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo};
-use deckhand::plugin::{jobs, schema};
-use exports::deckhand::plugin::handler::Guest;
+use deckhand_guest::{Guest, Job, JobError, JobTypeInfo, PluginInfo, jobs, payload, schema};
 use serde_json::{Value, json};
 
 /// One thing found.
@@ -100,8 +96,7 @@ impl Guest for Validation {
     }
 
     fn process(job: Job) -> Result<String, JobError> {
-        let p: Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))?;
+        let p: Value = payload(&job)?;
         // Pointers whose values the alignment took from the raw record.
         let mut from_raw = std::collections::BTreeSet::new();
         let document = match (p.get("hsds_data"), p.get("alignment_job")) {
@@ -224,4 +219,4 @@ fn aligned(id: &str) -> Result<(Value, std::collections::BTreeSet<String>), JobE
     }
 }
 
-export!(Validation);
+deckhand_guest::export!(Validation);

@@ -8,11 +8,8 @@
 //! text otherwise. The job type declares `needs-llm`, so the host's content
 //! store answers a repeated payload without calling the provider again.
 
-wit_bindgen::generate!({ world: "job-plugin", path: "../../wit" });
-
-use deckhand::plugin::llm::{self, LlmError, Message, Request};
-use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback};
-use exports::deckhand::plugin::handler::Guest;
+use deckhand_guest::llm::{self, Message, Request};
+use deckhand_guest::{Guest, Job, JobError, JobTypeInfo, PluginInfo, llm_error, payload};
 use serde_json::{Value, json};
 
 struct LlmJob;
@@ -33,19 +30,10 @@ impl Guest for LlmJob {
     }
 
     fn process(job: Job) -> Result<String, JobError> {
-        let p: Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))?;
+        let p: Value = payload(&job)?;
         let request = request(&p).map_err(JobError::Fail)?;
         let structured = request.response_schema.is_some();
-        let answer = llm::generate(&request).map_err(|e| match e {
-            LlmError::Unavailable(m) => JobError::Retry(format!("LLM unavailable: {m}")),
-            LlmError::InvalidResponse(m) => JobError::RetryWithFeedback(RetryFeedback {
-                message: format!("invalid LLM answer: {m}"),
-                feedback: m,
-            }),
-            LlmError::InvalidRequest(m) => JobError::Fail(format!("invalid LLM request: {m}")),
-            LlmError::NotConfigured(m) => JobError::Fail(format!("no LLM: {m}")),
-        })?;
+        let answer = llm::generate(&request).map_err(llm_error)?;
         let content = if structured {
             serde_json::from_str(&answer.content).map_err(|e| {
                 JobError::Retry(format!(
@@ -128,4 +116,4 @@ fn request(p: &Value) -> Result<Request, String> {
     })
 }
 
-export!(LlmJob);
+deckhand_guest::export!(LlmJob);

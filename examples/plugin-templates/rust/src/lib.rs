@@ -1,32 +1,26 @@
 //! A minimal Deckhand job type: `{"name": "Ada"}` -> `{"greeting": "Hello, Ada!"}`.
 //! Copy this folder, rename the job type, and change `process`.
 
-// The contract; point `path` at your copy of Deckhand's `wit/` folder.
-wit_bindgen::generate!({ world: "job-plugin", path: "../../../wit" });
+use deckhand_guest::{Guest, Job, JobError, JobTypeInfo, PluginInfo, job_type, payload};
+use serde_json::Value;
 
-use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo};
-use exports::deckhand::plugin::handler::Guest;
+struct Plugin;
 
-struct Hello;
-
-impl Guest for Hello {
+impl Guest for Plugin {
     fn describe() -> PluginInfo {
         PluginInfo {
             name: "hello-rust".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             job_types: vec![JobTypeInfo {
-                name: "hello.rust".into(),
-                description: "Greets payload.name.".into(),
-                needs_llm: false,
                 timeout_ms: Some(5_000),
-                memory_limit_bytes: None,
+                ..job_type("hello.rust", "Greets payload.name.")
             }],
         }
     }
 
     fn process(job: Job) -> Result<String, JobError> {
-        let payload: serde_json::Value = serde_json::from_str(&job.payload)
-            .map_err(|e| JobError::Fail(format!("payload is not JSON: {e}")))?;
+        // Any `serde::Deserialize` type works here too.
+        let payload: Value = payload(&job)?;
         let Some(name) = payload["name"].as_str() else {
             // `fail`: retrying will not help. Use `JobError::Retry` for
             // transient problems.
@@ -36,4 +30,4 @@ impl Guest for Hello {
     }
 }
 
-export!(Hello);
+deckhand_guest::export!(Plugin);

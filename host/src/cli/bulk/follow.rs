@@ -1,134 +1,113 @@
-//! Following a bulk run: one subscription to the finished channel, the
-//! states read again when it drops, finished records written in input
-//! order as the front grows, progress on stderr.
+//! Following a bulk run: the queue's notifier says which jobs finished,
+//! the states are read again after a gap, finished records are written in
+//! input order as the front grows, progress on stderr.
+
+use deckhand::queue::{Listener, Notice};
 
 use super::*;
+
+/// Pause before trying Redis again after a failed read or write.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 impl Run<'_> {
     /// Follows the jobs until all have finished, the timeout passes or the
     /// user interrupts; writes finished records as the prefix grows.
-    /// `subscribed`: a subscription made before the jobs were submitted,
-    /// which has seen every end since (so the states need no reading).
+    /// `listening`: a listener made before the jobs were submitted, which
+    /// has heard every end since (so the states need no reading).
     pub(super) async fn follow(
         &mut self,
         out: &mut impl Write,
-        mut subscribed: Option<redis::aio::PubSub>,
+        listening: Option<Listener>,
     ) -> Option<Stop> {
         let deadline = deckhand::queue::deadline_after(Duration::from_secs(self.args.timeout));
-        let bar = progress_bar(self.ids.len());
-        let mut last_line = None;
         let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
-        'connect: loop {
-            // Subscribe, then read: a job that ends in between is seen by one or the other.
-            // A subscription made here has missed what ended meanwhile.
-            let resubscribed = subscribed.is_none();
-            let subscription = match subscribed.take() {
-                Some(p) => Ok(p),
-                None => self.subscribe().await,
-            };
-            let mut pubsub = match subscription {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("deckhand: cannot reach Redis ({e}); retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue 'connect,
-                        _ = tokio::time::sleep_until(deadline) => return Some(Stop::Timeout),
-                        _ = &mut interrupt => return Some(Stop::Interrupted),
+        let mut finished = match listening {
+            Some(listener) => listener,
+            None => loop {
+                // Listen, then read: a job that ends in between is seen by one or the other.
+                match self.queue.listen(Topic::Finished).await {
+                    Ok(listener) => {
+                        self.recheck_until_read().await;
+                        break listener;
                     }
+                    Err(e) => eprintln!("deckhand: cannot reach Redis ({e}); retrying"),
                 }
-            };
-            if resubscribed && let Err(e) = self.recheck().await {
-                eprintln!("deckhand: cannot read the jobs' states ({e}); trying again");
-                // Not at once: a Redis that came back empty needs a moment
-                // for the hosts to register their job types again.
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue 'connect;
-            }
-            match self
-                .follow_messages(
-                    out,
-                    &mut pubsub,
-                    &bar,
-                    &mut last_line,
-                    deadline,
-                    &mut interrupt,
-                )
-                .await
-            {
-                Next::Reconnect => continue 'connect,
-                Next::End(stop) => return stop,
-            }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep_until(deadline) => return Some(Stop::Timeout),
+                    _ = &mut interrupt => return Some(Stop::Interrupted),
+                }
+            },
+        };
+        self.follow_notices(out, &mut finished, deadline, &mut interrupt)
+            .await
+    }
+
+    /// Reads the open jobs' states until Redis answers.
+    async fn recheck_until_read(&mut self) {
+        while let Err(e) = self.recheck().await {
+            eprintln!("deckhand: cannot read the jobs' states ({e}); trying again");
+            // Not at once: a Redis that came back empty needs a moment
+            // for the hosts to register their job types again.
+            tokio::time::sleep(RETRY_PAUSE).await;
         }
     }
 
-    /// Follows the run on one subscription until it ends, or the
-    /// connection drops (`Next::Reconnect`); finished records are read
-    /// back and written `WRITE_CHUNK` at a time, or every `WRITE_EVERY`.
-    async fn follow_messages<F: std::future::Future>(
+    /// Follows the run until it ends; finished records are read back and
+    /// written `WRITE_CHUNK` at a time, or every `WRITE_EVERY`.
+    async fn follow_notices<F: std::future::Future>(
         &mut self,
         out: &mut impl Write,
-        pubsub: &mut redis::aio::PubSub,
-        bar: &Option<indicatif::ProgressBar>,
-        last_line: &mut Option<tokio::time::Instant>,
+        finished: &mut Listener,
         deadline: tokio::time::Instant,
         interrupt: &mut std::pin::Pin<&mut F>,
-    ) -> Next {
-        let mut messages = pubsub.on_message();
+    ) -> Option<Stop> {
+        let bar = progress_bar(self.ids.len());
+        let mut last_line = None;
         let mut recheck_at = tokio::time::Instant::now() + RECHECK;
         let mut write_at = tokio::time::Instant::now();
         loop {
-            self.report(bar, last_line);
+            self.report(&bar, &mut last_line);
             let due = tokio::time::Instant::now() >= write_at;
             if due || self.ready() >= WRITE_CHUNK || self.finished == self.ids.len() {
-                if let Err(e) = self.write_finished(out).await {
-                    eprintln!("deckhand: lost Redis while writing results ({e}); reconnecting");
-                    return Next::Reconnect;
-                }
                 write_at = tokio::time::Instant::now() + WRITE_EVERY;
+                if let Err(e) = self.write_finished(out).await {
+                    eprintln!("deckhand: lost Redis while writing results ({e}); trying again");
+                    write_at = tokio::time::Instant::now() + RETRY_PAUSE;
+                }
             }
             // Done once every result is written, not when every job is
             // marked finished: a result Redis lost is run again.
             if self.written == self.ids.len() {
-                clear(bar);
-                return Next::End(None);
+                clear(&bar);
+                return None;
             }
             let waiting = self.ready() > 0;
             tokio::select! {
-                msg = messages.next() => match msg {
-                    Some(msg) => {
-                        if let Ok(text) = msg.get_payload::<String>() {
-                            self.mark(text.split(' '));
-                        }
-                    }
-                    None => {
-                        eprintln!("deckhand: the connection to Redis dropped; reconnecting");
-                        return Next::Reconnect;
-                    }
+                notice = finished.recv() => match notice {
+                    Notice::Message(ended) => self.mark(ended.ids()),
+                    // Messages were missed (the connection was made again):
+                    // read the open jobs' states.
+                    Notice::Missed => recheck_at = tokio::time::Instant::now(),
                 },
                 _ = tokio::time::sleep_until(write_at), if waiting => {}
                 _ = tokio::time::sleep_until(recheck_at) => {
                     recheck_at = tokio::time::Instant::now() + RECHECK;
                     if let Err(e) = self.recheck().await {
-                        eprintln!("deckhand: lost Redis ({e}); reconnecting");
-                        return Next::Reconnect;
+                        eprintln!("deckhand: lost Redis ({e}); trying again");
+                        recheck_at = tokio::time::Instant::now() + RETRY_PAUSE;
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => {
-                    clear(bar);
-                    return Next::End(Some(Stop::Timeout));
+                    clear(&bar);
+                    return Some(Stop::Timeout);
                 }
                 _ = interrupt.as_mut() => {
-                    clear(bar);
-                    return Next::End(Some(Stop::Interrupted));
+                    clear(&bar);
+                    return Some(Stop::Interrupted);
                 }
             }
         }
-    }
-
-    pub(super) async fn subscribe(&self) -> Result<redis::aio::PubSub, QueueError> {
-        let mut pubsub = self.queue.pubsub().await?;
-        pubsub.subscribe(self.queue.finished_channel()).await?;
-        Ok(pubsub)
     }
 
     /// Finished records at the front of the output order, not yet written.

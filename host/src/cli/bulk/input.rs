@@ -67,10 +67,7 @@ pub(super) async fn wait_for_type(queue: &Queue, args: &BulkArgs) -> anyhow::Res
         let types = queue.type_infos().await?;
         match types.iter().find(|t| t.job_type == args.job_type) {
             Some(t) if !t.live => {
-                eprintln!(
-                    "deckhand: warning: {}",
-                    deckhand::api::no_live_host(&args.job_type)
-                );
+                eprintln!("deckhand: warning: {}", Queue::no_live_host(&args.job_type));
                 return Ok(true);
             }
             Some(_) => return Ok(true),

@@ -19,10 +19,8 @@ mod output;
 use std::io::Write;
 use std::time::Duration;
 
-use futures::StreamExt;
-
 use deckhand::job::{NewJob, Payload};
-use deckhand::queue::{JobStatus, Outcome, Queue, QueueError};
+use deckhand::queue::{JobStatus, Outcome, Queue, QueueError, Topic};
 
 use super::jobs::MAX_WAIT_SECS;
 use super::{EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, QueueArgs};
@@ -74,13 +72,6 @@ pub struct BulkArgs {
     queue: QueueArgs,
 }
 
-/// What following on one subscription ended with.
-enum Next {
-    /// The connection dropped: subscribe again, read what was missed.
-    Reconnect,
-    End(Option<Stop>),
-}
-
 /// How a bulk run ended before every job finished.
 enum Stop {
     Timeout,
@@ -118,9 +109,9 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         suspended: 0,
         counts: Counts::default(),
     };
-    // Subscribed before the first submission, every job that ends from
-    // now on is announced to this client: no need to read them all back.
-    let subscribed = run.subscribe().await.ok();
+    // Listening before the first submission, this client hears of every
+    // job that ends from now on: no need to read them all back.
+    let listening = run.queue.listen(Topic::Finished).await.ok();
     if let Err(e) = run.submit(0..ids.len()).await {
         eprintln!("deckhand: submission refused: {e}");
         return Ok(EXIT_ERROR);
@@ -129,7 +120,7 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         std::fs::File::create(&args.out)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?,
     );
-    let stop = run.follow(&mut out, subscribed).await;
+    let stop = run.follow(&mut out, listening).await;
     // Whatever happened, every record gets its line.
     run.write_rest(&mut out).await?;
     out.flush()?;
