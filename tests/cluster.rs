@@ -106,7 +106,7 @@ impl Failover for TestSentinel {
 
 /// The queue's hash-tag slot (`{deckhand}`).
 fn slot() -> u16 {
-    deckhand::queue::connection::slot("deckhand")
+    deckhand::queue::net::slot("deckhand")
 }
 
 fn batches() -> Vec<Vec<Value>> {
@@ -455,7 +455,7 @@ async fn a_partitioned_queue_spreads_over_the_cluster_masters() {
     let owners: HashSet<usize> = tags
         .iter()
         .map(|t| {
-            let slot = deckhand::queue::connection::slot(t);
+            let slot = deckhand::queue::net::slot(t);
             cluster.owner(slot).expect("a master owns the slot")
         })
         .collect();
@@ -508,7 +508,7 @@ async fn health_names_the_partition_whose_master_is_down() {
         node.query("CONFIG SET cluster-require-full-coverage no");
     }
     let master = cluster
-        .owner(deckhand::queue::connection::slot("deckhand~1"))
+        .owner(deckhand::queue::net::slot("deckhand~1"))
         .expect("a master owns partition 1");
     let port = cluster.nodes[master].port.to_string();
     let replica = (0..cluster.nodes.len())
@@ -556,7 +556,7 @@ async fn health_names_the_partition_whose_master_is_down() {
     let owners: Vec<usize> = tags
         .iter()
         .map(|t| {
-            let slot = deckhand::queue::connection::slot(t.trim_matches(['{', '}']));
+            let slot = deckhand::queue::net::slot(t.trim_matches(['{', '}']));
             let owner = cluster.owner(slot);
             owner.unwrap_or_else(|| {
                 panic!(

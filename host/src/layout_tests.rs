@@ -168,3 +168,33 @@ fn every_rust_guest_takes_its_bindings_from_the_guest_crate() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The queue's connection layer (`queue/net/`: one server, a cluster,
+/// Sentinel, TLS) is a leaf: it imports nothing of the queue above it.
+#[test]
+fn the_queues_connection_layer_imports_nothing_of_the_queue() {
+    let net = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/queue/net");
+    let mut files = Vec::new();
+    rust_files(&net, &mut files);
+    assert!(files.len() >= 4, "queue/net/ was not found: {files:?}");
+    let mut wrong = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let is_root = file.ends_with("mod.rs");
+        for line in text.lines() {
+            let code = line.trim_start();
+            // In `net/mod.rs` a `super::` at the top is the queue itself.
+            let up = code.contains("super::super")
+                || (is_root && line.starts_with("use super::"))
+                || code.contains("crate::queue::") && !code.contains("crate::queue::net");
+            if up && !code.starts_with("//") {
+                wrong.push(format!("{}: {code}", file.display()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "net imports the queue:\n{}",
+        wrong.join("\n")
+    );
+}

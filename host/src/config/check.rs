@@ -40,7 +40,7 @@ impl Config {
     /// the key and leaves the password out.
     fn check_redis_url(&self) -> Result<(), ConfigError> {
         match &self.redis_url {
-            Some(url) => crate::queue::connection::Endpoint::parse(url)
+            Some(url) => crate::queue::net::Endpoint::parse(url)
                 .map(|_| ())
                 .map_err(|e| ConfigError::Invalid(e.to_string())),
             None => Ok(()),
@@ -185,13 +185,13 @@ impl Config {
     /// Replica acknowledgements and partitions (`[queue]`).
     fn check_scale_out(&self) -> Result<(), ConfigError> {
         bound(
-            self.queue.min_replica_acks <= crate::queue::connection::MAX_REPLICA_ACKS,
+            self.queue.min_replica_acks <= crate::queue::MAX_REPLICA_ACKS,
             "queue.min_replica_acks",
             self.queue.min_replica_acks,
             "must be 0 to 16",
         )?;
         bound(
-            (1..=crate::queue::connection::MAX_REPLICA_ACK_TIMEOUT_MS)
+            (1..=crate::queue::MAX_REPLICA_ACK_TIMEOUT_MS)
                 .contains(&self.queue.replica_ack_timeout_ms),
             "queue.replica_ack_timeout_ms",
             self.queue.replica_ack_timeout_ms,

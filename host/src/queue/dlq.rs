@@ -69,12 +69,11 @@ impl Queue {
                 .await?;
             return Ok(left.into_iter().sum());
         }
-        Ok(self
-            .invocation(&functions().dlq_trim)
-            .arg(self.lifetimes())
-            .arg(DLQ_CHECK)
-            .invoke_async(&mut self.conn.clone())
-            .await?)
+        self.run(&calls::TrimDead {
+            lifetimes: self.lifetimes(),
+            check: DLQ_CHECK,
+        })
+        .await
     }
 
     /// Replays the given dead jobs (none: all of them). Returns the ids replayed.
@@ -89,8 +88,7 @@ impl Queue {
         }
         let mut replayed = Vec::new();
         for chunk in self.dead_or(ids).await?.chunks(DLQ_CHUNK) {
-            let done: Vec<String> = self.dlq_call(&functions().replay, chunk).await?;
-            replayed.extend(done);
+            replayed.extend(self.run(&calls::ReplayDead { ids: chunk }).await?);
         }
         Ok(replayed)
     }
@@ -107,8 +105,7 @@ impl Queue {
         }
         let mut purged = 0;
         for chunk in self.dead_or(ids).await?.chunks(DLQ_CHUNK) {
-            let n: u64 = self.dlq_call(&functions().purge, chunk).await?;
-            purged += n;
+            purged += self.run(&calls::PurgeDead { ids: chunk }).await?;
         }
         Ok(purged)
     }
@@ -134,20 +131,6 @@ impl Queue {
                 return Ok(all);
             }
         }
-    }
-
-    /// One call of a dead-letter script on `ids` (never none: that would
-    /// be the whole queue in one call).
-    async fn dlq_call<T: redis::FromRedisValue>(
-        &self,
-        function: &scripts::Function,
-        ids: &[String],
-    ) -> Result<T, QueueError> {
-        let mut invocation = self.invocation(function);
-        for id in ids {
-            invocation.arg(id);
-        }
-        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
     }
 }
 

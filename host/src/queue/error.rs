@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::net::{connection_failed, not_serving};
+
 /// Why a queue operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -66,31 +68,11 @@ impl QueueError {
     }
 }
 
-/// The connection failed: the server is gone, refused it, dropped it, or
-/// did not answer in time.
-pub(super) fn connection_failed(e: &redis::RedisError) -> bool {
-    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
-}
-
-/// The server answered that it does not serve the keys now: a slot moving
-/// or moved, a cluster or master down, a replica, a server still loading.
-pub(super) fn not_serving(e: &redis::RedisError) -> bool {
-    matches!(
-        e.kind(),
-        redis::ErrorKind::TryAgain
-            | redis::ErrorKind::Moved
-            | redis::ErrorKind::Ask
-            | redis::ErrorKind::ClusterDown
-            | redis::ErrorKind::MasterDown
-            | redis::ErrorKind::ReadOnly
-            | redis::ErrorKind::BusyLoadingError
-    )
-}
-
-/// The error a server's error reply carries (it comes back as a value).
-pub(super) fn error_reply(reply: &redis::Value) -> Option<redis::RedisError> {
-    match reply {
-        redis::Value::ServerError(e) => Some(e.clone().into()),
-        _ => None,
+impl From<super::net::Invalid> for QueueError {
+    fn from(e: super::net::Invalid) -> QueueError {
+        QueueError::Invalid {
+            field: e.field,
+            reason: e.reason,
+        }
     }
 }

@@ -36,44 +36,38 @@ impl Queue {
         // The caller's partition, which holds its children and its
         // parent's (see route.rs); jobs elsewhere are unknown there.
         let home = self.leased(token);
-        let reply: Vec<String> = home
-            .write(
-                home.invocation(&functions().wait_also)
-                    .arg(caller)
-                    .arg(token)
-                    .arg(target)
-                    .arg(deps)
-                    .arg(MAX_DEPENDENCIES),
-            )
+        let reply = home
+            .run_write(&calls::WaitAlso {
+                caller,
+                lease_token: token,
+                target,
+                depends_on: deps,
+                max_dependencies: MAX_DEPENDENCIES,
+            })
             .await?;
+        let (reason, named) = match reply {
+            calls::WaitAlsoReply::Added(n) => return Ok(n),
+            calls::WaitAlsoReply::Refused(reason, named) => (reason, named),
+        };
         let refused = |reason: String| QueueError::CannotExtend {
             target: target.to_string(),
             reason,
         };
-        let named = || reply.get(2).cloned().unwrap_or_default();
-        match reply.first().map(String::as_str) {
-            Some(word::OK) => reply
-                .get(1)
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| QueueError::Protocol(format!("wait_also replied {reply:?}"))),
-            Some(word::ERROR) => Err(match reply.get(1).map(String::as_str) {
-                Some(word::STALE) => refused(format!("job {caller:?} no longer holds its lease")),
-                Some(word::NOT_WAITING) => refused(format!(
-                    "it is not waiting on {caller:?} or its parent (only a job still waiting on the caller or its parent can be made to wait on more)"
-                )),
-                Some(word::UNKNOWN_DEPENDENCY) => self.elsewhere(&home, target, named()).await?,
-                Some(word::SELF_DEPENDENCY) => QueueError::SelfDependency(named()),
-                Some(word::DEPENDENCY_FAILED) => refused(format!(
-                    "dependency {:?} already failed and it does not run after failures",
-                    named()
-                )),
-                Some(word::TOO_MANY_DEPENDENCIES) => refused(format!(
-                    "it would wait on more than {MAX_DEPENDENCIES} jobs"
-                )),
-                other => QueueError::Protocol(format!("wait_also refused with {other:?}")),
-            }),
-            _ => Err(QueueError::Protocol(format!("wait_also replied {reply:?}"))),
-        }
+        Err(match reason.as_str() {
+            word::STALE => refused(format!("job {caller:?} no longer holds its lease")),
+            word::NOT_WAITING => refused(format!(
+                "it is not waiting on {caller:?} or its parent (only a job still waiting on the caller or its parent can be made to wait on more)"
+            )),
+            word::UNKNOWN_DEPENDENCY => self.elsewhere(&home, target, named).await?,
+            word::SELF_DEPENDENCY => QueueError::SelfDependency(named),
+            word::DEPENDENCY_FAILED => refused(format!(
+                "dependency {named:?} already failed and it does not run after failures"
+            )),
+            word::TOO_MANY_DEPENDENCIES => refused(format!(
+                "it would wait on more than {MAX_DEPENDENCIES} jobs"
+            )),
+            other => QueueError::Protocol(format!("wait_also refused with {other:?}")),
+        })
     }
 
     /// The refusal of a dependency `home` (the caller's partition) does not

@@ -3,36 +3,6 @@
 
 use super::*;
 
-/// Fields per job in the claim script's reply.
-const CLAIM_FIELDS: usize = 13;
-
-/// One job of a claim's reply, from its [`CLAIM_FIELDS`] fields in
-/// `claim.lua`'s order.
-fn claimed_job(mut field: impl FnMut() -> String) -> Result<ClaimedJob, QueueError> {
-    let (id, job_type, payload, attempt) = (field(), field(), field(), field());
-    let (feedback, metadata, token, lease_until) = (field(), field(), field(), field());
-    let (priority, content_hash, forced) = (field(), field(), field());
-    let (group, trace) = (field(), field());
-    let some = |s: String| (!s.is_empty()).then_some(s);
-    Ok(ClaimedJob {
-        attempt: attempt
-            .parse()
-            .map_err(|_| QueueError::Protocol(format!("attempt {attempt:?}")))?,
-        id,
-        job_type,
-        payload,
-        feedback: some(feedback),
-        metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-        token,
-        lease_until_ms: lease_until.parse().unwrap_or(0),
-        priority: priority.parse().unwrap_or(0),
-        content_hash: some(content_hash),
-        forced: forced == "1",
-        group: some(group),
-        trace: some(trace),
-    })
-}
-
 impl Queue {
     /// Claims up to `count` ready jobs of the given types for `host`.
     pub async fn claim(
@@ -60,38 +30,19 @@ impl Queue {
         if self.spread() {
             return self.claim_across(host, job_types, count, lease).await;
         }
-        let mut invocation = self.invocation(&functions().claim);
-        // Makes this call's fencing tokens unique even if a failover makes
-        // Redis' token counter hand out the same numbers again, and names
-        // the partition, so the lease's later calls go straight to it.
-        let nonce = partition::claim_nonce(self.index());
-        invocation
-            .arg(count.min(MAX_CLAIM))
-            .arg(millis(lease))
-            .arg(host)
-            .arg(nonce)
-            .arg(self.partitions());
-        for t in job_types {
-            invocation.arg(*t);
-        }
-        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
-        let mut fields = reply.into_iter();
-        let Some(due) = fields.next() else {
-            return Err(QueueError::Protocol("claim returned nothing".into()));
-        };
-        if !fields.len().is_multiple_of(CLAIM_FIELDS) {
-            return Err(QueueError::Protocol(format!(
-                "claim returned {} fields, not {CLAIM_FIELDS} a job",
-                fields.len()
-            )));
-        }
-        let next_due = due.parse::<u64>().ok().map(Duration::from_millis);
-        let mut jobs = Vec::with_capacity(fields.len() / CLAIM_FIELDS);
-        while fields.len() > 0 {
-            // The fields are moved out, not copied: a payload can be large.
-            jobs.push(claimed_job(|| fields.next().unwrap_or_default())?);
-        }
-        Ok(Claim { jobs, next_due })
+        self.run(&calls::ClaimJobs {
+            count,
+            lease,
+            host,
+            // Makes this call's fencing tokens unique even if a failover
+            // makes Redis' token counter hand out the same numbers again,
+            // and names the partition, so the lease's later calls go
+            // straight to it.
+            nonce: partition::claim_nonce(self.index()),
+            partitions: self.partitions(),
+            job_types,
+        })
+        .await
     }
 
     /// Claims across partitions: from a random one first (over many calls
@@ -193,32 +144,11 @@ impl Queue {
         if self.spread() {
             return self.complete_across(completions).await;
         }
-        let mut invocation = self.invocation(&functions().complete);
-        invocation.arg(self.config.result_ttl_secs);
-        for c in completions {
-            invocation
-                .arg(&c.job.id)
-                .arg(&c.job.token)
-                .arg(c.result)
-                .arg(c.plugin_version)
-                .arg(if c.cache_hit { "1" } else { "0" });
-        }
-        let replies: Vec<String> = self.write(&invocation).await?;
-        if replies.len() != completions.len() {
-            return Err(QueueError::Protocol(format!(
-                "complete returned {} replies for {} jobs",
-                replies.len(),
-                completions.len()
-            )));
-        }
-        replies
-            .iter()
-            .map(|reply| match reply.as_str() {
-                "ok" => Ok(Ack::Recorded(JobStatus::Completed)),
-                "stale" => Ok(Ack::Stale),
-                other => Err(QueueError::Protocol(format!("complete returned {other:?}"))),
-            })
-            .collect()
+        self.run_write(&calls::CompleteJobs {
+            result_ttl_secs: self.config.result_ttl_secs,
+            completions,
+        })
+        .await
     }
 
     /// Records results in the partitions their leases name, one call per
@@ -264,25 +194,18 @@ impl Queue {
         };
         let entry =
             serde_json::to_string(&entry).map_err(|e| QueueError::Protocol(e.to_string()))?;
-        let delay = self.config.retry.delay(job.attempt);
-        let home = self.leased(&job.token);
-        let reply: String = home
-            .write(
-                home.invocation(&functions().fail)
-                    .arg(&job.id)
-                    .arg(&job.token)
-                    .arg(entry)
-                    .arg(if failure.retryable() { "1" } else { "0" })
-                    .arg(failure.feedback().unwrap_or(""))
-                    .arg(millis(delay))
-                    .arg(plugin_version)
-                    .arg(self.lifetimes()),
-            )
-            .await?;
-        match reply.as_str() {
-            "stale" => Ok(Ack::Stale),
-            status => Ok(Ack::Recorded(status.parse().map_err(QueueError::Protocol)?)),
-        }
+        self.leased(&job.token)
+            .run_write(&calls::FailJob {
+                id: &job.id,
+                token: &job.token,
+                entry,
+                retryable: failure.retryable(),
+                feedback: failure.feedback().unwrap_or(""),
+                delay: self.config.retry.delay(job.attempt),
+                plugin_version,
+                lifetimes: self.lifetimes(),
+            })
+            .await
     }
 
     /// Extends leases; returns the ids whose lease was lost.
@@ -306,12 +229,7 @@ impl Queue {
             let lost = futures::future::try_join_all(calls).await?;
             return Ok(lost.into_iter().flatten().collect());
         }
-        let mut invocation = self.invocation(&functions().renew);
-        invocation.arg(millis(lease));
-        for (id, token) in leases {
-            invocation.arg(id).arg(token);
-        }
-        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
+        self.run(&calls::RenewLeases { lease, leases }).await
     }
 
     /// Returns jobs with expired leases to the queue (or the dead-letter
@@ -332,53 +250,33 @@ impl Queue {
                 .await?;
             return Ok(reaped.into_iter().flatten().collect());
         }
-        let flat: Vec<String> = self
-            .invocation(&functions().reap)
-            .arg(1000)
-            .arg(self.lifetimes())
-            .arg(live)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        flat.chunks(2)
-            .map(|pair| match pair {
-                [id, status] => Ok((id.clone(), status.parse().map_err(QueueError::Protocol)?)),
-                other => Err(QueueError::Protocol(format!("reap returned {other:?}"))),
-            })
-            .collect()
+        self.run(&calls::ReapLeases {
+            max: 1000,
+            lifetimes: self.lifetimes(),
+            pulses: live,
+        })
+        .await
     }
 
     /// Hands a running job back to the queue at once; the attempt does not count.
     pub async fn release(&self, job: &ClaimedJob) -> Result<Ack, QueueError> {
-        let reply: String = self
-            .leased(&job.token)
-            .invocation(&functions().release)
-            .arg(&job.id)
-            .arg(&job.token)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        Ok(match reply.as_str() {
-            "ok" => Ack::Recorded(JobStatus::Pending),
-            _ => Ack::Stale,
-        })
+        self.leased(&job.token)
+            .run(&calls::ReleaseJob {
+                id: &job.id,
+                token: &job.token,
+            })
+            .await
     }
 
     /// Cancels a job that has not finished; its dependents end dead.
     pub async fn cancel(&self, id: &str) -> Result<Cancel, QueueError> {
-        let reply: String = self
-            .home(id)
+        self.home(id)
             .await?
-            .invocation(&functions().cancel)
-            .arg(id)
-            .arg(self.lifetimes())
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        match reply.as_str() {
-            "ok" => Ok(Cancel::Cancelled),
-            "missing" => Err(QueueError::NotFound(id.to_string())),
-            status => Ok(Cancel::AlreadyFinished(
-                status.parse().map_err(QueueError::Protocol)?,
-            )),
-        }
+            .run(&calls::CancelJob {
+                id,
+                lifetimes: self.lifetimes(),
+            })
+            .await
     }
 
     /// Records progress reported by a running job, in the partition its

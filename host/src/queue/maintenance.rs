@@ -60,10 +60,7 @@ impl Queue {
         } else {
             0
         };
-        let _: u64 = self
-            .invocation(&functions().recount_running)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+        self.run(&calls::RecountRunning).await?;
         let _: () = self
             .conn
             .clone()
@@ -82,12 +79,7 @@ impl Queue {
             .collect();
         let mut flagged = 0;
         for chunk in ids.chunks(500) {
-            let mut invocation = self.invocation(&functions().mark_waited);
-            for id in chunk {
-                invocation.arg(id);
-            }
-            let n: u64 = invocation.invoke_async(&mut self.conn.clone()).await?;
-            flagged += n;
+            flagged += self.run(&calls::MarkWaited { ids: chunk }).await?;
         }
         Ok(flagged)
     }

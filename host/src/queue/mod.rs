@@ -8,13 +8,10 @@
 //!
 //! Layout, one concern a file (all of them `impl Queue` blocks on the one
 //! handle defined here, with the types every operation shares):
-//! - `connection.rs`: the Redis URL (one server, a cluster, Sentinel) and
-//!   the one connection type over them;
-//! - `tls.rs`: TLS files beyond the URL's `rediss://` (a CA, a client
-//!   certificate);
+//! - `net/`: the connection layer, importing nothing of the queue: the
+//!   Redis URL (one server, a cluster, Sentinel), the one connection type
+//!   over them, TLS files, what a failed call means;
 //! - `replication.rs`: writes that wait for replicas (`min_replica_acks`);
-//! - `cluster.rs`: on a Redis Cluster, each partition's commands straight
-//!   to its slot's master, the cluster client taking over when that is stale;
 //! - `partition.rs`: the queue split into partitions, each in its own
 //!   slot; a handle on one, and the helpers that spread an operation;
 //! - `route.rs`: which partition a new job goes to; batches split by it;
@@ -39,10 +36,11 @@
 //! - `record.rs`, `retry.rs`: the job record read back; the retry strategy;
 //! - `scripts.rs` and `scripts/*.lua`: every state change, one Lua function
 //!   each, in one Redis Functions library.
+//! - `calls/`: each function's call as a type: its arguments named, its
+//!   reply typed.
 
 mod browse;
-mod cluster;
-pub mod connection;
+mod calls;
 mod controls;
 mod dlq;
 mod error;
@@ -50,6 +48,7 @@ mod extend;
 pub mod keys;
 mod lease;
 mod maintenance;
+pub mod net;
 mod notifier;
 mod overview;
 mod partition;
@@ -63,11 +62,9 @@ mod retry;
 mod route;
 mod schedules;
 mod scripts;
-mod sentinel;
 mod sessions;
 mod shared_content;
 mod submit;
-mod tls;
 mod waits;
 
 pub use crate::job::valid_id;
@@ -75,6 +72,7 @@ pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
 pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit, shareable};
 pub use dlq::DLQ_CHUNK;
 pub use error::QueueError;
+pub use net::TlsFiles;
 pub use notifier::{Listener, Message, Notice, Topic};
 pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
 pub use partition::MAX_PARTITIONS;
@@ -83,10 +81,10 @@ pub use provider::Budget;
 pub use read::{Outcome, QueueFigures};
 pub use record::{Children, ErrorEntry, JobRecord, JobStatus, WaitState};
 pub use relay::GRACE as REMOTE_DEPENDENCY_GRACE;
+pub use replication::{MAX_REPLICA_ACK_TIMEOUT_MS, MAX_REPLICA_ACKS};
 pub use retry::RetryStrategy;
 pub use schedules::{FIRE_BATCH, Fired, StoredSchedule};
 pub use submit::{BatchError, check_request};
-pub use tls::TlsFiles;
 pub use waits::Resumed;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -96,9 +94,8 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{JobFailure, NewJob, valid_job_type_name};
-use connection::{Conn, Connector, Endpoint};
 use keys::{field, key};
-use scripts::functions;
+use net::{Conn, Connector, Endpoint};
 
 /// A hash of counters as Redis gives it back (job type or name -> count).
 type Counts = BTreeMap<String, i64>;
@@ -361,7 +358,7 @@ impl Queue {
         }
         let (conn, connector) = endpoint.connect(tls).await?;
         let tag = format!("{{{}}}", config.prefix);
-        let slot = connection::slot(&config.prefix);
+        let slot = net::slot(&config.prefix);
         let queue = Queue {
             connector,
             conn: conn.on(slot),

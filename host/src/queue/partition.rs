@@ -40,7 +40,7 @@ pub(super) fn tag_name(prefix: &str, p: u32) -> String {
 /// The partition a routing key falls in: the cluster's own hash (CRC16)
 /// modulo `partitions`.
 pub(super) fn bucket(key: &str, partitions: u32) -> u32 {
-    u32::from(connection::slot(key)) % partitions.max(1)
+    u32::from(net::slot(key)) % partitions.max(1)
 }
 
 /// The nonce a claim in partition `p` sends: random, and naming the
@@ -83,7 +83,7 @@ impl Queue {
     /// A handle on partition `p` alone.
     pub(super) fn part(&self, p: u32) -> Queue {
         let name = tag_name(&self.config.prefix, p);
-        let slot = connection::slot(&name);
+        let slot = net::slot(&name);
         Queue {
             connector: self.connector.clone(),
             conn: self.conn.on(slot),

@@ -236,13 +236,7 @@ impl Queue {
     /// Records that `host` is alive and renewing its leases, `every` so
     /// often (`pulse.lua`).
     pub async fn pulse(&self, host: &str, every: Duration) -> Result<(), QueueError> {
-        let _: String = self
-            .invocation(&super::scripts::functions().pulse)
-            .arg(host)
-            .arg(super::millis(every))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        Ok(())
+        self.run(&super::calls::Pulse { host, every }).await
     }
 
     /// Every host's last pulse: host id -> "<Redis ms>:<interval ms>".

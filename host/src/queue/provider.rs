@@ -8,8 +8,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 
 use super::keys::{field, key};
-use super::scripts::functions;
-use super::{Queue, QueueError, millis};
+use super::{Queue, QueueError, calls, millis};
 
 /// What a provider's per-minute budget is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,15 +30,13 @@ impl Queue {
         token: &str,
         hold: Duration,
     ) -> Result<Option<Duration>, QueueError> {
-        let wait: u64 = self
-            .invocation(&functions().slot)
-            .arg(name)
-            .arg(limit)
-            .arg(token)
-            .arg(millis(hold).max(1))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        Ok((wait > 0).then(|| Duration::from_millis(wait)))
+        self.run(&calls::TakeSlot {
+            name,
+            limit,
+            token,
+            hold,
+        })
+        .await
     }
 
     /// Gives back a slot taken with [`Queue::take_slot`].
@@ -93,13 +90,7 @@ impl Queue {
         token: &str,
         hold: Duration,
     ) -> Result<(), QueueError> {
-        let _: () = self
-            .invocation(&functions().slot_hold)
-            .arg(name)
-            .arg(token)
-            .arg(millis(hold).max(1))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+        self.run(&calls::HoldSlot { name, token, hold }).await?;
         Ok(())
     }
 
@@ -112,16 +103,12 @@ impl Queue {
         budget: Budget,
         tokens: u64,
     ) -> Result<Option<Duration>, QueueError> {
-        let wait: u64 = self
-            .invocation(&functions().budget)
-            .arg(name)
-            .arg(budget.requests_per_minute)
-            .arg(budget.tokens_per_minute)
-            .arg(1)
-            .arg(tokens)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        Ok((wait > 0).then(|| Duration::from_millis(wait)))
+        self.run(&calls::SpendBudget {
+            name,
+            budget,
+            usage: calls::BudgetUse::Take { tokens },
+        })
+        .await
     }
 
     /// Settles a request's tokens once the provider said what it used:
@@ -134,16 +121,12 @@ impl Queue {
         extra: i64,
         used: u64,
     ) -> Result<(), QueueError> {
-        let _: u64 = self
-            .invocation(&functions().budget)
-            .arg(name)
-            .arg(budget.requests_per_minute)
-            .arg(budget.tokens_per_minute)
-            .arg(0)
-            .arg(extra)
-            .arg(used)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+        self.run(&calls::SpendBudget {
+            name,
+            budget,
+            usage: calls::BudgetUse::Settle { extra, used },
+        })
+        .await?;
         Ok(())
     }
 

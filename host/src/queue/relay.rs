@@ -167,13 +167,12 @@ impl Queue {
     async fn apply_outcomes(&self, outcomes: &[[String; 3]]) -> Result<u64, QueueError> {
         let mut applied = 0;
         for chunk in outcomes.chunks(APPLY_CHUNK) {
-            let mut invocation = self.invocation(&functions().relay);
-            invocation.arg(self.lifetimes());
-            for outcome in chunk {
-                invocation.arg(&outcome[..]);
-            }
-            let n: u64 = self.write(&invocation).await?;
-            applied += n;
+            applied += self
+                .run_write(&calls::RelayOutcomes {
+                    lifetimes: self.lifetimes(),
+                    outcomes: chunk,
+                })
+                .await?;
         }
         Ok(applied)
     }

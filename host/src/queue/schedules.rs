@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use redis::AsyncCommands;
 
-use super::keys::{key, word};
-use super::scripts::functions;
+use super::calls;
+use super::keys::key;
 use super::submit::{Spec, submitted};
 use super::{NewJob, Queue, QueueError, Submitted, invalid};
 use crate::job::Payload;
@@ -126,42 +126,38 @@ impl Queue {
     ) -> Result<Vec<Result<Fired, QueueError>>, QueueError> {
         let mut out = Vec::with_capacity(due.len());
         for chunk in due.chunks(FIRE_BATCH) {
-            let mut call = self.invocation(&functions().fire);
-            call.arg(2 + Spec::ARGS);
-            let mut sent = 0;
-            let mut specs = Vec::with_capacity(chunk.len());
-            for (schedule, tick) in chunk {
-                let req = self.scheduled_job(schedule, Some(schedule.job_id(*tick)), *tick);
-                match self.spec(&req) {
-                    Ok(spec) => {
-                        call.arg(&schedule.name).arg(tick);
-                        spec.push_args(&mut call);
-                        sent += 1;
-                        specs.push(Ok(spec));
-                    }
-                    Err(e) => specs.push(Err(e)),
-                }
-            }
-            let replies: Vec<Vec<String>> = if sent == 0 {
+            let specs: Vec<Result<Spec, QueueError>> = chunk
+                .iter()
+                .map(|(schedule, tick)| {
+                    self.spec(&self.scheduled_job(schedule, Some(schedule.job_id(*tick)), *tick))
+                })
+                .collect();
+            // A tick whose job does not check is answered without Redis.
+            let ticks: Vec<calls::Tick> = chunk
+                .iter()
+                .zip(&specs)
+                .filter_map(|((schedule, at), spec)| {
+                    let spec = spec.as_ref().ok()?;
+                    Some(calls::Tick {
+                        schedule: &schedule.name,
+                        at: *at,
+                        spec,
+                    })
+                })
+                .collect();
+            let mut replies = if ticks.is_empty() {
                 Vec::new()
             } else {
-                self.write(&call).await?
-            };
-            if replies.len() != sent {
-                return Err(QueueError::Protocol(format!(
-                    "{} replies to {sent} ticks fired",
-                    replies.len()
-                )));
+                self.run_write(&calls::FireTicks { ticks: &ticks }).await?
             }
-            let mut replies = replies.into_iter();
+            .into_iter();
             for spec in specs {
-                out.push(spec.and_then(|spec| {
-                    let reply = replies.next().unwrap_or_default();
-                    if reply.first().map(String::as_str) == Some(word::SKIPPED) {
-                        Ok(Fired::Skipped)
-                    } else {
+                out.push(spec.and_then(|spec| match replies.next() {
+                    Some(calls::TickReply::Skipped) => Ok(Fired::Skipped),
+                    Some(calls::TickReply::Submit(reply)) => {
                         submitted(&reply, &spec).map(Fired::Submitted)
                     }
+                    None => Err(QueueError::Protocol("fire answered too few ticks".into())),
                 }));
             }
         }

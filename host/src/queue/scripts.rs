@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use redis::{Cmd, FromRedisValue, RedisError, RedisResult, ToRedisArgs};
 use sha2::{Digest, Sha256};
 
-use super::connection::Conn;
+use super::net::Conn;
 
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
 const ENDINGS: &str = include_str!("scripts/endings.lua");

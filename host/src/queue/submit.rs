@@ -21,10 +21,7 @@ impl Queue {
 
     /// Writes one checked job into this handle's partition.
     async fn write_one(&self, spec: &Spec) -> Result<Submitted, QueueError> {
-        let mut invocation = self.invocation(&functions().submit);
-        spec.push_args(&mut invocation);
-        let reply: Vec<String> = self.write(&invocation).await?;
-        submitted(&reply, spec)
+        self.run_write(&calls::SubmitJob { spec }).await
     }
 
     /// Submits many jobs, all or nothing: if any is refused (bad input,
@@ -72,28 +69,12 @@ impl Queue {
     /// Writes a checked batch into this handle's partition in one script
     /// call, all or nothing.
     pub(super) async fn write_batch(&self, specs: &[Spec]) -> Result<Vec<Submitted>, BatchError> {
-        let json = serde_json::to_string(&batch_argument(specs)).map_err(|e| BatchError {
-            index: 0,
-            error: QueueError::Protocol(e.to_string()),
-        })?;
-        let reply: String = self
-            .write(self.invocation(&functions().submit_batch).arg(json))
+        let reply = self
+            .run_write(&calls::SubmitBatch { specs })
             .await
             .map_err(|error| BatchError { index: 0, error })?;
-        #[derive(Deserialize)]
-        struct Reply {
-            ok: Option<Vec<Vec<String>>>,
-            error: Option<Vec<String>>,
-            index: Option<usize>,
-        }
-        let protocol = |m: String| BatchError {
-            index: 0,
-            error: QueueError::Protocol(m),
-        };
-        let reply: Reply =
-            serde_json::from_str(&reply).map_err(|e| protocol(format!("submit_batch: {e}")))?;
-        match (reply.ok, reply.error, reply.index) {
-            (Some(replies), _, _) => replies
+        match reply {
+            calls::BatchReply::Written(replies) => replies
                 .iter()
                 .zip(specs)
                 .enumerate()
@@ -101,15 +82,12 @@ impl Queue {
                     submitted(r, spec).map_err(|error| BatchError { index, error })
                 })
                 .collect(),
-            (None, Some(error), Some(index)) => Err(BatchError {
+            calls::BatchReply::Refused { index, reply } => Err(BatchError {
                 index,
-                error: submitted(&error, &specs[index.min(specs.len().saturating_sub(1))])
+                error: submitted(&reply, &specs[index.min(specs.len().saturating_sub(1))])
                     .err()
                     .unwrap_or_else(|| QueueError::Protocol("batch error without a reason".into())),
             }),
-            _ => Err(protocol(
-                "submit_batch returned neither ok nor error".into(),
-            )),
         }
     }
 
@@ -335,54 +313,6 @@ impl Spec {
             invocation.arg(arg);
         }
     }
-}
-
-/// `submit_batch.lua`'s argument: the settings every job of a batch shares
-/// once, then each job with only what is its own (fields at their default
-/// are left out; the script fills them in), so Redis decodes less.
-fn batch_argument(specs: &[Spec]) -> serde_json::Value {
-    let Some(first) = specs.first() else {
-        return serde_json::json!({ "common": {}, "jobs": [] });
-    };
-    let jobs: Vec<serde_json::Value> = specs
-        .iter()
-        .map(|spec| {
-            let mut job = serde_json::Map::new();
-            let mut put = |name: &str, value: &str, default: Option<&str>| {
-                if default != Some(value) {
-                    job.insert(name.to_string(), value.into());
-                }
-            };
-            put("id", &spec.id, None);
-            put("job_type", &spec.job_type, None);
-            put("payload", &spec.payload, None);
-            put("max_retries", &spec.max_retries, None);
-            put("content_hash", &spec.content_hash, None);
-            put("priority", &spec.priority, Some("0"));
-            put("metadata", &spec.metadata, Some("{}"));
-            put("depends_on", &spec.depends_on, Some("[]"));
-            put("parent", &spec.parent, Some(""));
-            put("force", &spec.force, Some("0"));
-            put("run_after_failure", &spec.run_after_failure, Some("0"));
-            put("run_at", &spec.run_at, Some(""));
-            put("delay", &spec.delay, Some(""));
-            put("group", &spec.group, Some(""));
-            put("trace", &spec.trace, Some(""));
-            put("remote", &spec.remote, Some(""));
-            serde_json::Value::Object(job)
-        })
-        .collect();
-    // The same for every job: they come from the queue's settings.
-    serde_json::json!({
-        "common": {
-            "check_type": first.check_type,
-            "ttl": first.ttl,
-            "use_store": first.use_store,
-            "max_children": first.max_children,
-            "max_run_jobs": first.max_run_jobs,
-        },
-        "jobs": jobs,
-    })
 }
 
 /// Reads a submit script's reply.

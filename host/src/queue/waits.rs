@@ -37,25 +37,16 @@ impl Queue {
         result: &str,
         plugin_version: &str,
     ) -> Result<Ack, QueueError> {
-        let home = self.leased(&job.token);
-        let reply: String = home
-            .write(
-                home.invocation(&functions().suspend)
-                    .arg(&job.id)
-                    .arg(&job.token)
-                    .arg(token.to_string())
-                    .arg(&wait.name)
-                    .arg(&wait.question)
-                    .arg(wait.timeout_ms)
-                    .arg(wait.on_timeout.as_str())
-                    .arg(result)
-                    .arg(plugin_version),
-            )
-            .await?;
-        match reply.as_str() {
-            keys::word::STALE => Ok(Ack::Stale),
-            _ => Ok(Ack::Recorded(JobStatus::Suspended)),
-        }
+        self.leased(&job.token)
+            .run_write(&calls::SuspendJob {
+                id: &job.id,
+                lease_token: &job.token,
+                wait_token: token,
+                wait,
+                result,
+                plugin_version,
+            })
+            .await
     }
 
     /// Resumes the job waiting on `token` with `value` (JSON text).
@@ -68,21 +59,13 @@ impl Queue {
         };
         let token = WaitToken::parse(token).map_err(|e| invalid("token", e))?;
         wait::check_value(value).map_err(|e| invalid("value", e))?;
-        let home = self.home(&token.job_id).await?;
-        let reply: String = home
-            .write(
-                home.invocation(&functions().resume)
-                    .arg(&token.job_id)
-                    .arg(token.to_string())
-                    .arg(value),
-            )
-            .await?;
-        match reply.as_str() {
-            keys::word::RESUMED => Ok(Resumed::Resumed),
-            keys::word::ENDED => Ok(Resumed::Ended),
-            keys::word::UNKNOWN => Ok(Resumed::Unknown),
-            other => Err(QueueError::Protocol(format!("resume returned {other:?}"))),
-        }
+        self.home(&token.job_id)
+            .await?
+            .run_write(&calls::ResumeWait {
+                token: &token,
+                value,
+            })
+            .await
     }
 
     /// Ends the waits that ran out, as each one's policy says. Returns
@@ -94,20 +77,10 @@ impl Queue {
                 .await?;
             return Ok(ended.into_iter().flatten().collect());
         }
-        let flat: Vec<String> = self
-            .write(
-                self.invocation(&functions().expire_waits)
-                    .arg(self.lifetimes())
-                    .arg(EXPIRE_BATCH),
-            )
-            .await?;
-        flat.chunks(2)
-            .map(|pair| match pair {
-                [id, status] => Ok((id.clone(), status.parse().map_err(QueueError::Protocol)?)),
-                other => Err(QueueError::Protocol(format!(
-                    "expire_waits returned {other:?}"
-                ))),
-            })
-            .collect()
+        self.run_write(&calls::ExpireWaits {
+            lifetimes: self.lifetimes(),
+            most: EXPIRE_BATCH,
+        })
+        .await
     }
 }

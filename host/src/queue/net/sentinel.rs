@@ -7,8 +7,7 @@ use redis::aio::MultiplexedConnection;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{ConnectionInfo, IntoConnectionInfo, RedisResult, TlsCertificates, TlsMode, Value};
 
-use super::connection::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT, lock};
-use super::error::{connection_failed, error_reply};
+use super::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT, connection_failed, error_reply, lock};
 
 /// The client for `master` behind `sentinels` (URLs), with `node`'s
 /// credentials and db for the data nodes. With `tls`, every connection,

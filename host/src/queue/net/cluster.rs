@@ -30,8 +30,7 @@ use redis::{
     Pipeline, RedisError, RedisFuture, RedisResult, Value,
 };
 
-use super::connection::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT, lock};
-use super::error::{connection_failed, error_reply, not_serving};
+use super::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT, connection_failed, error_reply, lock, not_serving};
 
 /// How long a slot waits between lookups of its master, after a lookup
 /// failed or its direct connection went stale.

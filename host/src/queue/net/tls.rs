@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use redis::{ClientTlsConfig, TlsCertificates};
 
-use super::{QueueError, invalid};
+use super::{Invalid, invalid};
 
 /// The TLS files of `[queue]`; all empty: the system's CAs, no client
 /// certificate.
@@ -32,7 +32,7 @@ impl TlsFiles {
 
     /// The files' contents, as the Redis client takes them; `None` when no
     /// file is set.
-    pub(super) fn load(&self) -> Result<Option<TlsCertificates>, QueueError> {
+    pub fn load(&self) -> Result<Option<TlsCertificates>, Invalid> {
         if !self.any() {
             return Ok(None);
         }
@@ -68,7 +68,7 @@ impl TlsFiles {
 
 /// A PEM file's bytes; an error names the key and the path, and says
 /// whether the file holds no PEM block at all.
-fn read(key: &'static str, path: &PathBuf) -> Result<Vec<u8>, QueueError> {
+fn read(key: &'static str, path: &PathBuf) -> Result<Vec<u8>, Invalid> {
     let bytes = std::fs::read(path)
         .map_err(|e| invalid(key, format!("cannot read {}: {e}", path.display())))?;
     if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {

@@ -12,7 +12,6 @@
 //! - [`Connector`]: opens the dedicated pub/sub connections.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use redis::TlsCertificates;
 use redis::aio::{ConnectionLike, ConnectionManager, PubSub};
@@ -20,10 +19,7 @@ use redis::{Cmd, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture, Redi
 
 use super::cluster::Cluster;
 use super::sentinel::{self, SentinelShared};
-use super::{QueueError, invalid};
-
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+use super::{CONNECT_TIMEOUT, Invalid, RESPONSE_TIMEOUT, invalid};
 
 /// A Redis URL taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +43,7 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Checks `url` and takes it apart. The error never quotes a password.
-    pub fn parse(url: &str) -> Result<Endpoint, QueueError> {
+    pub fn parse(url: &str) -> Result<Endpoint, Invalid> {
         let shown = crate::redact::url(url);
         let Some((scheme, rest)) = url.split_once("://") else {
             return Err(invalid(
@@ -62,7 +58,7 @@ impl Endpoint {
             Some(at) => (&authority[..=at], &authority[at + 1..]),
             None => ("", authority),
         };
-        let nodes = || -> Result<Vec<&str>, QueueError> {
+        let nodes = || -> Result<Vec<&str>, Invalid> {
             let nodes: Vec<&str> = hosts.split(',').collect();
             if nodes.iter().any(|n| n.is_empty()) {
                 return Err(invalid(
@@ -119,7 +115,7 @@ impl Endpoint {
     }
 
     /// Every URL in it parses as a Redis URL.
-    fn check(&self, shown: &str) -> Result<(), QueueError> {
+    fn check(&self, shown: &str) -> Result<(), Invalid> {
         let urls: Vec<&String> = match self {
             Endpoint::Single(url) => vec![url],
             Endpoint::Cluster(nodes) => nodes.iter().collect(),
@@ -326,8 +322,6 @@ impl Connector {
     }
 }
 
-pub use super::replication::{MAX_REPLICA_ACK_TIMEOUT_MS, MAX_REPLICA_ACKS};
-
 /// The Redis Cluster slot of a hash tag's content (CRC16/XMODEM mod 16384).
 pub fn slot(tag: &str) -> u16 {
     let mut crc: u16 = 0;
@@ -342,10 +336,6 @@ pub fn slot(tag: &str) -> u16 {
         }
     }
     crc % 16384
-}
-
-pub(super) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
