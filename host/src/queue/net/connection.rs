@@ -294,7 +294,7 @@ pub enum Connector {
 impl Connector {
     pub async fn pubsub(&self) -> RedisResult<PubSub> {
         match self {
-            Connector::Single(client) => client.get_async_pubsub().await,
+            Connector::Single(client) => timed(client.get_async_pubsub()).await,
             Connector::Cluster(seeds) => {
                 // From a random seed on, so many hosts' subscriptions spread
                 // over the nodes instead of all landing on the first.
@@ -316,10 +316,23 @@ impl Connector {
             }
             Connector::Sentinel(shared) => {
                 let client = shared.client.lock().await.async_get_client().await?;
-                client.get_async_pubsub().await
+                timed(client.get_async_pubsub()).await
             }
         }
     }
+}
+
+/// `connect`, given up after `CONNECT_TIMEOUT`: a host that does not
+/// answer would otherwise hold the caller for the system's TCP timeout.
+async fn timed<T>(connect: impl std::future::Future<Output = RedisResult<T>>) -> RedisResult<T> {
+    tokio::time::timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .unwrap_or_else(|_| {
+            Err(redis::RedisError::from((
+                redis::ErrorKind::IoError,
+                "connecting timed out",
+            )))
+        })
 }
 
 /// The Redis Cluster slot of a hash tag's content (CRC16/XMODEM mod 16384).
