@@ -37,8 +37,8 @@ const WRITE_CHUNK: usize = 1000;
 /// than `WRITE_CHUNK` are ready: one read per message would cost Redis a
 /// round trip per completion batch while the hosts drain.
 const WRITE_EVERY: Duration = Duration::from_millis(100);
-/// How often the open jobs are re-read even when messages arrive (a
-/// message published while the subscriber was away is otherwise missed).
+/// How often the open jobs are re-read even when messages arrive: the
+/// notifier's `Missed` covers a dropped connection, this anything else.
 const RECHECK: Duration = Duration::from_secs(15);
 /// How often a progress line is printed when stderr is not a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
