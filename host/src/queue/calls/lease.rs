@@ -30,10 +30,9 @@ impl Script for ClaimJobs<'_> {
             .arg(millis(self.lease))
             .arg(self.host)
             .arg(&self.nonce)
-            .arg(self.partitions);
-        for t in self.job_types {
-            call.arg(*t);
-        }
+            .arg(self.partitions)
+            // One argument a job type.
+            .arg(self.job_types);
     }
 
     /// The next due time, then `CLAIM_FIELDS` fields a job.

@@ -44,9 +44,8 @@ impl Script for ReplayDead<'_> {
     }
 
     fn args(&self, call: &mut Call) {
-        for id in self.ids {
-            call.arg(id);
-        }
+        // One argument an id.
+        call.arg(self.ids);
     }
 
     fn reply(&self, replayed: Vec<String>) -> Result<Vec<String>, QueueError> {
@@ -69,9 +68,8 @@ impl Script for PurgeDead<'_> {
     }
 
     fn args(&self, call: &mut Call) {
-        for id in self.ids {
-            call.arg(id);
-        }
+        // One argument an id.
+        call.arg(self.ids);
     }
 
     fn reply(&self, purged: u64) -> Result<u64, QueueError> {
@@ -113,9 +111,8 @@ impl Script for MarkWaited<'_> {
     }
 
     fn args(&self, call: &mut Call) {
-        for id in self.ids {
-            call.arg(id);
-        }
+        // One argument an id.
+        call.arg(self.ids);
     }
 
     fn reply(&self, flagged: u64) -> Result<u64, QueueError> {
