@@ -3,8 +3,12 @@
 //! the Redis at the URL given. Prints one JSON line of figures.
 //!
 //! Usage: `cargo test --release --workspace --bench deckhand -- <redis-url> <jobs>`
+//! (`BENCH_DRAIN_ONLY=1`: the drain only; `BENCH_FOLLOW=1`: the follow
+//! scenario only, `follow.rs`)
 //! (which builds `target/release/deckhand` too; `target/plugins/echo.wasm`
 //! must be built: xtask does both).
+
+mod follow;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -222,6 +226,11 @@ async fn run(url: &str, jobs: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop(host);
+    if std::env::var_os("BENCH_FOLLOW").is_some() {
+        let figures = follow::follow_scenario(url, &q, plugins.path(), data.path(), jobs).await;
+        println!("{figures}");
+        return;
+    }
 
     let single_n = (jobs / 10).max(1);
     let t = Instant::now();
@@ -340,7 +349,7 @@ async fn run(url: &str, jobs: usize) {
         stop(host);
     }
     let (bulk_s, bulk_drain_s, drain_waited_s) =
-        bulk_runs(url, &q, plugins.path(), data.path(), jobs).await;
+        follow::bulk_runs(url, &q, plugins.path(), data.path(), jobs).await;
     println!(
         "{}",
         json!({
@@ -406,100 +415,6 @@ async fn cache_hits(url: &str, n: usize) -> serde_json::Value {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-/// `deckhand bulk` over `jobs` no-op records, twice:
-/// - end to end with a host running: from the command's start to its exit
-///   (reading the file, submitting, following, writing every result), to
-///   set beside the drain of as many jobs already queued, and beside the
-///   host's drain of the run's own jobs (first start to last end);
-/// - submitted by `bulk` with no host running, then drained by a host while
-///   that `bulk` follows the jobs: the drain's seconds (the waiting client's
-///   cost to the host shows against the plain drain).
-async fn bulk_runs(
-    url: &str,
-    q: &Queue,
-    plugins: &std::path::Path,
-    data: &std::path::Path,
-    jobs: usize,
-) -> (f64, f64, f64) {
-    let dir = tempfile::tempdir().expect("temp");
-    let records = |name: &str| {
-        let path = dir.path().join(name);
-        let lines: String = (0..jobs)
-            .map(|i| format!("{{\"record\": {i}, \"run\": \"{name}\"}}\n"))
-            .collect();
-        std::fs::write(&path, lines).expect("write records");
-        path
-    };
-    let bulk = |input: &std::path::Path| {
-        Command::new(root().join("target/release/deckhand"))
-            .args(["bulk", "echo"])
-            .arg(input)
-            .arg("--out")
-            .arg(input.with_extension("out"))
-            .args(["--redis-url", url])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start deckhand bulk")
-    };
-    let finish = |mut child: Child| {
-        let status = child.wait().expect("bulk");
-        assert!(status.success(), "deckhand bulk failed: {status}");
-    };
-
-    let host = serve(url, plugins, data, &batch());
-    while !q.type_is_live("echo").await.unwrap_or(false) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let input = records("end-to-end");
-    let t = Instant::now();
-    finish(bulk(&input));
-    let end_to_end = t.elapsed().as_secs_f64();
-    stop(host);
-    let in_run = drain_of(q, &input.with_extension("out")).await;
-
-    let input = records("waited");
-    let target = counter(q, "submitted").await + jobs as i64;
-    let waiting = bulk(&input);
-    while counter(q, "submitted").await < target {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let done = completed(q).await + jobs as i64;
-    let t = Instant::now();
-    let host = serve(url, plugins, data, &batch());
-    wait_completed(q, done).await;
-    let drained = t.elapsed().as_secs_f64();
-    finish(waiting);
-    stop(host);
-    (end_to_end, in_run, drained)
-}
-
-/// The host's drain of the jobs a `bulk` run wrote to `out`: from the first
-/// job's start to the last one's end (Redis' clock), in seconds.
-async fn drain_of(q: &Queue, out: &std::path::Path) -> f64 {
-    let text = std::fs::read_to_string(out).expect("bulk's results");
-    let ids: Vec<String> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["id"].as_str().map(str::to_string))
-        .collect();
-    let (mut first, mut last) = (u64::MAX, 0);
-    for chunk in ids.chunks(1000) {
-        for job in q
-            .get_many(chunk)
-            .await
-            .expect("records")
-            .into_iter()
-            .flatten()
-        {
-            first = first.min(job.started_at.unwrap_or(u64::MAX));
-            last = last.max(job.finished_at.unwrap_or(0));
-        }
-    }
-    last.saturating_sub(first) as f64 / 1000.0
 }
 
 fn epoch_ms() -> u64 {

@@ -10,7 +10,9 @@
 //! - `cargo xtask templates`: build `examples/plugin-templates/` into `target/templates/`.
 //! - `cargo xtask bench [--jobs N] [--smoke]`: Deckhand against its peers (see `bench.rs`);
 //!   `--scale`: at equal concurrency (64, 200) and on a cluster (see `scale.rs`), with
-//!   this machine's Redis script speed beside the figures (see `yardstick.rs`).
+//!   this machine's Redis script speed beside the figures (see `yardstick.rs`), and
+//!   with a client following its jobs against BullMQ with `QueueEvents` (see
+//!   `follow.rs`; `--scale --follow` runs that scenario only).
 //! - `cargo xtask align [--path mapper|llm] [--records N]`: the HSDS alignment
 //!   measurement over the 64 sample records with a real local LLM
 //!   (`DECKHAND_TEST_LLM_URL`, default `http://127.0.0.1:8089/v1` from
@@ -22,6 +24,7 @@
 mod bench;
 mod cluster;
 mod dist;
+mod follow;
 mod native;
 mod scale;
 mod suites;

@@ -1,4 +1,4 @@
-//! `cargo xtask bench --scale [--jobs N] [--runs R]`: the drain at equal
+//! `cargo xtask bench --scale [--jobs N] [--runs R] [--follow]`: the drain at equal
 //! concurrency, Deckhand against BullMQ, at 64 and at 200 jobs in flight,
 //! each against a fresh `redis-server`; at 200, Deckhand also against a
 //! fresh 3-master Redis Cluster on loopback (`redis+cluster://`) with the
@@ -9,6 +9,8 @@
 //! job (`INFO commandstats`, FCALL usec over the drain; BullMQ's EVALSHA),
 //! and writes `target/bench/scale.md`, with what this machine's Redis
 //! charges for a script call and each command in it (`yardstick.rs`).
+//! Then the follow scenario, a client following every job (`follow.rs`);
+//! `--follow` runs that one only.
 //!
 //! Figures on a shared 2-core machine swing by ±15% from one drain to the
 //! next; `--runs R` (1 to 9, default 1) repeats every setting R times in
@@ -80,15 +82,19 @@ pub fn scale(args: &[String]) -> Result<(), String> {
     // charges for a script call and for each command inside one.
     let yardstick = crate::yardstick::redis_yardstick();
     let node_dir = node_tools(&root.join("target/bench-tools"))?;
-    std::fs::copy(
-        root.join("tests/bench/bullmq_bench.mjs"),
-        node_dir.join("bullmq_bench.mjs"),
-    )
-    .map_err(|e| format!("cannot copy the BullMQ driver: {e}"))?;
-
+    for driver in ["bullmq_bench.mjs", "bullmq_follow.mjs"] {
+        std::fs::copy(root.join("tests/bench").join(driver), node_dir.join(driver))
+            .map_err(|e| format!("cannot copy the BullMQ driver {driver}: {e}"))?;
+    }
+    // `--follow`: the follow scenario only.
+    let follow_only = args.iter().any(|a| a == "--follow");
     let mut rows = Vec::new();
+    let mut follow = Vec::new();
     for c in CONCURRENCY {
-        rows.extend(rounds(&node_dir, jobs, c, runs)?);
+        if !follow_only {
+            rows.extend(rounds(&node_dir, jobs, c, runs)?);
+        }
+        follow.extend(crate::follow::rows(&node_dir, jobs, c, runs)?);
     }
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -114,6 +120,19 @@ pub fn scale(args: &[String]) -> Result<(), String> {
          (start-up included): the inputs of the N-master model in the README. {}. {yardstick}",
         rows.join("\n"),
         crate::bench::machine()
+    );
+    let table = format!(
+        "{table}\n\n**With a client following every job** (what a user of `deckhand bulk`, the API's wait or \
+         `submit --wait` meets). {spread}{jobs} no-op jobs per run, each run on a fresh `redis-server`. \
+         Drains: the same jobs submitted by `deckhand bulk` with no host running, then drained by 1 host \
+         (`--batch-size` = in flight) with the `bulk` client killed after submitting (no follower) or \
+         following; follower CPU: the `bulk` process's over that drain. End to end: `deckhand bulk` over \
+         the records with the host running (submit, follow, write every result) against a BullMQ 6.7.0 \
+         client adding the jobs (addBulk, 100 a call, 4 in flight, as `bulk` submits) and following them \
+         through `QueueEvents`, its worker in another Node process (concurrency = in flight, returns the \
+         job's data); Redis CPU, script µs and commands per job over that whole run.\n\n{}\n{}\n",
+        crate::follow::HEADER,
+        follow.join("\n")
     );
     println!("{table}");
     let out = root.join("target/bench");
@@ -252,12 +271,12 @@ fn row(redis: &str, c: u32, threads: Threads, runs: &[Value], peer: Peer<'_>) ->
     )
 }
 
-fn number(run: &Value, key: &str) -> f64 {
+pub(crate) fn number(run: &Value, key: &str) -> f64 {
     run[key].as_f64().unwrap_or(0.0)
 }
 
 /// The median of `values` (the mean of the middle two for an even count).
-fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     match sorted.len() {
@@ -269,7 +288,7 @@ fn median(values: &[f64]) -> f64 {
 
 /// A figure over the runs: the median, and with several runs the lowest
 /// and highest, to `decimals` places.
-fn spread(runs: &[Value], key: &str, decimals: usize) -> String {
+pub(crate) fn spread(runs: &[Value], key: &str, decimals: usize) -> String {
     let values: Vec<f64> = runs.iter().map(|r| number(r, key)).collect();
     let mid = median(&values);
     if values.len() < 2 {

@@ -1,0 +1,105 @@
+//! The follow scenario of `cargo xtask bench --scale`: a client that
+//! follows every job to its result, as a user of `deckhand bulk` (or the
+//! API's wait) runs Deckhand. At 64 and 200 in flight, each on a fresh
+//! `redis-server`:
+//! - Deckhand: the same `bulk`-submitted jobs drained by one host with no
+//!   one following and with `bulk` following (the follower's cost), and
+//!   `bulk` end to end with the host running (`tests/bench/follow.rs`);
+//! - BullMQ: a client that adds the jobs and follows them through
+//!   `QueueEvents`, a worker in its own Node process
+//!   (`tests/bench/bullmq_follow.mjs`).
+//!
+//! Redis CPU per job is over the whole end-to-end run: submit, claim,
+//! complete and what the follower reads.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::bench::FreshRedis;
+use crate::scale::{median, number, spread};
+use crate::{cargo, root};
+
+/// The table's header.
+pub const HEADER: &str = "| in flight | host threads | drain, no follower | drain, `bulk` following | followed / alone | follower CPU µs/job | `bulk` end to end jobs/s | BullMQ + QueueEvents jobs/s | ratio | Deckhand Redis CPU µs/job | BullMQ Redis CPU µs/job | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job |\n\
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+/// The rows for `c` in flight, `runs` rounds of every setting then BullMQ.
+pub fn rows(node_dir: &Path, jobs: usize, c: u32, runs: usize) -> Result<Vec<String>, String> {
+    let threads = [("0", "one per core"), ("1", "1")];
+    let mut deckhand: Vec<Vec<Value>> = vec![Vec::new(); threads.len()];
+    let mut bullmq = Vec::new();
+    for _ in 0..runs {
+        for (i, (setting, _)) in threads.iter().enumerate() {
+            deckhand[i].push(deckhand_follow(jobs, c, setting)?);
+        }
+        bullmq.push(bullmq_follow(node_dir, jobs, c)?);
+    }
+    Ok(threads
+        .iter()
+        .zip(&deckhand)
+        .map(|((_, label), runs)| row(c, label, runs, &bullmq))
+        .collect())
+}
+
+fn row(c: u32, threads: &str, runs: &[Value], bullmq: &[Value]) -> String {
+    let ratios = |a: &str, b: &[Value], k: &str| -> f64 {
+        let r: Vec<f64> = runs
+            .iter()
+            .zip(b)
+            .map(|(d, p)| number(d, a) / number(p, k).max(1.0))
+            .collect();
+        median(&r)
+    };
+    let kept = ratios("drain_followed_per_s", runs, "drain_alone_per_s");
+    let ratio = ratios("follow_per_s", bullmq, "follow_per_s");
+    format!(
+        "| {c} | {threads} | {} | {} | {kept:.2} | {} | {} | {} | {ratio:.2}x | {} | {} | {} | {} | {} |",
+        spread(runs, "drain_alone_per_s", 0),
+        spread(runs, "drain_followed_per_s", 0),
+        spread(runs, "follower_cpu_us_per_job", 1),
+        spread(runs, "follow_per_s", 0),
+        spread(bullmq, "follow_per_s", 0),
+        spread(runs, "follow_redis_cpu_us_per_job", 1),
+        spread(bullmq, "follow_redis_cpu_us_per_job", 1),
+        spread(runs, "follow_script_us_per_job", 1),
+        spread(bullmq, "follow_script_us_per_job", 1),
+        spread(runs, "follow_commands_per_job", 2),
+    )
+}
+
+/// One Deckhand follow scenario on a fresh Redis.
+fn deckhand_follow(jobs: usize, c: u32, threads: &str) -> Result<Value, String> {
+    let redis = FreshRedis::start()?;
+    let mut cmd = cargo();
+    cmd.current_dir(root())
+        .args([
+            "test",
+            "--release",
+            "--workspace",
+            "--bench",
+            "deckhand",
+            "--",
+        ])
+        .arg(&redis.url)
+        .arg(jobs.to_string())
+        .env("BENCH_FOLLOW", "1")
+        .env("BENCH_CONCURRENCY", c.to_string())
+        .env("DECKHAND_THREADS", threads);
+    eprintln!("xtask: bench --scale: deckhand follow, {c} in flight, threads {threads}");
+    crate::bench::figures("deckhand", &mut cmd)
+}
+
+/// One BullMQ follow run on a fresh Redis.
+fn bullmq_follow(node_dir: &Path, jobs: usize, c: u32) -> Result<Value, String> {
+    let redis = FreshRedis::start()?;
+    let mut node = Command::new("node");
+    node.current_dir(node_dir)
+        .arg("bullmq_follow.mjs")
+        .arg(&redis.url)
+        .arg(jobs.to_string())
+        .env("BENCH_CONCURRENCY", c.to_string());
+    eprintln!("xtask: bench --scale: bullmq follow, {c} in flight");
+    crate::bench::figures("bullmq", &mut node)
+}
