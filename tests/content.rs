@@ -250,3 +250,56 @@ async fn job_types_without_an_llm_are_not_cached() {
     assert_ne!(ids[0], ids[1]);
     wait(&q, &s, &ids).await;
 }
+
+/// `deckhand bulk` over a file whose records repeat: each repeat attaches
+/// to the first record's job (one LLM call per distinct record), is
+/// followed through that job and gets its own line with the same result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_run_follows_repeated_records_through_the_job_they_attached_to() {
+    let (s, _q) = setup(1).await;
+    // Slow answers keep the first jobs in flight while the repeats arrive.
+    s.fake
+        .always(Answer::content("a pantry").after(Duration::from_millis(200)));
+    let work = tempfile::tempdir().unwrap();
+    let records = work.path().join("records.jsonl");
+    let out = work.path().join("out.jsonl");
+    let distinct: Vec<String> = (0..5)
+        .map(|i| json!({ "prompt": format!("record {i}") }).to_string())
+        .collect();
+    let lines: Vec<&String> = distinct.iter().chain(&distinct).chain(&distinct).collect();
+    let text: Vec<&str> = lines.iter().map(|l| l.as_str()).collect();
+    std::fs::write(&records, text.join("\n") + "\n").unwrap();
+
+    // Every end is heard as it happens: bulk's periodic re-read of the
+    // open jobs would come after this timeout.
+    let done = deckhand()
+        .args(["bulk", "chaos.llm"])
+        .arg(&records)
+        .arg("--out")
+        .arg(&out)
+        .args(["--redis-url", &s.redis.url(), "--timeout", "10"])
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(
+        stdout(&done).contains("15 records: 15 completed"),
+        "{}",
+        stdout(&done)
+    );
+    assert_eq!(s.fake.calls(), 5, "one call per distinct record");
+    let written: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(written.len(), 15);
+    for (i, line) in written.iter().enumerate() {
+        assert_eq!(line["status"], "completed", "{line}");
+        assert_eq!(line["result"], written[i % 5]["result"], "record {i}");
+        assert!(!line["result"].is_null(), "{line}");
+    }
+    // The repeats were followed through the first records' jobs.
+    let ids: Vec<&str> = written.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(&ids[5..10], &ids[..5]);
+    assert_eq!(&ids[10..], &ids[..5]);
+}

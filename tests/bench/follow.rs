@@ -36,15 +36,14 @@ fn bulk(url: &str, input: &std::path::Path) -> Child {
 }
 
 /// Waits for `child` to succeed; returns the CPU seconds it used (read
-/// while it runs: the last reading before it exits, at most 5 ms short).
+/// before each check: an exited child keeps its figures until reaped).
 fn finish(mut child: Child) -> f64 {
-    let mut cpu = 0.0;
     loop {
+        let cpu = process_cpu_s(child.id());
         if let Some(status) = child.try_wait().expect("bulk") {
             assert!(status.success(), "deckhand bulk failed: {status}");
             return cpu;
         }
-        cpu = process_cpu_s(child.id()).max(cpu);
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -112,25 +111,19 @@ async fn drain_by_host(
     while counter(q, "submitted").await < target {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    if !follow {
+    let follower = if follow {
+        Some((process_cpu_s(client.id()), client))
+    } else {
         let _ = client.kill();
         let _ = client.wait();
-    }
-    let cpu_before = if follow {
-        process_cpu_s(client.id())
-    } else {
-        0.0
+        None
     };
     let done = completed(q).await + lines as i64;
     let t = Instant::now();
     let host = serve(url, plugins, data, &batch());
     wait_completed(q, done).await;
     let drained = t.elapsed().as_secs_f64();
-    let cpu = if follow {
-        finish(client) - cpu_before
-    } else {
-        0.0
-    };
+    let cpu = follower.map_or(0.0, |(before, client)| finish(client) - before);
     stop(host);
     (drained, cpu)
 }

@@ -211,12 +211,16 @@ enum PluginsCommand {
     },
 }
 
-/// Runtime threads the command asks for (0: one per core). A configuration
-/// that does not load asks for none here: `run` reports it.
-pub fn threads(cli: &Cli) -> usize {
+/// Runtime worker threads the command asks for: `serve` its configured
+/// number (0: one per core; a configuration that does not load asks for
+/// none here: `run` reports it); every other command none (`None`): a
+/// client runs on the calling thread, where a `bulk` run following its jobs
+/// pays no wake-up across threads for each message and leaves the cores to
+/// the hosts and Redis.
+pub fn threads(cli: &Cli) -> Option<usize> {
     match &cli.command {
-        Command::Serve(args) => args.config().map_or(0, |c| c.threads),
-        _ => 0,
+        Command::Serve(args) => Some(args.config().map_or(0, |c| c.threads)),
+        _ => None,
     }
 }
 

@@ -122,15 +122,21 @@ impl Run<'_> {
     /// Marks the named jobs finished (ids of other runs are ignored).
     fn mark<'s>(&mut self, ids: impl Iterator<Item = &'s str>) {
         for id in ids {
-            let Some(records) = self.by_id.get(id) else {
-                continue;
-            };
-            for &i in records {
-                if !self.done[i] {
-                    self.done[i] = true;
-                    self.finished += 1;
+            if let Some(i) = self.own_record(id) {
+                self.mark_record(i);
+            }
+            if let Some(records) = self.attached.get(id) {
+                for i in records.clone() {
+                    self.mark_record(i);
                 }
             }
+        }
+    }
+
+    pub(super) fn mark_record(&mut self, i: usize) {
+        if !self.done[i] {
+            self.done[i] = true;
+            self.finished += 1;
         }
     }
 
@@ -144,10 +150,7 @@ impl Run<'_> {
         self.suspended = 0;
         for (&i, state) in open.iter().zip(states) {
             match state {
-                Some(s) if s.is_finished() => {
-                    self.done[i] = true;
-                    self.finished += 1;
-                }
+                Some(s) if s.is_finished() => self.mark_record(i),
                 Some(JobStatus::Suspended) => self.suspended += 1,
                 Some(_) => {}
                 None => lost.push(i),

@@ -97,11 +97,7 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         payloads: &payloads,
         ids: &ids,
         followed: ids.clone(),
-        by_id: ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.clone(), vec![i]))
-            .collect(),
+        attached: std::collections::HashMap::new(),
         done: vec![false; ids.len()],
         finished: 0,
         written: 0,
@@ -190,8 +186,9 @@ struct Run<'a> {
     /// The job each record is followed through: its own, or the job it was
     /// attached to (the same content already queued or running).
     followed: Vec<String>,
-    /// Records by followed job id.
-    by_id: std::collections::HashMap<String, Vec<usize>>,
+    /// Records followed through another job than their own, by that job's
+    /// id (a record following its own job is found by its id's index).
+    attached: std::collections::HashMap<String, Vec<usize>>,
     done: Vec<bool>,
     finished: usize,
     /// Records before this index are in the output file.
@@ -239,9 +236,8 @@ impl Run<'_> {
                         self.follow_job(i, s.id.clone());
                     }
                     // Finished already (an earlier run's, or from the content store).
-                    if s.status.is_finished() && !self.done[i] {
-                        self.done[i] = true;
-                        self.finished += 1;
+                    if s.status.is_finished() {
+                        self.mark_record(i);
                     }
                 }
             }
@@ -252,10 +248,20 @@ impl Run<'_> {
     /// Follows record `i` through job `id` from now on.
     fn follow_job(&mut self, i: usize, id: String) {
         let old = std::mem::replace(&mut self.followed[i], id.clone());
-        if let Some(list) = self.by_id.get_mut(&old) {
+        if let Some(list) = self.attached.get_mut(&old) {
             list.retain(|&x| x != i);
         }
-        self.by_id.entry(id).or_default().push(i);
+        if id != self.ids[i] {
+            self.attached.entry(id).or_default().push(i);
+        }
+    }
+
+    /// The record whose own job is `id` (`bulk-<key>-<index>`), if it
+    /// follows that job: found without a lookup, since a run's ids end in
+    /// their record's index.
+    fn own_record(&self, id: &str) -> Option<usize> {
+        let i: usize = id.rsplit_once('-')?.1.parse().ok()?;
+        (self.followed.get(i)? == id).then_some(i)
     }
 }
 

@@ -89,7 +89,15 @@ impl Run<'_> {
     }
 
     /// One output line; counts the outcome.
-    fn line(&mut self, i: usize, job: Option<&Outcome>) -> serde_json::Value {
+    fn line(&mut self, i: usize, job: Option<&Outcome>) -> String {
+        if let Some(line) = job.and_then(|job| completed_line(&self.followed[i], job)) {
+            self.counts.completed += 1;
+            return line;
+        }
+        self.value_line(i, job).to_string()
+    }
+
+    fn value_line(&mut self, i: usize, job: Option<&Outcome>) -> serde_json::Value {
         let id = self.followed[i].clone();
         let Some(job) = job else {
             self.counts.unfinished += 1;
@@ -118,6 +126,60 @@ impl Run<'_> {
                 self.counts.waiting += usize::from(status == JobStatus::Suspended);
                 serde_json::json!({ "id": id, "status": status })
             }
+        }
+    }
+}
+
+/// A completed job's line with its result written as Redis holds it (the
+/// plugin's key order and number spelling kept), not parsed into a tree and
+/// printed again: one line per record costs the follower a check, not a
+/// parse and a print. `None` (take the tree) when the result is not JSON
+/// on one line.
+fn completed_line(id: &str, job: &Outcome) -> Option<String> {
+    let result = job.result.as_deref()?;
+    if job.status != JobStatus::Completed
+        || result.contains(['\n', '\r'])
+        || serde_json::from_str::<serde::de::IgnoredAny>(result).is_err()
+    {
+        return None;
+    }
+    let id = serde_json::to_string(id).ok()?;
+    Some(format!(
+        r#"{{"id":{id},"result":{result},"status":"completed"}}"#
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn completed(result: &str) -> Outcome {
+        Outcome {
+            status: JobStatus::Completed,
+            result: Some(result.to_string()),
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn a_completed_line_is_the_line_the_parsed_result_gives() {
+        for result in [r#"{"a":[1,2,{"b":"x\"y"}]}"#, "null", "3", r#""text""#] {
+            let tree: serde_json::Value = serde_json::from_str(result).unwrap();
+            let expected =
+                serde_json::json!({ "id": "bulk-k-1", "status": "completed", "result": tree });
+            let line = completed_line("bulk-k-1", &completed(result));
+            assert_eq!(line, Some(expected.to_string()), "{result}");
+        }
+    }
+
+    #[test]
+    fn a_result_that_is_not_one_line_of_json_takes_the_tree() {
+        for result in ["{\n  \"a\": 1\n}", "not json", "{\"a\": 1} trailing"] {
+            assert_eq!(
+                completed_line("bulk-k-1", &completed(result)),
+                None,
+                "{result}"
+            );
         }
     }
 }
