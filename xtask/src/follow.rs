@@ -69,6 +69,24 @@ fn row(c: u32, threads: &str, runs: &[Value], bullmq: &[Value]) -> String {
     )
 }
 
+/// The scenario's table with its settings; `spread` says how rounds are
+/// summed up (empty for one round).
+pub fn table(rows: &[String], jobs: usize, spread: &str) -> String {
+    format!(
+        "**With a client following every job** (what a user of `deckhand bulk`, the API's wait or \
+         `submit --wait` meets). {spread}{jobs} no-op jobs per run, each run on a fresh `redis-server`. \
+         Drains: the same jobs submitted by `deckhand bulk` with no host running, then drained by 1 host \
+         (`--batch-size` = in flight) with the `bulk` client killed after submitting (no follower) or \
+         following; follower CPU: the `bulk` process's over that drain. End to end: `deckhand bulk` over \
+         the records with the host running (submit, follow, write every result) against a BullMQ 6.7.0 \
+         client adding the jobs (addBulk, 100 a call, 4 in flight, as `bulk` submits) and following them \
+         through `QueueEvents`, its worker in another Node process (concurrency = in flight, returns the \
+         job's data); Redis CPU, script µs and commands per job over that whole run.\n\n{}\n{}\n",
+        HEADER,
+        rows.join("\n")
+    )
+}
+
 /// One Deckhand follow scenario on a fresh Redis.
 fn deckhand_follow(jobs: usize, c: u32, threads: &str) -> Result<Value, String> {
     let redis = FreshRedis::start()?;
@@ -102,4 +120,30 @@ fn bullmq_follow(node_dir: &Path, jobs: usize, c: u32) -> Result<Value, String> 
         .env("BENCH_CONCURRENCY", c.to_string());
     eprintln!("xtask: bench --scale: bullmq follow, {c} in flight");
     crate::bench::figures("bullmq", &mut node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_row_pairs_each_round_with_its_own_runs() {
+        let deckhand = [
+            json!({"drain_alone_per_s": 100.0, "drain_followed_per_s": 90.0, "follow_per_s": 60.0}),
+            json!({"drain_alone_per_s": 50.0, "drain_followed_per_s": 40.0, "follow_per_s": 20.0}),
+        ];
+        let bullmq = [json!({"follow_per_s": 20.0}), json!({"follow_per_s": 10.0})];
+        let line = row(64, "1", &deckhand, &bullmq);
+        // Kept: 0.90 and 0.80, median 0.85; against BullMQ: 3x and 2x, 2.5x.
+        assert!(
+            line.starts_with("| 64 | 1 | 75 (50–100) | 65 (40–90) | 0.85 |"),
+            "{line}"
+        );
+        assert!(line.contains("| 2.50x |"), "{line}");
+        assert_eq!(
+            line.matches('|').count(),
+            HEADER.lines().next().unwrap().matches('|').count()
+        );
+    }
 }

@@ -122,17 +122,8 @@ pub fn scale(args: &[String]) -> Result<(), String> {
         crate::bench::machine()
     );
     let table = format!(
-        "{table}\n\n**With a client following every job** (what a user of `deckhand bulk`, the API's wait or \
-         `submit --wait` meets). {spread}{jobs} no-op jobs per run, each run on a fresh `redis-server`. \
-         Drains: the same jobs submitted by `deckhand bulk` with no host running, then drained by 1 host \
-         (`--batch-size` = in flight) with the `bulk` client killed after submitting (no follower) or \
-         following; follower CPU: the `bulk` process's over that drain. End to end: `deckhand bulk` over \
-         the records with the host running (submit, follow, write every result) against a BullMQ 6.7.0 \
-         client adding the jobs (addBulk, 100 a call, 4 in flight, as `bulk` submits) and following them \
-         through `QueueEvents`, its worker in another Node process (concurrency = in flight, returns the \
-         job's data); Redis CPU, script µs and commands per job over that whole run.\n\n{}\n{}\n",
-        crate::follow::HEADER,
-        follow.join("\n")
+        "{table}\n\n{}",
+        crate::follow::table(&follow, jobs, &spread)
     );
     println!("{table}");
     let out = root.join("target/bench");

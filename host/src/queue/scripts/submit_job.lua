@@ -237,21 +237,22 @@ end
 -- waits in P:scheduled, which every claim promotes from once due), waiting
 -- on dependencies, or dead when a dependency already failed.
 local function write_job(spec, unique, content, content_hash, now)
-    local id, job_type, priority = spec.id, spec.job_type, tonumber(spec.priority)
+    local id, job_type = spec.id, spec.job_type
     local tolerant = spec.run_after_failure == '1'
     local job = k('job', id)
     local remote = remote_deps(spec)
     local pending, failed = wait_on(id, unique, tolerant, remote)
     local ready = pending == 0 and not failed
     local run_at = ready and scheduled_for(spec, now)
-    local now_s = int(now)
+    local now_s = now_text()
     -- A job with nothing to wait for is written in one HSET, and fields at
     -- their default are left out (readers default them: no attempts yet,
     -- no metadata, dependencies or parent): a smaller hash is cheaper to
-    -- write and to read.
+    -- write and to read. Numbers go as the host spelled them (integers it
+    -- checked): a Lua number handed to Redis is formatted again per job.
     local fields = {
-        'id', id, 'type', job_type, 'payload', spec.payload, 'priority', priority,
-        'max_retries', tonumber(spec.max_retries), 'created_at', now_s, 'updated_at', now_s,
+        'id', id, 'type', job_type, 'payload', spec.payload, 'priority', spec.priority,
+        'max_retries', spec.max_retries, 'created_at', now_s, 'updated_at', now_s,
         'status', run_at and 'scheduled' or ready and 'pending' or 'waiting',
     }
     local n = #fields
