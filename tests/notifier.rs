@@ -231,3 +231,59 @@ async fn a_wait_survives_its_connection_dropping_while_the_job_ends() {
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].result.as_deref(), Some("\"done\""));
 }
+
+/// A listener for given jobs hears only the finished messages that name
+/// one of them (once each), keeps the channel subscribed on its own, is
+/// told when messages may have been missed, and lets the channel go once
+/// dropped.
+#[tokio::test]
+async fn a_listener_for_jobs_hears_only_the_messages_that_name_them() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let channel = q.finished_channel();
+    let ids = ["a1".to_string(), "a2".to_string()];
+    let mut mine = q.listen_for(&ids).await.unwrap();
+    let mut other = q.listen_for(&["b1".to_string()]).await.unwrap();
+    assert_eq!(
+        subscribers(&redis, &channel),
+        1,
+        "subscribed for the job listeners alone"
+    );
+    publish(&redis, &channel, "x1 b1 x2");
+    publish(&redis, &channel, "x3 a2 a1");
+    assert_eq!(
+        next_message(&mut mine).await,
+        "x3 a2 a1",
+        "the first named none of mine"
+    );
+    assert_eq!(next_message(&mut other).await, "x1 b1 x2");
+    // Both of mine in one message: told once.
+    publish(&redis, &channel, "a1");
+    assert_eq!(next_message(&mut mine).await, "a1");
+
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert_eq!(killed, 1);
+    assert!(matches!(next(&mut mine).await, Notice::Missed));
+    assert!(matches!(next(&mut other).await, Notice::Missed));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while subscribers(&redis, &channel) != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not listening again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    drop(mine);
+    drop(other);
+    publish(&redis, &channel, "a1 b1");
+    while subscribers(&redis, &channel) != 0 {
+        assert!(tokio::time::Instant::now() < deadline, "still subscribed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

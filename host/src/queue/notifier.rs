@@ -11,13 +11,19 @@
 //! dropped, and again once it is made anew) it is told [`Notice::Missed`]:
 //! its cue to read the state again. The connection is made again in the
 //! background for as long as anyone listens.
+//!
+//! A listener for given jobs ([`Queue::listen_for`], the API's waits and
+//! `submit --wait`) is handed only the finished messages that name one of
+//! its jobs: a thousand waits on a busy queue are not each woken, and do
+//! not each read, for every job that ends.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use redis::aio::{PubSubSink, PubSubStream};
-use tokio::sync::{Mutex, broadcast};
+use tokio::sync::{Mutex, broadcast, mpsc};
 
 use super::*;
 
@@ -81,18 +87,101 @@ impl Message {
 
 /// A listener on one topic; dropping it stops listening.
 pub struct Listener {
-    receiver: broadcast::Receiver<Notice>,
+    source: Source,
     /// Keeps the senders alive, so the channel never closes under a listener.
-    _shared: Arc<Shared>,
+    shared: Arc<Shared>,
+}
+
+enum Source {
+    /// Every message of the topic.
+    Topic(broadcast::Receiver<Notice>),
+    /// The finished messages that name one of `ids` (registered as `key`).
+    Jobs {
+        receiver: mpsc::UnboundedReceiver<Notice>,
+        key: u64,
+        ids: Vec<String>,
+    },
 }
 
 impl Listener {
     /// The next notice.
     pub async fn recv(&mut self) -> Notice {
-        match self.receiver.recv().await {
-            Ok(notice) => notice,
-            // Lagged; closed cannot happen while `_shared` is held.
-            Err(_) => Notice::Missed,
+        match &mut self.source {
+            Source::Topic(receiver) => match receiver.recv().await {
+                Ok(notice) => notice,
+                // Lagged; closed cannot happen while `shared` is held.
+                Err(_) => Notice::Missed,
+            },
+            // The sender stays registered until this listener drops.
+            Source::Jobs { receiver, .. } => match receiver.recv().await {
+                Some(notice) => notice,
+                None => std::future::pending().await,
+            },
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Source::Jobs { key, ids, .. } = &self.source {
+            self.shared.routes().remove(*key, ids);
+        }
+    }
+}
+
+/// The listeners for given jobs: who waits on each id.
+#[derive(Default)]
+struct Routes {
+    next_key: u64,
+    by_id: HashMap<String, Vec<u64>>,
+    senders: HashMap<u64, mpsc::UnboundedSender<Notice>>,
+}
+
+impl Routes {
+    fn add(&mut self, ids: &[String]) -> (u64, mpsc::UnboundedReceiver<Notice>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.next_key += 1;
+        let key = self.next_key;
+        for id in ids {
+            self.by_id.entry(id.clone()).or_default().push(key);
+        }
+        self.senders.insert(key, sender);
+        (key, receiver)
+    }
+
+    fn remove(&mut self, key: u64, ids: &[String]) {
+        self.senders.remove(&key);
+        for id in ids {
+            if let Some(keys) = self.by_id.get_mut(id) {
+                keys.retain(|&k| k != key);
+                if keys.is_empty() {
+                    self.by_id.remove(id);
+                }
+            }
+        }
+    }
+
+    /// Hands `message` to each listener waiting on an id it names, once.
+    fn route(&self, message: &Message) {
+        if self.by_id.is_empty() {
+            return;
+        }
+        let mut told: Vec<u64> = Vec::new();
+        for id in message.ids() {
+            for key in self.by_id.get(id).into_iter().flatten() {
+                if !told.contains(key) {
+                    told.push(*key);
+                    if let Some(sender) = self.senders.get(key) {
+                        let _ = sender.send(Notice::Message(message.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn tell_all(&self, notice: &Notice) {
+        for sender in self.senders.values() {
+            let _ = sender.send(notice.clone());
         }
     }
 }
@@ -106,7 +195,30 @@ pub(super) struct Notifier {
 struct Shared {
     /// One broadcast channel per topic, in `Topic::ALL` order.
     senders: [broadcast::Sender<Notice>; 3],
+    /// The listeners for given jobs (of the finished topic).
+    routes: std::sync::Mutex<Routes>,
     link: Mutex<Link>,
+}
+
+impl Shared {
+    /// The routes; held only for map work, never across an await.
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether anyone listens to `topic`.
+    fn listened(&self, topic: Topic) -> bool {
+        self.senders[topic.index()].receiver_count() > 0
+            || (topic == Topic::Finished && !self.routes().senders.is_empty())
+    }
+
+    /// Tells every listener of `topic` `notice`.
+    fn tell(&self, topic: Topic, notice: Notice) {
+        if topic == Topic::Finished {
+            self.routes().tell_all(&notice);
+        }
+        let _ = self.senders[topic.index()].send(notice);
+    }
 }
 
 /// The connection's state.
@@ -126,6 +238,7 @@ impl Default for Notifier {
         Notifier {
             shared: Arc::new(Shared {
                 senders,
+                routes: std::sync::Mutex::new(Routes::default()),
                 link: Mutex::new(Link::default()),
             }),
         }
@@ -137,14 +250,38 @@ impl Queue {
     /// made or Redis refused the subscription.
     pub async fn listen(&self, topic: Topic) -> Result<Listener, QueueError> {
         let shared = &self.notifier.shared;
-        let mut link = shared.link.lock().await;
         let listener = Listener {
-            receiver: shared.senders[topic.index()].subscribe(),
-            _shared: shared.clone(),
+            source: Source::Topic(shared.senders[topic.index()].subscribe()),
+            shared: shared.clone(),
         };
+        self.subscribe_topic(topic).await?;
+        Ok(listener)
+    }
+
+    /// Listens for the end of the jobs `ids` from now on: only the finished
+    /// messages that name one of them (each once), and [`Notice::Missed`].
+    pub async fn listen_for(&self, ids: &[String]) -> Result<Listener, QueueError> {
+        let shared = &self.notifier.shared;
+        let (key, receiver) = shared.routes().add(ids);
+        let listener = Listener {
+            source: Source::Jobs {
+                receiver,
+                key,
+                ids: ids.to_vec(),
+            },
+            shared: shared.clone(),
+        };
+        self.subscribe_topic(Topic::Finished).await?;
+        Ok(listener)
+    }
+
+    /// Subscribes `topic`'s channel unless it is (or is to be, on
+    /// reconnecting) already.
+    async fn subscribe_topic(&self, topic: Topic) -> Result<(), QueueError> {
+        let mut link = self.notifier.shared.link.lock().await;
         // Subscribed already, or to be on reconnecting (which says Missed).
         if link.wanted[topic.index()] {
-            return Ok(listener);
+            return Ok(());
         }
         if !link.reading {
             let (sink, stream) = self.pubsub().await?.split();
@@ -156,7 +293,7 @@ impl Queue {
             sink.subscribe(self.channel(topic.name())).await?;
         }
         link.wanted[topic.index()] = true;
-        Ok(listener)
+        Ok(())
     }
 
     /// Hands every message to its topic's listeners, and makes the
@@ -175,10 +312,15 @@ impl Queue {
                 let Ok(text) = msg.get_payload::<String>() else {
                     continue;
                 };
-                let notice = Notice::Message(Message(Arc::from(text)));
-                if self.notifier.shared.senders[topic.index()]
-                    .send(notice)
+                let message = Message(Arc::from(text));
+                let shared = &self.notifier.shared;
+                if topic == Topic::Finished {
+                    shared.routes().route(&message);
+                }
+                if shared.senders[topic.index()]
+                    .send(Notice::Message(message))
                     .is_err()
+                    && !shared.listened(topic)
                 {
                     self.forget(topic).await;
                 }
@@ -186,8 +328,8 @@ impl Queue {
             tracing::debug!("the pub/sub connection dropped; making it again");
             // Told now, so a listener reads at once (and learns whether
             // Redis is gone), and again once listening anew.
-            for sender in &self.notifier.shared.senders {
-                let _ = sender.send(Notice::Missed);
+            for topic in Topic::ALL {
+                self.notifier.shared.tell(topic, Notice::Missed);
             }
             match self.reconnect().await {
                 Some(next) => stream = next,
@@ -200,7 +342,7 @@ impl Queue {
     async fn forget(&self, topic: Topic) {
         let shared = &self.notifier.shared;
         let mut link = shared.link.lock().await;
-        if shared.senders[topic.index()].receiver_count() > 0 || !link.wanted[topic.index()] {
+        if shared.listened(topic) || !link.wanted[topic.index()] {
             return;
         }
         link.wanted[topic.index()] = false;
@@ -220,8 +362,7 @@ impl Queue {
                 let mut link = shared.link.lock().await;
                 link.sink = None;
                 for topic in Topic::ALL {
-                    let i = topic.index();
-                    link.wanted[i] &= shared.senders[i].receiver_count() > 0;
+                    link.wanted[topic.index()] &= shared.listened(topic);
                 }
                 if !link.wanted.contains(&true) {
                     link.reading = false;
@@ -231,7 +372,7 @@ impl Queue {
                     Ok((sink, stream)) => {
                         link.sink = Some(sink);
                         for topic in Topic::ALL.into_iter().filter(|t| link.wanted[t.index()]) {
-                            let _ = shared.senders[topic.index()].send(Notice::Missed);
+                            shared.tell(topic, Notice::Missed);
                         }
                         return Some(stream);
                     }

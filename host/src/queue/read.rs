@@ -141,7 +141,7 @@ impl Queue {
         // are read until every job has finished, then each record once.
         let ids = &unique(ids);
         // Listen first, then read: a job that ends in between is seen by one or the other.
-        let mut finished = self.listen(Topic::Finished).await?;
+        let mut finished = self.listen_for(ids).await?;
         let mut open = unfinished(ids, &self.statuses(ids).await?)?;
         loop {
             while !open.is_empty() {
