@@ -64,10 +64,20 @@ fn root() -> std::path::PathBuf {
 }
 
 fn serve(url: &str, plugins: &std::path::Path, data: &std::path::Path, batch: &str) -> Child {
+    serve_at(url, plugins, data, batch).0
+}
+
+/// `deckhand serve`, and the address its API listens on.
+fn serve_at(
+    url: &str,
+    plugins: &std::path::Path,
+    data: &std::path::Path,
+    batch: &str,
+) -> (Child, std::net::SocketAddr) {
     let listen = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let addr = listen.local_addr().expect("addr");
     drop(listen);
-    Command::new(root().join("target/release/deckhand"))
+    let child = Command::new(root().join("target/release/deckhand"))
         .args([
             "serve",
             "--redis-url",
@@ -85,7 +95,8 @@ fn serve(url: &str, plugins: &std::path::Path, data: &std::path::Path, batch: &s
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start target/release/deckhand serve")
+        .expect("start target/release/deckhand serve");
+    (child, addr)
 }
 
 fn peak_rss_mb(pid: u32) -> f64 {

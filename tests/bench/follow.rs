@@ -128,6 +128,61 @@ async fn drain_by_host(
     (drained, cpu)
 }
 
+/// API waits held open in [`drain_with_waits`].
+const WAITS: usize = 1000;
+
+/// `drain_by_host` without a follower while a second host, serving the
+/// API only (no plugins), holds `WAITS` open `POST /v1/jobs/wait`s on jobs
+/// delayed by an hour: what many waiters cost a drain. The drain's seconds.
+async fn drain_with_waits(
+    url: &str,
+    q: &Queue,
+    plugins: &std::path::Path,
+    data: &std::path::Path,
+    input: &std::path::Path,
+) -> f64 {
+    let none = tempfile::tempdir().expect("temp");
+    let (api_host, addr) = serve_at(url, none.path(), data, &batch());
+    let client = reqwest::Client::new();
+    while client
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut ids = Vec::new();
+    for start in (0..WAITS).step_by(q.config().max_batch_jobs) {
+        let n = q.config().max_batch_jobs.min(WAITS - start);
+        let delayed = (0..n)
+            .map(|_| NewJob {
+                delay_ms: Some(3_600_000),
+                ..job()
+            })
+            .collect();
+        ids.extend(q.submit_batch(delayed).await.expect("delayed jobs"));
+    }
+    let waits: Vec<_> = ids
+        .into_iter()
+        .map(|s| {
+            let request = client
+                .post(format!("http://{addr}/v1/jobs/wait"))
+                .json(&json!({ "ids": [s.id], "timeout_secs": 600 }));
+            tokio::spawn(request.send())
+        })
+        .collect();
+    // Untimed: every wait reaches the host and listens.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (drained, _) = drain_by_host(url, q, plugins, data, input, false).await;
+    for wait in &waits {
+        assert!(!wait.is_finished(), "a wait ended before its job");
+        wait.abort();
+    }
+    stop(api_host);
+    drained
+}
+
 /// The follow scenario: one line of figures (see the module's doc).
 pub async fn follow_scenario(
     url: &str,
@@ -144,6 +199,8 @@ pub async fn follow_scenario(
     let (alone_s, _) = drain_by_host(url, q, plugins, data, &quiet, false).await;
     let followed = records(dir.path(), "followed", jobs);
     let (followed_s, follower_cpu) = drain_by_host(url, q, plugins, data, &followed, true).await;
+    let waited = records(dir.path(), "waited", jobs);
+    let waited_s = drain_with_waits(url, q, plugins, data, &waited).await;
 
     let host = serve(url, plugins, data, &batch());
     wait_live(q).await;
@@ -163,6 +220,7 @@ pub async fn follow_scenario(
         "drain_alone_per_s": rate(alone_s),
         "drain_followed_per_s": rate(followed_s),
         "follower_cpu_us_per_job": per_job(follower_cpu),
+        "drain_with_waits_per_s": rate(waited_s),
         "follow_per_s": rate(end_to_end),
         "follow_redis_cpu_us_per_job": per_job(after.3 - before.3),
         "follow_script_us_per_job": per_job((after.2 - before.2) as f64 / 1e6),

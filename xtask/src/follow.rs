@@ -22,8 +22,8 @@ use crate::scale::{median, number, spread};
 use crate::{cargo, root};
 
 /// The table's header.
-pub const HEADER: &str = "| in flight | host threads | drain, no follower | drain, `bulk` following | followed / alone | follower CPU µs/job | `bulk` end to end jobs/s | BullMQ + QueueEvents jobs/s | ratio | Deckhand Redis CPU µs/job | BullMQ Redis CPU µs/job | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job |\n\
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+pub const HEADER: &str = "| in flight | host threads | drain, no follower | drain, `bulk` following | followed / alone | follower CPU µs/job | drain, 1,000 API waits open | waits / alone | `bulk` end to end jobs/s | BullMQ + QueueEvents jobs/s | ratio | Deckhand Redis CPU µs/job | BullMQ Redis CPU µs/job | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job |\n\
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 /// The rows for `c` in flight, `runs` rounds of every setting then BullMQ.
 pub fn rows(node_dir: &Path, jobs: usize, c: u32, runs: usize) -> Result<Vec<String>, String> {
@@ -53,12 +53,14 @@ fn row(c: u32, threads: &str, runs: &[Value], bullmq: &[Value]) -> String {
         median(&r)
     };
     let kept = ratios("drain_followed_per_s", runs, "drain_alone_per_s");
+    let waited = ratios("drain_with_waits_per_s", runs, "drain_alone_per_s");
     let ratio = ratios("follow_per_s", bullmq, "follow_per_s");
     format!(
-        "| {c} | {threads} | {} | {} | {kept:.2} | {} | {} | {} | {ratio:.2}x | {} | {} | {} | {} | {} |",
+        "| {c} | {threads} | {} | {} | {kept:.2} | {} | {} | {waited:.2} | {} | {} | {ratio:.2}x | {} | {} | {} | {} | {} |",
         spread(runs, "drain_alone_per_s", 0),
         spread(runs, "drain_followed_per_s", 0),
         spread(runs, "follower_cpu_us_per_job", 1),
+        spread(runs, "drain_with_waits_per_s", 0),
         spread(runs, "follow_per_s", 0),
         spread(bullmq, "follow_per_s", 0),
         spread(runs, "follow_redis_cpu_us_per_job", 1),
@@ -77,7 +79,9 @@ pub fn table(rows: &[String], jobs: usize, spread: &str) -> String {
          `submit --wait` meets). {spread}{jobs} no-op jobs per run, each run on a fresh `redis-server`. \
          Drains: the same jobs submitted by `deckhand bulk` with no host running, then drained by 1 host \
          (`--batch-size` = in flight) with the `bulk` client killed after submitting (no follower) or \
-         following; follower CPU: the `bulk` process's over that drain. End to end: `deckhand bulk` over \
+         following; follower CPU: the `bulk` process's over that drain. Waits: the same drain while a \
+         second host, serving the API only, holds 1,000 open `POST /v1/jobs/wait`s on jobs delayed by an \
+         hour. End to end: `deckhand bulk` over \
          the records with the host running (submit, follow, write every result) against a BullMQ 6.7.0 \
          client adding the jobs (addBulk, 100 a call, 4 in flight, as `bulk` submits) and following them \
          through `QueueEvents`, its worker in another Node process (concurrency = in flight, returns the \
@@ -130,8 +134,8 @@ mod tests {
     #[test]
     fn a_row_pairs_each_round_with_its_own_runs() {
         let deckhand = [
-            json!({"drain_alone_per_s": 100.0, "drain_followed_per_s": 90.0, "follow_per_s": 60.0}),
-            json!({"drain_alone_per_s": 50.0, "drain_followed_per_s": 40.0, "follow_per_s": 20.0}),
+            json!({"drain_alone_per_s": 100.0, "drain_followed_per_s": 90.0, "drain_with_waits_per_s": 95.0, "follow_per_s": 60.0}),
+            json!({"drain_alone_per_s": 50.0, "drain_followed_per_s": 40.0, "drain_with_waits_per_s": 45.0, "follow_per_s": 20.0}),
         ];
         let bullmq = [json!({"follow_per_s": 20.0}), json!({"follow_per_s": 10.0})];
         let line = row(64, "1", &deckhand, &bullmq);
@@ -140,6 +144,7 @@ mod tests {
             line.starts_with("| 64 | 1 | 75 (50–100) | 65 (40–90) | 0.85 |"),
             "{line}"
         );
+        assert!(line.contains("| 70 (45–95) | 0.93 |"), "{line}");
         assert!(line.contains("| 2.50x |"), "{line}");
         assert_eq!(
             line.matches('|').count(),
