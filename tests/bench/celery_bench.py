@@ -72,6 +72,14 @@ for i in range(latency_n):
     pending.append(noop.apply_async(args=[time.time()]))
 lat = sorted(r.get(timeout=300) for r in pending)
 rss = max(rss, tree_rss_mb(worker.pid))
+
+# Follow: a client submits a tenth of the jobs while the worker runs and
+# waits for each result (AsyncResult.get).
+follow_n = max(jobs // 10, 1)
+t = time.time()
+followed = [noop.apply_async() for _ in range(follow_n)]
+follow_results = [r.get(timeout=600) for r in followed]
+follow = len(follow_results) / (time.time() - t)
 worker.terminate()
 worker.wait()
 
@@ -91,4 +99,7 @@ print(json.dumps({
     "latency_p50_ms": pct(0.5),
     "latency_p99_ms": pct(0.99),
     "peak_rss_mb": round(rss, 1),
+    "follow_per_s": round(follow),
+    "follow_jobs": follow_n,
+    "follow_mode": "apply_async in a loop, then AsyncResult.get for each",
 }))

@@ -89,6 +89,33 @@ for jid in ids:
             break
         time.sleep(0.01)
 rss = max(rss, peak_rss_mb([p.pid for p in procs]))
+
+# Follow: a client submits a tenth of the jobs (RQ drains slowly) in chunks
+# of 100 while the workers run, and polls their status (RQ has no finished
+# notification) until every one has finished, reading each result.
+follow_n = max(jobs // 10, 1)
+t = time.time()
+follow_ids = []
+for start in range(0, follow_n, 100):
+    n = min(100, follow_n - start)
+    follow_ids += [j.id for j in q.enqueue_many([Queue.prepare_data("noop.noop") for _ in range(n)])]
+results = {}
+open_ids = list(follow_ids)
+deadline = time.time() + 600
+while open_ids and time.time() < deadline:
+    still = []
+    for start in range(0, len(open_ids), 1000):
+        chunk = open_ids[start:start + 1000]
+        for jid, job in zip(chunk, Job.fetch_many(chunk, connection=redis)):
+            if job is not None and job.get_status() == "finished":
+                results[jid] = job.return_value()
+            else:
+                still.append(jid)
+    open_ids = still
+    if open_ids:
+        time.sleep(0.05)
+follow = len(results) / (time.time() - t)
+
 for p in procs:
     p.terminate()
 for p in procs:
@@ -112,4 +139,7 @@ print(json.dumps({
     "latency_p50_ms": pct(0.5),
     "latency_p99_ms": pct(0.99),
     "peak_rss_mb": round(rss, 1),
+    "follow_per_s": round(follow),
+    "follow_jobs": follow_n,
+    "follow_mode": "enqueue_many in chunks of 100, status polled every 50 ms (fetch_many of 1000)",
 }))

@@ -42,11 +42,10 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let python = python_tools(&tools)?;
     let node_dir = node_tools(&tools)?;
     let apalis = apalis_tool(&root, &tools)?;
-    std::fs::copy(
-        root.join("tests/bench/bullmq_bench.mjs"),
-        node_dir.join("bullmq_bench.mjs"),
-    )
-    .map_err(|e| format!("cannot copy the BullMQ driver: {e}"))?;
+    for driver in ["bullmq_bench.mjs", "bullmq_follow.mjs"] {
+        std::fs::copy(root.join("tests/bench").join(driver), node_dir.join(driver))
+            .map_err(|e| format!("cannot copy the BullMQ driver {driver}: {e}"))?;
+    }
 
     let n = jobs.to_string();
     let mut results: Vec<Value> = Vec::new();
@@ -80,6 +79,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         eprintln!("xtask: bench {name}: {jobs} jobs against {}", redis.url);
         results.push(figures(name, cmd.arg(&redis.url).arg(&n))?);
     }
+    bullmq_follow(&node_dir, jobs, &mut results)?;
     let limit = redis_benchmark(smoke)?;
     let table = table(&results, &limit, jobs);
     println!("{table}");
@@ -87,6 +87,29 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     std::fs::write(out.join("results.md"), &table)
         .map_err(|e| format!("cannot write results.md: {e}"))?;
+    Ok(())
+}
+
+/// BullMQ's follow figures (`bullmq_follow.mjs`: a client following every
+/// job through `QueueEvents`, the worker in its own process) added to its row.
+fn bullmq_follow(node_dir: &Path, jobs: usize, results: &mut [Value]) -> Result<(), String> {
+    let redis = FreshRedis::start()?;
+    eprintln!(
+        "xtask: bench bullmq follow: {jobs} jobs against {}",
+        redis.url
+    );
+    let mut node = Command::new("node");
+    node.current_dir(node_dir)
+        .arg("bullmq_follow.mjs")
+        .arg(&redis.url)
+        .arg(jobs.to_string());
+    let follow = figures("bullmq", &mut node)?;
+    if let Some(row) = results.iter_mut().find(|r| r["system"] == "bullmq") {
+        row["follow_per_s"] = follow["follow_per_s"].clone();
+        row["follow_jobs"] = jobs.into();
+        row["follow_mode"] =
+            "addBulk 100 a call, 4 in flight, each job followed through QueueEvents; worker in its own process, concurrency 64".into();
+    }
     Ok(())
 }
 
@@ -262,6 +285,7 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
         ("latency_p50_ms", "submit→start p50 ms"),
         ("latency_p99_ms", "p99 ms"),
         ("peak_rss_mb", "worker peak RSS MB"),
+        ("follow_per_s", "end to end with a follower jobs/s"),
     ];
     let mut s = format!(
         "Benchmark, {jobs} no-op jobs per system, each against a fresh redis-server (no persistence) on this machine ({}).\n\n",
@@ -277,7 +301,10 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
     for r in results {
         s.push_str(&format!("| {} |", r["system"].as_str().unwrap_or("?")));
         for (key, _) in cols {
-            s.push_str(&format!(" {} |", r[key]));
+            match &r[key] {
+                Value::Null => s.push_str(" n/a |"),
+                v => s.push_str(&format!(" {v} |")),
+            }
         }
         s.push('\n');
     }
@@ -294,6 +321,15 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
             r["mode"].as_str().unwrap_or("")
         ));
     }
+    s.push_str("\nEnd to end with a follower (a client submits and follows every job to its result, as a user of `deckhand bulk` does; jobs: how many, the workers running):\n\n");
+    for r in results.iter().filter(|r| !r["follow_mode"].is_null()) {
+        s.push_str(&format!(
+            "- **{}**: {} jobs; {}\n",
+            r["system"].as_str().unwrap_or("?"),
+            r["follow_jobs"],
+            r["follow_mode"].as_str().unwrap_or("")
+        ));
+    }
     s.push_str(&format!(
         "\nRedis ceiling (redis-benchmark, 50 clients, no pipelining): {limit}\n"
     ));
@@ -303,7 +339,7 @@ fn table(results: &[Value], limit: &str, jobs: usize) -> String {
 /// Deckhand's ratio to each peer, and its round trips and commands a job.
 fn ratios(d: &Value, results: &[Value]) -> String {
     let mut s = String::new();
-    s.push_str("\nDeckhand's ratio to each peer (higher is better for Deckhand: throughput as Deckhand/peer, latency and memory as peer/Deckhand):\n\n| peer | drain | enqueue single | enqueue bulk | p99 latency | peak RSS |\n|---|---|---|---|---|---|\n");
+    s.push_str("\nDeckhand's ratio to each peer (higher is better for Deckhand: throughput as Deckhand/peer, latency and memory as peer/Deckhand):\n\n| peer | drain | enqueue single | enqueue bulk | p99 latency | peak RSS | end to end with a follower |\n|---|---|---|---|---|---|---|\n");
     for r in results.iter().filter(|r| r["system"] != "deckhand") {
         let ratio = |k: &str, inverse: bool| {
             let (a, b) = (d[k].as_f64().unwrap_or(0.0), r[k].as_f64().unwrap_or(0.0));
@@ -315,13 +351,14 @@ fn ratios(d: &Value, results: &[Value]) -> String {
             }
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
             r["system"].as_str().unwrap_or("?"),
             ratio("drain_per_s", false),
             ratio("enqueue_single_per_s", false),
             ratio("enqueue_bulk_per_s", false),
             ratio("latency_p99_ms", true),
             ratio("peak_rss_mb", true),
+            ratio("follow_per_s", false),
         ));
     }
     s.push_str(&format!(
