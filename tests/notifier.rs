@@ -33,6 +33,16 @@ fn pubsub_clients(redis: &TestRedis) -> Vec<u64> {
         .collect()
 }
 
+/// Drops every pub/sub connection; how many there were.
+fn kill_pubsub(conn: &mut redis::Connection) -> i64 {
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query(conn)
+        .unwrap()
+}
+
 fn subscribers(redis: &TestRedis, channel: &str) -> i64 {
     let (_, n): (String, i64) = redis::cmd("PUBSUB")
         .arg("NUMSUB")
@@ -138,12 +148,7 @@ async fn a_dropped_connection_is_made_again_and_listeners_are_told_to_read_again
     let q = queue(&redis).await;
     let mut finished = q.listen(Topic::Finished).await.unwrap();
     let mut wake = q.listen(Topic::Wake).await.unwrap();
-    let killed: i64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("pubsub")
-        .query(&mut redis.conn())
-        .unwrap();
+    let killed = kill_pubsub(&mut redis.conn());
     assert_eq!(killed, 1);
     // Told at the drop, and again once listening anew.
     assert!(matches!(next(&mut finished).await, Notice::Missed));
@@ -202,12 +207,7 @@ async fn a_wait_survives_its_connection_dropping_while_the_job_ends() {
             .unwrap();
     };
     set_max(&mut admin, connected - 1);
-    let _: i64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("pubsub")
-        .query(&mut admin)
-        .unwrap();
+    kill_pubsub(&mut admin);
     let job = q
         .claim(HOST, &["a"], 1, Duration::from_secs(30))
         .await
@@ -261,12 +261,7 @@ async fn a_listener_for_jobs_hears_only_the_messages_that_name_them() {
     publish(&redis, &channel, "a1");
     assert_eq!(next_message(&mut mine).await, "a1");
 
-    let killed: i64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("TYPE")
-        .arg("pubsub")
-        .query(&mut redis.conn())
-        .unwrap();
+    let killed = kill_pubsub(&mut redis.conn());
     assert_eq!(killed, 1);
     assert!(matches!(next(&mut mine).await, Notice::Missed));
     assert!(matches!(next(&mut other).await, Notice::Missed));

@@ -50,20 +50,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let n = jobs.to_string();
     let mut results: Vec<Value> = Vec::new();
     let mut drivers: Vec<(&str, Command)> = Vec::new();
-    // Built as `cargo test --release --workspace` builds (which also builds
-    // `target/release/deckhand` for it), so that after the tests nothing is
-    // compiled again: `cargo bench` or `cargo build -p deckhand` would unify
-    // features differently and compile wasmtime twice more.
-    let mut deckhand = cargo();
-    deckhand.current_dir(&root).args([
-        "test",
-        "--release",
-        "--workspace",
-        "--bench",
-        "deckhand",
-        "--",
-    ]);
-    drivers.push(("deckhand", deckhand));
+    drivers.push(("deckhand", deckhand_driver()));
     let mut bullmq = Command::new("node");
     bullmq.current_dir(&node_dir).arg("bullmq_bench.mjs");
     drivers.push(("bullmq", bullmq));
@@ -111,6 +98,24 @@ fn bullmq_follow(node_dir: &Path, jobs: usize, results: &mut [Value]) -> Result<
             "addBulk 100 a call, 4 in flight, each job followed through QueueEvents; worker in its own process, concurrency 64".into();
     }
     Ok(())
+}
+
+/// Deckhand's driver (`tests/bench/deckhand.rs`), its arguments still to
+/// add. Built as `cargo test --release --workspace` builds (which also
+/// builds `target/release/deckhand` for it), so that after the tests nothing
+/// is compiled again: `cargo bench` or `cargo build -p deckhand` would unify
+/// features differently and compile wasmtime twice more.
+pub(crate) fn deckhand_driver() -> Command {
+    let mut cmd = cargo();
+    cmd.current_dir(root()).args([
+        "test",
+        "--release",
+        "--workspace",
+        "--bench",
+        "deckhand",
+        "--",
+    ]);
+    cmd
 }
 
 /// Runs a peer driver and reads its one JSON line of figures (the last

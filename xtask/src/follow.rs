@@ -19,7 +19,6 @@ use serde_json::Value;
 
 use crate::bench::FreshRedis;
 use crate::scale::{median, number, spread};
-use crate::{cargo, root};
 
 /// The table's header.
 pub const HEADER: &str = "| in flight | host threads | drain, no follower | drain, `bulk` following | followed / alone | follower CPU µs/job | drain, 1,000 API waits open | waits / alone | `bulk` end to end jobs/s | BullMQ + QueueEvents jobs/s | ratio | Deckhand Redis CPU µs/job | BullMQ Redis CPU µs/job | Deckhand script µs/job | BullMQ script µs/job | Deckhand commands/job |\n\
@@ -94,17 +93,8 @@ pub fn table(rows: &[String], jobs: usize, spread: &str) -> String {
 /// One Deckhand follow scenario on a fresh Redis.
 fn deckhand_follow(jobs: usize, c: u32, threads: &str) -> Result<Value, String> {
     let redis = FreshRedis::start()?;
-    let mut cmd = cargo();
-    cmd.current_dir(root())
-        .args([
-            "test",
-            "--release",
-            "--workspace",
-            "--bench",
-            "deckhand",
-            "--",
-        ])
-        .arg(&redis.url)
+    let mut cmd = crate::bench::deckhand_driver();
+    cmd.arg(&redis.url)
         .arg(jobs.to_string())
         .env("BENCH_FOLLOW", "1")
         .env("BENCH_CONCURRENCY", c.to_string())

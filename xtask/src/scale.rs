@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::bench::{FreshRedis, node_tools};
 use crate::cluster::Cluster;
 use crate::yardstick::commandstat;
-use crate::{build_plugins, cargo, root};
+use crate::{build_plugins, root};
 
 const CONCURRENCY: [u32; 2] = [64, 200];
 
@@ -300,17 +300,8 @@ fn deckhand_on(
     partitions: u32,
     threads: Threads,
 ) -> Result<Value, String> {
-    let mut cmd = cargo();
-    cmd.current_dir(root())
-        .args([
-            "test",
-            "--release",
-            "--workspace",
-            "--bench",
-            "deckhand",
-            "--",
-        ])
-        .arg(url)
+    let mut cmd = crate::bench::deckhand_driver();
+    cmd.arg(url)
         .arg(jobs.to_string())
         .env("BENCH_DRAIN_ONLY", "1")
         .env("BENCH_CONCURRENCY", c.to_string())
