@@ -20,6 +20,7 @@ mod dist;
 mod fan_in;
 mod flow;
 mod fuzz;
+mod grants;
 mod hardening;
 mod host;
 mod hsds;

@@ -23,6 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "worker",
             "runtime",
+            "grants",
             "llm",
             "queue",
             "schedule",
@@ -49,7 +50,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("llm", &["runtime", "queue", "redact", "schema"]),
     ("content", &["queue", "job"]),
     ("registry", &["runtime"]),
-    ("runtime", &["job", "schema"]),
+    ("runtime", &["grants", "job", "schema"]),
+    ("grants", &[]),
     ("queue", &["schedule", "job", "redact"]),
     ("schedule", &["job"]),
     ("job", &[]),

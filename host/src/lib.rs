@@ -8,13 +8,14 @@
 //! | module | owns | imports |
 //! |---|---|---|
 //! | `api` | the HTTP API (axum): jobs, DLQ, job-type controls, schedules, health, metrics; the dashboard (`api/ui/`) | worker, queue, metrics, schedule, job, redis_server (the embedded Redis' last failure) |
-//! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, llm, queue, schedule, job, redact, telemetry |
+//! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, grants, llm, queue, schedule, job, redact, telemetry |
 //! | [`worker`] | a host's loops: claim, run, complete, leases, presence, cron, durable waits ending | registry, runtime, llm, content, metrics, queue, schedule, telemetry, job |
 //! | [`metrics`] | counters and the Prometheus text | queue |
 //! | [`llm`] | the LLM client: dialects, retries, shared limits (slots, budgets, cooldowns), structured output | runtime (its port's types), queue (shared limits), redact, schema |
 //! | [`content`] | the content store's durable copy and export/import | queue, job |
 //! | [`registry`] | the plugin directory, with hot reload | runtime |
-//! | [`runtime`] | compiles plugins and runs each job in a fresh, limited instance; the `HostServices` port | job, schema |
+//! | [`runtime`] | compiles plugins and runs each job in a fresh, limited instance; the `HostServices` port; outbound HTTP checked against the grants | grants, job, schema |
+//! | [`grants`] | what the operator grants each plugin (`[plugins.NAME]`): outbound hosts, key-value, variables and secrets, LLM models and tokens; no IO but a variable's source | — |
 //! | [`queue`] | the Redis queue: scripts, records, hosts, DLQ, controls, schedules; one server, a cluster or Sentinel (storage: Redis code only) | schedule, job, redact (passwords kept out of its errors) |
 //! | [`schedule`] | periodic jobs, no IO: a schedule's fields, checks and ticks | job |
 //! | [`telemetry`] | logging, and traces out over OTLP; W3C trace context | job, redact |
@@ -27,6 +28,7 @@
 pub mod api;
 pub mod config;
 pub mod content;
+pub mod grants;
 pub mod job;
 pub mod llm;
 pub mod metrics;

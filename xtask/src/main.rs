@@ -328,6 +328,8 @@ fn test() -> Result<(), String> {
         "hsds_validation",
         "-p",
         "bulk",
+        "-p",
+        "scraper",
         "--target",
         &host_triple()?,
     ]))?;

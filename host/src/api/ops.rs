@@ -29,6 +29,7 @@ pub(super) async fn plugins(State(state): State<Arc<ApiState>>) -> ApiResult {
                 "version_id": p.version_id,
                 "path": p.path,
                 "job_types": types,
+                "grants": registry.runtime().asked_granted(p),
             })
         })
         .collect();

@@ -171,8 +171,12 @@ async fn find_plugin(
     })
 }
 
-pub async fn plugins_list(dir: &Path, json: bool) -> anyhow::Result<u8> {
-    let registry = Registry::open(new_runtime()?, dir).await?;
+pub async fn plugins_list(dir: &Path, config: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+    let runtime = new_runtime()?;
+    runtime
+        .grants()
+        .replace(deckhand::config::Config::grants_from_file(config)?);
+    let registry = Registry::open(runtime, dir).await?;
     let snapshot = registry.snapshot();
     if json {
         let plugins: Vec<_> = snapshot
@@ -182,6 +186,7 @@ pub async fn plugins_list(dir: &Path, json: bool) -> anyhow::Result<u8> {
                     "path": p.path,
                     "version_id": p.version_id,
                     "info": p.info,
+                    "grants": registry.runtime().asked_granted(p),
                 })
             })
             .collect();
@@ -215,6 +220,7 @@ pub async fn plugins_list(dir: &Path, json: bool) -> anyhow::Result<u8> {
                     t.description
                 );
             }
+            super::grants::print(&registry.runtime().asked_granted(p));
         }
         if !any {
             println!("no plugins loaded from {}", dir.display());

@@ -4,6 +4,7 @@
 
 mod bulk;
 mod controls;
+mod grants;
 mod jobs;
 mod local;
 mod schedules;
@@ -199,6 +200,10 @@ enum PluginsCommand {
     List {
         #[arg(long, env = "DECKHAND_PLUGIN_DIR", default_value = "plugins")]
         dir: PathBuf,
+        /// The configuration whose `[plugins]` grants are shown (default:
+        /// `deckhand.toml` when there is one).
+        #[arg(long, env = "DECKHAND_CONFIG")]
+        config: Option<PathBuf>,
         /// One JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -247,7 +252,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Exec(args) => local::exec(args).await,
         Command::Plugins { command } => match command {
-            PluginsCommand::List { dir, json } => local::plugins_list(&dir, json).await,
+            PluginsCommand::List { dir, config, json } => {
+                local::plugins_list(&dir, config.as_deref(), json).await
+            }
             PluginsCommand::Check { file, json } => local::plugins_check(&file, json).await,
         },
         Command::Serve(_) => unreachable!("handled above"),

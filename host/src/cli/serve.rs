@@ -222,6 +222,7 @@ pub async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<u8> {
     // Refuse an open API before touching anything else.
     let (listener, token) = bind_api(&config).await?;
     let registry = open_plugins(&config).await?;
+    super::grants::install(&config, args.config.clone(), registry.runtime());
     let redis_stop = CancellationToken::new();
     let (url, embedded) = redis_url(&args, &config, &redis_stop).await?;
     let Some(queue) = connect_with_retry(&url, config.queue_config(), &shutdown).await? else {

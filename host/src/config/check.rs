@@ -32,6 +32,7 @@ impl Config {
         self.check_schedules()?;
         self.check_otel()?;
         self.check_redis_url()?;
+        crate::grants::check(&self.plugins).map_err(ConfigError::Invalid)?;
         self.check_llm()
     }
 

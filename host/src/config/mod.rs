@@ -74,6 +74,9 @@ pub struct Config {
     pub log: LogSection,
     /// Traces out over OTLP (`[otel]`; off while its endpoint is empty).
     pub otel: OtelSettings,
+    /// What the operator grants each plugin (`[plugins.NAME]`), deny by
+    /// default; re-read while the host runs (`grants_from_file`).
+    pub plugins: crate::grants::Grants,
 }
 
 impl Default for Config {
@@ -104,6 +107,7 @@ impl Default for Config {
             api: ApiSection::default(),
             log: LogSection::default(),
             otel: OtelSettings::default(),
+            plugins: Default::default(),
         }
     }
 }
@@ -278,6 +282,13 @@ impl Config {
             compile_cache: self.compile_cache.then(|| self.data_dir.join("compiled")),
             ..RuntimeConfig::default()
         }
+    }
+
+    /// The `[plugins]` grants of the file at `path` (or `deckhand.toml`),
+    /// for a host that re-reads them while it runs; checked as at start-up.
+    pub fn grants_from_file(path: Option<&Path>) -> Result<crate::grants::Grants, ConfigError> {
+        let env = std::env::vars().filter(|(k, _)| k.starts_with("DECKHAND_"));
+        Config::load(path, env).map(|c| c.plugins)
     }
 
     pub fn content_dir(&self) -> PathBuf {

@@ -59,13 +59,26 @@ pub mod key {
     pub const SYNCED: &str = "synced";
     /// Dashboard sessions ended by a logout (`sessions.rs`).
     pub const ENDED: &str = "ended";
+    /// A plugin's key-value store (see [`super::kv`]).
+    pub const KV: &str = "kv";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, SUSPENDED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN,
         IDENTITY, LAYOUT, PARTITIONS, HOSTS, PULSE, CONTENT, STATS, FINISHED, WAKE, CANCELLED,
         COOLDOWN, PAUSED, RUNNING, CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES,
-        TICKS, DONE, DIED, MINUTES, RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED,
+        TICKS, DONE, DIED, MINUTES, RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED, KV,
     ];
+}
+
+/// A plugin's key-value store, `P:kv:<plugin hex>:<part>`: `v:<key>` values
+/// (with TTLs), `sizes` (key -> bytes), `expiry` (key -> ms), `bytes` (total).
+pub mod kv {
+    pub const VALUE: &str = "v";
+    pub const SIZES: &str = "sizes";
+    pub const EXPIRY: &str = "expiry";
+    pub const BYTES: &str = "bytes";
+
+    pub const ALL: &[&str] = &[VALUE, SIZES, EXPIRY, BYTES];
 }
 
 /// Fields of the job hash (`P:job:<id>`) and of a content index entry
@@ -430,6 +443,7 @@ mod tests {
             .chain(&failures)
             .chain(LUA_WORDS)
             .chain(minute::ALL)
+            .chain(kv::ALL)
             .map(|s| s.to_string())
             .collect()
     }

@@ -80,6 +80,8 @@ library![
     suspend,
     resume,
     expire_waits,
+    kv_set,
+    kv_delete,
 ];
 
 /// A function of the library, by its name in Redis.

@@ -11,4 +11,4 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use self::deckhand::plugin::{jobs, llm, log, schema, types};
+pub use self::deckhand::plugin::{jobs, keyvalue, llm, log, schema, types, variables};

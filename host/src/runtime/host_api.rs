@@ -1,5 +1,6 @@
 //! The host side of the WIT imports: what `log`, `llm`, `jobs` and `schema` do when a
-//! plugin calls them. Each call is tagged with the plugin and the job.
+//! plugin calls them. Each call is tagged with the plugin and the job. The
+//! granted imports (`keyvalue`, `variables`) are in `granted_api.rs`.
 
 use tracing::Instrument;
 use wasmtime::component::{HasSelf, Linker};
@@ -25,6 +26,11 @@ impl log::Host for JobState {
         let plugin = &self.context.plugin;
         let job_id = &self.context.job.id;
         let job_type = &self.context.job.job_type;
+        let message = self.secrets.scrub(&message);
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.clone(), self.secrets.scrub(v).into_owned()))
+            .collect();
         let fields = FieldList(&fields);
         match level {
             log::Level::Trace => tracing::trace!(%plugin, %job_id, %job_type, %fields, "{message}"),
@@ -201,6 +207,7 @@ impl llm::Host for JobState {
                 self.context.job.job_type
             )));
         }
+        self.llm_granted(request.model.as_deref())?;
         let request = LlmRequest {
             messages: request
                 .messages
@@ -221,19 +228,64 @@ impl llm::Host for JobState {
             .instrument(host_call("llm.generate"))
             .await
         {
-            Ok(r) => Ok(llm::Response {
-                content: r.content,
-                model: r.model,
-                usage: llm::Usage {
-                    prompt_tokens: r.prompt_tokens,
-                    completion_tokens: r.completion_tokens,
-                },
-                cached: r.cached,
-            }),
+            Ok(r) => {
+                let spent = u64::from(r.prompt_tokens) + u64::from(r.completion_tokens);
+                if !r.cached {
+                    self.llm_tokens = self.llm_tokens.saturating_add(spent);
+                    self.meter.add_tokens(&self.context.plugin, spent);
+                }
+                Ok(llm::Response {
+                    content: r.content,
+                    model: r.model,
+                    usage: llm::Usage {
+                        prompt_tokens: r.prompt_tokens,
+                        completion_tokens: r.completion_tokens,
+                    },
+                    cached: r.cached,
+                })
+            }
             Err(LlmError::NotConfigured(m)) => Err(llm::LlmError::NotConfigured(m)),
             Err(LlmError::Unavailable(m)) => Err(llm::LlmError::Unavailable(m)),
             Err(LlmError::InvalidRequest(m)) => Err(llm::LlmError::InvalidRequest(m)),
             Err(LlmError::InvalidResponse(m)) => Err(llm::LlmError::InvalidResponse(m)),
         }
+    }
+}
+
+impl JobState {
+    /// Whether the plugin's LLM grant lets this call through: a model it
+    /// names must be granted (none: the host's default), and its tokens per
+    /// job and per minute must not be spent.
+    fn llm_granted(&mut self, model: Option<&str>) -> Result<(), llm::LlmError> {
+        let plugin = self.context.plugin.clone();
+        let grant = self.context.grant.llm.clone().unwrap_or_default();
+        let refused = |state: &Self, why: String| {
+            state.meter.count_llm_refused(&plugin);
+            tracing::warn!(%plugin, job_id = %state.context.job.id, "LLM call refused: {why}");
+            why
+        };
+        if let Some(model) = model
+            && !grant.models.iter().any(|m| m == model)
+        {
+            let why = format!(
+                "model {model:?} is not granted to plugin {plugin:?} (add it to [plugins.{plugin}.llm] models)"
+            );
+            return Err(llm::LlmError::NotConfigured(refused(self, why)));
+        }
+        if grant.tokens_per_job > 0 && self.llm_tokens >= grant.tokens_per_job {
+            let why = format!(
+                "this job spent its {} tokens ([plugins.{plugin}.llm] tokens_per_job)",
+                grant.tokens_per_job
+            );
+            return Err(llm::LlmError::NotConfigured(refused(self, why)));
+        }
+        if !self.meter.tokens_left(&plugin, grant.tokens_per_minute) {
+            let why = format!(
+                "plugin {plugin:?} spent its {} tokens this minute ([plugins.{plugin}.llm] tokens_per_minute)",
+                grant.tokens_per_minute
+            );
+            return Err(llm::LlmError::Unavailable(refused(self, why)));
+        }
+        Ok(())
     }
 }

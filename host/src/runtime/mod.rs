@@ -4,30 +4,42 @@
 //! The sandbox is wasmtime-wasi's p2 with nothing granted: no preopened
 //! directories, no environment, no arguments, no inherited stdio, and a socket
 //! check that refuses every address. What a plugin can reach is exactly the
-//! imports of `wit/deckhand.wit`, served by [`HostServices`].
+//! imports of `wit/deckhand.wit`, served by [`HostServices`], and
+//! `wasi:http/outgoing-handler` for the hosts the operator granted it
+//! (`outbound.rs`, checked against the [`GrantBook`]).
 
 mod bindings;
 mod cache;
+mod granted_api;
 mod host_api;
 mod limits;
+mod meter;
+mod outbound;
 mod plugin;
+mod secrets;
 mod services;
+mod state;
 
 pub use crate::job::{JobFailure, valid_job_type_name};
 pub use cache::{CacheOutcome, CompileCache};
+pub use meter::{Meter, PluginUsage};
 pub use plugin::{JobTypeInfo, LoadError, Plugin, PluginInfo, version_id as plugin_version_id};
 pub use services::{
-    ChildJob, HostServices, JobView, LlmError, LlmMessage, LlmRequest, LlmResponse, Standalone,
+    ChildJob, HostServices, JobView, KvError, KvWrite, LlmError, LlmMessage, LlmRequest,
+    LlmResponse, Standalone,
 };
+pub(crate) use state::{JobContext, JobState};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::WasiHttpCtx;
+
+use crate::grants::GrantBook;
 
 use bindings::types::JobError;
 use limits::MemoryCap;
@@ -120,6 +132,8 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<JobState>,
     config: RuntimeConfig,
+    grants: Arc<GrantBook>,
+    meter: Arc<Meter>,
 }
 
 /// Error building the runtime itself (bad configuration).
@@ -168,6 +182,7 @@ impl Runtime {
         let engine = Engine::new(&wasm).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
             .and_then(|()| host_api::add_to_linker(&mut linker))
             .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         spawn_epoch_ticker(&engine);
@@ -175,11 +190,29 @@ impl Runtime {
             engine,
             linker,
             config,
+            grants: Arc::default(),
+            meter: Arc::default(),
         })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
         &self.config
+    }
+
+    /// The grants every job starts with; replace them to change a grant
+    /// for the jobs that start next.
+    pub fn grants(&self) -> &Arc<GrantBook> {
+        &self.grants
+    }
+
+    /// What `plugin` asked for against what it is granted now.
+    pub fn asked_granted(&self, plugin: &Plugin) -> crate::grants::AskedGranted {
+        crate::grants::AskedGranted::new(&plugin.wants, &self.grants.of(&plugin.info.name))
+    }
+
+    /// What plugins spent of their grants on this host.
+    pub fn meter(&self) -> &Arc<Meter> {
+        &self.meter
     }
 
     /// The limits a job type gets: what it declared, or the defaults, capped
@@ -231,6 +264,7 @@ impl Runtime {
                 plugin: plugin.info.name.clone(),
                 needs_llm,
                 services,
+                grant: self.grants.of(&plugin.info.name),
             },
         );
         let wit_job = bindings::types::Job {
@@ -251,11 +285,23 @@ impl Runtime {
         let outcome = limits::within(limits.timeout, waits.as_ref(), call).await;
         let state = store.data();
         state.log_output();
+        state
+            .secrets
+            .scrub_outcome(Self::outcome(state, outcome, &limits, &self.config))
+    }
+
+    /// What an attempt's end means for the job.
+    fn outcome(
+        state: &JobState,
+        outcome: Option<wasmtime::Result<Result<String, JobError>>>,
+        limits: &JobLimits,
+        config: &RuntimeConfig,
+    ) -> Result<String, JobFailure> {
         match outcome {
             None => Err(JobFailure::Timeout {
                 limit_ms: millis(limits.timeout),
             }),
-            Some(Err(err)) => Err(state.classify(err, &limits, self.config.max_stack_bytes)),
+            Some(Err(err)) => Err(state.classify(err, limits, config.max_stack_bytes)),
             Some(Ok(Err(job_error))) => Err(match job_error {
                 JobError::Retry(message) => JobFailure::Retry { message },
                 JobError::Fail(message) => JobFailure::Fail { message },
@@ -283,8 +329,19 @@ impl Runtime {
             .stderr(stderr.clone())
             .build();
         let deadline = Instant::now() + limits.timeout;
+        let outbound = outbound::Outbound {
+            plugin: context.plugin.clone(),
+            grant: context.grant.http.clone(),
+            deadline,
+            meter: self.meter.clone(),
+        };
         let state = JobState {
             wasi,
+            http: WasiHttpCtx::new(),
+            outbound,
+            secrets: secrets::Secrets::default(),
+            llm_tokens: 0,
+            meter: self.meter.clone(),
             table: ResourceTable::new(),
             memory: MemoryCap {
                 limit_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
@@ -341,6 +398,7 @@ impl Runtime {
                 plugin: plugin_name_hint.to_string(),
                 needs_llm: false,
                 services: Arc::new(Standalone),
+                grant: Arc::default(),
             },
         )
     }
@@ -380,99 +438,3 @@ impl std::fmt::Display for DeadlineExceeded {
 }
 
 impl std::error::Error for DeadlineExceeded {}
-
-/// What a job's host calls need to know about it.
-pub(crate) struct JobContext {
-    pub(crate) job: JobInput,
-    pub(crate) plugin: String,
-    pub(crate) needs_llm: bool,
-    pub(crate) services: Arc<dyn HostServices>,
-}
-
-/// Everything one job's store holds.
-pub(crate) struct JobState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    memory: MemoryCap,
-    pub(crate) context: JobContext,
-    deadline: Instant,
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
-}
-
-impl WasiView for JobState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl JobState {
-    /// Turns a wasmtime error from instantiate/call into a typed failure.
-    pub(crate) fn classify(
-        &self,
-        err: wasmtime::Error,
-        limits: &JobLimits,
-        stack_bytes: usize,
-    ) -> JobFailure {
-        if err.is::<DeadlineExceeded>() {
-            return JobFailure::Timeout {
-                limit_ms: millis(limits.timeout),
-            };
-        }
-        if self.memory.exceeded {
-            return JobFailure::MemoryLimit {
-                limit_bytes: limits.memory_bytes,
-            };
-        }
-        match err.downcast_ref::<Trap>() {
-            Some(Trap::StackOverflow) => JobFailure::StackOverflow {
-                limit_bytes: stack_bytes as u64,
-            },
-            Some(Trap::Interrupt) => JobFailure::Timeout {
-                limit_ms: millis(limits.timeout),
-            },
-            Some(trap) => JobFailure::Trap {
-                message: with_stderr(trap.to_string(), &self.stderr),
-            },
-            None => JobFailure::Trap {
-                message: with_stderr(format!("{err:#}"), &self.stderr),
-            },
-        }
-    }
-
-    /// Sends what the plugin printed to the host's log, at debug level.
-    fn log_output(&self) {
-        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let bytes = pipe.contents();
-            if !bytes.is_empty() {
-                tracing::debug!(
-                    plugin = %self.context.plugin,
-                    job_id = %self.context.job.id,
-                    stream,
-                    output = %String::from_utf8_lossy(&bytes),
-                    "plugin output"
-                );
-            }
-        }
-    }
-}
-
-/// Appends the end of the plugin's stderr (a Rust panic message lands there)
-/// to a trap message, so "unreachable" comes with its reason.
-fn with_stderr(message: String, stderr: &MemoryOutputPipe) -> String {
-    let bytes = stderr.contents();
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.trim();
-    if text.is_empty() {
-        return message;
-    }
-    let tail: String = {
-        let chars: Vec<char> = text.chars().collect();
-        let start = chars.len().saturating_sub(1000);
-        chars[start..].iter().collect()
-    };
-    format!("{message}; plugin stderr: {tail}")
-}

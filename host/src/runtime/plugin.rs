@@ -4,11 +4,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use wasmtime::component::Component;
+use wasmtime::component::{Component, ComponentType, Lift};
 
 use super::bindings::JobPluginPre;
 use super::{DESCRIBE_TIMEOUT, JobState, Runtime};
+use crate::grants::Wants;
 use crate::job::valid_job_type_name;
+
+/// The optional export a plugin declares its asks in (`granted-plugin`).
+const CAPABILITIES: &str = "deckhand:plugin/capabilities@0.1.0";
 
 /// What a plugin says about itself in `describe()`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +75,9 @@ pub struct Plugin {
     /// SHA-256 of the component bytes, hex: identifies exactly what ran.
     pub version_id: String,
     pub info: PluginInfo,
+    /// What it asks the operator for (`capabilities.wants`; nothing when it
+    /// does not export it).
+    pub wants: Wants,
     /// Whether the compiled code came from the compile cache.
     pub compiled: super::CacheOutcome,
     /// How long compiling (or loading from the cache) took.
@@ -148,7 +155,7 @@ impl Plugin {
             path: path.to_path_buf(),
             reason: format!("{e:#}"),
         })?;
-        let info = describe(runtime, &pre, path).await?;
+        let (info, wants) = describe(runtime, &pre, path).await?;
         validate(&info).map_err(|reason| LoadError::Invalid {
             path: path.to_path_buf(),
             reason,
@@ -157,6 +164,7 @@ impl Plugin {
             path: path.to_path_buf(),
             version_id,
             info,
+            wants,
             compiled,
             load_time,
             pre,
@@ -173,22 +181,61 @@ impl Plugin {
     }
 }
 
+/// `capabilities.wants` as the component returns it.
+#[derive(ComponentType, Lift)]
+#[component(record)]
+struct WitWants {
+    #[component(name = "outbound-hosts")]
+    outbound_hosts: Vec<String>,
+    #[component(name = "key-value")]
+    key_value: bool,
+    variables: Vec<String>,
+    #[component(name = "llm-models")]
+    llm_models: Vec<String>,
+}
+
+/// Calls `capabilities.wants` when the component exports it.
+async fn wants(
+    pre: &JobPluginPre<JobState>,
+    store: &mut wasmtime::Store<JobState>,
+    instance: &wasmtime::component::Instance,
+) -> wasmtime::Result<Wants> {
+    let component = pre.instance_pre().component();
+    let Some(interface) = component.get_export_index(None, CAPABILITIES) else {
+        return Ok(Wants::default());
+    };
+    let Some(func) = component.get_export_index(Some(&interface), "wants") else {
+        return Ok(Wants::default());
+    };
+    let func = instance.get_typed_func::<(), (WitWants,)>(&mut *store, &func)?;
+    let (w,) = func.call_async(&mut *store, ()).await?;
+    Ok(Wants {
+        outbound_hosts: w.outbound_hosts,
+        key_value: w.key_value,
+        variables: w.variables,
+        llm_models: w.llm_models,
+    })
+}
+
 async fn describe(
     runtime: &Runtime,
     pre: &JobPluginPre<JobState>,
     path: &Path,
-) -> Result<PluginInfo, LoadError> {
+) -> Result<(PluginInfo, Wants), LoadError> {
     let name_hint = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
     let mut store = runtime.describe_store(&name_hint);
     let call = async {
-        let instance = pre.instantiate_async(&mut store).await?;
-        instance
+        let instance = pre.instance_pre().instantiate_async(&mut store).await?;
+        let plugin = super::bindings::JobPlugin::new(&mut store, &instance)?;
+        let info = plugin
             .deckhand_plugin_handler()
             .call_describe(&mut store)
-            .await
+            .await?;
+        let asked = wants(pre, &mut store, &instance).await?;
+        wasmtime::Result::<_>::Ok((info, asked))
     };
     let describe_error = |reason: String| LoadError::Describe {
         path: path.to_path_buf(),
@@ -211,9 +258,10 @@ async fn describe(
                 .classify(e, &limits, runtime.config().max_stack_bytes);
             return Err(describe_error(failure.to_string()));
         }
-        Ok(Ok(info)) => info,
+        Ok(Ok(found)) => found,
     };
-    Ok(PluginInfo {
+    let (info, wants) = info;
+    let info = PluginInfo {
         name: info.name,
         version: info.version,
         job_types: info
@@ -227,7 +275,8 @@ async fn describe(
                 memory_limit_bytes: t.memory_limit_bytes,
             })
             .collect(),
-    })
+    };
+    Ok((info, wants))
 }
 
 /// Checks what a plugin declared: at least one job type, each a safe,

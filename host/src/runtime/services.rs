@@ -72,6 +72,30 @@ pub enum LlmError {
     InvalidResponse(String),
 }
 
+/// Mirrors the WIT `kv-error` variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum KvError {
+    #[error("key-value store not granted: {0}")]
+    NotGranted(String),
+    #[error("key-value quota exceeded: {0}")]
+    QuotaExceeded(String),
+    #[error("invalid key-value call: {0}")]
+    Invalid(String),
+    #[error("key-value store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One write to a plugin's key-value store, its grant's limits applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KvWrite<'a> {
+    pub plugin: &'a str,
+    pub key: &'a str,
+    pub value: &'a str,
+    /// None: no expiry.
+    pub ttl_ms: Option<u64>,
+    pub quota_bytes: u64,
+}
+
 /// What the host does when a plugin calls one of its imports.
 #[async_trait::async_trait]
 pub trait HostServices: Send + Sync + 'static {
@@ -112,6 +136,24 @@ pub trait HostServices: Send + Sync + 'static {
             "job {:?} cannot suspend: this host has no queue (that needs `deckhand serve`)",
             job.id
         ))
+    }
+
+    /// `keyvalue.get` in `plugin`'s own store.
+    async fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<String>, KvError> {
+        let _ = (plugin, key);
+        Err(no_store())
+    }
+
+    /// `keyvalue.set`, within the plugin's quota.
+    async fn kv_set(&self, write: KvWrite<'_>) -> Result<(), KvError> {
+        let _ = write;
+        Err(no_store())
+    }
+
+    /// `keyvalue.delete`; true when the key was there.
+    async fn kv_delete(&self, plugin: &str, key: &str) -> Result<bool, KvError> {
+        let _ = (plugin, key);
+        Err(no_store())
     }
 
     /// How long the job's calls have waited, so far, for limits shared
@@ -171,4 +213,8 @@ impl HostServices for Standalone {
             "no LLM configured on this host".into(),
         ))
     }
+}
+
+fn no_store() -> KvError {
+    KvError::Unavailable("this host has no queue (that needs `deckhand serve`)".into())
 }

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use crate::job::{Wait, WaitToken};
 use crate::queue::JobRecord;
+use crate::runtime::{KvError, KvWrite};
 
 /// The id of the `index`th child (from 0) a job submits without naming
 /// it: `<parent>.child.<index>`, or, when that would pass the id length
@@ -295,6 +296,38 @@ impl HostServices for QueueServices {
         recorder.record().await;
         response
     }
+
+    async fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<String>, KvError> {
+        self.queue.kv_get(plugin, key).await.map_err(kv_unavailable)
+    }
+
+    async fn kv_set(&self, write: KvWrite<'_>) -> Result<(), KvError> {
+        let entry = crate::queue::KvEntry {
+            plugin: write.plugin,
+            key: write.key,
+            value: write.value,
+            ttl_ms: write.ttl_ms,
+            quota_bytes: write.quota_bytes,
+        };
+        match self.queue.kv_set(&entry).await.map_err(kv_unavailable)? {
+            Ok(()) => Ok(()),
+            Err(would_hold) => Err(KvError::QuotaExceeded(format!(
+                "plugin {:?} would hold {would_hold} bytes, past its quota of {} ([plugins.{}.key_value] quota_bytes)",
+                write.plugin, write.quota_bytes, write.plugin
+            ))),
+        }
+    }
+
+    async fn kv_delete(&self, plugin: &str, key: &str) -> Result<bool, KvError> {
+        self.queue
+            .kv_delete(plugin, key)
+            .await
+            .map_err(kv_unavailable)
+    }
+}
+
+fn kv_unavailable(e: QueueError) -> KvError {
+    KvError::Unavailable(e.to_string())
 }
 
 /// Writes an LLM call's usage on its job: after the call ([`record`]), or,

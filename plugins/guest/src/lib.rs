@@ -26,17 +26,60 @@
 //!
 //! deckhand_guest::export!(Echo);
 //! ```
+//!
+//! A plugin that asks the operator for grants (outbound hosts, a key-value
+//! store, variables, LLM models) implements [`Wants`] and is exported with
+//! `export_asking!` instead; `http` fetches from the hosts it is granted.
 
 wit_bindgen::generate!({
-    world: "job-plugin",
+    world: "granted-plugin",
     path: "../../wit",
     pub_export_macro: true,
+    export_macro_name: "export_bindings",
     default_bindings_module: "deckhand_guest",
 });
 
+pub mod http;
+
 pub use deckhand::plugin::types::{Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback};
-pub use deckhand::plugin::{jobs, llm, log, schema};
+pub use deckhand::plugin::{jobs, keyvalue, llm, log, schema, variables};
+pub use exports::deckhand::plugin::capabilities::Asks;
 pub use exports::deckhand::plugin::handler::Guest;
+
+/// What a plugin asks the operator for; by default, nothing.
+pub trait Wants {
+    fn wants() -> Asks {
+        Asks {
+            outbound_hosts: Vec::new(),
+            key_value: false,
+            variables: Vec::new(),
+            llm_models: Vec::new(),
+        }
+    }
+}
+
+impl<T: Wants> exports::deckhand::plugin::capabilities::Guest for T {
+    fn wants() -> Asks {
+        <T as Wants>::wants()
+    }
+}
+
+/// Exports a plugin that asks for nothing beyond computing.
+#[macro_export]
+macro_rules! export {
+    ($t:ident) => {
+        impl $crate::Wants for $t {}
+        $crate::export_bindings!($t);
+    };
+}
+
+/// Exports a plugin that says what it asks for in its own [`Wants`].
+#[macro_export]
+macro_rules! export_asking {
+    ($t:ident) => {
+        $crate::export_bindings!($t);
+    };
+}
 
 /// The job's payload decoded; one that does not decode fails the job (a
 /// retry would read the same payload), naming what is wrong.

@@ -8,14 +8,17 @@
 //! - `submit.rs`: one submission, a batch, schedule ticks fired;
 //! - `waits.rs`: durable waits, and a waiting job made to wait on more;
 //! - `upkeep.rs`: the dead-letter queue, relayed outcomes, layout upkeep;
-//! - `provider.rs`: an outside provider's slots and budget; a host's pulse.
+//! - `provider.rs`: an outside provider's slots and budget; a host's pulse;
+//! - `kv.rs`: a plugin's key-value store.
 
+mod kv;
 mod lease;
 mod provider;
 mod submit;
 mod upkeep;
 mod waits;
 
+pub(super) use kv::{KvDelete, KvSet};
 pub(super) use lease::{
     CancelJob, ClaimJobs, CompleteJobs, FailJob, ReapLeases, ReleaseJob, RenewLeases,
 };

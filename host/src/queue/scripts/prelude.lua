@@ -48,6 +48,9 @@
 --                               "<input hash>-<producer hash>"
 --   P:inflight:<name>   zset    request slots held (an LLM provider's): holder
 --                               token -> when its hold ends (slot.lua)
+--   P:kv:<plugin>:...   a plugin's key-value store (kv_set.lua): v:<key> strings
+--                       (the values, with their TTLs), sizes (hash: key -> bytes),
+--                       expiry (zset: key -> when it expires), bytes (the total)
 --   P:budget:<name>     hash    a provider's requests and tokens per minute left,
 --                               refilled continuously (budget.lua)
 --   P:cooldown:<name>   string  a shared cooldown (an LLM provider's rate limit),
