@@ -198,7 +198,20 @@ async fn a_scraper_reaches_only_what_it_is_granted_and_remembers_what_it_saw() {
     // log, a job's record or /metrics.
     let (_, job) = api.get("/v1/jobs/scrape-1").await;
     assert!(!job.to_string().contains(SECRET));
-    assert!(!api.text("/metrics").await.contains(SECRET));
+    let metrics = api.text("/metrics").await;
+    assert!(!metrics.contains(SECRET));
+    for outcome in [
+        "sent",
+        "denied",
+        "address_prohibited",
+        "response_too_large",
+        "timeout",
+    ] {
+        let line = format!(
+            "deckhand_plugin_http_requests_total{{plugin=\"scraper\",outcome=\"{outcome}\"}} "
+        );
+        assert!(metrics.contains(&line), "{line} missing:\n{metrics}");
+    }
     assert!(
         !host.log().contains(SECRET),
         "the host's log holds the secret"

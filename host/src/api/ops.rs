@@ -146,7 +146,8 @@ pub(super) async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
             Ok(Ok(figures)) => figures,
             _ => QueueFigures::default(),
         };
-    let text = state.worker.metrics().render(&queue);
+    let mut text = state.worker.metrics().render(&queue);
+    text.push_str(&state.worker.registry().runtime().meter().prometheus());
     (
         [(
             header::CONTENT_TYPE,

@@ -126,6 +126,70 @@ impl Meter {
     }
 }
 
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Meter {
+    /// The counters in Prometheus' text format, for `/metrics`.
+    pub fn prometheus(&self) -> String {
+        use std::fmt::Write;
+        let usage = self.usage();
+        let mut out = String::from(
+            "# HELP deckhand_plugin_http_requests_total Outbound HTTP requests by plugin: sent, or refused and why.\n\
+             # TYPE deckhand_plugin_http_requests_total counter\n",
+        );
+        for (plugin, u) in &usage {
+            let p = label(plugin);
+            let _ = writeln!(
+                out,
+                "deckhand_plugin_http_requests_total{{plugin=\"{p}\",outcome=\"sent\"}} {}",
+                u.requests_sent
+            );
+            for (why, n) in &u.requests_refused {
+                let _ = writeln!(
+                    out,
+                    "deckhand_plugin_http_requests_total{{plugin=\"{p}\",outcome=\"{why}\"}} {n}"
+                );
+            }
+        }
+        out.push_str(
+            "# HELP deckhand_plugin_http_bytes_total Outbound HTTP body bytes by plugin and direction.\n\
+             # TYPE deckhand_plugin_http_bytes_total counter\n",
+        );
+        for (plugin, u) in &usage {
+            let p = label(plugin);
+            let _ = writeln!(
+                out,
+                "deckhand_plugin_http_bytes_total{{plugin=\"{p}\",direction=\"sent\"}} {}",
+                u.bytes_sent
+            );
+            let _ = writeln!(
+                out,
+                "deckhand_plugin_http_bytes_total{{plugin=\"{p}\",direction=\"received\"}} {}",
+                u.bytes_received
+            );
+        }
+        out.push_str(
+            "# HELP deckhand_plugin_llm_refused_total LLM calls refused by a plugin's grant.\n\
+             # TYPE deckhand_plugin_llm_refused_total counter\n",
+        );
+        for (plugin, u) in &usage {
+            let _ = writeln!(
+                out,
+                "deckhand_plugin_llm_refused_total{{plugin=\"{}\"}} {}",
+                label(plugin),
+                u.llm_refused
+            );
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +211,21 @@ mod tests {
         meter.add_tokens("a", 100);
         assert!(!meter.tokens_left("a", 100));
         assert!(meter.tokens_left("a", 0));
+    }
+
+    #[test]
+    fn counters_render_per_plugin_with_escaped_labels() {
+        let meter = Meter::default();
+        meter.count("sc\"raper", Outcome::Sent);
+        meter.count("sc\"raper", Outcome::Refused("denied"));
+        meter.add_bytes("sc\"raper", true, 42);
+        let text = meter.prometheus();
+        assert!(
+            text.contains(
+                "deckhand_plugin_http_requests_total{plugin=\"sc\\\"raper\",outcome=\"denied\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("direction=\"received\"} 42"), "{text}");
     }
 }
