@@ -430,6 +430,7 @@ async fn bulk_run(
         "hsds_alignment",
         "hsds_validation",
         "bulk",
+        "scraper",
     ]);
     // The mapper asks the LLM only small questions; an empty answer leaves
     // them unanswered, so records end in different states.

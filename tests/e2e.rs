@@ -21,6 +21,7 @@ mod fan_in;
 mod flow;
 mod fuzz;
 mod grants;
+mod grants_flow;
 mod hardening;
 mod host;
 mod hsds;

@@ -25,15 +25,15 @@ const SECRET: &str = "s3cr3t-token-4f9a1c";
 /// A loopback server counting requests by path, remembering the
 /// authorization headers it saw.
 #[derive(Clone, Default)]
-struct Site {
+pub(crate) struct Site {
     hits: Arc<Mutex<BTreeMap<String, usize>>>,
     auth: Arc<Mutex<Vec<String>>>,
-    port: u16,
+    pub(crate) port: u16,
     other: u16,
 }
 
 impl Site {
-    fn hits(&self, path: &str) -> usize {
+    pub(crate) fn hits(&self, path: &str) -> usize {
         self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
     }
 
@@ -42,7 +42,7 @@ impl Site {
     }
 }
 
-async fn serve(site: Site) -> Site {
+pub(crate) async fn serve(site: Site) -> Site {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let site = Site {
         port: listener.local_addr().unwrap().port(),
@@ -127,7 +127,7 @@ async fn scrape(api: &Api, id: &str, payload: Value) -> Value {
 }
 
 /// A job's result, which the API gives as JSON text.
-fn result_of(job: &Value) -> Value {
+pub(crate) fn result_of(job: &Value) -> Value {
     serde_json::from_str(job["result"].as_str().unwrap_or("null")).unwrap()
 }
 
@@ -177,6 +177,11 @@ async fn a_scraper_reaches_only_what_it_is_granted_and_remembers_what_it_saw() {
         vec![format!("Bearer {SECRET}"); 2],
         "the secret went to the granted host"
     );
+    assert_eq!(
+        first["http_requests"], 2,
+        "both fetches on the job's record: {first}"
+    );
+    assert!(first["http_bytes"].as_u64().unwrap() > 100, "{first}");
     for align in result["submitted"].as_array().unwrap() {
         let (status, job) = api
             .get(&format!("/v1/jobs/{}", align.as_str().unwrap()))
@@ -288,6 +293,33 @@ async fn refusals(api: &Api, host: &Host, file: &std::path::Path, site: &Site, o
             .contains("(loopback), not in [plugins.scraper.http] allowed_addresses")
     );
 
+    // Past the requests per minute: refused, the server not reached.
+    regrant(
+        host,
+        file,
+        &(granted_here(site) + "\nrequests_per_minute = 1"),
+    )
+    .await;
+    // The window holds this test's earlier requests: the first may or may
+    // not pass, the second cannot.
+    scrape(
+        api,
+        "rate-1",
+        json!({"source": "r", "api_url": here("/api")}),
+    )
+    .await;
+    let api_hits = site.hits("/api");
+    dead(
+        &scrape(
+            api,
+            "rate-2",
+            json!({"source": "r", "api_url": here("/api")}),
+        )
+        .await,
+        "past the granted requests per minute",
+    );
+    assert_eq!(site.hits("/api"), api_hits);
+
     // Granted by address: the same name goes through.
     regrant(host, file, &format!("allowed_hosts = [\"http://localhost:{}\"]\nallowed_addresses = [\"127.0.0.0/8\", \"::1\"]", site.port)).await;
     let job = scrape(
@@ -361,152 +393,4 @@ async fn asked_and_granted_are_shown_by_the_api_and_the_cli() {
         "{text}"
     );
     assert!(text.contains("variables api_token (secret)"), "{text}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_llm_model_not_granted_is_refused_before_any_call() {
-    let fake = common::fake_llm::FakeLlm::start().await;
-    fake.always(common::fake_llm::Answer::content("hello"));
-    let redis = TestRedis::start();
-    let plugins = plugin_dir(&["llm"]);
-    let config = tempfile::tempdir().unwrap();
-    let file = config.path().join("deckhand.toml");
-    // The host serves both models; the plugin is granted one.
-    let text = format!(
-        "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmodel = \"default-model\"\nallowed_models = [\"small-local\", \"big-hosted\"]\n\n[plugins.llm.llm]\nmodels = [\"small-local\"]\n",
-        fake.url()
-    );
-    std::fs::write(&file, text).unwrap();
-    let host = Host::start(
-        "llm-grants",
-        &redis.url(),
-        plugins.path(),
-        &["--config", file.to_str().unwrap()],
-    );
-    let api = Api::new(&host);
-    api.ready(&host).await;
-    let ask = |id: &str, model: Option<&str>| {
-        let mut payload = json!({"prompt": "hi"});
-        if let Some(m) = model {
-            payload["model"] = json!(m);
-        }
-        json!({"job_type": "llm", "id": id, "payload": payload, "max_retries": 0})
-    };
-    for (id, model) in [
-        ("big", Some("big-hosted")),
-        ("granted", Some("small-local")),
-        ("default", None),
-    ] {
-        let (status, body) = api.post("/v1/jobs", ask(id, model)).await;
-        assert_eq!(status, 201, "{body}");
-    }
-    let jobs = api.wait(&["big", "granted", "default"]).await;
-    assert_eq!(jobs[0]["status"], "dead", "{}", jobs[0]);
-    assert!(
-        jobs[0]["errors"]
-            .to_string()
-            .contains("model \\\"big-hosted\\\" is not granted to plugin \\\"llm\\\""),
-        "{}",
-        jobs[0]
-    );
-    assert_eq!(jobs[1]["status"], "completed", "{}", jobs[1]);
-    assert_eq!(jobs[2]["status"], "completed", "{}", jobs[2]);
-    let models: Vec<Value> = fake
-        .seen()
-        .iter()
-        .map(|s| s.body["model"].clone())
-        .collect();
-    assert_eq!(
-        models.len(),
-        2,
-        "the refused call never reached the provider: {models:?}"
-    );
-    assert!(!models.contains(&json!("big-hosted")));
-}
-
-/// The key-value store's script, every branch: a write within the quota,
-/// one past it (nothing written), an overwrite counted once, expired
-/// entries giving their bytes back, a delete of a key there and not there,
-/// and two plugins that cannot see each other's keys.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_value_stores_keep_their_quota_and_their_own_keys() {
-    use deckhand::queue::{KvEntry, Queue, QueueConfig};
-    let redis = TestRedis::start();
-    let queue = Queue::connect(&redis.url(), QueueConfig::default())
-        .await
-        .unwrap();
-    let entry = |plugin: &'static str, key: &'static str, value: &'static str, ttl_ms| KvEntry {
-        plugin,
-        key,
-        value,
-        ttl_ms,
-        quota_bytes: 20,
-    };
-    // "seen:a" + "12345" = 11 bytes.
-    assert_eq!(
-        queue
-            .kv_set(&entry("a", "seen:a", "12345", None))
-            .await
-            .unwrap(),
-        Ok(())
-    );
-    assert_eq!(
-        queue.kv_get("a", "seen:a").await.unwrap().as_deref(),
-        Some("12345")
-    );
-    // 11 + 12 = 23 > 20: refused, nothing written.
-    assert_eq!(
-        queue
-            .kv_set(&entry("a", "seen:b", "123456", None))
-            .await
-            .unwrap(),
-        Err(23)
-    );
-    assert_eq!(queue.kv_get("a", "seen:b").await.unwrap(), None);
-    // An overwrite replaces its own bytes: 6 + 14 = 20, at the quota.
-    assert_eq!(
-        queue
-            .kv_set(&entry("a", "seen:a", "12345678901234", None))
-            .await
-            .unwrap(),
-        Ok(())
-    );
-    // Another plugin: its own quota, and it cannot see a's key.
-    assert_eq!(queue.kv_get("b", "seen:a").await.unwrap(), None);
-    assert_eq!(
-        queue
-            .kv_set(&entry("b", "seen:a", "x", None))
-            .await
-            .unwrap(),
-        Ok(())
-    );
-    assert_eq!(
-        queue.kv_get("a", "seen:a").await.unwrap().as_deref(),
-        Some("12345678901234")
-    );
-    // A name that looks like another's namespace stays its own.
-    assert_eq!(queue.kv_get("a:v", "seen:a").await.unwrap(), None);
-    // Deleted: its bytes come back.
-    assert!(queue.kv_delete("a", "seen:a").await.unwrap());
-    assert!(
-        !queue.kv_delete("a", "seen:a").await.unwrap(),
-        "not there any more"
-    );
-    assert_eq!(
-        queue
-            .kv_set(&entry("a", "seen:c", "123456789012", Some(50)))
-            .await
-            .unwrap(),
-        Ok(())
-    );
-    // Expired: its bytes come back on the next write.
-    tokio::time::sleep(Duration::from_millis(120)).await;
-    assert_eq!(queue.kv_get("a", "seen:c").await.unwrap(), None);
-    assert_eq!(
-        queue
-            .kv_set(&entry("a", "seen:d", "123456789012", None))
-            .await
-            .unwrap(),
-        Ok(())
-    );
 }

@@ -205,6 +205,12 @@ await step('plugins: every loaded job type with its limits', async () => {
   assert.equal(await page.locator('table[data-test=plugins] tbody tr').count(), types);
   assert.match(await page.locator('tr[data-job-type=echo]').innerText(), /paused/);
   assert.equal(await page.locator('tr[data-job-type="bulk.report"]').count(), 1);
+  // Asked against granted: the scraper asks for a key-value store and a
+  // variable; this host grants it nothing.
+  const grants = page.locator('table[data-test=grants] tr[data-plugin=scraper]');
+  assert.match(await grants.locator('[data-test=asked]').innerText(), /key-value yes; variables api_token/);
+  assert.match(await grants.locator('[data-test=granted]').innerText(), /hosts –; methods GET, HEAD; addresses –; key-value no/);
+  assert.equal(await page.locator('table[data-test=grants] tbody tr').count(), p.plugins.length);
   await until('the load error listed', async () => {
     await go('#/plugins?again=' + Date.now());
     await page.locator('[data-test=plugin-errors]').waitFor();

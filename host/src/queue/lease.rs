@@ -322,4 +322,22 @@ impl Queue {
             .await?;
         Ok(())
     }
+
+    /// Adds an attempt's outbound HTTP (requests, body bytes both ways) to
+    /// job `id`'s record.
+    pub async fn add_outbound(
+        &self,
+        id: &str,
+        token: &str,
+        requests: u64,
+        bytes: u64,
+    ) -> Result<(), QueueError> {
+        let key = self.leased(token).key(&[key::JOB, id]);
+        let _: () = redis::pipe()
+            .hincr(&key, field::HTTP_REQUESTS, requests)
+            .hincr(&key, field::HTTP_BYTES, bytes)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
 }

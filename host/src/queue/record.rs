@@ -133,6 +133,9 @@ pub struct JobRecord {
     pub llm_calls: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Outbound HTTP requests its attempts made, and their body bytes.
+    pub http_requests: u64,
+    pub http_bytes: u64,
     /// Runs once its dependencies finish, even if some died.
     pub run_after_failure: bool,
     /// Jobs this one submitted, and how many of them have finished (and died
@@ -230,6 +233,8 @@ impl JobRecord {
             prompt_tokens: number(take(field::PROMPT_TOKENS), field::PROMPT_TOKENS)?.unwrap_or(0),
             completion_tokens: number(take(field::COMPLETION_TOKENS), field::COMPLETION_TOKENS)?
                 .unwrap_or(0),
+            http_requests: number(take(field::HTTP_REQUESTS), field::HTTP_REQUESTS)?.unwrap_or(0),
+            http_bytes: number(take(field::HTTP_BYTES), field::HTTP_BYTES)?.unwrap_or(0),
             run_after_failure: take(field::RUN_AFTER_FAILURE).is_some_and(|v| v == "1"),
             children: Children {
                 total: number(take(field::CHILDREN_TOTAL), field::CHILDREN_TOTAL)?.unwrap_or(0),

@@ -283,6 +283,11 @@ impl Runtime {
                 .await
         };
         let outcome = limits::within(limits.timeout, waits.as_ref(), call).await;
+        let (requests, bytes) = store.data().outbound.tally.read();
+        if requests > 0 {
+            let job = &store.data().context.job;
+            waits.record_outbound(job, requests, bytes).await;
+        }
         let state = store.data();
         state.log_output();
         state
@@ -334,6 +339,7 @@ impl Runtime {
             grant: context.grant.http.clone(),
             deadline,
             meter: self.meter.clone(),
+            tally: Arc::default(),
         };
         let state = JobState {
             wasi,

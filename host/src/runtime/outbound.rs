@@ -21,6 +21,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,24 @@ pub(crate) struct Outbound {
     pub(crate) grant: Option<HttpGrant>,
     pub(crate) deadline: Instant,
     pub(crate) meter: Arc<Meter>,
+    pub(crate) tally: Arc<Tally>,
+}
+
+/// What one job's requests sent and received, for its record.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    requests: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Tally {
+    /// Requests sent and body bytes both ways, so far.
+    pub(crate) fn read(&self) -> (u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// A request that passed the grant's checks of host, method and rate.
@@ -65,6 +84,7 @@ impl WasiHttpHooks for Outbound {
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         let admitted = self.admit(&request, options);
         let meter = self.meter.clone();
+        let tally = self.tally.clone();
         let plugin = self.plugin.clone();
         let span = tracing::info_span!(
             "http_fetch",
@@ -76,13 +96,21 @@ impl WasiHttpHooks for Outbound {
         Box::new(
             async move {
                 let outcome = match admitted {
-                    Ok(admitted) => fetch(request, admitted, &meter, &plugin).await,
+                    Ok(admitted) => {
+                        let counters = Counters {
+                            meter: meter.clone(),
+                            tally: tally.clone(),
+                            plugin: plugin.clone(),
+                        };
+                        fetch(request, admitted, &counters).await
+                    }
                     Err(e) => Err(e),
                 };
                 match &outcome {
                     Ok((response, _)) => {
                         tracing::Span::current().record("status", response.status().as_u16());
                         meter.count(&plugin, Outcome::Sent);
+                        tally.requests.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(e) => meter.count(&plugin, Outcome::Refused(refusal(e))),
                 }
@@ -155,12 +183,27 @@ impl Outbound {
     }
 }
 
+/// Where a body's bytes are counted: the plugin's meter and the job's tally.
+#[derive(Clone)]
+struct Counters {
+    meter: Arc<Meter>,
+    tally: Arc<Tally>,
+    plugin: String,
+}
+
+impl Counters {
+    fn add(&self, received: bool, n: u64) {
+        self.meter.add_bytes(&self.plugin, received, n);
+        self.tally.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 async fn fetch(
     mut request: http::Request<WasiBody>,
     target: Admitted,
-    meter: &Arc<Meter>,
-    plugin: &str,
+    counters: &Counters,
 ) -> SendResult {
+    let plugin = counters.plugin.as_str();
     let max_request = target.grant.max_request_bytes;
     if content_length(request.headers()).is_some_and(|n| n > max_request) {
         return Err(Error::HttpRequestBodySize(Some(max_request)));
@@ -188,8 +231,7 @@ async fn fetch(
             body,
             max_request,
             target.between_bytes,
-            meter.clone(),
-            plugin,
+            counters.clone(),
             false,
         )
         .boxed_unsync()
@@ -209,8 +251,7 @@ async fn fetch(
             body,
             max_response,
             target.between_bytes,
-            meter.clone(),
-            plugin,
+            counters.clone(),
             true,
         )
         .boxed_unsync()
@@ -299,8 +340,7 @@ struct Capped {
     max: u64,
     between: Duration,
     timer: Pin<Box<tokio::time::Sleep>>,
-    meter: Arc<Meter>,
-    plugin: String,
+    counters: Counters,
     response: bool,
 }
 
@@ -309,8 +349,7 @@ impl Capped {
         inner: WasiBody,
         max: u64,
         between: Duration,
-        meter: Arc<Meter>,
-        plugin: &str,
+        counters: Counters,
         response: bool,
     ) -> Self {
         Capped {
@@ -319,8 +358,7 @@ impl Capped {
             max,
             between,
             timer: Box::pin(tokio::time::sleep(between)),
-            meter,
-            plugin: plugin.to_string(),
+            counters,
             response,
         }
     }
@@ -347,7 +385,7 @@ impl Body for Capped {
             Poll::Ready(Some(Ok(frame))) => {
                 let n = frame.data_ref().map_or(0, |d| d.len() as u64);
                 this.seen = this.seen.saturating_add(n);
-                this.meter.add_bytes(&this.plugin, this.response, n);
+                this.counters.add(this.response, n);
                 if this.seen > this.max {
                     return Poll::Ready(Some(Err(this.too_large())));
                 }

@@ -156,6 +156,11 @@ pub trait HostServices: Send + Sync + 'static {
         Err(no_store())
     }
 
+    /// The outbound HTTP an attempt of `job` made, for its record.
+    async fn record_outbound(&self, job: &JobInput, requests: u64, bytes: u64) {
+        let _ = (job, requests, bytes);
+    }
+
     /// How long the job's calls have waited, so far, for limits shared
     /// with other jobs (an LLM provider's request slots, budget and
     /// cooldown), a wait under way included. The job's timeout does not

@@ -297,6 +297,15 @@ impl HostServices for QueueServices {
         response
     }
 
+    async fn record_outbound(&self, job: &JobInput, requests: u64, bytes: u64) {
+        let write = self
+            .queue
+            .add_outbound(&job.id, &self.token, requests, bytes);
+        if let Err(e) = write.await {
+            tracing::warn!(job_id = %job.id, "outbound HTTP not recorded on the job: {e}");
+        }
+    }
+
     async fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<String>, KvError> {
         self.queue.kv_get(plugin, key).await.map_err(kv_unavailable)
     }

@@ -17,10 +17,12 @@
 //! | `chaos.fanout`  | submits `{"children": N}` echo jobs (each `later_ms` from now, if given; then retries until attempt `fail_until`); with `"depth": D` > 0 the children are `chaos.fanout` jobs of depth D-1 | |
 //! | `chaos.llm`     | asks the host's LLM `{"prompt": P}`                   | needs LLM         |
 //! | `chaos.talk`    | logs and reports progress, then returns               |                   |
+//! | `chaos.leak`    | reads the variable `secret` and tries to leak it: logs it, prints it, returns it (or fails with it, `{"fail": true}`) | |
 //! | `chaos.wait`    | suspends on a wait (`name`, `question`, `timeout_ms`, `on_timeout`: `fail`, `complete`, `dead-letter`); resumed, returns the value it was handed | |
 
 use deckhand_guest::{
     Guest, Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback, jobs, llm, log, payload,
+    variables,
 };
 use serde_json::{Value, json};
 use std::hint::black_box;
@@ -97,6 +99,7 @@ impl Guest for Chaos {
                 job_type("chaos.fanout", "Submits child echo jobs.", None, None),
                 job_type("chaos.llm", "Asks the host's LLM.", None, None),
                 job_type("chaos.talk", "Logs and reports progress.", None, None),
+                job_type("chaos.leak", "Tries to leak a secret.", None, None),
                 job_type("chaos.lookup", "Looks jobs up by id.", None, None),
                 job_type("chaos.wait", "Suspends until resumed.", None, None),
             ],
@@ -163,6 +166,7 @@ impl Guest for Chaos {
             "chaos.llm" => ask_llm(&p),
             "chaos.lookup" => lookup(&p),
             "chaos.wait" => wait(&job, &p),
+            "chaos.leak" => leak(&p),
             "chaos.talk" => {
                 log::log(
                     log::Level::Info,
@@ -314,3 +318,20 @@ fn lookup(p: &Value) -> Result<String, JobError> {
 }
 
 deckhand_guest::export!(Chaos);
+
+/// Reads the secret it was granted and puts it everywhere a job can speak:
+/// the log (message and field), stderr, and its result or error.
+fn leak(p: &Value) -> Result<String, JobError> {
+    let secret = variables::get("secret").map_err(|e| JobError::Fail(format!("{e:?}")))?;
+    let fields = [("secret".to_string(), secret.clone())];
+    log::log(
+        log::Level::Info,
+        &format!("the secret is {secret}"),
+        &fields,
+    );
+    eprintln!("stderr holds {secret}");
+    if p["fail"].as_bool() == Some(true) {
+        return Err(JobError::Fail(format!("failing with {secret}")));
+    }
+    Ok(json!({ "secret": secret }).to_string())
+}

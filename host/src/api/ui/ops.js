@@ -82,12 +82,35 @@ export async function plugins(view) {
           h('td', { class: 'mono' }, jt.name), h('td', { class: 'num' }, `${num(jt.timeout_ms)} ms`),
           h('td', { class: 'num' }, `${num(Math.round(jt.memory_limit_bytes / 1048576))} MiB`),
           h('td', {}, jt.needs_llm ? 'yes' : 'no'), h('td', {}, limits(jt.name)))))))),
+      h('h2', {}, 'Grants'),
+      h('p', { class: 'muted' }, 'What each plugin asks for, against what deckhand.toml grants it ([plugins.NAME]); anything not granted is refused.'),
+      h('div', { class: 'scroll' }, h('table', { 'data-test': 'grants' },
+        h('thead', {}, h('tr', {}, ['Plugin', 'Asks', 'Granted'].map((x) => h('th', {}, x)))),
+        h('tbody', {}, p.plugins.map((pl) => h('tr', { 'data-plugin': pl.name },
+          h('td', { class: 'mono' }, pl.name),
+          h('td', { 'data-test': 'asked' }, asked(pl.grants.asked)),
+          h('td', { 'data-test': 'granted' }, granted(pl.grants.granted))))))),
       h('h2', {}, 'Load errors'),
       p.errors.length ? h('ul', { 'data-test': 'plugin-errors' }, p.errors.map((e) => h('li', {}, h('span', { class: 'mono' }, e.path), ': ', e.error)))
         : h('p', { class: 'muted', 'data-test': 'plugin-errors' }, 'None.'));
   } catch (e) {
     fill(view, h('h1', {}, 'Plugins'), errorBox(e));
   }
+}
+
+/** A list for a grant's cell: "a, b", or "–". */
+function items(xs) {
+  return xs && xs.length ? xs.join(', ') : '–';
+}
+
+function asked(a) {
+  return `hosts ${items(a.outbound_hosts)}; key-value ${a.key_value ? 'yes' : 'no'}; variables ${items(a.variables)}; models ${items(a.llm_models)}`;
+}
+
+function granted(g) {
+  const vars = g.variables.map((v) => `${v.name} (${v.source}${v.secret ? ', secret' : ''})`);
+  const kv = g.key_value ? `${num(g.key_value.quota_bytes)} bytes` : 'no';
+  return `hosts ${items(g.outbound_hosts)}; methods ${items(g.methods)}; addresses ${items(g.addresses)}; key-value ${kv}; variables ${items(vars)}; models ${items(g.llm_models)}`;
 }
 
 const ROW_STATES = ['', 'verified', 'needs_review', 'rejected', 'dead', 'cancelled', 'pending', 'running', 'suspended', 'waiting', 'scheduled', 'missing'];
