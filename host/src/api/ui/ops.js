@@ -88,8 +88,8 @@ export async function plugins(view) {
         h('thead', {}, h('tr', {}, ['Plugin', 'Asks', 'Granted'].map((x) => h('th', {}, x)))),
         h('tbody', {}, p.plugins.map((pl) => h('tr', { 'data-plugin': pl.name },
           h('td', { class: 'mono' }, pl.name),
-          h('td', { 'data-test': 'asked' }, asked(pl.grants.asked)),
-          h('td', { 'data-test': 'granted' }, granted(pl.grants.granted))))))),
+          h('td', { class: 'wrap', 'data-test': 'asked' }, asked(pl.grants.asked)),
+          h('td', { class: 'wrap', 'data-test': 'granted' }, granted(pl.grants.granted))))))),
       h('h2', {}, 'Load errors'),
       p.errors.length ? h('ul', { 'data-test': 'plugin-errors' }, p.errors.map((e) => h('li', {}, h('span', { class: 'mono' }, e.path), ': ', e.error)))
         : h('p', { class: 'muted', 'data-test': 'plugin-errors' }, 'None.'));
@@ -104,10 +104,12 @@ function items(xs) {
 }
 
 function asked(a) {
+  if (!a.outbound_hosts.length && !a.key_value && !a.variables.length && !a.llm_models.length) return 'nothing';
   return `hosts ${items(a.outbound_hosts)}; key-value ${a.key_value ? 'yes' : 'no'}; variables ${items(a.variables)}; models ${items(a.llm_models)}`;
 }
 
 function granted(g) {
+  if (!g.outbound_hosts.length && !g.key_value && !g.variables.length && !g.llm_models.length) return 'nothing (the host\'s default LLM model, to job types that declare needs-llm)';
   const vars = g.variables.map((v) => `${v.name} (${v.source}${v.secret ? ', secret' : ''})`);
   const kv = g.key_value ? `${num(g.key_value.quota_bytes)} bytes` : 'no';
   return `hosts ${items(g.outbound_hosts)}; methods ${items(g.methods)}; addresses ${items(g.addresses)}; key-value ${kv}; variables ${items(vars)}; models ${items(g.llm_models)}`;
