@@ -324,3 +324,72 @@ async fn a_secret_never_reaches_logs_records_traces_or_metrics() {
         assert!(!text.contains(SECRET), "the secret reached the {place}");
     }
 }
+
+/// Methods other than the granted ones are refused before anything is
+/// sent; a request body past `max_request_bytes` fails with its own error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn methods_and_request_bodies_are_held_to_the_grant() {
+    let site = serve(Site::default()).await;
+    let redis = TestRedis::start();
+    let plugins = plugin_dir(&["chaos"]);
+    let config = tempfile::tempdir().unwrap();
+    let file = config.path().join("deckhand.toml");
+    let text = format!(
+        "[plugins.chaos.http]\nallowed_hosts = [\"http://127.0.0.1:{}\"]\nallowed_addresses = [\"127.0.0.1\"]\nallowed_methods = [\"POST\"]\nmax_request_bytes = 1000\n",
+        site.port
+    );
+    std::fs::write(&file, text).unwrap();
+    let host = Host::start(
+        "methods",
+        &redis.url(),
+        plugins.path(),
+        &["--config", file.to_str().unwrap()],
+    );
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let url = format!("http://127.0.0.1:{}/submit", site.port);
+    let fetch = |id: &str, method: &str, bytes: u64| {
+        let payload = json!({"method": method, "url": url, "body_bytes": bytes});
+        json!({"job_type": "chaos.fetch", "id": id, "payload": payload, "max_retries": 0})
+    };
+    let run = |body: Value| {
+        let api = &api;
+        async move {
+            let id = body["id"].as_str().unwrap().to_string();
+            assert_eq!(api.post("/v1/jobs", body).await.0, 201);
+            api.wait(&[id.as_str()]).await.remove(0)
+        }
+    };
+    let small = run(fetch("small", "POST", 500)).await;
+    assert_eq!(small["status"], "completed", "{small}");
+    assert_eq!(
+        result_of(&small)["status"],
+        404,
+        "the site answered: {small}"
+    );
+    let big = run(fetch("big", "POST", 5000)).await;
+    assert_eq!(big["status"], "dead", "{big}");
+    assert!(
+        big["errors"]
+            .to_string()
+            .contains("request larger than granted"),
+        "{big}"
+    );
+    let before = site.hits("/submit");
+    let get = run(fetch("get", "GET", 0)).await;
+    assert!(
+        get["errors"]
+            .to_string()
+            .contains("host or method not granted"),
+        "{get}"
+    );
+    assert_eq!(
+        site.hits("/submit"),
+        before,
+        "a refused method sends nothing"
+    );
+    assert!(
+        host.log()
+            .contains("method GET is not in [plugins.chaos.http] allowed_methods")
+    );
+}

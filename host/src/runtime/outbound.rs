@@ -239,7 +239,8 @@ async fn fetch(
     let conn = tokio::spawn(conn);
     let response = tokio::time::timeout(target.timeout, sender.send_request(request))
         .await
-        .map_err(|_| Error::HttpResponseTimeout)??;
+        .map_err(|_| Error::HttpResponseTimeout)?
+        .map_err(|e| request_body_error(&e).unwrap_or(Error::from(e)))?;
     let max_response = target.grant.max_response_bytes;
     if content_length(response.headers()).is_some_and(|n| n > max_response) {
         conn.abort();
@@ -263,6 +264,19 @@ async fn fetch(
         }
     };
     Ok((response, Box::new(io)))
+}
+
+/// The request body's own error when that is what stopped the exchange
+/// (hyper reports it as a failed write, the cap's error as its cause).
+fn request_body_error(e: &hyper::Error) -> Option<Error> {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if let Some(Error::HttpRequestBodySize(limit)) = cause.downcast_ref::<Error>() {
+            return Some(Error::HttpRequestBodySize(*limit));
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// The address to connect to: the name resolved once and every answer

@@ -17,6 +17,7 @@
 //! | `chaos.fanout`  | submits `{"children": N}` echo jobs (each `later_ms` from now, if given; then retries until attempt `fail_until`); with `"depth": D` > 0 the children are `chaos.fanout` jobs of depth D-1 | |
 //! | `chaos.llm`     | asks the host's LLM `{"prompt": P}`                   | needs LLM         |
 //! | `chaos.talk`    | logs and reports progress, then returns               |                   |
+//! | `chaos.fetch`   | one outbound request `{"method", "url", "body_bytes"}`; the status, or the host's refusal as the error | |
 //! | `chaos.leak`    | reads the variable `secret` and tries to leak it: logs it, prints it, returns it (or fails with it, `{"fail": true}`) | |
 //! | `chaos.wait`    | suspends on a wait (`name`, `question`, `timeout_ms`, `on_timeout`: `fail`, `complete`, `dead-letter`); resumed, returns the value it was handed | |
 
@@ -100,6 +101,7 @@ impl Guest for Chaos {
                 job_type("chaos.llm", "Asks the host's LLM.", None, None),
                 job_type("chaos.talk", "Logs and reports progress.", None, None),
                 job_type("chaos.leak", "Tries to leak a secret.", None, None),
+                job_type("chaos.fetch", "Makes one outbound request.", None, None),
                 job_type("chaos.lookup", "Looks jobs up by id.", None, None),
                 job_type("chaos.wait", "Suspends until resumed.", None, None),
             ],
@@ -167,6 +169,7 @@ impl Guest for Chaos {
             "chaos.lookup" => lookup(&p),
             "chaos.wait" => wait(&job, &p),
             "chaos.leak" => leak(&p),
+            "chaos.fetch" => fetch(&p),
             "chaos.talk" => {
                 log::log(
                     log::Level::Info,
@@ -334,4 +337,15 @@ fn leak(p: &Value) -> Result<String, JobError> {
         return Err(JobError::Fail(format!("failing with {secret}")));
     }
     Ok(json!({ "secret": secret }).to_string())
+}
+
+/// One outbound request as the payload says; the host's refusal fails the job.
+fn fetch(p: &Value) -> Result<String, JobError> {
+    let method = p["method"].as_str().unwrap_or("GET");
+    let url = p["url"].as_str().unwrap_or("");
+    let size = p["body_bytes"].as_u64().unwrap_or(0).min(64 << 20) as usize;
+    match deckhand_guest::http::request(method, url, &[], &vec![b'x'; size]) {
+        Ok(r) => Ok(json!({ "status": r.status, "bytes": r.body.len() }).to_string()),
+        Err(e) => Err(JobError::Fail(e.to_string())),
+    }
 }

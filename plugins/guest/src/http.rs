@@ -46,6 +46,8 @@ pub enum HttpError {
     AddressProhibited(String),
     /// The answer is larger than the grant's `max_response_bytes`.
     TooLarge(String),
+    /// The request body is larger than the grant's `max_request_bytes`.
+    RequestTooLarge(String),
     /// The server did not answer within the grant's timeout.
     Timeout(String),
     /// Past the grant's requests per minute.
@@ -64,6 +66,7 @@ impl std::fmt::Display for HttpError {
             }
             HttpError::AddressProhibited(u) => write!(f, "{u}: address not granted"),
             HttpError::TooLarge(u) => write!(f, "{u}: response larger than granted"),
+            HttpError::RequestTooLarge(u) => write!(f, "{u}: request larger than granted"),
             HttpError::Timeout(u) => write!(f, "{u}: no answer in time"),
             HttpError::RateLimited(u) => write!(f, "{u}: past the granted requests per minute"),
             HttpError::TooManyRedirects(u) => write!(f, "{u}: more than {MAX_REDIRECTS} redirects"),
@@ -78,6 +81,7 @@ fn from_code(url: &str, code: ErrorCode) -> HttpError {
         ErrorCode::HttpRequestDenied => HttpError::NotGranted(url),
         ErrorCode::DestinationIpProhibited => HttpError::AddressProhibited(url),
         ErrorCode::HttpResponseBodySize(_) => HttpError::TooLarge(url),
+        ErrorCode::HttpRequestBodySize(_) => HttpError::RequestTooLarge(url),
         ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout
         | ErrorCode::HttpResponseTimeout => HttpError::Timeout(url),
@@ -153,6 +157,30 @@ fn split(url: &str) -> Result<(Scheme, &str, &str), HttpError> {
 }
 
 fn send(url: &str, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
+    request("GET", url, headers, &[])
+}
+
+fn method(name: &str) -> Method {
+    match name {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        "PATCH" => Method::Patch,
+        "OPTIONS" => Method::Options,
+        other => Method::Other(other.to_string()),
+    }
+}
+
+/// One request, redirects not followed: `method` (upper case) to `url`
+/// with `headers` and `body`.
+pub fn request(
+    method_name: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Response, HttpError> {
     let (scheme, authority, path) = split(url)?;
     let failed = |what: &str| HttpError::Failed(format!("{url}: {what}"));
     let entries: Vec<(String, Vec<u8>)> = headers
@@ -161,16 +189,18 @@ fn send(url: &str, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
         .collect();
     let fields = Fields::from_list(&entries).map_err(|e| failed(&format!("header: {e:?}")))?;
     let request = OutgoingRequest::new(fields);
-    let set = request.set_method(&Method::Get).is_ok()
+    let set = request.set_method(&method(method_name)).is_ok()
         && request.set_scheme(Some(&scheme)).is_ok()
         && request.set_authority(Some(authority)).is_ok()
         && request.set_path_with_query(Some(path)).is_ok();
     if !set {
         return Err(failed("not a valid request"));
     }
-    let body = request.body().map_err(|()| failed("request body"))?;
+    let outgoing = request.body().map_err(|()| failed("request body"))?;
     let pending = outgoing_handler::handle(request, None).map_err(|c| from_code(url, c))?;
-    OutgoingBody::finish(body, None).map_err(|c| from_code(url, c))?;
+    write_body(&outgoing, body);
+    // A body the host refused shows in the response's error code.
+    let _ = OutgoingBody::finish(outgoing, None);
     pending.subscribe().block();
     let response = match pending.get() {
         Some(Ok(Ok(response))) => response,
@@ -204,4 +234,18 @@ fn send(url: &str, headers: &[(&str, &str)]) -> Result<Response, HttpError> {
         headers,
         body,
     })
+}
+
+/// Writes `body` 4 KiB at a time; stops at the first write the host refuses
+/// (the response then says why).
+fn write_body(outgoing: &OutgoingBody, body: &[u8]) {
+    if body.is_empty() {
+        return;
+    }
+    let Ok(stream) = outgoing.write() else { return };
+    for chunk in body.chunks(4096) {
+        if stream.blocking_write_and_flush(chunk).is_err() {
+            break;
+        }
+    }
 }
