@@ -393,3 +393,74 @@ async fn methods_and_request_bodies_are_held_to_the_grant() {
             .contains("method GET is not in [plugins.chaos.http] allowed_methods")
     );
 }
+
+/// Two plugins' key-value stores through the host: the same key names two
+/// values, one plugin's quota refuses a write (nothing written), and a
+/// plugin with no grant is told which grant it lacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_value_stores_are_apart_and_held_to_their_quota_through_the_host() {
+    let redis = TestRedis::start();
+    let plugins = plugin_dir(&["chaos"]);
+    let config = tempfile::tempdir().unwrap();
+    let file = config.path().join("deckhand.toml");
+    std::fs::write(&file, "[plugins.chaos.key_value]\nquota_bytes = 40\n").unwrap();
+    let host = Host::start(
+        "kv",
+        &redis.url(),
+        plugins.path(),
+        &["--config", file.to_str().unwrap()],
+    );
+    let api = Api::new(&host);
+    api.ready(&host).await;
+    let run = |id: &'static str, payload: Value| {
+        let api = &api;
+        async move {
+            let body =
+                json!({"job_type": "chaos.kv", "id": id, "payload": payload, "max_retries": 0});
+            assert_eq!(api.post("/v1/jobs", body).await.0, 201);
+            api.wait(&[id]).await.remove(0)
+        }
+    };
+    let set = run("set", json!({"set": "cursor", "value": "page-7"})).await;
+    assert_eq!(set["status"], "completed", "{set}");
+    // Another plugin's store holds its own value under the same key.
+    let queue =
+        deckhand::queue::Queue::connect(&redis.url(), deckhand::queue::QueueConfig::default())
+            .await
+            .unwrap();
+    assert_eq!(queue.kv_get("scraper", "cursor").await.unwrap(), None);
+    let other = deckhand::queue::KvEntry {
+        plugin: "scraper",
+        key: "cursor",
+        value: "theirs",
+        ttl_ms: None,
+        quota_bytes: 100,
+    };
+    assert_eq!(queue.kv_set(&other).await.unwrap(), Ok(()));
+    let got = run("get", json!({"get": "cursor"})).await;
+    assert_eq!(result_of(&got), json!({"value": "page-7"}), "{got}");
+    let big = run("big", json!({"set": "seen", "value": "x".repeat(60)})).await;
+    assert_eq!(big["status"], "dead", "{big}");
+    assert!(big["errors"].to_string().contains("QuotaExceeded"), "{big}");
+    let missing = run("missing", json!({"get": "seen"})).await;
+    assert_eq!(
+        result_of(&missing),
+        json!({"value": null}),
+        "nothing written: {missing}"
+    );
+    // Without a grant: the error names it.
+    std::fs::write(&file, "").unwrap();
+    for _ in 0..100 {
+        if host.log().contains("plugin grants changed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let denied = run("denied", json!({"get": "cursor"})).await;
+    assert!(
+        denied["errors"]
+            .to_string()
+            .contains("grant one with [plugins.chaos.key_value]"),
+        "{denied}"
+    );
+}

@@ -18,12 +18,13 @@
 //! | `chaos.llm`     | asks the host's LLM `{"prompt": P}`                   | needs LLM         |
 //! | `chaos.talk`    | logs and reports progress, then returns               |                   |
 //! | `chaos.fetch`   | one outbound request `{"method", "url", "body_bytes"}`; the status, or the host's refusal as the error | |
+//! | `chaos.kv`      | `{"set": K, "value": V}` or `{"get": K}` in its key-value store; the value, or the store's refusal as the error | |
 //! | `chaos.leak`    | reads the variable `secret` and tries to leak it: logs it, prints it, returns it (or fails with it, `{"fail": true}`) | |
 //! | `chaos.wait`    | suspends on a wait (`name`, `question`, `timeout_ms`, `on_timeout`: `fail`, `complete`, `dead-letter`); resumed, returns the value it was handed | |
 
 use deckhand_guest::{
-    Guest, Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback, jobs, llm, log, payload,
-    variables,
+    Guest, Job, JobError, JobTypeInfo, PluginInfo, RetryFeedback, jobs, keyvalue, llm, log,
+    payload, variables,
 };
 use serde_json::{Value, json};
 use std::hint::black_box;
@@ -102,6 +103,7 @@ impl Guest for Chaos {
                 job_type("chaos.talk", "Logs and reports progress.", None, None),
                 job_type("chaos.leak", "Tries to leak a secret.", None, None),
                 job_type("chaos.fetch", "Makes one outbound request.", None, None),
+                job_type("chaos.kv", "Sets or gets a key.", None, None),
                 job_type("chaos.lookup", "Looks jobs up by id.", None, None),
                 job_type("chaos.wait", "Suspends until resumed.", None, None),
             ],
@@ -170,6 +172,7 @@ impl Guest for Chaos {
             "chaos.wait" => wait(&job, &p),
             "chaos.leak" => leak(&p),
             "chaos.fetch" => fetch(&p),
+            "chaos.kv" => kv(&p),
             "chaos.talk" => {
                 log::log(
                     log::Level::Info,
@@ -348,4 +351,17 @@ fn fetch(p: &Value) -> Result<String, JobError> {
         Ok(r) => Ok(json!({ "status": r.status, "bytes": r.body.len() }).to_string()),
         Err(e) => Err(JobError::Fail(e.to_string())),
     }
+}
+
+/// One key-value call as the payload says; a refusal fails the job.
+fn kv(p: &Value) -> Result<String, JobError> {
+    let refused = |e: keyvalue::KvError| JobError::Fail(format!("{e:?}"));
+    if let Some(key) = p["set"].as_str() {
+        let value = p["value"].as_str().unwrap_or("");
+        keyvalue::set(key, value, None).map_err(refused)?;
+        return Ok(json!({ "set": key }).to_string());
+    }
+    let key = p["get"].as_str().unwrap_or("");
+    let value = keyvalue::get(key).map_err(refused)?;
+    Ok(json!({ "value": value }).to_string())
 }
