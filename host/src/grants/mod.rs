@@ -1,8 +1,9 @@
 //! What the operator grants each plugin beyond computing, from
 //! `[plugins.NAME]` in `deckhand.toml`: outbound HTTP, a key-value store,
 //! variables and secrets, LLM models and tokens. Deny by default: a plugin
-//! with no section gets none of them (and the host's default LLM model only,
-//! when it declares `needs-llm`), and a plugin asking for something not
+//! with no section gets none of them (the LLM stays as the host's `[llm]`
+//! gives it to job types that declare `needs-llm`; an LLM grant narrows a
+//! plugin to its models and tokens), and a plugin asking for something not
 //! granted still loads; the ungranted call fails naming the missing grant.
 //!
 //! No IO but reading a variable's source. The runtime enforces the grants
@@ -33,8 +34,8 @@ pub struct PluginGrant {
     pub key_value: Option<KvGrant>,
     /// Named values (`[plugins.NAME.variables]`).
     pub variables: BTreeMap<String, Variable>,
-    /// LLM models and tokens (`[plugins.NAME.llm]`); absent: the host's
-    /// default model, with the host's limits only.
+    /// LLM models and tokens (`[plugins.NAME.llm]`); absent: what the
+    /// host's `[llm]` allows (its default and `allowed_models`).
     pub llm: Option<LlmGrant>,
 }
 
@@ -64,8 +65,9 @@ pub const MAX_KV_QUOTA_BYTES: u64 = 1 << 30;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LlmGrant {
-    /// Models the plugin may name (the host's default model is always
-    /// allowed to a job type that declares `needs-llm`).
+    /// Models the plugin may name (its requests that name none get the
+    /// host's default model); each must also be in the host's
+    /// `allowed_models`.
     pub models: Vec<String>,
     /// Prompt plus completion tokens one job may spend (0: no cap).
     pub tokens_per_job: u64,

@@ -255,10 +255,14 @@ impl llm::Host for JobState {
 impl JobState {
     /// Whether the plugin's LLM grant lets this call through: a model it
     /// names must be granted (none: the host's default), and its tokens per
-    /// job and per minute must not be spent.
+    /// job and per minute must not be spent. A plugin with no LLM grant
+    /// gets what the host's `[llm]` allows every job type that declares
+    /// `needs-llm` (its `allowed_models`), as before grants.
     fn llm_granted(&mut self, model: Option<&str>) -> Result<(), llm::LlmError> {
         let plugin = self.context.plugin.clone();
-        let grant = self.context.grant.llm.clone().unwrap_or_default();
+        let Some(grant) = self.context.grant.llm.clone() else {
+            return Ok(());
+        };
         let refused = |state: &Self, why: String| {
             state.meter.count_llm_refused(&plugin);
             tracing::warn!(%plugin, job_id = %state.context.job.id, "LLM call refused: {why}");

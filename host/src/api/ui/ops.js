@@ -109,7 +109,7 @@ function asked(a) {
 }
 
 function granted(g) {
-  if (!g.outbound_hosts.length && !g.key_value && !g.variables.length && !g.llm_models.length) return 'nothing (the host\'s default LLM model, to job types that declare needs-llm)';
+  if (!g.outbound_hosts.length && !g.key_value && !g.variables.length && !g.llm_models.length) return 'nothing (the LLM as the host\'s [llm] allows it, to job types that declare needs-llm)';
   const vars = g.variables.map((v) => `${v.name} (${v.source}${v.secret ? ', secret' : ''})`);
   const kv = g.key_value ? `${num(g.key_value.quota_bytes)} bytes` : 'no';
   return `hosts ${items(g.outbound_hosts)}; methods ${items(g.methods)}; addresses ${items(g.addresses)}; key-value ${kv}; variables ${items(vars)}; models ${items(g.llm_models)}`;
