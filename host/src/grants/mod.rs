@@ -117,31 +117,37 @@ pub fn check(grants: &Grants) -> Result<(), String> {
 /// its plugin's grant when it starts and keeps it to the end.
 #[derive(Debug, Default)]
 pub struct GrantBook {
-    current: RwLock<Arc<Grants>>,
+    current: RwLock<Arc<Book>>,
+}
+
+/// The grants as read, and each shared, so a job takes its own in one
+/// pointer copy.
+#[derive(Debug, Default)]
+struct Book {
+    grants: Grants,
+    shared: BTreeMap<String, Arc<PluginGrant>>,
 }
 
 impl GrantBook {
     pub fn new(grants: Grants) -> Self {
-        GrantBook {
-            current: RwLock::new(Arc::new(grants)),
+        let book = GrantBook::default();
+        book.replace(grants);
+        book
+    }
+
+    fn book(&self) -> Arc<Book> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
     /// The grant of `plugin` now (the empty grant when it has none).
     pub fn of(&self, plugin: &str) -> Arc<PluginGrant> {
         static NONE: std::sync::OnceLock<Arc<PluginGrant>> = std::sync::OnceLock::new();
-        let grants = self.all();
-        match grants.get(plugin) {
-            Some(g) => Arc::new(g.clone()),
+        match self.book().shared.get(plugin) {
+            Some(g) => g.clone(),
             None => NONE.get_or_init(Default::default).clone(),
-        }
-    }
-
-    /// Every grant now.
-    pub fn all(&self) -> Arc<Grants> {
-        match self.current.read() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -151,10 +157,14 @@ impl GrantBook {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if **current == grants {
+        if current.grants == grants {
             return false;
         }
-        *current = Arc::new(grants);
+        let shared = grants
+            .iter()
+            .map(|(name, g)| (name.clone(), Arc::new(g.clone())))
+            .collect();
+        *current = Arc::new(Book { grants, shared });
         true
     }
 }

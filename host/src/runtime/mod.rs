@@ -336,7 +336,7 @@ impl Runtime {
         let deadline = Instant::now() + limits.timeout;
         let outbound = outbound::Outbound {
             plugin: context.plugin.clone(),
-            grant: context.grant.http.clone(),
+            grant: context.grant.clone(),
             deadline,
             meter: self.meter.clone(),
             tally: Arc::default(),

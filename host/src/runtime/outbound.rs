@@ -32,12 +32,13 @@ use tracing::Instrument;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::meter::{Meter, Outcome};
-use crate::grants::{AddressClass, HttpGrant, classify_address};
+use crate::grants::{AddressClass, HttpGrant, PluginGrant, classify_address};
 
 /// What one job's requests are checked against.
 pub(crate) struct Outbound {
     pub(crate) plugin: String,
-    pub(crate) grant: Option<HttpGrant>,
+    /// The plugin's grant as the job started (its `http` is what counts).
+    pub(crate) grant: Arc<PluginGrant>,
     pub(crate) deadline: Instant,
     pub(crate) meter: Arc<Meter>,
     pub(crate) tally: Arc<Tally>,
@@ -143,7 +144,7 @@ impl Outbound {
         options: Option<RequestOptions>,
     ) -> Result<Admitted, Error> {
         let plugin = &self.plugin;
-        let Some(grant) = &self.grant else {
+        let Some(grant) = &self.grant.http else {
             tracing::warn!(%plugin, "outbound HTTP refused: not granted ([plugins.{plugin}.http])");
             return Err(Error::HttpRequestDenied);
         };
