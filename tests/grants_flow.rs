@@ -110,7 +110,7 @@ async fn an_llm_model_not_granted_is_refused_before_any_call() {
         "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmodel = \"default-model\"\nallowed_models = [\"small-local\", \"big-hosted\"]\n\n[plugins.llm.llm]\nmodels = [\"small-local\"]\n",
         fake.url()
     );
-    std::fs::write(&file, text).unwrap();
+    std::fs::write(&file, &text).unwrap();
     let host = Host::start(
         "llm-grants",
         &redis.url(),
@@ -156,6 +156,41 @@ async fn an_llm_model_not_granted_is_refused_before_any_call() {
         "the refused call never reached the provider: {models:?}"
     );
     assert!(!models.contains(&json!("big-hosted")));
+
+    // Tokens per minute: the two calls spent 36 this minute; a grant of 30
+    // holds the next call back (retried later; here it has no retries).
+    let before = host.log().matches("plugin grants changed").count();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let spend = text.replace(
+        "[plugins.llm.llm]\n",
+        "[plugins.llm.llm]\ntokens_per_minute = 30\n",
+    );
+    std::fs::write(&file, spend).unwrap();
+    for _ in 0..200 {
+        if host.log().matches("plugin grants changed").count() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        host.log().matches("plugin grants changed").count() > before,
+        "{}",
+        host.log()
+    );
+    // A new prompt: the content store would answer a repeated one.
+    let mut fresh = ask("spent", None);
+    fresh["payload"]["prompt"] = json!("something new");
+    let (status, body) = api.post("/v1/jobs", fresh).await;
+    assert_eq!(status, 201, "{body}");
+    let spent = api.wait(&["spent"]).await.remove(0);
+    assert_eq!(spent["status"], "dead", "{spent}");
+    let says = "spent its 30 tokens this minute";
+    assert!(spent["errors"].to_string().contains(says), "{spent}");
+    assert_eq!(
+        fake.calls(),
+        2,
+        "the held-back call never reached the provider"
+    );
 }
 
 /// The key-value store's script, every branch: a write within the quota,
