@@ -280,10 +280,8 @@ async fn key_value_stores_keep_their_quota_and_their_own_keys() {
     );
 }
 
-/// A plugin that tries to leak the secret it was granted (log message and
-/// field, stderr, result, error): the value appears in none of the host's
-/// log (at debug, where a plugin's output goes), the job records, the
-/// traces sent out or `/metrics`.
+/// A plugin that tries to leak its secret (log, stderr, result, error): it
+/// reaches none of the host's log (at debug), records, traces, `/metrics`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_never_reaches_logs_records_traces_or_metrics() {
     const SECRET: &str = "pa55-w0rd-9c1e77";
