@@ -252,8 +252,22 @@ async fn progress_and_usage_reach_the_partition_of_the_lease() {
     for id in &roots[1..] {
         let held = claim(&q, id).await;
         q.set_progress(id, &held.token, 0.5, "half").await.unwrap();
-        q.add_usage(id, &held.token, 2, 30, 7).await.unwrap();
-        q.add_usage(id, &held.token, 1, 10, 3).await.unwrap();
+        let usage = |calls, prompt_tokens, completion_tokens| deckhand::queue::LlmUsage {
+            calls,
+            prompt_tokens,
+            completion_tokens,
+            ..Default::default()
+        };
+        assert!(
+            q.add_usage(id, &held.token, &usage(2, 30, 7))
+                .await
+                .unwrap()
+        );
+        assert!(
+            q.add_usage(id, &held.token, &usage(1, 10, 3))
+                .await
+                .unwrap()
+        );
         let record = q.get(id).await.unwrap().expect("the job exists");
         assert_eq!(record.progress, Some(0.5));
         assert_eq!(record.progress_message.as_deref(), Some("half"));

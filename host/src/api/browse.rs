@@ -13,8 +13,14 @@ const MAX_PAGE: usize = 500;
 /// Bulk records read per pipelined round trip.
 const BULK_CHUNK: usize = 500;
 
+/// `GET /v1/overview`: the queue at a glance, with the LLM bill (`bill`:
+/// micro-units ever and today by scope, re-asks by job type and model).
 pub(super) async fn overview(State(state): State<Arc<ApiState>>) -> ApiResult {
-    ok(StatusCode::OK, state.worker.queue().overview().await?)
+    let queue = state.worker.queue();
+    let (overview, bill) = tokio::try_join!(queue.overview(), queue.bill())?;
+    let mut body = serde_json::to_value(overview).unwrap_or_default();
+    body["bill"] = serde_json::to_value(bill).unwrap_or_default();
+    ok(StatusCode::OK, body)
 }
 
 #[derive(Deserialize)]
@@ -200,10 +206,12 @@ pub(super) async fn bulk(
         }
     }
     let next = (at < records).then_some(at);
+    let spend = state.worker.queue().ledger(Some(&id)).await?;
     ok(
         StatusCode::OK,
         json!({
             "bulk": id,
+            "llm_spend_micros": spend,
             "records": records,
             "columns": run.as_ref().map_or(Vec::new(), |r| r.names()),
             "offset": q.offset,

@@ -148,6 +148,11 @@ pub(super) async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
         };
     let mut text = state.worker.metrics().render(&queue);
     text.push_str(&state.worker.registry().runtime().meter().prometheus());
+    let q = state.worker.queue();
+    let bill = async { tokio::try_join!(q.ledger(None), q.ask_counts()) };
+    if let Ok(Ok((ledger, asks))) = tokio::time::timeout(Duration::from_secs(2), bill).await {
+        crate::metrics::render_bill(&mut text, &ledger, &asks);
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -9,6 +9,7 @@ mod jobs;
 mod local;
 mod schedules;
 mod serve;
+mod stats;
 
 use std::path::PathBuf;
 
@@ -264,7 +265,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Dlq { command } => jobs::dlq(command).await,
         Command::Content { command } => jobs::content(command).await,
         Command::Schedule { command } => schedules::schedule(command).await,
-        Command::Stats { queue } => jobs::stats(&queue).await,
+        Command::Stats { queue } => stats::stats(&queue).await,
         Command::Bulk(args) => bulk::bulk(args).await,
         Command::Hosts { json, queue } => jobs::hosts(&queue, json).await,
         Command::Cap {

@@ -116,6 +116,10 @@ pub const MAX_PRIORITY: i32 = 1_000_000;
 /// Longest fairness group name.
 pub const MAX_GROUP_LEN: usize = 128;
 
+/// The metadata key naming the bulk run a job belongs to: what LLM spend is
+/// summed by per run (`deckhand bulk` and the `bulk` plugin set it).
+pub const RUN_METADATA: &str = "run";
+
 /// Fairness groups: 1–128 printable ASCII characters, no spaces.
 pub fn valid_group(group: &str) -> Result<(), String> {
     printable(group, MAX_GROUP_LEN)

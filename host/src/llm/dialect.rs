@@ -206,10 +206,16 @@ impl Dialect {
         let Some(content) = content else {
             return Err(ReplyError::NoContent(truncate(&body.to_string(), 300)));
         };
+        let cached = body
+            .pointer("/usage/prompt_tokens_details/cached_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            .min(u64::from(usage.0)) as u32;
         Ok(Reply {
             content: content.to_string(),
             model: model.map(str::to_string),
             prompt_tokens: usage.0,
+            cached_tokens: cached,
             completion_tokens: usage.1,
         })
     }
@@ -221,6 +227,8 @@ pub struct Reply {
     pub content: String,
     pub model: Option<String>,
     pub prompt_tokens: u32,
+    /// Of `prompt_tokens`, those served from the provider's prompt cache.
+    pub cached_tokens: u32,
     pub completion_tokens: u32,
 }
 

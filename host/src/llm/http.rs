@@ -219,16 +219,19 @@ impl LlmClient {
             ))
         })?;
         let parsed = self.dialect().parse(&json);
-        let spent = match &parsed {
-            Ok(reply) => (reply.prompt_tokens, reply.completion_tokens),
-            Err(ReplyError::Truncated { usage }) => *usage,
-            Err(_) => (0, 0),
+        let (spent, cached) = match &parsed {
+            Ok(reply) => (
+                (reply.prompt_tokens, reply.completion_tokens),
+                reply.cached_tokens,
+            ),
+            Err(ReplyError::Truncated { usage }) => (*usage, 0),
+            Err(_) => ((0, 0), 0),
         };
         let used = u64::from(spent.0) + u64::from(spent.1);
         // What the provider did not say it used stays spent.
         self.settle_budget(tokens, if used > 0 { used } else { tokens })
             .await;
-        usage.add_tokens(spent.0, spent.1);
+        usage.add_tokens(spent.0, cached, spent.1);
         self.count(stat::LLM_PROMPT_TOKENS, i64::from(spent.0))
             .await;
         self.count(stat::LLM_COMPLETION_TOKENS, i64::from(spent.1))

@@ -6,15 +6,24 @@
 //! never returned as a result; with a `response-schema`, the content it gets
 //! parses as JSON and validates against the schema, or it gets a typed error.
 
+mod asks;
 mod budget;
 mod dialect;
+mod fallback;
 mod http;
+pub mod price;
+pub mod route;
 mod shared;
 mod waited;
 
+pub use asks::Ask;
 pub use dialect::{Call, Dialect, Provider, Reply, ReplyError};
+pub use fallback::FallbackConfig;
+pub use route::{BudgetRule, Caller, OnSpent, Period};
 pub use waited::Waited;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -24,7 +33,7 @@ use crate::queue::Queue;
 use crate::queue::keys::stat;
 use crate::runtime::{LlmError, LlmMessage, LlmRequest, LlmResponse};
 use dialect::truncate;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// The LLM provider a host uses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +70,15 @@ pub struct LlmConfig {
     /// Models a job may name besides `model` (a request naming any other is
     /// refused before it reaches the provider); empty: only `model`.
     pub allowed_models: Vec<String>,
+    /// The currency the prices and budgets are in (a label).
+    pub currency: String,
+    /// Prices per model, per million tokens (`[llm.prices."<model>"]`); a
+    /// model without one costs nothing (a local server).
+    pub prices: BTreeMap<String, price::Price>,
+    /// Budgets in money (`[[llm.budgets]]`).
+    pub budgets: Vec<BudgetRule>,
+    /// Where calls go when a budget with `then = "fallback"` is spent.
+    pub fallback: Option<FallbackConfig>,
 }
 
 impl Default for LlmConfig {
@@ -80,6 +98,10 @@ impl Default for LlmConfig {
             requests_per_minute: None,
             tokens_per_minute: None,
             allowed_models: Vec::new(),
+            currency: "USD".into(),
+            prices: BTreeMap::new(),
+            budgets: Vec::new(),
+            fallback: None,
         }
     }
 }
@@ -92,6 +114,17 @@ pub struct LlmClient {
     api_key: Option<String>,
     /// Shares rate-limit cooldowns and counters with every host of the queue.
     queue: Option<Queue>,
+    /// The prices and budgets, shared with the fallback.
+    bill: Arc<Bill>,
+    /// Where a spent budget sends calls.
+    fallback: Option<Arc<LlmClient>>,
+}
+
+/// What the calls of a client and its fallback are priced and held by.
+#[derive(Debug, Default)]
+struct Bill {
+    prices: BTreeMap<String, price::Price>,
+    budgets: Vec<BudgetRule>,
 }
 
 /// Cannot build the client (bad configuration).
@@ -103,6 +136,12 @@ pub enum LlmConfigError {
     BaseUrl(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    #[error(transparent)]
+    Price(#[from] price::PriceError),
+    #[error(transparent)]
+    Budget(#[from] route::BudgetError),
+    #[error("llm.fallback: {0}")]
+    Fallback(Box<LlmConfigError>),
 }
 
 /// What one generation spent: HTTP calls made and tokens billed, failed
@@ -112,13 +151,22 @@ pub enum LlmConfigError {
 pub struct Usage {
     pub calls: AtomicU32,
     pub prompt_tokens: AtomicU32,
+    /// Of the prompt tokens, those the provider served from its cache.
+    pub cached_tokens: AtomicU32,
     pub completion_tokens: AtomicU32,
+    /// What the asks cost, in micro-units of the price table.
+    pub cost_micros: AtomicU64,
+    /// Each ask, in order.
+    pub asks: std::sync::Mutex<Vec<Ask>>,
+    /// The model the last call went to, and why when a budget moved it.
+    pub route: std::sync::Mutex<Option<String>>,
     pub waited: std::sync::Arc<Waited>,
 }
 
 impl Usage {
-    fn add_tokens(&self, prompt: u32, completion: u32) {
+    fn add_tokens(&self, prompt: u32, cached: u32, completion: u32) {
         self.prompt_tokens.fetch_add(prompt, Ordering::Relaxed);
+        self.cached_tokens.fetch_add(cached, Ordering::Relaxed);
         self.completion_tokens
             .fetch_add(completion, Ordering::Relaxed);
     }
@@ -156,6 +204,34 @@ pub(crate) fn provider_wait(secs: f64) -> Option<Duration> {
 
 impl LlmClient {
     pub fn new(config: LlmConfig, queue: Option<Queue>) -> Result<LlmClient, LlmConfigError> {
+        for (model, price) in &config.prices {
+            price.check(model)?;
+        }
+        for (i, budget) in config.budgets.iter().enumerate() {
+            budget.check(i, config.fallback.is_some())?;
+        }
+        let bill = Arc::new(Bill {
+            prices: config.prices.clone(),
+            budgets: config.budgets.clone(),
+        });
+        let fallback = match &config.fallback {
+            Some(f) => Some(Arc::new(
+                LlmClient::plain(f.config(&config), queue.clone(), bill.clone())
+                    .map_err(|e| LlmConfigError::Fallback(Box::new(e)))?,
+            )),
+            None => None,
+        };
+        let mut client = LlmClient::plain(config, queue, bill)?;
+        client.fallback = fallback;
+        Ok(client)
+    }
+
+    /// A client without a fallback, priced and held by `bill`.
+    fn plain(
+        config: LlmConfig,
+        queue: Option<Queue>,
+        bill: Arc<Bill>,
+    ) -> Result<LlmClient, LlmConfigError> {
         if !(config.timeout_secs > 0.0 && config.timeout_secs.is_finite()) {
             return Err(LlmConfigError::Timeout(config.timeout_secs));
         }
@@ -175,6 +251,8 @@ impl LlmClient {
             config,
             api_key,
             queue,
+            bill,
+            fallback: None,
         })
     }
 
@@ -196,73 +274,14 @@ impl LlmClient {
 
     /// Like [`LlmClient::generate`], adding what it spent to `usage`, failed
     /// asks included (an answer cut off or outside the schema costs tokens
-    /// too), whatever the outcome.
+    /// too), whatever the outcome. Budgets by job type or group do not
+    /// apply (no caller): [`LlmClient::generate_for`] names one.
     pub async fn generate_metered(
         &self,
         request: &LlmRequest,
         usage: &Usage,
     ) -> Result<LlmResponse, LlmError> {
-        let schema = request
-            .response_schema
-            .as_deref()
-            .map(compile_schema)
-            .transpose()?;
-        let model = self.model_for(request)?;
-        let mut messages = request.messages.clone();
-        let (mut prompt_tokens, mut completion_tokens) = (0u32, 0u32);
-        let attempts = if schema.is_some() {
-            self.config.max_schema_attempts.max(1)
-        } else {
-            1
-        };
-        let mut last_problem = String::new();
-        for attempt in 1..=attempts {
-            let call = Call {
-                model,
-                messages: &messages,
-                temperature: request.temperature.or(self.config.temperature),
-                // The configuration's value is the default and the ceiling.
-                max_tokens: match (request.max_tokens, self.config.max_tokens) {
-                    (Some(asked), Some(cap)) => Some(asked.min(cap)),
-                    (asked, cap) => asked.or(cap),
-                },
-                schema: schema.as_ref().map(|(v, _)| v),
-            };
-            let reply = self.call(&call, usage).await?;
-            prompt_tokens = prompt_tokens.saturating_add(reply.prompt_tokens);
-            completion_tokens = completion_tokens.saturating_add(reply.completion_tokens);
-            let Some((_, validator)) = &schema else {
-                return Ok(self.response(reply, prompt_tokens, completion_tokens));
-            };
-            let text = strip_fences(&reply.content);
-            let problem = match schema_problem(validator, text) {
-                None => {
-                    let reply = Reply {
-                        content: text.to_string(),
-                        ..reply
-                    };
-                    return Ok(self.response(reply, prompt_tokens, completion_tokens));
-                }
-                Some(problem) => problem,
-            };
-            self.count(stat::LLM_INVALID_OUTPUTS, 1).await;
-            tracing::debug!(attempt, "structured output rejected: {problem}");
-            messages.push(LlmMessage {
-                role: "assistant".into(),
-                content: reply.content.clone(),
-            });
-            messages.push(LlmMessage {
-                role: "user".into(),
-                content: format!(
-                    "{problem}\nReply again with only the corrected JSON, nothing else."
-                ),
-            });
-            last_problem = problem;
-        }
-        Err(LlmError::InvalidResponse(format!(
-            "no valid structured output after {attempts} attempts; last problem: {}",
-            truncate(&last_problem, 1000)
-        )))
+        self.generate_for(request, usage, &Caller::default()).await
     }
 
     /// The model that serves `request`: the configured one, or one it

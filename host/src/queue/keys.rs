@@ -61,13 +61,33 @@ pub mod key {
     pub const ENDED: &str = "ended";
     /// A plugin's key-value store (see [`super::kv`]).
     pub const KV: &str = "kv";
+    /// LLM spend in micro-units (see [`super::spend`]).
+    pub const SPEND: &str = "spend";
+    /// Structured-output asks by job type and model (`spend.rs`).
+    pub const ASKS: &str = "asks";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, SUSPENDED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN,
         IDENTITY, LAYOUT, PARTITIONS, HOSTS, PULSE, CONTENT, STATS, FINISHED, WAKE, CANCELLED,
         COOLDOWN, PAUSED, RUNNING, CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES,
-        TICKS, DONE, DIED, MINUTES, RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED, KV,
+        TICKS, DONE, DIED, MINUTES, RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED, KV, SPEND,
+        ASKS,
     ];
+}
+
+/// LLM spend, hashes of micro-units: `P:spend` ever, `P:spend:day:<UTC
+/// date>` (kept 8 days), `P:spend:run:<run>` (kept 30 days); fields
+/// `total` and `<scope>:<name>` (scopes `provider`, `model`, `type`,
+/// `group`; `run:<run>` in `P:spend` only).
+pub mod spend {
+    pub const DAY: &str = "day";
+    pub const RUN: &str = "run";
+    pub const TOTAL: &str = "total";
+    /// `P:asks` fields: `calls|<type>|<model>` structured calls,
+    /// `reasked|<type>|<model>` of them needing a re-ask, `reasks|...` re-asks.
+    pub const CALLS: &str = "calls";
+    pub const REASKED: &str = "reasked";
+    pub const REASKS: &str = "reasks";
 }
 
 /// A plugin's key-value store, `P:kv:<plugin hex>:<part>`: `v:<key>` values
@@ -143,6 +163,13 @@ pub mod field {
     pub const FORCE: &str = "force";
     pub const LLM_CALLS: &str = "llm_calls";
     pub const PROMPT_TOKENS: &str = "prompt_tokens";
+    /// What the job's LLM calls cost, in micro-units of the price table.
+    pub const LLM_COST: &str = "llm_cost";
+    /// The model the last call went to, and why when not the first choice.
+    pub const LLM_ROUTE: &str = "llm_route";
+    /// The last 50 asks (JSON array), and how many there were in all.
+    pub const LLM_ASKS: &str = "llm_asks";
+    pub const LLM_ASKS_TOTAL: &str = "llm_asks_total";
     pub const COMPLETION_TOKENS: &str = "completion_tokens";
     /// Outbound HTTP a job's attempts made: requests, and body bytes both ways.
     pub const HTTP_REQUESTS: &str = "http_requests";
@@ -208,6 +235,10 @@ pub mod field {
         FORCE,
         LLM_CALLS,
         PROMPT_TOKENS,
+        LLM_COST,
+        LLM_ROUTE,
+        LLM_ASKS,
+        LLM_ASKS_TOTAL,
         COMPLETION_TOKENS,
         HTTP_REQUESTS,
         HTTP_BYTES,

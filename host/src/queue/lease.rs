@@ -303,24 +303,18 @@ impl Queue {
         Ok(())
     }
 
-    /// Adds LLM calls and their token usage to a running job's record, in
-    /// the partition its lease `token` names (no lookup).
+    /// Adds what an attempt's LLM calls spent to a running job's record, in
+    /// the partition its lease `token` names (no lookup); false when the
+    /// job is gone (nothing written then).
     pub async fn add_usage(
         &self,
         id: &str,
         token: &str,
-        calls: u32,
-        prompt_tokens: u32,
-        completion_tokens: u32,
-    ) -> Result<(), QueueError> {
-        let key = self.leased(token).key(&[key::JOB, id]);
-        let _: () = redis::pipe()
-            .hincr(&key, field::LLM_CALLS, calls)
-            .hincr(&key, field::PROMPT_TOKENS, prompt_tokens)
-            .hincr(&key, field::COMPLETION_TOKENS, completion_tokens)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        Ok(())
+        usage: &LlmUsage,
+    ) -> Result<bool, QueueError> {
+        self.leased(token)
+            .run(&calls::AddLlmUsage { id, usage })
+            .await
     }
 
     /// Adds an attempt's outbound HTTP (requests, body bytes both ways) to

@@ -65,6 +65,7 @@ mod schedules;
 mod scripts;
 mod sessions;
 mod shared_content;
+mod spend;
 mod submit;
 mod waits;
 
@@ -86,6 +87,7 @@ pub use relay::GRACE as REMOTE_DEPENDENCY_GRACE;
 pub use replication::{MAX_REPLICA_ACK_TIMEOUT_MS, MAX_REPLICA_ACKS};
 pub use retry::RetryStrategy;
 pub use schedules::{FIRE_BATCH, Fired, StoredSchedule};
+pub use spend::{AskFigures, BillFigures, Ledger, LlmUsage, Spend, SpendField, SpendScope};
 pub use submit::{BatchError, check_request};
 pub use waits::Resumed;
 

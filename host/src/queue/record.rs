@@ -133,6 +133,15 @@ pub struct JobRecord {
     pub llm_calls: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// What its LLM calls cost, in micro-units of the price table's currency.
+    pub llm_cost: u64,
+    /// The model its last LLM call went to, and why when a budget sent it
+    /// to the fallback.
+    pub llm_route: Option<String>,
+    /// Its last 50 LLM asks (the first answer and each re-ask, with tokens,
+    /// cost and the problem that made it ask again), and how many in all.
+    pub llm_asks: Vec<serde_json::Value>,
+    pub llm_asks_total: u64,
     /// Outbound HTTP requests its attempts made, and their body bytes.
     pub http_requests: u64,
     pub http_bytes: u64,
@@ -169,6 +178,12 @@ pub struct Children {
     pub failed: u64,
 }
 
+/// A field holding JSON, read; what does not parse reads as empty.
+fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: Option<String>) -> T {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
 impl JobRecord {
     /// Decodes a job hash (HGETALL) and its error list. Never panics on
     /// malformed data: a field that does not parse is an error naming it.
@@ -195,12 +210,8 @@ impl JobRecord {
             .unwrap_or(0);
         let attempts = number(take(field::ATTEMPTS), field::ATTEMPTS)?.unwrap_or(0) as u32;
         let max_retries = number(take(field::MAX_RETRIES), field::MAX_RETRIES)?.unwrap_or(0) as u32;
-        let depends_on = take(field::DEPENDS_ON)
-            .and_then(|d| serde_json::from_str(&d).ok())
-            .unwrap_or_default();
-        let metadata = take(field::METADATA)
-            .and_then(|m| serde_json::from_str(&m).ok())
-            .unwrap_or_default();
+        let depends_on = json_or_default(take(field::DEPENDS_ON));
+        let metadata = json_or_default(take(field::METADATA));
         let wait = wait_state(status, &mut take)?;
         let record = JobRecord {
             status,
@@ -232,6 +243,11 @@ impl JobRecord {
             llm_calls: number(take(field::LLM_CALLS), field::LLM_CALLS)?.unwrap_or(0),
             prompt_tokens: number(take(field::PROMPT_TOKENS), field::PROMPT_TOKENS)?.unwrap_or(0),
             completion_tokens: number(take(field::COMPLETION_TOKENS), field::COMPLETION_TOKENS)?
+                .unwrap_or(0),
+            llm_cost: number(take(field::LLM_COST), field::LLM_COST)?.unwrap_or(0),
+            llm_route: take(field::LLM_ROUTE),
+            llm_asks: json_or_default(take(field::LLM_ASKS)),
+            llm_asks_total: number(take(field::LLM_ASKS_TOTAL), field::LLM_ASKS_TOTAL)?
                 .unwrap_or(0),
             http_requests: number(take(field::HTTP_REQUESTS), field::HTTP_REQUESTS)?.unwrap_or(0),
             http_bytes: number(take(field::HTTP_BYTES), field::HTTP_BYTES)?.unwrap_or(0),

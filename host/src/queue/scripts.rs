@@ -82,6 +82,7 @@ library![
     expire_waits,
     kv_set,
     kv_delete,
+    llm_usage,
 ];
 
 /// A function of the library, by its name in Redis.

@@ -291,7 +291,12 @@ impl HostServices for QueueServices {
             token: self.token.clone(),
             usage: Some(usage.clone()),
         };
-        let response = llm.generate_metered(&request, &usage).await;
+        let caller = crate::llm::Caller {
+            job_type: job.job_type.clone(),
+            group: self.group.clone(),
+            run: run_of(job),
+        };
+        let response = llm.generate_for(&request, &usage, &caller).await;
         // Before the job goes on, so its outcome finds the usage written.
         recorder.record().await;
         response
@@ -377,11 +382,34 @@ impl Drop for UsageRecorder {
 
 /// Adds `usage` to the job's record, if it made any call.
 async fn write_usage(queue: &Queue, id: &str, token: &str, usage: &crate::llm::Usage) {
-    let (calls, prompt, completion) = usage.figures();
+    let (calls, prompt_tokens, completion_tokens) = usage.figures();
     if calls == 0 {
         return;
     }
-    if let Err(e) = queue.add_usage(id, token, calls, prompt, completion).await {
-        tracing::warn!(job_id = %id, "cannot record token usage: {e}");
+    let asks = lock(&usage.asks)
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok())
+        .collect();
+    let written = crate::queue::LlmUsage {
+        calls,
+        prompt_tokens,
+        completion_tokens,
+        cost_micros: usage.cost_micros.load(std::sync::atomic::Ordering::Relaxed),
+        route: lock(&usage.route).clone(),
+        asks,
+    };
+    match queue.add_usage(id, token, &written).await {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!(job_id = %id, "token usage not recorded: the job is gone"),
+        Err(e) => tracing::warn!(job_id = %id, "cannot record token usage: {e}"),
     }
+}
+
+/// The bulk run a job belongs to: its `run` metadata.
+pub(super) fn run_of(job: &JobInput) -> Option<String> {
+    job.metadata
+        .iter()
+        .find(|(k, _)| k == crate::job::RUN_METADATA)
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty())
 }

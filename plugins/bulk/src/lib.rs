@@ -250,6 +250,8 @@ fn submit_records(
                 vec![],
             );
             a.max_retries = settings.max_retries;
+            // What the alignments' LLM calls cost is summed by run.
+            a.metadata = vec![("run".into(), bulk.to_string())];
             a
         })
         .collect();

@@ -1,7 +1,7 @@
 // Jobs: search by id, or list by status, type and group (GET /v1/jobs);
 // one job's page (GET /v1/jobs/{id}) with its children as a tree
 // (GET /v1/jobs/{id}/children), cancel and replay.
-import { api, h, fill, num, when, badge, jobLink, pretty, errorBox, confirmAction, go, intParam } from './lib.js';
+import { api, h, fill, num, when, badge, jobLink, pretty, errorBox, confirmAction, go, intParam, money } from './lib.js';
 
 const STATUSES = ['pending', 'running', 'scheduled', 'suspended', 'dead', 'completed', 'cancelled'];
 const PAGE = 50;
@@ -92,6 +92,7 @@ export async function job(view, parts) {
     ['Host', j.worker || '–'], ['Created', when(j.created_at)], ['Started', when(j.started_at)], ['Finished', when(j.finished_at)],
     ['Progress', j.progress === null ? '–' : [h('progress', { max: 1, value: j.progress }), ` ${Math.round(j.progress * 100)}% ${j.progress_message || ''}`]],
     ['LLM usage', `${num(j.llm_calls)} calls, ${num(j.prompt_tokens)} prompt + ${num(j.completion_tokens)} completion tokens` + (j.cache_hit ? ' (result from the content store)' : '')],
+    ['LLM cost', money(j.llm_cost) + (j.llm_route ? ` (${j.llm_route})` : '')],
     ['Children', `${num(j.children.total)} submitted, ${num(j.children.finished)} finished, ${num(j.children.failed)} failed`],
   ];
   fill(view,
@@ -101,7 +102,20 @@ export async function job(view, parts) {
     h('h2', {}, 'Payload'), h('pre', { 'data-test': 'payload' }, pretty(j.payload)),
     h('h2', {}, 'Result'), h('pre', { 'data-test': 'result' }, pretty(j.result)),
     h('h2', {}, 'Attempts and errors'), errorTable(j.errors),
+    j.llm_asks.length ? [h('h2', {}, `LLM asks (${num(j.llm_asks_total)})`), askTable(j.llm_asks)] : null,
     j.children.total ? [h('h2', {}, 'Children'), childTree(id)] : null);
+}
+
+// Each ask of the job's LLM calls: the first answer and every re-ask, with
+// what made the host ask again.
+function askTable(asks) {
+  return h('div', { class: 'scroll' }, h('table', { 'data-test': 'llm-asks' },
+    h('thead', {}, h('tr', {}, ['Ask', 'Model', 'Lane', 'Tokens in / out', 'Cost', 'HTTP tries', 'Problem'].map((t) => h('th', {}, t)))),
+    h('tbody', {}, asks.map((a) => h('tr', {},
+      h('td', { class: 'num' }, a.ask), h('td', { class: 'mono' }, a.model), h('td', {}, a.lane),
+      h('td', { class: 'num' }, `${num(a.prompt_tokens)} / ${num(a.completion_tokens)}`),
+      h('td', { class: 'num' }, money(a.cost_micros)), h('td', { class: 'num' }, a.http_attempts),
+      h('td', { class: 'wrap' }, a.problem || '–'))))));
 }
 
 function errorTable(errors) {

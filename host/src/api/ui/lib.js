@@ -69,6 +69,8 @@ export function fill(el, ...children) {
 }
 
 export const num = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US'));
+// Micro-units of the price table's currency, as money (6 decimals at most).
+export const money = (micros) => (Number(micros || 0) / 1e6).toLocaleString('en-US', { maximumFractionDigits: 6 });
 export const when = (ms) => (ms ? new Date(Number(ms)).toISOString().replace('T', ' ').slice(0, 19) + 'Z' : '–');
 export const badge = (s) => h('span', { class: 'badge s-' + s, 'data-status': s }, s);
 export const jobLink = (id) => h('a', { href: '#/job/' + encodeURIComponent(id), class: 'mono' }, id);

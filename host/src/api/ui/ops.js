@@ -1,7 +1,7 @@
 // Dead letters (GET /v1/dlq; POST /v1/dlq/replay and /v1/dlq/purge),
 // plugins (GET /v1/plugins, GET /v1/job-types), bulk runs
 // (GET /v1/bulk/{id}, GET /v1/bulk/{id}/results.jsonl).
-import { api, h, fill, num, when, badge, jobLink, errorBox, go, intParam } from './lib.js';
+import { api, h, fill, num, when, badge, jobLink, errorBox, go, intParam, money } from './lib.js';
 import { act, pager } from './jobs.js';
 
 const PAGE = 50;
@@ -152,6 +152,7 @@ export async function bulk(view, parts, params) {
       ROW_STATES.map((s) => h('option', { value: s, selected: s === state }, s || 'any state')));
     fill(body,
       h('p', { 'data-test': 'records' }, `${num(page.records)} records in run `, jobLink(id), '. ',
+        h('span', { 'data-test': 'run-spend' }, `LLM spend: ${money(page.llm_spend_micros?.total)}. `),
         h('a', { href: `/v1/bulk/${encodeURIComponent(id)}/results.jsonl`, download: `${id}.jsonl`, 'data-test': 'download' }, 'Download the results (JSONL)')),
       h('div', { class: 'filters' }, h('label', {}, 'Show', filter)),
       page.rows.length ? h('div', { class: 'scroll' }, h('table', { 'data-test': 'bulk-rows' },

@@ -1,7 +1,7 @@
 // Overview: the queue at a glance (GET /v1/overview), polled every 2 s.
 // The layout is built once and only its figures change, so nothing moves
 // while data arrives.
-import { api, h, fill, num, ago, errorBox, confirmAction } from './lib.js';
+import { api, h, fill, num, ago, errorBox, confirmAction, money } from './lib.js';
 
 const POLL_MS = 2000;
 
@@ -16,6 +16,8 @@ const FIGURES = [
   ['llm_calls', 'LLM calls'],
   ['llm_tokens', 'LLM tokens'],
   ['llm_errors', 'LLM errors'],
+  ['llm_spend_today', 'LLM spend, today (UTC)'],
+  ['llm_spend', 'LLM spend, ever'],
   ['cache_hits', 'Content-store hits'],
 ];
 
@@ -67,6 +69,8 @@ export async function overview(view) {
         llm_errors: stats.llm_errors || 0, cache_hits: stats.cache_hits || 0,
       };
       for (const [k, v] of Object.entries(values)) figures[k].textContent = num(v);
+      figures.llm_spend_today.textContent = money(o.bill?.today?.total);
+      figures.llm_spend.textContent = money(o.bill?.ever?.total);
       caption.textContent = `Blue: completed; red: dead. Tallest minute: ${num(drawChart(chart, o.throughput))} jobs.`;
       rows = updateTypes(types, rows, o.job_types, tick);
       fill(hosts, Object.entries(o.hosts).map(([id, beat]) => h('tr', { 'data-host': id },

@@ -20,6 +20,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use deckhand::job::{NewJob, Payload};
+use deckhand::llm::price::money;
 use deckhand::queue::{JobStatus, Outcome, Queue, QueueError, Topic};
 
 use super::jobs::MAX_WAIT_SECS;
@@ -96,6 +97,7 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         args: &args,
         payloads: &payloads,
         ids: &ids,
+        metadata: [(deckhand::job::RUN_METADATA.to_string(), run_name(&ids))].into(),
         followed: ids.clone(),
         attached: std::collections::HashMap::new(),
         done: vec![false; ids.len()],
@@ -134,7 +136,35 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         c.unfinished,
         args.out.display()
     );
+    print_spend(&run.queue, &run_name(&ids)).await;
     Ok(exit_status(stop, c, args.timeout))
+}
+
+/// The run's name, as its jobs carry it in their `run` metadata: the ids'
+/// common part (`bulk-<hash>`).
+fn run_name(ids: &[String]) -> String {
+    ids.first()
+        .and_then(|id| id.rsplit_once('-'))
+        .map_or_else(String::new, |(run, _)| run.to_string())
+}
+
+/// What the run's LLM calls cost, by model, when they cost anything.
+async fn print_spend(queue: &Queue, run: &str) {
+    let Ok(ledger) = queue.ledger(Some(run)).await else {
+        return;
+    };
+    let Some(&total) = ledger.get("total").filter(|t| **t > 0) else {
+        return;
+    };
+    let models: Vec<String> = ledger
+        .iter()
+        .filter_map(|(f, n)| Some(format!("{} {}", f.strip_prefix("model:")?, money(*n))))
+        .collect();
+    println!(
+        "LLM spend of run {run}: {} ({})",
+        money(total),
+        models.join(", ")
+    );
 }
 
 /// The exit status of a run, and why it is not 0 on stderr.
@@ -183,6 +213,8 @@ struct Run<'a> {
     args: &'a BulkArgs,
     payloads: &'a [Payload],
     ids: &'a [String],
+    /// Every job's metadata: the run it belongs to.
+    metadata: std::collections::BTreeMap<String, String>,
     /// The job each record is followed through: its own, or the job it was
     /// attached to (the same content already queued or running).
     followed: Vec<String>,
@@ -221,6 +253,7 @@ impl Run<'_> {
                         max_retries: self.args.max_retries,
                         force: self.args.force,
                         group: self.args.group.clone(),
+                        metadata: self.metadata.clone(),
                         ..NewJob::new(self.args.job_type.clone(), self.payloads[i].clone())
                     })
                     .collect();

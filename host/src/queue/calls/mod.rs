@@ -9,10 +9,12 @@
 //! - `waits.rs`: durable waits, and a waiting job made to wait on more;
 //! - `upkeep.rs`: the dead-letter queue, relayed outcomes, layout upkeep;
 //! - `provider.rs`: an outside provider's slots and budget; a host's pulse;
-//! - `kv.rs`: a plugin's key-value store.
+//! - `kv.rs`: a plugin's key-value store;
+//! - `llm.rs`: an attempt's LLM spending on its job.
 
 mod kv;
 mod lease;
+mod llm;
 mod provider;
 mod submit;
 mod upkeep;
@@ -22,6 +24,7 @@ pub(super) use kv::{KvDelete, KvSet};
 pub(super) use lease::{
     CancelJob, ClaimJobs, CompleteJobs, FailJob, ReapLeases, ReleaseJob, RenewLeases,
 };
+pub(super) use llm::AddLlmUsage;
 pub(super) use provider::{BudgetUse, HoldSlot, Pulse, SpendBudget, TakeSlot};
 pub(super) use submit::{BatchReply, FireTicks, SubmitBatch, SubmitJob, Tick, TickReply};
 pub(super) use upkeep::{

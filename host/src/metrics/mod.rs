@@ -6,6 +6,10 @@
 //! counters the Lua scripts keep: retries, dead letters, cache hits, lease
 //! expiries, LLM calls and tokens).
 
+mod bill;
+
+pub use bill::render_bill;
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
