@@ -27,6 +27,7 @@ mod host;
 mod hsds;
 mod hsds_answers;
 mod llm;
+mod llm_batch;
 mod llm_bill;
 mod llm_limits;
 mod notifier;

@@ -47,7 +47,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("metrics", &["queue"]),
-    ("llm", &["runtime", "queue", "redact", "schema"]),
+    ("llm", &["runtime", "queue", "redact", "schema", "job"]),
     ("content", &["queue", "job"]),
     ("registry", &["runtime"]),
     ("runtime", &["grants", "job", "schema"]),

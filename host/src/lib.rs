@@ -11,7 +11,7 @@
 //! | `config` | `deckhand.toml` + `DECKHAND_*`: bounds, then each subsystem's settings | worker, runtime, grants, llm, queue, schedule, job, redact, telemetry |
 //! | [`worker`] | a host's loops: claim, run, complete, leases, presence, cron, durable waits ending | registry, runtime, llm, content, metrics, queue, schedule, telemetry, job |
 //! | [`metrics`] | counters and the Prometheus text | queue |
-//! | [`llm`] | the LLM client: dialects, retries, shared limits (slots, budgets, cooldowns), structured output | runtime (its port's types), queue (shared limits), redact, schema |
+//! | [`llm`] | the LLM client: dialects, retries, shared limits (slots, budgets, cooldowns), structured output; the bill (prices, asks, money budgets, fallback) and the batch lane | runtime (its port's types), queue (shared limits, the spend ledger, the lane's state), redact, schema, job (wait bounds) |
 //! | [`content`] | the content store's durable copy and export/import | queue, job |
 //! | [`registry`] | the plugin directory, with hot reload | runtime |
 //! | [`runtime`] | compiles plugins and runs each job in a fresh, limited instance; the `HostServices` port; outbound HTTP checked against the grants | grants, job, schema |

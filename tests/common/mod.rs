@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod cluster;
+pub mod fake_batch;
 pub mod fake_llm;
 pub mod host;
 pub mod redis;

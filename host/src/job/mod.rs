@@ -120,6 +120,10 @@ pub const MAX_GROUP_LEN: usize = 128;
 /// summed by per run (`deckhand bulk` and the `bulk` plugin set it).
 pub const RUN_METADATA: &str = "run";
 
+/// The metadata that makes a job's LLM calls deferrable to the provider's
+/// batch API: `llm = "batch"` (`deckhand bulk --llm-batch` sets it).
+pub const LLM_LANE_METADATA: (&str, &str) = ("llm", "batch");
+
 /// Fairness groups: 1–128 printable ASCII characters, no spaces.
 pub fn valid_group(group: &str) -> Result<(), String> {
     printable(group, MAX_GROUP_LEN)

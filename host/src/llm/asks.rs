@@ -119,6 +119,15 @@ impl LlmClient {
             max_tokens,
         };
         let first_ask = lock(&usage.asks).len();
+        if let (Some(deferral), None) = (&caller.defer, &why)
+            && let Some(answered) = client.defer(caller, deferral, &asking, usage).await
+        {
+            // Charged when its batch ends; the live hold goes back.
+            client
+                .add_spend(caller, &asking, usage, usize::MAX, held)
+                .await;
+            return answered;
+        }
         let result = client.ask_until_valid(&asking, usage).await;
         client
             .add_spend(caller, &asking, usage, first_ask, held)

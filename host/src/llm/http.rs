@@ -303,7 +303,7 @@ impl LlmClient {
     /// `text` (a provider's body) with the API key replaced, and in a body
     /// of error size (64 KiB at most) any run of eight or more of its
     /// characters too: providers echo the key, whole or in part.
-    fn redacted(&self, text: String) -> String {
+    pub(super) fn redacted(&self, text: String) -> String {
         let Some(key) = self.api_key.as_deref() else {
             return text;
         };

@@ -7,16 +7,20 @@
 //! parses as JSON and validates against the schema, or it gets a typed error.
 
 mod asks;
+pub mod batch;
+mod batch_api;
 mod budget;
 mod dialect;
 mod fallback;
 mod http;
+mod lane;
 pub mod price;
 pub mod route;
 mod shared;
 mod waited;
 
 pub use asks::Ask;
+pub use batch::{BatchConfig, Deferral};
 pub use dialect::{Call, Dialect, Provider, Reply, ReplyError};
 pub use fallback::FallbackConfig;
 pub use route::{BudgetRule, Caller, OnSpent, Period};
@@ -79,6 +83,8 @@ pub struct LlmConfig {
     pub budgets: Vec<BudgetRule>,
     /// Where calls go when a budget with `then = "fallback"` is spent.
     pub fallback: Option<FallbackConfig>,
+    /// The batch lane for deferrable calls (`[llm.batch]`).
+    pub batch: BatchConfig,
 }
 
 impl Default for LlmConfig {
@@ -102,6 +108,7 @@ impl Default for LlmConfig {
             prices: BTreeMap::new(),
             budgets: Vec::new(),
             fallback: None,
+            batch: BatchConfig::default(),
         }
     }
 }
@@ -140,6 +147,8 @@ pub enum LlmConfigError {
     Price(#[from] price::PriceError),
     #[error(transparent)]
     Budget(#[from] route::BudgetError),
+    #[error(transparent)]
+    Batch(#[from] batch::BatchConfigError),
     #[error("llm.fallback: {0}")]
     Fallback(Box<LlmConfigError>),
 }
@@ -160,6 +169,8 @@ pub struct Usage {
     pub asks: std::sync::Mutex<Vec<Ask>>,
     /// The model the last call went to, and why when a budget moved it.
     pub route: std::sync::Mutex<Option<String>>,
+    /// Set when the call went to the batch lane: its job must wait.
+    pub deferred: std::sync::atomic::AtomicBool,
     pub waited: std::sync::Arc<Waited>,
 }
 
@@ -207,6 +218,7 @@ impl LlmClient {
         for (model, price) in &config.prices {
             price.check(model)?;
         }
+        config.batch.check()?;
         for (i, budget) in config.budgets.iter().enumerate() {
             budget.check(i, config.fallback.is_some())?;
         }

@@ -121,10 +121,14 @@ impl BudgetRule {
 /// Who a call is made for: what its budgets and spend are counted by.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Caller {
+    /// The job making the call.
+    pub job_id: String,
     pub job_type: String,
     pub group: Option<String>,
     /// The bulk run the job belongs to (its `run` metadata).
     pub run: Option<String>,
+    /// Set when the call may go to the batch lane.
+    pub defer: Option<super::Deferral>,
 }
 
 /// What a call holds on the budgets that cover it until its real cost is

@@ -65,13 +65,82 @@ pub mod key {
     pub const SPEND: &str = "spend";
     /// Structured-output asks by job type and model (`spend.rs`).
     pub const ASKS: &str = "asks";
+    /// The LLM batch lane (see [`super::llmb`]).
+    pub const LLMB: &str = "llmb";
 
     pub const ALL: &[&str] = &[
         JOB, ERRORS, READY, SCHEDULED, SUSPENDED, LEASES, WAITING, DEAD, TYPES, SEQ, TOKEN,
         IDENTITY, LAYOUT, PARTITIONS, HOSTS, PULSE, CONTENT, STATS, FINISHED, WAKE, CANCELLED,
         COOLDOWN, PAUSED, RUNNING, CAPS, INFLIGHT, GROUPS, FAIR, RATES, RATE, BUDGET, SCHEDULES,
         TICKS, DONE, DIED, MINUTES, RECENT, CHILDREN, REMOTE, SATISFIED, SYNCED, ENDED, KV, SPEND,
-        ASKS,
+        ASKS, LLMB,
+    ];
+}
+
+/// The LLM batch lane, `P:llmb:<part>`: `item:<id>` a deferred call (hash),
+/// `waiters:<id>` the wait tokens of the jobs waiting on it (token -> the
+/// job's feedback before), `pending:<model>` items not yet in a batch
+/// (zset by time), `models` the models with pending items, `batches` the
+/// batches in flight, `batch:<local id>` one batch, `waking` items whose
+/// waiters are not all resumed yet, `lock` the host running the lane.
+pub mod llmb {
+    pub const ITEM: &str = "item";
+    pub const WAITERS: &str = "waiters";
+    pub const PENDING: &str = "pending";
+    pub const MODELS: &str = "models";
+    pub const BATCHES: &str = "batches";
+    pub const BATCH: &str = "batch";
+    pub const WAKING: &str = "waking";
+    pub const LOCK: &str = "lock";
+    /// Item fields.
+    pub const STATE: &str = "state";
+    pub const MODEL: &str = "model";
+    pub const BODY: &str = "body";
+    pub const SCHEMA: &str = "schema";
+    pub const RUN: &str = "run";
+    pub const PAYER: &str = "payer";
+    pub const AT: &str = "at";
+    pub const CONTENT: &str = "content";
+    pub const PROMPT: &str = "prompt";
+    pub const CACHED: &str = "cached";
+    pub const COMPLETION: &str = "completion";
+    pub const COST: &str = "cost";
+    pub const REASON: &str = "reason";
+    /// Batch field: the provider's id of the batch.
+    pub const PROVIDER_ID: &str = "provider_id";
+    /// Item states: waiting for a batch, in one, answered, to be asked live.
+    pub const PENDING_STATE: &str = "pending";
+    pub const SUBMITTED: &str = "submitted";
+    pub const DONE: &str = "done";
+    pub const LIVE: &str = "live";
+
+    pub const ALL: &[&str] = &[
+        ITEM,
+        WAITERS,
+        PENDING,
+        MODELS,
+        BATCHES,
+        BATCH,
+        WAKING,
+        LOCK,
+        STATE,
+        MODEL,
+        BODY,
+        SCHEMA,
+        RUN,
+        PAYER,
+        AT,
+        CONTENT,
+        PROMPT,
+        CACHED,
+        COMPLETION,
+        COST,
+        REASON,
+        PROVIDER_ID,
+        PENDING_STATE,
+        SUBMITTED,
+        DONE,
+        LIVE,
     ];
 }
 

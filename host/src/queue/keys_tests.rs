@@ -82,6 +82,7 @@ fn known() -> BTreeSet<String> {
         .chain(LUA_WORDS)
         .chain(minute::ALL)
         .chain(kv::ALL)
+        .chain(llmb::ALL)
         .map(|s| s.to_string())
         .collect()
 }

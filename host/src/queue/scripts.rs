@@ -83,6 +83,8 @@ library![
     kv_set,
     kv_delete,
     llm_usage,
+    llm_defer,
+    llm_settle,
 ];
 
 /// A function of the library, by its name in Redis.

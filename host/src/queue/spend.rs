@@ -165,8 +165,26 @@ impl Queue {
     /// Adds one call's cost to the ledger (ever, today, its run) and its
     /// asks to the re-ask counts, and lets go of its hold.
     pub async fn add_spend(&self, s: &Spend) -> Result<(), QueueError> {
+        self.add_spends(std::slice::from_ref(s)).await
+    }
+
+    /// [`Queue::add_spend`] for many calls, in one trip.
+    pub async fn add_spends(&self, all: &[Spend]) -> Result<(), QueueError> {
+        let mut pipe = redis::pipe();
+        let mut any = false;
+        for s in all {
+            any |= self.spend_into(&mut pipe, s);
+        }
+        if any {
+            let () = pipe.query_async(&mut self.conn.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues one call's writes on `pipe`; false when it has none.
+    fn spend_into(&self, pipe: &mut redis::Pipeline, s: &Spend) -> bool {
         if s.micros == 0 && !s.structured && s.release.is_empty() {
-            return Ok(());
+            return false;
         }
         let mut fields = vec![
             spend::TOTAL.to_string(),
@@ -175,7 +193,6 @@ impl Queue {
             field(SpendScope::JobType, &s.job_type),
         ];
         fields.extend(s.group.iter().map(|g| field(SpendScope::Group, g)));
-        let mut pipe = redis::pipe();
         for f in &s.release {
             let key = self.spend_key(f.run.as_deref());
             pipe.hincr(key, field(f.scope, &f.name), -(s.released as i64))
@@ -210,8 +227,7 @@ impl Queue {
                     .ignore();
             }
         }
-        let () = pipe.query_async(&mut self.conn.clone()).await?;
-        Ok(())
+        true
     }
 
     /// The ledger: ever (`run` none) or one run's.

@@ -96,6 +96,22 @@ impl Worker {
         }
     }
 
+    /// Runs the LLM batch lane (gathering deferred calls into batches,
+    /// polling them, waking their jobs) while this host holds its lock;
+    /// another host takes over when this one stops.
+    pub(super) async fn batch_loop(self: Arc<Self>, llm: LlmClient, stop: CancellationToken) {
+        let every = Duration::from_millis(llm.config().batch.poll_ms);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.cancelled() => return,
+            }
+            if let Err(e) = llm.batch_round(&self.host_id).await {
+                tracing::warn!("LLM batch lane: {e}");
+            }
+        }
+    }
+
     /// Listens through the queue's notifier: a job ready anywhere wakes idle
     /// claim loops; a running job of this host cancelled anywhere is
     /// stopped at once (its instance dropped, a host call such as an LLM

@@ -162,6 +162,11 @@ impl Worker {
         if self.queue.partitions() > 1 {
             tasks.push(tokio::spawn(self.clone().relay_loop(background.clone())));
         }
+        if let Some(llm) = self.services.llm.clone() {
+            tasks.push(tokio::spawn(
+                self.clone().batch_loop(llm, background.clone()),
+            ));
+        }
         let mut loops = Vec::new();
         for n in 0..self.config.worker_count.max(1) {
             loops.push(tokio::spawn(self.clone().claim_loop(n)));
@@ -328,7 +333,7 @@ impl Worker {
             job_type: job.job_type.clone(),
             payload: job.payload.clone(),
             attempt: job.attempt,
-            feedback: job.feedback.clone(),
+            feedback: crate::llm::batch::restore_feedback(job.feedback.clone()),
             metadata: job
                 .metadata
                 .iter()
@@ -345,10 +350,16 @@ impl Worker {
             llm: self.services.llm.clone(),
             waited: Default::default(),
             suspension: Default::default(),
+            deferred: Default::default(),
         });
         let runtime = self.registry.runtime().clone();
-        let result = runtime.run(&plugin, input, services.clone()).await;
+        let mut result = runtime.run(&plugin, input, services.clone()).await;
         let suspension = lock(&services.suspension).take();
+        if services.deferred.load(std::sync::atomic::Ordering::Relaxed) && suspension.is_some() {
+            // What the plugin made of its deferred call does not count: it
+            // runs again with the answer.
+            result = Ok("null".into());
+        }
         (result, plugin.version_id.clone(), suspension)
     }
 

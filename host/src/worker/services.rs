@@ -60,6 +60,9 @@ pub(super) struct QueueServices {
     pub(super) waited: Arc<crate::llm::Waited>,
     /// The wait this attempt asked to suspend on, and its token.
     pub(super) suspension: std::sync::Mutex<Option<(Wait, WaitToken)>>,
+    /// Set when an LLM call went to the batch lane: the job waits for it
+    /// whatever the plugin returns, and runs again when the answer is in.
+    pub(super) deferred: std::sync::atomic::AtomicBool,
 }
 
 impl QueueServices {
@@ -291,14 +294,23 @@ impl HostServices for QueueServices {
             token: self.token.clone(),
             usage: Some(usage.clone()),
         };
+        let token = WaitToken::new(&job.id);
         let caller = crate::llm::Caller {
+            job_id: job.id.clone(),
             job_type: job.job_type.clone(),
             group: self.group.clone(),
             run: run_of(job),
+            defer: deferrable(llm, job).then(|| crate::llm::Deferral {
+                token: token.to_string(),
+                feedback: job.feedback.clone(),
+            }),
         };
         let response = llm.generate_for(&request, &usage, &caller).await;
         // Before the job goes on, so its outcome finds the usage written.
         recorder.record().await;
+        if usage.deferred.load(std::sync::atomic::Ordering::Relaxed) {
+            self.wait_for_batch(llm, token);
+        }
         response
     }
 
@@ -338,6 +350,38 @@ impl HostServices for QueueServices {
             .await
             .map_err(kv_unavailable)
     }
+}
+
+impl QueueServices {
+    /// Suspends this attempt's job on the batch lane's wait (once: a
+    /// plugin that asks again after [`crate::llm::batch::DEFERRED`] waits
+    /// on the first token).
+    fn wait_for_batch(&self, llm: &LlmClient, token: WaitToken) {
+        self.deferred
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut asked = lock(&self.suspension);
+        if asked.is_some() {
+            return;
+        }
+        let wait = Wait::new(
+            crate::llm::batch::WAIT_NAME.into(),
+            "{}".into(),
+            llm.config().batch.wait_timeout_ms,
+            crate::job::OnTimeout::Fail,
+        );
+        match wait {
+            Ok(wait) => *asked = Some((wait, token)),
+            Err(e) => tracing::warn!("cannot wait for the batch: {e}"),
+        }
+    }
+}
+
+/// Whether a job's LLM calls may go to the batch lane: its metadata asks
+/// for it, or its job type is in `[llm.batch] job_types`.
+fn deferrable(llm: &LlmClient, job: &JobInput) -> bool {
+    let (key, value) = crate::job::LLM_LANE_METADATA;
+    job.metadata.iter().any(|(k, v)| k == key && v == value)
+        || llm.config().batch.job_types.contains(&job.job_type)
 }
 
 fn kv_unavailable(e: QueueError) -> KvError {
@@ -383,7 +427,8 @@ impl Drop for UsageRecorder {
 /// Adds `usage` to the job's record, if it made any call.
 async fn write_usage(queue: &Queue, id: &str, token: &str, usage: &crate::llm::Usage) {
     let (calls, prompt_tokens, completion_tokens) = usage.figures();
-    if calls == 0 {
+    // A call answered by a batch made no HTTP call of its own, yet has its ask.
+    if calls == 0 && lock(&usage.asks).is_empty() {
         return;
     }
     let asks = lock(&usage.asks)

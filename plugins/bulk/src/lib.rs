@@ -2,8 +2,9 @@
 //!
 //! Payload: `{"records": [...]}` (a JSON array) or `{"jsonl": "..."}` (one
 //! JSON value a line), with optional `known_fields` for every record and
-//! optional `max_retries`, `path`, `ask_llm`, `review` and
-//! `review_timeout_ms` for every alignment. A record is taken as
+//! optional `max_retries`, `path`, `ask_llm`, `review`,
+//! `review_timeout_ms` and `llm_batch` (its LLM calls through the
+//! provider's batch API) for every alignment. A record is taken as
 //! `{"raw_data", "known_fields"}` when it has `raw_data`, as
 //! `{"raw_input": ...}` (the HAARRRvest export) when it has that, and as the
 //! raw data itself otherwise.
@@ -103,6 +104,8 @@ struct Settings {
     /// How long each record waits for its review (the alignment checks it).
     review_timeout_ms: Value,
     max_retries: Option<u32>,
+    /// The alignments' LLM calls go through the provider's batch API.
+    llm_batch: bool,
 }
 
 impl Settings {
@@ -121,6 +124,7 @@ impl Settings {
             review: p.get("review").cloned().unwrap_or(Value::Null),
             review_timeout_ms: p.get("review_timeout_ms").cloned().unwrap_or(Value::Null),
             max_retries,
+            llm_batch: p.get("llm_batch").and_then(Value::as_bool).unwrap_or(false),
         })
     }
 }
@@ -250,8 +254,12 @@ fn submit_records(
                 vec![],
             );
             a.max_retries = settings.max_retries;
-            // What the alignments' LLM calls cost is summed by run.
+            // What the alignments' LLM calls cost is summed by run; with
+            // `llm_batch`, they go through the provider's batch API.
             a.metadata = vec![("run".into(), bulk.to_string())];
+            if settings.llm_batch {
+                a.metadata.push(("llm".into(), "batch".into()));
+            }
             a
         })
         .collect();
@@ -332,6 +340,7 @@ fn split(job: &Job, records: Vec<(Value, Value)>, settings: &Settings) -> Result
             "review": settings.review,
             "review_timeout_ms": settings.review_timeout_ms,
             "max_retries": settings.max_retries,
+            "llm_batch": settings.llm_batch,
             "part": { "bulk": job.id, "index": k, "offset": offset },
         });
         children.push(child(

@@ -21,7 +21,8 @@ export async function review(view) {
     fill(body, errorBox(e));
     return;
   }
-  jobs = jobs.filter((j) => j.status === 'suspended' && j.wait);
+  // Jobs waiting on the LLM batch lane wait for a provider, not a person.
+  jobs = jobs.filter((j) => j.status === 'suspended' && j.wait && j.wait.name !== 'llm-batch');
   if (!jobs.length) {
     fill(body, h('p', { class: 'muted', 'data-test': 'empty' }, 'Nothing is waiting for an answer.'));
     return;

@@ -62,6 +62,10 @@ pub struct BulkArgs {
     /// Retries for each job (default: the queue's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=i64::from(deckhand::queue::MAX_RETRIES)))]
     max_retries: Option<u32>,
+    /// Send the records' LLM calls through the provider's batch API (half
+    /// the price, answers within 24 h; the jobs wait holding nothing).
+    #[arg(long)]
+    llm_batch: bool,
     /// The records' fairness group (e.g. their source), so this run takes
     /// turns with other groups' jobs instead of queueing ahead of them.
     #[arg(long)]
@@ -97,7 +101,7 @@ pub async fn bulk(args: BulkArgs) -> anyhow::Result<u8> {
         args: &args,
         payloads: &payloads,
         ids: &ids,
-        metadata: [(deckhand::job::RUN_METADATA.to_string(), run_name(&ids))].into(),
+        metadata: run_metadata(&ids, args.llm_batch),
         followed: ids.clone(),
         attached: std::collections::HashMap::new(),
         done: vec![false; ids.len()],
@@ -146,6 +150,19 @@ fn run_name(ids: &[String]) -> String {
     ids.first()
         .and_then(|id| id.rsplit_once('-'))
         .map_or_else(String::new, |(run, _)| run.to_string())
+}
+
+/// Every job's metadata: the run, and the batch lane when asked for.
+fn run_metadata(ids: &[String], llm_batch: bool) -> std::collections::BTreeMap<String, String> {
+    let mut m = std::collections::BTreeMap::from([(
+        deckhand::job::RUN_METADATA.to_string(),
+        run_name(ids),
+    )]);
+    if llm_batch {
+        let (key, value) = deckhand::job::LLM_LANE_METADATA;
+        m.insert(key.into(), value.into());
+    }
+    m
 }
 
 /// What the run's LLM calls cost, by model, when they cost anything.

@@ -1,6 +1,10 @@
-//! The call that adds an attempt's LLM spending to its job (`llm_usage.lua`).
+//! The calls of the LLM bill and batch lane: an attempt's spending added to
+//! its job (`llm_usage.lua`), a call deferred to a batch (`llm_defer.lua`),
+//! a batch's outcomes settled (`llm_settle.lua`).
 
 use super::*;
+use crate::queue::keys::llmb;
+use crate::queue::llm_batch::{DeferItem, ItemOutcome};
 
 /// `llm_usage`: calls, tokens, cost, route and asks added to job `id`;
 /// the reply says whether the job was there.
@@ -30,5 +34,78 @@ impl Script for AddLlmUsage<'_> {
 
     fn reply(&self, added: u8) -> Result<bool, QueueError> {
         Ok(added == 1)
+    }
+}
+
+/// `llm_defer`: a deferrable call handed to the batch lane; the reply is
+/// the item's state (see `llm_defer.lua`).
+pub(in crate::queue) struct LlmDefer<'a> {
+    pub item: &'a DeferItem<'a>,
+    pub now_ms: u64,
+    pub ttl_secs: u64,
+}
+
+impl Script for LlmDefer<'_> {
+    type Raw = String;
+    type Reply = String;
+
+    fn function(f: &Functions) -> &Function {
+        &f.llm_defer
+    }
+
+    fn args(&self, call: &mut Call) {
+        let i = self.item;
+        call.arg(i.id)
+            .arg(i.model)
+            .arg(self.now_ms)
+            .arg(i.token)
+            .arg(i.feedback.unwrap_or(""))
+            .arg(i.body)
+            .arg(i.schema.unwrap_or(""))
+            .arg(i.job_type)
+            .arg(i.group.unwrap_or(""))
+            .arg(i.run.unwrap_or(""))
+            .arg(i.payer)
+            .arg(self.ttl_secs);
+    }
+
+    fn reply(&self, state: String) -> Result<String, QueueError> {
+        Ok(state)
+    }
+}
+
+/// `llm_settle`: the outcomes of a batch's items; the reply is the ids
+/// settled by this call (not before).
+pub(in crate::queue) struct LlmSettle<'a> {
+    pub outcomes: &'a [ItemOutcome],
+}
+
+impl Script for LlmSettle<'_> {
+    type Raw = Vec<String>;
+    type Reply = Vec<String>;
+
+    fn function(f: &Functions) -> &Function {
+        &f.llm_settle
+    }
+
+    fn args(&self, call: &mut Call) {
+        for o in self.outcomes {
+            let (state, content, reason) = match &o.answer {
+                Ok(content) => (llmb::DONE, content.as_str(), ""),
+                Err(reason) => (llmb::LIVE, "", reason.as_str()),
+            };
+            call.arg(&o.id)
+                .arg(state)
+                .arg(content)
+                .arg(o.prompt_tokens)
+                .arg(o.cached_tokens)
+                .arg(o.completion_tokens)
+                .arg(o.cost_micros)
+                .arg(reason);
+        }
+    }
+
+    fn reply(&self, settled: Vec<String>) -> Result<Vec<String>, QueueError> {
+        Ok(settled)
     }
 }

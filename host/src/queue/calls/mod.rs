@@ -10,7 +10,7 @@
 //! - `upkeep.rs`: the dead-letter queue, relayed outcomes, layout upkeep;
 //! - `provider.rs`: an outside provider's slots and budget; a host's pulse;
 //! - `kv.rs`: a plugin's key-value store;
-//! - `llm.rs`: an attempt's LLM spending on its job.
+//! - `llm.rs`: an attempt's LLM spending on its job; the LLM batch lane.
 
 mod kv;
 mod lease;
@@ -24,7 +24,7 @@ pub(super) use kv::{KvDelete, KvSet};
 pub(super) use lease::{
     CancelJob, ClaimJobs, CompleteJobs, FailJob, ReapLeases, ReleaseJob, RenewLeases,
 };
-pub(super) use llm::AddLlmUsage;
+pub(super) use llm::{AddLlmUsage, LlmDefer, LlmSettle};
 pub(super) use provider::{BudgetUse, HoldSlot, Pulse, SpendBudget, TakeSlot};
 pub(super) use submit::{BatchReply, FireTicks, SubmitBatch, SubmitJob, Tick, TickReply};
 pub(super) use upkeep::{
