@@ -94,6 +94,10 @@ await step('overview figures match the API', async () => {
   assert.equal(await text('[data-figure=dead_letter]'), num(o.dead_letter));
   assert.equal(await text('[data-figure=ready]'), num(ready));
   assert.equal(await text('[data-figure=scheduled]'), num(o.scheduled));
+  const money = (micros) => (Number(micros || 0) / 1e6).toLocaleString('en-US', { maximumFractionDigits: 6 });
+  assert.ok(o.bill && o.bill.ever && o.bill.today, JSON.stringify(o.bill));
+  assert.equal(await text('[data-figure=llm_spend]'), money(o.bill.ever.total));
+  assert.equal(await text('[data-figure=llm_spend_today]'), money(o.bill.today.total));
   const hour = o.throughput.reduce((a, m) => a + m.completed, 0);
   await until('completed in the last hour', async () => (await text('[data-figure=completed_hour]')) === num(hour));
   for (const t of o.job_types) {

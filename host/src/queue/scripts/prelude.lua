@@ -51,6 +51,14 @@
 --   P:kv:<plugin>:...   a plugin's key-value store (kv_set.lua): v:<key> strings
 --                       (the values, with their TTLs), sizes (hash: key -> bytes),
 --                       expiry (zset: key -> when it expires), bytes (the total)
+--   P:spend[:day:<date>|:run:<run>]  hash  LLM spend in micro-units: total and
+--                       <scope>:<name> (provider, model, type, group, run); Rust
+--   P:asks              hash    structured-output calls, those re-asked and the
+--                               re-asks, by job type and model (Rust)
+--   P:llmb:...          the LLM batch lane (llm_defer.lua, llm_settle.lua):
+--                       item:<id> (a deferred call), waiters:<id> (wait token ->
+--                       the job's feedback), pending:<model> (zset by time),
+--                       models, batches, waking (sets), batch:<local id>, lock
 --   P:budget:<name>     hash    a provider's requests and tokens per minute left,
 --                               refilled continuously (budget.lua)
 --   P:cooldown:<name>   string  a shared cooldown (an LLM provider's rate limit),
