@@ -186,6 +186,9 @@ impl HostServices for QueueServices {
     }
 
     async fn suspend(&self, job: &JobInput, wait: Wait) -> Result<String, String> {
+        if self.deferred.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(crate::llm::batch::DEFERRED.to_string());
+        }
         let mut asked = lock(&self.suspension);
         if asked.is_some() {
             return Err(crate::job::WaitError::Twice.to_string());
@@ -281,6 +284,11 @@ impl HostServices for QueueServices {
                 "no LLM configured on this host".into(),
             ));
         };
+        // A call deferred already: this attempt ends in its wait, whatever
+        // it asks next (it runs again, and asks again then).
+        if self.deferred.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(LlmError::Unavailable(crate::llm::batch::DEFERRED.into()));
+        }
         // The job's cost counts every ask, the failed ones too, and one
         // cut short: a job that times out mid-call drops this future, and
         // the recorder writes what was sent when it is dropped.
@@ -356,13 +364,17 @@ impl QueueServices {
     /// Suspends this attempt's job on the batch lane's wait (once: a
     /// plugin that asks again after [`crate::llm::batch::DEFERRED`] waits
     /// on the first token).
+    ///
+    /// It takes the place of a wait the plugin asked for before (a review):
+    /// the attempt runs again with the answer, and asks again then.
     fn wait_for_batch(&self, llm: &LlmClient, token: WaitToken) {
-        self.deferred
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut asked = lock(&self.suspension);
-        if asked.is_some() {
+        if self
+            .deferred
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
             return;
         }
+        let mut asked = lock(&self.suspension);
         let wait = Wait::new(
             crate::llm::batch::WAIT_NAME.into(),
             "{}".into(),
