@@ -320,3 +320,48 @@ impl LlmClient {
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_resumed_by_the_lane_gets_the_feedback_it_had() {
+        let resumed = |value: Value| {
+            Some(json!({ "resume": { "name": WAIT_NAME, "value": value } }).to_string())
+        };
+        let before = "fix the phone".to_string();
+        assert_eq!(
+            restore_feedback(resumed(json!({ "feedback": before }))),
+            Some(before)
+        );
+        assert_eq!(restore_feedback(resumed(json!({ "feedback": null }))), None);
+        // Anything else passes as it is: a person's answer, plain text.
+        let review = json!({ "resume": { "name": "review", "value": 1 } }).to_string();
+        assert_eq!(restore_feedback(Some(review.clone())), Some(review));
+        assert_eq!(restore_feedback(Some("x".into())), Some("x".into()));
+        assert_eq!(restore_feedback(None), None);
+    }
+
+    #[test]
+    fn lane_settings_out_of_range_are_named() {
+        assert!(BatchConfig::default().check().is_ok());
+        let e = BatchConfig {
+            max_items: 50_001,
+            ..BatchConfig::default()
+        }
+        .check()
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "llm.batch.max_items must be 1 to 50000, got 50001"
+        );
+        let e = BatchConfig {
+            poll_ms: 0,
+            ..BatchConfig::default()
+        }
+        .check()
+        .unwrap_err();
+        assert_eq!(e.field, "poll_ms");
+    }
+}
