@@ -202,6 +202,7 @@ async fn a_spent_budget_sends_the_rest_of_the_run_to_the_fallback_and_the_record
     let bill = "[llm.prices.big]\ninput = 1000.0\noutput = 1000.0\n\
         [[llm.budgets]]\njob_type = \"llm\"\namount = 0.1\nper = \"run\"\nthen = \"fallback\"\n\
         [[llm.budgets]]\ngroup = \"capped\"\namount = 0.0\nper = \"day\"\nthen = \"fail\"\n\
+        [[llm.budgets]]\ngroup = \"patient\"\namount = 0.045\nper = \"day\"\nthen = \"wait\"\n\
         [llm.fallback]\nmodel = \"small\"\n";
     let (host, _dir) = host(&redis, &fake, bill).await;
     let prompt = |i: usize| format!("{:<60}", format!("record {i}"));
@@ -254,6 +255,58 @@ async fn a_spent_budget_sends_the_rest_of_the_run_to_the_fallback_and_the_record
         "{error}"
     );
     assert_eq!(fake.calls(), before);
+
+    // A budget that waits: the second call would pass 0.045 while the
+    // first (slow) one holds its 25,000; it is sent once the first has
+    // settled at 18,000 (18,000 + 25,000 fits).
+    fake.respond_with(|body| {
+        let slow = body.to_string().contains("slow");
+        Answer::content("ok").after(Duration::from_millis(if slow { 1500 } else { 0 }))
+    });
+    let first = q
+        .submit(job(
+            &format!("{:<60}", "slow"),
+            None,
+            Some("patient"),
+            false,
+        ))
+        .await
+        .unwrap()
+        .id;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = q
+        .submit(job(
+            &format!("{:<60}", "quick"),
+            None,
+            Some("patient"),
+            false,
+        ))
+        .await
+        .unwrap()
+        .id;
+    let both = q
+        .wait_for_jobs(&[first, second], Duration::from_secs(60))
+        .await
+        .unwrap();
+    for j in &both {
+        assert_eq!(
+            (j.status, j.llm_cost),
+            (JobStatus::Completed, 18_000),
+            "{j:?}"
+        );
+    }
+    let seen = fake.seen();
+    let at = |word: &str| {
+        seen.iter()
+            .find(|s| s.body.to_string().contains(word))
+            .map(|s| s.at)
+    };
+    let (slow_at, quick_at) = (at("slow").unwrap(), at("quick").unwrap());
+    assert!(
+        quick_at >= slow_at + Duration::from_millis(1400),
+        "the second call waited for the first to settle: {:?}",
+        quick_at - slow_at
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
