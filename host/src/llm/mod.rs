@@ -331,6 +331,11 @@ impl LlmClient {
     }
 }
 
+/// The usage's asks and route, also after a panic elsewhere held the lock.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A response schema, parsed and compiled (formats checked).
 fn compile_schema(text: &str) -> Result<(Value, jsonschema::Validator), LlmError> {
     let value: Value = serde_json::from_str(text)
