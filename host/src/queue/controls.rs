@@ -97,6 +97,7 @@ impl Queue {
     pub async fn resume(&self, job_type: &str) -> Result<bool, QueueError> {
         let changed = self.set_paused(job_type, false).await?;
         let _: i64 = self
+            .hub()
             .conn
             .clone()
             .publish(self.channel(key::WAKE), job_type)
@@ -108,7 +109,7 @@ impl Queue {
     /// true if the first partition's set changed.
     async fn set_paused(&self, job_type: &str, paused: bool) -> Result<bool, QueueError> {
         let changed = self
-            .on_every_spread(|part| async move {
+            .on_every(|part| async move {
                 let key = part.key(&[key::PAUSED]);
                 let mut conn = part.conn.clone();
                 let changed: i64 = if paused {
@@ -124,7 +125,12 @@ impl Queue {
 
     /// The paused job types.
     pub async fn paused(&self) -> Result<std::collections::BTreeSet<String>, QueueError> {
-        Ok(self.conn.clone().smembers(self.key(&[key::PAUSED])).await?)
+        Ok(self
+            .hub()
+            .conn
+            .clone()
+            .smembers(self.hub().key(&[key::PAUSED]))
+            .await?)
     }
 }
 
@@ -174,7 +180,7 @@ impl Queue {
         value: Option<String>,
     ) -> Result<(), QueueError> {
         let value = value.as_deref();
-        self.on_every_spread(|part| async move {
+        self.on_every(|part| async move {
             let key = part.key(&[kind]);
             let mut conn = part.conn.clone();
             let _: () = match value {
@@ -185,6 +191,7 @@ impl Queue {
         })
         .await?;
         let _: i64 = self
+            .hub()
             .conn
             .clone()
             .publish(self.channel(key::WAKE), job_type)
@@ -194,19 +201,24 @@ impl Queue {
 
     /// Every cap, by job type.
     pub async fn caps(&self) -> Result<BTreeMap<String, u64>, QueueError> {
-        Ok(self.conn.clone().hgetall(self.key(&[key::CAPS])).await?)
+        Ok(self
+            .hub()
+            .conn
+            .clone()
+            .hgetall(self.hub().key(&[key::CAPS]))
+            .await?)
     }
 
     /// Jobs running now, by job type, across all hosts.
     pub async fn running_by_type(&self) -> Result<BTreeMap<String, u64>, QueueError> {
         let each = self
-            .on_every_spread(|part| async move {
+            .on_every(|part| async move {
                 let raw: BTreeMap<String, i64> =
                     part.conn.clone().hgetall(part.key(&[key::RUNNING])).await?;
                 Ok(non_negative(raw))
             })
             .await?;
-        Ok(super::partition::add_up(each))
+        Ok(super::router::add_up(each))
     }
 }
 
@@ -232,12 +244,7 @@ impl Queue {
 
     /// Every rate limit, by job type.
     pub async fn rates(&self) -> Result<BTreeMap<String, RateLimit>, QueueError> {
-        let raw: BTreeMap<String, String> =
-            self.conn.clone().hgetall(self.key(&[key::RATES])).await?;
-        Ok(raw
-            .into_iter()
-            .filter_map(|(t, v)| RateLimit::from_stored(&v).map(|r| (t, r)))
-            .collect())
+        self.hub().rates().await
     }
 }
 
@@ -246,7 +253,7 @@ impl Queue {
     /// The groups of `job_type` that have ready jobs, with how many.
     pub async fn ready_groups(&self, job_type: &str) -> Result<BTreeMap<String, u64>, QueueError> {
         let each = self
-            .on_every_spread(|part| async move {
+            .on_every(|part| async move {
                 let raw: BTreeMap<String, i64> = part
                     .conn
                     .clone()
@@ -255,7 +262,7 @@ impl Queue {
                 Ok(non_negative(raw))
             })
             .await?;
-        Ok(super::partition::add_up(each))
+        Ok(super::router::add_up(each))
     }
 }
 

@@ -35,7 +35,7 @@ impl Queue {
             serde_json::to_string(depends_on).map_err(|e| invalid("depends_on", e.to_string()))?;
         // The caller's partition, which holds its children and its
         // parent's (see route.rs); jobs elsewhere are unknown there.
-        let home = self.leased(token);
+        let home = self.of_token(token);
         let reply = home
             .run_write(&calls::WaitAlso {
                 caller,
@@ -75,7 +75,7 @@ impl Queue {
     /// there (asked only on this path, so a wait-also costs nothing more).
     async fn elsewhere(
         &self,
-        home: &Queue,
+        home: &Partition,
         target: &str,
         dep: String,
     ) -> Result<QueueError, QueueError> {

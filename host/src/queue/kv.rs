@@ -22,9 +22,9 @@ impl Queue {
     pub async fn kv_get(&self, plugin: &str, name: &str) -> Result<Option<String>, QueueError> {
         let value_key = format!(
             "{}:{name}",
-            self.key(&[key::KV, &hex::encode(plugin), kv::VALUE])
+            self.hub().key(&[key::KV, &hex::encode(plugin), kv::VALUE])
         );
-        Ok(self.conn.clone().get(value_key).await?)
+        Ok(self.hub().conn.clone().get(value_key).await?)
     }
 
     /// Writes `entry`; `Err` with the bytes the plugin would have held
@@ -32,6 +32,7 @@ impl Queue {
     pub async fn kv_set(&self, entry: &KvEntry<'_>) -> Result<Result<(), u64>, QueueError> {
         let plugin = hex::encode(entry.plugin);
         let refused = self
+            .hub()
             .run_write(&calls::KvSet {
                 plugin: &plugin,
                 key: entry.key,
@@ -45,10 +46,11 @@ impl Queue {
 
     /// Removes `name` from `plugin`'s store; true when it was there.
     pub async fn kv_delete(&self, plugin: &str, name: &str) -> Result<bool, QueueError> {
-        self.run_write(&calls::KvDelete {
-            plugin: &hex::encode(plugin),
-            key: name,
-        })
-        .await
+        self.hub()
+            .run_write(&calls::KvDelete {
+                plugin: &hex::encode(plugin),
+                key: name,
+            })
+            .await
     }
 }

@@ -27,22 +27,10 @@ impl Queue {
         if job_types.is_empty() || count == 0 {
             return Ok(Claim::default());
         }
-        if self.spread() {
-            return self.claim_across(host, job_types, count, lease).await;
+        match self.single() {
+            Some(only) => only.claim(host, job_types, count, lease).await,
+            None => self.claim_across(host, job_types, count, lease).await,
         }
-        self.run(&calls::ClaimJobs {
-            count,
-            lease,
-            host,
-            // Makes this call's fencing tokens unique even if a failover
-            // makes Redis' token counter hand out the same numbers again,
-            // and names the partition, so the lease's later calls go
-            // straight to it.
-            nonce: partition::claim_nonce(self.index()),
-            partitions: self.partitions(),
-            job_types,
-        })
-        .await
     }
 
     /// Claims across partitions: from a random one first (over many calls
@@ -69,7 +57,7 @@ impl Queue {
                 break;
             }
             let part = self.part((first + step) % n);
-            let taken = match Box::pin(part.claim_next(host, job_types, wanted, lease)).await {
+            let taken = match part.claim(host, job_types, wanted, lease).await {
                 Ok(taken) => taken,
                 Err(e) => {
                     tracing::debug!(partition = part.index(), "claim failed: {e}");
@@ -141,14 +129,10 @@ impl Queue {
         if completions.is_empty() {
             return Ok(vec![]);
         }
-        if self.spread() {
-            return self.complete_across(completions).await;
+        match self.single() {
+            Some(only) => only.complete(completions).await,
+            None => self.complete_across(completions).await,
         }
-        self.run_write(&calls::CompleteJobs {
-            result_ttl_secs: self.config.result_ttl_secs,
-            completions,
-        })
-        .await
     }
 
     /// Records results in the partitions their leases name, one call per
@@ -157,17 +141,17 @@ impl Queue {
         &self,
         completions: &[Completion<'_>],
     ) -> Result<Vec<Ack>, QueueError> {
-        let groups = partition::group(
+        let groups = router::group(
             completions
                 .iter()
-                .map(|c| (self.of_token(&c.job.token).index(), *c)),
+                .map(|c| (self.lease_partition(&c.job.token), *c)),
         );
         let calls = groups.into_iter().map(|(p, (at, group))| async move {
-            let acks = Box::pin(self.part(p).complete_many(&group)).await?;
+            let acks = self.part(p).complete(&group).await?;
             Ok::<_, QueueError>((at, acks))
         });
         let answered = futures::future::try_join_all(calls).await?;
-        let out: Vec<Ack> = partition::scatter(completions.len(), answered)
+        let out: Vec<Ack> = router::scatter(completions.len(), answered)
             .into_iter()
             .map(|ack| ack.unwrap_or(Ack::Stale))
             .collect();
@@ -194,18 +178,18 @@ impl Queue {
         };
         let entry =
             serde_json::to_string(&entry).map_err(|e| QueueError::Protocol(e.to_string()))?;
-        self.leased(&job.token)
-            .run_write(&calls::FailJob {
-                id: &job.id,
-                token: &job.token,
-                entry,
-                retryable: failure.retryable(),
-                feedback: failure.feedback().unwrap_or(""),
-                delay: self.config.retry.delay(job.attempt),
-                plugin_version,
-                lifetimes: self.lifetimes(),
-            })
-            .await
+        let part = self.of_token(&job.token);
+        part.run_write(&calls::FailJob {
+            id: &job.id,
+            token: &job.token,
+            entry,
+            retryable: failure.retryable(),
+            feedback: failure.feedback().unwrap_or(""),
+            delay: self.config.retry.delay(job.attempt),
+            plugin_version,
+            lifetimes: part.lifetimes(),
+        })
+        .await
     }
 
     /// Extends leases; returns the ids whose lease was lost.
@@ -217,19 +201,22 @@ impl Queue {
         if leases.is_empty() {
             return Ok(vec![]);
         }
-        if self.spread() {
-            let groups = partition::group(
-                leases
-                    .iter()
-                    .map(|pair| (self.of_token(&pair.1).index(), pair.clone())),
-            );
-            let calls = groups.into_iter().map(|(p, (_, group))| async move {
-                Box::pin(self.part(p).renew(&group, lease)).await
-            });
-            let lost = futures::future::try_join_all(calls).await?;
-            return Ok(lost.into_iter().flatten().collect());
+        if let Some(only) = self.single() {
+            return only.run(&calls::RenewLeases { lease, leases }).await;
         }
-        self.run(&calls::RenewLeases { lease, leases }).await
+        let groups = router::group(
+            leases
+                .iter()
+                .map(|pair| (self.lease_partition(&pair.1), pair.clone())),
+        );
+        let calls = groups.into_iter().map(|(p, (_, group))| async move {
+            let leases = &group;
+            self.part(p)
+                .run(&calls::RenewLeases { lease, leases })
+                .await
+        });
+        let lost = futures::future::try_join_all(calls).await?;
+        Ok(lost.into_iter().flatten().collect())
     }
 
     /// Returns jobs with expired leases to the queue (or the dead-letter
@@ -240,27 +227,24 @@ impl Queue {
     pub async fn reap(&self) -> Result<Vec<(String, JobStatus)>, QueueError> {
         let live = serde_json::to_string(&self.pulses().await?)
             .map_err(|e| QueueError::Protocol(e.to_string()))?;
-        self.reap_with(&live).await
-    }
-
-    async fn reap_with(&self, live: &str) -> Result<Vec<(String, JobStatus)>, QueueError> {
-        if self.spread() {
-            let reaped = self
-                .on_every(|part| async move { Box::pin(part.reap_with(live)).await })
-                .await?;
-            return Ok(reaped.into_iter().flatten().collect());
-        }
-        self.run(&calls::ReapLeases {
-            max: 1000,
-            lifetimes: self.lifetimes(),
-            pulses: live,
-        })
-        .await
+        let live = &live;
+        let reaped = self
+            .on_every(|part| async move {
+                let lifetimes = part.lifetimes();
+                part.run(&calls::ReapLeases {
+                    max: 1000,
+                    lifetimes,
+                    pulses: live,
+                })
+                .await
+            })
+            .await?;
+        Ok(reaped.into_iter().flatten().collect())
     }
 
     /// Hands a running job back to the queue at once; the attempt does not count.
     pub async fn release(&self, job: &ClaimedJob) -> Result<Ack, QueueError> {
-        self.leased(&job.token)
+        self.of_token(&job.token)
             .run(&calls::ReleaseJob {
                 id: &job.id,
                 token: &job.token,
@@ -270,13 +254,12 @@ impl Queue {
 
     /// Cancels a job that has not finished; its dependents end dead.
     pub async fn cancel(&self, id: &str) -> Result<Cancel, QueueError> {
-        self.home(id)
-            .await?
-            .run(&calls::CancelJob {
-                id,
-                lifetimes: self.lifetimes(),
-            })
-            .await
+        let part = self.holder(id).await?;
+        part.run(&calls::CancelJob {
+            id,
+            lifetimes: part.lifetimes(),
+        })
+        .await
     }
 
     /// Records progress reported by a running job, in the partition its
@@ -288,8 +271,8 @@ impl Queue {
         fraction: f32,
         message: &str,
     ) -> Result<(), QueueError> {
-        let home = self.leased(token);
-        let _: () = self
+        let home = self.of_token(token);
+        let _: () = home
             .conn
             .clone()
             .hset_multiple(
@@ -312,7 +295,7 @@ impl Queue {
         token: &str,
         usage: &LlmUsage,
     ) -> Result<bool, QueueError> {
-        self.leased(token)
+        self.of_token(token)
             .run(&calls::AddLlmUsage { id, usage })
             .await
     }
@@ -326,11 +309,12 @@ impl Queue {
         requests: u64,
         bytes: u64,
     ) -> Result<(), QueueError> {
-        let key = self.leased(token).key(&[key::JOB, id]);
+        let home = self.of_token(token);
+        let key = home.key(&[key::JOB, id]);
         let _: () = redis::pipe()
             .hincr(&key, field::HTTP_REQUESTS, requests)
             .hincr(&key, field::HTTP_BYTES, bytes)
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut home.conn.clone())
             .await?;
         Ok(())
     }

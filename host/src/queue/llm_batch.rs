@@ -93,12 +93,13 @@ impl Queue {
     fn llmb(&self, parts: &[&str]) -> String {
         let mut all = vec![key::LLMB];
         all.extend_from_slice(parts);
-        self.key(&all)
+        self.hub().key(&all)
     }
 
     /// Hands `item` to the lane (or finds it there), and says how it stands.
     pub async fn llm_defer(&self, item: &DeferItem<'_>) -> Result<Deferred, QueueError> {
         let state = self
+            .hub()
             .run_write(&calls::LlmDefer {
                 item,
                 now_ms: super::now_ms(),
@@ -121,13 +122,15 @@ impl Queue {
         for id in ids {
             pipe.hgetall(self.llmb(&[llmb::ITEM, id]));
         }
-        let all: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn.clone()).await?;
+        let all: Vec<HashMap<String, String>> =
+            pipe.query_async(&mut self.hub().conn.clone()).await?;
         Ok(ids.iter().zip(all).map(|(id, f)| item(id, f)).collect())
     }
 
     /// Models with calls waiting for a batch.
     pub async fn llm_pending(&self) -> Result<Vec<PendingModel>, QueueError> {
         let models: Vec<String> = self
+            .hub()
             .conn
             .clone()
             .smembers(self.llmb(&[llmb::MODELS]))
@@ -140,7 +143,7 @@ impl Queue {
                 .zrange_withscores(&pending, -1, -1);
         }
         type Row = (u64, Vec<(String, u64)>, Vec<(String, u64)>);
-        let rows: Vec<Row> = pipe.query_async(&mut self.conn.clone()).await?;
+        let rows: Vec<Row> = pipe.query_async(&mut self.hub().conn.clone()).await?;
         Ok(models
             .into_iter()
             .zip(rows)
@@ -164,7 +167,7 @@ impl Queue {
         let stop = isize::try_from(most)
             .unwrap_or(isize::MAX)
             .saturating_sub(1);
-        let ids: Vec<String> = self.conn.clone().zrange(&pending, 0, stop).await?;
+        let ids: Vec<String> = self.hub().conn.clone().zrange(&pending, 0, stop).await?;
         if ids.is_empty() {
             return Ok(ids);
         }
@@ -187,13 +190,14 @@ impl Queue {
             )
             .ignore();
         }
-        let () = tx.query_async(&mut self.conn.clone()).await?;
+        let () = tx.query_async(&mut self.hub().conn.clone()).await?;
         Ok(ids)
     }
 
     /// The batches in flight.
     pub async fn llm_batches(&self) -> Result<Vec<StoredBatch>, QueueError> {
         let locals: Vec<String> = self
+            .hub()
             .conn
             .clone()
             .smembers(self.llmb(&[llmb::BATCHES]))
@@ -202,7 +206,8 @@ impl Queue {
         for l in &locals {
             pipe.hgetall(self.llmb(&[llmb::BATCH, l]));
         }
-        let all: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn.clone()).await?;
+        let all: Vec<HashMap<String, String>> =
+            pipe.query_async(&mut self.hub().conn.clone()).await?;
         Ok(locals
             .into_iter()
             .zip(all)
@@ -226,6 +231,7 @@ impl Queue {
     ) -> Result<(), QueueError> {
         let key = self.llmb(&[llmb::BATCH, local]);
         let () = self
+            .hub()
             .conn
             .clone()
             .hset(key, llmb::PROVIDER_ID, provider_id)
@@ -244,7 +250,7 @@ impl Queue {
         let settled = if outcomes.is_empty() {
             Vec::new()
         } else {
-            self.run_write(&calls::LlmSettle { outcomes }).await?
+            self.hub().run_write(&calls::LlmSettle { outcomes }).await?
         };
         if last {
             let () = redis::pipe()
@@ -252,7 +258,7 @@ impl Queue {
                 .ignore()
                 .del(self.llmb(&[llmb::BATCH, local]))
                 .ignore()
-                .query_async(&mut self.conn.clone())
+                .query_async(&mut self.hub().conn.clone())
                 .await?;
         }
         Ok(settled)
@@ -262,12 +268,17 @@ impl Queue {
     /// waiters (token, feedback before), at most `most` items.
     pub async fn llm_waking(&self, most: usize) -> Result<Vec<(String, Waiters)>, QueueError> {
         let waking = self.llmb(&[llmb::WAKING]);
-        let ids: Vec<String> = self.conn.clone().srandmember_multiple(waking, most).await?;
+        let ids: Vec<String> = self
+            .hub()
+            .conn
+            .clone()
+            .srandmember_multiple(waking, most)
+            .await?;
         let mut pipe = redis::pipe();
         for id in &ids {
             pipe.hgetall(self.llmb(&[llmb::WAITERS, id]));
         }
-        let all: Vec<Waiters> = pipe.query_async(&mut self.conn.clone()).await?;
+        let all: Vec<Waiters> = pipe.query_async(&mut self.hub().conn.clone()).await?;
         Ok(ids.into_iter().zip(all).collect())
     }
 
@@ -286,7 +297,7 @@ impl Queue {
         if !left {
             pipe.srem(self.llmb(&[llmb::WAKING]), id).ignore();
         }
-        let () = pipe.query_async(&mut self.conn.clone()).await?;
+        let () = pipe.query_async(&mut self.hub().conn.clone()).await?;
         Ok(())
     }
 
@@ -294,7 +305,7 @@ impl Queue {
     /// this host holds it.
     pub async fn llm_lane_lock(&self, host: &str, ttl_ms: u64) -> Result<bool, QueueError> {
         let lock = self.llmb(&[llmb::LOCK]);
-        let mut conn = self.conn.clone();
+        let mut conn = self.hub().conn.clone();
         let taken: Option<String> = redis::cmd("SET")
             .arg(&lock)
             .arg(host)

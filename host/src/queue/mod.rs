@@ -62,6 +62,7 @@ mod relay;
 mod replication;
 mod retry;
 mod route;
+mod router;
 mod schedules;
 mod scripts;
 mod sessions;
@@ -81,6 +82,7 @@ pub use net::TlsFiles;
 pub use notifier::{Listener, Message, Notice, Topic};
 pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
 pub use partition::MAX_PARTITIONS;
+use partition::Partition;
 pub use presence::{Durability, TypeInfo};
 pub use provider::Budget;
 pub use read::{Outcome, QueueFigures};
@@ -94,6 +96,7 @@ pub use submit::{BatchError, check_request};
 pub use waits::Resumed;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::AsyncCommands;
@@ -101,7 +104,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::{JobFailure, NewJob, valid_job_type_name};
 use keys::{field, key};
-use net::{Conn, Connector, Endpoint};
+use net::{Connector, Endpoint};
 
 /// A hash of counters as Redis gives it back (job type or name -> count).
 type Counts = BTreeMap<String, i64>;
@@ -309,21 +312,14 @@ pub enum Ack {
     Stale,
 }
 
-/// A handle on one queue. Cheap to clone; reconnects by itself.
+/// A handle on one queue: the router over its partitions (see
+/// `router.rs`). Cheap to clone; reconnects by itself.
 #[derive(Clone)]
 pub struct Queue {
     connector: Connector,
-    conn: Conn,
-    config: QueueConfig,
-    /// `{prefix}`, with the hash-tag braces.
-    tag: String,
-    /// The cluster slot of every key (the tag's).
-    slot: u16,
-    /// The partition `tag` names.
-    index: u32,
-    /// Whether this is the handle `connect` made, which spreads operations
-    /// over the partitions (see `partition.rs`), or one partition's.
-    root: bool,
+    config: Arc<QueueConfig>,
+    /// Every partition, in order; partition 0 first (see [`Queue::hub`]).
+    parts: Arc<[Partition]>,
     /// The process's one pub/sub subscription (see `notifier.rs`).
     notifier: notifier::Notifier,
 }
@@ -363,16 +359,14 @@ impl Queue {
             ));
         }
         let (conn, connector) = endpoint.connect(tls).await?;
-        let tag = format!("{{{}}}", config.prefix);
-        let slot = net::slot(&config.prefix);
+        let config = Arc::new(config);
+        let parts = (0..config.partitions)
+            .map(|p| Partition::new(&conn, config.clone(), p))
+            .collect();
         let queue = Queue {
             connector,
-            conn: conn.on(slot),
-            slot,
             config,
-            tag,
-            index: 0,
-            root: true,
+            parts,
             notifier: Default::default(),
         };
         queue.check_partitions().await?;
@@ -381,36 +375,6 @@ impl Queue {
 
     pub fn config(&self) -> &QueueConfig {
         &self.config
-    }
-
-    /// The lifetimes argument of the scripts that may end a job:
-    /// "<result ttl>/<dead ttl>/<dead max>" (see `lifetimes` in prelude.lua).
-    /// With several partitions each holds its share of `dead_max` (divided
-    /// by the partitions, rounded up).
-    fn lifetimes(&self) -> String {
-        let dead_max = self.config.dead_max.div_ceil(u64::from(self.partitions()));
-        format!(
-            "{}/{}/{}",
-            self.config.result_ttl_secs, self.config.dead_ttl_secs, dead_max
-        )
-    }
-
-    fn key(&self, parts: &[&str]) -> String {
-        let mut key = self.tag.clone();
-        for part in parts {
-            key.push(':');
-            key.push_str(part);
-        }
-        key
-    }
-
-    /// Starts a function call: its one key is under the queue's hash tag, so
-    /// a Redis Cluster client routes it to the node that owns every
-    /// key it touches; ARGV[1] is the tag the function builds its keys from.
-    fn invocation(&self, function: &scripts::Function) -> scripts::Call {
-        let mut call = scripts::Call::new(function, self.key(&[key::SEQ]), self.slot);
-        call.arg(&self.tag);
-        call
     }
 
     /// A channel of the queue's: every partition publishes on the same

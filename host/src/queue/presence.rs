@@ -121,7 +121,7 @@ impl Queue {
         // Every partition's submissions read the registrations in their own
         // slot (see partition.rs).
         let entries = &entries;
-        self.on_every_spread(|part| async move {
+        self.on_every(|part| async move {
             let _: () = part
                 .conn
                 .clone()
@@ -136,7 +136,12 @@ impl Queue {
     /// Registered job types: type -> JSON {host, plugin, version_id, cache,
     /// at, interval_ms} of the host that registered it last.
     pub async fn job_types(&self) -> Result<BTreeMap<String, String>, QueueError> {
-        Ok(self.conn.clone().hgetall(self.key(&[key::TYPES])).await?)
+        Ok(self
+            .hub()
+            .conn
+            .clone()
+            .hgetall(self.hub().key(&[key::TYPES]))
+            .await?)
     }
 
     /// Registered job types, read, with whether a live host offers each.
@@ -149,23 +154,23 @@ impl Queue {
             Counts,
         );
         let (types, paused, caps, running): Reply = redis::pipe()
-            .hgetall(self.key(&[key::TYPES]))
-            .smembers(self.key(&[key::PAUSED]))
-            .hgetall(self.key(&[key::CAPS]))
-            .hgetall(self.key(&[key::RUNNING]))
-            .query_async(&mut self.conn.clone())
+            .hgetall(self.hub().key(&[key::TYPES]))
+            .smembers(self.hub().key(&[key::PAUSED]))
+            .hgetall(self.hub().key(&[key::CAPS]))
+            .hgetall(self.hub().key(&[key::RUNNING]))
+            .query_async(&mut self.hub().conn.clone())
             .await?;
         let rates = self.rates().await?;
-        let (running, groups) = if self.spread() {
+        let (running, groups) = if self.single().is_none() {
             let groups = types.keys().map(|t| self.ready_groups(t));
             let groups = futures::future::try_join_all(groups).await?;
             (self.running_by_type().await?, groups)
         } else {
             let mut groups = redis::pipe();
             for job_type in types.keys() {
-                groups.hgetall(self.key(&[key::GROUPS, job_type]));
+                groups.hgetall(self.hub().key(&[key::GROUPS, job_type]));
             }
-            let groups: Vec<Counts> = groups.query_async(&mut self.conn.clone()).await?;
+            let groups: Vec<Counts> = groups.query_async(&mut self.hub().conn.clone()).await?;
             (
                 non_negative(running),
                 groups.into_iter().map(non_negative).collect(),
@@ -190,9 +195,10 @@ impl Queue {
     /// Whether any host ever registered `job_type` on this queue.
     pub async fn type_known(&self, job_type: &str) -> Result<bool, QueueError> {
         Ok(self
+            .hub()
             .conn
             .clone()
-            .hexists(self.key(&[key::TYPES]), job_type)
+            .hexists(self.hub().key(&[key::TYPES]), job_type)
             .await?)
     }
 
@@ -206,9 +212,10 @@ impl Queue {
     /// Whether a live host offers `job_type` (false also when none ever did).
     pub async fn type_is_live(&self, job_type: &str) -> Result<bool, QueueError> {
         let raw: Option<String> = self
+            .hub()
             .conn
             .clone()
-            .hget(self.key(&[key::TYPES]), job_type)
+            .hget(self.hub().key(&[key::TYPES]), job_type)
             .await?;
         Ok(raw.is_some_and(|raw| type_info(job_type.to_string(), &raw, now_ms()).live))
     }
@@ -216,17 +223,22 @@ impl Queue {
     /// Records a host's heartbeat (what `deckhand hosts` lists).
     pub async fn heartbeat(&self, host: &str, beat: &serde_json::Value) -> Result<(), QueueError> {
         let _: () = self
+            .hub()
             .conn
             .clone()
-            .hset(self.key(&[key::HOSTS]), host, beat.to_string())
+            .hset(self.hub().key(&[key::HOSTS]), host, beat.to_string())
             .await?;
         Ok(())
     }
 
     /// Every host's last heartbeat, by host id.
     pub async fn hosts(&self) -> Result<BTreeMap<String, serde_json::Value>, QueueError> {
-        let raw: BTreeMap<String, String> =
-            self.conn.clone().hgetall(self.key(&[key::HOSTS])).await?;
+        let raw: BTreeMap<String, String> = self
+            .hub()
+            .conn
+            .clone()
+            .hgetall(self.hub().key(&[key::HOSTS]))
+            .await?;
         Ok(raw
             .into_iter()
             .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|v| (k, v)))
@@ -236,12 +248,17 @@ impl Queue {
     /// Records that `host` is alive and renewing its leases, `every` so
     /// often (`pulse.lua`).
     pub async fn pulse(&self, host: &str, every: Duration) -> Result<(), QueueError> {
-        self.run(&super::calls::Pulse { host, every }).await
+        self.hub().run(&super::calls::Pulse { host, every }).await
     }
 
     /// Every host's last pulse: host id -> "<Redis ms>:<interval ms>".
     pub async fn pulses(&self) -> Result<BTreeMap<String, String>, QueueError> {
-        Ok(self.conn.clone().hgetall(self.key(&[key::PULSE])).await?)
+        Ok(self
+            .hub()
+            .conn
+            .clone()
+            .hgetall(self.hub().key(&[key::PULSE]))
+            .await?)
     }
 
     /// The queue's identity marker, written by the first host to start on
@@ -253,8 +270,8 @@ impl Queue {
     /// so a master that restarts empty is noticed whichever it is.
     pub async fn claim_identity(&self) -> Result<String, QueueError> {
         let fresh = uuid::Uuid::now_v7().to_string();
-        let held = self.put_identity(&fresh).await?;
-        if self.spread() {
+        let held = self.hub().put_identity(&fresh).await?;
+        if self.single().is_none() {
             let held = &held;
             self.on_every(|part| async move { part.put_identity(held).await })
                 .await?;
@@ -262,27 +279,12 @@ impl Queue {
         Ok(held)
     }
 
-    /// Writes `marker` unless a marker is there; the marker that is.
-    async fn put_identity(&self, marker: &str) -> Result<String, QueueError> {
-        let key = self.key(&[key::IDENTITY]);
-        let _: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg(marker)
-            .arg("NX")
-            .query_async(&mut self.conn.clone())
-            .await?;
-        let held: Option<String> = self.conn.clone().get(&key).await?;
-        held.ok_or_else(|| {
-            QueueError::Protocol("identity marker vanished as it was written".into())
-        })
-    }
-
     /// The identity marker as it is now (`None`: gone). With several
     /// partitions: gone if any partition lost it, and a partition's other
     /// marker if one differs.
     pub async fn identity(&self) -> Result<Option<String>, QueueError> {
         let markers = self
-            .on_every_spread(|part| async move {
+            .on_every(|part| async move {
                 let marker: Option<String> =
                     part.conn.clone().get(part.key(&[key::IDENTITY])).await?;
                 Ok(marker)
@@ -302,10 +304,10 @@ impl Queue {
     /// Redis' persistence and eviction settings; unknown where CONFIG is
     /// refused.
     pub async fn durability(&self) -> Durability {
-        let mut conn = self.conn.clone();
+        let mut conn = self.hub().conn.clone();
         let mut get = async |name: &str| -> Option<String> {
             let reply: Result<Vec<String>, _> = conn
-                .on_slot(redis::cmd("CONFIG").arg("GET").arg(name), self.slot)
+                .on_slot(redis::cmd("CONFIG").arg("GET").arg(name), self.hub().slot())
                 .await;
             reply.ok().and_then(|pair| pair.into_iter().nth(1))
         };

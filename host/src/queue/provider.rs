@@ -30,21 +30,23 @@ impl Queue {
         token: &str,
         hold: Duration,
     ) -> Result<Option<Duration>, QueueError> {
-        self.run(&calls::TakeSlot {
-            name,
-            limit,
-            token,
-            hold,
-        })
-        .await
+        self.hub()
+            .run(&calls::TakeSlot {
+                name,
+                limit,
+                token,
+                hold,
+            })
+            .await
     }
 
     /// Gives back a slot taken with [`Queue::take_slot`].
     pub async fn give_slot(&self, name: &str, token: &str) -> Result<(), QueueError> {
         let _: i64 = self
+            .hub()
             .conn
             .clone()
-            .zrem(self.key(&[key::INFLIGHT, name]), token)
+            .zrem(self.hub().key(&[key::INFLIGHT, name]), token)
             .await?;
         Ok(())
     }
@@ -52,9 +54,10 @@ impl Queue {
     /// Time left on a shared cooldown (e.g. an LLM provider's rate limit).
     pub async fn cooldown_left(&self, name: &str) -> Result<Option<Duration>, QueueError> {
         let ms: i64 = self
+            .hub()
             .conn
             .clone()
-            .pttl(self.key(&[key::COOLDOWN, name]))
+            .pttl(self.hub().key(&[key::COOLDOWN, name]))
             .await?;
         Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
     }
@@ -63,11 +66,11 @@ impl Queue {
     pub async fn set_cooldown(&self, name: &str, wait: Duration) -> Result<(), QueueError> {
         let ms = millis(wait).max(1);
         let _: () = redis::cmd("SET")
-            .arg(self.key(&[key::COOLDOWN, name]))
+            .arg(self.hub().key(&[key::COOLDOWN, name]))
             .arg(1)
             .arg("PX")
             .arg(ms)
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.hub().conn.clone())
             .await?;
         Ok(())
     }
@@ -75,9 +78,10 @@ impl Queue {
     /// Increments a host-side counter in the shared stats hash.
     pub async fn count(&self, name: &str, by: i64) -> Result<(), QueueError> {
         let _: i64 = self
+            .hub()
             .conn
             .clone()
-            .hincr(self.key(&[key::STATS]), name, by)
+            .hincr(self.hub().key(&[key::STATS]), name, by)
             .await?;
         Ok(())
     }
@@ -90,7 +94,9 @@ impl Queue {
         token: &str,
         hold: Duration,
     ) -> Result<(), QueueError> {
-        self.run(&calls::HoldSlot { name, token, hold }).await?;
+        self.hub()
+            .run(&calls::HoldSlot { name, token, hold })
+            .await?;
         Ok(())
     }
 
@@ -103,12 +109,13 @@ impl Queue {
         budget: Budget,
         tokens: u64,
     ) -> Result<Option<Duration>, QueueError> {
-        self.run(&calls::SpendBudget {
-            name,
-            budget,
-            usage: calls::BudgetUse::Take { tokens },
-        })
-        .await
+        self.hub()
+            .run(&calls::SpendBudget {
+                name,
+                budget,
+                usage: calls::BudgetUse::Take { tokens },
+            })
+            .await
     }
 
     /// Settles a request's tokens once the provider said what it used:
@@ -121,12 +128,13 @@ impl Queue {
         extra: i64,
         used: u64,
     ) -> Result<(), QueueError> {
-        self.run(&calls::SpendBudget {
-            name,
-            budget,
-            usage: calls::BudgetUse::Settle { extra, used },
-        })
-        .await?;
+        self.hub()
+            .run(&calls::SpendBudget {
+                name,
+                budget,
+                usage: calls::BudgetUse::Settle { extra, used },
+            })
+            .await?;
         Ok(())
     }
 
@@ -134,9 +142,10 @@ impl Queue {
     /// seen yet), as the budget learned it.
     pub async fn budget_average(&self, name: &str) -> Result<u64, QueueError> {
         let avg: Option<f64> = self
+            .hub()
             .conn
             .clone()
-            .hget(self.key(&[key::BUDGET, name]), field::AVG)
+            .hget(self.hub().key(&[key::BUDGET, name]), field::AVG)
             .await?;
         Ok(avg
             .filter(|a| a.is_finite() && *a > 0.0)

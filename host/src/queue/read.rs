@@ -22,34 +22,14 @@ impl Queue {
         ids: &[String],
         read: Read,
     ) -> Result<Vec<Option<JobRecord>>, QueueError> {
-        if self.spread() {
-            return self
-                .per_job(ids, |part, ids| async move {
-                    Box::pin(part.records(&ids, read)).await
-                })
-                .await;
+        if let Some(only) = self.single() {
+            return only.records(ids, read).await;
         }
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(1000) {
-            let mut pipe = redis::pipe();
-            for id in chunk {
-                pipe.hgetall(self.key(&[key::JOB, id]))
-                    .lrange(self.key(&[key::ERRORS, id]), 0, -1);
-            }
-            let mut flat = self.read(pipe, read).await?.into_iter();
-            while let (Some(fields), Some(errors)) = (flat.next(), flat.next()) {
-                let fields: HashMap<String, String> = redis::from_redis_value(&fields)?;
-                let errors: Vec<String> = redis::from_redis_value(&errors)?;
-                if fields.is_empty() {
-                    out.push(None);
-                } else {
-                    out.push(Some(
-                        JobRecord::from_redis(fields, errors).map_err(QueueError::Protocol)?,
-                    ));
-                }
-            }
-        }
-        Ok(out)
+        self.per_job(
+            ids,
+            |part, ids| async move { part.records(&ids, read).await },
+        )
+        .await
     }
 
     /// The status of many jobs in pipelined round trips (5,000 a trip), in
@@ -64,28 +44,13 @@ impl Queue {
         ids: &[String],
         read: Read,
     ) -> Result<Vec<Option<JobStatus>>, QueueError> {
-        if self.spread() {
-            return self
-                .per_job(ids, |part, ids| async move {
-                    Box::pin(part.statuses_read(&ids, read)).await
-                })
-                .await;
+        if let Some(only) = self.single() {
+            return only.statuses_read(ids, read).await;
         }
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(5000) {
-            let mut pipe = redis::pipe();
-            for id in chunk {
-                pipe.hget(self.key(&[key::JOB, id]), "status");
-            }
-            for reply in self.read(pipe, read).await? {
-                let status: Option<String> = redis::from_redis_value(&reply)?;
-                out.push(match status {
-                    None => None,
-                    Some(s) => Some(s.parse().map_err(QueueError::Protocol)?),
-                });
-            }
-        }
-        Ok(out)
+        self.per_job(ids, |part, ids| async move {
+            part.statuses_read(&ids, read).await
+        })
+        .await
     }
 
     /// How many jobs ended, in pipelined round trips (1,000 a trip), in the
@@ -93,38 +58,11 @@ impl Queue {
     /// report of outcomes needs and a fraction of each record to read;
     /// `None` for a job that does not exist.
     pub async fn outcomes(&self, ids: &[String]) -> Result<Vec<Option<Outcome>>, QueueError> {
-        if self.spread() {
-            return self
-                .per_job(ids, |part, ids| async move {
-                    Box::pin(part.outcomes(&ids)).await
-                })
-                .await;
+        if let Some(only) = self.single() {
+            return only.outcomes(ids).await;
         }
-        let mut out = Vec::with_capacity(ids.len());
-        let mut conn = self.conn.clone();
-        for chunk in ids.chunks(1000) {
-            let mut pipe = redis::pipe();
-            for id in chunk {
-                pipe.hget(
-                    self.key(&[key::JOB, id]),
-                    &[field::STATUS, field::RESULT, field::LAST_ERROR],
-                );
-            }
-            let replies: Vec<(Option<String>, Option<String>, Option<String>)> =
-                pipe.query_async(&mut conn).await?;
-            for (status, result, last_error) in replies {
-                let Some(status) = status else {
-                    out.push(None);
-                    continue;
-                };
-                out.push(Some(Outcome {
-                    status: status.parse().map_err(QueueError::Protocol)?,
-                    result,
-                    last_error: last_error.and_then(|e| serde_json::from_str(&e).ok()),
-                }));
-            }
-        }
-        Ok(out)
+        self.per_job(ids, |part, ids| async move { part.outcomes(&ids).await })
+            .await
     }
 
     /// Waits until every job in `ids` has finished (completed, dead or
@@ -175,18 +113,18 @@ impl Queue {
     /// The queue's counters (submitted, claimed, completed, retried, dead, ...).
     pub async fn stats(&self) -> Result<BTreeMap<String, i64>, QueueError> {
         let each = self
-            .on_every_spread(|part| async move {
+            .on_every(|part| async move {
                 let stats: Counts = part.conn.clone().hgetall(part.key(&[key::STATS])).await?;
                 Ok(stats)
             })
             .await?;
-        Ok(partition::add_up(each))
+        Ok(router::add_up(each))
     }
 
     /// Ready jobs per job type.
     pub async fn ready_counts(&self, job_types: &[&str]) -> Result<Vec<u64>, QueueError> {
         let each = self
-            .on_every_spread(|part| async move {
+            .on_every(|part| async move {
                 let mut pipe = redis::pipe();
                 for t in job_types {
                     pipe.zcard(part.key(&[key::READY, t]));
@@ -204,81 +142,27 @@ impl Queue {
         Ok(total)
     }
 
-    /// Queue sizes and counters for `/metrics`.
+    /// Queue sizes and counters for `/metrics`, every partition's added up.
     pub async fn figures(&self) -> Result<QueueFigures, QueueError> {
-        if self.spread() {
-            let each = self
-                .on_every(|part| async move { Box::pin(part.figures()).await })
-                .await?;
-            return Ok(QueueFigures::add_up(each));
+        if let Some(only) = self.single() {
+            return only.figures().await;
         }
-        let types: Vec<String> = self.conn.clone().hkeys(self.key(&[key::TYPES])).await?;
-        // Per type: ready jobs, and ready jobs by fairness group.
-        let mut per_type = redis::pipe();
-        for t in &types {
-            per_type
-                .zcard(self.key(&[key::READY, t]))
-                .hgetall(self.key(&[key::GROUPS, t]));
-        }
-        let counts: Vec<(u64, Counts)> = per_type.query_async(&mut self.conn.clone()).await?;
-        let ready = counts.iter().map(|(n, _)| n).sum();
-        let ready_groups = types
-            .iter()
-            .zip(counts)
-            .filter(|(_, (_, groups))| !groups.is_empty())
-            .map(|(t, (_, groups))| (t.clone(), super::presence::non_negative(groups)))
-            .collect();
-        let mut conn = self.conn.clone();
-        type Reply = (u64, u64, u64, Names, Counts, Counts, BTreeMap<String, u64>);
-        let (scheduled, suspended, running, paused, running_by_type, stats, caps): Reply =
-            redis::pipe()
-                .zcard(self.key(&[key::SCHEDULED]))
-                .zcard(self.key(&[key::SUSPENDED]))
-                .zcard(self.key(&[key::LEASES]))
-                .smembers(self.key(&[key::PAUSED]))
-                .hgetall(self.key(&[key::RUNNING]))
-                .hgetall(self.key(&[key::STATS]))
-                .hgetall(self.key(&[key::CAPS]))
-                .query_async(&mut conn)
-                .await?;
-        let rates = self.rates().await?;
-        let dead = self.dlq_trim().await?;
-        let job_types = types
-            .iter()
-            .chain(&paused)
-            .map(|t| (t.clone(), paused.contains(t)))
-            .collect();
-        Ok(QueueFigures {
-            job_types,
-            running_by_type: super::presence::non_negative(running_by_type),
-            caps,
-            rates,
-            ready_groups,
-            redis_up: true,
-            ready,
-            scheduled,
-            suspended,
-            running,
-            dead,
-            stats,
-        })
+        let each = self
+            .on_every(|part| async move { part.figures().await })
+            .await?;
+        Ok(QueueFigures::add_up(each))
     }
 
-    /// Whether Redis answers now (the node holding this handle's partition).
+    /// Whether Redis answers now (the node holding partition 0).
     pub async fn ping(&self) -> Result<(), QueueError> {
-        let _: String = self
-            .conn
-            .clone()
-            .on_slot(&redis::cmd("PING"), self.slot)
-            .await?;
-        Ok(())
+        self.hub().ping().await
     }
 
     /// Whether each partition's node answers within `limit`, all asked at
     /// once: the answers in partition order (one, unless partitioned). On a
     /// cluster, a master that is down fails its own partitions only.
     pub async fn ping_each(&self, limit: Duration) -> Vec<Result<(), String>> {
-        let pings = self.parts().into_iter().map(|part| async move {
+        let pings = self.parts.iter().map(|part| async move {
             match tokio::time::timeout(limit, part.ping()).await {
                 Ok(answer) => answer.map_err(|e| e.to_string()),
                 Err(_) => Err(format!("no answer within {} s", limit.as_secs_f64())),
@@ -323,13 +207,13 @@ impl QueueFigures {
             total.running += part.running;
             total.dead += part.dead;
         }
-        total.stats = partition::add_up(each.iter().map(|f| f.stats.clone()));
-        total.running_by_type = partition::add_up(each.iter().map(|f| f.running_by_type.clone()));
+        total.stats = router::add_up(each.iter().map(|f| f.stats.clone()));
+        total.running_by_type = router::add_up(each.iter().map(|f| f.running_by_type.clone()));
         total.ready_groups = BTreeMap::new();
         for part in &each {
             for (job_type, groups) in &part.ready_groups {
                 let sum = total.ready_groups.entry(job_type.clone()).or_default();
-                *sum = partition::add_up([std::mem::take(sum), groups.clone()]);
+                *sum = router::add_up([std::mem::take(sum), groups.clone()]);
             }
         }
         total

@@ -27,29 +27,18 @@
 //! written beside it, not before it, and a purged dependency never comes.
 
 use super::keys::word;
+use super::partition::Partition;
 use super::replication::Read;
 use super::*;
 
-/// Most listed jobs one pass looks at per partition. A longer list is read
-/// a window at a time from a random place, so jobs listed behind a
-/// thousand that wait on something slow are still reached.
-const RELAY_BATCH: isize = 1000;
-/// Outcomes per script call.
-const APPLY_CHUNK: usize = 300;
 /// How long a missing remote dependency is waited for.
 pub const GRACE: Duration = Duration::from_secs(60);
-
-/// A listed job: its id, when it was listed (Redis ms), its remote
-/// dependencies (`None`: not waiting on any any more).
-type Listed = (String, u64, Option<BTreeMap<String, u32>>);
-/// Entries of `P:remote` with their scores.
-type Window = Vec<(String, f64)>;
 
 impl Queue {
     /// One relay pass over every partition; returns the outcomes applied.
     /// Nothing to do with one partition.
     pub async fn relay(&self) -> Result<u64, QueueError> {
-        if !self.spread() {
+        if self.single().is_some() {
             return Ok(0);
         }
         let applied = self
@@ -59,12 +48,12 @@ impl Queue {
     }
 
     /// Relays into partition `part` the outcomes its listed jobs wait for.
-    async fn relay_into(&self, part: &Queue) -> Result<u64, QueueError> {
+    async fn relay_into(&self, part: &Partition) -> Result<u64, QueueError> {
         let listed = part.listed().await?;
         if listed.is_empty() {
             return Ok(0);
         }
-        let wanted = partition::group(
+        let wanted = router::group(
             listed
                 .iter()
                 .flat_map(|(_, _, deps)| deps.iter().flatten())
@@ -74,14 +63,14 @@ impl Queue {
             ids.sort();
             ids.dedup();
             let source = self.part(p);
-            let mut statuses = Box::pin(source.statuses(&ids)).await?;
+            let mut statuses = source.statuses_read(&ids, Read::AsIs).await?;
             // Only what the source's replicas hold too is passed on: read
             // again, answered once they do (the rest waits for a later
             // pass). Nothing to pass on (every dependency still to
             // finish): no need to ask.
             let news = statuses.iter().any(|s| s.is_none_or(|s| s.is_finished()));
             if news && self.config.min_replica_acks > 0 {
-                match Box::pin(source.statuses_read(&ids, Read::Replicated)).await {
+                match source.statuses_read(&ids, Read::Replicated).await {
                     Ok(replicated) => statuses = replicated,
                     Err(QueueError::NotReplicated { .. }) => return Ok((p, None)),
                     Err(e) => return Err(e),
@@ -119,61 +108,5 @@ impl Queue {
             }
         }
         part.apply_outcomes(&outcomes).await
-    }
-
-    /// This partition's listed jobs and their remote dependencies.
-    async fn listed(&self) -> Result<Vec<Listed>, QueueError> {
-        let key = self.key(&[key::REMOTE]);
-        let listed: isize = self.conn.clone().zcard(&key).await?;
-        let start = if listed > RELAY_BATCH {
-            fastrand::isize(0..listed)
-        } else {
-            0
-        };
-        // The window, wrapping round to the head when it runs off the end
-        // (`1 0` is an empty range: no wrap).
-        let wrap = (start + RELAY_BATCH - listed).min(start);
-        let (from, to) = if wrap > 0 { (0, wrap - 1) } else { (1, 0) };
-        let (head, tail): (Window, Window) = redis::pipe()
-            .zrange_withscores(&key, start, start + RELAY_BATCH - 1)
-            .zrange_withscores(&key, from, to)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        let entries: Window = head.into_iter().chain(tail).collect();
-        if entries.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut pipe = redis::pipe();
-        for (id, _) in &entries {
-            pipe.cmd("HMGET")
-                .arg(self.key(&[key::JOB, id]))
-                .arg(&[field::STATUS, field::REMOTE_DEPS]);
-        }
-        let rows: Vec<(Option<String>, Option<String>)> =
-            pipe.query_async(&mut self.conn.clone()).await?;
-        Ok(entries
-            .into_iter()
-            .zip(rows)
-            .map(|((id, at), (status, remote))| {
-                let deps = remote
-                    .filter(|_| status.as_deref() == Some(JobStatus::Waiting.as_str()))
-                    .and_then(|r| serde_json::from_str(&r).ok());
-                (id, at as u64, deps)
-            })
-            .collect())
-    }
-
-    /// Hands outcomes to `relay.lua`, a chunk per call.
-    async fn apply_outcomes(&self, outcomes: &[[String; 3]]) -> Result<u64, QueueError> {
-        let mut applied = 0;
-        for chunk in outcomes.chunks(APPLY_CHUNK) {
-            applied += self
-                .run_write(&calls::RelayOutcomes {
-                    lifetimes: self.lifetimes(),
-                    outcomes: chunk,
-                })
-                .await?;
-        }
-        Ok(applied)
     }
 }

@@ -32,7 +32,7 @@ pub(super) fn check(config: &super::QueueConfig) -> Result<(), QueueError> {
     Ok(())
 }
 
-impl super::Queue {
+impl super::Partition {
     /// Runs a function that records a submission or an outcome. With
     /// `min_replica_acks`, `WAIT` follows it in one pipeline, on the same
     /// connection to the same master, so it counts this very write; too few

@@ -125,9 +125,9 @@ impl Queue {
             return Ok(vec![]);
         }
         Ok(redis::cmd("HMGET")
-            .arg(self.part(0).key(&[key::TYPES]))
+            .arg(self.hub().key(&[key::TYPES]))
             .arg(types)
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.hub().conn.clone())
             .await?)
     }
 
@@ -142,7 +142,7 @@ impl Queue {
         let at = |index: usize| move |error| BatchError { index, error };
         let reqs: Vec<&NewJob> = requests.iter().collect();
         let parts = self.route(&reqs, &mut specs).await.map_err(at(0))?;
-        let groups = partition::group(parts.iter().copied().zip(specs.iter().cloned()));
+        let groups = router::group(parts.iter().copied().zip(specs.iter().cloned()));
         if groups.len() > 1 && self.config.check_job_types {
             let types: Vec<&str> = specs.iter().map(|s| s.job_type.as_str()).collect();
             let registered = self.registrations(&types).await.map_err(at(0))?;
@@ -151,7 +151,7 @@ impl Queue {
             }
         }
         let writes = groups.into_iter().map(|(p, (at, group))| async move {
-            let written = Box::pin(self.part(p).write_batch(&group)).await;
+            let written = self.part(p).write_batch(&group).await;
             (at, written)
         });
         let mut out: Vec<Option<Submitted>> = vec![None; specs.len()];

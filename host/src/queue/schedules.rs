@@ -43,8 +43,8 @@ impl Queue {
         schedule.check().map_err(|e| invalid(e.field, e.reason))?;
         let json =
             serde_json::to_string(schedule).map_err(|e| QueueError::Protocol(e.to_string()))?;
-        let schedules = self.key(&[key::SCHEDULES]);
-        let mut conn = self.conn.clone();
+        let schedules = self.hub().key(&[key::SCHEDULES]);
+        let mut conn = self.hub().conn.clone();
         let (exists, count): (bool, usize) = redis::pipe()
             .hexists(&schedules, &schedule.name)
             .hlen(&schedules)
@@ -58,11 +58,12 @@ impl Queue {
         }
         // A new schedule's ticks start now by Redis' clock, the clock the
         // cron duty reads.
-        let (secs, micros): (u64, u64) = conn.on_slot(&redis::cmd("TIME"), self.slot).await?;
+        let (secs, micros): (u64, u64) =
+            conn.on_slot(&redis::cmd("TIME"), self.hub().slot()).await?;
         let _: () = redis::pipe()
             .hset(&schedules, &schedule.name, json)
             .hset_nx(
-                self.key(&[key::TICKS]),
+                self.hub().key(&[key::TICKS]),
                 &schedule.name,
                 secs * 1000 + micros / 1000,
             )
@@ -75,9 +76,9 @@ impl Queue {
     /// fired stay.
     pub async fn remove_schedule(&self, name: &str) -> Result<bool, QueueError> {
         let (removed, _): (i64, i64) = redis::pipe()
-            .hdel(self.key(&[key::SCHEDULES]), name)
-            .hdel(self.key(&[key::TICKS]), name)
-            .query_async(&mut self.conn.clone())
+            .hdel(self.hub().key(&[key::SCHEDULES]), name)
+            .hdel(self.hub().key(&[key::TICKS]), name)
+            .query_async(&mut self.hub().conn.clone())
             .await?;
         Ok(removed == 1)
     }
@@ -90,10 +91,10 @@ impl Queue {
             BTreeMap<String, u64>,
             (u64, u64),
         ) = redis::pipe()
-            .hgetall(self.key(&[key::SCHEDULES]))
-            .hgetall(self.key(&[key::TICKS]))
+            .hgetall(self.hub().key(&[key::SCHEDULES]))
+            .hgetall(self.hub().key(&[key::TICKS]))
             .cmd("TIME")
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.hub().conn.clone())
             .await?;
         let now = secs * 1000 + micros / 1000;
         let mut out = BTreeMap::new();
@@ -148,7 +149,9 @@ impl Queue {
             let mut replies = if ticks.is_empty() {
                 Vec::new()
             } else {
-                self.run_write(&calls::FireTicks { ticks: &ticks }).await?
+                self.hub()
+                    .run_write(&calls::FireTicks { ticks: &ticks })
+                    .await?
             }
             .into_iter();
             for spec in specs {
@@ -168,9 +171,10 @@ impl Queue {
     /// schedule's ticks are not touched.
     pub async fn run_schedule_now(&self, name: &str) -> Result<Option<Submitted>, QueueError> {
         let json: Option<String> = self
+            .hub()
             .conn
             .clone()
-            .hget(self.key(&[key::SCHEDULES]), name)
+            .hget(self.hub().key(&[key::SCHEDULES]), name)
             .await?;
         let Some(json) = json else { return Ok(None) };
         let schedule: Schedule =

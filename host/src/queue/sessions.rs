@@ -9,11 +9,11 @@ impl Queue {
     /// record lasts until `expires_ms` (Unix ms), the session's own end.
     pub async fn end_session(&self, nonce: &str, expires_ms: u64) -> Result<(), QueueError> {
         let _: () = redis::cmd("SET")
-            .arg(self.key(&[key::ENDED, nonce]))
+            .arg(self.hub().key(&[key::ENDED, nonce]))
             .arg(1)
             .arg("PXAT")
             .arg(expires_ms.max(1))
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.hub().conn.clone())
             .await?;
         Ok(())
     }
@@ -21,9 +21,10 @@ impl Queue {
     /// Whether the dashboard session `nonce` was ended by a logout.
     pub async fn session_ended(&self, nonce: &str) -> Result<bool, QueueError> {
         Ok(self
+            .hub()
             .conn
             .clone()
-            .exists(self.key(&[key::ENDED, nonce]))
+            .exists(self.hub().key(&[key::ENDED, nonce]))
             .await?)
     }
 }

@@ -15,11 +15,12 @@
 //! Root jobs of content-store types are routed by content (see route.rs),
 //! so for them even that cannot happen.
 
+use super::partition::{self, Partition};
 use super::*;
 
 impl Queue {
     /// The partition that holds the shared copy of a content's result.
-    fn content_home(&self, job_type: &str, content_hash: &str) -> Queue {
+    fn content_home(&self, job_type: &str, content_hash: &str) -> &Partition {
         self.part(partition::bucket(
             &format!("{job_type}:{content_hash}"),
             self.partitions(),
@@ -56,7 +57,7 @@ impl Queue {
         if !any {
             return;
         }
-        if let Err(e) = pipe.query_async::<()>(&mut self.conn.clone()).await {
+        if let Err(e) = pipe.query_async::<()>(&mut self.hub().conn.clone()).await {
             tracing::warn!("cannot share results with their content's home partition: {e}");
         }
     }
@@ -72,13 +73,13 @@ impl Queue {
         let Some(hash) = &job.content_hash else {
             return Ok(None);
         };
-        if !self.spread() || job.forced {
+        if self.single().is_some() || job.forced {
             return Ok(None);
         }
         // Its own partition may be the home too: the result of the same
         // content run elsewhere arrives there after this job was queued.
         let home = self.content_home(&job.job_type, hash);
-        let (result, version): (Option<String>, Option<String>) = self
+        let (result, version): (Option<String>, Option<String>) = home
             .conn
             .clone()
             .hget(
@@ -95,7 +96,7 @@ impl Queue {
         &self,
     ) -> Result<Vec<crate::job::StoredResult>, QueueError> {
         let each = self
-            .on_every(|part| async move { Box::pin(part.content_results()).await })
+            .on_every(|part| async move { part.content_results().await })
             .await?;
         let mut all: Vec<_> = each.into_iter().flatten().collect();
         all.sort_by(|a, b| (&a.job_type, &a.content_hash).cmp(&(&b.job_type, &b.content_hash)));
@@ -108,13 +109,13 @@ impl Queue {
         &self,
         results: &[crate::job::StoredResult],
     ) -> Result<(), QueueError> {
-        let groups = partition::group(results.iter().map(|s| {
+        let groups = router::group(results.iter().map(|s| {
             let home = self.content_home(&s.job_type, &s.content_hash).index();
             (home, s.clone())
         }));
-        let stores = groups.into_iter().map(|(p, (_, results))| async move {
-            Box::pin(self.part(p).store_content(&results)).await
-        });
+        let stores = groups
+            .into_iter()
+            .map(|(p, (_, results))| async move { self.part(p).store_content(&results).await });
         futures::future::try_join_all(stores).await?;
         Ok(())
     }

@@ -120,8 +120,8 @@ fn today() -> String {
 impl Queue {
     fn spend_key(&self, run: Option<&str>) -> String {
         match run {
-            Some(run) => self.key(&[key::SPEND, spend::RUN, run]),
-            None => self.key(&[key::SPEND, spend::DAY, &today()]),
+            Some(run) => self.hub().key(&[key::SPEND, spend::RUN, run]),
+            None => self.hub().key(&[key::SPEND, spend::DAY, &today()]),
         }
     }
 
@@ -148,7 +148,7 @@ impl Queue {
         for run in [None, fields.iter().find_map(|f| f.run.as_deref())] {
             pipe.expire(self.spend_key(run), ttl(run)).ignore();
         }
-        let after: Vec<u64> = pipe.query_async(&mut self.conn.clone()).await?;
+        let after: Vec<u64> = pipe.query_async(&mut self.hub().conn.clone()).await?;
         let passed = after.iter().zip(limits).position(|(a, limit)| a > limit);
         if passed.is_some() {
             let mut undo = redis::pipe();
@@ -157,7 +157,7 @@ impl Queue {
                 undo.hincr(key, field(f.scope, &f.name), -(most as i64))
                     .ignore();
             }
-            let () = undo.query_async(&mut self.conn.clone()).await?;
+            let () = undo.query_async(&mut self.hub().conn.clone()).await?;
         }
         Ok(passed)
     }
@@ -176,7 +176,7 @@ impl Queue {
             any |= self.spend_into(&mut pipe, s);
         }
         if any {
-            let () = pipe.query_async(&mut self.conn.clone()).await?;
+            let () = pipe.query_async(&mut self.hub().conn.clone()).await?;
         }
         Ok(())
     }
@@ -198,7 +198,7 @@ impl Queue {
             pipe.hincr(key, field(f.scope, &f.name), -(s.released as i64))
                 .ignore();
         }
-        let (ever, day) = (self.key(&[key::SPEND]), self.spend_key(None));
+        let (ever, day) = (self.hub().key(&[key::SPEND]), self.spend_key(None));
         if s.micros > 0 {
             for f in &fields {
                 pipe.hincr(&ever, f, s.micros).ignore();
@@ -216,7 +216,7 @@ impl Queue {
             }
         }
         if s.structured {
-            let asks = self.key(&[key::ASKS]);
+            let asks = self.hub().key(&[key::ASKS]);
             let which = format!("{}|{}", s.job_type, s.model);
             pipe.hincr(&asks, format!("{}|{which}", spend::CALLS), 1)
                 .ignore();
@@ -234,20 +234,30 @@ impl Queue {
     pub async fn ledger(&self, run: Option<&str>) -> Result<Ledger, QueueError> {
         let key = match run {
             Some(run) => self.spend_key(Some(run)),
-            None => self.key(&[key::SPEND]),
+            None => self.hub().key(&[key::SPEND]),
         };
-        Ok(self.conn.clone().hgetall(key).await?)
+        Ok(self.hub().conn.clone().hgetall(key).await?)
     }
 
     /// Today's ledger (UTC).
     pub async fn ledger_today(&self) -> Result<Ledger, QueueError> {
-        Ok(self.conn.clone().hgetall(self.spend_key(None)).await?)
+        Ok(self
+            .hub()
+            .conn
+            .clone()
+            .hgetall(self.spend_key(None))
+            .await?)
     }
 
     /// Structured-output calls by job type and model, with those that
     /// needed a re-ask.
     pub async fn ask_counts(&self) -> Result<Vec<AskFigures>, QueueError> {
-        let all: BTreeMap<String, u64> = self.conn.clone().hgetall(self.key(&[key::ASKS])).await?;
+        let all: BTreeMap<String, u64> = self
+            .hub()
+            .conn
+            .clone()
+            .hgetall(self.hub().key(&[key::ASKS]))
+            .await?;
         let mut by: BTreeMap<(String, String), AskFigures> = BTreeMap::new();
         for (f, n) in all {
             let mut parts = f.splitn(3, '|');

@@ -10,18 +10,12 @@ impl Queue {
     /// unknown job type or an unknown dependency write nothing either.
     pub async fn submit(&self, req: NewJob) -> Result<Submitted, QueueError> {
         let mut specs = [self.spec(&req)?];
-        if self.spread() {
-            let p = self.route(&[&req], &mut specs).await?;
-            let [spec] = specs;
-            return self.part(p[0]).write_one(&spec).await;
-        }
+        let part = match self.single() {
+            Some(only) => only,
+            None => self.part(self.route(&[&req], &mut specs).await?[0]),
+        };
         let [spec] = specs;
-        self.write_one(&spec).await
-    }
-
-    /// Writes one checked job into this handle's partition.
-    async fn write_one(&self, spec: &Spec) -> Result<Submitted, QueueError> {
-        self.run_write(&calls::SubmitJob { spec }).await
+        part.write_one(&spec).await
     }
 
     /// Submits many jobs, all or nothing: if any is refused (bad input,
@@ -60,34 +54,9 @@ impl Queue {
             }
             specs.push(spec);
         }
-        if self.spread() {
-            return self.submit_across(&requests, specs).await;
-        }
-        self.write_batch(&specs).await
-    }
-
-    /// Writes a checked batch into this handle's partition in one script
-    /// call, all or nothing.
-    pub(super) async fn write_batch(&self, specs: &[Spec]) -> Result<Vec<Submitted>, BatchError> {
-        let reply = self
-            .run_write(&calls::SubmitBatch { specs })
-            .await
-            .map_err(|error| BatchError { index: 0, error })?;
-        match reply {
-            calls::BatchReply::Written(replies) => replies
-                .iter()
-                .zip(specs)
-                .enumerate()
-                .map(|(index, (r, spec))| {
-                    submitted(r, spec).map_err(|error| BatchError { index, error })
-                })
-                .collect(),
-            calls::BatchReply::Refused { index, reply } => Err(BatchError {
-                index,
-                error: submitted(&reply, &specs[index.min(specs.len().saturating_sub(1))])
-                    .err()
-                    .unwrap_or_else(|| QueueError::Protocol("batch error without a reason".into())),
-            }),
+        match self.single() {
+            Some(only) => only.write_batch(&specs).await,
+            None => self.submit_across(&requests, specs).await,
         }
     }
 
@@ -118,7 +87,7 @@ impl Queue {
                 .map_err(|e| invalid("depends_on", e.to_string()))?,
             parent: req.parent.clone().unwrap_or_default(),
             check_type: flag(self.config.check_job_types),
-            ttl: self.lifetimes(),
+            ttl: self.hub().lifetimes(),
             content_hash,
             force: flag(req.force),
             use_store: flag(self.config.content_store),

@@ -37,7 +37,7 @@ impl Queue {
         result: &str,
         plugin_version: &str,
     ) -> Result<Ack, QueueError> {
-        self.leased(&job.token)
+        self.of_token(&job.token)
             .run_write(&calls::SuspendJob {
                 id: &job.id,
                 lease_token: &job.token,
@@ -59,7 +59,7 @@ impl Queue {
         };
         let token = WaitToken::parse(token).map_err(|e| invalid("token", e))?;
         wait::check_value(value).map_err(|e| invalid("value", e))?;
-        self.home(&token.job_id)
+        self.holder(&token.job_id)
             .await?
             .run_write(&calls::ResumeWait {
                 token: &token,
@@ -71,16 +71,16 @@ impl Queue {
     /// Ends the waits that ran out, as each one's policy says. Returns
     /// (id, new status) pairs.
     pub async fn expire_waits(&self) -> Result<Vec<(String, JobStatus)>, QueueError> {
-        if self.spread() {
-            let ended = self
-                .on_every(|part| async move { Box::pin(part.expire_waits()).await })
-                .await?;
-            return Ok(ended.into_iter().flatten().collect());
-        }
-        self.run_write(&calls::ExpireWaits {
-            lifetimes: self.lifetimes(),
-            most: EXPIRE_BATCH,
-        })
-        .await
+        let ended = self
+            .on_every(|part| async move {
+                let lifetimes = part.lifetimes();
+                part.run_write(&calls::ExpireWaits {
+                    lifetimes,
+                    most: EXPIRE_BATCH,
+                })
+                .await
+            })
+            .await?;
+        Ok(ended.into_iter().flatten().collect())
     }
 }

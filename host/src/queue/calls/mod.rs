@@ -32,6 +32,7 @@ pub(super) use upkeep::{
 };
 pub(super) use waits::{ExpireWaits, ResumeWait, SuspendJob, WaitAlso, WaitAlsoReply};
 
+use super::partition::Partition;
 use super::scripts::{Call, Function, Functions, functions};
 use super::*;
 
@@ -49,7 +50,7 @@ pub(super) trait Script {
     fn reply(&self, raw: Self::Raw) -> Result<Self::Reply, QueueError>;
 }
 
-impl Queue {
+impl Partition {
     /// Runs `script` in this handle's partition.
     pub(super) async fn run<S: Script>(&self, script: &S) -> Result<S::Reply, QueueError> {
         let raw: S::Raw = self
@@ -59,7 +60,7 @@ impl Queue {
         script.reply(raw)
     }
 
-    /// Like [`Queue::run`], for a write that waits for the replicas when
+    /// Like [`Partition::run`], for a write that waits for the replicas when
     /// `min_replica_acks` asks it to (see `replication.rs`).
     pub(super) async fn run_write<S: Script>(&self, script: &S) -> Result<S::Reply, QueueError> {
         let raw: S::Raw = self.write(&self.call(script)).await?;

@@ -1,72 +1,33 @@
-//! Partitions: the queue split into `P` full copies of its layout, each
-//! under its own hash tag, so each partition's scripts stay atomic in one
-//! Redis Cluster slot while the partitions spread over the masters.
+//! The router: the queue split into `P` partitions (see `partition/`),
+//! each a full copy of its layout under its own hash tag, so each
+//! partition's scripts stay atomic in one Redis Cluster slot while the
+//! partitions spread over the masters. [`Queue`] holds every partition and
+//! picks the one an operation runs on, or runs it on each and gathers the
+//! answers; it never calls itself.
 //!
-//! - Partition 0 is `{prefix}`, the others `{prefix~p}`: with `P = 1` the
-//!   keys are those of every release before partitions.
-//! - A handle made by [`Queue::connect`] is the *root*: it spreads each
-//!   operation over the partitions (routes a submission, claims across
-//!   partitions, finds a job by id, adds up figures). [`Queue::part`] gives
-//!   a handle on one partition, which runs the single-slot code unchanged.
 //! - Where a job lives (see `route.rs`): with its parent, else with its
 //!   first dependency, else by content (job types that use the content
 //!   store), else by id. A lease's token names its partition, so the hot
 //!   path (complete, fail, renew) needs no lookup; other calls by id find
 //!   the job with one pipelined `EXISTS` per partition, sent concurrently.
-//! - Queue-wide state lives in partition 0 only: hosts, schedules,
-//!   provider slots and budgets. Job types, pauses, caps, rates and the
-//!   identity marker are written to every partition, since claims and
-//!   submissions read them in their own slot (and any master may come back
-//!   empty).
+//!   With one partition every call goes straight to it ([`Queue::single`]).
+//! - Queue-wide state lives in partition 0 only ([`Queue::hub`]): hosts,
+//!   schedules, provider slots and budgets. Job types, pauses, caps, rates
+//!   and the identity marker are written to every partition, since claims
+//!   and submissions read them in their own slot (and any master may come
+//!   back empty).
 //! - `P` is fixed for the life of a queue: `{prefix}:partitions` records it
 //!   on first connect, and a handle with another `P` is refused.
 
 use futures::future::try_join_all;
 
+use super::partition::{Partition, bucket, token_partition};
 use super::*;
-
-/// The most partitions a queue may have.
-pub const MAX_PARTITIONS: u32 = 256;
-
-/// The hash tag's inside for partition `p` of `prefix`.
-pub(super) fn tag_name(prefix: &str, p: u32) -> String {
-    if p == 0 {
-        prefix.to_string()
-    } else {
-        format!("{prefix}~{p}")
-    }
-}
-
-/// The partition a routing key falls in: the cluster's own hash (CRC16)
-/// modulo `partitions`.
-pub(super) fn bucket(key: &str, partitions: u32) -> u32 {
-    u32::from(net::slot(key)) % partitions.max(1)
-}
-
-/// The nonce a claim in partition `p` sends: random, and naming the
-/// partition, so every token it hands out (`<count>-<nonce>`) does too.
-pub(super) fn claim_nonce(p: u32) -> String {
-    let random = fastrand::u64(..);
-    if p == 0 {
-        format!("{random:016x}")
-    } else {
-        format!("{random:016x}.{p}")
-    }
-}
-
-/// The partition a lease token was handed out in (0 for a token without
-/// a partition, as every token is when there is one partition).
-pub(super) fn token_partition(token: &str) -> u32 {
-    token
-        .rsplit_once('.')
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or(0)
-}
 
 impl Queue {
     /// How many partitions the queue has.
     pub fn partitions(&self) -> u32 {
-        self.config.partitions.max(1)
+        self.parts.len() as u32
     }
 
     /// The partition that holds job `id` (`None`: no such job).
@@ -74,95 +35,53 @@ impl Queue {
         Ok(self.locate(&[id.to_string()]).await?.pop().flatten())
     }
 
-    /// Whether this handle spreads its operations over several partitions
-    /// (the root handle of a partitioned queue).
-    pub(super) fn spread(&self) -> bool {
-        self.root && self.partitions() > 1
+    /// Partition 0, which holds the queue-wide state (hosts, schedules,
+    /// provider slots and budgets, the LLM ledger and batch lane, the
+    /// key-value store).
+    pub(super) fn hub(&self) -> &Partition {
+        &self.parts[0]
     }
 
-    /// A handle on partition `p` alone.
-    pub(super) fn part(&self, p: u32) -> Queue {
-        let name = tag_name(&self.config.prefix, p);
-        let slot = net::slot(&name);
-        Queue {
-            connector: self.connector.clone(),
-            conn: self.conn.on(slot),
-            config: self.config.clone(),
-            tag: format!("{{{name}}}"),
-            slot,
-            index: p,
-            root: false,
-            notifier: self.notifier.clone(),
+    /// The only partition, when the queue has one: every operation goes
+    /// straight to it, with no lookup and nothing to add up.
+    pub(super) fn single(&self) -> Option<&Partition> {
+        match &self.parts[..] {
+            [only] => Some(only),
+            _ => None,
         }
     }
 
-    /// Handles on every partition, in order.
-    pub(super) fn parts(&self) -> Vec<Queue> {
-        (0..self.partitions()).map(|p| self.part(p)).collect()
-    }
-
-    /// The partition this handle is on (0 for the root).
-    pub(super) fn index(&self) -> u32 {
-        self.index
+    /// Partition `p` (partition 0 for a number past the last).
+    pub(super) fn part(&self, p: u32) -> &Partition {
+        self.parts.get(p as usize).unwrap_or(&self.parts[0])
     }
 
     /// Runs `f` on every partition at once; the answers in partition order.
     pub(super) async fn on_every<T, F, Fut>(&self, f: F) -> Result<Vec<T>, QueueError>
     where
-        F: Fn(Queue) -> Fut,
+        F: Fn(Partition) -> Fut,
         Fut: std::future::Future<Output = Result<T, QueueError>>,
     {
-        try_join_all(self.parts().into_iter().map(f)).await
+        try_join_all(self.parts.iter().cloned().map(f)).await
     }
 
-    /// The handle for the partition a lease token was handed out in.
-    pub(super) fn of_token(&self, token: &str) -> Queue {
-        let p = token_partition(token);
-        if p == 0 || p >= self.partitions() {
-            self.part(0)
-        } else {
-            self.part(p)
-        }
-    }
-
-    /// Runs `f` on every partition when spread, else on this handle alone.
-    pub(super) async fn on_every_spread<T, F, Fut>(&self, f: F) -> Result<Vec<T>, QueueError>
-    where
-        F: Fn(Queue) -> Fut,
-        Fut: std::future::Future<Output = Result<T, QueueError>>,
-    {
-        if self.spread() {
-            self.on_every(f).await
-        } else {
-            Ok(vec![f(self.clone()).await?])
-        }
-    }
-
-    /// The partition a lease's token names, as [`Queue::of_token`] reads
-    /// it (0 on a queue of one).
+    /// The partition a lease's token names (0 on a queue of one, or for a
+    /// token naming no partition of this queue).
     pub fn lease_partition(&self, token: &str) -> u32 {
         let p = token_partition(token);
-        if self.spread() && p < self.partitions() {
-            p
-        } else {
-            0
-        }
+        if p < self.partitions() { p } else { 0 }
     }
 
-    /// The handle for the partition of a lease (this one, unless spread).
-    pub(super) fn leased(&self, token: &str) -> Queue {
-        if self.spread() {
-            self.of_token(token)
-        } else {
-            self.clone()
-        }
+    /// The partition a lease token was handed out in.
+    pub(super) fn of_token(&self, token: &str) -> &Partition {
+        self.part(self.lease_partition(token))
     }
 
     /// Where each of `ids` lives (`None`: in no partition): one pipelined
     /// `EXISTS` per partition, all partitions at once.
     pub(super) async fn locate(&self, ids: &[String]) -> Result<Vec<Option<u32>>, QueueError> {
-        if !self.spread() {
-            return Ok(vec![Some(self.index); ids.len()]);
+        if self.single().is_some() {
+            return Ok(vec![Some(0); ids.len()]);
         }
         let found = self
             .on_every(|part| async move {
@@ -183,11 +102,11 @@ impl Queue {
             .collect())
     }
 
-    /// The handle for the partition that holds job `id`; when none does,
-    /// the partition its id falls in (whose answer is then "no such job").
-    pub(super) async fn home(&self, id: &str) -> Result<Queue, QueueError> {
-        if !self.spread() {
-            return Ok(self.clone());
+    /// The partition that holds job `id`; when none does, the partition its
+    /// id falls in (whose answer is then "no such job").
+    pub(super) async fn holder(&self, id: &str) -> Result<&Partition, QueueError> {
+        if let Some(only) = self.single() {
+            return Ok(only);
         }
         let located = self.locate(&[id.to_string()]).await?;
         let p = located
@@ -207,7 +126,7 @@ impl Queue {
         read: F,
     ) -> Result<Vec<Option<T>>, QueueError>
     where
-        F: Fn(Queue, Vec<String>) -> Fut,
+        F: Fn(Partition, Vec<String>) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<Option<T>>, QueueError>>,
     {
         // Every id keeps its place; ids no partition holds stay unanswered.
@@ -216,7 +135,7 @@ impl Queue {
         let groups = group(found.filter_map(|(i, (id, p))| Some((p?, (i, id.clone())))));
         let reads = groups.into_iter().map(|(p, (_, group))| {
             let (places, ids): (Vec<usize>, Vec<String>) = group.into_iter().unzip();
-            let read = read(self.part(p), ids);
+            let read = read(self.part(p).clone(), ids);
             async move { Ok::<_, QueueError>((places, read.await?)) }
         });
         let answered = try_join_all(reads).await?;
@@ -235,7 +154,7 @@ impl Queue {
         run: F,
     ) -> Result<Vec<T>, QueueError>
     where
-        F: Fn(Queue, Vec<String>) -> Fut,
+        F: Fn(Partition, Vec<String>) -> Fut,
         Fut: std::future::Future<Output = Result<T, QueueError>>,
     {
         if ids.is_empty() {
@@ -250,7 +169,7 @@ impl Queue {
         try_join_all(
             groups
                 .into_iter()
-                .map(|(p, (_, ids))| run(self.part(p), ids)),
+                .map(|(p, (_, ids))| run(self.part(p).clone(), ids)),
         )
         .await
     }
@@ -260,12 +179,12 @@ impl Queue {
     /// between partitions is not supported: drain the queue, or use
     /// another prefix).
     pub(super) async fn check_partitions(&self) -> Result<(), QueueError> {
-        let key = self.part(0).key(&[key::PARTITIONS]);
+        let key = self.hub().key(&[key::PARTITIONS]);
         let wanted = self.partitions();
         let (_, recorded): (bool, Option<u32>) = redis::pipe()
             .set_nx(&key, wanted)
             .get(&key)
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.hub().conn.clone())
             .await?;
         match recorded {
             Some(n) if n != wanted => Err(invalid(
@@ -321,30 +240,4 @@ pub(super) fn add_up<N: Copy + Default + std::ops::AddAssign>(
         }
     }
     total
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_tokens_and_buckets() {
-        assert_eq!(tag_name("deckhand", 0), "deckhand");
-        assert_eq!(tag_name("deckhand", 3), "deckhand~3");
-        let nonce = claim_nonce(7);
-        assert_eq!(token_partition(&format!("12-{nonce}")), 7);
-        assert_eq!(token_partition(&format!("12-{}", claim_nonce(0))), 0);
-        assert_eq!(token_partition("12"), 0);
-        assert_eq!(token_partition("12-abc.x"), 0);
-        for key in ["a", "job-1", "bulk.align.7"] {
-            assert!(bucket(key, 4) < 4);
-            assert_eq!(bucket(key, 1), 0);
-        }
-        // Ids spread: 1,000 ids over 4 partitions leave none empty.
-        let mut seen = [0u32; 4];
-        for i in 0..1000 {
-            seen[bucket(&format!("job-{i}"), 4) as usize] += 1;
-        }
-        assert!(seen.iter().all(|&n| n > 150), "{seen:?}");
-    }
 }
