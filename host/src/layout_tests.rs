@@ -200,3 +200,58 @@ fn the_queues_connection_layer_imports_nothing_of_the_queue() {
         wrong.join("\n")
     );
 }
+
+/// The queue's partitions (`queue/partition/`: one slot's scripts and
+/// reads) know nothing of the router above them: no file there names the
+/// `Queue` type or imports the router's modules (where a job goes, claims
+/// across partitions, the relay, content shared between partitions, the
+/// notifier). And the router never re-enters itself: an async function
+/// that calls itself needs `Box::pin`, which nothing in the queue above
+/// `net/` uses.
+#[test]
+fn the_queues_partitions_import_nothing_of_the_router() {
+    let queue = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/queue");
+    let mut files = Vec::new();
+    rust_files(&queue.join("partition"), &mut files);
+    assert!(
+        files.len() >= 8,
+        "queue/partition/ was not found: {files:?}"
+    );
+    const ROUTER: [&str; 5] = ["router", "route", "relay", "shared_content", "notifier"];
+    let mut wrong = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for line in text.lines().map(str::trim_start) {
+            if line.starts_with("//") {
+                continue;
+            }
+            let names_queue = line
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|word| word == "Queue");
+            let imports_router = ROUTER.iter().any(|m| {
+                line.contains(&format!("super::super::{m}"))
+                    || line.contains(&format!("crate::queue::{m}"))
+            });
+            if names_queue || imports_router {
+                wrong.push(format!("{}: {line}", file.display()));
+            }
+        }
+    }
+    let mut all = Vec::new();
+    rust_files(&queue, &mut all);
+    // `net/` boxes futures for the connection trait, not to recurse.
+    for file in all.iter().filter(|f| !f.starts_with(queue.join("net"))) {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if text
+            .lines()
+            .any(|l| l.contains("Box::pin(") && !l.trim_start().starts_with("//"))
+        {
+            wrong.push(format!("{}: re-enters itself (Box::pin)", file.display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "partition code that reaches the router, or a router that calls itself:\n{}",
+        wrong.join("\n")
+    );
+}

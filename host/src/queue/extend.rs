@@ -58,7 +58,7 @@ impl Queue {
             word::NOT_WAITING => refused(format!(
                 "it is not waiting on {caller:?} or its parent (only a job still waiting on the caller or its parent can be made to wait on more)"
             )),
-            word::UNKNOWN_DEPENDENCY => self.elsewhere(&home, target, named).await?,
+            word::UNKNOWN_DEPENDENCY => self.elsewhere(home, target, named).await?,
             word::SELF_DEPENDENCY => QueueError::SelfDependency(named),
             word::DEPENDENCY_FAILED => refused(format!(
                 "dependency {named:?} already failed and it does not run after failures"

@@ -6,14 +6,18 @@
 //! carry a fencing token: a host that lost its lease (frozen, cut off) cannot
 //! overwrite the outcome of whoever holds the job now.
 //!
-//! Layout, one concern a file (all of them `impl Queue` blocks on the one
-//! handle defined here, with the types every operation shares):
+//! Layout, in three layers:
 //! - `net/`: the connection layer, importing nothing of the queue: the
 //!   Redis URL (one server, a cluster, Sentinel), the one connection type
 //!   over them, TLS files, what a failed call means;
-//! - `replication.rs`: writes that wait for replicas (`min_replica_acks`);
-//! - `partition.rs`: the queue split into partitions, each in its own
-//!   slot; a handle on one, and the helpers that spread an operation;
+//! - `partition/`: one partition (one hash tag, one slot): [`Partition`]
+//!   runs that slot's scripts and reads, one operation family a file
+//!   (`replication.rs`: writes and reads that wait for replicas), and
+//!   names nothing of the router (a layout test keeps it so);
+//! - the router, [`Queue`] (defined here, `router.rs` for its helpers):
+//!   holds every partition, picks the one an operation runs on or runs it
+//!   on each and gathers the answers, and never calls itself. One concern a
+//!   file, each an `impl Queue` block:
 //! - `route.rs`: which partition a new job goes to; batches split by it;
 //! - `relay.rs`: dependencies on jobs in other partitions;
 //! - `shared_content.rs`: content store results shared across partitions;
@@ -59,7 +63,6 @@ mod provider;
 mod read;
 mod record;
 mod relay;
-mod replication;
 mod retry;
 mod route;
 mod router;
@@ -83,12 +86,12 @@ pub use notifier::{Listener, Message, Notice, Topic};
 pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
 pub use partition::MAX_PARTITIONS;
 use partition::Partition;
+pub use partition::replication::{MAX_REPLICA_ACK_TIMEOUT_MS, MAX_REPLICA_ACKS};
 pub use presence::{Durability, TypeInfo};
 pub use provider::Budget;
 pub use read::{Outcome, QueueFigures};
 pub use record::{Children, ErrorEntry, JobRecord, JobStatus, WaitState};
 pub use relay::GRACE as REMOTE_DEPENDENCY_GRACE;
-pub use replication::{MAX_REPLICA_ACK_TIMEOUT_MS, MAX_REPLICA_ACKS};
 pub use retry::RetryStrategy;
 pub use schedules::{FIRE_BATCH, Fired, StoredSchedule};
 pub use spend::{AskFigures, BillFigures, Ledger, LlmUsage, Spend, SpendField, SpendScope};
@@ -343,7 +346,7 @@ impl Queue {
                 ),
             ));
         }
-        replication::check(&config)?;
+        partition::replication::check(&config)?;
         if !(1..=MAX_PARTITIONS).contains(&config.partitions) {
             return Err(invalid(
                 "partitions",

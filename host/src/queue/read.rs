@@ -1,7 +1,7 @@
 //! Reading jobs back: one, many (pipelined), their states, waiting for them to finish,
 //! and the queue's figures.
 
-use super::replication::Read;
+use super::partition::replication::Read;
 use super::*;
 
 impl Queue {

@@ -28,7 +28,7 @@
 
 use super::keys::word;
 use super::partition::Partition;
-use super::replication::Read;
+use super::partition::replication::Read;
 use super::*;
 
 /// How long a missing remote dependency is waited for.

@@ -12,11 +12,14 @@
 //! - A claim's nonce names its partition, so every lease token it hands out
 //!   does too, and the lease's later calls go straight to it.
 //!
-//! One operation family a file: `lease.rs` (claim, complete, fail, renew,
-//! reap, release, cancel, progress), `submit.rs` (one job, a batch),
-//! `read.rs` (records, states, outcomes, figures), `upkeep.rs` (the
-//! dead-letter queue, expired waits, relayed outcomes, layout upkeep),
-//! `content.rs` (content results held here).
+//! One operation family a file: `lease.rs` (a claim, results recorded),
+//! `submit.rs` (one job, a batch), `read.rs` (records, states, outcomes,
+//! figures, a ping), `browse.rs` (jobs listed by state), `overview.rs`
+//! (the dashboard's figures), `dlq.rs` (the dead-letter queue), `relay.rs`
+//! (jobs waiting on other partitions, outcomes handed to them), `upkeep.rs`
+//! (layout migration, the content index, the identity marker),
+//! `replication.rs` (writes and reads that wait for replicas). The script
+//! calls themselves are types in `calls/`, run by [`Partition::run`].
 
 mod browse;
 mod dlq;
@@ -24,6 +27,7 @@ mod lease;
 mod overview;
 mod read;
 mod relay;
+pub(in crate::queue) mod replication;
 mod submit;
 mod upkeep;
 

@@ -8,9 +8,9 @@ use redis::AsyncCommands;
 use super::super::controls::RateLimit;
 use super::super::keys::{field, key};
 use super::super::presence::non_negative;
-use super::super::replication::Read;
 use super::super::{Counts, JobRecord, JobStatus, Names, Outcome, QueueError, QueueFigures};
 use super::Partition;
+use super::replication::Read;
 
 impl Partition {
     /// The records of `ids` in this partition (`None`: not here), in

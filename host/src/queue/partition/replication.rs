@@ -5,7 +5,7 @@
 
 use redis::FromRedisValue;
 
-use super::{QueueError, invalid};
+use super::super::{QueueError, invalid};
 
 /// Most replicas `min_replica_acks` may ask for.
 pub const MAX_REPLICA_ACKS: u32 = 16;
@@ -13,7 +13,7 @@ pub const MAX_REPLICA_ACKS: u32 = 16;
 pub const MAX_REPLICA_ACK_TIMEOUT_MS: u64 = 60_000;
 
 /// Checks the replication settings (range) before anything connects.
-pub(super) fn check(config: &super::QueueConfig) -> Result<(), QueueError> {
+pub(in crate::queue) fn check(config: &super::super::QueueConfig) -> Result<(), QueueError> {
     if config.min_replica_acks > MAX_REPLICA_ACKS {
         return Err(invalid(
             "queue.min_replica_acks",
@@ -37,9 +37,9 @@ impl super::Partition {
     /// `min_replica_acks`, `WAIT` follows it in one pipeline, on the same
     /// connection to the same master, so it counts this very write; too few
     /// acknowledgements fail the call with [`QueueError::NotReplicated`].
-    pub(super) async fn write<T: FromRedisValue>(
+    pub(in crate::queue) async fn write<T: FromRedisValue>(
         &self,
-        call: &super::scripts::Call,
+        call: &super::super::scripts::Call,
     ) -> Result<T, QueueError> {
         let mut conn = self.conn.clone();
         let wanted = self.config.min_replica_acks;
@@ -53,11 +53,11 @@ impl super::Partition {
             .arg(wanted)
             .arg(timeout_ms);
         let (value, acked): (T, u32) = match pipe.query_async(&mut conn).await {
-            Err(e) if super::scripts::missing(&e) => {
+            Err(e) if super::super::scripts::missing(&e) => {
                 call.load(&mut conn).await?;
                 pipe.query_async(&mut conn).await?
             }
-            other => other.map_err(super::scripts::explain)?,
+            other => other.map_err(super::super::scripts::explain)?,
         };
         self.enough(acked)?;
         Ok(value)
@@ -78,7 +78,7 @@ impl super::Partition {
     /// round trip could reach the promoted replica after the reads were
     /// served by the master that died, and count for what they never saw.)
     /// [`QueueError::NotReplicated`] when too few replicas answer in time.
-    pub(super) async fn read(
+    pub(in crate::queue) async fn read(
         &self,
         mut pipe: redis::Pipeline,
         read: Read,
@@ -89,8 +89,8 @@ impl super::Partition {
             return Ok(pipe.query_async(&mut conn).await?);
         }
         pipe.cmd("SET")
-            .arg(self.key(&[super::key::SYNCED]))
-            .arg(super::now_ms())
+            .arg(self.key(&[super::super::key::SYNCED]))
+            .arg(super::super::now_ms())
             .arg("PX")
             .arg(SYNCED_TTL_MS)
             .ignore()
@@ -121,9 +121,9 @@ impl super::Partition {
 }
 
 /// How a read is answered: as the master holds it, or only once
-/// `min_replica_acks` replicas hold it too (see `Queue::read`).
+/// `min_replica_acks` replicas hold it too (see `Partition::read`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Read {
+pub(in crate::queue) enum Read {
     AsIs,
     Replicated,
 }
