@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::classify;
 use crate::{geo, hours};
@@ -72,6 +72,7 @@ pub struct Mapping {
 
 mod addresses;
 mod answer;
+mod doc;
 mod fields;
 mod gather;
 #[cfg(test)]
@@ -83,6 +84,7 @@ mod tests;
 mod tidy;
 
 pub use answer::record_text;
+use doc::Part;
 use gather::{Found, gather, src};
 
 impl Mapping {
@@ -168,56 +170,46 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
         .or_else(|| f.org_name.clone())
         .or_else(|| f.place.clone())
         .or(first_site)?;
-    let mut prov = BTreeMap::new();
     let mut questions = Vec::new();
 
     let org_name = f
         .org_name
         .clone()
         .unwrap_or((name.clone(), name_src.clone()));
-    let mut org = Map::new();
-    org.insert("name".into(), json!(org_name.0));
-    prov.insert("/organization/0/name".into(), org_name.1);
+    let mut org = Part::default();
+    org.set("name", org_name.0, org_name.1);
     let description = match f.description.clone() {
         Some(d) => d,
         None => derived_description(sites.first().unwrap_or(&f), &f, &name),
     };
-    org.insert("description".into(), json!(description.0));
-    prov.insert("/organization/0/description".into(), description.1);
+    org.set("description", description.0, description.1);
     if let Some((email, s)) = f.email.clone() {
-        org.insert("email".into(), json!(email));
-        prov.insert("/organization/0/email".into(), s);
+        org.set("email", email, s);
     }
     if let Some((url, s)) = f.website.clone() {
-        org.insert("website".into(), json!(url));
-        prov.insert("/organization/0/website".into(), s);
+        org.set("website", url, s);
     }
 
-    let locations: Vec<Value> = if sites.is_empty() {
-        vec![location(
-            0,
-            &mut f,
-            (&name, &name_src),
-            &mut prov,
-            &mut questions,
-        )]
+    let locations: Vec<Part> = if sites.is_empty() {
+        vec![location(0, &mut f, (&name, &name_src), &mut questions)]
     } else {
         sites
             .iter_mut()
             .enumerate()
-            .map(|(i, site)| location(i, site, (&name, &name_src), &mut prov, &mut questions))
+            .map(|(i, site)| location(i, site, (&name, &name_src), &mut questions))
             .collect()
     };
 
-    let services = services(&f, &name, &name_src, &mut prov);
+    let services = services(&f, &name, &name_src);
+    let mut provenance = BTreeMap::new();
     let draft = json!({
-        "organization": [org],
-        "location": locations,
-        "service": services,
+        "organization": doc::finish_all(vec![org], "/organization", &mut provenance),
+        "location": doc::finish_all(locations, "/location", &mut provenance),
+        "service": doc::finish_all(services, "/service", &mut provenance),
     });
     Some(Mapping {
         draft,
-        provenance: prov,
+        provenance,
         questions,
     })
 }
@@ -228,65 +220,49 @@ fn location(
     i: usize,
     f: &mut Found,
     name: (&String, &Source),
-    prov: &mut BTreeMap<String, Source>,
     questions: &mut Vec<Question>,
-) -> Value {
-    let base = format!("/location/{i}");
-    let mut loc = Map::new();
+) -> Part {
+    let mut loc = Part::default();
     let (loc_name, loc_src) = f
         .place
         .clone()
         .or_else(|| f.name.clone())
         .unwrap_or((name.0.clone(), name.1.clone()));
-    loc.insert("name".into(), json!(loc_name));
-    prov.insert(format!("{base}/name"), loc_src);
-    loc.insert("location_type".into(), json!("physical"));
-    prov.insert(format!("{base}/location_type"), derived());
+    loc.set("name", loc_name, loc_src);
+    loc.set("location_type", "physical", derived());
     if let (Some((lat, ls)), Some((lon, os))) = (f.latitude.clone(), f.longitude.clone()) {
-        loc.insert("latitude".into(), json!(lat));
-        loc.insert("longitude".into(), json!(lon));
         let how = match geo::classify(lat, lon) {
             geo::Coordinates::Mercator { .. } => How::Normalised,
             _ => How::Copied,
         };
-        prov.insert(format!("{base}/latitude"), Source { how, ..ls });
-        prov.insert(format!("{base}/longitude"), Source { how, ..os });
+        loc.set("latitude", lat, Source { how, ..ls });
+        loc.set("longitude", lon, Source { how, ..os });
     }
-    let addresses: Vec<Value> = addresses::street(f, &base, prov)
+    let addresses = addresses::street(f)
         .into_iter()
-        .chain(addresses::mailing(f, &base, prov))
+        .chain(addresses::mailing(f))
         .collect();
-    if !addresses.is_empty() {
-        loc.insert("addresses".into(), Value::Array(addresses));
-    }
-    let mut phones = Vec::new();
+    loc.set_parts("addresses", addresses);
     let mut seen = Vec::new();
     f.phones.retain(|(n, _)| {
         let first = !seen.contains(n);
         seen.push(n.clone());
         first
     });
-    for (j, (number, s)) in f.phones.iter().take(3).enumerate() {
-        let mut phone = json!({ "number": number });
+    let phones = f.phones.iter().take(3).map(|(number, s)| {
+        let mut phone = Part::default();
+        phone.set("number", number.clone(), s.clone());
         if let Some((_, ext)) = f.extensions.iter().find(|(n, _)| n == number) {
-            phone["extension"] = json!(ext);
-            prov.insert(format!("{base}/phones/{j}/extension"), s.clone());
+            phone.set("extension", *ext, s.clone());
         }
         if f.faxes.contains(number) {
-            phone["type"] = json!("fax");
-            prov.insert(format!("{base}/phones/{j}/type"), s.clone());
+            phone.set("type", "fax", s.clone());
         }
-        phones.push(phone);
-        prov.insert(format!("{base}/phones/{j}/number"), s.clone());
-    }
-    if !phones.is_empty() {
-        loc.insert("phones".into(), Value::Array(phones));
-    }
-    let schedules = schedules(f, i, prov, questions);
-    if !schedules.is_empty() {
-        loc.insert("schedules".into(), Value::Array(schedules));
-    }
-    Value::Object(loc)
+        phone
+    });
+    loc.set_parts("phones", phones.collect());
+    loc.set_parts("schedules", schedules(f, i, questions));
+    loc
 }
 
 pub(super) fn derived() -> Source {
@@ -317,13 +293,8 @@ fn derived_description(place: &Found, f: &Found, name: &str) -> (String, Source)
 
 /// Schedules from every hours text (and notes that read as hours); what
 /// the parser cannot read becomes a question.
-fn schedules(
-    f: &Found,
-    location: usize,
-    prov: &mut BTreeMap<String, Source>,
-    questions: &mut Vec<Question>,
-) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
+fn schedules(f: &Found, location: usize, questions: &mut Vec<Question>) -> Vec<Part> {
+    let mut out: Vec<Part> = Vec::new();
     // Each text read once: (where it came from, the text, what it says).
     let mut texts: Vec<(String, String, hours::Hours)> = f
         .hours
@@ -354,20 +325,15 @@ fn schedules(
             if out.len() >= 7 {
                 break;
             }
-            let i = out.len();
             // Every field the schedule has (`interval` too, when given).
-            for key in s.as_object().into_iter().flat_map(|o| o.keys()) {
+            out.push(Part::from_object(s, |key| {
                 let how = if key == "description" {
                     How::Copied
                 } else {
                     How::Normalised
                 };
-                prov.insert(
-                    format!("/location/{location}/schedules/{i}/{key}"),
-                    src(&pointer, how),
-                );
-            }
-            out.push(s);
+                src(&pointer, how)
+            }));
         }
         // Leftovers that still mention a day or a time are worth a question.
         let worth_asking = read.unparsed.iter().any(|u| {
@@ -375,7 +341,7 @@ fn schedules(
             l.chars().any(|c| c.is_ascii_digit()) && classify::phone(u).is_none()
         });
         if worth_asking && out.is_empty() {
-            out.extend(only_pairing(&text, &pointer, location, prov));
+            out.extend(only_pairing(&text, &pointer));
         }
         if worth_asking && out.is_empty() {
             questions.push(Question {
@@ -392,43 +358,23 @@ fn schedules(
 /// The days one part of `text` names with the one time range another
 /// gives, when that pairing is the only one: code's reading, not a
 /// question (`how: inferred`, the whole text as the description).
-fn only_pairing(
-    text: &str,
-    pointer: &str,
-    location: usize,
-    prov: &mut BTreeMap<String, Source>,
-) -> Vec<Value> {
+fn only_pairing(text: &str, pointer: &str) -> Vec<Part> {
     let paired = hours::pairs(text);
     let [pair] = paired.as_slice() else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for mut s in hours::parse(pair).schedules {
-        s["description"] = json!(text);
-        for key in ["freq", "byday", "opens_at", "closes_at", "description"] {
-            let how = if key == "description" {
-                How::Copied
-            } else {
-                How::Inferred
-            };
-            prov.insert(
-                format!("/location/{location}/schedules/{}/{key}", out.len()),
-                src(pointer, how),
-            );
-        }
-        out.push(s);
+    for s in hours::parse(pair).schedules {
+        let mut part = Part::from_object(s, |_| src(pointer, How::Inferred));
+        part.set("description", text, src(pointer, How::Copied));
+        out.push(part);
     }
     out
 }
 
 /// One service per offering the record lists (up to four), else one named
 /// after the record.
-fn services(
-    f: &Found,
-    name: &str,
-    name_src: &Source,
-    prov: &mut BTreeMap<String, Source>,
-) -> Vec<Value> {
+fn services(f: &Found, name: &str, name_src: &Source) -> Vec<Part> {
     let offered: Vec<(String, Source)> = if f.services.is_empty() {
         vec![(name.to_string(), name_src.clone())]
     } else {
@@ -441,18 +387,15 @@ fn services(
         .collect();
     offered
         .into_iter()
-        .enumerate()
-        .map(|(i, (service, s))| {
-            let mut svc = json!({ "name": service, "status": "active" });
-            prov.insert(format!("/service/{i}/name"), s);
-            prov.insert(format!("/service/{i}/status"), derived());
+        .map(|(service, s)| {
+            let mut svc = Part::default();
+            svc.set("name", service, s);
+            svc.set("status", "active", derived());
             if let Some((p, text)) = notes.first() {
-                svc["description"] = json!(text);
-                prov.insert(format!("/service/{i}/description"), src(p, How::Copied));
+                svc.set("description", text.clone(), src(p, How::Copied));
             }
             if let Some((text, s)) = &f.eligibility {
-                svc["eligibility_description"] = json!(text);
-                prov.insert(format!("/service/{i}/eligibility_description"), s.clone());
+                svc.set("eligibility_description", text.clone(), s.clone());
             }
             svc
         })
