@@ -1,14 +1,14 @@
 //! A location's addresses in the draft: the street address, and a PO box
 //! beside it as a second, postal, address.
 
-use super::doc::Part;
+use super::doc::Address;
 use super::gather::{Found, src};
 use super::{How, derived};
 use crate::classify;
 
 /// The address, when it has a street, a city and a state (the ZIP code
 /// may be missing).
-pub(super) fn street(f: &Found) -> Option<Part> {
+pub(super) fn street(f: &Found) -> Option<Address> {
     let (street, ss) = f.street.clone()?;
     let (city, cs) = f.city.clone()?;
     let (state, st) = f.state.clone()?;
@@ -21,21 +21,21 @@ pub(super) fn street(f: &Found) -> Option<Part> {
     } else {
         "physical"
     };
-    let mut a = Part::default();
-    a.set("address_1", street, ss);
-    a.set("city", city, cs);
-    a.set("state_province", state, st);
-    a.set("postal_code", zip, zs);
-    a.set("country", "US", derived());
-    a.set("address_type", kind, derived());
+    let mut a = Address::default();
+    a.address_1(street, ss);
+    a.city(city, cs);
+    a.state_province(state, st);
+    a.postal_code(zip, zs);
+    a.country("US", derived());
+    a.address_type(kind, derived());
     if let Some((street2, s2)) = f.street2.clone() {
-        a.set("address_2", street2, s2);
+        a.address_2(street2, s2);
     }
     Some(a)
 }
 
 /// A PO box beside the street address: the second, postal, address.
-pub(super) fn mailing(f: &Found) -> Option<Part> {
+pub(super) fn mailing(f: &Found) -> Option<Address> {
     let (pointer, a) = f.postal.as_ref()?;
     f.street.as_ref()?;
     let parts = [&a.street, &a.city, &a.state];
@@ -43,12 +43,12 @@ pub(super) fn mailing(f: &Found) -> Option<Part> {
         return None;
     };
     let from = || src(pointer, How::Normalised);
-    let mut part = Part::default();
-    part.set("address_1", street.clone(), from());
-    part.set("city", city.clone(), from());
-    part.set("state_province", state.clone(), from());
-    part.set("postal_code", a.zip.clone().unwrap_or_default(), from());
-    part.set("country", "US", derived());
-    part.set("address_type", "postal", derived());
+    let mut part = Address::default();
+    part.address_1(street.clone(), from());
+    part.city(city.clone(), from());
+    part.state_province(state.clone(), from());
+    part.postal_code(a.zip.clone().unwrap_or_default(), from());
+    part.country("US", derived());
+    part.address_type("postal", derived());
     Some(part)
 }

@@ -1,10 +1,11 @@
-//! The draft as the mapper builds it. Each object of the document (an
-//! organization, a location, a service, an address, a phone, a schedule)
-//! is a [`Part`], and a value goes into a part only with its [`Source`]:
-//! no value reaches the draft without its provenance, and no provenance
-//! is written beside a value by hand. A part's JSON pointer is given once,
-//! when the document is finished, so a part's place and its provenance's
-//! pointers cannot disagree.
+//! The draft as the mapper builds it, as types: [`Organization`],
+//! [`Location`], [`Service`], [`Address`], [`Phone`], [`Schedule`], each
+//! with a setter per HSDS field it fills, and every setter takes the
+//! value's [`Source`]: no value reaches the draft without its provenance,
+//! and no provenance is written beside a value by hand. Under each type is
+//! a [`Part`] (fields in order, each with its source); its JSON pointer is
+//! given once, when the document is finished, so a value's place and its
+//! provenance's pointer cannot disagree.
 
 use std::collections::BTreeMap;
 
@@ -75,9 +76,82 @@ impl Part {
     }
 }
 
+/// An HSDS object type of the draft: a [`Part`] whose setters are the
+/// type's own fields (`method = "key"` where the key is no Rust name), and
+/// whose lists hold the types they name.
+macro_rules! hsds_type {
+    (
+        $(#[$doc:meta])* $name:ident {
+            $($field:ident $(= $key:literal)?),* $(,)?
+        }
+        $(lists { $($list:ident: $item:ident),* $(,)? })?
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Default)]
+        pub(in crate::mapper) struct $name(Part);
+
+        impl $name {
+            $(
+                #[doc = concat!("Sets `", hsds_type!(@key $field $(= $key)?), "` from `source`.")]
+                pub(in crate::mapper) fn $field(&mut self, value: impl Into<Value>, source: Source) {
+                    self.0.set(hsds_type!(@key $field $(= $key)?), value, source);
+                }
+            )*
+            $($(
+                #[doc = concat!("Sets the `", stringify!($list), "` list (none: nothing set).")]
+                pub(in crate::mapper) fn $list(&mut self, items: Vec<$item>) {
+                    self.0.set_parts(stringify!($list), items.into_iter().map(|i| i.0).collect());
+                }
+            )*)?
+        }
+
+        impl From<$name> for Part {
+            fn from(typed: $name) -> Part {
+                typed.0
+            }
+        }
+    };
+    (@key $field:ident = $key:literal) => { $key };
+    (@key $field:ident) => { stringify!($field) };
+}
+
+hsds_type!(
+    /// The record's organization.
+    Organization { name, description, email, website }
+);
+hsds_type!(
+    /// One site: its place, addresses, phones and opening hours.
+    Location { name, location_type, latitude, longitude }
+    lists { addresses: Address, phones: Phone, schedules: Schedule }
+);
+hsds_type!(
+    /// One thing the organization offers.
+    Service { name, status, description, eligibility_description }
+);
+hsds_type!(
+    /// A street or postal address.
+    Address { address_1, address_2, city, state_province, postal_code, country, address_type }
+);
+hsds_type!(
+    /// A phone number, its extension, and whether it is a fax.
+    Phone { number, extension, kind = "type" }
+);
+hsds_type!(
+    /// An opening time as the hours parser read it.
+    Schedule { description }
+);
+
+impl Schedule {
+    /// Every field of a schedule the hours parser read, each from the
+    /// source `source` gives for its key.
+    pub(in crate::mapper) fn read(object: Value, source: impl Fn(&str) -> Source) -> Schedule {
+        Schedule(Part::from_object(object, source))
+    }
+}
+
 /// `parts` as a JSON list at pointer `at`, each at its index.
-pub(super) fn finish_all(
-    parts: Vec<Part>,
+pub(super) fn finish_all<T: Into<Part>>(
+    parts: Vec<T>,
     at: &str,
     provenance: &mut BTreeMap<String, Source>,
 ) -> Value {
@@ -85,7 +159,7 @@ pub(super) fn finish_all(
         parts
             .into_iter()
             .enumerate()
-            .map(|(i, part)| part.finish(&format!("{at}/{i}"), provenance))
+            .map(|(i, part)| part.into().finish(&format!("{at}/{i}"), provenance))
             .collect(),
     )
 }
@@ -102,24 +176,26 @@ mod tests {
             source: format!("raw:{p}"),
             how: How::Copied,
         };
-        let mut phone = Part::default();
-        phone.set("number", "555-0100", copied("/phone"));
-        let mut loc = Part::default();
-        loc.set("name", "A", copied("/name"));
-        loc.set("name", "B", copied("/title"));
-        loc.set_parts("phones", vec![phone]);
-        loc.set_parts("addresses", vec![]);
+        let mut phone = Phone::default();
+        phone.number("555-0100", copied("/phone"));
+        phone.kind("fax", copied("/phone"));
+        let mut loc = Location::default();
+        loc.name("A", copied("/name"));
+        loc.name("B", copied("/title"));
+        loc.phones(vec![phone]);
+        loc.addresses(vec![]);
         let mut prov = BTreeMap::new();
-        let value = loc.finish("/location/2", &mut prov);
+        let value = Part::from(loc).finish("/location/2", &mut prov);
         assert_eq!(
             value,
-            json!({"name": "B", "phones": [{"number": "555-0100"}]})
+            json!({"name": "B", "phones": [{"number": "555-0100", "type": "fax"}]})
         );
         assert_eq!(prov["/location/2/name"].source, "raw:/title");
         assert_eq!(prov["/location/2/phones/0/number"].source, "raw:/phone");
-        assert_eq!(prov.len(), 2);
-        let s = Part::from_object(json!({"byday": "MO", "freq": "WEEKLY"}), |_| derived());
-        let value = s.finish("/s", &mut prov);
+        assert_eq!(prov["/location/2/phones/0/type"].source, "raw:/phone");
+        assert_eq!(prov.len(), 3);
+        let s = Schedule::read(json!({"byday": "MO", "freq": "WEEKLY"}), |_| derived());
+        let value = Part::from(s).finish("/s", &mut prov);
         assert_eq!(value["byday"], "MO");
         assert_eq!(prov["/s/freq"].how, How::Derived);
     }

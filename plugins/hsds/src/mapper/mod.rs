@@ -84,7 +84,7 @@ mod tests;
 mod tidy;
 
 pub use answer::record_text;
-use doc::Part;
+use doc::{Location, Organization, Phone, Schedule, Service};
 use gather::{Found, gather, src};
 
 impl Mapping {
@@ -176,21 +176,21 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
         .org_name
         .clone()
         .unwrap_or((name.clone(), name_src.clone()));
-    let mut org = Part::default();
-    org.set("name", org_name.0, org_name.1);
+    let mut org = Organization::default();
+    org.name(org_name.0, org_name.1);
     let description = match f.description.clone() {
         Some(d) => d,
         None => derived_description(sites.first().unwrap_or(&f), &f, &name),
     };
-    org.set("description", description.0, description.1);
+    org.description(description.0, description.1);
     if let Some((email, s)) = f.email.clone() {
-        org.set("email", email, s);
+        org.email(email, s);
     }
     if let Some((url, s)) = f.website.clone() {
-        org.set("website", url, s);
+        org.website(url, s);
     }
 
-    let locations: Vec<Part> = if sites.is_empty() {
+    let locations: Vec<Location> = if sites.is_empty() {
         vec![location(0, &mut f, (&name, &name_src), &mut questions)]
     } else {
         sites
@@ -221,28 +221,28 @@ fn location(
     f: &mut Found,
     name: (&String, &Source),
     questions: &mut Vec<Question>,
-) -> Part {
-    let mut loc = Part::default();
+) -> Location {
+    let mut loc = Location::default();
     let (loc_name, loc_src) = f
         .place
         .clone()
         .or_else(|| f.name.clone())
         .unwrap_or((name.0.clone(), name.1.clone()));
-    loc.set("name", loc_name, loc_src);
-    loc.set("location_type", "physical", derived());
+    loc.name(loc_name, loc_src);
+    loc.location_type("physical", derived());
     if let (Some((lat, ls)), Some((lon, os))) = (f.latitude.clone(), f.longitude.clone()) {
         let how = match geo::classify(lat, lon) {
             geo::Coordinates::Mercator { .. } => How::Normalised,
             _ => How::Copied,
         };
-        loc.set("latitude", lat, Source { how, ..ls });
-        loc.set("longitude", lon, Source { how, ..os });
+        loc.latitude(lat, Source { how, ..ls });
+        loc.longitude(lon, Source { how, ..os });
     }
     let addresses = addresses::street(f)
         .into_iter()
         .chain(addresses::mailing(f))
         .collect();
-    loc.set_parts("addresses", addresses);
+    loc.addresses(addresses);
     let mut seen = Vec::new();
     f.phones.retain(|(n, _)| {
         let first = !seen.contains(n);
@@ -250,18 +250,18 @@ fn location(
         first
     });
     let phones = f.phones.iter().take(3).map(|(number, s)| {
-        let mut phone = Part::default();
-        phone.set("number", number.clone(), s.clone());
+        let mut phone = Phone::default();
+        phone.number(number.clone(), s.clone());
         if let Some((_, ext)) = f.extensions.iter().find(|(n, _)| n == number) {
-            phone.set("extension", *ext, s.clone());
+            phone.extension(*ext, s.clone());
         }
         if f.faxes.contains(number) {
-            phone.set("type", "fax", s.clone());
+            phone.kind("fax", s.clone());
         }
         phone
     });
-    loc.set_parts("phones", phones.collect());
-    loc.set_parts("schedules", schedules(f, i, questions));
+    loc.phones(phones.collect());
+    loc.schedules(schedules(f, i, questions));
     loc
 }
 
@@ -293,8 +293,8 @@ fn derived_description(place: &Found, f: &Found, name: &str) -> (String, Source)
 
 /// Schedules from every hours text (and notes that read as hours); what
 /// the parser cannot read becomes a question.
-fn schedules(f: &Found, location: usize, questions: &mut Vec<Question>) -> Vec<Part> {
-    let mut out: Vec<Part> = Vec::new();
+fn schedules(f: &Found, location: usize, questions: &mut Vec<Question>) -> Vec<Schedule> {
+    let mut out: Vec<Schedule> = Vec::new();
     // Each text read once: (where it came from, the text, what it says).
     let mut texts: Vec<(String, String, hours::Hours)> = f
         .hours
@@ -326,7 +326,7 @@ fn schedules(f: &Found, location: usize, questions: &mut Vec<Question>) -> Vec<P
                 break;
             }
             // Every field the schedule has (`interval` too, when given).
-            out.push(Part::from_object(s, |key| {
+            out.push(Schedule::read(s, |key| {
                 let how = if key == "description" {
                     How::Copied
                 } else {
@@ -358,15 +358,15 @@ fn schedules(f: &Found, location: usize, questions: &mut Vec<Question>) -> Vec<P
 /// The days one part of `text` names with the one time range another
 /// gives, when that pairing is the only one: code's reading, not a
 /// question (`how: inferred`, the whole text as the description).
-fn only_pairing(text: &str, pointer: &str) -> Vec<Part> {
+fn only_pairing(text: &str, pointer: &str) -> Vec<Schedule> {
     let paired = hours::pairs(text);
     let [pair] = paired.as_slice() else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for s in hours::parse(pair).schedules {
-        let mut part = Part::from_object(s, |_| src(pointer, How::Inferred));
-        part.set("description", text, src(pointer, How::Copied));
+        let mut part = Schedule::read(s, |_| src(pointer, How::Inferred));
+        part.description(text, src(pointer, How::Copied));
         out.push(part);
     }
     out
@@ -374,7 +374,7 @@ fn only_pairing(text: &str, pointer: &str) -> Vec<Part> {
 
 /// One service per offering the record lists (up to four), else one named
 /// after the record.
-fn services(f: &Found, name: &str, name_src: &Source) -> Vec<Part> {
+fn services(f: &Found, name: &str, name_src: &Source) -> Vec<Service> {
     let offered: Vec<(String, Source)> = if f.services.is_empty() {
         vec![(name.to_string(), name_src.clone())]
     } else {
@@ -388,14 +388,14 @@ fn services(f: &Found, name: &str, name_src: &Source) -> Vec<Part> {
     offered
         .into_iter()
         .map(|(service, s)| {
-            let mut svc = Part::default();
-            svc.set("name", service, s);
-            svc.set("status", "active", derived());
+            let mut svc = Service::default();
+            svc.name(service, s);
+            svc.status("active", derived());
             if let Some((p, text)) = notes.first() {
-                svc.set("description", text.clone(), src(p, How::Copied));
+                svc.description(text.clone(), src(p, How::Copied));
             }
             if let Some((text, s)) = &f.eligibility {
-                svc.set("eligibility_description", text.clone(), s.clone());
+                svc.eligibility_description(text.clone(), s.clone());
             }
             svc
         })
