@@ -353,3 +353,54 @@ async fn usage_goes_only_on_a_job_that_is_there_and_keeps_its_last_fifty_asks() 
     assert!(q.add_usage(&id, "token", &usage(vec![])).await.unwrap());
     assert_eq!(q.get(&id).await.unwrap().unwrap().llm_asks_total, 60);
 }
+
+/// A call dropped mid-way (its job cancelled while the provider is still
+/// answering) gives back what it held on the budgets: the next call is not
+/// refused for money that was never spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_call_gives_its_budget_hold_back() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let fake = FakeLlm::start().await;
+    fake.always(Answer::content("too late").after(Duration::from_secs(60)));
+    // A call holds 25,000 (15 tokens in, 10 out, at 1,000 a million each)
+    // of the group's 30,000 a day: two at once do not fit.
+    let bill = "[llm.prices.big]\ninput = 1000.0\noutput = 1000.0\n\
+        [[llm.budgets]]\ngroup = \"g\"\namount = 0.03\nper = \"day\"\nthen = \"fail\"\n";
+    let (host, _dir) = host(&redis, &fake, bill).await;
+    let stuck = job(&format!("{:<60}", "stuck"), None, Some("g"), false);
+    let id = q.submit(stuck).await.unwrap().id;
+    let held = || async { q.ledger_today().await.unwrap().get("group:g").copied() };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while fake.calls() == 0 {
+        assert!(std::time::Instant::now() < deadline, "{}", host.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(held().await, Some(25_000));
+
+    q.cancel(&id).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while held().await != Some(0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hold stayed: {:?}\n{}",
+            held().await,
+            host.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The budget is whole again: the next call is sent and costs 18,000.
+    fake.always(Answer::content("ok"));
+    let done = run_all(
+        &q,
+        &host,
+        vec![job(&format!("{:<60}", "next"), None, Some("g"), false)],
+    )
+    .await;
+    assert_eq!(
+        (done[0].status, done[0].llm_cost),
+        (JobStatus::Completed, 18_000),
+        "{done:?}"
+    );
+    assert_eq!(held().await, Some(18_000));
+}

@@ -123,14 +123,12 @@ impl LlmClient {
             && let Some(answered) = client.defer(caller, deferral, &asking, usage).await
         {
             // Charged when its batch ends; the live hold goes back.
-            client
-                .add_spend(caller, &asking, usage, usize::MAX, held)
-                .await;
+            client.add_spend(caller, &asking, usage, None, held).await;
             return answered;
         }
         let result = client.ask_until_valid(&asking, usage).await;
         client
-            .add_spend(caller, &asking, usage, first_ask, held)
+            .add_spend(caller, &asking, usage, Some(first_ask), held)
             .await;
         result
     }
@@ -228,22 +226,24 @@ impl LlmClient {
         });
     }
 
-    /// Adds the asks from `first` on (this call's) to the ledger, in place
-    /// of what the call `held` on its budgets.
+    /// Adds the asks from `first` on (this call's; `None`: it made none,
+    /// its answer came from the batch lane) to the ledger, in place of what
+    /// the call `held` on its budgets.
     async fn add_spend(
         &self,
         caller: &Caller,
         asking: &Asking<'_>,
         usage: &Usage,
-        first: usize,
+        first: Option<usize>,
         held: Held,
     ) {
+        let (release, released) = held.take();
         let Some(queue) = &self.queue else {
             return;
         };
         let (micros, asks) = {
             let asks = lock(&usage.asks);
-            let mine = asks.get(first..).unwrap_or_default();
+            let mine = first.and_then(|f| asks.get(f..)).unwrap_or_default();
             (mine.iter().map(|a| a.cost_micros).sum(), mine.len() as u32)
         };
         let spend = crate::queue::Spend {
@@ -255,8 +255,8 @@ impl LlmClient {
             micros,
             structured: asking.schema.is_some() && asks > 0,
             reasks: asks.saturating_sub(1),
-            release: held.fields,
-            released: held.most,
+            release,
+            released,
         };
         if let Err(e) = queue.add_spend(&spend).await {
             tracing::warn!("cannot add an LLM call's cost to the ledger: {e}");

@@ -132,11 +132,40 @@ pub struct Caller {
 }
 
 /// What a call holds on the budgets that cover it until its real cost is
-/// known (see [`crate::queue::Queue::hold_spend`]).
-#[derive(Debug, Default)]
+/// known (see [`crate::queue::Queue::hold_spend`]). Taken by the ledger
+/// entry that puts the cost in its place; a hold dropped untaken (the call
+/// dropped mid-way: its job cancelled or timed out) is given back.
+#[derive(Default)]
 pub(super) struct Held {
-    pub fields: Vec<SpendField>,
-    pub most: u64,
+    fields: Vec<SpendField>,
+    most: u64,
+    queue: Option<crate::queue::Queue>,
+}
+
+impl Held {
+    /// The fields held and the amount on each, for the ledger entry that
+    /// replaces them; nothing is given back on drop after this.
+    pub(super) fn take(mut self) -> (Vec<SpendField>, u64) {
+        self.queue = None;
+        (std::mem::take(&mut self.fields), self.most)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(queue) = self.queue.take().filter(|_| !self.fields.is_empty()) else {
+            return;
+        };
+        let (fields, most) = (std::mem::take(&mut self.fields), self.most);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            if let Err(e) = queue.release_spend(&fields, most).await {
+                tracing::warn!("cannot give back a dropped LLM call's budget hold: {e}");
+            }
+        });
+    }
 }
 
 impl LlmClient {
@@ -226,7 +255,11 @@ impl LlmClient {
         }
         let limits: Vec<u64> = covering.iter().map(|b| b.amount_micros()).collect();
         match queue.hold_spend(&fields, most, &limits).await {
-            Ok(None) => Ok(Held { fields, most }),
+            Ok(None) => Ok(Held {
+                fields,
+                most,
+                queue: Some(queue.clone()),
+            }),
             Ok(Some(i)) => Err(covering[i]),
             Err(e) => {
                 tracing::warn!("cannot hold the LLM budgets ({e}); the call goes on");

@@ -151,15 +151,23 @@ impl Queue {
         let after: Vec<u64> = pipe.query_async(&mut self.hub().conn.clone()).await?;
         let passed = after.iter().zip(limits).position(|(a, limit)| a > limit);
         if passed.is_some() {
-            let mut undo = redis::pipe();
-            for f in fields {
-                let key = self.spend_key(f.run.as_deref());
-                undo.hincr(key, field(f.scope, &f.name), -(most as i64))
-                    .ignore();
-            }
-            let () = undo.query_async(&mut self.hub().conn.clone()).await?;
+            self.release_spend(fields, most).await?;
         }
         Ok(passed)
+    }
+
+    /// Lets go of `most` held on each field with [`Queue::hold_spend`],
+    /// for a call that ends without a cost to put in its place (refused,
+    /// or dropped mid-call: its job cancelled or timed out).
+    pub async fn release_spend(&self, fields: &[SpendField], most: u64) -> Result<(), QueueError> {
+        let mut undo = redis::pipe();
+        for f in fields {
+            let key = self.spend_key(f.run.as_deref());
+            undo.hincr(key, field(f.scope, &f.name), -(most as i64))
+                .ignore();
+        }
+        let () = undo.query_async(&mut self.hub().conn.clone()).await?;
+        Ok(())
     }
 
     /// Adds one call's cost to the ledger (ever, today, its run) and its
