@@ -185,7 +185,7 @@ pub struct QueueConfig {
     /// How long a write waits for `min_replica_acks` replicas, in ms; past
     /// it the write is reported as failed (it may still reach them).
     pub replica_ack_timeout_ms: u64,
-    /// Partitions the queue is split into (see `partition.rs`); 1 is the
+    /// Partitions the queue is split into (see `router.rs` and `partition/`); 1 is the
     /// single-slot layout. Every host and client of a queue must agree.
     pub partitions: u32,
     /// TLS files for a `rediss://` connection (see `tls.rs`).

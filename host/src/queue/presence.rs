@@ -119,7 +119,7 @@ impl Queue {
             })
             .collect();
         // Every partition's submissions read the registrations in their own
-        // slot (see partition.rs).
+        // slot (see router.rs).
         let entries = &entries;
         self.on_every(|part| async move {
             let _: () = part
