@@ -263,27 +263,10 @@ async fn a_spent_budget_sends_the_rest_of_the_run_to_the_fallback_and_the_record
         let slow = body.to_string().contains("slow");
         Answer::content("ok").after(Duration::from_millis(if slow { 1500 } else { 0 }))
     });
-    let first = q
-        .submit(job(
-            &format!("{:<60}", "slow"),
-            None,
-            Some("patient"),
-            false,
-        ))
-        .await
-        .unwrap()
-        .id;
+    let patient = |word: &str| job(&format!("{word:<60}"), None, Some("patient"), false);
+    let first = q.submit(patient("slow")).await.unwrap().id;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let second = q
-        .submit(job(
-            &format!("{:<60}", "quick"),
-            None,
-            Some("patient"),
-            false,
-        ))
-        .await
-        .unwrap()
-        .id;
+    let second = q.submit(patient("quick")).await.unwrap().id;
     let both = q
         .wait_for_jobs(&[first, second], Duration::from_secs(60))
         .await
