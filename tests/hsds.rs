@@ -207,7 +207,7 @@ fn codes(report: &Value) -> Vec<String> {
 
 /// Counts a mapping's values by how they were obtained.
 fn tally(how: &mut std::collections::BTreeMap<String, usize>, m: &hsds::mapper::Mapping) {
-    for source in m.provenance.values() {
+    for source in m.draft.provenance().values() {
         *how.entry(format!("{:?}", source.how)).or_default() += 1;
     }
 }
@@ -218,7 +218,7 @@ fn assert_valid_once_repaired(
     m: &hsds::mapper::Mapping,
     label: &str,
 ) {
-    let repaired = hsds::repair::repair(&m.draft, "seed").unwrap();
+    let repaired = hsds::repair::repair(m.draft.value(), "seed").unwrap();
     let e = errors(validator, &repaired.document);
     assert!(e.is_empty(), "{label}: {e:?}\n{:#}", repaired.document);
 }

@@ -48,17 +48,17 @@ fn the_mapper_reads_other_scrapers_shapes() {
     for (shape, record, expect) in other_scrapers() {
         let m = hsds::mapper::map_record(&record).unwrap_or_else(|| panic!("{shape}: not mapped"));
         for (pointer, want) in expect.as_object().unwrap() {
-            let got = m.draft.pointer(pointer);
+            let got = m.draft.value().pointer(pointer);
             match want {
                 Value::Null => assert!(got.is_none(), "{shape}: {pointer} is {got:?}"),
-                want => assert_eq!(got, Some(want), "{shape}: {pointer}\n{:#}", m.draft),
+                want => assert_eq!(got, Some(want), "{shape}: {pointer}\n{:#}", m.draft.value()),
             }
             checked += 1;
         }
         assert_valid_once_repaired(&validator, &m, &shape);
         // Every value the document holds says where it came from.
         for pointer in ["/organization/0/name", "/location/0/name"] {
-            assert!(m.provenance.contains_key(pointer), "{shape}: {pointer}");
+            assert!(m.draft.provenance().contains_key(pointer), "{shape}: {pointer}");
         }
     }
     assert!(checked >= 40, "{checked} expectations");

@@ -218,7 +218,7 @@ mod tests {
             Some(Answer::Phone("(856) 555-0142".into()))
         );
         assert_eq!(read(Kind::Phone, "555-0142"), None);
-        assert_eq!(read(Kind::PostalCode, "08102-1234").is_some(), true);
+        assert!(read(Kind::PostalCode, "08102-1234").is_some());
         assert_eq!(read(Kind::PostalCode, "8102"), None);
         assert_eq!(
             read(Kind::City, "Camden"),

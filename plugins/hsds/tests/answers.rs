@@ -40,7 +40,7 @@ fn document(record: &Value) -> Value {
     let Some(mapping) = hsds::mapper::map_record(record) else {
         return json!({});
     };
-    hsds::repair::repair(&mapping.draft, "seed")
+    hsds::repair::repair(mapping.draft.value(), "seed")
         .map(|r| r.document)
         .unwrap_or_else(|e| panic!("repair failed: {e}"))
 }

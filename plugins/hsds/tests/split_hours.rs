@@ -14,13 +14,13 @@ fn the_only_pairing_of_days_and_times_is_read_by_code() {
     let hours = "Hours: 10am - noon | Days: Tuesday and Thursday when school is in session";
     let m = map(hours);
     assert!(m.questions.is_empty(), "{:?}", m.questions);
-    let s = &m.draft["location"][0]["schedules"][0];
+    let s = &m.draft.value()["location"][0]["schedules"][0];
     assert_eq!(
         (s["byday"].as_str(), s["opens_at"].as_str()),
         (Some("TU,TH"), Some("10:00"))
     );
     assert_eq!(s["description"], hours);
-    let how = &m.provenance["/location/0/schedules/0/opens_at"];
+    let how = &m.draft.provenance()["/location/0/schedules/0/opens_at"];
     assert_eq!(
         (how.source.as_str(), how.how),
         ("raw:/hours", hsds::mapper::How::Inferred)
@@ -31,7 +31,7 @@ fn the_only_pairing_of_days_and_times_is_read_by_code() {
 fn two_pairings_are_a_question_offering_both() {
     let hours = "Hours: 10am - noon, office 1pm - 4pm | Days: Tuesday when school is in session";
     let m = map(hours);
-    assert_eq!(m.questions.len(), 1, "{:?}", m.draft);
+    assert_eq!(m.questions.len(), 1, "{:?}", m.draft.value());
     assert_eq!(
         hsds::hours::pairs(hours),
         ["tuesday 10am - noon", "tuesday 1pm - 4pm"]

@@ -125,32 +125,17 @@ pub(crate) fn settle(mapping: &mut Mapping, q: &Question, answer: Answer, how: H
         ),
         other => other,
     };
-    let source = Source {
+    // The text of a field of hours is copied; the rest is read as `how`.
+    let source = |key: &str| Source {
         source: format!("raw:{}", q.from),
-        how,
+        how: if key == "description" {
+            How::Copied
+        } else {
+            how
+        },
     };
-    let placed = mapping.place(q.location, answer, &source);
-    for pointer in placed.iter().filter(|p| p.ends_with("/description")) {
-        mapping.provenance.insert(
-            pointer.clone(),
-            Source {
-                how: How::Copied,
-                ..source.clone()
-            },
-        );
-    }
+    let placed = mapping.place(q.location, answer, source);
     !placed.is_empty()
-}
-
-/// The schedules list of the draft's location `i` (made when missing).
-pub(crate) fn schedules_at(draft: &mut Value, i: usize) -> Option<&mut Vec<Value>> {
-    draft
-        .get_mut("location")?
-        .get_mut(i)?
-        .as_object_mut()?
-        .entry("schedules")
-        .or_insert_with(|| json!([]))
-        .as_array_mut()
 }
 
 /// Questions nobody settled, each an `unsettled` entry; the text of
@@ -164,20 +149,12 @@ fn keep_unsettled(mapping: &mut Mapping) -> Vec<Value> {
             unsettled.push(json!({ "kind": "known_field", "field": q.kind, "text": null }));
             continue;
         }
-        if let Some(list) = schedules_at(&mut mapping.draft, q.location) {
-            mapping.provenance.insert(
-                format!(
-                    "/location/{}/schedules/{}/description",
-                    q.location,
-                    list.len()
-                ),
-                Source {
-                    source: format!("raw:{}", q.from),
-                    how: How::Copied,
-                },
-            );
-            list.push(json!({ "description": q.text }));
-        }
+        let text = Answer::Schedules(vec![json!({ "description": q.text })]);
+        let copied = |_: &str| Source {
+            source: format!("raw:{}", q.from),
+            how: How::Copied,
+        };
+        mapping.place(q.location, text, copied);
         unsettled.push(
             json!({ "kind": q.kind, "location": q.location, "from": q.from, "text": q.text }),
         );
@@ -251,14 +228,14 @@ pub(crate) fn map_named(record: &Value, name: &str, how: How) -> Option<Mapping>
     let mut named = record.clone();
     named["name"] = json!(name);
     let mut mapping = hsds::mapper::map_record(&named)?;
-    for source in mapping.provenance.values_mut() {
+    mapping.draft.restate_sources(|source| {
         if source.source == "raw:/name" {
             *source = Source {
                 source: "raw:".into(),
                 how,
             };
         }
-    }
+    });
     Some(mapping)
 }
 
@@ -297,7 +274,7 @@ pub fn align(mut mapping: Mapping, seed: &str, asks: Asks) -> Result<String, Job
         crate::review::suspend(review, &mapping.questions)?;
     }
     unsettled.extend(keep_unsettled(&mut mapping));
-    let repaired = hsds::repair::repair(&mapping.draft, seed).map_err(JobError::Fail)?;
+    let repaired = hsds::repair::repair(mapping.draft.value(), seed).map_err(JobError::Fail)?;
     if let Some((count, errors)) = crate::hsds_errors(&repaired.document)? {
         return Err(JobError::Fail(format!(
             "the mapped record is not valid HSDS ({count} problems):\n{errors}"
@@ -315,10 +292,11 @@ pub fn align(mut mapping: Mapping, seed: &str, asks: Asks) -> Result<String, Job
     }
     // Only values that made it into the document.
     let provenance: serde_json::Map<String, Value> = mapping
-        .provenance
-        .into_iter()
+        .draft
+        .provenance()
+        .iter()
         .filter(|(pointer, _)| repaired.document.pointer(pointer).is_some())
-        .map(|(pointer, source)| (pointer, json!(source)))
+        .map(|(pointer, source)| (pointer.clone(), json!(source)))
         .collect();
     Ok(json!({
         "hsds": repaired.document,
@@ -369,9 +347,12 @@ mod tests {
         let left = mapping.settle_known(known.as_object().unwrap(), &text);
         assert!(left.is_empty(), "{left:?}");
         // The given email is placed; the website is a question offering the record's own.
-        assert_eq!(mapping.draft["organization"][0]["email"], "help@grace.org");
         assert_eq!(
-            mapping.provenance["/organization/0/email"].source,
+            mapping.draft.value()["organization"][0]["email"],
+            "help@grace.org"
+        );
+        assert_eq!(
+            mapping.draft.provenance()["/organization/0/email"].source,
             "known:email"
         );
         let q = mapping
@@ -384,16 +365,19 @@ mod tests {
         let answer = answer::read(Kind::Website, "grace.org/food").unwrap();
         assert!(settle(&mut mapping, &q, answer, How::Llm));
         assert_eq!(
-            mapping.draft["organization"][0]["website"],
+            mapping.draft.value()["organization"][0]["website"],
             "https://grace.org/food"
         );
-        assert_eq!(mapping.provenance["/organization/0/website"].how, How::Llm);
+        assert_eq!(
+            mapping.draft.provenance()["/organization/0/website"].how,
+            How::Llm
+        );
         // A phone answer lands at the location, once.
         let phone = || answer::read(Kind::Phone, "856-555-0142").unwrap();
         assert!(settle(&mut mapping, &q, phone(), How::Reviewed));
         assert!(!settle(&mut mapping, &q, phone(), How::Reviewed));
         assert_eq!(
-            mapping.draft["location"][0]["phones"][0]["number"],
+            mapping.draft.value()["location"][0]["phones"][0]["number"],
             "(856) 555-0142"
         );
     }

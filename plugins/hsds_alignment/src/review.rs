@@ -230,12 +230,12 @@ mod tests {
         let reviewed = apply(&mut m, answers.as_object().unwrap());
         assert!(m.questions.is_empty());
         assert_eq!(reviewed[0]["settled"], true);
-        let s = &m.draft["location"][0]["schedules"][0];
+        let s = &m.draft.value()["location"][0]["schedules"][0];
         assert_eq!(
             (s["byday"].as_str(), s["opens_at"].as_str()),
             (Some("3MO"), Some("10:00"))
         );
-        let how = &m.provenance["/location/0/schedules/0/opens_at"];
+        let how = &m.draft.provenance()["/location/0/schedules/0/opens_at"];
         assert_eq!(how.how, How::Reviewed);
     }
 

@@ -5,8 +5,10 @@
 
 use serde_json::{Map, Value, json};
 
+use super::doc::{Address, Phone, Schedule};
 use super::{How, Mapping, Question, Source};
 use crate::answer::{self, Answer};
+use crate::classify;
 use crate::known::{self, Kind};
 
 /// The record's text for questions about the whole record: its string
@@ -34,7 +36,7 @@ impl Mapping {
     /// neither placed nor asked.
     pub fn settle_known(&mut self, known: &Map<String, Value>, text: &str) -> Vec<known::Missing> {
         let mut left = Vec::new();
-        for m in known::missing(known, &self.draft) {
+        for m in known::missing(known, self.draft.value()) {
             let source = |how| Source {
                 source: format!("known:{}", m.field),
                 how,
@@ -47,7 +49,8 @@ impl Mapping {
                 } else {
                     How::Normalised
                 };
-                if !self.place(0, a, &source(how)).is_empty() {
+                let from = source(how);
+                if !self.place(0, a, |_| from.clone()).is_empty() {
                     continue;
                 }
             }
@@ -70,7 +73,7 @@ impl Mapping {
     /// code only in an address without one, an address only where there
     /// is none; a city or a name never (neither makes a field alone).
     pub fn can_place(&self, location: usize, kind: Kind) -> bool {
-        let Some(loc) = self.draft.pointer(&format!("/location/{location}")) else {
+        let Some(loc) = self.draft.value().pointer(&format!("/location/{location}")) else {
             return false;
         };
         let first = loc.pointer("/addresses/0");
@@ -82,86 +85,76 @@ impl Mapping {
         }
     }
 
-    /// Places `answer` at the draft's location `location`, each value's
-    /// provenance `source`; returns the pointers placed (none when the
-    /// field has no room: the value is held already, or there is no address
-    /// for a ZIP code).
-    pub fn place(&mut self, location: usize, answer: Answer, source: &Source) -> Vec<String> {
-        let base = format!("/location/{location}");
-        let placed = match answer {
-            Answer::Email(v) => self.organization_field("email", v).into_iter().collect(),
-            Answer::Website(v) => self.organization_field("website", v).into_iter().collect(),
-            answer => match self.draft.pointer_mut(&base).and_then(Value::as_object_mut) {
-                Some(loc) => place_at(loc, &base, answer),
-                None => Vec::new(),
-            },
-        };
-        for pointer in &placed {
-            self.provenance.insert(pointer.clone(), source.clone());
+    /// Places `answer` at the draft's location `location` as typed parts,
+    /// each value's provenance what `source` gives for its key; returns the
+    /// pointers placed (none when the field has no room: the value is held
+    /// already, or there is no address for a ZIP code).
+    pub fn place(
+        &mut self,
+        location: usize,
+        answer: Answer,
+        source: impl Fn(&str) -> Source,
+    ) -> Vec<String> {
+        let at = format!("/location/{location}");
+        let absent = |held: Option<&Value>| held.is_none();
+        match answer {
+            Answer::Email(v) => {
+                let value = (json!(v), source("email"));
+                self.draft
+                    .fill("/organization/0", "email", value, absent)
+                    .into_iter()
+                    .collect()
+            }
+            Answer::Website(v) => {
+                let value = (json!(v), source("website"));
+                self.draft
+                    .fill("/organization/0", "website", value, absent)
+                    .into_iter()
+                    .collect()
+            }
+            Answer::Schedules(list) => list
+                .into_iter()
+                .flat_map(|s| {
+                    self.draft
+                        .append(&at, "schedules", Schedule::read(s, &source))
+                })
+                .collect(),
+            Answer::Phone(n) => {
+                let mut phone = Phone::default();
+                phone.number(n, source("number"));
+                self.draft.append(&at, "phones", phone)
+            }
+            Answer::Address(a) if self.can_place(location, Kind::Address) => {
+                self.draft.append(&at, "addresses", address(a, &source))
+            }
+            Answer::PostalCode(zip) => {
+                let value = (json!(zip), source("postal_code"));
+                let blank = |held: Option<&Value>| held.and_then(Value::as_str) == Some("");
+                let at = format!("{at}/addresses/0");
+                self.draft
+                    .fill(&at, "postal_code", value, blank)
+                    .into_iter()
+                    .collect()
+            }
+            Answer::Address(_) | Answer::City(_) | Answer::Name(_) => Vec::new(),
         }
-        placed
-    }
-
-    /// Sets the organization's `key` when it has none.
-    fn organization_field(&mut self, key: &str, value: String) -> Option<String> {
-        let org = self
-            .draft
-            .pointer_mut("/organization/0")
-            .and_then(Value::as_object_mut)?;
-        if org.contains_key(key) {
-            return None;
-        }
-        org.insert(key.into(), json!(value));
-        Some(format!("/organization/0/{key}"))
     }
 }
 
-/// Places a location's answer in `loc` (at `base`); the pointers placed.
-fn place_at(loc: &mut Map<String, Value>, base: &str, answer: Answer) -> Vec<String> {
-    let items = match answer {
-        Answer::Schedules(s) => ("schedules", s),
-        Answer::Phone(n) => ("phones", vec![json!({ "number": n })]),
-        Answer::Address(a) if !loc.contains_key("addresses") => {
-            let mut item = json!({
-                "address_1": a.street, "city": a.city, "state_province": a.state,
-                "postal_code": a.zip.unwrap_or_default(), "country": "US",
-                "address_type": "physical",
-            });
-            if let Some(unit) = a.street2 {
-                item["address_2"] = json!(unit);
-            }
-            ("addresses", vec![item])
-        }
-        Answer::PostalCode(zip) => {
-            let field = loc
-                .get_mut("addresses")
-                .and_then(|a| a.pointer_mut("/0/postal_code"));
-            return match field {
-                Some(field) if field.as_str() == Some("") => {
-                    *field = json!(zip);
-                    vec![format!("{base}/addresses/0/postal_code")]
-                }
-                _ => Vec::new(),
-            };
-        }
-        _ => return Vec::new(),
-    };
-    let (key, new) = items;
-    let mut placed = Vec::new();
-    let Some(list) = loc.entry(key).or_insert_with(|| json!([])).as_array_mut() else {
-        return placed;
-    };
-    for item in new {
-        if list.contains(&item) {
-            continue;
-        }
-        let at = format!("{base}/{key}/{}", list.len());
-        if let Some(fields) = item.as_object() {
-            placed.extend(fields.keys().map(|f| format!("{at}/{f}")));
-        }
-        list.push(item);
+/// A street address answer as the draft's address, each field from the
+/// source `source` gives for its key.
+fn address(a: classify::Address, source: &impl Fn(&str) -> Source) -> Address {
+    let mut item = Address::default();
+    item.address_1(a.street, source("address_1"));
+    if let Some(unit) = a.street2 {
+        item.address_2(unit, source("address_2"));
     }
-    placed
+    item.city(a.city, source("city"));
+    item.state_province(a.state, source("state_province"));
+    item.postal_code(a.zip.unwrap_or_default(), source("postal_code"));
+    item.country("US", source("country"));
+    item.address_type("physical", source("address_type"));
+    item
 }
 
 /// The text an answer holds, for comparing with what was given.

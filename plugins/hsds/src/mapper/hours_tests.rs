@@ -2,14 +2,18 @@
 //! objects in other spellings, keyed by day, as dated stops.
 
 use super::*;
+use serde_json::json;
 
 #[test]
 fn hours_in_notes_and_unreadable_hours() {
     let raw = json!({"name": "A", "notes": "Sundays from 4:00 pm until 6:00 pm"});
     let m = map_record(&raw).unwrap();
-    assert_eq!(m.draft["location"][0]["schedules"][0]["byday"], "SU");
     assert_eq!(
-        m.provenance["/location/0/schedules/0/opens_at"].source,
+        m.draft.value()["location"][0]["schedules"][0]["byday"],
+        "SU"
+    );
+    assert_eq!(
+        m.draft.provenance()["/location/0/schedules/0/opens_at"].source,
         "raw:/notes"
     );
     let raw = json!({"name": "B", "hours": "Monday: 3rd Monday of the Month, 10am or 11am (except holidays)"});
@@ -37,7 +41,7 @@ fn hours_given_as_objects_with_other_spellings() {
         "phone_number": "+1 574-555-0142 ext. 12"
     });
     let m = map_record(&raw).unwrap();
-    let loc = &m.draft["location"][0];
+    let loc = &m.draft.value()["location"][0];
     let s = &loc["schedules"];
     assert_eq!(
         (&s[0]["byday"], &s[0]["opens_at"]),
@@ -48,13 +52,13 @@ fn hours_given_as_objects_with_other_spellings() {
         (&json!("TH"), &json!("19:30"))
     );
     assert_eq!(
-        m.provenance["/location/0/schedules/1/byday"].source,
+        m.draft.provenance()["/location/0/schedules/1/byday"].source,
         "raw:/hours_of_operation/1"
     );
     // The day went into the schedule, not into a description.
-    assert!(m.draft["service"][0].get("description").is_none());
+    assert!(m.draft.value()["service"][0].get("description").is_none());
     assert_eq!(
-        m.draft["organization"][0]["website"],
+        m.draft.value()["organization"][0]["website"],
         "https://gracechurch.org/pantry"
     );
     assert_eq!(loc["phones"][0]["number"], "(574) 555-0142");
@@ -64,7 +68,7 @@ fn hours_given_as_objects_with_other_spellings() {
 #[test]
 fn day_keyed_hours_and_closed_days() {
     let raw = json!({ "name": "A", "hours": { "monday": "9-5", "Wed": "10am-noon", "friday": "closed" } });
-    let mut days: Vec<Value> = map_record(&raw).unwrap().draft["location"][0]["schedules"]
+    let mut days: Vec<Value> = map_record(&raw).unwrap().draft.value()["location"][0]["schedules"]
         .as_array()
         .unwrap()
         .iter()
@@ -88,7 +92,9 @@ fn dated_stops_open_once_on_their_day() {
         { "start": "2024-06-04T16:00:00-04:00", "end": "2024-06-04T18:00:00-04:00" }
     ] });
     let m = map_record(&raw).unwrap();
-    let s = m.draft["location"][0]["schedules"].as_array().unwrap();
+    let s = m.draft.value()["location"][0]["schedules"]
+        .as_array()
+        .unwrap();
     let once = |s: &Value| {
         json!([
             s["byday"],
@@ -124,9 +130,9 @@ fn dated_stops_open_once_on_their_day() {
         ]
     );
     assert_eq!(
-        m.provenance["/location/0/schedules/1/dtstart"].source,
+        m.draft.provenance()["/location/0/schedules/1/dtstart"].source,
         "raw:/events/1"
     );
-    assert!(m.draft["service"][0].get("description").is_none());
+    assert!(m.draft.value()["service"][0].get("description").is_none());
     assert!(m.questions.is_empty());
 }

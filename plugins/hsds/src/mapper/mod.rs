@@ -13,10 +13,8 @@
 //! - `sites`: a record that lists several sites, one location each;
 //! - `tidy`: an address's parts checked against each other.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::classify;
 use crate::{geo, hours};
@@ -63,16 +61,15 @@ pub struct Question {
 /// What the mapper made of a record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapping {
-    /// `{organization, service, location}` in the shape repair takes.
-    pub draft: Value,
-    /// JSON pointer in the draft (and the repaired document) -> source.
-    pub provenance: BTreeMap<String, Source>,
+    /// The document and each value's provenance.
+    pub draft: Draft,
     pub questions: Vec<Question>,
 }
 
 mod addresses;
 mod answer;
 mod doc;
+mod draft;
 mod fields;
 mod gather;
 #[cfg(test)]
@@ -85,17 +82,18 @@ mod tidy;
 
 pub use answer::record_text;
 use doc::{Location, Organization, Phone, Schedule, Service};
+pub use draft::Draft;
 use gather::{Found, gather, src};
 
 impl Mapping {
     /// For a mapping of free text read as `{"text": <the text>}`: every
     /// source names the whole raw text (`raw:`), not a field it never had.
     pub fn whole_text(&mut self) {
-        for source in self.provenance.values_mut() {
+        self.draft.restate_sources(|source| {
             if let Some(rest) = source.source.strip_prefix("raw:/text") {
                 source.source = format!("raw:{rest}");
             }
-        }
+        });
         for q in &mut self.questions {
             if let Some(rest) = q.from.strip_prefix("/text") {
                 q.from = rest.to_string();
@@ -201,15 +199,8 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
     };
 
     let services = services(&f, &name, &name_src);
-    let mut provenance = BTreeMap::new();
-    let draft = json!({
-        "organization": doc::finish_all(vec![org], "/organization", &mut provenance),
-        "location": doc::finish_all(locations, "/location", &mut provenance),
-        "service": doc::finish_all(services, "/service", &mut provenance),
-    });
     Some(Mapping {
-        draft,
-        provenance,
+        draft: Draft::finish(org, locations, services),
         questions,
     })
 }

@@ -1,6 +1,7 @@
 //! The mapper on records like the scrapers give.
 
 use super::*;
+use serde_json::json;
 
 #[test]
 fn misfiled_fields_land_where_they_belong() {
@@ -12,15 +13,15 @@ fn misfiled_fields_land_where_they_belong() {
         "source": "x", "food_bank": "Chester County Food Bank"
     });
     let m = map_record(&raw).unwrap();
-    let loc = &m.draft["location"][0];
+    let loc = &m.draft.value()["location"][0];
     assert_eq!(loc["name"], "St. Rocco Center");
     assert_eq!(loc["phones"][0]["number"], "(610) 268-3365");
     assert_eq!(
-        m.provenance["/location/0/phones/0/number"].source,
+        m.draft.provenance()["/location/0/phones/0/number"].source,
         "raw:/hours"
     );
     assert_eq!(
-        m.provenance["/location/0/phones/0/number"].how,
+        m.draft.provenance()["/location/0/phones/0/number"].how,
         How::Inferred
     );
     assert!(m.questions.is_empty());
@@ -30,7 +31,7 @@ fn misfiled_fields_land_where_they_belong() {
     assert_eq!(address["address_1"], "9016 Gap Newport Pike");
     assert_eq!(address["city"], "Avondale");
     assert_eq!(address["postal_code"], "");
-    let zip = &m.provenance["/location/0/addresses/0/postal_code"];
+    let zip = &m.draft.provenance()["/location/0/addresses/0/postal_code"];
     assert_eq!((zip.source.as_str(), zip.how), ("derived", How::Derived));
 }
 
@@ -45,29 +46,32 @@ fn a_complete_record_is_fully_mapped_with_provenance() {
     });
     let m = map_record(&raw).unwrap();
     assert!(m.questions.is_empty());
-    let addr = &m.draft["location"][0]["addresses"][0];
+    let addr = &m.draft.value()["location"][0]["addresses"][0];
     assert_eq!(addr["address_1"], "938 Kaiser Road");
     assert_eq!(addr["postal_code"], "94559");
-    let s = &m.draft["location"][0]["schedules"][0];
+    let s = &m.draft.value()["location"][0]["schedules"][0];
     assert_eq!(s["byday"], "TU,WE,TH");
     assert_eq!(s["opens_at"], "09:00");
     assert_eq!(
-        m.provenance["/location/0/addresses/0/city"].source,
+        m.draft.provenance()["/location/0/addresses/0/city"].source,
         "raw:/city"
     );
     assert_eq!(
-        m.provenance["/location/0/addresses/0/city"].how,
+        m.draft.provenance()["/location/0/addresses/0/city"].how,
         How::Copied
     );
     assert_eq!(
-        m.provenance["/location/0/phones/0/number"].how,
+        m.draft.provenance()["/location/0/phones/0/number"].how,
         How::Normalised
     );
-    assert_eq!(m.draft["service"][0]["description"], "Bring ID.");
+    assert_eq!(m.draft.value()["service"][0]["description"], "Bring ID.");
     // Every value in the draft has a source.
-    let all = leaf_pointers(&m.draft);
+    let all = leaf_pointers(m.draft.value());
     for p in all {
-        assert!(m.provenance.contains_key(&p), "no provenance for {p}");
+        assert!(
+            m.draft.provenance().contains_key(&p),
+            "no provenance for {p}"
+        );
     }
 }
 
@@ -87,7 +91,7 @@ fn other_scrapers_shapes_are_read_by_meaning() {
     });
     let m = map_record(&raw).unwrap();
     assert!(m.questions.is_empty(), "{:?}", m.questions);
-    let d = &m.draft;
+    let d = m.draft.value();
     assert_eq!(
         d["organization"][0]["name"],
         "Springfield Community Food Shelf"
@@ -105,7 +109,7 @@ fn other_scrapers_shapes_are_read_by_meaning() {
     assert_eq!(addr["state_province"], "IL");
     assert_eq!(addr["postal_code"], "62704");
     assert_eq!(
-        m.provenance["/location/0/addresses/0/state_province"].how,
+        m.draft.provenance()["/location/0/addresses/0/state_province"].how,
         How::Normalised
     );
     assert_eq!(d["location"][0]["latitude"], 39.7817);
@@ -122,7 +126,7 @@ fn other_scrapers_shapes_are_read_by_meaning() {
     let raw = json!({ "title": "Pantry", "location": "123 Main St, Springfield, IL 62701" });
     let m = map_record(&raw).unwrap();
     assert_eq!(
-        m.draft["location"][0]["addresses"][0]["city"],
+        m.draft.value()["location"][0]["addresses"][0]["city"],
         "Springfield"
     );
 }
@@ -151,17 +155,17 @@ fn a_nested_hsds_shaped_record_is_read_by_meaning() {
         }]
     });
     let m = map_record(&raw).unwrap();
-    let org = &m.draft["organization"][0];
+    let org = &m.draft.value()["organization"][0];
     assert_eq!(org["name"], "Example Organization Inc.");
     assert_eq!(org["website"], "http://example.com");
     assert_eq!(
-        m.provenance["/organization/0/website"].source,
+        m.draft.provenance()["/organization/0/website"].source,
         "raw:/website"
     );
-    let loc = &m.draft["location"][0];
+    let loc = &m.draft.value()["location"][0];
     assert_eq!(loc["phones"][0]["number"], "(609) 882-7719");
     assert_eq!(
-        m.provenance["/location/0/phones/0/number"].source,
+        m.draft.provenance()["/location/0/phones/0/number"].source,
         "raw:/phones/0/number"
     );
     let address = &loc["addresses"][0];
@@ -173,7 +177,7 @@ fn a_nested_hsds_shaped_record_is_read_by_meaning() {
         ),
         (&json!("1 Main Street"), &json!("Trenton"), &json!("08608"))
     );
-    let names: Vec<&str> = m.draft["service"]
+    let names: Vec<&str> = m.draft.value()["service"]
         .as_array()
         .unwrap()
         .iter()
@@ -181,7 +185,7 @@ fn a_nested_hsds_shaped_record_is_read_by_meaning() {
         .collect();
     assert_eq!(names, ["Food Pantry", "Hot Meals"]);
     assert_eq!(
-        m.provenance["/service/1/name"].source,
+        m.draft.provenance()["/service/1/name"].source,
         "raw:/services/1/name"
     );
     // The structured opening times are read without a question.
@@ -189,7 +193,7 @@ fn a_nested_hsds_shaped_record_is_read_by_meaning() {
     let schedule = &loc["schedules"][0];
     assert_eq!(schedule["opens_at"], "10:00", "{schedule}");
     // No identifier became a value.
-    let text = m.draft.to_string();
+    let text = m.draft.value().to_string();
     assert!(
         !text.contains("cd09a387") && !text.contains("logo.png"),
         "{text}"
@@ -247,33 +251,33 @@ fn a_geojson_feature_and_a_zip_code_without_its_state() {
                         "HOURS": "M-F 8AM-4PM" }
     });
     let m = map_record(&raw).unwrap();
-    let loc = &m.draft["location"][0];
+    let loc = &m.draft.value()["location"][0];
     assert_eq!(
         (loc["latitude"].clone(), loc["longitude"].clone()),
         (json!(39.95), json!(-75.16))
     );
     assert_eq!(
-        m.provenance["/location/0/latitude"].source,
+        m.draft.provenance()["/location/0/latitude"].source,
         "raw:/geometry/coordinates/1"
     );
     assert_eq!(loc["phones"][0]["number"], "(215) 555-0123");
     assert_eq!(loc["addresses"][0]["state_province"], "PA");
-    let state = &m.provenance["/location/0/addresses/0/state_province"];
+    let state = &m.draft.provenance()["/location/0/addresses/0/state_province"];
     assert_eq!(
         (state.source.as_str(), state.how),
         ("raw:/properties/ZIP", How::Derived)
     );
     // "Feature" is no description of anything.
-    assert!(m.draft["service"][0].get("description").is_none());
+    assert!(m.draft.value()["service"][0].get("description").is_none());
 }
 
 #[test]
 fn free_text_and_html_are_read_for_what_they_hold() {
     let raw = json!({ "text": "St. Vincent de Paul Pantry, 88 Oak Ave, Dayton OH 45402. Call (937) 555-0177. Open Tuesdays 10-2 and Saturdays 9-11." });
     let m = map_record(&raw).unwrap();
-    let loc = &m.draft["location"][0];
+    let loc = &m.draft.value()["location"][0];
     assert_eq!(loc["name"], "St. Vincent de Paul Pantry");
-    assert_eq!(m.provenance["/location/0/name"].how, How::Inferred);
+    assert_eq!(m.draft.provenance()["/location/0/name"].how, How::Inferred);
     let a = &loc["addresses"][0];
     assert_eq!(
         json!([
@@ -301,15 +305,15 @@ fn free_text_and_html_are_read_for_what_they_hold() {
     let raw = json!({ "name": "R", "street": "1 Main St", "notes": "Our warehouse: 9 Dock Rd, Dayton OH 45402" });
     let m = map_record(&raw).unwrap();
     assert!(
-        m.draft["location"][0].get("addresses").is_none(),
+        m.draft.value()["location"][0].get("addresses").is_none(),
         "{:#}",
-        m.draft
+        m.draft.value()
     );
 
     let raw = json!({ "title": "Food Pantry at Shiloh Baptist",
         "content": "<p>Open every 2nd and 4th Saturday 9:00 am &ndash; 11:00 am</p><p>500 Shiloh Rd, Greensboro, NC 27401</p>" });
     let m = map_record(&raw).unwrap();
-    let loc = &m.draft["location"][0];
+    let loc = &m.draft.value()["location"][0];
     assert_eq!(loc["addresses"][0]["city"], "Greensboro");
     assert_eq!(loc["schedules"][0]["byday"], "2SA,4SA");
     let text = loc["schedules"][0]["description"].as_str().unwrap();
@@ -327,9 +331,9 @@ fn each_site_of_a_list_is_its_own_location() {
         ]
     });
     let m = map_record(&raw).unwrap();
-    let locs = m.draft["location"].as_array().unwrap();
+    let locs = m.draft.value()["location"].as_array().unwrap();
     assert_eq!(locs.len(), 2);
-    assert_eq!(m.draft["organization"][0]["name"], "Helping Hands");
+    assert_eq!(m.draft.value()["organization"][0]["name"], "Helping Hands");
     let (north, south) = (&locs[0], &locs[1]);
     assert_eq!(
         (&north["name"], &south["name"]),
@@ -340,7 +344,7 @@ fn each_site_of_a_list_is_its_own_location() {
     assert_eq!(north["schedules"][0]["byday"], "WE");
     assert_eq!(south["schedules"][0]["byday"], "FR");
     assert_eq!(
-        m.provenance["/location/1/schedules/0/byday"].source,
+        m.draft.provenance()["/location/1/schedules/0/byday"].source,
         "raw:/sites/1/hours"
     );
     // A site without a phone has the record's; one with its own keeps it.
@@ -348,7 +352,7 @@ fn each_site_of_a_list_is_its_own_location() {
     assert_eq!(south["phones"][0]["number"], "(512) 555-0199");
     assert_eq!(south["addresses"][0]["state_province"], "TX");
     assert_eq!(
-        m.provenance["/location/1/addresses/0/state_province"].source,
+        m.draft.provenance()["/location/1/addresses/0/state_province"].source,
         "raw:/state"
     );
     // A question about one site's hours is about that site.
@@ -368,7 +372,7 @@ fn each_site_of_a_list_is_its_own_location() {
         { "address_1": "PO Box 9", "city": "Austin", "state": "TX", "zip": "78702" }
     ]});
     assert_eq!(
-        map_record(&raw).unwrap().draft["location"]
+        map_record(&raw).unwrap().draft.value()["location"]
             .as_array()
             .unwrap()
             .len(),
@@ -384,34 +388,38 @@ fn spanish_keys_lists_and_placeholders() {
         "correo": "info@banco.org"
     });
     let m = map_record(&raw).unwrap();
-    let a = &m.draft["location"][0]["addresses"][0];
+    let a = &m.draft.value()["location"][0]["addresses"][0];
     assert_eq!(
         json!([a["address_1"], a["city"], a["postal_code"]]),
         json!(["Calle 5 #123", "San Juan", "00901"])
     );
-    assert_eq!(m.draft["organization"][0]["email"], "info@banco.org");
+    assert_eq!(
+        m.draft.value()["organization"][0]["email"],
+        "info@banco.org"
+    );
     // Phones as a list, one of them local; "N/A" is nothing, not a note.
     let raw = json!({ "name": "L", "phone": ["555-0100", "(212) 555-0101"], "fax": "N/A",
                       "website": "none", "notes": "-" });
     let m = map_record(&raw).unwrap();
-    let loc = &m.draft["location"][0];
+    let loc = &m.draft.value()["location"][0];
     assert_eq!(
         loc["phones"],
         json!([{ "number": "555-0100" }, { "number": "(212) 555-0101" }])
     );
     assert_eq!(
-        m.provenance["/location/0/phones/1/number"].source,
+        m.draft.provenance()["/location/0/phones/1/number"].source,
         "raw:/phone/1"
     );
-    assert!(m.draft["organization"][0].get("website").is_none());
-    assert!(m.draft["service"][0].get("description").is_none());
+    assert!(m.draft.value()["organization"][0].get("website").is_none());
+    assert!(m.draft.value()["service"][0].get("description").is_none());
     assert!(!has_content(&json!({ "name": "N/A", "phone": "none" })));
 }
 
 #[test]
 fn a_po_box_is_a_postal_address() {
     let raw = json!({ "name": "Box Pantry", "address": "PO Box 55, Dover, DE 19901" });
-    let a = &map_record(&raw).unwrap().draft["location"][0]["addresses"][0];
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"][0];
     assert_eq!(
         (&a["address_1"], &a["city"]),
         (&json!("PO Box 55"), &json!("Dover"))
@@ -420,7 +428,8 @@ fn a_po_box_is_a_postal_address() {
     // Beside a street, the street is the address.
     let raw = json!({ "name": "B", "address": "PO Box 55, Dover, DE 19901",
                       "physical_address": "10 Loockerman St, Dover, DE 19901" });
-    let a = &map_record(&raw).unwrap().draft["location"][0]["addresses"][0];
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"][0];
     assert_eq!(
         (&a["address_1"], &a["address_type"]),
         (&json!("10 Loockerman St"), &json!("physical"))
