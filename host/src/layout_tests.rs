@@ -201,39 +201,141 @@ fn the_queues_connection_layer_imports_nothing_of_the_queue() {
     );
 }
 
-/// The queue's partitions (`queue/partition/`: one slot's scripts and
-/// reads) know nothing of the router above them: no file there names the
-/// `Queue` type or imports the router's modules (where a job goes, claims
-/// across partitions, the relay, content shared between partitions, the
-/// notifier). And the router never re-enters itself: an async function
-/// that calls itself needs `Box::pin`, which nothing in the queue above
-/// `net/` uses.
+/// The queue modules a file under a folder of `queue/` names: through
+/// `crate::queue::` and through the `super::` chain that reaches the queue
+/// from it (`super::` in a folder's `mod.rs`, `super::super::` below),
+/// paths and `{...}` groups alike.
+fn queue_imports(file: &Path, text: &str) -> BTreeSet<String> {
+    let up = if file.ends_with("mod.rs") {
+        "super::"
+    } else {
+        "super::super::"
+    };
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut found = BTreeSet::new();
+    for prefix in ["crate::queue::", up] {
+        for (at, _) in code.match_indices(prefix) {
+            // From a `mod.rs`, `super::super::x` leaves the queue: neither
+            // `super::` of it is the queue's.
+            if code[..at].ends_with("super::") {
+                continue;
+            }
+            let rest = &code[at + prefix.len()..];
+            if rest.starts_with("super::") {
+                continue;
+            }
+            let names = match rest.strip_prefix('{') {
+                Some(group) => group[..group.find('}').unwrap_or(group.len())].to_string(),
+                None => rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect(),
+            };
+            for name in names.split(',') {
+                let name = name.trim().split("::").next().unwrap_or("");
+                if !name.is_empty() {
+                    found.insert(name.to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_queue_import_reader_sees_both_depths_and_groups() {
+    let text = "use super::super::{keys::key, router};\n// use super::super::relay;\nuse crate::queue::notifier::Topic;\nuse super::Partition;";
+    let below: Vec<String> = queue_imports(Path::new("queue/partition/lease.rs"), text)
+        .into_iter()
+        .collect();
+    assert_eq!(below, ["keys", "notifier", "router"]);
+    let root: Vec<String> = queue_imports(Path::new("queue/calls/mod.rs"), text)
+        .into_iter()
+        .collect();
+    assert_eq!(root, ["Partition", "notifier"]);
+}
+
+/// The queue's modules that hold router code: every file or folder
+/// directly under `queue/` with an `impl Queue` block.
+fn router_modules(queue: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(queue).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let Some(name) = path.file_stem().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let mut files = Vec::new();
+        rust_files(&path, &mut files);
+        let routes = files.iter().any(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            text.lines()
+                .any(|l| l.trim_start().starts_with("impl Queue"))
+        });
+        if routes && name != "mod" {
+            found.push(name.to_string());
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Whether a source text names `word` outside comment lines.
+fn names_word(text: &str, word: &str) -> bool {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .flat_map(|l| l.split(|c: char| !c.is_alphanumeric() && c != '_'))
+        .any(|w| w == word)
+}
+
+/// The queue's inner layers, each knowing nothing of the ones above it:
+/// the script calls (`queue/calls/`: a type per function) name no
+/// partition and no router; the partitions (`queue/partition/`: one slot's
+/// scripts and reads) name no `Queue` and import no module of the router
+/// (any with an `impl Queue` block: where a job goes, claims across
+/// partitions, the relay, the notifier, ...); the types both fill live
+/// below them (`figures.rs`, `record.rs`, `error.rs`, `calls/`). And the router never
+/// re-enters itself: an async function that calls itself needs `Box::pin`,
+/// which nothing in the queue above `net/` uses.
 #[test]
 fn the_queues_partitions_import_nothing_of_the_router() {
     let queue = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/queue");
-    let mut files = Vec::new();
-    rust_files(&queue.join("partition"), &mut files);
-    assert!(
-        files.len() >= 8,
-        "queue/partition/ was not found: {files:?}"
-    );
-    const ROUTER: [&str; 5] = ["router", "route", "relay", "shared_content", "notifier"];
+    let router = router_modules(&queue);
+    for m in [
+        "router",
+        "route",
+        "relay",
+        "shared_content",
+        "notifier",
+        "submit",
+    ] {
+        assert!(
+            router.iter().any(|r| r == m),
+            "queue::{m} was not seen as the router's"
+        );
+    }
+    let below_partitions: Vec<String> =
+        router.iter().cloned().chain(["partition".into()]).collect();
+    let layers: [(&str, &[String], &[&str]); 2] = [
+        ("partition", &router, &["Queue"]),
+        ("calls", &below_partitions, &["Queue", "Partition"]),
+    ];
     let mut wrong = Vec::new();
-    for file in &files {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
-        for line in text.lines().map(str::trim_start) {
-            if line.starts_with("//") {
-                continue;
+    for (folder, modules, types) in layers {
+        let mut files = Vec::new();
+        rust_files(&queue.join(folder), &mut files);
+        assert!(files.len() >= 6, "queue/{folder}/ was not found: {files:?}");
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let imports = queue_imports(file, &text);
+            for m in modules.iter().filter(|m| imports.contains(*m)) {
+                wrong.push(format!("{}: imports queue::{m}", file.display()));
             }
-            let names_queue = line
-                .split(|c: char| !c.is_alphanumeric() && c != '_')
-                .any(|word| word == "Queue");
-            let imports_router = ROUTER.iter().any(|m| {
-                line.contains(&format!("super::super::{m}"))
-                    || line.contains(&format!("crate::queue::{m}"))
-            });
-            if names_queue || imports_router {
-                wrong.push(format!("{}: {line}", file.display()));
+            for t in types.iter().filter(|t| names_word(&text, t)) {
+                wrong.push(format!("{}: names {t}", file.display()));
             }
         }
     }
@@ -251,7 +353,7 @@ fn the_queues_partitions_import_nothing_of_the_router() {
     }
     assert!(
         wrong.is_empty(),
-        "partition code that reaches the router, or a router that calls itself:\n{}",
+        "a lower layer of the queue that reaches a higher one, or a router that calls itself:\n{}",
         wrong.join("\n")
     );
 }

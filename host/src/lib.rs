@@ -16,7 +16,7 @@
 //! | [`registry`] | the plugin directory, with hot reload | runtime |
 //! | [`runtime`] | compiles plugins and runs each job in a fresh, limited instance; the `HostServices` port; outbound HTTP checked against the grants | grants, job, schema |
 //! | [`grants`] | what the operator grants each plugin (`[plugins.NAME]`): outbound hosts, key-value, variables and secrets, LLM models and tokens; no IO but a variable's source | — |
-//! | [`queue`] | the Redis queue: scripts, records, hosts, DLQ, controls, schedules; one server, a cluster or Sentinel (storage: Redis code only); inside, `net/` (the connection, a leaf), `partition/` (one slot's operations, naming nothing of the router) and the router `Queue` over them, each kept by a layout test | schedule, job, redact (passwords kept out of its errors) |
+//! | [`queue`] | the Redis queue: scripts, records, hosts, DLQ, controls, schedules; one server, a cluster or Sentinel (storage: Redis code only); inside, `net/` (the connection, a leaf), `calls/` (a script call as a type), `partition/` (one slot's operations, naming nothing of the router) and the router `Queue` over them, each layer kept by a layout test | schedule, job, redact (passwords kept out of its errors) |
 //! | [`schedule`] | periodic jobs, no IO: a schedule's fields, checks and ticks | job |
 //! | [`telemetry`] | logging, and traces out over OTLP; W3C trace context | job, redact |
 //! | [`job`] | the job vocabulary, no IO: failures, job type names, content hashes | — |

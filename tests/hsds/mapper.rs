@@ -58,7 +58,10 @@ fn the_mapper_reads_other_scrapers_shapes() {
         assert_valid_once_repaired(&validator, &m, &shape);
         // Every value the document holds says where it came from.
         for pointer in ["/organization/0/name", "/location/0/name"] {
-            assert!(m.draft.provenance().contains_key(pointer), "{shape}: {pointer}");
+            assert!(
+                m.draft.provenance().contains_key(pointer),
+                "{shape}: {pointer}"
+            );
         }
     }
     assert!(checked >= 40, "{checked} expectations");

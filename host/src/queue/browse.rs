@@ -6,50 +6,6 @@
 
 use super::*;
 
-/// Most index entries one page looks at while filtering.
-pub const MAX_SCAN: usize = 5_000;
-/// Jobs waiting for dependencies are not indexed by state.
-pub(super) const UNINDEXED: &str = "waiting jobs are not listed by state (no index holds them); open one by id or through the job it waits on";
-
-/// What to list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobFilter {
-    pub status: JobStatus,
-    pub job_type: Option<String>,
-    pub group: Option<String>,
-}
-
-/// A job as a list shows it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct JobSummary {
-    pub id: String,
-    pub job_type: String,
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    pub priority: i64,
-    pub attempts: u64,
-    pub created_at: u64,
-    pub updated_at: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub progress: Option<f64>,
-    /// "[kind] message" of the last failed attempt.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-}
-
-/// One page of a listing.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct JobPage {
-    pub jobs: Vec<JobSummary>,
-    /// Entries in the index listed (before filters).
-    pub total: u64,
-    /// Where the next page starts, if there is more to look at.
-    pub next_offset: Option<usize>,
-}
-
 impl Queue {
     /// A page of jobs in `filter.status`, from `offset` in its index
     /// (partitions' indexes one after another).
@@ -131,7 +87,7 @@ impl Queue {
         let (total, ids): (u64, Vec<String>) = redis::pipe()
             .llen(&key)
             .lrange(&key, offset as isize, (offset + limit) as isize - 1)
-            .query_async(&mut home.conn.clone())
+            .query_async(&mut home.conn())
             .await?;
         let jobs = ids
             .iter()

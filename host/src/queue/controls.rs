@@ -6,82 +6,10 @@
 use std::collections::BTreeMap;
 
 use redis::AsyncCommands;
-use serde::{Deserialize, Serialize};
 
+use super::figures::non_negative;
 use super::keys::key;
-use super::presence::non_negative;
-use super::{Queue, QueueError};
-
-/// Most claims a rate limit may allow per interval.
-pub const MAX_RATE_JOBS: u64 = 1_000_000;
-/// The longest rate-limit interval: one day.
-pub const MAX_RATE_INTERVAL_MS: u64 = 24 * 3600 * 1000;
-
-/// A rate limit on a job type: at most `jobs` claims per `interval_ms`,
-/// across all hosts. A job that cannot start yet stays ready (no attempt
-/// is spent); hosts look again when the interval ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    pub jobs: u64,
-    pub interval_ms: u64,
-}
-
-impl RateLimit {
-    /// A limit with both numbers in range (jobs 1 to 1,000,000, interval
-    /// 1 ms to one day).
-    pub fn new(jobs: u64, interval_ms: u64) -> Result<Self, String> {
-        if !(1..=MAX_RATE_JOBS).contains(&jobs) {
-            return Err(format!(
-                "rate limit jobs {jobs} is outside 1..={MAX_RATE_JOBS}"
-            ));
-        }
-        if !(1..=MAX_RATE_INTERVAL_MS).contains(&interval_ms) {
-            return Err(format!(
-                "rate limit interval {interval_ms} ms is outside 1..={MAX_RATE_INTERVAL_MS} (one day)"
-            ));
-        }
-        Ok(RateLimit { jobs, interval_ms })
-    }
-
-    /// `"<jobs>/<interval>"`, the interval a number with a unit: `ms`, `s`,
-    /// `m` or `h` (`"100/1m"`, `"5/500ms"`).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad =
-            || format!("rate limit {text:?} is not <jobs>/<interval>, like 100/1m or 5/500ms");
-        let (jobs, interval) = text.trim().split_once('/').ok_or_else(bad)?;
-        let jobs: u64 = jobs.trim().parse().map_err(|_| bad())?;
-        let interval = interval.trim();
-        let digits = interval.bytes().take_while(u8::is_ascii_digit).count();
-        let (number, unit) = interval.split_at(digits);
-        let number: u64 = number.parse().map_err(|_| bad())?;
-        let scale = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            _ => return Err(bad()),
-        };
-        let interval_ms = number.checked_mul(scale).ok_or_else(bad)?;
-        RateLimit::new(jobs, interval_ms)
-    }
-
-    /// As the claim script reads it from `P:rates`.
-    fn stored(&self) -> String {
-        format!("{}/{}", self.jobs, self.interval_ms)
-    }
-
-    pub(super) fn from_stored(text: &str) -> Option<Self> {
-        let (jobs, interval) = text.split_once('/')?;
-        RateLimit::new(jobs.parse().ok()?, interval.parse().ok()?).ok()
-    }
-}
-
-impl std::fmt::Display for RateLimit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} per {} ms", self.jobs, self.interval_ms)
-    }
-}
+use super::{Queue, QueueError, RateLimit};
 
 /// Pausing job types: no host claims a paused type (running jobs finish;
 /// submissions still queue) until it is resumed. Pauses, caps and rates are
@@ -98,8 +26,7 @@ impl Queue {
         let changed = self.set_paused(job_type, false).await?;
         let _: i64 = self
             .hub()
-            .conn
-            .clone()
+            .conn()
             .publish(self.channel(key::WAKE), job_type)
             .await?;
         Ok(changed)
@@ -111,7 +38,7 @@ impl Queue {
         let changed = self
             .on_every(|part| async move {
                 let key = part.key(&[key::PAUSED]);
-                let mut conn = part.conn.clone();
+                let mut conn = part.conn();
                 let changed: i64 = if paused {
                     conn.sadd(key, job_type).await?
                 } else {
@@ -125,12 +52,8 @@ impl Queue {
 
     /// The paused job types.
     pub async fn paused(&self) -> Result<std::collections::BTreeSet<String>, QueueError> {
-        Ok(self
-            .hub()
-            .conn
-            .clone()
-            .smembers(self.hub().key(&[key::PAUSED]))
-            .await?)
+        let hub = self.hub();
+        Ok(hub.conn().smembers(hub.key(&[key::PAUSED])).await?)
     }
 }
 
@@ -182,7 +105,7 @@ impl Queue {
         let value = value.as_deref();
         self.on_every(|part| async move {
             let key = part.key(&[kind]);
-            let mut conn = part.conn.clone();
+            let mut conn = part.conn();
             let _: () = match value {
                 Some(v) => conn.hset(&key, job_type, v).await?,
                 None => conn.hdel(&key, job_type).await?,
@@ -192,8 +115,7 @@ impl Queue {
         .await?;
         let _: i64 = self
             .hub()
-            .conn
-            .clone()
+            .conn()
             .publish(self.channel(key::WAKE), job_type)
             .await?;
         Ok(())
@@ -201,12 +123,8 @@ impl Queue {
 
     /// Every cap, by job type.
     pub async fn caps(&self) -> Result<BTreeMap<String, u64>, QueueError> {
-        Ok(self
-            .hub()
-            .conn
-            .clone()
-            .hgetall(self.hub().key(&[key::CAPS]))
-            .await?)
+        let hub = self.hub();
+        Ok(hub.conn().hgetall(hub.key(&[key::CAPS])).await?)
     }
 
     /// Jobs running now, by job type, across all hosts.
@@ -214,7 +132,7 @@ impl Queue {
         let each = self
             .on_every(|part| async move {
                 let raw: BTreeMap<String, i64> =
-                    part.conn.clone().hgetall(part.key(&[key::RUNNING])).await?;
+                    part.conn().hgetall(part.key(&[key::RUNNING])).await?;
                 Ok(non_negative(raw))
             })
             .await?;
@@ -255,8 +173,7 @@ impl Queue {
         let each = self
             .on_every(|part| async move {
                 let raw: BTreeMap<String, i64> = part
-                    .conn
-                    .clone()
+                    .conn()
                     .hgetall(part.key(&[key::GROUPS, job_type]))
                     .await?;
                 Ok(non_negative(raw))

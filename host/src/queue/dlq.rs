@@ -84,7 +84,3 @@ fn window_stop(offset: usize, limit: usize) -> isize {
         isize::try_from(offset.saturating_add(limit) - 1).unwrap_or(isize::MAX)
     }
 }
-
-/// Dead jobs one replay or purge call handles: a replay of the whole queue
-/// is many short calls, and other clients are answered between them.
-pub const DLQ_CHUNK: usize = 500;

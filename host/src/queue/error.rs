@@ -76,3 +76,11 @@ impl From<super::net::Invalid> for QueueError {
         }
     }
 }
+
+/// A refused batch: which job, and why. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[error("job {index} of the batch: {error}")]
+pub struct BatchError {
+    pub index: usize,
+    pub error: QueueError,
+}

@@ -20,11 +20,12 @@ pub struct KvEntry<'a> {
 impl Queue {
     /// The value under `name` in `plugin`'s store.
     pub async fn kv_get(&self, plugin: &str, name: &str) -> Result<Option<String>, QueueError> {
+        let hub = self.hub();
         let value_key = format!(
             "{}:{name}",
-            self.hub().key(&[key::KV, &hex::encode(plugin), kv::VALUE])
+            hub.key(&[key::KV, &hex::encode(plugin), kv::VALUE])
         );
-        Ok(self.hub().conn.clone().get(value_key).await?)
+        Ok(hub.conn().get(value_key).await?)
     }
 
     /// Writes `entry`; `Err` with the bytes the plugin would have held

@@ -273,8 +273,7 @@ impl Queue {
     ) -> Result<(), QueueError> {
         let home = self.of_token(token);
         let _: () = home
-            .conn
-            .clone()
+            .conn()
             .hset_multiple(
                 home.key(&[key::JOB, id]),
                 &[
@@ -314,7 +313,7 @@ impl Queue {
         let _: () = redis::pipe()
             .hincr(&key, field::HTTP_REQUESTS, requests)
             .hincr(&key, field::HTTP_BYTES, bytes)
-            .query_async(&mut home.conn.clone())
+            .query_async(&mut home.conn())
             .await?;
         Ok(())
     }

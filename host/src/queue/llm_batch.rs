@@ -7,27 +7,9 @@ use std::collections::HashMap;
 
 use redis::AsyncCommands;
 
+use super::calls::{self, DeferItem, ItemOutcome};
 use super::keys::{key, llmb};
-use super::{Queue, QueueError, calls};
-
-/// A deferred call as a job hands it over.
-#[derive(Debug, Clone)]
-pub struct DeferItem<'a> {
-    /// The call's content hash: the batch line's `custom_id`.
-    pub id: &'a str,
-    pub model: &'a str,
-    /// The asking job's wait token, and its feedback before it waits.
-    pub token: &'a str,
-    pub feedback: Option<&'a str>,
-    /// The provider's request body, JSON.
-    pub body: &'a str,
-    pub schema: Option<&'a str>,
-    pub job_type: &'a str,
-    pub group: Option<&'a str>,
-    pub run: Option<&'a str>,
-    /// The job that pays for it (the first to ask).
-    pub payer: &'a str,
-}
+use super::{Queue, QueueError};
 
 /// A deferred call's record.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -60,17 +42,6 @@ pub enum Deferred {
     /// To be asked live (the batch failed it, expired, or its answer broke
     /// the schema): why.
     Live(String),
-}
-
-/// One item's outcome in a batch that ended: its answer, or why it goes live.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ItemOutcome {
-    pub id: String,
-    pub answer: Result<String, String>,
-    pub prompt_tokens: u32,
-    pub cached_tokens: u32,
-    pub completion_tokens: u32,
-    pub cost_micros: u64,
 }
 
 /// A batch in flight: its local id, model, items, and the provider's id
@@ -122,19 +93,14 @@ impl Queue {
         for id in ids {
             pipe.hgetall(self.llmb(&[llmb::ITEM, id]));
         }
-        let all: Vec<HashMap<String, String>> =
-            pipe.query_async(&mut self.hub().conn.clone()).await?;
+        let all: Vec<HashMap<String, String>> = pipe.query_async(&mut self.hub().conn()).await?;
         Ok(ids.iter().zip(all).map(|(id, f)| item(id, f)).collect())
     }
 
     /// Models with calls waiting for a batch.
     pub async fn llm_pending(&self) -> Result<Vec<PendingModel>, QueueError> {
-        let models: Vec<String> = self
-            .hub()
-            .conn
-            .clone()
-            .smembers(self.llmb(&[llmb::MODELS]))
-            .await?;
+        let hub = self.hub();
+        let models: Vec<String> = hub.conn().smembers(self.llmb(&[llmb::MODELS])).await?;
         let mut pipe = redis::pipe();
         for m in &models {
             let pending = self.llmb(&[llmb::PENDING, m]);
@@ -143,7 +109,7 @@ impl Queue {
                 .zrange_withscores(&pending, -1, -1);
         }
         type Row = (u64, Vec<(String, u64)>, Vec<(String, u64)>);
-        let rows: Vec<Row> = pipe.query_async(&mut self.hub().conn.clone()).await?;
+        let rows: Vec<Row> = pipe.query_async(&mut hub.conn()).await?;
         Ok(models
             .into_iter()
             .zip(rows)
@@ -163,11 +129,12 @@ impl Queue {
         most: usize,
         local: &str,
     ) -> Result<Vec<String>, QueueError> {
+        let hub = self.hub();
         let pending = self.llmb(&[llmb::PENDING, model]);
         let stop = isize::try_from(most)
             .unwrap_or(isize::MAX)
             .saturating_sub(1);
-        let ids: Vec<String> = self.hub().conn.clone().zrange(&pending, 0, stop).await?;
+        let ids: Vec<String> = hub.conn().zrange(&pending, 0, stop).await?;
         if ids.is_empty() {
             return Ok(ids);
         }
@@ -190,24 +157,19 @@ impl Queue {
             )
             .ignore();
         }
-        let () = tx.query_async(&mut self.hub().conn.clone()).await?;
+        let () = tx.query_async(&mut hub.conn()).await?;
         Ok(ids)
     }
 
     /// The batches in flight.
     pub async fn llm_batches(&self) -> Result<Vec<StoredBatch>, QueueError> {
-        let locals: Vec<String> = self
-            .hub()
-            .conn
-            .clone()
-            .smembers(self.llmb(&[llmb::BATCHES]))
-            .await?;
+        let hub = self.hub();
+        let locals: Vec<String> = hub.conn().smembers(self.llmb(&[llmb::BATCHES])).await?;
         let mut pipe = redis::pipe();
         for l in &locals {
             pipe.hgetall(self.llmb(&[llmb::BATCH, l]));
         }
-        let all: Vec<HashMap<String, String>> =
-            pipe.query_async(&mut self.hub().conn.clone()).await?;
+        let all: Vec<HashMap<String, String>> = pipe.query_async(&mut hub.conn()).await?;
         Ok(locals
             .into_iter()
             .zip(all)
@@ -232,8 +194,7 @@ impl Queue {
         let key = self.llmb(&[llmb::BATCH, local]);
         let () = self
             .hub()
-            .conn
-            .clone()
+            .conn()
             .hset(key, llmb::PROVIDER_ID, provider_id)
             .await?;
         Ok(())
@@ -247,10 +208,11 @@ impl Queue {
         outcomes: &[ItemOutcome],
         last: bool,
     ) -> Result<Vec<String>, QueueError> {
+        let hub = self.hub();
         let settled = if outcomes.is_empty() {
             Vec::new()
         } else {
-            self.hub().run_write(&calls::LlmSettle { outcomes }).await?
+            hub.run_write(&calls::LlmSettle { outcomes }).await?
         };
         if last {
             let () = redis::pipe()
@@ -258,7 +220,7 @@ impl Queue {
                 .ignore()
                 .del(self.llmb(&[llmb::BATCH, local]))
                 .ignore()
-                .query_async(&mut self.hub().conn.clone())
+                .query_async(&mut hub.conn())
                 .await?;
         }
         Ok(settled)
@@ -267,18 +229,14 @@ impl Queue {
     /// Settled items whose waiters are not all woken: each with its
     /// waiters (token, feedback before), at most `most` items.
     pub async fn llm_waking(&self, most: usize) -> Result<Vec<(String, Waiters)>, QueueError> {
+        let hub = self.hub();
         let waking = self.llmb(&[llmb::WAKING]);
-        let ids: Vec<String> = self
-            .hub()
-            .conn
-            .clone()
-            .srandmember_multiple(waking, most)
-            .await?;
+        let ids: Vec<String> = hub.conn().srandmember_multiple(waking, most).await?;
         let mut pipe = redis::pipe();
         for id in &ids {
             pipe.hgetall(self.llmb(&[llmb::WAITERS, id]));
         }
-        let all: Vec<Waiters> = pipe.query_async(&mut self.hub().conn.clone()).await?;
+        let all: Vec<Waiters> = pipe.query_async(&mut hub.conn()).await?;
         Ok(ids.into_iter().zip(all).collect())
     }
 
@@ -297,7 +255,7 @@ impl Queue {
         if !left {
             pipe.srem(self.llmb(&[llmb::WAKING]), id).ignore();
         }
-        let () = pipe.query_async(&mut self.hub().conn.clone()).await?;
+        let () = pipe.query_async(&mut self.hub().conn()).await?;
         Ok(())
     }
 
@@ -305,7 +263,7 @@ impl Queue {
     /// this host holds it.
     pub async fn llm_lane_lock(&self, host: &str, ttl_ms: u64) -> Result<bool, QueueError> {
         let lock = self.llmb(&[llmb::LOCK]);
-        let mut conn = self.hub().conn.clone();
+        let mut conn = self.hub().conn();
         let taken: Option<String> = redis::cmd("SET")
             .arg(&lock)
             .arg(host)

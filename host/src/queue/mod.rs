@@ -49,6 +49,7 @@ mod controls;
 mod dlq;
 mod error;
 mod extend;
+mod figures;
 pub mod keys;
 mod kv;
 mod lease;
@@ -75,19 +76,21 @@ mod submit;
 mod waits;
 
 pub use crate::job::valid_id;
-pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
-pub use controls::{MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, RateLimit, shareable};
-pub use dlq::DLQ_CHUNK;
-pub use error::QueueError;
+pub use calls::{DeferItem, ItemOutcome};
+pub use controls::shareable;
+pub use error::{BatchError, QueueError};
+pub use figures::{
+    MAX_RATE_INTERVAL_MS, MAX_RATE_JOBS, Minute, OVERVIEW_MINUTES, Overview, RateLimit,
+    TypeFigures, TypeInfo,
+};
 pub use kv::KvEntry;
-pub use llm_batch::{DeferItem, Deferred, Item, ItemOutcome, PendingModel, StoredBatch, Waiters};
+pub use llm_batch::{Deferred, Item, PendingModel, StoredBatch, Waiters};
 pub use net::TlsFiles;
 pub use notifier::{Listener, Message, Notice, Topic};
-pub use overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
-pub use partition::MAX_PARTITIONS;
 use partition::Partition;
 pub use partition::replication::{MAX_REPLICA_ACK_TIMEOUT_MS, MAX_REPLICA_ACKS};
-pub use presence::{Durability, TypeInfo};
+pub use partition::{DLQ_CHUNK, JobFilter, JobPage, JobSummary, MAX_PARTITIONS, MAX_SCAN};
+pub use presence::Durability;
 pub use provider::Budget;
 pub use read::{Outcome, QueueFigures};
 pub use record::{Children, ErrorEntry, JobRecord, JobStatus, WaitState};
@@ -95,7 +98,7 @@ pub use relay::GRACE as REMOTE_DEPENDENCY_GRACE;
 pub use retry::RetryStrategy;
 pub use schedules::{FIRE_BATCH, Fired, StoredSchedule};
 pub use spend::{AskFigures, BillFigures, Ledger, LlmUsage, Spend, SpendField, SpendScope};
-pub use submit::{BatchError, check_request};
+pub use submit::check_request;
 pub use waits::Resumed;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

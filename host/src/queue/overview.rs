@@ -4,60 +4,6 @@
 
 use super::*;
 
-/// Minutes of throughput the overview reports.
-pub const OVERVIEW_MINUTES: u64 = 60;
-
-/// One job type's figures.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct TypeFigures {
-    pub job_type: String,
-    /// Ready to run now.
-    pub ready: u64,
-    /// Running now, across all hosts.
-    pub running: u64,
-    /// Completed by a host, ever (since the queue began counting).
-    pub completed: u64,
-    /// Dead, ever.
-    pub dead: u64,
-    pub paused: bool,
-    /// Most jobs of the type running at once, when capped.
-    pub cap: Option<u64>,
-    /// The rate limit, when one is set.
-    pub rate_limit: Option<RateLimit>,
-    /// Whether a live host serves the type now.
-    pub live: bool,
-}
-
-/// Jobs ended in one minute.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Minute {
-    /// Unix time of the minute's start, in ms.
-    pub at_ms: u64,
-    pub completed: u64,
-    pub dead: u64,
-}
-
-/// The queue at a glance.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Overview {
-    /// Redis' clock, Unix ms, when this was read.
-    pub now_ms: u64,
-    pub job_types: Vec<TypeFigures>,
-    /// Queue-wide: waiting for their time, running, in the dead-letter queue.
-    pub scheduled: u64,
-    /// Suspended on a wait token (a durable wait).
-    pub suspended: u64,
-    pub running: u64,
-    pub dead_letter: u64,
-    /// The last hour, oldest minute first (the current minute last).
-    pub throughput: Vec<Minute>,
-    /// The queue's counters (`submitted`, `completed`, `cache_hits`,
-    /// `llm_calls`, `llm_prompt_tokens`, ...).
-    pub stats: BTreeMap<String, i64>,
-    /// Every host's last heartbeat, by host id.
-    pub hosts: BTreeMap<String, serde_json::Value>,
-}
-
 impl Overview {
     /// A partitioned queue's overview from its partitions': counts added
     /// up; hosts, pauses, caps, rates and liveness from the first (they are

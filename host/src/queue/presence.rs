@@ -8,39 +8,9 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
+use super::figures::{DEFAULT_INTERVAL, non_negative, type_info};
 use super::keys::key;
-use super::{Counts, Names, Queue, QueueError, RegisteredType, now_ms};
-
-/// A registration is live for this many heartbeat intervals after it was
-/// written (a host that missed two beats is taken for gone).
-const LIVE_BEATS: u64 = 3;
-/// The heartbeat interval assumed by [`Queue::register_job_types`].
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-
-/// A registered job type, as read back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TypeInfo {
-    pub job_type: String,
-    /// The host that registered it last.
-    pub host: String,
-    pub plugin: String,
-    pub version_id: String,
-    /// Unix ms of that registration (0: written by a host from before
-    /// registrations carried their time).
-    pub at: u64,
-    /// Whether a host registered it within the last few heartbeats.
-    pub live: bool,
-    /// Paused: no host claims it until it is resumed.
-    pub paused: bool,
-    /// Jobs of it running now, across all hosts.
-    pub running: u64,
-    /// Its cap on running jobs across all hosts, if it has one.
-    pub max_running: Option<u64>,
-    /// Its rate limit across all hosts, if it has one.
-    pub rate_limit: Option<super::RateLimit>,
-    /// Its ready jobs by fairness group (empty: none has a group).
-    pub ready_groups: BTreeMap<String, u64>,
-}
+use super::{Counts, Names, Queue, QueueError, RegisteredType, TypeInfo, now_ms};
 
 /// What Redis says about keeping data across restarts and memory pressure.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,8 +93,7 @@ impl Queue {
         let entries = &entries;
         self.on_every(|part| async move {
             let _: () = part
-                .conn
-                .clone()
+                .conn()
                 .hset_multiple(part.key(&[key::TYPES]), entries)
                 .await?;
             Ok(())
@@ -136,16 +105,13 @@ impl Queue {
     /// Registered job types: type -> JSON {host, plugin, version_id, cache,
     /// at, interval_ms} of the host that registered it last.
     pub async fn job_types(&self) -> Result<BTreeMap<String, String>, QueueError> {
-        Ok(self
-            .hub()
-            .conn
-            .clone()
-            .hgetall(self.hub().key(&[key::TYPES]))
-            .await?)
+        let hub = self.hub();
+        Ok(hub.conn().hgetall(hub.key(&[key::TYPES])).await?)
     }
 
     /// Registered job types, read, with whether a live host offers each.
     pub async fn type_infos(&self) -> Result<Vec<TypeInfo>, QueueError> {
+        let hub = self.hub();
         // Registrations, pauses, caps and running counts in one trip.
         type Reply = (
             BTreeMap<String, String>,
@@ -154,11 +120,11 @@ impl Queue {
             Counts,
         );
         let (types, paused, caps, running): Reply = redis::pipe()
-            .hgetall(self.hub().key(&[key::TYPES]))
-            .smembers(self.hub().key(&[key::PAUSED]))
-            .hgetall(self.hub().key(&[key::CAPS]))
-            .hgetall(self.hub().key(&[key::RUNNING]))
-            .query_async(&mut self.hub().conn.clone())
+            .hgetall(hub.key(&[key::TYPES]))
+            .smembers(hub.key(&[key::PAUSED]))
+            .hgetall(hub.key(&[key::CAPS]))
+            .hgetall(hub.key(&[key::RUNNING]))
+            .query_async(&mut hub.conn())
             .await?;
         let rates = self.rates().await?;
         let (running, groups) = if self.single().is_none() {
@@ -168,9 +134,9 @@ impl Queue {
         } else {
             let mut groups = redis::pipe();
             for job_type in types.keys() {
-                groups.hgetall(self.hub().key(&[key::GROUPS, job_type]));
+                groups.hgetall(hub.key(&[key::GROUPS, job_type]));
             }
-            let groups: Vec<Counts> = groups.query_async(&mut self.hub().conn.clone()).await?;
+            let groups: Vec<Counts> = groups.query_async(&mut hub.conn()).await?;
             (
                 non_negative(running),
                 groups.into_iter().map(non_negative).collect(),
@@ -194,12 +160,8 @@ impl Queue {
 
     /// Whether any host ever registered `job_type` on this queue.
     pub async fn type_known(&self, job_type: &str) -> Result<bool, QueueError> {
-        Ok(self
-            .hub()
-            .conn
-            .clone()
-            .hexists(self.hub().key(&[key::TYPES]), job_type)
-            .await?)
+        let hub = self.hub();
+        Ok(hub.conn().hexists(hub.key(&[key::TYPES]), job_type).await?)
     }
 
     /// What a client is told when it queues a job no live host can run.
@@ -211,34 +173,25 @@ impl Queue {
 
     /// Whether a live host offers `job_type` (false also when none ever did).
     pub async fn type_is_live(&self, job_type: &str) -> Result<bool, QueueError> {
-        let raw: Option<String> = self
-            .hub()
-            .conn
-            .clone()
-            .hget(self.hub().key(&[key::TYPES]), job_type)
-            .await?;
+        let hub = self.hub();
+        let raw: Option<String> = hub.conn().hget(hub.key(&[key::TYPES]), job_type).await?;
         Ok(raw.is_some_and(|raw| type_info(job_type.to_string(), &raw, now_ms()).live))
     }
 
     /// Records a host's heartbeat (what `deckhand hosts` lists).
     pub async fn heartbeat(&self, host: &str, beat: &serde_json::Value) -> Result<(), QueueError> {
-        let _: () = self
-            .hub()
-            .conn
-            .clone()
-            .hset(self.hub().key(&[key::HOSTS]), host, beat.to_string())
+        let hub = self.hub();
+        let _: () = hub
+            .conn()
+            .hset(hub.key(&[key::HOSTS]), host, beat.to_string())
             .await?;
         Ok(())
     }
 
     /// Every host's last heartbeat, by host id.
     pub async fn hosts(&self) -> Result<BTreeMap<String, serde_json::Value>, QueueError> {
-        let raw: BTreeMap<String, String> = self
-            .hub()
-            .conn
-            .clone()
-            .hgetall(self.hub().key(&[key::HOSTS]))
-            .await?;
+        let hub = self.hub();
+        let raw: BTreeMap<String, String> = hub.conn().hgetall(hub.key(&[key::HOSTS])).await?;
         Ok(raw
             .into_iter()
             .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|v| (k, v)))
@@ -253,12 +206,8 @@ impl Queue {
 
     /// Every host's last pulse: host id -> "<Redis ms>:<interval ms>".
     pub async fn pulses(&self) -> Result<BTreeMap<String, String>, QueueError> {
-        Ok(self
-            .hub()
-            .conn
-            .clone()
-            .hgetall(self.hub().key(&[key::PULSE]))
-            .await?)
+        let hub = self.hub();
+        Ok(hub.conn().hgetall(hub.key(&[key::PULSE])).await?)
     }
 
     /// The queue's identity marker, written by the first host to start on
@@ -285,8 +234,7 @@ impl Queue {
     pub async fn identity(&self) -> Result<Option<String>, QueueError> {
         let markers = self
             .on_every(|part| async move {
-                let marker: Option<String> =
-                    part.conn.clone().get(part.key(&[key::IDENTITY])).await?;
+                let marker: Option<String> = part.conn().get(part.key(&[key::IDENTITY])).await?;
                 Ok(marker)
             })
             .await?;
@@ -304,10 +252,11 @@ impl Queue {
     /// Redis' persistence and eviction settings; unknown where CONFIG is
     /// refused.
     pub async fn durability(&self) -> Durability {
-        let mut conn = self.hub().conn.clone();
+        let hub = self.hub();
+        let mut conn = hub.conn();
         let mut get = async |name: &str| -> Option<String> {
             let reply: Result<Vec<String>, _> = conn
-                .on_slot(redis::cmd("CONFIG").arg("GET").arg(name), self.hub().slot())
+                .on_slot(redis::cmd("CONFIG").arg("GET").arg(name), hub.slot())
                 .await;
             reply.ok().and_then(|pair| pair.into_iter().nth(1))
         };
@@ -316,35 +265,4 @@ impl Queue {
             maxmemory_policy: get("maxmemory-policy").await,
         }
     }
-}
-
-pub(super) fn type_info(job_type: String, raw: &str, now: u64) -> TypeInfo {
-    let info: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
-    let text = |k: &str| info[k].as_str().unwrap_or_default().to_string();
-    let at = info["at"].as_u64().unwrap_or(0);
-    let interval = info["interval_ms"]
-        .as_u64()
-        .unwrap_or(super::millis(DEFAULT_INTERVAL))
-        .max(1000);
-    TypeInfo {
-        job_type,
-        host: text("host"),
-        plugin: text("plugin"),
-        version_id: text("version_id"),
-        at,
-        live: at > 0 && now.saturating_sub(at) <= interval.saturating_mul(LIVE_BEATS),
-        paused: false,
-        running: 0,
-        max_running: None,
-        rate_limit: None,
-        ready_groups: BTreeMap::new(),
-    }
-}
-
-/// Running counts as read from `P:running` (a count below zero, which the
-/// scripts never leave, reads as 0).
-pub(super) fn non_negative(raw: BTreeMap<String, i64>) -> BTreeMap<String, u64> {
-    raw.into_iter()
-        .map(|(t, n)| (t, u64::try_from(n).unwrap_or(0)))
-        .collect()
 }

@@ -42,47 +42,39 @@ impl Queue {
 
     /// Gives back a slot taken with [`Queue::take_slot`].
     pub async fn give_slot(&self, name: &str, token: &str) -> Result<(), QueueError> {
-        let _: i64 = self
-            .hub()
-            .conn
-            .clone()
-            .zrem(self.hub().key(&[key::INFLIGHT, name]), token)
+        let hub = self.hub();
+        let _: i64 = hub
+            .conn()
+            .zrem(hub.key(&[key::INFLIGHT, name]), token)
             .await?;
         Ok(())
     }
 
     /// Time left on a shared cooldown (e.g. an LLM provider's rate limit).
     pub async fn cooldown_left(&self, name: &str) -> Result<Option<Duration>, QueueError> {
-        let ms: i64 = self
-            .hub()
-            .conn
-            .clone()
-            .pttl(self.hub().key(&[key::COOLDOWN, name]))
-            .await?;
+        let hub = self.hub();
+        let ms: i64 = hub.conn().pttl(hub.key(&[key::COOLDOWN, name])).await?;
         Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
     }
 
     /// Starts (or extends) a shared cooldown every host honours.
     pub async fn set_cooldown(&self, name: &str, wait: Duration) -> Result<(), QueueError> {
+        let hub = self.hub();
         let ms = millis(wait).max(1);
         let _: () = redis::cmd("SET")
-            .arg(self.hub().key(&[key::COOLDOWN, name]))
+            .arg(hub.key(&[key::COOLDOWN, name]))
             .arg(1)
             .arg("PX")
             .arg(ms)
-            .query_async(&mut self.hub().conn.clone())
+            .query_async(&mut hub.conn())
             .await?;
         Ok(())
     }
 
     /// Increments a host-side counter in the shared stats hash.
     pub async fn count(&self, name: &str, by: i64) -> Result<(), QueueError> {
-        let _: i64 = self
-            .hub()
-            .conn
-            .clone()
-            .hincr(self.hub().key(&[key::STATS]), name, by)
-            .await?;
+        let hub = self.hub();
+        let _: i64 = hub.conn().hincr(hub.key(&[key::STATS]), name, by).await?;
         Ok(())
     }
 
@@ -141,11 +133,10 @@ impl Queue {
     /// The tokens a request of this provider has used on average (0: none
     /// seen yet), as the budget learned it.
     pub async fn budget_average(&self, name: &str) -> Result<u64, QueueError> {
-        let avg: Option<f64> = self
-            .hub()
-            .conn
-            .clone()
-            .hget(self.hub().key(&[key::BUDGET, name]), field::AVG)
+        let hub = self.hub();
+        let avg: Option<f64> = hub
+            .conn()
+            .hget(hub.key(&[key::BUDGET, name]), field::AVG)
             .await?;
         Ok(avg
             .filter(|a| a.is_finite() && *a > 0.0)

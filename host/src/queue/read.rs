@@ -114,7 +114,7 @@ impl Queue {
     pub async fn stats(&self) -> Result<BTreeMap<String, i64>, QueueError> {
         let each = self
             .on_every(|part| async move {
-                let stats: Counts = part.conn.clone().hgetall(part.key(&[key::STATS])).await?;
+                let stats: Counts = part.conn().hgetall(part.key(&[key::STATS])).await?;
                 Ok(stats)
             })
             .await?;
@@ -129,7 +129,7 @@ impl Queue {
                 for t in job_types {
                     pipe.zcard(part.key(&[key::READY, t]));
                 }
-                let counts: Vec<u64> = pipe.query_async(&mut part.conn.clone()).await?;
+                let counts: Vec<u64> = pipe.query_async(&mut part.conn()).await?;
                 Ok(counts)
             })
             .await?;

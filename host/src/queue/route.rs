@@ -18,7 +18,7 @@
 //! host registered), so a refused batch writes nothing unless the queue
 //! changes between the check and the write.
 
-use super::submit::Spec;
+use super::calls::Spec;
 use super::*;
 
 impl Queue {
@@ -121,13 +121,14 @@ impl Queue {
 
     /// The registration of each of `types` (`None`: no host registered it).
     async fn registrations(&self, types: &[&str]) -> Result<Vec<Option<String>>, QueueError> {
+        let hub = self.hub();
         if types.is_empty() {
             return Ok(vec![]);
         }
         Ok(redis::cmd("HMGET")
-            .arg(self.hub().key(&[key::TYPES]))
+            .arg(hub.key(&[key::TYPES]))
             .arg(types)
-            .query_async(&mut self.hub().conn.clone())
+            .query_async(&mut hub.conn())
             .await?)
     }
 

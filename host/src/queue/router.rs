@@ -91,7 +91,7 @@ impl Queue {
                     for id in chunk {
                         pipe.exists(part.key(&[key::JOB, id]));
                     }
-                    let replies: Vec<bool> = pipe.query_async(&mut part.conn.clone()).await?;
+                    let replies: Vec<bool> = pipe.query_async(&mut part.conn()).await?;
                     found.extend(replies);
                 }
                 Ok(found)
@@ -179,12 +179,13 @@ impl Queue {
     /// between partitions is not supported: drain the queue, or use
     /// another prefix).
     pub(super) async fn check_partitions(&self) -> Result<(), QueueError> {
-        let key = self.hub().key(&[key::PARTITIONS]);
+        let hub = self.hub();
+        let key = hub.key(&[key::PARTITIONS]);
         let wanted = self.partitions();
         let (_, recorded): (bool, Option<u32>) = redis::pipe()
             .set_nx(&key, wanted)
             .get(&key)
-            .query_async(&mut self.hub().conn.clone())
+            .query_async(&mut hub.conn())
             .await?;
         match recorded {
             Some(n) if n != wanted => Err(invalid(

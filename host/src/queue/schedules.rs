@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use redis::AsyncCommands;
 
 use super::calls;
+use super::calls::{Spec, submitted};
 use super::keys::key;
-use super::submit::{Spec, submitted};
 use super::{NewJob, Queue, QueueError, Submitted, invalid};
 use crate::job::Payload;
 use crate::schedule::{MAX_SCHEDULES, Schedule};
@@ -40,11 +40,12 @@ impl Queue {
     /// written) when it does not check, or the queue holds the most
     /// schedules already.
     pub async fn put_schedule(&self, schedule: &Schedule) -> Result<(), QueueError> {
+        let hub = self.hub();
         schedule.check().map_err(|e| invalid(e.field, e.reason))?;
         let json =
             serde_json::to_string(schedule).map_err(|e| QueueError::Protocol(e.to_string()))?;
-        let schedules = self.hub().key(&[key::SCHEDULES]);
-        let mut conn = self.hub().conn.clone();
+        let schedules = hub.key(&[key::SCHEDULES]);
+        let mut conn = hub.conn();
         let (exists, count): (bool, usize) = redis::pipe()
             .hexists(&schedules, &schedule.name)
             .hlen(&schedules)
@@ -58,12 +59,11 @@ impl Queue {
         }
         // A new schedule's ticks start now by Redis' clock, the clock the
         // cron duty reads.
-        let (secs, micros): (u64, u64) =
-            conn.on_slot(&redis::cmd("TIME"), self.hub().slot()).await?;
+        let (secs, micros): (u64, u64) = conn.on_slot(&redis::cmd("TIME"), hub.slot()).await?;
         let _: () = redis::pipe()
             .hset(&schedules, &schedule.name, json)
             .hset_nx(
-                self.hub().key(&[key::TICKS]),
+                hub.key(&[key::TICKS]),
                 &schedule.name,
                 secs * 1000 + micros / 1000,
             )
@@ -75,10 +75,11 @@ impl Queue {
     /// Removes a schedule; false when there was none by that name. Jobs it
     /// fired stay.
     pub async fn remove_schedule(&self, name: &str) -> Result<bool, QueueError> {
+        let hub = self.hub();
         let (removed, _): (i64, i64) = redis::pipe()
-            .hdel(self.hub().key(&[key::SCHEDULES]), name)
-            .hdel(self.hub().key(&[key::TICKS]), name)
-            .query_async(&mut self.hub().conn.clone())
+            .hdel(hub.key(&[key::SCHEDULES]), name)
+            .hdel(hub.key(&[key::TICKS]), name)
+            .query_async(&mut hub.conn())
             .await?;
         Ok(removed == 1)
     }
@@ -86,15 +87,16 @@ impl Queue {
     /// Every schedule, by name, with Redis' clock now (Unix ms), in one
     /// trip. Entries that no longer parse are left out (and logged).
     pub async fn schedules(&self) -> Result<(u64, BTreeMap<String, StoredSchedule>), QueueError> {
+        let hub = self.hub();
         let (raw, ticks, (secs, micros)): (
             BTreeMap<String, String>,
             BTreeMap<String, u64>,
             (u64, u64),
         ) = redis::pipe()
-            .hgetall(self.hub().key(&[key::SCHEDULES]))
-            .hgetall(self.hub().key(&[key::TICKS]))
+            .hgetall(hub.key(&[key::SCHEDULES]))
+            .hgetall(hub.key(&[key::TICKS]))
             .cmd("TIME")
-            .query_async(&mut self.hub().conn.clone())
+            .query_async(&mut hub.conn())
             .await?;
         let now = secs * 1000 + micros / 1000;
         let mut out = BTreeMap::new();
@@ -170,12 +172,8 @@ impl Queue {
     /// Submits a schedule's job now, outside its ticks (`run now`); the
     /// schedule's ticks are not touched.
     pub async fn run_schedule_now(&self, name: &str) -> Result<Option<Submitted>, QueueError> {
-        let json: Option<String> = self
-            .hub()
-            .conn
-            .clone()
-            .hget(self.hub().key(&[key::SCHEDULES]), name)
-            .await?;
+        let hub = self.hub();
+        let json: Option<String> = hub.conn().hget(hub.key(&[key::SCHEDULES]), name).await?;
         let Some(json) = json else { return Ok(None) };
         let schedule: Schedule =
             serde_json::from_str(&json).map_err(|e| QueueError::Protocol(e.to_string()))?;

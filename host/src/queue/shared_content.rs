@@ -57,7 +57,7 @@ impl Queue {
         if !any {
             return;
         }
-        if let Err(e) = pipe.query_async::<()>(&mut self.hub().conn.clone()).await {
+        if let Err(e) = pipe.query_async::<()>(&mut self.hub().conn()).await {
             tracing::warn!("cannot share results with their content's home partition: {e}");
         }
     }
@@ -80,8 +80,7 @@ impl Queue {
         // content run elsewhere arrives there after this job was queued.
         let home = self.content_home(&job.job_type, hash);
         let (result, version): (Option<String>, Option<String>) = home
-            .conn
-            .clone()
+            .conn()
             .hget(
                 home.key(&[key::CONTENT, &job.job_type, hash]),
                 &[field::RESULT, field::PLUGIN_VERSION],

@@ -119,9 +119,10 @@ fn today() -> String {
 
 impl Queue {
     fn spend_key(&self, run: Option<&str>) -> String {
+        let hub = self.hub();
         match run {
-            Some(run) => self.hub().key(&[key::SPEND, spend::RUN, run]),
-            None => self.hub().key(&[key::SPEND, spend::DAY, &today()]),
+            Some(run) => hub.key(&[key::SPEND, spend::RUN, run]),
+            None => hub.key(&[key::SPEND, spend::DAY, &today()]),
         }
     }
 
@@ -148,7 +149,7 @@ impl Queue {
         for run in [None, fields.iter().find_map(|f| f.run.as_deref())] {
             pipe.expire(self.spend_key(run), ttl(run)).ignore();
         }
-        let after: Vec<u64> = pipe.query_async(&mut self.hub().conn.clone()).await?;
+        let after: Vec<u64> = pipe.query_async(&mut self.hub().conn()).await?;
         let passed = after.iter().zip(limits).position(|(a, limit)| a > limit);
         if passed.is_some() {
             self.release_spend(fields, most).await?;
@@ -166,7 +167,7 @@ impl Queue {
             undo.hincr(key, field(f.scope, &f.name), -(most as i64))
                 .ignore();
         }
-        let () = undo.query_async(&mut self.hub().conn.clone()).await?;
+        let () = undo.query_async(&mut self.hub().conn()).await?;
         Ok(())
     }
 
@@ -184,13 +185,14 @@ impl Queue {
             any |= self.spend_into(&mut pipe, s);
         }
         if any {
-            let () = pipe.query_async(&mut self.hub().conn.clone()).await?;
+            let () = pipe.query_async(&mut self.hub().conn()).await?;
         }
         Ok(())
     }
 
     /// Queues one call's writes on `pipe`; false when it has none.
     fn spend_into(&self, pipe: &mut redis::Pipeline, s: &Spend) -> bool {
+        let hub = self.hub();
         if s.micros == 0 && !s.structured && s.release.is_empty() {
             return false;
         }
@@ -206,7 +208,7 @@ impl Queue {
             pipe.hincr(key, field(f.scope, &f.name), -(s.released as i64))
                 .ignore();
         }
-        let (ever, day) = (self.hub().key(&[key::SPEND]), self.spend_key(None));
+        let (ever, day) = (hub.key(&[key::SPEND]), self.spend_key(None));
         if s.micros > 0 {
             for f in &fields {
                 pipe.hincr(&ever, f, s.micros).ignore();
@@ -224,7 +226,7 @@ impl Queue {
             }
         }
         if s.structured {
-            let asks = self.hub().key(&[key::ASKS]);
+            let asks = hub.key(&[key::ASKS]);
             let which = format!("{}|{}", s.job_type, s.model);
             pipe.hincr(&asks, format!("{}|{which}", spend::CALLS), 1)
                 .ignore();
@@ -240,32 +242,24 @@ impl Queue {
 
     /// The ledger: ever (`run` none) or one run's.
     pub async fn ledger(&self, run: Option<&str>) -> Result<Ledger, QueueError> {
+        let hub = self.hub();
         let key = match run {
             Some(run) => self.spend_key(Some(run)),
-            None => self.hub().key(&[key::SPEND]),
+            None => hub.key(&[key::SPEND]),
         };
-        Ok(self.hub().conn.clone().hgetall(key).await?)
+        Ok(hub.conn().hgetall(key).await?)
     }
 
     /// Today's ledger (UTC).
     pub async fn ledger_today(&self) -> Result<Ledger, QueueError> {
-        Ok(self
-            .hub()
-            .conn
-            .clone()
-            .hgetall(self.spend_key(None))
-            .await?)
+        Ok(self.hub().conn().hgetall(self.spend_key(None)).await?)
     }
 
     /// Structured-output calls by job type and model, with those that
     /// needed a re-ask.
     pub async fn ask_counts(&self) -> Result<Vec<AskFigures>, QueueError> {
-        let all: BTreeMap<String, u64> = self
-            .hub()
-            .conn
-            .clone()
-            .hgetall(self.hub().key(&[key::ASKS]))
-            .await?;
+        let hub = self.hub();
+        let all: BTreeMap<String, u64> = hub.conn().hgetall(hub.key(&[key::ASKS])).await?;
         let mut by: BTreeMap<(String, String), AskFigures> = BTreeMap::new();
         for (f, n) in all {
             let mut parts = f.splitn(3, '|');

@@ -1,6 +1,7 @@
 //! Submitting jobs, one or a batch (all or nothing): the checks every
 //! submission passes before it reaches Redis, and the submit scripts' replies.
 
+use super::calls::Spec;
 use super::*;
 use crate::job::{NewJob, valid_group};
 
@@ -219,119 +220,4 @@ fn check_schedule(config: &QueueConfig, req: &NewJob) -> Result<(), QueueError> 
         }
     }
     Ok(())
-}
-
-/// One job as the submit scripts take it (every field a string).
-#[derive(Debug, Clone)]
-pub(super) struct Spec {
-    pub(super) id: String,
-    pub(super) job_type: String,
-    pub(super) payload: String,
-    pub(super) priority: String,
-    pub(super) max_retries: String,
-    pub(super) metadata: String,
-    pub(super) depends_on: String,
-    pub(super) parent: String,
-    pub(super) check_type: String,
-    pub(super) ttl: String,
-    pub(super) content_hash: String,
-    pub(super) force: String,
-    pub(super) use_store: String,
-    pub(super) run_after_failure: String,
-    pub(super) max_children: String,
-    pub(super) run_at: String,
-    pub(super) delay: String,
-    pub(super) group: String,
-    pub(super) trace: String,
-    /// Its dependencies in other partitions (JSON id -> partition; '' for
-    /// none), set by `route`.
-    pub(super) remote: String,
-    pub(super) max_run_jobs: String,
-}
-
-impl Spec {
-    /// How many arguments [`Spec::push_args`] adds.
-    pub(super) const ARGS: usize = 21;
-
-    /// The arguments in `submit.lua`'s order (`fire.lua` takes them too).
-    pub(super) fn push_args(&self, invocation: &mut super::scripts::Call) {
-        let args: [&String; Spec::ARGS] = [
-            &self.id,
-            &self.job_type,
-            &self.payload,
-            &self.priority,
-            &self.max_retries,
-            &self.metadata,
-            &self.depends_on,
-            &self.parent,
-            &self.check_type,
-            &self.ttl,
-            &self.content_hash,
-            &self.force,
-            &self.use_store,
-            &self.run_after_failure,
-            &self.max_children,
-            &self.run_at,
-            &self.delay,
-            &self.group,
-            &self.trace,
-            &self.remote,
-            &self.max_run_jobs,
-        ];
-        for arg in args {
-            invocation.arg(arg);
-        }
-    }
-}
-
-/// Reads a submit script's reply.
-pub(super) fn submitted(reply: &[String], spec: &Spec) -> Result<Submitted, QueueError> {
-    let parse = |s: &str| s.parse::<JobStatus>().map_err(QueueError::Protocol);
-    match reply {
-        [what, status] if what == "created" || what == "exists" || what == "cached" => {
-            Ok(Submitted {
-                id: spec.id.clone(),
-                status: parse(status)?,
-                created: what != "exists",
-                cache_hit: what == "cached",
-            })
-        }
-        [what, existing, status] if what == "attached" => Ok(Submitted {
-            id: existing.clone(),
-            status: parse(status)?,
-            created: false,
-            cache_hit: false,
-        }),
-        [e, kind] if e == "error" && kind == "unknown_type" => {
-            Err(QueueError::UnknownJobType(spec.job_type.clone()))
-        }
-        [e, kind] if e == "error" && kind == "self_dependency" => {
-            Err(QueueError::SelfDependency(spec.id.clone()))
-        }
-        [e, kind] if e == "error" && kind == "too_many_children" => {
-            Err(QueueError::TooManyChildren {
-                parent: spec.parent.clone(),
-                max: spec.max_children.clone(),
-            })
-        }
-        [e, kind, root] if e == "error" && kind == "too_many_in_run" => {
-            Err(QueueError::TooManyInRun {
-                root: root.clone(),
-                parent: spec.parent.clone(),
-                max: spec.max_run_jobs.clone(),
-            })
-        }
-        [e, kind, dep] if e == "error" && kind == "unknown_dependency" => {
-            Err(QueueError::UnknownDependency(dep.clone()))
-        }
-        other => Err(QueueError::Protocol(format!("submit returned {other:?}"))),
-    }
-}
-
-/// A refused batch: which job, and why. Nothing was written.
-#[derive(Debug, thiserror::Error)]
-#[error("job {index} of the batch: {error}")]
-pub struct BatchError {
-    pub index: usize,
-    pub error: QueueError,
 }

@@ -4,7 +4,6 @@
 
 use super::*;
 use crate::queue::keys::llmb;
-use crate::queue::llm_batch::{DeferItem, ItemOutcome};
 
 /// `llm_usage`: calls, tokens, cost, route and asks added to job `id`;
 /// the reply says whether the job was there.
@@ -108,4 +107,34 @@ impl Script for LlmSettle<'_> {
     fn reply(&self, settled: Vec<String>) -> Result<Vec<String>, QueueError> {
         Ok(settled)
     }
+}
+
+/// A deferred call as a job hands it over.
+#[derive(Debug, Clone)]
+pub struct DeferItem<'a> {
+    /// The call's content hash: the batch line's `custom_id`.
+    pub id: &'a str,
+    pub model: &'a str,
+    /// The asking job's wait token, and its feedback before it waits.
+    pub token: &'a str,
+    pub feedback: Option<&'a str>,
+    /// The provider's request body, JSON.
+    pub body: &'a str,
+    pub schema: Option<&'a str>,
+    pub job_type: &'a str,
+    pub group: Option<&'a str>,
+    pub run: Option<&'a str>,
+    /// The job that pays for it (the first to ask).
+    pub payer: &'a str,
+}
+
+/// One item's outcome in a batch that ended: its answer, or why it goes live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemOutcome {
+    pub id: String,
+    pub answer: Result<String, String>,
+    pub prompt_tokens: u32,
+    pub cached_tokens: u32,
+    pub completion_tokens: u32,
+    pub cost_micros: u64,
 }

@@ -1,8 +1,8 @@
 //! Script calls as types, as mini-redis gives each command its own: a type
 //! per library function, its arguments named (in the order its body's
 //! header in `scripts/<name>.lua` lists them) and its reply read into what
-//! it means ([`Script`]). A handle runs one in its own partition; routing
-//! over partitions stays with the operation that picks the handle.
+//! it means ([`Script`]). A partition runs one (`Partition::run`); calls
+//! know nothing of partitions or the router (a layout test keeps it so).
 //!
 //! - `lease.rs`: claim, complete, fail, renew, reap, release, cancel;
 //! - `submit.rs`: one submission, a batch, schedule ticks fired;
@@ -25,15 +25,17 @@ pub(super) use lease::{
     CancelJob, ClaimJobs, CompleteJobs, FailJob, ReapLeases, ReleaseJob, RenewLeases,
 };
 pub(super) use llm::{AddLlmUsage, LlmDefer, LlmSettle};
+pub use llm::{DeferItem, ItemOutcome};
 pub(super) use provider::{BudgetUse, HoldSlot, Pulse, SpendBudget, TakeSlot};
-pub(super) use submit::{BatchReply, FireTicks, SubmitBatch, SubmitJob, Tick, TickReply};
+pub(super) use submit::{
+    BatchReply, FireTicks, Spec, SubmitBatch, SubmitJob, Tick, TickReply, submitted,
+};
 pub(super) use upkeep::{
     MarkWaited, PurgeDead, RecountRunning, RelayOutcomes, ReplayDead, TrimDead,
 };
 pub(super) use waits::{ExpireWaits, ResumeWait, SuspendJob, WaitAlso, WaitAlsoReply};
 
-use super::partition::Partition;
-use super::scripts::{Call, Function, Functions, functions};
+use super::scripts::{Call, Function, Functions};
 use super::*;
 
 /// One call of a library function.
@@ -50,33 +52,10 @@ pub(super) trait Script {
     fn reply(&self, raw: Self::Raw) -> Result<Self::Reply, QueueError>;
 }
 
-impl Partition {
-    /// Runs `script` in this handle's partition.
-    pub(super) async fn run<S: Script>(&self, script: &S) -> Result<S::Reply, QueueError> {
-        let raw: S::Raw = self
-            .call(script)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        script.reply(raw)
-    }
-
-    /// Like [`Partition::run`], for a write that waits for the replicas when
-    /// `min_replica_acks` asks it to (see `replication.rs`).
-    pub(super) async fn run_write<S: Script>(&self, script: &S) -> Result<S::Reply, QueueError> {
-        let raw: S::Raw = self.write(&self.call(script)).await?;
-        script.reply(raw)
-    }
-
-    fn call<S: Script>(&self, script: &S) -> Call {
-        let mut call = self.invocation(S::function(functions()));
-        script.args(&mut call);
-        call
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queue::scripts::functions;
 
     /// The arguments a body's header lists after `ARGV:` (continued on
     /// the lines indented under it), split at commas outside parentheses.

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::queue::keys::word;
-use crate::queue::submit::{Spec, submitted};
 
 /// `submit`: one checked job written, or the one its id or content names.
 pub(in crate::queue) struct SubmitJob<'a> {
@@ -174,4 +173,111 @@ fn batch_argument(specs: &[Spec]) -> serde_json::Value {
         },
         "jobs": jobs,
     })
+}
+
+/// One job as the submit scripts take it (every field a string).
+#[derive(Debug, Clone)]
+pub(in crate::queue) struct Spec {
+    pub(in crate::queue) id: String,
+    pub(in crate::queue) job_type: String,
+    pub(in crate::queue) payload: String,
+    pub(in crate::queue) priority: String,
+    pub(in crate::queue) max_retries: String,
+    pub(in crate::queue) metadata: String,
+    pub(in crate::queue) depends_on: String,
+    pub(in crate::queue) parent: String,
+    pub(in crate::queue) check_type: String,
+    pub(in crate::queue) ttl: String,
+    pub(in crate::queue) content_hash: String,
+    pub(in crate::queue) force: String,
+    pub(in crate::queue) use_store: String,
+    pub(in crate::queue) run_after_failure: String,
+    pub(in crate::queue) max_children: String,
+    pub(in crate::queue) run_at: String,
+    pub(in crate::queue) delay: String,
+    pub(in crate::queue) group: String,
+    pub(in crate::queue) trace: String,
+    /// Its dependencies in other partitions (JSON id -> partition; '' for
+    /// none), set by `route`.
+    pub(in crate::queue) remote: String,
+    pub(in crate::queue) max_run_jobs: String,
+}
+
+impl Spec {
+    /// How many arguments [`Spec::push_args`] adds.
+    pub(in crate::queue) const ARGS: usize = 21;
+
+    /// The arguments in `submit.lua`'s order (`fire.lua` takes them too).
+    pub(in crate::queue) fn push_args(&self, invocation: &mut Call) {
+        let args: [&String; Spec::ARGS] = [
+            &self.id,
+            &self.job_type,
+            &self.payload,
+            &self.priority,
+            &self.max_retries,
+            &self.metadata,
+            &self.depends_on,
+            &self.parent,
+            &self.check_type,
+            &self.ttl,
+            &self.content_hash,
+            &self.force,
+            &self.use_store,
+            &self.run_after_failure,
+            &self.max_children,
+            &self.run_at,
+            &self.delay,
+            &self.group,
+            &self.trace,
+            &self.remote,
+            &self.max_run_jobs,
+        ];
+        for arg in args {
+            invocation.arg(arg);
+        }
+    }
+}
+
+/// Reads a submit script's reply.
+pub(in crate::queue) fn submitted(reply: &[String], spec: &Spec) -> Result<Submitted, QueueError> {
+    let parse = |s: &str| s.parse::<JobStatus>().map_err(QueueError::Protocol);
+    match reply {
+        [what, status] if what == "created" || what == "exists" || what == "cached" => {
+            Ok(Submitted {
+                id: spec.id.clone(),
+                status: parse(status)?,
+                created: what != "exists",
+                cache_hit: what == "cached",
+            })
+        }
+        [what, existing, status] if what == "attached" => Ok(Submitted {
+            id: existing.clone(),
+            status: parse(status)?,
+            created: false,
+            cache_hit: false,
+        }),
+        [e, kind] if e == "error" && kind == "unknown_type" => {
+            Err(QueueError::UnknownJobType(spec.job_type.clone()))
+        }
+        [e, kind] if e == "error" && kind == "self_dependency" => {
+            Err(QueueError::SelfDependency(spec.id.clone()))
+        }
+        [e, kind] if e == "error" && kind == "too_many_children" => {
+            Err(QueueError::TooManyChildren {
+                parent: spec.parent.clone(),
+                max: spec.max_children.clone(),
+            })
+        }
+        [e, kind, root] if e == "error" && kind == "too_many_in_run" => {
+            Err(QueueError::TooManyInRun {
+                root: root.clone(),
+                parent: spec.parent.clone(),
+                max: spec.max_run_jobs.clone(),
+            })
+        }
+        [e, kind, dep] if e == "error" && kind == "unknown_dependency" => {
+            Err(QueueError::UnknownDependency(dep.clone()))
+        }
+        other => Err(QueueError::Protocol(format!("submit returned {other:?}"))),
+    }
 }

@@ -2,11 +2,55 @@
 //! the index a state has, and the jobs in it, in pipelined round trips.
 
 use redis::AsyncCommands;
+use serde::Serialize;
 
-use super::super::browse::{JobFilter, JobPage, JobSummary, MAX_SCAN, UNINDEXED};
 use super::super::keys::{field, key};
 use super::super::{ErrorEntry, JobStatus, Names, QueueError};
 use super::Partition;
+
+/// Most index entries one page looks at while filtering.
+pub const MAX_SCAN: usize = 5_000;
+/// Jobs waiting for dependencies are not indexed by state.
+const UNINDEXED: &str = "waiting jobs are not listed by state (no index holds them); open one by id or through the job it waits on";
+
+/// What to list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobFilter {
+    pub status: JobStatus,
+    pub job_type: Option<String>,
+    pub group: Option<String>,
+}
+
+/// A job as a list shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct JobSummary {
+    pub id: String,
+    pub job_type: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub priority: i64,
+    pub attempts: u64,
+    pub created_at: u64,
+    pub updated_at: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f64>,
+    /// "[kind] message" of the last failed attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JobPage {
+    pub jobs: Vec<JobSummary>,
+    /// Entries in the index listed (before filters).
+    pub total: u64,
+    /// Where the next page starts, if there is more to look at.
+    pub next_offset: Option<usize>,
+}
 
 /// Index entries read per round trip.
 const CHUNK: usize = 250;
@@ -93,14 +137,14 @@ impl Partition {
             JobStatus::Pending => match &filter.job_type {
                 Some(t) => Index::Chain(vec![(self.key(&[key::READY, t]), u64::MAX)]),
                 None => {
-                    let types: Names = self.conn.clone().hkeys(self.key(&[key::TYPES])).await?;
+                    let types: Names = self.conn().hkeys(self.key(&[key::TYPES])).await?;
                     let keys: Vec<String> =
                         types.iter().map(|t| self.key(&[key::READY, t])).collect();
                     let mut pipe = redis::pipe();
                     for k in &keys {
                         pipe.zcard(k);
                     }
-                    let sizes: Vec<u64> = pipe.query_async(&mut self.conn.clone()).await?;
+                    let sizes: Vec<u64> = pipe.query_async(&mut self.conn()).await?;
                     Index::Chain(keys.into_iter().zip(sizes).collect())
                 }
             },
@@ -119,7 +163,7 @@ impl Partition {
     }
 
     pub(in crate::queue) async fn index_len(&self, index: &Index) -> Result<u64, QueueError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn();
         Ok(match index {
             Index::Zset { key, .. } => conn.zcard(key).await?,
             Index::List(key) => conn.llen(key).await?,
@@ -137,7 +181,7 @@ impl Partition {
         start: usize,
         count: usize,
     ) -> Result<Vec<String>, QueueError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn();
         let (from, to) = (start as isize, (start + count - 1) as isize);
         Ok(match index {
             Index::Zset { key, newest_first } if *newest_first => {
@@ -177,7 +221,7 @@ impl Partition {
                 .arg(self.key(&[key::JOB, id]))
                 .arg(&SUMMARY_FIELDS[..]);
         }
-        let rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn.clone()).await?;
+        let rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn()).await?;
         Ok(ids
             .iter()
             .zip(rows)

@@ -3,10 +3,13 @@
 
 use redis::AsyncCommands;
 
-use super::super::dlq::DLQ_CHUNK;
 use super::super::keys::key;
 use super::super::{DLQ_CHECK, QueueError, calls};
 use super::Partition;
+
+/// Dead jobs one replay or purge call handles: a replay of the whole queue
+/// is many short calls, and other clients are answered between them.
+pub const DLQ_CHUNK: usize = 500;
 
 /// Dead ids read per round trip when every one is replayed or purged.
 const DEAD_PAGE: isize = 10_000;

@@ -19,7 +19,8 @@
 //! (jobs waiting on other partitions, outcomes handed to them), `upkeep.rs`
 //! (layout migration, the content index, the identity marker),
 //! `replication.rs` (writes and reads that wait for replicas). The script
-//! calls themselves are types in `calls/`, run by [`Partition::run`].
+//! calls themselves are types in `calls/`, the layer below, run by
+//! [`Partition::run`].
 
 mod browse;
 mod dlq;
@@ -31,11 +32,15 @@ pub(in crate::queue) mod replication;
 mod submit;
 mod upkeep;
 
+pub use browse::{JobFilter, JobPage, JobSummary, MAX_SCAN};
+pub use dlq::DLQ_CHUNK;
+
 use std::sync::Arc;
 
+use super::calls::Script;
 use super::keys::key;
 use super::net::{self, Conn};
-use super::{QueueConfig, scripts};
+use super::{QueueConfig, QueueError, scripts};
 
 /// The most partitions a queue may have.
 pub const MAX_PARTITIONS: u32 = 256;
@@ -43,7 +48,7 @@ pub const MAX_PARTITIONS: u32 = 256;
 /// A handle on one partition. Cheap to clone.
 #[derive(Clone)]
 pub struct Partition {
-    pub(in crate::queue) conn: Conn,
+    conn: Conn,
     pub(in crate::queue) config: Arc<QueueConfig>,
     /// `{prefix}` or `{prefix~p}`, with the hash-tag braces.
     tag: String,
@@ -65,6 +70,11 @@ impl Partition {
             slot,
             index: p,
         }
+    }
+
+    /// A connection to this partition's slot (a cheap clone).
+    pub(in crate::queue) fn conn(&self) -> Conn {
+        self.conn.clone()
     }
 
     /// Which partition this is (0 holds the queue-wide state).
@@ -103,6 +113,32 @@ impl Partition {
     pub(in crate::queue) fn invocation(&self, function: &scripts::Function) -> scripts::Call {
         let mut call = scripts::Call::new(function, self.key(&[key::SEQ]), self.slot);
         call.arg(&self.tag);
+        call
+    }
+
+    /// Runs `script` in this partition.
+    pub(in crate::queue) async fn run<S: Script>(
+        &self,
+        script: &S,
+    ) -> Result<S::Reply, QueueError> {
+        let raw: S::Raw = self.call(script).invoke_async(&mut self.conn()).await?;
+        script.reply(raw)
+    }
+
+    /// Like [`Partition::run`], for a write that waits for the replicas when
+    /// `min_replica_acks` asks it to (see `replication.rs`).
+    pub(in crate::queue) async fn run_write<S: Script>(
+        &self,
+        script: &S,
+    ) -> Result<S::Reply, QueueError> {
+        let raw: S::Raw = self.write(&self.call(script)).await?;
+        script.reply(raw)
+    }
+
+    /// A call of `script`: its function, the tag, its arguments.
+    fn call<S: Script>(&self, script: &S) -> scripts::Call {
+        let mut call = self.invocation(S::function(scripts::functions()));
+        script.args(&mut call);
         call
     }
 

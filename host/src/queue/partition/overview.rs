@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::super::controls::RateLimit;
+use super::super::figures::{
+    Minute, OVERVIEW_MINUTES, Overview, RateLimit, TypeFigures, type_info,
+};
 use super::super::keys::{key, minute};
-use super::super::overview::{Minute, OVERVIEW_MINUTES, Overview, TypeFigures};
-use super::super::presence::type_info;
 use super::super::{Counts, Names, QueueError};
 use super::Partition;
 
@@ -104,7 +104,7 @@ impl Partition {
             .hgetall(self.key(&[key::STATS]))
             .hgetall(self.key(&[key::HOSTS]))
             .hgetall(self.key(&[key::RATES]))
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn())
             .await?;
         let mut it = replies.iter();
         let mut next = || it.next().unwrap_or(&redis::Value::Nil);
@@ -150,7 +150,7 @@ impl Partition {
         pipe.cmd("HMGET")
             .arg(self.key(&[key::MINUTES]))
             .arg(&fields);
-        let mut replies: Vec<redis::Value> = pipe.query_async(&mut self.conn.clone()).await?;
+        let mut replies: Vec<redis::Value> = pipe.query_async(&mut self.conn()).await?;
         let counted: Vec<Option<u64>> = match replies.pop() {
             Some(v) => redis::from_redis_value(&v)?,
             None => vec![],

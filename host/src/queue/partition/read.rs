@@ -5,9 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use redis::AsyncCommands;
 
-use super::super::controls::RateLimit;
+use super::super::figures::{RateLimit, non_negative};
 use super::super::keys::{field, key};
-use super::super::presence::non_negative;
 use super::super::{Counts, JobRecord, JobStatus, Names, Outcome, QueueError, QueueFigures};
 use super::Partition;
 use super::replication::Read;
@@ -76,7 +75,7 @@ impl Partition {
         ids: &[String],
     ) -> Result<Vec<Option<Outcome>>, QueueError> {
         let mut out = Vec::with_capacity(ids.len());
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn();
         for chunk in ids.chunks(1000) {
             let mut pipe = redis::pipe();
             for id in chunk {
@@ -104,7 +103,7 @@ impl Partition {
 
     /// This partition's sizes and counters for `/metrics`.
     pub(in crate::queue) async fn figures(&self) -> Result<QueueFigures, QueueError> {
-        let types: Vec<String> = self.conn.clone().hkeys(self.key(&[key::TYPES])).await?;
+        let types: Vec<String> = self.conn().hkeys(self.key(&[key::TYPES])).await?;
         // Per type: ready jobs, and ready jobs by fairness group.
         let mut per_type = redis::pipe();
         for t in &types {
@@ -112,7 +111,7 @@ impl Partition {
                 .zcard(self.key(&[key::READY, t]))
                 .hgetall(self.key(&[key::GROUPS, t]));
         }
-        let counts: Vec<(u64, Counts)> = per_type.query_async(&mut self.conn.clone()).await?;
+        let counts: Vec<(u64, Counts)> = per_type.query_async(&mut self.conn()).await?;
         let ready = counts.iter().map(|(n, _)| n).sum();
         let ready_groups = types
             .iter()
@@ -120,7 +119,7 @@ impl Partition {
             .filter(|(_, (_, groups))| !groups.is_empty())
             .map(|(t, (_, groups))| (t.clone(), non_negative(groups)))
             .collect();
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn();
         type Reply = (u64, u64, u64, Names, Counts, Counts, BTreeMap<String, u64>);
         let (scheduled, suspended, running, paused, running_by_type, stats, caps): Reply =
             redis::pipe()
@@ -168,8 +167,7 @@ impl Partition {
 
     /// The rate limits stored in this partition, by job type.
     pub(in crate::queue) async fn rates(&self) -> Result<BTreeMap<String, RateLimit>, QueueError> {
-        let raw: BTreeMap<String, String> =
-            self.conn.clone().hgetall(self.key(&[key::RATES])).await?;
+        let raw: BTreeMap<String, String> = self.conn().hgetall(self.key(&[key::RATES])).await?;
         Ok(raw
             .into_iter()
             .filter_map(|(t, v)| RateLimit::from_stored(&v).map(|r| (t, r)))

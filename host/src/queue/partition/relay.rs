@@ -27,7 +27,7 @@ impl Partition {
     /// This partition's listed jobs and their remote dependencies.
     pub(in crate::queue) async fn listed(&self) -> Result<Vec<Listed>, QueueError> {
         let key = self.key(&[key::REMOTE]);
-        let listed: isize = self.conn.clone().zcard(&key).await?;
+        let listed: isize = self.conn().zcard(&key).await?;
         let start = if listed > RELAY_BATCH {
             fastrand::isize(0..listed)
         } else {
@@ -40,7 +40,7 @@ impl Partition {
         let (head, tail): (Window, Window) = redis::pipe()
             .zrange_withscores(&key, start, start + RELAY_BATCH - 1)
             .zrange_withscores(&key, from, to)
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn())
             .await?;
         let entries: Window = head.into_iter().chain(tail).collect();
         if entries.is_empty() {
@@ -53,7 +53,7 @@ impl Partition {
                 .arg(&[field::STATUS, field::REMOTE_DEPS]);
         }
         let rows: Vec<(Option<String>, Option<String>)> =
-            pipe.query_async(&mut self.conn.clone()).await?;
+            pipe.query_async(&mut self.conn()).await?;
         Ok(entries
             .into_iter()
             .zip(rows)

@@ -41,7 +41,7 @@ impl super::Partition {
         &self,
         call: &super::super::scripts::Call,
     ) -> Result<T, QueueError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn();
         let wanted = self.config.min_replica_acks;
         if wanted == 0 {
             return Ok(call.invoke_async(&mut conn).await?);
@@ -83,7 +83,7 @@ impl super::Partition {
         mut pipe: redis::Pipeline,
         read: Read,
     ) -> Result<Vec<redis::Value>, QueueError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn();
         let wanted = self.config.min_replica_acks;
         if wanted == 0 || matches!(read, Read::AsIs) {
             return Ok(pipe.query_async(&mut conn).await?);

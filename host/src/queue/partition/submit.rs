@@ -1,7 +1,8 @@
 //! Submissions written into one partition: one job, or a batch in one
 //! script call (the router picks the partition and checks the requests).
 
-use super::super::submit::{BatchError, Spec, submitted};
+use super::super::BatchError;
+use super::super::calls::{Spec, submitted};
 use super::super::{QueueError, Submitted, calls};
 use super::Partition;
 

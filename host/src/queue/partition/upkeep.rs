@@ -15,7 +15,7 @@ impl Partition {
         // Braces are not special in Redis glob patterns; the prefix cannot
         // contain the characters that are (checked in `connect`).
         let pattern = self.key(parts);
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn();
         let mut keys: Vec<String> = Vec::new();
         let mut cursor: u64 = 0;
         loop {
@@ -89,7 +89,7 @@ impl Partition {
         &self,
     ) -> Result<Vec<crate::job::StoredResult>, QueueError> {
         let keys = self.scan(&["content", "*"]).await?;
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn();
         let prefix = format!("{}:{}:", self.tag(), key::CONTENT);
         let mut out = Vec::new();
         // One pipelined round trip per 500 entries.
@@ -132,7 +132,7 @@ impl Partition {
         &self,
         results: &[crate::job::StoredResult],
     ) -> Result<(), QueueError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn();
         for chunk in results.chunks(500) {
             let mut pipe = redis::pipe();
             for s in chunk {
@@ -159,9 +159,9 @@ impl Partition {
             .arg(&key)
             .arg(marker)
             .arg("NX")
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn())
             .await?;
-        let held: Option<String> = self.conn.clone().get(&key).await?;
+        let held: Option<String> = self.conn().get(&key).await?;
         held.ok_or_else(|| {
             QueueError::Protocol("identity marker vanished as it was written".into())
         })
