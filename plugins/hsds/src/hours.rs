@@ -48,6 +48,7 @@ struct Patterns {
     spanish_to: Regex,
     spanish_and: Regex,
     day_dot: Regex,
+    dot_clock: Regex,
     opening: Regex,
 }
 
@@ -76,6 +77,7 @@ fn patterns() -> &'static Patterns {
             spanish_to: compile(r"(\d|\bam|\bpm)\s+(?:a|hasta)\s+(\d)"),
             spanish_and: compile(r"\by\b"),
             day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
+            dot_clock: compile(r"(^|[\s(\-])([01]?\d|2[0-3])\.([0-5]\d)(\b|[ap])"),
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
         }
     })
@@ -244,6 +246,8 @@ fn normalise(text: &str) -> String {
     }
     t = t.replace('&', " and ");
     let p = patterns();
+    // "10.00-12.00": a dot between an hour and its minutes.
+    let t = p.dot_clock.replace_all(&t, "${1}${2}:${3}${4}");
     // "Mon.-Fri.": an abbreviation's dot ends no sentence.
     let t = p.day_dot.replace_all(&t, "$1");
     // "0800-1600"; not "2023-2024", two years.

@@ -11,6 +11,9 @@ pub enum Role {
     City,
     State,
     Zip,
+    /// The number before the street, in a field of its own (OpenStreetMap's
+    /// `addr:housenumber`, `street_number`).
+    HouseNumber,
     Phone,
     Email,
     Website,
@@ -130,14 +133,20 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         "zip" | "zipcode" | "postal" | "postalcode" | "postcode" | "codigopostal" => {
             Some(Role::Zip)
         }
+        "housenumber" | "streetnumber" | "housenum" | "buildingnumber" => Some(Role::HouseNumber),
         "lat" | "latitude" | "y" => Some(Role::Latitude),
         "lon" | "lng" | "long" | "longitude" | "x" => Some(Role::Longitude),
         "source" | "foodbank" | "id" | "siteid" | "distance" | "county" | "collectionname"
         | "collectioncategory" | "scrapedat" | "updatedat" | "createdat" | "language"
-        | "languagecode" | "lang" | "locale" => Some(Role::Ignore),
+        | "languagecode" | "lang" | "locale" | "country" | "countrycode" | "countryname" => {
+            Some(Role::Ignore)
+        }
         _ => None,
     };
     if let Some(role) = exact {
+        return (role, Rank::Exact);
+    }
+    if let Some(role) = address_part(&words) {
         return (role, Rank::Exact);
     }
     let role = role_by_words(&k);
@@ -147,6 +156,29 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         Rank::Word
     };
     (role, rank)
+}
+
+/// A part of an address under an address prefix, as schema.org
+/// (`addressLocality`, `addressRegion`), OpenStreetMap (`addr:street`,
+/// `addr:postcode`) and exports (`addr_line_1`) spell them: the rest of
+/// the key read alone, when it names a part of an address.
+fn address_part(words: &[String]) -> Option<Role> {
+    let (first, rest) = words.split_first()?;
+    if rest.is_empty() || !matches!(first.as_str(), "address" | "addr") {
+        return None;
+    }
+    let (role, rank) = rank_role(&rest.concat());
+    let part = matches!(
+        role,
+        Role::Address
+            | Role::Address2
+            | Role::City
+            | Role::State
+            | Role::Zip
+            | Role::HouseNumber
+            | Role::Ignore
+    );
+    (rank == Rank::Exact && part).then_some(role)
 }
 
 /// The role of a key that is not one of the exact spellings, by the words

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::clock::clock;
-use super::days::{ORDER, ordinal};
+use super::days::{ORDER, ordinal, parse_days};
 use super::patterns;
 
 /// One HSDS schedule: weekly on `days`, monthly when `side` (the text the
@@ -67,17 +67,59 @@ pub(super) fn schedule(
     schedule
 }
 
+/// The schedules of `days` read from `side`: one, as [`schedule`] makes
+/// it, unless days named before the first ordinal are apart from the days
+/// after it ("every Tuesday and the last Saturday of the month"): then the
+/// days before run weekly and the ordinals belong to the days after.
+pub(super) fn schedules(
+    days: &[&str],
+    side: &str,
+    opens: Option<u32>,
+    closes: Option<u32>,
+    description: &str,
+) -> Vec<Value> {
+    let p = patterns();
+    let first = p
+        .ordinal
+        .find_iter(side)
+        .find(|m| next_word(&side[m.end()..]).is_some_and(|w| !parse_days(w).is_empty()));
+    let Some(first) = first else {
+        return vec![schedule(days, side, opens, closes, description)];
+    };
+    let (before, after) = side.split_at(first.start());
+    let later = parse_days(after);
+    let weekly: Vec<&str> = parse_days(before)
+        .into_iter()
+        .filter(|d| days.contains(d) && !later.contains(d))
+        .collect();
+    let monthly: Vec<&str> = days
+        .iter()
+        .copied()
+        .filter(|d| !weekly.contains(d))
+        .collect();
+    if weekly.is_empty() || monthly.is_empty() {
+        return vec![schedule(days, side, opens, closes, description)];
+    }
+    vec![
+        schedule(&weekly, before, opens, closes, description),
+        schedule(&monthly, after, opens, closes, description),
+    ]
+}
+
+/// The first word of `rest` after joining words and other ordinals.
+fn next_word(rest: &str) -> Option<&str> {
+    let p = patterns();
+    rest.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .find(|w| !matches!(*w, "and" | "or" | "of" | "the" | "each") && !p.ordinal.is_match(w))
+}
+
 /// Whether an ordinal is one of a day ("1st & 3rd Saturdays", "2nd, 3rd,
 /// and 4th Tuesday", "the 2nd week", "Fri 9-11 (1st & 3rd)"), not a word
 /// in passing ("until supplies last", "first come"): after other ordinals
 /// and joining words, a day or a week follows, or nothing after a numeral.
 fn before_a_day(ordinal: &str, rest: &str) -> bool {
-    let p = patterns();
-    let next = rest
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .find(|w| !matches!(*w, "and" | "or" | "of" | "the" | "each") && !p.ordinal.is_match(w));
-    match next {
+    match next_word(rest) {
         Some(w) => !super::days::parse_days(w).is_empty() || w.starts_with("week") || w == "semana",
         None => ordinal.starts_with(|c: char| c.is_ascii_digit()),
     }

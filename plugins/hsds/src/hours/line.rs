@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::build::schedule;
+use super::build::schedules as schedules_of;
 use super::clock::{parse_time, resolve};
 use super::date::{self, Date};
 use super::days::parse_days;
@@ -46,7 +46,7 @@ pub(super) fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
     if ranges.is_empty() && !t.is_empty() {
         match opening_only(&t) {
             Some((days, opens)) => {
-                schedules.push(schedule(&days, &t, Some(opens), None, text.trim()));
+                schedules.extend(schedules_of(&days, &t, Some(opens), None, text.trim()));
             }
             None => unparsed.push(text.trim().to_string()),
         }
@@ -179,16 +179,17 @@ fn schedules(ranges: &[Range], text: &str) -> (Vec<Value>, Vec<String>) {
         } else {
             side.to_string()
         };
-        let mut schedule = schedule(days, &side, Some(opens), Some(closes), text.trim());
-        if let Some(date) = range.date {
-            // One opening: that day, once.
-            let day = date.iso();
-            for key in ["dtstart", "valid_from", "valid_to"] {
-                schedule[key] = json!(day);
+        for mut schedule in schedules_of(days, &side, Some(opens), Some(closes), text.trim()) {
+            if let Some(date) = range.date {
+                // One opening: that day, once.
+                let day = date.iso();
+                for key in ["dtstart", "valid_from", "valid_to"] {
+                    schedule[key] = json!(day);
+                }
+                schedule["count"] = json!(1);
             }
-            schedule["count"] = json!(1);
+            schedules.push(schedule);
         }
-        schedules.push(schedule);
     }
     (schedules, unparsed)
 }

@@ -428,3 +428,37 @@ fn candidates_are_the_pieces_that_speak_of_times() {
         .collect();
     assert_eq!(candidates(&many).len(), 8);
 }
+
+#[test]
+fn weekly_days_before_the_ordinals_of_other_days() {
+    assert_eq!(
+        read("Every Tuesday and the last Saturday of the month 9-11am"),
+        vec![
+            s("WEEKLY", "TU", "09:00", "11:00"),
+            s("MONTHLY", "-1SA", "09:00", "11:00")
+        ]
+    );
+    // Ordinals after every day named stay with all of them.
+    assert_eq!(
+        read("1st and 3rd Saturdays 9-11am"),
+        vec![s("MONTHLY", "1SA,3SA", "09:00", "11:00")]
+    );
+    assert_eq!(
+        read("Fridays 9:00 am - 11:00 am (1st & 3rd)"),
+        vec![s("MONTHLY", "1FR,3FR", "09:00", "11:00")]
+    );
+}
+
+#[test]
+fn a_dot_between_hour_and_minutes() {
+    assert_eq!(
+        read("Tuesday, Wednesday and Thursday, 10.00-12.00"),
+        vec![s("WEEKLY", "TU,WE,TH", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("Mon 9.30am - 11.30am"),
+        vec![s("WEEKLY", "MO", "09:30", "11:30")]
+    );
+    // A price is no time.
+    assert!(read("Wednesdays, $10.00 a box").is_empty());
+}

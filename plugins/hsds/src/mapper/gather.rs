@@ -29,6 +29,8 @@ pub(super) struct Found {
     pub(super) place: Option<(String, Source)>,
     pub(super) street: Option<(String, Source)>,
     pub(super) street2: Option<(String, Source)>,
+    /// The number before the street, given in a field of its own.
+    pub(super) house_number: Option<(String, Source)>,
     pub(super) city: Option<(String, Source)>,
     /// The city field broke after a leading compass word with a
     /// zero-width character ("North\u{200b} Semmes"): two lines joined.
@@ -227,7 +229,11 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
         }
         let text = match &value {
             Value::String(s) => unescape(s),
-            Value::Number(n) if role == Role::Zip => n.to_string(),
+            // A spreadsheet's or an API's number: a ZIP code, a phone, a
+            // house number.
+            Value::Number(n) if matches!(role, Role::Zip | Role::Phone | Role::HouseNumber) => {
+                n.to_string()
+            }
             _ => continue,
         };
         if role == Role::City
@@ -281,6 +287,7 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             set(&mut found.zip, zip, copied());
         }
         Role::Address2 => set(&mut found.street2, text, copied()),
+        Role::HouseNumber => set(&mut found.house_number, text, copied()),
         Role::Phone => place_phone(found, p, text),
         Role::Email => match classify::email(&text) {
             Some(e) => set(&mut found.email, e, copied()),

@@ -229,6 +229,16 @@ fn identifiers_and_pictures_are_not_content() {
         ("PhysicalAddress1", Role::Address),
         ("PhysicalAddress2", Role::Address2),
         ("address_line_2", Role::Address2),
+        ("addr_line_1", Role::Address),
+        // An address's parts under an address prefix (schema.org,
+        // OpenStreetMap).
+        ("addressLocality", Role::City),
+        ("addressRegion", Role::State),
+        ("addressCountry", Role::Ignore),
+        ("addr:street", Role::Address),
+        ("addr:housenumber", Role::HouseNumber),
+        ("addr:postcode", Role::Zip),
+        ("street_number", Role::HouseNumber),
         // Who may come is the service's eligibility, not its description.
         ("requirements", Role::Eligibility),
         ("eligibility_description", Role::Eligibility),

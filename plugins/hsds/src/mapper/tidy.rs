@@ -12,11 +12,33 @@ use crate::geo;
 
 /// Every check, in order.
 pub(super) fn address(f: &mut Found) {
+    house_number_first(f);
     number_led_city(f);
     compass_led_city(f);
     zip_against_state(f);
     zip_in_prose(f);
     state_of_zip(f);
+}
+
+/// A house number in a field of its own (`addr:housenumber` beside
+/// `addr:street`) goes before a street that does not start with one.
+fn house_number_first(f: &mut Found) {
+    let (Some((number, _)), Some((street, source))) = (&f.house_number, &f.street) else {
+        return;
+    };
+    let number = number.trim();
+    let numbered = street
+        .trim_start()
+        .starts_with(|c: char| c.is_ascii_digit());
+    if numbered || number.is_empty() || !number.starts_with(|c: char| c.is_ascii_digit()) {
+        return;
+    }
+    let joined = format!("{number} {}", street.trim());
+    let source = Source {
+        source: source.source.clone(),
+        how: How::Normalised,
+    };
+    f.street = Some((joined, source));
 }
 
 /// "Pantry serving Essex County, NJ. 07102": the one ZIP code that follows
