@@ -208,6 +208,19 @@ mod tests {
     }
 
     #[test]
+    fn a_county_between_city_and_state_is_left_out() {
+        let a = address("5 Elm St, Troy, Rensselaer County, NY 12180, United States");
+        let a = a.expect("an address");
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref(), a.state.as_deref()),
+            (Some("5 Elm St"), Some("Troy"), Some("NY"))
+        );
+        // A place named after a county keeps its name as the city.
+        let a = address("9 Main St, Orange County, CA 92701").expect("an address");
+        assert_eq!(a.city.as_deref(), Some("Orange County"));
+    }
+
+    #[test]
     fn values_by_content() {
         assert_eq!(phone("(610) 268-3365").as_deref(), Some("(610) 268-3365"));
         assert_eq!(phone("336.229.7031").as_deref(), Some("(336) 229-7031"));

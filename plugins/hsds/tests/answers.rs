@@ -128,5 +128,6 @@ fn the_shared_records_against_the_hand_made_answers() {
 #[test]
 fn other_scrapers_records_against_the_hand_made_answers() {
     let t = run("other");
-    holds(&t, 0.97, 0.99);
+    // Every other-scraper record reads as the person read it.
+    holds(&t, 1.0, 1.0);
 }

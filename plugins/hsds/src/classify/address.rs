@@ -94,7 +94,8 @@ pub fn address(text: &str) -> Option<Address> {
         rest = rest[..c.get(0).map_or(rest.len(), |m| m.start())].to_string();
     }
     let rest = state_at_end(&mut out, &rest);
-    let rest = rest.trim().trim_end_matches(',').trim();
+    let rest = without_county(rest.trim().trim_end_matches(',').trim());
+    let rest = rest.as_str();
     let (rest, unit) = unit_after(rest);
     out.street2 = unit;
     if let Some((street, city)) = rest.rsplit_once(',') {
@@ -191,6 +192,22 @@ fn without_country(mut rest: String) -> String {
         }
     }
     rest
+}
+
+/// "5 Elm St, Troy, Rensselaer County": the county between the city and
+/// the state, which HSDS has no field for; the city stays last.
+fn without_county(rest: &str) -> String {
+    match rest.rsplit_once(',') {
+        Some((before, last))
+            if before.contains(',')
+                && [" county", " parish", " borough"]
+                    .iter()
+                    .any(|w| last.trim().to_ascii_lowercase().ends_with(w)) =>
+        {
+            before.trim_end().to_string()
+        }
+        _ => rest.to_string(),
+    }
 }
 
 /// The state: the last word(s), if they name a US state; the rest.

@@ -138,7 +138,9 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         "lon" | "lng" | "long" | "longitude" | "x" => Some(Role::Longitude),
         "source" | "foodbank" | "id" | "siteid" | "distance" | "county" | "collectionname"
         | "collectioncategory" | "scrapedat" | "updatedat" | "createdat" | "language"
-        | "languagecode" | "lang" | "locale" | "country" | "countrycode" | "countryname" => {
+        | "languagecode" | "lang" | "locale" | "country" | "countrycode" | "countryname"
+        // The four digits after a ZIP code: no HSDS field, and no ZIP code.
+        | "zip4" | "plus4" | "zipplus4" | "zipext" => {
             Some(Role::Ignore)
         }
         _ => None,

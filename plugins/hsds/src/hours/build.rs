@@ -27,7 +27,7 @@ pub(super) fn schedule(
     let mut ordinals: Vec<i32> = patterns()
         .ordinal
         .find_iter(side)
-        .filter(|m| before_a_day(m.as_str(), &side[m.end()..]))
+        .filter(|m| before_a_day(m.as_str(), &side[m.end()..]) && !excepted(&side[..m.start()]))
         .map(|m| ordinal(m.as_str()))
         .collect();
     ordinals.sort_unstable();
@@ -79,10 +79,10 @@ pub(super) fn schedules(
     description: &str,
 ) -> Vec<Value> {
     let p = patterns();
-    let first = p
-        .ordinal
-        .find_iter(side)
-        .find(|m| next_word(&side[m.end()..]).is_some_and(|w| !parse_days(w).is_empty()));
+    let first = p.ordinal.find_iter(side).find(|m| {
+        next_word(&side[m.end()..]).is_some_and(|w| !parse_days(w).is_empty())
+            && !excepted(&side[..m.start()])
+    });
     let Some(first) = first else {
         return vec![schedule(days, side, opens, closes, description)];
     };
@@ -104,6 +104,18 @@ pub(super) fn schedules(
         schedule(&weekly, before, opens, closes, description),
         schedule(&monthly, after, opens, closes, description),
     ]
+}
+
+/// Whether an ordinal is one the opening leaves out ("Thursdays (except
+/// the last Thursday)"): an exception word just before it.
+fn excepted(before: &str) -> bool {
+    let words: Vec<&str> = before
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && *w != "the" && *w != "on")
+        .collect();
+    words
+        .last()
+        .is_some_and(|w| matches!(*w, "except" | "excluding" | "not" | "but" | "exceptions"))
 }
 
 /// The first word of `rest` after joining words and other ordinals.

@@ -100,8 +100,9 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             // range's, not the next one's.
             previous_end += after.len();
         }
+        // "10am-12pm (seniors), 1pm-3pm": a remark in brackets joins too.
         let joined = n > 0
-            && before_all
+            && without_brackets(before_all)
                 .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
                 .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"));
         ranges.push(Range {
@@ -115,6 +116,21 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
         });
     }
     ranges
+}
+
+/// `text` without what stands in round brackets.
+fn without_brackets(text: &str) -> String {
+    let mut depth = 0usize;
+    text.chars()
+        .filter(|c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => return depth == 0,
+            }
+            false
+        })
+        .collect()
 }
 
 /// The days a range goes with, and whether they came from after it: its

@@ -462,3 +462,18 @@ fn a_dot_between_hour_and_minutes() {
     // A price is no time.
     assert!(read("Wednesdays, $10.00 a box").is_empty());
 }
+
+#[test]
+fn an_excepted_ordinal_and_a_remark_between_ranges() {
+    assert_eq!(
+        read("Thursdays (except the last Thursday) 4-6pm"),
+        vec![s("WEEKLY", "TH", "16:00", "18:00")]
+    );
+    assert_eq!(
+        read("Tuesdays: 10am-12pm (Seniors), 1pm-3pm (General)"),
+        vec![
+            s("WEEKLY", "TU", "10:00", "12:00"),
+            s("WEEKLY", "TU", "13:00", "15:00")
+        ]
+    );
+}

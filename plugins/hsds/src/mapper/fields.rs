@@ -119,6 +119,7 @@ fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
     let (pointer, role, depth) = (at.pointer.as_str(), at.role, at.depth);
     let objects = |items: &Vec<Value>| items.iter().any(Value::is_object);
     match value {
+        Value::Array(items) if components(items, at, out) => {}
         // GeoJSON's `"type": "Feature"` and the like say nothing of the place.
         Value::String(t) if role == Role::Unknown && GEOJSON_TYPES.contains(&t.as_str()) => {}
         // GeoJSON's point: `"coordinates": [longitude, latitude]`.
@@ -175,6 +176,53 @@ fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
     }
 }
 
+/// A geocoder's address as typed parts (`addressComponents`, `address_components`:
+/// `{"longText" or "long_name", "shortText" or "short_name", "types": [...]}`),
+/// each part a field of the role its type names. False (nothing read)
+/// for any other list.
+fn components(items: &[Value], at: &At, out: &mut Vec<Field>) -> bool {
+    let typed = |item: &Value| item.get("types").is_some_and(Value::is_array);
+    if items.is_empty() || !items.iter().all(typed) {
+        return false;
+    }
+    for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+        let types: Vec<&str> = item["types"]
+            .as_array()
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let is = |t: &str| types.contains(&t);
+        let (role, short) = if is("street_number") {
+            (Role::HouseNumber, false)
+        } else if is("route") {
+            (Role::Address, false)
+        } else if is("subpremise") {
+            (Role::Address2, false)
+        } else if is("locality") || is("postal_town") {
+            (Role::City, false)
+        } else if is("administrative_area_level_1") {
+            (Role::State, true)
+        } else if is("postal_code") {
+            (Role::Zip, false)
+        } else {
+            continue;
+        };
+        let [long, brief] = [["longText", "long_name"], ["shortText", "short_name"]].map(|names| {
+            names
+                .iter()
+                .find_map(|n| item.get(*n).filter(|v| v.is_string()))
+        });
+        let text = if short {
+            brief.or(long)
+        } else {
+            long.or(brief)
+        };
+        if let Some(text) = text {
+            out.push(at.field(format!("{}/{i}", at.pointer), role, text.clone()));
+        }
+    }
+    true
+}
+
 /// An object inside the record: a structured opening time (an HSDS
 /// schedule, say) is read as one text; anything else field by field.
 fn nested(
@@ -205,10 +253,11 @@ fn nested(
             return;
         }
     }
-    // `{"monday": "9-5", "tuesday": "closed"}`: each day's text with its day.
+    // `{"monday": "9-5", "tuesday": "closed"}`, `{"Monday": [{"open":
+    // "0900", "close": "1200"}]}`: each day's texts with its day.
     if role == Role::Hours && !inner.is_empty() && inner.keys().all(|k| hours::names_days(k)) {
         for (day, value) in inner {
-            if let Some(text) = value.as_str().filter(|t| !t.trim().is_empty()) {
+            for text in day_texts(value) {
                 out.push(hours(
                     format!("{pointer}/{}", escape(day)),
                     format!("{day} {text}"),
@@ -218,6 +267,17 @@ fn nested(
         return;
     }
     walk(inner, pointer, Some(role), depth + 1, out);
+}
+
+/// What one day of a day-keyed object says: a text, an opening object
+/// (`{"open": "0900", "close": "1200"}`), or a list of either.
+fn day_texts(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(t) if !t.trim().is_empty() => vec![t.clone()],
+        Value::Object(o) => schedule_text(o).into_iter().collect(),
+        Value::Array(items) => items.iter().flat_map(day_texts).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// A field's role inside an object whose own key has a role: a `name`

@@ -239,6 +239,7 @@ fn identifiers_and_pictures_are_not_content() {
         ("addr:housenumber", Role::HouseNumber),
         ("addr:postcode", Role::Zip),
         ("street_number", Role::HouseNumber),
+        ("zip4", Role::Ignore),
         // Who may come is the service's eligibility, not its description.
         ("requirements", Role::Eligibility),
         ("eligibility_description", Role::Eligibility),
@@ -443,5 +444,38 @@ fn a_po_box_is_a_postal_address() {
     assert_eq!(
         (&a["address_1"], &a["address_type"]),
         (&json!("10 Loockerman St"), &json!("physical"))
+    );
+}
+
+#[test]
+fn a_geocoders_typed_parts_and_day_keyed_opening_objects() {
+    let raw = json!({ "name": "P", "addressComponents": [
+        {"longText": "12", "types": ["street_number"]},
+        {"longText": "Oak Street", "shortText": "Oak St", "types": ["route"]},
+        {"longText": "Troy", "types": ["locality", "political"]},
+        {"longText": "New York", "shortText": "NY", "types": ["administrative_area_level_1"]},
+        {"longText": "Rensselaer County", "types": ["administrative_area_level_2"]},
+        {"longText": "12180", "types": ["postal_code"]}],
+        "hours": {"Monday": [{"open": "0900", "close": "1200"}]} });
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"][0];
+    assert_eq!(
+        (
+            &a["address_1"],
+            &a["city"],
+            &a["state_province"],
+            &a["postal_code"]
+        ),
+        (
+            &json!("12 Oak Street"),
+            &json!("Troy"),
+            &json!("NY"),
+            &json!("12180")
+        )
+    );
+    let s = &m.draft.value()["location"][0]["schedules"][0];
+    assert_eq!(
+        (&s["byday"], &s["opens_at"]),
+        (&json!("MO"), &json!("09:00"))
     );
 }
