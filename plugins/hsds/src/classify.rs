@@ -215,6 +215,9 @@ mod tests {
             (a.street.as_deref(), a.city.as_deref(), a.state.as_deref()),
             (Some("5 Elm St"), Some("Troy"), Some("NY"))
         );
+        let a = address("One Church Plaza, Camden, NJ 08102").expect("a word-numbered street");
+        assert_eq!(a.street.as_deref(), Some("One Church Plaza"));
+        assert_eq!(address("One Stop Pantry, Camden, NJ 08102"), None);
         // A place named after a county keeps its name as the city.
         let a = address("9 Main St, Orange County, CA 92701").expect("an address");
         assert_eq!(a.city.as_deref(), Some("Orange County"));

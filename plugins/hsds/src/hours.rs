@@ -49,6 +49,7 @@ struct Patterns {
     spanish_and: Regex,
     day_dot: Regex,
     dot_clock: Regex,
+    word_hour: Regex,
     opening: Regex,
 }
 
@@ -77,6 +78,7 @@ fn patterns() -> &'static Patterns {
             spanish_to: compile(r"(\d|\bam|\bpm)\s+(?:a|hasta)\s+(\d)"),
             spanish_and: compile(r"\by\b"),
             day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
+            word_hour: compile(&format!(r"\b(?:{})\b", WORD_HOURS.join("|"))),
             dot_clock: compile(r"(^|[\s(\-])([01]?\d|2[0-3])\.([0-5]\d)(\b|[ap])"),
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
         }
@@ -158,6 +160,12 @@ pub fn names_days(text: &str) -> bool {
 
 /// What ends one part of an hours text: each is read on its own.
 const PART_ENDS: [char; 3] = ['\n', ';', '|'];
+
+/// Hours written as words ("from nine until noon"), one to twelve.
+const WORD_HOURS: [&str; 12] = [
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve",
+];
 
 /// Reads `text` into schedules.
 pub fn parse(text: &str) -> Hours {
@@ -246,6 +254,23 @@ fn normalise(text: &str) -> String {
     }
     t = t.replace('&', " and ");
     let p = patterns();
+    // "from nine until noon": an hour written as a word, beside a range's
+    // words.
+    let t = p.word_hour.replace_all(&t, |c: &regex::Captures| {
+        let (start, end) = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
+        let before = t[..start].trim_end();
+        let after = t[end..].trim_start();
+        let last = before.split_whitespace().last().unwrap_or_default();
+        let next = after.split_whitespace().next().unwrap_or_default();
+        let ranged = matches!(last, "from" | "until" | "till" | "to" | "at")
+            || before.ends_with('-')
+            || matches!(next, "to" | "until" | "till" | "am" | "pm" | "o'clock")
+            || after.starts_with('-');
+        match WORD_HOURS.iter().position(|w| *w == &c[0]) {
+            Some(i) if ranged => (i + 1).to_string(),
+            _ => c[0].to_string(),
+        }
+    });
     // "10.00-12.00": a dot between an hour and its minutes.
     let t = p.dot_clock.replace_all(&t, "${1}${2}:${3}${4}");
     // "Mon.-Fri.": an abbreviation's dot ends no sentence.

@@ -76,6 +76,8 @@ pub(super) const SUFFIXES: &[&str] = &[
     "square",
     "tpke",
     "turnpike",
+    "plaza",
+    "plz",
 ];
 
 /// Reads "123 Main St, New York, NY 10001", "9016 Gap Newport Pike
@@ -85,7 +87,7 @@ pub(super) const SUFFIXES: &[&str] = &[
 pub fn address(text: &str) -> Option<Address> {
     let mut out = Address::default();
     let rest = place_before(&mut out, &without_trailers(text));
-    if !patterns().street.is_match(&rest) && !is_po_box(&rest) {
+    if !patterns().street.is_match(&rest) && !is_po_box(&rest) && !word_numbered(&rest) {
         return None;
     }
     let mut rest = without_country(rest);
@@ -121,6 +123,29 @@ pub fn address(text: &str) -> Option<Address> {
     }
     out.street.as_ref()?;
     Some(out)
+}
+
+/// "One Church Plaza, Camden": a house number written as a word, before
+/// a street that ends (at the first comma) in a street-type word; "One
+/// Stop Pantry" is no street.
+fn word_numbered(text: &str) -> bool {
+    const NUMBERS: [&str; 12] = [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+        "twelve",
+    ];
+    let street = text.split(',').next().unwrap_or_default();
+    let words: Vec<String> = street
+        .split_whitespace()
+        .map(|w| w.trim_end_matches('.').to_ascii_lowercase())
+        .collect();
+    match (words.first(), words.last()) {
+        (Some(first), Some(last)) => {
+            words.len() >= 3
+                && NUMBERS.contains(&first.as_str())
+                && SUFFIXES.contains(&last.as_str())
+        }
+        _ => false,
+    }
 }
 
 /// A unit at the end of a street that starts with its number.

@@ -477,3 +477,17 @@ fn an_excepted_ordinal_and_a_remark_between_ranges() {
         ]
     );
 }
+
+#[test]
+fn hours_written_as_words() {
+    assert_eq!(
+        read("Saturdays from nine until noon"),
+        vec![s("WEEKLY", "SA", "09:00", "12:00")]
+    );
+    assert_eq!(
+        read("Tuesdays ten to two"),
+        vec![s("WEEKLY", "TU", "10:00", "14:00")]
+    );
+    // A number word that is not an hour stays a word.
+    assert!(read("Tuesdays, one box per family").is_empty());
+}
