@@ -218,6 +218,26 @@ mod tests {
         let a = address("One Church Plaza, Camden, NJ 08102").expect("a word-numbered street");
         assert_eq!(a.street.as_deref(), Some("One Church Plaza"));
         assert_eq!(address("One Stop Pantry, Camden, NJ 08102"), None);
+        let a = address("Suite 100, 300 College St, Greenville, SC 29601").expect("unit first");
+        assert_eq!(
+            (a.street.as_deref(), a.street2.as_deref(), a.city.as_deref()),
+            (
+                Some("300 College St"),
+                Some("Suite 100"),
+                Some("Greenville")
+            )
+        );
+        let a = address("4 Main St Unit 3 Greenville SC 29601").expect("no commas");
+        assert_eq!(
+            (a.street2.as_deref(), a.city.as_deref()),
+            (Some("Unit 3"), Some("Greenville"))
+        );
+        let a = city_line("Greenville, SC").expect("a city and a state");
+        assert_eq!(
+            (a.city.as_deref(), a.state.as_deref(), a.zip),
+            (Some("Greenville"), Some("SC"), None)
+        );
+        assert_eq!(city_line("Greenville"), None);
         // A place named after a county keeps its name as the city.
         let a = address("9 Main St, Orange County, CA 92701").expect("an address");
         assert_eq!(a.city.as_deref(), Some("Orange County"));

@@ -99,7 +99,7 @@ pub fn address(text: &str) -> Option<Address> {
     let rest = without_county(rest.trim().trim_end_matches(',').trim());
     let rest = rest.as_str();
     let (rest, unit) = unit_after(rest);
-    out.street2 = unit;
+    out.street2 = unit.or(out.street2.take());
     if let Some((street, city)) = rest.rsplit_once(',') {
         out.street = Some(without_remarks(street));
         let city = city.trim();
@@ -108,7 +108,9 @@ pub fn address(text: &str) -> Option<Address> {
         }
     } else if out.state.is_some() {
         let (street, city) = street_then_city(&rest);
+        let (unit, city) = unit_led(city);
         out.street = Some(street);
+        out.street2 = out.street2.take().or(unit);
         out.city = city;
     } else {
         out.street = Some(rest.to_string());
@@ -189,6 +191,14 @@ fn without_trailers(text: &str) -> String {
 /// "St. Rocco Center — 9016 ...", "First Baptist Church, 45 Church St,
 /// ...": the place's name before the street.
 fn place_before(out: &mut Address, rest: &str) -> String {
+    // "Suite 100, 300 College St, ...": a unit before the street.
+    if let Some((unit, addr)) = rest.split_once(", ")
+        && starts_with_unit(unit)
+        && patterns().street.is_match(addr.trim())
+    {
+        out.street2 = Some(unit.trim().to_string());
+        return addr.trim().to_string();
+    }
     for sep in [" \u{2014} ", " \u{2013} ", " - ", " -- ", ", "] {
         if let Some((place, addr)) = rest.split_once(sep)
             && !place.chars().any(|c| c.is_ascii_digit())
@@ -304,15 +314,7 @@ const UNITS: &[&str] = &[
 /// without its unit, and the unit.
 fn unit_after(rest: &str) -> (String, Option<String>) {
     let parts: Vec<&str> = rest.split(',').map(str::trim).collect();
-    let is_unit = |p: &str| {
-        let first = p
-            .split(|c: char| c.is_whitespace() || c == '.')
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        UNITS.contains(&first.as_str()) || (p.starts_with('#') && p.len() > 1)
-    };
-    match parts.iter().skip(1).position(|p| is_unit(p)) {
+    match parts.iter().skip(1).position(|p| starts_with_unit(p)) {
         Some(i) => {
             let unit = parts[i + 1].to_string();
             let kept: Vec<&str> = parts
@@ -327,13 +329,53 @@ fn unit_after(rest: &str) -> (String, Option<String>) {
     }
 }
 
+/// Whether `part` starts with a unit word ("Suite 100", "Apt. B", "#4").
+fn starts_with_unit(part: &str) -> bool {
+    let p = part.trim();
+    let first = p
+        .split(|c: char| c.is_whitespace() || c == '.')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    UNITS.contains(&first.as_str()) || (p.starts_with('#') && p.len() > 1)
+}
+
+/// "Unit 3 Greenville" (no commas: "4 Main St Unit 3 Greenville SC"): a
+/// unit word and its number before the city, and the city.
+fn unit_led(city: Option<String>) -> (Option<String>, Option<String>) {
+    let Some(city) = city else {
+        return (None, None);
+    };
+    let words: Vec<&str> = city.split_whitespace().collect();
+    match words.as_slice() {
+        [unit, number, rest @ ..]
+            if !rest.is_empty() && starts_with_unit(unit) && !number.is_empty() =>
+        {
+            (Some(format!("{unit} {number}")), Some(rest.join(" ")))
+        }
+        _ => (None, Some(city)),
+    }
+}
+
 /// "Springfield, IL 62701" (an address's second line in a field of its
 /// own): the city, the state code and the ZIP code, without a street.
 pub fn city_line(text: &str) -> Option<Address> {
     let t = text.trim();
-    let c = patterns().zip_tail.captures(t)?;
-    let before = t[..c.get(0)?.start()].trim().trim_end_matches(',');
-    let (city, state) = before.rsplit_once([' ', ','])?;
+    let zip = patterns().zip_tail.captures(t);
+    // "Greenville, SC": without a ZIP code, a comma before the state.
+    let (before, zip) = match &zip {
+        Some(c) => (
+            t[..c.get(0)?.start()].trim().trim_end_matches(','),
+            Some(c[1].to_string()),
+        ),
+        None if t.contains(',') => (t, None),
+        None => return None,
+    };
+    let (city, state) = if zip.is_some() {
+        before.rsplit_once([' ', ','])?
+    } else {
+        before.rsplit_once(',')?
+    };
     let state = geo::us_state_code(state.trim())?;
     let city = city.trim().trim_end_matches(',').trim();
     let words = city.split_whitespace().count();
@@ -343,7 +385,7 @@ pub fn city_line(text: &str) -> Option<Address> {
     ((1..=4).contains(&words) && plain).then(|| Address {
         city: Some(city.to_string()),
         state: Some(state.to_string()),
-        zip: Some(c[1].to_string()),
+        zip,
         ..Address::default()
     })
 }

@@ -201,6 +201,7 @@ pub(super) fn gather(record: &Map<String, Value>) -> Found {
 /// the record: one site of several) into [`Found`].
 pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
     let mut found = Found::default();
+    let mut mailing = Vec::new();
     for Field {
         pointer,
         role,
@@ -251,7 +252,24 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
         if text.is_empty() || role == Role::Ignore {
             continue;
         }
+        if mailing_part(p, role) {
+            mailing.push((pointer, role, text));
+            continue;
+        }
         place_field(&mut found, p, role, text);
+    }
+    // A mailing address's parts fill only what the record's own address
+    // left empty (its PO box is placed as the mailing address below).
+    for (pointer, role, text) in mailing {
+        let empty = match role {
+            Role::City => found.city.is_none(),
+            Role::State => found.state.is_none(),
+            Role::Zip => found.zip.is_none(),
+            _ => true,
+        };
+        if empty {
+            place_field(&mut found, &pointer, role, text);
+        }
     }
     // A PO box is the address only when the record gives no street;
     // beside one it is the mailing address.
@@ -263,6 +281,19 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
     found
 }
 
+/// Whether a field is a part of a mailing address given as an object
+/// (`"mailing_address": {"street": "PO Box 9", "zip": "29602"}`): its
+/// city, state or ZIP code yields to the record's own address.
+fn mailing_part(pointer: &str, role: Role) -> bool {
+    let mut steps = pointer.rsplit('/');
+    steps.next();
+    let under_mailing = steps.any(|step| {
+        let step = step.to_ascii_lowercase();
+        step.contains("mailing") || step.starts_with("mail_") || step.starts_with("mailaddress")
+    });
+    under_mailing && matches!(role, Role::City | Role::State | Role::Zip)
+}
+
 /// Places one text field: by its key when the content agrees, else by its
 /// content (a misfiled value), else as notes.
 fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
@@ -270,13 +301,14 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
     match role {
         Role::Name if classify::phone(&text).is_none() => set(&mut found.name, text, copied()),
         Role::OrgName => set(&mut found.org_name, text, copied()),
-        Role::City if classify::phone(&text).is_none() => set(&mut found.city, text, copied()),
-        // `city_state_zip`: "Springfield, IL 62701".
+        // `city_state_zip`: "Springfield, IL 62701"; `city_state`:
+        // "Greenville, SC".
         Role::Zip | Role::City | Role::State if classify::city_line(&text).is_some() => {
             if let Some(line) = classify::city_line(&text) {
                 put_address(found, p, &line, How::Normalised);
             }
         }
+        Role::City if classify::phone(&text).is_none() => set(&mut found.city, text, copied()),
         Role::State => match geo::us_state_code(&text) {
             Some(code) if code == text => set(&mut found.state, text, copied()),
             Some(code) => set(&mut found.state, code.to_string(), src(p, How::Normalised)),

@@ -479,3 +479,16 @@ fn a_geocoders_typed_parts_and_day_keyed_opening_objects() {
         (&json!("MO"), &json!("09:00"))
     );
 }
+
+#[test]
+fn a_mailing_address_object_yields_to_the_places_own() {
+    let raw = json!({ "name": "P",
+        "mailing_address": {"street": "PO Box 9", "city": "Greenville", "state": "SC", "zip": "29602"},
+        "physical_address": {"street": "19 Pendleton St", "city": "Greenville", "state": "SC", "zip": "29601"} });
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"][0];
+    assert_eq!(
+        (&a["address_1"], &a["postal_code"]),
+        (&json!("19 Pendleton St"), &json!("29601"))
+    );
+}
