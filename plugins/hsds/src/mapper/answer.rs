@@ -96,22 +96,9 @@ impl Mapping {
         source: impl Fn(&str) -> Source,
     ) -> Vec<String> {
         let at = format!("/location/{location}");
-        let absent = |held: Option<&Value>| held.is_none();
         match answer {
-            Answer::Email(v) => {
-                let value = (json!(v), source("email"));
-                self.draft
-                    .fill("/organization/0", "email", value, absent)
-                    .into_iter()
-                    .collect()
-            }
-            Answer::Website(v) => {
-                let value = (json!(v), source("website"));
-                self.draft
-                    .fill("/organization/0", "website", value, absent)
-                    .into_iter()
-                    .collect()
-            }
+            Answer::Email(v) => self.organization_field("email", v, source),
+            Answer::Website(v) => self.organization_field("website", v, source),
             Answer::Schedules(list) => list
                 .into_iter()
                 .flat_map(|s| {
@@ -138,6 +125,24 @@ impl Mapping {
             }
             Answer::Address(_) | Answer::City(_) | Answer::Name(_) => Vec::new(),
         }
+    }
+}
+
+impl Mapping {
+    /// Sets the organization's `key` to `value` when it has none; the
+    /// pointer set, if any.
+    fn organization_field(
+        &mut self,
+        key: &str,
+        value: String,
+        source: impl Fn(&str) -> Source,
+    ) -> Vec<String> {
+        let absent = |held: Option<&Value>| held.is_none();
+        let value = (json!(value), source(key));
+        self.draft
+            .fill("/organization/0", key, value, absent)
+            .into_iter()
+            .collect()
     }
 }
 
