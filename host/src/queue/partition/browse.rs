@@ -1,5 +1,7 @@
 //! One partition's jobs as the dashboard lists them: a bounded window of
-//! the index a state has, and the jobs in it, in pipelined round trips.
+//! the index a state has, and the jobs in it, in pipelined round trips;
+//! the listing's types ([`JobFilter`], [`JobPage`], [`JobSummary`]) too,
+//! which the router's pages gather.
 
 use redis::AsyncCommands;
 use serde::Serialize;

@@ -258,19 +258,7 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
         }
         place_field(&mut found, p, role, text);
     }
-    // A mailing address's parts fill only what the record's own address
-    // left empty (its PO box is placed as the mailing address below).
-    for (pointer, role, text) in mailing {
-        let empty = match role {
-            Role::City => found.city.is_none(),
-            Role::State => found.state.is_none(),
-            Role::Zip => found.zip.is_none(),
-            _ => true,
-        };
-        if empty {
-            place_field(&mut found, &pointer, role, text);
-        }
-    }
+    place_mailing(&mut found, mailing);
     // A PO box is the address only when the record gives no street;
     // beside one it is the mailing address.
     if found.street.is_none()
@@ -292,6 +280,23 @@ fn mailing_part(pointer: &str, role: Role) -> bool {
         step.contains("mailing") || step.starts_with("mail_") || step.starts_with("mailaddress")
     });
     under_mailing && matches!(role, Role::City | Role::State | Role::Zip)
+}
+
+/// A mailing address's parts (see [`mailing_part`]) fill only what the
+/// record's own address left empty (its PO box is placed as the mailing
+/// address after).
+fn place_mailing(found: &mut Found, mailing: Vec<(String, Role, String)>) {
+    for (pointer, role, text) in mailing {
+        let empty = match role {
+            Role::City => found.city.is_none(),
+            Role::State => found.state.is_none(),
+            Role::Zip => found.zip.is_none(),
+            _ => true,
+        };
+        if empty {
+            place_field(found, &pointer, role, text);
+        }
+    }
 }
 
 /// Places one text field: by its key when the content agrees, else by its
