@@ -132,7 +132,7 @@ fn next_word(rest: &str) -> Option<&str> {
 /// and joining words, a day or a week follows, or nothing after a numeral.
 fn before_a_day(ordinal: &str, rest: &str) -> bool {
     match next_word(rest) {
-        Some(w) => !super::days::parse_days(w).is_empty() || w.starts_with("week") || w == "semana",
+        Some(w) => !parse_days(w).is_empty() || w.starts_with("week") || w == "semana",
         None => ordinal.starts_with(|c: char| c.is_ascii_digit()),
     }
 }
