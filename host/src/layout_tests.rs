@@ -273,7 +273,7 @@ fn router_modules(queue: &Path) -> Vec<String> {
         let routes = files.iter().any(|f| {
             let text = std::fs::read_to_string(f).unwrap_or_default();
             text.lines()
-                .any(|l| l.trim_start().starts_with("impl Queue"))
+                .any(|l| l.trim_start().starts_with("impl Queue {"))
         });
         if routes && name != "mod" {
             found.push(name.to_string());
@@ -315,6 +315,20 @@ fn the_queues_partitions_import_nothing_of_the_router() {
         assert!(
             router.iter().any(|r| r == m),
             "queue::{m} was not seen as the router's"
+        );
+    }
+    for m in [
+        "error",
+        "keys",
+        "figures",
+        "record",
+        "partition",
+        "calls",
+        "net",
+    ] {
+        assert!(
+            !router.iter().any(|r| r == m),
+            "queue::{m} was taken for the router's"
         );
     }
     let below_partitions: Vec<String> =
