@@ -269,13 +269,11 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
     found
 }
 
-/// Whether a field is a part of a mailing address given as an object
-/// (`"mailing_address": {"street": "PO Box 9", "zip": "29602"}`): its
-/// city, state or ZIP code yields to the record's own address.
+/// Whether a field is a part of a mailing address (`"mailing_address":
+/// {"street": "PO Box 9", "zip": "29602"}`, `"mailing_zip"`): its city,
+/// state or ZIP code yields to the record's own address.
 fn mailing_part(pointer: &str, role: Role) -> bool {
-    let mut steps = pointer.rsplit('/');
-    steps.next();
-    let under_mailing = steps.any(|step| {
+    let under_mailing = pointer.split('/').any(|step| {
         let step = step.to_ascii_lowercase();
         step.contains("mailing") || step.starts_with("mail_") || step.starts_with("mailaddress")
     });

@@ -491,4 +491,9 @@ fn a_mailing_address_object_yields_to_the_places_own() {
         (&a["address_1"], &a["postal_code"]),
         (&json!("19 Pendleton St"), &json!("29601"))
     );
+    let raw = json!({ "name": "P", "street": "19 Pendleton St", "city": "Greenville",
+        "state": "SC", "zip": "29601", "mailing_zip": "29602" });
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"][0];
+    assert_eq!(a["postal_code"], json!("29601"));
 }
