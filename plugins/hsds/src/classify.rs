@@ -238,6 +238,11 @@ mod tests {
             (Some("Greenville"), Some("SC"), None)
         );
         assert_eq!(city_line("Greenville"), None);
+        let a = address("Calle Luna 205, San Juan, PR 00901").expect("a Spanish street first");
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref()),
+            (Some("Calle Luna 205"), Some("San Juan"))
+        );
         // A place named after a county keeps its name as the city.
         let a = address("9 Main St, Orange County, CA 92701").expect("an address");
         assert_eq!(a.city.as_deref(), Some("Orange County"));

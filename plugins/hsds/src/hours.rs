@@ -50,6 +50,7 @@ struct Patterns {
     day_dot: Regex,
     dot_clock: Regex,
     word_hour: Regex,
+    between: Regex,
     opening: Regex,
 }
 
@@ -78,6 +79,7 @@ fn patterns() -> &'static Patterns {
             spanish_to: compile(r"(\d|\bam|\bpm)\s+(?:a|hasta)\s+(\d)"),
             spanish_and: compile(r"\by\b"),
             day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
+            between: compile(&format!(r"\b(?:between|entre)\s+({TIME})\s+and\s+({TIME})")),
             word_hour: compile(&format!(r"\b(?:{})\b", WORD_HOURS.join("|"))),
             dot_clock: compile(r"(^|[\s(\-])([01]?\d|2[0-3])\.([0-5]\d)(\b|[ap])"),
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
@@ -92,6 +94,29 @@ pub struct Hours {
     pub schedules: Vec<Value>,
     /// Pieces it could not read.
     pub unparsed: Vec<String>,
+}
+
+/// A week table's rows as text ("Mon | 9:00 | 12:00", rows parted by
+/// lines or `;`): a day's cell and two cells of one time each make one
+/// line, "Mon 9:00-12:00"; other rows stay as they are (their bars part
+/// them).
+fn table_rows(text: &str) -> String {
+    text.split(['\n', ';'])
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            match cells.as_slice() {
+                [day, opens, closes]
+                    if names_a_day(&normalise(day))
+                        && parse_time(&normalise(opens)).is_some()
+                        && parse_time(&normalise(closes)).is_some() =>
+                {
+                    format!("{day} {opens}-{closes}")
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Whether `text` reads like opening hours (a day and a time range, or a
@@ -171,6 +196,8 @@ const WORD_HOURS: [&str; 12] = [
 pub fn parse(text: &str) -> Hours {
     let mut schedules = Vec::new();
     let mut unparsed = Vec::new();
+    let rows = table_rows(text);
+    let text = rows.as_str();
     // Each line (or `;`-separated part) is read on its own.
     for line in text.split(PART_ENDS) {
         if line.trim().is_empty() {
@@ -293,6 +320,8 @@ fn normalise(text: &str) -> String {
     // "de 9:00 a 17:00", "8 a 12 y 14 a 17".
     let t = p.spanish_to.replace_all(&t, "$1 - $2");
     let t = p.spanish_and.replace_all(&t, "and");
+    // "between 9 and 11 am", "entre 9 y 11".
+    let t = p.between.replace_all(&t, "$1-$2");
     t.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -329,5 +358,7 @@ fn opening_only(t: &str) -> Option<(Vec<&'static str>, u32)> {
     Some((days, (to_24(h, meridiem) * 60 + m) * 60 + s))
 }
 
+#[cfg(test)]
+mod forms_tests;
 #[cfg(test)]
 mod tests;

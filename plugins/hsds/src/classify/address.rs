@@ -87,7 +87,11 @@ pub(super) const SUFFIXES: &[&str] = &[
 pub fn address(text: &str) -> Option<Address> {
     let mut out = Address::default();
     let rest = place_before(&mut out, &without_trailers(text));
-    if !patterns().street.is_match(&rest) && !is_po_box(&rest) && !word_numbered(&rest) {
+    if !patterns().street.is_match(&rest)
+        && !is_po_box(&rest)
+        && !word_numbered(&rest)
+        && !named_first(&rest)
+    {
         return None;
     }
     let mut rest = without_country(rest);
@@ -148,6 +152,22 @@ fn word_numbered(text: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// "Calle Luna 205, San Juan": a Spanish street type first and the house
+/// number after the name (Puerto Rico, and Spanish-speaking scrapers'
+/// records), a number before the first comma.
+fn named_first(text: &str) -> bool {
+    const TYPES: [&str; 6] = ["calle", "avenida", "ave", "carretera", "carr", "camino"];
+    let street = text.split(',').next().unwrap_or_default();
+    let mut words = street.split_whitespace();
+    let first = words
+        .next()
+        .map(|w| w.trim_end_matches('.').to_ascii_lowercase())
+        .unwrap_or_default();
+    TYPES.contains(&first.as_str())
+        && text.contains(',')
+        && words.any(|w| w.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// A unit at the end of a street that starts with its number.

@@ -1,0 +1,104 @@
+//! The hours parser on forms seen first in other scrapers' records: days
+//! before another day's ordinal, clock times with dots or in words, an
+//! excepted ordinal, a remark between ranges, a week table's rows, "between
+//! ... and ...".
+
+use super::tests::{read, s};
+
+#[test]
+fn weekly_days_before_the_ordinals_of_other_days() {
+    assert_eq!(
+        read("Every Tuesday and the last Saturday of the month 9-11am"),
+        vec![
+            s("WEEKLY", "TU", "09:00", "11:00"),
+            s("MONTHLY", "-1SA", "09:00", "11:00")
+        ]
+    );
+    // Ordinals after every day named stay with all of them.
+    assert_eq!(
+        read("1st and 3rd Saturdays 9-11am"),
+        vec![s("MONTHLY", "1SA,3SA", "09:00", "11:00")]
+    );
+    assert_eq!(
+        read("Fridays 9:00 am - 11:00 am (1st & 3rd)"),
+        vec![s("MONTHLY", "1FR,3FR", "09:00", "11:00")]
+    );
+}
+
+#[test]
+fn a_dot_between_hour_and_minutes() {
+    assert_eq!(
+        read("Tuesday, Wednesday and Thursday, 10.00-12.00"),
+        vec![s("WEEKLY", "TU,WE,TH", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("Mon 9.30am - 11.30am"),
+        vec![s("WEEKLY", "MO", "09:30", "11:30")]
+    );
+    // A price is no time.
+    assert!(read("Wednesdays, $10.00 a box").is_empty());
+}
+
+#[test]
+fn an_excepted_ordinal_and_a_remark_between_ranges() {
+    assert_eq!(
+        read("Thursdays (except the last Thursday) 4-6pm"),
+        vec![s("WEEKLY", "TH", "16:00", "18:00")]
+    );
+    assert_eq!(
+        read("Tuesdays: 10am-12pm (Seniors), 1pm-3pm (General)"),
+        vec![
+            s("WEEKLY", "TU", "10:00", "12:00"),
+            s("WEEKLY", "TU", "13:00", "15:00")
+        ]
+    );
+}
+
+#[test]
+fn hours_written_as_words() {
+    assert_eq!(
+        read("Saturdays from nine until noon"),
+        vec![s("WEEKLY", "SA", "09:00", "12:00")]
+    );
+    assert_eq!(
+        read("Tuesdays ten to two"),
+        vec![s("WEEKLY", "TU", "10:00", "14:00")]
+    );
+    // A number word that is not an hour stays a word.
+    assert!(read("Tuesdays, one box per family").is_empty());
+}
+
+#[test]
+fn a_week_tables_rows_as_text() {
+    assert_eq!(
+        read("Mon | 9:00 | 12:00\nTue | closed\nWed | 13:00 | 15:00"),
+        vec![
+            s("WEEKLY", "MO", "09:00", "12:00"),
+            s("WEEKLY", "WE", "13:00", "15:00")
+        ]
+    );
+    assert_eq!(
+        read("Mon | 9:00 | 12:00; Tue | closed; Wed | 13:00 | 15:00"),
+        vec![
+            s("WEEKLY", "MO", "09:00", "12:00"),
+            s("WEEKLY", "WE", "13:00", "15:00")
+        ]
+    );
+    // Cells that are not a day and two times stay parts of their own.
+    assert_eq!(
+        read("Sun: Closed | Mon: 9-5 | Tue: 9-5"),
+        vec![s("WEEKLY", "MO,TU", "09:00", "17:00")]
+    );
+}
+
+#[test]
+fn between_one_time_and_another() {
+    assert_eq!(
+        read("Food is given out on Saturdays between 9 and 11 am."),
+        vec![s("WEEKLY", "SA", "09:00", "11:00")]
+    );
+    assert_eq!(
+        read("Martes entre 9 y 12"),
+        vec![s("WEEKLY", "TU", "09:00", "12:00")]
+    );
+}
