@@ -31,6 +31,7 @@ pub use candidates::{candidates, pairs};
 pub use date::starts_with_date;
 pub use parts::{combine, names_monthly_days};
 
+use crate::text::NUMBER_WORDS;
 use build::merge;
 use clock::{TIME, parse_time, to_24};
 use days::{DAY_PATTERNS, ORDER, parse_days};
@@ -80,7 +81,7 @@ fn patterns() -> &'static Patterns {
             spanish_and: compile(r"\by\b"),
             day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
             between: compile(&format!(r"\b(?:between|entre)\s+({TIME})\s+and\s+({TIME})")),
-            word_hour: compile(&format!(r"\b(?:{})\b", WORD_HOURS.join("|"))),
+            word_hour: compile(&format!(r"\b(?:{})\b", NUMBER_WORDS.join("|"))),
             dot_clock: compile(r"(^|[\s(\-])([01]?\d|2[0-3])\.([0-5]\d)(\b|[ap])"),
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
         }
@@ -186,12 +187,6 @@ pub fn names_days(text: &str) -> bool {
 /// What ends one part of an hours text: each is read on its own.
 const PART_ENDS: [char; 3] = ['\n', ';', '|'];
 
-/// Hours written as words ("from nine until noon"), one to twelve.
-const WORD_HOURS: [&str; 12] = [
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve",
-];
-
 /// Reads `text` into schedules.
 pub fn parse(text: &str) -> Hours {
     let mut schedules = Vec::new();
@@ -293,7 +288,7 @@ fn normalise(text: &str) -> String {
             || before.ends_with('-')
             || matches!(next, "to" | "until" | "till" | "am" | "pm" | "o'clock")
             || after.starts_with('-');
-        match WORD_HOURS.iter().position(|w| *w == &c[0]) {
+        match NUMBER_WORDS.iter().position(|w| *w == &c[0]) {
             Some(i) if ranged => (i + 1).to_string(),
             _ => c[0].to_string(),
         }

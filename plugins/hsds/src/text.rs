@@ -48,6 +48,13 @@ pub fn plain(text: &str) -> String {
     parts.join("; ").trim_matches([';', ' ']).to_string()
 }
 
+/// The numbers one to twelve as words, in order: a house number ("One
+/// Church Plaza") or an hour ("from nine until noon") written out.
+pub(crate) const NUMBER_WORDS: [&str; 12] = [
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve",
+];
+
 /// Zero-width characters scrapers copy from pages: they separate nothing.
 pub(crate) const ZERO_WIDTH: [char; 4] = ['\u{200b}', '\u{200c}', '\u{200d}', '\u{feff}'];
 

@@ -135,10 +135,6 @@ pub fn address(text: &str) -> Option<Address> {
 /// a street that ends (at the first comma) in a street-type word; "One
 /// Stop Pantry" is no street.
 fn word_numbered(text: &str) -> bool {
-    const NUMBERS: [&str; 12] = [
-        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-        "twelve",
-    ];
     let street = text.split(',').next().unwrap_or_default();
     let words: Vec<String> = street
         .split_whitespace()
@@ -147,7 +143,7 @@ fn word_numbered(text: &str) -> bool {
     match (words.first(), words.last()) {
         (Some(first), Some(last)) => {
             words.len() >= 3
-                && NUMBERS.contains(&first.as_str())
+                && crate::text::NUMBER_WORDS.contains(&first.as_str())
                 && SUFFIXES.contains(&last.as_str())
         }
         _ => false,
