@@ -21,6 +21,8 @@ struct Patterns {
     site: Regex,
     zip_tail: Regex,
     street: Regex,
+    hyphenated: Regex,
+    next_local: Regex,
     embedded_address: Regex,
     bare_phone: Regex,
 }
@@ -37,6 +39,8 @@ fn patterns() -> &'static Patterns {
             site: compile(r"(?i)^[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.[a-z]{2,}(?:/\S*)?$"),
             zip_tail: compile(r"(\d{5})(?:-\d{4})?\s*$"),
             street: compile(r"(?i)^\d+[a-z]?\s+\S"),
+            hyphenated: compile(r"^\d{2,3}-\d{2}\s+\S"),
+            next_local: compile(r"^\s*(?:or|and|/|,|&)\s*([2-9]\d{2})[.\-](\d{4})\b"),
             embedded_address: compile(&format!(
                 r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}})\s+\d{{5}}(?:-\d{{4}})?\b",
                 SUFFIXES.join("|"),
@@ -111,9 +115,22 @@ pub fn labelled_phones(text: &str) -> Vec<(String, bool)> {
             let before: String = text[..whole.start()].chars().rev().take(6).collect();
             let fax = after.to_ascii_lowercase().contains("fax")
                 || before.to_ascii_lowercase().contains("xaf");
-            Some((formatted(&c), fax))
+            Some([
+                Some((formatted(&c), fax)),
+                shares_area(text, &c).map(|n| (n, fax)),
+            ])
         })
+        .flatten()
+        .flatten()
         .collect()
+}
+
+/// "(518) 555-0120 or 555-0121": a local number right after a whole one
+/// (joined by "or", "and", "/", "," or "&") shares its area code.
+fn shares_area(text: &str, whole: &regex::Captures) -> Option<String> {
+    let end = whole.get(0)?.end();
+    let c = patterns().next_local.captures(&text[end..])?;
+    Some(format!("({}) {}-{}", &whole[1], &c[1], &c[2]))
 }
 
 /// A matched phone number as `(NNN) NNN-NNNN`.
@@ -135,7 +152,12 @@ pub fn is_po_box(text: &str) -> bool {
 /// ten (eleven) digits together ("Call 18005550142").
 pub fn phones_in(text: &str) -> Vec<String> {
     let p = patterns();
-    let mut out: Vec<String> = p.phone.captures_iter(text).map(|c| formatted(&c)).collect();
+    let mut out: Vec<String> = p
+        .phone
+        .captures_iter(text)
+        .flat_map(|c| [Some(formatted(&c)), shares_area(text, &c)])
+        .flatten()
+        .collect();
     for number in p.bare_phone.captures_iter(text).map(|c| formatted(&c)) {
         if !out.contains(&number) {
             out.push(number);
@@ -205,6 +227,45 @@ mod tests {
         assert_eq!(role_of("full_address"), Role::Address);
         assert_eq!(role_of("food_bank"), Role::Ignore);
         assert_eq!(role_of("contact_email"), Role::Email);
+        // French.
+        assert_eq!(role_of("nom"), Role::Name);
+        assert_eq!(role_of("adresse"), Role::Address);
+        assert_eq!(role_of("ville"), Role::City);
+        assert_eq!(role_of("code_postal"), Role::Zip);
+        assert_eq!(role_of("heures"), Role::Hours);
+        assert_eq!(role_of("horaires_d_ouverture"), Role::Hours);
+        assert_eq!(role_of("t\u{e9}l\u{e9}phone"), Role::Phone);
+        assert_eq!(role_of("courriel"), Role::Email);
+    }
+
+    #[test]
+    fn a_dotted_state_a_queens_number_and_a_second_number_without_area_code() {
+        let a = address("11 Bank St, Hudson, N.Y. 12534").expect("an address");
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref(), a.state.as_deref()),
+            (Some("11 Bank St"), Some("Hudson"), Some("NY"))
+        );
+        let a = address("108-20 71st Ave, Forest Hills, NY 11375").expect("a Queens number");
+        assert_eq!(a.street.as_deref(), Some("108-20 71st Ave"));
+        assert_eq!(a.city.as_deref(), Some("Forest Hills"));
+        // A time range with its days is no house number.
+        assert_eq!(address("10-12 Saturdays, NY 12534"), None);
+        let numbers =
+            |t: &str| -> Vec<String> { labelled_phones(t).into_iter().map(|(n, _)| n).collect() };
+        assert_eq!(
+            numbers("(518) 555-0120 or 555-0121"),
+            ["(518) 555-0120", "(518) 555-0121"]
+        );
+        assert_eq!(
+            phones_in("Call 518-555-0120 / 555.0121 today"),
+            ["(518) 555-0120", "(518) 555-0121"]
+        );
+        // Two whole numbers are each their own; a year after one is none.
+        assert_eq!(
+            numbers("518-555-0120, 212-555-0199"),
+            ["(518) 555-0120", "(212) 555-0199"]
+        );
+        assert_eq!(numbers("518-555-0120 since 2024"), ["(518) 555-0120"]);
     }
 
     #[test]

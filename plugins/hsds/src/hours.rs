@@ -26,10 +26,12 @@ mod date;
 mod days;
 mod line;
 mod parts;
+mod rrule;
 
 pub use candidates::{candidates, pairs};
 pub use date::starts_with_date;
 pub use parts::{combine, names_monthly_days};
+pub use rrule::rrule_days;
 
 use crate::text::NUMBER_WORDS;
 use build::merge;
@@ -46,8 +48,8 @@ struct Patterns {
     military: Regex,
     clock_suffix: Regex,
     hour_h: Regex,
-    spanish_to: Regex,
-    spanish_and: Regex,
+    foreign_to: Regex,
+    foreign_and: Regex,
     day_dot: Regex,
     dot_clock: Regex,
     word_hour: Regex,
@@ -73,12 +75,12 @@ fn patterns() -> &'static Patterns {
                 r"\b(1st|first|2nd|second|3rd|third|4th|fourth|5th|fifth|last|primer|primero|primera|segundo|segunda|tercer|tercero|tercera|cuarto|cuarta|quinto|quinta|[uú]ltimo|[uú]ltima)\b",
             ),
             time: compile(r"^(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm|a|p)?$"),
-            between_days: compile(r"^\s*(?:-|to|through|thru|a|al|hasta)\s*$"),
+            between_days: compile(r"^\s*(?:-|to|through|thru|a|al|hasta|au|à)\s*$"),
             military: compile(r"\b([01]\d|2[0-3])([0-5]\d)\s*(-|to)\s*([01]\d|2[0-3])([0-5]\d)\b"),
             clock_suffix: compile(r"(\d:\d{2})\s*(?:hrs|horas|hs|h)\b\.?"),
             hour_h: compile(r"\b([01]?\d|2[0-3])h([0-5]\d)?\b"),
-            spanish_to: compile(r"(\d|\bam|\bpm)\s+(?:a|hasta)\s+(\d)"),
-            spanish_and: compile(r"\by\b"),
+            foreign_to: compile(r"(\d|\bam|\bpm)\s+(?:a|hasta|à)\s+(\d)"),
+            foreign_and: compile(r"\b(?:y|et)\b"),
             day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
             between: compile(&format!(r"\b(?:between|entre)\s+({TIME})\s+and\s+({TIME})")),
             word_hour: compile(&format!(r"\b(?:{})\b", NUMBER_WORDS.join("|"))),
@@ -118,6 +120,28 @@ fn table_rows(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The parts of an hours text, where a part naming days and nothing else
+/// ("Tuesday") and the next giving a time range and no day ("10am -
+/// 12pm"), as a page's lines turned to text give them, make one part.
+fn day_then_time(text: &str) -> Vec<String> {
+    let parts: Vec<&str> = text.split(PART_ENDS).collect();
+    let mut out = Vec::with_capacity(parts.len());
+    let mut i = 0;
+    while i < parts.len() {
+        if let Some(next) = parts.get(i + 1)
+            && names_days(parts[i])
+            && parts::range_only(next).is_some()
+        {
+            out.push(format!("{} {}", parts[i].trim(), next.trim()));
+            i += 2;
+            continue;
+        }
+        out.push(parts[i].to_string());
+        i += 1;
+    }
+    out
 }
 
 /// Whether `text` reads like opening hours (a day and a time range, or a
@@ -194,11 +218,11 @@ pub fn parse(text: &str) -> Hours {
     let rows = table_rows(text);
     let text = rows.as_str();
     // Each line (or `;`-separated part) is read on its own.
-    for line in text.split(PART_ENDS) {
+    for line in day_then_time(text) {
         if line.trim().is_empty() {
             continue;
         }
-        let (s, u) = parse_line(line);
+        let (s, u) = parse_line(&line);
         schedules.extend(s);
         unparsed.extend(u);
     }
@@ -312,9 +336,9 @@ fn normalise(text: &str) -> String {
     let t = p.hour_h.replace_all(&t, |c: &regex::Captures| {
         format!("{}:{}", &c[1], c.get(2).map_or("00", |m| m.as_str()))
     });
-    // "de 9:00 a 17:00", "8 a 12 y 14 a 17".
-    let t = p.spanish_to.replace_all(&t, "$1 - $2");
-    let t = p.spanish_and.replace_all(&t, "and");
+    // "de 9:00 a 17:00", "8 a 12 y 14 a 17", "de 9:00 à 11:30".
+    let t = p.foreign_to.replace_all(&t, "$1 - $2");
+    let t = p.foreign_and.replace_all(&t, "and");
     // "between 9 and 11 am", "entre 9 y 11".
     let t = p.between.replace_all(&t, "$1-$2");
     t.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -9,6 +9,9 @@ struct Patterns {
     breaks: Regex,
     tag: Regex,
     entity: Regex,
+    table: Regex,
+    row: Regex,
+    cell: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -19,6 +22,9 @@ fn patterns() -> &'static Patterns {
             breaks: compile(r"(?i)<br\s*/?>|</(?:p|div|li|tr|h[1-6])\s*>"),
             tag: compile(r"</?[a-zA-Z][^<>]*>"),
             entity: compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});"),
+            table: compile(r"(?is)<table[^>]*>(.*?)</table\s*>"),
+            row: compile(r"(?is)<tr[^>]*>(.*?)</tr\s*>"),
+            cell: compile(r"(?is)<t[hd][^>]*>(.*?)</t[hd]\s*>"),
         }
     })
 }
@@ -30,6 +36,12 @@ pub fn plain(text: &str) -> String {
     let mut t = text.to_string();
     if t.contains('<') {
         let p = patterns();
+        t = p
+            .table
+            .replace_all(&t, |c: &regex::Captures| {
+                day_columns(&c[1]).unwrap_or_else(|| c[0].to_string())
+            })
+            .into_owned();
         t = p.breaks.replace_all(&t, "; ").into_owned();
         t = p.tag.replace_all(&t, " ").into_owned();
     }
@@ -46,6 +58,41 @@ pub fn plain(text: &str) -> String {
     let mut parts: Vec<&str> = t.split("; ").map(str::trim).collect();
     parts.retain(|p| !p.is_empty() && *p != ";");
     parts.join("; ").trim_matches([';', ' ']).to_string()
+}
+
+/// A week table with the days as columns: a first row of day names and
+/// rows below with each day's hours in its column ("<tr><th>Mon</th>
+/// <th>Tue</th></tr><tr><td>Closed</td><td>9am-12pm</td></tr>"), as one
+/// line a day ("Mon Closed; Tue 9am-12pm; "). `None` for any other table.
+fn day_columns(table: &str) -> Option<String> {
+    let p = patterns();
+    let rows: Vec<Vec<String>> = p
+        .row
+        .captures_iter(table)
+        .map(|row| {
+            p.cell
+                .captures_iter(&row[1])
+                .map(|cell| p.tag.replace_all(&cell[1], " ").trim().to_string())
+                .collect()
+        })
+        .collect();
+    let (head, body) = rows.split_first()?;
+    let columns = head.len() >= 2
+        && head.iter().all(|h| crate::hours::names_days(h))
+        && !body.is_empty()
+        && body.iter().all(|row| row.len() == head.len());
+    if !columns {
+        return None;
+    }
+    let lines: Vec<String> = head
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            let cells: Vec<&str> = body.iter().map(|row| row[i].as_str()).collect();
+            format!("{day} {}; ", cells.join(" "))
+        })
+        .collect();
+    Some(lines.concat())
 }
 
 /// The numbers one to twelve as words, in order: a house number ("One
@@ -188,6 +235,20 @@ mod tests {
         assert_eq!(plain("North\u{200b} Semmes"), "North Semmes");
         // A "<" that opens no tag stays.
         assert_eq!(plain("ages < 18 & > 5"), "ages < 18 & > 5");
+    }
+
+    #[test]
+    fn a_week_table_with_days_as_columns_is_read_by_column() {
+        let table = "<table><tr><th>Mon</th><th>Tue</th><th>Thu</th></tr>\
+                     <tr><td>Closed</td><td>9am-12pm</td><td><b>4pm-6pm</b></td></tr></table>";
+        assert_eq!(plain(table), "Mon Closed; Tue 9am-12pm; Thu 4pm-6pm");
+        // A table whose first row is not days stays a table of rows.
+        let rows =
+            "<table><tr><td>Mon</td><td>9-12</td></tr><tr><td>Tue</td><td>1-3</td></tr></table>";
+        assert_eq!(plain(rows), "Mon 9-12; Tue 1-3");
+        // Rows of another length than the days' are no columns.
+        let ragged = "<table><tr><th>Mon</th><th>Tue</th></tr><tr><td>9-12</td></tr></table>";
+        assert_eq!(plain(ragged), "Mon Tue; 9-12");
     }
 
     #[test]

@@ -88,6 +88,7 @@ pub fn address(text: &str) -> Option<Address> {
     let mut out = Address::default();
     let rest = place_before(&mut out, &without_trailers(text));
     if !patterns().street.is_match(&rest)
+        && !hyphenated(&rest)
         && !is_po_box(&rest)
         && !word_numbered(&rest)
         && !named_first(&rest)
@@ -129,6 +130,12 @@ pub fn address(text: &str) -> Option<Address> {
     }
     out.street.as_ref()?;
     Some(out)
+}
+
+/// "108-20 71st Ave": a house number in two parts, as Queens writes them;
+/// "10-12 Saturdays" is a time range.
+fn hyphenated(text: &str) -> bool {
+    patterns().hyphenated.is_match(text) && !crate::hours::looks_like_hours(text)
 }
 
 /// "One Church Plaza, Camden": a house number written as a word, before
@@ -273,7 +280,14 @@ fn state_at_end(out: &mut Address, rest: &str) -> String {
         // "123 Oak Ct" is not Connecticut: a state needs a comma before it
         // or a ZIP code after it.
         let marked = out.zip.is_some() || words[words.len() - take - 1].ends_with(',');
-        if let Some(code) = geo::us_state_code(tail.trim_end_matches([',', '.']))
+        // "N.Y.": a code written with dots.
+        let tail = tail.trim_end_matches([',', '.']);
+        let undotted = if take == 1 {
+            tail.replace('.', "")
+        } else {
+            tail.to_string()
+        };
+        if let Some(code) = geo::us_state_code(&undotted)
             && marked
         {
             out.state = Some(code.to_string());

@@ -47,7 +47,8 @@ pub enum Rank {
 }
 
 /// A key's letter without its accent (`dirección` is `direccion`,
-/// `teléfono` is `telefono`), so Spanish keys read however they are typed.
+/// `téléphone` is `telephone`), so Spanish and French keys read however
+/// they are typed.
 fn unaccented(c: char) -> char {
     match c {
         'á' | 'à' | 'â' | 'ä' => 'a',
@@ -116,15 +117,16 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
     let exact = match k.as_str() {
         "name" | "sitename" | "locationname" | "pantryname" | "title" | "distributionsite"
         | "facility" | "facilityname" | "placename" | "programname" | "nombre" | "pantry"
-        | "site" | "branch" | "store" | "storename" => Some(Role::Name),
+        | "site" | "branch" | "store" | "storename" | "nom" | "nomdusite" => Some(Role::Name),
         "organization" | "organizationname" | "orgname" | "agency" | "agencyname" | "provider"
-        | "providername" | "organizacion" | "agencia" => Some(Role::OrgName),
+        | "providername" | "organizacion" | "agencia" | "organisme" => Some(Role::OrgName),
         "address" | "address1" | "addressline1" | "street" | "streetaddress" | "addr"
         | "fulladdress" | "location" | "streetaddress1" | "direccion" | "calle" | "line1"
-        | "addressline" | "addr1" | "street1" | "domicilio" => Some(Role::Address),
+        | "addressline" | "addr1" | "street1" | "domicilio" | "adresse" | "rue" => Some(Role::Address),
         "address2" | "addressline2" | "streetaddress2" | "suite" | "unit" | "line2" | "addr2"
         | "street2" => Some(Role::Address2),
-        "city" | "town" | "municipality" | "locality" | "ciudad" | "municipio" | "pueblo" => {
+        "city" | "town" | "municipality" | "locality" | "ciudad" | "municipio" | "pueblo"
+        | "ville" => {
             Some(Role::City)
         }
         "state" | "stateprovince" | "province" | "region" | "st" | "statecode" | "estado" => {
@@ -189,7 +191,7 @@ fn role_by_words(k: &str) -> Role {
     let has = |w: &str| k.contains(w);
     if has("phone") || has("tel") || has("fax") {
         Role::Phone
-    } else if has("email") || has("mail") || has("correo") {
+    } else if has("email") || has("mail") || has("correo") || has("courriel") {
         Role::Email
     } else if has("hour")
         || has("schedule")
@@ -197,6 +199,8 @@ fn role_by_words(k: &str) -> Role {
         || has("times")
         || has("days")
         || has("horario")
+        || has("heure")
+        || has("horaire")
     {
         Role::Hours
     } else if has("zip") || has("postal") {

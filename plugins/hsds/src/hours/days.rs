@@ -1,19 +1,20 @@
-//! Which days a piece of hours text names: day words in English and
-//! Spanish, ranges ("mon-fri"), words for several days ("weekdays"), and
+//! Which days a piece of hours text names: day words in English,
+//! Spanish and French, ranges ("mon-fri"), words for several days ("weekdays"), and
 //! ordinals ("2nd", "last") for monthly schedules.
 
 use super::patterns;
 
 pub(super) const ORDER: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
-// English, then Spanish.
+// English, then Spanish, then French (whole words only: "mar" is March,
+// "sam" a name).
 pub(super) const DAY_PATTERNS: [&str; 7] = [
-    r"mon(?:day)?s?|mo|m|lun(?:es)?",
-    r"tue(?:s(?:day)?)?s?|tu|t|martes",
-    r"wed(?:nesday)?s?|we|w|mi[ée](?:rcoles)?",
-    r"thu(?:r(?:s(?:day)?)?)?s?|th|jue(?:ves)?",
-    r"fri(?:day)?s?|fr|f|vie(?:rnes)?",
-    r"sat(?:urday)?s?|sa|s[áa]b(?:ados?)?",
-    r"sun(?:day)?s?|su|dom(?:ingos?)?",
+    r"mon(?:day)?s?|mo|m|lun(?:es)?|lundis?",
+    r"tue(?:s(?:day)?)?s?|tu|t|martes|mardis?",
+    r"wed(?:nesday)?s?|we|w|mi[ée](?:rcoles)?|mercredis?",
+    r"thu(?:r(?:s(?:day)?)?)?s?|th|jue(?:ves)?|jeudis?",
+    r"fri(?:day)?s?|fr|f|vie(?:rnes)?|vendredis?",
+    r"sat(?:urday)?s?|sa|s[áa]b(?:ados?)?|samedis?",
+    r"sun(?:day)?s?|su|dom(?:ingos?)?|dimanches?",
 ];
 
 /// The letters of a compact run of days ("MWF", "TTh", "MTWRF"), longest

@@ -1,7 +1,8 @@
 //! The hours parser on forms seen first in other scrapers' records: days
 //! before another day's ordinal, clock times with dots or in words, an
 //! excepted ordinal, a remark between ranges, a week table's rows, "between
-//! ... and ...".
+//! ... and ...", French, a day's line before its time's, a closed day's
+//! sentence before the open days.
 
 use super::tests::{read, s};
 
@@ -100,5 +101,44 @@ fn between_one_time_and_another() {
     assert_eq!(
         read("Martes entre 9 y 12"),
         vec![s("WEEKLY", "TU", "09:00", "12:00")]
+    );
+}
+
+#[test]
+fn french_days_and_ranges() {
+    assert_eq!(
+        read("Mardi et jeudi de 9h \u{e0} 11h30"),
+        vec![s("WEEKLY", "TU,TH", "09:00", "11:30")]
+    );
+    assert_eq!(
+        read("Lundi au vendredi : 9h - 17h"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "17:00")]
+    );
+    // "mar" (March) and "sam" (a name) are no days.
+    assert!(read("Sam's open house 9am-11am in Mar").is_empty());
+}
+
+#[test]
+fn a_days_line_then_its_times_line() {
+    assert_eq!(
+        read("HOURS\nTuesday\n10am - 12pm\nThursday\n4pm - 6pm"),
+        vec![
+            s("WEEKLY", "TU", "10:00", "12:00"),
+            s("WEEKLY", "TH", "16:00", "18:00")
+        ]
+    );
+    // A time line after a line that is not only days stays alone.
+    assert!(read("Call us\n10am - 12pm").is_empty());
+}
+
+#[test]
+fn a_closed_days_sentence_before_the_open_days() {
+    assert_eq!(
+        read("Closed Mondays. Open Tuesday-Saturday 10-4"),
+        vec![s("WEEKLY", "TU,WE,TH,FR,SA", "10:00", "16:00")]
+    );
+    assert_eq!(
+        read("Monday: closed Tuesday: 12-2"),
+        vec![s("WEEKLY", "TU", "12:00", "14:00")]
     );
 }

@@ -70,8 +70,15 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
     for (n, r) in found.iter().enumerate() {
         let whole = r.get(0).map_or((0, 0), |m| (m.start(), m.end()));
         let before_all = &t[previous_end..whole.0];
-        // "monday: closed tuesday: 12-2": only what follows the last "closed".
-        let before = before_all.rsplit("closed").next().unwrap_or("");
+        // "monday: closed tuesday: 12-2": only what follows the last
+        // "closed", and past the end of its sentence ("closed mondays.
+        // open tuesday-saturday 10-4").
+        let before = match before_all.rsplit_once("closed") {
+            Some((_, after_closed)) => after_closed
+                .split_once(". ")
+                .map_or(after_closed, |(_, next)| next),
+            None => before_all,
+        };
         let next_start = found
             .get(n + 1)
             .and_then(|c| c.get(0))

@@ -80,7 +80,7 @@ fn days_only(part: &str) -> Option<String> {
 
 /// A part that gives a time range and names no day ("10:00 am - 11:30
 /// am", "Pickup Time: 10-11:30am"): the range as written.
-fn range_only(part: &str) -> Option<String> {
+pub(super) fn range_only(part: &str) -> Option<String> {
     let t = normalise(part);
     let text = unlabelled(&t);
     if not_opening(&t) || !parse_days(text).is_empty() {
@@ -95,12 +95,16 @@ fn range_only(part: &str) -> Option<String> {
 }
 
 /// A part that is one clock time and nothing else ("9:00 AM", "Close:
-/// 1 pm"): the time as written.
+/// 1 pm", "17:00"): the time as written.
 fn single_time(part: &str) -> Option<String> {
     let t = normalise(part);
     let text = unlabelled(&t);
     if not_opening(&t) || !parse_days(text).is_empty() {
         return None;
+    }
+    // A 24-hour clock time alone ("10:00", "17:00:00") needs no am/pm.
+    if text.contains(':') && patterns().time.is_match(text) {
+        return Some(text.to_string());
     }
     let m = patterns().opening.find(text)?;
     (m.as_str().len() == text.len()).then(|| m.as_str().to_string())

@@ -162,6 +162,22 @@ fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
                 out.push(at.field(pointer.to_string(), role, Value::String(texts.join("; "))));
             }
         }
+        // `"weekday_text": ["Monday: Closed", "Tuesday: 9:00 AM - 11:00
+        // AM", ...]`: under a key that says nothing, a list whose texts
+        // speak of opening times is hours.
+        Value::Array(items)
+            if role == Role::Unknown
+                && items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(hours::mentions_hours) =>
+        {
+            for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+                if item.is_string() {
+                    out.push(at.field(format!("{pointer}/{i}"), Role::Hours, item.clone()));
+                }
+            }
+        }
         // A list of texts (phones, hours lines): each item on its own.
         // Services are read as a list where they are placed; a list
         // under a key that says nothing (tags, languages) is not content.

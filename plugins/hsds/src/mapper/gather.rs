@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::fields::{Field, fields};
+use super::prose::embedded;
 use super::{How, Source};
 use crate::classify::{self, Role};
 use crate::{geo, hours, text};
@@ -65,7 +66,7 @@ pub(super) fn src(pointer: &str, how: How) -> Source {
     }
 }
 
-fn set<T>(slot: &mut Option<(T, Source)>, value: T, source: Source) {
+pub(super) fn set<T>(slot: &mut Option<(T, Source)>, value: T, source: Source) {
     if slot.is_none() {
         *slot = Some((value, source));
     }
@@ -113,56 +114,7 @@ fn place_by_content(found: &mut Found, pointer: &str, text: &str, how: How) -> b
     false
 }
 
-/// What free text holds besides its prose ("St. Vincent Pantry, 88 Oak
-/// Ave, Dayton OH 45402. Call (937) 555-0177."): a whole address (and the
-/// short name before it, when the record has none), phone numbers and an
-/// email address.
-fn embedded(found: &mut Found, pointer: &str, text: &str) {
-    if let Some((at, address)) = classify::address_in(text) {
-        let before = text[..at]
-            .trim()
-            .trim_end_matches([',', ':', '-', '\u{2014}'])
-            .trim();
-        // Never parts of it beside another address the record has.
-        if found.street.is_none() {
-            let named = found.name.is_some() || found.org_name.is_some() || found.place.is_some();
-            if !named && names_a_place(before) {
-                found.place = Some((before.to_string(), src(pointer, How::Inferred)));
-            }
-            put_address(found, pointer, &address, How::Inferred);
-        }
-    }
-    for number in classify::phones_in(text) {
-        found.phones.push((number, src(pointer, How::Inferred)));
-    }
-    // "Call Mary at 417-555-0142 or email svdp@example.org".
-    if let Some(email) = classify::email(text) {
-        set(&mut found.email, email, src(pointer, How::Inferred));
-    }
-}
-
-/// Whether the text before an address reads as the place's name ("St.
-/// Anne Pantry"), not as prose ("Visit us at", "located on").
-fn names_a_place(text: &str) -> bool {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let capitalised = text.chars().next().is_some_and(char::is_uppercase);
-    let last = words.last().map(|w| w.to_lowercase()).unwrap_or_default();
-    let linking = [
-        "at", "on", "in", "to", "is", "are", "located", "address", "visit", "us", "near", "by",
-        "from",
-    ];
-    // A word of four letters or more that ends in a period ends a
-    // sentence; "St." and "Ave." do not.
-    let sentence = words.iter().any(|w| {
-        w.ends_with(['.', '!', '?', ';']) && w.trim_end_matches(['.', '!', '?', ';']).len() > 3
-    });
-    capitalised
-        && (1..=8).contains(&words.len())
-        && !sentence
-        && !linking.contains(&last.trim_end_matches(':'))
-}
-
-fn put_address(found: &mut Found, pointer: &str, a: &classify::Address, how: How) {
+pub(super) fn put_address(found: &mut Found, pointer: &str, a: &classify::Address, how: How) {
     let s = || src(pointer, how);
     if let Some(place) = &a.place {
         set(&mut found.place, place.clone(), s());
@@ -301,6 +253,12 @@ fn place_mailing(found: &mut Found, mailing: Vec<(String, Role, String)>) {
 /// content (a misfiled value), else as notes.
 fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
     let copied = || src(p, How::Copied);
+    // "RRULE:FREQ=WEEKLY;BYDAY=TU,TH": the days of an opening, whatever
+    // its key.
+    if let Some(days) = hours::rrule_days(&text) {
+        found.hours.push((p.to_string(), days));
+        return;
+    }
     match role {
         Role::Name if classify::phone(&text).is_none() => set(&mut found.name, text, copied()),
         Role::OrgName => set(&mut found.org_name, text, copied()),

@@ -1,5 +1,6 @@
 //! The mapper on opening hours as the scrapers give them: in notes, as
-//! objects in other spellings, keyed by day, as dated stops.
+//! objects in other spellings, keyed by day, as dated stops, as a list
+//! under a key that says nothing, as a recurrence rule beside its times.
 
 use super::*;
 use serde_json::json;
@@ -135,4 +136,45 @@ fn dated_stops_open_once_on_their_day() {
     );
     assert!(m.draft.value()["service"][0].get("description").is_none());
     assert!(m.questions.is_empty());
+}
+
+fn slots(raw: Value) -> Vec<String> {
+    let m = map_record(&raw).expect("a mapping");
+    let doc = m.draft.value();
+    doc["location"][0]["schedules"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|s| format!("{} {}-{}", s["byday"], s["opens_at"], s["closes_at"]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_list_of_hours_texts_under_a_key_that_says_nothing() {
+    let raw = json!({"name": "A", "weekday_text": [
+        "Monday: Closed", "Tuesday: 9:00\u{202f}AM\u{2009}\u{2013}\u{2009}11:00\u{202f}AM"]});
+    assert_eq!(slots(raw), [r#""TU" "09:00"-"11:00""#]);
+    // A list of tags is still no content.
+    let raw = json!({"name": "B", "tags": ["Food Pantry", "Tuesday"]});
+    assert!(slots(raw).is_empty());
+}
+
+#[test]
+fn a_recurrence_rule_with_its_times_in_fields_of_their_own() {
+    // `end_time` sorts before `start_time`: the opening is still first.
+    let raw = json!({"name": "A", "recurrence": "RRULE:FREQ=WEEKLY;BYDAY=TU,TH",
+                     "start_time": "10:00", "end_time": "12:00"});
+    assert_eq!(slots(raw), [r#""TU,TH" "10:00"-"12:00""#]);
+    let raw = json!({"name": "B", "rrule": "FREQ=MONTHLY;BYDAY=3SA",
+                     "opens": "9:00 AM", "closes": "11:00 AM"});
+    assert_eq!(slots(raw), [r#""3SA" "09:00"-"11:00""#]);
+}
+
+#[test]
+fn french_keys_and_hours() {
+    let raw = json!({"nom": "Banque Alimentaire", "adresse": "12 Lisbon St, Lewiston, ME 04240",
+                     "heures": "Mardi et jeudi de 9h \u{e0} 11h30"});
+    assert_eq!(slots(raw), [r#""TU,TH" "09:00"-"11:30""#]);
 }

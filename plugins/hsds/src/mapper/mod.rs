@@ -10,6 +10,8 @@
 //!   with its role from its key and its parent's key, in placing order;
 //! - `gather`: every field of the record into `Found`, by key and content;
 //! - `opening`: opening times given as objects, as texts the hours parser reads;
+//! - `prose`: what free text holds besides its prose (an address and the
+//!   name before it, phones, an email);
 //! - `sites`: a record that lists several sites, one location each;
 //! - `tidy`: an address's parts checked against each other.
 
@@ -75,6 +77,7 @@ mod gather;
 #[cfg(test)]
 mod hours_tests;
 mod opening;
+mod prose;
 mod sites;
 #[cfg(test)]
 mod tests;
@@ -282,6 +285,24 @@ fn derived_description(place: &Found, f: &Found, name: &str) -> (String, Source)
     (text, derived())
 }
 
+/// Where a field's key puts it among an opening's parts: an opening or
+/// start first, a closing or end last, anything else between.
+fn opening_rank(pointer: &str) -> u8 {
+    let key = pointer
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
+    if has(&["open", "start", "begin", "from"]) {
+        0
+    } else if has(&["close", "end", "until"]) {
+        2
+    } else {
+        1
+    }
+}
+
 /// Schedules from every hours text (and notes that read as hours); what
 /// the parser cannot read becomes a question.
 fn schedules(f: &Found, location: usize, questions: &mut Vec<Question>) -> Vec<Schedule> {
@@ -300,7 +321,11 @@ fn schedules(f: &Found, location: usize, questions: &mut Vec<Question>) -> Vec<S
     // The day in one field and the time in another ("day_of_week":
     // "Wednesdays", "hours": "4pm-6pm"), when no field says both: one
     // text, from both fields (of this site only).
-    let fields = f.hours.iter().chain(&f.notes);
+    // An opening field before a closing one, whatever their keys' order
+    // (`end_time` sorts before `start_time`).
+    let mut fields: Vec<&(String, String)> = f.hours.iter().chain(&f.notes).collect();
+    fields.sort_by_key(|(p, _)| opening_rank(p));
+    let fields = fields.into_iter();
     // (Monthly days without a time, "2nd and 4th Wednesday", give way to
     // the same days with the times another field gives.)
     let timed = texts

@@ -55,17 +55,57 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
     // `"start": "2024-06-01T10:00:00"`: the date and the time of day.
     let (opens, start_date) = opens.map(split_datetime).unzip();
     let closes = closes.map(|c| split_datetime(c).0);
-    // The weekday a weekly schedule gives, else the day of an event.
-    let days = find(&["day", "dow"])
+    // A recurrence rule's days, else the weekday a weekly schedule gives,
+    // else the day of an event.
+    let rule = texts.iter().find_map(|(_, v)| crate::hours::rrule_days(v));
+    let days = rule
+        .as_deref()
+        .or_else(|| find(&["day", "dow"]))
         .or(date.as_deref())
         .or(start_date.flatten())
         .unwrap_or_default();
+    // `"weekOfMonth": "2"`: which of the month's such days.
+    let nth = texts
+        .iter()
+        .find(|(k, _)| is_week_of_month(k))
+        .and_then(|(_, v)| week_of_month(v));
+    let days = match nth {
+        Some(nth) if !days.is_empty() => format!("{nth} {days}"),
+        _ => days.to_string(),
+    };
     let text = match (opens, closes) {
         (Some(opens), Some(closes)) => format!("{days} {}-{}", clock(opens), clock(closes)),
         _ if !days.is_empty() => format!("{days} {}", find(&["hour", "time"])?),
         _ => return None,
     };
     Some(text.trim().to_string())
+}
+
+/// A key that says which week of the month (`weekOfMonth`,
+/// `week_of_month`, `occurrence`, `nth`, `week`).
+fn is_week_of_month(key: &str) -> bool {
+    matches!(key, "week" | "nth" | "weeknumber" | "ordinal")
+        || key.contains("weekofmonth")
+        || key.contains("occurrence")
+}
+
+/// A week-of-month value as the ordinal the hours parser reads ("2" as
+/// "2nd", "-1" as "last", "first" as it is); `None` for every week ("",
+/// "0", "every", "all") and anything else.
+fn week_of_month(value: &str) -> Option<&'static str> {
+    let ordinals = ["1st", "2nd", "3rd", "4th", "5th"];
+    let words = ["first", "second", "third", "fourth", "fifth"];
+    let v = value.trim().to_ascii_lowercase();
+    match v.as_str() {
+        "-1" | "last" => Some("last"),
+        v => v
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .or_else(|| words.iter().position(|w| *w == v))
+            .or_else(|| ordinals.iter().position(|w| *w == v))
+            .and_then(|i| ordinals.get(i).copied()),
+    }
 }
 
 /// Whether an object holds a start and an end time (an event).
@@ -99,5 +139,47 @@ fn clock(text: &str) -> String {
         format!("{}:{}", &text[..2], &text[2..])
     } else {
         text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn text(v: Value) -> Option<String> {
+        schedule_text(v.as_object()?)
+    }
+
+    #[test]
+    fn a_week_of_month_field_makes_the_day_an_ordinal() {
+        let day = |week: Value| {
+            text(json!({"dayOfWeek": "Saturday", "weekOfMonth": week,
+                        "startTime": "09:00:00", "endTime": "11:00:00"}))
+        };
+        assert_eq!(
+            day(json!("2")).as_deref(),
+            Some("2nd Saturday 09:00:00-11:00:00")
+        );
+        assert_eq!(
+            day(json!("-1")).as_deref(),
+            Some("last Saturday 09:00:00-11:00:00")
+        );
+        assert_eq!(
+            day(json!("third")).as_deref(),
+            Some("3rd Saturday 09:00:00-11:00:00")
+        );
+        for every in ["", "0", "every", "9"] {
+            assert_eq!(
+                day(json!(every)).as_deref(),
+                Some("Saturday 09:00:00-11:00:00")
+            );
+        }
+    }
+
+    #[test]
+    fn a_recurrence_rule_gives_the_days() {
+        let t = text(json!({"rrule": "FREQ=MONTHLY;BYDAY=1TU", "start": "10:00", "end": "12:00"}));
+        assert_eq!(t.as_deref(), Some("1st tu 10:00-12:00"));
     }
 }

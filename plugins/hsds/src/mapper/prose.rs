@@ -1,0 +1,104 @@
+//! What free text holds besides its prose: a whole address and the
+//! place's name before it, phone numbers, an email address.
+
+use super::How;
+use super::gather::{Found, put_address, set, src};
+use crate::{classify, hours};
+
+/// What free text holds besides its prose ("St. Vincent Pantry, 88 Oak
+/// Ave, Dayton OH 45402. Call (937) 555-0177."): a whole address (and the
+/// short name before it, when the record has none), phone numbers and an
+/// email address.
+pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
+    if let Some((at, address)) = classify::address_in(text) {
+        let before = text[..at]
+            .trim()
+            .trim_end_matches([',', ':', '-', '\u{2014}'])
+            .trim();
+        // Never parts of it beside another address the record has.
+        if found.street.is_none() {
+            let named = found.name.is_some() || found.org_name.is_some() || found.place.is_some();
+            let name = Some(before)
+                .filter(|b| names_a_place(b))
+                .or_else(|| last_part(before).filter(|b| names_a_place(b)));
+            if let Some(name) = name.filter(|_| !named) {
+                found.place = Some((name.to_string(), src(pointer, How::Inferred)));
+            }
+            put_address(found, pointer, &address, How::Inferred);
+        }
+    }
+    for number in classify::phones_in(text) {
+        found.phones.push((number, src(pointer, How::Inferred)));
+    }
+    // "Call Mary at 417-555-0142 or email svdp@example.org".
+    if let Some(email) = classify::email(text) {
+        set(&mut found.email, email, src(pointer, How::Inferred));
+    }
+}
+
+/// The last part of a page's text before an address, after a line, a
+/// bar, a dot between parts, a copyright mark or the end of an
+/// exclamation, without a copyright year ("... Volunteer with us! © 2024
+/// Hope Pantry · " is "Hope Pantry"); never a part that speaks of hours
+/// or holds a phone number.
+fn last_part(text: &str) -> Option<&str> {
+    let part = text
+        .rsplit([';', '|', '\u{b7}', '\u{2022}', '\n', '\u{a9}', '!', '?'])
+        .map(str::trim)
+        .find(|p| !p.is_empty())?;
+    let part = part
+        .trim_start_matches("(c)")
+        .trim_start_matches("Copyright")
+        .trim_start();
+    let year = part
+        .get(..4)
+        .is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit()));
+    let part = if year { part[4..].trim_start() } else { part };
+    let speaks_of_hours = hours::mentions_hours(part) || hours::looks_like_hours(part);
+    (!speaks_of_hours && classify::phones_in(part).is_empty()).then_some(part)
+}
+
+/// Whether the text before an address reads as the place's name ("St.
+/// Anne Pantry"), not as prose ("Visit us at", "located on").
+fn names_a_place(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let capitalised = text.chars().next().is_some_and(char::is_uppercase);
+    let last = words.last().map(|w| w.to_lowercase()).unwrap_or_default();
+    let linking = [
+        "at", "on", "in", "to", "is", "are", "located", "address", "visit", "us", "near", "by",
+        "from",
+    ];
+    // A word of four letters or more that ends in a period ends a
+    // sentence; "St." and "Ave." do not.
+    let sentence = words.iter().any(|w| {
+        w.ends_with(['.', '!', '?', ';']) && w.trim_end_matches(['.', '!', '?', ';']).len() > 3
+    });
+    capitalised
+        && (1..=8).contains(&words.len())
+        && !sentence
+        && !linking.contains(&last.trim_end_matches(':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::map_record;
+    use serde_json::json;
+
+    #[test]
+    fn a_pages_text_names_the_place_in_the_part_before_its_address() {
+        let text = "Home | About | Donate\nWelcome to Hope Pantry!\nPantry Hours\n\
+                    Wednesday 1:00-3:00 PM\n\u{a9} 2024 Hope Pantry \u{b7} 15 Bank St, Hudson, NY 12534 \
+                    \u{b7} (518) 555-0123";
+        let m = map_record(&json!({"url": "https://hope.example.org/", "text": text}))
+            .expect("a mapping");
+        let doc = m.draft.value();
+        assert_eq!(doc["location"][0]["name"], "Hope Pantry");
+        assert_eq!(
+            doc["location"][0]["addresses"][0]["address_1"],
+            "15 Bank St"
+        );
+        // The part before an address that is a time range is no name.
+        let m = map_record(&json!({"text": "Open. Tuesdays 10-2; 88 Oak Ave, Dayton OH 45402"}));
+        assert!(m.is_none(), "no name, no mapping");
+    }
+}
