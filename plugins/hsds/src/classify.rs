@@ -23,6 +23,7 @@ struct Patterns {
     street: Regex,
     hyphenated: Regex,
     next_local: Regex,
+    city_zip: Regex,
     embedded_address: Regex,
     bare_phone: Regex,
 }
@@ -32,7 +33,7 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("pattern {p}: {e}"));
         Patterns {
-            phone: compile(r"(?:\+?1[\s.\-]?)?\(?\b(\d{3})\)?[\s.\-]?(\d{3})[\s.\-](\d{4})\b"),
+            phone: compile(r"(?:\+?1[\s.\-]?)?\(?\b(\d{3})\)?[\s.\-/]?(\d{3})[\s.\-](\d{4})\b"),
             extension: compile(r"(?i)(?:\bext\.?|\bextension|\bx)\s*(\d{1,6})\s*$"),
             email: compile(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b"),
             url: compile(r"(?i)^(?:https?://|www\.)[^\s]+$"),
@@ -40,6 +41,7 @@ fn patterns() -> &'static Patterns {
             zip_tail: compile(r"(\d{5})(?:-\d{4})?\s*$"),
             street: compile(r"(?i)^\d+[a-z]?\s+\S"),
             hyphenated: compile(r"^\d{2,3}-\d{2}\s+\S"),
+            city_zip: compile(r"^([A-Za-z][A-Za-z .'\-]*?)\s*,?\s+(\d{5})(?:-\d{4})?$"),
             next_local: compile(r"^\s*(?:or|and|/|,|&)\s*([2-9]\d{2})[.\-](\d{4})\b"),
             embedded_address: compile(&format!(
                 r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}})\s+\d{{5}}(?:-\d{{4}})?\b",
@@ -56,7 +58,9 @@ fn patterns() -> &'static Patterns {
 /// The one phone number `text` is (a label such as "Phone:" allowed), as
 /// `(NNN) NNN-NNNN`; `None` when the text is something else or holds more.
 pub fn phone(text: &str) -> Option<String> {
+    // "tel:+15185550131": a page's phone link.
     let t = text.trim();
+    let t = t.strip_prefix("tel:").unwrap_or(t).trim();
     // Ten digits with nothing between them ("2155550123", "+12155550123").
     let bare = t
         .strip_prefix("+1")
@@ -86,6 +90,13 @@ pub fn phone(text: &str) -> Option<String> {
         || rest.starts_with("ext")
         || rest.starts_with('x');
     label_only.then(|| formatted(c))
+}
+
+/// "Hudson 12534", "Hudson, 12534-0001": a city field that holds its ZIP
+/// code too, as (city, ZIP code).
+pub fn city_zip(text: &str) -> Option<(String, String)> {
+    let c = patterns().city_zip.captures(text.trim())?;
+    Some((c[1].trim().to_string(), c[2].to_string()))
 }
 
 /// Whether `text` is a seven-digit local number ("555-0100").
@@ -266,6 +277,18 @@ mod tests {
             ["(518) 555-0120", "(212) 555-0199"]
         );
         assert_eq!(numbers("518-555-0120 since 2024"), ["(518) 555-0120"]);
+        assert_eq!(phone("tel:+15185550131").as_deref(), Some("(518) 555-0131"));
+        assert_eq!(phone("518/555-0132").as_deref(), Some("(518) 555-0132"));
+        assert_eq!(
+            city_zip("Hudson 12534"),
+            Some(("Hudson".into(), "12534".into()))
+        );
+        assert_eq!(
+            city_zip("St. Albans, 05478-1234"),
+            Some(("St. Albans".into(), "05478".into()))
+        );
+        assert_eq!(city_zip("Hudson"), None);
+        assert_eq!(city_zip("12534"), None);
     }
 
     #[test]

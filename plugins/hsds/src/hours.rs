@@ -55,6 +55,7 @@ struct Patterns {
     word_hour: Regex,
     between: Regex,
     opening: Regex,
+    osm_nth: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -86,6 +87,7 @@ fn patterns() -> &'static Patterns {
             word_hour: compile(&format!(r"\b(?:{})\b", NUMBER_WORDS.join("|"))),
             dot_clock: compile(r"(^|[\s(\-])([01]?\d|2[0-3])\.([0-5]\d)(\b|[ap])"),
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
+            osm_nth: compile(r"\b(mo|tu|we|th|fr|sa|su)\[((?:-1|[1-5])(?:\s*,\s*(?:-1|[1-5]))*)\]"),
         }
     })
 }
@@ -300,6 +302,8 @@ fn normalise(text: &str) -> String {
     }
     t = t.replace('&', " and ");
     let p = patterns();
+    // OpenStreetMap's "sa[2]", "fr[-1]", "sa[1,3]": the month's such days.
+    let t = p.osm_nth.replace_all(&t, osm_nth);
     // "from nine until noon": an hour written as a word, beside a range's
     // words.
     let t = p.word_hour.replace_all(&t, |c: &regex::Captures| {
@@ -342,6 +346,23 @@ fn normalise(text: &str) -> String {
     // "between 9 and 11 am", "entre 9 y 11".
     let t = p.between.replace_all(&t, "$1-$2");
     t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// OpenStreetMap's "sa[2]", "fr[-1]", "sa[1,3]" as "2nd sa", "last fr",
+/// "1st and 3rd sa".
+fn osm_nth(c: &regex::Captures) -> String {
+    let nth: Vec<&str> = c[2]
+        .split(',')
+        .map(|n| match n.trim() {
+            "1" => "1st",
+            "2" => "2nd",
+            "3" => "3rd",
+            "4" => "4th",
+            "5" => "5th",
+            _ => "last",
+        })
+        .collect();
+    format!("{} {}", nth.join(" and "), &c[1])
 }
 
 /// A match is a time range only if it is not glued to more digits.

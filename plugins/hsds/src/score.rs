@@ -257,8 +257,10 @@ fn digits(s: &str) -> String {
 
 /// A value as compared: lower case, words only; a ZIP code's first five.
 fn text(field: &str, v: &str) -> String {
+    // A dot joins ("P.O. Box" is "PO Box"); other punctuation parts words.
     let t: String = v
         .chars()
+        .filter(|c| *c != '.')
         .map(|c| {
             if c.is_alphanumeric() || c == '#' {
                 c.to_ascii_lowercase()
@@ -374,6 +376,10 @@ mod tests {
         for f in ["address_1", "city", "state", "postal_code"] {
             assert_eq!(t.field(f).recalled, 1, "{f}");
         }
+        // "P.O. Box" is "PO Box".
+        let doc = json!({"location": [{"addresses": [{"address_1": "P.O. Box 12"}]}]});
+        let a = answer(json!({"addresses": [{"address_1": "PO Box 12"}]}));
+        assert_eq!(score(&doc, &a).field("address_1").recalled, 1);
         // Nothing expected and nothing found: both ratios are 1.
         let none = score(&json!({}), &Answer::default());
         assert_eq!(none.field("phones").recall(), 1.0);

@@ -126,8 +126,13 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
             i += 2;
             continue;
         }
-        // A lone letter (m, t, w, f) counts only next to other day words.
-        if matches[i].2 - matches[i].1 > 1 || matches.len() > 1 {
+        // A lone letter (m, t, w, f) counts only next to other day words,
+        // or as all a part says before its range ("Hours: M 9-11, W 9-11").
+        let (start, end) = (matches[i].1, matches[i].2);
+        let part_start = text[..start].trim_end();
+        let alone = text[end..].trim().is_empty()
+            && (part_start.is_empty() || part_start.ends_with([':', ',', ';', '/']));
+        if end - start > 1 || matches.len() > 1 || alone {
             found[day] = true;
         }
         i += 1;

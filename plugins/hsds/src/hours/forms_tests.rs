@@ -2,7 +2,8 @@
 //! before another day's ordinal, clock times with dots or in words, an
 //! excepted ordinal, a remark between ranges, a week table's rows, "between
 //! ... and ...", French, a day's line before its time's, a closed day's
-//! sentence before the open days.
+//! sentence before the open days, OpenStreetMap's nth days, single day
+//! letters each before its range.
 
 use super::tests::{read, s};
 
@@ -141,4 +142,35 @@ fn a_closed_days_sentence_before_the_open_days() {
         read("Monday: closed Tuesday: 12-2"),
         vec![s("WEEKLY", "TU", "12:00", "14:00")]
     );
+}
+
+#[test]
+fn openstreetmap_nth_days() {
+    assert_eq!(
+        read("Tu,Th 09:00-11:00; Sa[2] 10:00-12:00"),
+        vec![
+            s("WEEKLY", "TU,TH", "09:00", "11:00"),
+            s("MONTHLY", "2SA", "10:00", "12:00")
+        ]
+    );
+    assert_eq!(
+        read("Sa[1,3] 09:00-11:00; Fr[-1] 10:00-12:00"),
+        vec![
+            s("MONTHLY", "1SA,3SA", "09:00", "11:00"),
+            s("MONTHLY", "-1FR", "10:00", "12:00")
+        ]
+    );
+}
+
+#[test]
+fn single_day_letters_each_before_its_range() {
+    assert_eq!(
+        read("Hours: M 9-11, W 9-11, F 1-3"),
+        vec![
+            s("WEEKLY", "MO,WE", "09:00", "11:00"),
+            s("WEEKLY", "FR", "13:00", "15:00")
+        ]
+    );
+    // A letter after a word is no day: "Room M".
+    assert!(read("Room M 9-11").is_empty());
 }

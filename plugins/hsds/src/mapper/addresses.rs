@@ -52,3 +52,62 @@ pub(super) fn mailing(f: &Found) -> Option<Address> {
     part.address_type("postal", derived());
     Some(part)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::map_record;
+    use serde_json::{Value, json};
+
+    fn addresses(raw: Value) -> Vec<(String, String, String, String)> {
+        let m = map_record(&raw).expect("a mapping");
+        let doc = m.draft.value();
+        doc["location"][0]["addresses"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|a| {
+                        let f = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+                        (
+                            f("address_1"),
+                            f("city"),
+                            f("postal_code"),
+                            f("address_type"),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_po_box_before_the_street_in_one_line_is_the_postal_address() {
+        let found =
+            addresses(json!({"name": "A", "address": "P.O. Box 12, 45 Elm St, Hudson, NY 12534"}));
+        let a = |street: &str, kind: &str| {
+            (street.into(), "Hudson".into(), "12534".into(), kind.into())
+        };
+        assert_eq!(
+            found,
+            [a("45 Elm St", "physical"), a("P.O. Box 12", "postal")]
+        );
+        // A box alone is the address.
+        let found = addresses(json!({"name": "B", "address": "PO Box 12, Hudson, NY 12534"}));
+        assert_eq!(found, [a("PO Box 12", "postal")]);
+    }
+
+    #[test]
+    fn a_city_field_with_its_zip_code() {
+        let found = addresses(
+            json!({"name": "A", "street": "4 Elm St", "city": "Hudson 12534", "state": "NY"}),
+        );
+        assert_eq!(
+            found,
+            [(
+                "4 Elm St".into(),
+                "Hudson".into(),
+                "12534".into(),
+                "physical".into()
+            )]
+        );
+    }
+}

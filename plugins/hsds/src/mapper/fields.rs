@@ -133,11 +133,15 @@ fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
         Value::Object(inner) if depth < MAX_DEPTH => {
             nested(inner, pointer, role, depth, out);
         }
-        // An object written as a string (open-data portals' `"human_address":
-        // "{\"address\": ...}"`): read as the object.
-        Value::String(t) if depth < MAX_DEPTH && t.trim_start().starts_with('{') => {
+        // An object or a list of objects written as a string (open-data
+        // portals' `"human_address": "{\"address\": ...}"`, `"hours":
+        // "[{\"day\": ...}]"`): read as the object or the list.
+        Value::String(t) if depth < MAX_DEPTH && t.trim_start().starts_with(['{', '[']) => {
             match serde_json::from_str::<Value>(t) {
                 Ok(Value::Object(inner)) => nested(&inner, pointer, role, depth, out),
+                Ok(list @ Value::Array(_)) if list.as_array().is_some_and(&objects) => {
+                    read_value(key, &list, at, out);
+                }
                 _ => out.push(at.field(pointer.to_string(), role, value.clone())),
             }
         }
@@ -258,10 +262,11 @@ fn nested(
     if let Some(text) = schedule_text(inner) {
         // Outside an hours field, only an opening on a day of the week or
         // on a date (a mobile pantry's stop).
+        // (Its first word, or its second after an ordinal: "2nd Saturday".)
         let on_a_day = text
             .split_whitespace()
-            .next()
-            .is_some_and(|first| hours::names_days(first) || hours::starts_with_date(first));
+            .take(2)
+            .any(|word| hours::names_days(word) || hours::starts_with_date(word));
         if role == Role::Hours || on_a_day {
             out.push(hours(pointer.to_string(), text));
         }

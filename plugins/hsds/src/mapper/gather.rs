@@ -269,6 +269,13 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
                 put_address(found, p, &line, How::Normalised);
             }
         }
+        // "Hudson 12534": a city with its ZIP code.
+        Role::City if classify::city_zip(&text).is_some() => {
+            if let Some((city, zip)) = classify::city_zip(&text) {
+                set(&mut found.city, city, src(p, How::Normalised));
+                set(&mut found.zip, zip, src(p, How::Normalised));
+            }
+        }
         Role::City if classify::phone(&text).is_none() => set(&mut found.city, text, copied()),
         Role::State => match geo::us_state_code(&text) {
             Some(code) if code == text => set(&mut found.state, text, copied()),
@@ -409,7 +416,26 @@ fn services(value: &Value, p: &str) -> Vec<(String, Source)> {
 /// its parts, else by its content, else a street as written.
 fn place_address(found: &mut Found, p: &str, text: String) {
     if classify::is_po_box(&text) {
-        if let Some(a) = classify::address(&text) {
+        // "P.O. Box 12, 45 Elm St, Hudson, NY 12534": the box (the postal
+        // address), then the place's own street.
+        let split = text.split_once(',').and_then(|(po_box, rest)| {
+            let rest = rest.trim();
+            let street = rest.starts_with(|c: char| c.is_ascii_digit());
+            street
+                .then(|| classify::address(rest))
+                .flatten()
+                .map(|a| (po_box, a))
+        });
+        if let Some((po_box, a)) = split {
+            let postal = classify::Address {
+                street: Some(po_box.trim().to_string()),
+                street2: None,
+                place: None,
+                ..a.clone()
+            };
+            found.postal.get_or_insert((p.to_string(), postal));
+            put_address(found, p, &a, How::Normalised);
+        } else if let Some(a) = classify::address(&text) {
             found.postal.get_or_insert((p.to_string(), a));
         }
         return;

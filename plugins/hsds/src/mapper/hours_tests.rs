@@ -1,6 +1,7 @@
 //! The mapper on opening hours as the scrapers give them: in notes, as
 //! objects in other spellings, keyed by day, as dated stops, as a list
-//! under a key that says nothing, as a recurrence rule beside its times.
+//! under a key that says nothing, as a recurrence rule beside its times,
+//! as a places API's periods, as a list of objects written as a string.
 
 use super::*;
 use serde_json::json;
@@ -177,4 +178,17 @@ fn french_keys_and_hours() {
     let raw = json!({"nom": "Banque Alimentaire", "adresse": "12 Lisbon St, Lewiston, ME 04240",
                      "heures": "Mardi et jeudi de 9h \u{e0} 11h30"});
     assert_eq!(slots(raw), [r#""TU,TH" "09:00"-"11:30""#]);
+}
+
+#[test]
+fn a_places_apis_periods_and_a_list_written_as_a_string() {
+    let raw = json!({"name": "A", "opening_hours": {"periods": [
+        {"open": {"day": 2, "time": "0900"}, "close": {"day": 2, "time": "1100"}}]}});
+    assert_eq!(slots(raw), [r#""TU" "09:00"-"11:00""#]);
+    let raw = json!({"name": "B",
+        "hours": "[{\"day\":\"Tuesday\",\"open\":\"9:00\",\"close\":\"11:00\"}]"});
+    assert_eq!(slots(raw), [r#""TU" "09:00"-"11:00""#]);
+    // A list of texts written as a string is still one text.
+    let raw = json!({"name": "C", "hours": "[closed for repairs]"});
+    assert!(slots(raw).is_empty());
 }

@@ -15,6 +15,9 @@ use serde_json::{Map, Value};
 /// Keys are read by their words (a day; an opening, start or from; a
 /// closing, end or to). None for an object without opening times.
 pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
+    if let Some(text) = period(object) {
+        return Some(text);
+    }
     let mut date: Option<String> = None;
     let texts: Vec<(String, String)> = object
         .iter()
@@ -79,6 +82,30 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
         _ => return None,
     };
     Some(text.trim().to_string())
+}
+
+/// A places API's period, `{"open": {"day": 2, "time": "0900"}, "close":
+/// {"day": 2, "time": "1100"}}` (days numbered from Sunday, 0), as
+/// "Tuesday 09:00-11:00". `None` for any other object, and for a period
+/// without a close (the API's way of saying open round the clock).
+fn period(object: &Map<String, Value>) -> Option<String> {
+    const FROM_SUNDAY: [&str; 7] = [
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+    ];
+    let end = |key: &str| -> Option<(u64, &str)> {
+        let o = object.get(key)?.as_object()?;
+        Some((o.get("day")?.as_u64()?, o.get("time")?.as_str()?))
+    };
+    let (day, opens) = end("open")?;
+    let (_, closes) = end("close")?;
+    let day = FROM_SUNDAY.get(usize::try_from(day).ok()?)?;
+    Some(format!("{day} {}-{}", clock(opens), clock(closes)))
 }
 
 /// A key that says which week of the month (`weekOfMonth`,
@@ -175,6 +202,20 @@ mod tests {
                 Some("Saturday 09:00:00-11:00:00")
             );
         }
+    }
+
+    #[test]
+    fn a_places_apis_period_counts_days_from_sunday() {
+        let period = |day: Value| {
+            text(json!({"open": {"day": day, "time": "0900"},
+                        "close": {"day": 2, "time": "1100"}}))
+        };
+        assert_eq!(period(json!(2)).as_deref(), Some("Tuesday 09:00-11:00"));
+        assert_eq!(period(json!(0)).as_deref(), Some("Sunday 09:00-11:00"));
+        // A day out of the week, or given as text, makes no period.
+        assert_eq!(period(json!(7)), None);
+        assert_eq!(period(json!(-1)), None);
+        assert_eq!(text(json!({"open": {"day": 0, "time": "0000"}})), None);
     }
 
     #[test]
