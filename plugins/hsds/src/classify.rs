@@ -24,6 +24,7 @@ struct Patterns {
     hyphenated: Regex,
     next_local: Regex,
     city_zip: Regex,
+    four_digit_zip: Regex,
     embedded_address: Regex,
     bare_phone: Regex,
 }
@@ -41,6 +42,7 @@ fn patterns() -> &'static Patterns {
             zip_tail: compile(r"(\d{5})(?:-\d{4})?\s*$"),
             street: compile(r"(?i)^\d+[a-z]?\s+\S"),
             hyphenated: compile(r"^\d{2,3}-\d{2}\s+\S"),
+            four_digit_zip: compile(r"\b(CT|MA|ME|NH|NJ|RI|VT|PR|VI)\s+(\d{4})\s*$"),
             city_zip: compile(r"^([A-Za-z][A-Za-z .'\-]*?)\s*,?\s+(\d{5})(?:-\d{4})?$"),
             next_local: compile(r"^\s*(?:or|and|/|,|&)\s*([2-9]\d{2})[.\-](\d{4})\b"),
             embedded_address: compile(&format!(
@@ -287,6 +289,15 @@ mod tests {
             city_zip("St. Albans, 05478-1234"),
             Some(("St. Albans".into(), "05478".into()))
         );
+        // A ZIP code that lost its leading zero, where ZIP codes start
+        // with one.
+        let a = address("100 Market St, Suite 200, Newark, NJ 7102").expect("an address");
+        assert_eq!(
+            (a.street.as_deref(), a.city.as_deref(), a.zip.as_deref()),
+            (Some("100 Market St"), Some("Newark"), Some("07102"))
+        );
+        let a = address("5 Main St, Dayton, OH 4540").expect("an address");
+        assert_eq!(a.zip, None);
         assert_eq!(city_zip("Hudson"), None);
         assert_eq!(city_zip("12534"), None);
     }

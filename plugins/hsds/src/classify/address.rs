@@ -86,7 +86,8 @@ pub(super) const SUFFIXES: &[&str] = &[
 /// street number.
 pub fn address(text: &str) -> Option<Address> {
     let mut out = Address::default();
-    let rest = place_before(&mut out, &without_trailers(text));
+    let text = zero_restored(text);
+    let rest = place_before(&mut out, &without_trailers(&text));
     if !patterns().street.is_match(&rest)
         && !hyphenated(&rest)
         && !is_po_box(&rest)
@@ -130,6 +131,16 @@ pub fn address(text: &str) -> Option<Address> {
     }
     out.street.as_ref()?;
     Some(out)
+}
+
+/// "Newark, NJ 7102": a ZIP code that lost its leading zero to a
+/// spreadsheet, after the code of a state whose ZIP codes start with 0,
+/// given back its zero.
+fn zero_restored(text: &str) -> String {
+    patterns()
+        .four_digit_zip
+        .replace(text, "${1} 0${2}")
+        .into_owned()
 }
 
 /// "108-20 71st Ave": a house number in two parts, as Queens writes them;

@@ -3,7 +3,7 @@
 //! excepted ordinal, a remark between ranges, a week table's rows, "between
 //! ... and ...", French, a day's line before its time's, a closed day's
 //! sentence before the open days, OpenStreetMap's nth days, single day
-//! letters each before its range.
+//! letters each before its range, bracketed clauses, a lunch break.
 
 use super::tests::{read, s};
 
@@ -173,4 +173,33 @@ fn single_day_letters_each_before_its_range() {
     );
     // A letter after a word is no day: "Room M".
     assert!(read("Room M 9-11").is_empty());
+}
+
+#[test]
+fn clauses_in_brackets_after_the_range() {
+    assert_eq!(
+        read("Saturday 9:00 AM-11:00 AM [1st, 3rd week(s)]"),
+        vec![s("MONTHLY", "1SA,3SA", "09:00", "11:00")]
+    );
+    assert_eq!(
+        read("Wednesday 5:00 PM-6:30 PM (Seniors only) [2nd week(s)]"),
+        vec![s("MONTHLY", "2WE", "17:00", "18:30")]
+    );
+    // A bracket without its end is the rest of the text.
+    assert_eq!(
+        read("Friday 9-11am (1st & 3rd"),
+        vec![s("MONTHLY", "1FR,3FR", "09:00", "11:00")]
+    );
+}
+
+#[test]
+fn a_break_is_no_opening() {
+    assert_eq!(
+        read("Hours: Wed 10:00am-2:00pm (closed 12-12:30 for lunch)"),
+        vec![s("WEEKLY", "WE", "10:00", "14:00")]
+    );
+    assert_eq!(
+        read("Mon-Fri 9am-5pm, closed from 12 to 1"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "17:00")]
+    );
 }

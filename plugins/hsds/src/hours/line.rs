@@ -70,6 +70,11 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
     for (n, r) in found.iter().enumerate() {
         let whole = r.get(0).map_or((0, 0), |m| (m.start(), m.end()));
         let before_all = &t[previous_end..whole.0];
+        // "(closed 12-12:30 for lunch)": a break, not an opening.
+        if a_break(before_all) {
+            previous_end = whole.1;
+            continue;
+        }
         // "monday: closed tuesday: 12-2": only what follows the last
         // "closed", and past the end of its sentence ("closed mondays.
         // open tuesday-saturday 10-4").
@@ -108,7 +113,7 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             previous_end += after.len();
         }
         // "10am-12pm (seniors), 1pm-3pm": a remark in brackets joins too.
-        let joined = n > 0
+        let joined = !ranges.is_empty()
             && without_brackets(before_all)
                 .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
                 .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"));
@@ -116,13 +121,50 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             raw: r.get(0).map_or("", |m| m.as_str()),
             span,
             before,
-            clause: after.split(',').next().unwrap_or(""),
+            clause: clause(after),
             joined,
             days,
             date,
         });
     }
     ranges
+}
+
+/// Whether the text before a range makes it a time the place is closed
+/// ("closed 12-12:30", "(closed from 12 to 1").
+fn a_break(before: &str) -> bool {
+    let t = before
+        .trim_end()
+        .trim_end_matches(['(', '[', ':'])
+        .trim_end();
+    ["closed", "closed from", "closed between"]
+        .iter()
+        .any(|w| t.ends_with(w))
+}
+
+/// The clause right after a range: what stands in the brackets that open
+/// it, one group or several in a row ("[1st, 3rd week(s)]", "(Seniors
+/// only) [2nd week(s)]", "(1st & 3rd)"), else up to a comma.
+fn clause(after: &str) -> &str {
+    let t = after.trim_start();
+    let mut end = 0;
+    loop {
+        let rest = &t[end..];
+        let close = match rest.trim_start().chars().next() {
+            Some('(') => ')',
+            Some('[') => ']',
+            _ => break,
+        };
+        match rest.find(close) {
+            Some(i) => end += i + 1,
+            None => return t,
+        }
+    }
+    if end == 0 {
+        after.split(',').next().unwrap_or("")
+    } else {
+        &t[..end]
+    }
 }
 
 /// `text` without what stands in round brackets.

@@ -78,6 +78,29 @@ fn days_only(part: &str) -> Option<String> {
     (!parse_days(text).is_empty() && extra == 0).then(|| text.to_string())
 }
 
+/// A part that is ordinals and nothing else ("Frequency: 2nd & 4th", "1st
+/// and 3rd week"): which of the month's days the other parts' days are.
+fn ordinals_only(part: &str) -> Option<String> {
+    let t = normalise(part);
+    let text = unlabelled(&t);
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let ordinal = |w: &&str| patterns().ordinal.is_match(w);
+    let filler = |w: &&str| {
+        matches!(
+            *w,
+            "and" | "of" | "the" | "month" | "week" | "weeks" | "each"
+        )
+    };
+    let only = words.iter().any(ordinal) && words.iter().all(|w| ordinal(w) || filler(w));
+    only.then(|| {
+        let ordinals: Vec<&str> = words.into_iter().filter(ordinal).collect();
+        ordinals.join(" and ")
+    })
+}
+
 /// A part that gives a time range and names no day ("10:00 am - 11:30
 /// am", "Pickup Time: 10-11:30am"): the range as written.
 pub(super) fn range_only(part: &str) -> Option<String> {
@@ -120,8 +143,11 @@ pub fn combine<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut days: Vec<String> = Vec::new();
     let mut ranges: Vec<String> = Vec::new();
     let mut singles: Vec<String> = Vec::new();
+    let mut ordinals: Vec<String> = Vec::new();
     for part in parts.into_iter().flat_map(|p| p.split(PART_ENDS)) {
-        if let Some(d) = days_only(part) {
+        if let Some(o) = ordinals_only(part) {
+            ordinals.push(o);
+        } else if let Some(d) = days_only(part) {
             if !days.contains(&d) {
                 days.push(d);
             }
@@ -136,6 +162,12 @@ pub fn combine<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
     if let ([opens, closes], true) = (singles.as_slice(), ranges.is_empty()) {
         ranges.push(format!("{opens} - {closes}"));
     }
+    // "day": "Saturday", "frequency": "2nd & 4th": the month's such days,
+    // unless the days' own text says which.
+    let days = match (days.as_slice(), ordinals.as_slice()) {
+        ([d], [o]) if !patterns().ordinal.is_match(d) => vec![format!("{o} {d}")],
+        _ => days,
+    };
     match (days.as_slice(), ranges.is_empty()) {
         ([d], false) => Some(format!("{d} {}", ranges.join(" and "))),
         _ => None,
@@ -207,6 +239,16 @@ mod tests {
         assert_eq!(
             read("Days: Mon, Tue, Thu | Opens: 9:00 AM | Closes: 1:00 PM"),
             one("MO,TU,TH", "09:00", "13:00")
+        );
+        // Which of the month's days, in a part of its own.
+        assert_eq!(
+            read("Day: Saturday | Time: 9:00 AM - 11:00 AM | Frequency: 2nd & 4th"),
+            one("2SA,4SA", "09:00", "11:00")
+        );
+        // Ordinals beside days that have their own stay theirs.
+        assert_eq!(
+            read("Day: 1st Saturday | Time: 9-11am | Also: 3rd"),
+            one("1SA", "09:00", "11:00")
         );
         // Two different days and one time: which goes with it is unknown.
         assert!(read("Day: Monday | Also: Friday | Time: 9-11am").is_empty());

@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use super::day_fields::day_pairs;
 use super::opening::{has_times, schedule_text};
 use crate::classify::{self, Rank, Role};
 use crate::hours;
@@ -46,7 +47,23 @@ fn walk(
     depth: usize,
     out: &mut Vec<Field>,
 ) {
+    // `"start1_Tuesday"` and `"end1_Tuesday"`: one text, from the start's
+    // field.
+    let pairs = day_pairs(record);
+    for pair in &pairs {
+        out.push(Field {
+            pointer: format!("{prefix}/{}", escape(&pair.start_key)),
+            role: Role::Hours,
+            value: Value::String(pair.text.clone()),
+            depth,
+            rank: Rank::Exact,
+        });
+    }
+    let paired = |key: &str| pairs.iter().any(|p| p.start_key == key || p.end_key == key);
     for (key, value) in record {
+        if paired(key) {
+            continue;
+        }
         let pointer = format!("{prefix}/{}", escape(key));
         let (own, rank) = classify::rank_role(key);
         let role = match parent {

@@ -6,6 +6,8 @@
 //! What code cannot decide is returned as [`Question`]s for an LLM, each
 //! small: today, opening hours the parser cannot read.
 //!
+//! - `day_fields`: a day's opening and closing times in fields of their own,
+//!   paired;
 //! - `fields`: the record's fields walked (nested objects and lists), each
 //!   with its role from its key and its parent's key, in placing order;
 //! - `gather`: every field of the record into `Found`, by key and content;
@@ -70,6 +72,7 @@ pub struct Mapping {
 
 mod addresses;
 mod answer;
+mod day_fields;
 mod doc;
 mod draft;
 mod fields;

@@ -1,0 +1,108 @@
+//! A day's opening and closing times in two fields of their own, as
+//! spreadsheets and map layers give them: `"start1_Tuesday": "10:00 AM",
+//! "end1_Tuesday": "2:00 PM"`, `"mondayOpen"`/`"mondayClose"`,
+//! `"tue_from"`/`"tue_to"`: one text a day ("Tuesday 10:00 AM-2:00 PM").
+
+use serde_json::{Map, Value};
+
+use crate::classify;
+use crate::hours;
+
+/// One day's pair of fields and the text they make.
+pub(super) struct DayPair {
+    pub(super) start_key: String,
+    pub(super) end_key: String,
+    pub(super) text: String,
+}
+
+/// Which end of an opening a key's word names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Start,
+    Finish,
+}
+
+/// The end a key names, its days' words and the slot's number
+/// (`start1_Tuesday`: start, "tuesday", "1"); `None` for a key that is not
+/// a day's start or end.
+fn read_key(key: &str) -> Option<(End, String, String)> {
+    let mut end = None;
+    let mut slot = String::new();
+    let mut days = Vec::new();
+    for word in classify::words(key) {
+        let base = word.trim_end_matches(|c: char| c.is_ascii_digit());
+        let which = match base {
+            "start" | "starts" | "open" | "opens" | "from" | "begin" => Some(End::Start),
+            "end" | "ends" | "close" | "closes" | "to" | "until" => Some(End::Finish),
+            _ => None,
+        };
+        match which {
+            Some(w) if end.is_none() => {
+                end = Some(w);
+                slot = word[base.len()..].to_string();
+            }
+            Some(_) => return None,
+            None => days.push(word),
+        }
+    }
+    let days = days.join(" ");
+    (!days.is_empty() && hours::names_days(&days)).then_some((end?, days, slot))
+}
+
+/// The record's day fields paired: each start with the end of the same
+/// days and slot, both texts present.
+pub(super) fn day_pairs(record: &Map<String, Value>) -> Vec<DayPair> {
+    let ends: Vec<(&String, End, String, String, &str)> = record
+        .iter()
+        .filter_map(|(k, v)| {
+            let (end, days, slot) = read_key(k)?;
+            let text = v.as_str().map(str::trim).filter(|t| !t.is_empty())?;
+            Some((k, end, days, slot, text))
+        })
+        .collect();
+    ends.iter()
+        .filter(|(_, end, ..)| *end == End::Start)
+        .filter_map(|(key, _, days, slot, opens)| {
+            let (end_key, .., closes) = ends
+                .iter()
+                .find(|(_, e, d, s, _)| *e == End::Finish && d == days && s == slot)?;
+            Some(DayPair {
+                start_key: key.to_string(),
+                end_key: end_key.to_string(),
+                text: format!("{days} {opens}-{closes}"),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn texts(v: Value) -> Vec<String> {
+        let record = v.as_object().cloned().unwrap_or_default();
+        day_pairs(&record).into_iter().map(|p| p.text).collect()
+    }
+
+    #[test]
+    fn a_days_start_and_end_fields_make_one_text() {
+        assert_eq!(
+            texts(
+                json!({"start1_Tuesday": "10:00 AM", "end1_Tuesday": "2:00 PM",
+                         "start2_Tuesday": "4:00 PM", "end2_Tuesday": "6:00 PM"})
+            ),
+            ["tuesday 10:00 AM-2:00 PM", "tuesday 4:00 PM-6:00 PM"]
+        );
+        assert_eq!(
+            texts(json!({"mondayOpen": "9:00", "mondayClose": "12:00"})),
+            ["monday 9:00-12:00"]
+        );
+        // A start without its end, an empty end, or another day's end: none.
+        assert!(texts(json!({"start1_Tuesday": "10:00 AM"})).is_empty());
+        assert!(texts(json!({"start1_Tuesday": "10:00 AM", "end1_Tuesday": " "})).is_empty());
+        assert!(texts(json!({"start1_Tuesday": "10:00 AM", "end1_Friday": "2:00 PM"})).is_empty());
+        // A key that is no day's: none.
+        assert!(texts(json!({"start_date": "2024-01-01", "end_date": "2024-02-01"})).is_empty());
+    }
+}
