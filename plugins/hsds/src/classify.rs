@@ -41,7 +41,7 @@ fn patterns() -> &'static Patterns {
             site: compile(r"(?i)^[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.[a-z]{2,}(?:/\S*)?$"),
             zip_tail: compile(r"(\d{5})(?:-\d{4})?\s*$"),
             street: compile(r"(?i)^\d+[a-z]?\s+\S"),
-            hyphenated: compile(r"^\d{2,3}-\d{2}\s+\S"),
+            hyphenated: compile(r"^\d{1,3}-\d{1,4}\s+\S"),
             four_digit_zip: compile(r"\b(CT|MA|ME|NH|NJ|RI|VT|PR|VI)\s+(\d{4})\s*$"),
             city_zip: compile(r"^([A-Za-z][A-Za-z .'\-]*?)\s*,?\s+(\d{5})(?:-\d{4})?$"),
             next_local: compile(r"^\s*(?:or|and|/|,|&)\s*([2-9]\d{2})[.\-](\d{4})\b"),
@@ -261,6 +261,8 @@ mod tests {
         let a = address("108-20 71st Ave, Forest Hills, NY 11375").expect("a Queens number");
         assert_eq!(a.street.as_deref(), Some("108-20 71st Ave"));
         assert_eq!(a.city.as_deref(), Some("Forest Hills"));
+        let a = address("64-1067 Mamalahoa Hwy, Kamuela, HI 96743").expect("a Hawaiian number");
+        assert_eq!(a.street.as_deref(), Some("64-1067 Mamalahoa Hwy"));
         // A time range with its days is no house number.
         assert_eq!(address("10-12 Saturdays, NY 12534"), None);
         let numbers =

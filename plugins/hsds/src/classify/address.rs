@@ -143,8 +143,8 @@ fn zero_restored(text: &str) -> String {
         .into_owned()
 }
 
-/// "108-20 71st Ave": a house number in two parts, as Queens writes them;
-/// "10-12 Saturdays" is a time range.
+/// "108-20 71st Ave", "64-1067 Mamalahoa Hwy": a house number in two parts,
+/// as Queens and Hawaii write them; "10-12 Saturdays" is a time range.
 fn hyphenated(text: &str) -> bool {
     patterns().hyphenated.is_match(text) && !crate::hours::looks_like_hours(text)
 }

@@ -29,6 +29,8 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
                     let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
                     texts.join(", ")
                 }
+                // `"week_of_month": 3`.
+                Value::Number(n) => n.to_string(),
                 v => v.as_str()?.trim().to_string(),
             };
             if v.is_empty() {
@@ -196,11 +198,12 @@ mod tests {
             day(json!("third")).as_deref(),
             Some("3rd Saturday 09:00:00-11:00:00")
         );
-        for every in ["", "0", "every", "9"] {
-            assert_eq!(
-                day(json!(every)).as_deref(),
-                Some("Saturday 09:00:00-11:00:00")
-            );
+        assert_eq!(
+            day(json!(3)).as_deref(),
+            Some("3rd Saturday 09:00:00-11:00:00")
+        );
+        for every in [json!(""), json!("0"), json!(0), json!("every"), json!("9")] {
+            assert_eq!(day(every).as_deref(), Some("Saturday 09:00:00-11:00:00"));
         }
     }
 
