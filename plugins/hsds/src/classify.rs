@@ -40,7 +40,8 @@ fn patterns() -> &'static Patterns {
             url: compile(r"(?i)^(?:https?://|www\.)[^\s]+$"),
             site: compile(r"(?i)^[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.[a-z]{2,}(?:/\S*)?$"),
             zip_tail: compile(r"(\d{5})(?:-\d{4})?\s*$"),
-            street: compile(r"(?i)^\d+[a-z]?\s+\S"),
+            // "123 Main", "17B Oak", and Wisconsin's grid "W5678 County Rd K".
+            street: compile(r"^(?:(?i:\d+[a-z]?)|[NSEW]\d{3,})\s+\S"),
             hyphenated: compile(r"^\d{1,3}-\d{1,4}\s+\S"),
             four_digit_zip: compile(r"\b(CT|MA|ME|NH|NJ|RI|VT|PR|VI)\s+(\d{4})\s*$"),
             city_zip: compile(r"^([A-Za-z][A-Za-z .'\-]*?)\s*,?\s+(\d{5})(?:-\d{4})?$"),
@@ -151,14 +152,29 @@ fn formatted(c: &regex::Captures) -> String {
     format!("({}) {}-{}", &c[1], &c[2], &c[3])
 }
 
-/// Whether an address is a post-office box ("PO Box 55", "P.O. Box 9").
+/// Whether an address is a post-office box ("PO Box 55", "P.O. Box 9"), or
+/// a rural route's or highway contract route's box ("RR 2 Box 15", "HC 65
+/// Box 12"): where mail goes, not where people come.
 pub fn is_po_box(text: &str) -> bool {
     let t: String = text
         .to_ascii_lowercase()
         .chars()
-        .filter(|c| !matches!(c, '.' | ' '))
+        .filter(|c| !matches!(c, '.' | ' ' | ','))
         .collect();
-    t.starts_with("pobox") || t.starts_with("postofficebox")
+    if t.starts_with("pobox") || t.starts_with("postofficebox") {
+        return true;
+    }
+    let route = ["ruralroute", "highwaycontractroute", "hcr", "rr", "hc"]
+        .iter()
+        .find_map(|r| t.strip_prefix(r));
+    let Some(rest) = route else {
+        return false;
+    };
+    let after_number = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    after_number.len() < rest.len()
+        && after_number
+            .strip_prefix("box")
+            .is_some_and(|b| b.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// Every phone number inside free text, formatted: with separators, or
@@ -300,6 +316,26 @@ mod tests {
         );
         let a = address("5 Main St, Dayton, OH 4540").expect("an address");
         assert_eq!(a.zip, None);
+        // Rural routes' boxes are boxes; a road is not.
+        for t in [
+            "RR 2 Box 15",
+            "R.R. 2, Box 15",
+            "HC 65 Box 12",
+            "Rural Route 3 Box 7",
+        ] {
+            assert!(is_po_box(t), "{t}");
+        }
+        for t in [
+            "RR Box 15",
+            "HC 65 Main St",
+            "Rrr 2 Box 1",
+            "12 Box Elder Rd",
+        ] {
+            assert!(!is_po_box(t), "{t}");
+        }
+        let a = address("W5678 County Rd K, Fond du Lac, WI 54935").expect("a grid address");
+        assert_eq!(a.street.as_deref(), Some("W5678 County Rd K"));
+        assert_eq!(address("West Side Pantry, Fond du Lac, WI 54935"), None);
         assert_eq!(city_zip("Hudson"), None);
         assert_eq!(city_zip("12534"), None);
     }
