@@ -256,7 +256,11 @@ pub fn parse(text: &str) -> Hours {
             "description": text.trim(),
         }));
     }
-    if schedules.is_empty() && unparsed.is_empty() && !text.trim().is_empty() {
+    if schedules.is_empty()
+        && unparsed.is_empty()
+        && !text.trim().is_empty()
+        && !parts::about_something_else(&normalise(text))
+    {
         unparsed.push(text.trim().to_string());
     }
     Hours {

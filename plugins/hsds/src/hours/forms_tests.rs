@@ -3,7 +3,8 @@
 //! excepted ordinal, a remark between ranges, a week table's rows, "between
 //! ... and ...", French, a day's line before its time's, a closed day's
 //! sentence before the open days, OpenStreetMap's nth days, single day
-//! letters each before its range, bracketed clauses, a lunch break.
+//! letters each before its range, bracketed clauses, a lunch break,
+//! times for something else than coming for food.
 
 use super::tests::{read, s};
 
@@ -201,5 +202,45 @@ fn a_break_is_no_opening() {
     assert_eq!(
         read("Mon-Fri 9am-5pm, closed from 12 to 1"),
         vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "17:00")]
+    );
+}
+
+#[test]
+fn times_for_something_else_are_no_openings() {
+    assert_eq!(
+        read("Sign-up: Mondays 9-11am; Distribution: Thursdays 2-4pm"),
+        vec![s("WEEKLY", "TH", "14:00", "16:00")]
+    );
+    assert_eq!(
+        read("Call Monday-Friday 9-5 to register; pantry open Saturday 9-11"),
+        vec![s("WEEKLY", "SA", "09:00", "11:00")]
+    );
+    assert_eq!(
+        read("Volunteers needed Mondays 8-10am. Pantry: Wednesdays 1-3pm"),
+        vec![s("WEEKLY", "WE", "13:00", "15:00")]
+    );
+    assert_eq!(
+        read("Registration 9:00-9:30, distribution 9:30-11:00 Saturdays"),
+        vec![s("WEEKLY", "SA", "09:30", "11:00")]
+    );
+    for text in [
+        "Deliveries arrive Monday at 6am",
+        "Applications accepted Tuesdays 1-3pm",
+    ] {
+        let h = super::parse(text);
+        assert!(h.schedules.is_empty() && h.unparsed.is_empty(), "{text}");
+    }
+    // A call in another sentence or clause leaves the opening alone.
+    assert_eq!(
+        read("Call ahead. Open Tuesdays 10-12"),
+        vec![s("WEEKLY", "TU", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("Tuesdays 10-12, call for info"),
+        vec![s("WEEKLY", "TU", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("By appointment: Tuesdays 10-12"),
+        vec![s("WEEKLY", "TU", "10:00", "12:00")]
     );
 }

@@ -7,6 +7,7 @@ use super::build::schedules as schedules_of;
 use super::clock::{parse_time, resolve};
 use super::date::{self, Date};
 use super::days::parse_days;
+use super::parts;
 use super::{clean_edges, normalise, opening_only, patterns};
 
 /// One time range of a line and the days it was given.
@@ -43,7 +44,9 @@ pub(super) fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
     let mut ranges = ranges(&t, &dates);
     share_days(&mut ranges);
     let (mut schedules, mut unparsed) = schedules(&ranges, text);
-    if ranges.is_empty() && !t.is_empty() {
+    // A line about something else (a sign-up, a call, deliveries) with no
+    // opening in it is neither read nor left to ask about.
+    if ranges.is_empty() && !t.is_empty() && !parts::about_something_else(&t) {
         match opening_only(&t) {
             Some((days, opens)) => {
                 schedules.extend(schedules_of(&days, &t, Some(opens), None, text.trim()));
@@ -70,8 +73,9 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
     for (n, r) in found.iter().enumerate() {
         let whole = r.get(0).map_or((0, 0), |m| (m.start(), m.end()));
         let before_all = &t[previous_end..whole.0];
-        // "(closed 12-12:30 for lunch)": a break, not an opening.
-        if a_break(before_all) {
+        // "(closed 12-12:30 for lunch)": a break, not an opening; "Call
+        // Monday-Friday 9-5 to register": a time for something else.
+        if a_break(before_all) || elsewhere(before_all, &t[whole.1..]) {
             previous_end = whole.1;
             continue;
         }
@@ -140,6 +144,17 @@ fn a_break(before: &str) -> bool {
     ["closed", "closed from", "closed between"]
         .iter()
         .any(|w| t.ends_with(w))
+}
+
+/// Whether the sentence a range stands in speaks of something else than
+/// coming for food: the words since the sentence began before it, or up
+/// to a comma or the sentence's end after it.
+fn elsewhere(before: &str, after: &str) -> bool {
+    let ends = |c: char| matches!(c, ';' | '!' | '?');
+    let before = before.rsplit(". ").next().unwrap_or(before);
+    let before = before.rsplit(ends).next().unwrap_or(before);
+    let after = after.split([',', ';', '.']).next().unwrap_or(after);
+    parts::about_something_else(before) || parts::about_something_else(after)
 }
 
 /// The clause right after a range: what stands in the brackets that open

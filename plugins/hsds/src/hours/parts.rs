@@ -10,8 +10,9 @@ use super::build::schedule;
 use super::days::parse_days;
 use super::{PART_ENDS, clean_edges, normalise, patterns};
 
-/// Words that make a part something other than an opening time.
-const NOT_OPENING: [&str; 13] = [
+/// Words that make a time something other than the place's opening:
+/// when to sign up, call, apply, volunteer, deliver or donate.
+const ELSEWHERE: [&str; 19] = [
     "sign-up",
     "signup",
     "sign up",
@@ -22,19 +23,39 @@ const NOT_OPENING: [&str; 13] = [
     "screening",
     "apply",
     "application",
-    "appointment",
+    "applications",
     "reserve",
     "order by",
+    "volunteer",
+    "volunteers",
+    "delivery",
+    "deliveries",
+    "donation",
+    "donations",
 ];
 
-pub(super) fn not_opening(t: &str) -> bool {
-    NOT_OPENING.iter().any(|w| {
+/// Whether `t` holds one of `words` as a whole word.
+fn has_word(t: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| {
         t.match_indices(w).any(|(at, _)| {
             let before = t[..at].chars().next_back();
             let after = t[at + w.len()..].chars().next();
             !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
         })
     })
+}
+
+/// Whether a clause speaks of a time for something else than coming for
+/// food ("Sign-up: Mondays 9-11am", "Call Monday-Friday 9-5 to register",
+/// "Volunteers needed Mondays 8-10am").
+pub(super) fn about_something_else(t: &str) -> bool {
+    has_word(t, &ELSEWHERE)
+}
+
+/// Whether a part is something other than an opening time: about
+/// something else, or an appointment's ("Appointment times: ...").
+pub(super) fn not_opening(t: &str) -> bool {
+    about_something_else(t) || has_word(t, &["appointment"])
 }
 
 /// The text after a label without digits ("pickup day: thursday").

@@ -262,30 +262,7 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
     match role {
         Role::Name if classify::phone(&text).is_none() => set(&mut found.name, text, copied()),
         Role::OrgName => set(&mut found.org_name, text, copied()),
-        // `city_state_zip`: "Springfield, IL 62701"; `city_state`:
-        // "Greenville, SC".
-        Role::Zip | Role::City | Role::State if classify::city_line(&text).is_some() => {
-            if let Some(line) = classify::city_line(&text) {
-                put_address(found, p, &line, How::Normalised);
-            }
-        }
-        // "Hudson 12534": a city with its ZIP code.
-        Role::City if classify::city_zip(&text).is_some() => {
-            if let Some((city, zip)) = classify::city_zip(&text) {
-                set(&mut found.city, city, src(p, How::Normalised));
-                set(&mut found.zip, zip, src(p, How::Normalised));
-            }
-        }
-        Role::City if classify::phone(&text).is_none() => set(&mut found.city, text, copied()),
-        Role::State => match geo::us_state_code(&text) {
-            Some(code) if code == text => set(&mut found.state, text, copied()),
-            Some(code) => set(&mut found.state, code.to_string(), src(p, How::Normalised)),
-            None => found.notes.push((p.to_string(), text)),
-        },
-        Role::Zip if text.chars().filter(char::is_ascii_digit).count() >= 5 => {
-            let zip: String = text.chars().take_while(|c| *c != ' ').collect();
-            set(&mut found.zip, zip, copied());
-        }
+        Role::City | Role::State | Role::Zip => place_area(found, p, role, text),
         Role::Address2 => set(&mut found.street2, text, copied()),
         Role::HouseNumber => set(&mut found.house_number, text, copied()),
         Role::Phone => place_phone(found, p, text),
@@ -334,11 +311,41 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
                 found.notes.push((p.to_string(), text));
             }
         }
-        // A name, city or ZIP field holding a phone number (say).
-        Role::Name | Role::City | Role::Zip => {
-            place_by_content(found, p, &text, How::Inferred);
-        }
+        // A name field holding a phone number (say).
+        Role::Name => drop(place_by_content(found, p, &text, How::Inferred)),
         _ => {}
+    }
+}
+
+/// A city, state or ZIP code field: `city_state_zip` ("Springfield, IL
+/// 62701") and `city_state` ("Greenville, SC") give all they hold, a city
+/// may hold its ZIP code ("Hudson 12534"), and a city or ZIP field holding
+/// something else (a phone, say) is placed by its content.
+fn place_area(found: &mut Found, p: &str, role: Role, text: String) {
+    let copied = || src(p, How::Copied);
+    if let Some(line) = classify::city_line(&text) {
+        put_address(found, p, &line, How::Normalised);
+        return;
+    }
+    match role {
+        Role::City => match classify::city_zip(&text) {
+            Some((city, zip)) => {
+                set(&mut found.city, city, src(p, How::Normalised));
+                set(&mut found.zip, zip, src(p, How::Normalised));
+            }
+            None if classify::phone(&text).is_none() => set(&mut found.city, text, copied()),
+            None => drop(place_by_content(found, p, &text, How::Inferred)),
+        },
+        Role::State => match geo::us_state_code(&text) {
+            Some(code) if code == text => set(&mut found.state, text, copied()),
+            Some(code) => set(&mut found.state, code.to_string(), src(p, How::Normalised)),
+            None => found.notes.push((p.to_string(), text)),
+        },
+        _ if text.chars().filter(char::is_ascii_digit).count() >= 5 => {
+            let zip: String = text.chars().take_while(|c| *c != ' ').collect();
+            set(&mut found.zip, zip, copied());
+        }
+        _ => drop(place_by_content(found, p, &text, How::Inferred)),
     }
 }
 
