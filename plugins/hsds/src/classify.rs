@@ -256,6 +256,16 @@ mod tests {
         assert_eq!(role_of("full_address"), Role::Address);
         assert_eq!(role_of("food_bank"), Role::Ignore);
         assert_eq!(role_of("contact_email"), Role::Email);
+        // The record's own dates.
+        for key in [
+            "last_verified",
+            "updatedAt",
+            "date_modified",
+            "created",
+            "scraped_at",
+        ] {
+            assert_eq!(role_of(key), Role::Ignore, "{key}");
+        }
         // French.
         assert_eq!(role_of("nom"), Role::Name);
         assert_eq!(role_of("adresse"), Role::Address);

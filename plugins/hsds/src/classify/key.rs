@@ -92,8 +92,9 @@ pub(crate) fn words(key: &str) -> Vec<String> {
 }
 
 /// A key's role and how surely its spelling says it. Identifiers
-/// (`parent_organization_id`, `siteId`) and pictures (`logo`, `image_url`)
-/// are never record content.
+/// (`parent_organization_id`, `siteId`), pictures (`logo`, `image_url`)
+/// and the record's own dates (`last_verified`, `updatedAt`) are never
+/// record content.
 pub fn rank_role(key: &str) -> (Role, Rank) {
     let words = words(key);
     let last = words.last().map(String::as_str).unwrap_or_default();
@@ -104,6 +105,10 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         matches!(
             w.as_str(),
             "logo" | "image" | "img" | "photo" | "icon" | "picture" | "thumbnail"
+                // When the record was checked or changed, not the place's
+                // content: `last_verified`, `updatedAt`, `date_modified`.
+                | "verified" | "updated" | "modified" | "created" | "scraped" | "reviewed"
+                | "timestamp"
         )
     }) {
         return (Role::Ignore, Rank::Exact);

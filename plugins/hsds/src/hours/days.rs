@@ -137,7 +137,31 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
         }
         i += 1;
     }
+    for day in excepted(text) {
+        if let Some(i) = ORDER.iter().position(|d| *d == day) {
+            found[i] = false;
+        }
+    }
     (0..7).filter(|d| found[*d]).map(|d| ORDER[d]).collect()
+}
+
+/// The days an exception leaves out ("weekdays except wednesday",
+/// "mon-fri excluding thursday"): those named after an exception word, up
+/// to the clause's end. None when an ordinal stands among them ("except
+/// the last thursday" leaves out one Thursday a month, not the day).
+pub(super) fn excepted(text: &str) -> Vec<&'static str> {
+    let at = ["except", "excluding", "but not"]
+        .iter()
+        .filter_map(|w| text.find(w).map(|i| i + w.len()))
+        .min();
+    let Some(at) = at else {
+        return Vec::new();
+    };
+    let clause = text[at..].split([',', ';', ')', '.']).next().unwrap_or("");
+    if patterns().ordinal.is_match(clause) {
+        return Vec::new();
+    }
+    parse_days(clause)
 }
 
 pub(super) fn ordinal(word: &str) -> i32 {

@@ -4,7 +4,7 @@
 //! ... and ...", French, a day's line before its time's, a closed day's
 //! sentence before the open days, OpenStreetMap's nth days, single day
 //! letters each before its range, bracketed clauses, a lunch break,
-//! times for something else than coming for food.
+//! times for something else than coming for food, a day left out.
 
 use super::tests::{read, s};
 
@@ -242,5 +242,24 @@ fn times_for_something_else_are_no_openings() {
     assert_eq!(
         read("By appointment: Tuesdays 10-12"),
         vec![s("WEEKLY", "TU", "10:00", "12:00")]
+    );
+}
+
+#[test]
+fn a_day_left_out_by_an_exception() {
+    assert_eq!(
+        read("Weekdays except Wednesday, 9-11am"),
+        vec![s("WEEKLY", "MO,TU,TH,FR", "09:00", "11:00")]
+    );
+    assert_eq!(
+        read("Mon-Fri 9-5 (excluding Thursday)"),
+        vec![s("WEEKLY", "MO,TU,WE,FR", "09:00", "17:00")]
+    );
+    // An exception of every day it has leaves nothing.
+    assert!(read("Wednesday 9-11 (except Wednesday)").is_empty());
+    // An ordinal after the exception leaves one day a month out, not the day.
+    assert_eq!(
+        read("Thursdays (except the last Thursday) 4-6pm"),
+        vec![s("WEEKLY", "TH", "16:00", "18:00")]
     );
 }

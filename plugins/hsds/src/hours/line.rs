@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::build::schedules as schedules_of;
 use super::clock::{parse_time, resolve};
 use super::date::{self, Date};
-use super::days::parse_days;
+use super::days::{excepted, parse_days};
 use super::parts;
 use super::{clean_edges, normalise, opening_only, patterns};
 
@@ -248,6 +248,18 @@ fn schedules(ranges: &[Range], text: &str) -> (Vec<Value>, Vec<String>) {
             unparsed.push(format!("{}{}", range.before, range.raw).trim().to_string());
             continue;
         };
+        // "Mon-Fri 9-5 (excluding Thursday)": a day the clause after the
+        // range leaves out.
+        let left_out = excepted(range.clause);
+        let days: Vec<&str> = days
+            .iter()
+            .copied()
+            .filter(|d| !left_out.contains(d))
+            .collect();
+        if days.is_empty() {
+            continue;
+        }
+        let days = &days;
         // "Sat 10-12 (first Saturday only)", "Fri 9-11 (1st & 3rd)": the
         // ordinals of a clause after the range that names no other days.
         let clause_days = parse_days(range.clause);
