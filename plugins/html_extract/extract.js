@@ -64,6 +64,16 @@ const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rc
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
 // Headings that name the page, not the pantry.
 const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us)?|hours|location|locations|services|menu|news|events|get help|find food)$/i;
+// A line that names days and nothing else ("Tuesday", "Mon & Wed:"): the
+// time is on the next line.
+const DAYS_ONLY = new RegExp("^(?:" + DAY + "(?![a-z])\\s*(?:,|&|and|-|–|to|through)?\\s*)+:?$", "i");
+const TIME_RANGE = /\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|a|p)?\s*(?:-|–|—|to|until)\s*(?:\d{1,2}(?::\d{2})?|noon)/i;
+// "25080 Hwy 172, Olivia, TX": a numbered street, a city and a state code
+// with no ZIP code after them.
+const ADDRESS_NO_ZIP = /\b(\d{1,6}\s+[A-Za-z0-9][^\n,;:]{1,40}?),\s*([A-Za-z][A-Za-z .'-]{1,29}?),\s*([A-Z]{2})\b(?!\s*\d)/;
+const STATES = new Set("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY".split(" "));
+// "pantry [at] example [dot] org": an address written so robots miss it.
+const EMAIL_SPELLED = /\b([A-Z0-9._%+-]+)\s*[[(]\s*at\s*[\])]\s*([A-Z0-9-]+(?:\s*[[(]\s*dot\s*[\])]\s*[A-Z0-9-]+)+)\b/i;
 
 /** schema.org microdata (`itemprop="streetAddress"`): each property's
  * first value, from the element's text or a `content` attribute. */
@@ -99,6 +109,8 @@ function pageName(html) {
     if (text) headings.push([m[1], text]);
   }
   const useful = (t) => t && !GENERIC.test(t);
+  // "Welcome to Hope Food Pantry!": the name without the greeting.
+  for (const h of headings) h[1] = h[1].replace(/^welcome to (?:the )?(.+?)!?$/i, "$1");
   const h1 = headings.find(([level, t]) => level === "1" && useful(t));
   if (h1) return h1[1];
   const site = firstMatch(/<meta[^>]+property=["']og:site_name["'][^>]+content=["']([^"']+)/i, html);
@@ -130,6 +142,47 @@ function openingSpecification(spec) {
   return lines.length ? lines.join("; ") : null;
 }
 
+/** The text's lines that give opening hours: a day and a time on one
+ * line, or a line of days alone joined to the time range on the next. */
+function hoursLines(text) {
+  const lines = text.split("\n");
+  const out = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const next = lines[i + 1];
+    if (DAYS_ONLY.test(line) && next !== undefined && TIME_RANGE.test(next) && !HOURS_LINE.test(next)) {
+      out.push(`${line.replace(/:$/, "")} ${next}`);
+      i++;
+    } else if (HOURS_LINE.test(line) && line.length < 200) {
+      out.push(line);
+    }
+  }
+  return out;
+}
+
+/** The place's phone in the text: the first number on a line that is not
+ * a fax's, and not a hotline's or a food bank's when another is given. */
+function textPhone(text) {
+  const lines = text.split("\n").filter((l) => PHONE.test(l) && !/\bfax\b/i.test(l));
+  const own = lines.find((l) => !/hotline|food bank|toll[- ]free/i.test(l)) ?? lines[0];
+  return own ? PHONE.exec(own) : null;
+}
+
+/** The first address with a street, a city and a state code but no ZIP
+ * code, as "street, City, ST". */
+function addressWithoutZip(text) {
+  const m = ADDRESS_NO_ZIP.exec(text);
+  return m && STATES.has(m[3]) ? `${m[1].trim()}, ${m[2].trim()}, ${m[3]}` : null;
+}
+
+/** The email address in the text, written plainly or spelled out. */
+function textEmail(text) {
+  const plain = EMAIL.exec(text)?.[1];
+  if (plain) return plain;
+  const m = EMAIL_SPELLED.exec(text);
+  return m ? `${m[1]}@${m[2].replace(/\s*[[(]\s*dot\s*[\])]\s*/gi, ".")}` : null;
+}
+
 /** The page's text and fields; `missing` names the fields not found. */
 export function extract(html) {
   const text = toText(html);
@@ -149,22 +202,23 @@ export function extract(html) {
 
   const telHref = firstMatch(/href=["']tel:([^"']+)["']/i, html);
   const mailHref = firstMatch(/href=["']mailto:([^"'?]+)/i, html);
-  const hoursLines = text.split("\n").filter((l) => HOURS_LINE.test(l) && l.length < 200);
+  const hours = hoursLines(text);
 
   const fields = {
     name: (typeof ld.name === "string" ? ld.name.trim() : null) ?? pageName(html),
     address: ldAddress || mdAddress
       || (ADDRESS.exec(text)?.[1]?.replace(/\s*\n\s*/g, ", ").replace(/\s+/g, " ") ?? null)
-      || (byZip ? `${byZip[1].trim()}, ${byZip[2].trim()}, ${byZip[3]} ${byZip[4]}` : null),
-    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? PHONE.exec(telHref ?? "") ?? PHONE.exec(text)),
-    email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? EMAIL.exec(text)?.[1] ?? null,
+      || (byZip ? `${byZip[1].trim()}, ${byZip[2].trim()}, ${byZip[3]} ${byZip[4]}` : null)
+      || addressWithoutZip(text),
+    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? PHONE.exec(telHref ?? "") ?? textPhone(text)),
+    email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? textEmail(text),
     website: (typeof ld.url === "string" ? ld.url : null)
       ?? firstMatch(/<link[^>]+rel=["']canonical["'][^>]+href=["']([^"']+)/i, html)
       ?? firstMatch(/<meta[^>]+property=["']og:url["'][^>]+content=["']([^"']+)/i, html),
     hours_text: Array.isArray(ld.openingHours) ? ld.openingHours.join("; ")
       : typeof ld.openingHours === "string" ? ld.openingHours
       : openingSpecification(ld.openingHoursSpecification)
-        ?? (hoursLines.length ? hoursLines.join("; ") : null),
+        ?? (hours.length ? hours.join("; ") : null),
   };
   for (const k of Object.keys(fields)) if (fields[k] === "" || fields[k] === undefined) fields[k] = null;
   const missing = Object.keys(fields).filter((k) => fields[k] === null);
