@@ -105,8 +105,8 @@ impl Guest for Alignment {
     }
 }
 
-/// `raw_data` as text, and as a JSON object when it is one (given as an
-/// object, or as text that parses to one).
+/// `raw_data` as text, and as JSON when it is an object or a list (given
+/// as one, or as text that parses to one).
 fn raw_data(p: &Value) -> Result<(String, Option<Value>), JobError> {
     let raw = match p.get("raw_data") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
@@ -118,10 +118,11 @@ fn raw_data(p: &Value) -> Result<(String, Option<Value>), JobError> {
         Some(other) => other.to_string(),
     };
     let record = match p.get("raw_data") {
-        Some(v @ Value::Object(_)) => Some(v.clone()),
+        Some(v @ (Value::Object(_) | Value::Array(_))) => Some(v.clone()),
+        // A JSON object, or a list of them (a locator's answer).
         _ => serde_json::from_str::<Value>(&raw)
             .ok()
-            .filter(Value::is_object),
+            .filter(|v| v.is_object() || v.is_array()),
     };
     Ok((raw, record))
 }

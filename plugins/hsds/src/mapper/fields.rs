@@ -276,7 +276,16 @@ fn nested(
         depth: depth + 1,
         rank: Rank::Exact,
     };
-    if let Some(text) = schedule_text(inner) {
+    // An object that names a place, its street or its phone is a record
+    // (an ArcGIS feature's `attributes`), not an opening given as an
+    // object, though it has a day and a time field.
+    let record_like = inner.keys().any(|k| {
+        matches!(
+            classify::role_of(k),
+            Role::Name | Role::OrgName | Role::Address | Role::Phone | Role::Zip
+        )
+    });
+    if let Some(text) = schedule_text(inner).filter(|_| !record_like) {
         // Outside an hours field, only an opening on a day of the week or
         // on a date (a mobile pantry's stop).
         // (Its first word, or its second after an ordinal: "2nd Saturday".)

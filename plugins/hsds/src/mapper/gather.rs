@@ -144,13 +144,9 @@ fn number(value: &Value) -> Option<f64> {
     }
 }
 
-/// Reads every field into [`Found`].
-pub(super) fn gather(record: &Map<String, Value>) -> Found {
-    gather_at(record, "")
-}
-
 /// Reads every field of an object found at `prefix` (a JSON pointer into
-/// the record: one site of several) into [`Found`].
+/// the raw value: "" for the record itself, one site of several, or the
+/// record inside a search hit) into [`Found`].
 pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
     let mut found = Found::default();
     let mut mailing = Vec::new();

@@ -192,3 +192,14 @@ fn a_places_apis_periods_and_a_list_written_as_a_string() {
     let raw = json!({"name": "C", "hours": "[closed for repairs]"});
     assert!(slots(raw).is_empty());
 }
+
+#[test]
+fn a_record_in_an_object_with_day_and_time_fields_is_no_opening_object() {
+    // An ArcGIS feature's attributes: the name and address are read, and
+    // the days and hours meet as fields of one record.
+    let raw = json!({"attributes": {"Site_Name": "Desert Pantry", "Street_Address": "14 Cactus Rd",
+        "City": "Tucson", "State": "AZ", "Days_Open": "Mon, Wed", "Hours_Open": "8:00am - 10:00am"}});
+    assert_eq!(slots(raw.clone()), [r#""MO,WE" "08:00"-"10:00""#]);
+    let m = map_record(&raw).unwrap();
+    assert_eq!(m.draft.value()["location"][0]["name"], "Desert Pantry");
+}

@@ -89,7 +89,7 @@ mod tidy;
 pub use answer::record_text;
 use doc::{Location, Organization, Phone, Schedule, Service};
 pub use draft::Draft;
-use gather::{Found, gather, src};
+use gather::{Found, gather_at, src};
 
 impl Mapping {
     /// For a mapping of free text read as `{"text": <the text>}`: every
@@ -133,10 +133,10 @@ pub fn leaf_pointers(value: &Value) -> Vec<String> {
 /// content). A record without any (`{"test": "data"}`) has nothing to
 /// align, and no LLM should be paid to invent it.
 pub fn has_content(raw: &Value) -> bool {
-    let Some(record) = raw.as_object() else {
+    let Some((record, prefix)) = sites::record_at(raw) else {
         return false;
     };
-    let f = gather(record);
+    let f = gather_at(&record, prefix);
     f.name.is_some()
         || f.org_name.is_some()
         || f.place.is_some()
@@ -153,9 +153,9 @@ pub fn has_content(raw: &Value) -> bool {
 /// gives one location per site, each with only its own address, phones
 /// and hours (the record's own filling what a site leaves out).
 pub fn map_record(raw: &Value) -> Option<Mapping> {
-    let record = raw.as_object()?;
-    let (shared, sites) = sites::split(record);
-    let mut f = gather(&shared);
+    let (record, prefix) = sites::record_at(raw)?;
+    let (shared, sites) = sites::split(&record, prefix);
+    let mut f = gather_at(&shared, prefix);
     tidy::address(&mut f);
     let mut sites: Vec<Found> = sites
         .into_iter()
