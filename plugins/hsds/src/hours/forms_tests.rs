@@ -4,7 +4,8 @@
 //! ... and ...", French, a day's line before its time's, a closed day's
 //! sentence before the open days, OpenStreetMap's nth days, single day
 //! letters each before its range, bracketed clauses, a lunch break,
-//! times for something else than coming for food, a day left out.
+//! times for something else than coming for food, a day left out, a
+//! season's variation in brackets.
 
 use super::tests::{read, s};
 
@@ -261,5 +262,25 @@ fn a_day_left_out_by_an_exception() {
     assert_eq!(
         read("Thursdays (except the last Thursday) 4-6pm"),
         vec![s("WEEKLY", "TH", "16:00", "18:00")]
+    );
+}
+
+#[test]
+fn a_seasons_variation_in_brackets_is_no_opening_of_its_own() {
+    assert_eq!(
+        read("Tuesdays 9-11am (June-August: 8-10am)"),
+        vec![s("WEEKLY", "TU", "09:00", "11:00")]
+    );
+    assert_eq!(
+        read("Thursdays 5-7pm (summer hours 6-8pm)"),
+        vec![s("WEEKLY", "TH", "17:00", "19:00")]
+    );
+    // A remark in brackets that names no season still joins its range.
+    assert_eq!(
+        read("Mon 10am-12pm (seniors), 1pm-3pm"),
+        vec![
+            s("WEEKLY", "MO", "10:00", "12:00"),
+            s("WEEKLY", "MO", "13:00", "15:00")
+        ]
     );
 }

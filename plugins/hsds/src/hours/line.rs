@@ -75,7 +75,7 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
         let before_all = &t[previous_end..whole.0];
         // "(closed 12-12:30 for lunch)": a break, not an opening; "Call
         // Monday-Friday 9-5 to register": a time for something else.
-        if a_break(before_all) || elsewhere(before_all, &t[whole.1..]) {
+        if a_break(before_all) || seasonal(before_all) || elsewhere(before_all, &t[whole.1..]) {
             previous_end = whole.1;
             continue;
         }
@@ -144,6 +144,42 @@ fn a_break(before: &str) -> bool {
     ["closed", "closed from", "closed between"]
         .iter()
         .any(|w| t.ends_with(w))
+}
+
+/// Whether a range stands in brackets after a season or months ("Tuesdays
+/// 9-11am (June-August: 8-10am)"): a variation of the opening before it,
+/// for part of the year, not an opening of its own.
+fn seasonal(before: &str) -> bool {
+    const SEASONS: [&str; 21] = [
+        "summer",
+        "winter",
+        "spring",
+        "fall",
+        "autumn",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "jun",
+        "jul",
+        "aug",
+    ];
+    let Some((_, inside)) = before.rsplit_once('(') else {
+        return false;
+    };
+    !inside.contains(')')
+        && inside
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .any(|w| SEASONS.contains(&w))
 }
 
 /// Whether the sentence a range stands in speaks of something else than
