@@ -18,6 +18,10 @@ export function decode(text) {
 export function toText(html) {
   let t = html.replace(/<!--[\s\S]*?-->/g, " ");
   t = t.replace(/<(script|style|noscript|template|svg|head)\b[\s\S]*?<\/\1\s*>/gi, " ");
+  t = t.replace(/<table\b[^>]*>([\s\S]*?)<\/table\s*>/gi, (whole, inner) => {
+    const lines = dayColumns(inner);
+    return lines === null ? whole : `<br>${lines.join("<br>")}<br>`;
+  });
   t = t.replace(/<br\s*\/?>/gi, "\n");
   t = t.replace(/<\/?(p|div|li|ul|ol|tr|table|section|article|header|footer|h[1-6]|address|dt|dd|nav|main)\b[^>]*>/gi, "\n");
   t = t.replace(/<[^>]+>/g, " ");
@@ -27,6 +31,20 @@ export function toText(html) {
     .map((line) => line.replace(/[ \t\r\f\v\u00a0]+/g, " ").trim())
     .filter((line) => line.length > 0)
     .join("\n");
+}
+
+/** A week table with the days as columns (a first row of day names, the
+ * rows below giving each day's hours in its column) as one line a day
+ * ("Tue 9am-12pm"); null for any other table. */
+function dayColumns(table) {
+  const cell = (html) => decode(html.replace(/<[^>]+>/g, " ")).replace(/\s+/g, " ").trim();
+  const rows = [...table.matchAll(/<tr\b[^>]*>([\s\S]*?)<\/tr\s*>/gi)]
+    .map((r) => [...r[1].matchAll(/<t[hd]\b[^>]*>([\s\S]*?)<\/t[hd]\s*>/gi)].map((c) => cell(c[1])));
+  const [head, ...body] = rows;
+  const dayCell = new RegExp("^" + DAY + "$", "i");
+  const columns = head && head.length >= 2 && head.every((h) => dayCell.test(h))
+    && body.length > 0 && body.every((r) => r.length === head.length);
+  return columns ? head.map((day, i) => `${day} ${body.map((r) => r[i]).join(" ")}`) : null;
 }
 
 function firstMatch(re, text) {
@@ -64,6 +82,8 @@ const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rc
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
 // Headings that name the page, not the pantry.
 const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us)?|hours|location|locations|services|menu|news|events|get help|find food)$/i;
+// A heading that names only the program, not whose it is.
+const PROGRAM = /^(?:(?:community |emergency )?food (?:pantry|bank|shelf|closet|cupboard)|pantry|soup kitchen)$/i;
 // A line that names days and nothing else ("Tuesday", "Mon & Wed:"): the
 // time is on the next line.
 const DAYS_ONLY = new RegExp("^(?:" + DAY + "(?![a-z])\\s*(?:,|&|and|-|–|to|through)?\\s*)+:?$", "i");
@@ -99,7 +119,9 @@ function microdata(html) {
 
 /** The page's own name: the first heading that is not a generic one
  * ("Welcome", "Home"), else og:site_name, else the title's part that is
- * not generic ("Home | Grace Food Pantry"). */
+ * not generic ("Home | Grace Food Pantry"); a heading that names only the
+ * program ("Food Pantry") after the organization's name ("Grace Church
+ * Food Pantry"). */
 function pageName(html) {
   const headings = [];
   const re = /<h([12])[^>]*>([\s\S]*?)<\/h\1>/gi;
@@ -111,12 +133,20 @@ function pageName(html) {
   const useful = (t) => t && !GENERIC.test(t);
   // "Welcome to Hope Food Pantry!": the name without the greeting.
   for (const h of headings) h[1] = h[1].replace(/^welcome to (?:the )?(.+?)!?$/i, "$1");
-  const h1 = headings.find(([level, t]) => level === "1" && useful(t));
-  if (h1) return h1[1];
   const site = firstMatch(/<meta[^>]+property=["']og:site_name["'][^>]+content=["']([^"']+)/i, html);
-  if (site) return site;
   const title = firstMatch(/<title[^>]*>([\s\S]*?)<\/title>/i, html);
-  const part = title?.split(/\s+[|–—-]\s+|\s*[|:]\s*/).map((p) => p.trim()).find(useful);
+  const parts = title?.split(/\s+[|–—-]\s+|\s*[|:]\s*/).map((p) => p.trim()) ?? [];
+  const h1 = headings.find(([level, t]) => level === "1" && useful(t));
+  if (h1 && PROGRAM.test(h1[1])) {
+    // "Food Pantry" under "Grace Church": the organization's name first.
+    const own = (t) => useful(t) && !PROGRAM.test(t);
+    const org = (site && own(site) ? site : null) ?? parts.find(own)
+      ?? headings.find(([level, t]) => level === "2" && own(t))?.[1];
+    if (org) return `${org} ${h1[1]}`;
+  }
+  if (h1) return h1[1];
+  if (site) return site;
+  const part = parts.find(useful);
   if (part) return part;
   return headings.find(([, t]) => useful(t))?.[1] ?? null;
 }
