@@ -72,11 +72,11 @@ const PHONE = /(?:\+?1[\s.-]?)?\(?\b(\d{3})\)?[\s.-]?(\d{3})[\s.-](\d{4})\b/;
 const EMAIL = /\b([A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,})\b/i;
 const STREET = "(?:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|pike|highway|hwy|court|ct|place|pl|parkway|pkwy|circle|cir|terrace|ter|trail|trl|plaza|plz|square|sq|loop|turnpike|tpke|route|rte|center|ctr|crossing|xing|alley|row|run|path|point|pt)";
 // "45 Elm Street, Westfield, NJ 07090": a street by its suffix.
-const ADDRESS = new RegExp("\\b(\\d{1,6}\\s+[A-Za-z0-9 .'-]{2,40}?\\s" + STREET + "\\.?(?:,?\\s*(?:suite|ste|unit|#)\\s*[A-Za-z0-9-]+)?,?\\s+[A-Za-z .'-]{2,30},?\\s+[A-Z]{2}\\s+\\d{5}(?:-\\d{4})?)", "i");
+const ADDRESS = new RegExp("(?<![:\\d])\\b(\\d{1,6}[ \\t]+[A-Za-z0-9 .'-]{2,40}?\\s" + STREET + "\\.?(?:,?\\s*(?:suite|ste|unit|#)\\s*[A-Za-z0-9-]+)?,?\\s+[A-Za-z .'-]{2,30},?\\s+[A-Z]{2}\\s+\\d{5}(?:-\\d{4})?)", "i");
 // "500 Calle Sol, Laredo, TX 78040", "1 Church Plaza<br>Smalltown, OH
 // 45000": a numbered line before "City, ST 12345", whatever the street is
 // called.
-const ADDRESS_BY_ZIP = /\b(\d{1,6}\s+[A-Za-z][^\n,;:]{1,40}?)\s*(?:,\s*|\n\s*)([A-Za-z][A-Za-z .'-]{1,29}?)\s*,?\s+([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b/;
+const ADDRESS_BY_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z][^\n,;:]{1,40}?)\s*(?:,\s*|\n\s*)([A-Za-z][A-Za-z .'-]{1,29}?)\s*,?\s+([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b/;
 // Day words in English and Spanish, and runs of days written as letters.
 const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|m-f|mwf|tth|daily|weekdays)";
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
@@ -86,11 +86,14 @@ const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us)?|hours|location
 const PROGRAM = /^(?:(?:community |emergency )?food (?:pantry|bank|shelf|closet|cupboard)|pantry|soup kitchen)$/i;
 // A line that names days and nothing else ("Tuesday", "Mon & Wed:"): the
 // time is on the next line.
-const DAYS_ONLY = new RegExp("^(?:" + DAY + "(?![a-z])\\s*(?:,|&|and|-|–|to|through)?\\s*)+:?$", "i");
+const DAYS_ONLY = new RegExp(
+  "^(?:(?:hours|open|opening hours|distribution|pantry)\\s*:?\\s*)?(?:(?:every|each|on|the)\\s+)?"
+  + "(?:(?:\\d(?:st|nd|rd|th)|first|second|third|fourth|fifth|last)\\s*(?:,|&|and)?\\s*)*"
+  + "(?:" + DAY + "(?![a-z])\\s*(?:,|&|and|-|–|to|through)?\\s*)+(?:of (?:each|the|every) month)?:?$", "i");
 const TIME_RANGE = /\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|a|p)?\s*(?:-|–|—|to|until)\s*(?:\d{1,2}(?::\d{2})?|noon)/i;
 // "25080 Hwy 172, Olivia, TX": a numbered street, a city and a state code
 // with no ZIP code after them.
-const ADDRESS_NO_ZIP = /\b(\d{1,6}\s+[A-Za-z0-9][^\n,;:]{1,40}?),\s*([A-Za-z][A-Za-z .'-]{1,29}?),\s*([A-Z]{2})\b(?!\s*\d)/;
+const ADDRESS_NO_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z0-9][^\n,;:]{1,40}?),\s*([A-Za-z][A-Za-z .'-]{1,29}?),\s*([A-Z]{2})\b(?!\s*\d)/;
 const STATES = new Set("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY".split(" "));
 // "pantry [at] example [dot] org": an address written so robots miss it.
 const EMAIL_SPELLED = /\b([A-Z0-9._%+-]+)\s*[[(]\s*at\s*[\])]\s*([A-Z0-9-]+(?:\s*[[(]\s*dot\s*[\])]\s*[A-Z0-9-]+)+)\b/i;
