@@ -235,11 +235,21 @@ pub fn site(text: &str) -> Option<String> {
 /// OH 45402. Call ..."): where it starts, and the address. It must end in a
 /// state code and a ZIP code, so a number in prose is not taken for one.
 pub fn address_in(text: &str) -> Option<(usize, Address)> {
-    patterns().embedded_address.find_iter(text).find_map(|m| {
-        let a = address(m.as_str())?;
-        let whole = a.street.is_some() && a.city.is_some() && a.state.is_some() && a.zip.is_some();
-        whole.then_some((m.start(), a))
-    })
+    let mut at = 0;
+    while let Some(m) = patterns().embedded_address.find_at(text, at) {
+        // "Open 9:00-11:00 25 Oak Ave": a clock's minutes start no street;
+        // the search goes on from the next character.
+        let glued = text[..m.start()].ends_with(|c: char| c == ':' || c.is_ascii_digit());
+        if !glued && let Some(a) = address(m.as_str()) {
+            let whole =
+                a.street.is_some() && a.city.is_some() && a.state.is_some() && a.zip.is_some();
+            if whole {
+                return Some((m.start(), a));
+            }
+        }
+        at = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
+    }
+    None
 }
 
 #[cfg(test)]
@@ -346,6 +356,9 @@ mod tests {
         let a = address("W5678 County Rd K, Fond du Lac, WI 54935").expect("a grid address");
         assert_eq!(a.street.as_deref(), Some("W5678 County Rd K"));
         assert_eq!(address("West Side Pantry, Fond du Lac, WI 54935"), None);
+        // A clock's minutes before a street are not its number.
+        let (at, a) = address_in("Open 9:00-11:00 25 Oak Ave, Troy, NY 12180").expect("one");
+        assert_eq!((at, a.street.as_deref()), (16, Some("25 Oak Ave")));
         assert_eq!(city_zip("Hudson"), None);
         assert_eq!(city_zip("12534"), None);
     }

@@ -40,12 +40,18 @@ pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
 /// bar, a dot between parts, a copyright mark or the end of an
 /// exclamation, without a copyright year ("... Volunteer with us! © 2024
 /// Hope Pantry · " is "Hope Pantry"); never a part that speaks of hours
-/// or holds a phone number.
+/// or holds a phone number (up to two such are passed over: "Hope Pantry;
+/// Tuesday 10:00-12:00; 14 Water St, ...").
 fn last_part(text: &str) -> Option<&str> {
     let part = text
         .rsplit([';', '|', '\u{b7}', '\u{2022}', '\n', '\u{a9}', '!', '?'])
         .map(str::trim)
-        .find(|p| !p.is_empty())?;
+        .filter(|p| !p.is_empty())
+        .take(3)
+        .find(|p| {
+            let speaks_of_hours = hours::mentions_hours(p) || hours::looks_like_hours(p);
+            !speaks_of_hours && classify::phones_in(p).is_empty()
+        })?;
     let part = part
         .trim_start_matches("(c)")
         .trim_start_matches("Copyright")
@@ -53,9 +59,7 @@ fn last_part(text: &str) -> Option<&str> {
     let year = part
         .get(..4)
         .is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit()));
-    let part = if year { part[4..].trim_start() } else { part };
-    let speaks_of_hours = hours::mentions_hours(part) || hours::looks_like_hours(part);
-    (!speaks_of_hours && classify::phones_in(part).is_empty()).then_some(part)
+    Some(if year { part[4..].trim_start() } else { part })
 }
 
 /// Whether the text before an address reads as the place's name ("St.
@@ -97,6 +101,10 @@ mod tests {
             doc["location"][0]["addresses"][0]["address_1"],
             "15 Bank St"
         );
+        // Hours between the name and the address are passed over.
+        let text = "Hope Pantry\nTuesday 10:00-12:00\n14 Water St, Troy, NY 12180";
+        let m = map_record(&json!({ "text": text })).expect("a mapping");
+        assert_eq!(m.draft.value()["location"][0]["name"], "Hope Pantry");
         // The part before an address that is a time range is no name.
         let m = map_record(&json!({"text": "Open. Tuesdays 10-2; 88 Oak Ave, Dayton OH 45402"}));
         assert!(m.is_none(), "no name, no mapping");
