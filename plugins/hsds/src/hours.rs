@@ -287,7 +287,8 @@ fn round_the_clock(text: &str) -> Option<Vec<&'static str>> {
         || t.contains("a day")
         || !days.is_empty()
         || t.trim_end_matches('.') == "24 hours";
-    if !(words.contains(&"24/7") || (day_long && opening)) {
+    // "Call our 24/7 hotline": a line to call, not the place.
+    if !(words.contains(&"24/7") || (day_long && opening)) || parts::about_something_else(&t) {
         return None;
     }
     Some(if days.is_empty() {

@@ -87,7 +87,9 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
     // Words for several days at once.
     let words: Vec<&str> = words(text).collect();
     let phrase = |a: &str, b: &str| words.windows(2).any(|w| w[0] == a && w[1] == b);
-    if words.contains(&"daily") || phrase("every", "day") || phrase("7", "days") {
+    let nightly =
+        words.contains(&"nightly") || phrase("every", "night") || phrase("every", "evening");
+    if words.contains(&"daily") || phrase("every", "day") || phrase("7", "days") || nightly {
         found = [true; 7];
     }
     if words.iter().any(|w| matches!(*w, "weekday" | "weekdays")) {

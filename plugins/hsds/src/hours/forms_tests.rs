@@ -5,7 +5,7 @@
 //! sentence before the open days, OpenStreetMap's nth days, single day
 //! letters each before its range, bracketed clauses, a lunch break,
 //! times for something else than coming for food, a day left out, a
-//! season's variation in brackets.
+//! season's variation in brackets, every night.
 
 use super::tests::{read, s};
 
@@ -227,6 +227,7 @@ fn times_for_something_else_are_no_openings() {
     for text in [
         "Deliveries arrive Monday at 6am",
         "Applications accepted Tuesdays 1-3pm",
+        "Call our 24/7 hotline",
     ] {
         let h = super::parse(text);
         assert!(h.schedules.is_empty() && h.unparsed.is_empty(), "{text}");
@@ -282,5 +283,18 @@ fn a_seasons_variation_in_brackets_is_no_opening_of_its_own() {
             s("WEEKLY", "MO", "10:00", "12:00"),
             s("WEEKLY", "MO", "13:00", "15:00")
         ]
+    );
+}
+
+#[test]
+fn every_night_is_every_day() {
+    let week = "MO,TU,WE,TH,FR,SA,SU";
+    assert_eq!(
+        read("Dinner 5-6pm every night"),
+        vec![s("WEEKLY", week, "17:00", "18:00")]
+    );
+    assert_eq!(
+        read("Nightly 6-7pm"),
+        vec![s("WEEKLY", week, "18:00", "19:00")]
     );
 }

@@ -11,8 +11,9 @@ use super::days::parse_days;
 use super::{PART_ENDS, clean_edges, normalise, patterns};
 
 /// Words that make a time something other than the place's opening:
-/// when to sign up, call, apply, volunteer, deliver or donate.
-const ELSEWHERE: [&str; 19] = [
+/// when to sign up, call (a hotline too), apply, volunteer, deliver or
+/// donate.
+const ELSEWHERE: [&str; 21] = [
     "sign-up",
     "signup",
     "sign up",
@@ -32,6 +33,8 @@ const ELSEWHERE: [&str; 19] = [
     "deliveries",
     "donation",
     "donations",
+    "hotline",
+    "helpline",
 ];
 
 /// Whether `t` holds one of `words` as a whole word.
