@@ -10,8 +10,16 @@ export function decode(text) {
       const n = code[1].toLowerCase() === "x" ? parseInt(code.slice(2), 16) : parseInt(code.slice(1), 10);
       return Number.isFinite(n) && n > 0 && n < 0x110000 ? String.fromCodePoint(n) : whole;
     }
-    return ENTITIES[code.toLowerCase()] ?? whole;
+    return ENTITIES[code] ?? accented(code) ?? ENTITIES[code.toLowerCase()] ?? whole;
   });
+}
+
+const MARKS = { acute: "\u0301", grave: "\u0300", circ: "\u0302", uml: "\u0308", tilde: "\u0303", cedil: "\u0327", ring: "\u030a" };
+
+/** A letter's accent entity ("agrave", "Eacute", "ccedil") as the letter. */
+function accented(name) {
+  const m = /^([aeiouycn])(acute|grave|circ|uml|tilde|cedil|ring)$/i.exec(name);
+  return m ? (m[1] + MARKS[m[2].toLowerCase()]).normalize("NFC") : null;
 }
 
 /** Visible text, one block element a line. */
@@ -77,8 +85,9 @@ const ADDRESS = new RegExp("(?<![:\\d])\\b(\\d{1,6}[ \\t]+[A-Za-z0-9 .'-]{2,40}?
 // 45000": a numbered line before "City, ST 12345", whatever the street is
 // called.
 const ADDRESS_BY_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z][^\n,;:]{1,40}?)\s*(?:,\s*|\n\s*)([A-Za-z][A-Za-z .'-]{1,29}?)\s*,?\s+([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b/;
-// Day words in English and Spanish, and runs of days written as letters.
-const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|m-f|mwf|tth|daily|weekdays)";
+// Day words in English, Spanish and French, and runs of days written as
+// letters.
+const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|(?:lun|mar|mercre|jeu|vendre|same)dis?|dimanches?|m-f|mwf|tth|daily|weekdays)";
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
 // Headings that name the page, not the pantry.
 const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us)?|hours|location|locations|services|menu|news|events|get help|find food)$/i;
