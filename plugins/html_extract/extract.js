@@ -14,12 +14,22 @@ export function decode(text) {
   });
 }
 
-const MARKS = { acute: "\u0301", grave: "\u0300", circ: "\u0302", uml: "\u0308", tilde: "\u0303", cedil: "\u0327", ring: "\u030a" };
+// Accented letters by mark and letter, written out: the component's
+// JavaScript has no Unicode normalization to compose them.
+const ACCENTS = {
+  acute: { a: "á", e: "é", i: "í", o: "ó", u: "ú", y: "ý", A: "Á", E: "É", I: "Í", O: "Ó", U: "Ú", Y: "Ý" },
+  grave: { a: "à", e: "è", i: "ì", o: "ò", u: "ù", A: "À", E: "È", I: "Ì", O: "Ò", U: "Ù" },
+  circ: { a: "â", e: "ê", i: "î", o: "ô", u: "û", A: "Â", E: "Ê", I: "Î", O: "Ô", U: "Û" },
+  uml: { a: "ä", e: "ë", i: "ï", o: "ö", u: "ü", y: "ÿ", A: "Ä", E: "Ë", I: "Ï", O: "Ö", U: "Ü" },
+  tilde: { a: "ã", o: "õ", n: "ñ", A: "Ã", O: "Õ", N: "Ñ" },
+  cedil: { c: "ç", C: "Ç" },
+  ring: { a: "å", A: "Å" },
+};
 
 /** A letter's accent entity ("agrave", "Eacute", "ccedil") as the letter. */
 function accented(name) {
-  const m = /^([aeiouycn])(acute|grave|circ|uml|tilde|cedil|ring)$/i.exec(name);
-  return m ? (m[1] + MARKS[m[2].toLowerCase()]).normalize("NFC") : null;
+  const m = /^([a-z])(acute|grave|circ|uml|tilde|cedil|ring)$/i.exec(name);
+  return m ? ACCENTS[m[2].toLowerCase()][m[1]] ?? null : null;
 }
 
 /** Visible text, one block element a line. */
