@@ -3,6 +3,9 @@
 // Build (componentize-js 0.23.0 from npm), from this folder:
 //   npx componentize-js app.js -w ../../../wit -n job-plugin -d http fetch-event -o hello_js.wasm
 // (`-d http fetch-event` keeps wasi:http out: the host does not grant it.)
+// The component's JavaScript engine is not node's: it has no
+// `String.prototype.normalize`, for one. Run a job type through the
+// component (`deckhand exec hello_js.wasm -`), not only under node.
 
 export const handler = {
   describe() {
