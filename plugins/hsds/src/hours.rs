@@ -30,6 +30,7 @@ mod rrule;
 
 pub use candidates::{candidates, pairs};
 pub use date::starts_with_date;
+pub(crate) use days::ordinal_word;
 pub use parts::{combine, names_monthly_days};
 pub use rrule::rrule_days;
 
@@ -356,16 +357,10 @@ fn normalise(text: &str) -> String {
 /// OpenStreetMap's "sa[2]", "fr[-1]", "sa[1,3]" as "2nd sa", "last fr",
 /// "1st and 3rd sa".
 fn osm_nth(c: &regex::Captures) -> String {
+    // (The pattern lets through 1 to 5 and -1 only.)
     let nth: Vec<&str> = c[2]
         .split(',')
-        .map(|n| match n.trim() {
-            "1" => "1st",
-            "2" => "2nd",
-            "3" => "3rd",
-            "4" => "4th",
-            "5" => "5th",
-            _ => "last",
-        })
+        .filter_map(|n| n.trim().parse().ok().and_then(ordinal_word))
         .collect();
     format!("{} {}", nth.join(" and "), &c[1])
 }

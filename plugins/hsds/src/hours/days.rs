@@ -166,6 +166,20 @@ pub(super) fn excepted(text: &str) -> Vec<&'static str> {
     parse_days(clause)
 }
 
+/// The ordinal word the parser reads for the `n`th of the month's days
+/// (1 to 5, -1 for the last): "2nd", "last"; `None` for any other `n`.
+pub(crate) fn ordinal_word(n: i32) -> Option<&'static str> {
+    match n {
+        1 => Some("1st"),
+        2 => Some("2nd"),
+        3 => Some("3rd"),
+        4 => Some("4th"),
+        5 => Some("5th"),
+        -1 => Some("last"),
+        _ => None,
+    }
+}
+
 pub(super) fn ordinal(word: &str) -> i32 {
     match word {
         "1st" | "first" | "primer" | "primero" | "primera" => 1,

@@ -3,7 +3,7 @@
 //! BYDAY=3SA", "FREQ=MONTHLY;BYSETPOS=-1;BYDAY=FR"), as the words the
 //! hours parser reads ("tu, th", "3rd sa", "last fr").
 
-use super::days::ORDER;
+use super::days::{ORDER, ordinal_word};
 
 /// The days `text` names when it is a recurrence rule (weekly, monthly or
 /// daily); `None` for any other text, or a rule this cannot say in words
@@ -47,10 +47,10 @@ fn words(byday: &str, setpos: Option<i32>) -> Option<String> {
         };
         items.push((nth, day.to_ascii_lowercase()));
     }
-    let ordinals: Vec<String> = items
+    let ordinals: Vec<&str> = items
         .iter()
         .filter_map(|(n, _)| *n)
-        .map(ordinal)
+        .map(ordinal_word)
         .collect::<Option<_>>()?;
     let first_day = items.first().map(|(_, d)| d.clone())?;
     let one_day = items.iter().all(|(_, d)| *d == first_day);
@@ -63,21 +63,6 @@ fn words(byday: &str, setpos: Option<i32>) -> Option<String> {
         (n, true) if n == items.len() => format!("{} {first_day}", ordinals.join(" and ")),
         _ => return None,
     })
-}
-
-fn ordinal(n: i32) -> Option<String> {
-    Some(
-        match n {
-            1 => "1st",
-            2 => "2nd",
-            3 => "3rd",
-            4 => "4th",
-            5 => "5th",
-            -1 => "last",
-            _ => return None,
-        }
-        .to_string(),
-    )
 }
 
 fn strip_prefix_ignoring_case<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {

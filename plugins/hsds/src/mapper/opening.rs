@@ -8,6 +8,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::hours::ordinal_word;
+
 /// An opening time given as an object, as one text: `{byday: "TH,FR",
 /// opens_at: "10:00", closes_at: "18:00"}` as "TH,FR 10:00-18:00",
 /// `{day_of_week: "Monday", start_time: "0900", end_time: "1200"}` as
@@ -122,19 +124,17 @@ fn is_week_of_month(key: &str) -> bool {
 /// "2nd", "-1" as "last", "first" as it is); `None` for every week ("",
 /// "0", "every", "all") and anything else.
 fn week_of_month(value: &str) -> Option<&'static str> {
-    let ordinals = ["1st", "2nd", "3rd", "4th", "5th"];
-    let words = ["first", "second", "third", "fourth", "fifth"];
+    const WORDS: [&str; 5] = ["first", "second", "third", "fourth", "fifth"];
     let v = value.trim().to_ascii_lowercase();
-    match v.as_str() {
-        "-1" | "last" => Some("last"),
+    let n = match v.as_str() {
+        "last" => -1,
         v => v
-            .parse::<usize>()
+            .parse::<i32>()
             .ok()
-            .and_then(|n| n.checked_sub(1))
-            .or_else(|| words.iter().position(|w| *w == v))
-            .or_else(|| ordinals.iter().position(|w| *w == v))
-            .and_then(|i| ordinals.get(i).copied()),
-    }
+            .or_else(|| WORDS.iter().position(|w| *w == v).map(|i| i as i32 + 1))
+            .or_else(|| (1..=5).find(|&n| ordinal_word(n) == Some(v)))?,
+    };
+    ordinal_word(n)
 }
 
 /// Whether an object holds a start and an end time (an event).
