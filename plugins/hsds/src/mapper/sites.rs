@@ -6,6 +6,8 @@
 //! hours would land on the first site's address; read site by site, each
 //! location keeps its own.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::How;
@@ -93,18 +95,20 @@ fn site_items(value: &Value) -> Option<Vec<(String, &Value)>> {
 /// {...}}`), a list of one object by that object. A list of several is
 /// read as a record whose sites they are (`{"": [...]}`, its sites at
 /// `/0`, `/1`, ...).
-pub(super) fn record_at(raw: &Value) -> Option<(Map<String, Value>, &'static str)> {
+/// The record is borrowed where it stands; only a list of several is
+/// wrapped.
+pub(super) fn record_at(raw: &Value) -> Option<(Cow<'_, Map<String, Value>>, &'static str)> {
     match raw {
         Value::Object(map) => match map.get("_source") {
-            Some(Value::Object(inner)) => Some((inner.clone(), "/_source")),
-            _ => Some((map.clone(), "")),
+            Some(Value::Object(inner)) => Some((Cow::Borrowed(inner), "/_source")),
+            _ => Some((Cow::Borrowed(map), "")),
         },
         Value::Array(items) => match items.as_slice() {
-            [Value::Object(one)] => Some((one.clone(), "/0")),
+            [Value::Object(one)] => Some((Cow::Borrowed(one), "/0")),
             many if many.len() >= 2 && many.iter().all(Value::is_object) => {
                 let mut listed = Map::new();
                 listed.insert(String::new(), raw.clone());
-                Some((listed, ""))
+                Some((Cow::Owned(listed), ""))
             }
             _ => None,
         },
