@@ -51,13 +51,18 @@ export function toText(html) {
     .join("\n");
 }
 
+/** An element's inner HTML as one line of text: tags gone, entities
+ * decoded, white space one space. */
+function inlineText(html) {
+  return decode(html.replace(/<[^>]+>/g, " ")).replace(/\s+/g, " ").trim();
+}
+
 /** A week table with the days as columns (a first row of day names, the
  * rows below giving each day's hours in its column) as one line a day
  * ("Tue 9am-12pm"); null for any other table. */
 function dayColumns(table) {
-  const cell = (html) => decode(html.replace(/<[^>]+>/g, " ")).replace(/\s+/g, " ").trim();
   const rows = [...table.matchAll(/<tr\b[^>]*>([\s\S]*?)<\/tr\s*>/gi)]
-    .map((r) => [...r[1].matchAll(/<t[hd]\b[^>]*>([\s\S]*?)<\/t[hd]\s*>/gi)].map((c) => cell(c[1])));
+    .map((r) => [...r[1].matchAll(/<t[hd]\b[^>]*>([\s\S]*?)<\/t[hd]\s*>/gi)].map((c) => inlineText(c[1])));
   const [head, ...body] = rows;
   const dayCell = new RegExp("^" + DAY + "$", "i");
   const columns = head && head.length >= 2 && head.every((h) => dayCell.test(h))
@@ -149,7 +154,7 @@ function pageName(html) {
   const re = /<h([12])[^>]*>([\s\S]*?)<\/h\1>/gi;
   let m;
   while ((m = re.exec(html)) !== null) {
-    const text = decode(m[2].replace(/<[^>]+>/g, " ")).replace(/\s+/g, " ").trim();
+    const text = inlineText(m[2]);
     if (text) headings.push([m[1], text]);
   }
   const useful = (t) => t && !GENERIC.test(t);
