@@ -57,6 +57,7 @@ struct Patterns {
     between: Regex,
     opening: Regex,
     osm_nth: Regex,
+    meridiem_end: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -89,6 +90,7 @@ fn patterns() -> &'static Patterns {
             dot_clock: compile(r"(^|[\s(\-])([01]?\d|2[0-3])\.([0-5]\d)(\b|[ap])"),
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
             osm_nth: compile(r"\b(mo|tu|we|th|fr|sa|su)\[((?:-1|[1-5])(?:\s*,\s*(?:-1|[1-5]))*)\]"),
+            meridiem_end: compile(r"\b([aApP])\.[mM]\.(\s+[A-Z])"),
         }
     })
 }
@@ -183,6 +185,13 @@ pub fn mentions_hours(text: &str) -> bool {
                 && (matches!(suffix, "am" | "pm" | "a" | "p") || digits.contains(':'))
         });
     looks_like_hours(text) || (names_a_day(&t) && (clock || t.contains("noon")))
+}
+
+/// Whether `text` is one clock time and nothing else ("10:00", "3:30 PM",
+/// "noon"): a cell of an hours table's row.
+pub fn is_time(text: &str) -> bool {
+    let t = normalise(text);
+    !t.is_empty() && clock::parse_time(&t).is_some()
 }
 
 /// Whether `text` names days and nothing else ("Monday", "mon-fri",
@@ -300,6 +309,10 @@ fn round_the_clock(text: &str) -> Option<Vec<&'static str>> {
 }
 
 fn normalise(text: &str) -> String {
+    let p = patterns();
+    // "9 a.m. - 4:30 p.m. Please call us": the meridiem's last dot also
+    // ends the sentence, which must stay ended (the call is not the opening).
+    let text = p.meridiem_end.replace_all(text, "${1}m.$2");
     let mut t = text
         .to_lowercase()
         .replace(['\u{2013}', '\u{2014}', '\u{2012}'], "-");
@@ -307,7 +320,6 @@ fn normalise(text: &str) -> String {
         t = t.replace(from, to);
     }
     t = t.replace('&', " and ");
-    let p = patterns();
     // OpenStreetMap's "sa[2]", "fr[-1]", "sa[1,3]": the month's such days.
     let t = p.osm_nth.replace_all(&t, osm_nth);
     // "from nine until noon": an hour written as a word, beside a range's

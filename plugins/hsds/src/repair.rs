@@ -243,13 +243,14 @@ fn nested(
                     .filter(|k| *k != "id")
                     .filter(|k| !item.contains_key(*k))
                     .collect();
-                // A street, city and state without a ZIP code: still where
-                // the pantry is; the code is left empty, never invented.
-                if missing == ["postal_code"] {
-                    item.insert("postal_code".into(), json!(""));
-                    repairs.push(format!(
-                        "{path}: postal_code left empty, the record gives none"
-                    ));
+                // A street and a city without a state or a ZIP code: still
+                // where the pantry is; they are left empty, never invented.
+                let unknown = |k: &&str| matches!(*k, "state_province" | "postal_code");
+                if !missing.is_empty() && missing.iter().all(unknown) {
+                    for field in &missing {
+                        item.insert((*field).into(), json!(""));
+                        repairs.push(format!("{path}: {field} left empty, the record gives none"));
+                    }
                 } else if !missing.is_empty() {
                     repairs.push(format!(
                         "{path}: address dropped, HSDS requires {} and the answer has none",
@@ -413,6 +414,19 @@ mod tests {
                 .iter()
                 .any(|r| r.contains("postal_code left empty"))
         );
+        // Without its state too (a places API's "402 Oak St, Springfield"):
+        // both left empty.
+        let mut no_state = doc(Value::Null, json!("Avondale"));
+        let address = &mut no_state["location"][0]["addresses"][0];
+        if let Some(a) = address.as_object_mut() {
+            a.remove("state_province");
+            a.insert("country".into(), json!("US"));
+        }
+        let a = repair(&no_state, "s").unwrap();
+        let address = &a.document["location"][0]["addresses"][0];
+        assert_eq!(address["state_province"], "");
+        assert_eq!(address["postal_code"], "");
+        assert_eq!(address["city"], "Avondale");
         // Without its city too, it is dropped as before.
         let b = repair(&doc(Value::Null, Value::Null), "s").unwrap();
         let kept = b.document["location"][0]["addresses"]

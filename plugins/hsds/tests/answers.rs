@@ -123,6 +123,18 @@ fn holds(t: &Tally, recall: f64, precision: f64) {
 fn the_shared_records_against_the_hand_made_answers() {
     let t = run("sample");
     holds(&t, 0.97, 0.99);
+    // All but record 12's ZIP code (no street or city to hold it) are read:
+    // schedules, phones, lines and cities in full (record 19's hours, with
+    // "Please call for an appointment." after them, fell to 97.7% unseen
+    // under a floor of 97%).
+    for field in ["schedules", "phones", "address_1", "city"] {
+        let c = t.field(field);
+        assert!(
+            c.recall() >= 1.0 && c.precision() >= 1.0,
+            "{field}\n{}",
+            t.report()
+        );
+    }
 }
 
 #[test]

@@ -86,6 +86,12 @@ fn address(map: &Map<String, Value>, path: &str, findings: &mut Vec<Finding>) {
     }
     if let Some(state) = map.get("state_province").and_then(Value::as_str) {
         match geo::us_state_code(state) {
+            _ if state.trim().is_empty() => findings.push(Finding::new(
+                Severity::Warning,
+                "address.state_missing",
+                &format!("{path}/state_province"),
+                "the address has no state (the record gives none)".to_string(),
+            )),
             Some(code) if code == state.trim() => {}
             Some(code) => findings.push(Finding::new(
                 Severity::Warning,
@@ -435,4 +441,22 @@ fn address_words(normalised: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn an_empty_state_is_named_missing_not_wrong() {
+        let mut findings = Vec::new();
+        let a = json!({"address_1": "402 Oak St", "city": "Springfield", "state_province": "",
+                       "postal_code": "", "country": "US"});
+        super::address(a.as_object().unwrap(), "/a", &mut findings);
+        let codes: Vec<&str> = findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            ["address.state_missing", "address.postal_code_missing"]
+        );
+    }
 }

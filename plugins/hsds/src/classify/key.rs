@@ -127,7 +127,9 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         | "providername" | "organizacion" | "agencia" | "organisme" => Some(Role::OrgName),
         "address" | "address1" | "addressline1" | "street" | "streetaddress" | "addr"
         | "fulladdress" | "location" | "streetaddress1" | "direccion" | "calle" | "line1"
-        | "addressline" | "addr1" | "street1" | "domicilio" | "adresse" | "rue" => Some(Role::Address),
+        | "addressline" | "addr1" | "street1" | "domicilio" | "adresse" | "rue"
+        // A places API's short address: "402 Oak St, Springfield".
+        | "vicinity" => Some(Role::Address),
         "address2" | "addressline2" | "streetaddress2" | "suite" | "unit" | "line2" | "addr2"
         | "street2" => Some(Role::Address2),
         "city" | "town" | "municipality" | "locality" | "ciudad" | "municipio" | "pueblo"

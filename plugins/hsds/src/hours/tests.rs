@@ -365,6 +365,17 @@ fn clock_forms() {
 }
 
 #[test]
+fn a_sentence_after_a_dotted_meridiem_is_its_own() {
+    // The call is the next sentence's, not the opening's.
+    let h = parse("Monday - Friday: 9:00 a.m. - 4:30 p.m. Please call for an appointment.");
+    assert_eq!(h.schedules.len(), 1, "{h:?}");
+    assert_eq!(h.schedules[0]["closes_at"], "16:30");
+    // In one sentence it is still a time to call.
+    let h = parse("Call Monday - Friday 9 a.m. - 4 p.m. to register.");
+    assert!(h.schedules.is_empty(), "{h:?}");
+}
+
+#[test]
 fn every_other_week() {
     for text in [
         "Every other Tuesday 2-4pm",

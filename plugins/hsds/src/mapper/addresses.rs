@@ -6,15 +6,18 @@ use super::gather::{Found, src};
 use super::{How, derived};
 use crate::classify;
 
-/// The address, when it has a street, a city and a state (the ZIP code
-/// may be missing).
+/// The address, when it has a street and a city (the state and the ZIP
+/// code may be missing: "402 Oak St, Springfield" still tells a person
+/// where to go).
 pub(super) fn street(f: &Found) -> Option<Address> {
     let (street, ss) = f.street.clone()?;
     let (city, cs) = f.city.clone()?;
-    let (state, st) = f.state.clone()?;
-    // HSDS requires the key; a record without a ZIP code keeps its address
-    // with an empty one rather than losing it (nothing is invented).
-    let (zip, zs) = f.zip.clone().unwrap_or_else(|| (String::new(), derived()));
+    // HSDS requires the keys; a record without a state or a ZIP code keeps
+    // its address with an empty one rather than losing it (nothing is
+    // invented).
+    let empty = || (String::new(), derived());
+    let (state, st) = f.state.clone().unwrap_or_else(empty);
+    let (zip, zs) = f.zip.clone().unwrap_or_else(empty);
     // A PO box takes mail; nobody visits it.
     let kind = if classify::is_po_box(&street) {
         "postal"
@@ -93,6 +96,20 @@ mod tests {
         // A box alone is the address.
         let found = addresses(json!({"name": "B", "address": "PO Box 12, Hudson, NY 12534"}));
         assert_eq!(found, [a("PO Box 12", "postal")]);
+    }
+
+    #[test]
+    fn a_street_and_a_city_without_state_or_zip_code_is_still_the_address() {
+        let found = addresses(json!({"name": "A", "vicinity": "402 Oak St, Springfield"}));
+        let want = (
+            "402 Oak St".into(),
+            "Springfield".into(),
+            String::new(),
+            "physical".into(),
+        );
+        assert_eq!(found, [want]);
+        // A street alone is not.
+        assert!(addresses(json!({"name": "B", "street": "402 Oak St"})).is_empty());
     }
 
     #[test]

@@ -183,6 +183,12 @@ fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
                 out.push(at.field(pointer.to_string(), role, Value::String(texts.join("; "))));
             }
         }
+        // Rows of cells (`"open": [["Tuesday", "10:00", "12:00"], ...]`):
+        // each row one text, two times side by side a range.
+        Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_array) => {
+            let rows = Value::Array(items.iter().take(MAX_ITEMS).map(row_text).collect());
+            read_value(key, &rows, at, out);
+        }
         // `"weekday_text": ["Monday: Closed", "Tuesday: 9:00 AM - 11:00
         // AM", ...]`: under a key that says nothing, a list whose texts
         // speak of opening times is hours.
@@ -314,6 +320,27 @@ fn nested(
         return;
     }
     walk(inner, pointer, Some(role), depth + 1, out);
+}
+
+/// A row of cells as one text: cells joined by a space, two clock times
+/// side by side by a dash ("Tuesday 10:00-12:00").
+fn row_text(row: &Value) -> Value {
+    let mut text = String::new();
+    let mut last_time = false;
+    for cell in row.as_array().into_iter().flatten().take(MAX_ITEMS) {
+        let cell = match cell {
+            Value::String(t) => t.trim().to_string(),
+            Value::Number(n) => n.to_string(),
+            _ => continue,
+        };
+        let time = hours::is_time(&cell);
+        if !text.is_empty() {
+            text.push(if time && last_time { '-' } else { ' ' });
+        }
+        text.push_str(&cell);
+        last_time = time && !last_time;
+    }
+    Value::String(text)
 }
 
 /// What one day of a day-keyed object says: a text, an opening object

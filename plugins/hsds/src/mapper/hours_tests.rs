@@ -203,3 +203,15 @@ fn a_record_in_an_object_with_day_and_time_fields_is_no_opening_object() {
     let m = map_record(&raw).unwrap();
     assert_eq!(m.draft.value()["location"][0]["name"], "Desert Pantry");
 }
+
+#[test]
+fn rows_of_a_day_and_two_times() {
+    let raw = json!({"title": "A", "open": [["Tuesday", "10:00", "12:00"], ["Friday", "3:00 PM", "5:00 PM"]]});
+    assert_eq!(
+        slots(raw),
+        [r#""TU" "10:00"-"12:00""#, r#""FR" "15:00"-"17:00""#]
+    );
+    // Rows that speak of no time are no hours.
+    let raw = json!({"title": "B", "tags": [["food", "pantry"], ["Tuesday"]]});
+    assert!(slots(raw).is_empty());
+}
