@@ -37,8 +37,8 @@ export function toText(html) {
   let t = html.replace(/<!--[\s\S]*?-->/g, " ");
   t = t.replace(/<(script|style|noscript|template|svg|head)\b[\s\S]*?<\/\1\s*>/gi, " ");
   t = t.replace(/<table\b[^>]*>([\s\S]*?)<\/table\s*>/gi, (whole, inner) => {
-    const lines = dayColumns(inner);
-    return lines === null ? whole : `<br>${lines.join("<br>")}<br>`;
+    const lines = dayColumns(inner) ?? rowLines(inner);
+    return lines.length ? `<br>${lines.join("<br>")}<br>` : whole;
   });
   t = t.replace(/<br\s*\/?>/gi, "\n");
   t = t.replace(/<\/?(p|div|li|ul|ol|tr|table|section|article|header|footer|h[1-6]|address|dt|dd|nav|main)\b[^>]*>/gi, "\n");
@@ -68,6 +68,19 @@ function dayColumns(table) {
   const columns = head && head.length >= 2 && head.every((h) => dayCell.test(h))
     && body.length > 0 && body.every((r) => r.length === head.length);
   return columns ? head.map((day, i) => `${day} ${body.map((r) => r[i]).join(" ")}`) : null;
+}
+
+/** A table's rows as lines, cells parted by a space and two clock times
+ * side by side ("Tuesday | 9:00 AM | 12:00 PM") made a range. */
+function rowLines(table) {
+  const time = /^(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|noon)$/i;
+  return [...table.matchAll(/<tr\b[^>]*>([\s\S]*?)<\/tr\s*>/gi)].map((r) => {
+    const cells = [...r[1].matchAll(/<t[hd]\b[^>]*>([\s\S]*?)<\/t[hd]\s*>/gi)].map((c) => inlineText(c[1]));
+    return cells.reduce((line, cell, i) => {
+      const range = i > 0 && time.test(cell) && time.test(cells[i - 1]) && (i < 2 || !time.test(cells[i - 2]));
+      return line === "" ? cell : `${line}${range ? " - " : " "}${cell}`;
+    }, "");
+  });
 }
 
 function firstMatch(re, text) {
@@ -106,6 +119,8 @@ const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rc
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
 // Headings that name the page, not the pantry.
 const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us)?|hours|location|locations|services|menu|news|events|get help|find food)$/i;
+// A word that names a place giving out food.
+const PANTRY_WORD = /\b(?:pantry|food|closet|cupboard|shelf|kitchen|market|mission|ministr(?:y|ies))\b/i;
 // A heading that names only the program, not whose it is.
 const PROGRAM = /^(?:(?:community |emergency )?food (?:pantry|bank|shelf|closet|cupboard)|pantry|soup kitchen)$/i;
 // A line that names days and nothing else ("Tuesday", "Mon & Wed:"): the
@@ -172,6 +187,10 @@ function pageName(html) {
     if (org) return `${org} ${h1[1]}`;
   }
   if (h1) return h1[1];
+  // No h1: a heading that names a pantry ("St. Luke's Community Pantry")
+  // before a title that names the page ("Pantry Hours - St. Luke's").
+  const named = headings.find(([, t]) => useful(t) && PANTRY_WORD.test(t) && !PROGRAM.test(t));
+  if (named) return named[1];
   if (site) return site;
   const part = parts.find(useful);
   if (part) return part;
@@ -220,9 +239,19 @@ function hoursLines(text) {
 /** The place's phone in the text: the first number on a line that is not
  * a fax's, and not a hotline's or a food bank's when another is given. */
 function textPhone(text) {
-  const lines = text.split("\n").filter((l) => PHONE.test(l) && !/\bfax\b/i.test(l));
+  // "Call 304-555-0119. Fax: 304-555-0120.": the fax's number is not the
+  // line's.
+  const lines = text.split("\n")
+    .map((l) => l.replace(/\bfax\b[^\d\n]{0,12}[+\d(][\d\s().-]{9,}/gi, " "))
+    .filter((l) => PHONE.test(l) && !/\bfax\b/i.test(l));
   const own = lines.find((l) => !/hotline|food bank|toll[- ]free/i.test(l)) ?? lines[0];
   return own ? PHONE.exec(own) : null;
+}
+
+/** A `tel:` link's number, written any way ("+15155550123", "515-555-0123"). */
+function telNumber(href) {
+  const digits = (href ?? "").replace(/\D/g, "").replace(/^1(?=\d{10}$)/, "");
+  return digits.length === 10 ? PHONE.exec(`${digits.slice(0, 3)}-${digits.slice(3, 6)}-${digits.slice(6)}`) : null;
 }
 
 /** The first address with a street, a city and a state code but no ZIP
@@ -267,7 +296,7 @@ export function extract(html) {
       || (ADDRESS.exec(text)?.[1]?.replace(/\s*\n\s*/g, ", ").replace(/\s+/g, " ") ?? null)
       || (byZip ? `${byZip[1].trim()}, ${byZip[2].trim()}, ${byZip[3]} ${byZip[4]}` : null)
       || addressWithoutZip(text),
-    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? PHONE.exec(telHref ?? "") ?? textPhone(text)),
+    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? telNumber(telHref) ?? textPhone(text)),
     email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? textEmail(text),
     website: (typeof ld.url === "string" ? ld.url : null)
       ?? firstMatch(/<link[^>]+rel=["']canonical["'][^>]+href=["']([^"']+)/i, html)
