@@ -88,7 +88,9 @@ pub fn address(text: &str) -> Option<Address> {
     let mut out = Address::default();
     let text = zero_restored(text);
     let rest = place_before(&mut out, &without_trailers(&text));
+    let rest = corner_of(&rest).unwrap_or(rest);
     if !patterns().street.is_match(&rest)
+        && !crossing(&rest)
         && !hyphenated(&rest)
         && !is_po_box(&rest)
         && !word_numbered(&rest)
@@ -166,6 +168,39 @@ fn word_numbered(text: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// "Main St and 3rd Ave, Rock Island": two streets that cross, each with
+/// its type, for a place without a house number.
+fn crossing(text: &str) -> bool {
+    let street = text
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let ends_as_street = |part: &str| {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        words.len() >= 2
+            && words
+                .last()
+                .is_some_and(|w| SUFFIXES.contains(&w.trim_end_matches('.')))
+    };
+    [" and ", " & ", " at "].iter().any(|joint| {
+        street
+            .split_once(joint)
+            .is_some_and(|(a, b)| ends_as_street(a) && ends_as_street(b))
+    })
+}
+
+/// The crossing without "Corner of" before it ("Corner of Main St and 3rd
+/// Ave, ..." is "Main St and 3rd Ave, ...").
+fn corner_of(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    ["at the corner of ", "the corner of ", "corner of "]
+        .iter()
+        .find(|lead| lower.starts_with(*lead))
+        .map(|lead| text[lead.len()..].to_string())
+        .filter(|rest| crossing(rest))
 }
 
 /// "Calle Luna 205, San Juan": a Spanish street type first and the house

@@ -236,3 +236,21 @@ fn addresses_with_units_remarks_and_line_breaks() {
         (Some("12 Oak St"), Some("Camden"))
     );
 }
+
+#[test]
+fn two_crossing_streets_without_a_house_number() {
+    let a = address("Corner of Main St and 3rd Ave, Rock Island, IL 61201").expect("a crossing");
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref(), a.zip.as_deref()),
+        (
+            Some("Main St and 3rd Ave"),
+            Some("Rock Island"),
+            Some("61201")
+        )
+    );
+    let a = address("Elm St & Oak Ave, Troy, NY 12180").expect("a crossing with &");
+    assert_eq!(a.street.as_deref(), Some("Elm St & Oak Ave"));
+    // Each side must be a street: a name with "and" in it is not.
+    assert_eq!(address("Bread and Butter St, Troy, NY 12180"), None);
+    assert_eq!(address("Corner of the park, Troy, NY 12180"), None);
+}
