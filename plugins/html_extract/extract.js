@@ -118,7 +118,7 @@ const ADDRESS_BY_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z][^\n,;:]{1,40}?)\s*(?:
 const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|(?:lun|mar|mercre|jeu|vendre|same)dis?|dimanches?|m-f|mwf|tth|daily|weekdays)";
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
 // Headings that name the page, not the pantry.
-const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us)?|hours|location|locations|services|menu|news|events|get help|find food)$/i;
+const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us| information)?|(?:our |pantry )?hours(?: of operation)?|location|locations|(?:hours|location|locations) (?:&|and) (?:hours|location|locations)|services|menu|news|events|calendar|schedule|directions|donate|volunteer|get help|find food|food distributions?|distribution)$/i;
 // A word that names a place giving out food.
 const PANTRY_WORD = /\b(?:pantry|food|closet|cupboard|shelf|kitchen|market|mission|ministr(?:y|ies))\b/i;
 // A heading that names only the program, not whose it is.
@@ -278,7 +278,10 @@ export function extract(html) {
     ? [md.streetAddress, md.addressLocality, [md.addressRegion, md.postalCode].filter(Boolean).join(" ")]
         .filter(Boolean).join(", ")
     : null;
-  const byZip = ADDRESS_BY_ZIP.exec(text);
+  // "Riverside Pantry • 401 River St • Wilkes-Barre, PA 18702": bullets
+  // and bars part an address as commas do.
+  const parted = text.replace(/[ \t]+[•·∙|][ \t]+/g, ", ");
+  const byZip = ADDRESS_BY_ZIP.exec(parted);
   // An address may come as a list (the first is taken) or as text.
   const place = Array.isArray(ld.address) ? ld.address[0] : ld.address;
   const ldAddress = place && typeof place === "object"
@@ -293,9 +296,9 @@ export function extract(html) {
   const fields = {
     name: (typeof ld.name === "string" ? ld.name.trim() : null) ?? pageName(html),
     address: ldAddress || mdAddress
-      || (ADDRESS.exec(text)?.[1]?.replace(/\s*\n\s*/g, ", ").replace(/\s+/g, " ") ?? null)
+      || (ADDRESS.exec(parted)?.[1]?.replace(/\s*\n\s*/g, ", ").replace(/\s+/g, " ") ?? null)
       || (byZip ? `${byZip[1].trim()}, ${byZip[2].trim()}, ${byZip[3]} ${byZip[4]}` : null)
-      || addressWithoutZip(text),
+      || addressWithoutZip(parted),
     phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? telNumber(telHref) ?? textPhone(text)),
     email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? textEmail(text),
     website: (typeof ld.url === "string" ? ld.url : null)

@@ -19,14 +19,22 @@ fn without_remarks(street: &str) -> String {
         ]
         .contains(&first)
     };
-    street
+    let street = street
         .split(',')
         .map(str::trim)
         .enumerate()
         .take_while(|(i, part)| *i == 0 || !remark(part))
         .map(|(_, part)| part)
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    // "123 Main Street (rear entrance)": a remark in brackets after the
+    // street is no part of it.
+    match street.split_once('(') {
+        Some((before, after)) if after.trim_end().ends_with(')') && !before.trim().is_empty() => {
+            before.trim_end().to_string()
+        }
+        _ => street,
+    }
 }
 
 /// A US address read from one line of text.

@@ -254,3 +254,12 @@ fn two_crossing_streets_without_a_house_number() {
     assert_eq!(address("Bread and Butter St, Troy, NY 12180"), None);
     assert_eq!(address("Corner of the park, Troy, NY 12180"), None);
 }
+
+#[test]
+fn a_remark_in_brackets_after_the_street_is_left_out() {
+    let a = address("123 Main Street (rear entrance), Danville, IL 61832").expect("an address");
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref()),
+        (Some("123 Main Street"), Some("Danville"))
+    );
+}

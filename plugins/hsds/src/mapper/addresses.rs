@@ -113,6 +113,27 @@ mod tests {
     }
 
     #[test]
+    fn an_address_given_as_its_lines() {
+        let lines = json!([
+            "First Methodist Church",
+            "222 W Main St",
+            "Carbondale, IL 62901"
+        ]);
+        let found = addresses(json!({"name": "A", "address_lines": lines}));
+        let want = (
+            "222 W Main St".into(),
+            "Carbondale".into(),
+            "62901".into(),
+            "physical".into(),
+        );
+        assert_eq!(found, [want]);
+        // Two whole addresses in a list are two, not one run together.
+        let two = json!(["5 Elm St, Troy, NY 12180", "PO Box 9, Troy, NY 12180"]);
+        let found = addresses(json!({"name": "B", "addresses": two}));
+        assert_eq!(found.len(), 2, "{found:?}");
+    }
+
+    #[test]
     fn a_city_field_with_its_zip_code() {
         let found = addresses(
             json!({"name": "A", "street": "4 Elm St", "city": "Hudson 12534", "state": "NY"}),

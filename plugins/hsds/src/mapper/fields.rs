@@ -205,6 +205,17 @@ fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
                 }
             }
         }
+        // An address as its lines (`["First Methodist Church", "222 W Main
+        // St", "Carbondale, IL 62901"]`): one text, as a page writes it,
+        // unless an item is a whole address of its own.
+        Value::Array(items) if role == Role::Address && address_lines(items) => {
+            let lines: Vec<&str> = items
+                .iter()
+                .take(MAX_ITEMS)
+                .filter_map(Value::as_str)
+                .collect();
+            out.push(at.field(pointer.to_string(), role, Value::String(lines.join("\n"))));
+        }
         // A list of texts (phones, hours lines): each item on its own.
         // Services are read as a list where they are placed; a list
         // under a key that says nothing (tags, languages) is not content.
@@ -320,6 +331,16 @@ fn nested(
         return;
     }
     walk(inner, pointer, Some(role), depth + 1, out);
+}
+
+/// Whether a list of texts is one address's lines: two or more, none a
+/// whole address (a street with its state or ZIP code) by itself.
+fn address_lines(items: &[Value]) -> bool {
+    let whole = |t: &str| {
+        classify::city_line(t).is_none()
+            && classify::address(t).is_some_and(|a| a.state.is_some() || a.zip.is_some())
+    };
+    items.len() >= 2 && items.iter().all(|i| i.as_str().is_some_and(|t| !whole(t)))
 }
 
 /// A row of cells as one text: cells joined by a space, two clock times
