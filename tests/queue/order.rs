@@ -326,3 +326,67 @@ async fn an_aggregate_runs_after_its_dependencies_finish_however_they_end() {
         fan.children
     );
 }
+
+/// A batch asks once whether any of its ids is taken: when one is, each
+/// job is asked on its own and the first submission wins; ready jobs go in one write per type and keep the
+/// order single submissions would give, a grouped job's turn included.
+#[tokio::test]
+async fn a_batch_with_a_taken_id_and_its_order() {
+    let redis = TestRedis::start();
+    let q = queue(&redis).await;
+    let named = |id: &str, payload: &str, priority: i32| {
+        let mut j = job("a", payload);
+        j.id = Some(id.into());
+        j.priority = priority;
+        j
+    };
+    submit(&q, named("taken", r#"{"n":0}"#, 0)).await;
+    let replies = q
+        .submit_batch(vec![
+            named("fresh-1", "1", 0),
+            named("taken", r#"{"n":9}"#, 0),
+            named("fresh-2", "2", 5),
+        ])
+        .await
+        .unwrap();
+    let created: Vec<bool> = replies.iter().map(|r| r.created).collect();
+    assert_eq!(created, [true, false, true]);
+    // An id twice in one batch is refused before Redis (the script would
+    // answer the second 'exists'): nothing is written.
+    let refused = q
+        .submit_batch(vec![
+            named("twice", r#"{"n":1}"#, 0),
+            named("twice", r#"{"n":2}"#, 0),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(refused.index, 1);
+    submit(&q, named("twice", r#"{"n":1}"#, 0)).await;
+    let mut order = Vec::new();
+    while let Some(j) = claim_one(&q, &["a"]).await {
+        order.push((j.id, j.payload));
+    }
+    let want = [
+        ("fresh-2", "2"),
+        ("taken", r#"{"n":0}"#),
+        ("fresh-1", "1"),
+        ("twice", r#"{"n":1}"#),
+    ];
+    let want: Vec<(String, String)> =
+        want.iter().map(|(i, p)| (i.to_string(), p.to_string())).collect();
+    assert_eq!(order, want, "priority, then first in first out; first submissions win");
+    assert_eq!(q.stats().await.unwrap()["submitted"], 4);
+
+    // A grouped job after ungrouped ones of its type in one batch takes the
+    // head's turn, as it would submitted after them one at a time.
+    let mut batch: Vec<NewJob> = (0..3).map(|i| named(&format!("u-{i}"), "1", 0)).collect();
+    let mut grouped = named("g-0", "1", 0);
+    grouped.group = Some("x".into());
+    batch.push(grouped);
+    q.submit_batch(batch).await.unwrap();
+    let mut order = Vec::new();
+    while let Some(j) = claim_one(&q, &["a"]).await {
+        order.push(j.id);
+    }
+    assert_eq!(order, ["g-0", "u-0", "u-1", "u-2"]);
+}

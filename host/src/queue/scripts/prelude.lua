@@ -218,14 +218,43 @@ local function group_left(job_type, group)
     end
 end
 
-local function push_ready(id, job_type, priority, group)
-    local seq
-    if group and group ~= '' then
-        seq = group_tag(job_type, group)
-    else
-        seq = next_seq()
+-- Set by scripts that make many jobs ready (submit_batch.lua), which call
+-- flush_ready() before they return: job type -> its new ready entries
+-- (score, id, score, id, ...), added in one ZADD per type and chunk instead
+-- of one call per job.
+local readies = nil
+
+-- Adds the collected ready entries of `only` (every type's when nil).
+local function flush_ready(only)
+    for job_type, entries in pairs(readies or {}) do
+        if not only or job_type == only then
+            -- Chunks of 500 jobs: far below Lua's limit on unpacked values.
+            for i = 1, #entries, 1000 do
+                redis.call('ZADD', k('ready', job_type), unpack(entries, i, math.min(i + 999, #entries)))
+            end
+            readies[job_type] = nil
+        end
     end
-    redis.call('ZADD', k('ready', job_type), ready_score(priority, seq), id)
+end
+
+local function push_ready(id, job_type, priority, group)
+    if group and group ~= '' then
+        -- A group's turn reads the ready set's head: what was collected
+        -- for the type goes in first.
+        flush_ready(job_type)
+        local seq = group_tag(job_type, group)
+        redis.call('ZADD', k('ready', job_type), ready_score(priority, seq), id)
+    elseif readies then
+        local entries = readies[job_type]
+        if not entries then
+            entries = {}
+            readies[job_type] = entries
+        end
+        entries[#entries + 1] = ready_score(priority, next_seq())
+        entries[#entries + 1] = id
+    else
+        redis.call('ZADD', k('ready', job_type), ready_score(priority, next_seq()), id)
+    end
     wake(job_type)
 end
 
@@ -290,6 +319,27 @@ local function registration(job_type)
         registrations[job_type] = r
     end
     return r
+end
+
+-- Job type -> false when its plugin does not use the content store (its
+-- registration says so), else its producer hash: 16 hex of SHA-1 over the
+-- plugin's version id and the host's model, what produces its results. The
+-- store's key for an input hash is "<input hash>-<producer hash>", so an
+-- upgrade or another model computes afresh. Worked out once per script call.
+local store_uses = {}
+local function store_use(job_type)
+    local use = store_uses[job_type]
+    if use == nil then
+        local registered = registration(job_type)
+        local ok, info = pcall(cjson.decode, registered or '')
+        use = ok and type(info) == 'table' and info['cache'] == true
+        if use then
+            local producer = tostring(info['version_id'] or '') .. '\n' .. tostring(info['model'] or '')
+            use = string.sub(redis.sha1hex(producer), 1, 16)
+        end
+        store_uses[job_type] = use
+    end
+    return use
 end
 
 -- How long finished jobs live. Scripts that may end a job take one
@@ -443,10 +493,10 @@ local function begin(args)
         P = args[1]
         ROOT = (string.gsub(P, '~%d+}$', '}'))
     end
-    clock, clock_text, wakes, seq_next, seq_end, tally = nil, nil, nil, nil, nil, nil
+    clock, clock_text, wakes, seq_next, seq_end, tally, readies = nil, nil, nil, nil, nil, nil, nil
     -- Emptied only when used: a new table per call is an allocation.
     if next(registrations) then
-        registrations = {}
+        registrations, store_uses = {}, {}
     end
     if next(ttl_text) then
         ttl_text = {}

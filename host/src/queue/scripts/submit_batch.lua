@@ -28,7 +28,7 @@ local specs = batch.jobs
 for _, spec in ipairs(specs) do
     setmetatable(spec, fill)
 end
-local ids = {}
+local ids, keys = {}, {}
 for i, spec in ipairs(specs) do
     -- A job that already exists is answered 'exists' and needs no checks;
     -- EXISTS is asked only when a check would refuse the job.
@@ -48,16 +48,31 @@ for i, spec in ipairs(specs) do
             end
         end
     end
+    if ids[spec.id] then
+        keys = nil
+    elseif keys then
+        keys[#keys + 1] = k('job', spec.id)
+    end
     ids[spec.id] = true
+end
+-- When no id repeats and none is taken (one EXISTS per 1,000 ids), no job
+-- asks whether its id exists.
+local fresh = keys ~= nil
+for i = 1, keys and #keys or 0, 1000 do
+    if fresh and redis.call('EXISTS', unpack(keys, i, math.min(i + 999, #keys))) > 0 then
+        fresh = false
+    end
 end
 local replies = {}
 -- One wake per job type made ready, not one per job; one INCRBY for the
--- FIFO sequence and one HINCRBY per counter.
-wakes = {}
+-- FIFO sequence, one HINCRBY per counter, one ZADD per ready set.
+wakes, readies = {}, {}
 reserve_seq(#specs)
 for _, spec in ipairs(specs) do
-    table.insert(replies, submit_job(spec))
+    spec.new = fresh
+    replies[#replies + 1] = submit_job(spec)
 end
+flush_ready()
 flush_stats()
 for job_type in pairs(wakes) do
     redis.call('PUBLISH', channel('wake'), job_type)

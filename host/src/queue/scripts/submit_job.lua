@@ -41,21 +41,13 @@ local function count_child(parent, id, done)
     end
 end
 
--- The content store's key for an input hash and what produces results
--- for it: "<input hash>-<16 hex of SHA-1 over plugin version and model>".
-local function producer_hash(input_hash, version_id, model)
-    if #input_hash > 100 then
-        input_hash = redis.sha1hex(input_hash)
-    end
-    local producer = tostring(version_id or '') .. '\n' .. tostring(model or '')
-    return input_hash .. '-' .. string.sub(redis.sha1hex(producer), 1, 16)
-end
-
 -- A job's dependencies held by other partitions: dep id -> partition
 -- (see relay.lua); an empty table when all are in this one.
+-- Shared by every job without any: read only, never written to.
+local NONE = {}
 local function remote_deps(spec)
     if not spec.remote or spec.remote == '' then
-        return {}
+        return NONE
     end
     return cjson.decode(spec.remote)
 end
@@ -87,7 +79,10 @@ local function check_submission(spec, registered)
     if spec.check_type == '1' and not registered then
         return { 'error', 'unknown_type' }
     end
-    local deps = spec.depends_on == '[]' and {} or cjson.decode(spec.depends_on)
+    if spec.depends_on == '[]' then
+        return nil, NONE
+    end
+    local deps = cjson.decode(spec.depends_on)
     local remote = remote_deps(spec)
     local seen, unique = {}, {}
     for _, dep in ipairs(deps) do
@@ -111,15 +106,16 @@ end
 -- what produces the result as well as the input: the plugin's version id
 -- (its code, prompt and schemas) and the host's model, so an upgrade or
 -- another model computes afresh. Returns nil when the store is not used.
-local function content_key(spec, registered)
-    if spec.use_store ~= '1' or spec.content_hash == '' or not registered then
+local function content_key(spec)
+    local producer = spec.use_store == '1' and spec.content_hash ~= '' and store_use(spec.job_type)
+    if not producer then
         return nil, spec.content_hash
     end
-    local ok, info = pcall(cjson.decode, registered)
-    if not (ok and type(info) == 'table' and info['cache'] == true) then
-        return nil, spec.content_hash
+    local input_hash = spec.content_hash
+    if #input_hash > 100 then
+        input_hash = redis.sha1hex(input_hash)
     end
-    local hash = producer_hash(spec.content_hash, info['version_id'], info['model'])
+    local hash = input_hash .. '-' .. producer
     return k('content', spec.job_type, hash), hash
 end
 
@@ -197,6 +193,9 @@ local function scheduled_for(spec, now)
     return nil
 end
 
+-- The usual reply, one table for all (replies are only read).
+local CREATED_PENDING = { 'created', 'pending' }
+
 -- Puts a new job where it belongs: dead when a dependency already
 -- failed, scheduled, ready, or waiting on its dependencies (listed for the
 -- relay when some are in other partitions). Returns the submit reply.
@@ -224,7 +223,7 @@ local function place_new(spec, unique, remote, failed, run_at, ready, now)
     end
     if ready then
         push_ready(id, job_type, tonumber(spec.priority), spec.group)
-        return { 'created', 'pending' }
+        return CREATED_PENDING
     end
     if next(remote) then
         -- The relay's list of jobs with dependencies in other partitions.
@@ -302,7 +301,8 @@ end
 -- the replies): an existing id is answered as it is, a refused job writes
 -- nothing, the content store may answer for it, else it is written.
 local function submit_job(spec)
-    local existing = redis.call('HGET', k('job', spec.id), 'status')
+    -- `new`: the caller knows no job has this id (submit_batch.lua).
+    local existing = not spec.new and redis.call('HGET', k('job', spec.id), 'status')
     if existing then
         return { 'exists', existing }
     end
@@ -311,7 +311,7 @@ local function submit_job(spec)
     if refused then
         return refused
     end
-    local content, content_hash = content_key(spec, registered)
+    local content, content_hash = content_key(spec)
     local now = now_ms()
     if content and spec.force ~= '1' then
         local answer = from_store(spec, content, content_hash, now)
