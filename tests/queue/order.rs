@@ -372,9 +372,14 @@ async fn a_batch_with_a_taken_id_and_its_order() {
         ("fresh-1", "1"),
         ("twice", r#"{"n":1}"#),
     ];
-    let want: Vec<(String, String)> =
-        want.iter().map(|(i, p)| (i.to_string(), p.to_string())).collect();
-    assert_eq!(order, want, "priority, then first in first out; first submissions win");
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(i, p)| (i.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        order, want,
+        "priority, then first in first out; first submissions win"
+    );
     assert_eq!(q.stats().await.unwrap()["submitted"], 4);
 
     // A grouped job after ungrouped ones of its type in one batch takes the
