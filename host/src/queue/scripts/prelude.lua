@@ -321,26 +321,9 @@ local function registration(job_type)
     return r
 end
 
--- Job type -> false when its plugin does not use the content store (its
--- registration says so), else its producer hash: 16 hex of SHA-1 over the
--- plugin's version id and the host's model, what produces its results. The
--- store's key for an input hash is "<input hash>-<producer hash>", so an
--- upgrade or another model computes afresh. Worked out once per script call.
+-- Job type -> its use of the content store (see store_use in
+-- submit_job.lua), worked out once per script call.
 local store_uses = {}
-local function store_use(job_type)
-    local use = store_uses[job_type]
-    if use == nil then
-        local registered = registration(job_type)
-        local ok, info = pcall(cjson.decode, registered or '')
-        use = ok and type(info) == 'table' and info['cache'] == true
-        if use then
-            local producer = tostring(info['version_id'] or '') .. '\n' .. tostring(info['model'] or '')
-            use = string.sub(redis.sha1hex(producer), 1, 16)
-        end
-        store_uses[job_type] = use
-    end
-    return use
-end
 
 -- How long finished jobs live. Scripts that may end a job take one
 -- argument "<result ttl>/<dead ttl>/<dead max>": completed and cancelled

@@ -41,10 +41,32 @@ local function count_child(parent, id, done)
     end
 end
 
--- A job's dependencies held by other partitions: dep id -> partition
--- (see relay.lua); an empty table when all are in this one.
--- Shared by every job without any: read only, never written to.
+-- Job type -> false when its plugin does not use the content store (its
+-- registration says so), else its producer hash: 16 hex of SHA-1 over the
+-- plugin's version id and the host's model, what produces its results. The
+-- store's key for an input hash is "<input hash>-<producer hash>", so an
+-- upgrade or another model computes afresh. Worked out once per script call.
+local function store_use(job_type)
+    local use = store_uses[job_type]
+    if use == nil then
+        local registered = registration(job_type)
+        local ok, info = pcall(cjson.decode, registered or '')
+        use = ok and type(info) == 'table' and info['cache'] == true
+        if use then
+            local producer = tostring(info['version_id'] or '') .. '\n' .. tostring(info['model'] or '')
+            use = string.sub(redis.sha1hex(producer), 1, 16)
+        end
+        store_uses[job_type] = use
+    end
+    return use
+end
+
+-- An empty list or map shared by every job without dependencies: read
+-- only, never written to (a new table per job is an allocation).
 local NONE = {}
+
+-- A job's dependencies held by other partitions: dep id -> partition
+-- (see relay.lua); NONE when all are in this one.
 local function remote_deps(spec)
     if not spec.remote or spec.remote == '' then
         return NONE

@@ -169,65 +169,57 @@ fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
                 }
             }
         }
-        // Prose given as a list ("requirements": ["Photo ID", "Proof
-        // of address"]): one text.
-        Value::Array(items)
-            if matches!(role, Role::Eligibility | Role::Notes | Role::Description) =>
-        {
-            let texts: Vec<&str> = items
-                .iter()
-                .take(MAX_ITEMS)
-                .filter_map(Value::as_str)
-                .collect();
-            if !texts.is_empty() {
-                out.push(at.field(pointer.to_string(), role, Value::String(texts.join("; "))));
-            }
+        Value::Array(items) if read_texts(key, items, at, out) => {}
+        _ => out.push(at.field(pointer.to_string(), role, value.clone())),
+    }
+}
+
+/// A list of texts or of rows of texts: read as its role wants (prose as
+/// one text, an address's lines as one, rows as lines, hours or phones
+/// item by item). False for a list that is none of these.
+fn read_texts(key: &str, items: &[Value], at: &At, out: &mut Vec<Field>) -> bool {
+    let (pointer, role) = (at.pointer.as_str(), at.role);
+    let texts = || items.iter().take(MAX_ITEMS).filter_map(Value::as_str);
+    if matches!(role, Role::Eligibility | Role::Notes | Role::Description) {
+        // Prose given as a list ("requirements": ["Photo ID", "Proof of
+        // address"]): one text.
+        let texts: Vec<&str> = texts().collect();
+        if !texts.is_empty() {
+            out.push(at.field(pointer.to_string(), role, Value::String(texts.join("; "))));
         }
+    } else if !items.is_empty() && items.iter().all(Value::is_array) {
         // Rows of cells (`"open": [["Tuesday", "10:00", "12:00"], ...]`):
         // each row one text, two times side by side a range.
-        Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_array) => {
-            let rows = Value::Array(items.iter().take(MAX_ITEMS).map(row_text).collect());
-            read_value(key, &rows, at, out);
-        }
+        let rows = Value::Array(items.iter().take(MAX_ITEMS).map(row_text).collect());
+        read_value(key, &rows, at, out);
+    } else if role == Role::Unknown && texts().any(hours::mentions_hours) {
         // `"weekday_text": ["Monday: Closed", "Tuesday: 9:00 AM - 11:00
         // AM", ...]`: under a key that says nothing, a list whose texts
         // speak of opening times is hours.
-        Value::Array(items)
-            if role == Role::Unknown
-                && items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .any(hours::mentions_hours) =>
-        {
-            for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
-                if item.is_string() {
-                    out.push(at.field(format!("{pointer}/{i}"), Role::Hours, item.clone()));
-                }
+        for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+            if item.is_string() {
+                out.push(at.field(format!("{pointer}/{i}"), Role::Hours, item.clone()));
             }
         }
+    } else if role == Role::Address && address_lines(items) {
         // An address as its lines (`["First Methodist Church", "222 W Main
         // St", "Carbondale, IL 62901"]`): one text, as a page writes it,
         // unless an item is a whole address of its own.
-        Value::Array(items) if role == Role::Address && address_lines(items) => {
-            let lines: Vec<&str> = items
-                .iter()
-                .take(MAX_ITEMS)
-                .filter_map(Value::as_str)
-                .collect();
-            out.push(at.field(pointer.to_string(), role, Value::String(lines.join("\n"))));
-        }
+        let lines: Vec<&str> = texts().collect();
+        out.push(at.field(pointer.to_string(), role, Value::String(lines.join("\n"))));
+    } else if !matches!(role, Role::Services | Role::Unknown) {
         // A list of texts (phones, hours lines): each item on its own.
-        // Services are read as a list where they are placed; a list
-        // under a key that says nothing (tags, languages) is not content.
-        Value::Array(items) if !matches!(role, Role::Services | Role::Unknown) => {
-            for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
-                if item.is_string() || item.is_number() {
-                    out.push(at.field(format!("{pointer}/{i}"), role, item.clone()));
-                }
+        // Services are read as a list where they are placed; a list under
+        // a key that says nothing (tags, languages) is not content.
+        for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+            if item.is_string() || item.is_number() {
+                out.push(at.field(format!("{pointer}/{i}"), role, item.clone()));
             }
         }
-        _ => out.push(at.field(pointer.to_string(), role, value.clone())),
+    } else {
+        return false;
     }
+    true
 }
 
 /// A geocoder's address as typed parts (`addressComponents`, `address_components`:
