@@ -90,7 +90,7 @@ fn patterns() -> &'static Patterns {
             dot_clock: compile(r"(^|[\s(\-])([01]?\d|2[0-3])\.([0-5]\d)(\b|[ap])"),
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
             osm_nth: compile(r"\b(mo|tu|we|th|fr|sa|su)\[((?:-1|[1-5])(?:\s*,\s*(?:-1|[1-5]))*)\]"),
-            meridiem_end: compile(r"\b([aApP])\.[mM]\.(\s+[A-Z])"),
+            meridiem_end: compile(r"\b([aApP])\.[mM]\.(\s+)([A-Z][a-z]*)"),
         }
     })
 }
@@ -311,8 +311,15 @@ fn round_the_clock(text: &str) -> Option<Vec<&'static str>> {
 fn normalise(text: &str) -> String {
     let p = patterns();
     // "9 a.m. - 4:30 p.m. Please call us": the meridiem's last dot also
-    // ends the sentence, which must stay ended (the call is not the opening).
-    let text = p.meridiem_end.replace_all(text, "${1}m.$2");
+    // ends the sentence, which must stay ended (the call is not the
+    // opening); "9 A.M. To 12 P.M." goes on.
+    let text = p.meridiem_end.replace_all(text, |c: &regex::Captures| {
+        let next = c[3].to_ascii_lowercase();
+        let goes_on =
+            ["to", "until", "till", "through", "thru", "and", "or"].contains(&next.as_str());
+        let dot = if goes_on { "" } else { "." };
+        format!("{}m{dot}{}{}", &c[1], &c[2], &c[3])
+    });
     let mut t = text
         .to_lowercase()
         .replace(['\u{2013}', '\u{2014}', '\u{2012}'], "-");

@@ -370,6 +370,10 @@ fn a_sentence_after_a_dotted_meridiem_is_its_own() {
     let h = parse("Monday - Friday: 9:00 a.m. - 4:30 p.m. Please call for an appointment.");
     assert_eq!(h.schedules.len(), 1, "{h:?}");
     assert_eq!(h.schedules[0]["closes_at"], "16:30");
+    // A range's word in capitals after the meridiem goes on with the range.
+    let h = parse("Monday 9:00 A.M. To 12:00 P.M.");
+    assert_eq!(h.schedules.len(), 1, "{h:?}");
+    assert_eq!(h.schedules[0]["closes_at"], "12:00");
     // In one sentence it is still a time to call.
     let h = parse("Call Monday - Friday 9 a.m. - 4 p.m. to register.");
     assert!(h.schedules.is_empty(), "{h:?}");
