@@ -328,8 +328,9 @@ async fn an_aggregate_runs_after_its_dependencies_finish_however_they_end() {
 }
 
 /// A batch asks once whether any of its ids is taken: when one is, each
-/// job is asked on its own and the first submission wins; ready jobs go in one write per type and keep the
-/// order single submissions would give, a grouped job's turn included.
+/// job is asked on its own and the first submission wins; ready jobs go in
+/// one write per type and keep the order single submissions would give, a
+/// grouped job's turn included.
 #[tokio::test]
 async fn a_batch_with_a_taken_id_and_its_order() {
     let redis = TestRedis::start();
