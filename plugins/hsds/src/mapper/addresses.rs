@@ -134,6 +134,23 @@ mod tests {
     }
 
     #[test]
+    fn a_name_field_that_goes_on_with_the_address() {
+        let raw = json!({"name": "Good Shepherd Pantry - 12 Oak St, Elkhart, IN 46516"});
+        let m = map_record(&raw).expect("a mapping");
+        assert_eq!(
+            m.draft.value()["location"][0]["name"],
+            "Good Shepherd Pantry"
+        );
+        let want = (
+            "12 Oak St".into(),
+            "Elkhart".into(),
+            "46516".into(),
+            "physical".into(),
+        );
+        assert_eq!(addresses(raw), [want]);
+    }
+
+    #[test]
     fn a_city_field_with_its_zip_code() {
         let found = addresses(
             json!({"name": "A", "street": "4 Elm St", "city": "Hudson 12534", "state": "NY"}),

@@ -256,7 +256,15 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         return;
     }
     match role {
-        Role::Name if classify::phone(&text).is_none() => set(&mut found.name, text, copied()),
+        Role::Name if classify::phone(&text).is_none() => match name_then_address(&text) {
+            // "Good Shepherd Pantry - 12 Oak St, Elkhart, IN 46516": the
+            // name, then where it is.
+            Some((name, a)) => {
+                set(&mut found.name, name, src(p, How::Normalised));
+                put_address(found, p, &a, How::Inferred);
+            }
+            None => set(&mut found.name, text, copied()),
+        },
         Role::OrgName => set(&mut found.org_name, text, copied()),
         Role::City | Role::State | Role::Zip => place_area(found, p, role, text),
         Role::Address2 => set(&mut found.street2, text, copied()),
@@ -311,6 +319,14 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         Role::Name => drop(place_by_content(found, p, &text, How::Inferred)),
         _ => {}
     }
+}
+
+/// A name field that goes on with a whole address: the name before it,
+/// and the address.
+fn name_then_address(text: &str) -> Option<(String, classify::Address)> {
+    let (at, address) = classify::address_in(text)?;
+    let name = text[..at].trim_end_matches([' ', '-', '\u{2013}', '\u{2014}', ',', ':', '|', '@']);
+    (!name.trim().is_empty()).then(|| (name.trim().to_string(), address))
 }
 
 /// A city, state or ZIP code field: `city_state_zip` ("Springfield, IL
