@@ -130,9 +130,9 @@ const DAYS_ONLY = new RegExp(
   + "(?:(?:\\d(?:st|nd|rd|th)|first|second|third|fourth|fifth|last)\\s*(?:,|&|and)?\\s*)*"
   + "(?:" + DAY + "(?![a-z])\\s*(?:,|&|and|-|–|to|through)?\\s*)+(?:of (?:each|the|every) month)?:?$", "i");
 const TIME_RANGE = /\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|a|p)?\s*(?:-|–|—|to|until)\s*(?:\d{1,2}(?::\d{2})?|noon)/i;
-// "25080 Hwy 172, Olivia, TX": a numbered street, a city and a state code
-// with no ZIP code after them.
-const ADDRESS_NO_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z0-9][^\n,;:]{1,40}?),\s*([A-Za-z][A-Za-z .'-]{1,29}?),\s*([A-Z]{2})\b(?!\s*\d)/;
+// "25080 Hwy 172, Olivia, TX", "411 Cedar Street<br>Smalltown, KS": a
+// numbered street, a city and a state code with no ZIP code after them.
+const ADDRESS_NO_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z0-9][^\n,;:]{1,40}?)(?:,[ \t]*|[ \t]*\n[ \t]*)([A-Za-z][A-Za-z .'-]{1,29}?),\s*([A-Z]{2})\b(?!\s*\d)/;
 const STATES = new Set("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY".split(" "));
 // "pantry [at] example [dot] org": an address written so robots miss it.
 const EMAIL_SPELLED = /\b([A-Z0-9._%+-]+)\s*[[(]\s*at\s*[\])]\s*([A-Z0-9-]+(?:\s*[[(]\s*dot\s*[\])]\s*[A-Z0-9-]+)+)\b/i;

@@ -75,11 +75,14 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
         .filter_map(|c| {
             let whole = c.get(0)?;
             let day = (0..7).find(|i| c.name(&format!("d{i}")).is_some())?;
-            // "we are open", "su despensa": a word of a sentence, not a day.
+            // "we are open", "we're open", "su despensa": a word of a
+            // sentence, not a day.
+            let rest = &text[whole.end()..];
             let pronoun = matches!(whole.as_str(), "we" | "su")
-                && text[whole.end()..]
-                    .strip_prefix(' ')
-                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_alphabetic()));
+                && (rest.starts_with(['\'', '\u{2019}'])
+                    || rest
+                        .strip_prefix(' ')
+                        .is_some_and(|rest| rest.starts_with(|c: char| c.is_alphabetic())));
             (!pronoun).then_some((day, whole.start(), whole.end()))
         })
         .collect();

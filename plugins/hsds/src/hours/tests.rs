@@ -380,6 +380,18 @@ fn a_sentence_after_a_dotted_meridiem_is_its_own() {
 }
 
 #[test]
+fn we_re_is_no_wednesday() {
+    let h = parse("We're open Tuesdays from 10 to noon and Thursday evenings from 5 to 7.");
+    let days: Vec<&str> = h
+        .schedules
+        .iter()
+        .filter_map(|s| s["byday"].as_str())
+        .collect();
+    assert_eq!(days, ["TU", "TH"], "{h:?}");
+    assert_eq!(parse("TU,WE 9-11").schedules[0]["byday"], "TU,WE");
+}
+
+#[test]
 fn every_other_week() {
     for text in [
         "Every other Tuesday 2-4pm",
