@@ -56,6 +56,47 @@ pub(super) fn compact(word: &str) -> Option<Vec<usize>> {
     (days.len() >= 2).then_some(days)
 }
 
+/// Whether a short day word is a word of a sentence instead, by what
+/// follows it (`rest`): "we are open", "we're open", "su despensa" (a
+/// pronoun), "Fr. Mike" (a title), "W Main St" (a direction), "MO 64075"
+/// (a state before its ZIP code). A day, a joining word or a time after
+/// it keeps it a day ("M W F", "Fr. and Sa.", "W 9-11").
+fn not_a_day(word: &str, rest: &str) -> bool {
+    const GOES_ON: [&str; 16] = [
+        "and",
+        "or",
+        "to",
+        "thru",
+        "through",
+        "till",
+        "until",
+        "y",
+        "et",
+        "a",
+        "from",
+        "at",
+        "only",
+        "evenings",
+        "mornings",
+        "afternoons",
+    ];
+    let next = rest
+        .strip_prefix('.')
+        .unwrap_or(rest)
+        .strip_prefix(' ')
+        .and_then(|r| r.split(|c: char| !c.is_alphanumeric()).next())
+        .filter(|w| w.starts_with(|c: char| c.is_alphabetic()));
+    let a_word = next.is_some_and(|w| !GOES_ON.contains(&w) && !patterns().day.is_match(w));
+    match word {
+        "we" | "su" => rest.starts_with(['\'', '\u{2019}']) || next.is_some(),
+        "mo" => rest.strip_prefix([' ', ',']).is_some_and(|r| {
+            r.trim_start().len() >= 5 && r.trim_start()[..5].bytes().all(|b| b.is_ascii_digit())
+        }),
+        "m" | "t" | "w" | "f" | "fr" => a_word,
+        _ => false,
+    }
+}
+
 /// Whether `text` holds a compact run of day letters.
 pub(super) fn has_compact(text: &str) -> bool {
     words(text).any(|w| compact(w).is_some())
@@ -75,15 +116,8 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
         .filter_map(|c| {
             let whole = c.get(0)?;
             let day = (0..7).find(|i| c.name(&format!("d{i}")).is_some())?;
-            // "we are open", "we're open", "su despensa": a word of a
-            // sentence, not a day.
-            let rest = &text[whole.end()..];
-            let pronoun = matches!(whole.as_str(), "we" | "su")
-                && (rest.starts_with(['\'', '\u{2019}'])
-                    || rest
-                        .strip_prefix(' ')
-                        .is_some_and(|rest| rest.starts_with(|c: char| c.is_alphabetic())));
-            (!pronoun).then_some((day, whole.start(), whole.end()))
+            let word_of_a_sentence = not_a_day(whole.as_str(), &text[whole.end()..]);
+            (!word_of_a_sentence).then_some((day, whole.start(), whole.end()))
         })
         .collect();
     let mut found = [false; 7];

@@ -389,6 +389,18 @@ fn we_re_is_no_wednesday() {
         .collect();
     assert_eq!(days, ["TU", "TH"], "{h:?}");
     assert_eq!(parse("TU,WE 9-11").schedules[0]["byday"], "TU,WE");
+    // A title, a direction and a state code are no days either; days in a
+    // row, joined or before a time still are.
+    for (text, days) in [
+        ("Fr. Mike's pantry is open Tuesday 10-12", "TU"),
+        ("Oak Grove, MO 64075. Open Tuesday 10-12", "TU"),
+        ("We serve W Main St residents Thursday 1-3", "TH"),
+        ("M W F 9-12", "MO,WE,FR"),
+        ("Fr. and Sa. 9-12", "FR,SA"),
+        ("W 9-11", "WE"),
+    ] {
+        assert_eq!(parse(text).schedules[0]["byday"], days, "{text}");
+    }
 }
 
 #[test]
