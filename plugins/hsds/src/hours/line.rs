@@ -75,7 +75,11 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
         let before_all = &t[previous_end..whole.0];
         // "(closed 12-12:30 for lunch)": a break, not an opening; "Call
         // Monday-Friday 9-5 to register": a time for something else.
-        if a_break(before_all) || seasonal(before_all) || elsewhere(before_all, &t[whole.1..]) {
+        if a_break(before_all)
+            || counted(before_all)
+            || seasonal(before_all)
+            || elsewhere(before_all, &t[whole.1..])
+        {
             previous_end = whole.1;
             continue;
         }
@@ -141,9 +145,24 @@ fn a_break(before: &str) -> bool {
         .trim_end()
         .trim_end_matches(['(', '[', ':'])
         .trim_end();
-    ["closed", "closed from", "closed between"]
+    ["closed", "closed from", "closed between", "lunch"]
         .iter()
         .any(|w| t.ends_with(w))
+}
+
+/// Whether the word before a range says it counts something else than
+/// hours ("ages 5-12", "rooms 3-4", "grades 9-12").
+fn counted(before: &str) -> bool {
+    const COUNTS: [&str; 17] = [
+        "age", "ages", "aged", "grade", "grades", "room", "rooms", "suite", "suites", "floor",
+        "floors", "sizes", "size", "items", "bags", "lbs", "pounds",
+    ];
+    let last = before
+        .trim_end()
+        .trim_end_matches(['(', '[', ':'])
+        .split(|c: char| !c.is_alphanumeric())
+        .rfind(|w| !w.is_empty());
+    last.is_some_and(|w| COUNTS.contains(&w))
 }
 
 /// Whether a range stands in brackets after a season or months ("Tuesdays

@@ -404,6 +404,34 @@ fn we_re_is_no_wednesday() {
 }
 
 #[test]
+fn ranges_that_count_something_else() {
+    for (text, want) in [
+        ("Children ages 5-12 eat free on Tuesday", vec![]),
+        ("Room 10-12, Thursday 1-3", vec!["TH 13:00-15:00"]),
+        (
+            "Thursday 5-7 (2nd floor, rooms 3-4)",
+            vec!["TH 17:00-19:00"],
+        ),
+        // A lunch break named first is no opening either.
+        ("Closed for lunch 12-1, Monday 9-4", vec!["MO 09:00-16:00"]),
+    ] {
+        let got: Vec<String> = parse(text)
+            .schedules
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}-{}",
+                    s["byday"].as_str().unwrap_or(""),
+                    s["opens_at"].as_str().unwrap_or(""),
+                    s["closes_at"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{text}");
+    }
+}
+
+#[test]
 fn every_other_week() {
     for text in [
         "Every other Tuesday 2-4pm",
