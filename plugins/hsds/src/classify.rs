@@ -34,7 +34,9 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("pattern {p}: {e}"));
         Patterns {
-            phone: compile(r"(?:\+?1[\s.\-]?)?\(?\b(\d{3})\)?[\s.\-/]?(\d{3})[\s.\-](\d{4})\b"),
+            // An area code never starts with 0 or 1 ("123-456-7890" is a
+            // tax id, "(000) 000-0000" a placeholder).
+            phone: compile(r"(?:\+?1[\s.\-]?)?\(?\b([2-9]\d{2})\)?[\s.\-/]?(\d{3})[\s.\-](\d{4})\b"),
             extension: compile(r"(?i)(?:\bext\.?|\bextension|\bx)\s*(\d{1,6})\s*$"),
             email: compile(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b"),
             url: compile(r"(?i)^(?:https?://|www\.)[^\s]+$"),
@@ -74,7 +76,8 @@ pub fn phone(text: &str) -> Option<String> {
     } else {
         bare
     };
-    if bare.len() == 10 && bare.bytes().all(|b| b.is_ascii_digit()) {
+    if bare.len() == 10 && bare.bytes().all(|b| b.is_ascii_digit()) && !bare.starts_with(['0', '1'])
+    {
         return Some(format!("({}) {}-{}", &bare[..3], &bare[3..6], &bare[6..]));
     }
     let found: Vec<_> = patterns().phone.captures_iter(t).collect();

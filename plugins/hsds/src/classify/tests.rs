@@ -162,6 +162,10 @@ fn values_by_content() {
         phone("St. Rocco Center — 9016 Gap Newport Pike Avondale, PA"),
         None
     );
+    // No area code starts with 0 or 1: a tax id, a placeholder.
+    for not_a_phone in ["Tax ID: 123-456-7890", "(000) 000-0000", "1234567890"] {
+        assert_eq!(phone(not_a_phone), None, "{not_a_phone}");
+    }
     assert_eq!(
         email("Contact: a.b@example.org").as_deref(),
         Some("a.b@example.org")

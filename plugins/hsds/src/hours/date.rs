@@ -83,7 +83,7 @@ pub(super) fn dates(t: &str) -> Vec<(usize, usize, Date)> {
             // The "t" of an ISO date-time stays with the time.
             let end = whole.end() - usize::from(whole.as_str().ends_with('t'));
             let overlaps = found.iter().any(|(s, e, _)| whole.start() < *e && *s < end);
-            if let Some(date) = read(&c).filter(|_| !overlaps) {
+            if let Some(date) = read(&c).filter(|_| !overlaps && !stamped(&t[..whole.start()])) {
                 found.push((whole.start(), end, date));
             }
         }
@@ -103,6 +103,18 @@ pub(super) fn dates(t: &str) -> Vec<(usize, usize, Date)> {
     found
 }
 
+/// Whether the text before a date makes it the record's own stamp ("last
+/// updated 3/2/2024", "as of 1/5/2025"), not a day the place opens.
+fn stamped(before: &str) -> bool {
+    let before = before.trim_end().trim_end_matches(':').trim_end();
+    let before = before.strip_suffix(" on").unwrap_or(before);
+    [
+        "updated", "as of", "posted", "revised", "verified", "modified", "reviewed", "edited",
+    ]
+    .iter()
+    .any(|w| before.ends_with(w))
+}
+
 /// Whether `text` begins with a date ("2024-06-01 10:00-12:00").
 pub fn starts_with_date(text: &str) -> bool {
     dates(&text.trim_start().to_lowercase())
@@ -113,6 +125,13 @@ pub fn starts_with_date(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_records_own_stamp_is_no_date_of_opening() {
+        assert!(dates("tuesday 10-12 (last updated 3/2/2024 10:15 am)").is_empty());
+        assert!(dates("as of: 2024-03-02").is_empty());
+        assert_eq!(dates("saturday, march 2, 2024 10am-12pm").len(), 1);
+    }
 
     #[test]
     fn dates_in_three_spellings_and_their_weekdays() {
