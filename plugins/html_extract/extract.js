@@ -37,7 +37,8 @@ export function toText(html) {
   let t = html.replace(/<!--[\s\S]*?-->/g, " ");
   t = t.replace(/<(script|style|noscript|template|svg|head)\b[\s\S]*?<\/\1\s*>/gi, " ");
   t = t.replace(/<table\b[^>]*>([\s\S]*?)<\/table\s*>/gi, (whole, inner) => {
-    const lines = dayColumns(inner) ?? rowLines(inner);
+    const rows = tableRows(inner);
+    const lines = dayColumns(rows) ?? rowLines(rows);
     return lines.length ? `<br>${lines.join("<br>")}<br>` : whole;
   });
   t = t.replace(/<br\s*\/?>/gi, "\n");
@@ -57,12 +58,16 @@ function inlineText(html) {
   return decode(html.replace(/<[^>]+>/g, " ")).replace(/\s+/g, " ").trim();
 }
 
+/** A table's rows, each the text of its cells. */
+function tableRows(table) {
+  return [...table.matchAll(/<tr\b[^>]*>([\s\S]*?)<\/tr\s*>/gi)]
+    .map((r) => [...r[1].matchAll(/<t[hd]\b[^>]*>([\s\S]*?)<\/t[hd]\s*>/gi)].map((c) => inlineText(c[1])));
+}
+
 /** A week table with the days as columns (a first row of day names, the
  * rows below giving each day's hours in its column) as one line a day
  * ("Tue 9am-12pm"); null for any other table. */
-function dayColumns(table) {
-  const rows = [...table.matchAll(/<tr\b[^>]*>([\s\S]*?)<\/tr\s*>/gi)]
-    .map((r) => [...r[1].matchAll(/<t[hd]\b[^>]*>([\s\S]*?)<\/t[hd]\s*>/gi)].map((c) => inlineText(c[1])));
+function dayColumns(rows) {
   const [head, ...body] = rows;
   const dayCell = new RegExp("^" + DAY + "$", "i");
   const columns = head && head.length >= 2 && head.every((h) => dayCell.test(h))
@@ -72,15 +77,12 @@ function dayColumns(table) {
 
 /** A table's rows as lines, cells parted by a space and two clock times
  * side by side ("Tuesday | 9:00 AM | 12:00 PM") made a range. */
-function rowLines(table) {
+function rowLines(rows) {
   const time = /^(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?|noon)$/i;
-  return [...table.matchAll(/<tr\b[^>]*>([\s\S]*?)<\/tr\s*>/gi)].map((r) => {
-    const cells = [...r[1].matchAll(/<t[hd]\b[^>]*>([\s\S]*?)<\/t[hd]\s*>/gi)].map((c) => inlineText(c[1]));
-    return cells.reduce((line, cell, i) => {
-      const range = i > 0 && time.test(cell) && time.test(cells[i - 1]) && (i < 2 || !time.test(cells[i - 2]));
-      return line === "" ? cell : `${line}${range ? " - " : " "}${cell}`;
-    }, "");
-  });
+  return rows.map((cells) => cells.reduce((line, cell, i) => {
+    const range = i > 0 && time.test(cell) && time.test(cells[i - 1]) && (i < 2 || !time.test(cells[i - 2]));
+    return line === "" ? cell : `${line}${range ? " - " : " "}${cell}`;
+  }, ""));
 }
 
 function firstMatch(re, text) {

@@ -90,7 +90,8 @@ fn not_a_day(word: &str, rest: &str) -> bool {
     match word {
         "we" | "su" => rest.starts_with(['\'', '\u{2019}']) || next.is_some(),
         "mo" => rest.strip_prefix([' ', ',']).is_some_and(|r| {
-            r.trim_start().len() >= 5 && r.trim_start()[..5].bytes().all(|b| b.is_ascii_digit())
+            let zip = r.trim_start().as_bytes().get(..5);
+            zip.is_some_and(|z| z.iter().all(u8::is_ascii_digit))
         }),
         "m" | "t" | "w" | "f" | "fr" => a_word,
         _ => false,

@@ -141,10 +141,7 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
 /// Whether the text before a range makes it a time the place is closed
 /// ("closed 12-12:30", "(closed from 12 to 1").
 fn a_break(before: &str) -> bool {
-    let t = before
-        .trim_end()
-        .trim_end_matches(['(', '[', ':'])
-        .trim_end();
+    let t = lead_in(before);
     ["closed", "closed from", "closed between", "lunch"]
         .iter()
         .any(|w| t.ends_with(w))
@@ -157,12 +154,19 @@ fn counted(before: &str) -> bool {
         "age", "ages", "aged", "grade", "grades", "room", "rooms", "suite", "suites", "floor",
         "floors", "sizes", "size", "items", "bags", "lbs", "pounds",
     ];
-    let last = before
-        .trim_end()
-        .trim_end_matches(['(', '[', ':'])
+    let last = lead_in(before)
         .split(|c: char| !c.is_alphanumeric())
         .rfind(|w| !w.is_empty());
     last.is_some_and(|w| COUNTS.contains(&w))
+}
+
+/// The words right before a range, without the bracket or colon that
+/// opens it ("rooms (" and "closed:" end in "rooms" and "closed").
+fn lead_in(before: &str) -> &str {
+    before
+        .trim_end()
+        .trim_end_matches(['(', '[', ':'])
+        .trim_end()
 }
 
 /// Whether a range stands in brackets after a season or months ("Tuesdays

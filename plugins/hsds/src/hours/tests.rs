@@ -398,6 +398,8 @@ fn we_re_is_no_wednesday() {
         ("M W F 9-12", "MO,WE,FR"),
         ("Fr. and Sa. 9-12", "FR,SA"),
         ("W 9-11", "WE"),
+        // Letters that are no ZIP code after "MO" (one of them wider than a byte).
+        ("Mo 1234é, Tuesday 10-12", "MO,TU"),
     ] {
         assert_eq!(parse(text).schedules[0]["byday"], days, "{text}");
     }
