@@ -136,11 +136,17 @@ pub async fn queue_with_types(
     queue
 }
 
+/// How long [`registered`] waits for a host to register its job types.
+pub const REGISTRATION_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Waits until some host has registered each of `job_types`, at `version`
-/// (its version id) when given; panics naming what is missing after 60 s
-/// (a cold compile of a large component takes a while).
+/// (its version id) when given; panics naming what is missing after
+/// [`REGISTRATION_WAIT`]. A readiness wait, not a speed goal: each test host
+/// has its own data directory, so it compiles its components cold, and the
+/// Python and JavaScript ones (12-18 MB) took over 60 s to compile with the
+/// whole e2e suite running on 2 cores.
 pub async fn registered(queue: &deckhand::queue::Queue, job_types: &[&str], version: Option<&str>) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + REGISTRATION_WAIT;
     loop {
         let known = queue.job_types().await.unwrap();
         let missing: Vec<&str> = job_types
@@ -159,7 +165,7 @@ pub async fn registered(queue: &deckhand::queue::Queue, job_types: &[&str], vers
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no host registered {missing:?} (version {version:?}) within 60 s"
+            "no host registered {missing:?} (version {version:?}) within {REGISTRATION_WAIT:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
