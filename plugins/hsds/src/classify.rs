@@ -36,7 +36,11 @@ fn patterns() -> &'static Patterns {
         Patterns {
             // An area code never starts with 0 or 1 ("123-456-7890" is a
             // tax id, "(000) 000-0000" a placeholder).
-            phone: compile(r"(?:\+?1[\s.\-]?)?\(?\b([2-9]\d{2})\)?[\s.\-/]?(\d{3})[\s.\-](\d{4})\b"),
+            // A hyphen may be any of Unicode's ("555‑0190", a
+            // non-breaking hyphen from `&#8209;`) or an en dash.
+            phone: compile(
+                r"(?:\+?1[\s.\-\x{2010}-\x{2013}]?)?\(?\b([2-9]\d{2})\)?[\s.\-/\x{2010}-\x{2013}]?(\d{3})[\s.\-\x{2010}-\x{2013}](\d{4})\b",
+            ),
             extension: compile(r"(?i)(?:\bext\.?|\bextension|\bx)\s*(\d{1,6})\s*$"),
             email: compile(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b"),
             url: compile(r"(?i)^(?:https?://|www\.)[^\s]+$"),

@@ -58,6 +58,8 @@ struct Patterns {
     opening: Regex,
     osm_nth: Regex,
     meridiem_end: Regex,
+    oclock: Regex,
+    day_part: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -91,6 +93,10 @@ fn patterns() -> &'static Patterns {
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
             osm_nth: compile(r"\b(mo|tu|we|th|fr|sa|su)\[((?:-1|[1-5])(?:\s*,\s*(?:-1|[1-5]))*)\]"),
             meridiem_end: compile(r"\b([aApP])\.[mM]\.(\s+)([A-Z][a-z]*)"),
+            oclock: compile(r"(\d)\s*o['\x{2019}]\s?clock\b"),
+            day_part: compile(
+                r"\b(\d{1,2}(?::\d{2})?)\s+(?:in\s+the\s+(morning)|in\s+the\s+(?:afternoon|evening)|at\s+night)\b",
+            ),
         }
     })
 }
@@ -125,6 +131,26 @@ fn table_rows(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// "Monday;Wednesday 4-6 PM": a form's multi-select joins the days it
+/// gives by a bare `;` (no space after it); those days are one list, not
+/// parts read on their own. A `;` with a space after it still parts.
+fn picklist(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pieces = text.split(';').peekable();
+    while let Some(piece) = pieces.next() {
+        out.push_str(piece);
+        let Some(next) = pieces.peek() else { break };
+        let last = piece.rsplit(['\n', '|']).next().unwrap_or_default();
+        let first = next
+            .split(|c: char| !c.is_alphabetic())
+            .next()
+            .unwrap_or_default();
+        let joined = next.starts_with(char::is_alphabetic) && names_days(last) && names_days(first);
+        out.push_str(if joined { ", " } else { ";" });
+    }
+    out
 }
 
 /// The parts of an hours text, where a part naming days and nothing else
@@ -227,7 +253,7 @@ const PART_ENDS: [char; 3] = ['\n', ';', '|'];
 pub fn parse(text: &str) -> Hours {
     let mut schedules = Vec::new();
     let mut unparsed = Vec::new();
-    let rows = table_rows(text);
+    let rows = table_rows(&picklist(text));
     let text = rows.as_str();
     // Each line (or `;`-separated part) is read on its own.
     for line in day_then_time(text) {
@@ -345,6 +371,13 @@ fn normalise(text: &str) -> String {
             Some(i) if ranged => (i + 1).to_string(),
             _ => c[0].to_string(),
         }
+    });
+    // "10 o'clock", "9 in the morning", "7 in the evening": the hour and
+    // its half of the day.
+    let t = p.oclock.replace_all(&t, "$1");
+    let t = p.day_part.replace_all(&t, |c: &regex::Captures| {
+        let half = if c.get(2).is_some() { "am" } else { "pm" };
+        format!("{} {half}", &c[1])
     });
     // "10.00-12.00": a dot between an hour and its minutes.
     let t = p.dot_clock.replace_all(&t, "${1}${2}:${3}${4}");

@@ -298,3 +298,50 @@ fn every_night_is_every_day() {
         vec![s("WEEKLY", week, "18:00", "19:00")]
     );
 }
+
+#[test]
+fn the_hour_said_with_o_clock_or_its_half_of_the_day() {
+    assert_eq!(
+        read("Tuesday through Friday, 10 o'clock to 2 o'clock"),
+        vec![s("WEEKLY", "TU,WE,TH,FR", "10:00", "14:00")]
+    );
+    assert_eq!(
+        read("Saturdays, 9 in the morning until 1 in the afternoon"),
+        vec![s("WEEKLY", "SA", "09:00", "13:00")]
+    );
+    assert_eq!(
+        read("Thursdays from 5:30 to 8 in the evening"),
+        vec![s("WEEKLY", "TH", "17:30", "20:00")]
+    );
+    assert_eq!(
+        read("from nine o\u{2019}clock until noon on Sundays"),
+        vec![s("WEEKLY", "SU", "09:00", "12:00")]
+    );
+    // "in the morning" after no hour says nothing of a time.
+    assert!(read("Mondays in the morning").is_empty());
+}
+
+#[test]
+fn a_forms_days_joined_by_a_bare_semicolon_are_one_list() {
+    assert_eq!(
+        read("Monday;Wednesday 4:00 PM-6:00 PM"),
+        vec![s("WEEKLY", "MO,WE", "16:00", "18:00")]
+    );
+    assert_eq!(
+        read("Monday;Tuesday;Friday 9-11am"),
+        vec![s("WEEKLY", "MO,TU,FR", "09:00", "11:00")]
+    );
+    // A semicolon with a space still parts: the first day has no time.
+    assert_eq!(
+        read("Mon; Wed 9-11"),
+        vec![s("WEEKLY", "WE", "09:00", "11:00")]
+    );
+    // A part with its own time is not a list of days.
+    assert_eq!(
+        read("Monday 9-11am;Wednesday 1-3pm"),
+        vec![
+            s("WEEKLY", "MO", "09:00", "11:00"),
+            s("WEEKLY", "WE", "13:00", "15:00")
+        ]
+    );
+}

@@ -147,9 +147,12 @@ fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
                 out.push(at.field(item(1), Role::Latitude, Value::Number(lat.clone())));
             }
         }
-        Value::Object(inner) if depth < MAX_DEPTH => {
-            nested(inner, pointer, role, depth, out);
-        }
+        Value::Object(inner) if depth < MAX_DEPTH => match flagged_days(inner) {
+            // `"days": {"monday": false, "tuesday": true, ...}`: the days
+            // that are true, as one text.
+            Some(days) => out.push(at.field(pointer.to_string(), Role::Hours, Value::String(days))),
+            None => nested(inner, pointer, role, depth, out),
+        },
         // An object or a list of objects written as a string (open-data
         // portals' `"human_address": "{\"address\": ...}"`, `"hours":
         // "[{\"day\": ...}]"`): read as the object or the list.
@@ -325,6 +328,22 @@ fn nested(
     walk(inner, pointer, Some(role), depth + 1, out);
 }
 
+/// An object of days each true or false (`{"monday": false, "tuesday":
+/// true}`) as the true days' names ("tuesday"); `None` for any other
+/// object, and for one where no day is true.
+fn flagged_days(inner: &Map<String, Value>) -> Option<String> {
+    let flags = !inner.is_empty()
+        && inner
+            .iter()
+            .all(|(k, v)| v.is_boolean() && hours::names_days(k));
+    let open: Vec<&str> = inner
+        .iter()
+        .filter(|(_, v)| v.as_bool() == Some(true))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    (flags && !open.is_empty()).then(|| open.join(", "))
+}
+
 /// Whether a list of texts is one address's lines: two or more, none a
 /// whole address (a street with its state or ZIP code) by itself.
 fn address_lines(items: &[Value]) -> bool {
@@ -400,6 +419,46 @@ fn days_of_key(key: &str) -> Option<String> {
         .collect();
     let days = words.join(" ");
     (!words.is_empty() && hours::names_days(&days)).then_some(days)
+}
+
+/// Whether the field at `pointer` (under `prefix` in `record`) sits in an
+/// object whose type says it is a fax: `{"number": "815-555-0171",
+/// "type": "Fax"}` in a list of typed phones.
+pub(super) fn typed_fax(record: &Map<String, Value>, prefix: &str, pointer: &str) -> bool {
+    let Some(rest) = pointer.strip_prefix(prefix) else {
+        return false;
+    };
+    let steps: Vec<String> = rest
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let Some((_, parents)) = steps.split_last() else {
+        return false;
+    };
+    let mut at: Option<&Value> = None;
+    for step in parents {
+        at = match at {
+            None => record.get(step),
+            Some(Value::Object(o)) => o.get(step),
+            // A list's item by its index.
+            Some(Value::Array(items)) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
+            Some(_) => None,
+        };
+        if at.is_none() {
+            return false;
+        }
+    }
+    let Some(Value::Object(at)) = at else {
+        return false;
+    };
+    at.iter().any(|(k, v)| {
+        let k = k.to_ascii_lowercase();
+        let says = k.contains("type") || matches!(k.as_str(), "kind" | "label" | "description");
+        says && v
+            .as_str()
+            .is_some_and(|t| t.to_ascii_lowercase().contains("fax"))
+    })
 }
 
 pub(super) fn escape(key: &str) -> String {

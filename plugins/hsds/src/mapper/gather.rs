@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::fields::{Field, fields};
+use super::fields::{Field, fields, typed_fax};
 use super::prose::embedded;
 use super::{How, Source};
 use crate::classify::{self, Role};
@@ -204,7 +204,17 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
             mailing.push((pointer, role, text));
             continue;
         }
+        // `{"number": ..., "type": "Fax"}`: the number placed is a fax.
+        let fax = role == Role::Phone && typed_fax(record, prefix, p);
+        let placed = found.phones.len();
         place_field(&mut found, p, role, text);
+        if fax {
+            let numbers: Vec<String> = found.phones[placed..]
+                .iter()
+                .map(|(n, _)| n.clone())
+                .collect();
+            found.faxes.extend(numbers);
+        }
     }
     place_mailing(&mut found, mailing);
     // A PO box is the address only when the record gives no street;

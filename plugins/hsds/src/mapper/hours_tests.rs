@@ -215,3 +215,43 @@ fn rows_of_a_day_and_two_times() {
     let raw = json!({"title": "B", "tags": [["food", "pantry"], ["Tuesday"]]});
     assert!(slots(raw).is_empty());
 }
+
+#[test]
+fn days_as_true_or_false_flags_beside_one_time() {
+    let raw = json!({"name": "F", "address": "5 Depot St, Brattleboro, VT 05301",
+        "days": {"monday": false, "tuesday": true, "wednesday": false, "thursday": true},
+        "open_time": "10:00", "close_time": "12:00"});
+    let m = map_record(&raw).unwrap();
+    let s = &m.draft.value()["location"][0]["schedules"];
+    assert_eq!(s.as_array().map(Vec::len), Some(1), "{s}");
+    assert_eq!(s[0]["byday"], "TU,TH");
+    assert_eq!(s[0]["opens_at"], "10:00");
+    // No day true: no opening.
+    let raw = json!({"name": "F", "days": {"monday": false}, "open_time": "10:00", "close_time": "12:00"});
+    let m = map_record(&raw).unwrap();
+    assert!(
+        m.draft.value()["location"][0]["schedules"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
+}
+
+#[test]
+fn a_phone_typed_as_a_fax_in_a_list_of_phones() {
+    let raw = json!({"name": "C", "contactInfo": {"phoneNumbers": [
+        {"number": "8155550170", "type": "Main"},
+        {"number": "8155550171", "type": "Fax"}]}});
+    let m = map_record(&raw).unwrap();
+    let phones = &m.draft.value()["location"][0]["phones"];
+    assert_eq!(phones[0]["number"], "(815) 555-0170");
+    assert!(phones[0].get("type").is_none(), "{phones}");
+    assert_eq!(phones[1]["number"], "(815) 555-0171");
+    assert_eq!(phones[1]["type"], "fax");
+    // A phone with a non-breaking hyphen (`&#8209;`) is a phone.
+    let raw = json!({"name": "E", "phone": "(217) 555&#8209;0190"});
+    let m = map_record(&raw).unwrap();
+    assert_eq!(
+        m.draft.value()["location"][0]["phones"][0]["number"],
+        "(217) 555-0190"
+    );
+}

@@ -49,24 +49,32 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
         })
         .collect();
     // The first key holding a word, the words tried in order.
-    let find = |words: &[&str]| {
+    let keyed = |words: &[&str]| {
         words.iter().find_map(|w| {
             texts
                 .iter()
                 .find(|(k, _)| if w.len() < 3 { k == w } else { k.contains(w) })
-                .map(|(_, v)| v.as_str())
+                .map(|(k, v)| (k.as_str(), v.as_str()))
         })
     };
-    let opens = find(&["open", "start", "begin", "from"]);
-    let closes = find(&["close", "end", "until", "to"]);
+    let find = |words: &[&str]| keyed(words).map(|(_, v)| v);
+    // `"start_minute": 600`: a count the key names the unit of.
+    let opens = keyed(&["open", "start", "begin", "from"]).and_then(counted_time);
+    let closes = keyed(&["close", "end", "until", "to"]).and_then(counted_time);
     // `"start": "2024-06-01T10:00:00"`: the date and the time of day.
-    let (opens, start_date) = opens.map(split_datetime).unzip();
-    let closes = closes.map(|c| split_datetime(c).0);
+    let (opens, start_date) = opens
+        .as_deref()
+        .map(split_datetime)
+        .map(|(t, d)| (t.to_string(), d))
+        .unzip();
+    let closes = closes.as_deref().map(|c| split_datetime(c).0.to_string());
     // A recurrence rule's days, else the weekday a weekly schedule gives,
     // else the day of an event.
     let rule = texts.iter().find_map(|(_, v)| crate::hours::rrule_days(v));
+    let numbered = from_monday(object);
     let days = rule
         .as_deref()
+        .or(numbered)
         .or_else(|| find(&["day", "dow"]))
         .or(date.as_deref())
         .or(start_date.flatten())
@@ -81,7 +89,7 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
         _ => days.to_string(),
     };
     let text = match (opens, closes) {
-        (Some(opens), Some(closes)) => format!("{days} {}-{}", clock(opens), clock(closes)),
+        (Some(opens), Some(closes)) => format!("{days} {}-{}", clock(&opens), clock(&closes)),
         _ if !days.is_empty() => format!("{days} {}", find(&["hour", "time"])?),
         _ => return None,
     };
@@ -110,6 +118,39 @@ fn period(object: &Map<String, Value>) -> Option<String> {
     let (_, closes) = end("close")?;
     let day = FROM_SUNDAY.get(usize::try_from(day).ok()?)?;
     Some(format!("{day} {}-{}", clock(opens), clock(closes)))
+}
+
+/// A review site's opening, `{"day": 1, "start": "1000", "end": "1200",
+/// "is_overnight": false}`: its days are numbered from Monday, 0 (its
+/// `is_overnight` tells it from other numberings, which are not guessed).
+fn from_monday(object: &Map<String, Value>) -> Option<&'static str> {
+    const FROM_MONDAY: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    object.get("is_overnight")?;
+    let day = object.get("day")?.as_u64()?;
+    FROM_MONDAY.get(usize::try_from(day).ok()?).copied()
+}
+
+/// A time given as a count whose key names its unit (`"start_minute":
+/// 600`, `"openSeconds": 36000`) as "10:00"; any other value as it is.
+/// `None` for a count past the day's end or not a count at all.
+fn counted_time((key, value): (&str, &str)) -> Option<String> {
+    let unit = if key.contains("minute") || key.ends_with("min") || key.ends_with("mins") {
+        60
+    } else if key.contains("second") || key.ends_with("sec") || key.ends_with("secs") {
+        1
+    } else {
+        return Some(value.to_string());
+    };
+    let s = value.parse::<u32>().ok()?.checked_mul(unit)?;
+    (s <= 24 * 3600).then(|| format!("{:02}:{:02}", s / 3600, s / 60 % 60))
 }
 
 /// A key that says which week of the month (`weekOfMonth`,
@@ -219,6 +260,39 @@ mod tests {
         assert_eq!(period(json!(7)), None);
         assert_eq!(period(json!(-1)), None);
         assert_eq!(text(json!({"open": {"day": 0, "time": "0000"}})), None);
+    }
+
+    #[test]
+    fn a_review_sites_days_count_from_monday_and_no_other_numbering_is_guessed() {
+        let yelp = |day: Value| {
+            text(json!({"is_overnight": false, "start": "1000", "end": "1200", "day": day}))
+        };
+        assert_eq!(yelp(json!(1)).as_deref(), Some("Tuesday 10:00-12:00"));
+        assert_eq!(yelp(json!(6)).as_deref(), Some("Sunday 10:00-12:00"));
+        assert_eq!(yelp(json!(7)).as_deref(), Some("7 10:00-12:00"));
+        // Without the review site's mark, a number is not a day.
+        let bare = text(json!({"start": "1000", "end": "1200", "day": 1}));
+        assert_eq!(bare.as_deref(), Some("1 10:00-12:00"));
+    }
+
+    #[test]
+    fn a_time_as_a_count_of_the_unit_its_key_names() {
+        let t = text(json!({"weekday": "Wednesday", "start_minute": 600, "end_minute": 750}));
+        assert_eq!(t.as_deref(), Some("Wednesday 10:00-12:30"));
+        let t = text(json!({"day": "Friday", "openSeconds": 32400, "closeSeconds": 39600}));
+        assert_eq!(t.as_deref(), Some("Friday 09:00-11:00"));
+        // Past the day's end, or not a count: no time (not 15:00).
+        assert_eq!(
+            text(json!({"day": "Friday", "open_min": 1500, "close_min": 600})),
+            None
+        );
+        assert_eq!(
+            text(json!({"day": "Friday", "open_min": 540, "close_min": "ten"})),
+            None
+        );
+        // A count without a unit in its key is no time.
+        let t = text(json!({"day": "Friday", "start": 600, "end": 720}));
+        assert_eq!(t.as_deref(), Some("Friday 600-720"));
     }
 
     #[test]
