@@ -107,7 +107,51 @@ pub fn us_state_code(text: &str) -> Option<&'static str> {
         .iter()
         .find(|(code, name)| code.eq_ignore_ascii_case(t) || name.eq_ignore_ascii_case(t))
         .map(|(code, _)| *code)
+        .or_else(|| {
+            // "Ill.", "Calif.", "W.Va.": a newspaper's abbreviation.
+            let bare: String = t.chars().filter(|c| *c != '.').collect();
+            NEWSPAPER_STATES
+                .iter()
+                .find(|(_, short)| short.eq_ignore_ascii_case(&bare))
+                .map(|(code, _)| *code)
+        })
 }
+
+/// The states' abbreviations in newspapers and church bulletins (AP
+/// style, and the older ones beside it), without their dots; the states
+/// whose AP form is a two-letter code or the name are in `US_STATES`.
+const NEWSPAPER_STATES: [(&str, &str); 30] = [
+    ("AL", "Ala"),
+    ("AZ", "Ariz"),
+    ("AR", "Ark"),
+    ("CA", "Calif"),
+    ("CA", "Cal"),
+    ("CO", "Colo"),
+    ("CT", "Conn"),
+    ("DE", "Del"),
+    ("FL", "Fla"),
+    ("IL", "Ill"),
+    ("IN", "Ind"),
+    ("KS", "Kan"),
+    ("KS", "Kans"),
+    ("MA", "Mass"),
+    ("MI", "Mich"),
+    ("MN", "Minn"),
+    ("MS", "Miss"),
+    ("MT", "Mont"),
+    ("NE", "Neb"),
+    ("NE", "Nebr"),
+    ("NV", "Nev"),
+    ("OK", "Okla"),
+    ("OR", "Ore"),
+    ("PA", "Penn"),
+    ("TN", "Tenn"),
+    ("TX", "Tex"),
+    ("WA", "Wash"),
+    ("WV", "WVa"),
+    ("WI", "Wis"),
+    ("WY", "Wyo"),
+];
 
 /// "40.1, -75.2" (or "-75.2, 40.1"): a latitude and a longitude in one
 /// text, in degrees; the order by which of the two can be a latitude.

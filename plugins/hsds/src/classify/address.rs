@@ -235,17 +235,18 @@ fn trailing_unit(street: &str) -> Option<(String, String)> {
     let words: Vec<&str> = street.split_whitespace().collect();
     let n = words.len();
     let last = words.last()?;
-    let cut = if last.starts_with('#') && last.len() > 1 {
-        n - 1
-    } else if n >= 4
+    let unit_word = n >= 4
         && UNITS.contains(
             &words[n - 2]
                 .trim_end_matches('.')
                 .to_ascii_lowercase()
                 .as_str(),
-        )
-    {
+        );
+    // "Suite #200": the unit's word goes with its number.
+    let cut = if unit_word {
         n - 2
+    } else if last.starts_with('#') && last.len() > 1 {
+        n - 1
     } else {
         return None;
     };

@@ -267,3 +267,34 @@ fn a_remark_in_brackets_after_the_street_is_left_out() {
         (Some("123 Main Street"), Some("Danville"))
     );
 }
+
+#[test]
+fn a_newspapers_state_abbreviation_and_a_suites_hash() {
+    let a = address("205 S 5th St, Springfield, Ill. 62701").unwrap();
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref(), a.state.as_deref()),
+        (Some("205 S 5th St"), Some("Springfield"), Some("IL"))
+    );
+    let a = address("1200 Main St., Anderson, Ind. 46016").unwrap();
+    assert_eq!(
+        (a.city.as_deref(), a.state.as_deref()),
+        (Some("Anderson"), Some("IN"))
+    );
+    let a = address("9 Hill Rd, Morgantown, W.Va. 26505").unwrap();
+    assert_eq!(a.state.as_deref(), Some("WV"));
+    assert_eq!(crate::geo::us_state_code("Calif."), Some("CA"));
+    // Without a comma before it or a ZIP code after it, no state.
+    let a = address("12 Ill Rd").unwrap();
+    assert_eq!((a.street.as_deref(), a.state), (Some("12 Ill Rd"), None));
+    // "Suite #200": the unit's word goes with its number.
+    let a = address("4 Market St Suite #200, Logansport, IN 46947").unwrap();
+    assert_eq!(
+        (a.street.as_deref(), a.street2.as_deref()),
+        (Some("4 Market St"), Some("Suite #200"))
+    );
+    let a = address("13 Main St #4, Troy, NY 12180").unwrap();
+    assert_eq!(
+        (a.street.as_deref(), a.street2.as_deref()),
+        (Some("13 Main St"), Some("#4"))
+    );
+}

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::day_fields::day_pairs;
 use super::opening::{has_times, schedule_text};
+use super::parts;
 use crate::classify::{self, Rank, Role};
 use crate::hours;
 
@@ -59,7 +60,21 @@ fn walk(
             rank: Rank::Exact,
         });
     }
-    let paired = |key: &str| pairs.iter().any(|p| p.start_key == key || p.end_key == key);
+    // A street in parts, a phone's area code apart: one field each.
+    let joined = parts::joined(record, parent);
+    for j in &joined {
+        out.push(Field {
+            pointer: format!("{prefix}/{}", escape(&j.key)),
+            role: j.role,
+            value: Value::String(j.text.clone()),
+            depth,
+            rank: Rank::Exact,
+        });
+    }
+    let paired = |key: &str| {
+        pairs.iter().any(|p| p.start_key == key || p.end_key == key)
+            || joined.iter().any(|j| j.used.iter().any(|u| u == key))
+    };
     for (key, value) in record {
         if paired(key) {
             continue;

@@ -80,6 +80,7 @@ mod gather;
 #[cfg(test)]
 mod hours_tests;
 mod opening;
+mod parts;
 mod prose;
 mod sites;
 #[cfg(test)]
