@@ -23,6 +23,7 @@ struct Patterns {
     street: Regex,
     hyphenated: Regex,
     next_local: Regex,
+    next_line: Regex,
     city_zip: Regex,
     four_digit_zip: Regex,
     embedded_address: Regex,
@@ -52,6 +53,9 @@ fn patterns() -> &'static Patterns {
             four_digit_zip: compile(r"\b(CT|MA|ME|NH|NJ|RI|VT|PR|VI)\s+(\d{4})\s*$"),
             city_zip: compile(r"^([A-Za-z][A-Za-z .'\-]*?)\s*,?\s+(\d{5})(?:-\d{4})?$"),
             next_local: compile(r"^\s*(?:or|and|/|,|&)\s*([2-9]\d{2})[.\-](\d{4})\b"),
+            // "/ 0102": a line's last four digits, nothing after them that
+            // goes on with a number.
+            next_line: compile(r"^\s*(?:or|/|&)\s*(\d{4})(?:$|[^\d\-./:])"),
             embedded_address: compile(&format!(
                 r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}})\s+\d{{5}}(?:-\d{{4}})?\b",
                 SUFFIXES.join("|"),
@@ -147,11 +151,15 @@ pub fn labelled_phones(text: &str) -> Vec<(String, bool)> {
 }
 
 /// "(518) 555-0120 or 555-0121": a local number right after a whole one
-/// (joined by "or", "and", "/", "," or "&") shares its area code.
+/// (joined by "or", "and", "/", "," or "&") shares its area code; "812-555-0101
+/// / 0102", four digits alone, share its exchange too.
 fn shares_area(text: &str, whole: &regex::Captures) -> Option<String> {
-    let end = whole.get(0)?.end();
-    let c = patterns().next_local.captures(&text[end..])?;
-    Some(format!("({}) {}-{}", &whole[1], &c[1], &c[2]))
+    let rest = &text[whole.get(0)?.end()..];
+    if let Some(c) = patterns().next_local.captures(rest) {
+        return Some(format!("({}) {}-{}", &whole[1], &c[1], &c[2]));
+    }
+    let c = patterns().next_line.captures(rest)?;
+    Some(format!("({}) {}-{}", &whole[1], &whole[2], &c[1]))
 }
 
 /// A matched phone number as `(NNN) NNN-NNNN`.

@@ -298,3 +298,28 @@ fn a_newspapers_state_abbreviation_and_a_suites_hash() {
         (Some("13 Main St"), Some("#4"))
     );
 }
+
+#[test]
+fn a_second_line_as_its_last_four_digits() {
+    assert_eq!(
+        labelled_phones("812-555-0101 / 0102"),
+        vec![
+            ("(812) 555-0101".to_string(), false),
+            ("(812) 555-0102".to_string(), false)
+        ]
+    );
+    assert_eq!(
+        labelled_phones("812-555-0101 or 0102 (Fax)").len(),
+        2,
+        "joined by or"
+    );
+    // Four digits that go on (a date, a time) or stand after a comma are
+    // no line.
+    for text in [
+        "812-555-0101 / 2024-25",
+        "812-555-0101 / 1030:",
+        "812-555-0101, 0102",
+    ] {
+        assert_eq!(labelled_phones(text).len(), 1, "{text}");
+    }
+}

@@ -345,3 +345,20 @@ fn a_forms_days_joined_by_a_bare_semicolon_are_one_list() {
         ]
     );
 }
+
+#[test]
+fn a_range_that_counts_years_or_pounds_is_no_opening() {
+    assert_eq!(
+        read("Wednesday 10:00 - 12:00 (0 - 18 years with parent)"),
+        vec![s("WEEKLY", "WE", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("Tuesday 9-11am, 5-10 lbs of produce, 10-20% off"),
+        vec![s("WEEKLY", "TU", "09:00", "11:00")]
+    );
+    // A time's word after a range keeps it.
+    assert_eq!(
+        read("Friday 1-3 pm"),
+        vec![s("WEEKLY", "FR", "13:00", "15:00")]
+    );
+}

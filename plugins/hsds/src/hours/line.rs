@@ -77,6 +77,7 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
         // Monday-Friday 9-5 to register": a time for something else.
         if a_break(before_all)
             || counted(before_all)
+            || counts_after(&t[whole.1..])
             || seasonal(before_all)
             || elsewhere(before_all, &t[whole.1..])
         {
@@ -158,6 +159,39 @@ fn counted(before: &str) -> bool {
         .split(|c: char| !c.is_alphanumeric())
         .rfind(|w| !w.is_empty());
     last.is_some_and(|w| COUNTS.contains(&w))
+}
+
+/// Whether the word right after a range says it counts something else
+/// than hours ("0 - 18 years", "5-10 lbs", "10-20%", "2-3 families").
+fn counts_after(after: &str) -> bool {
+    const COUNTS: [&str; 20] = [
+        "years",
+        "year",
+        "yrs",
+        "months",
+        "month",
+        "days",
+        "people",
+        "persons",
+        "families",
+        "households",
+        "lbs",
+        "pounds",
+        "items",
+        "miles",
+        "kids",
+        "children",
+        "adults",
+        "bags",
+        "boxes",
+        "percent",
+    ];
+    let after = after.trim_start();
+    let word = after
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    after.starts_with('%') || COUNTS.contains(&word)
 }
 
 /// The words right before a range, without the bracket or colon that

@@ -447,14 +447,16 @@ fn place_address(found: &mut Found, p: &str, text: String) {
     if classify::is_po_box(&text) {
         // "P.O. Box 12, 45 Elm St, Hudson, NY 12534": the box (the postal
         // address), then the place's own street.
-        let split = text.split_once(',').and_then(|(po_box, rest)| {
-            let rest = rest.trim();
-            let street = rest.starts_with(|c: char| c.is_ascii_digit());
-            street
-                .then(|| classify::address(rest))
-                .flatten()
-                .map(|a| (po_box, a))
-        });
+        let split = text
+            .split_once([',', ';', '\n'])
+            .and_then(|(po_box, rest)| {
+                let rest = rest.trim();
+                let street = rest.starts_with(|c: char| c.is_ascii_digit());
+                street
+                    .then(|| classify::address(rest))
+                    .flatten()
+                    .map(|a| (po_box, a))
+            });
         if let Some((po_box, a)) = split {
             let postal = classify::Address {
                 street: Some(po_box.trim().to_string()),

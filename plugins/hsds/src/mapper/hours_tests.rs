@@ -235,23 +235,3 @@ fn days_as_true_or_false_flags_beside_one_time() {
             .is_none_or(Vec::is_empty)
     );
 }
-
-#[test]
-fn a_phone_typed_as_a_fax_in_a_list_of_phones() {
-    let raw = json!({"name": "C", "contactInfo": {"phoneNumbers": [
-        {"number": "8155550170", "type": "Main"},
-        {"number": "8155550171", "type": "Fax"}]}});
-    let m = map_record(&raw).unwrap();
-    let phones = &m.draft.value()["location"][0]["phones"];
-    assert_eq!(phones[0]["number"], "(815) 555-0170");
-    assert!(phones[0].get("type").is_none(), "{phones}");
-    assert_eq!(phones[1]["number"], "(815) 555-0171");
-    assert_eq!(phones[1]["type"], "fax");
-    // A phone with a non-breaking hyphen (`&#8209;`) is a phone.
-    let raw = json!({"name": "E", "phone": "(217) 555&#8209;0190"});
-    let m = map_record(&raw).unwrap();
-    assert_eq!(
-        m.draft.value()["location"][0]["phones"][0]["number"],
-        "(217) 555-0190"
-    );
-}

@@ -72,6 +72,8 @@ pub struct Mapping {
 
 mod addresses;
 mod answer;
+#[cfg(test)]
+mod contact_tests;
 mod day_fields;
 mod doc;
 mod draft;

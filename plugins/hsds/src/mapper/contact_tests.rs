@@ -1,0 +1,37 @@
+//! The mapper on phones and addresses as records give them: a list of
+//! typed phones, a PO box on the line before the street.
+
+use super::*;
+use serde_json::json;
+
+#[test]
+fn a_phone_typed_as_a_fax_in_a_list_of_phones() {
+    let raw = json!({"name": "C", "contactInfo": {"phoneNumbers": [
+        {"number": "8155550170", "type": "Main"},
+        {"number": "8155550171", "type": "Fax"}]}});
+    let m = map_record(&raw).unwrap();
+    let phones = &m.draft.value()["location"][0]["phones"];
+    assert_eq!(phones[0]["number"], "(815) 555-0170");
+    assert!(phones[0].get("type").is_none(), "{phones}");
+    assert_eq!(phones[1]["number"], "(815) 555-0171");
+    assert_eq!(phones[1]["type"], "fax");
+    // A phone with a non-breaking hyphen (`&#8209;`) is a phone.
+    let raw = json!({"name": "E", "phone": "(217) 555&#8209;0190"});
+    let m = map_record(&raw).unwrap();
+    assert_eq!(
+        m.draft.value()["location"][0]["phones"][0]["number"],
+        "(217) 555-0190"
+    );
+}
+
+#[test]
+fn a_po_box_on_the_line_before_the_street() {
+    let raw = json!({"name": "B", "address": "PO Box 44\n75 Water St\nMadison, IN 47250"});
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"];
+    assert_eq!(a[0]["address_1"], "75 Water St", "{a}");
+    assert_eq!(a[0]["address_type"], "physical");
+    assert_eq!(a[1]["address_1"], "PO Box 44");
+    assert_eq!(a[1]["address_type"], "postal");
+    assert_eq!(a[1]["city"], "Madison");
+}
