@@ -2,6 +2,8 @@
 // fields. No DOM, no dependencies: it runs the same in the component and in
 // node, and never fetches anything.
 
+import { cloudflareEmail, mapQueries, metaTags, openGraphContact } from "./sources.js";
+
 const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ndash: "–", mdash: "—", rsquo: "’", lsquo: "‘", rdquo: "”", ldquo: "“", hellip: "…", middot: "·", bull: "•", copy: "©", reg: "®", trade: "™", eacute: "é", aacute: "á", iacute: "í", oacute: "ó", uacute: "ú", ntilde: "ñ" };
 
 export function decode(text) {
@@ -137,6 +139,12 @@ const TIME_RANGE = /\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|a|p)?\s*(?:-|–
 // "25080 Hwy 172, Olivia, TX", "411 Cedar Street<br>Smalltown, KS": a
 // numbered street, a city and a state code with no ZIP code after them.
 const ADDRESS_NO_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z0-9][^\n,;:]{1,40}?)(?:,[ \t]*|[ \t]*\n[ \t]*)([A-Za-z][A-Za-z .'-]{1,29}?),\s*([A-Z]{2})\b(?!\s*\d)/;
+// "450 Main St, Kokomo, Indiana 46901": a state's name where its code
+// would be.
+const STATE_NAMES = "alabama|alaska|arizona|arkansas|california|colorado|connecticut|delaware|district of columbia|florida|georgia|hawaii|idaho|illinois|indiana|iowa|kansas|kentucky|louisiana|maine|maryland|massachusetts|michigan|minnesota|mississippi|missouri|montana|nebraska|nevada|new hampshire|new jersey|new mexico|new york|north carolina|north dakota|ohio|oklahoma|oregon|pennsylvania|puerto rico|rhode island|south carolina|south dakota|tennessee|texas|utah|vermont|virginia|washington|west virginia|wisconsin|wyoming";
+const ADDRESS_STATE_NAME = new RegExp("(?<![:\\d])\\b(\\d{1,6}[ \\t]+[A-Za-z0-9 .'-]{2,40}?\\s" + STREET + "\\.?,?\\s+[A-Za-z .'-]{2,30}?,?\\s+(?:" + STATE_NAMES + ")\\s+\\d{5}(?:-\\d{4})?)\\b", "i");
+// "55 Depot Street in Bristol, VT": "in" before the city is a sentence's.
+const IN_CITY = new RegExp("(\\s" + STREET + "\\.?),?\\s+in\\s+(?=[A-Z])", "i");
 const STATES = new Set("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY".split(" "));
 // "pantry [at] example [dot] org": an address written so robots miss it.
 const EMAIL_SPELLED = /\b([A-Z0-9._%+-]+)\s*[[(]\s*at\s*[\])]\s*([A-Z0-9-]+(?:\s*[[(]\s*dot\s*[\])]\s*[A-Z0-9-]+)+)\b/i;
@@ -265,6 +273,12 @@ function addressWithoutZip(text) {
   return m && STATES.has(m[3]) ? `${m[1].trim()}, ${m[2].trim()}, ${m[3]}` : null;
 }
 
+/** An address found across lines as one line: "street, City, ST ZIP",
+ * without the sentence's "in" before the city. */
+function oneLine(address) {
+  return address ? address.replace(/\s*\n\s*/g, ", ").replace(/\s+/g, " ").replace(IN_CITY, "$1, ") : null;
+}
+
 /** The email address in the text, written plainly or spelled out. */
 function textEmail(text) {
   const plain = EMAIL.exec(text)?.[1];
@@ -293,18 +307,28 @@ export function extract(html) {
         .filter(Boolean).join(", ")
     : typeof place === "string" ? place : null;
 
+  const og = openGraphContact(metaTags(html));
+  const ogText = (v) => (v ? decode(v).replace(/\s+/g, " ").trim() : null);
+  // A map link's or embedded map's place, when it is an address.
+  const mapAddress = mapQueries(html)
+    .map((q) => ADDRESS.exec(q)?.[1] ?? ADDRESS_STATE_NAME.exec(q)?.[1])
+    .find(Boolean) ?? null;
   const telHref = firstMatch(/href=["']tel:([^"']+)["']/i, html);
   const mailHref = firstMatch(/href=["']mailto:([^"'?]+)/i, html);
   const hours = hoursLines(text);
 
   const fields = {
     name: (typeof ld.name === "string" ? ld.name.trim() : null) ?? pageName(html),
-    address: ldAddress || mdAddress
-      || (ADDRESS.exec(parted)?.[1]?.replace(/\s*\n\s*/g, ", ").replace(/\s+/g, " ") ?? null)
+    address: ldAddress || mdAddress || ogText(og.address)
+      || oneLine(ADDRESS.exec(parted)?.[1])
       || (byZip ? `${byZip[1].trim()}, ${byZip[2].trim()}, ${byZip[3]} ${byZip[4]}` : null)
+      || oneLine(ADDRESS_STATE_NAME.exec(parted)?.[1])
+      || mapAddress
       || addressWithoutZip(parted),
-    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? telNumber(telHref) ?? textPhone(text)),
-    email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? textEmail(text),
+    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? PHONE.exec(og.phone ?? "")
+      ?? telNumber(telHref) ?? textPhone(text)),
+    email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? ogText(og.email)
+      ?? cloudflareEmail(html) ?? textEmail(text),
     website: (typeof ld.url === "string" ? ld.url : null)
       ?? firstMatch(/<link[^>]+rel=["']canonical["'][^>]+href=["']([^"']+)/i, html)
       ?? firstMatch(/<meta[^>]+property=["']og:url["'][^>]+content=["']([^"']+)/i, html),

@@ -1,0 +1,77 @@
+// Fields a page gives outside its visible text: Open Graph's business
+// contact tags, a map link's place query, an email address Cloudflare hid
+// from robots. Pure functions over the page's HTML; values come back as
+// written (entities still in them), for the caller to decode.
+
+/** Every `<meta property="..." content="...">` (or `name=`) of the page,
+ * by its property in lower case; the first of a property wins. */
+export function metaTags(html) {
+  const found = {};
+  for (const tag of html.match(/<meta\b[^>]*>/gi) ?? []) {
+    const attrs = {};
+    for (const m of tag.matchAll(/\b(property|name|content)\s*=\s*(?:"([^"]*)"|'([^']*)')/gi)) {
+      attrs[m[1].toLowerCase()] = m[2] ?? m[3];
+    }
+    const key = (attrs.property ?? attrs.name)?.toLowerCase();
+    if (key && attrs.content && !(key in found)) found[key] = attrs.content.trim();
+  }
+  return found;
+}
+
+/** Open Graph's business contact data (`business:contact_data:street_address`,
+ * and the older `og:street-address`): the address as "street, City, ST
+ * ZIP", the phone and the email, each null when the page gives none. */
+export function openGraphContact(meta) {
+  const c = (k) => meta[`business:contact_data:${k}`] ?? null;
+  const street = c("street_address") ?? meta["og:street-address"] ?? null;
+  const city = c("locality") ?? meta["og:locality"] ?? null;
+  const region = c("region") ?? meta["og:region"] ?? null;
+  const zip = c("postal_code") ?? meta["og:postal-code"] ?? null;
+  const address = street && (city || zip)
+    ? [street, city, [region, zip].filter(Boolean).join(" ")].filter(Boolean).join(", ")
+    : null;
+  return {
+    address,
+    phone: c("phone_number") ?? meta["og:phone_number"] ?? null,
+    email: c("email") ?? meta["og:email"] ?? null,
+  };
+}
+
+/** The places a page's map links and embedded maps ask for: Google's
+ * `?q=`, `?query=`, `?daddr=` and `/maps/place/<place>/`, Apple's and
+ * Bing's `?q=`/`?address=`/`?where1=`, decoded ("310 Elm Valley Rd,
+ * Bedford, IN 47421"). */
+export function mapQueries(html) {
+  const out = [];
+  for (const m of html.matchAll(/\b(?:href|src)\s*=\s*["']([^"']*\bmaps?\b[^"']*)["']/gi)) {
+    const url = m[1].replace(/&amp;/gi, "&");
+    const place = /\/maps\/place\/([^/?#]+)/i.exec(url)?.[1];
+    const query = /[?&](?:q|query|daddr|address|where1)=([^&#]+)/i.exec(url)?.[1];
+    for (const raw of [query, place]) {
+      if (!raw) continue;
+      try {
+        out.push(decodeURIComponent(raw.replace(/\+/g, " ")).replace(/\s+/g, " ").trim());
+      } catch (_) {
+        // A broken escape: not a place.
+      }
+    }
+  }
+  return out;
+}
+
+/** An email address Cloudflare wrote as `data-cfemail="<hex>"` (or in an
+ * `/cdn-cgi/l/email-protection#<hex>` link): the first byte is a key every
+ * other byte is XORed with. Null when the page has none that decodes to
+ * an address. */
+export function cloudflareEmail(html) {
+  const re = /(?:data-cfemail=["']|email-protection#)([0-9a-f]{4,400})\b/gi;
+  for (const m of html.matchAll(re)) {
+    const hex = m[1];
+    if (hex.length % 2 !== 0) continue;
+    const key = parseInt(hex.slice(0, 2), 16);
+    let email = "";
+    for (let i = 2; i < hex.length; i += 2) email += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16) ^ key);
+    if (/^[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}$/i.test(email)) return email;
+  }
+  return null;
+}
