@@ -187,6 +187,12 @@ pub fn looks_like_hours(text: &str) -> bool {
     has_range && (names_a_day(&t) || t.contains("am") || t.contains("pm"))
 }
 
+/// Whether `text` names a day of the week, or days at once ("daily",
+/// "every week on Wednesday").
+pub fn has_days(text: &str) -> bool {
+    names_a_day(&normalise(text))
+}
+
 /// Whether normalised text names a day, or days at once ("daily").
 fn names_a_day(t: &str) -> bool {
     patterns().day.is_match(t)

@@ -30,6 +30,11 @@ fn read_key(key: &str) -> Option<(End, String, String)> {
     let mut slot = String::new();
     let mut days = Vec::new();
     for word in classify::words(key) {
+        // `"tue_1_open"`: the slot's number as a word of its own.
+        if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) && slot.is_empty() {
+            slot = word;
+            continue;
+        }
         let base = word.trim_end_matches(|c: char| c.is_ascii_digit());
         let which = match base {
             "start" | "starts" | "open" | "opens" | "from" | "begin" => Some(End::Start),
@@ -39,7 +44,9 @@ fn read_key(key: &str) -> Option<(End, String, String)> {
         match which {
             Some(w) if end.is_none() => {
                 end = Some(w);
-                slot = word[base.len()..].to_string();
+                if base.len() < word.len() {
+                    slot = word[base.len()..].to_string();
+                }
             }
             Some(_) => return None,
             None => days.push(word),

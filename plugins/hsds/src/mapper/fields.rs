@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::day_fields::day_pairs;
-use super::opening::{has_times, schedule_text};
+use super::opening::{event_times, has_times, schedule_text};
 use super::parts;
 use crate::classify::{self, Rank, Role};
 use crate::hours;
@@ -48,33 +48,8 @@ fn walk(
     depth: usize,
     out: &mut Vec<Field>,
 ) {
-    // `"start1_Tuesday"` and `"end1_Tuesday"`: one text, from the start's
-    // field.
-    let pairs = day_pairs(record);
-    for pair in &pairs {
-        out.push(Field {
-            pointer: format!("{prefix}/{}", escape(&pair.start_key)),
-            role: Role::Hours,
-            value: Value::String(pair.text.clone()),
-            depth,
-            rank: Rank::Exact,
-        });
-    }
-    // A street in parts, a phone's area code apart: one field each.
-    let joined = parts::joined(record, parent);
-    for j in &joined {
-        out.push(Field {
-            pointer: format!("{prefix}/{}", escape(&j.key)),
-            role: j.role,
-            value: Value::String(j.text.clone()),
-            depth,
-            rank: Rank::Exact,
-        });
-    }
-    let paired = |key: &str| {
-        pairs.iter().any(|p| p.start_key == key || p.end_key == key)
-            || joined.iter().any(|j| j.used.iter().any(|u| u == key))
-    };
+    let used = several_as_one(record, prefix, parent, depth, out);
+    let paired = |key: &str| used.iter().any(|u| u == key);
     for (key, value) in record {
         if paired(key) {
             continue;
@@ -123,6 +98,45 @@ fn walk(
             out,
         );
     }
+}
+
+/// Values a record gives across several fields, each pushed as one field:
+/// a day's start and end (`"start1_Tuesday"`, `"end1_Tuesday"`, from the
+/// start's field), a calendar event's start and end date-times (at the top
+/// only), a street in parts, a phone's area code apart. Returns the keys
+/// the joined ones were made of, which are read no further.
+fn several_as_one(
+    record: &Map<String, Value>,
+    prefix: &str,
+    parent: Option<Role>,
+    depth: usize,
+    out: &mut Vec<Field>,
+) -> Vec<String> {
+    let mut made: Vec<(String, Role, String)> = Vec::new();
+    let mut used = Vec::new();
+    for pair in day_pairs(record) {
+        used.extend([pair.start_key.clone(), pair.end_key.clone()]);
+        made.push((pair.start_key, Role::Hours, pair.text));
+    }
+    if depth == 0
+        && let Some(text) = event_times(record)
+    {
+        made.push(("start".to_string(), Role::Hours, text));
+    }
+    for j in parts::joined(record, parent) {
+        used.extend(j.used);
+        made.push((j.key, j.role, j.text));
+    }
+    for (key, role, text) in made {
+        out.push(Field {
+            pointer: format!("{prefix}/{}", escape(&key)),
+            role,
+            value: Value::String(text),
+            depth,
+            rank: Rank::Exact,
+        });
+    }
+    used
 }
 
 /// Where a field sits: its pointer, role, depth and rank.
@@ -312,7 +326,10 @@ fn nested(
             Role::Name | Role::OrgName | Role::Address | Role::Phone | Role::Zip
         )
     });
-    if let Some(text) = schedule_text(inner).filter(|_| !record_like) {
+    // `{"tue_1_open": "10:00", "tue_1_close": "12:00", ...}`: each day's
+    // pair of fields, read by the walk below.
+    let day_keyed = !day_pairs(inner).is_empty();
+    if let Some(text) = schedule_text(inner).filter(|_| !record_like && !day_keyed) {
         // Outside an hours field, only an opening on a day of the week or
         // on a date (a mobile pantry's stop).
         // (Its first word, or its second after an ordinal: "2nd Saturday".)
@@ -395,7 +412,16 @@ fn row_text(row: &Value) -> Value {
 fn day_texts(value: &Value) -> Vec<String> {
     match value {
         Value::String(t) if !t.trim().is_empty() => vec![t.clone()],
-        Value::Object(o) => schedule_text(o).into_iter().collect(),
+        // `{"openIntervals": [{"start": "09:00", "end": "11:00"}, ...]}`:
+        // each interval in the list the object holds.
+        Value::Object(o) => match schedule_text(o) {
+            Some(text) => vec![text],
+            None => o
+                .values()
+                .filter(|v| v.is_array())
+                .flat_map(day_texts)
+                .collect(),
+        },
         Value::Array(items) => items.iter().flat_map(day_texts).collect(),
         _ => Vec::new(),
     }
@@ -434,46 +460,6 @@ fn days_of_key(key: &str) -> Option<String> {
         .collect();
     let days = words.join(" ");
     (!words.is_empty() && hours::names_days(&days)).then_some(days)
-}
-
-/// Whether the field at `pointer` (under `prefix` in `record`) sits in an
-/// object whose type says it is a fax: `{"number": "815-555-0171",
-/// "type": "Fax"}` in a list of typed phones.
-pub(super) fn typed_fax(record: &Map<String, Value>, prefix: &str, pointer: &str) -> bool {
-    let Some(rest) = pointer.strip_prefix(prefix) else {
-        return false;
-    };
-    let steps: Vec<String> = rest
-        .split('/')
-        .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    let Some((_, parents)) = steps.split_last() else {
-        return false;
-    };
-    let mut at: Option<&Value> = None;
-    for step in parents {
-        at = match at {
-            None => record.get(step),
-            Some(Value::Object(o)) => o.get(step),
-            // A list's item by its index.
-            Some(Value::Array(items)) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
-            Some(_) => None,
-        };
-        if at.is_none() {
-            return false;
-        }
-    }
-    let Some(Value::Object(at)) = at else {
-        return false;
-    };
-    at.iter().any(|(k, v)| {
-        let k = k.to_ascii_lowercase();
-        let says = k.contains("type") || matches!(k.as_str(), "kind" | "label" | "description");
-        says && v
-            .as_str()
-            .is_some_and(|t| t.to_ascii_lowercase().contains("fax"))
-    })
 }
 
 pub(super) fn escape(key: &str) -> String {

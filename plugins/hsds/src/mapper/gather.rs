@@ -4,8 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use super::fields::{Field, fields, typed_fax};
-use super::prose::embedded;
+use super::fields::{Field, fields};
+use super::parts::typed_fax;
+use super::prose::{embedded, name_and_hours};
 use super::{How, Source};
 use crate::classify::{self, Role};
 use crate::{geo, hours, text};
@@ -266,15 +267,7 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         return;
     }
     match role {
-        Role::Name if classify::phone(&text).is_none() => match name_then_address(&text) {
-            // "Good Shepherd Pantry - 12 Oak St, Elkhart, IN 46516": the
-            // name, then where it is.
-            Some((name, a)) => {
-                set(&mut found.name, name, src(p, How::Normalised));
-                put_address(found, p, &a, How::Inferred);
-            }
-            None => set(&mut found.name, text, copied()),
-        },
+        Role::Name if classify::phone(&text).is_none() => place_name(found, p, text),
         Role::OrgName => set(&mut found.org_name, text, copied()),
         Role::City | Role::State | Role::Zip => place_area(found, p, role, text),
         Role::Address2 => set(&mut found.street2, text, copied()),
@@ -328,6 +321,21 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         // A name field holding a phone number (say).
         Role::Name => drop(place_by_content(found, p, &text, How::Inferred)),
         _ => {}
+    }
+}
+
+/// A name field: the name, and what it goes on with: where it is ("Good
+/// Shepherd Pantry - 12 Oak St, Elkhart, IN 46516"), when it opens
+/// ("Trinity Pantry (Tues 10-12)").
+fn place_name(found: &mut Found, p: &str, text: String) {
+    if let Some((name, a)) = name_then_address(&text) {
+        set(&mut found.name, name, src(p, How::Normalised));
+        put_address(found, p, &a, How::Inferred);
+    } else if let Some((name, opening)) = name_and_hours(&text) {
+        found.hours.push((p.to_string(), opening.to_string()));
+        set(&mut found.name, name.to_string(), src(p, How::Normalised));
+    } else {
+        set(&mut found.name, text, src(p, How::Copied));
     }
 }
 

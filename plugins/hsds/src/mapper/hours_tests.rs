@@ -235,3 +235,68 @@ fn days_as_true_or_false_flags_beside_one_time() {
             .is_none_or(Vec::is_empty)
     );
 }
+
+/// The `byday opens-closes` of each schedule the mapper gives `raw`.
+fn openings(raw: Value) -> Vec<String> {
+    let m = map_record(&raw).expect("a mapping");
+    m.draft.value()["location"][0]["schedules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let day = s["dtstart"].as_str().or(s["byday"].as_str()).unwrap_or("");
+            let t = |k: &str| s[k].as_str().unwrap_or("").to_string();
+            format!("{day} {}-{}", t("opens_at"), t("closes_at"))
+        })
+        .collect()
+}
+
+#[test]
+fn listing_platforms_hours_shapes() {
+    // Open intervals per day, a closed day flagged.
+    let yext = json!({"name": "Y", "hours": {"monday": {"isClosed": true},
+        "saturday": {"openIntervals": [{"start": "09:00", "end": "11:00"}, {"start": "13:00", "end": "14:00"}]}}});
+    assert_eq!(openings(yext), ["SA 09:00-11:00", "SA 13:00-14:00"]);
+    // A business profile's periods: days and times as objects of hours and minutes.
+    let profile = json!({"title": "P", "regularHours": {"periods": [{"openDay": "TUESDAY",
+        "openTime": {"hours": 10}, "closeDay": "TUESDAY", "closeTime": {"hours": 12, "minutes": 30}}]}});
+    assert_eq!(openings(profile), ["TU 10:00-12:30"]);
+    // A social page's `tue_1_open` keys: day, slot, end.
+    let social = json!({"name": "S", "hours": {"tue_1_open": "10:00", "tue_1_close": "12:00",
+        "tue_2_open": "15:00", "tue_2_close": "16:00"}});
+    assert_eq!(openings(social), ["TU 10:00-12:00", "TU 15:00-16:00"]);
+    // The days in a recurrence text.
+    let recurring = json!({"name": "R", "schedules": [{"recurrence": "Every week on Wednesday",
+        "start": "16:00", "end": "18:00"}]});
+    assert_eq!(openings(recurring), ["WE 16:00-18:00"]);
+}
+
+#[test]
+fn a_calendar_event_and_a_name_that_holds_its_hours() {
+    let event = json!({"summary": "Mobile Food Distribution", "location": "12 Oak St, Muncie, IN 47305",
+        "start": {"dateTime": "2026-12-08T10:00:00-05:00"}, "end": {"dateTime": "2026-12-08T12:00:00-05:00"}});
+    let m = map_record(&event).expect("the summary names it");
+    assert_eq!(
+        m.draft.value()["location"][0]["name"],
+        "Mobile Food Distribution"
+    );
+    assert_eq!(openings(event), ["2026-12-08 10:00-12:00"]);
+    // An event over two days is no one opening.
+    let long = json!({"name": "L", "start": "2026-12-08T10:00:00", "end": "2026-12-09T12:00:00"});
+    assert!(openings(long).is_empty());
+    // A description that is prose names nothing.
+    assert!(
+        map_record(&json!({"summary": "We serve families in need.", "location": "12 Oak St"}))
+            .is_none()
+    );
+    let named = json!({"name": "Trinity Pantry (Tues 10-12)", "address": "70 Church St, Schererville, IN 46375"});
+    let m = map_record(&named).unwrap();
+    assert_eq!(m.draft.value()["location"][0]["name"], "Trinity Pantry");
+    assert_eq!(openings(named), ["TU 10:00-12:00"]);
+    // Brackets that hold no hours stay in the name.
+    let m = map_record(&json!({"name": "Hope Pantry (Drive-Thru)"})).unwrap();
+    assert_eq!(
+        m.draft.value()["location"][0]["name"],
+        "Hope Pantry (Drive-Thru)"
+    );
+}

@@ -176,7 +176,14 @@ pub fn map_record(raw: &Value) -> Option<Mapping> {
         .clone()
         .or_else(|| f.org_name.clone())
         .or_else(|| f.place.clone())
-        .or(first_site)?;
+        .or(first_site)
+        // A calendar event's `summary` ("Mobile Food Distribution"): a
+        // short description that reads as a name stands for the missing one.
+        .or_else(|| {
+            f.description
+                .clone()
+                .filter(|(d, _)| prose::names_a_place(d) && !hours::has_days(d))
+        })?;
     let mut questions = Vec::new();
 
     let org_name = f

@@ -20,47 +20,13 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
     if let Some(text) = period(object) {
         return Some(text);
     }
-    let mut date: Option<String> = None;
-    let texts: Vec<(String, String)> = object
-        .iter()
-        .filter_map(|(k, v)| {
-            let k: String = k.chars().filter(char::is_ascii_alphanumeric).collect();
-            // `"days": ["Monday", "Wednesday"]`: the list as one text.
-            let v = match v {
-                Value::Array(items) => {
-                    let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
-                    texts.join(", ")
-                }
-                // `"week_of_month": 3`.
-                Value::Number(n) => n.to_string(),
-                v => v.as_str()?.trim().to_string(),
-            };
-            if v.is_empty() {
-                return None;
-            }
-            // A date's start or end (`dtstart`, `valid_from`) is not a time
-            // of day; an event's `date` is its day.
-            let k = k.to_ascii_lowercase();
-            if k == "date" || k == "eventdate" {
-                date = Some(v.clone());
-            }
-            let dated = k.starts_with("dt") || k.contains("valid") || k.contains("date");
-            (!dated).then_some((k, v))
-        })
-        .collect();
-    // The first key holding a word, the words tried in order.
-    let keyed = |words: &[&str]| {
-        words.iter().find_map(|w| {
-            texts
-                .iter()
-                .find(|(k, _)| if w.len() < 3 { k == w } else { k.contains(w) })
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-        })
-    };
-    let find = |words: &[&str]| keyed(words).map(|(_, v)| v);
+    let (texts, date) = key_texts(object);
+    let find = |words: &[&str]| keyed(&texts, words, false).map(|(_, v)| v);
+    // An opening's or closing's time, not its day (`openDay`, `openTime`).
+    let timed = |words: &[&str]| keyed(&texts, words, true);
     // `"start_minute": 600`: a count the key names the unit of.
-    let opens = keyed(&["open", "start", "begin", "from"]).and_then(counted_time);
-    let closes = keyed(&["close", "end", "until", "to"]).and_then(counted_time);
+    let opens = timed(&["open", "start", "begin", "from"]).and_then(counted_time);
+    let closes = timed(&["close", "end", "until", "to"]).and_then(counted_time);
     // `"start": "2024-06-01T10:00:00"`: the date and the time of day.
     let (opens, start_date) = opens
         .as_deref()
@@ -72,10 +38,14 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
     // else the day of an event.
     let rule = texts.iter().find_map(|(_, v)| crate::hours::rrule_days(v));
     let numbered = from_monday(object);
+    // `"recurrence": "Every week on Wednesday"`: a text that says the days.
+    let repeats =
+        || find(&["recur", "repeat", "pattern", "frequency"]).filter(|t| crate::hours::has_days(t));
     let days = rule
         .as_deref()
         .or(numbered)
         .or_else(|| find(&["day", "dow"]))
+        .or_else(repeats)
         .or(date.as_deref())
         .or(start_date.flatten())
         .unwrap_or_default();
@@ -94,6 +64,60 @@ pub(super) fn schedule_text(object: &Map<String, Value>) -> Option<String> {
         _ => return None,
     };
     Some(text.trim().to_string())
+}
+
+/// An object's values as texts by key (lower case, letters and digits
+/// only), with the date an event's `date` gives; a date's own start or end
+/// (`dtstart`, `valid_from`) is no time of day and is left out.
+fn key_texts(object: &Map<String, Value>) -> (Vec<(String, String)>, Option<String>) {
+    let mut date: Option<String> = None;
+    let texts: Vec<(String, String)> = object
+        .iter()
+        .filter_map(|(k, v)| {
+            let k: String = k.chars().filter(char::is_ascii_alphanumeric).collect();
+            // `"days": ["Monday", "Wednesday"]`: the list as one text.
+            let v = match v {
+                Value::Array(items) => {
+                    let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                    texts.join(", ")
+                }
+                // `"week_of_month": 3`.
+                Value::Number(n) => n.to_string(),
+                // `"openTime": {"hours": 10, "minutes": 30}`.
+                Value::Object(t) => hours_minutes(t)?,
+                v => v.as_str()?.trim().to_string(),
+            };
+            if v.is_empty() {
+                return None;
+            }
+            // A date's start or end (`dtstart`, `valid_from`) is not a time
+            // of day; an event's `date` is its day.
+            let k = k.to_ascii_lowercase();
+            if k == "date" || k == "eventdate" {
+                date = Some(v.clone());
+            }
+            let dated = k.starts_with("dt") || k.contains("valid") || k.contains("date");
+            (!dated).then_some((k, v))
+        })
+        .collect();
+    (texts, date)
+}
+
+/// The first key holding one of `words` (tried in order; a word under three
+/// letters must be the whole key), and its text; past keys that name a day
+/// when `not_days`.
+fn keyed<'t>(
+    texts: &'t [(String, String)],
+    words: &[&str],
+    not_days: bool,
+) -> Option<(&'t str, &'t str)> {
+    words.iter().find_map(|w| {
+        texts
+            .iter()
+            .filter(|(k, _)| !(not_days && k.contains("day")))
+            .find(|(k, _)| if w.len() < 3 { k == w } else { k.contains(w) })
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    })
 }
 
 /// A places API's period, `{"open": {"day": 2, "time": "0900"}, "close":
@@ -118,6 +142,35 @@ fn period(object: &Map<String, Value>) -> Option<String> {
     let (_, closes) = end("close")?;
     let day = FROM_SUNDAY.get(usize::try_from(day).ok()?)?;
     Some(format!("{day} {}-{}", clock(opens), clock(closes)))
+}
+
+/// `{"hours": 10, "minutes": 30}` (a business profile's time of day) as
+/// "10:30"; `None` for any other object or an hour out of the day.
+fn hours_minutes(t: &Map<String, Value>) -> Option<String> {
+    let hours = t.get("hours")?.as_u64().filter(|h| *h <= 24)?;
+    let minutes = match t.get("minutes") {
+        Some(m) => m.as_u64().filter(|m| *m < 60)?,
+        None => 0,
+    };
+    Some(format!("{hours:02}:{minutes:02}"))
+}
+
+/// A calendar event's own times, `"start": {"dateTime":
+/// "2026-12-08T10:00:00-05:00"}, "end": {...}` (or the date-times as
+/// texts), as "2026-12-08 10:00:00-12:00:00"; `None` unless both are
+/// date-times of one day.
+pub(super) fn event_times(object: &Map<String, Value>) -> Option<String> {
+    let at = |key: &str| -> Option<&str> {
+        match object.get(key)? {
+            Value::String(s) => Some(s),
+            Value::Object(o) => o.get("dateTime")?.as_str(),
+            _ => None,
+        }
+    };
+    let (opens, day) = split_datetime(at("start")?);
+    let (closes, end_day) = split_datetime(at("end")?);
+    let day = day.filter(|d| end_day == Some(*d))?;
+    Some(format!("{day} {opens}-{closes}"))
 }
 
 /// A review site's opening, `{"day": 1, "start": "1000", "end": "1200",

@@ -2,7 +2,8 @@
 //! (address registers' `"street_dir": "N", "street_name": "Main",
 //! "street_suffix": "St"`), a phone as its area code and its local number
 //! (`{"area_code": "317", "number": "555-0123"}`). Each is read as one
-//! field, at the pointer of the part that carries most of it.
+//! field, at the pointer of the part that carries most of it. And what a
+//! field's sibling says of it: a phone typed as a fax.
 
 use serde_json::{Map, Value};
 
@@ -136,6 +137,46 @@ fn phone(record: &Map<String, Value>, parent: Option<Role>) -> Option<Joined> {
         role: Role::Phone,
         text,
         used: vec![area_key.clone(), number_key.clone()],
+    })
+}
+
+/// Whether the field at `pointer` (under `prefix` in `record`) sits in an
+/// object whose type says it is a fax: `{"number": "815-555-0171",
+/// "type": "Fax"}` in a list of typed phones.
+pub(super) fn typed_fax(record: &Map<String, Value>, prefix: &str, pointer: &str) -> bool {
+    let Some(rest) = pointer.strip_prefix(prefix) else {
+        return false;
+    };
+    let steps: Vec<String> = rest
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let Some((_, parents)) = steps.split_last() else {
+        return false;
+    };
+    let mut at: Option<&Value> = None;
+    for step in parents {
+        at = match at {
+            None => record.get(step),
+            Some(Value::Object(o)) => o.get(step),
+            // A list's item by its index.
+            Some(Value::Array(items)) => step.parse::<usize>().ok().and_then(|i| items.get(i)),
+            Some(_) => None,
+        };
+        if at.is_none() {
+            return false;
+        }
+    }
+    let Some(Value::Object(at)) = at else {
+        return false;
+    };
+    at.iter().any(|(k, v)| {
+        let k = k.to_ascii_lowercase();
+        let says = k.contains("type") || matches!(k.as_str(), "kind" | "label" | "description");
+        says && v
+            .as_str()
+            .is_some_and(|t| t.to_ascii_lowercase().contains("fax"))
     })
 }
 

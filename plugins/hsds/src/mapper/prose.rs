@@ -62,9 +62,21 @@ fn last_part(text: &str) -> Option<&str> {
     Some(if year { part[4..].trim_start() } else { part })
 }
 
+/// "Trinity Pantry (Tues 10-12)": a name with its opening hours in
+/// brackets at its end, as (the name, the hours); `None` when the brackets
+/// hold anything else ("(Drive-Thru)").
+pub(super) fn name_and_hours(text: &str) -> Option<(&str, &str)> {
+    let inner = text.trim_end().strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    let (name, hours_text) = (inner[..open].trim_end(), &inner[open + 1..]);
+    let reads = !name.is_empty() && !hours::parse(hours_text).schedules.is_empty();
+    reads.then_some((name, hours_text))
+}
+
 /// Whether the text before an address reads as the place's name ("St.
-/// Anne Pantry"), not as prose ("Visit us at", "located on").
-fn names_a_place(text: &str) -> bool {
+/// Anne Pantry"), not as prose ("Visit us at", "located on"); also what a
+/// short description must read as to stand for a record's missing name.
+pub(super) fn names_a_place(text: &str) -> bool {
     let words: Vec<&str> = text.split_whitespace().collect();
     let capitalised = text.chars().next().is_some_and(char::is_uppercase);
     let last = words.last().map(|w| w.to_lowercase()).unwrap_or_default();
