@@ -39,10 +39,13 @@ fn patterns() -> &'static Patterns {
             // tax id, "(000) 000-0000" a placeholder).
             // A hyphen may be any of Unicode's ("555‑0190", a
             // non-breaking hyphen from `&#8209;`) or an en dash.
+            // Between the groups: a space, or a dash or dot with spaces
+            // around it at most ("(812) 555 - 0144"); the last two groups
+            // may also run together ("812 5550143").
             phone: compile(
-                r"(?:\+?1[\s.\-\x{2010}-\x{2013}]?)?\(?\b([2-9]\d{2})\)?[\s.\-/\x{2010}-\x{2013}]?(\d{3})[\s.\-\x{2010}-\x{2013}](\d{4})\b",
+                r"(?:\+?1[\s.\-\x{2010}-\x{2013}]?)?\(?\b([2-9]\d{2})\)?(?:\s*[.\-/\x{2010}-\x{2013}]\s*|\s+)?(\d{3})(?:\s*[.\-\x{2010}-\x{2013}]\s*|\s)?(\d{4})\b",
             ),
-            extension: compile(r"(?i)(?:\bext\.?|\bextension|\bx)\s*(\d{1,6})\s*$"),
+            extension: compile(r"(?i)(?:\bext\.?|\bextension|\bx\.?)\s*(\d{1,6})\s*$"),
             email: compile(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b"),
             url: compile(r"(?i)^(?:https?://|www\.)[^\s]+$"),
             site: compile(r"(?i)^[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.[a-z]{2,}(?:/\S*)?$"),

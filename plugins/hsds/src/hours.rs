@@ -187,6 +187,16 @@ pub fn looks_like_hours(text: &str) -> bool {
     has_range && (names_a_day(&t) || t.contains("am") || t.contains("pm"))
 }
 
+/// Whether `word` is an ordinal of the month's days and nothing else
+/// ("2nd", "fourth", "last").
+pub fn is_ordinal(word: &str) -> bool {
+    let w = word.trim().to_lowercase();
+    patterns()
+        .ordinal
+        .find(&w)
+        .is_some_and(|m| m.start() == 0 && m.end() == w.len())
+}
+
 /// Whether `text` names a day of the week, or days at once ("daily",
 /// "every week on Wednesday").
 pub fn has_days(text: &str) -> bool {

@@ -323,3 +323,13 @@ fn a_second_line_as_its_last_four_digits() {
         assert_eq!(labelled_phones(text).len(), 1, "{text}");
     }
 }
+
+#[test]
+fn phones_with_spaced_dashes_or_the_last_groups_run_together() {
+    assert_eq!(phone("(812) 555 - 0144").as_deref(), Some("(812) 555-0144"));
+    assert_eq!(phone("812 5550143").as_deref(), Some("(812) 555-0143"));
+    assert_eq!(extension("812-555-0145 x.12"), Some(12));
+    // Still no phone: an area code from 0 or 1, too few digits.
+    assert_eq!(phone("(112) 555 - 0144"), None);
+    assert_eq!(phone("555 - 0144"), None);
+}

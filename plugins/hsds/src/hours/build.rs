@@ -24,21 +24,24 @@ pub(super) fn schedule(
         .replace("every 2nd week", "every other week")
         .replace("every second week", "every other week");
     let side = side.as_str();
-    let mut ordinals: Vec<i32> = patterns()
+    let found: Vec<regex::Match> = patterns()
         .ordinal
         .find_iter(side)
         .filter(|m| before_a_day(m.as_str(), &side[m.end()..]) && !excepted(&side[..m.start()]))
-        .map(|m| ordinal(m.as_str()))
         .collect();
+    let mut ordinals: Vec<i32> = found.iter().map(|m| ordinal(m.as_str())).collect();
     ordinals.sort_unstable();
     ordinals.dedup();
     let mut schedule = if ordinals.is_empty() {
         json!({"freq": "WEEKLY", "byday": days.join(",")})
     } else {
-        let byday: Vec<String> = days
-            .iter()
-            .flat_map(|d| ordinals.iter().map(move |o| format!("{o}{d}")))
-            .collect();
+        // "1st Tue and 3rd Thu": each ordinal with its own days; else
+        // every ordinal with every day ("2nd & 4th Tue and Thu").
+        let byday = paired(days, side, &found).unwrap_or_else(|| {
+            days.iter()
+                .flat_map(|d| ordinals.iter().map(move |o| format!("{o}{d}")))
+                .collect()
+        });
         json!({"freq": "MONTHLY", "byday": byday.join(",")})
     };
     if ordinals.is_empty()
@@ -104,6 +107,36 @@ pub(super) fn schedules(
         schedule(&weekly, before, opens, closes, description),
         schedule(&monthly, after, opens, closes, description),
     ]
+}
+
+/// Each ordinal of `found` (matches in `side`) with the days named after
+/// it, before the next ordinal; ordinals with no day of their own go with
+/// the next that has ("1st and 3rd Saturday"). `None` unless every ordinal
+/// finds days and every one of `days`, and no other, gets an ordinal: then
+/// every ordinal goes with every day.
+fn paired(days: &[&str], side: &str, found: &[regex::Match]) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let mut pending: Vec<i32> = Vec::new();
+    for (i, m) in found.iter().enumerate() {
+        pending.push(ordinal(m.as_str()));
+        let end = found.get(i + 1).map_or(side.len(), |n| n.start());
+        let named = parse_days(&side[m.end()..end]);
+        if named.iter().any(|d| !days.contains(d)) {
+            return None;
+        }
+        for d in &named {
+            out.extend(pending.iter().map(|o| format!("{o}{d}")));
+        }
+        if !named.is_empty() {
+            pending.clear();
+        }
+    }
+    let every_day = days.iter().all(|d| {
+        out.iter()
+            .any(|b| b.trim_start_matches(|c: char| c == '-' || c.is_ascii_digit()) == *d)
+    });
+    out.dedup();
+    (pending.is_empty() && every_day).then_some(out)
 }
 
 /// Whether an ordinal is one the opening leaves out ("Thursdays (except

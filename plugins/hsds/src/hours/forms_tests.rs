@@ -362,3 +362,25 @@ fn a_range_that_counts_years_or_pounds_is_no_opening() {
         vec![s("WEEKLY", "FR", "13:00", "15:00")]
     );
 }
+
+#[test]
+fn each_ordinal_with_its_own_day_and_an_offices_hours_beside_the_pantrys() {
+    assert_eq!(
+        read("1st Tue and 3rd Thu, 10-12"),
+        vec![s("MONTHLY", "1TU,3TH", "10:00", "12:00")]
+    );
+    // Ordinals before days they share go with each of them.
+    assert_eq!(
+        read("2nd & 4th Tuesday and Thursday 10-12"),
+        vec![s("MONTHLY", "2TU,4TU,2TH,4TH", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("Office: Mon-Fri 9-4. Food pantry: Wednesdays 1-3 pm."),
+        vec![s("WEEKLY", "WE", "13:00", "15:00")]
+    );
+    // An office's hours alone are the hours given.
+    assert_eq!(
+        read("Office hours: Mon-Fri 9-4"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "16:00")]
+    );
+}

@@ -55,6 +55,12 @@ pub(super) fn about_something_else(t: &str) -> bool {
     has_word(t, &ELSEWHERE)
 }
 
+/// Whether a sentence speaks of an office's hours ("office: mon-fri
+/// 9-4", "office hours mon-fri 9-4").
+pub(super) fn names_an_office(t: &str) -> bool {
+    has_word(t, &["office", "oficina"])
+}
+
 /// Whether a part is something other than an opening time: about
 /// something else, or an appointment's ("Appointment times: ...").
 pub(super) fn not_opening(t: &str) -> bool {

@@ -357,6 +357,20 @@ fn nested(
         }
         return;
     }
+    // `{"2nd": "Saturday 9-11", "4th": "Saturday 9-11"}`: each week's
+    // texts with its ordinal.
+    let ordinal_keyed = !inner.is_empty() && inner.keys().all(|k| hours::is_ordinal(k));
+    if matches!(role, Role::Hours | Role::Unknown) && ordinal_keyed {
+        for (nth, value) in inner {
+            for text in day_texts(value) {
+                out.push(hours(
+                    format!("{pointer}/{}", escape(nth)),
+                    format!("{nth} {text}"),
+                ));
+            }
+        }
+        return;
+    }
     walk(inner, pointer, Some(role), depth + 1, out);
 }
 

@@ -300,3 +300,9 @@ fn a_calendar_event_and_a_name_that_holds_its_hours() {
         "Hope Pantry (Drive-Thru)"
     );
 }
+
+#[test]
+fn hours_keyed_by_the_week_of_the_month() {
+    let raw = json!({"name": "W", "monthly": {"2nd": "Saturday 9-11", "last": "Tuesday 1-3pm"}});
+    assert_eq!(openings(raw), ["2SA 09:00-11:00", "-1TU 13:00-15:00"]);
+}
