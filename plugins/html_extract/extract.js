@@ -109,8 +109,9 @@ function jsonLd(html) {
 }
 
 // An area code never starts with 0 or 1.
-// A hyphen may be any of Unicode's (a non-breaking one from "&#8209;") or an en dash.
-const PHONE = /(?:\+?1[\s.\u2010-\u2013-]?)?\(?\b([2-9]\d{2})\)?[\s.\u2010-\u2013-]?(\d{3})[\s.\u2010-\u2013-](\d{4})\b/;
+// A hyphen may be any of Unicode's (a non-breaking one from "&#8209;") or an
+// en dash; spaces may stand around it ("(812) 555 - 0144").
+const PHONE = /(?:\+?1[\s.\u2010-\u2013-]?)?\(?\b([2-9]\d{2})\)?(?:[ \t]*[./\u2010-\u2013-][ \t]*|[ \t]+)?(\d{3})(?:[ \t]*[.\u2010-\u2013-][ \t]*|[ \t])(\d{4})\b/;
 const EMAIL = /\b([A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,})\b/i;
 const STREET = "(?:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|pike|highway|hwy|court|ct|place|pl|parkway|pkwy|circle|cir|terrace|ter|trail|trl|plaza|plz|square|sq|loop|turnpike|tpke|route|rte|center|ctr|crossing|xing|alley|row|run|path|point|pt)";
 // "45 Elm Street, Westfield, NJ 07090": a street by its suffix.
