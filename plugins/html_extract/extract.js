@@ -125,7 +125,7 @@ const ADDRESS_BY_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z][^\n,;:]{1,40}?)\s*(?:
 const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|(?:lun|mar|mercre|jeu|vendre|same)dis?|dimanches?|m-f|mwf|tth|daily|weekdays)";
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
 // Headings that name the page, not the pantry.
-const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us| information)?|(?:our |pantry )?hours(?: of operation)?|location|locations|(?:hours|location|locations) (?:&|and) (?:hours|location|locations)|services|menu|news|events|calendar|schedule|directions|donate|volunteer|get help|find food|food distributions?|distribution)$/i;
+const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us| information)?|(?:our |pantry )?hours(?: of operation)?|location|locations|(?:hours|location|locations) (?:&|and) (?:hours|location|locations)|services|menu|news|events|calendar|schedule|directions|donate|volunteer|get help|find food|get food|need food|find help|food assistance|visit(?: us)?|food distributions?|distribution)$/i;
 // A word that names a place giving out food.
 const PANTRY_WORD = /\b(?:pantry|food|closet|cupboard|shelf|kitchen|market|mission|ministr(?:y|ies))\b/i;
 // A heading that names only the program, not whose it is.
@@ -182,7 +182,8 @@ function pageName(html) {
   const re = /<h([12])[^>]*>([\s\S]*?)<\/h\1>/gi;
   let m;
   while ((m = re.exec(html)) !== null) {
-    const text = inlineText(m[2]);
+    // A heading that is the site's logo: the image's alt text.
+    const text = inlineText(m[2]) || firstMatch(/<img\b[^>]*\balt=["']([^"']+)["']/i, m[2]);
     if (text) headings.push([m[1], text]);
   }
   const useful = (t) => t && !GENERIC.test(t);
