@@ -60,6 +60,7 @@ struct Patterns {
     meridiem_end: Regex,
     oclock: Regex,
     day_part: Regex,
+    meridiem_dot: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -94,6 +95,7 @@ fn patterns() -> &'static Patterns {
             osm_nth: compile(r"\b(mo|tu|we|th|fr|sa|su)\[((?:-1|[1-5])(?:\s*,\s*(?:-1|[1-5]))*)\]"),
             meridiem_end: compile(r"\b([aApP])\.[mM]\.(\s+)([A-Z][a-z]*)"),
             oclock: compile(r"(\d)\s*o['\x{2019}]\s?clock\b"),
+            meridiem_dot: compile(r"(\d\s*[ap]m)\.(\s*(?:-|to\b|until\b|till\b))"),
             day_part: compile(
                 r"\b(\d{1,2}(?::\d{2})?)\s+(?:in\s+the\s+(morning)|in\s+the\s+(?:afternoon|evening)|at\s+night)\b",
             ),
@@ -388,6 +390,8 @@ fn normalise(text: &str) -> String {
             _ => c[0].to_string(),
         }
     });
+    // "10 am. - 12 pm.": a meridiem's dot before the range goes on.
+    let t = p.meridiem_dot.replace_all(&t, "$1$2");
     // "10 o'clock", "9 in the morning", "7 in the evening": the hour and
     // its half of the day.
     let t = p.oclock.replace_all(&t, "$1");

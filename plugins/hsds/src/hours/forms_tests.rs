@@ -384,3 +384,18 @@ fn each_ordinal_with_its_own_day_and_an_offices_hours_beside_the_pantrys() {
         vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "16:00")]
     );
 }
+
+#[test]
+fn a_dot_after_am_and_coming_in_after_a_call() {
+    assert_eq!(
+        read("Tuesday: 10 am. - 12 pm."),
+        vec![s("WEEKLY", "TU", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("Call 765-555-0134 or stop by Wednesdays between 2 and 4 pm."),
+        vec![s("WEEKLY", "WE", "14:00", "16:00")]
+    );
+    // A time to call stays one; so does "call or text".
+    assert!(read("Call 765-555-0134 Monday-Friday 9-5 to register").is_empty());
+    assert!(read("Call or text Monday-Friday 9-5").is_empty());
+}

@@ -251,6 +251,11 @@ fn seasonal(before: &str) -> bool {
             .any(|w| SEASONS.contains(&w))
 }
 
+/// What a clause of coming in for food starts with.
+const COMING: [&str; 7] = [
+    "stop by", "stop in", "come", "visit", "drop by", "drop in", "walk in",
+];
+
 /// Whether the sentence a range stands in speaks of something else than
 /// coming for food: the words since the sentence began before it, or up
 /// to a comma or the sentence's end after it.
@@ -258,6 +263,12 @@ fn elsewhere(before: &str, after: &str) -> bool {
     let ends = |c: char| matches!(c, ';' | '!' | '?');
     let before = before.rsplit(". ").next().unwrap_or(before);
     let before = before.rsplit(ends).next().unwrap_or(before);
+    // "Call 765-555-0134 or stop by Wednesdays 2-4 pm": after "or", coming
+    // in is a clause of its own.
+    let before = match before.rsplit_once(" or ") {
+        Some((_, tail)) if COMING.iter().any(|w| tail.trim_start().starts_with(w)) => tail,
+        _ => before,
+    };
     let after = after.split([',', ';', '.']).next().unwrap_or(after);
     parts::about_something_else(before) || parts::about_something_else(after)
 }

@@ -35,3 +35,13 @@ fn a_po_box_on_the_line_before_the_street() {
     assert_eq!(a[1]["address_type"], "postal");
     assert_eq!(a[1]["city"], "Madison");
 }
+
+#[test]
+fn hours_in_brackets_after_the_address() {
+    let raw = json!({"name": "A", "address": "12 Oak St, Muncie, IN 47305 (Open Tues 10-12)"});
+    let m = map_record(&raw).unwrap();
+    let loc = &m.draft.value()["location"][0];
+    assert_eq!(loc["addresses"][0]["address_1"], "12 Oak St");
+    assert_eq!(loc["schedules"][0]["byday"], "TU");
+    assert_eq!(loc["schedules"][0]["opens_at"], "10:00");
+}

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::fields::{Field, fields};
 use super::parts::typed_fax;
-use super::prose::{embedded, name_and_hours};
+use super::prose::{embedded, hours_in_brackets};
 use super::{How, Source};
 use crate::classify::{self, Role};
 use crate::{geo, hours, text};
@@ -331,7 +331,7 @@ fn place_name(found: &mut Found, p: &str, text: String) {
     if let Some((name, a)) = name_then_address(&text) {
         set(&mut found.name, name, src(p, How::Normalised));
         put_address(found, p, &a, How::Inferred);
-    } else if let Some((name, opening)) = name_and_hours(&text) {
+    } else if let Some((name, opening)) = hours_in_brackets(&text) {
         found.hours.push((p.to_string(), opening.to_string()));
         set(&mut found.name, name.to_string(), src(p, How::Normalised));
     } else {
@@ -452,6 +452,10 @@ fn services(value: &Value, p: &str) -> Vec<(String, Source)> {
 /// An address field: a PO box (the mailing address), an address read into
 /// its parts, else by its content, else a street as written.
 fn place_address(found: &mut Found, p: &str, text: String) {
+    // "12 Oak St, ... (Open Tues 10-12)": the hours in its brackets.
+    if let Some((_, opening)) = hours_in_brackets(&text) {
+        found.hours.push((p.to_string(), opening.to_string()));
+    }
     if classify::is_po_box(&text) {
         // "P.O. Box 12, 45 Elm St, Hudson, NY 12534": the box (the postal
         // address), then the place's own street.

@@ -62,10 +62,11 @@ fn last_part(text: &str) -> Option<&str> {
     Some(if year { part[4..].trim_start() } else { part })
 }
 
-/// "Trinity Pantry (Tues 10-12)": a name with its opening hours in
-/// brackets at its end, as (the name, the hours); `None` when the brackets
-/// hold anything else ("(Drive-Thru)").
-pub(super) fn name_and_hours(text: &str) -> Option<(&str, &str)> {
+/// "Trinity Pantry (Tues 10-12)", "12 Oak St, Muncie, IN 47305 (Open Tues
+/// 10-12)": a text with opening hours in brackets at its end, as (the text
+/// before them, the hours); `None` when the brackets hold anything else
+/// ("(Drive-Thru)").
+pub(super) fn hours_in_brackets(text: &str) -> Option<(&str, &str)> {
     let inner = text.trim_end().strip_suffix(')')?;
     let open = inner.rfind('(')?;
     let (name, hours_text) = (inner[..open].trim_end(), &inner[open + 1..]);
