@@ -109,6 +109,21 @@ pub fn phone(text: &str) -> Option<String> {
     label_only.then(|| formatted(c))
 }
 
+/// "Corner Pantry 815-555-0113", "Hope Pantry - (518) 555-0120": a name
+/// with a phone number at its end, as (the name, the number as `(NNN)
+/// NNN-NNNN`); `None` unless both are there.
+pub fn name_then_phone(text: &str) -> Option<(String, String)> {
+    let t = text.trim();
+    let c = patterns().phone.captures_iter(t).last()?;
+    let whole = c.get(0)?;
+    let name = t[..whole.start()]
+        .trim_end()
+        .trim_end_matches([',', ':', '-', '|', '\u{2013}'])
+        .trim_end();
+    let at_end = t[whole.end()..].trim().is_empty();
+    (at_end && name.chars().any(char::is_alphabetic)).then(|| (name.to_string(), formatted(&c)))
+}
+
 /// "Hudson 12534", "Hudson, 12534-0001": a city field that holds its ZIP
 /// code too, as (city, ZIP code).
 pub fn city_zip(text: &str) -> Option<(String, String)> {

@@ -273,14 +273,28 @@ pub fn parse(text: &str) -> Hours {
     let mut unparsed = Vec::new();
     let rows = table_rows(&picklist(text));
     let text = rows.as_str();
-    // Each line (or `;`-separated part) is read on its own.
+    // Each line (or `;`-separated part) is read on its own; a part about
+    // another program ("Worship Sunday 10-11am; food pantry Tuesday 10-12")
+    // only when no other part gives hours.
+    let mut others = Vec::new();
     for line in day_then_time(text) {
         if line.trim().is_empty() {
             continue;
         }
         let (s, u) = parse_line(&line);
-        schedules.extend(s);
+        let label = line
+            .split(|c: char| c.is_ascii_digit())
+            .next()
+            .unwrap_or_default();
+        if parts::names_another_program(&normalise(label)) {
+            others.extend(s);
+        } else {
+            schedules.extend(s);
+        }
         unparsed.extend(u);
+    }
+    if schedules.is_empty() {
+        schedules = others;
     }
     // The day in one part, the time in another; else monthly days alone.
     if schedules.is_empty()

@@ -110,6 +110,8 @@ pub fn address(text: &str) -> Option<Address> {
     if let Some(c) = patterns().zip_tail.captures(&rest) {
         out.zip = Some(c[1].to_string());
         rest = rest[..c.get(0).map_or(rest.len(), |m| m.start())].to_string();
+        // "..., IL, USA 62521": the country before the ZIP code.
+        rest = without_country(rest.trim_end().to_string());
     }
     let rest = state_at_end(&mut out, &rest);
     let rest = without_county(rest.trim().trim_end_matches(',').trim());
@@ -289,17 +291,20 @@ fn place_before(out: &mut Address, rest: &str) -> String {
     rest.to_string()
 }
 
-/// "..., CO 80027, USA": the country the document gives anyway.
+/// "..., CO 80027, USA", "... IL 61820 USA": the country the document
+/// gives anyway (without a comma only after a ZIP code's digits).
 fn without_country(mut rest: String) -> String {
     let lower = rest.to_ascii_lowercase();
-    for country in [
-        ", usa",
-        ", us",
-        ", united states",
-        ", united states of america",
-    ] {
-        if lower.trim_end_matches('.').ends_with(country) {
-            let cut = lower.trim_end_matches('.').len() - country.len();
+    let lower = lower.trim_end_matches('.');
+    for country in ["usa", "us", "united states", "united states of america"] {
+        let Some(before) = lower.strip_suffix(country) else {
+            continue;
+        };
+        let after_comma = before.trim_end().ends_with(',');
+        let after_zip =
+            before.ends_with(' ') && before.trim_end().ends_with(|c: char| c.is_ascii_digit());
+        if after_comma || after_zip {
+            let cut = before.trim_end().trim_end_matches(',').len();
             rest.truncate(cut);
             break;
         }
@@ -333,8 +338,12 @@ fn state_at_end(out: &mut Address, rest: &str) -> String {
         }
         let tail = words[words.len() - take..].join(" ");
         // "123 Oak Ct" is not Connecticut: a state needs a comma before it
-        // or a ZIP code after it.
-        let marked = out.zip.is_some() || words[words.len() - take - 1].ends_with(',');
+        // or a ZIP code after it, or, written as a code in capitals, a comma
+        // before its city ("123 Main St, Springfield IL").
+        let capitals = take == 1 && tail.len() == 2 && tail.bytes().all(|b| b.is_ascii_uppercase());
+        let marked = out.zip.is_some()
+            || words[words.len() - take - 1].ends_with(',')
+            || (capitals && words[..words.len() - take].iter().any(|w| w.ends_with(',')));
         // "N.Y.": a code written with dots.
         let tail = tail.trim_end_matches([',', '.']);
         let undotted = if take == 1 {

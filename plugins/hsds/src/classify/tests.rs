@@ -333,3 +333,31 @@ fn phones_with_spaced_dashes_or_the_last_groups_run_together() {
     assert_eq!(phone("(112) 555 - 0144"), None);
     assert_eq!(phone("555 - 0144"), None);
 }
+
+#[test]
+fn a_state_code_without_a_comma_and_the_country_around_the_zip_code() {
+    let a = address("123 Main St, Springfield IL").unwrap();
+    assert_eq!(
+        (a.city.as_deref(), a.state.as_deref(), a.zip),
+        (Some("Springfield"), Some("IL"), None)
+    );
+    // Not in lower case, and not without a comma before the city.
+    assert_eq!(address("123 Oak Ct").unwrap().state, None);
+    assert_eq!(address("12 Elm St, Dover de").unwrap().state, None);
+    let a = address("45 Oak Ave, Decatur, IL, USA 62521").unwrap();
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref(), a.zip.as_deref()),
+        (Some("45 Oak Ave"), Some("Decatur"), Some("62521"))
+    );
+    let a = address("77 Elm St Champaign IL 61820 USA").unwrap();
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref(), a.state.as_deref()),
+        (Some("77 Elm St"), Some("Champaign"), Some("IL"))
+    );
+    assert_eq!(
+        name_then_phone("Corner Pantry 815-555-0113"),
+        Some(("Corner Pantry".into(), "(815) 555-0113".into()))
+    );
+    assert_eq!(name_then_phone("815-555-0113"), None);
+    assert_eq!(name_then_phone("Call 815-555-0113 today"), None);
+}

@@ -167,10 +167,11 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
             continue;
         }
         // A lone letter (m, t, w, f) counts only next to other day words,
-        // or as all a part says before its range ("Hours: M 9-11, W 9-11").
+        // or as all a part says before its range ("Hours: M 9-11, W 9-11",
+        // "M: 9-12").
         let (start, end) = (matches[i].1, matches[i].2);
         let part_start = text[..start].trim_end();
-        let alone = text[end..].trim().is_empty()
+        let alone = text[end..].trim().trim_start_matches(':').trim().is_empty()
             && (part_start.is_empty() || part_start.ends_with([':', ',', ';', '/']));
         if end - start > 1 || matches.len() > 1 || alone {
             found[day] = true;

@@ -399,3 +399,22 @@ fn a_dot_after_am_and_coming_in_after_a_call() {
     assert!(read("Call 765-555-0134 Monday-Friday 9-5 to register").is_empty());
     assert!(read("Call or text Monday-Friday 9-5").is_empty());
 }
+
+#[test]
+fn lone_letters_with_colons_and_another_programs_hours() {
+    assert_eq!(
+        read("M: 9-12 | T: 1-4 | W: closed | Th: 9-12 | F: closed"),
+        vec![
+            s("WEEKLY", "MO,TH", "09:00", "12:00"),
+            s("WEEKLY", "TU", "13:00", "16:00")
+        ]
+    );
+    assert_eq!(
+        read("Clothing closet: Mon 9-11. Food pantry: Thu 1-3pm."),
+        vec![s("WEEKLY", "TH", "13:00", "15:00")]
+    );
+    assert_eq!(
+        read("Worship Sunday 10-11am; food pantry Tuesday 10-12"),
+        vec![s("WEEKLY", "TU", "10:00", "12:00")]
+    );
+}

@@ -29,9 +29,10 @@ struct Range<'t> {
     days: Option<(Vec<&'static str>, &'t str)>,
     /// The one day it is on ("2024-06-01 10-12"), when a date goes with it.
     date: Option<Date>,
-    /// Whether its sentence speaks of an office ("Office: Mon-Fri 9-4"):
-    /// passed over beside an opening that does not.
-    office: bool,
+    /// Whether its sentence speaks of another program ("Office: Mon-Fri
+    /// 9-4", "Clothing closet: Mon 9-11"): passed over beside an opening
+    /// that does not.
+    other_program: bool,
 }
 
 pub(super) fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
@@ -130,8 +131,8 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
                 .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
                 .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"));
         let sentence = before_all.rsplit(". ").next().unwrap_or(before_all);
-        let office = parts::names_an_office(sentence)
-            || (joined && ranges.last().is_some_and(|r: &Range| r.office));
+        let other_program = parts::names_another_program(sentence)
+            || (joined && ranges.last().is_some_and(|r: &Range| r.other_program));
         ranges.push(Range {
             raw: r.get(0).map_or("", |m| m.as_str()),
             span,
@@ -140,13 +141,14 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             joined,
             days,
             date,
-            office,
+            other_program,
         });
     }
     // "Office: Mon-Fri 9-4. Food pantry: Wednesdays 1-3 pm.": the office's
-    // hours are not the pantry's, when the pantry's are given.
-    if ranges.iter().any(|r| !r.office) {
-        ranges.retain(|r| !r.office);
+    // hours (or a clothing closet's, worship's) are not the pantry's, when
+    // the pantry's are given.
+    if ranges.iter().any(|r| !r.other_program) {
+        ranges.retain(|r| !r.other_program);
     }
     ranges
 }

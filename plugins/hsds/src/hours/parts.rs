@@ -55,10 +55,25 @@ pub(super) fn about_something_else(t: &str) -> bool {
     has_word(t, &ELSEWHERE)
 }
 
-/// Whether a sentence speaks of an office's hours ("office: mon-fri
-/// 9-4", "office hours mon-fri 9-4").
-pub(super) fn names_an_office(t: &str) -> bool {
-    has_word(t, &["office", "oficina"])
+/// Whether a sentence speaks of another program's hours than food's: an
+/// office ("office: mon-fri 9-4"), a clothing closet, a thrift store,
+/// worship.
+pub(super) fn names_another_program(t: &str) -> bool {
+    has_word(
+        t,
+        &[
+            "office",
+            "oficina",
+            "clothing",
+            "clothes",
+            "thrift",
+            "furniture",
+            "worship",
+            "mass",
+            "bible",
+            "choir",
+        ],
+    )
 }
 
 /// Whether a part is something other than an opening time: about

@@ -45,3 +45,20 @@ fn hours_in_brackets_after_the_address() {
     assert_eq!(loc["schedules"][0]["byday"], "TU");
     assert_eq!(loc["schedules"][0]["opens_at"], "10:00");
 }
+
+#[test]
+fn a_list_of_contacts_and_a_phone_after_the_name() {
+    let raw = json!({"name": "Corner Pantry 815-555-0113",
+        "contact": ["309-555-0114", "help@listpantry.org"], "tags": ["food", "pantry"]});
+    let m = map_record(&raw).unwrap();
+    let doc = m.draft.value();
+    assert_eq!(doc["location"][0]["name"], "Corner Pantry");
+    let phones: Vec<&str> = doc["location"][0]["phones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["number"].as_str())
+        .collect();
+    assert_eq!(phones, ["(815) 555-0113", "(309) 555-0114"]);
+    assert_eq!(doc["organization"][0]["email"], "help@listpantry.org");
+}

@@ -233,6 +233,16 @@ fn read_texts(key: &str, items: &[Value], at: &At, out: &mut Vec<Field>) -> bool
                 out.push(at.field(format!("{pointer}/{i}"), Role::Hours, item.clone()));
             }
         }
+    } else if role == Role::Unknown
+        && texts().any(|t| classify::phone(t).is_some() || classify::email(t).is_some())
+    {
+        // `"contact": ["309-555-0114", "help@pantry.org"]`: each item placed
+        // by what it is.
+        for (i, item) in items.iter().enumerate().take(MAX_ITEMS) {
+            if item.is_string() {
+                out.push(at.field(format!("{pointer}/{i}"), role, item.clone()));
+            }
+        }
     } else if role == Role::Address && address_lines(items) {
         // An address as its lines (`["First Methodist Church", "222 W Main
         // St", "Carbondale, IL 62901"]`): one text, as a page writes it,

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::fields::{Field, fields};
 use super::parts::typed_fax;
-use super::prose::{embedded, hours_in_brackets};
+use super::prose::{embedded, hours_in_brackets, place_name};
 use super::{How, Source};
 use crate::classify::{self, Role};
 use crate::{geo, hours, text};
@@ -322,29 +322,6 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         Role::Name => drop(place_by_content(found, p, &text, How::Inferred)),
         _ => {}
     }
-}
-
-/// A name field: the name, and what it goes on with: where it is ("Good
-/// Shepherd Pantry - 12 Oak St, Elkhart, IN 46516"), when it opens
-/// ("Trinity Pantry (Tues 10-12)").
-fn place_name(found: &mut Found, p: &str, text: String) {
-    if let Some((name, a)) = name_then_address(&text) {
-        set(&mut found.name, name, src(p, How::Normalised));
-        put_address(found, p, &a, How::Inferred);
-    } else if let Some((name, opening)) = hours_in_brackets(&text) {
-        found.hours.push((p.to_string(), opening.to_string()));
-        set(&mut found.name, name.to_string(), src(p, How::Normalised));
-    } else {
-        set(&mut found.name, text, src(p, How::Copied));
-    }
-}
-
-/// A name field that goes on with a whole address: the name before it,
-/// and the address.
-fn name_then_address(text: &str) -> Option<(String, classify::Address)> {
-    let (at, address) = classify::address_in(text)?;
-    let name = text[..at].trim_end_matches([' ', '-', '\u{2013}', '\u{2014}', ',', ':', '|', '@']);
-    (!name.trim().is_empty()).then(|| (name.trim().to_string(), address))
 }
 
 /// A city, state or ZIP code field: `city_state_zip` ("Springfield, IL

@@ -1,5 +1,6 @@
 //! What free text holds besides its prose: a whole address and the
-//! place's name before it, phone numbers, an email address.
+//! place's name before it, phone numbers, an email address; and what a
+//! name field holds besides the name (an address, hours, a phone).
 
 use super::How;
 use super::gather::{Found, put_address, set, src};
@@ -60,6 +61,33 @@ fn last_part(text: &str) -> Option<&str> {
         .get(..4)
         .is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit()));
     Some(if year { part[4..].trim_start() } else { part })
+}
+
+/// A name field: the name, and what it goes on with: where it is ("Good
+/// Shepherd Pantry - 12 Oak St, Elkhart, IN 46516"), when it opens
+/// ("Trinity Pantry (Tues 10-12)").
+pub(super) fn place_name(found: &mut Found, p: &str, text: String) {
+    if let Some((name, a)) = name_then_address(&text) {
+        set(&mut found.name, name, src(p, How::Normalised));
+        put_address(found, p, &a, How::Inferred);
+    } else if let Some((name, opening)) = hours_in_brackets(&text) {
+        found.hours.push((p.to_string(), opening.to_string()));
+        set(&mut found.name, name.to_string(), src(p, How::Normalised));
+    } else if let Some((name, number)) = classify::name_then_phone(&text) {
+        // "Corner Pantry 815-555-0113": the name, then its phone.
+        found.phones.push((number, src(p, How::Normalised)));
+        set(&mut found.name, name, src(p, How::Normalised));
+    } else {
+        set(&mut found.name, text, src(p, How::Copied));
+    }
+}
+
+/// A name field that goes on with a whole address: the name before it,
+/// and the address.
+fn name_then_address(text: &str) -> Option<(String, classify::Address)> {
+    let (at, address) = classify::address_in(text)?;
+    let name = text[..at].trim_end_matches([' ', '-', '\u{2013}', '\u{2014}', ',', ':', '|', '@']);
+    (!name.trim().is_empty()).then(|| (name.trim().to_string(), address))
 }
 
 /// "Trinity Pantry (Tues 10-12)", "12 Oak St, Muncie, IN 47305 (Open Tues
