@@ -109,6 +109,65 @@ pub fn phone(text: &str) -> Option<String> {
     label_only.then(|| formatted(c))
 }
 
+/// A map link's place, when it is an address: Google's
+/// `/maps/place/12+Oak+St,+Muncie,+IN+47305/@...` and `?q=`, `?query=`,
+/// `?daddr=`, `?destination=`, Apple's and Bing's `?q=`/`?address=`. `None`
+/// for any other text, and for a place that is no whole address (a street
+/// with its state or ZIP code).
+pub fn map_link_address(text: &str) -> Option<Address> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let map = lower.starts_with("http")
+        && (lower.contains("google.") && lower.contains("/maps")
+            || lower.contains("maps.google.")
+            || lower.contains("maps.apple.com")
+            || lower.contains("bing.com/maps"));
+    if !map {
+        return None;
+    }
+    let place = lower.find("/maps/place/").map(|i| {
+        let rest = &t[i + "/maps/place/".len()..];
+        rest.split(['/', '?', '#']).next().unwrap_or_default()
+    });
+    let query = t.split(['?', '&']).skip(1).find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        matches!(k, "q" | "query" | "daddr" | "destination" | "address").then_some(v)
+    });
+    [query, place].into_iter().flatten().find_map(|raw| {
+        let raw = raw.split('#').next().unwrap_or_default();
+        let a = address(&percent_decoded(raw)?)?;
+        (a.state.is_some() || a.zip.is_some()).then_some(a)
+    })
+}
+
+/// A URL's part with `+` as a space and `%XX` as its byte; `None` when it
+/// is not UTF-8 after.
+fn percent_decoded(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// "Corner Pantry 815-555-0113", "Hope Pantry - (518) 555-0120": a name
 /// with a phone number at its end, as (the name, the number as `(NNN)
 /// NNN-NNNN`); `None` unless both are there.

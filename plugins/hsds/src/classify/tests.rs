@@ -361,3 +361,31 @@ fn a_state_code_without_a_comma_and_the_country_around_the_zip_code() {
     assert_eq!(name_then_phone("815-555-0113"), None);
     assert_eq!(name_then_phone("Call 815-555-0113 today"), None);
 }
+
+#[test]
+fn a_map_links_place_as_an_address() {
+    let a = map_link_address(
+        "https://www.google.com/maps/place/12+Oak+St,+Muncie,+IN+47305/@40.19,-85.38,17z",
+    )
+    .unwrap();
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref(), a.zip.as_deref()),
+        (Some("12 Oak St"), Some("Muncie"), Some("47305"))
+    );
+    let a =
+        map_link_address("https://maps.google.com/?daddr=200+Lake+Ave,+Elyria,+OH+44035").unwrap();
+    assert_eq!(a.street.as_deref(), Some("200 Lake Ave"));
+    let a = map_link_address(
+        "https://maps.apple.com/?address=17%20Bay%20St,%20Mobile,%20AL%2036602&ll=1,2",
+    )
+    .unwrap();
+    assert_eq!(a.city.as_deref(), Some("Mobile"));
+    // A place's name, a link elsewhere, a broken escape: no address.
+    assert!(
+        map_link_address("https://www.google.com/maps/place/Hope+Food+Pantry/@40,-85,17z")
+            .is_none()
+    );
+    assert!(map_link_address("https://example.org/?q=12+Oak+St,+Muncie,+IN+47305").is_none());
+    assert!(map_link_address("https://maps.google.com/?q=12+Oak+St%2").is_none());
+    assert!(map_link_address("https://maps.google.com/?q=%FF%FE").is_none());
+}

@@ -418,3 +418,13 @@ fn lone_letters_with_colons_and_another_programs_hours() {
         vec![s("WEEKLY", "TU", "10:00", "12:00")]
     );
 }
+
+#[test]
+fn the_day_before_a_registration_goes_on_to_the_distribution() {
+    assert_eq!(
+        read("Saturday: registration 9-9:30am, distribution 10-12"),
+        vec![s("WEEKLY", "SA", "10:00", "12:00")]
+    );
+    // Not past the sentence's end.
+    assert!(read("Call Monday-Friday 9-5 to register. Open 10-12").is_empty());
+}

@@ -74,29 +74,19 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
         .collect();
     let mut ranges: Vec<Range> = Vec::new();
     let mut previous_end = 0;
+    let mut carried: Option<&str> = None;
     for (n, r) in found.iter().enumerate() {
         let whole = r.get(0).map_or((0, 0), |m| (m.start(), m.end()));
         let before_all = &t[previous_end..whole.0];
-        // "(closed 12-12:30 for lunch)": a break, not an opening; "Call
-        // Monday-Friday 9-5 to register": a time for something else.
-        if a_break(before_all)
-            || counted(before_all)
-            || counts_after(&t[whole.1..])
-            || seasonal(before_all)
-            || elsewhere(before_all, &t[whole.1..])
-        {
+        if passed_over(before_all, &t[whole.1..]) {
+            // "Saturday: registration 9-9:30am, distribution 10-12": the
+            // days before a range passed over go on to the next range of
+            // the sentence.
+            carried = (!parse_days(before_all).is_empty()).then_some(before_all);
             previous_end = whole.1;
             continue;
         }
-        // "monday: closed tuesday: 12-2": only what follows the last
-        // "closed", and past the end of its sentence ("closed mondays.
-        // open tuesday-saturday 10-4").
-        let before = match before_all.rsplit_once("closed") {
-            Some((_, after_closed)) => after_closed
-                .split_once(". ")
-                .map_or(after_closed, |(_, next)| next),
-            None => before_all,
-        };
+        let before = since_closed(before_all);
         let next_start = found
             .get(n + 1)
             .and_then(|c| c.get(0))
@@ -106,19 +96,16 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
         let span = parse_time(&r["start"])
             .zip(parse_time(&r["end"]))
             .and_then(|(s, e)| resolve(s, e));
-        // A date just before the range, else just after it.
-        let date = dates
-            .iter()
-            .rev()
-            .find(|(s, e, _)| *s >= previous_end && *e <= whole.0)
-            .or_else(|| {
-                let after_end = whole.1 + after.len();
-                dates
-                    .iter()
-                    .find(|(s, e, _)| *s >= whole.1 && *e <= after_end)
-            })
-            .map(|(_, _, d)| *d);
+        let date = date_near(
+            dates,
+            (previous_end, whole.0),
+            (whole.1, whole.1 + after.len()),
+        );
         let (days, from_after) = days_of(date, before, after);
+        let days = match (days, carried.take()) {
+            (None, Some(c)) if !before_all.contains(". ") => days_of(date, c, "").0,
+            (days, _) => days,
+        };
         previous_end = whole.1;
         if from_after {
             // "9am-12pm monday, 1pm-3pm wednesday": "monday" is this
@@ -151,6 +138,48 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
         ranges.retain(|r| !r.other_program);
     }
     ranges
+}
+
+/// The text before a range from which its days are read: "monday: closed
+/// tuesday: 12-2" gives only what follows the last "closed", and past the
+/// end of its sentence ("closed mondays. open tuesday-saturday 10-4").
+fn since_closed(before_all: &str) -> &str {
+    match before_all.rsplit_once("closed") {
+        Some((_, after_closed)) => after_closed
+            .split_once(". ")
+            .map_or(after_closed, |(_, next)| next),
+        None => before_all,
+    }
+}
+
+/// Whether a range is no opening by the words around it: a break ("(closed
+/// 12-12:30 for lunch)"), a count ("ages 5-12", "0 - 18 years"), a
+/// season's variation, a time for something else ("Call Monday-Friday 9-5
+/// to register").
+fn passed_over(before: &str, rest: &str) -> bool {
+    a_break(before)
+        || counted(before)
+        || counts_after(rest)
+        || seasonal(before)
+        || elsewhere(before, rest)
+}
+
+/// The date just before a range (within `before`, byte offsets), else
+/// just after it (within `after`).
+fn date_near(
+    dates: &[(usize, usize, Date)],
+    before: (usize, usize),
+    after: (usize, usize),
+) -> Option<Date> {
+    let within = |(from, to): (usize, usize)| {
+        move |(s, e, _): &&(usize, usize, Date)| *s >= from && *e <= to
+    };
+    dates
+        .iter()
+        .rev()
+        .find(within(before))
+        .or_else(|| dates.iter().find(within(after)))
+        .map(|(_, _, d)| *d)
 }
 
 /// Whether the text before a range makes it a time the place is closed

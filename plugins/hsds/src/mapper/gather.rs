@@ -266,6 +266,11 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         found.hours.push((p.to_string(), days));
         return;
     }
+    // A map link to the place: its address, whatever its key.
+    if let Some(a) = classify::map_link_address(&text) {
+        put_address(found, p, &a, How::Normalised);
+        return;
+    }
     match role {
         Role::Name if classify::phone(&text).is_none() => place_name(found, p, text),
         Role::OrgName => set(&mut found.org_name, text, copied()),

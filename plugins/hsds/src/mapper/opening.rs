@@ -175,7 +175,8 @@ pub(super) fn event_times(object: &Map<String, Value>) -> Option<String> {
 
 /// A review site's opening, `{"day": 1, "start": "1000", "end": "1200",
 /// "is_overnight": false}`: its days are numbered from Monday, 0 (its
-/// `is_overnight` tells it from other numberings, which are not guessed).
+/// `is_overnight` tells it from other numberings, which are not guessed);
+/// an `isoWeekday` from Monday, 1.
 fn from_monday(object: &Map<String, Value>) -> Option<&'static str> {
     const FROM_MONDAY: [&str; 7] = [
         "Monday",
@@ -186,9 +187,19 @@ fn from_monday(object: &Map<String, Value>) -> Option<&'static str> {
         "Saturday",
         "Sunday",
     ];
-    object.get("is_overnight")?;
-    let day = object.get("day")?.as_u64()?;
-    FROM_MONDAY.get(usize::try_from(day).ok()?).copied()
+    // ISO 8601's numbering, by its name: Monday is 1, Sunday 7.
+    let iso = object.iter().find_map(|(k, v)| {
+        let k = k.to_ascii_lowercase();
+        (k.starts_with("iso") && k.contains("day")).then(|| v.as_u64())?
+    });
+    let index = match iso {
+        Some(n) => n.checked_sub(1)?,
+        None => {
+            object.get("is_overnight")?;
+            object.get("day")?.as_u64()?
+        }
+    };
+    FROM_MONDAY.get(usize::try_from(index).ok()?).copied()
 }
 
 /// A time given as a count whose key names its unit (`"start_minute":
@@ -326,6 +337,11 @@ mod tests {
         // Without the review site's mark, a number is not a day.
         let bare = text(json!({"start": "1000", "end": "1200", "day": 1}));
         assert_eq!(bare.as_deref(), Some("1 10:00-12:00"));
+        // ISO's numbering, named by its key.
+        let iso = |day: Value| text(json!({"isoWeekday": day, "open": "10:00", "close": "12:00"}));
+        assert_eq!(iso(json!(2)).as_deref(), Some("Tuesday 10:00-12:00"));
+        assert_eq!(iso(json!(7)).as_deref(), Some("Sunday 10:00-12:00"));
+        assert_eq!(iso(json!(0)).as_deref(), Some("0 10:00-12:00"));
     }
 
     #[test]
