@@ -109,6 +109,37 @@ pub fn phone(text: &str) -> Option<String> {
     label_only.then(|| formatted(c))
 }
 
+/// A street named in prose without its city ("Located at 300 E Lincoln
+/// Hwy in the church hall"): after "at", a house number and up to six
+/// words, the last a street type, within one clause. For a record whose
+/// city line stands in a field of its own.
+pub fn street_in(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    (1..words.len()).find_map(|i| {
+        let number = words[i].len() <= 6 && words[i].bytes().all(|b| b.is_ascii_digit());
+        if !(number && words[i - 1].eq_ignore_ascii_case("at")) {
+            return None;
+        }
+        for j in i + 1..(i + 7).min(words.len()) {
+            let bare = words[j]
+                .trim_end_matches([',', '.', ';'])
+                .to_ascii_lowercase();
+            if SUFFIXES.contains(&bare.as_str()) {
+                return Some(
+                    words[i..=j]
+                        .join(" ")
+                        .trim_end_matches([',', ';'])
+                        .to_string(),
+                );
+            }
+            if words[j].ends_with([',', '.', ';']) {
+                return None;
+            }
+        }
+        None
+    })
+}
+
 /// A map link's place, when it is an address: Google's
 /// `/maps/place/12+Oak+St,+Muncie,+IN+47305/@...` and `?q=`, `?query=`,
 /// `?daddr=`, `?destination=`, Apple's and Bing's `?q=`/`?address=`. `None`

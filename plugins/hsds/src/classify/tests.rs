@@ -389,3 +389,19 @@ fn a_map_links_place_as_an_address() {
     assert!(map_link_address("https://maps.google.com/?q=12+Oak+St%2").is_none());
     assert!(map_link_address("https://maps.google.com/?q=%FF%FE").is_none());
 }
+
+#[test]
+fn a_street_named_in_prose() {
+    assert_eq!(
+        street_in("Located at 300 E Lincoln Hwy in the church hall.").as_deref(),
+        Some("300 E Lincoln Hwy")
+    );
+    assert_eq!(
+        street_in("Meet us at 12 Oak St.").as_deref(),
+        Some("12 Oak St.")
+    );
+    // Not after "at", a number that is no house's, or past a clause's end.
+    assert_eq!(street_in("Serving 300 families on Main St"), None);
+    assert_eq!(street_in("Open at 9, then Main St"), None);
+    assert_eq!(street_in("at 10 am. Parking on Oak St"), None);
+}

@@ -62,3 +62,25 @@ fn a_list_of_contacts_and_a_phone_after_the_name() {
     assert_eq!(phones, ["(815) 555-0113", "(309) 555-0114"]);
     assert_eq!(doc["organization"][0]["email"], "help@listpantry.org");
 }
+
+#[test]
+fn a_street_in_the_notes_beside_a_city_line_and_a_state_in_the_zip_field() {
+    let raw = json!({"name": "N", "address": "Coatesville, PA 19320",
+        "notes": "Located at 300 E Lincoln Hwy in the church hall."});
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"][0];
+    assert_eq!(a["address_1"], "300 E Lincoln Hwy", "{a}");
+    assert_eq!(a["city"], "Coatesville");
+    assert_eq!(
+        m.draft.provenance()["/location/0/addresses/0/address_1"].source,
+        "raw:/notes"
+    );
+    let raw =
+        json!({"name": "Z", "address": "14 Market St", "city": "West Chester", "zip": "PA 19380"});
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"][0];
+    assert_eq!(
+        (&a["state_province"], &a["postal_code"]),
+        (&json!("PA"), &json!("19380"))
+    );
+}

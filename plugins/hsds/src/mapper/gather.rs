@@ -177,29 +177,13 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
                 .extend(items.into_iter().filter(|(s, _)| !s.is_empty()));
             continue;
         }
-        let text = match &value {
-            Value::String(s) => unescape(s),
-            // A spreadsheet's or an API's number: a ZIP code, a phone, a
-            // house number.
-            Value::Number(n) if matches!(role, Role::Zip | Role::Phone | Role::HouseNumber) => {
-                n.to_string()
-            }
-            _ => continue,
+        let Some(text) = field_text(role, &value) else {
+            continue;
         };
         if role == Role::City
             && let Value::String(raw) = &value
         {
             found.city_break |= super::tidy::broken_after_compass(raw);
-        }
-        // A ZIP code of four digits lost its leading zero to a spreadsheet.
-        let four_digits = text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit());
-        let text = if role == Role::Zip && four_digits {
-            format!("0{text}")
-        } else {
-            text
-        };
-        if text.is_empty() || role == Role::Ignore {
-            continue;
         }
         if mailing_part(p, role) {
             mailing.push((pointer, role, text));
@@ -218,14 +202,28 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
         }
     }
     place_mailing(&mut found, mailing);
-    // A PO box is the address only when the record gives no street;
-    // beside one it is the mailing address.
-    if found.street.is_none()
-        && let Some((pointer, postal)) = found.postal.take()
-    {
-        put_address(&mut found, &pointer, &postal, How::Normalised);
-    }
     found
+}
+
+/// A field's value as the text it is placed as: a text unescaped, a
+/// spreadsheet's or an API's number for a ZIP code, a phone or a house
+/// number, a ZIP code of four digits given back the leading zero a
+/// spreadsheet took; `None` for nothing to place.
+fn field_text(role: Role, value: &Value) -> Option<String> {
+    let text = match value {
+        Value::String(s) => unescape(s),
+        Value::Number(n) if matches!(role, Role::Zip | Role::Phone | Role::HouseNumber) => {
+            n.to_string()
+        }
+        _ => return None,
+    };
+    let four_digits = text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit());
+    let text = if role == Role::Zip && four_digits {
+        format!("0{text}")
+    } else {
+        text
+    };
+    (!text.is_empty() && role != Role::Ignore).then_some(text)
 }
 
 /// Whether a field is a part of a mailing address (`"mailing_address":
@@ -354,8 +352,22 @@ fn place_area(found: &mut Found, p: &str, role: Role, text: String) {
             None => found.notes.push((p.to_string(), text)),
         },
         _ if text.chars().filter(char::is_ascii_digit).count() >= 5 => {
-            let zip: String = text.chars().take_while(|c| *c != ' ').collect();
-            set(&mut found.zip, zip, copied());
+            // "19380", "19380-1234"; "PA 19380": a state before it too.
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let state = match words.as_slice() {
+                [state, _] => geo::us_state_code(state.trim_end_matches(',')),
+                _ => None,
+            };
+            match (state, words.as_slice()) {
+                (Some(code), [_, zip]) => {
+                    set(&mut found.state, code.to_string(), src(p, How::Normalised));
+                    set(&mut found.zip, zip.to_string(), src(p, How::Normalised));
+                }
+                _ => {
+                    let zip: String = text.chars().take_while(|c| *c != ' ').collect();
+                    set(&mut found.zip, zip, copied());
+                }
+            }
         }
         _ => drop(place_by_content(found, p, &text, How::Inferred)),
     }

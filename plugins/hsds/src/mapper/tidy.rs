@@ -6,18 +6,51 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::gather::Found;
+use super::gather::{Found, put_address, set, src};
 use super::{How, Source};
+use crate::classify;
 use crate::geo;
 
 /// Every check, in order.
 pub(super) fn address(f: &mut Found) {
+    street_elsewhere(f);
     house_number_first(f);
     number_led_city(f);
     compass_led_city(f);
     zip_against_state(f);
     zip_in_prose(f);
     state_of_zip(f);
+}
+
+/// Where no field gives a street: a PO box is the address (beside a
+/// street it is the mailing address), and a street the prose names goes
+/// with a city line given on its own ("Located at 300 E Lincoln Hwy in the
+/// church hall").
+fn street_elsewhere(f: &mut Found) {
+    // A PO box is the address only when the record gives no street;
+    // beside one it is the mailing address.
+    if f.street.is_none()
+        && let Some((pointer, postal)) = f.postal.take()
+    {
+        put_address(f, &pointer, &postal, How::Normalised);
+    }
+    // A city line with no street beside it: a street the prose names
+    // ("Located at 300 E Lincoln Hwy in the church hall").
+    if f.street.is_none() && (f.city.is_some() || f.zip.is_some()) {
+        let described = f.description.as_ref().and_then(|(text, s)| {
+            let pointer = s.source.strip_prefix("raw:")?;
+            Some((pointer.to_string(), text.clone()))
+        });
+        let named = f
+            .notes
+            .iter()
+            .cloned()
+            .chain(described)
+            .find_map(|(pointer, text)| classify::street_in(&text).map(|street| (street, pointer)));
+        if let Some((street, pointer)) = named {
+            set(&mut f.street, street, src(&pointer, How::Inferred));
+        }
+    }
 }
 
 /// A house number in a field of its own (`addr:housenumber` beside
