@@ -49,7 +49,7 @@ fn patterns() -> &'static Patterns {
             email: compile(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b"),
             url: compile(r"(?i)^(?:https?://|www\.)[^\s]+$"),
             site: compile(r"(?i)^[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.[a-z]{2,}(?:/\S*)?$"),
-            zip_tail: compile(r"(\d{5})(?:-\d{4})?\s*$"),
+            zip_tail: compile(r"(\d{5})(?:\s*-\s*\d{4})?\s*$"),
             // "123 Main", "17B Oak", and Wisconsin's grid "W5678 County Rd K".
             street: compile(r"^(?:(?i:\d+[a-z]?)|[NSEW]\d{3,})\s+\S"),
             hyphenated: compile(r"^\d{1,3}-\d{1,4}\s+\S"),

@@ -271,13 +271,22 @@ fn without_trailers(text: &str) -> String {
 /// "St. Rocco Center — 9016 ...", "First Baptist Church, 45 Church St,
 /// ...": the place's name before the street.
 fn place_before(out: &mut Address, rest: &str) -> String {
-    // "Suite 100, 300 College St, ...": a unit before the street.
-    if let Some((unit, addr)) = rest.split_once(", ")
-        && starts_with_unit(unit)
-        && patterns().street.is_match(addr.trim())
-    {
-        out.street2 = Some(unit.trim().to_string());
-        return addr.trim().to_string();
+    // "Suite 100, 300 College St, ...", "Building 2, Harbor Center, 100
+    // Harbor Blvd, ...": a unit or a place's name (or both) before the
+    // street, each a part of its own.
+    let parts: Vec<&str> = rest.split(", ").collect();
+    for k in 1..parts.len().min(3) {
+        let addr = parts[k..].join(", ");
+        let (units, places): (Vec<&str>, Vec<&str>) =
+            parts[..k].iter().partition(|p| starts_with_unit(p));
+        let named = places
+            .iter()
+            .all(|p| !p.chars().any(|c| c.is_ascii_digit()));
+        if named && patterns().street.is_match(addr.trim()) {
+            out.street2 = units.first().map(|u| u.trim().to_string());
+            out.place = places.first().map(|p| p.trim().to_string());
+            return addr.trim().to_string();
+        }
     }
     for sep in [" \u{2014} ", " \u{2013} ", " - ", " -- ", ", "] {
         if let Some((place, addr)) = rest.split_once(sep)

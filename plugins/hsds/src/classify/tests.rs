@@ -405,3 +405,30 @@ fn a_street_named_in_prose() {
     assert_eq!(street_in("Open at 9, then Main St"), None);
     assert_eq!(street_in("at 10 am. Parking on Oak St"), None);
 }
+
+#[test]
+fn a_unit_and_a_place_before_the_street_and_a_spaced_zip_plus_four() {
+    let a = address("Building 2, Harbor Center, 100 Harbor Blvd, Oxnard, CA 93035").unwrap();
+    assert_eq!(
+        (
+            a.street.as_deref(),
+            a.street2.as_deref(),
+            a.place.as_deref(),
+            a.city.as_deref()
+        ),
+        (
+            Some("100 Harbor Blvd"),
+            Some("Building 2"),
+            Some("Harbor Center"),
+            Some("Oxnard")
+        )
+    );
+    let a = address("15 Court St, Redding, CA 96001 - 1234").unwrap();
+    assert_eq!(
+        (a.city.as_deref(), a.state.as_deref(), a.zip.as_deref()),
+        (Some("Redding"), Some("CA"), Some("96001"))
+    );
+    // A part with a number that is no unit is no place's name.
+    let a = address("Gate 4, 100 Harbor Blvd, Oxnard, CA 93035");
+    assert!(a.is_none_or(|a| a.place.is_none()));
+}
