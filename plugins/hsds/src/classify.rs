@@ -358,6 +358,11 @@ pub fn site(text: &str) -> Option<String> {
 /// OH 45402. Call ..."): where it starts, and the address. It must end in a
 /// state code and a ZIP code, so a number in prose is not taken for one.
 pub fn address_in(text: &str) -> Option<(usize, Address)> {
+    address_span(text).map(|(start, _, a)| (start, a))
+}
+
+/// Like [`address_in`], with where the address ends too.
+pub fn address_span(text: &str) -> Option<(usize, usize, Address)> {
     let mut at = 0;
     while let Some(m) = patterns().embedded_address.find_at(text, at) {
         // "Open 9:00-11:00 25 Oak Ave": a clock's minutes start no street;
@@ -367,7 +372,7 @@ pub fn address_in(text: &str) -> Option<(usize, Address)> {
             let whole =
                 a.street.is_some() && a.city.is_some() && a.state.is_some() && a.zip.is_some();
             if whole {
-                return Some((m.start(), a));
+                return Some((m.start(), m.end(), a));
             }
         }
         at = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);

@@ -84,3 +84,27 @@ fn a_street_in_the_notes_beside_a_city_line_and_a_state_in_the_zip_field() {
         (&json!("PA"), &json!("19380"))
     );
 }
+
+#[test]
+fn a_directory_entrys_labelled_lines_and_a_name_after_the_address() {
+    let text = "Name: Riverside Food Shelf\nAddress: 88 River Rd\nCity/State/Zip: Marietta, OH 45750\nPhone: 740-555-0163\nHours: Mon & Wed 1-3 PM";
+    let m = map_record(&json!({ "text": text })).expect("named by its label");
+    let loc = &m.draft.value()["location"][0];
+    assert_eq!(loc["name"], "Riverside Food Shelf");
+    assert_eq!(loc["addresses"][0]["address_1"], "88 River Rd");
+    assert_eq!(loc["addresses"][0]["city"], "Marietta");
+    assert_eq!(loc["phones"][0]["number"], "(740) 555-0163");
+    assert_eq!(loc["schedules"][0]["byday"], "MO,WE");
+    // A table's rows with one labelled line are no directory entry.
+    let rows = "Day | Hours\nTuesday | 9:00 AM - 12:00 PM\nThursday | 1:00 PM - 4:00 PM\nLocation: 66 Elm St, Mansfield, OH 44902";
+    assert!(super::prose::labelled_lines(rows).is_none());
+    let text = "900 Market St, Zanesville, OH 43701 \u{2013} Zanesville Community Pantry. 10am-1pm Tuesdays.";
+    let m = map_record(&json!({ "text": text })).expect("named after its address");
+    assert_eq!(
+        m.draft.value()["location"][0]["name"],
+        "Zanesville Community Pantry"
+    );
+    // A sentence after the address names nothing.
+    let text = "900 Market St, Zanesville, OH 43701. Call us for food help.";
+    assert!(map_record(&json!({ "text": text })).is_none());
+}

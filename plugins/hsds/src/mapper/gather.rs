@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::fields::{Field, fields};
 use super::parts::typed_fax;
-use super::prose::{embedded, hours_in_brackets, place_name};
+use super::prose::{embedded, hours_in_brackets, labelled_lines, place_name};
 use super::{How, Source};
 use crate::classify::{self, Role};
 use crate::{geo, hours, text};
@@ -315,6 +315,12 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             set(&mut found.description, text, copied());
         }
         // Placed by content when it reads as something; notes otherwise.
+        // "Name: ...; Address: ...; Phone: ...": each line by its label.
+        Role::Notes | Role::Unknown if labelled_lines(&text).is_some() => {
+            for (role, value) in labelled_lines(&text).unwrap_or_default() {
+                place_field(found, p, role, value);
+            }
+        }
         Role::Notes | Role::Unknown => {
             embedded(found, p, &text);
             if !place_by_content(found, p, &text, How::Inferred) {

@@ -4,14 +4,15 @@
 
 use super::How;
 use super::gather::{Found, put_address, set, src};
-use crate::{classify, hours};
+use crate::classify::{self, Role};
+use crate::hours;
 
 /// What free text holds besides its prose ("St. Vincent Pantry, 88 Oak
 /// Ave, Dayton OH 45402. Call (937) 555-0177."): a whole address (and the
 /// short name before it, when the record has none), phone numbers and an
 /// email address.
 pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
-    if let Some((at, address)) = classify::address_in(text) {
+    if let Some((at, end, address)) = classify::address_span(text) {
         let before = text[..at]
             .trim()
             .trim_end_matches([',', ':', '-', '\u{2014}'])
@@ -21,7 +22,8 @@ pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
             let named = found.name.is_some() || found.org_name.is_some() || found.place.is_some();
             let name = Some(before)
                 .filter(|b| names_a_place(b))
-                .or_else(|| last_part(before).filter(|b| names_a_place(b)));
+                .or_else(|| last_part(before).filter(|b| names_a_place(b)))
+                .or_else(|| name_after(&text[end..]));
             if let Some(name) = name.filter(|_| !named) {
                 found.place = Some((name.to_string(), src(pointer, How::Inferred)));
             }
@@ -35,6 +37,64 @@ pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
     if let Some(email) = classify::email(text) {
         set(&mut found.email, email, src(pointer, How::Inferred));
     }
+}
+
+/// "900 Market St, Zanesville, OH 43701 – Zanesville Community Pantry.
+/// ...": a place's name right after an address, up to its sentence's end,
+/// when it names a pantry (a food word in it).
+fn name_after(text: &str) -> Option<&str> {
+    let rest = text
+        .trim_start()
+        .trim_start_matches([',', '-', '\u{2013}', '\u{2014}', ':']);
+    let part = rest.split(['.', ';', '\n', '(']).next()?.trim();
+    let lower = part.to_lowercase();
+    let food = [
+        "pantry", "food", "shelf", "closet", "cupboard", "kitchen", "market",
+    ]
+    .iter()
+    .any(|w| lower.split(|c: char| !c.is_alphanumeric()).any(|x| x == *w));
+    (food && names_a_place(part)).then_some(part)
+}
+
+/// "Name: Riverside Food Shelf; Address: 88 River Rd; Phone: ...": a text
+/// of labelled lines (a directory entry), as each line's role and value
+/// (and a first line without a label that reads as a name, as the name);
+/// `None` unless two or more lines, and most, carry a label that names a
+/// field, one of them the name or the address.
+pub(super) fn labelled_lines(text: &str) -> Option<Vec<(Role, String)>> {
+    let mut lines: Vec<(Role, String)> = text
+        .split(['\n', ';'])
+        .filter_map(|line| {
+            let (label, value) = line.split_once(':')?;
+            let label = label.trim();
+            let short = !label.is_empty()
+                && label.len() <= 30
+                && !label.chars().any(|c| c.is_ascii_digit());
+            let role = classify::role_of(label);
+            let named = short && !matches!(role, Role::Unknown | Role::Ignore);
+            (named && !value.trim().is_empty()).then(|| (role, value.trim().to_string()))
+        })
+        .collect();
+    let anchored = lines
+        .iter()
+        .any(|(r, _)| matches!(r, Role::Name | Role::Address));
+    // Most of the text's lines carry a label: a table's rows or a page's
+    // prose with one "Location:" line are no directory entry.
+    let total = text
+        .split(['\n', ';'])
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    if lines.len() * 2 < total {
+        return None;
+    }
+    // A first line without a label that reads as a name is the name
+    // ("Despensa La Esperanza\nDirección: ...").
+    let first = text.split(['\n', ';']).next().unwrap_or_default().trim();
+    if !lines.iter().any(|(r, _)| *r == Role::Name) && !first.contains(':') && names_a_place(first)
+    {
+        lines.insert(0, (Role::Name, first.to_string()));
+    }
+    (lines.len() >= 2 && anchored).then_some(lines)
 }
 
 /// The last part of a page's text before an address, after a line, a
