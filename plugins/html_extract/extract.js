@@ -262,6 +262,29 @@ function textPhone(text) {
   return own ? PHONE.exec(own) : null;
 }
 
+/** The place's own `tel:` link: the first not beside "hotline", "food
+ * bank" or "toll-free" words and not a toll-free number, when another is
+ * given; else the first. */
+function ownTelLink(html) {
+  const links = [...html.matchAll(/href=["']tel:([^"']+)["']/gi)].map((m) => ({
+    number: decode(m[1]).trim(),
+    before: html.slice(Math.max(0, m.index - 80), m.index).replace(/<[^>]+>/g, " "),
+  }));
+  const tollFree = (n) => /^(?:\+?1)?[\s.-]?\(?8(?:00|33|44|55|66|77|88)\b/.test(n);
+  const own = links.find((l) => !/hotline|food bank|toll[- ]free/i.test(l.before) && !tollFree(l.number));
+  return (own ?? links[0])?.number ?? null;
+}
+
+/** `itemprop="openingHours"` values (`content` attributes, as schema.org
+ * microdata gives them: "Tu,Th 10:00-12:00"), joined; null when none. */
+function microdataHours(html) {
+  const found = [...html.matchAll(/<[a-z]+\b[^>]*\bitemprop=["']openingHours["'][^>]*>/gi)]
+    .map((m) => /\bcontent=["']([^"']+)["']/i.exec(m[0])?.[1])
+    .filter(Boolean)
+    .map((v) => decode(v).trim());
+  return found.length ? found.join("; ") : null;
+}
+
 /** A `tel:` link's number, written any way ("+15155550123", "515-555-0123"). */
 function telNumber(href) {
   const digits = (href ?? "").replace(/\D/g, "").replace(/^1(?=\d{10}$)/, "");
@@ -315,7 +338,7 @@ export function extract(html) {
   const mapAddress = mapQueries(html)
     .map((q) => ADDRESS.exec(q)?.[1] ?? ADDRESS_STATE_NAME.exec(q)?.[1])
     .find(Boolean) ?? null;
-  const telHref = firstMatch(/href=["']tel:([^"']+)["']/i, html);
+  const telHref = ownTelLink(html);
   const mailHref = firstMatch(/href=["']mailto:([^"'?]+)/i, html);
   const hours = hoursLines(text);
 
@@ -337,6 +360,7 @@ export function extract(html) {
     hours_text: Array.isArray(ld.openingHours) ? ld.openingHours.join("; ")
       : typeof ld.openingHours === "string" ? ld.openingHours
       : openingSpecification(ld.openingHoursSpecification)
+        ?? microdataHours(html)
         ?? (hours.length ? hours.join("; ") : null),
   };
   for (const k of Object.keys(fields)) if (fields[k] === "" || fields[k] === undefined) fields[k] = null;
