@@ -338,8 +338,8 @@ fn nested(
     });
     // `{"tue_1_open": "10:00", "tue_1_close": "12:00", ...}`: each day's
     // pair of fields, read by the walk below.
-    let day_keyed = !day_pairs(inner).is_empty();
-    if let Some(text) = schedule_text(inner).filter(|_| !record_like && !day_keyed) {
+    let day_paired = !day_pairs(inner).is_empty();
+    if let Some(text) = schedule_text(inner).filter(|_| !record_like && !day_paired) {
         // Outside an hours field, only an opening on a day of the week or
         // on a date (a mobile pantry's stop).
         // (Its first word, or its second after an ordinal: "2nd Saturday".)
@@ -355,27 +355,17 @@ fn nested(
         }
     }
     // `{"monday": "9-5", "tuesday": "closed"}`, `{"Monday": [{"open":
-    // "0900", "close": "1200"}]}`: each day's texts with its day.
-    if role == Role::Hours && !inner.is_empty() && inner.keys().all(|k| hours::names_days(k)) {
-        for (day, value) in inner {
+    // "0900", "close": "1200"}]}`: each day's texts with its day; `{"2nd":
+    // "Saturday 9-11", "4th": ...}`: each week's with its ordinal.
+    let keyed_by = |is: fn(&str) -> bool| !inner.is_empty() && inner.keys().all(|k| is(k));
+    let day_keyed = role == Role::Hours && keyed_by(hours::names_days);
+    let week_keyed = matches!(role, Role::Hours | Role::Unknown) && keyed_by(hours::is_ordinal);
+    if day_keyed || week_keyed {
+        for (key, value) in inner {
             for text in day_texts(value) {
                 out.push(hours(
-                    format!("{pointer}/{}", escape(day)),
-                    format!("{day} {text}"),
-                ));
-            }
-        }
-        return;
-    }
-    // `{"2nd": "Saturday 9-11", "4th": "Saturday 9-11"}`: each week's
-    // texts with its ordinal.
-    let ordinal_keyed = !inner.is_empty() && inner.keys().all(|k| hours::is_ordinal(k));
-    if matches!(role, Role::Hours | Role::Unknown) && ordinal_keyed {
-        for (nth, value) in inner {
-            for text in day_texts(value) {
-                out.push(hours(
-                    format!("{pointer}/{}", escape(nth)),
-                    format!("{nth} {text}"),
+                    format!("{pointer}/{}", escape(key)),
+                    format!("{key} {text}"),
                 ));
             }
         }

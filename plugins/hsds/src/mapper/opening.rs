@@ -120,27 +120,30 @@ fn keyed<'t>(
     })
 }
 
+/// The days of the week from Monday.
+const FROM_MONDAY: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
 /// A places API's period, `{"open": {"day": 2, "time": "0900"}, "close":
 /// {"day": 2, "time": "1100"}}` (days numbered from Sunday, 0), as
 /// "Tuesday 09:00-11:00". `None` for any other object, and for a period
 /// without a close (the API's way of saying open round the clock).
 fn period(object: &Map<String, Value>) -> Option<String> {
-    const FROM_SUNDAY: [&str; 7] = [
-        "Sunday",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-    ];
     let end = |key: &str| -> Option<(u64, &str)> {
         let o = object.get(key)?.as_object()?;
         Some((o.get("day")?.as_u64()?, o.get("time")?.as_str()?))
     };
     let (day, opens) = end("open")?;
     let (_, closes) = end("close")?;
-    let day = FROM_SUNDAY.get(usize::try_from(day).ok()?)?;
+    let day = usize::try_from(day).ok().filter(|d| *d < 7)?;
+    let day = FROM_MONDAY[(day + 6) % 7];
     Some(format!("{day} {}-{}", clock(opens), clock(closes)))
 }
 
@@ -178,15 +181,6 @@ pub(super) fn event_times(object: &Map<String, Value>) -> Option<String> {
 /// `is_overnight` tells it from other numberings, which are not guessed);
 /// an `isoWeekday` from Monday, 1.
 fn from_monday(object: &Map<String, Value>) -> Option<&'static str> {
-    const FROM_MONDAY: [&str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
     // ISO 8601's numbering, by its name: Monday is 1, Sunday 7.
     let iso = object.iter().find_map(|(k, v)| {
         let k = k.to_ascii_lowercase();
