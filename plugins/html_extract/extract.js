@@ -270,7 +270,7 @@ function ownTelLink(html) {
     number: decode(m[1]).trim(),
     before: html.slice(Math.max(0, m.index - 80), m.index).replace(/<[^>]+>/g, " "),
   }));
-  const tollFree = (n) => /^(?:\+?1)?[\s.-]?\(?8(?:00|33|44|55|66|77|88)\b/.test(n);
+  const tollFree = (n) => /^8(?:00|33|44|55|66|77|88)\d{7}$/.test(n.replace(/\D/g, "").replace(/^1(?=\d{10}$)/, ""));
   const own = links.find((l) => !/hotline|food bank|toll[- ]free/i.test(l.before) && !tollFree(l.number));
   return (own ?? links[0])?.number ?? null;
 }
