@@ -147,12 +147,15 @@ pub fn street_in(text: &str) -> Option<String> {
 /// with its state or ZIP code).
 pub fn map_link_address(text: &str) -> Option<Address> {
     let t = text.trim();
+    // Every field's text comes here: only a link is lowered and searched.
+    if !t.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("http")) {
+        return None;
+    }
     let lower = t.to_ascii_lowercase();
-    let map = lower.starts_with("http")
-        && (lower.contains("google.") && lower.contains("/maps")
-            || lower.contains("maps.google.")
-            || lower.contains("maps.apple.com")
-            || lower.contains("bing.com/maps"));
+    let map = (lower.contains("google.") && lower.contains("/maps"))
+        || lower.contains("maps.google.")
+        || lower.contains("maps.apple.com")
+        || lower.contains("bing.com/maps");
     if !map {
         return None;
     }

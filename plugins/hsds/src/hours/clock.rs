@@ -76,6 +76,7 @@ pub(super) fn resolve(start: Time, end: Time) -> Option<(u32, u32)> {
     (s < e).then_some((s, e))
 }
 
-pub(super) fn clock(seconds: u32) -> String {
+/// Seconds since midnight as "HH:MM".
+pub(crate) fn clock(seconds: u32) -> String {
     format!("{:02}:{:02}", seconds / 3600, seconds / 60 % 60)
 }

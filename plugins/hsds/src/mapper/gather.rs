@@ -314,19 +314,22 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             embedded(found, p, &text);
             set(&mut found.description, text, copied());
         }
-        // Placed by content when it reads as something; notes otherwise.
-        // "Name: ...; Address: ...; Phone: ...": each line by its label.
-        Role::Notes | Role::Unknown if labelled_lines(&text).is_some() => {
-            for (role, value) in labelled_lines(&text).unwrap_or_default() {
-                place_field(found, p, role, value);
+        // "Name: ...; Address: ...; Phone: ...": each line by its label;
+        // else placed by content when it reads as something; notes
+        // otherwise.
+        Role::Notes | Role::Unknown => match labelled_lines(&text) {
+            Some(lines) => {
+                for (role, value) in lines {
+                    place_field(found, p, role, value);
+                }
             }
-        }
-        Role::Notes | Role::Unknown => {
-            embedded(found, p, &text);
-            if !place_by_content(found, p, &text, How::Inferred) {
-                found.notes.push((p.to_string(), text));
+            None => {
+                embedded(found, p, &text);
+                if !place_by_content(found, p, &text, How::Inferred) {
+                    found.notes.push((p.to_string(), text));
+                }
             }
-        }
+        },
         // A name field holding a phone number (say).
         Role::Name => drop(place_by_content(found, p, &text, How::Inferred)),
         _ => {}

@@ -155,7 +155,8 @@ fn hours_minutes(t: &Map<String, Value>) -> Option<String> {
         Some(m) => m.as_u64().filter(|m| *m < 60)?,
         None => 0,
     };
-    Some(format!("{hours:02}:{minutes:02}"))
+    let seconds = u32::try_from(hours * 3600 + minutes * 60).ok()?;
+    Some(crate::hours::clock(seconds))
 }
 
 /// A calendar event's own times, `"start": {"dateTime":
@@ -208,7 +209,7 @@ fn counted_time((key, value): (&str, &str)) -> Option<String> {
         return Some(value.to_string());
     };
     let s = value.parse::<u32>().ok()?.checked_mul(unit)?;
-    (s <= 24 * 3600).then(|| format!("{:02}:{:02}", s / 3600, s / 60 % 60))
+    (s <= 24 * 3600).then(|| crate::hours::clock(s))
 }
 
 /// A key that says which week of the month (`weekOfMonth`,
