@@ -7,21 +7,10 @@ use serde_json::{Map, Value};
 use super::fields::{Field, fields};
 use super::parts::typed_fax;
 use super::prose::{embedded, hours_in_brackets, labelled_lines, place_name};
+use super::values::{field_text, services};
 use super::{How, Source};
 use crate::classify::{self, Role};
-use crate::{geo, hours, text};
-
-/// A scraped text as plain text: HTML markup scrapers leave in (`<p>`,
-/// `<br>`: line breaks become "; ") and entities (`&#8217;`, `&amp;`,
-/// `&nbsp;`) decoded, runs of white space made one. A placeholder for
-/// nothing ("N/A", "none", "-") is the empty text.
-fn unescape(text: &str) -> String {
-    let t = text::plain(text);
-    if text::is_placeholder(&t) {
-        return String::new();
-    }
-    t
-}
+use crate::{geo, hours};
 
 /// The values gathered for each part of the record, with their sources.
 #[derive(Default)]
@@ -203,27 +192,6 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
     }
     place_mailing(&mut found, mailing);
     found
-}
-
-/// A field's value as the text it is placed as: a text unescaped, a
-/// spreadsheet's or an API's number for a ZIP code, a phone or a house
-/// number, a ZIP code of four digits given back the leading zero a
-/// spreadsheet took; `None` for nothing to place.
-fn field_text(role: Role, value: &Value) -> Option<String> {
-    let text = match value {
-        Value::String(s) => unescape(s),
-        Value::Number(n) if matches!(role, Role::Zip | Role::Phone | Role::HouseNumber) => {
-            n.to_string()
-        }
-        _ => return None,
-    };
-    let four_digits = text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit());
-    let text = if role == Role::Zip && four_digits {
-        format!("0{text}")
-    } else {
-        text
-    };
-    (!text.is_empty() && role != Role::Ignore).then_some(text)
 }
 
 /// Whether a field is a part of a mailing address (`"mailing_address":
@@ -421,34 +389,6 @@ fn place_phone(found: &mut Found, p: &str, text: String) {
         } else if !place_by_content(found, p, &text, How::Inferred) {
             found.notes.push((p.to_string(), text));
         }
-    }
-}
-
-/// A services field: a list, each item from its place; a text listing
-/// several ("Food Pantry, Hot Meals"), each from the text, split.
-fn services(value: &Value, p: &str) -> Vec<(String, Source)> {
-    match value {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| {
-                Some((unescape(v.as_str()?), src(&format!("{p}/{i}"), How::Copied)))
-            })
-            .collect(),
-        Value::String(s) => {
-            let parts: Vec<String> = s
-                .split([',', ';', '|', '\u{2022}'])
-                .map(unescape)
-                .filter(|s| !s.is_empty())
-                .collect();
-            let how = if parts.len() > 1 {
-                How::Normalised
-            } else {
-                How::Copied
-            };
-            parts.into_iter().map(|t| (t, src(p, how))).collect()
-        }
-        _ => vec![],
     }
 }
 

@@ -88,6 +88,7 @@ mod sites;
 #[cfg(test)]
 mod tests;
 mod tidy;
+mod values;
 
 pub use answer::record_text;
 use doc::{Location, Organization, Phone, Schedule, Service};
