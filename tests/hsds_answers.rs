@@ -215,21 +215,7 @@ async fn a_record_no_code_can_name_is_named_by_a_person() {
                       "Line 1": "Hope Pantry" });
     let request = align_request(json!({ "raw_data": raw, "review": true }));
     let id = q.submit(request).await.unwrap().id;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let wait = loop {
-        let job = q.get(&id).await.unwrap().expect("the job");
-        if job.status == JobStatus::Suspended
-            && let Some(w) = job.wait
-        {
-            break w;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never suspended: {:?}",
-            job.status
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let wait = suspended(&q, &id).await;
     let question: Value = serde_json::from_str(&wait.question).unwrap();
     let asked = &question["questions"][0];
     assert_eq!(
@@ -260,6 +246,55 @@ async fn a_record_no_code_can_name_is_named_by_a_person() {
         Some("wait_timeout")
     );
     assert_eq!(s.fake.calls(), 0, "no LLM was asked");
+}
+
+/// Free text whose address, phone and hours code reads but that names no
+/// pantry (a social post) is asked for its name as a JSON record is, not
+/// handed to the LLM whole: a person's answer completes it through the
+/// mapper, every value's source the whole text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_text_that_names_no_pantry_is_named_by_a_person() {
+    let (s, q) = setup(None).await;
+    let raw = "Our food pantry is open every Saturday 9-11am at 14 Main St, Medina, OH 44256. \
+               Questions? Call 330-555-0162";
+    let request = align_request(json!({ "raw_data": raw, "review": true }));
+    let id = q.submit(request).await.unwrap().id;
+    let wait = suspended(&q, &id).await;
+    let question: Value = serde_json::from_str(&wait.question).unwrap();
+    assert_eq!(question["questions"][0]["key"], "name:0:", "{question}");
+    let value = json!({ "answers": { "name:0:": "Medina Food Pantry" } }).to_string();
+    q.resume_wait(&wait.token, &value).await.unwrap();
+    let job = &wait_done(&q, &s, &id).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    let r = result(job);
+    assert_eq!(r["path"], "mapper", "{r:#}");
+    assert_eq!(r["hsds"]["organization"][0]["name"], "Medina Food Pantry");
+    let location = &r["hsds"]["location"][0];
+    assert_eq!(location["addresses"][0]["address_1"], "14 Main St");
+    assert_eq!(location["phones"][0]["number"], "(330) 555-0162");
+    assert_eq!(location["schedules"][0]["byday"], "SA");
+    let p = &r["provenance"]["/location/0/addresses/0/address_1"];
+    assert_eq!(p["source"], "raw:", "{r:#}");
+    assert_eq!(s.fake.calls(), 0, "no LLM was asked");
+}
+
+/// The job's wait once it has suspended (a minute at most).
+async fn suspended(q: &Queue, id: &str) -> deckhand::queue::WaitState {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let job = q.get(id).await.unwrap().expect("the job");
+        if job.status == JobStatus::Suspended
+            && let Some(w) = job.wait
+        {
+            return w;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never suspended: {:?}",
+            job.status
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 async fn wait_done(q: &Queue, s: &super::hsds::Setup, id: &str) -> deckhand::queue::JobRecord {

@@ -62,6 +62,8 @@ struct Patterns {
     oclock: Regex,
     day_part: Regex,
     meridiem_dot: Regex,
+    spaced_meridiem: Regex,
+    til: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -97,6 +99,8 @@ fn patterns() -> &'static Patterns {
             meridiem_end: compile(r"\b([aApP])\.[mM]\.(\s+)([A-Z][a-z]*)"),
             oclock: compile(r"(\d)\s*o['\x{2019}]\s?clock\b"),
             meridiem_dot: compile(r"(\d\s*[ap]m)\.(\s*(?:-|to\b|until\b|till\b))"),
+            spaced_meridiem: compile(r"\b([aApP])\.[\s\x{a0}]([mM])\."),
+            til: compile(r"['\x{2019}]?\btil\b"),
             day_part: compile(
                 r"\b(\d{1,2}(?::\d{2})?)\s+(?:in\s+the\s+(morning)|in\s+the\s+(?:afternoon|evening)|at\s+night)\b",
             ),
@@ -372,7 +376,9 @@ fn normalise(text: &str) -> String {
     // "9 a.m. - 4:30 p.m. Please call us": the meridiem's last dot also
     // ends the sentence, which must stay ended (the call is not the
     // opening); "9 A.M. To 12 P.M." goes on.
-    let text = p.meridiem_end.replace_all(text, |c: &regex::Captures| {
+    // "9:00 a. m.": Spanish writes a space inside the meridiem.
+    let text = p.spaced_meridiem.replace_all(text, "$1.$2.");
+    let text = p.meridiem_end.replace_all(&text, |c: &regex::Captures| {
         let next = c[3].to_ascii_lowercase();
         let goes_on =
             ["to", "until", "till", "through", "thru", "and", "or"].contains(&next.as_str());
@@ -386,6 +392,8 @@ fn normalise(text: &str) -> String {
         t = t.replace(from, to);
     }
     t = t.replace('&', " and ");
+    // "9 til noon", "'til 2".
+    let t = p.til.replace_all(&t, "till");
     // OpenStreetMap's "sa[2]", "fr[-1]", "sa[1,3]": the month's such days.
     let t = p.osm_nth.replace_all(&t, osm_nth);
     // "from nine until noon": an hour written as a word, beside a range's

@@ -15,9 +15,13 @@
 //! [`review`]).
 //!
 //! Free text is mapped too when it holds a whole US address with a name
-//! before it ("St. Anne Pantry, 88 Oak Ave, Dayton OH 45402. Call ..."):
-//! provenance then names the whole text (`raw:`). Free text without one
-//! (a page without structure) takes the full-schema path:
+//! before it ("St. Anne Pantry, 88 Oak Ave, Dayton OH 45402. Call ..."),
+//! or is a vCard or an iCalendar event: provenance then names the whole
+//! text (`raw:`). Free text whose address, phone or hours code reads but
+//! whose name it cannot tell is named as a JSON record is (the LLM's
+//! choice among its short texts, a person's answer). Free text with
+//! nothing code reads (a page without structure), and any record nobody
+//! named, takes the full-schema path:
 //! 1. The SchemaConverter ([`hsds::convert`]) gives the strict structured
 //!    output schema; the prompt (`prompt.md`) and the record (plus the known
 //!    fields, and the previous attempt's feedback) go to `llm.generate`.
@@ -128,56 +132,62 @@ fn raw_data(p: &Value) -> Result<(String, Option<Value>), JobError> {
 }
 
 /// The mapper path, for a record the mapper reads (or names, with the
-/// LLM's choice); `None` hands the record to the LLM whole. Free text is read by the mapper too, as a record of
-/// one field: a whole address in it (with the name before it), phones and
-/// hours are placed by code; text it cannot name goes to the LLM whole.
+/// LLM's choice or a person's answer); `None` hands the record to the LLM
+/// whole. Free text is read by the mapper too, as a record of one field
+/// (`{"text": ...}`): a whole address in it (with the name before it),
+/// phones and hours are placed by code, every source the whole text.
 fn by_mapper(
     raw: &str,
     record: Option<&Value>,
     seed: &str,
     mut asks: mapped::Asks,
 ) -> Option<Result<String, JobError>> {
-    let Some(record) = record else {
-        let mut mapping = hsds::mapper::map_record(&json!({ "text": raw }))?;
-        mapping.whole_text();
-        asks.text = raw.to_string();
-        return Some(mapped::align(mapping, seed, asks));
+    let free_text = record.is_none();
+    let record = record.cloned().unwrap_or_else(|| json!({ "text": raw }));
+    asks.text = if free_text {
+        raw.to_string()
+    } else {
+        hsds::mapper::record_text(&record)
     };
-    if let Some(mapping) = hsds::mapper::map_record(record) {
-        asks.text = hsds::mapper::record_text(record);
-        return Some(mapped::align(mapping, seed, asks));
+    let finish = |mut mapping: hsds::mapper::Mapping, asks| {
+        if free_text {
+            mapping.whole_text();
+        }
+        Some(mapped::align(mapping, seed, asks))
+    };
+    if let Some(mapping) = hsds::mapper::map_record(&record) {
+        return finish(mapping, asks);
     }
-    if !hsds::mapper::has_content(record) {
-        return Some(Err(JobError::Fail(
-            "nothing to align: the record has no name, address, phone, email, website or opening hours"
-                .into(),
-        )));
+    if !hsds::mapper::has_content(&record) {
+        // Text with nothing code reads (a page without structure) is the
+        // LLM's to read whole.
+        return (!free_text).then(|| {
+            Err(JobError::Fail(
+                "nothing to align: the record has no name, address, phone, email, website or opening hours"
+                    .into(),
+            ))
+        });
     }
     // No name code can tell: a person's answer to an earlier attempt's
     // question, else (asked) the LLM picks one of the record's own short
     // texts, else a person is asked; the mapper reads the rest.
     let given = asks.review.as_ref().and_then(review::Review::given_name);
-    if let Some(mapping) = given.and_then(|n| mapped::map_named(record, &n, How::Reviewed)) {
-        asks.text = hsds::mapper::record_text(record);
-        return Some(mapped::align(mapping, seed, asks));
+    if let Some(mapping) = given.and_then(|n| mapped::map_named(&record, &n, How::Reviewed)) {
+        return finish(mapping, asks);
     }
     let resumed = asks.review.as_ref().is_some_and(|r| r.answers.is_some());
     if asks.ask && !resumed {
-        match mapped::named_by_choice(record) {
+        match mapped::named_by_choice(&record) {
             Ok(Some((mapping, spent))) => {
-                asks.text = hsds::mapper::record_text(record);
                 asks.spent = spent;
-                return Some(mapped::align(mapping, seed, asks));
+                return finish(mapping, asks);
             }
             Ok(None) => {}
             Err(e) => return Some(Err(e)),
         }
     }
     match &asks.review {
-        Some(review) if !resumed => Some(review::suspend_for_name(
-            review,
-            &hsds::mapper::record_text(record),
-        )),
+        Some(review) if !resumed => Some(review::suspend_for_name(review, &asks.text)),
         _ => None,
     }
 }

@@ -398,4 +398,24 @@ mod tests {
         };
         assert_eq!(candidates(&q), ["Hope Pantry"]);
     }
+
+    #[test]
+    fn free_text_that_names_no_pantry_is_read_once_named() {
+        let text = json!({ "text": "Our food pantry is open every Saturday 9-11am at 14 Main St, \
+            Medina, OH 44256. Questions? Call 330-555-0162" });
+        assert!(hsds::mapper::map_record(&text).is_none(), "no name by code");
+        assert!(hsds::mapper::has_content(&text));
+        let mut m = map_named(&text, "Medina Food Pantry", How::Reviewed).expect("named");
+        m.whole_text();
+        let doc = m.draft.value();
+        let location = &doc["location"][0];
+        assert_eq!(location["addresses"][0]["address_1"], "14 Main St");
+        assert_eq!(location["addresses"][0]["city"], "Medina");
+        assert_eq!(location["phones"][0]["number"], "(330) 555-0162");
+        assert_eq!(location["schedules"][0]["byday"], "SA");
+        let name = &m.draft.provenance()["/organization/0/name"];
+        assert_eq!((name.source.as_str(), name.how), ("raw:", How::Reviewed));
+        let street = &m.draft.provenance()["/location/0/addresses/0/address_1"];
+        assert_eq!(street.source, "raw:");
+    }
 }

@@ -428,3 +428,27 @@ fn the_day_before_a_registration_goes_on_to_the_distribution() {
     // Not past the sentence's end.
     assert!(read("Call Monday-Friday 9-5 to register. Open 10-12").is_empty());
 }
+
+#[test]
+fn til_and_a_meridiem_written_with_a_space() {
+    assert_eq!(
+        read("Tuesday 9 til noon; Friday noon to 2"),
+        vec![
+            s("WEEKLY", "TU", "09:00", "12:00"),
+            s("WEEKLY", "FR", "12:00", "14:00")
+        ]
+    );
+    assert_eq!(
+        read("Wed 10 'til 1"),
+        vec![s("WEEKLY", "WE", "10:00", "13:00")]
+    );
+    assert_eq!(
+        read("s\u{e1}bados 9:00 a. m. \u{2013} 11:00 a. m."),
+        vec![s("WEEKLY", "SA", "09:00", "11:00")]
+    );
+    // "until" and words that hold "til" are not touched.
+    assert_eq!(
+        read("Mon 9 until 11"),
+        vec![s("WEEKLY", "MO", "09:00", "11:00")]
+    );
+}

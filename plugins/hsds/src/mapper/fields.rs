@@ -121,6 +121,17 @@ fn several_as_one(
     if depth == 0
         && let Some(text) = event_times(record)
     {
+        // A recurring event: its rule's days at the event's times.
+        let rule = record
+            .iter()
+            .find_map(|(k, v)| Some((k, crate::hours::rrule_days(v.as_str()?)?)));
+        let text = match (rule, text.split_once(' ')) {
+            (Some((key, days)), Some((_, times))) => {
+                used.push(key.clone());
+                format!("{days} {times}")
+            }
+            _ => text,
+        };
         made.push(("start".to_string(), Role::Hours, text));
     }
     for j in parts::joined(record, parent) {

@@ -306,3 +306,49 @@ fn hours_keyed_by_the_week_of_the_month() {
     let raw = json!({"name": "W", "monthly": {"2nd": "Saturday 9-11", "last": "Tuesday 1-3pm"}});
     assert_eq!(openings(raw), ["2SA 09:00-11:00", "-1TU 13:00-15:00"]);
 }
+
+#[test]
+fn a_recurring_calendar_event_opens_on_its_rules_days_at_its_times() {
+    let event = json!({"summary": "Food Distribution", "location": "77 Pine St, Utica, NY 13501",
+        "start": "2024-01-06T09:00:00", "end": "2024-01-06T11:00:00",
+        "recurrence": "RRULE:FREQ=MONTHLY;BYDAY=1SA"});
+    assert_eq!(openings(event), ["1SA 09:00-11:00"]);
+}
+
+#[test]
+fn a_vcard_and_an_icalendar_event_as_free_text() {
+    let card = json!({"text": "BEGIN:VCARD\nVERSION:3.0\nFN:Bread of Life Pantry\n\
+        ADR;TYPE=WORK:;;215 Maple Ave;Ithaca;NY;14850;USA\nTEL;TYPE=VOICE:+1-607-555-0133\n\
+        NOTE:Open Thursdays 4-6pm\nEND:VCARD"});
+    let m = map_record(&card).expect("the card names it");
+    let doc = m.draft.value();
+    assert_eq!(doc["organization"][0]["name"], "Bread of Life Pantry");
+    let address = &doc["location"][0]["addresses"][0];
+    assert_eq!(
+        (
+            &address["address_1"],
+            &address["city"],
+            &address["postal_code"]
+        ),
+        (&json!("215 Maple Ave"), &json!("Ithaca"), &json!("14850"))
+    );
+    // Every value's source is the text, not a field it never had.
+    let sources: Vec<&str> = m
+        .draft
+        .provenance()
+        .values()
+        .map(|s| s.source.as_str())
+        .collect();
+    assert!(
+        sources.iter().all(|s| *s == "raw:/text" || *s == "derived"),
+        "{sources:?}"
+    );
+    assert_eq!(openings(card), ["TH 16:00-18:00"]);
+    let event = json!({"text": "BEGIN:VEVENT\nSUMMARY:Community Food Distribution\n\
+        DTSTART;TZID=America/New_York:20240106T090000\nDTEND:20240106T110000\n\
+        RRULE:FREQ=MONTHLY;BYDAY=1SA\nLOCATION:77 Pine St\\, Utica\\, NY 13501\nEND:VEVENT"});
+    assert!(has_content(&event));
+    assert_eq!(openings(event), ["1SA 09:00-11:00"]);
+    // Text that only starts like one is read as text.
+    assert!(map_record(&json!({"text": "BEGIN: Tuesdays 10-12"})).is_none());
+}

@@ -6,6 +6,7 @@
 //! What code cannot decide is returned as [`Question`]s for an LLM, each
 //! small: today, opening hours the parser cannot read.
 //!
+//! - `cards`: a vCard or an iCalendar event as the record it makes;
 //! - `day_fields`: a day's opening and closing times in fields of their own,
 //!   paired;
 //! - `fields`: the record's fields walked (nested objects and lists), each
@@ -72,6 +73,7 @@ pub struct Mapping {
 
 mod addresses;
 mod answer;
+mod cards;
 #[cfg(test)]
 mod contact_tests;
 mod day_fields;
@@ -137,6 +139,9 @@ pub fn leaf_pointers(value: &Value) -> Vec<String> {
 /// content). A record without any (`{"test": "data"}`) has nothing to
 /// align, and no LLM should be paid to invent it.
 pub fn has_content(raw: &Value) -> bool {
+    if let Some((_, card)) = cards::card_in(raw) {
+        return has_content(&card);
+    }
     let Some((record, prefix)) = sites::record_at(raw) else {
         return false;
     };
@@ -157,6 +162,26 @@ pub fn has_content(raw: &Value) -> bool {
 /// gives one location per site, each with only its own address, phones
 /// and hours (the record's own filling what a site leaves out).
 pub fn map_record(raw: &Value) -> Option<Mapping> {
+    // A vCard or an iCalendar event: mapped as the record its properties
+    // make, every value's source the text it came from.
+    if let Some((at, card)) = cards::card_in(raw) {
+        let mut mapping = map_fields(&card)?;
+        mapping.draft.restate_sources(|s| {
+            if s.source.starts_with("raw:") {
+                s.source = format!("raw:{at}");
+            }
+        });
+        mapping
+            .questions
+            .iter_mut()
+            .for_each(|q| q.from.clone_from(&at));
+        return Some(mapping);
+    }
+    map_fields(raw)
+}
+
+/// [`map_record`] of a record as its fields give it.
+fn map_fields(raw: &Value) -> Option<Mapping> {
     let (record, prefix) = sites::record_at(raw)?;
     let (shared, sites) = sites::split(&record, prefix);
     let mut f = gather_at(&shared, prefix);
