@@ -219,6 +219,12 @@ fn names_a_day(t: &str) -> bool {
             .any(|w| t.contains(w))
 }
 
+/// Whether a note's hours belong to a program of its own ("Summer lunch
+/// program June 10 - August 16, weekdays 11:30-1"), not the pantry's.
+pub fn about_another_program(text: &str) -> bool {
+    parts::describes_another_program(&normalise(text))
+}
+
 /// Whether `text` speaks of opening times at all: a day and a clock time
 /// ("3rd Monday of the Month, 10am"), even where [`parse`] cannot read it.
 pub fn mentions_hours(text: &str) -> bool {

@@ -432,15 +432,18 @@ fn unit_after(rest: &str) -> (String, Option<String>) {
     }
 }
 
-/// Whether `part` starts with a unit word ("Suite 100", "Apt. B", "#4").
+/// Whether `part` starts with a unit word and the unit's number or letter
+/// ("Suite 100", "Apt. B", "#4"); not "Ste. Genevieve", a town.
 fn starts_with_unit(part: &str) -> bool {
     let p = part.trim();
-    let first = p
+    let mut words = p
         .split(|c: char| c.is_whitespace() || c == '.')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    UNITS.contains(&first.as_str()) || (p.starts_with('#') && p.len() > 1)
+        .filter(|w| !w.is_empty());
+    let first = words.next().unwrap_or("").to_ascii_lowercase();
+    let names_one = words.next().is_none_or(|w| {
+        w.chars().count() <= 2 || w.starts_with('#') || w.chars().any(|c| c.is_ascii_digit())
+    });
+    (UNITS.contains(&first.as_str()) && names_one) || (p.starts_with('#') && p.len() > 1)
 }
 
 /// "Unit 3 Greenville" (no commas: "4 Main St Unit 3 Greenville SC"): a

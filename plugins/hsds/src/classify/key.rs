@@ -129,7 +129,9 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
         | "fulladdress" | "location" | "streetaddress1" | "direccion" | "calle" | "line1"
         | "addressline" | "addr1" | "street1" | "domicilio" | "adresse" | "rue"
         // A places API's short address: "402 Oak St, Springfield".
-        | "vicinity" => Some(Role::Address),
+        | "vicinity"
+        // Where mail goes: a PO box, or a street (not an email).
+        | "mailing" | "mailingaddr" => Some(Role::Address),
         "address2" | "addressline2" | "streetaddress2" | "suite" | "unit" | "line2" | "addr2"
         | "street2" => Some(Role::Address2),
         "city" | "town" | "municipality" | "locality" | "ciudad" | "municipio" | "pueblo"
@@ -198,7 +200,7 @@ fn role_by_words(k: &str) -> Role {
     let has = |w: &str| k.contains(w);
     if has("phone") || has("tel") || has("fax") {
         Role::Phone
-    } else if has("email") || has("mail") || has("correo") || has("courriel") {
+    } else if has("email") || (has("mail") && !has("mailing")) || has("correo") || has("courriel") {
         Role::Email
     } else if has("hour")
         || has("schedule")

@@ -432,3 +432,25 @@ fn a_unit_and_a_place_before_the_street_and_a_spaced_zip_plus_four() {
     let a = address("Gate 4, 100 Harbor Blvd, Oxnard, CA 93035");
     assert!(a.is_none_or(|a| a.place.is_none()));
 }
+
+#[test]
+fn a_town_that_starts_like_a_unit_and_a_road_named_by_its_number() {
+    let a = address("601 County Road 12, Ste. Genevieve, MO 63670").unwrap();
+    assert_eq!(
+        (a.street.as_deref(), a.street2.as_deref(), a.city.as_deref()),
+        (Some("601 County Road 12"), None, Some("Ste. Genevieve"))
+    );
+    // "Ste 4", "Suite B", "Unit #2" are still units.
+    for (text, unit) in [
+        ("600 Main St, Ste 4, Springfield, MO 65806", "Ste 4"),
+        ("600 Main St, Suite B, Springfield, MO 65806", "Suite B"),
+        ("600 Main St, Unit #2, Springfield, MO 65806", "Unit #2"),
+    ] {
+        let a = address(text).unwrap();
+        assert_eq!(
+            (a.street2.as_deref(), a.city.as_deref()),
+            (Some(unit), Some("Springfield")),
+            "{text}"
+        );
+    }
+}

@@ -186,12 +186,13 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
     (0..7).filter(|d| found[*d]).map(|d| ORDER[d]).collect()
 }
 
-/// The days an exception leaves out ("weekdays except wednesday",
+/// The days an exception leaves out ("weekdays except wednesday", "9-4
+/// (closed wednesday)",
 /// "mon-fri excluding thursday"): those named after an exception word, up
 /// to the clause's end. None when an ordinal stands among them ("except
 /// the last thursday" leaves out one Thursday a month, not the day).
 pub(super) fn excepted(text: &str) -> Vec<&'static str> {
-    let at = ["except", "excluding", "but not"]
+    let at = ["except", "excluding", "but not", "(closed"]
         .iter()
         .filter_map(|w| text.find(w).map(|i| i + w.len()))
         .min();

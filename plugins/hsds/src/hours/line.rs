@@ -91,8 +91,8 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             .get(n + 1)
             .and_then(|c| c.get(0))
             .map_or(t.len(), |m| m.start());
-        let after = t[whole.1..next_start].split('.').next().unwrap_or("");
-        let after = after.split("closed").next().unwrap_or("");
+        let sentence_after = t[whole.1..next_start].split('.').next().unwrap_or("");
+        let after = sentence_after.split("closed").next().unwrap_or("");
         let span = parse_time(&r["start"])
             .zip(parse_time(&r["end"]))
             .and_then(|(s, e)| resolve(s, e));
@@ -124,7 +124,8 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             raw: r.get(0).map_or("", |m| m.as_str()),
             span,
             before,
-            clause: clause(after),
+            // "9-4 (closed wednesday)": the brackets a closed day stands in.
+            clause: clause(sentence_after),
             joined,
             days,
             date,

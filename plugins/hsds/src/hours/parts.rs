@@ -76,6 +76,13 @@ pub(super) fn names_another_program(t: &str) -> bool {
     )
 }
 
+/// Whether a note speaks of a program of its own beside the pantry's
+/// opening (the programs above, a meal or a summer camp): its hours are
+/// not the pantry's when another field gives the pantry's.
+pub(super) fn describes_another_program(t: &str) -> bool {
+    names_another_program(t) || has_word(t, &["lunch", "breakfast", "dinner", "supper", "camp"])
+}
+
 /// Whether a part is something other than an opening time: about
 /// something else, or an appointment's ("Appointment times: ...").
 pub(super) fn not_opening(t: &str) -> bool {

@@ -108,3 +108,21 @@ fn a_directory_entrys_labelled_lines_and_a_name_after_the_address() {
     let text = "900 Market St, Zanesville, OH 43701. Call us for food help.";
     assert!(map_record(&json!({ "text": text })).is_none());
 }
+
+#[test]
+fn a_mailing_field_with_a_po_box_and_a_street_is_no_email() {
+    let raw = json!({"name": "G", "mailing": "P.O. Box 44, 12 Hill Rd, Groton, VT 05046"});
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"];
+    assert_eq!(a[0]["address_1"], "12 Hill Rd", "{a}");
+    assert_eq!(a[1]["address_1"], "P.O. Box 44");
+    assert_eq!(a[1]["address_type"], "postal");
+    assert!(m.draft.value()["organization"][0].get("email").is_none());
+    // An email under `mail` is still an email.
+    let raw = json!({"name": "G", "mail": "help@grace.org"});
+    let m = map_record(&raw).unwrap();
+    assert_eq!(
+        m.draft.value()["organization"][0]["email"],
+        "help@grace.org"
+    );
+}

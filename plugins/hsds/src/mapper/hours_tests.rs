@@ -352,3 +352,21 @@ fn a_vcard_and_an_icalendar_event_as_free_text() {
     // Text that only starts like one is read as text.
     assert!(map_record(&json!({"text": "BEGIN: Tuesdays 10-12"})).is_none());
 }
+
+#[test]
+fn days_in_a_list_a_closed_day_carved_out_and_another_programs_note() {
+    let listed = json!({"name": "L", "days": ["Monday", "Friday"], "hours": "noon - 3 p.m."});
+    assert_eq!(openings(listed), ["MO,FR 12:00-15:00"]);
+    // Two fields of one day each are not one list: which goes with the
+    // time is not known.
+    let two = json!({"name": "L", "day": "Monday", "also": "Friday", "hours": "noon - 3 p.m."});
+    assert!(openings(two).iter().all(|o| !o.starts_with("MO,FR")));
+    let carved = json!({"name": "R", "hours": "Monday-Friday 9-4 (closed Wednesday)"});
+    assert_eq!(openings(carved), ["MO,TU,TH,FR 09:00-16:00"]);
+    let note = json!({"name": "K", "hours": "Thursdays 2-4pm",
+        "notes": "Summer lunch program June 10 - August 16, weekdays 11:30-1"});
+    assert_eq!(openings(note), ["TH 14:00-16:00"]);
+    // Alone, a meal's hours are the record's.
+    let meal = json!({"name": "K", "notes": "Lunch served weekdays 11:30-1"});
+    assert_eq!(openings(meal), ["MO,TU,WE,TH,FR 11:30-13:00"]);
+}

@@ -15,13 +15,14 @@
 //! - `opening`: opening times given as objects, as texts the hours parser reads;
 //! - `prose`: what free text holds besides its prose (an address and the
 //!   name before it, phones, an email);
+//! - `schedules`: every hours text of a site into schedules, a day in one
+//!   field and the time in another joined;
 //! - `sites`: a record that lists several sites, one location each;
 //! - `tidy`: an address's parts checked against each other.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::classify;
 use crate::{geo, hours};
 
 /// How a value was obtained from the raw record.
@@ -86,6 +87,7 @@ mod hours_tests;
 mod opening;
 mod parts;
 mod prose;
+mod schedules;
 mod sites;
 #[cfg(test)]
 mod tests;
@@ -93,7 +95,7 @@ mod tidy;
 mod values;
 
 pub use answer::record_text;
-use doc::{Location, Organization, Phone, Schedule, Service};
+use doc::{Location, Organization, Phone, Service};
 pub use draft::Draft;
 use gather::{Found, gather_at, src};
 
@@ -294,7 +296,7 @@ fn location(
         phone
     });
     loc.phones(phones.collect());
-    loc.schedules(schedules(f, i, questions));
+    loc.schedules(schedules::schedules(f, i, questions));
     loc
 }
 
@@ -322,109 +324,6 @@ fn derived_description(place: &Found, f: &Found, name: &str) -> (String, Source)
         text.push_str(&format!(" at {}", place.join(", ")));
     }
     (text, derived())
-}
-
-/// Where a field's key puts it among an opening's parts: an opening or
-/// start first, a closing or end last, anything else between.
-fn opening_rank(pointer: &str) -> u8 {
-    let key = pointer
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
-    if has(&["open", "start", "begin", "from"]) {
-        0
-    } else if has(&["close", "end", "until"]) {
-        2
-    } else {
-        1
-    }
-}
-
-/// Schedules from every hours text (and notes that read as hours); what
-/// the parser cannot read becomes a question.
-fn schedules(f: &Found, location: usize, questions: &mut Vec<Question>) -> Vec<Schedule> {
-    let mut out: Vec<Schedule> = Vec::new();
-    // Each text read once: (where it came from, the text, what it says).
-    let mut texts: Vec<(String, String, hours::Hours)> = f
-        .hours
-        .iter()
-        .chain(
-            f.notes
-                .iter()
-                .filter(|(_, t)| hours::mentions_hours(t) || hours::names_monthly_days(t)),
-        )
-        .map(|(p, t)| (p.clone(), t.clone(), hours::parse(t)))
-        .collect();
-    // The day in one field and the time in another ("day_of_week":
-    // "Wednesdays", "hours": "4pm-6pm"), when no field says both: one
-    // text, from both fields (of this site only).
-    // An opening field before a closing one, whatever their keys' order
-    // (`end_time` sorts before `start_time`).
-    let mut fields: Vec<&(String, String)> = f.hours.iter().chain(&f.notes).collect();
-    fields.sort_by_key(|(p, _)| opening_rank(p));
-    let fields = fields.into_iter();
-    // (Monthly days without a time, "2nd and 4th Wednesday", give way to
-    // the same days with the times another field gives.)
-    let timed = texts
-        .iter()
-        .any(|(_, _, read)| read.schedules.iter().any(|s| s.get("opens_at").is_some()));
-    if !timed && let Some(joined) = hours::combine(fields.clone().map(|(_, t)| t.as_str())) {
-        let from: Vec<&str> = fields.map(|(p, _)| p.as_str()).collect();
-        let read = hours::parse(&joined);
-        texts = vec![(from.join("+raw:"), joined, read)];
-    }
-    for (pointer, text, read) in texts {
-        for s in read.schedules {
-            if out.len() >= 7 {
-                break;
-            }
-            // Every field the schedule has (`interval` too, when given).
-            out.push(Schedule::read(s, |key| {
-                let how = if key == "description" {
-                    How::Copied
-                } else {
-                    How::Normalised
-                };
-                src(&pointer, how)
-            }));
-        }
-        // Leftovers that still mention a day or a time are worth a question.
-        let worth_asking = read.unparsed.iter().any(|u| {
-            let l = u.to_lowercase();
-            l.chars().any(|c| c.is_ascii_digit()) && classify::phone(u).is_none()
-        });
-        if worth_asking && out.is_empty() {
-            out.extend(only_pairing(&text, &pointer));
-        }
-        if worth_asking && out.is_empty() {
-            questions.push(Question {
-                kind: "hours",
-                location,
-                from: pointer,
-                text,
-            });
-        }
-    }
-    out
-}
-
-/// The days one part of `text` names with the one time range another
-/// gives, when that pairing is the only one: code's reading, not a
-/// question (`how: inferred`, the whole text as the description).
-fn only_pairing(text: &str, pointer: &str) -> Vec<Schedule> {
-    let paired = hours::pairs(text);
-    let [pair] = paired.as_slice() else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for s in hours::parse(pair).schedules {
-        let mut part = Schedule::read(s, |_| src(pointer, How::Inferred));
-        part.description(text, src(pointer, How::Copied));
-        out.push(part);
-    }
-    out
 }
 
 /// One service per offering the record lists (up to four), else one named
