@@ -49,7 +49,8 @@ export function toText(html) {
   t = decode(t);
   return t
     .split("\n")
-    .map((line) => line.replace(/[ \t\r\f\v\u00a0]+/g, " ").trim())
+    // Zero-width spaces and joiners (an editor's leftovers) are no text.
+    .map((line) => line.replace(/[\u200b-\u200d\ufeff]/g, "").replace(/[ \t\r\f\v\u00a0]+/g, " ").trim())
     .filter((line) => line.length > 0)
     .join("\n");
 }
@@ -136,6 +137,8 @@ const DAYS_ONLY = new RegExp(
   "^(?:(?:hours|open|opening hours|distribution|pantry)\\s*:?\\s*)?(?:(?:every|each|on|the)\\s+)?"
   + "(?:(?:\\d(?:st|nd|rd|th)|first|second|third|fourth|fifth|last)\\s*(?:,|&|and)?\\s*)*"
   + "(?:" + DAY + "(?![a-z])\\s*(?:,|&|and|-|–|to|through)?\\s*)+(?:of (?:each|the|every) month)?:?$", "i");
+// A label on a line of its own ("Time:", "Hours:").
+const LABEL_ONLY = /^[A-Za-z][A-Za-z ]{0,24}:$/;
 const TIME_RANGE = /\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|a|p)?\s*(?:-|–|—|to|until)\s*(?:\d{1,2}(?::\d{2})?|noon)/i;
 // "25080 Hwy 172, Olivia, TX", "411 Cedar Street<br>Smalltown, KS": a
 // numbered street, a city and a state code with no ZIP code after them.
@@ -239,10 +242,13 @@ function hoursLines(text) {
   const out = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
-    const next = lines[i + 1];
+    // "Tuesday & Friday", "Time:", "10:00 AM to 1:00 PM": a label alone
+    // between the days and the time.
+    const j = LABEL_ONLY.test(lines[i + 1] ?? "") && !DAYS_ONLY.test(lines[i + 1]) ? i + 2 : i + 1;
+    const next = lines[j];
     if (DAYS_ONLY.test(line) && next !== undefined && TIME_RANGE.test(next) && !HOURS_LINE.test(next)) {
       out.push(`${line.replace(/:$/, "")} ${next}`);
-      i++;
+      i = j;
     } else if (HOURS_LINE.test(line) && line.length < 200) {
       out.push(line);
     }
