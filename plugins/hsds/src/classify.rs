@@ -60,7 +60,7 @@ fn patterns() -> &'static Patterns {
             // goes on with a number.
             next_line: compile(r"^\s*(?:or|/|&)\s*(\d{4})(?:$|[^\d\-./:])"),
             embedded_address: compile(&format!(
-                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}})\s+\d{{5}}(?:-\d{{4}})?\b",
+                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}})\s*,?\s+\d{{5}}(?:-\d{{4}})?\b",
                 SUFFIXES.join("|"),
                 REMARK
             )),
@@ -371,7 +371,10 @@ pub fn address_span(text: &str) -> Option<(usize, usize, Address)> {
         // "Open 9:00-11:00 25 Oak Ave": a clock's minutes start no street;
         // the search goes on from the next character.
         let glued = text[..m.start()].ends_with(|c: char| c == ':' || c.is_ascii_digit());
-        if !glued && let Some(a) = address(m.as_str()) {
+        if !glued
+            && !crosses_a_time(m.as_str())
+            && let Some(a) = address(m.as_str())
+        {
             let whole =
                 a.street.is_some() && a.city.is_some() && a.state.is_some() && a.zip.is_some();
             if whole {
@@ -381,6 +384,17 @@ pub fn address_span(text: &str) -> Option<(usize, usize, Address)> {
         at = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
     }
     None
+}
+
+/// Whether a candidate's words before its first comma hold a time's
+/// meridiem or "at" ("11 AM. We're at 45 River Rd"): its number is a
+/// time's, and the street starts later.
+fn crosses_a_time(candidate: &str) -> bool {
+    let street = candidate.split(',').next().unwrap_or(candidate);
+    street.split_whitespace().skip(1).any(|w| {
+        let w = w.trim_end_matches(['.', ';']).to_ascii_lowercase();
+        matches!(w.as_str(), "am" | "pm" | "a.m" | "p.m" | "at")
+    })
 }
 
 #[cfg(test)]

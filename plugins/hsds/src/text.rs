@@ -4,6 +4,8 @@
 use regex::Regex;
 use std::sync::OnceLock;
 
+mod written;
+
 struct Patterns {
     /// A tag that ends a line or a block (`<br>`, `</p>`, `</li>`).
     breaks: Regex,
@@ -29,11 +31,13 @@ fn patterns() -> &'static Patterns {
     })
 }
 
-/// `text` without markup: line-ending tags become "; " (so each line stays
-/// its own part), other tags go, entities are decoded, line breaks are
-/// read as [`lines`] says, and white space runs become one space.
+/// `text` without markup: Markdown's marks, a CSV line's quotes and a
+/// scan's O for a zero first ([`written`]); then line-ending tags become
+/// "; " (so each line stays its own part), other tags go, entities are
+/// decoded, line breaks are read as [`lines`] says, and white space runs
+/// become one space.
 pub fn plain(text: &str) -> String {
-    let mut t = text.to_string();
+    let mut t = written::scanned_digits(&written::csv_cells(&written::unmarked(text)));
     if t.contains('<') {
         let p = patterns();
         t = p

@@ -43,6 +43,9 @@ pub(super) struct Found {
     /// Texts with opening hours, and where they came from.
     pub(super) hours: Vec<(String, String)>,
     pub(super) notes: Vec<(String, String)>,
+    /// Every text of a description, notes or unknown field, wherever it
+    /// was placed: where a record no field names may name itself.
+    pub(super) prose: Vec<(String, String)>,
     pub(super) description: Option<(String, Source)>,
     /// Who may come, what to bring.
     pub(super) eligibility: Option<(String, Source)>,
@@ -191,6 +194,7 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
         }
     }
     place_mailing(&mut found, mailing);
+    super::text_name::name_from_text(&mut found);
     found
 }
 
@@ -226,6 +230,9 @@ fn place_mailing(found: &mut Found, mailing: Vec<(String, Role, String)>) {
 /// content (a misfiled value), else as notes.
 fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
     let copied = || src(p, How::Copied);
+    if matches!(role, Role::Description | Role::Notes | Role::Unknown) {
+        found.prose.push((p.to_string(), text.clone()));
+    }
     // "RRULE:FREQ=WEEKLY;BYDAY=TU,TH": the days of an opening, whatever
     // its key.
     if let Some(days) = hours::rrule_days(&text) {

@@ -18,6 +18,7 @@
 //! - `schedules`: every hours text of a site into schedules, a day in one
 //!   field and the time in another joined;
 //! - `sites`: a record that lists several sites, one location each;
+//! - `text_name`: a pantry's name in free text, for a record no field names;
 //! - `tidy`: an address's parts checked against each other.
 
 use serde::Serialize;
@@ -91,6 +92,7 @@ mod schedules;
 mod sites;
 #[cfg(test)]
 mod tests;
+mod text_name;
 mod tidy;
 mod values;
 

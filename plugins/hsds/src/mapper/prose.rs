@@ -12,7 +12,18 @@ use crate::hours;
 /// short name before it, when the record has none), phone numbers and an
 /// email address.
 pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
-    if let Some((at, end, address)) = classify::address_span(text) {
+    // "1020 Oak; Street, Racine, WI; 53403": an address a flyer's lines
+    // broke is read with its lines joined.
+    let joined;
+    let (text, span) = match classify::address_span(text) {
+        Some(span) => (text, Some(span)),
+        None => {
+            joined = text.replace("; ", " ");
+            let span = classify::address_span(&joined);
+            (joined.as_str(), span)
+        }
+    };
+    if let Some((at, end, address)) = span {
         let before = text[..at]
             .trim()
             .trim_end_matches([',', ':', '-', '\u{2014}'])
@@ -71,6 +82,14 @@ pub(super) fn labelled_lines(text: &str) -> Option<Vec<(Role, String)>> {
                 && label.len() <= 30
                 && !label.chars().any(|c| c.is_ascii_digit());
             let role = classify::role_of(label);
+            // "Thursday: 1pm - 6pm" under an "Hours:" line: a day's line.
+            if short
+                && role == Role::Unknown
+                && hours::has_days(label)
+                && hours::looks_like_hours(line)
+            {
+                return Some((Role::Hours, line.trim().to_string()));
+            }
             let named = short && !matches!(role, Role::Unknown | Role::Ignore);
             (named && !value.trim().is_empty()).then(|| (role, value.trim().to_string()))
         })

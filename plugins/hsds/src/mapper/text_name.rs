@@ -1,0 +1,204 @@
+//! A pantry's name in text, for a record no field names: a part of its own
+//! that names a place ("St. Paul's Community Pantry", "MERCY PANTRY",
+//! "FOOD PANTRY - SALVATION ARMY OF DANVILLE"), else a name in a sentence
+//! ("... the Riverside Church Food Pantry is open ...", "The Bethany Food
+//! Pantry, located at ..."). A name is capitalised, ends in or holds a
+//! word a pantry is named by, and holds a word of its own besides them
+//! ("Food Pantry" alone names no one).
+
+use super::How;
+use super::gather::{Found, src};
+
+/// A record that nothing named so far: the first name its description,
+/// notes or other prose hold, as the place's (`how: inferred`).
+pub(super) fn name_from_text(found: &mut Found) {
+    if found.name.is_some() || found.org_name.is_some() || found.place.is_some() {
+        return;
+    }
+    found.place = found
+        .prose
+        .iter()
+        .find_map(|(pointer, text)| Some((name_in_text(text)?, src(pointer, How::Inferred))));
+}
+
+/// Words a pantry's name is made around.
+const PLACE_WORDS: &[&str] = &[
+    "pantry",
+    "pantries",
+    "shelf",
+    "closet",
+    "cupboard",
+    "kitchen",
+    "ministry",
+    "ministries",
+    "mission",
+    "outreach",
+    "despensa",
+    "comedor",
+];
+
+/// Words any pantry's name may hold: with only these, a text names a
+/// kind of place, not one place.
+const GENERIC: &[&str] = &[
+    "food",
+    "community",
+    "emergency",
+    "free",
+    "the",
+    "our",
+    "a",
+    "of",
+    "and",
+    "bank",
+    "de",
+    "la",
+    "del",
+];
+
+/// Words that join a name's capitalised words ("House of Hope").
+const JOINING: &[&str] = &["of", "the", "de", "la", "del", "and", "&"];
+
+/// The first name in `text` (a record's free text, its parts parted by
+/// "; " as plain text leaves them).
+pub(super) fn name_in_text(text: &str) -> Option<String> {
+    let parts = || {
+        text.split(['|', '\u{2022}', '\u{b7}'])
+            .flat_map(|p| p.split("; "))
+            .map(|p| p.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\''))
+    };
+    parts()
+        .find(|p| names_one_place(p))
+        .map(str::to_string)
+        .or_else(|| parts().find_map(name_in_sentence))
+}
+
+/// A part that is a name and nothing else: one to eight words, each
+/// capitalised or joining ("House of Hope"), no digits, no label, no
+/// exclamation.
+fn names_one_place(part: &str) -> bool {
+    let words: Vec<&str> = part.split_whitespace().collect();
+    (1..=8).contains(&words.len())
+        && !part
+            .chars()
+            .any(|c| c.is_ascii_digit() || matches!(c, ':' | '!' | '?'))
+        && !part.ends_with(['.', ','])
+        && words.iter().all(|w| {
+            w.chars().next().is_some_and(char::is_uppercase)
+                || JOINING.contains(&w.to_lowercase().as_str())
+                || !w.chars().any(char::is_alphabetic)
+        })
+        && is_name(&words)
+}
+
+/// Whether `words` make a name: a place's word among them written
+/// capitalised, and a word of their own.
+fn is_name(words: &[&str]) -> bool {
+    let bare = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+    };
+    let place = words.iter().any(|w| {
+        PLACE_WORDS.contains(&bare(w).as_str()) && w.chars().next().is_some_and(char::is_uppercase)
+    });
+    let own = words.iter().any(|w| {
+        let b = bare(w);
+        !b.is_empty() && !PLACE_WORDS.contains(&b.as_str()) && !GENERIC.contains(&b.as_str())
+    });
+    place && own
+}
+
+/// A name within a sentence: the capitalised words (and the words that
+/// join them) around a capitalised place's word, up to a word that ends a
+/// clause; a leading "The" is no part of it.
+fn name_in_sentence(part: &str) -> Option<String> {
+    let words: Vec<&str> = part.split_whitespace().collect();
+    let capital = |w: &str| {
+        w.trim_start_matches(['"', '\'', '('])
+            .chars()
+            .next()
+            .is_some_and(char::is_uppercase)
+    };
+    let ends_clause = |w: &str| {
+        w.ends_with([',', ';', ':', '!', '?', '"', ')'])
+            || (w.ends_with('.') && w.trim_end_matches('.').chars().count() > 3)
+    };
+    let at = words.iter().position(|w| {
+        let bare = w
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        PLACE_WORDS.contains(&bare.as_str()) && capital(w)
+    })?;
+    let mut start = at;
+    while start > 0 {
+        let before = words[start - 1];
+        let joins = JOINING.contains(&before.to_lowercase().as_str())
+            && start >= 2
+            && capital(words[start - 2]);
+        if ends_clause(before) || !(capital(before) || joins) {
+            break;
+        }
+        start -= 1;
+    }
+    let mut end = at + 1;
+    while end < words.len() && !ends_clause(words[end - 1]) && capital(words[end]) {
+        end += 1;
+    }
+    let mut name = &words[start..end];
+    if name.first().is_some_and(|w| w.eq_ignore_ascii_case("the")) {
+        name = &name[1..];
+    }
+    let text = name
+        .join(" ")
+        .trim_matches(|c: char| !c.is_alphanumeric() && c != '.' && c != '\'')
+        .trim_end_matches('.')
+        .to_string();
+    (name.len() <= 8 && is_name(name)).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_in_text;
+
+    #[test]
+    fn a_part_that_names_a_place_else_a_name_in_a_sentence() {
+        let named = |t: &str| name_in_text(t);
+        assert_eq!(
+            named("FREE FOOD! St. Paul's Community Pantry; Every Wednesday").as_deref(),
+            Some("St. Paul's Community Pantry")
+        );
+        assert_eq!(
+            named("MERCY PANTRY; 104 Chestnut St.").as_deref(),
+            Some("MERCY PANTRY")
+        );
+        assert_eq!(
+            named("Just a reminder that the Riverside Church Food Pantry is open").as_deref(),
+            Some("Riverside Church Food Pantry")
+        );
+        assert_eq!(
+            named("The Bethany Food Pantry, located at 300 Church St").as_deref(),
+            Some("Bethany Food Pantry")
+        );
+        assert_eq!(
+            named("ST. JOHN'S PANTRY is OPEN this Friday").as_deref(),
+            Some("ST. JOHN'S PANTRY")
+        );
+        assert_eq!(
+            named("Hope Pantry open 2day & every Tue").as_deref(),
+            Some("Hope Pantry")
+        );
+        assert_eq!(
+            named("Come to the House of Hope Pantry today").as_deref(),
+            Some("House of Hope Pantry")
+        );
+        // A kind of place, not one: nothing.
+        for text in [
+            "Our food pantry is open every Saturday 9-11am",
+            "FREE FOOD!",
+            "Food Pantry; Tuesdays 10-12",
+            "Pantry | Address | City",
+            "Visit our pantry.",
+        ] {
+            assert_eq!(named(text), None, "{text}");
+        }
+    }
+}
