@@ -184,6 +184,9 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
         // `{"number": ..., "type": "Fax"}`: the number placed is a fax.
         let fax = role == Role::Phone && typed_fax(record, prefix, p);
         let placed = found.phones.len();
+        if matches!(role, Role::Description | Role::Notes | Role::Unknown) {
+            found.prose.push((pointer.clone(), text.clone()));
+        }
         place_field(&mut found, p, role, text);
         if fax {
             let numbers: Vec<String> = found.phones[placed..]
@@ -230,9 +233,6 @@ fn place_mailing(found: &mut Found, mailing: Vec<(String, Role, String)>) {
 /// content (a misfiled value), else as notes.
 fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
     let copied = || src(p, How::Copied);
-    if matches!(role, Role::Description | Role::Notes | Role::Unknown) {
-        found.prose.push((p.to_string(), text.clone()));
-    }
     // "RRULE:FREQ=WEEKLY;BYDAY=TU,TH": the days of an opening, whatever
     // its key.
     if let Some(days) = hours::rrule_days(&text) {

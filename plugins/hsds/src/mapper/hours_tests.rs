@@ -370,3 +370,24 @@ fn days_in_a_list_a_closed_day_carved_out_and_another_programs_note() {
     let meal = json!({"name": "K", "notes": "Lunch served weekdays 11:30-1"});
     assert_eq!(openings(meal), ["MO,TU,WE,TH,FR 11:30-13:00"]);
 }
+
+#[test]
+fn typed_json_a_sheets_rows_and_times_with_their_offset() {
+    let doc = json!({"name": "projects/p/databases/(default)/documents/pantries/abc",
+        "fields": {"name": {"stringValue": "Riverbend Food Shelf"},
+                   "hours": {"arrayValue": {"values": [{"stringValue": "Mon 3-6pm"}]}}}});
+    let m = map_record(&doc).expect("typed JSON reads");
+    assert_eq!(
+        m.draft.value()["organization"][0]["name"],
+        "Riverbend Food Shelf"
+    );
+    let name = &m.draft.provenance()["/organization/0/name"];
+    assert_eq!(name.source, "raw:/fields/name/stringValue");
+    assert_eq!(openings(doc), ["MO 15:00-18:00"]);
+    let sheet = json!({"values": [["Name", "Address", "Hours"],
+        ["Elm Street Pantry", "12 Elm St, Hagerstown, MD 21740", "Sat 8-10am"]]});
+    assert_eq!(openings(sheet), ["SA 08:00-10:00"]);
+    let offset = json!({"name": "C", "schedules": [{"byday": "SA", "opens_at": "09:00:00-05:00",
+        "closes_at": "11:00:00-05:00", "freq": "WEEKLY"}]});
+    assert_eq!(openings(offset), ["SA 09:00-11:00"]);
+}

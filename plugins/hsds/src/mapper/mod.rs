@@ -17,6 +17,8 @@
 //!   name before it, phones, an email);
 //! - `schedules`: every hours text of a site into schedules, a day in one
 //!   field and the time in another joined;
+//! - `reshape`: a record in a shape of its own (a card, typed JSON, a
+//!   spreadsheet's rows) as the plain record it makes;
 //! - `sites`: a record that lists several sites, one location each;
 //! - `text_name`: a pantry's name in free text, for a record no field names;
 //! - `tidy`: an address's parts checked against each other.
@@ -88,12 +90,14 @@ mod hours_tests;
 mod opening;
 mod parts;
 mod prose;
+mod reshape;
 mod schedules;
 mod sites;
 #[cfg(test)]
 mod tests;
 mod text_name;
 mod tidy;
+mod typed;
 mod values;
 
 pub use answer::record_text;
@@ -143,8 +147,8 @@ pub fn leaf_pointers(value: &Value) -> Vec<String> {
 /// content). A record without any (`{"test": "data"}`) has nothing to
 /// align, and no LLM should be paid to invent it.
 pub fn has_content(raw: &Value) -> bool {
-    if let Some((_, card)) = cards::card_in(raw) {
-        return has_content(&card);
+    if let Some((record, _)) = reshape::reshaped(raw) {
+        return has_content(&record);
     }
     let Some((record, prefix)) = sites::record_at(raw) else {
         return false;
@@ -166,22 +170,16 @@ pub fn has_content(raw: &Value) -> bool {
 /// gives one location per site, each with only its own address, phones
 /// and hours (the record's own filling what a site leaves out).
 pub fn map_record(raw: &Value) -> Option<Mapping> {
-    // A vCard or an iCalendar event: mapped as the record its properties
-    // make, every value's source the text it came from.
-    if let Some((at, card)) = cards::card_in(raw) {
-        let mut mapping = map_fields(&card)?;
-        mapping.draft.restate_sources(|s| {
-            if s.source.starts_with("raw:") {
-                s.source = format!("raw:{at}");
-            }
-        });
-        mapping
-            .questions
-            .iter_mut()
-            .for_each(|q| q.from.clone_from(&at));
-        return Some(mapping);
+    // A vCard or an iCalendar event, typed JSON, a spreadsheet's rows:
+    // mapped as the plain record they make, sources naming the raw one.
+    match reshape::reshaped(raw) {
+        Some((record, restate)) => {
+            let mut mapping = map_fields(&record)?;
+            restate.apply(&mut mapping);
+            Some(mapping)
+        }
+        None => map_fields(raw),
     }
-    map_fields(raw)
 }
 
 /// [`map_record`] of a record as its fields give it.

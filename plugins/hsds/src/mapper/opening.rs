@@ -257,7 +257,23 @@ fn split_datetime(text: &str) -> (&str, Option<&str>) {
             };
             (time, Some(day))
         }
-        _ => (text, None),
+        // "09:00:00-05:00", "09:00Z": a time of day with its offset.
+        _ => (without_offset(text), None),
+    }
+}
+
+/// A clock time without the UTC offset after it ("09:00:00-05:00" is
+/// "09:00:00"); any other text as it is.
+fn without_offset(text: &str) -> &str {
+    let t = text.trim();
+    let cut = t
+        .char_indices()
+        .skip(4)
+        .find(|(_, c)| matches!(c, '+' | '-' | 'Z' | 'z'))
+        .map(|(i, _)| i);
+    match cut {
+        Some(i) if crate::hours::is_time(&t[..i]) && t[..i].contains(':') => &t[..i],
+        _ => text,
     }
 }
 
