@@ -32,11 +32,11 @@ fn patterns() -> &'static Patterns {
 /// after it in brackets, unless it is a phone's or an email's), emphasis
 /// marks go, and a heading's `#`s or a list's bullet at a line's start.
 pub(super) fn unmarked(text: &str) -> String {
-    if !(text.contains("**") || text.contains("](") || text.contains("__") || text.contains('#'))
-        && !text
+    let marked = ["**", "](", "__", "#"].iter().any(|m| text.contains(m))
+        || text
             .lines()
-            .any(|l| l.trim_start().starts_with(['-', '*', '+']))
-    {
+            .any(|l| l.trim_start().starts_with(['-', '*', '+']));
+    if !marked {
         return text.to_string();
     }
     let p = patterns();
