@@ -3,6 +3,7 @@
 // node, and never fetches anything.
 
 import { cloudflareEmail, mapQueries, metaTags, openGraphContact } from "./sources.js";
+import { headingTexts, pantryHours } from "./sections.js";
 
 const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ndash: "–", mdash: "—", rsquo: "’", lsquo: "‘", rdquo: "”", ldquo: "“", hellip: "…", middot: "·", bull: "•", copy: "©", reg: "®", trade: "™", eacute: "é", aacute: "á", iacute: "í", oacute: "ó", uacute: "ú", ntilde: "ñ" };
 
@@ -126,7 +127,7 @@ const ADDRESS_BY_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z][^\n,;:]{1,40}?)\s*(?:
 const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|(?:lun|mar|mercre|jeu|vendre|same)dis?|dimanches?|m-f|mwf|tth|daily|weekdays)";
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
 // Headings that name the page, not the pantry.
-const GENERIC = /^(?:welcome!?|home|about(?: us)?|contact(?: us| information)?|(?:our |pantry )?hours(?: of operation)?|location|locations|(?:hours|location|locations) (?:&|and) (?:hours|location|locations)|services|menu|news|events|calendar|schedule|directions|donate|volunteer|get help|find food|get food|need food|find help|food assistance|visit(?: us)?|food distributions?|distribution)$/i;
+const GENERIC = /^(?:welcome!?|home|about(?: us)?|(?:our )?(?:programs|ministries)|outreach|contact(?: us| information)?|(?:our |pantry )?hours(?: of operation)?|location|locations|(?:hours|location|locations) (?:&|and) (?:hours|location|locations)|services|menu|news|events|calendar|schedule|directions|donate|volunteer|get help|find food|get food|need food|find help|food assistance|visit(?: us)?|food distributions?|distribution)$/i;
 // A word that names a place giving out food.
 const PANTRY_WORD = /\b(?:pantry|food|closet|cupboard|shelf|kitchen|market|mission|ministr(?:y|ies))\b/i;
 // A heading that names only the program, not whose it is.
@@ -182,12 +183,13 @@ function microdata(html) {
  * Food Pantry"). */
 function pageName(html) {
   const headings = [];
-  const re = /<h([12])[^>]*>([\s\S]*?)<\/h\1>/gi;
+  // h1, h2, and an accordion's summary ("s").
+  const re = /<(h[12]|summary)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi;
   let m;
   while ((m = re.exec(html)) !== null) {
     // A heading that is the site's logo: the image's alt text.
     const text = inlineText(m[2]) || firstMatch(/<img\b[^>]*\balt=["']([^"']+)["']/i, m[2]);
-    if (text) headings.push([m[1], text]);
+    if (text) headings.push([m[1].toLowerCase() === "summary" ? "s" : m[1].slice(1), text]);
   }
   const useful = (t) => t && !GENERIC.test(t);
   // "Welcome to Hope Food Pantry!": the name without the greeting.
@@ -203,6 +205,9 @@ function pageName(html) {
       ?? headings.find(([level, t]) => level === "2" && own(t))?.[1];
     if (org) return `${org} ${h1[1]}`;
   }
+  // "Grace Church" over a section "Food Pantry": the church's pantry.
+  const program = headings.find(([level, t]) => level === "2" && PROGRAM.test(t));
+  if (h1 && program && !PANTRY_WORD.test(h1[1])) return `${h1[1]} ${program[1]}`;
   if (h1) return h1[1];
   // No h1: a heading that names a pantry ("St. Luke's Community Pantry")
   // before a title that names the page ("Pantry Hours - St. Luke's").
@@ -236,24 +241,27 @@ function openingSpecification(spec) {
 }
 
 /** The text's lines that give opening hours: a day and a time on one
- * line, or a line of days alone joined to the time range on the next. */
-function hoursLines(text) {
+ * line, or a line of days alone joined to the time range on the next;
+ * not another program's beside the pantry's (`sections.js`). */
+function hoursLines(text, headings) {
   const lines = text.split("\n");
   const out = [];
+  let section = "";
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
+    if (headings.has(line)) section = line;
     // "Tuesday & Friday", "Time:", "10:00 AM to 1:00 PM": a label alone
     // between the days and the time.
     const j = LABEL_ONLY.test(lines[i + 1] ?? "") && !DAYS_ONLY.test(lines[i + 1]) ? i + 2 : i + 1;
     const next = lines[j];
     if (DAYS_ONLY.test(line) && next !== undefined && TIME_RANGE.test(next) && !HOURS_LINE.test(next)) {
-      out.push(`${line.replace(/:$/, "")} ${next}`);
+      out.push([`${line.replace(/:$/, "")} ${next}`, section]);
       i = j;
     } else if (HOURS_LINE.test(line) && line.length < 200) {
-      out.push(line);
+      out.push([line, section]);
     }
   }
-  return out;
+  return pantryHours(out);
 }
 
 /** The place's phone in the text: the first number on a line that is not
@@ -264,7 +272,9 @@ function textPhone(text) {
   const lines = text.split("\n")
     .map((l) => l.replace(/\bfax\b[^\d\n]{0,12}[+\d(][\d\s().-]{9,}/gi, " "))
     .filter((l) => PHONE.test(l) && !/\bfax\b/i.test(l));
-  const own = lines.find((l) => !/hotline|food bank|toll[- ]free/i.test(l)) ?? lines[0];
+  // "Main office: ... / Pantry line: ...": the pantry's own line first.
+  const local = lines.filter((l) => !/hotline|food bank|toll[- ]free/i.test(l));
+  const own = local.find((l) => /pantry/i.test(l) && !/office/i.test(l)) ?? local[0] ?? lines[0];
   return own ? PHONE.exec(own) : null;
 }
 
@@ -307,7 +317,9 @@ function addressWithoutZip(text) {
 /** An address found across lines as one line: "street, City, ST ZIP",
  * without the sentence's "in" before the city. */
 function oneLine(address) {
-  return address ? address.replace(/\s*\n\s*/g, ", ").replace(/\s+/g, " ").replace(IN_CITY, "$1, ") : null;
+  return address
+    ? address.replace(/\s*\n\s*/g, ", ").replace(/\s+/g, " ").replace(/\s+,/g, ",").replace(IN_CITY, "$1, ")
+    : null;
 }
 
 /** The email address in the text, written plainly or spelled out. */
@@ -346,7 +358,7 @@ export function extract(html) {
     .find(Boolean) ?? null;
   const telHref = ownTelLink(html);
   const mailHref = firstMatch(/href=["']mailto:([^"'?]+)/i, html);
-  const hours = hoursLines(text);
+  const hours = hoursLines(text, headingTexts(html, inlineText));
 
   const fields = {
     name: (typeof ld.name === "string" ? ld.name.trim() : null) ?? pageName(html),

@@ -1,0 +1,26 @@
+// Which part of a page a line of its text stands in: the heading above it
+// (an h1-h6, or an accordion's summary). A church's or a community
+// center's page gives other programs' times beside the pantry's (worship,
+// the office, a youth group, a clothing closet); those are not its hours.
+
+// A heading or a line that speaks of another program than the pantry.
+const OTHER_PROGRAM = /\b(?:office|worship|services? times|mass(?:es)?|youth|choir|bible|sunday school|clothing|clothes|thrift|furniture|rummage)\b/i;
+
+/** The texts of the page's headings and accordion summaries, as the
+ * page's text gives them (`inline`: an element's HTML as one line). */
+export function headingTexts(html, inline) {
+  const found = new Set();
+  for (const m of html.matchAll(/<(h[1-6]|summary)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi)) {
+    const t = inline(m[2]);
+    if (t) found.add(t);
+  }
+  return found;
+}
+
+/** Hours lines (`[line, section]`: the line and the heading above it)
+ * without another program's, when any line is the pantry's. */
+export function pantryHours(lines) {
+  const other = ([line, section]) => OTHER_PROGRAM.test(line) || OTHER_PROGRAM.test(section);
+  const own = lines.filter((l) => !other(l));
+  return (own.length ? own : lines).map(([line]) => line);
+}
