@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::day_fields::day_pairs;
-use super::opening::{event_times, has_times, schedule_text};
+use super::opening::{dated_opening, event_times, has_times, schedule_text};
 use super::parts;
 use crate::classify::{self, Rank, Role};
 use crate::hours;
@@ -133,6 +133,12 @@ fn several_as_one(
             _ => text,
         };
         made.push(("start".to_string(), Role::Hours, text));
+    }
+    if let Some((text, keys)) = dated_opening(record)
+        && let Some(first) = keys.first()
+    {
+        made.push((first.clone(), Role::Hours, text));
+        used.extend(keys);
     }
     for j in parts::joined(record, parent) {
         used.extend(j.used);

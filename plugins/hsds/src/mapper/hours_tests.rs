@@ -391,3 +391,32 @@ fn typed_json_a_sheets_rows_and_times_with_their_offset() {
         "closes_at": "11:00:00-05:00", "freq": "WEEKLY"}]});
     assert_eq!(openings(offset), ["SA 09:00-11:00"]);
 }
+
+#[test]
+fn a_food_banks_events_at_one_place_are_one_location_open_on_their_dates() {
+    let ev = |date: &str| {
+        json!({"event_date": date, "start_time": "10:00:00", "end_time": "12:00:00",
+               "address1": "500 Park Ave", "city": "Toledo", "state": "OH", "zip": "43604"})
+    };
+    let raw =
+        json!({"agency_name": "Mobile Market", "events": [ev("2024-07-09"), ev("2024-07-23")]});
+    let m = map_record(&raw).expect("a mapping");
+    let locations = m.draft.value()["location"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(locations.len(), 1, "{locations:?}");
+    assert_eq!(
+        openings(raw),
+        ["2024-07-09 10:00-12:00", "2024-07-23 10:00-12:00"]
+    );
+    // Events at two places stay two locations.
+    let mut other = ev("2024-07-30");
+    other["address1"] = json!("9 Elm St");
+    let two = json!({"agency_name": "M", "events": [ev("2024-07-09"), other]});
+    let m = map_record(&two).expect("a mapping");
+    assert_eq!(
+        m.draft.value()["location"].as_array().map(Vec::len),
+        Some(2)
+    );
+}

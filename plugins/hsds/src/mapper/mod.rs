@@ -196,6 +196,7 @@ fn map_fields(raw: &Value) -> Option<Mapping> {
             found
         })
         .collect();
+    sites::merge_same_place(&mut sites);
     let first_site = sites
         .first()
         .and_then(|s| s.name.clone().or(s.place.clone()));

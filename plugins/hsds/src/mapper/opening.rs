@@ -103,6 +103,34 @@ fn key_texts(object: &Map<String, Value>) -> (Vec<(String, String)>, Option<Stri
     (texts, date)
 }
 
+/// A date field beside an opening's and a closing's time fields (a food
+/// bank's event, `"event_date": "2024-07-09", "start_time": "10:00:00",
+/// "end_time": "12:00:00"`): the dated opening, and the keys it was made
+/// of.
+pub(super) fn dated_opening(object: &Map<String, Value>) -> Option<(String, Vec<String>)> {
+    let (texts, date) = key_texts(object);
+    let date = date.filter(|d| crate::hours::starts_with_date(d))?;
+    let timed = |words: &[&str]| keyed(&texts, words, true);
+    let (open_key, opens) = timed(&["open", "start", "begin", "from"])?;
+    let (close_key, closes) = timed(&["close", "end", "until", "to"])?;
+    let bare = |k: &str| -> String {
+        k.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let used = object
+        .keys()
+        .filter(|k| {
+            let b = bare(k);
+            b == open_key || b == close_key || b == "date" || b == "eventdate"
+        })
+        .cloned()
+        .collect();
+    let day = date.get(..10).unwrap_or(&date);
+    Some((format!("{day} {}-{}", clock(opens), clock(closes)), used))
+}
+
 /// The first key holding one of `words` (tried in order; a word under three
 /// letters must be the whole key), and its text; past keys that name a day
 /// when `not_days`.

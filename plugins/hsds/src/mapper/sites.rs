@@ -116,6 +116,35 @@ pub(super) fn record_at(raw: &Value) -> Option<(Cow<'_, Map<String, Value>>, &'s
     }
 }
 
+/// Sites at one place (a food bank's events, each giving the same
+/// address) are one location: a later one's hours and phones go to the
+/// first one's.
+pub(super) fn merge_same_place(sites: &mut Vec<Found>) {
+    let place = |s: &Found| {
+        let part = |v: &Option<(String, super::Source)>| {
+            v.as_ref()
+                .map(|(t, _)| t.to_lowercase())
+                .unwrap_or_default()
+        };
+        (part(&s.street), part(&s.city), part(&s.zip))
+    };
+    let mut kept: Vec<Found> = Vec::with_capacity(sites.len());
+    for site in sites.drain(..) {
+        let here = place(&site);
+        match kept
+            .iter_mut()
+            .find(|k| !here.0.is_empty() && place(k) == here)
+        {
+            Some(first) => {
+                first.hours.extend(site.hours);
+                first.phones.extend(site.phones);
+            }
+            None => kept.push(site),
+        }
+    }
+    *sites = kept;
+}
+
 /// What a site leaves out, from the record's own values: the city, state
 /// and ZIP code of a site given by its street alone, and the record's
 /// phones and hours for a site without any.
