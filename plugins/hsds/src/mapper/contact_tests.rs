@@ -126,3 +126,31 @@ fn a_mailing_field_with_a_po_box_and_a_street_is_no_email() {
         "help@grace.org"
     );
 }
+
+#[test]
+fn fields_given_as_label_and_value_and_a_place_in_the_address_field() {
+    let raw = json!({"title": "Grace Table", "custom_fields": [
+        {"label": "Street Address", "value": "410 Grace Ln"}, {"label": "City", "value": "Peoria"},
+        {"label": "State", "value": "IL"}, {"label": "Zip", "value": "61602"}]});
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"][0];
+    assert_eq!(
+        (&a["address_1"], &a["city"], &a["postal_code"]),
+        (&json!("410 Grace Ln"), &json!("Peoria"), &json!("61602"))
+    );
+    let street = &m.draft.provenance()["/location/0/addresses/0/address_1"];
+    assert_eq!(street.source, "raw:/custom_fields/0/value");
+    // A label that names nothing known leaves the pair to its content.
+    let raw = json!({"name": "G", "extra": [{"label": "Parking", "value": "Rear lot"}]});
+    assert!(
+        map_record(&raw).unwrap().draft.value()["location"][0]
+            .get("addresses")
+            .is_none()
+    );
+    let raw = json!({"name": "Bread of Life", "location": "Trinity Church basement",
+                     "where": "300 Church St, Lititz, PA 17543"});
+    let m = map_record(&raw).unwrap();
+    let loc = &m.draft.value()["location"][0];
+    assert_eq!(loc["addresses"][0]["address_1"], "300 Church St");
+    assert_eq!(loc["name"], "Trinity Church basement");
+}

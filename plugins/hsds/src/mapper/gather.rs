@@ -113,6 +113,18 @@ pub(super) fn put_address(found: &mut Found, pointer: &str, a: &classify::Addres
         set(&mut found.place, place.clone(), s());
     }
     if let Some(street) = &a.street {
+        // "Trinity Church basement" in a `location` field, then "300 Church
+        // St, Lititz, ..." elsewhere: the text without a number named the
+        // place; the whole address gives the street.
+        let numbered = |t: &str| t.chars().any(|c| c.is_ascii_digit());
+        let worded = found.street.as_ref().is_some_and(|(t, _)| !numbered(t));
+        if worded
+            && numbered(street)
+            && a.city.is_some()
+            && let Some((text, from)) = found.street.take()
+        {
+            set(&mut found.place, text, from);
+        }
         set(&mut found.street, street.clone(), s());
     }
     if let Some(unit) = &a.street2 {

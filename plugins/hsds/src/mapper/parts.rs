@@ -56,7 +56,33 @@ pub(super) fn joined(record: &Map<String, Value>, parent: Option<Role>) -> Vec<J
     street(record)
         .into_iter()
         .chain(phone(record, parent))
+        .chain(labelled(record))
         .collect()
+}
+
+/// A field given as its label and its value (`{"label": "Street Address",
+/// "value": "410 Grace Ln"}`, a CMS's `meta_key` and `meta_value`, a
+/// form's `question` and `answer`): the value, with the role its label
+/// names. Only an object of those two fields, whose label names a role.
+fn labelled(record: &Map<String, Value>) -> Option<Joined> {
+    const LABELS: [&str; 6] = ["label", "key", "metakey", "question", "field", "fieldname"];
+    const VALUES: [&str; 5] = ["value", "metavalue", "answer", "text", "fieldvalue"];
+    if record.len() != 2 {
+        return None;
+    }
+    let (label_key, label) = part(record, &LABELS)?;
+    let (value_key, _) = record
+        .iter()
+        .find(|(k, v)| VALUES.contains(&spelled(k).as_str()) && v.is_string())?;
+    let text = record.get(value_key)?.as_str()?.trim().to_string();
+    let role = classify::role_of(label);
+    let known = !matches!(role, Role::Unknown | Role::Ignore) && !text.is_empty();
+    known.then(|| Joined {
+        key: value_key.clone(),
+        role,
+        text,
+        used: vec![label_key.clone(), value_key.clone()],
+    })
 }
 
 fn spelled(key: &str) -> String {
