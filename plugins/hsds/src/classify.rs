@@ -60,9 +60,10 @@ fn patterns() -> &'static Patterns {
             // goes on with a number.
             next_line: compile(r"^\s*(?:or|/|&)\s*(\d{4})(?:$|[^\d\-./:])"),
             embedded_address: compile(&format!(
-                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}})\s*,?\s+\d{{5}}(?:-\d{{4}})?\b",
+                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}}|{})\s*,?\s+\d{{5}}(?:-\d{{4}})?\b",
                 SUFFIXES.join("|"),
-                REMARK
+                REMARK,
+                crate::geo::newspaper_pattern()
             )),
             // Ten digits (eleven with a leading 1) written together, as
             // NANP numbers are: area code and exchange not starting 0 or 1.

@@ -117,6 +117,26 @@ pub fn us_state_code(text: &str) -> Option<&'static str> {
         })
 }
 
+/// The newspapers' abbreviations as a regular expression's alternatives,
+/// each with its dots ("Mass.", "W.Va."), for finding an address in text.
+pub(crate) fn newspaper_pattern() -> String {
+    NEWSPAPER_STATES
+        .iter()
+        .map(|(_, short)| {
+            let mut p = String::new();
+            for (i, c) in short.chars().enumerate() {
+                // "WVa": "W." and "Va." each may have their dot.
+                if i > 0 && c.is_ascii_uppercase() {
+                    p.push_str(r"\.?\s?");
+                }
+                p.push(c);
+            }
+            format!(r"{p}\.?")
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
 /// The states' abbreviations in newspapers and church bulletins (AP
 /// style, and the older ones beside it), without their dots; the states
 /// whose AP form is a two-letter code or the name are in `US_STATES`.

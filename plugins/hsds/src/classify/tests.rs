@@ -454,3 +454,28 @@ fn a_town_that_starts_like_a_unit_and_a_road_named_by_its_number() {
         );
     }
 }
+
+#[test]
+fn an_address_in_prose_with_a_newspapers_state_and_a_comma_before_its_zip() {
+    let text = "The pantry at 60 Canal St in Lowell, Mass., 01852 hands out groceries.";
+    let (_, _, a) = super::address_span(text).expect("an address");
+    assert_eq!(
+        (
+            a.street.as_deref(),
+            a.city.as_deref(),
+            a.state.as_deref(),
+            a.zip.as_deref()
+        ),
+        (
+            Some("60 Canal St"),
+            Some("Lowell"),
+            Some("MA"),
+            Some("01852")
+        )
+    );
+    // A time's number starts no street.
+    let (at, _, a) = super::address_span("open 9 to 11 AM. We're at 45 River Rd, Easton, PA 18042")
+        .expect("an address");
+    assert_eq!(a.street.as_deref(), Some("45 River Rd"));
+    assert!(at > 20);
+}

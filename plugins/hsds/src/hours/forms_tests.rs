@@ -452,3 +452,13 @@ fn til_and_a_meridiem_written_with_a_space() {
         vec![s("WEEKLY", "MO", "09:00", "11:00")]
     );
 }
+
+#[test]
+fn being_open_after_a_comma_is_a_clause_of_its_own() {
+    assert_eq!(
+        read("Volunteers run it out of 14 Pine St, open Wednesdays 2-4 pm."),
+        vec![s("WEEKLY", "WE", "14:00", "16:00")]
+    );
+    // Without it, volunteers' hours are still no opening.
+    assert!(read("Volunteers needed Mondays 8-10am").is_empty());
+}

@@ -295,12 +295,19 @@ fn elsewhere(before: &str, after: &str) -> bool {
     let ends = |c: char| matches!(c, ';' | '!' | '?');
     let before = before.rsplit(". ").next().unwrap_or(before);
     let before = before.rsplit(ends).next().unwrap_or(before);
-    // "Call 765-555-0134 or stop by Wednesdays 2-4 pm": after "or", coming
-    // in is a clause of its own.
-    let before = match before.rsplit_once(" or ") {
-        Some((_, tail)) if COMING.iter().any(|w| tail.trim_start().starts_with(w)) => tail,
-        _ => before,
+    // "Call 765-555-0134 or stop by Wednesdays 2-4 pm", "Volunteers run
+    // it ..., open Wednesdays 2-4 pm": after "or" or a comma, coming in or
+    // being open is a clause of its own.
+    let opens = |t: &&str| {
+        let t = t.trim_start();
+        COMING.iter().any(|w| t.starts_with(w)) || t.starts_with("open")
     };
+    let before = [" or ", ", "]
+        .iter()
+        .filter_map(|sep| before.rsplit_once(sep).map(|(_, tail)| tail))
+        .filter(opens)
+        .min_by_key(|tail| tail.len())
+        .unwrap_or(before);
     let after = after.split([',', ';', '.']).next().unwrap_or(after);
     parts::about_something_else(before) || parts::about_something_else(after)
 }

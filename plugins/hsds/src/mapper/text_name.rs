@@ -139,8 +139,14 @@ fn name_in_sentence(part: &str) -> Option<String> {
         }
         start -= 1;
     }
+    // Rightwards too: "Despensa de Alimentos San José."
     let mut end = at + 1;
-    while end < words.len() && !ends_clause(words[end - 1]) && capital(words[end]) {
+    while end < words.len() && !ends_clause(words[end - 1]) {
+        let joins = JOINING.contains(&words[end].to_lowercase().as_str())
+            && words.get(end + 1).is_some_and(|w| capital(w));
+        if !(capital(words[end]) || joins) {
+            break;
+        }
         end += 1;
     }
     let mut name = &words[start..end];
@@ -189,6 +195,10 @@ mod tests {
         assert_eq!(
             named("Come to the House of Hope Pantry today").as_deref(),
             Some("House of Hope Pantry")
+        );
+        assert_eq!(
+            named("Despensa de Alimentos San José. Abierto los miércoles").as_deref(),
+            Some("Despensa de Alimentos San José")
         );
         // A kind of place, not one: nothing.
         for text in [
