@@ -124,7 +124,7 @@ const ADDRESS = new RegExp("(?<![:\\d])\\b(\\d{1,6}[ \\t]+[A-Za-z0-9 .'-]{2,40}?
 const ADDRESS_BY_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z][^\n,;:]{1,40}?)\s*(?:,\s*|\n\s*)([A-Za-z][A-Za-z .'-]{1,29}?)\s*,?\s+([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b/;
 // Day words in English, Spanish and French, and runs of days written as
 // letters.
-const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|(?:lun|mar|mercre|jeu|vendre|same)dis?|dimanches?|m-f|mwf|tth|daily|weekdays)";
+const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|(?:lun|mar|mercre|jeu|vendre|same)dis?|dimanches?|m[-–/]f|m[-–]th|mwf|tth|daily|weekdays)";
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
 // Headings that name the page, not the pantry.
 const GENERIC = /^(?:welcome!?|home|about(?: us)?|(?:our )?(?:programs|ministries)|outreach|contact(?: us| information)?|(?:our |pantry )?hours(?: of operation)?|location|locations|(?:hours|location|locations) (?:&|and) (?:hours|location|locations)|services|menu|news|events|calendar|schedule|directions|donate|volunteer|get help|find food|get food|need food|find help|food assistance|visit(?: us)?|food distributions?|distribution)$/i;
@@ -183,8 +183,8 @@ function microdata(html) {
  * Food Pantry"). */
 function pageName(html) {
   const headings = [];
-  // h1, h2, and an accordion's summary ("s").
-  const re = /<(h[12]|summary)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi;
+  // h1 to h3, and an accordion's summary ("s").
+  const re = /<(h[123]|summary)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi;
   let m;
   while ((m = re.exec(html)) !== null) {
     // A heading that is the site's logo: the image's alt text.
@@ -322,6 +322,18 @@ function oneLine(address) {
     : null;
 }
 
+/** An address given in labelled lines ("Street: ...", "City: ...",
+ * "State: TX", "Zip: 78613") as "street, City, ST ZIP". */
+function labelledAddress(text) {
+  const line = (label) => new RegExp(`^(?:${label})\\s*:\\s*(.+)$`, "im").exec(text)?.[1].trim();
+  const street = line("street(?: address)?|address(?: line 1)?");
+  const city = line("city");
+  const state = line("state")?.toUpperCase();
+  const zip = line("zip(?: code)?|postal code")?.match(/^\d{5}(?:-\d{4})?/)?.[0];
+  if (!street || !/^\d/.test(street) || !city || !STATES.has(state)) return null;
+  return `${street}, ${city}, ${[state, zip].filter(Boolean).join(" ")}`;
+}
+
 /** The email address in the text, written plainly or spelled out. */
 function textEmail(text) {
   const plain = EMAIL.exec(text)?.[1];
@@ -367,6 +379,7 @@ export function extract(html) {
       || (byZip ? `${byZip[1].trim()}, ${byZip[2].trim()}, ${byZip[3]} ${byZip[4]}` : null)
       || oneLine(ADDRESS_STATE_NAME.exec(parted)?.[1])
       || mapAddress
+      || labelledAddress(text)
       || addressWithoutZip(parted),
     phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? PHONE.exec(og.phone ?? "")
       ?? telNumber(telHref) ?? textPhone(text)),
