@@ -65,6 +65,9 @@ struct Patterns {
     day_part: Regex,
     meridiem_dot: Regex,
     spaced_meridiem: Regex,
+    /// A clock time with milliseconds and its offset, as a survey app
+    /// writes it ("10:00:00.000-05:00").
+    stamped_time: Regex,
     til: Regex,
 }
 
@@ -102,6 +105,7 @@ fn patterns() -> &'static Patterns {
             oclock: compile(r"(\d)\s*o['\x{2019}]\s?clock\b"),
             meridiem_dot: compile(r"(\d\s*[ap]m)\.(\s*(?:-|to\b|until\b|till\b))"),
             spaced_meridiem: compile(r"\b([aApP])\.[\s\x{a0}]([mM])\."),
+            stamped_time: compile(r"\b(\d{1,2}:\d{2}:\d{2})\.\d{1,6}(?:[+-]\d{2}:?\d{2}|Z)?"),
             til: compile(r"['\x{2019}]?\btil\b"),
             day_part: compile(
                 r"\b(\d{1,2}(?::\d{2})?)\s+(?:in\s+the\s+(morning)|in\s+the\s+(?:afternoon|evening)|at\s+night)\b",
@@ -321,6 +325,7 @@ fn normalise(text: &str) -> String {
     // opening); "9 A.M. To 12 P.M." goes on.
     // "9:00 a. m.": Spanish writes a space inside the meridiem.
     let text = p.spaced_meridiem.replace_all(text, "$1.$2.");
+    let text = p.stamped_time.replace_all(&text, "$1");
     let text = p.meridiem_end.replace_all(&text, |c: &regex::Captures| {
         let next = c[3].to_ascii_lowercase();
         let goes_on =

@@ -222,6 +222,12 @@ fn role_by_words(k: &str) -> Role {
         Role::Address
     } else if has("city") || has("ciudad") {
         Role::City
+    } else if ["state", "statecode", "stateabbr", "stateprovince"]
+        .iter()
+        .any(|end| k.ends_with(end))
+    {
+        // `BillingState`, `site_state_code`.
+        Role::State
     } else if has("latitude") {
         Role::Latitude
     } else if has("longitude") || has("lng") {

@@ -154,3 +154,24 @@ fn fields_given_as_label_and_value_and_a_place_in_the_address_field() {
     assert_eq!(loc["addresses"][0]["address_1"], "300 Church St");
     assert_eq!(loc["name"], "Trinity Church basement");
 }
+
+#[test]
+fn a_crms_billing_po_box_beside_its_shipping_street() {
+    let raw = json!({"Name": "Westside Pantry", "BillingStreet": "PO Box 310", "BillingCity": "Eugene",
+        "BillingState": "OR", "BillingPostalCode": "97440", "ShippingStreet": "2300 W 11th Ave",
+        "ShippingCity": "Eugene", "ShippingState": "OR", "ShippingPostalCode": "97402"});
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"];
+    assert_eq!(
+        (&a[0]["address_1"], &a[0]["postal_code"]),
+        (&json!("2300 W 11th Ave"), &json!("97402"))
+    );
+    assert_eq!(
+        (
+            &a[1]["address_1"],
+            &a[1]["postal_code"],
+            &a[1]["address_type"]
+        ),
+        (&json!("PO Box 310"), &json!("97440"), &json!("postal"))
+    );
+}

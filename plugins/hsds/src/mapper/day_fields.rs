@@ -1,9 +1,13 @@
 //! A day's opening and closing times in two fields of their own, as
 //! spreadsheets and map layers give them: `"start1_Tuesday": "10:00 AM",
 //! "end1_Tuesday": "2:00 PM"`, `"mondayOpen"`/`"mondayClose"`,
-//! `"tue_from"`/`"tue_to"`: one text a day ("Tuesday 10:00 AM-2:00 PM").
+//! `"tue_from"`/`"tue_to"`: one text a day ("Tuesday 10:00 AM-2:00 PM");
+//! and the other ways a record puts days in its fields: days flagged
+//! true or false, a day's key holding its opening, a key naming the day.
 
 use serde_json::{Map, Value};
+
+use super::opening::schedule_text;
 
 use crate::classify;
 use crate::hours;
@@ -80,6 +84,56 @@ pub(super) fn day_pairs(record: &Map<String, Value>) -> Vec<DayPair> {
             })
         })
         .collect()
+}
+
+/// An object of days each true or false (`{"monday": false, "tuesday":
+/// true}`) as the true days' names ("tuesday"); `None` for any other
+/// object, and for one where no day is true.
+pub(super) fn flagged_days(inner: &Map<String, Value>) -> Option<String> {
+    let flags = !inner.is_empty()
+        && inner
+            .iter()
+            .all(|(k, v)| v.is_boolean() && hours::names_days(k));
+    let open: Vec<&str> = inner
+        .iter()
+        .filter(|(_, v)| v.as_bool() == Some(true))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    (flags && !open.is_empty()).then(|| open.join(", "))
+}
+
+/// What one day of a day-keyed object says: a text, an opening object
+/// (`{"open": "0900", "close": "1200"}`), or a list of either.
+pub(super) fn day_texts(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(t) if !t.trim().is_empty() => vec![t.clone()],
+        // `{"openIntervals": [{"start": "09:00", "end": "11:00"}, ...]}`:
+        // each interval in the list the object holds.
+        Value::Object(o) => match schedule_text(o) {
+            Some(text) => vec![text],
+            None => o
+                .values()
+                .filter(|v| v.is_array())
+                .flat_map(day_texts)
+                .collect(),
+        },
+        Value::Array(items) => items.iter().flat_map(day_texts).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The days a key names, besides words for hours ("Mon", "tuesday_hours",
+/// "HoursWednesday"): `None` for a key that names no day or more.
+pub(super) fn days_of_key(key: &str) -> Option<String> {
+    let hourly = [
+        "hours", "hour", "hrs", "open", "opening", "time", "times", "schedule",
+    ];
+    let words: Vec<String> = classify::words(key)
+        .into_iter()
+        .filter(|w| !hourly.contains(&w.as_str()))
+        .collect();
+    let days = words.join(" ");
+    (!words.is_empty() && hours::names_days(&days)).then_some(days)
 }
 
 #[cfg(test)]

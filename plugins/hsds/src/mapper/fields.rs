@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::day_fields::day_pairs;
+use super::day_fields::{day_pairs, day_texts, days_of_key, flagged_days};
 use super::opening::{dated_opening, event_times, has_times, schedule_text};
 use super::parts;
 use crate::classify::{self, Rank, Role};
@@ -132,7 +132,9 @@ fn several_as_one(
             }
             _ => text,
         };
-        made.push(("start".to_string(), Role::Hours, text));
+        let starts = ["start", "start_time", "startTime"];
+        let key = starts.into_iter().find(|k| record.contains_key(*k));
+        made.push((key.unwrap_or("start").to_string(), Role::Hours, text));
     }
     if let Some((text, keys)) = dated_opening(record)
         && let Some(first) = keys.first()
@@ -391,22 +393,6 @@ fn nested(
     walk(inner, pointer, Some(role), depth + 1, out);
 }
 
-/// An object of days each true or false (`{"monday": false, "tuesday":
-/// true}`) as the true days' names ("tuesday"); `None` for any other
-/// object, and for one where no day is true.
-fn flagged_days(inner: &Map<String, Value>) -> Option<String> {
-    let flags = !inner.is_empty()
-        && inner
-            .iter()
-            .all(|(k, v)| v.is_boolean() && hours::names_days(k));
-    let open: Vec<&str> = inner
-        .iter()
-        .filter(|(_, v)| v.as_bool() == Some(true))
-        .map(|(k, _)| k.as_str())
-        .collect();
-    (flags && !open.is_empty()).then(|| open.join(", "))
-}
-
 /// Whether a list of texts is one address's lines: two or more, none a
 /// whole address (a street with its state or ZIP code) by itself.
 fn address_lines(items: &[Value]) -> bool {
@@ -438,26 +424,6 @@ fn row_text(row: &Value) -> Value {
     Value::String(text)
 }
 
-/// What one day of a day-keyed object says: a text, an opening object
-/// (`{"open": "0900", "close": "1200"}`), or a list of either.
-fn day_texts(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(t) if !t.trim().is_empty() => vec![t.clone()],
-        // `{"openIntervals": [{"start": "09:00", "end": "11:00"}, ...]}`:
-        // each interval in the list the object holds.
-        Value::Object(o) => match schedule_text(o) {
-            Some(text) => vec![text],
-            None => o
-                .values()
-                .filter(|v| v.is_array())
-                .flat_map(day_texts)
-                .collect(),
-        },
-        Value::Array(items) => items.iter().flat_map(day_texts).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// A field's role inside an object whose own key has a role: a `name`
 /// inside `services` is a service, inside `organization` the
 /// organization's; a `number` inside `phones` a phone.
@@ -477,20 +443,6 @@ fn is_wrapper(key: &str) -> bool {
     ["text", "value", "#text", "label", "display"]
         .iter()
         .any(|w| key.eq_ignore_ascii_case(w))
-}
-
-/// The days a key names, besides words for hours ("Mon", "tuesday_hours",
-/// "HoursWednesday"): `None` for a key that names no day or more.
-fn days_of_key(key: &str) -> Option<String> {
-    let hourly = [
-        "hours", "hour", "hrs", "open", "opening", "time", "times", "schedule",
-    ];
-    let words: Vec<String> = classify::words(key)
-        .into_iter()
-        .filter(|w| !hourly.contains(&w.as_str()))
-        .collect();
-    let days = words.join(" ");
-    (!words.is_empty() && hours::names_days(&days)).then_some(days)
 }
 
 pub(super) fn escape(key: &str) -> String {

@@ -214,12 +214,16 @@ pub(super) fn gather_at(record: &Map<String, Value>, prefix: &str) -> Found {
 }
 
 /// Whether a field is a part of a mailing address (`"mailing_address":
-/// {"street": "PO Box 9", "zip": "29602"}`, `"mailing_zip"`): its city,
-/// state or ZIP code yields to the record's own address.
+/// {"street": "PO Box 9", "zip": "29602"}`, `"mailing_zip"`, a CRM's
+/// `"BillingCity"`): its city, state or ZIP code yields to the record's
+/// own address.
 fn mailing_part(pointer: &str, role: Role) -> bool {
     let under_mailing = pointer.split('/').any(|step| {
         let step = step.to_ascii_lowercase();
-        step.contains("mailing") || step.starts_with("mail_") || step.starts_with("mailaddress")
+        step.contains("mailing")
+            || step.starts_with("mail_")
+            || step.starts_with("mailaddress")
+            || step.starts_with("billing")
     });
     under_mailing && matches!(role, Role::City | Role::State | Role::Zip)
 }
@@ -229,6 +233,20 @@ fn mailing_part(pointer: &str, role: Role) -> bool {
 /// address after).
 fn place_mailing(found: &mut Found, mailing: Vec<(String, Role, String)>) {
     for (pointer, role, text) in mailing {
+        // The PO box's own city, state and ZIP code ("BillingStreet": "PO
+        // Box 310", "BillingPostalCode": "97440").
+        if let Some((_, postal)) = found.postal.as_mut() {
+            let slot = match role {
+                Role::City => Some(&mut postal.city),
+                Role::State => Some(&mut postal.state),
+                Role::Zip => Some(&mut postal.zip),
+                _ => None,
+            };
+            if let Some(slot) = slot.filter(|s| s.is_none()) {
+                let code = crate::geo::us_state_code(&text).filter(|_| role == Role::State);
+                *slot = Some(code.map_or_else(|| text.clone(), str::to_string));
+            }
+        }
         let empty = match role {
             Role::City => found.city.is_none(),
             Role::State => found.state.is_none(),

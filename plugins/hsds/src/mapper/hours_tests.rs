@@ -420,3 +420,17 @@ fn a_food_banks_events_at_one_place_are_one_location_open_on_their_dates() {
         Some(2)
     );
 }
+
+#[test]
+fn events_with_local_times_and_a_surveys_stamped_times() {
+    let ticketed = json!({"name": {"text": "Food Distribution"},
+        "start": {"local": "2024-08-03T09:00:00", "utc": "2024-08-03T14:00:00Z"},
+        "end": {"local": "2024-08-03T11:00:00", "utc": "2024-08-03T16:00:00Z"}});
+    assert_eq!(openings(ticketed), ["2024-08-03 09:00-11:00"]);
+    let social = json!({"name": "Giveaway", "start_time": "2024-08-10T10:00:00-0400",
+                        "end_time": "2024-08-10T12:00:00-0400"});
+    assert_eq!(openings(social), ["2024-08-10 10:00-12:00"]);
+    let survey = json!({"group_info/name": "Rural Route Pantry", "group_hours/days": "tuesday thursday",
+        "group_hours/open": "10:00:00.000-05:00", "group_hours/close": "12:00:00.000-05:00"});
+    assert_eq!(openings(survey), ["TU,TH 10:00-12:00"]);
+}

@@ -192,15 +192,17 @@ fn hours_minutes(t: &Map<String, Value>) -> Option<String> {
 /// texts), as "2026-12-08 10:00:00-12:00:00"; `None` unless both are
 /// date-times of one day.
 pub(super) fn event_times(object: &Map<String, Value>) -> Option<String> {
-    let at = |key: &str| -> Option<&str> {
-        match object.get(key)? {
-            Value::String(s) => Some(s),
-            Value::Object(o) => o.get("dateTime")?.as_str(),
+    // `"start": {"local": ...}` (a ticketing platform's local time, beside
+    // its UTC one), `"start_time": "2024-08-10T10:00:00-0400"`.
+    let at = |keys: &[&str]| -> Option<&str> {
+        keys.iter().find_map(|key| match object.get(*key)? {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) => o.get("dateTime").or_else(|| o.get("local"))?.as_str(),
             _ => None,
-        }
+        })
     };
-    let (opens, day) = split_datetime(at("start")?);
-    let (closes, end_day) = split_datetime(at("end")?);
+    let (opens, day) = split_datetime(at(&["start", "start_time", "startTime"])?);
+    let (closes, end_day) = split_datetime(at(&["end", "end_time", "endTime"])?);
     let day = day.filter(|d| end_day == Some(*d))?;
     Some(format!("{day} {opens}-{closes}"))
 }
