@@ -132,7 +132,16 @@ pub fn looks_like_hours(text: &str) -> bool {
         .range
         .find_iter(&t)
         .any(|m| clean_edges(&t, m.start(), m.end()));
-    has_range && (names_a_day(&t) || t.contains("am") || t.contains("pm"))
+    has_range && (names_a_day(&t) || has_meridiem(&t))
+}
+
+/// Whether normalised text holds "am" or "pm" as a word or after a
+/// number ("10am"); not inside a word ("Camden", "pamphlet").
+fn has_meridiem(t: &str) -> bool {
+    t.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        let letters = w.trim_start_matches(|c: char| c.is_ascii_digit());
+        matches!(letters, "am" | "pm")
+    })
 }
 
 /// Whether `word` is an ordinal of the month's days and nothing else

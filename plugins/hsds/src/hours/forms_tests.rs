@@ -462,3 +462,16 @@ fn being_open_after_a_comma_is_a_clause_of_its_own() {
     // Without it, volunteers' hours are still no opening.
     assert!(read("Volunteers needed Mondays 8-10am").is_empty());
 }
+
+#[test]
+fn a_house_numbers_range_in_camden_is_no_opening() {
+    // "am" inside "Camden" is no meridiem.
+    assert!(!super::looks_like_hours("12-14 Oak St, Camden, NJ 08102"));
+    assert!(super::looks_like_hours("10-12 am"));
+    assert!(super::looks_like_hours("Open 10am-2pm"));
+    let a = crate::classify::address("12-14 Oak St, Camden, NJ 08102").expect("an address");
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref()),
+        (Some("12-14 Oak St"), Some("Camden"))
+    );
+}
