@@ -197,7 +197,13 @@ function pageName(html) {
   const site = firstMatch(/<meta[^>]+property=["']og:site_name["'][^>]+content=["']([^"']+)/i, html);
   const title = firstMatch(/<title[^>]*>([\s\S]*?)<\/title>/i, html);
   const parts = title?.split(/\s+[|–—-]\s+|\s*[|:]\s*/).map((p) => p.trim()) ?? [];
-  const h1 = headings.find(([level, t]) => level === "1" && useful(t));
+  let h1 = headings.find(([level, t]) => level === "1" && useful(t));
+  // "Feeding hope since 1985" over a site named "Hilltop Community Food
+  // Pantry": a slogan, when the site's name names a pantry and it does not.
+  const pantrySite = [site, ...parts].find((t) => useful(t) && PANTRY_WORD.test(t) && !PROGRAM.test(t));
+  if (h1 && !PANTRY_WORD.test(h1[1]) && pantrySite && !headings.some(([l, t]) => l === "2" && PROGRAM.test(t))) {
+    h1 = ["1", pantrySite];
+  }
   if (h1 && PROGRAM.test(h1[1])) {
     // "Food Pantry" under "Grace Church": the organization's name first.
     const own = (t) => useful(t) && !PROGRAM.test(t);
@@ -362,13 +368,17 @@ export function extract(html) {
         .filter(Boolean).join(", ")
     : typeof place === "string" ? place : null;
 
-  const og = openGraphContact(metaTags(html));
+  const meta = metaTags(html);
+  const og = openGraphContact(meta);
   const ogText = (v) => (v ? decode(v).replace(/\s+/g, " ").trim() : null);
   // A map link's or embedded map's place, when it is an address.
   const mapAddress = mapQueries(html)
     .map((q) => ADDRESS.exec(q)?.[1] ?? ADDRESS_STATE_NAME.exec(q)?.[1])
     .find(Boolean) ?? null;
   const telHref = ownTelLink(html);
+  // A page whose text gives no address, phone or hours may give them in
+  // its description ("... is open Wednesdays 4-6 pm at 300 Fish St, ...").
+  const described = ogText(meta.description ?? meta["og:description"]) ?? "";
   const mailHref = firstMatch(/href=["']mailto:([^"'?]+)/i, html);
   const hours = hoursLines(text, headingTexts(html, inlineText));
 
@@ -380,9 +390,11 @@ export function extract(html) {
       || oneLine(ADDRESS_STATE_NAME.exec(parted)?.[1])
       || mapAddress
       || labelledAddress(text)
-      || addressWithoutZip(parted),
+      || addressWithoutZip(parted)
+      // The description's sentence up to "at" is no part of it.
+      || oneLine(ADDRESS.exec(described)?.[1].replace(/^.*\bat\s+(?=\d)/i, "")),
     phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? PHONE.exec(og.phone ?? "")
-      ?? telNumber(telHref) ?? textPhone(text)),
+      ?? telNumber(telHref) ?? textPhone(text) ?? textPhone(described)),
     email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? ogText(og.email)
       ?? cloudflareEmail(html) ?? textEmail(text),
     website: (typeof ld.url === "string" ? ld.url : null)
@@ -392,7 +404,8 @@ export function extract(html) {
       : typeof ld.openingHours === "string" ? ld.openingHours
       : openingSpecification(ld.openingHoursSpecification)
         ?? microdataHours(html)
-        ?? (hours.length ? hours.join("; ") : null),
+        ?? (hours.length ? hours.join("; ") : null)
+        ?? (HOURS_LINE.test(described) ? described : null),
   };
   for (const k of Object.keys(fields)) if (fields[k] === "" || fields[k] === undefined) fields[k] = null;
   const missing = Object.keys(fields).filter((k) => fields[k] === null);

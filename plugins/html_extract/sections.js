@@ -1,10 +1,12 @@
 // Which part of a page a line of its text stands in: the heading above it
 // (an h1-h6, or an accordion's summary). A church's or a community
 // center's page gives other programs' times beside the pantry's (worship,
-// the office, a youth group, a clothing closet); those are not its hours.
+// the office, a youth group, a clothing closet) and times for something
+// else than coming for food (sign-ups, volunteering, donations); those are
+// not its hours.
 
 // A heading or a line that speaks of another program than the pantry.
-const OTHER_PROGRAM = /\b(?:office|worship|services? times|mass(?:es)?|youth|choir|bible|sunday school|clothing|clothes|thrift|furniture|rummage)\b/i;
+const OTHER_PROGRAM = /\b(?:office|worship|services? times|mass(?:es)?|youth|choir|bible|sunday school|clothing|clothes|thrift|furniture|rummage|sign[- ]?ups?|register|registration|volunteers?|donations?|deadline)\b/i;
 
 /** The texts of the page's headings and accordion summaries, as the
  * page's text gives them (`inline`: an element's HTML as one line). */
