@@ -12,6 +12,8 @@ struct Patterns {
     /// A heading's `#`s, a list item's bullet, at a line's start and
     /// before a word (not "- 5:00pm", a range's end on its own line).
     line_mark: Regex,
+    /// Text between `**` or `__` marks: bold.
+    bold: Regex,
     /// Digits with an O among them ("1O4", "555-O133", "1O").
     scanned: Regex,
 }
@@ -23,6 +25,7 @@ fn patterns() -> &'static Patterns {
         Patterns {
             link: compile(r"\[([^\[\]\n]{1,200})\]\(([^()\s]{1,300})\)"),
             line_mark: compile(r"(?m)^[ \t]*(?:#{1,6}|[-*+])[ \t]+([A-Za-z\[])"),
+            bold: compile(r"\*\*([^*\n]+)\*\*|__([^_\n]+)__"),
             scanned: compile(r"\b(?:[0-9O]*[0-9][0-9O]*O|O[0-9O]*[0-9])[0-9O]*\b"),
         }
     })
@@ -48,7 +51,7 @@ pub(super) fn unmarked(text: &str) -> String {
             format!("{} ({target})", &c[1])
         }
     });
-    let t = t.replace("**", "").replace("__", "");
+    let t = p.bold.replace_all(&t, "$1$2");
     p.line_mark.replace_all(&t, "$1").into_owned()
 }
 
@@ -98,6 +101,9 @@ mod tests {
         assert_eq!(unmarked("4 Main St Suite #200"), "4 Main St Suite #200");
         assert_eq!(unmarked("Tue 10 - 12"), "Tue 10 - 12");
         assert_eq!(unmarked("9:00am\n- 5:00pm"), "9:00am\n- 5:00pm");
+        // A web address's underscores are no emphasis.
+        let url = "https://example.org/food__pantry";
+        assert_eq!(unmarked(url), url);
     }
 
     #[test]
