@@ -141,6 +141,34 @@ pub fn street_in(text: &str) -> Option<String> {
     })
 }
 
+/// A street and its town in prose without a state or ZIP code, as a
+/// newspaper writes them ("The Helping Hands Food Shelf, 75 Depot St.,
+/// Brandon, will distribute ..."): after a comma or "at", a house number
+/// and up to six words, the last a street type before a comma, then one to
+/// three capitalised words before a comma.
+pub fn street_and_town_in(text: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let capitalised = |w: &&str| {
+        w.chars().next().is_some_and(char::is_uppercase) && !w.chars().any(|c| c.is_ascii_digit())
+    };
+    (0..words.len()).find_map(|i| {
+        let number = words[i].len() <= 6 && words[i].bytes().all(|b| b.is_ascii_digit());
+        let starts =
+            i == 0 || words[i - 1].ends_with(',') || words[i - 1].eq_ignore_ascii_case("at");
+        if !(number && starts) {
+            return None;
+        }
+        let j = (i + 1..(i + 7).min(words.len())).find(|&j| words[j].ends_with(','))?;
+        let kind = words[j].trim_end_matches([',', '.']).to_ascii_lowercase();
+        let k = (j + 1..(j + 4).min(words.len())).find(|&k| words[k].ends_with(','))?;
+        let town = &words[j + 1..=k];
+        (SUFFIXES.contains(&kind.as_str()) && town.iter().all(capitalised)).then(|| {
+            let street = words[i..=j].join(" ").trim_end_matches(',').to_string();
+            (street, town.join(" ").trim_end_matches(',').to_string())
+        })
+    })
+}
+
 /// A map link's place, when it is an address: Google's
 /// `/maps/place/12+Oak+St,+Muncie,+IN+47305/@...` and `?q=`, `?query=`,
 /// `?daddr=`, `?destination=`, Apple's and Bing's `?q=`/`?address=`. `None`

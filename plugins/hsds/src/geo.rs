@@ -117,9 +117,11 @@ pub fn us_state_code(text: &str) -> Option<&'static str> {
         })
 }
 
-/// The newspapers' abbreviations as a regular expression's alternatives,
-/// each with its dots ("Mass.", "W.Va."), for finding an address in text.
+/// The states' names and the newspapers' abbreviations as a regular
+/// expression's alternatives ("New Hampshire", "Mass.", "W.Va."), for
+/// finding an address in text.
 pub(crate) fn newspaper_pattern() -> String {
+    let names = US_STATES.iter().map(|(_, name)| name.replace('.', r"\."));
     NEWSPAPER_STATES
         .iter()
         .map(|(_, short)| {
@@ -133,6 +135,7 @@ pub(crate) fn newspaper_pattern() -> String {
             }
             format!(r"{p}\.?")
         })
+        .chain(names)
         .collect::<Vec<_>>()
         .join("|")
 }

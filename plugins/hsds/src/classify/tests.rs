@@ -479,3 +479,26 @@ fn an_address_in_prose_with_a_newspapers_state_and_a_comma_before_its_zip() {
     assert_eq!(a.street.as_deref(), Some("45 River Rd"));
     assert!(at > 20);
 }
+
+#[test]
+fn a_newspapers_street_and_town_and_a_states_name_in_prose() {
+    assert_eq!(
+        super::street_and_town_in("The Food Shelf, 75 Depot St., Brandon, will open Tuesdays."),
+        Some(("75 Depot St.".to_string(), "Brandon".to_string()))
+    );
+    // Not a number that is no house's, nor a town that is a unit.
+    assert_eq!(
+        super::street_and_town_in("Open 9 to 11, then closed, Monday,"),
+        None
+    );
+    assert_eq!(
+        super::street_and_town_in("at 12 Oak St, Suite 4, Camden"),
+        None
+    );
+    let text = "We're at 55 Bakery Street in Dover, New Hampshire, 03820. Thanks.";
+    let (_, _, a) = super::address_span(text).expect("an address");
+    assert_eq!(
+        (a.city.as_deref(), a.state.as_deref(), a.zip.as_deref()),
+        (Some("Dover"), Some("NH"), Some("03820"))
+    );
+}

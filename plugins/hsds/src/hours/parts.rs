@@ -107,13 +107,17 @@ fn has_time(t: &str) -> bool {
 }
 
 /// A part that names days and no time ("Pickup Day: Thursday",
-/// "Wednesdays", "1st and 3rd Monday"): the days' text, unlabelled.
+/// "Wednesdays", "1st and 3rd Monday"), or one date alone ("Date:
+/// 2024-09-14"): the days' text, unlabelled.
 fn days_only(part: &str) -> Option<String> {
     let t = normalise(part);
     if not_opening(&t) || has_time(&t) {
         return None;
     }
     let text = unlabelled(&t);
+    if super::date::starts_with_date(text) && text.len() == 10 {
+        return Some(text.to_string());
+    }
     // Days and the words that go with them, nothing else: a sentence that
     // happens to name a day ("bring ID on Mondays") is no day field.
     let extra = text

@@ -175,3 +175,22 @@ fn a_crms_billing_po_box_beside_its_shipping_street() {
         (&json!("PO Box 310"), &json!("97440"), &json!("postal"))
     );
 }
+
+#[test]
+fn a_directory_line_with_bars_and_a_stops_date_and_time_lines() {
+    let raw = json!({"text": "Agape Pantry | 2100 Agape Ln | Durham, NC 27704 | 919-555-0108 | Wed 6-8pm"});
+    let m = map_record(&raw).expect("named by its first part");
+    let a = &m.draft.value()["location"][0]["addresses"][0];
+    assert_eq!(
+        (&a["address_1"], &a["city"]),
+        (&json!("2100 Agape Ln"), &json!("Durham"))
+    );
+    let stop = json!({"text": "Mobile Pantry Schedule\nStop: Lincoln Elementary\nAddress: 401 Lincoln \
+        Ave, Fort Collins, CO 80524\nDate: 2024-09-14\nTime: 10:00 AM - 11:30 AM"});
+    let m = map_record(&stop).expect("a mapping");
+    let s = &m.draft.value()["location"][0]["schedules"][0];
+    assert_eq!(
+        (&s["dtstart"], &s["opens_at"], &s["closes_at"]),
+        (&json!("2024-09-14"), &json!("10:00"), &json!("11:30"))
+    );
+}

@@ -13,16 +13,17 @@ use crate::hours;
 /// email address.
 pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
     // "1020 Oak; Street, Racine, WI; 53403": an address a flyer's lines
-    // broke is read with its lines joined.
-    let joined;
+    // broke is read with its lines joined; "2100 Agape Ln | Durham, NC
+    // 27704": a directory's bars part it as commas do.
+    let rewritten = [text.replace("; ", " "), text.replace(" | ", ", ")];
     let (text, span) = match classify::address_span(text) {
         Some(span) => (text, Some(span)),
-        None => {
-            joined = text.replace("; ", " ");
-            let span = classify::address_span(&joined);
-            (joined.as_str(), span)
-        }
+        None => rewritten
+            .iter()
+            .find_map(|t| Some((t.as_str(), Some(classify::address_span(t)?))))
+            .unwrap_or((text, None)),
     };
+    let spanned = span.is_some();
     if let Some((at, end, address)) = span {
         let before = text[..at]
             .trim()
@@ -40,6 +41,15 @@ pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
             }
             put_address(found, pointer, &address, How::Inferred);
         }
+    }
+    // "..., 75 Depot St., Brandon, will distribute ...": a newspaper's
+    // street and town, with no state or ZIP code to find it by.
+    if !spanned
+        && found.street.is_none()
+        && let Some((street, town)) = classify::street_and_town_in(text)
+    {
+        set(&mut found.street, street, src(pointer, How::Inferred));
+        set(&mut found.city, town, src(pointer, How::Inferred));
     }
     for number in classify::phones_in(text) {
         found.phones.push((number, src(pointer, How::Inferred)));
@@ -82,6 +92,12 @@ pub(super) fn labelled_lines(text: &str) -> Option<Vec<(Role, String)>> {
                 && label.len() <= 30
                 && !label.chars().any(|c| c.is_ascii_digit());
             let role = classify::role_of(label);
+            // "Date: 2024-09-14" beside "Time: 10:00 AM - 11:30 AM": the
+            // day a time line is for.
+            if short && label.eq_ignore_ascii_case("date") && hours::starts_with_date(value.trim())
+            {
+                return Some((Role::Hours, value.trim().to_string()));
+            }
             // "Thursday: 1pm - 6pm" under an "Hours:" line: a day's line.
             if short
                 && role == Role::Unknown
