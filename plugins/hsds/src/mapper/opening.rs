@@ -292,8 +292,9 @@ fn split_datetime(text: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// A clock time without the UTC offset after it ("09:00:00-05:00" is
-/// "09:00:00"); any other text as it is.
+/// A clock time with seconds without the UTC offset after it
+/// ("09:00:00-05:00" is "09:00:00"); any other text as it is ("09:00-12:00"
+/// is a range, not a time and its offset).
 fn without_offset(text: &str) -> &str {
     let t = text.trim();
     let cut = t
@@ -302,7 +303,7 @@ fn without_offset(text: &str) -> &str {
         .find(|(_, c)| matches!(c, '+' | '-' | 'Z' | 'z'))
         .map(|(i, _)| i);
     match cut {
-        Some(i) if crate::hours::is_time(&t[..i]) && t[..i].contains(':') => &t[..i],
+        Some(i) if crate::hours::is_time(&t[..i]) && t[..i].matches(':').count() == 2 => &t[..i],
         _ => text,
     }
 }
