@@ -103,7 +103,9 @@ fn walk(
 /// Values a record gives across several fields, each pushed as one field:
 /// a day's start and end (`"start1_Tuesday"`, `"end1_Tuesday"`, from the
 /// start's field), a calendar event's start and end date-times (at the top
-/// only), a street in parts, a phone's area code apart. Returns the keys
+/// only; on its recurrence rule's days when it has one), a date beside an
+/// opening's and a closing's time, a street in parts, a phone's area code
+/// apart, a label and its value. Returns the keys
 /// the joined ones were made of, which are read no further.
 fn several_as_one(
     record: &Map<String, Value>,
