@@ -427,4 +427,6 @@ fn crosses_a_time(candidate: &str) -> bool {
 }
 
 #[cfg(test)]
+mod prose_tests;
+#[cfg(test)]
 mod tests;

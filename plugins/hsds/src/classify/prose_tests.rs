@@ -1,0 +1,51 @@
+//! Addresses found in prose: a newspaper's state, a state's name, a
+//! comma before the ZIP code, a time's number that starts no street, a
+//! street and its town with no state or ZIP code.
+
+#[test]
+fn an_address_in_prose_with_a_newspapers_state_and_a_comma_before_its_zip() {
+    let text = "The pantry at 60 Canal St in Lowell, Mass., 01852 hands out groceries.";
+    let (_, _, a) = super::address_span(text).expect("an address");
+    assert_eq!(
+        (
+            a.street.as_deref(),
+            a.city.as_deref(),
+            a.state.as_deref(),
+            a.zip.as_deref()
+        ),
+        (
+            Some("60 Canal St"),
+            Some("Lowell"),
+            Some("MA"),
+            Some("01852")
+        )
+    );
+    // A time's number starts no street.
+    let (at, _, a) = super::address_span("open 9 to 11 AM. We're at 45 River Rd, Easton, PA 18042")
+        .expect("an address");
+    assert_eq!(a.street.as_deref(), Some("45 River Rd"));
+    assert!(at > 20);
+}
+
+#[test]
+fn a_newspapers_street_and_town_and_a_states_name_in_prose() {
+    assert_eq!(
+        super::street_and_town_in("The Food Shelf, 75 Depot St., Brandon, will open Tuesdays."),
+        Some(("75 Depot St.".to_string(), "Brandon".to_string()))
+    );
+    // Not a number that is no house's, nor a town that is a unit.
+    assert_eq!(
+        super::street_and_town_in("Open 9 to 11, then closed, Monday,"),
+        None
+    );
+    assert_eq!(
+        super::street_and_town_in("at 12 Oak St, Suite 4, Camden"),
+        None
+    );
+    let text = "We're at 55 Bakery Street in Dover, New Hampshire, 03820. Thanks.";
+    let (_, _, a) = super::address_span(text).expect("an address");
+    assert_eq!(
+        (a.city.as_deref(), a.state.as_deref(), a.zip.as_deref()),
+        (Some("Dover"), Some("NH"), Some("03820"))
+    );
+}
