@@ -28,7 +28,7 @@ pub(super) fn card_in(raw: &Value) -> Option<(String, Value)> {
     if fields.next().is_some() {
         return None;
     }
-    let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
+    let pointer = format!("/{}", super::fields::escape(key));
     Some((pointer, Value::Object(record(text)?)))
 }
 

@@ -447,6 +447,7 @@ fn is_wrapper(key: &str) -> bool {
         .any(|w| key.eq_ignore_ascii_case(w))
 }
 
+/// A key as one step of a JSON pointer (`~` and `/` escaped).
 pub(super) fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }

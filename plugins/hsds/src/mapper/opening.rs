@@ -8,6 +8,7 @@
 
 use serde_json::{Map, Value};
 
+use super::parts::spelled;
 use crate::hours::ordinal_word;
 
 /// An opening time given as an object, as one text: `{byday: "TH,FR",
@@ -74,7 +75,7 @@ fn key_texts(object: &Map<String, Value>) -> (Vec<(String, String)>, Option<Stri
     let texts: Vec<(String, String)> = object
         .iter()
         .filter_map(|(k, v)| {
-            let k: String = k.chars().filter(char::is_ascii_alphanumeric).collect();
+            let k = spelled(k);
             // `"days": ["Monday", "Wednesday"]`: the list as one text.
             let v = match v {
                 Value::Array(items) => {
@@ -92,7 +93,6 @@ fn key_texts(object: &Map<String, Value>) -> (Vec<(String, String)>, Option<Stri
             }
             // A date's start or end (`dtstart`, `valid_from`) is not a time
             // of day; an event's `date` is its day.
-            let k = k.to_ascii_lowercase();
             if k == "date" || k == "eventdate" {
                 date = Some(v.clone());
             }
@@ -113,16 +113,10 @@ pub(super) fn dated_opening(object: &Map<String, Value>) -> Option<(String, Vec<
     let timed = |words: &[&str]| keyed(&texts, words, true);
     let (open_key, opens) = timed(&["open", "start", "begin", "from"])?;
     let (close_key, closes) = timed(&["close", "end", "until", "to"])?;
-    let bare = |k: &str| -> String {
-        k.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase()
-    };
     let used = object
         .keys()
         .filter(|k| {
-            let b = bare(k);
+            let b = spelled(k);
             b == open_key || b == close_key || b == "date" || b == "eventdate"
         })
         .cloned()

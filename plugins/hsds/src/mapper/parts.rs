@@ -85,7 +85,8 @@ fn labelled(record: &Map<String, Value>) -> Option<Joined> {
     })
 }
 
-fn spelled(key: &str) -> String {
+/// A key as lower-case letters and digits ("start_time" is "starttime").
+pub(super) fn spelled(key: &str) -> String {
     key.chars()
         .filter(char::is_ascii_alphanumeric)
         .collect::<String>()

@@ -15,13 +15,16 @@ pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
     // "1020 Oak; Street, Racine, WI; 53403": an address a flyer's lines
     // broke is read with its lines joined; "2100 Agape Ln | Durham, NC
     // 27704": a directory's bars part it as commas do.
-    let rewritten = [text.replace("; ", " "), text.replace(" | ", ", ")];
+    let rewritten: [String; 2];
     let (text, span) = match classify::address_span(text) {
         Some(span) => (text, Some(span)),
-        None => rewritten
-            .iter()
-            .find_map(|t| Some((t.as_str(), Some(classify::address_span(t)?))))
-            .unwrap_or((text, None)),
+        None => {
+            rewritten = [text.replace("; ", " "), text.replace(" | ", ", ")];
+            rewritten
+                .iter()
+                .find_map(|t| Some((t.as_str(), Some(classify::address_span(t)?))))
+                .unwrap_or((text, None))
+        }
     };
     let spanned = span.is_some();
     if let Some((at, end, address)) = span {

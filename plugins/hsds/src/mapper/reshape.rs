@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use super::fields::escape;
 use super::{Mapping, cards, typed};
 use crate::classify::{self, Role};
 
@@ -68,7 +69,6 @@ fn rows(raw: &Value) -> Option<(Value, Vec<(String, String)>)> {
     if known < 2 {
         return None;
     }
-    let step = |s: &str| s.replace('~', "~0").replace('/', "~1");
     let one = rows.len() == 2;
     let mut table = Vec::new();
     let objects = rows[1..].iter().enumerate().filter_map(|(i, row)| {
@@ -79,8 +79,8 @@ fn rows(raw: &Value) -> Option<(Value, Vec<(String, String)>)> {
             .zip(cells)
             .enumerate()
             .map(|(c, (h, cell))| {
-                let raw = format!("/{}/{}/{c}", step(key), i + 1);
-                table.push((format!("{at}/{}", step(h)), raw));
+                let raw = format!("/{}/{}/{c}", escape(key), i + 1);
+                table.push((format!("{at}/{}", escape(h)), raw));
                 (h.to_string(), cell.clone())
             })
             .collect();

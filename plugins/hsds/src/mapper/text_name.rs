@@ -72,6 +72,18 @@ pub(super) fn name_in_text(text: &str) -> Option<String> {
         .or_else(|| parts().find_map(name_in_sentence))
 }
 
+/// A word without the marks around it, in lower case ("Pantry," is
+/// "pantry").
+fn bare(word: &str) -> String {
+    word.trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase()
+}
+
+/// Whether a word joins a name's capitalised words ("of", "de", "&").
+fn joining(word: &str) -> bool {
+    JOINING.contains(&word.to_lowercase().as_str())
+}
+
 /// A part that is a name and nothing else: one to eight words, each
 /// capitalised or joining ("House of Hope"), no digits, no label, no
 /// exclamation.
@@ -84,7 +96,7 @@ fn names_one_place(part: &str) -> bool {
         && !part.ends_with(['.', ','])
         && words.iter().all(|w| {
             w.chars().next().is_some_and(char::is_uppercase)
-                || JOINING.contains(&w.to_lowercase().as_str())
+                || joining(w)
                 || !w.chars().any(char::is_alphabetic)
         })
         && is_name(&words)
@@ -93,10 +105,6 @@ fn names_one_place(part: &str) -> bool {
 /// Whether `words` make a name: a place's word among them written
 /// capitalised, and a word of their own.
 fn is_name(words: &[&str]) -> bool {
-    let bare = |w: &str| {
-        w.trim_matches(|c: char| !c.is_alphanumeric())
-            .to_lowercase()
-    };
     let place = words.iter().any(|w| {
         PLACE_WORDS.contains(&bare(w).as_str()) && w.chars().next().is_some_and(char::is_uppercase)
     });
@@ -122,18 +130,13 @@ fn name_in_sentence(part: &str) -> Option<String> {
         w.ends_with([',', ';', ':', '!', '?', '"', ')'])
             || (w.ends_with('.') && w.trim_end_matches('.').chars().count() > 3)
     };
-    let at = words.iter().position(|w| {
-        let bare = w
-            .trim_matches(|c: char| !c.is_alphanumeric())
-            .to_lowercase();
-        PLACE_WORDS.contains(&bare.as_str()) && capital(w)
-    })?;
+    let at = words
+        .iter()
+        .position(|w| PLACE_WORDS.contains(&bare(w).as_str()) && capital(w))?;
     let mut start = at;
     while start > 0 {
         let before = words[start - 1];
-        let joins = JOINING.contains(&before.to_lowercase().as_str())
-            && start >= 2
-            && capital(words[start - 2]);
+        let joins = joining(before) && start >= 2 && capital(words[start - 2]);
         if ends_clause(before) || !(capital(before) || joins) {
             break;
         }
@@ -142,8 +145,7 @@ fn name_in_sentence(part: &str) -> Option<String> {
     // Rightwards too: "Despensa de Alimentos San José."
     let mut end = at + 1;
     while end < words.len() && !ends_clause(words[end - 1]) {
-        let joins = JOINING.contains(&words[end].to_lowercase().as_str())
-            && words.get(end + 1).is_some_and(|w| capital(w));
+        let joins = joining(words[end]) && words.get(end + 1).is_some_and(|w| capital(w));
         if !(capital(words[end]) || joins) {
             break;
         }

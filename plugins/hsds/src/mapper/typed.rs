@@ -6,6 +6,8 @@
 
 use serde_json::{Map, Value};
 
+use super::fields::escape;
+
 /// Firestore's value types, each an object of one key.
 const FIRESTORE: &[&str] = &[
     "stringValue",
@@ -41,7 +43,7 @@ pub(super) fn untyped(raw: &Value) -> Option<(Value, Vec<(String, String)>)> {
     let mut table = Vec::new();
     let mut plain = Map::new();
     for (key, value) in fields {
-        let step = key.replace('~', "~0").replace('/', "~1");
+        let step = escape(key);
         let v = plainly(
             value,
             tags,
@@ -108,7 +110,7 @@ fn plainly(
                 _ => (m, raw),
             };
             let object = fields.iter().map(|(k, v)| {
-                let step = k.replace('~', "~0").replace('/', "~1");
+                let step = escape(k);
                 let v = plainly(
                     v,
                     tags,
