@@ -7,11 +7,13 @@ use std::sync::OnceLock;
 
 mod address;
 mod key;
+mod street_words;
 
+use address::REMARK;
 pub use address::{Address, address, city_line};
-use address::{REMARK, SUFFIXES};
 pub(crate) use key::words;
 pub use key::{Rank, Role, rank_role, role_of};
+use street_words::SUFFIXES;
 
 struct Patterns {
     phone: Regex,

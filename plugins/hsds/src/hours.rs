@@ -30,7 +30,7 @@ mod parts;
 mod rrule;
 
 pub use candidates::{candidates, pairs};
-pub(crate) use clock::clock;
+pub(crate) use clock::{clock, digits_clock, number_clock};
 pub use date::starts_with_date;
 pub(crate) use days::ordinal_word;
 pub use parts::{combine, names_monthly_days};

@@ -1,6 +1,7 @@
 //! A US address read from one line of text: a place's name before it,
 //! the street (and a unit after it), the city, the state and the ZIP code.
 
+use super::street_words::{SUFFIXES, UNITS};
 use super::{is_po_box, patterns};
 use crate::geo;
 
@@ -50,43 +51,6 @@ pub struct Address {
     pub state: Option<String>,
     pub zip: Option<String>,
 }
-
-pub(super) const SUFFIXES: &[&str] = &[
-    "st",
-    "street",
-    "ave",
-    "avenue",
-    "rd",
-    "road",
-    "dr",
-    "drive",
-    "blvd",
-    "boulevard",
-    "ln",
-    "lane",
-    "hwy",
-    "highway",
-    "pike",
-    "way",
-    "ct",
-    "court",
-    "pl",
-    "place",
-    "pkwy",
-    "parkway",
-    "cir",
-    "circle",
-    "ter",
-    "terrace",
-    "trl",
-    "trail",
-    "sq",
-    "square",
-    "tpke",
-    "turnpike",
-    "plaza",
-    "plz",
-];
 
 /// Reads "123 Main St, New York, NY 10001", "9016 Gap Newport Pike
 /// Avondale, PA" or "St. Rocco Center — 9016 Gap Newport Pike Avondale, PA".
@@ -252,6 +216,16 @@ fn trailing_unit(street: &str) -> Option<(String, String)> {
     } else {
         return None;
     };
+    // "Bldg 3 Ste 110": a unit before it goes with it.
+    let unit_at = |i: usize| {
+        UNITS.contains(&words[i].trim_end_matches('.').to_ascii_lowercase().as_str())
+            && words[i + 1].bytes().any(|b| b.is_ascii_digit())
+    };
+    let cut = if cut >= 4 && unit_at(cut - 2) {
+        cut - 2
+    } else {
+        cut
+    };
     (cut >= 2).then(|| (words[..cut].join(" "), words[cut..].join(" ")))
 }
 
@@ -396,22 +370,6 @@ fn street_then_city(rest: &str) -> (String, Option<String>) {
         _ => (rest.to_string(), None),
     }
 }
-
-/// Words that start a unit within a building, not a city.
-const UNITS: &[&str] = &[
-    "suite",
-    "ste",
-    "unit",
-    "room",
-    "rm",
-    "apt",
-    "apartment",
-    "floor",
-    "fl",
-    "bldg",
-    "building",
-    "#",
-];
 
 /// "111 Church St, Room 7" (or "..., Suite B, Elkhart"): the street part
 /// without its unit, and the unit.

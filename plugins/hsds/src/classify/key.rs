@@ -210,7 +210,9 @@ fn role_by_words(k: &str) -> Role {
         || has("horario")
         || has("heure")
         || has("horaire")
+        || (has("time") && (has("close") || has("end") || has("start") || has("until")))
     {
+        // `close_time`, `endTime`: a time of day, given as a number too.
         Role::Hours
     } else if has("zip") || has("postal") {
         Role::Zip

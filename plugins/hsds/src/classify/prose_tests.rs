@@ -49,3 +49,19 @@ fn a_newspapers_street_and_town_and_a_states_name_in_prose() {
         (Some("Dover"), Some("NH"), Some("03820"))
     );
 }
+
+#[test]
+fn broadway_and_a_building_before_its_suite() {
+    let (_, _, a) = super::address_span("Thursdays 6-8 PM\n901 S Broadway, Santa Ana, CA 92701")
+        .expect("an address");
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref()),
+        (Some("901 S Broadway"), Some("Santa Ana"))
+    );
+    let a =
+        super::address("4801 Veterans Dr Bldg 3 Ste 110, Las Vegas, NV 89106").expect("an address");
+    assert_eq!(
+        (a.street.as_deref(), a.street2.as_deref()),
+        (Some("4801 Veterans Dr"), Some("Bldg 3 Ste 110"))
+    );
+}

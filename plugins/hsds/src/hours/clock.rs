@@ -80,3 +80,29 @@ pub(super) fn resolve(start: Time, end: Time) -> Option<(u32, u32)> {
 pub(crate) fn clock(seconds: u32) -> String {
     format!("{:02}:{:02}", seconds / 3600, seconds / 60 % 60)
 }
+
+/// A clock time written as digits alone, "0900", "930", "1130" (a
+/// 24-hour clock without its colon), as "09:00"; `None` for other text or
+/// a time out of the day.
+pub(crate) fn digits_clock(text: &str) -> Option<String> {
+    let t = text.trim();
+    if !(3..=4).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = t.parse().ok()?;
+    let (h, m) = (n / 100, n % 100);
+    (h < 24 && m < 60).then(|| clock(h * 3600 + m * 60))
+}
+
+/// A time written as a number: hours and a quarter's fraction (9.5 is
+/// "09:30", 13.25 "13:15"), or a 24-hour clock's digits (900 is "09:00").
+/// `None` for whole hours under 100 (a count as much as a time), for other
+/// fractions (9.3 may be 9:18 or a clock's "9.30") and for a time out of
+/// the day.
+pub(crate) fn number_clock(n: &serde_json::Number) -> Option<String> {
+    if let Some(whole) = n.as_u64() {
+        return digits_clock(&whole.to_string());
+    }
+    let quarters = n.as_f64().filter(|f| (0.0..24.0).contains(f))? * 4.0;
+    ((quarters - quarters.round()).abs() < 1e-9).then(|| clock(quarters.round() as u32 * 900))
+}

@@ -395,8 +395,14 @@ fn a_dot_after_am_and_coming_in_after_a_call() {
         read("Call 765-555-0134 or stop by Wednesdays between 2 and 4 pm."),
         vec![s("WEEKLY", "WE", "14:00", "16:00")]
     );
+    // "call" and a number after an opening: how to reach it.
+    assert_eq!(
+        read("Food Box every friday 10-noon 515 W 4th St Reno NV 89503 call 775-555-0112"),
+        vec![s("WEEKLY", "FR", "10:00", "12:00")]
+    );
     // A time to call stays one; so does "call or text".
     assert!(read("Call 765-555-0134 Monday-Friday 9-5 to register").is_empty());
+    assert!(read("Mondays 9-11 call to register").is_empty());
     assert!(read("Call or text Monday-Friday 9-5").is_empty());
 }
 

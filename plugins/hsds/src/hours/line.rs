@@ -309,7 +309,21 @@ fn elsewhere(before: &str, after: &str) -> bool {
         .min_by_key(|tail| tail.len())
         .unwrap_or(before);
     let after = after.split([',', ';', '.']).next().unwrap_or(after);
-    parts::about_something_else(before) || parts::about_something_else(after)
+    parts::about_something_else(before) || parts::about_something_else(before_a_number(after))
+}
+
+/// A clause up to a "call" that a phone number follows ("... 10-noon 515 W
+/// 4th St call 775-555-0112"): that says how to reach the place, not when
+/// to call.
+fn before_a_number(after: &str) -> &str {
+    after
+        .match_indices("call ")
+        .find(|(at, w)| {
+            after[at + w.len()..]
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_digit() || c == '(')
+        })
+        .map_or(after, |(at, _)| &after[..at])
 }
 
 /// The clause right after a range: what stands in the brackets that open

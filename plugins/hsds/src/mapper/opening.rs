@@ -78,11 +78,20 @@ fn key_texts(object: &Map<String, Value>) -> (Vec<(String, String)>, Option<Stri
             let k = spelled(k);
             // `"days": ["Monday", "Wednesday"]`: the list as one text.
             let v = match v {
+                // `"weeksOfMonth": [1, 3]`.
                 Value::Array(items) => {
-                    let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                    let texts: Vec<String> = items
+                        .iter()
+                        .filter_map(|i| match i {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        })
+                        .collect();
                     texts.join(", ")
                 }
-                // `"week_of_month": 3`.
+                // `"week_of_month": 3`; `"from": 9.5`, hours and a fraction.
+                Value::Number(n) if n.is_f64() => crate::hours::number_clock(n)?,
                 Value::Number(n) => n.to_string(),
                 // `"openTime": {"hours": 10, "minutes": 30}`.
                 Value::Object(t) => hours_minutes(t)?,
@@ -222,13 +231,19 @@ fn from_monday(object: &Map<String, Value>) -> Option<&'static str> {
 }
 
 /// A time given as a count whose key names its unit (`"start_minute":
-/// 600`, `"openSeconds": 36000`) as "10:00"; any other value as it is.
+/// 600`, `"openSeconds": 36000`) as "10:00", a clock's digits under a key
+/// that names a time (`"open_time": 900`) as "09:00"; any other value as it
+/// is (`"start": 600` is no time: a count or a clock, the key does not say).
 /// `None` for a count past the day's end or not a count at all.
 fn counted_time((key, value): (&str, &str)) -> Option<String> {
     let unit = if key.contains("minute") || key.ends_with("min") || key.ends_with("mins") {
         60
     } else if key.contains("second") || key.ends_with("sec") || key.ends_with("secs") {
         1
+    } else if key.contains("time") {
+        // `"open_time": 900`: a key that names a time of day, its clock's
+        // digits.
+        return Some(crate::hours::digits_clock(value).unwrap_or_else(|| value.to_string()));
     } else {
         return Some(value.to_string());
     };
@@ -241,13 +256,21 @@ fn counted_time((key, value): (&str, &str)) -> Option<String> {
 fn is_week_of_month(key: &str) -> bool {
     matches!(key, "week" | "nth" | "weeknumber" | "ordinal")
         || key.contains("weekofmonth")
+        || key.contains("weeksofmonth")
         || key.contains("occurrence")
 }
 
-/// A week-of-month value as the ordinal the hours parser reads ("2" as
-/// "2nd", "-1" as "last", "first" as it is); `None` for every week ("",
-/// "0", "every", "all") and anything else.
-fn week_of_month(value: &str) -> Option<&'static str> {
+/// A week-of-month value as the ordinals the hours parser reads ("2" as
+/// "2nd", "-1" as "last", "first" as it is, a list `[1, 3]` as "1st &
+/// 3rd"); `None` for every week ("", "0", "every", "all") and anything
+/// else.
+fn week_of_month(value: &str) -> Option<String> {
+    let weeks: Option<Vec<&str>> = value.split(',').map(one_week).collect();
+    Some(weeks?.join(" & "))
+}
+
+/// One week of the month as its ordinal ("2" as "2nd").
+fn one_week(value: &str) -> Option<&'static str> {
     const WORDS: [&str; 5] = ["first", "second", "third", "fourth", "fifth"];
     let v = value.trim().to_ascii_lowercase();
     let n = match v.as_str() {
@@ -305,10 +328,9 @@ fn without_offset(text: &str) -> &str {
 /// "0900" (a 24-hour clock without its colon) as "09:00"; anything else
 /// as it is.
 fn clock(text: &str) -> String {
-    if text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{}:{}", &text[..2], &text[2..])
-    } else {
-        text.to_string()
+    match text.len() {
+        4 => crate::hours::digits_clock(text).unwrap_or_else(|| text.to_string()),
+        _ => text.to_string(),
     }
 }
 
@@ -398,6 +420,24 @@ mod tests {
         // A count without a unit in its key is no time.
         let t = text(json!({"day": "Friday", "start": 600, "end": 720}));
         assert_eq!(t.as_deref(), Some("Friday 600-720"));
+    }
+
+    #[test]
+    fn weeks_of_the_month_as_a_list_and_times_as_numbers() {
+        let t = text(
+            json!({"dayOfWeek": "Tuesday", "startTime": "1000", "endTime": "1200",
+                            "weeksOfMonth": [1, 3]}),
+        );
+        assert_eq!(t.as_deref(), Some("1st & 3rd Tuesday 10:00-12:00"));
+        // Hours and a quarter's fraction; a clock's digits under a key
+        // that names a time.
+        let t = text(json!({"day": "Wed", "from": 9.5, "to": 11.75}));
+        assert_eq!(t.as_deref(), Some("Wed 09:30-11:45"));
+        let t = text(json!({"day": "Wed", "open_time": 900, "close_time": 1130}));
+        assert_eq!(t.as_deref(), Some("Wed 09:00-11:30"));
+        // 9.3 is 9:18 or a clock's "9.30": neither is guessed.
+        assert_eq!(text(json!({"day": "Wed", "from": 9.3, "to": 11.5})), None);
+        assert_eq!(text(json!({"day": "Wed", "from": 25.5, "to": 26.0})), None);
     }
 
     #[test]

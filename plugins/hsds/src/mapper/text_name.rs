@@ -4,7 +4,9 @@
 //! ("... the Riverside Church Food Pantry is open ...", "The Bethany Food
 //! Pantry, located at ..."). A name is capitalised, ends in or holds a
 //! word a pantry is named by, and holds a word of its own besides them
-//! ("Food Pantry" alone names no one).
+//! ("Food Pantry" alone names no one). A text that names no pantry may
+//! still name the place that hosts it ("... hands out groceries at Willow
+//! Creek Community Center", "Calvary Chapel"): that is the second choice.
 
 use super::How;
 use super::gather::{Found, src};
@@ -37,6 +39,25 @@ const PLACE_WORDS: &[&str] = &[
     "comedor",
 ];
 
+/// Words a hosting place's name is made around: a name with one of these
+/// is taken when no text names a pantry.
+const HOST_WORDS: &[&str] = &[
+    "church",
+    "chapel",
+    "center",
+    "centre",
+    "temple",
+    "parish",
+    "cathedral",
+    "synagogue",
+    "mosque",
+    "lodge",
+    "bank",
+    "army",
+    "iglesia",
+    "parroquia",
+];
+
 /// Words any pantry's name may hold: with only these, a text names a
 /// kind of place, not one place.
 const GENERIC: &[&str] = &[
@@ -66,10 +87,12 @@ pub(super) fn name_in_text(text: &str) -> Option<String> {
             .flat_map(|p| p.split("; "))
             .map(|p| p.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\''))
     };
-    parts()
-        .find(|p| names_one_place(p))
-        .map(str::to_string)
-        .or_else(|| parts().find_map(name_in_sentence))
+    [PLACE_WORDS, HOST_WORDS].into_iter().find_map(|kind| {
+        parts()
+            .find(|p| names_one_place(p, kind))
+            .map(str::to_string)
+            .or_else(|| parts().find_map(|p| name_in_sentence(p, kind)))
+    })
 }
 
 /// A word without the marks around it, in lower case ("Pantry," is
@@ -87,7 +110,7 @@ fn joining(word: &str) -> bool {
 /// A part that is a name and nothing else: one to eight words, each
 /// capitalised or joining ("House of Hope"), no digits, no label, no
 /// exclamation.
-fn names_one_place(part: &str) -> bool {
+fn names_one_place(part: &str, kind: &[&str]) -> bool {
     let words: Vec<&str> = part.split_whitespace().collect();
     (1..=8).contains(&words.len())
         && !part
@@ -99,18 +122,18 @@ fn names_one_place(part: &str) -> bool {
                 || joining(w)
                 || !w.chars().any(char::is_alphabetic)
         })
-        && is_name(&words)
+        && is_name(&words, kind)
 }
 
-/// Whether `words` make a name: a place's word among them written
-/// capitalised, and a word of their own.
-fn is_name(words: &[&str]) -> bool {
+/// Whether `words` make a name: a word of `kind` (a pantry's, or a
+/// hosting place's) among them written capitalised, and a word of their own.
+fn is_name(words: &[&str], kind: &[&str]) -> bool {
     let place = words.iter().any(|w| {
-        PLACE_WORDS.contains(&bare(w).as_str()) && w.chars().next().is_some_and(char::is_uppercase)
+        kind.contains(&bare(w).as_str()) && w.chars().next().is_some_and(char::is_uppercase)
     });
     let own = words.iter().any(|w| {
         let b = bare(w);
-        !b.is_empty() && !PLACE_WORDS.contains(&b.as_str()) && !GENERIC.contains(&b.as_str())
+        !b.is_empty() && !kind.contains(&b.as_str()) && !GENERIC.contains(&b.as_str())
     });
     place && own
 }
@@ -118,7 +141,7 @@ fn is_name(words: &[&str]) -> bool {
 /// A name within a sentence: the capitalised words (and the words that
 /// join them) around a capitalised place's word, up to a word that ends a
 /// clause; a leading "The" is no part of it.
-fn name_in_sentence(part: &str) -> Option<String> {
+fn name_in_sentence(part: &str, kind: &[&str]) -> Option<String> {
     let words: Vec<&str> = part.split_whitespace().collect();
     let capital = |w: &str| {
         w.trim_start_matches(['"', '\'', '('])
@@ -132,7 +155,7 @@ fn name_in_sentence(part: &str) -> Option<String> {
     };
     let at = words
         .iter()
-        .position(|w| PLACE_WORDS.contains(&bare(w).as_str()) && capital(w))?;
+        .position(|w| kind.contains(&bare(w).as_str()) && capital(w))?;
     let mut start = at;
     while start > 0 {
         let before = words[start - 1];
@@ -160,7 +183,7 @@ fn name_in_sentence(part: &str) -> Option<String> {
         .trim_matches(|c: char| !c.is_alphanumeric() && c != '.' && c != '\'')
         .trim_end_matches('.')
         .to_string();
-    (name.len() <= 8 && is_name(name)).then_some(text)
+    (name.len() <= 8 && is_name(name, kind)).then_some(text)
 }
 
 #[cfg(test)]
@@ -202,6 +225,23 @@ mod tests {
             named("Despensa de Alimentos San José. Abierto los miércoles").as_deref(),
             Some("Despensa de Alimentos San José")
         );
+        // No pantry named: the place that hosts it.
+        assert_eq!(
+            named(
+                "The Senior Brown Bag pantry at Willow Creek Community Center hands out groceries"
+            )
+            .as_deref(),
+            Some("Willow Creek Community Center")
+        );
+        assert_eq!(
+            named("Friday Food Box at Calvary Chapel every friday 10-noon").as_deref(),
+            Some("Calvary Chapel")
+        );
+        // A pantry's name is still first, wherever it stands.
+        assert_eq!(
+            named("Grace Church; Hope Pantry open Tuesdays").as_deref(),
+            Some("Hope Pantry")
+        );
         // A kind of place, not one: nothing.
         for text in [
             "Our food pantry is open every Saturday 9-11am",
@@ -209,6 +249,7 @@ mod tests {
             "Food Pantry; Tuesdays 10-12",
             "Pantry | Address | City",
             "Visit our pantry.",
+            "Food Bank; Community Center",
         ] {
             assert_eq!(named(text), None, "{text}");
         }

@@ -23,7 +23,7 @@ fn unescape(text: &str) -> String {
 
 /// A field's value as the text it is placed as: a text unescaped, a
 /// spreadsheet's or an API's number for a ZIP code, a phone or a house
-/// number, a ZIP code of four digits given back the leading zero a
+/// number, a time of day written as a number or as digits alone, a ZIP code of four digits given back the leading zero a
 /// spreadsheet took; `None` for nothing to place.
 pub(super) fn field_text(role: Role, value: &Value) -> Option<String> {
     let text = match value {
@@ -31,7 +31,14 @@ pub(super) fn field_text(role: Role, value: &Value) -> Option<String> {
         Value::Number(n) if matches!(role, Role::Zip | Role::Phone | Role::HouseNumber) => {
             n.to_string()
         }
+        // `"open_time": 900`, `"from": 9.5`: a time of day as a number.
+        Value::Number(n) if role == Role::Hours => crate::hours::number_clock(n)?,
         _ => return None,
+    };
+    // `"open_time": "0900"`: a 24-hour clock without its colon.
+    let text = match role {
+        Role::Hours => crate::hours::digits_clock(&text).unwrap_or(text),
+        _ => text,
     };
     let four_digits = text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit());
     let text = if role == Role::Zip && four_digits {
