@@ -145,14 +145,18 @@ pub fn street_in(text: &str) -> Option<String> {
 
 /// A street and its town in prose without a state or ZIP code, as a
 /// newspaper writes them ("The Helping Hands Food Shelf, 75 Depot St.,
-/// Brandon, will distribute ..."): after a comma or "at", a house number
-/// and up to six words, the last a street type before a comma, then one to
-/// three capitalised words before a comma.
+/// Brandon, will distribute ...", "behind the fire station at 12 Elm St.
+/// in Milford."): after a comma or "at", a house number and up to six
+/// words, the last a street type before a comma (or before "in"), then one
+/// to three capitalised words before a comma (or, after "in", a full stop).
 pub fn street_and_town_in(text: &str) -> Option<(String, String)> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let capitalised = |w: &&str| {
         w.chars().next().is_some_and(char::is_uppercase) && !w.chars().any(|c| c.is_ascii_digit())
     };
+    let kind =
+        |w: &str| SUFFIXES.contains(&w.trim_end_matches([',', '.']).to_ascii_lowercase().as_str());
+    let before_in = |j: usize| words.get(j + 1).is_some_and(|w| *w == "in");
     (0..words.len()).find_map(|i| {
         let number = words[i].len() <= 6 && words[i].bytes().all(|b| b.is_ascii_digit());
         let starts =
@@ -160,13 +164,20 @@ pub fn street_and_town_in(text: &str) -> Option<(String, String)> {
         if !(number && starts) {
             return None;
         }
-        let j = (i + 1..(i + 7).min(words.len())).find(|&j| words[j].ends_with(','))?;
-        let kind = words[j].trim_end_matches([',', '.']).to_ascii_lowercase();
-        let k = (j + 1..(j + 4).min(words.len())).find(|&k| words[k].ends_with(','))?;
-        let town = &words[j + 1..=k];
-        (SUFFIXES.contains(&kind.as_str()) && town.iter().all(capitalised)).then(|| {
+        let j = (i + 1..(i + 7).min(words.len()))
+            .find(|&j| words[j].ends_with(',') || (kind(words[j]) && before_in(j)))?;
+        let (from, ends): (usize, &[char]) = match before_in(j) && !words[j].ends_with(',') {
+            true => (j + 2, &[',', '.']),
+            false => (j + 1, &[',']),
+        };
+        let k = (from..(from + 3).min(words.len())).find(|&k| words[k].ends_with(ends))?;
+        let town = &words[from..=k];
+        (kind(words[j]) && town.iter().all(capitalised)).then(|| {
             let street = words[i..=j].join(" ").trim_end_matches(',').to_string();
-            (street, town.join(" ").trim_end_matches(',').to_string())
+            (
+                street,
+                town.join(" ").trim_end_matches([',', '.']).to_string(),
+            )
         })
     })
 }

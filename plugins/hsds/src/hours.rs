@@ -28,6 +28,7 @@ mod layout;
 mod line;
 mod parts;
 mod rrule;
+mod spoken;
 
 pub use candidates::{candidates, pairs};
 pub(crate) use clock::{clock, digits_clock, number_clock};
@@ -97,7 +98,10 @@ fn patterns() -> &'static Patterns {
             foreign_and: compile(r"\b(?:y|et)\b"),
             day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
             between: compile(&format!(r"\b(?:between|entre)\s+({TIME})\s+and\s+({TIME})")),
-            word_hour: compile(&format!(r"\b(?:{})\b", NUMBER_WORDS.join("|"))),
+            word_hour: compile(&format!(
+                r"\b({})(?:[\s-]+(fifteen|thirty|forty[\s-]five))?\b",
+                NUMBER_WORDS.join("|")
+            )),
             dot_clock: compile(r"(^|[\s(\-])([01]?\d|2[0-3])\.([0-5]\d)(\b|[ap])"),
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
             osm_nth: compile(r"\b(mo|tu|we|th|fr|sa|su)\[((?:-1|[1-5])(?:\s*,\s*(?:-1|[1-5]))*)\]"),
@@ -144,6 +148,27 @@ fn has_meridiem(t: &str) -> bool {
     })
 }
 
+/// The one day a place's name is called by, written out ("Wednesday
+/// Night Pantry" gives "Wednesday"); `None` for a name with no day or more
+/// than one, or only an abbreviation ("Sat", "Mo" may be other words).
+pub fn day_in_name(name: &str) -> Option<&str> {
+    let days: Vec<&str> = name
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 6 && names_days(w))
+        .collect();
+    match days.as_slice() {
+        [day] => Some(day),
+        _ => None,
+    }
+}
+
+/// Whether a text speaks of an opening's time: "open" or "doors", or an
+/// am or pm ("Doors open at 5:30 pm and close at 7").
+pub fn speaks_of_a_time(text: &str) -> bool {
+    let t = normalise(text);
+    has_meridiem(&t) || t.contains("open") || t.contains("doors")
+}
+
 /// Whether `word` is an ordinal of the month's days and nothing else
 /// ("2nd", "fourth", "last").
 pub fn is_ordinal(word: &str) -> bool {
@@ -173,6 +198,12 @@ fn names_a_day(t: &str) -> bool {
 /// program June 10 - August 16, weekdays 11:30-1"), not the pantry's.
 pub fn about_another_program(text: &str) -> bool {
     parts::describes_another_program(&normalise(text))
+}
+
+/// Whether a program's name is for something other than food ("Clothing
+/// Closet", "Church Office", "Sunday Worship").
+pub fn names_another_program(text: &str) -> bool {
+    parts::names_another_program(&normalise(text))
 }
 
 /// Whether `text` speaks of opening times at all: a day and a clock time
@@ -351,10 +382,11 @@ fn normalise(text: &str) -> String {
     t = t.replace('&', " and ");
     // "9 til noon", "'til 2".
     let t = p.til.replace_all(&t, "till");
+    let t = spoken::spoken(&t);
     // OpenStreetMap's "sa[2]", "fr[-1]", "sa[1,3]": the month's such days.
     let t = p.osm_nth.replace_all(&t, osm_nth);
-    // "from nine until noon": an hour written as a word, beside a range's
-    // words.
+    // "from nine until noon", "to eleven thirty": an hour written as a
+    // word, beside a range's words.
     let t = p.word_hour.replace_all(&t, |c: &regex::Captures| {
         let (start, end) = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
         let before = t[..start].trim_end();
@@ -365,8 +397,15 @@ fn normalise(text: &str) -> String {
             || before.ends_with('-')
             || matches!(next, "to" | "until" | "till" | "am" | "pm" | "o'clock")
             || after.starts_with('-');
-        match NUMBER_WORDS.iter().position(|w| *w == &c[0]) {
-            Some(i) if ranged => (i + 1).to_string(),
+        // "eleven thirty": the minutes as a word after the hour's.
+        let minutes = match c.get(2).map(|m| m.as_str()) {
+            Some("fifteen") => ":15",
+            Some("thirty") => ":30",
+            Some(_) => ":45",
+            None => "",
+        };
+        match NUMBER_WORDS.iter().position(|w| *w == &c[1]) {
+            Some(i) if ranged => format!("{}{minutes}", i + 1),
             _ => c[0].to_string(),
         }
     });

@@ -207,6 +207,8 @@ fn role_by_words(k: &str) -> Role {
         || has("open")
         || has("times")
         || has("days")
+        || has("weekday")
+        || has("window")
         || has("horario")
         || has("heure")
         || has("horaire")

@@ -65,3 +65,13 @@ fn broadway_and_a_building_before_its_suite() {
         (Some("4801 Veterans Dr"), Some("Bldg 3 Ste 110"))
     );
 }
+
+#[test]
+fn a_street_and_the_town_after_in() {
+    assert_eq!(
+        super::street_and_town_in("behind the fire station at 12 Elm St. in Milford."),
+        Some(("12 Elm St.".to_string(), "Milford".to_string()))
+    );
+    // "in" after no street type: no street.
+    assert_eq!(super::street_and_town_in("open at 10 am in Milford."), None);
+}

@@ -127,7 +127,17 @@ fn days_only(part: &str) -> Option<String> {
         .filter(|w| {
             !matches!(
                 *w,
-                "and" | "of" | "each" | "every" | "the" | "month" | "on" | "open" | "only" | "to"
+                "and"
+                    | "of"
+                    | "each"
+                    | "every"
+                    | "other"
+                    | "the"
+                    | "month"
+                    | "on"
+                    | "open"
+                    | "only"
+                    | "to"
             )
         })
         .count();

@@ -194,3 +194,18 @@ fn a_directory_line_with_bars_and_a_stops_date_and_time_lines() {
         (&json!("2024-09-14"), &json!("10:00"), &json!("11:30"))
     );
 }
+
+#[test]
+fn a_house_number_alone_in_the_address_field_and_a_town_after_in() {
+    let line = |raw: Value| {
+        let m = map_record(&raw).unwrap();
+        let a = m.draft.value()["location"][0]["addresses"][0].clone();
+        (a["address_1"].clone(), a["city"].clone())
+    };
+    let raw = json!({"name": "B", "address": "123", "street": "Main Street",
+                     "town": "Belfast", "state": "ME", "zip": "04915"});
+    assert_eq!(line(raw), (json!("123 Main Street"), json!("Belfast")));
+    let raw = json!({"name": "M", "directions": "We are behind the fire station at 12 Elm St. in Milford.",
+                     "state": "NH", "zip": "03055"});
+    assert_eq!(line(raw), (json!("12 Elm St."), json!("Milford")));
+}

@@ -123,10 +123,11 @@ pub(super) fn day_texts(value: &Value) -> Vec<String> {
 }
 
 /// The days a key names, besides words for hours ("Mon", "tuesday_hours",
-/// "HoursWednesday"): `None` for a key that names no day or more.
+/// "HoursWednesday"): `None` for a key that names no day or more. A
+/// `weekday` key holds a day: it names none.
 pub(super) fn days_of_key(key: &str) -> Option<String> {
     let hourly = [
-        "hours", "hour", "hrs", "open", "opening", "time", "times", "schedule",
+        "hours", "hour", "hrs", "open", "opening", "time", "times", "schedule", "weekday",
     ];
     let words: Vec<String> = classify::words(key)
         .into_iter()

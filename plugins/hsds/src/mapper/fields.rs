@@ -392,7 +392,23 @@ fn nested(
         }
         return;
     }
+    let from = out.len();
     walk(inner, pointer, Some(role), depth + 1, out);
+    // `"services": [..., {"name": "Clothing Closet", "schedule": "Saturdays
+    // 9-12"}]`: another program's hours are not the pantry's.
+    if role == Role::Services && names_another_program(inner) {
+        let fields = out.split_off(from);
+        out.extend(fields.into_iter().filter(|f| f.role != Role::Hours));
+    }
+}
+
+/// Whether a service's object is named for a program other than food (a
+/// clothing closet, an office, worship).
+fn names_another_program(inner: &Map<String, Value>) -> bool {
+    inner.iter().any(|(k, v)| {
+        matches!(classify::role_of(k), Role::Name | Role::Services)
+            && v.as_str().is_some_and(hours::names_another_program)
+    })
 }
 
 /// Whether a list of texts is one address's lines: two or more, none a

@@ -307,6 +307,11 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
                 found.hours.push((p.to_string(), text));
             }
         }
+        // `"address": "123"` beside `"street": "Main Street"`: the house
+        // number.
+        Role::Address if text.len() <= 6 && text.bytes().all(|b| b.is_ascii_digit()) => {
+            set(&mut found.house_number, text, copied());
+        }
         Role::Address => place_address(found, p, text),
         Role::Eligibility => {
             embedded(found, p, &text);

@@ -434,3 +434,40 @@ fn events_with_local_times_and_a_surveys_stamped_times() {
         "group_hours/open": "10:00:00.000-05:00", "group_hours/close": "12:00:00.000-05:00"});
     assert_eq!(openings(survey), ["TU,TH 10:00-12:00"]);
 }
+
+#[test]
+fn a_day_in_the_name_another_programs_service_and_a_weekday_key() {
+    let schedules = |raw: Value| -> Vec<String> {
+        let m = map_record(&raw).unwrap();
+        let list = m.draft.value()["location"][0]["schedules"].clone();
+        let list = list.as_array().cloned().unwrap_or_default();
+        list.iter()
+            .map(|s| format!("{} {}-{}", s["byday"], s["opens_at"], s["closes_at"]))
+            .collect()
+    };
+    // The day in the name, the time in the body (in words, with "close").
+    let raw = json!({"title": "Wednesday Night Pantry",
+                     "body": "Doors open at 5:30 pm and close at 7. Bring bags."});
+    assert_eq!(schedules(raw), vec![r#""WE" "17:30"-"19:00""#]);
+    let m = map_record(&json!({"title": "Wednesday Night Pantry", "body": "Doors open at 5:30 pm and close at 7."}))
+        .unwrap();
+    assert_eq!(
+        m.draft.provenance()["/location/0/schedules/0/byday"].source,
+        "raw:/title+raw:/body"
+    );
+    // Without a word of opening, a range in the prose is no time.
+    let raw = json!({"title": "Saturday Food Share", "body": "For ages 5-12."});
+    assert!(schedules(raw).is_empty());
+    // A clothing closet's schedule among the services is not the pantry's.
+    let raw = json!({"name": "Bread of Life", "services": [
+        {"name": "Food Pantry", "schedule": "Thursdays 1-3"},
+        {"name": "Clothing Closet", "schedule": "Saturdays 9-12"}]});
+    assert_eq!(schedules(raw), vec![r#""TH" "13:00"-"15:00""#]);
+    // A `weekday` key holds a day (not Monday to Friday); "every other"
+    // is a day's word; `window` holds the time.
+    let raw = json!({"name": "P", "weekday": "every other Tuesday", "window": "2-4 pm"});
+    assert_eq!(schedules(raw), vec![r#""TU" "14:00"-"16:00""#]);
+    // Minutes as a word after the hour's.
+    let raw = json!({"name": "Q", "hours": "Monday from nine to eleven thirty in the morning"});
+    assert_eq!(schedules(raw), vec![r#""MO" "09:00"-"11:30""#]);
+}

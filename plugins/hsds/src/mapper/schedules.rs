@@ -61,7 +61,7 @@ pub(super) fn schedules(
     let timed = texts
         .iter()
         .any(|(_, _, read)| read.schedules.iter().any(|s| s.get("opens_at").is_some()));
-    if !timed && let Some((from, joined)) = combined(f) {
+    if !timed && let Some((from, joined)) = combined(f).or_else(|| named_day(f)) {
         let read = hours::parse(&joined);
         texts = vec![(from, joined, read)];
     }
@@ -127,6 +127,22 @@ fn combined(f: &Found) -> Option<(String, String)> {
     }
     let joined = hours::combine(parts.iter().map(|(_, t)| t.as_str()))?;
     Some((from.join("+raw:"), joined))
+}
+
+/// The day a site's name gives ("Wednesday Night Pantry") with the time
+/// range a text of its own gives ("Doors open at 5:30 pm and close at
+/// 7"), when no field names a day: the fields' pointers and one text.
+fn named_day(f: &Found) -> Option<(String, String)> {
+    let (name, source) = f.name.as_ref()?;
+    let day = hours::day_in_name(name)?;
+    let from = source.source.strip_prefix("raw:")?;
+    let texts = f.hours.iter().chain(&f.notes).chain(&f.prose);
+    texts
+        .filter(|(_, t)| hours::speaks_of_a_time(t))
+        .find_map(|(pointer, text)| {
+            let joined = hours::combine([day, text.as_str()])?;
+            Some((format!("{from}+raw:{pointer}"), joined))
+        })
 }
 
 /// The days one part of `text` names with the one time range another

@@ -140,22 +140,33 @@ fn is_name(words: &[&str], kind: &[&str]) -> bool {
 
 /// A name within a sentence: the capitalised words (and the words that
 /// join them) around a capitalised place's word, up to a word that ends a
-/// clause; a leading "The" is no part of it.
+/// clause; a leading "The" is no part of it. Each such word is tried in
+/// turn ("Pantry hours are ... Good Shepherd Pantry, ...": the first makes
+/// no name).
 fn name_in_sentence(part: &str, kind: &[&str]) -> Option<String> {
     let words: Vec<&str> = part.split_whitespace().collect();
-    let capital = |w: &str| {
-        w.trim_start_matches(['"', '\'', '('])
-            .chars()
-            .next()
-            .is_some_and(char::is_uppercase)
-    };
-    let ends_clause = |w: &str| {
-        w.ends_with([',', ';', ':', '!', '?', '"', ')'])
-            || (w.ends_with('.') && w.trim_end_matches('.').chars().count() > 3)
-    };
-    let at = words
-        .iter()
-        .position(|w| kind.contains(&bare(w).as_str()) && capital(w))?;
+    (0..words.len())
+        .filter(|&at| kind.contains(&bare(words[at]).as_str()) && capital(words[at]))
+        .find_map(|at| name_around(&words, at, kind))
+}
+
+/// Whether a word starts with a capital (after an opening quote or
+/// bracket).
+fn capital(w: &str) -> bool {
+    w.trim_start_matches(['"', '\'', '('])
+        .chars()
+        .next()
+        .is_some_and(char::is_uppercase)
+}
+
+/// Whether a word ends a clause ("Pantry,", "open.", not "St.").
+fn ends_clause(w: &str) -> bool {
+    w.ends_with([',', ';', ':', '!', '?', '"', ')'])
+        || (w.ends_with('.') && w.trim_end_matches('.').chars().count() > 3)
+}
+
+/// The name grown around `words[at]`, if it makes one.
+fn name_around(words: &[&str], at: usize, kind: &[&str]) -> Option<String> {
     let mut start = at;
     while start > 0 {
         let before = words[start - 1];
@@ -220,6 +231,10 @@ mod tests {
         assert_eq!(
             named("Come to the House of Hope Pantry today").as_deref(),
             Some("House of Hope Pantry")
+        );
+        assert_eq!(
+            named("Pantry hours are Monday 9-11. Good Shepherd Pantry, 19 Shepherd Way").as_deref(),
+            Some("Good Shepherd Pantry")
         );
         assert_eq!(
             named("Despensa de Alimentos San José. Abierto los miércoles").as_deref(),
