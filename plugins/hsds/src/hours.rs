@@ -37,7 +37,6 @@ pub(crate) use days::ordinal_word;
 pub use parts::{combine, names_monthly_days};
 pub use rrule::rrule_days;
 
-use crate::text::NUMBER_WORDS;
 use build::merge;
 use clock::{TIME, parse_time, to_24};
 use days::{DAY_PATTERNS, ORDER, parse_days};
@@ -57,7 +56,6 @@ struct Patterns {
     foreign_and: Regex,
     day_dot: Regex,
     dot_clock: Regex,
-    word_hour: Regex,
     between: Regex,
     opening: Regex,
     osm_nth: Regex,
@@ -98,10 +96,6 @@ fn patterns() -> &'static Patterns {
             foreign_and: compile(r"\b(?:y|et)\b"),
             day_dot: compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\."),
             between: compile(&format!(r"\b(?:between|entre)\s+({TIME})\s+and\s+({TIME})")),
-            word_hour: compile(&format!(
-                r"\b({})(?:[\s-]+(fifteen|thirty|forty[\s-]five))?\b",
-                NUMBER_WORDS.join("|")
-            )),
             dot_clock: compile(r"(^|[\s(\-])([01]?\d|2[0-3])\.([0-5]\d)(\b|[ap])"),
             opening: compile(r"\b(?:noon|\d{1,2}(?::\d{2})?\s*(?:am|pm)\b)"),
             osm_nth: compile(r"\b(mo|tu|we|th|fr|sa|su)\[((?:-1|[1-5])(?:\s*,\s*(?:-1|[1-5]))*)\]"),
@@ -385,30 +379,7 @@ fn normalise(text: &str) -> String {
     let t = spoken::spoken(&t);
     // OpenStreetMap's "sa[2]", "fr[-1]", "sa[1,3]": the month's such days.
     let t = p.osm_nth.replace_all(&t, osm_nth);
-    // "from nine until noon", "to eleven thirty": an hour written as a
-    // word, beside a range's words.
-    let t = p.word_hour.replace_all(&t, |c: &regex::Captures| {
-        let (start, end) = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
-        let before = t[..start].trim_end();
-        let after = t[end..].trim_start();
-        let last = before.split_whitespace().last().unwrap_or_default();
-        let next = after.split_whitespace().next().unwrap_or_default();
-        let ranged = matches!(last, "from" | "until" | "till" | "to" | "at")
-            || before.ends_with('-')
-            || matches!(next, "to" | "until" | "till" | "am" | "pm" | "o'clock")
-            || after.starts_with('-');
-        // "eleven thirty": the minutes as a word after the hour's.
-        let minutes = match c.get(2).map(|m| m.as_str()) {
-            Some("fifteen") => ":15",
-            Some("thirty") => ":30",
-            Some(_) => ":45",
-            None => "",
-        };
-        match NUMBER_WORDS.iter().position(|w| *w == &c[1]) {
-            Some(i) if ranged => format!("{}{minutes}", i + 1),
-            _ => c[0].to_string(),
-        }
-    });
+    let t = spoken::word_hours(&t);
     // "10 am. - 12 pm.": a meridiem's dot before the range goes on.
     let t = p.meridiem_dot.replace_all(&t, "$1$2");
     // "10 o'clock", "9 in the morning", "7 in the evening": the hour and

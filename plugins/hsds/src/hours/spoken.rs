@@ -1,16 +1,19 @@
 //! Openings said in words the range and day patterns do not take: "doors
-//! open at 5:30 pm and close at 7" (a range said as its two ends) and
-//! Spanish day initials, "L-V" (lunes a viernes). Text here is lower case.
+//! open at 5:30 pm and close at 7" (a range said as its two ends), hours
+//! as words ("from nine to eleven thirty") and Spanish day initials, "L-V"
+//! (lunes a viernes). Text here is lower case.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
 
 use super::clock::TIME;
+use crate::text::NUMBER_WORDS;
 
 struct Patterns {
     open_close: Regex,
     initials: Regex,
+    word_hour: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -22,6 +25,10 @@ fn patterns() -> &'static Patterns {
                 r"\bopens?\s+(?:at\s+)?({TIME})\s*,?\s*(?:and\s+)?(?:closes?|closing)\s+(?:at\s+)?({TIME})"
             )),
             initials: compile(r"\bl\s*(?:-|a)\s*([jvsd])\b"),
+            word_hour: compile(&format!(
+                r"\b({})(?:[\s-]+(fifteen|thirty|forty[\s-]five))?\b",
+                NUMBER_WORDS.join("|")
+            )),
         }
     })
 }
@@ -41,6 +48,35 @@ pub(super) fn spoken(t: &str) -> String {
                 _ => "domingo",
             };
             format!("lunes a {last}")
+        })
+        .into_owned()
+}
+
+/// "from nine until noon", "to eleven thirty": an hour written as a word
+/// (and its minutes after it), beside a range's words, as digits.
+pub(super) fn word_hours(t: &str) -> String {
+    patterns()
+        .word_hour
+        .replace_all(t, |c: &regex::Captures| {
+            let (start, end) = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
+            let before = t[..start].trim_end();
+            let after = t[end..].trim_start();
+            let last = before.split_whitespace().last().unwrap_or_default();
+            let next = after.split_whitespace().next().unwrap_or_default();
+            let ranged = matches!(last, "from" | "until" | "till" | "to" | "at")
+                || before.ends_with('-')
+                || matches!(next, "to" | "until" | "till" | "am" | "pm" | "o'clock")
+                || after.starts_with('-');
+            let minutes = match c.get(2).map(|m| m.as_str()) {
+                Some("fifteen") => ":15",
+                Some("thirty") => ":30",
+                Some(_) => ":45",
+                None => "",
+            };
+            match NUMBER_WORDS.iter().position(|w| *w == &c[1]) {
+                Some(i) if ranged => format!("{}{minutes}", i + 1),
+                _ => c[0].to_string(),
+            }
         })
         .into_owned()
 }

@@ -307,11 +307,6 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
                 found.hours.push((p.to_string(), text));
             }
         }
-        // `"address": "123"` beside `"street": "Main Street"`: the house
-        // number.
-        Role::Address if text.len() <= 6 && text.bytes().all(|b| b.is_ascii_digit()) => {
-            set(&mut found.house_number, text, copied());
-        }
         Role::Address => place_address(found, p, text),
         Role::Eligibility => {
             embedded(found, p, &text);
@@ -437,6 +432,12 @@ fn place_phone(found: &mut Found, p: &str, text: String) {
 /// An address field: a PO box (the mailing address), an address read into
 /// its parts, else by its content, else a street as written.
 fn place_address(found: &mut Found, p: &str, text: String) {
+    // `"address": "123"` beside `"street": "Main Street"`: the house
+    // number.
+    if text.len() <= 6 && text.bytes().all(|b| b.is_ascii_digit()) {
+        set(&mut found.house_number, text, src(p, How::Copied));
+        return;
+    }
     // "12 Oak St, ... (Open Tues 10-12)": the hours in its brackets.
     if let Some((_, opening)) = hours_in_brackets(&text) {
         found.hours.push((p.to_string(), opening.to_string()));
