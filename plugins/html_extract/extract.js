@@ -2,8 +2,8 @@
 // fields. No DOM, no dependencies: it runs the same in the component and in
 // node, and never fetches anything.
 
-import { cloudflareEmail, mapQueries, metaTags, openGraphContact } from "./sources.js";
-import { headingTexts, pantryHours } from "./sections.js";
+import { cloudflareEmail, hCard, mapQueries, metaTags, openGraphContact, postalStates } from "./sources.js";
+import { headingTexts, pantryHours, textPantryName } from "./sections.js";
 
 const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ndash: "–", mdash: "—", rsquo: "’", lsquo: "‘", rdquo: "”", ldquo: "“", hellip: "…", middot: "·", bull: "•", copy: "©", reg: "®", trade: "™", eacute: "é", aacute: "á", iacute: "í", oacute: "ó", uacute: "ú", ntilde: "ñ" };
 
@@ -139,6 +139,10 @@ const DAYS_ONLY = new RegExp(
   + "(?:(?:\\d(?:st|nd|rd|th)|first|second|third|fourth|fifth|last)\\s*(?:,|&|and)?\\s*)*"
   + "(?:" + DAY + "(?![a-z])\\s*(?:,|&|and|-|–|to|through)?\\s*)+(?:of (?:each|the|every) month)?:?$", "i");
 // A label on a line of its own ("Time:", "Hours:").
+// "Monday, September 9, 2024": a post's date, not an opening.
+const DATE_ONLY = /^[a-z]+day,?\s+[a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?$/i;
+// "© 2024 Foster's Daily Herald, 150 Venture Dr": a site's owner, not hours.
+const COPYRIGHT = /^(?:©|\(c\)|copyright\b)/i;
 const LABEL_ONLY = /^[A-Za-z][A-Za-z ]{0,24}:$/;
 const TIME_RANGE = /\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|a|p)?\s*(?:-|–|—|to|until)\s*(?:\d{1,2}(?::\d{2})?|noon)/i;
 // "25080 Hwy 172, Olivia, TX", "411 Cedar Street<br>Smalltown, KS": a
@@ -180,8 +184,9 @@ function microdata(html) {
  * ("Welcome", "Home"), else og:site_name, else the title's part that is
  * not generic ("Home | Grace Food Pantry"); a heading that names only the
  * program ("Food Pantry") after the organization's name ("Grace Church
- * Food Pantry"). */
-function pageName(html) {
+ * Food Pantry"); a pantry the text names ("The Lighthouse Food Pantry is
+ * open ...") over an h1 that names none (a blog's or a town's). */
+function pageName(html, text) {
   const headings = [];
   // h1 to h3, and an accordion's summary ("s").
   const re = /<(h[123]|summary)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi;
@@ -200,7 +205,7 @@ function pageName(html) {
   let h1 = headings.find(([level, t]) => level === "1" && useful(t));
   // "Feeding hope since 1985" over a site named "Hilltop Community Food
   // Pantry": a slogan, when the site's name names a pantry and it does not.
-  const pantrySite = [site, ...parts].find((t) => useful(t) && PANTRY_WORD.test(t) && !PROGRAM.test(t));
+  const pantrySite = [site, ...parts].find((t) => useful(t) && PANTRY_WORD.test(t) && !PROGRAM.test(t) && titled(t));
   if (h1 && !PANTRY_WORD.test(h1[1]) && pantrySite && !headings.some(([l, t]) => l === "2" && PROGRAM.test(t))) {
     h1 = ["1", pantrySite];
   }
@@ -214,6 +219,9 @@ function pageName(html) {
   // "Grace Church" over a section "Food Pantry": the church's pantry.
   const program = headings.find(([level, t]) => level === "2" && PROGRAM.test(t));
   if (h1 && program && !PANTRY_WORD.test(h1[1])) return `${h1[1]} ${program[1]}`;
+  // (An h1 written as a sentence, a headline's "Oak Street Pantry expands
+  // hours", gives way too.)
+  if (h1 && !(PANTRY_WORD.test(h1[1]) && titled(h1[1]))) return textPantryName(text) ?? h1[1];
   if (h1) return h1[1];
   // No h1: a heading that names a pantry ("St. Luke's Community Pantry")
   // before a title that names the page ("Pantry Hours - St. Luke's").
@@ -246,6 +254,13 @@ function openingSpecification(spec) {
   return lines.length ? lines.join("; ") : null;
 }
 
+/** Whether a text is written as a name: each word capitalised, or one
+ * that joins a name's words ("House of Hope"); not a sentence or a post's
+ * title ("Pantry schedule for the fall"). */
+function titled(t) {
+  return t.split(/\s+/).every((w) => /^[^a-z]/.test(w) || /^(?:of|the|and|at|de|la|del|for|in|on)$/.test(w));
+}
+
 /** The text's lines that give opening hours: a day and a time on one
  * line, or a line of days alone joined to the time range on the next;
  * not another program's beside the pantry's (`sections.js`). */
@@ -263,7 +278,7 @@ function hoursLines(text, headings) {
     if (DAYS_ONLY.test(line) && next !== undefined && TIME_RANGE.test(next) && !HOURS_LINE.test(next)) {
       out.push([`${line.replace(/:$/, "")} ${next}`, section]);
       i = j;
-    } else if (HOURS_LINE.test(line) && line.length < 200) {
+    } else if (HOURS_LINE.test(line) && line.length < 200 && !DATE_ONLY.test(line) && !COPYRIGHT.test(line)) {
       out.push([line, section]);
     }
   }
@@ -320,6 +335,15 @@ function addressWithoutZip(text) {
   return m && STATES.has(m[3]) ? `${m[1].trim()}, ${m[2].trim()}, ${m[3]}` : null;
 }
 
+/** The address on the line that names the page's pantry ("The Oak Street
+ * Pantry, 14 Oak St., Dover, N.H., will ..."), before one elsewhere on the
+ * page (a publisher's in the footer); null when no such line gives one. */
+function namedLineAddress(parted, name) {
+  if (!name) return null;
+  const lines = parted.split("\n").filter((l) => l.includes(name)).map(postalStates);
+  return lines.map((l) => oneLine(ADDRESS.exec(l)?.[1]) ?? addressWithoutZip(l)).find(Boolean) ?? null;
+}
+
 /** An address found across lines as one line: "street, City, ST ZIP",
  * without the sentence's "in" before the city. */
 function oneLine(address) {
@@ -353,6 +377,7 @@ export function extract(html) {
   const text = toText(html);
   const ld = jsonLd(html).find((x) => x.address || x.telephone || x.openingHours || x.openingHoursSpecification) ?? {};
   const md = microdata(html);
+  const card = hCard(html) ?? {};
   const mdAddress = md.streetAddress && (md.addressLocality || md.postalCode)
     ? [md.streetAddress, md.addressLocality, [md.addressRegion, md.postalCode].filter(Boolean).join(" ")]
         .filter(Boolean).join(", ")
@@ -382,9 +407,11 @@ export function extract(html) {
   const mailHref = firstMatch(/href=["']mailto:([^"'?]+)/i, html);
   const hours = hoursLines(text, headingTexts(html, inlineText));
 
+  const name = (typeof ld.name === "string" ? ld.name.trim() : null) ?? pageName(html, text) ?? ogText(card.name);
   const fields = {
-    name: (typeof ld.name === "string" ? ld.name.trim() : null) ?? pageName(html),
-    address: ldAddress || mdAddress || ogText(og.address)
+    name,
+    address: ldAddress || mdAddress || ogText(card.address) || ogText(og.address)
+      || namedLineAddress(parted, name)
       || oneLine(ADDRESS.exec(parted)?.[1])
       || (byZip ? `${byZip[1].trim()}, ${byZip[2].trim()}, ${byZip[3]} ${byZip[4]}` : null)
       || oneLine(ADDRESS_STATE_NAME.exec(parted)?.[1])
@@ -393,7 +420,8 @@ export function extract(html) {
       || addressWithoutZip(parted)
       // The description's sentence up to "at" is no part of it.
       || oneLine(ADDRESS.exec(described)?.[1].replace(/^.*\bat\s+(?=\d)/i, "")),
-    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? PHONE.exec(og.phone ?? "")
+    phone: formatPhone(PHONE.exec(ld.telephone ?? "") ?? PHONE.exec(md.telephone ?? "") ?? PHONE.exec(card.tel ?? "")
+      ?? PHONE.exec(og.phone ?? "")
       ?? telNumber(telHref) ?? textPhone(text) ?? textPhone(described)),
     email: (typeof ld.email === "string" ? ld.email.replace(/^mailto:/, "") : null) ?? mailHref ?? ogText(og.email)
       ?? cloudflareEmail(html) ?? textEmail(text),

@@ -26,3 +26,18 @@ export function pantryHours(lines) {
   const own = lines.filter((l) => !other(l));
   return (own.length ? own : lines).map(([line]) => line);
 }
+
+// A pantry's name in a sentence: capitalised words (and the words that
+// join them) ending in a pantry's word.
+const NAMED_PANTRY = /\b((?:[A-Z][\w'’.&-]*[ \t]+(?:(?:of|the|de|la)[ \t]+)?){1,5}(?:Pantry|Cupboard|Closet|Food Shelf|Kitchen))\b/;
+
+/** The first pantry the page's text names ("The Lighthouse Food Pantry
+ * is open ..."), without a leading "The"; null when none has a word of
+ * its own ("Food Pantry", "The Pantry"). */
+export function textPantryName(text) {
+  const m = NAMED_PANTRY.exec(text);
+  if (!m) return null;
+  const name = m[1].replace(/^the\s+/i, "");
+  const own = name.split(/\s+/).some((w) => !/^(?:food|community|emergency|free|pantry|cupboard|closet|shelf|kitchen|of|the|de|la)$/i.test(w));
+  return own ? name : null;
+}

@@ -75,3 +75,41 @@ export function cloudflareEmail(html) {
   }
   return null;
 }
+
+/** An hCard microformat's name and address (`class="vcard"` with `fn`,
+ * `org`, `street-address`, `locality`, `region`, `postal-code`, `tel`):
+ * each as written, null when the page has no card. */
+export function hCard(html) {
+  const at = html.search(/\bclass=["'][^"']*\bvcard\b/i);
+  if (at < 0) return null;
+  const card = html.slice(at);
+  const cls = (name) => {
+    const m = new RegExp(`<([a-z0-9]+)\\b[^>]*\\bclass=["'][^"']*\\b${name}\\b[^"']*["'][^>]*>([\\s\\S]*?)</\\1\\s*>`, "i").exec(card);
+    return m ? m[2].replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim() || null : null;
+  };
+  const street = cls("street-address");
+  const place = [cls("locality"), [cls("region"), cls("postal-code")].filter(Boolean).join(" ")].filter(Boolean);
+  return {
+    name: cls("fn") ?? cls("org"),
+    address: street && place.length ? [street, ...place].join(", ") : null,
+    tel: cls("tel"),
+  };
+}
+
+// A newspaper's state abbreviations (AP style), as postal codes.
+const NEWSPAPER_STATES = {
+  "Ala.": "AL", "Ariz.": "AZ", "Ark.": "AR", "Calif.": "CA", "Colo.": "CO", "Conn.": "CT", "Del.": "DE",
+  "Fla.": "FL", "Ga.": "GA", "Ill.": "IL", "Ind.": "IN", "Kan.": "KS", "Ky.": "KY", "La.": "LA", "Md.": "MD",
+  "Mass.": "MA", "Mich.": "MI", "Minn.": "MN", "Miss.": "MS", "Mo.": "MO", "Mont.": "MT", "Neb.": "NE",
+  "Nev.": "NV", "N.H.": "NH", "N.J.": "NJ", "N.M.": "NM", "N.Y.": "NY", "N.C.": "NC", "N.D.": "ND",
+  "Okla.": "OK", "Ore.": "OR", "Pa.": "PA", "R.I.": "RI", "S.C.": "SC", "S.D.": "SD", "Tenn.": "TN",
+  "Vt.": "VT", "Va.": "VA", "Wash.": "WA", "W.Va.": "WV", "Wis.": "WI", "Wyo.": "WY",
+};
+const NEWSPAPER = new RegExp(
+  `(,[ \\t]*)(${Object.keys(NEWSPAPER_STATES).map((k) => k.replace(/\./g, "\\.")).join("|")})(?=[ \\t]*(?:,|$|\\d))`, "gm");
+
+/** A text with a newspaper's state abbreviations after a comma ("Dover,
+ * N.H.,") written as postal codes ("Dover, NH,"). */
+export function postalStates(text) {
+  return text.replace(NEWSPAPER, (_, comma, abbr) => `${comma}${NEWSPAPER_STATES[abbr]}`);
+}

@@ -259,26 +259,7 @@ pub fn parse(text: &str) -> Hours {
     let mut unparsed = Vec::new();
     let rows = table_rows(&picklist(text));
     let text = rows.as_str();
-    // Each line (or `;`-separated part) is read on its own; a part about
-    // another program ("Worship Sunday 10-11am; food pantry Tuesday 10-12")
-    // only when no other part gives hours.
-    let mut others = Vec::new();
-    for line in day_then_time(text) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (s, u) = parse_line(&line);
-        let label = line
-            .split(|c: char| c.is_ascii_digit())
-            .next()
-            .unwrap_or_default();
-        if parts::names_another_program(&normalise(label)) {
-            others.extend(s);
-        } else {
-            schedules.extend(s);
-        }
-        unparsed.extend(u);
-    }
+    let others = read_parts(text, &mut schedules, &mut unparsed);
     if schedules.is_empty() {
         schedules = others;
     }
@@ -321,6 +302,38 @@ pub fn parse(text: &str) -> Hours {
         schedules: merge(schedules),
         unparsed,
     }
+}
+
+/// Each line (or `;`-separated part) of `text` read on its own into
+/// `schedules` and `unparsed`; what a part about another program gives
+/// ("Worship Sunday 10-11am; food pantry Tuesday 10-12", "M-F 11a-1p
+/// (lunch); Pantry: W 2p-4p") is returned apart, for when no other part
+/// gives hours.
+fn read_parts(text: &str, schedules: &mut Vec<Value>, unparsed: &mut Vec<String>) -> Vec<Value> {
+    let lines: Vec<String> = day_then_time(text)
+        .into_iter()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let pantry = |t: &str| t.contains("pantry") || t.contains("despensa");
+    let pantry_named = lines.iter().any(|l| pantry(&normalise(l)));
+    let mut others = Vec::new();
+    for line in lines {
+        let (s, u) = parse_line(&line);
+        let label = line
+            .split(|c: char| c.is_ascii_digit())
+            .next()
+            .unwrap_or_default();
+        let t = normalise(&line);
+        let another = parts::names_another_program(&normalise(label))
+            || (pantry_named && !pantry(&t) && parts::describes_another_program(&t));
+        if another {
+            others.extend(s);
+        } else {
+            schedules.extend(s);
+        }
+        unparsed.extend(u);
+    }
+    others
 }
 
 /// "24/7", "Open 24 hours", "24 hrs Mon-Fri": open round the clock, on the

@@ -209,3 +209,14 @@ fn a_house_number_alone_in_the_address_field_and_a_town_after_in() {
                      "state": "NH", "zip": "03055"});
     assert_eq!(line(raw), (json!("12 Elm St."), json!("Milford")));
 }
+
+#[test]
+fn a_po_box_between_the_street_and_the_town() {
+    let raw = json!({"name": "S", "address": "12 W. Main St., P.O. Box 7, Sharpsburg, KY 40374"});
+    let m = map_record(&raw).unwrap();
+    let a = &m.draft.value()["location"][0]["addresses"];
+    assert_eq!(a[0]["address_1"], "12 W. Main St.", "{a}");
+    assert_eq!(a[0]["city"], "Sharpsburg");
+    assert_eq!(a[1]["address_1"], "P.O. Box 7");
+    assert_eq!(a[1]["address_type"], "postal");
+}

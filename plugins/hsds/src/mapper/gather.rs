@@ -4,9 +4,10 @@
 
 use serde_json::{Map, Value};
 
+use super::address_field::place_address;
 use super::fields::{Field, fields};
 use super::parts::typed_fax;
-use super::prose::{embedded, hours_in_brackets, labelled_lines, place_name};
+use super::prose::{embedded, labelled_lines, place_name};
 use super::values::{field_text, services};
 use super::{How, Source};
 use crate::classify::{self, Role};
@@ -68,7 +69,7 @@ pub(super) fn set<T>(slot: &mut Option<(T, Source)>, value: T, source: Source) {
 /// Places one text value by its content, for a field whose key says
 /// nothing useful or something the content contradicts. Returns whether it
 /// found a home.
-fn place_by_content(found: &mut Found, pointer: &str, text: &str, how: How) -> bool {
+pub(super) fn place_by_content(found: &mut Found, pointer: &str, text: &str, how: How) -> bool {
     if let Some(number) = classify::phone(text) {
         found.phones.push((number, src(pointer, how)));
         return true;
@@ -426,59 +427,5 @@ fn place_phone(found: &mut Found, p: &str, text: String) {
         } else if !place_by_content(found, p, &text, How::Inferred) {
             found.notes.push((p.to_string(), text));
         }
-    }
-}
-
-/// An address field: a PO box (the mailing address), an address read into
-/// its parts, else by its content, else a street as written.
-fn place_address(found: &mut Found, p: &str, text: String) {
-    // `"address": "123"` beside `"street": "Main Street"`: the house
-    // number.
-    if text.len() <= 6 && text.bytes().all(|b| b.is_ascii_digit()) {
-        set(&mut found.house_number, text, src(p, How::Copied));
-        return;
-    }
-    // "12 Oak St, ... (Open Tues 10-12)": the hours in its brackets.
-    if let Some((_, opening)) = hours_in_brackets(&text) {
-        found.hours.push((p.to_string(), opening.to_string()));
-    }
-    if classify::is_po_box(&text) {
-        // "P.O. Box 12, 45 Elm St, Hudson, NY 12534": the box (the postal
-        // address), then the place's own street.
-        let split = text
-            .split_once([',', ';', '\n'])
-            .and_then(|(po_box, rest)| {
-                let rest = rest.trim();
-                let street = rest.starts_with(|c: char| c.is_ascii_digit());
-                street
-                    .then(|| classify::address(rest))
-                    .flatten()
-                    .map(|a| (po_box, a))
-            });
-        if let Some((po_box, a)) = split {
-            let postal = classify::Address {
-                street: Some(po_box.trim().to_string()),
-                street2: None,
-                place: None,
-                ..a.clone()
-            };
-            found.postal.get_or_insert((p.to_string(), postal));
-            put_address(found, p, &a, How::Normalised);
-        } else if let Some(a) = classify::address(&text) {
-            found.postal.get_or_insert((p.to_string(), a));
-        }
-        return;
-    }
-    match classify::address(&text) {
-        Some(a) => {
-            let how = if a.city.is_some() || a.place.is_some() {
-                How::Normalised
-            } else {
-                How::Copied
-            };
-            put_address(found, p, &a, how);
-        }
-        None if place_by_content(found, p, &text, How::Inferred) => {}
-        None => set(&mut found.street, text, src(p, How::Copied)),
     }
 }

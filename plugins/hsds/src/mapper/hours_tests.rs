@@ -471,3 +471,19 @@ fn a_day_in_the_name_another_programs_service_and_a_weekday_key() {
     let raw = json!({"name": "Q", "hours": "Monday from nine to eleven thirty in the morning"});
     assert_eq!(schedules(raw), vec![r#""MO" "09:00"-"11:30""#]);
 }
+
+#[test]
+fn a_meals_hours_beside_the_pantrys_in_one_field() {
+    let raw = json!({"name": "L", "hours": "M-F 11a-1p (lunch); Pantry: W 2p-4p"});
+    let m = map_record(&raw).unwrap();
+    let s = &m.draft.value()["location"][0]["schedules"];
+    assert_eq!(s.as_array().map(Vec::len), Some(1), "{s}");
+    assert_eq!(s[0]["byday"], "WE");
+    // With no part naming the pantry, a meal's hours are the only hours.
+    let raw = json!({"name": "L", "hours": "M-F 11a-1p (lunch)"});
+    let m = map_record(&raw).unwrap();
+    assert_eq!(
+        m.draft.value()["location"][0]["schedules"][0]["byday"],
+        "MO,TU,WE,TH,FR"
+    );
+}

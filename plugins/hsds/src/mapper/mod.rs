@@ -75,6 +75,7 @@ pub struct Mapping {
     pub questions: Vec<Question>,
 }
 
+mod address_field;
 mod addresses;
 mod answer;
 mod cards;
