@@ -30,7 +30,7 @@ pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
     if let Some((at, end, address)) = span {
         let before = text[..at]
             .trim()
-            .trim_end_matches([',', ':', '-', '\u{2014}'])
+            .trim_end_matches([',', ':', '-', '\u{2014}', '(', '['])
             .trim();
         // Never parts of it beside another address the record has.
         if found.street.is_none() {
@@ -216,7 +216,12 @@ pub(super) fn names_a_place(text: &str) -> bool {
     let sentence = words.iter().any(|w| {
         w.ends_with(['.', '!', '?', ';']) && w.trim_end_matches(['.', '!', '?', ';']).len() > 3
     });
+    // "The pantry at Trinity Lutheran": a sentence's subject, not a name
+    // ("Main pantry" is one).
+    let titled = !matches!(words.as_slice(), [the, next, ..]
+        if ["The", "Our", "This"].contains(the) && next.starts_with(char::is_lowercase));
     capitalised
+        && titled
         && (1..=8).contains(&words.len())
         && !sentence
         && !linking.contains(&last.trim_end_matches(':'))
@@ -247,5 +252,10 @@ mod tests {
         // The part before an address that is a time range is no name.
         let m = map_record(&json!({"text": "Open. Tuesdays 10-2; 88 Oak Ave, Dayton OH 45402"}));
         assert!(m.is_none(), "no name, no mapping");
+        // A sentence's subject before the address is no name; the church
+        // the sentence names is.
+        let text = "The pantry at Trinity Lutheran (1500 Maple Dr, Fargo, ND 58103) is open";
+        let m = map_record(&json!({ "text": text })).expect("a mapping");
+        assert_eq!(m.draft.value()["location"][0]["name"], "Trinity Lutheran");
     }
 }

@@ -56,6 +56,15 @@ const HOST_WORDS: &[&str] = &[
     "army",
     "iglesia",
     "parroquia",
+    "fellowship",
+    "lutheran",
+    "baptist",
+    "methodist",
+    "episcopal",
+    "presbyterian",
+    "catholic",
+    "pentecostal",
+    "library",
 ];
 
 /// Words any pantry's name may hold: with only these, a text names a
@@ -251,6 +260,10 @@ mod tests {
         assert_eq!(
             named("Friday Food Box at Calvary Chapel every friday 10-noon").as_deref(),
             Some("Calvary Chapel")
+        );
+        assert_eq!(
+            named("Grace Fellowship pantry this week: Sat 10-12.").as_deref(),
+            Some("Grace Fellowship")
         );
         // A pantry's name is still first, wherever it stands.
         assert_eq!(
