@@ -35,14 +35,7 @@ pub(super) fn place_address(found: &mut Found, p: &str, text: String) {
                     .map(|a| (po_box, a))
             });
         if let Some((po_box, a)) = split {
-            let postal = classify::Address {
-                street: Some(po_box.trim().to_string()),
-                street2: None,
-                place: None,
-                ..a.clone()
-            };
-            found.postal.get_or_insert((p.to_string(), postal));
-            put_address(found, p, &a, How::Normalised);
+            box_and_street(found, p, po_box.trim(), &a);
         } else if let Some(a) = classify::address(&text) {
             found.postal.get_or_insert((p.to_string(), a));
         }
@@ -53,14 +46,7 @@ pub(super) fn place_address(found: &mut Found, p: &str, text: String) {
     if let Some((street_text, po_box)) = box_inside(&text)
         && let Some(a) = classify::address(&street_text)
     {
-        let postal = classify::Address {
-            street: Some(po_box),
-            street2: None,
-            place: None,
-            ..a.clone()
-        };
-        found.postal.get_or_insert((p.to_string(), postal));
-        put_address(found, p, &a, How::Normalised);
+        box_and_street(found, p, &po_box, &a);
         return;
     }
     match classify::address(&text) {
@@ -75,6 +61,19 @@ pub(super) fn place_address(found: &mut Found, p: &str, text: String) {
         None if place_by_content(found, p, &text, How::Inferred) => {}
         None => set(&mut found.street, text, src(p, How::Copied)),
     }
+}
+
+/// A PO box (the postal address, in the street's town) and the place's
+/// own street, both from the field at `p`.
+fn box_and_street(found: &mut Found, p: &str, po_box: &str, a: &classify::Address) {
+    let postal = classify::Address {
+        street: Some(po_box.to_string()),
+        street2: None,
+        place: None,
+        ..a.clone()
+    };
+    found.postal.get_or_insert((p.to_string(), postal));
+    put_address(found, p, a, How::Normalised);
 }
 
 /// An address with a PO box among its comma-parted parts (not the first):
