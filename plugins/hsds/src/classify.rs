@@ -61,8 +61,9 @@ fn patterns() -> &'static Patterns {
             // "/ 0102": a line's last four digits, nothing after them that
             // goes on with a number.
             next_line: compile(r"^\s*(?:or|/|&)\s*(\d{4})(?:$|[^\d\-./:])"),
+            // (A Spanish street's type comes first: "210 Calle Sol, Laredo".)
             embedded_address: compile(&format!(
-                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}}|{})\s*,?\s+\d{{5}}(?:-\d{{4}})?\b",
+                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?|(?:calle|avenida|camino|carretera|paseo)\s+[a-z0-9.'\-]+(?:\s+[a-z0-9.'\-]+){{0,2}}?)(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}}|{})\s*,?\s+\d{{5}}(?:-\d{{4}})?\b",
                 SUFFIXES.join("|"),
                 REMARK,
                 crate::geo::newspaper_pattern()

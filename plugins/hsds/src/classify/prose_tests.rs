@@ -51,12 +51,19 @@ fn a_newspapers_street_and_town_and_a_states_name_in_prose() {
 }
 
 #[test]
-fn broadway_and_a_building_before_its_suite() {
+fn broadway_a_spanish_street_and_a_building_before_its_suite() {
     let (_, _, a) = super::address_span("Thursdays 6-8 PM\n901 S Broadway, Santa Ana, CA 92701")
         .expect("an address");
     assert_eq!(
         (a.street.as_deref(), a.city.as_deref()),
         (Some("901 S Broadway"), Some("Santa Ana"))
+    );
+    // A Spanish street's type before its name.
+    let (_, _, a) =
+        super::address_span("Dirección: 210 Calle Sol, Laredo, TX 78040.").expect("an address");
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref()),
+        (Some("210 Calle Sol"), Some("Laredo"))
     );
     let a =
         super::address("4801 Veterans Dr Bldg 3 Ste 110, Las Vegas, NV 89106").expect("an address");
