@@ -124,10 +124,12 @@ const ADDRESS = new RegExp("(?<![:\\d])\\b(\\d{1,6}[ \\t]+[A-Za-z0-9 .'-]{2,40}?
 const ADDRESS_BY_ZIP = /(?<![:\d])\b(\d{1,6}[ \t]+[A-Za-z][^\n,;:]{1,40}?)\s*(?:,\s*|\n\s*)([A-Za-z][A-Za-z .'-]{1,29}?)\s*,?\s+([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b/;
 // Day words in English, Spanish and French, and runs of days written as
 // letters.
-const DAY = "(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|(?:lun|mar|mercre|jeu|vendre|same)dis?|dimanches?|m[-–/]f|m[-–]th|mwf|tth|daily|weekdays)";
+// A day as it is spelled or cut short ("Thurs.", "Weds"), not a word that
+// starts like one ("Monterey", "Sunset", "Friendship").
+const DAY = "(?:(?:mon(?:day)?s?|tue(?:s(?:day)?)?s?|wed(?:nesday)?s?|thu(?:r(?:s(?:day)?)?)?s?|fri(?:day)?s?|sat(?:urday)?s?|sun(?:day)?s?)\\.?|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|(?:lun|mar|mercre|jeu|vendre|same)dis?|dimanches?|m[-–/]f|m[-–]th|mwf|tth|daily|weekdays)";
 const HOURS_LINE = new RegExp("\\b" + DAY + "(?![a-z]).*\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)?", "i");
 // Headings that name the page, not the pantry.
-const GENERIC = /^(?:welcome!?|home|about(?: us)?|(?:our )?(?:programs|ministries)|outreach|contact(?: us| information)?|(?:our |pantry )?hours(?: of operation)?|location|locations|(?:hours|location|locations) (?:&|and) (?:hours|location|locations)|services|menu|news|events|calendar|schedule|directions|donate|volunteer|get help|find food|get food|need food|find help|food assistance|visit(?: us)?|food distributions?|distribution)$/i;
+const GENERIC = /^(?:welcome!?|home|faq|frequently asked questions|about(?: us)?|(?:our )?(?:programs|ministries)|outreach|contact(?: us| information)?|(?:our |pantry )?hours(?: of operation)?|location|locations|(?:hours|location|locations) (?:&|and) (?:hours|location|locations)|services|menu|news|events|calendar|schedule|directions|donate|volunteer|get help|find food|get food|need food|find help|food assistance|visit(?: us)?|food distributions?|distribution)$/i;
 // A word that names a place giving out food.
 const PANTRY_WORD = /\b(?:pantry|food|closet|cupboard|shelf|kitchen|market|mission|ministr(?:y|ies))\b/i;
 // A heading that names only the program, not whose it is.
@@ -375,7 +377,11 @@ function textEmail(text) {
 /** The page's text and fields; `missing` names the fields not found. */
 export function extract(html) {
   const text = toText(html);
-  const ld = jsonLd(html).find((x) => x.address || x.telephone || x.openingHours || x.openingHoursSpecification) ?? {};
+  // An event's place is its location's ("@type": "Event"); its name is the
+  // event's, not the pantry's.
+  const ld = jsonLd(html)
+    .map((x) => (x["@type"] === "Event" && x.location?.address ? { address: x.location.address } : x))
+    .find((x) => x.address || x.telephone || x.openingHours || x.openingHoursSpecification) ?? {};
   const md = microdata(html);
   const card = hCard(html) ?? {};
   const mdAddress = md.streetAddress && (md.addressLocality || md.postalCode)
