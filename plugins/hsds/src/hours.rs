@@ -257,7 +257,7 @@ const PART_ENDS: [char; 3] = ['\n', ';', '|'];
 pub fn parse(text: &str) -> Hours {
     let mut schedules = Vec::new();
     let mut unparsed = Vec::new();
-    let rows = table_rows(&picklist(text));
+    let rows = table_rows(&picklist(&spoken::ends_joined(text)));
     let text = rows.as_str();
     let others = read_parts(text, &mut schedules, &mut unparsed);
     if schedules.is_empty() {

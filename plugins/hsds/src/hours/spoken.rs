@@ -21,8 +21,10 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| {
         let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("spoken pattern {p}: {e}"));
         Patterns {
+            // "Doors open at 9:30; we close at 11:30": a part's end between
+            // them too, so it is read before the text is parted.
             open_close: compile(&format!(
-                r"\bopens?\s+(?:at\s+)?({TIME})\s*,?\s*(?:and\s+)?(?:closes?|closing)\s+(?:at\s+)?({TIME})"
+                r"(?i)\bopens?\s+(?:at\s+)?({TIME})\s*[,;]?\s*(?:and\s+)?(?:(?:we|it|they)\s+)?(?:closes?|closing)\s+(?:at\s+)?({TIME})"
             )),
             initials: compile(r"\bl\s*(?:-|a)\s*([jvsd])\b"),
             word_hour: compile(&format!(
@@ -31,6 +33,16 @@ fn patterns() -> &'static Patterns {
             )),
         }
     })
+}
+
+/// `text` with a range said as its two ends ("Doors open at 9:30; we close
+/// at 11:30") written as one ("Doors open 9:30-11:30"), before the text is
+/// parted at its semicolons.
+pub(super) fn ends_joined(text: &str) -> String {
+    patterns()
+        .open_close
+        .replace_all(text, "open $1-$2")
+        .into_owned()
 }
 
 /// `t` with a range said as its ends ("open at 5:30 pm and close at 7" as
@@ -92,6 +104,10 @@ mod tests {
             "doors open 5:30 pm-7."
         );
         assert_eq!(spoken("opens 9am, closes 11am"), "open 9am-11am");
+        assert_eq!(
+            super::ends_joined("Doors open at 9:30; we close at 11:30 or when food runs out"),
+            "Doors open 9:30-11:30 or when food runs out"
+        );
         assert_eq!(
             spoken("l-v 8:00am-12:00pm"),
             "lunes a viernes 8:00am-12:00pm"
