@@ -413,7 +413,9 @@ pub fn address_span(text: &str) -> Option<(usize, usize, Address)> {
     while let Some(m) = patterns().embedded_address.find_at(text, at) {
         // "Open 9:00-11:00 25 Oak Ave": a clock's minutes start no street;
         // the search goes on from the next character.
-        let glued = text[..m.start()].ends_with(|c: char| c == ':' || c.is_ascii_digit());
+        // (Nor does a range's end: "10-12 Saturdays. 400 Harvest Rd".)
+        let glued = text[..m.start()]
+            .ends_with(|c: char| matches!(c, ':' | '-' | '\u{2013}') || c.is_ascii_digit());
         if !glued
             && !crosses_a_time(m.as_str())
             && let Some(a) = address(m.as_str())
@@ -430,13 +432,17 @@ pub fn address_span(text: &str) -> Option<(usize, usize, Address)> {
 }
 
 /// Whether a candidate's words before its first comma hold a time's
-/// meridiem or "at" ("11 AM. We're at 45 River Rd"): its number is a
-/// time's, and the street starts later.
+/// meridiem or "at" ("11 AM. We're at 45 River Rd"), or end a sentence
+/// ("12 Saturdays. 400 Harvest Rd"): its number is not the street's, which
+/// starts later.
 fn crosses_a_time(candidate: &str) -> bool {
     let street = candidate.split(',').next().unwrap_or(candidate);
-    street.split_whitespace().skip(1).any(|w| {
-        let w = w.trim_end_matches(['.', ';']).to_ascii_lowercase();
-        matches!(w.as_str(), "am" | "pm" | "a.m" | "p.m" | "at")
+    let words: Vec<&str> = street.split_whitespace().collect();
+    let last = words.len().saturating_sub(1);
+    words.iter().enumerate().skip(1).any(|(i, w)| {
+        let bare = w.trim_end_matches(['.', ';']).to_ascii_lowercase();
+        let sentence = i < last && w.ends_with('.') && bare.len() > 3;
+        sentence || matches!(bare.as_str(), "am" | "pm" | "a.m" | "p.m" | "at")
     })
 }
 

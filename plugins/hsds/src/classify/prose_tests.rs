@@ -58,6 +58,10 @@ fn broadway_a_spanish_street_and_a_building_before_its_suite() {
         (a.street.as_deref(), a.city.as_deref()),
         (Some("901 S Broadway"), Some("Santa Ana"))
     );
+    // A range's end and a sentence's end start no street.
+    let text = "distribution 10-12 Saturdays. 400 Harvest Rd, Lafayette, IN 47905";
+    let (_, _, a) = super::address_span(text).expect("an address");
+    assert_eq!(a.street.as_deref(), Some("400 Harvest Rd"));
     // A Spanish street's type before its name.
     let (_, _, a) =
         super::address_span("Dirección: 210 Calle Sol, Laredo, TX 78040.").expect("an address");

@@ -403,6 +403,8 @@ fn a_dot_after_am_and_coming_in_after_a_call() {
     // A time to call stays one; so does "call or text".
     assert!(read("Call 765-555-0134 Monday-Friday 9-5 to register").is_empty());
     assert!(read("Mondays 9-11 call to register").is_empty());
+    // A page's stamp is no opening.
+    assert!(read("Last updated Monday 3/4/2024 10:15 AM").is_empty());
     assert!(read("Call or text Monday-Friday 9-5").is_empty());
 }
 

@@ -12,8 +12,8 @@ use super::{PART_ENDS, clean_edges, normalise, patterns};
 
 /// Words that make a time something other than the place's opening:
 /// when to sign up, call (a hotline too), apply, volunteer, deliver or
-/// donate.
-const ELSEWHERE: [&str; 21] = [
+/// donate, or when a page was updated.
+const ELSEWHERE: [&str; 23] = [
     "sign-up",
     "signup",
     "sign up",
@@ -35,6 +35,9 @@ const ELSEWHERE: [&str; 21] = [
     "donations",
     "hotline",
     "helpline",
+    // "Last updated Monday 3/4/2024 10:15 AM": a page's stamp.
+    "updated",
+    "posted",
 ];
 
 /// Whether `t` holds one of `words` as a whole word.
