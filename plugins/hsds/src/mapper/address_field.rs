@@ -1,7 +1,8 @@
 //! A field that holds an address, read into the record's parts: a house
 //! number alone, hours in brackets after it, a PO box before the street or
 //! between the street and the town (the postal address), else an address
-//! read into its parts, else by its content, else a street as written.
+//! read into its parts, else by its content, else a street as written; and
+//! an address's second line (a unit, or a city line).
 
 use super::How;
 use super::gather::{Found, place_by_content, put_address, set, src};
@@ -60,6 +61,15 @@ pub(super) fn place_address(found: &mut Found, p: &str, text: String) {
         }
         None if place_by_content(found, p, &text, How::Inferred) => {}
         None => set(&mut found.street, text, src(p, How::Copied)),
+    }
+}
+
+/// An address's second line: a unit ("Suite 4"), or the city line a
+/// store locator puts there (`"addressLine2": "Lowell, MA 01852"`).
+pub(super) fn place_second_line(found: &mut Found, p: &str, text: String) {
+    match classify::city_line(&text) {
+        Some(line) => put_address(found, p, &line, How::Normalised),
+        None => set(&mut found.street2, text, src(p, How::Copied)),
     }
 }
 

@@ -220,3 +220,28 @@ fn a_po_box_between_the_street_and_the_town() {
     assert_eq!(a[1]["address_1"], "P.O. Box 7");
     assert_eq!(a[1]["address_type"], "postal");
 }
+
+#[test]
+fn a_city_line_in_the_second_line_and_a_whole_address_as_a_place_name() {
+    let first = |raw: Value| {
+        let m = map_record(&raw).unwrap();
+        let a = m.draft.value()["location"][0]["addresses"][0].clone();
+        (
+            a["address_1"].clone(),
+            a["city"].clone(),
+            a["postal_code"].clone(),
+        )
+    };
+    let raw = json!({"title": "Canal Street Pantry", "location": {"addressLine1": "55 Canal St",
+                     "addressLine2": "Lowell, MA 01852"}});
+    assert_eq!(
+        first(raw),
+        (json!("55 Canal St"), json!("Lowell"), json!("01852"))
+    );
+    let raw = json!({"pantry": "Oak Street Pantry", "geocoded": {
+        "place_name": "12 Oak St, Springfield, Illinois 62701, United States"}});
+    assert_eq!(
+        first(raw),
+        (json!("12 Oak St"), json!("Springfield"), json!("62701"))
+    );
+}

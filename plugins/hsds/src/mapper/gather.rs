@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::address_field::place_address;
+use super::address_field::{place_address, place_second_line};
 use super::fields::{Field, fields};
 use super::parts::typed_fax;
 use super::prose::{embedded, labelled_lines, place_name};
@@ -279,7 +279,7 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         Role::Name if classify::phone(&text).is_none() => place_name(found, p, text),
         Role::OrgName => set(&mut found.org_name, text, copied()),
         Role::City | Role::State | Role::Zip => place_area(found, p, role, text),
-        Role::Address2 => set(&mut found.street2, text, copied()),
+        Role::Address2 => place_second_line(found, p, text),
         Role::HouseNumber => set(&mut found.house_number, text, copied()),
         Role::Phone => place_phone(found, p, text),
         Role::Email => match classify::email(&text) {

@@ -165,6 +165,13 @@ fn last_part(text: &str) -> Option<&str> {
 /// Shepherd Pantry - 12 Oak St, Elkhart, IN 46516"), when it opens
 /// ("Trinity Pantry (Tues 10-12)").
 pub(super) fn place_name(found: &mut Found, p: &str, text: String) {
+    // A geocoder's `place_name`: a whole address, no name.
+    if let Some(a) = classify::address(&text)
+        .filter(|a| a.place.is_none() && a.city.is_some() && (a.state.is_some() || a.zip.is_some()))
+    {
+        put_address(found, p, &a, How::Normalised);
+        return;
+    }
     if let Some((name, a)) = name_then_address(&text) {
         set(&mut found.name, name, src(p, How::Normalised));
         put_address(found, p, &a, How::Inferred);
