@@ -115,7 +115,7 @@ function jsonLd(html) {
 // en dash; spaces may stand around it ("(812) 555 - 0144").
 const PHONE = /(?:\+?1[\s.\u2010-\u2013-]?)?\(?\b([2-9]\d{2})\)?(?:[ \t]*[./\u2010-\u2013-][ \t]*|[ \t]+)?(\d{3})(?:[ \t]*[.\u2010-\u2013-][ \t]*|[ \t])(\d{4})\b/;
 const EMAIL = /\b([A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,})\b/i;
-const STREET = "(?:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|pike|highway|hwy|court|ct|place|pl|parkway|pkwy|circle|cir|terrace|ter|trail|trl|plaza|plz|square|sq|loop|turnpike|tpke|route|rte|center|ctr|crossing|xing|alley|row|run|path|point|pt)";
+const STREET = "(?:broadway|street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|pike|highway|hwy|court|ct|place|pl|parkway|pkwy|circle|cir|terrace|ter|trail|trl|plaza|plz|square|sq|loop|turnpike|tpke|route|rte|center|ctr|crossing|xing|alley|row|run|path|point|pt)";
 // "45 Elm Street, Westfield, NJ 07090": a street by its suffix.
 const ADDRESS = new RegExp("(?<![:\\d])\\b(\\d{1,6}[ \\t]+[A-Za-z0-9 .'-]{2,40}?\\s" + STREET + "\\.?(?:,?\\s*(?:suite|ste|unit|#)\\s*[A-Za-z0-9-]+)?,?\\s+[A-Za-z .'-]{2,30},?\\s+[A-Z]{2}\\s+\\d{5}(?:-\\d{4})?)", "i");
 // "500 Calle Sol, Laredo, TX 78040", "1 Church Plaza<br>Smalltown, OH
@@ -143,6 +143,8 @@ const DAYS_ONLY = new RegExp(
 // A label on a line of its own ("Time:", "Hours:").
 // "Monday, September 9, 2024": a post's date, not an opening.
 const DATE_ONLY = /^[a-z]+day,?\s+[a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?$/i;
+// A toll-free number: 800, 833-888 ("1-800-555-0100", "(888) 555-0100").
+const TOLL_FREE = /(?:^|[^\d])(?:1[\s.-]?)?\(?8(?:00|33|44|55|66|77|88)\)?[\s.-]?\d{3}[\s.-]?\d{4}\b/;
 // "© 2024 Foster's Daily Herald, 150 Venture Dr": a site's owner, not hours.
 const COPYRIGHT = /^(?:©|\(c\)|copyright\b)/i;
 const LABEL_ONLY = /^[A-Za-z][A-Za-z ]{0,24}:$/;
@@ -296,7 +298,8 @@ function textPhone(text) {
     .map((l) => l.replace(/\bfax\b[^\d\n]{0,12}[+\d(][\d\s().-]{9,}/gi, " "))
     .filter((l) => PHONE.test(l) && !/\bfax\b/i.test(l));
   // "Main office: ... / Pantry line: ...": the pantry's own line first.
-  const local = lines.filter((l) => !/hotline|food bank|toll[- ]free/i.test(l));
+  // (A helpline's, and a toll-free number, are no place's own.)
+  const local = lines.filter((l) => !/hotline|helpline|food bank|toll[- ]free/i.test(l) && !TOLL_FREE.test(l));
   const own = local.find((l) => /pantry/i.test(l) && !/office/i.test(l)) ?? local[0] ?? lines[0];
   return own ? PHONE.exec(own) : null;
 }
@@ -390,7 +393,8 @@ export function extract(html) {
     : null;
   // "Riverside Pantry • 401 River St • Wilkes-Barre, PA 18702": bullets
   // and bars part an address as commas do.
-  const parted = text.replace(/[ \t]+[•·∙|][ \t]+/g, ", ");
+  // "Knoxville, Knox County, TN": the county is no part of the line.
+  const parted = text.replace(/[ \t]+[•·∙|][ \t]+/g, ", ").replace(/,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t]County(?=,)/g, "");
   const byZip = ADDRESS_BY_ZIP.exec(parted);
   // An address may come as a list (the first is taken) or as text.
   const place = Array.isArray(ld.address) ? ld.address[0] : ld.address;
