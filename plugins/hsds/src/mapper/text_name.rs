@@ -64,7 +64,12 @@ const HOST_WORDS: &[&str] = &[
     "presbyterian",
     "catholic",
     "pentecostal",
+    "umc",
+    "ame",
     "library",
+    "hall",
+    "grange",
+    "legion",
 ];
 
 /// Words any pantry's name may hold: with only these, a text names a
@@ -264,6 +269,14 @@ mod tests {
         assert_eq!(
             named("Grace Fellowship pantry this week: Sat 10-12.").as_deref(),
             Some("Grace Fellowship")
+        );
+        assert_eq!(
+            named("open every Tuesday 4-6p @ First UMC, 201 S Main St").as_deref(),
+            Some("First UMC")
+        );
+        assert_eq!(
+            named("American Legion Post 44 hosts the monthly food share").as_deref(),
+            Some("American Legion Post")
         );
         // A pantry's name is still first, wherever it stands.
         assert_eq!(
