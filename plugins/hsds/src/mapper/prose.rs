@@ -38,6 +38,7 @@ pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
             let name = Some(before)
                 .filter(|b| names_a_place(b))
                 .or_else(|| last_part(before).filter(|b| names_a_place(b)))
+                .or_else(|| held_at(before))
                 .or_else(|| name_after(&text[end..]));
             if let Some(name) = name.filter(|_| !named) {
                 found.place = Some((name.to_string(), src(pointer, How::Inferred)));
@@ -161,6 +162,23 @@ fn last_part(text: &str) -> Option<&str> {
     Some(if year { part[4..].trim_start() } else { part })
 }
 
+/// "... open every Tuesday 4-6p @ First UMC, 201 S Main St ...", "... at
+/// the Town Hall, 1 Main St ...": the place the text says the pantry is
+/// held at, right before its address.
+fn held_at(before: &str) -> Option<&str> {
+    let lower = before.to_ascii_lowercase();
+    let at = [" at ", " @ "]
+        .iter()
+        .filter_map(|w| lower.rfind(w).map(|i| i + w.len()))
+        .max()?;
+    let place = before[at..].trim();
+    let place = place
+        .strip_prefix("the ")
+        .or_else(|| place.strip_prefix("The "))
+        .unwrap_or(place);
+    names_a_place(place).then_some(place)
+}
+
 /// A name field: the name, and what it goes on with: where it is ("Good
 /// Shepherd Pantry - 12 Oak St, Elkhart, IN 46516"), when it opens
 /// ("Trinity Pantry (Tues 10-12)").
@@ -223,12 +241,18 @@ pub(super) fn names_a_place(text: &str) -> bool {
     let sentence = words.iter().any(|w| {
         w.ends_with(['.', '!', '?', ';']) && w.trim_end_matches(['.', '!', '?', ';']).len() > 3
     });
-    // "The pantry at Trinity Lutheran": a sentence's subject, not a name
-    // ("Main pantry" is one).
+    // "The pantry at Trinity Lutheran", "Food share held monthly at the
+    // Miller Barn": a sentence's words, not a name's ("Main pantry" is
+    // one: a name's lower-case words join or say what kind of place).
     let titled = !matches!(words.as_slice(), [the, next, ..]
-        if ["The", "Our", "This"].contains(the) && next.starts_with(char::is_lowercase));
+        if ["The", "Our", "This"].contains(the) && next.starts_with(char::is_lowercase))
+        && words.iter().all(|w| {
+            !w.starts_with(char::is_lowercase)
+                || super::text_name::names_a_kind(w.trim_end_matches([',', '.', ':']))
+        });
     capitalised
         && titled
+        && !hours::looks_like_hours(text)
         && (1..=8).contains(&words.len())
         && !sentence
         && !linking.contains(&last.trim_end_matches(':'))
@@ -264,5 +288,20 @@ mod tests {
         let text = "The pantry at Trinity Lutheran (1500 Maple Dr, Fargo, ND 58103) is open";
         let m = map_record(&json!({ "text": text })).expect("a mapping");
         assert_eq!(m.draft.value()["location"][0]["name"], "Trinity Lutheran");
+        // The place a text says it is held at, right before the address,
+        // whatever words it is named by.
+        for (text, name) in [
+            (
+                "Free groceries Tuesdays 4-6 @ Zion Corner, 201 S Main St, Ann Arbor MI 48104",
+                "Zion Corner",
+            ),
+            (
+                "Food share held monthly at the Miller Barn, 5 Barn Rd, Ames, IA 50010",
+                "Miller Barn",
+            ),
+        ] {
+            let m = map_record(&json!({ "text": text })).expect("a mapping");
+            assert_eq!(m.draft.value()["location"][0]["name"], name, "{text}");
+        }
     }
 }

@@ -90,6 +90,17 @@ const GENERIC: &[&str] = &[
     "del",
 ];
 
+/// Whether a lower-case word may stand in a name: one that joins its
+/// words ("Pantry at St. Mark's"), or says what kind of place it is ("Main
+/// pantry", "food bank").
+pub(super) fn names_a_kind(word: &str) -> bool {
+    joining(word)
+        || matches!(word, "at" | "on" | "for" | "in")
+        || PLACE_WORDS.contains(&word)
+        || GENERIC.contains(&word)
+        || HOST_WORDS.contains(&word)
+}
+
 /// Words that join a name's capitalised words ("House of Hope").
 const JOINING: &[&str] = &["of", "the", "de", "la", "del", "and", "&"];
 
