@@ -143,8 +143,12 @@ const DAYS_ONLY = new RegExp(
 // A label on a line of its own ("Time:", "Hours:").
 // "Monday, September 9, 2024": a post's date, not an opening.
 const DATE_ONLY = /^[a-z]+day,?\s+[a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?$/i;
-// A toll-free number: 800, 833-888 ("1-800-555-0100", "(888) 555-0100").
-const TOLL_FREE = /(?:^|[^\d])(?:1[\s.-]?)?\(?8(?:00|33|44|55|66|77|88)\)?[\s.-]?\d{3}[\s.-]?\d{4}\b/;
+// A toll-free area code: 800, 833-888; a line holding such a number
+// ("1-800-555-0100", "(888) 555-0100").
+const TOLL_FREE_AREA = "8(?:00|33|44|55|66|77|88)";
+const TOLL_FREE = new RegExp(`(?:^|[^\\d])(?:1[\\s.-]?)?\\(?${TOLL_FREE_AREA}\\)?[\\s.-]?\\d{3}[\\s.-]?\\d{4}\\b`);
+// A toll-free number's ten digits.
+const TOLL_FREE_DIGITS = new RegExp(`^${TOLL_FREE_AREA}\\d{7}$`);
 // "© 2024 Foster's Daily Herald, 150 Venture Dr": a site's owner, not hours.
 const COPYRIGHT = /^(?:©|\(c\)|copyright\b)/i;
 const LABEL_ONLY = /^[A-Za-z][A-Za-z ]{0,24}:$/;
@@ -312,7 +316,7 @@ function ownTelLink(html) {
     number: decode(m[1]).trim(),
     before: html.slice(Math.max(0, m.index - 80), m.index).replace(/<[^>]+>/g, " "),
   }));
-  const tollFree = (n) => /^8(?:00|33|44|55|66|77|88)\d{7}$/.test(n.replace(/\D/g, "").replace(/^1(?=\d{10}$)/, ""));
+  const tollFree = (n) => TOLL_FREE_DIGITS.test(n.replace(/\D/g, "").replace(/^1(?=\d{10}$)/, ""));
   const own = links.find((l) => !/hotline|food bank|toll[- ]free/i.test(l.before) && !tollFree(l.number));
   return (own ?? links[0])?.number ?? null;
 }

@@ -310,20 +310,24 @@ pub fn parse(text: &str) -> Hours {
 /// (lunch); Pantry: W 2p-4p") is returned apart, for when no other part
 /// gives hours.
 fn read_parts(text: &str, schedules: &mut Vec<Value>, unparsed: &mut Vec<String>) -> Vec<Value> {
-    let lines: Vec<String> = day_then_time(text)
+    // Each part with its normalised text, made once.
+    let lines: Vec<(String, String)> = day_then_time(text)
         .into_iter()
         .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let t = normalise(&l);
+            (l, t)
+        })
         .collect();
     let pantry = |t: &str| t.contains("pantry") || t.contains("despensa");
-    let pantry_named = lines.iter().any(|l| pantry(&normalise(l)));
+    let pantry_named = lines.iter().any(|(_, t)| pantry(t));
     let mut others = Vec::new();
-    for line in lines {
+    for (line, t) in lines {
         let (s, u) = parse_line(&line);
         let label = line
             .split(|c: char| c.is_ascii_digit())
             .next()
             .unwrap_or_default();
-        let t = normalise(&line);
         let another = parts::names_another_program(&normalise(label))
             || (pantry_named && !pantry(&t) && parts::describes_another_program(&t));
         if another {

@@ -23,8 +23,9 @@ fn unescape(text: &str) -> String {
 
 /// A field's value as the text it is placed as: a text unescaped, a
 /// spreadsheet's or an API's number for a ZIP code, a phone or a house
-/// number, a time of day written as a number or as digits alone, a ZIP code of four digits given back the leading zero a
-/// spreadsheet took; `None` for nothing to place.
+/// number, a time of day written as a number or as digits alone, a ZIP
+/// code of four digits given back the leading zero a spreadsheet took;
+/// `None` for nothing to place.
 pub(super) fn field_text(role: Role, value: &Value) -> Option<String> {
     let text = match value {
         Value::String(s) => unescape(s),
