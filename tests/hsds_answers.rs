@@ -1,7 +1,7 @@
 //! What `hsds_alignment` gives, through the real binary and components,
 //! scored against the answers a person took by hand from each record
 //! (`tests/fixtures/answers.jsonl`): recall and precision per field
-//! (schedules, phones, address line, city, state, ZIP code), values the
+//! (names, schedules, phones, address line, city, state, ZIP code), values the
 //! record does not support, and LLM calls a record.
 
 use deckhand::queue::{JobStatus, Queue};
@@ -78,7 +78,7 @@ async fn bulk_output_against_the_hand_made_answers() {
         let (_, report) = run_bulk_on(&q, &s, input, &records, Some(0), 600, "mapper").await;
         let t = score_report(&q, &report, &answers).await;
         eprintln!("{input}, through the binary:\n{}", t.report());
-        for field in ["schedules", "phones", "address_1", "postal_code"] {
+        for field in ["name", "schedules", "phones", "address_1", "postal_code"] {
             let c = t.field(field);
             assert!(
                 c.recall() >= 0.97 && c.precision() >= precision,

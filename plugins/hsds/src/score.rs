@@ -15,7 +15,10 @@
 //! right when the answer holds all of its own; one with no day and no time
 //! (a description only) claims nothing and is not counted. Recurrence (`interval`,
 //! `freq`) is not compared. Text is compared without case, punctuation
-//! or repeated spaces; a ZIP code by its first five digits.
+//! or repeated spaces; a ZIP code by its first five digits; a name also
+//! without a leading "The". A name is scored only on records whose answer
+//! holds one: the document's organization name is found, and right when
+//! it is one of the answer's spellings.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +26,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The fields scored, in report order.
-pub const FIELDS: [&str; 6] = [
+pub const FIELDS: [&str; 7] = [
+    "name",
     "schedules",
     "phones",
     "address_1",
@@ -50,6 +54,25 @@ pub struct Answer {
     pub phones: Vec<String>,
     #[serde(default)]
     pub addresses: Vec<AnswerAddress>,
+    /// The spellings of the place's name a person accepts; empty when the
+    /// answer names none (the name is then not scored).
+    #[serde(default, deserialize_with = "spellings")]
+    pub name: Vec<String>,
+}
+
+/// `"name"` as one string or a list of strings.
+fn spellings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(s)) => vec![s],
+        Some(OneOrMany::Many(v)) => v,
+    })
 }
 
 /// One line of an answers file (`tests/fixtures/answers.jsonl`): which
@@ -159,6 +182,9 @@ impl Tally {
 /// holding `schedules`, `phones` and `addresses` lists) against `answer`.
 pub fn score(document: &Value, answer: &Answer) -> Tally {
     let mut tally = Tally::default();
+    if !answer.name.is_empty() {
+        tally.0.insert("name", name_counts(document, &answer.name));
+    }
     // A schedule with no day and no time (its text only) claims nothing.
     let found: Vec<Vec<Slot>> = lists(document, "schedules")
         .iter()
@@ -218,6 +244,27 @@ pub fn score(document: &Value, answer: &Answer) -> Tally {
     tally
 }
 
+/// The document's organization name against a person's spellings: one
+/// expected; found when the document names its organization; recalled and
+/// right when that name is one of the spellings.
+fn name_counts(document: &Value, spellings: &[String]) -> Counts {
+    let found = lists(document, "organization")
+        .first()
+        .and_then(|o| o.get("name"))
+        .and_then(Value::as_str)
+        .map(|n| text("name", n))
+        .filter(|n| !n.is_empty());
+    let hit = found
+        .as_ref()
+        .is_some_and(|n| spellings.iter().any(|s| text("name", s) == *n));
+    Counts {
+        expected: 1,
+        found: usize::from(found.is_some()),
+        recalled: usize::from(hit),
+        right: usize::from(hit),
+    }
+}
+
 fn counts(want: &BTreeSet<String>, have: &BTreeSet<String>) -> Counts {
     let both = want.intersection(have).count();
     Counts {
@@ -270,10 +317,10 @@ fn text(field: &str, v: &str) -> String {
         })
         .collect();
     let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
-    if field == "postal_code" {
-        t.chars().take(5).collect()
-    } else {
-        t
+    match field {
+        "postal_code" => t.chars().take(5).collect(),
+        "name" => t.strip_prefix("the ").map(str::to_string).unwrap_or(t),
+        _ => t,
     }
 }
 
@@ -384,5 +431,30 @@ mod tests {
         let none = score(&json!({}), &Answer::default());
         assert_eq!(none.field("phones").recall(), 1.0);
         assert_eq!(none.field("phones").precision(), 1.0);
+    }
+
+    #[test]
+    fn a_name_is_scored_only_where_the_answer_gives_one() {
+        let doc = json!({"organization": [{"name": "The Giving Shelf"}]});
+        let c = |a: Value| score(&doc, &answer(a)).field("name");
+        // Case, punctuation and a leading "The" aside; any spelling given.
+        let hit = c(json!({"name": "giving shelf"}));
+        assert_eq!(
+            (hit.expected, hit.found, hit.recalled, hit.right),
+            (1, 1, 1, 1)
+        );
+        let hit = c(json!({"name": ["Giving Shelf Pantry", "Giving Shelf!"]}));
+        assert_eq!(hit.recalled, 1);
+        // Another name is found and wrong.
+        let miss = c(json!({"name": "Hope Pantry"}));
+        assert_eq!(
+            (miss.expected, miss.found, miss.recalled, miss.right),
+            (1, 1, 0, 0)
+        );
+        // No name in the answer: not scored.
+        assert_eq!(c(json!({"phones": []})), Counts::default());
+        // No organization name: expected and not found.
+        let none = score(&json!({}), &answer(json!({"name": "Hope Pantry"}))).field("name");
+        assert_eq!((none.expected, none.found), (1, 0));
     }
 }

@@ -12,6 +12,8 @@
 //! - `fields`: the record's fields walked (nested objects and lists), each
 //!   with its role from its key and its parent's key, in placing order;
 //! - `gather`: every field of the record into `Found`, by key and content;
+//! - `name_tidy`: a name as text gives it, without the labels, headings and
+//!   marks around it;
 //! - `opening`: opening times given as objects, as texts the hours parser reads;
 //! - `prose`: what free text holds besides its prose (an address and the
 //!   name before it, phones, an email);
@@ -88,6 +90,7 @@ mod fields;
 mod gather;
 #[cfg(test)]
 mod hours_tests;
+mod name_tidy;
 mod opening;
 mod parts;
 mod prose;

@@ -35,13 +35,12 @@ pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
         // Never parts of it beside another address the record has.
         if found.street.is_none() {
             let named = found.name.is_some() || found.org_name.is_some() || found.place.is_some();
-            let name = Some(before)
-                .filter(|b| names_a_place(b))
-                .or_else(|| last_part(before).filter(|b| names_a_place(b)))
-                .or_else(|| held_at(before))
-                .or_else(|| name_after(&text[end..]));
+            let name = as_name(before)
+                .or_else(|| last_part(before))
+                .or_else(|| held_at(before).and_then(as_name))
+                .or_else(|| name_after(&text[end..]).and_then(as_name));
             if let Some(name) = name.filter(|_| !named) {
-                found.place = Some((name.to_string(), src(pointer, How::Inferred)));
+                found.place = Some((name, src(pointer, How::Inferred)));
             }
             put_address(found, pointer, &address, How::Inferred);
         }
@@ -129,37 +128,71 @@ pub(super) fn labelled_lines(text: &str) -> Option<Vec<(Role, String)>> {
     // A first line without a label that reads as a name is the name
     // ("Despensa La Esperanza\nDirección: ...").
     let first = text.split(['\n', ';']).next().unwrap_or_default().trim();
-    if !lines.iter().any(|(r, _)| *r == Role::Name) && !first.contains(':') && names_a_place(first)
+    if !lines.iter().any(|(r, _)| *r == Role::Name)
+        && !first.contains(':')
+        && let Some(name) = as_name(first)
     {
-        lines.insert(0, (Role::Name, first.to_string()));
+        lines.insert(0, (Role::Name, name));
     }
     (lines.len() >= 2 && anchored).then_some(lines)
 }
 
-/// The last part of a page's text before an address, after a line, a
-/// bar, a dot between parts, a copyright mark or the end of an
-/// exclamation, without a copyright year ("... Volunteer with us! © 2024
-/// Hope Pantry · " is "Hope Pantry"); never a part that speaks of hours
-/// or holds a phone number (up to two such are passed over: "Hope Pantry;
-/// Tuesday 10:00-12:00; 14 Water St, ...").
-fn last_part(text: &str) -> Option<&str> {
-    let part = text
-        .rsplit([';', '|', '\u{b7}', '\u{2022}', '\n', '\u{a9}', '!', '?'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .take(3)
-        .find(|p| {
-            let speaks_of_hours = hours::mentions_hours(p) || hours::looks_like_hours(p);
-            !speaks_of_hours && classify::phones_in(p).is_empty()
-        })?;
-    let part = part
-        .trim_start_matches("(c)")
-        .trim_start_matches("Copyright")
-        .trim_start();
-    let year = part
-        .get(..4)
-        .is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit()));
-    Some(if year { part[4..].trim_start() } else { part })
+/// `text` as a place's name, tidied (`name_tidy`), when it reads as one.
+fn as_name(text: &str) -> Option<String> {
+    super::name_tidy::tidy(text).filter(|n| names_a_place(n))
+}
+
+/// The name in the last parts of a page's text before an address, after a
+/// line, a bar, a dot between parts, a copyright mark, a sentence's end,
+/// without a copyright year ("... Volunteer with us! © 2024 Hope Pantry ·
+/// " is "Hope Pantry"); never a part that speaks of hours or holds a phone
+/// number, and up to three parts are tried ("Hope Pantry; Tuesday
+/// 10:00-12:00; 14 Water St, ...", "St. Vincent Pantry; Hours; Mon-Thu
+/// 9-12; 1200 Vine St ...").
+fn last_part(text: &str) -> Option<String> {
+    parts_back(text).into_iter().take(3).find_map(|p| {
+        let speaks_of_hours = hours::mentions_hours(p) || hours::looks_like_hours(p);
+        if speaks_of_hours || !classify::phones_in(p).is_empty() {
+            return None;
+        }
+        let p = p
+            .trim_start_matches("(c)")
+            .trim_start_matches("Copyright")
+            .trim_start();
+        let year = p
+            .get(..4)
+            .is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit()));
+        as_name(if year { p[4..].trim_start() } else { p })
+    })
+}
+
+/// The parts of `text`, last first: parted by lines, bars, dots between
+/// parts, a copyright mark, an exclamation, and a sentence's end ("...
+/// every Monday 4pm-6pm. St. Andrew's Episcopal": a word of four letters or
+/// more, one with a digit or "a.m." before the stop; "St." ends none).
+fn parts_back(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for part in text.rsplit([';', '|', '\u{b7}', '\u{2022}', '\n', '\u{a9}', '!', '?']) {
+        let mut rest = part;
+        while let Some(at) = sentence_end(rest) {
+            out.push(rest[at + 1..].trim());
+            rest = &rest[..at];
+        }
+        out.push(rest.trim());
+    }
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+/// Where the last sentence of `text` starts after a stop (the stop's
+/// byte), if one ends inside it.
+fn sentence_end(text: &str) -> Option<usize> {
+    text.rmatch_indices(". ").map(|(at, _)| at).find(|&at| {
+        let word = text[..at].rsplit(' ').next().unwrap_or_default();
+        let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+        let clock = ["a.m", "p.m"].iter().any(|m| bare.eq_ignore_ascii_case(m));
+        clock || bare.chars().count() > 3 || bare.chars().any(|c| c.is_ascii_digit())
+    })
 }
 
 /// "... open every Tuesday 4-6p @ First UMC, 201 S Main St ...", "... at
@@ -283,6 +316,22 @@ mod tests {
         // The part before an address that is a time range is no name.
         let m = map_record(&json!({"text": "Open. Tuesdays 10-2; 88 Oak Ave, Dayton OH 45402"}));
         assert!(m.is_none(), "no name, no mapping");
+        // A sentence's end parts a name from the prose before it; a
+        // heading's line is passed over.
+        for (text, name) in [
+            (
+                "FREE FOOD PANTRY (Elmwood)\n\nFood pantry open every Monday 4pm-6pm. St. \
+                 Andrew's Episcopal, 300 Elmwood Ave, Buffalo NY 14222",
+                "St. Andrew's Episcopal",
+            ),
+            (
+                "St. Vincent Pantry\nHours\nMon-Thu: 9:00-12:00\n1200 Vine St, Cincinnati, OH 45202",
+                "St. Vincent Pantry",
+            ),
+        ] {
+            let m = map_record(&json!({ "text": text })).expect("a mapping");
+            assert_eq!(m.draft.value()["location"][0]["name"], name, "{text}");
+        }
         // A sentence's subject before the address is no name; the church
         // the sentence names is.
         let text = "The pantry at Trinity Lutheran (1500 Maple Dr, Fargo, ND 58103) is open";

@@ -17,14 +17,14 @@ pub(super) fn name_from_text(found: &mut Found) {
     if found.name.is_some() || found.org_name.is_some() || found.place.is_some() {
         return;
     }
-    found.place = found
-        .prose
-        .iter()
-        .find_map(|(pointer, text)| Some((name_in_text(text)?, src(pointer, How::Inferred))));
+    found.place = found.prose.iter().find_map(|(pointer, text)| {
+        let name = super::name_tidy::tidy(&name_in_text(text)?)?;
+        Some((name, src(pointer, How::Inferred)))
+    });
 }
 
 /// Words a pantry's name is made around.
-const PLACE_WORDS: &[&str] = &[
+pub(super) const PLACE_WORDS: &[&str] = &[
     "pantry",
     "pantries",
     "shelf",
@@ -41,7 +41,7 @@ const PLACE_WORDS: &[&str] = &[
 
 /// Words a hosting place's name is made around: a name with one of these
 /// is taken when no text names a pantry.
-const HOST_WORDS: &[&str] = &[
+pub(super) const HOST_WORDS: &[&str] = &[
     "church",
     "chapel",
     "center",
@@ -74,7 +74,7 @@ const HOST_WORDS: &[&str] = &[
 
 /// Words any pantry's name may hold: with only these, a text names a
 /// kind of place, not one place.
-const GENERIC: &[&str] = &[
+pub(super) const GENERIC: &[&str] = &[
     "food",
     "community",
     "emergency",
@@ -88,6 +88,36 @@ const GENERIC: &[&str] = &[
     "de",
     "la",
     "del",
+];
+
+/// Words a heading is made of ("Food Pantry News", "Hours", "Mobile
+/// Pantry Schedule", "NOW OPEN"): no word of a name of its own.
+pub(super) const HEADINGS: &[&str] = &[
+    "news",
+    "hours",
+    "hour",
+    "schedule",
+    "schedules",
+    "update",
+    "updates",
+    "info",
+    "information",
+    "announcement",
+    "announcements",
+    "notice",
+    "reminder",
+    "alert",
+    "calendar",
+    "open",
+    "closed",
+    "now",
+    "today",
+    "welcome",
+    "location",
+    "locations",
+    "horario",
+    "horarios",
+    "noticias",
 ];
 
 /// Whether a lower-case word may stand in a name: one that joins its
@@ -122,7 +152,7 @@ pub(super) fn name_in_text(text: &str) -> Option<String> {
 
 /// A word without the marks around it, in lower case ("Pantry," is
 /// "pantry").
-fn bare(word: &str) -> String {
+pub(super) fn bare(word: &str) -> String {
     word.trim_matches(|c: char| !c.is_alphanumeric())
         .to_lowercase()
 }
@@ -158,7 +188,10 @@ fn is_name(words: &[&str], kind: &[&str]) -> bool {
     });
     let own = words.iter().any(|w| {
         let b = bare(w);
-        !b.is_empty() && !kind.contains(&b.as_str()) && !GENERIC.contains(&b.as_str())
+        !b.is_empty()
+            && !kind.contains(&b.as_str())
+            && !GENERIC.contains(&b.as_str())
+            && !HEADINGS.contains(&b.as_str())
     });
     place && own
 }
@@ -190,6 +223,17 @@ fn ends_clause(w: &str) -> bool {
         || (w.ends_with('.') && w.trim_end_matches('.').chars().count() > 3)
 }
 
+/// Whether `word` is the number of the post, lodge or chapter before it
+/// ("Post 44", "Lodge #1371").
+fn numbered(before: &str, word: &str) -> bool {
+    let number = word
+        .trim_start_matches('#')
+        .trim_end_matches(|c: char| !c.is_alphanumeric());
+    ["post", "lodge", "chapter", "unit", "council", "local"].contains(&bare(before).as_str())
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The name grown around `words[at]`, if it makes one.
 fn name_around(words: &[&str], at: usize, kind: &[&str]) -> Option<String> {
     let mut start = at;
@@ -201,17 +245,21 @@ fn name_around(words: &[&str], at: usize, kind: &[&str]) -> Option<String> {
         }
         start -= 1;
     }
-    // Rightwards too: "Despensa de Alimentos San José."
+    // Rightwards too: "Despensa de Alimentos San José.", and the number
+    // of a post or lodge ("American Legion Post 44").
     let mut end = at + 1;
     while end < words.len() && !ends_clause(words[end - 1]) {
         let joins = joining(words[end]) && words.get(end + 1).is_some_and(|w| capital(w));
-        if !(capital(words[end]) || joins) {
+        if !(capital(words[end]) || joins || numbered(words[end - 1], words[end])) {
             break;
         }
         end += 1;
     }
     let mut name = &words[start..end];
-    if name.first().is_some_and(|w| w.eq_ignore_ascii_case("the")) {
+    if name
+        .first()
+        .is_some_and(|w| ["the", "our", "this"].contains(&w.to_lowercase().as_str()))
+    {
         name = &name[1..];
     }
     let text = name
@@ -287,7 +335,7 @@ mod tests {
         );
         assert_eq!(
             named("American Legion Post 44 hosts the monthly food share").as_deref(),
-            Some("American Legion Post")
+            Some("American Legion Post 44")
         );
         // A pantry's name is still first, wherever it stands.
         assert_eq!(
