@@ -480,4 +480,6 @@ fn opening_only(t: &str) -> Option<(Vec<&'static str>, u32)> {
 #[cfg(test)]
 mod forms_tests;
 #[cfg(test)]
+mod sentence_tests;
+#[cfg(test)]
 mod tests;

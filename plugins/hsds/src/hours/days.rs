@@ -186,6 +186,27 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
     (0..7).filter(|d| found[*d]).map(|d| ORDER[d]).collect()
 }
 
+/// The last sentence of `before` (the text before a time range) that
+/// names days, when an earlier one ends with a clock time or a word
+/// ("choir practice moves to thursday at 7 pm. the pantry is open mondays
+/// " is "the pantry is open mondays "): another sentence's days are not
+/// the range's. A day's or street's abbreviation ("tues. & thurs. ", "st.
+/// vincent") ends no sentence.
+pub(super) fn own_sentence(before: &str) -> &str {
+    before
+        .rmatch_indices(". ")
+        .map(|(at, _)| at)
+        .find(|&at| {
+            let word = before[..at].rsplit(' ').next().unwrap_or_default();
+            let word = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            let ends = matches!(word, "am" | "pm" | "a.m" | "p.m")
+                || word.ends_with(|c: char| c.is_ascii_digit())
+                || (word.len() > 3 && parse_days(word).is_empty() && compact(word).is_none());
+            ends && !parse_days(&before[at + 2..]).is_empty()
+        })
+        .map_or(before, |at| &before[at + 2..])
+}
+
 /// The days an exception leaves out ("weekdays except wednesday", "9-4
 /// (closed wednesday)",
 /// "mon-fri excluding thursday"): those named after an exception word, up

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::build::schedules as schedules_of;
 use super::clock::{parse_time, resolve};
 use super::date::{self, Date};
-use super::days::{excepted, parse_days};
+use super::days::{self, excepted, parse_days};
 use super::parts;
 use super::{clean_edges, normalise, opening_only, patterns};
 
@@ -86,7 +86,7 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             previous_end = whole.1;
             continue;
         }
-        let before = since_closed(before_all);
+        let before = days::own_sentence(since_closed(before_all));
         let next_start = found
             .get(n + 1)
             .and_then(|c| c.get(0))

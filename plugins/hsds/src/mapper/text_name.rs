@@ -30,6 +30,8 @@ pub(super) const PLACE_WORDS: &[&str] = &[
     "shelf",
     "closet",
     "cupboard",
+    "basket",
+    "locker",
     "kitchen",
     "ministry",
     "ministries",

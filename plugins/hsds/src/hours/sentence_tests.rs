@@ -1,0 +1,48 @@
+//! The hours parser where a text holds more than one sentence with days:
+//! a range takes its days from its own sentence, and a day's or a
+//! street's abbreviation ends none.
+
+use super::tests::{read, s};
+
+#[test]
+fn another_sentences_days_are_not_the_ranges() {
+    // A choir's Thursday before the pantry's Mondays.
+    assert_eq!(
+        read(
+            "Choir practice moves to Thursday at 7 pm. The St. Vincent de Paul Food Pantry is \
+             open Mondays 6-8 pm and Saturdays 9-11 am in the school gym."
+        ),
+        vec![
+            s("WEEKLY", "MO", "18:00", "20:00"),
+            s("WEEKLY", "SA", "09:00", "11:00")
+        ]
+    );
+    assert_eq!(
+        read("Bible study is Wednesday at 10 a.m. Pantry: Fridays 1-3 pm"),
+        vec![s("WEEKLY", "FR", "13:00", "15:00")]
+    );
+    // A sentence with no day of its own keeps the day before it.
+    assert_eq!(
+        read("Open every Tuesday. Hours 10-12."),
+        vec![s("WEEKLY", "TU", "10:00", "12:00")]
+    );
+}
+
+#[test]
+fn abbreviations_end_no_sentence() {
+    assert_eq!(
+        read("Tues. & Thurs. 10-12"),
+        vec![s("WEEKLY", "TU,TH", "10:00", "12:00")]
+    );
+    assert_eq!(
+        read("1st & 3rd Thurs. 4:00pm - 6:00pm; 2nd & 4th Sat. 10am-noon"),
+        vec![
+            s("MONTHLY", "1TH,3TH", "16:00", "18:00"),
+            s("MONTHLY", "2SA,4SA", "10:00", "12:00")
+        ]
+    );
+    assert_eq!(
+        read("Mon. thru Fri. 9 to 4"),
+        vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "16:00")]
+    );
+}
