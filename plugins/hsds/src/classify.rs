@@ -15,6 +15,12 @@ pub(crate) use key::words;
 pub use key::{Rank, Role, rank_role, role_of};
 use street_words::SUFFIXES;
 
+/// Whether `word` is a street's type ("St", "Avenue", "Rd.").
+pub(crate) fn is_street_type(word: &str) -> bool {
+    let w = word.trim_end_matches('.').to_ascii_lowercase();
+    SUFFIXES.contains(&w.as_str())
+}
+
 struct Patterns {
     phone: Regex,
     extension: Regex,
@@ -61,9 +67,10 @@ fn patterns() -> &'static Patterns {
             // "/ 0102": a line's last four digits, nothing after them that
             // goes on with a number.
             next_line: compile(r"^\s*(?:or|/|&)\s*(\d{4})(?:$|[^\d\-./:])"),
-            // (A Spanish street's type comes first: "210 Calle Sol, Laredo".)
+            // (A Spanish street's type comes first: "210 Calle Sol, Laredo";
+            // a route's number comes last: "812 County Route 9, Ghent".)
             embedded_address: compile(&format!(
-                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?|(?:calle|avenida|camino|carretera|paseo)\s+[a-z0-9.'\-]+(?:\s+[a-z0-9.'\-]+){{0,2}}?)(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}}|{})\s*,?\s+\d{{5}}(?:-\d{{4}})?\b",
+                r"(?i)\b\d{{1,6}}[a-z]?\s+(?:(?:[a-z0-9.'#&\-]+\s+){{0,5}}?(?:{})\b\.?|(?:calle|avenida|camino|carretera|paseo)\s+[a-z0-9.'\-]+(?:\s+[a-z0-9.'\-]+){{0,2}}?|(?:[a-z]+\s+){{0,2}}?(?:route|rte|rt|highway|hwy|road|rd|fm)\.?\s+\d{{1,4}}[a-z]?\b)(?:\s*,?\s*(?:suite|ste|unit|room|rm|#)\s*[a-z0-9\-]+)?(?:{})?\s*,?\s+(?:[a-z][a-z.'\-]*\s+){{0,3}}?[a-z][a-z.'\-]*\s*,?\s+(?-i:[A-Z]{{2}}|{})\s*,?\s+\d{{5}}(?:-\d{{4}})?\b",
                 SUFFIXES.join("|"),
                 REMARK,
                 crate::geo::newspaper_pattern()

@@ -52,13 +52,41 @@ pub struct Address {
     pub zip: Option<String>,
 }
 
+/// `text` without what it holds in brackets ("Trinity Church Parking Lot
+/// (corner of 5th & Main), 500 Main St, ...": a corner's numbers are no
+/// street's).
+fn without_brackets(text: &str) -> String {
+    if !text.contains('(') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => {
+                if depth == 0 {
+                    out.truncate(out.trim_end_matches(' ').len());
+                }
+                depth += 1;
+            }
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    if depth > 0 || out.trim().is_empty() {
+        return text.to_string();
+    }
+    out
+}
+
 /// Reads "123 Main St, New York, NY 10001", "9016 Gap Newport Pike
 /// Avondale, PA" or "St. Rocco Center — 9016 Gap Newport Pike Avondale, PA".
 /// `None` when the text does not start (after an optional place name) with a
 /// street number.
 pub fn address(text: &str) -> Option<Address> {
     let mut out = Address::default();
-    let text = zero_restored(text);
+    let text = without_brackets(&zero_restored(text));
     let rest = place_before(&mut out, &without_trailers(&text));
     let rest = corner_of(&rest).unwrap_or(rest);
     if !patterns().street.is_match(&rest)

@@ -145,6 +145,8 @@ pub fn rank_role(key: &str) -> (Role, Rank) {
             Some(Role::Zip)
         }
         "housenumber" | "streetnumber" | "housenum" | "buildingnumber" => Some(Role::HouseNumber),
+        // A time or a when, whatever it holds ("8am until gone").
+        "time" | "when" | "cuando" | "hora" => Some(Role::Hours),
         "lat" | "latitude" | "y" => Some(Role::Latitude),
         "lon" | "lng" | "long" | "longitude" | "x" => Some(Role::Longitude),
         "source" | "foodbank" | "id" | "siteid" | "distance" | "county" | "collectionname"

@@ -86,3 +86,20 @@ fn a_street_and_the_town_after_in() {
     // "in" after no street type: no street.
     assert_eq!(super::street_and_town_in("open at 10 am in Milford."), None);
 }
+
+#[test]
+fn a_routes_number_ends_a_street_and_brackets_hold_no_street() {
+    let span = |t: &str| super::address_span(t).map(|(_, _, a)| a.street);
+    assert_eq!(
+        span("the old Grange Hall at 812 County Route 9, Ghent NY 12075. Open Fridays."),
+        Some(Some("812 County Route 9".to_string()))
+    );
+    let a = super::address(
+        "Trinity Church Parking Lot (corner of 5th & Main), 500 Main St, Ames, IA 50010",
+    )
+    .expect("an address");
+    assert_eq!(
+        (a.street.as_deref(), a.city.as_deref(), a.zip.as_deref()),
+        (Some("500 Main St"), Some("Ames"), Some("50010"))
+    );
+}

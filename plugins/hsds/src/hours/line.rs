@@ -27,6 +27,9 @@ struct Range<'t> {
     joined: bool,
     /// The days it goes with, and the text they were read from.
     days: Option<(Vec<&'static str>, &'t str)>,
+    /// Whether those days were written before it ("mon 9-11"), not after
+    /// it ("9-11 mon") or lent by a range joined to it.
+    days_before: bool,
     /// The one day it is on ("2024-06-01 10-12"), when a date goes with it.
     date: Option<Date>,
     /// Whether its sentence speaks of another program ("Office: Mon-Fri
@@ -101,7 +104,19 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             (previous_end, whole.0),
             (whole.1, whole.1 + after.len()),
         );
-        let (days, from_after) = days_of(date, before, after);
+        // "wednesday 9-12 and 1-3, thursday ...": a range joined to one
+        // with days takes those, not the days after it; "10am-12pm
+        // (seniors), 1pm-3pm": a remark in brackets joins too.
+        let joined = !ranges.is_empty()
+            && without_brackets(before_all)
+                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
+                .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"));
+        let (days, from_after) = match days_of(date, before, after) {
+            (_, true) if joined && ranges.last().is_some_and(|r: &Range| r.days_before) => {
+                (None, false)
+            }
+            read => read,
+        };
         let days = match (days, carried.take()) {
             (None, Some(c)) if !before_all.contains(". ") => days_of(date, c, "").0,
             (days, _) => days,
@@ -112,11 +127,6 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             // range's, not the next one's.
             previous_end += after.len();
         }
-        // "10am-12pm (seniors), 1pm-3pm": a remark in brackets joins too.
-        let joined = !ranges.is_empty()
-            && without_brackets(before_all)
-                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
-                .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"));
         let sentence = before_all.rsplit(". ").next().unwrap_or(before_all);
         let other_program = parts::names_another_program(sentence)
             || (joined && ranges.last().is_some_and(|r: &Range| r.other_program));
@@ -127,6 +137,7 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             // "9-4 (closed wednesday)": the brackets a closed day stands in.
             clause: clause(sentence_after),
             joined,
+            days_before: days.is_some() && !from_after,
             days,
             date,
             other_program,
@@ -142,10 +153,15 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
 }
 
 /// The text before a range from which its days are read: "monday: closed
-/// tuesday: 12-2" gives only what follows the last "closed", and past the
-/// end of its sentence ("closed mondays. open tuesday-saturday 10-4").
+/// tuesday: 12-2" gives only what follows the last "closed" (or "by
+/// appointment": "thursday by appointment, friday 9-12"), and past the end
+/// of its sentence ("closed mondays. open tuesday-saturday 10-4").
 fn since_closed(before_all: &str) -> &str {
-    match before_all.rsplit_once("closed") {
+    let cut = ["closed", "by appointment"]
+        .iter()
+        .filter_map(|w| before_all.rfind(w).map(|at| at + w.len()))
+        .max();
+    match cut.map(|at| before_all.split_at(at)) {
         Some((_, after_closed)) => after_closed
             .split_once(". ")
             .map_or(after_closed, |(_, next)| next),
@@ -248,8 +264,9 @@ fn lead_in(before: &str) -> &str {
 }
 
 /// Whether a range stands in brackets after a season or months ("Tuesdays
-/// 9-11am (June-August: 8-10am)"): a variation of the opening before it,
-/// for part of the year, not an opening of its own.
+/// 9-11am (June-August: 8-10am)"), or in a sentence of a season's hours
+/// ("Summer hours: ..."): a variation of the opening before it, for part of
+/// the year, not an opening of its own.
 fn seasonal(before: &str) -> bool {
     const SEASONS: [&str; 21] = [
         "summer",
@@ -274,6 +291,17 @@ fn seasonal(before: &str) -> bool {
         "jul",
         "aug",
     ];
+    // "... 10 am to 1 pm. Summer hours (June-August): Wednesdays only, 10
+    // am to noon": a sentence that starts with a season's hours.
+    let sentence = before.rsplit(". ").next().unwrap_or(before).trim_start();
+    let mut words = sentence.split(|c: char| !c.is_ascii_alphabetic());
+    if words.next().is_some_and(|w| SEASONS[..5].contains(&w))
+        && words
+            .next()
+            .is_some_and(|w| matches!(w, "hours" | "schedule"))
+    {
+        return true;
+    }
     let Some((_, inside)) = before.rsplit_once('(') else {
         return false;
     };

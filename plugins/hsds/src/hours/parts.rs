@@ -207,12 +207,14 @@ fn single_time(part: &str) -> Option<String> {
 /// that says both ("thursday 10:00 am - 11:30 am"). `None` unless exactly
 /// one set of days and at least one time range are found, or, without a
 /// range, exactly two single times (an opening and a closing field, in
-/// that order).
+/// that order), or one other part with a time ("8am until gone").
 pub fn combine<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut days: Vec<String> = Vec::new();
     let mut ranges: Vec<String> = Vec::new();
     let mut singles: Vec<String> = Vec::new();
     let mut ordinals: Vec<String> = Vec::new();
+    // Parts with a time that are none of those ("8am until gone").
+    let mut timed: Vec<&str> = Vec::new();
     for part in parts.into_iter().flat_map(|p| p.split(PART_ENDS)) {
         if let Some(o) = ordinals_only(part) {
             ordinals.push(o);
@@ -226,6 +228,8 @@ pub fn combine<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
             }
         } else if let Some(t) = single_time(part) {
             singles.push(t);
+        } else if has_time(&normalise(part)) && parse_days(&normalise(part)).is_empty() {
+            timed.push(part.trim());
         }
     }
     if let ([opens, closes], true) = (singles.as_slice(), ranges.is_empty()) {
@@ -237,8 +241,16 @@ pub fn combine<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
         ([d], [o]) if !patterns().ordinal.is_match(d) => vec![format!("{o} {d}")],
         _ => days,
     };
-    match (days.as_slice(), ranges.is_empty()) {
-        ([d], false) => Some(format!("{d} {}", ranges.join(" and "))),
+    match (
+        days.as_slice(),
+        ranges.is_empty(),
+        singles.as_slice(),
+        timed.as_slice(),
+    ) {
+        ([d], false, _, _) => Some(format!("{d} {}", ranges.join(" and "))),
+        // "Every 3rd Saturday" beside "8am until gone": the parser reads
+        // the two as one.
+        ([d], true, [], [time]) => Some(format!("{d} {time}")),
         _ => None,
     }
 }
@@ -313,6 +325,15 @@ mod tests {
         assert_eq!(
             read("Day: Saturday | Time: 9:00 AM - 11:00 AM | Frequency: 2nd & 4th"),
             one("2SA,4SA", "09:00", "11:00")
+        );
+        // A part that opens with no range: the days with its opening.
+        assert_eq!(
+            super::combine(["Every 3rd Saturday", "8am until gone"]).as_deref(),
+            Some("every 3rd saturday 8am until gone")
+        );
+        assert_eq!(
+            read("Every 3rd Saturday | 8am until gone"),
+            one("3SA", "08:00", "")
         );
         // Ordinals beside days that have their own stay theirs.
         assert_eq!(

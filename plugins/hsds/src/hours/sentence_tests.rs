@@ -1,6 +1,8 @@
-//! The hours parser where a text holds more than one sentence with days:
-//! a range takes its days from its own sentence, and a day's or a
-//! street's abbreviation ends none.
+//! The hours parser where a text holds more than one sentence or clause
+//! with days: a range takes its days from its own sentence (a day's or a
+//! street's abbreviation ends none), a day "by appointment" lends none, a
+//! range joined to one with days takes those, a season's hours are no
+//! opening of their own.
 
 use super::tests::{read, s};
 
@@ -44,5 +46,30 @@ fn abbreviations_end_no_sentence() {
     assert_eq!(
         read("Mon. thru Fri. 9 to 4"),
         vec![s("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "16:00")]
+    );
+}
+
+#[test]
+fn an_appointment_day_lends_no_days_and_a_joined_range_keeps_its_own() {
+    assert_eq!(
+        read(
+            "Monday 9-12, Tuesday closed, Wednesday 9-12 and 1-3, Thursday by appointment, \
+             Friday 9-12"
+        ),
+        vec![
+            s("WEEKLY", "MO,WE,FR", "09:00", "12:00"),
+            s("WEEKLY", "WE", "13:00", "15:00")
+        ]
+    );
+}
+
+#[test]
+fn a_seasons_hours_are_no_opening_of_their_own() {
+    assert_eq!(
+        read(
+            "Open Mondays and Wednesdays 10 am to 1 pm. Summer hours (June-August): Wednesdays \
+             only, 10 am to noon."
+        ),
+        vec![s("WEEKLY", "MO,WE", "10:00", "13:00")]
     );
 }

@@ -22,9 +22,10 @@ fn patterns() -> &'static Patterns {
         let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("spoken pattern {p}: {e}"));
         Patterns {
             // "Doors open at 9:30; we close at 11:30": a part's end between
-            // them too, so it is read before the text is parted.
+            // them too, so it is read before the text is parted; "doors open
+            // 5pm, distribution until 6:30": the end as "until".
             open_close: compile(&format!(
-                r"(?i)\bopens?\s+(?:at\s+)?({TIME})\s*[,;]?\s*(?:and\s+)?(?:(?:we|it|they)\s+)?(?:closes?|closing)\s+(?:at\s+)?({TIME})"
+                r"(?i)\bopens?\s+(?:at\s+)?({TIME})\s*[,;]?\s*(?:and\s+)?(?:(?:(?:we|it|they)\s+)?(?:closes?|closing)\s+(?:at\s+)?|(?:[a-z]+\s+){{0,2}}(?:until|till)\s+)({TIME})"
             )),
             initials: compile(r"\bl\s*(?:-|a)\s*([jvsd])\b"),
             word_hour: compile(&format!(
@@ -41,8 +42,14 @@ fn patterns() -> &'static Patterns {
 pub(super) fn ends_joined(text: &str) -> String {
     patterns()
         .open_close
-        .replace_all(text, "open $1-$2")
+        .replace_all(text, one_range)
         .into_owned()
+}
+
+/// An opening and a closing caught by `open_close` as one range ("open
+/// 9-11").
+fn one_range(c: &regex::Captures) -> String {
+    format!("open {}-{}", c[1].trim(), &c[2])
 }
 
 /// `t` with a range said as its ends ("open at 5:30 pm and close at 7" as
@@ -50,7 +57,7 @@ pub(super) fn ends_joined(text: &str) -> String {
 /// viernes") written as the parser reads them.
 pub(super) fn spoken(t: &str) -> String {
     let p = patterns();
-    let t = p.open_close.replace_all(t, "open $1-$2");
+    let t = p.open_close.replace_all(t, one_range);
     p.initials
         .replace_all(&t, |c: &regex::Captures| {
             let last = match &c[1] {
@@ -107,6 +114,15 @@ mod tests {
         assert_eq!(
             super::ends_joined("Doors open at 9:30; we close at 11:30 or when food runs out"),
             "Doors open 9:30-11:30 or when food runs out"
+        );
+        // The end as "until", a word or two before it.
+        assert_eq!(
+            super::ends_joined("Doors open 5pm, distribution until 6:30."),
+            "Doors open 5pm-6:30."
+        );
+        assert_eq!(
+            spoken("doors open at 9 and we serve till 11"),
+            "doors open 9-11"
         );
         assert_eq!(
             spoken("l-v 8:00am-12:00pm"),

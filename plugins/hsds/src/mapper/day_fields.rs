@@ -117,8 +117,24 @@ pub(super) fn day_texts(value: &Value) -> Vec<String> {
                 .flat_map(day_texts)
                 .collect(),
         },
-        Value::Array(items) => items.iter().flat_map(day_texts).collect(),
+        Value::Array(items) => match opening_and_closing(items) {
+            Some(range) => vec![range],
+            None => items.iter().flat_map(day_texts).collect(),
+        },
         _ => Vec::new(),
+    }
+}
+
+/// `["10:00 AM", "12:00 PM"]`: a list of two times, an opening and a
+/// closing, as one range.
+pub(super) fn opening_and_closing(items: &[Value]) -> Option<String> {
+    match items {
+        [Value::String(opens), Value::String(closes)]
+            if hours::is_time(opens) && hours::is_time(closes) =>
+        {
+            Some(format!("{opens} - {closes}"))
+        }
+        _ => None,
     }
 }
 
@@ -166,5 +182,16 @@ mod tests {
         assert!(texts(json!({"start1_Tuesday": "10:00 AM", "end1_Friday": "2:00 PM"})).is_empty());
         // A key that is no day's: none.
         assert!(texts(json!({"start_date": "2024-01-01", "end_date": "2024-02-01"})).is_empty());
+    }
+
+    #[test]
+    fn a_list_of_two_times_is_one_range() {
+        assert_eq!(
+            day_texts(&json!(["10:00 AM", "12:00 PM"])),
+            ["10:00 AM - 12:00 PM"]
+        );
+        // Three times, or a time and a word, are read item by item.
+        assert_eq!(day_texts(&json!(["9:00", "11:00", "1:00"])).len(), 3);
+        assert_eq!(day_texts(&json!(["10:00 AM", "closed"])).len(), 2);
     }
 }

@@ -233,7 +233,10 @@ fn read_value(key: &str, value: &Value, at: &At, out: &mut Vec<Field>) {
 fn read_texts(key: &str, items: &[Value], at: &At, out: &mut Vec<Field>) -> bool {
     let (pointer, role) = (at.pointer.as_str(), at.role);
     let texts = || items.iter().take(MAX_ITEMS).filter_map(Value::as_str);
-    if matches!(role, Role::Eligibility | Role::Notes | Role::Description) {
+    if let Some(range) = super::day_fields::opening_and_closing(items) {
+        // `"tuesday_hours": ["10:00 AM", "12:00 PM"]`: one range.
+        out.push(at.field(pointer.to_string(), role, Value::String(range)));
+    } else if matches!(role, Role::Eligibility | Role::Notes | Role::Description) {
         // Prose given as a list ("requirements": ["Photo ID", "Proof of
         // address"]): one text.
         let texts: Vec<&str> = texts().collect();

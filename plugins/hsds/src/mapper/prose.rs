@@ -2,8 +2,8 @@
 //! place's name before it, phone numbers, an email address; and what a
 //! name field holds besides the name (an address, hours, a phone).
 
-use super::How;
 use super::gather::{Found, put_address, set, src};
+use super::{How, text_name};
 use crate::classify::{self, Role};
 use crate::hours;
 
@@ -14,12 +14,18 @@ use crate::hours;
 pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
     // "1020 Oak; Street, Racine, WI; 53403": an address a flyer's lines
     // broke is read with its lines joined; "2100 Agape Ln | Durham, NC
-    // 27704": a directory's bars part it as commas do.
+    // 27704", "55 SALEM ST • BOSTON MA": a directory's bars and bullets
+    // part it as commas do.
     let rewritten: [String; 2];
     let (text, span) = match classify::address_span(text) {
         Some(span) => (text, Some(span)),
         None => {
-            rewritten = [text.replace("; ", " "), text.replace(" | ", ", ")];
+            rewritten = [
+                text.replace("; ", " "),
+                [" | ", " \u{2022} ", " \u{b7} "]
+                    .iter()
+                    .fold(text.to_string(), |t, bar| t.replace(bar, ", ")),
+            ];
             rewritten
                 .iter()
                 .find_map(|t| Some((t.as_str(), Some(classify::address_span(t)?))))
@@ -39,6 +45,13 @@ pub(super) fn embedded(found: &mut Found, pointer: &str, text: &str) {
                 .or_else(|| last_part(before))
                 .or_else(|| held_at(before).and_then(as_name))
                 .or_else(|| name_after(&text[end..]).and_then(as_name));
+            // A hosting place's name yields to a pantry's the text names
+            // elsewhere ("Family Resource Center Pantry ... Where: Room 12,
+            // Jefferson Middle School, 800 ...").
+            let name = name.map(|n| match text_name::names_a_pantry(&n) {
+                true => n,
+                false => text_name::pantry_name(text).unwrap_or(n),
+            });
             if let Some(name) = name.filter(|_| !named) {
                 found.place = Some((name, src(pointer, How::Inferred)));
             }

@@ -72,6 +72,15 @@ pub(super) const HOST_WORDS: &[&str] = &[
     "hall",
     "grange",
     "legion",
+    "park",
+    "school",
+    "elementary",
+    "college",
+    "university",
+    "ymca",
+    "ywca",
+    "vfw",
+    "firehouse",
 ];
 
 /// Words any pantry's name may hold: with only these, a text names a
@@ -90,6 +99,16 @@ pub(super) const GENERIC: &[&str] = &[
     "de",
     "la",
     "del",
+    "el",
+    "los",
+    "las",
+    "y",
+    "gratis",
+    "gratuita",
+    "comida",
+    "alimentos",
+    "comunitaria",
+    "comunitario",
 ];
 
 /// Words a heading is made of ("Food Pantry News", "Hours", "Mobile
@@ -139,24 +158,47 @@ const JOINING: &[&str] = &["of", "the", "de", "la", "del", "and", "&"];
 /// The first name in `text` (a record's free text, its parts parted by
 /// "; " as plain text leaves them).
 pub(super) fn name_in_text(text: &str) -> Option<String> {
+    [PLACE_WORDS, HOST_WORDS]
+        .into_iter()
+        .find_map(|kind| name_of_kind(text, kind))
+}
+
+/// The first pantry's name in `text` (not a hosting place's), tidied.
+pub(super) fn pantry_name(text: &str) -> Option<String> {
+    super::name_tidy::tidy(&name_of_kind(text, PLACE_WORDS)?)
+}
+
+/// Whether a name holds a word a pantry is named by ("Hope Pantry", not
+/// "Jefferson Middle School").
+pub(super) fn names_a_pantry(name: &str) -> bool {
+    name.split_whitespace()
+        .any(|w| PLACE_WORDS.contains(&bare(w).as_str()))
+}
+
+/// The first name made around a word of `kind` in `text`: a part that is
+/// the name alone, else a name in a sentence.
+fn name_of_kind(text: &str, kind: &[&str]) -> Option<String> {
     let parts = || {
-        text.split(['|', '\u{2022}', '\u{b7}'])
+        text.split(['|', '\u{2022}', '\u{b7}', '\n'])
             .flat_map(|p| p.split("; "))
             .map(|p| p.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\''))
     };
-    [PLACE_WORDS, HOST_WORDS].into_iter().find_map(|kind| {
-        parts()
-            .find(|p| names_one_place(p, kind))
-            .map(str::to_string)
-            .or_else(|| parts().find_map(|p| name_in_sentence(p, kind)))
-    })
+    parts()
+        .find(|p| names_one_place(p, kind))
+        .map(str::to_string)
+        .or_else(|| parts().find_map(|p| name_in_sentence(p, kind)))
 }
 
-/// A word without the marks around it, in lower case ("Pantry," is
-/// "pantry").
+/// A word without the marks around it and a possessive's "'s", in lower
+/// case ("Pantry," is "pantry", "Chapel's" is "chapel").
 pub(super) fn bare(word: &str) -> String {
-    word.trim_matches(|c: char| !c.is_alphanumeric())
-        .to_lowercase()
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    // "Chapel's" is "chapel".
+    let w = w
+        .strip_suffix("'s")
+        .or_else(|| w.strip_suffix("\u{2019}s"))
+        .unwrap_or(w);
+    w.to_lowercase()
 }
 
 /// Whether a word joins a name's capitalised words ("of", "de", "&").
@@ -207,6 +249,12 @@ fn name_in_sentence(part: &str, kind: &[&str]) -> Option<String> {
     let words: Vec<&str> = part.split_whitespace().collect();
     (0..words.len())
         .filter(|&at| kind.contains(&bare(words[at]).as_str()) && capital(words[at]))
+        // "15 Chapel St": a street's name, not a place's.
+        .filter(|&at| {
+            !words
+                .get(at + 1)
+                .is_some_and(|w| crate::classify::is_street_type(w))
+        })
         .find_map(|at| name_around(&words, at, kind))
 }
 
@@ -264,10 +312,15 @@ fn name_around(words: &[&str], at: usize, kind: &[&str]) -> Option<String> {
     {
         name = &name[1..];
     }
-    let text = name
-        .join(" ")
+    let joined = name.join(" ");
+    let text = joined
         .trim_matches(|c: char| !c.is_alphanumeric() && c != '.' && c != '\'')
-        .trim_end_matches('.')
+        .trim_end_matches('.');
+    // "Hope Chapel's pantry": the place, not its possessive.
+    let text = text
+        .strip_suffix("'s")
+        .or_else(|| text.strip_suffix("\u{2019}s"))
+        .unwrap_or(text)
         .to_string();
     (name.len() <= 8 && is_name(name, kind)).then_some(text)
 }
@@ -338,6 +391,16 @@ mod tests {
         assert_eq!(
             named("American Legion Post 44 hosts the monthly food share").as_deref(),
             Some("American Legion Post 44")
+        );
+        // A possessive's place; a street named for a chapel is no place; a
+        // park hosts.
+        assert_eq!(
+            named("Hope Chapel's pantry is open Tuesday nights at 15 Chapel St").as_deref(),
+            Some("Hope Chapel")
+        );
+        assert_eq!(
+            named("Our mobile pantry visits Riverside Park on the fourth Tuesday").as_deref(),
+            Some("Riverside Park")
         );
         // A pantry's name is still first, wherever it stands.
         assert_eq!(
