@@ -70,10 +70,7 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
     let found: Vec<_> = patterns()
         .range
         .captures_iter(t)
-        .filter(|c| {
-            let m = c.get(0).map_or((0, 0), |m| (m.start(), m.end()));
-            clean_edges(t, m.0, m.1)
-        })
+        .filter(|c| c.get(0).is_some_and(|m| clean_edges(t, m.start(), m.end())))
         .collect();
     let mut ranges: Vec<Range> = Vec::new();
     let mut previous_end = 0;
@@ -105,12 +102,8 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
             (whole.1, whole.1 + after.len()),
         );
         // "wednesday 9-12 and 1-3, thursday ...": a range joined to one
-        // with days takes those, not the days after it; "10am-12pm
-        // (seniors), 1pm-3pm": a remark in brackets joins too.
-        let joined = !ranges.is_empty()
-            && without_brackets(before_all)
-                .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
-                .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"));
+        // with days takes those, not the days after it.
+        let joined = !ranges.is_empty() && joins(before_all);
         let (days, from_after) = match days_of(date, before, after) {
             (_, true) if joined && ranges.last().is_some_and(|r: &Range| r.days_before) => {
                 (None, false)
@@ -150,6 +143,15 @@ fn ranges<'t>(t: &'t str, dates: &[(usize, usize, Date)]) -> Vec<Range<'t>> {
         ranges.retain(|r| !r.other_program);
     }
     ranges
+}
+
+/// Whether only joining words stand between two ranges ("mon 9-11am and
+/// 1-3pm"); "10am-12pm (seniors), 1pm-3pm": a remark in brackets joins
+/// too.
+fn joins(between: &str) -> bool {
+    without_brackets(between)
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '/'))
+        .all(|w| matches!(w, "" | "and" | "also" | "plus" | "from" | "de"))
 }
 
 /// The text before a range from which its days are read: "monday: closed

@@ -314,8 +314,7 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             set(&mut found.eligibility, text, copied());
         }
         Role::Description => {
-            // "... Open the second Friday of the month.": monthly days
-            // alone are hours too.
+            // "Open the second Friday of the month.": hours too.
             if hours::looks_like_hours(&text) || hours::names_monthly_days(&text) {
                 found.hours.push((p.to_string(), text.clone()));
             }

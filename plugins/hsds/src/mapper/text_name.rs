@@ -368,7 +368,11 @@ mod tests {
             named("Despensa de Alimentos San José. Abierto los miércoles").as_deref(),
             Some("Despensa de Alimentos San José")
         );
-        // No pantry named: the place that hosts it.
+    }
+
+    #[test]
+    fn a_hosting_place_when_no_pantry_is_named() {
+        let named = |t: &str| name_in_text(t);
         assert_eq!(
             named(
                 "The Senior Brown Bag pantry at Willow Creek Community Center hands out groceries"
