@@ -2,7 +2,7 @@
 // fields. No DOM, no dependencies: it runs the same in the component and in
 // node, and never fetches anything.
 
-import { cloudflareEmail, hCard, mapQueries, metaTags, openGraphContact, postalStates } from "./sources.js";
+import { cloudflareEmail, dataIsland, hCard, mapQueries, metaTags, openGraphContact, postalStates } from "./sources.js";
 import { headingTexts, pantryHours, textPantryName } from "./sections.js";
 
 const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", ndash: "–", mdash: "—", rsquo: "’", lsquo: "‘", rdquo: "”", ldquo: "“", hellip: "…", middot: "·", bull: "•", copy: "©", reg: "®", trade: "™", eacute: "é", aacute: "á", iacute: "í", oacute: "ó", uacute: "ú", ntilde: "ñ" };
@@ -44,6 +44,8 @@ export function toText(html) {
     const lines = dayColumns(rows) ?? rowLines(rows);
     return lines.length ? `<br>${lines.join("<br>")}<br>` : whole;
   });
+  // A flyer's picture that says the hours in its alt text.
+  t = t.replace(/<img\b[^>]*\balt=["']([^"']+)["'][^>]*>/gi, (tag, alt) => (HOURS_LINE.test(alt) ? `<br>${alt}<br>` : tag));
   t = t.replace(/<br\s*\/?>/gi, "\n");
   t = t.replace(/<\/?(p|div|li|ul|ol|tr|table|section|article|header|footer|h[1-6]|address|dt|dd|nav|main)\b[^>]*>/gi, "\n");
   t = t.replace(/<[^>]+>/g, " ");
@@ -381,14 +383,25 @@ function textEmail(text) {
   return m ? `${m[1]}@${m[2].replace(/\s*[[(]\s*dot\s*[\])]\s*/gi, ".")}` : null;
 }
 
+/** Whether structured data describes an organization whose name names no
+ * pantry while the page's own name does, and the page's text gives an
+ * address of its own that is not the data's street: the site's office. */
+function officeOnly(data, own, textAddress) {
+  const street = typeof data.address === "object" ? data.address?.streetAddress : data.address;
+  return typeof data.name === "string" && !PANTRY_WORD.test(data.name) && Boolean(own) && PANTRY_WORD.test(own)
+    && Boolean(textAddress) && typeof street === "string" && !textAddress.startsWith(street);
+}
+
 /** The page's text and fields; `missing` names the fields not found. */
 export function extract(html) {
   const text = toText(html);
   // An event's place is its location's ("@type": "Event"); its name is the
   // event's, not the pantry's.
-  const ld = jsonLd(html)
+  const found = jsonLd(html)
     .map((x) => (x["@type"] === "Event" && x.location?.address ? { address: x.location.address } : x))
-    .find((x) => x.address || x.telephone || x.openingHours || x.openingHoursSpecification) ?? {};
+    .find((x) => x.address || x.telephone || x.openingHours || x.openingHoursSpecification)
+    ?? dataIsland(html) ?? {};
+  const own = pageName(html, text);
   const md = microdata(html);
   const card = hCard(html) ?? {};
   const mdAddress = md.streetAddress && (md.addressLocality || md.postalCode)
@@ -400,6 +413,9 @@ export function extract(html) {
   // "Knoxville, Knox County, TN": the county is no part of the line.
   const parted = text.replace(/[ \t]+[•·∙|][ \t]+/g, ", ").replace(/,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t]County(?=,)/g, "");
   const byZip = ADDRESS_BY_ZIP.exec(parted);
+  // A site's organization (its office's address and hours) is not the
+  // pantry a page names in its heading and locates in its text.
+  const ld = officeOnly(found, own, ADDRESS.exec(parted)?.[1]) ? {} : found;
   // An address may come as a list (the first is taken) or as text.
   const place = Array.isArray(ld.address) ? ld.address[0] : ld.address;
   const ldAddress = place && typeof place === "object"
@@ -421,7 +437,7 @@ export function extract(html) {
   const mailHref = firstMatch(/href=["']mailto:([^"'?]+)/i, html);
   const hours = hoursLines(text, headingTexts(html, inlineText));
 
-  const name = (typeof ld.name === "string" ? ld.name.trim() : null) ?? pageName(html, text) ?? ogText(card.name);
+  const name = (typeof ld.name === "string" ? ld.name.trim() : null) ?? own ?? ogText(card.name);
   const fields = {
     name,
     address: ldAddress || mdAddress || ogText(card.address) || ogText(og.address)

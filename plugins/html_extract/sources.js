@@ -113,3 +113,57 @@ const NEWSPAPER = new RegExp(
 export function postalStates(text) {
   return text.replace(NEWSPAPER, (_, comma, abbr) => `${comma}${NEWSPAPER_STATES[abbr]}`);
 }
+
+/** The place a page's data island describes (a framework's `<script
+ * id="__NEXT_DATA__" type="application/json">`, or any other JSON
+ * script) when the page draws it with a script: the first object holding
+ * a name and a street or a phone, in JSON-LD's field names (`name`,
+ * `address` as parts or text, `telephone`, `email`, `openingHours`).
+ * Null when no island holds one. */
+export function dataIsland(html) {
+  const re = /<script\b[^>]*type=["']application\/json["'][^>]*>([\s\S]*?)<\/script\s*>/gi;
+  for (const m of html.matchAll(re)) {
+    let data;
+    try {
+      data = JSON.parse(m[1]);
+    } catch (_) {
+      continue;
+    }
+    const place = placeIn(data, 0);
+    if (place) return place;
+  }
+  return null;
+}
+
+/** The first of `keys` that `o` holds as a text. */
+function pick(o, keys) {
+  return keys.map((k) => o[k]).find((v) => typeof v === "string" && v.trim() !== "") ?? null;
+}
+
+/** The first object (depth first, at most 8 levels and 50 items a list)
+ * that names a place and gives its street or phone. */
+function placeIn(v, depth) {
+  if (!v || typeof v !== "object" || depth > 8) return null;
+  const items = Array.isArray(v) ? v.slice(0, 50) : Object.values(v);
+  if (!Array.isArray(v)) {
+    const name = pick(v, ["name", "title", "locationName", "siteName"]);
+    const a = v.address ?? v.location;
+    const address = typeof a === "string" ? a : a && typeof a === "object" && !Array.isArray(a) ? {
+      streetAddress: pick(a, ["streetAddress", "street", "street1", "address1", "line1", "addressLine1"]),
+      addressLocality: pick(a, ["addressLocality", "city", "locality", "town"]),
+      addressRegion: pick(a, ["addressRegion", "state", "region", "province"]),
+      postalCode: pick(a, ["postalCode", "zip", "zipCode", "postcode", "postal_code"]),
+    } : null;
+    const telephone = pick(v, ["telephone", "phone", "phoneNumber", "phone_number"]);
+    const street = typeof address === "string" || Boolean(address?.streetAddress);
+    if (name && (street || telephone)) {
+      const openingHours = pick(v, ["openingHours", "hours", "hoursText", "hours_text", "schedule"]);
+      return { name, address, telephone, email: pick(v, ["email"]), openingHours };
+    }
+  }
+  for (const item of items) {
+    const place = placeIn(item, depth + 1);
+    if (place) return place;
+  }
+  return null;
+}
