@@ -214,7 +214,17 @@ pub fn mentions_hours(text: &str) -> bool {
                 && digits.chars().all(|c| c.is_ascii_digit() || c == ':')
                 && (matches!(suffix, "am" | "pm" | "a" | "p") || digits.contains(':'))
         });
-    looks_like_hours(text) || (names_a_day(&t) && (clock || t.contains("noon")))
+    looks_like_hours(text) || (names_a_day(&t) && (clock || t.contains("noon"))) || dated(&t)
+}
+
+/// Whether `text` gives dates with a time of day said in am and pm ("Jan
+/// 20, Feb 17 - 9am to 11am"; not a date-time stamp).
+pub fn names_dated_openings(text: &str) -> bool {
+    dated(&normalise(text))
+}
+
+fn dated(t: &str) -> bool {
+    has_meridiem(t) && !date::dates(t).is_empty()
 }
 
 /// Whether `text` is one clock time and nothing else ("10:00", "3:30 PM",

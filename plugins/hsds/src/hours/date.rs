@@ -19,8 +19,8 @@ const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 
-fn patterns() -> &'static [Regex; 3] {
-    static P: OnceLock<[Regex; 3]> = OnceLock::new();
+fn patterns() -> &'static [Regex; 5] {
+    static P: OnceLock<[Regex; 5]> = OnceLock::new();
     P.get_or_init(|| {
         let compile = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("date pattern {p}: {e}"));
         [
@@ -32,6 +32,12 @@ fn patterns() -> &'static [Regex; 3] {
             compile(
                 r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b",
             ),
+            // "jan 20" with the year said once elsewhere ("2024 dates: ...").
+            compile(
+                r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b",
+            ),
+            // That year: 2000 to 2099 (its neighbours checked apart).
+            compile(r"\b20\d{2}\b"),
         ]
     })
 }
@@ -75,7 +81,7 @@ impl Date {
 
 /// The dates in lower-case text, with their byte spans, in order.
 pub(super) fn dates(t: &str) -> Vec<(usize, usize, Date)> {
-    let [iso, us, named] = patterns();
+    let [iso, us, named, month_day, year] = patterns();
     let mut found: Vec<(usize, usize, Date)> = Vec::new();
     let mut add = |re: &Regex, read: &dyn Fn(&regex::Captures) -> Option<Date>| {
         for c in re.captures_iter(t) {
@@ -99,8 +105,52 @@ pub(super) fn dates(t: &str) -> Vec<(usize, usize, Date)> {
         let month = MONTHS.iter().position(|m| *m == &c[1])? as u32 + 1;
         Date::new(num(c, 3)? as i32, month, num(c, 2)?)
     });
+    // A month and day with no year take the one year the text states.
+    // (Not part of a date, a time or a number: "2024-06-01", "20:30".)
+    let joined = |c: char| matches!(c, '-' | '/' | ':' | '.');
+    let next_joins = |rest: &str| {
+        let mut c = rest.chars();
+        c.next().is_some_and(joined) && c.next().is_some_and(|d| d.is_ascii_digit())
+    };
+    let years: Vec<i32> = year
+        .find_iter(t)
+        .filter(|m| !t[..m.start()].ends_with(joined) && !next_joins(&t[m.end()..]))
+        .filter_map(|m| m.as_str().parse().ok())
+        .collect();
+    if let [stated] = years[..] {
+        add(month_day, &|c| {
+            let month = MONTHS.iter().position(|m| *m == &c[1])? as u32 + 1;
+            Date::new(stated, month, num(c, 2)?)
+        });
+    }
     found.sort_by_key(|(s, _, _)| *s);
     found
+}
+
+/// "2024 dates: jan 20, feb 17, mar 16 - 9am to 11am": a list of dates
+/// that share the one time after them, as one text a date ("2024-01-20
+/// 9am to 11am"); `None` unless two or more dates stand together, parted
+/// only by commas, "and" or "&", before the rest.
+pub(super) fn dated_list(t: &str) -> Option<Vec<String>> {
+    let found = dates(t);
+    let (first, last) = (found.first()?, found.last()?);
+    let parted = found.windows(2).all(|w| {
+        t[w[0].1..w[1].0]
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | '&'))
+            .all(|word| word.is_empty() || word == "and")
+    });
+    if found.len() < 2 || !parted || first.0 > t.len() {
+        return None;
+    }
+    let rest = t[last.1..].trim_start_matches(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | '-' | ':' | '\u{2013}' | '\u{2014}')
+    });
+    Some(
+        found
+            .iter()
+            .map(|(_, _, d)| format!("{} {rest}", d.iso()))
+            .collect(),
+    )
 }
 
 /// Whether the text before a date makes it the record's own stamp ("last
@@ -151,7 +201,35 @@ mod tests {
         // Not dates: a 31st of June, a February 29th of a common year,
         // phone numbers, times.
         assert!(read("2024-06-31 2023-02-29 555-0100 9/5 10-12").is_empty());
+        // A month and day take the one year the text states.
+        assert_eq!(
+            read("2024 dates: jan 20, feb 17"),
+            vec![("2024-01-20".into(), "SA"), ("2024-02-17".into(), "SA")]
+        );
+        assert!(read("dates: jan 20, feb 17").is_empty());
+        assert!(read("2024 or 2025: jan 20").is_empty());
         assert!(starts_with_date("2024-06-01 10:00 AM-12:00 PM"));
         assert!(!starts_with_date("Saturday 2024-06-01"));
+    }
+}
+
+#[cfg(test)]
+mod list_tests {
+    #[test]
+    fn dates_that_share_one_time() {
+        assert_eq!(
+            super::dated_list("2024 distribution dates: jan 20, feb 17 and mar 16 - 9am to 11am"),
+            Some(vec![
+                "2024-01-20 9am to 11am".to_string(),
+                "2024-02-17 9am to 11am".to_string(),
+                "2024-03-16 9am to 11am".to_string()
+            ])
+        );
+        // One date, or dates with words between: no list.
+        assert_eq!(super::dated_list("saturday, june 1, 2024 9-11"), None);
+        assert_eq!(
+            super::dated_list("june 1, 2024 9-11; closed june 8, 2024"),
+            None
+        );
     }
 }

@@ -40,6 +40,19 @@ struct Range<'t> {
 
 pub(super) fn parse_line(text: &str) -> (Vec<Value>, Vec<String>) {
     let t = normalise(text);
+    // Dates that share one time: each read as its own line.
+    if let Some(lines) = date::dated_list(&t) {
+        let (mut schedules, mut unparsed) = (Vec::new(), Vec::new());
+        for line in lines {
+            let (s, u) = parse_line(&line);
+            schedules.extend(s.into_iter().map(|mut s| {
+                s["description"] = json!(text.trim());
+                s
+            }));
+            unparsed.extend(u);
+        }
+        return (schedules, unparsed);
+    }
     // Dates are read first and blanked out, so "06-01" of "2024-06-01" is
     // no time range; the blanks keep every other position where it was.
     let dates = date::dates(&t);

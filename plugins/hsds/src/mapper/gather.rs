@@ -93,6 +93,11 @@ pub(super) fn place_by_content(found: &mut Found, pointer: &str, text: &str, how
     if let Some(address) = classify::address(text).filter(|a| a.state.is_some() || a.zip.is_some())
     {
         put_address(found, pointer, &address, how);
+        // "Jan 20, Feb 17 - 9am to 11am at Lakeview School, 100 Lake Rd,
+        // ...": the dated openings the address goes with.
+        if hours::names_dated_openings(text) {
+            found.hours.push((pointer.to_string(), text.to_string()));
+        }
         return true;
     }
     if hours::looks_like_hours(text) {
@@ -315,7 +320,10 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
         }
         Role::Description => {
             // "Open the second Friday of the month.": hours too.
-            if hours::looks_like_hours(&text) || hours::names_monthly_days(&text) {
+            if hours::looks_like_hours(&text)
+                || hours::names_monthly_days(&text)
+                || hours::names_dated_openings(&text)
+            {
                 found.hours.push((p.to_string(), text.clone()));
             }
             embedded(found, p, &text);

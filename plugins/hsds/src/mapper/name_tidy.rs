@@ -168,6 +168,7 @@ mod tests {
             "Direcci\u{f3}n",
             "FOOD PANTRY HOURS",
             "Food Pantry News",
+            "Pantry Days",
             "Community Food Pantry",
             "Pantry | Address",
         ] {

@@ -129,6 +129,8 @@ pub(super) const HEADINGS: &[&str] = &[
     "reminder",
     "alert",
     "calendar",
+    "days",
+    "dates",
     "open",
     "closed",
     "now",
@@ -299,7 +301,9 @@ fn name_around(words: &[&str], at: usize, kind: &[&str]) -> Option<String> {
     // of a post or lodge ("American Legion Post 44").
     let mut end = at + 1;
     while end < words.len() && !ends_clause(words[end - 1]) {
-        let joins = joining(words[end]) && words.get(end + 1).is_some_and(|w| capital(w));
+        // "Community Cupboard at St. Paul's": "at" joins a place's name too.
+        let joins = (joining(words[end]) || words[end] == "at")
+            && words.get(end + 1).is_some_and(|w| capital(w));
         if !(capital(words[end]) || joins || numbered(words[end - 1], words[end])) {
             break;
         }
@@ -316,12 +320,17 @@ fn name_around(words: &[&str], at: usize, kind: &[&str]) -> Option<String> {
     let text = joined
         .trim_matches(|c: char| !c.is_alphanumeric() && c != '.' && c != '\'')
         .trim_end_matches('.');
-    // "Hope Chapel's pantry": the place, not its possessive.
-    let text = text
-        .strip_suffix("'s")
-        .or_else(|| text.strip_suffix("\u{2019}s"))
-        .unwrap_or(text)
-        .to_string();
+    // "Hope Chapel's pantry": the place, not its possessive (but "... at
+    // St. Paul's." ends with its own name's "'s").
+    let before_a_word = end < words.len() && !ends_clause(words[end - 1]);
+    let text = match before_a_word {
+        true => text
+            .strip_suffix("'s")
+            .or_else(|| text.strip_suffix("\u{2019}s"))
+            .unwrap_or(text),
+        false => text,
+    }
+    .to_string();
     (name.len() <= 8 && is_name(name, kind)).then_some(text)
 }
 
@@ -405,6 +414,11 @@ mod tests {
         assert_eq!(
             named("Our mobile pantry visits Riverside Park on the fourth Tuesday").as_deref(),
             Some("Riverside Park")
+        );
+        // "at" joins a place's name; its own "'s" stays.
+        assert_eq!(
+            named("You've reached the Community Cupboard at St. Paul's. We're open").as_deref(),
+            Some("Community Cupboard at St. Paul's")
         );
         // A pantry's name is still first, wherever it stands.
         assert_eq!(
