@@ -265,6 +265,20 @@ fn place_mailing(found: &mut Found, mailing: Vec<(String, Role, String)>) {
     }
 }
 
+/// A description: what it holds besides its prose (an address, a phone),
+/// and hours where it reads as hours ("Open the second Friday of the
+/// month.", dates with their times).
+fn place_description(found: &mut Found, p: &str, text: String) {
+    if hours::looks_like_hours(&text)
+        || hours::names_monthly_days(&text)
+        || hours::names_dated_openings(&text)
+    {
+        found.hours.push((p.to_string(), text.clone()));
+    }
+    embedded(found, p, &text);
+    set(&mut found.description, text, src(p, How::Copied));
+}
+
 /// Places one text field: by its key when the content agrees, else by its
 /// content (a misfiled value), else as notes.
 fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
@@ -318,17 +332,7 @@ fn place_field(found: &mut Found, p: &str, role: Role, text: String) {
             embedded(found, p, &text);
             set(&mut found.eligibility, text, copied());
         }
-        Role::Description => {
-            // "Open the second Friday of the month.": hours too.
-            if hours::looks_like_hours(&text)
-                || hours::names_monthly_days(&text)
-                || hours::names_dated_openings(&text)
-            {
-                found.hours.push((p.to_string(), text.clone()));
-            }
-            embedded(found, p, &text);
-            set(&mut found.description, text, copied());
-        }
+        Role::Description => place_description(found, p, text),
         // "Name: ...; Address: ...; Phone: ...": each line by its label;
         // else placed by content when it reads as something; notes
         // otherwise.
