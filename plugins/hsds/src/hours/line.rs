@@ -186,14 +186,32 @@ fn since_closed(before_all: &str) -> &str {
 
 /// Whether a range is no opening by the words around it: a break ("(closed
 /// 12-12:30 for lunch)"), a count ("ages 5-12", "0 - 18 years"), a
-/// season's variation, a time for something else ("Call Monday-Friday 9-5
+/// season's variation, hours that were, a time for something else ("Call Monday-Friday 9-5
 /// to register").
 fn passed_over(before: &str, rest: &str) -> bool {
     a_break(before)
         || counted(before)
         || counts_after(rest)
         || seasonal(before)
+        || superseded(before)
         || elsewhere(before, rest)
+}
+
+/// Whether a range is an opening that was and is no more ("Now open
+/// Thursdays 3-5 (was Tuesdays 1-3)", "formerly Mondays 9-11").
+fn superseded(before: &str) -> bool {
+    let lead = before.rsplit(['(', ',', ';', '.']).next().unwrap_or(before);
+    let lead = lead.trim_start();
+    [
+        "was ",
+        "were ",
+        "previously",
+        "formerly",
+        "old hours",
+        "used to be",
+    ]
+    .iter()
+    .any(|w| lead.starts_with(w))
 }
 
 /// The date just before a range (within `before`, byte offsets), else

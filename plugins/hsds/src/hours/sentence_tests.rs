@@ -73,3 +73,15 @@ fn a_seasons_hours_are_no_opening_of_their_own() {
         vec![s("WEEKLY", "MO,WE", "10:00", "13:00")]
     );
 }
+
+#[test]
+fn hours_that_were_are_no_opening() {
+    assert_eq!(
+        read("Hours changed! Now open Thursdays 3-5 (was Tuesdays 1-3)."),
+        vec![s("WEEKLY", "TH", "15:00", "17:00")]
+    );
+    assert_eq!(
+        read("Open Fridays 9-11, formerly Mondays 9-11"),
+        vec![s("WEEKLY", "FR", "09:00", "11:00")]
+    );
+}

@@ -10,6 +10,29 @@
 use super::text_name::{GENERIC, HEADINGS, HOST_WORDS, PLACE_WORDS, bare};
 use crate::classify::{Rank, Role, rank_role};
 
+/// Words that say when, which end a heading, not a name ("FOOD PANTRY
+/// OPEN EVERY FRIDAY").
+const WHEN: &[&str] = &[
+    "every",
+    "each",
+    "monday",
+    "mondays",
+    "tuesday",
+    "tuesdays",
+    "wednesday",
+    "wednesdays",
+    "thursday",
+    "thursdays",
+    "friday",
+    "fridays",
+    "saturday",
+    "saturdays",
+    "sunday",
+    "sundays",
+    "today",
+    "tonight",
+];
+
 /// `text` as a name, tidied; `None` when it names no one place.
 pub(super) fn tidy(text: &str) -> Option<String> {
     if is_label(text) {
@@ -20,11 +43,8 @@ pub(super) fn tidy(text: &str) -> Option<String> {
     let text = before_open_bracket(text);
     let text = after_title(text);
     let mut words: Vec<&str> = text.split_whitespace().collect();
-    while words.len() > 1
-        && words
-            .last()
-            .is_some_and(|w| HEADINGS.contains(&bare(w).as_str()))
-    {
+    let trailing = |w: &str| HEADINGS.contains(&w) || WHEN.contains(&w);
+    while words.len() > 1 && words.last().is_some_and(|w| trailing(bare(w).as_str())) {
         words.pop();
     }
     let name = trim_marks(&words.join(" ")).to_string();
@@ -169,6 +189,7 @@ mod tests {
             "FOOD PANTRY HOURS",
             "Food Pantry News",
             "Pantry Days",
+            "FOOD PANTRY OPEN EVERY FRIDAY",
             "Community Food Pantry",
             "Pantry | Address",
         ] {
