@@ -27,6 +27,7 @@ mod days;
 mod layout;
 mod line;
 mod parts;
+mod passed;
 mod rrule;
 mod spoken;
 
