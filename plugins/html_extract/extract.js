@@ -206,7 +206,9 @@ function pageName(html, text) {
     const text = inlineText(m[2]) || firstMatch(/<img\b[^>]*\balt=["']([^"']+)["']/i, m[2]);
     if (text) headings.push([m[1].toLowerCase() === "summary" ? "s" : m[1].slice(1), text]);
   }
-  const useful = (t) => t && !GENERIC.test(t);
+  // A handle ("@troyhopepantry") or a file's name ("flyer-2024.pdf") names
+  // no place.
+  const useful = (t) => t && !GENERIC.test(t) && !/^@\w|\.(?:pdf|docx?|html?|jpe?g|png)$/i.test(t);
   // "Welcome to Hope Food Pantry!": the name without the greeting.
   for (const h of headings) h[1] = h[1].replace(/^welcome to (?:the )?(.+?)!?$/i, "$1");
   const site = firstMatch(/<meta[^>]+property=["']og:site_name["'][^>]+content=["']([^"']+)/i, html);
@@ -226,6 +228,9 @@ function pageName(html, text) {
       ?? headings.find(([level, t]) => level === "2" && own(t))?.[1];
     if (org) return `${org} ${h1[1]}`;
   }
+  // An event's page ("Free Food Giveaway"): the pantry hosting it.
+  const host = /\b(?:[Hh]osted|[Oo]rganized|[Pp]resented) by:?[ \t]+([A-Z][^\n·|,]{2,60})/.exec(text)?.[1].trim();
+  if (h1 && host && PANTRY_WORD.test(host) && !/\b(?:pantry|shelf|cupboard|closet)\b/i.test(h1[1])) return host;
   // "Grace Church" over a section "Food Pantry": the church's pantry.
   const program = headings.find(([level, t]) => level === "2" && PROGRAM.test(t));
   if (h1 && program && !PANTRY_WORD.test(h1[1])) return `${h1[1]} ${program[1]}`;
@@ -240,7 +245,7 @@ function pageName(html, text) {
   if (site) return site;
   const part = parts.find(useful);
   if (part) return part;
-  return headings.find(([, t]) => useful(t))?.[1] ?? null;
+  return headings.find(([, t]) => useful(t))?.[1] ?? textPantryName(text);
 }
 
 function formatPhone(m) {
@@ -289,10 +294,19 @@ function hoursLines(text, headings) {
       out.push([`${line.replace(/:$/, "")} ${next}`, section]);
       i = j;
     } else if (HOURS_LINE.test(line) && line.length < 200 && !DATE_ONLY.test(line) && !COPYRIGHT.test(line)) {
-      out.push([line, section]);
+      out.push([hoursPart(line), section]);
     }
   }
   return pantryHours(out);
+}
+
+/** "📍 12 Oak St, Troy NY 12180 | 🕐 Tue/Thu 10-12 | ☎ 518-555-0101": of a
+ * line parted by bars or bullets, the parts that read as hours, without
+ * the marks before them. */
+function hoursPart(line) {
+  const parts = line.split(/[ \t]+[|•·][ \t]+/);
+  const hours = parts.filter((p) => HOURS_LINE.test(p)).map((p) => p.replace(/^[^\p{L}\p{N}]+/u, ""));
+  return hours.length > 0 && hours.length < parts.length ? hours.join("; ") : line;
 }
 
 /** The place's phone in the text: the first number on a line that is not

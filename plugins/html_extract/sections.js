@@ -29,7 +29,7 @@ export function pantryHours(lines) {
 
 // A pantry's name in a sentence: capitalised words (and the words that
 // join them) ending in a pantry's word.
-const NAMED_PANTRY = /\b((?:[A-Z][\w'’.&-]*[ \t]+(?:(?:of|the|de|la)[ \t]+)?){1,5}(?:Pantry|Cupboard|Closet|Food Shelf|Kitchen))\b/;
+const NAMED_PANTRY = /\b((?:[A-Z][\w'’.&-]*[ \t]+(?:(?:of|the|de|la)[ \t]+)?){1,5}(?:Pantry|PANTRY|Cupboard|CUPBOARD|Closet|CLOSET|Food Shelf|FOOD SHELF|Kitchen|KITCHEN))\b/;
 
 /** The first pantry the page's text names ("The Lighthouse Food Pantry
  * is open ..."), without a leading "The"; null when none has a word of

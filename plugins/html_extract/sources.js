@@ -38,7 +38,7 @@ export function openGraphContact(meta) {
 }
 
 /** The places a page's map links and embedded maps ask for: Google's
- * `?q=`, `?query=`, `?daddr=` and `/maps/place/<place>/`, Apple's and
+ * `?q=`, `?query=`, `?daddr=`, an embed's `pb=...!2s<place>!` and `/maps/place/<place>/`, Apple's and
  * Bing's `?q=`/`?address=`/`?where1=`, decoded ("310 Elm Valley Rd,
  * Bedford, IN 47421"). */
 export function mapQueries(html) {
@@ -46,7 +46,8 @@ export function mapQueries(html) {
   for (const m of html.matchAll(/\b(?:href|src)\s*=\s*["']([^"']*\bmaps?\b[^"']*)["']/gi)) {
     const url = m[1].replace(/&amp;/gi, "&");
     const place = /\/maps\/place\/([^/?#]+)/i.exec(url)?.[1];
-    const query = /[?&](?:q|query|daddr|address|where1)=([^&#]+)/i.exec(url)?.[1];
+    // An embedded map's `pb=` holds the place after "!2s".
+    const query = /[?&](?:q|query|daddr|address|where1)=([^&#]+)/i.exec(url)?.[1] ?? /[?&]pb=[^&#]*?!2s([^!&#]+)/i.exec(url)?.[1];
     for (const raw of [query, place]) {
       if (!raw) continue;
       try {
