@@ -7,12 +7,14 @@ use std::sync::OnceLock;
 
 mod address;
 mod key;
+mod map_link;
 mod street_words;
 
 use address::REMARK;
 pub use address::{Address, address, city_line};
 pub(crate) use key::words;
 pub use key::{Rank, Role, rank_role, role_of};
+pub use map_link::map_link_address;
 use street_words::SUFFIXES;
 
 /// Whether `word` is a street's type ("St", "Avenue", "Rd.").
@@ -165,6 +167,14 @@ pub fn street_and_town_in(text: &str) -> Option<(String, String)> {
     let kind =
         |w: &str| SUFFIXES.contains(&w.trim_end_matches([',', '.']).to_ascii_lowercase().as_str());
     let before_in = |j: usize| words.get(j + 1).is_some_and(|w| *w == "in");
+    // "2211 Penn Avenue North in Minneapolis": a direction after the type.
+    let direction = |w: &str| {
+        let w = w.trim_end_matches([',', '.']).to_ascii_lowercase();
+        [
+            "north", "south", "east", "west", "n", "s", "e", "w", "ne", "nw", "se", "sw",
+        ]
+        .contains(&w.as_str())
+    };
     (0..words.len()).find_map(|i| {
         let number = words[i].len() <= 6 && words[i].bytes().all(|b| b.is_ascii_digit());
         let starts =
@@ -172,15 +182,27 @@ pub fn street_and_town_in(text: &str) -> Option<(String, String)> {
         if !(number && starts) {
             return None;
         }
+        let street_end =
+            |j: usize| kind(words[j]) || (j > i + 1 && direction(words[j]) && kind(words[j - 1]));
         let j = (i + 1..(i + 7).min(words.len()))
-            .find(|&j| words[j].ends_with(',') || (kind(words[j]) && before_in(j)))?;
-        let (from, ends): (usize, &[char]) = match before_in(j) && !words[j].ends_with(',') {
+            .find(|&j| words[j].ends_with(',') || (street_end(j) && before_in(j)))?;
+        let after_in = before_in(j) && !words[j].ends_with(',');
+        let (from, ends): (usize, &[char]) = match after_in {
             true => (j + 2, &[',', '.']),
             false => (j + 1, &[',']),
         };
-        let k = (from..(from + 3).min(words.len())).find(|&k| words[k].ends_with(ends))?;
+        // After "in", the town also ends before a lower-case word ("in
+        // Minneapolis is open").
+        let ends_town = |k: usize| {
+            words[k].ends_with(ends)
+                || (after_in
+                    && words
+                        .get(k + 1)
+                        .is_some_and(|w| w.starts_with(char::is_lowercase)))
+        };
+        let k = (from..(from + 3).min(words.len())).find(|&k| ends_town(k))?;
         let town = &words[from..=k];
-        (kind(words[j]) && town.iter().all(capitalised)).then(|| {
+        (street_end(j) && town.iter().all(capitalised)).then(|| {
             let street = words[i..=j].join(" ").trim_end_matches(',').to_string();
             (
                 street,
@@ -188,68 +210,6 @@ pub fn street_and_town_in(text: &str) -> Option<(String, String)> {
             )
         })
     })
-}
-
-/// A map link's place, when it is an address: Google's
-/// `/maps/place/12+Oak+St,+Muncie,+IN+47305/@...` and `?q=`, `?query=`,
-/// `?daddr=`, `?destination=`, Apple's and Bing's `?q=`/`?address=`. `None`
-/// for any other text, and for a place that is no whole address (a street
-/// with its state or ZIP code).
-pub fn map_link_address(text: &str) -> Option<Address> {
-    let t = text.trim();
-    // Every field's text comes here: only a link is lowered and searched.
-    if !t.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("http")) {
-        return None;
-    }
-    let lower = t.to_ascii_lowercase();
-    let map = (lower.contains("google.") && lower.contains("/maps"))
-        || lower.contains("maps.google.")
-        || lower.contains("maps.apple.com")
-        || lower.contains("bing.com/maps");
-    if !map {
-        return None;
-    }
-    let place = lower.find("/maps/place/").map(|i| {
-        let rest = &t[i + "/maps/place/".len()..];
-        rest.split(['/', '?', '#']).next().unwrap_or_default()
-    });
-    let query = t.split(['?', '&']).skip(1).find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        matches!(k, "q" | "query" | "daddr" | "destination" | "address").then_some(v)
-    });
-    [query, place].into_iter().flatten().find_map(|raw| {
-        let raw = raw.split('#').next().unwrap_or_default();
-        let a = address(&percent_decoded(raw)?)?;
-        (a.state.is_some() || a.zip.is_some()).then_some(a)
-    })
-}
-
-/// A URL's part with `+` as a space and `%XX` as its byte; `None` when it
-/// is not UTF-8 after.
-fn percent_decoded(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// "Corner Pantry 815-555-0113", "Hope Pantry - (518) 555-0120": a name
@@ -368,7 +328,36 @@ pub fn phones_in(text: &str) -> Vec<String> {
             out.push(number);
         }
     }
+    if out.is_empty() {
+        out.extend(spelled_phone(text));
+    }
     out
+}
+
+/// "call six one two, five five five, zero one nine nine": a phone
+/// number said digit by digit (a voicemail's, a radio spot's), when ten
+/// such words stand together.
+fn spelled_phone(text: &str) -> Option<String> {
+    const DIGITS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    let mut run = String::new();
+    for word in text.split_whitespace() {
+        let w = word
+            .trim_matches(|c: char| !c.is_alphabetic())
+            .to_ascii_lowercase();
+        match DIGITS.iter().position(|d| *d == w) {
+            Some(d) => run.push(char::from(b'0' + d as u8)),
+            None if w == "oh" && !run.is_empty() => run.push('0'),
+            None if run.len() == 10 => break,
+            None => run.clear(),
+        }
+    }
+    let c = patterns()
+        .bare_phone
+        .captures(&run)
+        .filter(|_| run.len() == 10)?;
+    Some(formatted(&c))
 }
 
 /// The email address `text` is (or holds, once).

@@ -103,3 +103,25 @@ fn a_routes_number_ends_a_street_and_brackets_hold_no_street() {
         (Some("500 Main St"), Some("Ames"), Some("50010"))
     );
 }
+
+#[test]
+fn a_phone_said_digit_by_digit_and_a_street_with_a_direction_before_in() {
+    assert_eq!(
+        super::phones_in(
+            "For more information call six one two, five five five, zero one nine nine."
+        ),
+        ["(612) 555-0199"]
+    );
+    // Nine words, or an area code that is none: no phone.
+    assert!(super::phones_in("one two three four five six seven eight nine").is_empty());
+    assert!(super::phones_in("one two three, five five five, zero one nine nine").is_empty());
+    assert_eq!(
+        super::street_and_town_in(
+            "The Northside Food Shelf at 2211 Penn Avenue North in Minneapolis is open"
+        ),
+        Some((
+            "2211 Penn Avenue North".to_string(),
+            "Minneapolis".to_string()
+        ))
+    );
+}

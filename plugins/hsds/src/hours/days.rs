@@ -199,7 +199,10 @@ pub(super) fn own_sentence(before: &str) -> &str {
         .find(|&at| {
             let word = before[..at].rsplit(' ').next().unwrap_or_default();
             let word = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            let clock = word.starts_with(|c: char| c.is_ascii_digit())
+                && (word.ends_with("am") || word.ends_with("pm"));
             let ends = matches!(word, "am" | "pm" | "a.m" | "p.m")
+                || clock
                 || word.ends_with(|c: char| c.is_ascii_digit())
                 || (word.len() > 3 && parse_days(word).is_empty() && compact(word).is_none());
             ends && !parse_days(&before[at + 2..]).is_empty()

@@ -85,3 +85,11 @@ fn hours_that_were_are_no_opening() {
         vec![s("WEEKLY", "FR", "09:00", "11:00")]
     );
 }
+
+#[test]
+fn a_clock_time_ends_a_sentence() {
+    assert_eq!(
+        read("Wednesday Bible Study 7pm. Food Pantry Saturday 9am-noon."),
+        vec![s("WEEKLY", "SA", "09:00", "12:00")]
+    );
+}

@@ -180,12 +180,15 @@ fn last_part(text: &str) -> Option<String> {
 }
 
 /// The parts of `text`, last first: parted by lines, bars, dots between
-/// parts, a copyright mark, an exclamation, and a sentence's end ("...
+/// parts, a copyright mark, an exclamation, an opening bracket ("... on Elm
+/// (St. Mark's, 500 Elm St ..."), and a sentence's end ("...
 /// every Monday 4pm-6pm. St. Andrew's Episcopal": a word of four letters or
 /// more, one with a digit or "a.m." before the stop; "St." ends none).
 fn parts_back(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    for part in text.rsplit([';', '|', '\u{b7}', '\u{2022}', '\n', '\u{a9}', '!', '?']) {
+    for part in text.rsplit([
+        ';', '|', '\u{b7}', '\u{2022}', '\n', '\u{a9}', '!', '?', '(',
+    ]) {
         let mut rest = part;
         while let Some(at) = sentence_end(rest) {
             out.push(rest[at + 1..].trim());
