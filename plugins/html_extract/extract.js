@@ -305,7 +305,7 @@ function hoursLines(text, headings) {
  * the marks before them. */
 function hoursPart(line) {
   const parts = line.split(/[ \t]+[|•·][ \t]+/);
-  const hours = parts.filter((p) => HOURS_LINE.test(p)).map((p) => p.replace(/^[^\p{L}\p{N}]+/u, ""));
+  const hours = parts.filter((p) => HOURS_LINE.test(p)).map((p) => p.replace(/^[^A-Za-z0-9\u00c0-\u024f]+/, ""));
   return hours.length > 0 && hours.length < parts.length ? hours.join("; ") : line;
 }
 
