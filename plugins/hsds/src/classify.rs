@@ -437,7 +437,7 @@ fn crosses_a_time(candidate: &str) -> bool {
     let last = words.len().saturating_sub(1);
     words.iter().enumerate().skip(1).any(|(i, w)| {
         let bare = w.trim_end_matches(['.', ';']).to_ascii_lowercase();
-        let sentence = i < last && w.ends_with('.') && bare.len() > 3;
+        let sentence = i < last && w.ends_with('.') && crate::text::ends_sentence(&bare);
         sentence || matches!(bare.as_str(), "am" | "pm" | "a.m" | "p.m" | "at")
     })
 }

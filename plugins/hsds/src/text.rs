@@ -106,6 +106,19 @@ pub(crate) const NUMBER_WORDS: [&str; 12] = [
     "twelve",
 ];
 
+/// Whether `word`, written before a full stop (and given without it),
+/// ends a sentence there: a clock time ("7pm", "a.m"), a number ("4-6"),
+/// or a word of four letters or more; an abbreviation ("St", "Ave", "Mt")
+/// ends none.
+pub(crate) fn ends_sentence(word: &str) -> bool {
+    let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let lower = bare.to_ascii_lowercase();
+    let meridiem = lower.ends_with("am") || lower.ends_with("pm");
+    let clock = matches!(lower.as_str(), "am" | "pm" | "a.m" | "p.m")
+        || (meridiem && lower.starts_with(|c: char| c.is_ascii_digit()));
+    clock || lower.ends_with(|c: char| c.is_ascii_digit()) || bare.chars().count() > 3
+}
+
 /// Zero-width characters scrapers copy from pages: they separate nothing.
 pub(crate) const ZERO_WIDTH: [char; 4] = ['\u{200b}', '\u{200c}', '\u{200d}', '\u{feff}'];
 
@@ -253,6 +266,16 @@ mod tests {
         // Rows of another length than the days' are no columns.
         let ragged = "<table><tr><th>Mon</th><th>Tue</th></tr><tr><td>9-12</td></tr></table>";
         assert_eq!(plain(ragged), "Mon Tue; 9-12");
+    }
+
+    #[test]
+    fn what_ends_a_sentence_before_a_full_stop() {
+        for word in ["7pm", "pm", "a.m", "4-6", "month", "(church)"] {
+            assert!(super::ends_sentence(word), "{word}");
+        }
+        for word in ["St", "Ave", "Mt", "Dr", "Rd"] {
+            assert!(!super::ends_sentence(word), "{word}");
+        }
     }
 
     #[test]

@@ -187,10 +187,10 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
 }
 
 /// The last sentence of `before` (the text before a time range) that
-/// names days, when an earlier one ends with a clock time or a word
-/// ("choir practice moves to thursday at 7 pm. the pantry is open mondays
-/// " is "the pantry is open mondays "): another sentence's days are not
-/// the range's. A day's or street's abbreviation ("tues. & thurs. ", "st.
+/// names days, when an earlier one ends (`text::ends_sentence`: "choir
+/// practice moves to thursday at 7 pm. the pantry is open mondays " is
+/// "the pantry is open mondays "): another sentence's days are not the
+/// range's. A day's or a street's abbreviation ("tues. & thurs. ", "st.
 /// vincent") ends no sentence.
 pub(super) fn own_sentence(before: &str) -> &str {
     before
@@ -199,13 +199,8 @@ pub(super) fn own_sentence(before: &str) -> &str {
         .find(|&at| {
             let word = before[..at].rsplit(' ').next().unwrap_or_default();
             let word = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-            let clock = word.starts_with(|c: char| c.is_ascii_digit())
-                && (word.ends_with("am") || word.ends_with("pm"));
-            let ends = matches!(word, "am" | "pm" | "a.m" | "p.m")
-                || clock
-                || word.ends_with(|c: char| c.is_ascii_digit())
-                || (word.len() > 3 && parse_days(word).is_empty() && compact(word).is_none());
-            ends && !parse_days(&before[at + 2..]).is_empty()
+            let a_day = !parse_days(word).is_empty() || compact(word).is_some();
+            crate::text::ends_sentence(word) && !a_day && !parse_days(&before[at + 2..]).is_empty()
         })
         .map_or(before, |at| &before[at + 2..])
 }

@@ -181,9 +181,8 @@ fn last_part(text: &str) -> Option<String> {
 
 /// The parts of `text`, last first: parted by lines, bars, dots between
 /// parts, a copyright mark, an exclamation, an opening bracket ("... on Elm
-/// (St. Mark's, 500 Elm St ..."), and a sentence's end ("...
-/// every Monday 4pm-6pm. St. Andrew's Episcopal": a word of four letters or
-/// more, one with a digit or "a.m." before the stop; "St." ends none).
+/// (St. Mark's, 500 Elm St ..."), and a sentence's end ("... every Monday
+/// 4pm-6pm. St. Andrew's Episcopal"; `text::ends_sentence`).
 fn parts_back(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     for part in text.rsplit([
@@ -203,12 +202,9 @@ fn parts_back(text: &str) -> Vec<&str> {
 /// Where the last sentence of `text` starts after a stop (the stop's
 /// byte), if one ends inside it.
 fn sentence_end(text: &str) -> Option<usize> {
-    text.rmatch_indices(". ").map(|(at, _)| at).find(|&at| {
-        let word = text[..at].rsplit(' ').next().unwrap_or_default();
-        let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
-        let clock = ["a.m", "p.m"].iter().any(|m| bare.eq_ignore_ascii_case(m));
-        clock || bare.chars().count() > 3 || bare.chars().any(|c| c.is_ascii_digit())
-    })
+    text.rmatch_indices(". ")
+        .map(|(at, _)| at)
+        .find(|&at| crate::text::ends_sentence(text[..at].rsplit(' ').next().unwrap_or_default()))
 }
 
 /// "... open every Tuesday 4-6p @ First UMC, 201 S Main St ...", "... at
