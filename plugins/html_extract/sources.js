@@ -149,7 +149,9 @@ function placeIn(v, depth) {
   if (!Array.isArray(v)) {
     const name = pick(v, ["name", "title", "locationName", "siteName"]);
     const a = v.address ?? v.location;
-    const address = typeof a === "string" ? a : a && typeof a === "object" && !Array.isArray(a) ? {
+    // A text counts when it starts as a street does ("3100 S Halsted St, ..."),
+    // not a locale's or a city's name.
+    const address = typeof a === "string" ? (/^\d+[A-Za-z]?\s+\S/.test(a) ? a : null) : a && typeof a === "object" && !Array.isArray(a) ? {
       streetAddress: pick(a, ["streetAddress", "street", "street1", "address1", "line1", "addressLine1"]),
       addressLocality: pick(a, ["addressLocality", "city", "locality", "town"]),
       addressRegion: pick(a, ["addressRegion", "state", "region", "province"]),

@@ -11,7 +11,7 @@ use super::text_name::{GENERIC, HEADINGS, HOST_WORDS, PLACE_WORDS, bare};
 use crate::classify::{Rank, Role, rank_role};
 
 /// Words that say when, which end a heading, not a name ("FOOD PANTRY
-/// OPEN EVERY FRIDAY").
+/// OPEN EVERY FRIDAY"); "today" is a heading's word already.
 const WHEN: &[&str] = &[
     "every",
     "each",
@@ -29,7 +29,6 @@ const WHEN: &[&str] = &[
     "saturdays",
     "sunday",
     "sundays",
-    "today",
     "tonight",
 ];
 

@@ -158,7 +158,7 @@ pub(super) fn names_a_kind(word: &str) -> bool {
 const JOINING: &[&str] = &["of", "the", "de", "la", "del", "and", "&"];
 
 /// The first name in `text` (a record's free text, its parts parted by
-/// "; " as plain text leaves them).
+/// lines, bars, bullets and "; "): a pantry's, else a hosting place's.
 pub(super) fn name_in_text(text: &str) -> Option<String> {
     [PLACE_WORDS, HOST_WORDS]
         .into_iter()
