@@ -130,21 +130,22 @@ pub(super) fn dates(t: &str) -> Vec<(usize, usize, Date)> {
 /// "2024 dates: jan 20, feb 17, mar 16 - 9am to 11am": a list of dates
 /// that share the one time after them, as one text a date ("2024-01-20
 /// 9am to 11am"); `None` unless two or more dates stand together, parted
-/// only by commas, "and" or "&", before the rest.
+/// only by commas, "and" or "&", before a rest that holds a time.
 pub(super) fn dated_list(t: &str) -> Option<Vec<String>> {
     let found = dates(t);
-    let (first, last) = (found.first()?, found.last()?);
+    let last = found.last()?;
     let parted = found.windows(2).all(|w| {
         t[w[0].1..w[1].0]
             .split(|c: char| c.is_whitespace() || matches!(c, ',' | '&'))
             .all(|word| word.is_empty() || word == "and")
     });
-    if found.len() < 2 || !parted || first.0 > t.len() {
-        return None;
-    }
     let rest = t[last.1..].trim_start_matches(|c: char| {
         c.is_whitespace() || matches!(c, ',' | '-' | ':' | '\u{2013}' | '\u{2014}')
     });
+    // (No time after them: read as any line is.)
+    if found.len() < 2 || !parted || !rest.contains(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     Some(
         found
             .iter()
