@@ -300,11 +300,14 @@ function hoursLines(text, headings) {
   return pantryHours(out);
 }
 
+// A bar or a bullet with spaces around it: what parts a line's parts.
+const PART_BAR = /[ \t]+[•·∙|][ \t]+/g;
+
 /** "📍 12 Oak St, Troy NY 12180 | 🕐 Tue/Thu 10-12 | ☎ 518-555-0101": of a
  * line parted by bars or bullets, the parts that read as hours, without
  * the marks before them. */
 function hoursPart(line) {
-  const parts = line.split(/[ \t]+[|•·][ \t]+/);
+  const parts = line.split(PART_BAR);
   const hours = parts.filter((p) => HOURS_LINE.test(p)).map((p) => p.replace(/^[^A-Za-z0-9\u00c0-\u024f]+/, ""));
   return hours.length > 0 && hours.length < parts.length ? hours.join("; ") : line;
 }
@@ -425,11 +428,12 @@ export function extract(html) {
   // "Riverside Pantry • 401 River St • Wilkes-Barre, PA 18702": bullets
   // and bars part an address as commas do.
   // "Knoxville, Knox County, TN": the county is no part of the line.
-  const parted = text.replace(/[ \t]+[•·∙|][ \t]+/g, ", ").replace(/,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t]County(?=,)/g, "");
+  const parted = text.replace(PART_BAR, ", ").replace(/,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t]County(?=,)/g, "");
   const byZip = ADDRESS_BY_ZIP.exec(parted);
   // A site's organization (its office's address and hours) is not the
   // pantry a page names in its heading and locates in its text.
-  const ld = officeOnly(found, own, ADDRESS.exec(parted)?.[1]) ? {} : found;
+  const textAddress = ADDRESS.exec(parted)?.[1];
+  const ld = officeOnly(found, own, textAddress) ? {} : found;
   // An address may come as a list (the first is taken) or as text.
   const place = Array.isArray(ld.address) ? ld.address[0] : ld.address;
   const ldAddress = place && typeof place === "object"
@@ -456,7 +460,7 @@ export function extract(html) {
     name,
     address: ldAddress || mdAddress || ogText(card.address) || ogText(og.address)
       || namedLineAddress(parted, name)
-      || oneLine(ADDRESS.exec(parted)?.[1])
+      || oneLine(textAddress)
       || (byZip ? `${byZip[1].trim()}, ${byZip[2].trim()}, ${byZip[3]} ${byZip[4]}` : null)
       || oneLine(ADDRESS_STATE_NAME.exec(parted)?.[1])
       || mapAddress

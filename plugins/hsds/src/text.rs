@@ -119,6 +119,14 @@ pub(crate) fn ends_sentence(word: &str) -> bool {
     clock || lower.ends_with(|c: char| c.is_ascii_digit()) || bare.chars().count() > 3
 }
 
+/// Where sentences end in `text`, last first: the byte of each ". " whose
+/// word before it ends a sentence ([`ends_sentence`]).
+pub(crate) fn sentence_stops(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.rmatch_indices(". ")
+        .map(|(at, _)| at)
+        .filter(move |&at| ends_sentence(text[..at].rsplit(' ').next().unwrap_or_default()))
+}
+
 /// Zero-width characters scrapers copy from pages: they separate nothing.
 pub(crate) const ZERO_WIDTH: [char; 4] = ['\u{200b}', '\u{200c}', '\u{200d}', '\u{feff}'];
 

@@ -193,14 +193,12 @@ pub(super) fn parse_days(text: &str) -> Vec<&'static str> {
 /// range's. A day's or a street's abbreviation ("tues. & thurs. ", "st.
 /// vincent") ends no sentence.
 pub(super) fn own_sentence(before: &str) -> &str {
-    before
-        .rmatch_indices(". ")
-        .map(|(at, _)| at)
+    crate::text::sentence_stops(before)
         .find(|&at| {
             let word = before[..at].rsplit(' ').next().unwrap_or_default();
             let word = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
             let a_day = !parse_days(word).is_empty() || compact(word).is_some();
-            crate::text::ends_sentence(word) && !a_day && !parse_days(&before[at + 2..]).is_empty()
+            !a_day && !parse_days(&before[at + 2..]).is_empty()
         })
         .map_or(before, |at| &before[at + 2..])
 }

@@ -103,12 +103,8 @@ fn lead_in(before: &str) -> &str {
 /// ("Summer hours: ..."): a variation of the opening before it, for part of
 /// the year, not an opening of its own.
 fn seasonal(before: &str) -> bool {
-    const SEASONS: [&str; 21] = [
-        "summer",
-        "winter",
-        "spring",
-        "fall",
-        "autumn",
+    const SEASONS: [&str; 5] = ["summer", "winter", "spring", "fall", "autumn"];
+    const MONTHS: [&str; 16] = [
         "january",
         "february",
         "march",
@@ -130,7 +126,7 @@ fn seasonal(before: &str) -> bool {
     // am to noon": a sentence that starts with a season's hours.
     let sentence = before.rsplit(". ").next().unwrap_or(before).trim_start();
     let mut words = sentence.split(|c: char| !c.is_ascii_alphabetic());
-    if words.next().is_some_and(|w| SEASONS[..5].contains(&w))
+    if words.next().is_some_and(|w| SEASONS.contains(&w))
         && words
             .next()
             .is_some_and(|w| matches!(w, "hours" | "schedule"))
@@ -143,7 +139,7 @@ fn seasonal(before: &str) -> bool {
     !inside.contains(')')
         && inside
             .split(|c: char| !c.is_ascii_alphabetic())
-            .any(|w| SEASONS.contains(&w))
+            .any(|w| SEASONS.contains(&w) || MONTHS.contains(&w))
 }
 
 /// What a clause of coming in for food starts with.

@@ -89,15 +89,15 @@ pub(super) fn place_by_content(found: &mut Found, pointer: &str, text: &str, how
         return true;
     }
     // A street number alone ("30 days ...") is not an address: it also
-    // needs a state or a ZIP code.
-    if let Some(address) = classify::address(text).filter(|a| a.state.is_some() || a.zip.is_some())
-    {
+    // needs a state or a ZIP code; and a "street" that speaks of hours
+    // ("2024 Distribution Dates: Jan 20, ... 9am to 11am at Lakeview School,
+    // 100 Lake Rd") is prose holding an address, not one.
+    let whole = |a: &classify::Address| {
+        (a.state.is_some() || a.zip.is_some())
+            && !a.street.as_deref().is_some_and(hours::mentions_hours)
+    };
+    if let Some(address) = classify::address(text).filter(whole) {
         put_address(found, pointer, &address, how);
-        // "Jan 20, Feb 17 - 9am to 11am at Lakeview School, 100 Lake Rd,
-        // ...": the dated openings the address goes with.
-        if hours::names_dated_openings(text) {
-            found.hours.push((pointer.to_string(), text.to_string()));
-        }
         return true;
     }
     if hours::looks_like_hours(text) {

@@ -202,9 +202,7 @@ fn parts_back(text: &str) -> Vec<&str> {
 /// Where the last sentence of `text` starts after a stop (the stop's
 /// byte), if one ends inside it.
 fn sentence_end(text: &str) -> Option<usize> {
-    text.rmatch_indices(". ")
-        .map(|(at, _)| at)
-        .find(|&at| crate::text::ends_sentence(text[..at].rsplit(' ').next().unwrap_or_default()))
+    crate::text::sentence_stops(text).next()
 }
 
 /// "... open every Tuesday 4-6p @ First UMC, 201 S Main St ...", "... at

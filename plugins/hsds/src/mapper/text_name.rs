@@ -194,13 +194,14 @@ fn name_of_kind(text: &str, kind: &[&str]) -> Option<String> {
 /// A word without the marks around it and a possessive's "'s", in lower
 /// case ("Pantry," is "pantry", "Chapel's" is "chapel").
 pub(super) fn bare(word: &str) -> String {
-    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
-    // "Chapel's" is "chapel".
-    let w = w
-        .strip_suffix("'s")
-        .or_else(|| w.strip_suffix("\u{2019}s"))
-        .unwrap_or(w);
-    w.to_lowercase()
+    without_possessive(word.trim_matches(|c: char| !c.is_alphanumeric())).to_lowercase()
+}
+
+/// `text` without a possessive's "'s" (straight or curly) at its end.
+fn without_possessive(text: &str) -> &str {
+    text.strip_suffix("'s")
+        .or_else(|| text.strip_suffix("\u{2019}s"))
+        .unwrap_or(text)
 }
 
 /// Whether a word joins a name's capitalised words ("of", "de", "&").
@@ -324,10 +325,7 @@ fn name_around(words: &[&str], at: usize, kind: &[&str]) -> Option<String> {
     // St. Paul's." ends with its own name's "'s").
     let before_a_word = end < words.len() && !ends_clause(words[end - 1]);
     let text = match before_a_word {
-        true => text
-            .strip_suffix("'s")
-            .or_else(|| text.strip_suffix("\u{2019}s"))
-            .unwrap_or(text),
+        true => without_possessive(text),
         false => text,
     }
     .to_string();
